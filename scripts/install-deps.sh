@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Provena's build, tests, benchmarks and demo need,
+# and nothing when they are all present. libraft-dev comes from bookworm-backports
+# (0.22): bookworm's own 0.15 has known Raft safety bugs. The backports suite is
+# enabled on the same mirror the machine already uses; no host is hard-coded.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config git
+  libsecp256k1-dev liblmdb-dev lmdb-utils libnng-dev libcbor-dev libqrencode-dev
+  libmicrohttpd-dev libuv1-dev libjansson-dev libpng-dev libcmocka-dev
+  clang clang-format curl wrk zbar-tools chromium python3 procps
+)
+RAFT_PKG=libraft-dev
+RAFT_MIN=0.22
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+raft_ok() {
+  local v
+  v=$(dpkg-query -W -f='${Version}' "$RAFT_PKG" 2>/dev/null) || return 1
+  [ -n "$v" ] && dpkg --compare-versions "$v" ge "$RAFT_MIN"
+}
+
+# The mirror URI the machine already uses for the bookworm suite.
+mirror_uri() {
+  local f uri
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    uri=$(awk '
+      /^URIs:/ { u = $2 }
+      /^Suites:/ { for (i = 2; i <= NF; i++) if ($i == "bookworm") s = 1 }
+      /^$/ { if (s && u != "") { print u; found = 1; exit } u = ""; s = 0 }
+      END { if (!found && s && u != "") print u }' "$f")
+    if [ -n "$uri" ]; then echo "$uri"; return 0; fi
+  done
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] || continue
+    uri=$(awk '$1 == "deb" && $3 == "bookworm" { print $2; exit }' "$f")
+    if [ -n "$uri" ]; then echo "$uri"; return 0; fi
+  done
+  return 1
+}
+
+updated=0
+apt_update() {
+  if [ "$updated" -eq 0 ]; then
+    $SUDO apt-get update -qq
+    updated=1
+  fi
+}
+
+if ! raft_ok; then
+  if ! apt-cache policy 2>/dev/null | grep -q "bookworm-backports"; then
+    uri=$(mirror_uri | head -n 1) || { echo "install-deps: no bookworm mirror found in apt sources" >&2; exit 1; }
+    echo "install-deps: enabling bookworm-backports on $uri"
+    printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$uri" |
+      $SUDO tee /etc/apt/sources.list.d/provena-bookworm-backports.sources >/dev/null
+  fi
+  apt_update
+  $SUDO apt-get install -y -qq -t bookworm-backports "$RAFT_PKG" >/dev/null
+  raft_ok || { echo "install-deps: $RAFT_PKG >= $RAFT_MIN not available" >&2; exit 1; }
+fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  apt_update
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,151 @@
+/* Contract tests for chain/gs1.h: GTIN check digits, AI 82 serials, unit parsing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "chain/gs1.h"
+
+static void test_gtin_gs1_examples(void **state)
+{
+    (void)state;
+    assert_true(gs1_gtin_valid("09506000134352", 14));
+    assert_false(gs1_gtin_valid("09506000134353", 14));
+    assert_true(gs1_gtin_valid("00012345600012", 14));
+    assert_int_equal(gs1_check_digit("09506000134352", 14), '2');
+}
+
+static void test_gtin_rejects_wrong_length_and_letters(void **state)
+{
+    (void)state;
+    assert_false(gs1_gtin_valid("0950600013435", 13));
+    assert_false(gs1_gtin_valid("0950600013435A", 14));
+    assert_false(gs1_gtin_valid("", 0));
+}
+
+static void test_gtin_normalize_pads_gtin13(void **state)
+{
+    (void)state;
+    char out[15];
+    assert_int_equal(gs1_gtin_normalize(out, "9506000134352", 13), 0);
+    assert_string_equal(out, "09506000134352");
+    strcpy(out, "unchanged");
+    assert_int_equal(gs1_gtin_normalize(out, "9506000134353", 13), -1);
+    assert_string_equal(out, "unchanged");
+    assert_int_equal(gs1_gtin_normalize(out, "123", 3), -1);
+}
+
+static void test_serial_charset(void **state)
+{
+    (void)state;
+    assert_true(gs1_serial_valid("AB12", 4));
+    assert_true(gs1_serial_valid("a-b_c.d/e%f", 11));
+    assert_false(gs1_serial_valid("AB 12", 5));       /* space is not in AI 82 */
+    assert_false(gs1_serial_valid("AB\x80", 3));      /* no 8-bit characters */
+    assert_false(gs1_serial_valid("", 0));
+    assert_false(gs1_serial_valid("012345678901234567890", 21)); /* one more than 20 */
+    assert_true(gs1_serial_valid("01234567890123456789", 20));
+}
+
+static void test_parse_gtin_slash_serial(void **state)
+{
+    (void)state;
+    gs1_link l;
+    char err[128];
+    assert_int_equal(gs1_parse_unit(&l, "09506000134352/AB12", 19, err, sizeof err), 0);
+    assert_string_equal(l.id.gtin, "09506000134352");
+    assert_string_equal(l.id.serial, "AB12");
+}
+
+static void test_parse_digital_link(void **state)
+{
+    (void)state;
+    gs1_link l;
+    char err[128];
+    const char *u = "https://id.example.com/01/09506000134352/10/L1/21/AB%2F12?17=271231&sig=abc_-";
+    assert_int_equal(gs1_parse_unit(&l, u, strlen(u), err, sizeof err), 0);
+    assert_string_equal(l.id.gtin, "09506000134352");
+    assert_string_equal(l.id.serial, "AB/12");
+    assert_string_equal(l.lot, "L1");
+    assert_string_equal(l.expiry, "271231");
+    assert_string_equal(l.sig, "abc_-");
+}
+
+static void test_parse_element_string(void **state)
+{
+    (void)state;
+    gs1_link l;
+    char err[128];
+    const char *u = "(01)09506000134352(21)AB12(10)LOT7";
+    assert_int_equal(gs1_parse_unit(&l, u, strlen(u), err, sizeof err), 0);
+    assert_string_equal(l.id.serial, "AB12");
+    assert_string_equal(l.lot, "LOT7");
+}
+
+static void test_parse_refuses_garbage_with_reason(void **state)
+{
+    (void)state;
+    gs1_link l;
+    char err[128];
+    const char *bad[] = {
+        "09506000134353/AB12",           /* check digit */
+        "09506000134352/",               /* empty serial */
+        "09506000134352/AB 12",          /* charset */
+        "/01/09506000134352",            /* no serial */
+        "/01/09506000134352/21/AB%2",    /* truncated escape */
+        "/01/09506000134352/21/X?17=2712", /* short expiry */
+        "(01)09506000134352",            /* element string without 21 */
+        "(01",                           /* unclosed */
+        "nonsense",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        assert_int_equal(gs1_parse_unit(&l, bad[i], strlen(bad[i]), err, sizeof err), -1);
+        assert_true(strlen(err) > 0);
+    }
+    assert_non_null(strstr(err, "GTIN/SERIAL"));
+    char big[GS1_DL_MAX + 2];
+    memset(big, 'A', sizeof big);
+    assert_int_equal(gs1_parse_unit(&l, big, sizeof big, err, sizeof err), -1);
+    assert_non_null(strstr(err, "longer"));
+}
+
+static void test_link_format_roundtrip(void **state)
+{
+    (void)state;
+    gs1_link l, back;
+    memset(&l, 0, sizeof l);
+    strcpy(l.id.gtin, "09506000134352");
+    strcpy(l.id.serial, "A/b%1");
+    strcpy(l.lot, "L-1");
+    strcpy(l.expiry, "271231");
+    strcpy(l.sig, "c2lnbmF0dXJl");
+    char url[GS1_DL_MAX];
+    char err[128];
+    int n = gs1_link_format(url, sizeof url, "http://127.0.0.1:8080", &l);
+    assert_true(n > 0);
+    assert_string_equal(url, "http://127.0.0.1:8080/01/09506000134352/21/A%2Fb%251?10=L-1&17=271231&sig=c2lnbmF0dXJl");
+    assert_int_equal(gs1_parse_unit(&back, url, (size_t)n, err, sizeof err), 0);
+    assert_string_equal(back.id.serial, "A/b%1");
+    assert_string_equal(back.sig, l.sig);
+    char tiny[20];
+    assert_int_equal(gs1_link_format(tiny, sizeof tiny, "http://x", &l), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gtin_gs1_examples),
+        cmocka_unit_test(test_gtin_rejects_wrong_length_and_letters),
+        cmocka_unit_test(test_gtin_normalize_pads_gtin13),
+        cmocka_unit_test(test_serial_charset),
+        cmocka_unit_test(test_parse_gtin_slash_serial),
+        cmocka_unit_test(test_parse_digital_link),
+        cmocka_unit_test(test_parse_element_string),
+        cmocka_unit_test(test_parse_refuses_garbage_with_reason),
+        cmocka_unit_test(test_link_format_roundtrip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
