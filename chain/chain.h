@@ -1,0 +1,617 @@
+/*
+ * chain.h — the ledger as a pure library: identity, canonical encoding, keys and
+ * signatures, transactions and their rules, blocks, and the LMDB state they build.
+ *
+ * chain/ knows nothing of Raft, HTTP or sockets. Given the state and a block it
+ * verifies and applies every transaction deterministically, using the block's
+ * time only, and returns one receipt per transaction. The consensus layer hands
+ * it committed blocks as bytes; the gateway reads state through read-only
+ * snapshots (chain_rd) that never wait for a block being applied.
+ *
+ * Conventions (libsecp256k1 style): context first, then outputs, then inputs;
+ * outputs are written only on success; every fallible call returns an int from
+ * enum chain_err and, where a message helps, fills errmsg[errmsg_len].
+ */
+#ifndef PROVENA_CHAIN_H
+#define PROVENA_CHAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chain/gs1.h"
+
+#define CHAIN_WUR __attribute__((warn_unused_result))
+
+/* ---- sizes and bounds ------------------------------------------------------ */
+
+#define CHAIN_HASH_LEN        32
+#define CHAIN_KEY_LEN         32 /* BIP-340 x-only public key */
+#define CHAIN_SECKEY_LEN      32
+#define CHAIN_SIG_LEN         64
+#define CHAIN_ID_MAX          32 /* participant / brand ids: [a-z0-9-_.], 1..32 */
+#define CHAIN_NAME_MAX        64 /* display names, models, operators */
+#define CHAIN_NOTE_MAX        256
+#define CHAIN_ADDR_MAX        127 /* nng or http URL */
+#define CHAIN_REGION_MAX      6   /* ISO 3166-1 alpha-2 or a subdivision "DE-BY" */
+#define CHAIN_MARKETS_MAX     32
+#define CHAIN_REGIONS_MAX     16
+#define CHAIN_PREFIXES_MAX    8
+#define CHAIN_PREFIX_MAX      12 /* GS1 company prefix, 4..12 digits */
+#define CHAIN_CODE_MAX        64 /* one-time claim code */
+#define CHAIN_MINT_MAX        10000 /* serials per mint transaction */
+#define CHAIN_UNITS_MAX       10000 /* units per pickup/deliver/flag/unflag */
+#define CHAIN_SCANS_MAX       4096 /* scan records per scans transaction */
+#define CHAIN_TX_MAX_BYTES    (2u << 20) /* one encoded transaction */
+#define CHAIN_BLOCK_TXS_MAX   8192
+#define CHAIN_BLOCK_MAX_BYTES (32u << 20)
+#define CHAIN_BRANDS_MAX      8
+#define CHAIN_PARTICIPANTS_MAX 1024 /* in a genesis document */
+#define CHAIN_NODES_MAX       16
+#define CHAIN_GENESIS_MAX_BYTES (1u << 20)
+#define CHAIN_CBOR_DEPTH_MAX  8
+
+/* Average Gregorian month, so warranty arithmetic is integer and deterministic. */
+#define CHAIN_MONTH_SECONDS 2629746u
+
+/* ---- errors: stable codes shown to users (chain_err_code) -------------------- */
+
+enum chain_err {
+    CHAIN_OK = 0,
+    CHAIN_ERR_MALFORMED,          /* "malformed": not a valid encoding / missing field */
+    CHAIN_ERR_TOO_LARGE,          /* "too_large": over a CHAIN_*_MAX bound */
+    CHAIN_ERR_NON_CANONICAL,      /* "non_canonical": valid CBOR, not the one encoding */
+    CHAIN_ERR_BAD_SIGNATURE,      /* "bad_signature" */
+    CHAIN_ERR_WRONG_CHAIN,        /* "wrong_chain": signed for another chain id */
+    CHAIN_ERR_UNKNOWN_SIGNER,     /* "unknown_signer": role needed, key not registered */
+    CHAIN_ERR_REVOKED_SIGNER,     /* "revoked_signer" */
+    CHAIN_ERR_WRONG_ROLE,         /* "wrong_role" */
+    CHAIN_ERR_STALE_NONCE,        /* "stale_nonce": nonce <= last used by this signer */
+    CHAIN_ERR_UNKNOWN_UNIT,       /* "unknown_unit" */
+    CHAIN_ERR_DUPLICATE_UNIT,     /* "duplicate_unit": minting a serial that exists */
+    CHAIN_ERR_NOT_OWNER,          /* "not_owner" */
+    CHAIN_ERR_NOT_HOLDER,         /* "not_holder": carrier/seller does not hold the unit */
+    CHAIN_ERR_BAD_STATE,          /* "bad_state": step out of lifecycle order */
+    CHAIN_ERR_FLAGGED,            /* "flagged": recalled/stolen/counterfeit/destroyed blocks it */
+    CHAIN_ERR_WARRANTY_EXPIRED,   /* "warranty_expired" */
+    CHAIN_ERR_WARRANTY_INACTIVE,  /* "warranty_inactive": not activated / no open claim */
+    CHAIN_ERR_BAD_CLAIM_CODE,     /* "bad_claim_code" */
+    CHAIN_ERR_BAD_GTIN,           /* "bad_gtin": check digit, or not the brand's prefix */
+    CHAIN_ERR_BAD_SERIAL,         /* "bad_serial": not AI 82 charset, 1..20 */
+    CHAIN_ERR_UNKNOWN_PARTICIPANT,/* "unknown_participant" */
+    CHAIN_ERR_DUPLICATE_PARTICIPANT, /* "duplicate_participant" (id or key in use) */
+    CHAIN_ERR_UNKNOWN_NODE,       /* "unknown_node" */
+    CHAIN_ERR_DUPLICATE_NODE,     /* "duplicate_node" */
+    CHAIN_ERR_DUPLICATE_TX,       /* "duplicate_tx": this exact transaction is already in */
+    CHAIN_ERR_BAD_BLOCK,          /* "bad_block": height/prev/root do not link */
+    CHAIN_ERR_BAD_GENESIS,        /* "bad_genesis" */
+    CHAIN_ERR_NOT_FOUND,          /* "not_found" (reads) */
+    CHAIN_ERR_STORAGE,            /* "storage": LMDB failed (message says how) */
+    CHAIN_ERR_NOMEM,              /* "nomem" */
+    CHAIN_ERR_INVALID,            /* "invalid": a field value is out of its domain */
+    CHAIN_ERR__COUNT
+};
+
+/* Stable snake_case code ("bad_signature"); "unknown" for an out-of-range value. */
+const char *chain_err_code(int err);
+/* Short human sentence for the code. */
+const char *chain_strerror(int err);
+
+/* ---- hashing, keys, signatures (libsecp256k1) ------------------------------- */
+
+/* Domain tags: one per purpose, so no hash can be replayed as another. */
+#define CHAIN_TAG_TX      "provena/tx/v1"      /* sighash = tx id: unsigned tx CBOR */
+#define CHAIN_TAG_BLOCK   "provena/block/v1"   /* block id: header CBOR */
+#define CHAIN_TAG_MERKLE  "provena/merkle/v1"  /* interior Merkle nodes */
+#define CHAIN_TAG_LABEL   "provena/label/v1"   /* label signature message */
+#define CHAIN_TAG_GENESIS "provena/genesis/v1" /* chain id */
+#define CHAIN_TAG_CLAIM   "provena/claim/v1"   /* claim-code commitment */
+#define CHAIN_TAG_STATE   "provena/state/v1"   /* running state digest */
+#define CHAIN_TAG_AUTH    "provena/auth/v1"    /* dashboard login challenges */
+
+/* out = BIP-340 tagged SHA-256 of msg. Thread-safe, never fails. */
+void chain_tagged_hash(uint8_t out[CHAIN_HASH_LEN], const char *tag, const uint8_t *msg,
+                       size_t len);
+
+/* Fresh secret key from getrandom(2) and its x-only public key. */
+int chain_key_generate(uint8_t seckey[CHAIN_SECKEY_LEN], uint8_t pub[CHAIN_KEY_LEN]) CHAIN_WUR;
+/* x-only public key of seckey; CHAIN_ERR_INVALID for an invalid key. */
+int chain_key_pub(uint8_t pub[CHAIN_KEY_LEN], const uint8_t seckey[CHAIN_SECKEY_LEN]) CHAIN_WUR;
+/* BIP-340 signature of a 32-byte message hash (aux randomness from getrandom). */
+int chain_sign(uint8_t sig[CHAIN_SIG_LEN], const uint8_t seckey[CHAIN_SECKEY_LEN],
+               const uint8_t msg32[CHAIN_HASH_LEN]) CHAIN_WUR;
+/* true when sig is a valid BIP-340 signature of msg32 by pub. Thread-safe. */
+bool chain_verify(const uint8_t sig[CHAIN_SIG_LEN], const uint8_t pub[CHAIN_KEY_LEN],
+                  const uint8_t msg32[CHAIN_HASH_LEN]);
+
+/* Hex and base64url (no padding). Encoders write a NUL; decoders return the
+ * decoded length or -1 on a bad character, wrong length or overflow. */
+void chain_hex(char *out, const uint8_t *in, size_t n); /* out: 2n+1 bytes */
+int chain_unhex(uint8_t *out, size_t out_len, const char *in, size_t n);
+void chain_b64url(char *out, const uint8_t *in, size_t n); /* out: 4*ceil(n/3)+1 bytes */
+int chain_unb64url(uint8_t *out, size_t out_len, const char *in, size_t n);
+
+/* Label signature: brand's Schnorr signature over
+ * tagged_hash(LABEL, CBOR [chain_id, gtin, serial, lot, expiry]) — what a QR label carries. */
+void chain_label_hash(uint8_t out[CHAIN_HASH_LEN], const uint8_t chain_id[CHAIN_HASH_LEN],
+                      const char *gtin, const char *serial, const char *lot, const char *expiry);
+
+/* Claim-code commitment: tagged_hash(CLAIM, CBOR [gtin, serial, code]). */
+void chain_claim_hash(uint8_t out[CHAIN_HASH_LEN], const char *gtin, const char *serial,
+                      const char *code, size_t code_len);
+
+/* ---- roles, lifecycle, flags ---------------------------------------------- */
+
+enum chain_role {
+    CHAIN_ROLE_NONE = 0, /* an unregistered key: customers */
+    CHAIN_ROLE_BRAND,
+    CHAIN_ROLE_CARRIER,
+    CHAIN_ROLE_SELLER,
+    CHAIN_ROLE_SERVICE,
+    CHAIN_ROLE_NODE,
+    CHAIN_ROLE__COUNT
+};
+const char *chain_role_name(int role);       /* "brand", "carrier", ... */
+int chain_role_parse(const char *s);         /* -1 when unknown */
+
+/*
+ * Unit lifecycle:
+ *   MINTED --pickup--> IN_TRANSIT --deliver--> DELIVERED --pickup--> IN_TRANSIT ...
+ *   DELIVERED (holder is a seller) --sell--> SOLD (claim code) --claim--> OWNED
+ *                                  --sell (buyer key)---------------> OWNED
+ *   OWNED --transfer--> OWNED
+ * flag destroyed ends every lifecycle step; other flags block sell/transfer.
+ */
+enum chain_unit_state {
+    CHAIN_UNIT_MINTED = 1,
+    CHAIN_UNIT_IN_TRANSIT,
+    CHAIN_UNIT_DELIVERED,
+    CHAIN_UNIT_SOLD,
+    CHAIN_UNIT_OWNED,
+    CHAIN_UNIT__COUNT
+};
+const char *chain_unit_state_name(int state); /* "minted", "in_transit", ... */
+
+enum chain_flag {
+    CHAIN_FLAG_RECALLED = 1u << 0,
+    CHAIN_FLAG_STOLEN = 1u << 1,
+    CHAIN_FLAG_COUNTERFEIT = 1u << 2,
+    CHAIN_FLAG_DESTROYED = 1u << 3,
+};
+const char *chain_flag_name(unsigned flag); /* one bit: "recalled", ... */
+int chain_flag_parse(const char *s);        /* the bit, or -1 */
+
+enum chain_warranty_outcome {
+    CHAIN_OUTCOME_REPAIRED = 1,
+    CHAIN_OUTCOME_REPLACED,
+    CHAIN_OUTCOME_REJECTED,
+};
+const char *chain_outcome_name(int outcome);
+int chain_outcome_parse(const char *s);
+
+/* ---- transactions ------------------------------------------------------------ */
+
+enum chain_tx_type {
+    CHAIN_TX_MINT = 1,
+    CHAIN_TX_PICKUP,
+    CHAIN_TX_DELIVER,
+    CHAIN_TX_SELL,
+    CHAIN_TX_CLAIM,
+    CHAIN_TX_TRANSFER,
+    CHAIN_TX_WARRANTY_ACTIVATE,
+    CHAIN_TX_WARRANTY_EXTEND,
+    CHAIN_TX_WARRANTY_CLAIM,
+    CHAIN_TX_WARRANTY_RESOLVE,
+    CHAIN_TX_FLAG,
+    CHAIN_TX_UNFLAG,
+    CHAIN_TX_PARTICIPANT_ADD,
+    CHAIN_TX_PARTICIPANT_REVOKE,
+    CHAIN_TX_PARTICIPANT_ROTATE,
+    CHAIN_TX_NODE_ADD,
+    CHAIN_TX_NODE_REMOVE,
+    CHAIN_TX_POLICY_SET,
+    CHAIN_TX_SCANS,
+    CHAIN_TX__COUNT
+};
+/* "mint", "pickup", ..., "warranty.activate", "participant.add", "policy.set", "scans" */
+const char *chain_tx_type_name(int type);
+int chain_tx_type_parse(const char *s); /* -1 when unknown */
+
+/* Scan-rule policy. A zero field means "inherit" (lot → gtin → brand → genesis). */
+typedef struct chain_policy {
+    uint32_t max_clients;          /* distinct scanning clients per unit before suspicious */
+    uint32_t travel_kmh;           /* plausible travel speed between two scans */
+    uint32_t probe_threshold;      /* unknown-serial probes per GTIN per day → alert */
+    uint32_t warranty_months;      /* default when a mint gives none */
+    uint8_t unsold_scan_suspicious; /* 1: public scans before sale are suspicious, 2: not */
+    uint8_t flagged_markets_only;   /* 1: scans outside a lot's markets are suspicious, 2: not */
+} chain_policy;
+
+/* One scan record in a node-signed scans batch. */
+enum chain_scan_kind { CHAIN_SCAN_SCAN = 1, CHAIN_SCAN_PROBE, CHAIN_SCAN_REPORT };
+typedef struct chain_scan {
+    uint8_t kind;                     /* enum chain_scan_kind */
+    gs1_sgtin id;                     /* for a probe: the unknown code as scanned */
+    uint64_t time;                    /* gateway clock, unix seconds */
+    char region[CHAIN_REGION_MAX + 1];/* "" when unknown */
+    uint8_t client[16];               /* salted, daily-rotated hash of the client address */
+    uint8_t verdict;                  /* verdict the gateway gave (node-defined enum) */
+    char note[CHAIN_NOTE_MAX + 1];    /* reports only */
+} chain_scan;
+
+/*
+ * A decoded transaction. Arrays are heap-owned by the struct and released by
+ * chain_tx_free(); a chain_tx built by hand may point arrays at caller memory
+ * as long as it is not passed to chain_tx_free().
+ * Wire form (canonical CBOR map, keys sorted per RFC 8949 §4.2.1):
+ *   {"type": text, "chain": bstr32, "signer": bstr32, "nonce": uint, "time": uint,
+ *    "body": map, "sig": bstr64}
+ * The tx id / sighash is tagged_hash(TX, encoding of the same map without "sig").
+ */
+typedef struct chain_tx {
+    int type;                           /* enum chain_tx_type */
+    uint8_t chain[CHAIN_HASH_LEN];
+    uint8_t signer[CHAIN_KEY_LEN];
+    uint64_t nonce;                     /* strictly increasing per signer, starts at 1 */
+    uint64_t time;                      /* signer's clock; informational, never used by rules */
+    uint8_t sig[CHAIN_SIG_LEN];
+
+    /* body fields, by type (unused ones zero) */
+    char gtin[GS1_GTIN_LEN + 1];        /* mint */
+    char lot[GS1_LOT_MAX + 1];          /* mint */
+    char expiry[7];                     /* mint: YYMMDD or "" */
+    char model[CHAIN_NAME_MAX + 1];     /* mint */
+    uint32_t warranty_months;           /* mint (0: policy default), warranty.extend */
+    char markets[CHAIN_MARKETS_MAX][3]; /* mint: ISO 3166-1 alpha-2 */
+    size_t nmarkets;
+    char **serials;                     /* mint: nunits serials */
+    uint8_t (*label_sigs)[CHAIN_SIG_LEN]; /* mint: one label signature per serial */
+    gs1_sgtin *units;                   /* pickup, deliver, flag, unflag: nunits; others: 1 */
+    size_t nunits;
+    char to[CHAIN_ID_MAX + 1];          /* deliver: participant id receiving the units */
+    uint8_t key[CHAIN_KEY_LEN];         /* sell: buyer key; transfer: new owner;
+                                           participant.add/rotate, node.add: public key */
+    bool has_key;
+    uint8_t claim_hash[CHAIN_HASH_LEN]; /* sell with a claim code */
+    bool has_claim_hash;
+    char code[CHAIN_CODE_MAX + 1];      /* claim: the one-time code */
+    char region[CHAIN_REGION_MAX + 1];  /* pickup, deliver, sell: where (optional) */
+    unsigned reason;                    /* flag, unflag: one enum chain_flag bit */
+    int outcome;                        /* warranty.resolve: enum chain_warranty_outcome */
+    char note[CHAIN_NOTE_MAX + 1];      /* flag, warranty.claim/resolve: free text */
+    char id[CHAIN_ID_MAX + 1];          /* participant.*: participant id;
+                                           policy.set: scope "" | gtin | gtin/lot */
+    char name[CHAIN_NAME_MAX + 1];      /* participant.add: display name; node.add: operator */
+    int role;                           /* participant.add */
+    char regions[CHAIN_REGIONS_MAX][CHAIN_REGION_MAX + 1]; /* participant.add */
+    size_t nregions;
+    uint64_t node_id;                   /* node.add, node.remove */
+    char raft_addr[CHAIN_ADDR_MAX + 1]; /* node.add */
+    char http_addr[CHAIN_ADDR_MAX + 1]; /* node.add */
+    chain_policy policy;                /* policy.set */
+    chain_scan *scans;                  /* scans: nscans records */
+    size_t nscans;
+    uint64_t dropped;                   /* scans: records counted but not listed (overload) */
+} chain_tx;
+
+/* Releases the arrays a decoder allocated, and zeroes the struct. NULL-safe. */
+void chain_tx_free(chain_tx *tx);
+
+/* Canonical CBOR of a signed transaction. *out is malloc'd (caller frees).
+ * Fails with CHAIN_ERR_TOO_LARGE / _INVALID when a field is out of bounds. */
+int chain_tx_encode(uint8_t **out, size_t *out_len, const chain_tx *tx) CHAIN_WUR;
+
+/* Decodes bytes (≤ CHAIN_TX_MAX_BYTES) into *tx (caller then owns it; release
+ * with chain_tx_free). Refuses non-canonical encodings (CHAIN_ERR_NON_CANONICAL),
+ * unknown types and fields, out-of-bound arrays, nesting deeper than
+ * CHAIN_CBOR_DEPTH_MAX. Checks formats (GTIN check digit, serial charset, …) but
+ * no signature or state. *tx is written only on success. */
+int chain_tx_decode(chain_tx *tx, const uint8_t *buf, size_t len, char *errmsg,
+                    size_t errmsg_len) CHAIN_WUR;
+
+/* The transaction id: tagged_hash(TX, unsigned canonical encoding). */
+int chain_tx_id(uint8_t out[CHAIN_HASH_LEN], const chain_tx *tx) CHAIN_WUR;
+
+/* Sets tx->signer from seckey and tx->sig over the tx id. */
+int chain_tx_sign(chain_tx *tx, const uint8_t seckey[CHAIN_SECKEY_LEN]) CHAIN_WUR;
+
+/* Stateless admission check of an encoded tx, as the leader does before a tx
+ * can reach the log: decodes, checks the chain id and the signature. Fills id
+ * (the tx id) on success. Thread-safe. */
+int chain_tx_precheck(uint8_t id[CHAIN_HASH_LEN], const uint8_t chain_id[CHAIN_HASH_LEN],
+                      const uint8_t *buf, size_t len, char *errmsg, size_t errmsg_len) CHAIN_WUR;
+
+/* JSON at the HTTP edge (jansson). to_json returns a new reference (NULL on
+ * OOM): {"type","chain","signer","nonce","time","body":{...},"sig"}, binary as
+ * lowercase hex. from_json parses the same shape into *tx (caller frees with
+ * chain_tx_free); the message names the offending field. */
+struct json_t;
+struct json_t *chain_tx_to_json(const chain_tx *tx);
+int chain_tx_from_json(chain_tx *tx, const struct json_t *j, char *errmsg,
+                       size_t errmsg_len) CHAIN_WUR;
+
+/* ---- genesis ---------------------------------------------------------------- */
+
+typedef struct chain_brand {
+    char id[CHAIN_ID_MAX + 1];
+    char name[CHAIN_NAME_MAX + 1];
+    uint8_t pub[CHAIN_KEY_LEN];                       /* admin key */
+    char prefixes[CHAIN_PREFIXES_MAX][CHAIN_PREFIX_MAX + 1]; /* GS1 company prefixes */
+    size_t nprefixes;
+} chain_brand;
+
+typedef struct chain_participant {
+    char id[CHAIN_ID_MAX + 1];
+    char name[CHAIN_NAME_MAX + 1];
+    int role;                                         /* enum chain_role */
+    uint8_t pub[CHAIN_KEY_LEN];
+    char regions[CHAIN_REGIONS_MAX][CHAIN_REGION_MAX + 1];
+    size_t nregions;
+    bool revoked;
+    char brand[CHAIN_ID_MAX + 1];                     /* brand role: which brand */
+} chain_participant;
+
+typedef struct chain_node_info {
+    uint64_t id;                                      /* Raft id, ≥ 1 */
+    char operator_id[CHAIN_ID_MAX + 1];               /* participant id of the operator */
+    char raft_addr[CHAIN_ADDR_MAX + 1];               /* nng URL, tcp://host:port */
+    char http_addr[CHAIN_ADDR_MAX + 1];               /* http://host:port */
+    uint8_t pub[CHAIN_KEY_LEN];                       /* signs scans batches */
+    bool removed;
+} chain_node_info;
+
+typedef struct chain_genesis {
+    char chain_name[CHAIN_NAME_MAX + 1];
+    uint64_t time;                                    /* genesis time, unix seconds */
+    chain_brand brands[CHAIN_BRANDS_MAX];
+    size_t nbrands;
+    chain_participant *participants;                  /* heap, nparticipants */
+    size_t nparticipants;
+    chain_node_info nodes[CHAIN_NODES_MAX];
+    size_t nnodes;
+    chain_policy policy;                              /* network defaults, all fields set */
+    uint8_t chain_id[CHAIN_HASH_LEN];                 /* tagged_hash(GENESIS, canonical CBOR) */
+} chain_genesis;
+
+/* Parses and validates a genesis JSON document (≤ CHAIN_GENESIS_MAX_BYTES) and
+ * computes its chain id. On failure errmsg names the field ("participants[2].pub:
+ * not 64 hex characters"). *out is malloc'd; release with chain_genesis_free. */
+int chain_genesis_parse(chain_genesis **out, const char *json, size_t len, char *errmsg,
+                        size_t errmsg_len) CHAIN_WUR;
+int chain_genesis_load(chain_genesis **out, const char *path, char *errmsg,
+                       size_t errmsg_len) CHAIN_WUR;
+/* JSON form of a genesis (new reference); parse(to_json(g)) yields the same chain id. */
+struct json_t *chain_genesis_to_json(const chain_genesis *g);
+void chain_genesis_free(chain_genesis *g);
+/* Lookups in a genesis; NULL when absent. */
+const chain_node_info *chain_genesis_node(const chain_genesis *g, uint64_t id);
+
+/* ---- blocks ------------------------------------------------------------------- */
+
+/*
+ * Block wire form: canonical CBOR map
+ *   {"header": {"height": uint, "prev": bstr32, "time": uint, "txs_root": bstr32,
+ *               "proposer": uint},
+ *    "txs": [bstr, ...]}     (each element one encoded signed transaction)
+ * block id = tagged_hash(BLOCK, encoding of the header map). Height 0 is the
+ * genesis pseudo-block whose id is the chain id; block 1 has prev = chain id.
+ */
+typedef struct chain_block_header {
+    uint64_t height;
+    uint8_t prev[CHAIN_HASH_LEN];
+    uint64_t time;          /* proposer's clock, unix milliseconds; never decreases */
+    uint8_t txs_root[CHAIN_HASH_LEN];
+    uint64_t proposer;      /* node id */
+} chain_block_header;
+
+/* Merkle root of tx ids (leaves are the ids; an odd node is paired with itself;
+ * the root of zero txs is 32 zero bytes). */
+void chain_merkle_root(uint8_t out[CHAIN_HASH_LEN], const uint8_t (*ids)[CHAIN_HASH_LEN],
+                       size_t n);
+
+/* Builds an encoded block from a header (txs_root is computed here and written
+ * back into *hdr) and n encoded transactions. *out malloc'd, caller frees.
+ * Transactions that fail to decode are an error (the caller prechecked them). */
+int chain_block_build(uint8_t **out, size_t *out_len, chain_block_header *hdr,
+                      const uint8_t *const *txs, const size_t *lens, size_t n) CHAIN_WUR;
+
+/* Decodes the header of an encoded block and computes its id; txs are not
+ * decoded. Checks the Merkle root against the carried transactions. */
+int chain_block_peek(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], size_t *ntxs,
+                     const uint8_t *buf, size_t len) CHAIN_WUR;
+
+/* ---- state ---------------------------------------------------------------------- */
+
+typedef struct chain chain;       /* an open ledger state (LMDB environment) */
+typedef struct chain_rd chain_rd; /* a read-only snapshot of it */
+
+typedef struct chain_options {
+    size_t map_size;     /* LMDB map size in bytes; 0: 64 GiB */
+    bool no_sync;        /* tests/benchmarks only: MDB_NOSYNC */
+} chain_options;
+
+/* Opens (creating if needed) the ledger in dir (its own LMDB environment,
+ * dir/chain.mdb). A new ledger is initialised from g; an existing one must
+ * have been created from a genesis with the same chain id, else
+ * CHAIN_ERR_BAD_GENESIS. g is copied; the caller keeps ownership. */
+int chain_open(chain **out, const char *dir, const chain_genesis *g, const chain_options *opt,
+               char *errmsg, size_t errmsg_len) CHAIN_WUR;
+void chain_close(chain *c);
+const chain_genesis *chain_genesis_of(const chain *c);
+
+/* The outcome of one transaction in an applied block. */
+typedef struct chain_receipt {
+    uint8_t tx[CHAIN_HASH_LEN];    /* tx id */
+    uint64_t height;               /* block it was first included in */
+    uint32_t index;                /* position in that block */
+    int code;                      /* CHAIN_OK (accepted) or the refusal */
+    char detail[96];               /* e.g. which unit, which nonce was expected */
+} chain_receipt;
+
+typedef struct chain_apply_result {
+    uint64_t height;                   /* 0 when the block was skipped */
+    uint8_t block_id[CHAIN_HASH_LEN];
+    uint8_t state_digest[CHAIN_HASH_LEN];
+    int block_code;                    /* CHAIN_OK, or CHAIN_ERR_BAD_BLOCK when skipped */
+    chain_receipt *receipts;           /* ntx, malloc'd; one per transaction in the block,
+                                          a duplicate of an earlier tx gets the earlier receipt */
+    size_t nreceipts;
+    /* membership or policy changed in this block: the node reconciles */
+    bool members_changed;
+} chain_apply_result;
+void chain_apply_result_free(chain_apply_result *r);
+
+/*
+ * Applies one committed block, identified by the consensus log index that
+ * carried it. Deterministic: uses hdr.time only. Idempotent per index: an
+ * index ≤ the last applied one changes nothing and returns CHAIN_OK with
+ * res->height 0. A block whose height/prev do not extend the head is skipped
+ * (block_code CHAIN_ERR_BAD_BLOCK, receipts of code CHAIN_ERR_BAD_BLOCK, no
+ * state change except the applied index). One LMDB write transaction per block:
+ * the block, every state change, its receipts and the index commit together.
+ * Returns nonzero only for local failures (storage, nomem) — then nothing was
+ * written. Must be called from one thread at a time.
+ */
+int chain_block_apply(chain *c, chain_apply_result *res, uint64_t index, const uint8_t *blk,
+                      size_t len, char *errmsg, size_t errmsg_len) CHAIN_WUR;
+
+/* Last consensus index applied (0 for a new ledger). */
+uint64_t chain_applied_index(chain *c);
+
+/* Whole-state snapshot for consensus: every database, in one read transaction,
+ * as one buffer (*out malloc'd). install replaces all state by it atomically
+ * (one write transaction); readers see either the old or the new state. */
+int chain_snapshot_take(chain *c, uint8_t **out, size_t *out_len) CHAIN_WUR;
+int chain_snapshot_install(chain *c, const uint8_t *buf, size_t len, char *errmsg,
+                           size_t errmsg_len) CHAIN_WUR;
+
+/* ---- reads (any thread; each chain_rd is used by one thread) --------------------- */
+
+int chain_rd_begin(chain *c, chain_rd **out) CHAIN_WUR;
+void chain_rd_end(chain_rd *rd);
+
+typedef struct chain_head {
+    uint64_t height;                   /* 0 before the first block */
+    uint8_t id[CHAIN_HASH_LEN];        /* the chain id at height 0 */
+    uint64_t time;                     /* ms, of the head block */
+    uint8_t state_digest[CHAIN_HASH_LEN];
+    uint64_t applied_index;
+    uint64_t units, txs;               /* totals */
+} chain_head;
+int chain_head_get(chain_rd *rd, chain_head *out) CHAIN_WUR;
+
+typedef struct chain_unit {
+    gs1_sgtin id;
+    char brand[CHAIN_ID_MAX + 1];
+    char lot[GS1_LOT_MAX + 1];
+    char expiry[7];
+    char model[CHAIN_NAME_MAX + 1];
+    uint8_t label_sig[CHAIN_SIG_LEN];
+    int state;                         /* enum chain_unit_state */
+    unsigned flags;                    /* enum chain_flag bits */
+    char holder[CHAIN_ID_MAX + 1];     /* participant holding it, "" once sold */
+    uint8_t owner[CHAIN_KEY_LEN];
+    bool has_owner;
+    bool claim_pending;                /* sold with a claim code not yet redeemed */
+    uint64_t minted_at, sold_at;       /* ms */
+    uint32_t warranty_months;
+    bool warranty_active;
+    uint64_t warranty_end;             /* ms; 0 until sold */
+    uint32_t open_claims;
+    uint32_t nevents;
+} chain_unit;
+
+int chain_unit_get(chain_rd *rd, chain_unit *out, const char *gtin, const char *serial) CHAIN_WUR;
+
+/* One step of a unit's history. */
+typedef struct chain_event {
+    uint32_t seq;                      /* 0.. in order */
+    int type;                          /* enum chain_tx_type (mint, pickup, ..., scans never) */
+    uint64_t time;                     /* block time, ms */
+    uint64_t height;
+    uint32_t index;                    /* tx position in the block */
+    uint8_t tx[CHAIN_HASH_LEN];
+    uint8_t actor[CHAIN_KEY_LEN];      /* signer */
+    int actor_role;
+    char actor_id[CHAIN_ID_MAX + 1];   /* participant id, "" for a customer key */
+    char to[CHAIN_ID_MAX + 1];         /* deliver */
+    uint8_t key[CHAIN_KEY_LEN];        /* sell/transfer/claim: new owner, when known */
+    bool has_key;
+    char region[CHAIN_REGION_MAX + 1];
+    unsigned reason;                   /* flag/unflag */
+    int outcome;                       /* warranty.resolve */
+    uint32_t months;                   /* warranty.extend */
+    char note[CHAIN_NOTE_MAX + 1];
+} chain_event;
+
+/* Calls fn for each event of the unit in order, from seq `from`, at most `max`
+ * (0: all). Cost O(events visited), independent of ledger size. fn returns
+ * nonzero to stop early. CHAIN_ERR_NOT_FOUND for an unknown unit. */
+typedef int (*chain_event_fn)(void *ctx, const chain_event *ev);
+int chain_unit_history(chain_rd *rd, const char *gtin, const char *serial, uint32_t from,
+                       uint32_t max, chain_event_fn fn, void *ctx) CHAIN_WUR;
+
+/* A lot: its mint parameters and unit count; units paged in serial order after
+ * `after` ("" for the first page). */
+typedef struct chain_lot {
+    char gtin[GS1_GTIN_LEN + 1];
+    char lot[GS1_LOT_MAX + 1];
+    char expiry[7];
+    char model[CHAIN_NAME_MAX + 1];
+    char markets[CHAIN_MARKETS_MAX][3];
+    size_t nmarkets;
+    uint32_t warranty_months;
+    uint64_t units;
+    uint64_t minted_at;
+} chain_lot;
+int chain_lot_get(chain_rd *rd, chain_lot *out, const char *gtin, const char *lot) CHAIN_WUR;
+typedef int (*chain_unit_fn)(void *ctx, const gs1_sgtin *id);
+int chain_lot_units(chain_rd *rd, const char *gtin, const char *lot, const char *after,
+                    uint32_t max, chain_unit_fn fn, void *ctx) CHAIN_WUR;
+/* Units whose current owner is key, in id order after `after`. */
+int chain_owner_units(chain_rd *rd, const uint8_t key[CHAIN_KEY_LEN], const gs1_sgtin *after,
+                      uint32_t max, chain_unit_fn fn, void *ctx) CHAIN_WUR;
+
+/* Receipt of a tx by id, and the encoded tx itself (*raw points into the read
+ * snapshot: valid until chain_rd_end). */
+int chain_tx_get(chain_rd *rd, chain_receipt *rc, const uint8_t **raw, size_t *raw_len,
+                 const uint8_t id[CHAIN_HASH_LEN]) CHAIN_WUR;
+
+/* Encoded block at a height (1..head); *raw valid until chain_rd_end. */
+int chain_block_get(chain_rd *rd, const uint8_t **raw, size_t *raw_len,
+                    uint64_t height) CHAIN_WUR;
+
+/* Participants (including brand admins as role brand), current registry. */
+int chain_participant_get(chain_rd *rd, chain_participant *out, const char *id) CHAIN_WUR;
+int chain_participant_by_key(chain_rd *rd, chain_participant *out,
+                             const uint8_t key[CHAIN_KEY_LEN]) CHAIN_WUR;
+typedef int (*chain_participant_fn)(void *ctx, const chain_participant *p);
+int chain_participants(chain_rd *rd, chain_participant_fn fn, void *ctx) CHAIN_WUR;
+
+/* Nodes currently in the network (removed ones excluded). Fills at most max. */
+size_t chain_nodes(chain_rd *rd, chain_node_info *out, size_t max);
+
+/* The nonce the next transaction of key must carry (last used + 1; 1 for a new key). */
+uint64_t chain_nonce_next(chain_rd *rd, const uint8_t key[CHAIN_KEY_LEN]);
+
+/* Effective policy for a unit's gtin and lot (lot → gtin → brand → genesis). */
+void chain_policy_effective(chain_rd *rd, chain_policy *out, const char *gtin, const char *lot);
+
+/* ---- scan aggregates (filled by applying scans transactions) ------------------- */
+
+typedef struct chain_scan_stats {
+    uint64_t scans;                    /* all recorded scans of the unit */
+    uint32_t distinct_clients;         /* distinct client hashes seen */
+    uint32_t reports;                  /* "suspected fake" reports */
+    uint64_t first_time, last_time;    /* seconds */
+    char last_region[CHAIN_REGION_MAX + 1];
+    uint32_t outside_markets;          /* scans from a region outside the lot's markets */
+    uint32_t unsold_public;            /* public scans before sale */
+    uint32_t impossible_travel;        /* consecutive scan pairs faster than policy allows */
+    uint32_t nregions;
+    char regions[8][CHAIN_REGION_MAX + 1]; /* most recent distinct regions */
+} chain_scan_stats;
+int chain_scan_stats_get(chain_rd *rd, chain_scan_stats *out, const char *gtin,
+                         const char *serial) CHAIN_WUR;
+
+#endif
