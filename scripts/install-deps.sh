@@ -9,7 +9,7 @@ PKGS=(
   build-essential cmake pkg-config git
   libsecp256k1-dev liblmdb-dev lmdb-utils libnng-dev libcbor-dev libqrencode-dev
   libmicrohttpd-dev libuv1-dev libjansson-dev libpng-dev libcmocka-dev
-  clang clang-format curl wrk zbar-tools chromium python3 procps
+  libcurl4-openssl-dev clang clang-format curl wrk zbar-tools chromium python3 procps
 )
 RAFT_PKG=libraft-dev
 RAFT_MIN=0.22
