@@ -257,8 +257,8 @@ typedef struct chain_tx {
     uint8_t sig[CHAIN_SIG_LEN];
 
     /* body fields, by type (unused ones zero) */
-    char gtin[GS1_GTIN_LEN + 1];        /* mint */
-    char lot[GS1_LOT_MAX + 1];          /* mint */
+    char gtin[GS1_GTIN_LEN + 1];        /* mint; policy.set scope ("" = network) */
+    char lot[GS1_LOT_MAX + 1];          /* mint; policy.set scope (needs gtin) */
     char expiry[7];                     /* mint: YYMMDD or "" */
     char model[CHAIN_NAME_MAX + 1];     /* mint */
     uint32_t warranty_months;           /* mint (0: policy default), warranty.extend */
@@ -279,8 +279,9 @@ typedef struct chain_tx {
     unsigned reason;                    /* flag, unflag: one enum chain_flag bit */
     int outcome;                        /* warranty.resolve: enum chain_warranty_outcome */
     char note[CHAIN_NOTE_MAX + 1];      /* flag, warranty.claim/resolve: free text */
-    char id[CHAIN_ID_MAX + 1];          /* participant.*: participant id;
-                                           policy.set: scope "" | gtin | gtin/lot */
+    char id[CHAIN_ID_MAX + 1];          /* participant.*: participant id
+                                           (policy.set scope is gtin + lot: a
+                                           "gtin/lot" string does not fit here) */
     char name[CHAIN_NAME_MAX + 1];      /* participant.add: display name; node.add: operator */
     int role;                           /* participant.add */
     char regions[CHAIN_REGIONS_MAX][CHAIN_REGION_MAX + 1]; /* participant.add */

@@ -1,0 +1,293 @@
+/*
+ * crypto.c — hashing, keys and signatures (libsecp256k1), hex/base64url, and
+ * the two small commitments that are hashes of canonical CBOR arrays (label
+ * and claim code).
+ *
+ * One secp256k1 context serves the whole process. It is created and
+ * randomized (blinding seed from getrandom) once, under pthread_once, and is
+ * never mutated afterwards, so signing and verifying may run on any thread.
+ * Secret material (the expanded keypair, aux randomness) lives on the stack
+ * only for the duration of a call and is wiped with explicit_bzero before
+ * return. Nothing here logs.
+ */
+#include "chain/cbor_util.h"
+#include "chain/chain.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <secp256k1.h>
+#include <secp256k1_extrakeys.h>
+#include <secp256k1_schnorrsig.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+static secp256k1_context *ctx;
+static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
+
+/* Fills buf with n bytes from the kernel CSPRNG; -1 if it cannot. */
+static int fill_random(uint8_t *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = getrandom(buf + got, n - got, 0);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+static void ctx_init(void)
+{
+    secp256k1_context *c = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+    if (c == NULL)
+        abort(); /* libsecp256k1 only fails here on allocation failure at start-up */
+    uint8_t seed[32];
+    /* Randomization is side-channel hardening; a context without it is still
+     * correct, so a failed getrandom only skips it. */
+    if (fill_random(seed, sizeof seed) == 0 && !secp256k1_context_randomize(c, seed)) {
+        /* cannot happen with a fresh context; keep the unblinded one */
+    }
+    explicit_bzero(seed, sizeof seed);
+    ctx = c;
+}
+
+static const secp256k1_context *get_ctx(void)
+{
+    pthread_once(&ctx_once, ctx_init);
+    return ctx;
+}
+
+void chain_tagged_hash(uint8_t out[CHAIN_HASH_LEN], const char *tag, const uint8_t *msg, size_t len)
+{
+    static const uint8_t empty[1];
+    int ok = secp256k1_tagged_sha256(get_ctx(), out, (const unsigned char *)tag, strlen(tag),
+                                     msg != NULL ? msg : empty, len);
+    (void)ok; /* always 1 */
+}
+
+int chain_key_pub(uint8_t pub[CHAIN_KEY_LEN], const uint8_t seckey[CHAIN_SECKEY_LEN])
+{
+    secp256k1_keypair kp;
+    secp256k1_xonly_pubkey xpk;
+    int rc = CHAIN_ERR_INVALID;
+    if (!secp256k1_keypair_create(get_ctx(), &kp, seckey))
+        goto out;
+    if (!secp256k1_keypair_xonly_pub(get_ctx(), &xpk, NULL, &kp))
+        goto out;
+    if (!secp256k1_xonly_pubkey_serialize(get_ctx(), pub, &xpk))
+        goto out;
+    rc = CHAIN_OK;
+out:
+    explicit_bzero(&kp, sizeof kp);
+    return rc;
+}
+
+int chain_key_generate(uint8_t seckey[CHAIN_SECKEY_LEN], uint8_t pub[CHAIN_KEY_LEN])
+{
+    uint8_t sk[CHAIN_SECKEY_LEN];
+    uint8_t pk[CHAIN_KEY_LEN];
+    /* A random 32-byte string is an invalid key with probability ~2^-128;
+     * retry a few times rather than loop forever on a broken RNG. */
+    for (int i = 0; i < 8; i++) {
+        if (fill_random(sk, sizeof sk) != 0)
+            break;
+        if (chain_key_pub(pk, sk) == CHAIN_OK) {
+            memcpy(seckey, sk, sizeof sk);
+            memcpy(pub, pk, sizeof pk);
+            explicit_bzero(sk, sizeof sk);
+            return CHAIN_OK;
+        }
+    }
+    explicit_bzero(sk, sizeof sk);
+    return CHAIN_ERR_INVALID;
+}
+
+int chain_sign(uint8_t sig[CHAIN_SIG_LEN], const uint8_t seckey[CHAIN_SECKEY_LEN],
+               const uint8_t msg32[CHAIN_HASH_LEN])
+{
+    secp256k1_keypair kp;
+    uint8_t aux[32];
+    uint8_t s[CHAIN_SIG_LEN];
+    int rc = CHAIN_ERR_INVALID;
+    if (!secp256k1_keypair_create(get_ctx(), &kp, seckey))
+        goto out;
+    if (fill_random(aux, sizeof aux) != 0)
+        goto out;
+    if (!secp256k1_schnorrsig_sign32(get_ctx(), s, msg32, &kp, aux))
+        goto out;
+    memcpy(sig, s, sizeof s);
+    rc = CHAIN_OK;
+out:
+    explicit_bzero(&kp, sizeof kp);
+    explicit_bzero(aux, sizeof aux);
+    return rc;
+}
+
+bool chain_verify(const uint8_t sig[CHAIN_SIG_LEN], const uint8_t pub[CHAIN_KEY_LEN],
+                  const uint8_t msg32[CHAIN_HASH_LEN])
+{
+    secp256k1_xonly_pubkey xpk;
+    if (!secp256k1_xonly_pubkey_parse(get_ctx(), &xpk, pub))
+        return false;
+    return secp256k1_schnorrsig_verify(get_ctx(), sig, msg32, CHAIN_HASH_LEN, &xpk) == 1;
+}
+
+/* ---- hex and base64url ---------------------------------------------------------- */
+
+void chain_hex(char *out, const uint8_t *in, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int chain_unhex(uint8_t *out, size_t out_len, const char *in, size_t n)
+{
+    if (n % 2 != 0 || n / 2 > out_len || n / 2 > (size_t)INT32_MAX)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (hexval(in[i]) < 0)
+            return -1;
+    for (size_t i = 0; i < n / 2; i++)
+        out[i] = (uint8_t)(hexval(in[2 * i]) << 4 | hexval(in[2 * i + 1]));
+    return (int)(n / 2);
+}
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+void chain_b64url(char *out, const uint8_t *in, size_t n)
+{
+    size_t o = 0, i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        out[o++] = b64[v >> 18];
+        out[o++] = b64[(v >> 12) & 63];
+        out[o++] = b64[(v >> 6) & 63];
+        out[o++] = b64[v & 63];
+    }
+    if (n - i == 1) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        out[o++] = b64[v >> 18];
+        out[o++] = b64[(v >> 12) & 63];
+    } else if (n - i == 2) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+        out[o++] = b64[v >> 18];
+        out[o++] = b64[(v >> 12) & 63];
+        out[o++] = b64[(v >> 6) & 63];
+    }
+    out[o] = '\0';
+}
+
+static int b64val(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    if (c == '_')
+        return 63;
+    return -1;
+}
+
+int chain_unb64url(uint8_t *out, size_t out_len, const char *in, size_t n)
+{
+    if (n % 4 == 1 || n > (size_t)INT32_MAX)
+        return -1;
+    size_t dec = n / 4 * 3 + (n % 4 == 0 ? 0 : n % 4 - 1);
+    if (dec > out_len)
+        return -1;
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int v = b64val(in[i]);
+        if (v < 0)
+            return -1;
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (uint8_t)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    /* Leftover bits must be zero, so each byte string has one encoding. */
+    if (acc != 0)
+        return -1;
+    return (int)o;
+}
+
+/* ---- commitments ------------------------------------------------------------------ */
+
+/* Label and claim messages are short canonical CBOR arrays of text; each string
+ * is bounded by its field's maximum. An over-long argument is a caller bug that
+ * the decoders already rule out; it yields the all-zero hash, which no
+ * signature or commitment ever matches by accident. */
+#define COMMIT_BUF 256
+
+void chain_label_hash(uint8_t out[CHAIN_HASH_LEN], const uint8_t chain_id[CHAIN_HASH_LEN],
+                      const char *gtin, const char *serial, const char *lot, const char *expiry)
+{
+    uint8_t buf[COMMIT_BUF];
+    size_t lg = strnlen(gtin, GS1_GTIN_LEN + 1), ls = strnlen(serial, GS1_SERIAL_MAX + 1);
+    size_t ll = strnlen(lot, GS1_LOT_MAX + 1), le = strnlen(expiry, 7);
+    memset(out, 0, CHAIN_HASH_LEN);
+    if (lg > GS1_GTIN_LEN || ls > GS1_SERIAL_MAX || ll > GS1_LOT_MAX || le > 6)
+        return;
+    cbu_wr w;
+    cbu_wr_init_fixed(&w, buf, sizeof buf);
+    cbu_put_array(&w, 5);
+    cbu_put_bytes(&w, chain_id, CHAIN_HASH_LEN);
+    cbu_put_text(&w, gtin, lg);
+    cbu_put_text(&w, serial, ls);
+    cbu_put_text(&w, lot, ll);
+    cbu_put_text(&w, expiry, le);
+    uint8_t *p;
+    size_t n;
+    if (cbu_wr_finish(&w, &p, &n) == CHAIN_OK)
+        chain_tagged_hash(out, CHAIN_TAG_LABEL, p, n);
+}
+
+void chain_claim_hash(uint8_t out[CHAIN_HASH_LEN], const char *gtin, const char *serial,
+                      const char *code, size_t code_len)
+{
+    uint8_t buf[COMMIT_BUF];
+    size_t lg = strnlen(gtin, GS1_GTIN_LEN + 1), ls = strnlen(serial, GS1_SERIAL_MAX + 1);
+    memset(out, 0, CHAIN_HASH_LEN);
+    if (lg > GS1_GTIN_LEN || ls > GS1_SERIAL_MAX || code_len > CHAIN_CODE_MAX)
+        return;
+    cbu_wr w;
+    cbu_wr_init_fixed(&w, buf, sizeof buf);
+    cbu_put_array(&w, 3);
+    cbu_put_text(&w, gtin, lg);
+    cbu_put_text(&w, serial, ls);
+    cbu_put_text(&w, code, code_len);
+    uint8_t *p;
+    size_t n;
+    if (cbu_wr_finish(&w, &p, &n) == CHAIN_OK)
+        chain_tagged_hash(out, CHAIN_TAG_CLAIM, p, n);
+    explicit_bzero(buf, sizeof buf); /* the code is a bearer secret */
+}

@@ -1,0 +1,596 @@
+/*
+ * tx_codec.c — a transaction's one canonical CBOR encoding, its id and
+ * signature, and the stateless admission check.
+ *
+ * Encoding walks the body schema (tx_schema.c) and writes present fields in
+ * canonical key order; absent optional fields are omitted, so every chain_tx
+ * has exactly one encoding. Decoding reads through the bounded cbor_util
+ * cursor: the outer map first (the body is skipped and remembered, because
+ * "body" sorts before "type"), then the body by the type's schema. Every
+ * count is bounded before anything is allocated for it. Finally the decoded
+ * transaction is re-encoded and compared with the input byte for byte, which
+ * catches whatever the structural checks let through (an optional field sent
+ * with its empty value, for instance): one meaning, one byte string.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain/cbor_util.h"
+#include "chain/chain.h"
+#include "chain/tx_schema.h"
+
+#define MAP_ENTRIES_MAX 32
+
+/* ---- encoding ------------------------------------------------------------------- */
+
+static void put_unit(cbu_wr *w, const gs1_sgtin *u)
+{
+    cbu_put_array(w, 2);
+    cbu_put_cstr(w, u->gtin);
+    cbu_put_cstr(w, u->serial);
+}
+
+static void put_scan(cbu_wr *w, const chain_scan *s)
+{
+    bool note = s->note[0] != '\0', region = s->region[0] != '\0', verdict = s->verdict != 0;
+    cbu_put_map(w, 4 + (size_t)note + (size_t)region + (size_t)verdict);
+    cbu_put_key(w, TXS_KIND);
+    cbu_put_cstr(w, tx_scan_kind_name(s->kind));
+    if (note) {
+        cbu_put_key(w, TXS_NOTE);
+        cbu_put_cstr(w, s->note);
+    }
+    cbu_put_key(w, TXS_TIME);
+    cbu_put_uint(w, s->time);
+    cbu_put_key(w, TXS_UNIT);
+    put_unit(w, &s->id);
+    cbu_put_key(w, TXS_CLIENT);
+    cbu_put_bytes(w, s->client, sizeof s->client);
+    if (region) {
+        cbu_put_key(w, TXS_REGION);
+        cbu_put_cstr(w, s->region);
+    }
+    if (verdict) {
+        cbu_put_key(w, TXS_VERDICT);
+        cbu_put_uint(w, s->verdict);
+    }
+}
+
+static void put_field(cbu_wr *w, const chain_tx *tx, const txf *f)
+{
+    const uint8_t *base = (const uint8_t *)tx;
+    cbu_put_key(w, f->key);
+    switch (f->kind) {
+    case TXF_U32: {
+        uint32_t v;
+        memcpy(&v, base + f->off, sizeof v);
+        cbu_put_uint(w, v);
+        break;
+    }
+    case TXF_U64: {
+        uint64_t v;
+        memcpy(&v, base + f->off, sizeof v);
+        cbu_put_uint(w, v);
+        break;
+    }
+    case TXF_BOOL12:
+        cbu_put_bool(w, base[f->off] == 1);
+        break;
+    case TXF_MARKETS:
+        cbu_put_array(w, tx->nmarkets);
+        for (size_t i = 0; i < tx->nmarkets; i++)
+            cbu_put_text(w, tx->markets[i], 2);
+        break;
+    case TXF_REGIONS:
+        cbu_put_array(w, tx->nregions);
+        for (size_t i = 0; i < tx->nregions; i++)
+            cbu_put_cstr(w, tx->regions[i]);
+        break;
+    case TXF_SERIALS:
+        cbu_put_array(w, tx->nunits);
+        for (size_t i = 0; i < tx->nunits; i++)
+            cbu_put_cstr(w, tx->serials[i]);
+        break;
+    case TXF_LABEL_SIGS:
+        cbu_put_array(w, tx->nunits);
+        for (size_t i = 0; i < tx->nunits; i++)
+            cbu_put_bytes(w, tx->label_sigs[i], CHAIN_SIG_LEN);
+        break;
+    case TXF_UNITS:
+        cbu_put_array(w, tx->nunits);
+        for (size_t i = 0; i < tx->nunits; i++)
+            put_unit(w, &tx->units[i]);
+        break;
+    case TXF_UNIT:
+        put_unit(w, &tx->units[0]);
+        break;
+    case TXF_KEY:
+        cbu_put_bytes(w, tx->key, CHAIN_KEY_LEN);
+        break;
+    case TXF_CLAIM_HASH:
+        cbu_put_bytes(w, tx->claim_hash, CHAIN_HASH_LEN);
+        break;
+    case TXF_REASON:
+        cbu_put_cstr(w, chain_flag_name(tx->reason));
+        break;
+    case TXF_OUTCOME:
+        cbu_put_cstr(w, chain_outcome_name(tx->outcome));
+        break;
+    case TXF_ROLE:
+        cbu_put_cstr(w, chain_role_name(tx->role));
+        break;
+    case TXF_SCANS:
+        cbu_put_array(w, tx->nscans);
+        for (size_t i = 0; i < tx->nscans; i++)
+            put_scan(w, &tx->scans[i]);
+        break;
+    default: /* text kinds */
+        cbu_put_cstr(w, (const char *)base + f->off);
+        break;
+    }
+}
+
+/* Canonical encoding of tx, with or without "sig". Validates every field
+ * first, so nothing out of bounds is ever written. */
+static int encode(uint8_t **out, size_t *out_len, const chain_tx *tx, bool with_sig)
+{
+    char msg[128];
+    int rc = tx_body_check(tx, msg, sizeof msg);
+    if (rc)
+        return rc;
+    const tx_schema *sc = tx_schema_of(tx->type);
+    size_t nbody = 0;
+    for (size_t i = 0; i < sc->n; i++)
+        nbody += txf_present(tx, &sc->fields[i]);
+
+    cbu_wr w;
+    cbu_wr_init(&w, CHAIN_TX_MAX_BYTES);
+    /* Canonical order: sig, body, time, type, chain, nonce, signer. */
+    cbu_put_map(&w, with_sig ? 7 : 6);
+    if (with_sig) {
+        cbu_put_key(&w, "sig");
+        cbu_put_bytes(&w, tx->sig, CHAIN_SIG_LEN);
+    }
+    cbu_put_key(&w, "body");
+    cbu_put_map(&w, nbody);
+    for (size_t i = 0; i < sc->n; i++)
+        if (txf_present(tx, &sc->fields[i]))
+            put_field(&w, tx, &sc->fields[i]);
+    cbu_put_key(&w, "time");
+    cbu_put_uint(&w, tx->time);
+    cbu_put_key(&w, "type");
+    cbu_put_cstr(&w, chain_tx_type_name(tx->type));
+    cbu_put_key(&w, "chain");
+    cbu_put_bytes(&w, tx->chain, CHAIN_HASH_LEN);
+    cbu_put_key(&w, "nonce");
+    cbu_put_uint(&w, tx->nonce);
+    cbu_put_key(&w, "signer");
+    cbu_put_bytes(&w, tx->signer, CHAIN_KEY_LEN);
+    return cbu_wr_finish(&w, out, out_len);
+}
+
+int chain_tx_encode(uint8_t **out, size_t *out_len, const chain_tx *tx)
+{
+    return encode(out, out_len, tx, true);
+}
+
+int chain_tx_id(uint8_t out[CHAIN_HASH_LEN], const chain_tx *tx)
+{
+    uint8_t *buf;
+    size_t len;
+    int rc = encode(&buf, &len, tx, false);
+    if (rc)
+        return rc;
+    chain_tagged_hash(out, CHAIN_TAG_TX, buf, len);
+    free(buf);
+    return CHAIN_OK;
+}
+
+int chain_tx_sign(chain_tx *tx, const uint8_t seckey[CHAIN_SECKEY_LEN])
+{
+    uint8_t pub[CHAIN_KEY_LEN], saved[CHAIN_KEY_LEN], id[CHAIN_HASH_LEN], sig[CHAIN_SIG_LEN];
+    int rc = chain_key_pub(pub, seckey);
+    if (rc)
+        return rc;
+    memcpy(saved, tx->signer, sizeof saved);
+    memcpy(tx->signer, pub, sizeof pub); /* the signer is part of what is signed */
+    rc = chain_tx_id(id, tx);
+    if (rc == CHAIN_OK)
+        rc = chain_sign(sig, seckey, id);
+    if (rc) {
+        memcpy(tx->signer, saved, sizeof saved);
+        return rc;
+    }
+    memcpy(tx->sig, sig, sizeof sig);
+    return CHAIN_OK;
+}
+
+/* ---- decoding ------------------------------------------------------------------- */
+
+void chain_tx_free(chain_tx *tx)
+{
+    if (tx == NULL)
+        return;
+    if (tx->serials != NULL) {
+        for (size_t i = 0; i < tx->nunits; i++)
+            free(tx->serials[i]);
+        free(tx->serials);
+    }
+    free(tx->label_sigs);
+    free(tx->units);
+    free(tx->scans);
+    memset(tx, 0, sizeof *tx);
+}
+
+/* Text of at most max bytes into a NUL-terminated scratch buffer (for names
+ * parsed by a table). */
+static int get_word(cbu_rd *r, char *out, size_t cap, const char *field)
+{
+    const char *s = NULL;
+    size_t n = 0;
+    int rc = cbu_get_text_ref(r, &s, &n, cap - 1, field);
+    if (rc)
+        return rc;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return CHAIN_OK;
+}
+
+static int get_unit(cbu_rd *r, gs1_sgtin *u, const char *field)
+{
+    size_t n;
+    int rc = cbu_get_array(r, &n, 2, field);
+    if (rc)
+        return rc;
+    if (n != 2)
+        return cbu_fail(r, CHAIN_ERR_MALFORMED, "%s: expected [gtin, serial]", field);
+    if ((rc = get_word(r, u->gtin, sizeof u->gtin, field)))
+        return rc;
+    return get_word(r, u->serial, sizeof u->serial, field);
+}
+
+static int get_scan(cbu_rd *r, chain_scan *s, size_t idx)
+{
+    char field[48];
+    snprintf(field, sizeof field, "body.records[%zu]", idx);
+    size_t n;
+    int rc = cbu_get_map(r, &n, MAP_ENTRIES_MAX, field);
+    if (rc)
+        return rc;
+    cbu_keys k = CBU_KEYS_INIT;
+    bool kind = false, time = false, unit = false, client = false;
+    for (size_t i = 0; i < n; i++) {
+        const char *key;
+        size_t kl;
+        if ((rc = cbu_get_key(r, &k, &key, &kl)))
+            return rc;
+        if (cbu_key_is(key, kl, TXS_KIND)) {
+            char word[16];
+            if ((rc = get_word(r, word, sizeof word, field)))
+                return rc;
+            int v = tx_scan_kind_parse(word, strlen(word));
+            if (v < 0)
+                return cbu_fail(r, CHAIN_ERR_INVALID, "%s.kind: not scan|probe|report", field);
+            s->kind = (uint8_t)v;
+            kind = true;
+        } else if (cbu_key_is(key, kl, TXS_NOTE)) {
+            rc = cbu_get_text(r, s->note, sizeof s->note, field);
+        } else if (cbu_key_is(key, kl, TXS_TIME)) {
+            rc = cbu_get_uint(r, &s->time, field);
+            time = true;
+        } else if (cbu_key_is(key, kl, TXS_UNIT)) {
+            rc = get_unit(r, &s->id, field);
+            unit = true;
+        } else if (cbu_key_is(key, kl, TXS_CLIENT)) {
+            rc = cbu_get_bytes_n(r, s->client, sizeof s->client, field);
+            client = true;
+        } else if (cbu_key_is(key, kl, TXS_REGION)) {
+            rc = cbu_get_text(r, s->region, sizeof s->region, field);
+        } else if (cbu_key_is(key, kl, TXS_VERDICT)) {
+            uint64_t v;
+            rc = cbu_get_uint_max(r, &v, UINT8_MAX, field);
+            s->verdict = (uint8_t)v;
+        } else {
+            return cbu_fail(r, CHAIN_ERR_MALFORMED, "%s.%.*s: unknown field", field, (int)kl, key);
+        }
+        if (rc)
+            return rc;
+    }
+    if (!kind || !time || !unit || !client)
+        return cbu_fail(r, CHAIN_ERR_MALFORMED, "%s: needs kind, time, unit and client", field);
+    return CHAIN_OK;
+}
+
+static int get_field(cbu_rd *r, chain_tx *tx, const txf *f)
+{
+    char field[48];
+    snprintf(field, sizeof field, "body.%s", f->key);
+    uint8_t *base = (uint8_t *)tx;
+    size_t n;
+    int rc;
+    switch (f->kind) {
+    case TXF_U32: {
+        uint64_t v;
+        if ((rc = cbu_get_uint_max(r, &v, UINT32_MAX, field)))
+            return rc;
+        uint32_t v32 = (uint32_t)v;
+        memcpy(base + f->off, &v32, sizeof v32);
+        return CHAIN_OK;
+    }
+    case TXF_U64: {
+        uint64_t v;
+        if ((rc = cbu_get_uint(r, &v, field)))
+            return rc;
+        memcpy(base + f->off, &v, sizeof v);
+        return CHAIN_OK;
+    }
+    case TXF_BOOL12: {
+        bool b;
+        if ((rc = cbu_get_bool(r, &b, field)))
+            return rc;
+        base[f->off] = b ? 1 : 2;
+        return CHAIN_OK;
+    }
+    case TXF_MARKETS:
+        if ((rc = cbu_get_array(r, &n, CHAIN_MARKETS_MAX, field)))
+            return rc;
+        for (size_t i = 0; i < n; i++)
+            if ((rc = get_word(r, tx->markets[i], sizeof tx->markets[i], field)))
+                return rc;
+        tx->nmarkets = n;
+        return CHAIN_OK;
+    case TXF_REGIONS:
+        if ((rc = cbu_get_array(r, &n, CHAIN_REGIONS_MAX, field)))
+            return rc;
+        for (size_t i = 0; i < n; i++)
+            if ((rc = get_word(r, tx->regions[i], sizeof tx->regions[i], field)))
+                return rc;
+        tx->nregions = n;
+        return CHAIN_OK;
+    case TXF_SERIALS:
+        if ((rc = cbu_get_array(r, &n, CHAIN_MINT_MAX, field)))
+            return rc;
+        if (n == 0)
+            return cbu_fail(r, CHAIN_ERR_MALFORMED, "%s: empty", field);
+        tx->serials = calloc(n, sizeof *tx->serials);
+        if (tx->serials == NULL)
+            return cbu_fail(r, CHAIN_ERR_NOMEM, "%s: out of memory", field);
+        tx->nunits = n;
+        for (size_t i = 0; i < n; i++) {
+            const char *s;
+            size_t sl;
+            if ((rc = cbu_get_text_ref(r, &s, &sl, GS1_SERIAL_MAX, field)))
+                return rc;
+            tx->serials[i] = malloc(sl + 1);
+            if (tx->serials[i] == NULL)
+                return cbu_fail(r, CHAIN_ERR_NOMEM, "%s: out of memory", field);
+            memcpy(tx->serials[i], s, sl);
+            tx->serials[i][sl] = '\0';
+        }
+        return CHAIN_OK;
+    case TXF_LABEL_SIGS:
+        if ((rc = cbu_get_array(r, &n, CHAIN_MINT_MAX, field)))
+            return rc;
+        /* "serials" sorts first, so its count is known here. */
+        if (tx->serials == NULL || n != tx->nunits)
+            return cbu_fail(r, CHAIN_ERR_MALFORMED, "%s: %zu signatures for %zu serials", field, n,
+                            tx->serials ? tx->nunits : 0);
+        tx->label_sigs = malloc(n * sizeof *tx->label_sigs);
+        if (tx->label_sigs == NULL)
+            return cbu_fail(r, CHAIN_ERR_NOMEM, "%s: out of memory", field);
+        for (size_t i = 0; i < n; i++)
+            if ((rc = cbu_get_bytes_n(r, tx->label_sigs[i], CHAIN_SIG_LEN, field)))
+                return rc;
+        return CHAIN_OK;
+    case TXF_UNITS:
+        if ((rc = cbu_get_array(r, &n, CHAIN_UNITS_MAX, field)))
+            return rc;
+        if (n == 0)
+            return cbu_fail(r, CHAIN_ERR_MALFORMED, "%s: empty", field);
+        tx->units = calloc(n, sizeof *tx->units);
+        if (tx->units == NULL)
+            return cbu_fail(r, CHAIN_ERR_NOMEM, "%s: out of memory", field);
+        tx->nunits = n;
+        for (size_t i = 0; i < n; i++)
+            if ((rc = get_unit(r, &tx->units[i], field)))
+                return rc;
+        return CHAIN_OK;
+    case TXF_UNIT:
+        tx->units = calloc(1, sizeof *tx->units);
+        if (tx->units == NULL)
+            return cbu_fail(r, CHAIN_ERR_NOMEM, "%s: out of memory", field);
+        tx->nunits = 1;
+        return get_unit(r, &tx->units[0], field);
+    case TXF_KEY:
+        tx->has_key = true;
+        return cbu_get_bytes_n(r, tx->key, CHAIN_KEY_LEN, field);
+    case TXF_CLAIM_HASH:
+        tx->has_claim_hash = true;
+        return cbu_get_bytes_n(r, tx->claim_hash, CHAIN_HASH_LEN, field);
+    case TXF_REASON:
+    case TXF_OUTCOME:
+    case TXF_ROLE: {
+        char word[24];
+        if ((rc = get_word(r, word, sizeof word, field)))
+            return rc;
+        int v = f->kind == TXF_REASON    ? chain_flag_parse(word)
+                : f->kind == TXF_OUTCOME ? chain_outcome_parse(word)
+                                         : chain_role_parse(word);
+        if (v <= 0)
+            return cbu_fail(r, CHAIN_ERR_INVALID, "%s: unknown value \"%s\"", field, word);
+        if (f->kind == TXF_REASON)
+            tx->reason = (unsigned)v;
+        else if (f->kind == TXF_OUTCOME)
+            tx->outcome = v;
+        else
+            tx->role = v;
+        return CHAIN_OK;
+    }
+    case TXF_SCANS:
+        if ((rc = cbu_get_array(r, &n, CHAIN_SCANS_MAX, field)))
+            return rc;
+        if (n == 0)
+            return cbu_fail(r, CHAIN_ERR_MALFORMED, "%s: empty", field);
+        tx->scans = calloc(n, sizeof *tx->scans);
+        if (tx->scans == NULL)
+            return cbu_fail(r, CHAIN_ERR_NOMEM, "%s: out of memory", field);
+        tx->nscans = n;
+        for (size_t i = 0; i < n; i++)
+            if ((rc = get_scan(r, &tx->scans[i], i)))
+                return rc;
+        return CHAIN_OK;
+    default: /* text kinds */
+        return cbu_get_text(r, (char *)base + f->off, f->cap, field);
+    }
+}
+
+static int decode_body(cbu_rd *r, chain_tx *tx)
+{
+    const tx_schema *sc = tx_schema_of(tx->type);
+    size_t n;
+    /* A generous bound: an extra entry is reported as the unknown or duplicate
+     * key it is, not as a size problem. */
+    int rc = cbu_get_map(r, &n, MAP_ENTRIES_MAX, "body");
+    if (rc)
+        return rc;
+    cbu_keys k = CBU_KEYS_INIT;
+    size_t next = 0; /* schema and input are both in canonical order */
+    for (size_t i = 0; i < n; i++) {
+        const char *key;
+        size_t kl;
+        if ((rc = cbu_get_key(r, &k, &key, &kl)))
+            return rc;
+        while (next < sc->n && !cbu_key_is(key, kl, sc->fields[next].key))
+            next++;
+        if (next == sc->n)
+            return cbu_fail(r, CHAIN_ERR_MALFORMED, "body.%.*s: unknown field for %s", (int)kl, key,
+                            chain_tx_type_name(tx->type));
+        if ((rc = get_field(r, tx, &sc->fields[next])))
+            return rc;
+        next++;
+    }
+    return cbu_rd_done(r);
+}
+
+/* Decodes into *t (zeroed by the caller); on failure t may hold allocations. */
+static int decode(chain_tx *t, const uint8_t *buf, size_t len, char *errmsg, size_t elen)
+{
+    cbu_rd r;
+    cbu_rd_init(&r, buf, len, errmsg, elen);
+    if (len > CHAIN_TX_MAX_BYTES)
+        return cbu_fail(&r, CHAIN_ERR_TOO_LARGE, "transaction: %zu bytes, at most %u", len,
+                        CHAIN_TX_MAX_BYTES);
+    size_t n;
+    int rc = cbu_get_map(&r, &n, MAP_ENTRIES_MAX, "transaction");
+    if (rc)
+        return rc;
+    cbu_keys k = CBU_KEYS_INIT;
+    const uint8_t *body = NULL;
+    size_t body_len = 0;
+    unsigned seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *key;
+        size_t kl;
+        if ((rc = cbu_get_key(&r, &k, &key, &kl)))
+            return rc;
+        if (cbu_key_is(key, kl, "sig")) {
+            rc = cbu_get_bytes_n(&r, t->sig, CHAIN_SIG_LEN, "sig");
+            seen |= 1;
+        } else if (cbu_key_is(key, kl, "body")) {
+            body = r.p;
+            rc = cbu_skip(&r, "body");
+            body_len = (size_t)(r.p - body);
+            seen |= 2;
+        } else if (cbu_key_is(key, kl, "time")) {
+            rc = cbu_get_uint(&r, &t->time, "time");
+            seen |= 4;
+        } else if (cbu_key_is(key, kl, "type")) {
+            char word[24];
+            rc = get_word(&r, word, sizeof word, "type");
+            if (rc == CHAIN_OK && (t->type = chain_tx_type_parse(word)) <= 0)
+                return cbu_fail(&r, CHAIN_ERR_INVALID, "type: unknown type \"%s\"", word);
+            seen |= 8;
+        } else if (cbu_key_is(key, kl, "chain")) {
+            rc = cbu_get_bytes_n(&r, t->chain, CHAIN_HASH_LEN, "chain");
+            seen |= 16;
+        } else if (cbu_key_is(key, kl, "nonce")) {
+            rc = cbu_get_uint(&r, &t->nonce, "nonce");
+            seen |= 32;
+        } else if (cbu_key_is(key, kl, "signer")) {
+            rc = cbu_get_bytes_n(&r, t->signer, CHAIN_KEY_LEN, "signer");
+            seen |= 64;
+        } else {
+            return cbu_fail(&r, CHAIN_ERR_MALFORMED, "%.*s: unknown field", (int)kl, key);
+        }
+        if (rc)
+            return rc;
+    }
+    static const char *const names[] = {"sig", "body", "time", "type", "chain", "nonce", "signer"};
+    for (int i = 0; i < 7; i++)
+        if (!(seen & (1u << i)))
+            return cbu_fail(&r, CHAIN_ERR_MALFORMED, "%s: missing", names[i]);
+    if ((rc = cbu_rd_done(&r)))
+        return rc;
+
+    cbu_rd br;
+    cbu_rd_init(&br, body, body_len, errmsg, elen);
+    if ((rc = decode_body(&br, t)))
+        return rc;
+    if ((rc = tx_body_check(t, errmsg, elen)))
+        return rc;
+
+    uint8_t *again;
+    size_t again_len;
+    if ((rc = encode(&again, &again_len, t, true)))
+        return cbu_fail(&r, rc, "transaction: cannot re-encode");
+    bool same = again_len == len && memcmp(again, buf, len) == 0;
+    free(again);
+    if (!same)
+        return cbu_fail(&r, CHAIN_ERR_NON_CANONICAL,
+                        "transaction: not the canonical encoding (empty optional field?)");
+    return CHAIN_OK;
+}
+
+int chain_tx_decode(chain_tx *tx, const uint8_t *buf, size_t len, char *errmsg, size_t elen)
+{
+    chain_tx t;
+    memset(&t, 0, sizeof t);
+    if (errmsg != NULL && elen > 0)
+        errmsg[0] = '\0';
+    int rc = decode(&t, buf, len, errmsg, elen);
+    if (rc) {
+        chain_tx_free(&t);
+        return rc;
+    }
+    *tx = t;
+    return CHAIN_OK;
+}
+
+int chain_tx_precheck(uint8_t id[CHAIN_HASH_LEN], const uint8_t chain_id[CHAIN_HASH_LEN],
+                      const uint8_t *buf, size_t len, char *errmsg, size_t elen)
+{
+    chain_tx t;
+    int rc = chain_tx_decode(&t, buf, len, errmsg, elen);
+    if (rc)
+        return rc;
+    uint8_t h[CHAIN_HASH_LEN];
+    char dummy[1];
+    if (errmsg == NULL || elen == 0) {
+        errmsg = dummy;
+        elen = sizeof dummy;
+    }
+    if (memcmp(t.chain, chain_id, CHAIN_HASH_LEN) != 0) {
+        rc = CHAIN_ERR_WRONG_CHAIN;
+        snprintf(errmsg, elen, "chain: signed for another chain");
+    } else if ((rc = chain_tx_id(h, &t)) != CHAIN_OK) {
+        snprintf(errmsg, elen, "transaction: cannot compute id");
+    } else if (!chain_verify(t.sig, t.signer, h)) {
+        rc = CHAIN_ERR_BAD_SIGNATURE;
+        snprintf(errmsg, elen, "sig: does not verify for signer");
+    } else {
+        memcpy(id, h, sizeof h);
+    }
+    chain_tx_free(&t);
+    return rc;
+}

@@ -1,0 +1,99 @@
+/*
+ * tx_schema.h — PRIVATE to chain/: the one table of transaction body fields.
+ *
+ * Each transaction type's body is a map whose keys, in canonical order, are
+ * listed in its schema. The CBOR codec (tx_codec.c) and the JSON edge
+ * (tx_json.c) both walk this table, so a field is named, bounded and validated
+ * once. The exact key table is documented in docs/ARCHITECTURE.md ("Chain:
+ * data model, encoding and rules").
+ */
+#ifndef PROVENA_CHAIN_TX_SCHEMA_H
+#define PROVENA_CHAIN_TX_SCHEMA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chain/chain.h"
+
+/* What a field holds and where in chain_tx it lives. */
+enum txf_kind {
+    TXF_GTIN = 1,   /* char[15] at off: GTIN-14 with check digit */
+    TXF_LOT,        /* char[] at off: AI 10 charset, 1..20 */
+    TXF_EXPIRY,     /* char[7] at off: YYMMDD */
+    TXF_NAME,       /* char[] at off: UTF-8 text, 1..cap-1, no controls */
+    TXF_ID,         /* char[] at off: participant id [a-z0-9._-]{1,32} */
+    TXF_NOTE,       /* char[] at off: UTF-8 text, 1..256, no controls */
+    TXF_CODE,       /* char[] at off: claim code, UTF-8, 1..64 */
+    TXF_REGION,     /* char[7] at off: [A-Z]{2}(-[A-Z0-9]{1,3})? */
+    TXF_ADDR,       /* char[128] at off: URL, printable ASCII without spaces */
+    TXF_U32,        /* uint32_t at off */
+    TXF_U64,        /* uint64_t at off */
+    TXF_BOOL12,     /* uint8_t at off: 1 = true, 2 = false, 0 = absent */
+    TXF_MARKETS,    /* markets/nmarkets: array of alpha-2 */
+    TXF_SERIALS,    /* serials/nunits: array of serial text */
+    TXF_LABEL_SIGS, /* label_sigs/nunits: array of bstr64 */
+    TXF_UNITS,      /* units/nunits: array of [gtin, serial] */
+    TXF_UNIT,       /* units[0], nunits == 1: [gtin, serial] */
+    TXF_KEY,        /* key + has_key: bstr32 */
+    TXF_CLAIM_HASH, /* claim_hash + has_claim_hash: bstr32 */
+    TXF_REASON,     /* reason: flag name text */
+    TXF_OUTCOME,    /* outcome: outcome name text */
+    TXF_ROLE,       /* role: role name text (carrier, seller, service, brand) */
+    TXF_REGIONS,    /* regions/nregions: array of region text */
+    TXF_SCANS,      /* scans/nscans: array of scan record maps */
+};
+
+#define TXF_REQUIRED 1u
+
+/* Scan-record map keys, in canonical order (shared by CBOR and JSON). */
+#define TXS_KIND    "kind"
+#define TXS_NOTE    "note"
+#define TXS_TIME    "time"
+#define TXS_UNIT    "unit"
+#define TXS_CLIENT  "client"
+#define TXS_REGION  "region"
+#define TXS_VERDICT "verdict"
+
+typedef struct txf {
+    const char *key;
+    uint8_t kind;  /* enum txf_kind */
+    uint8_t flags; /* TXF_REQUIRED */
+    uint16_t off;  /* offsetof(chain_tx, member) for scalar kinds */
+    uint16_t cap;  /* sizeof the member for text kinds */
+} txf;
+
+typedef struct tx_schema {
+    const txf *fields; /* in canonical key order */
+    size_t n;
+} tx_schema;
+
+/* The body schema of a type; NULL for an unknown type. */
+const tx_schema *tx_schema_of(int type);
+
+/* True when field f is present in tx (optional fields are omitted when empty). */
+bool txf_present(const chain_tx *tx, const txf *f);
+
+/* Checks one field's value in tx (format, bounds). On failure writes
+ * "body.<key>...: reason" into errmsg and returns the chain_err. */
+int txf_check(const chain_tx *tx, const txf *f, char *errmsg, size_t errmsg_len) CHAIN_WUR;
+
+/* Whole-body checks across fields (required fields present, sell has exactly
+ * one of buyer/claim_hash, label_sigs match serials, ...). */
+int tx_body_check(const chain_tx *tx, char *errmsg, size_t errmsg_len) CHAIN_WUR;
+
+/* Checks scan record i (kind, unit, region, note). */
+int tx_scan_check(const chain_scan *s, size_t i, char *errmsg, size_t errmsg_len) CHAIN_WUR;
+
+/* Scan record kinds by name ("scan", "probe", "report"); -1 when unknown. */
+const char *tx_scan_kind_name(int kind);
+int tx_scan_kind_parse(const char *s, size_t n);
+
+/* Format checks shared by decoders (and genesis). */
+bool tx_id_valid(const char *s, size_t n);     /* [a-z0-9._-]{1,32} */
+bool tx_region_valid(const char *s, size_t n); /* [A-Z]{2}(-[A-Z0-9]{1,3})? */
+bool tx_market_valid(const char *s, size_t n); /* [A-Z]{2} */
+bool tx_addr_valid(const char *s, size_t n);   /* 1..127 printable, no space */
+bool tx_expiry_valid(const char *s, size_t n); /* YYMMDD, MM 01-12, DD 00-31 */
+bool tx_unit_valid(const gs1_sgtin *u);        /* GTIN-14 + AI 21 serial */
+
+#endif

@@ -1,0 +1,178 @@
+/* Contract tests for chain.h hashing, keys, signatures, hex/base64url and the
+ * label / claim commitments. Known-answer values for the commitments were
+ * computed once with an independent CBOR + tagged-SHA-256 implementation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "chain/chain.h"
+
+static void unhex_exact(uint8_t *out, size_t n, const char *hex)
+{
+    assert_int_equal(chain_unhex(out, n, hex, strlen(hex)), (int)n);
+}
+
+static void test_bip340_vector0_verifies_and_pub_matches(void **state)
+{
+    (void)state;
+    uint8_t sk[32], pub[32], want_pub[32], msg[32] = {0}, sig[64];
+    unhex_exact(sk, 32, "0000000000000000000000000000000000000000000000000000000000000003");
+    unhex_exact(want_pub, 32, "F9308A019258C31049344F85F89D5229B531C845836F99B08601F113BCE036F9");
+    unhex_exact(sig, 64,
+                "E907831F80848D1069A5371B402410364BDF1C5F8307B0084C55F1CE2DCA8215"
+                "25F66A4A85EA8B71E482A74F382D2CE5EBEEE8FDB2172F477DF4900D310536C0");
+    assert_int_equal(chain_key_pub(pub, sk), CHAIN_OK);
+    assert_memory_equal(pub, want_pub, 32);
+    assert_true(chain_verify(sig, pub, msg));
+}
+
+static void test_bip340_vector1_verifies(void **state)
+{
+    (void)state;
+    uint8_t pub[32], msg[32], sig[64];
+    unhex_exact(pub, 32, "DFF1D77F2A671C5F36183726DB2341BE58FEAE1DA2DECED843240F7B502BA659");
+    unhex_exact(msg, 32, "243F6A8885A308D313198A2E03707344A4093822299F31D0082EFA98EC4E6C89");
+    unhex_exact(sig, 64,
+                "6896BD60EEAE296DB48A229FF71DFE071BDE413E6D43F917DC8DCF8C78DE3341"
+                "8906D11AC976ABCCB20B091292BFF4EA897EFCB639EA871CFA95F6DE339E4B0A");
+    assert_true(chain_verify(sig, pub, msg));
+    sig[63] ^= 1;
+    assert_false(chain_verify(sig, pub, msg));
+}
+
+static void test_sign_verify_and_wrong_message_refused(void **state)
+{
+    (void)state;
+    uint8_t sk[32], pub[32], pub2[32], msg[32], sig[64];
+    assert_int_equal(chain_key_generate(sk, pub), CHAIN_OK);
+    assert_int_equal(chain_key_pub(pub2, sk), CHAIN_OK);
+    assert_memory_equal(pub, pub2, 32);
+    chain_tagged_hash(msg, CHAIN_TAG_TX, (const uint8_t *)"hello", 5);
+    assert_int_equal(chain_sign(sig, sk, msg), CHAIN_OK);
+    assert_true(chain_verify(sig, pub, msg));
+    msg[0] ^= 1;
+    assert_false(chain_verify(sig, pub, msg));
+    msg[0] ^= 1;
+    uint8_t other_sk[32], other_pub[32];
+    assert_int_equal(chain_key_generate(other_sk, other_pub), CHAIN_OK);
+    assert_false(chain_verify(sig, other_pub, msg));
+}
+
+static void test_invalid_seckey_refused(void **state)
+{
+    (void)state;
+    uint8_t zero[32] = {0}, pub[32] = {0}, sig[64], msg[32] = {0};
+    assert_int_equal(chain_key_pub(pub, zero), CHAIN_ERR_INVALID);
+    assert_int_equal(chain_sign(sig, zero, msg), CHAIN_ERR_INVALID);
+    uint8_t order[32]; /* the group order n is not a valid key */
+    unhex_exact(order, 32, "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141");
+    assert_int_equal(chain_key_pub(pub, order), CHAIN_ERR_INVALID);
+}
+
+static void test_verify_refuses_pub_not_on_curve(void **state)
+{
+    (void)state;
+    uint8_t pub[32], msg[32] = {0}, sig[64] = {1};
+    /* x = 5 has no point on secp256k1 */
+    memset(pub, 0, sizeof pub);
+    pub[31] = 5;
+    assert_false(chain_verify(sig, pub, msg));
+}
+
+static void test_tagged_hash_known_answer(void **state)
+{
+    (void)state;
+    uint8_t h[32], want[32];
+    chain_tagged_hash(h, CHAIN_TAG_TX, (const uint8_t *)"abc", 3);
+    unhex_exact(want, 32, "ab3b753d67a1de826ee7d62fdbe1b5fd1883bf6609348a93435c115485f0f30a");
+    assert_memory_equal(h, want, 32);
+    uint8_t h2[32];
+    chain_tagged_hash(h2, CHAIN_TAG_BLOCK, (const uint8_t *)"abc", 3);
+    assert_memory_not_equal(h, h2, 32);
+}
+
+static void test_label_hash_known_answer(void **state)
+{
+    (void)state;
+    uint8_t cid[32], h[32], want[32];
+    for (int i = 0; i < 32; i++)
+        cid[i] = (uint8_t)i;
+    chain_label_hash(h, cid, "09506000134352", "AB12", "L1", "261231");
+    unhex_exact(want, 32, "f53acad932a5838f61995da27653095aa0a366cf5241066c741a85df47e925de");
+    assert_memory_equal(h, want, 32);
+}
+
+static void test_claim_hash_known_answer(void **state)
+{
+    (void)state;
+    uint8_t h[32], want[32];
+    chain_claim_hash(h, "09506000134352", "AB12", "SECRET-CODE", 11);
+    unhex_exact(want, 32, "a29bbc267f6f2f3bfa9b3fd233d889cea1b90759473ae569585f5b65ae5b364e");
+    assert_memory_equal(h, want, 32);
+}
+
+static void test_claim_hash_over_long_code_is_zero(void **state)
+{
+    (void)state;
+    char code[CHAIN_CODE_MAX + 1];
+    memset(code, 'x', sizeof code);
+    uint8_t h[32], zero[32] = {0};
+    chain_claim_hash(h, "09506000134352", "AB12", code, sizeof code);
+    assert_memory_equal(h, zero, 32);
+}
+
+static void test_hex_roundtrip_and_refusals(void **state)
+{
+    (void)state;
+    uint8_t in[3] = {0x00, 0xab, 0xff}, out[3];
+    char hex[7];
+    chain_hex(hex, in, 3);
+    assert_string_equal(hex, "00abff");
+    assert_int_equal(chain_unhex(out, 3, "00ABff", 6), 3);
+    assert_memory_equal(in, out, 3);
+    assert_int_equal(chain_unhex(out, 3, "00a", 3), -1);    /* odd length */
+    assert_int_equal(chain_unhex(out, 3, "00abzz", 6), -1); /* bad character */
+    assert_int_equal(chain_unhex(out, 2, "00abff", 6), -1); /* overflow */
+}
+
+static void test_b64url_roundtrip_and_refusals(void **state)
+{
+    (void)state;
+    uint8_t in[64], out[64];
+    char enc[4 * 22 + 1];
+    for (int i = 0; i < 64; i++)
+        in[i] = (uint8_t)(i * 37 + 11);
+    for (size_t n = 0; n <= 64; n++) {
+        chain_b64url(enc, in, n);
+        assert_null(strchr(enc, '='));
+        assert_int_equal(chain_unb64url(out, sizeof out, enc, strlen(enc)), (int)n);
+        assert_memory_equal(in, out, n);
+    }
+    chain_b64url(enc, (const uint8_t *)"\xfb\xff", 2);
+    assert_string_equal(enc, "-_8");
+    assert_int_equal(chain_unb64url(out, sizeof out, "a", 1), -1);    /* impossible length */
+    assert_int_equal(chain_unb64url(out, sizeof out, "ab+/", 4), -1); /* std alphabet */
+    assert_int_equal(chain_unb64url(out, sizeof out, "AB", 2), -1);   /* nonzero pad bits */
+    assert_int_equal(chain_unb64url(out, 1, "AAAA", 4), -1);          /* overflow */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bip340_vector0_verifies_and_pub_matches),
+        cmocka_unit_test(test_bip340_vector1_verifies),
+        cmocka_unit_test(test_sign_verify_and_wrong_message_refused),
+        cmocka_unit_test(test_invalid_seckey_refused),
+        cmocka_unit_test(test_verify_refuses_pub_not_on_curve),
+        cmocka_unit_test(test_tagged_hash_known_answer),
+        cmocka_unit_test(test_label_hash_known_answer),
+        cmocka_unit_test(test_claim_hash_known_answer),
+        cmocka_unit_test(test_claim_hash_over_long_code_is_zero),
+        cmocka_unit_test(test_hex_roundtrip_and_refusals),
+        cmocka_unit_test(test_b64url_roundtrip_and_refusals),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
