@@ -274,6 +274,10 @@ static void cb_indef(void *c)
 {
     D(c)->refused = "indefinite length";
 }
+static void cb_break(void *c)
+{
+    D(c)->refused = "stray break";
+}
 static void cb_tag(void *c, uint64_t v)
 {
     (void)v;
@@ -319,7 +323,7 @@ static const struct cbor_callbacks callbacks = {
     .undefined = cb_undef,
     .null = cb_null,
     .boolean = cb_bool,
-    .indef_break = cb_indef,
+    .indef_break = cb_break,
 };
 
 /* Size of the shortest head carrying argument v. */

@@ -187,6 +187,24 @@ int chain_tx_id(uint8_t out[CHAIN_HASH_LEN], const chain_tx *tx)
     return CHAIN_OK;
 }
 
+/* a7 63 's' 'i' 'g' 58 40 <64 bytes> */
+#define SIG_ENTRY_LEN (1 + 4 + 2 + CHAIN_SIG_LEN)
+
+int tx_id_raw(uint8_t out[CHAIN_HASH_LEN], const uint8_t *buf, size_t len)
+{
+    static const uint8_t prefix[] = {0xa7, 0x63, 's', 'i', 'g', 0x58, CHAIN_SIG_LEN};
+    if (len < SIG_ENTRY_LEN || len > CHAIN_TX_MAX_BYTES || memcmp(buf, prefix, sizeof prefix) != 0)
+        return CHAIN_ERR_MALFORMED;
+    uint8_t *tmp = malloc(len - SIG_ENTRY_LEN + 1);
+    if (tmp == NULL)
+        return CHAIN_ERR_NOMEM;
+    tmp[0] = 0xa6;
+    memcpy(tmp + 1, buf + SIG_ENTRY_LEN, len - SIG_ENTRY_LEN);
+    chain_tagged_hash(out, CHAIN_TAG_TX, tmp, len - SIG_ENTRY_LEN + 1);
+    free(tmp);
+    return CHAIN_OK;
+}
+
 int chain_tx_sign(chain_tx *tx, const uint8_t seckey[CHAIN_SECKEY_LEN])
 {
     uint8_t pub[CHAIN_KEY_LEN], saved[CHAIN_KEY_LEN], id[CHAIN_HASH_LEN], sig[CHAIN_SIG_LEN];

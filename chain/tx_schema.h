@@ -88,6 +88,14 @@ int tx_scan_check(const chain_scan *s, size_t i, char *errmsg, size_t errmsg_len
 const char *tx_scan_kind_name(int kind);
 int tx_scan_kind_parse(const char *s, size_t n);
 
+/* Tx id straight from a signed canonical encoding, without decoding it: "sig"
+ * is the first key, so the unsigned encoding is 0xa6 followed by the bytes
+ * after the sig entry. Equals chain_tx_id() of the decoded tx whenever
+ * chain_tx_decode accepts buf; for bytes it refuses, it is still a stable
+ * name (receipts of undecodable txs). CHAIN_ERR_MALFORMED when buf does not
+ * start with a 7-entry map whose first entry is a 64-byte "sig". */
+int tx_id_raw(uint8_t out[CHAIN_HASH_LEN], const uint8_t *buf, size_t len) CHAIN_WUR;
+
 /* Format checks shared by decoders (and genesis). */
 bool tx_id_valid(const char *s, size_t n);     /* [a-z0-9._-]{1,32} */
 bool tx_region_valid(const char *s, size_t n); /* [A-Z]{2}(-[A-Z0-9]{1,3})? */
