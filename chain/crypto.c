@@ -12,6 +12,7 @@
  */
 #include "chain/cbor_util.h"
 #include "chain/chain.h"
+#include "chain/tx_schema.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -135,6 +136,12 @@ bool chain_verify(const uint8_t sig[CHAIN_SIG_LEN], const uint8_t pub[CHAIN_KEY_
     if (!secp256k1_xonly_pubkey_parse(get_ctx(), &xpk, pub))
         return false;
     return secp256k1_schnorrsig_verify(get_ctx(), sig, msg32, CHAIN_HASH_LEN, &xpk) == 1;
+}
+
+bool tx_pub_valid(const uint8_t pub[CHAIN_KEY_LEN])
+{
+    secp256k1_xonly_pubkey xpk;
+    return secp256k1_xonly_pubkey_parse(get_ctx(), &xpk, pub) == 1;
 }
 
 /* ---- hex and base64url ---------------------------------------------------------- */

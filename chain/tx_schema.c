@@ -390,9 +390,12 @@ int txf_check(const chain_tx *tx, const txf *f, char *errmsg, size_t elen)
     case TXF_REGION:
     case TXF_ADDR:
         return check_text(tx, f, errmsg, elen);
+    case TXF_KEY:
+        if (!tx_pub_valid(tx->key))
+            return fail(errmsg, elen, CHAIN_ERR_INVALID, "body.%s: not a valid public key", f->key);
+        return CHAIN_OK;
     case TXF_U32:
     case TXF_U64:
-    case TXF_KEY:
     case TXF_CLAIM_HASH:
         return CHAIN_OK;
     case TXF_BOOL12: {

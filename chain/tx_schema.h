@@ -102,6 +102,8 @@ bool tx_region_valid(const char *s, size_t n); /* [A-Z]{2}(-[A-Z0-9]{1,3})? */
 bool tx_market_valid(const char *s, size_t n); /* [A-Z]{2} */
 bool tx_addr_valid(const char *s, size_t n);   /* 1..127 printable, no space */
 bool tx_expiry_valid(const char *s, size_t n); /* YYMMDD, MM 01-12, DD 00-31 */
-bool tx_unit_valid(const gs1_sgtin *u);        /* GTIN-14 + AI 21 serial */
+bool tx_unit_valid(const gs1_sgtin *u);
+bool tx_pub_valid(const uint8_t pub[CHAIN_KEY_LEN]);
+    /* a BIP-340 x-only key (crypto.c) */ /* GTIN-14 + AI 21 serial */
 
 #endif

@@ -18,6 +18,7 @@
 
 static uint8_t chain_id[32];
 static uint8_t sk[32];
+static uint8_t pubs[4][32]; /* valid keys for body fields */
 static gs1_sgtin unit1 = {GTIN, "AB12"};
 static gs1_sgtin units3[3] = {{GTIN, "AB12"}, {GTIN, "CD34"}, {"00012345600012", "x-9"}};
 static char *serials2[2] = {"S1", "S2"};
@@ -76,7 +77,7 @@ static void sample(chain_tx *tx, int type)
     case CHAIN_TX_TRANSFER:
         tx->units = &unit1;
         tx->nunits = 1;
-        memset(tx->key, 0x22, 32);
+        memcpy(tx->key, pubs[0], 32);
         tx->has_key = true;
         break;
     case CHAIN_TX_WARRANTY_ACTIVATE:
@@ -110,7 +111,7 @@ static void sample(chain_tx *tx, int type)
         strcpy(tx->id, "carrier-dhl");
         strcpy(tx->name, "DHL Freight");
         tx->role = CHAIN_ROLE_CARRIER;
-        memset(tx->key, 0x33, 32);
+        memcpy(tx->key, pubs[1], 32);
         tx->has_key = true;
         strcpy(tx->regions[0], "DE");
         strcpy(tx->regions[1], "AT-9");
@@ -121,7 +122,7 @@ static void sample(chain_tx *tx, int type)
         break;
     case CHAIN_TX_PARTICIPANT_ROTATE:
         strcpy(tx->id, "carrier-dhl");
-        memset(tx->key, 0x44, 32);
+        memcpy(tx->key, pubs[2], 32);
         tx->has_key = true;
         break;
     case CHAIN_TX_NODE_ADD:
@@ -129,7 +130,7 @@ static void sample(chain_tx *tx, int type)
         strcpy(tx->name, "acme");
         strcpy(tx->raft_addr, "tcp://10.0.0.4:7001");
         strcpy(tx->http_addr, "http://10.0.0.4:8001");
-        memset(tx->key, 0x55, 32);
+        memcpy(tx->key, pubs[3], 32);
         tx->has_key = true;
         break;
     case CHAIN_TX_NODE_REMOVE:
@@ -155,6 +156,10 @@ static int setup(void **state)
     (void)state;
     uint8_t pub[32];
     assert_int_equal(chain_key_generate(sk, pub), CHAIN_OK);
+    for (int i = 0; i < 4; i++) {
+        uint8_t other[32];
+        assert_int_equal(chain_key_generate(other, pubs[i]), CHAIN_OK);
+    }
     for (int i = 0; i < 32; i++)
         chain_id[i] = (uint8_t)(0xa0 + i);
     memset(label_sigs2, 0x5a, sizeof label_sigs2);
@@ -653,6 +658,18 @@ static void test_tx_bad_gtin_serial_region_refused(void **state)
     free(buf);
 }
 
+static void test_tx_invalid_body_key_refused(void **state)
+{
+    (void)state;
+    chain_tx tx;
+    uint8_t *buf;
+    size_t len;
+    sample(&tx, CHAIN_TX_TRANSFER);
+    memset(tx.key, 0, 32); /* x = 0 is not on the curve */
+    tx.key[31] = 5;
+    assert_int_equal(chain_tx_encode(&buf, &len, &tx), CHAIN_ERR_INVALID);
+}
+
 static void test_tx_sell_needs_exactly_one_buyer_form(void **state)
 {
     (void)state;
@@ -660,6 +677,7 @@ static void test_tx_sell_needs_exactly_one_buyer_form(void **state)
     uint8_t *buf;
     size_t len;
     sample(&tx, CHAIN_TX_SELL);
+    memcpy(tx.key, pubs[0], 32);
     tx.has_key = true;
     assert_int_equal(chain_tx_encode(&buf, &len, &tx), CHAIN_ERR_MALFORMED);
     tx.has_key = tx.has_claim_hash = false;
@@ -778,6 +796,7 @@ int main(void)
         cmocka_unit_test(test_tx_unknown_type_refused),
         cmocka_unit_test(test_tx_missing_required_field_named),
         cmocka_unit_test(test_tx_bad_gtin_serial_region_refused),
+        cmocka_unit_test(test_tx_invalid_body_key_refused),
         cmocka_unit_test(test_tx_sell_needs_exactly_one_buyer_form),
         cmocka_unit_test(test_tx_mint_10000_fits_and_decodes),
         cmocka_unit_test(test_tx_mint_over_max_serials_too_large),
