@@ -1,0 +1,281 @@
+/*
+ * fsm.c — the ledger as consensus's state machine.
+ *
+ * Committed Raft entries are blocks. fsm_apply hands each to chain_block_apply
+ * (idempotent per log index, so a replay after restart changes nothing) and then
+ * wakes the submitters waiting for its transactions (submit.c).
+ *
+ * The leader builds blocks ahead of commit: a block proposed now must extend
+ * the block proposed just before it, which may not be applied yet. So the
+ * leader keeps its proposal head — the applied head plus an ordered list of the
+ * blocks it proposed that are still in flight (inflight[]). Building pushes to
+ * the back; applying the front block pops it.
+ *
+ * A new leader may hold entries of an earlier term it has not applied yet;
+ * blocks it builds on its applied head then do not link, and chain/ skips them
+ * (no state change, receipts of code bad_block). When a skipped block is one of
+ * ours, every later in-flight block extends it and is doomed too: the list is
+ * cleared, later builds start from the (now correct) applied head, and the
+ * skipped transactions' submitters forward them again (submit_on_skipped).
+ *
+ * Proposal head states:  APPLIED (inflight empty) --fsm_build--> AHEAD
+ *   AHEAD --apply of inflight front--> AHEAD/APPLIED
+ *   AHEAD --skip of an inflight block | fsm_leader_changed | fsm_restore--> APPLIED
+ */
+#include "node/fsm.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "node/node.h"
+
+typedef struct proposal {
+    uint8_t id[CHAIN_HASH_LEN];
+    uint64_t height;
+    uint64_t time;
+} proposal;
+
+struct node_fsm {
+    chain *chain;
+    submit_reg *reg;
+    uint64_t node_id;
+    bool leader;
+    proposal inflight[FSM_INFLIGHT_MAX]; /* ring */
+    size_t head, count;
+};
+
+static bool fsm_check(const node_fsm *f)
+{
+    return f->count <= FSM_INFLIGHT_MAX && f->head < FSM_INFLIGHT_MAX &&
+           (f->leader || f->count == 0);
+}
+
+static proposal *inflight_at(node_fsm *f, size_t i)
+{
+    return &f->inflight[(f->head + i) % FSM_INFLIGHT_MAX];
+}
+
+static void inflight_clear(node_fsm *f)
+{
+    f->head = 0;
+    f->count = 0;
+}
+
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int fsm_new(node_fsm **out, chain *c, uint64_t node_id, submit_reg *reg)
+{
+    node_fsm *f = calloc(1, sizeof *f);
+    if (!f)
+        return CHAIN_ERR_NOMEM;
+    f->chain = c;
+    f->reg = reg;
+    f->node_id = node_id;
+    *out = f;
+    return CHAIN_OK;
+}
+
+void fsm_free(node_fsm *f)
+{
+    free(f);
+}
+
+/* The block id of an encoded block; false when it does not decode. */
+static bool block_id_of(uint8_t id[CHAIN_HASH_LEN], const uint8_t *data, size_t len)
+{
+    chain_block_header hdr;
+    size_t ntxs;
+    return chain_block_peek(&hdr, id, &ntxs, data, len) == CHAIN_OK;
+}
+
+int fsm_apply(node_fsm *f, uint64_t index, const uint8_t *data, size_t len)
+{
+    assert(fsm_check(f));
+    chain_apply_result res;
+    char msg[160];
+    memset(&res, 0, sizeof res);
+    int err = chain_block_apply(f->chain, &res, index, data, len, msg, sizeof msg);
+    if (err != CHAIN_OK) {
+        node_log(NODE_LOG_ERROR, "apply index %llu: %s: %s", (unsigned long long)index,
+                 chain_err_code(err), msg);
+        return -1;
+    }
+    if (res.height == 0 && res.block_code == CHAIN_OK) {
+        /* index already applied (replay after restart): nothing happened */
+        chain_apply_result_free(&res);
+        return 0;
+    }
+
+    if (res.block_code == CHAIN_OK) {
+        if (f->count > 0 && memcmp(inflight_at(f, 0)->id, res.block_id, CHAIN_HASH_LEN) == 0) {
+            f->head = (f->head + 1) % FSM_INFLIGHT_MAX;
+            f->count--;
+        }
+        submit_on_receipts(f->reg, res.receipts, res.nreceipts);
+        if (res.members_changed)
+            node_log(NODE_LOG_INFO, "block %llu changed membership or policy",
+                     (unsigned long long)res.height);
+        node_log(NODE_LOG_DEBUG, "applied index %llu block %llu (%zu txs)",
+                 (unsigned long long)index, (unsigned long long)res.height, res.nreceipts);
+    } else {
+        uint8_t id[CHAIN_HASH_LEN];
+        if (f->count > 0 && block_id_of(id, data, len)) {
+            for (size_t i = 0; i < f->count; i++)
+                if (memcmp(inflight_at(f, i)->id, id, CHAIN_HASH_LEN) == 0) {
+                    node_log(NODE_LOG_INFO,
+                             "proposed block at index %llu did not link; "
+                             "proposing from the applied head again",
+                             (unsigned long long)index);
+                    inflight_clear(f);
+                    break;
+                }
+        }
+        submit_on_skipped(f->reg, res.receipts, res.nreceipts);
+        node_log(NODE_LOG_DEBUG, "skipped index %llu (%s)", (unsigned long long)index,
+                 chain_err_code(res.block_code));
+    }
+    chain_apply_result_free(&res);
+    return 0;
+}
+
+uint64_t fsm_applied_index(node_fsm *f)
+{
+    return chain_applied_index(f->chain);
+}
+
+int fsm_snapshot(node_fsm *f, uint8_t **buf, size_t *len)
+{
+    int err = chain_snapshot_take(f->chain, buf, len);
+    if (err != CHAIN_OK) {
+        node_log(NODE_LOG_ERROR, "snapshot: %s", chain_err_code(err));
+        return -1;
+    }
+    node_log(NODE_LOG_INFO, "snapshot taken at index %llu (%zu bytes)",
+             (unsigned long long)chain_applied_index(f->chain), *len);
+    return 0;
+}
+
+int fsm_restore(node_fsm *f, const uint8_t *buf, size_t len)
+{
+    char msg[160];
+    int err = chain_snapshot_install(f->chain, buf, len, msg, sizeof msg);
+    if (err != CHAIN_OK) {
+        node_log(NODE_LOG_ERROR, "install snapshot: %s: %s", chain_err_code(err), msg);
+        return -1;
+    }
+    inflight_clear(f);
+    chain_rd *rd;
+    chain_head h = {0};
+    if (chain_rd_begin(f->chain, &rd) == CHAIN_OK) {
+        if (chain_head_get(rd, &h) != CHAIN_OK)
+            memset(&h, 0, sizeof h);
+        chain_rd_end(rd);
+    }
+    node_log(NODE_LOG_INFO, "snapshot installed: height %llu, index %llu (%zu bytes)",
+             (unsigned long long)h.height, (unsigned long long)h.applied_index, len);
+    submit_on_restore(f->reg);
+    return 0;
+}
+
+/* The block the next proposal extends: the newest in flight, else the applied head. */
+static int proposal_head(node_fsm *f, proposal *out)
+{
+    if (f->count > 0) {
+        *out = *inflight_at(f, f->count - 1);
+        return 0;
+    }
+    chain_rd *rd;
+    chain_head h;
+    if (chain_rd_begin(f->chain, &rd) != CHAIN_OK)
+        return -1;
+    int err = chain_head_get(rd, &h);
+    chain_rd_end(rd);
+    if (err != CHAIN_OK)
+        return -1;
+    memcpy(out->id, h.id, CHAIN_HASH_LEN);
+    out->height = h.height;
+    out->time = h.time;
+    return 0;
+}
+
+int fsm_build(node_fsm *f, uint8_t **out, size_t *out_len, size_t *used,
+              const uint8_t *const *txs, const size_t *lens, size_t n)
+{
+    assert(fsm_check(f));
+    proposal prev;
+    if (n == 0 || proposal_head(f, &prev) != 0)
+        return -1;
+
+    size_t k = 0, bytes = FSM_BLOCK_SLACK;
+    while (k < n && k < CHAIN_BLOCK_TXS_MAX && bytes + lens[k] + 8 <= CHAIN_BLOCK_MAX_BYTES) {
+        bytes += lens[k] + 8;
+        k++;
+    }
+    if (k == 0)
+        return -1; /* a single tx over the block limit: precheck keeps them far smaller */
+
+    chain_block_header hdr;
+    memset(&hdr, 0, sizeof hdr);
+    hdr.height = prev.height + 1;
+    memcpy(hdr.prev, prev.id, CHAIN_HASH_LEN);
+    uint64_t now = wall_ms();
+    hdr.time = now > prev.time ? now : prev.time; /* block time never decreases */
+    hdr.proposer = f->node_id;
+
+    uint8_t *blk = NULL;
+    size_t blk_len = 0;
+    int err = chain_block_build(&blk, &blk_len, &hdr, txs, lens, k);
+    if (err != CHAIN_OK) {
+        node_log(NODE_LOG_WARN, "build block %llu: %s", (unsigned long long)hdr.height,
+                 chain_err_code(err));
+        return -1;
+    }
+    proposal p;
+    size_t ntxs;
+    chain_block_header check;
+    if (chain_block_peek(&check, p.id, &ntxs, blk, blk_len) != CHAIN_OK) {
+        free(blk);
+        return -1;
+    }
+    assert(check.height == prev.height + 1);
+    p.height = hdr.height;
+    p.time = hdr.time;
+    if (f->count == FSM_INFLIGHT_MAX) {
+        /* far ahead of commit: forget the oldest (its apply simply will not match) */
+        f->head = (f->head + 1) % FSM_INFLIGHT_MAX;
+        f->count--;
+    }
+    f->leader = true;
+    *inflight_at(f, f->count) = p;
+    f->count++;
+
+    *out = blk;
+    *out_len = blk_len;
+    *used = k;
+    return 0;
+}
+
+size_t fsm_members(node_fsm *f, chain_node_info *out, size_t max)
+{
+    chain_rd *rd;
+    if (chain_rd_begin(f->chain, &rd) != CHAIN_OK)
+        return 0;
+    size_t n = chain_nodes(rd, out, max);
+    chain_rd_end(rd);
+    return n;
+}
+
+void fsm_leader_changed(node_fsm *f, bool is_leader)
+{
+    f->leader = is_leader;
+    inflight_clear(f);
+    node_log(NODE_LOG_INFO, "%s", is_leader ? "this node is now the leader"
+                                            : "this node is no longer the leader");
+}

@@ -1,0 +1,50 @@
+/*
+ * fsm.h — the ledger as consensus's state machine (node-private). node.c
+ * adapts these to the cons_fsm callbacks; every function here runs on the
+ * consensus thread only (no locking inside), except fsm_new/fsm_free.
+ */
+#ifndef PROVENA_NODE_FSM_H
+#define PROVENA_NODE_FSM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chain/chain.h"
+#include "node/submit.h"
+
+#define FSM_INFLIGHT_MAX 4096 /* blocks proposed by this leader, not yet applied */
+/* room kept in a block for its header and array framing */
+#define FSM_BLOCK_SLACK 1024
+
+typedef struct node_fsm node_fsm;
+
+/* c and reg are borrowed and must outlive the fsm. */
+int fsm_new(node_fsm **out, chain *c, uint64_t node_id, submit_reg *reg) CHAIN_WUR;
+void fsm_free(node_fsm *f);
+
+/* Applies the committed block at log index; wakes the submitters of its txs.
+ * 0, or -1 on a local failure (storage, memory) with nothing applied. */
+int fsm_apply(node_fsm *f, uint64_t index, const uint8_t *data, size_t len);
+uint64_t fsm_applied_index(node_fsm *f);
+
+/* Whole-state snapshot (*buf malloc'd, caller frees) and its installation. */
+int fsm_snapshot(node_fsm *f, uint8_t **buf, size_t *len);
+int fsm_restore(node_fsm *f, const uint8_t *buf, size_t len);
+
+/*
+ * Leader only: packs a prefix of the waiting txs (at most CHAIN_BLOCK_TXS_MAX,
+ * CHAIN_BLOCK_MAX_BYTES) into a block extending this node's proposal head —
+ * the applied head plus the blocks it proposed that are not applied yet.
+ * *used says how many txs went in; *out is malloc'd. 0 or -1.
+ */
+int fsm_build(node_fsm *f, uint8_t **out, size_t *out_len, size_t *used,
+              const uint8_t *const *txs, const size_t *lens, size_t n);
+
+/* Nodes in the network per the ledger (removed ones excluded). */
+size_t fsm_members(node_fsm *f, chain_node_info *out, size_t max);
+
+/* Leadership changed: the proposal head restarts from the applied head. */
+void fsm_leader_changed(node_fsm *f, bool is_leader);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * node.h — provena-node's core: one ledger (chain/), one Raft member
+ * (consensus/) and one HTTP gateway (gateway.h), wired together.
+ *
+ * node_start loads the genesis, opens DIR/chain, starts consensus on DIR/raft
+ * with the ledger as its state machine (fsm.c), then the gateway with the
+ * submission registry (submit.c) and the scan queue (scanq.c) as its hooks.
+ * node_stop undoes it in reverse: gateway first (no new requests), then the
+ * scan queue, then consensus (a leader hands leadership over), then the ledger.
+ *
+ * Threads: the caller's thread runs start/stop; consensus owns one thread that
+ * makes every Raft call and every fsm callback (so chain_block_apply runs on
+ * it only); the gateway has its worker threads, which block in submit; the scan
+ * queue has one flusher thread. Nothing here is a global except the log level.
+ */
+#ifndef PROVENA_NODE_NODE_H
+#define PROVENA_NODE_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NODE_WUR __attribute__((warn_unused_result))
+
+/* ---- logging: one line per event on stderr, "2024-05-01T12:00:00.123Z info node: ..." */
+
+enum node_log_level { NODE_LOG_ERROR = 0, NODE_LOG_WARN, NODE_LOG_INFO, NODE_LOG_DEBUG };
+
+/* Process-wide threshold (default info). Thread-safe; never logs secrets
+ * because no caller passes them. */
+void node_log_set_level(int level);
+int node_log_parse_level(const char *s); /* -1 when unknown */
+void node_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- configuration ------------------------------------------------------------ */
+
+typedef struct node_config {
+    const char *genesis_path;   /* genesis JSON file (required) */
+    uint64_t id;                /* this node's Raft id, ≥ 1 (required) */
+    const char *data_dir;       /* DIR: DIR/chain and DIR/raft are created (required) */
+    const char *key_path;       /* node key file (64 hex chars or 32 raw bytes), or NULL:
+                                   scans are then counted but not replicated */
+    const char *admin_token;    /* dashboard token, or NULL */
+    bool join;                  /* not a genesis member: wait to be added by node.add */
+    const char *raft_addr;      /* override / required with join: tcp://host:port */
+    const char *http_addr;      /* override / required with join: http://host:port */
+    const char *region_header;  /* header carrying the scanner's region, or NULL */
+    uint64_t snapshot_threshold; /* Raft entries between snapshots; 0: consensus default */
+    unsigned http_threads;      /* 0: number of cores */
+    bool no_sync;               /* benchmarks of the non-durable path only */
+} node_config;
+
+typedef struct node node;
+
+/* Starts a node. cfg's strings are copied. Returns 0, or -1 with errmsg naming
+ * the step that failed ("open chain /d/chain: bad_genesis: ..."). Blocks only
+ * while opening files and binding sockets. */
+int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_len) NODE_WUR;
+
+/* Stops and frees a node (NULL-safe): gateway, scan queue, consensus (with a
+ * leadership transfer when leader), ledger. Call from the thread that started it. */
+void node_stop(node *n);
+
+/* Reads a node key file: 64 hex characters (optionally followed by whitespace)
+ * as `provena key new` writes, or exactly 32 raw bytes. 0 or -1 with errmsg. */
+int node_key_load(uint8_t seckey[32], const char *path, char *errmsg, size_t errmsg_len) NODE_WUR;
+
+#endif

@@ -1,0 +1,388 @@
+/*
+ * submit.c — the submission registry: a bounded table of waiters keyed by tx id.
+ *
+ * A gateway thread calling submit_tx prechecks the tx, registers (or joins)
+ * the waiter for its id, looks the id up in the ledger — registering first so
+ * a receipt applied in between is never missed — and forwards the tx to
+ * consensus. It then sleeps on the waiter's condition variable. The consensus
+ * thread, after each applied block, calls submit_on_receipts, which copies the
+ * receipt into the waiter and wakes it.
+ *
+ * Outcomes that Raft leaves unknown (leadership lost, a leader killed before
+ * it proposed the tx, a block skipped because it was proposed on a stale head)
+ * are resolved by tx id: a waiter re-reads the ledger every SUBMIT_SLICE_MS and
+ * forwards again after SUBMIT_RESEND_MS. A forwarded duplicate is harmless:
+ * the ledger answers a repeated tx with its first receipt.
+ *
+ * Waiter states:  PENDING --submit_on_receipts / ledger lookup--> DONE
+ *                 PENDING --submit_on_skipped--> RESEND --waiter forwards--> PENDING
+ * A waiter is freed when its last submitter leaves (refs reaches 0).
+ */
+#include "node/submit.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "node/gateway.h"
+
+#define SUBMIT_BUCKETS 4096 /* power of two */
+_Static_assert((SUBMIT_BUCKETS & (SUBMIT_BUCKETS - 1)) == 0, "buckets: power of two");
+
+enum waiter_state { W_PENDING = 1, W_RESEND, W_DONE };
+
+typedef struct waiter {
+    struct waiter *next;
+    uint8_t id[CHAIN_HASH_LEN];
+    int state;
+    unsigned refs;
+    chain_receipt rc;
+    uint8_t *tx; /* copy, for forwarding again */
+    size_t len;
+    uint64_t last_sent_ms;
+    pthread_cond_t cv;
+} waiter;
+
+struct submit_reg {
+    pthread_mutex_t mu;
+    pthread_cond_t idle; /* signalled when inside reaches 0 during shutdown */
+    chain *chain;
+    uint8_t chain_id[CHAIN_HASH_LEN];
+    submit_forward_fn forward;
+    void *forward_ctx;
+    submit_latency_fn latency;
+    void *latency_ctx;
+    bool stopping;
+    unsigned inside; /* threads inside submit_tx */
+    size_t nwaiters;
+    waiter *buckets[SUBMIT_BUCKETS];
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static size_t bucket_of(const uint8_t id[CHAIN_HASH_LEN])
+{
+    /* tx ids are hashes: any 4 bytes are uniform */
+    uint32_t h;
+    memcpy(&h, id, sizeof h);
+    return h & (SUBMIT_BUCKETS - 1);
+}
+
+static waiter *waiter_find(submit_reg *r, const uint8_t id[CHAIN_HASH_LEN])
+{
+    for (waiter *w = r->buckets[bucket_of(id)]; w; w = w->next)
+        if (memcmp(w->id, id, CHAIN_HASH_LEN) == 0)
+            return w;
+    return NULL;
+}
+
+static void waiter_unlink_free(submit_reg *r, waiter *w)
+{
+    waiter **pp = &r->buckets[bucket_of(w->id)];
+    while (*pp != w)
+        pp = &(*pp)->next;
+    *pp = w->next;
+    r->nwaiters--;
+    pthread_cond_destroy(&w->cv);
+    free(w->tx);
+    free(w);
+}
+
+/* Looks the tx up in the ledger. true with *rc filled when it is there. */
+static bool ledger_lookup(submit_reg *r, chain_receipt *rc, const uint8_t id[CHAIN_HASH_LEN])
+{
+    chain_rd *rd;
+    if (chain_rd_begin(r->chain, &rd) != CHAIN_OK)
+        return false;
+    const uint8_t *raw;
+    size_t raw_len;
+    bool found = chain_tx_get(rd, rc, &raw, &raw_len, id) == CHAIN_OK;
+    chain_rd_end(rd);
+    return found;
+}
+
+static void deadline_ts(struct timespec *ts, uint64_t at_ms)
+{
+    ts->tv_sec = (time_t)(at_ms / 1000u);
+    ts->tv_nsec = (long)(at_ms % 1000u) * 1000000L;
+}
+
+int submit_reg_new(submit_reg **out, chain *c, const uint8_t chain_id[CHAIN_HASH_LEN],
+                   submit_forward_fn forward, void *forward_ctx)
+{
+    submit_reg *r = calloc(1, sizeof *r);
+    if (!r)
+        return CHAIN_ERR_NOMEM;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->idle, &ca);
+    pthread_condattr_destroy(&ca);
+    r->chain = c;
+    memcpy(r->chain_id, chain_id, CHAIN_HASH_LEN);
+    r->forward = forward;
+    r->forward_ctx = forward_ctx;
+    *out = r;
+    return CHAIN_OK;
+}
+
+void submit_reg_set_latency(submit_reg *r, submit_latency_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&r->mu);
+    r->latency = fn;
+    r->latency_ctx = ctx;
+    pthread_mutex_unlock(&r->mu);
+}
+
+void submit_reg_free(submit_reg *r)
+{
+    if (!r)
+        return;
+    for (size_t b = 0; b < SUBMIT_BUCKETS; b++)
+        while (r->buckets[b])
+            waiter_unlink_free(r, r->buckets[b]);
+    pthread_cond_destroy(&r->idle);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+/* Fills receipt->tx for a tx that failed precheck, when it decodes at all. */
+static void rejected_id(chain_receipt *rc, const uint8_t *tx, size_t len)
+{
+    chain_tx t;
+    char msg[8];
+    if (chain_tx_decode(&t, tx, len, msg, sizeof msg) != CHAIN_OK)
+        return;
+    if (chain_tx_id(rc->tx, &t) != CHAIN_OK)
+        memset(rc->tx, 0, sizeof rc->tx);
+    chain_tx_free(&t);
+}
+
+/* Registers (or joins) the waiter for id. Called with the lock held. */
+static int waiter_join(submit_reg *r, waiter **out, bool *created,
+                       const uint8_t id[CHAIN_HASH_LEN], const uint8_t *tx, size_t len)
+{
+    waiter *w = waiter_find(r, id);
+    *created = false;
+    if (!w) {
+        if (r->nwaiters >= SUBMIT_WAITERS_MAX)
+            return GW_SUBMIT_BUSY;
+        w = calloc(1, sizeof *w);
+        uint8_t *copy = malloc(len);
+        if (!w || !copy) {
+            free(w);
+            free(copy);
+            return GW_SUBMIT_BUSY;
+        }
+        memcpy(copy, tx, len);
+        memcpy(w->id, id, CHAIN_HASH_LEN);
+        w->tx = copy;
+        w->len = len;
+        w->state = W_PENDING;
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&w->cv, &ca);
+        pthread_condattr_destroy(&ca);
+        size_t b = bucket_of(id);
+        w->next = r->buckets[b];
+        r->buckets[b] = w;
+        r->nwaiters++;
+        *created = true;
+    }
+    w->refs++;
+    *out = w;
+    return GW_SUBMIT_QUEUED;
+}
+
+static void waiter_done(waiter *w, const chain_receipt *rc)
+{
+    if (w->state == W_DONE)
+        return;
+    w->rc = *rc;
+    w->state = W_DONE;
+    pthread_cond_broadcast(&w->cv);
+}
+
+/*
+ * Makes sure the tx is on its way: unless the ledger already has it, forwards
+ * it. Called with the lock held; drops it around the lookup and the forward.
+ * Returns GW_SUBMIT_QUEUED, or the forward's error.
+ */
+static int waiter_send(submit_reg *r, waiter *w)
+{
+    chain_receipt rc;
+    w->last_sent_ms = now_ms();
+    pthread_mutex_unlock(&r->mu);
+    bool found = ledger_lookup(r, &rc, w->id);
+    int res = found ? GW_SUBMIT_QUEUED : r->forward(r->forward_ctx, w->tx, w->len);
+    pthread_mutex_lock(&r->mu);
+    if (found)
+        waiter_done(w, &rc);
+    return res;
+}
+
+int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t len,
+              unsigned wait_ms)
+{
+    uint8_t id[CHAIN_HASH_LEN];
+    char msg[sizeof receipt->detail];
+    uint64_t t0 = now_us();
+
+    memset(receipt, 0, sizeof *receipt);
+    int err = chain_tx_precheck(id, r->chain_id, tx, len, msg, sizeof msg);
+    if (err != CHAIN_OK) {
+        receipt->code = err;
+        snprintf(receipt->detail, sizeof receipt->detail, "%s", msg);
+        rejected_id(receipt, tx, len);
+        return GW_SUBMIT_REJECTED;
+    }
+    memcpy(receipt->tx, id, CHAIN_HASH_LEN);
+
+    if (wait_ms == 0) {
+        /* fire and forget: the client looks the id up later */
+        if (ledger_lookup(r, receipt, id))
+            return GW_SUBMIT_COMMITTED;
+        pthread_mutex_lock(&r->mu);
+        bool stopping = r->stopping;
+        pthread_mutex_unlock(&r->mu);
+        if (stopping)
+            return GW_SUBMIT_STOPPING;
+        int res = r->forward(r->forward_ctx, tx, len);
+        return res;
+    }
+
+    pthread_mutex_lock(&r->mu);
+    if (r->stopping) {
+        pthread_mutex_unlock(&r->mu);
+        return GW_SUBMIT_STOPPING;
+    }
+    waiter *w;
+    bool created;
+    int res = waiter_join(r, &w, &created, id, tx, len);
+    if (res != GW_SUBMIT_QUEUED) {
+        pthread_mutex_unlock(&r->mu);
+        return res;
+    }
+    r->inside++;
+    if (created)
+        res = waiter_send(r, w);
+
+    uint64_t deadline = now_ms() + wait_ms;
+    while (res == GW_SUBMIT_QUEUED && w->state != W_DONE && !r->stopping) {
+        uint64_t now = now_ms();
+        if (now >= deadline) {
+            res = GW_SUBMIT_TIMEOUT;
+            break;
+        }
+        uint64_t until = now + SUBMIT_SLICE_MS < deadline ? now + SUBMIT_SLICE_MS : deadline;
+        struct timespec ts;
+        deadline_ts(&ts, until);
+        int rc = pthread_cond_timedwait(&w->cv, &r->mu, &ts);
+        if (w->state == W_DONE || r->stopping)
+            break;
+        if (w->state == W_RESEND) {
+            w->state = W_PENDING;
+            res = waiter_send(r, w);
+        } else if (rc == ETIMEDOUT) {
+            if (now_ms() - w->last_sent_ms >= SUBMIT_RESEND_MS) {
+                res = waiter_send(r, w);
+            } else {
+                /* a missed wake-up (snapshot installed, apply raced) heals here */
+                chain_receipt lrc;
+                pthread_mutex_unlock(&r->mu);
+                bool found = ledger_lookup(r, &lrc, w->id);
+                pthread_mutex_lock(&r->mu);
+                if (found)
+                    waiter_done(w, &lrc);
+            }
+        }
+    }
+    if (w->state == W_DONE) {
+        *receipt = w->rc;
+        res = GW_SUBMIT_COMMITTED;
+    } else if (r->stopping && res == GW_SUBMIT_QUEUED) {
+        res = GW_SUBMIT_STOPPING;
+    }
+    submit_latency_fn lat = r->latency;
+    void *lat_ctx = r->latency_ctx;
+    if (--w->refs == 0)
+        waiter_unlink_free(r, w);
+    if (--r->inside == 0 && r->stopping)
+        pthread_cond_broadcast(&r->idle);
+    pthread_mutex_unlock(&r->mu);
+
+    if (res == GW_SUBMIT_COMMITTED && lat)
+        lat(lat_ctx, now_us() - t0);
+    return res;
+}
+
+void submit_on_receipts(submit_reg *r, const chain_receipt *rcs, size_t n)
+{
+    pthread_mutex_lock(&r->mu);
+    if (r->nwaiters > 0)
+        for (size_t i = 0; i < n; i++) {
+            waiter *w = waiter_find(r, rcs[i].tx);
+            if (w)
+                waiter_done(w, &rcs[i]);
+        }
+    pthread_mutex_unlock(&r->mu);
+}
+
+void submit_on_skipped(submit_reg *r, const chain_receipt *rcs, size_t n)
+{
+    pthread_mutex_lock(&r->mu);
+    if (r->nwaiters > 0)
+        for (size_t i = 0; i < n; i++) {
+            waiter *w = waiter_find(r, rcs[i].tx);
+            if (w && w->state == W_PENDING) {
+                w->state = W_RESEND;
+                pthread_cond_broadcast(&w->cv);
+            }
+        }
+    pthread_mutex_unlock(&r->mu);
+}
+
+void submit_on_restore(submit_reg *r)
+{
+    /* Waiters re-read the ledger on their own within SUBMIT_SLICE_MS; waking them
+     * now only makes that immediate. Treating it as a skip does exactly that:
+     * waiter_send finds the tx in the ledger, or forwards it once more. */
+    pthread_mutex_lock(&r->mu);
+    for (size_t b = 0; b < SUBMIT_BUCKETS; b++)
+        for (waiter *w = r->buckets[b]; w; w = w->next)
+            if (w->state == W_PENDING) {
+                w->state = W_RESEND;
+                pthread_cond_broadcast(&w->cv);
+            }
+    pthread_mutex_unlock(&r->mu);
+}
+
+void submit_reg_shutdown(submit_reg *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->stopping = true;
+    for (size_t b = 0; b < SUBMIT_BUCKETS; b++)
+        for (waiter *w = r->buckets[b]; w; w = w->next)
+            pthread_cond_broadcast(&w->cv);
+    while (r->inside > 0)
+        pthread_cond_wait(&r->idle, &r->mu);
+    pthread_mutex_unlock(&r->mu);
+}

@@ -1,0 +1,59 @@
+/*
+ * submit.h — the submission registry (node-private): turns "here is a signed
+ * transaction" into "here is its receipt" across the asynchronous replication
+ * path. Gateway threads block in submit_tx; the consensus thread reports
+ * applied blocks through submit_on_*; waiters are keyed by transaction id.
+ */
+#ifndef PROVENA_NODE_SUBMIT_H
+#define PROVENA_NODE_SUBMIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chain/chain.h"
+
+#define SUBMIT_WAITERS_MAX  16384 /* distinct transactions being waited for */
+#define SUBMIT_RESEND_MS    2000  /* a tx not in the ledger after this is forwarded again */
+#define SUBMIT_SLICE_MS     500   /* a waiter re-checks the ledger at least this often */
+
+typedef struct submit_reg submit_reg;
+
+/* Hands one prechecked tx to consensus. Returns GW_SUBMIT_QUEUED when taken,
+ * else GW_SUBMIT_NO_LEADER / _BUSY / _STOPPING. Thread-safe, must not block long. */
+typedef int (*submit_forward_fn)(void *ctx, const uint8_t *tx, size_t len);
+/* Observes the commit latency of one waited-for submission (microseconds). */
+typedef void (*submit_latency_fn)(void *ctx, uint64_t usec);
+
+/* New registry over an open ledger (borrowed; must outlive the registry). */
+int submit_reg_new(submit_reg **out, chain *c, const uint8_t chain_id[CHAIN_HASH_LEN],
+                   submit_forward_fn forward, void *forward_ctx) CHAIN_WUR;
+/* Sets the latency observer (call before any submission; NULL to clear). */
+void submit_reg_set_latency(submit_reg *r, submit_latency_fn fn, void *ctx);
+/* Frees the registry. submit_reg_shutdown must have returned and no thread may
+ * be inside submit_tx. NULL-safe. */
+void submit_reg_free(submit_reg *r);
+
+/*
+ * The gateway's submit hook (gw_deps.submit): prechecks the tx (signature,
+ * chain id, format), answers a tx already in the ledger with its stored
+ * receipt at once, joins an existing waiter for the same tx id, or forwards it
+ * and, when wait_ms > 0, blocks until its receipt is applied here or wait_ms
+ * passes. Returns an enum gw_submit_result. receipt->tx is filled whenever the
+ * tx decoded. Thread-safe; blocks up to wait_ms.
+ */
+int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t len,
+              unsigned wait_ms);
+
+/* Consensus thread, after a block applied: wakes the waiters of these receipts. */
+void submit_on_receipts(submit_reg *r, const chain_receipt *rcs, size_t n);
+/* Consensus thread, after a block was skipped (did not link): its txs changed
+ * nothing, so their waiters forward them again. */
+void submit_on_skipped(submit_reg *r, const chain_receipt *rcs, size_t n);
+/* After the ledger was replaced by a snapshot: every waiter looks itself up. */
+void submit_on_restore(submit_reg *r);
+
+/* Refuses new submissions and wakes every waiter with GW_SUBMIT_STOPPING;
+ * returns once no thread is inside submit_tx. */
+void submit_reg_shutdown(submit_reg *r);
+
+#endif
