@@ -46,7 +46,7 @@ struct node_fsm {
     size_t head, count;
 };
 
-static bool fsm_check(const node_fsm *f)
+__attribute__((unused)) static bool fsm_check(const node_fsm *f)
 {
     return f->count <= FSM_INFLIGHT_MAX && f->head < FSM_INFLIGHT_MAX &&
            (f->leader || f->count == 0);
