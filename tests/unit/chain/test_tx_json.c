@@ -1,0 +1,266 @@
+/* Contract tests for chain.h JSON at the edge: every type round-trips
+ * JSON → tx → canonical CBOR → tx → JSON unchanged, and from_json names the
+ * offending field. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain/chain.h"
+
+static char chain_hex_s[65], key_hex[65], sig_hex[129], hash_hex[65];
+static uint8_t sk[32];
+
+static int setup(void **state)
+{
+    (void)state;
+    uint8_t cid[32], pub[32], other_sk[32], sig[64];
+    memset(cid, 0xc1, 32);
+    chain_hex(chain_hex_s, cid, 32);
+    assert_int_equal(chain_key_generate(sk, pub), CHAIN_OK);
+    assert_int_equal(chain_key_generate(other_sk, pub), CHAIN_OK);
+    chain_hex(key_hex, pub, 32);
+    memset(sig, 0x5a, 64);
+    chain_hex(sig_hex, sig, 64);
+    chain_hex(hash_hex, cid, 32);
+    return 0;
+}
+
+/* Body JSON per type; %K is a valid key, %H a hash, %S a signature. */
+static const struct {
+    const char *type;
+    const char *body;
+} bodies[] = {
+    {"mint", "{\"gtin\":\"09506000134352\",\"lot\":\"L1\",\"expiry\":\"281200\",\"model\":\"Pack "
+             "30\",\"warranty_months\":36,\"markets\":[\"DE\",\"FR\"],\"serials\":[\"A/1\",\"B2\"],"
+             "\"label_sigs\":[\"%S\",\"%S\"]}"},
+    {"pickup", "{\"units\":[\"09506000134352/A/1\",\"09506000134352/B2\"],\"region\":\"DE-BY\"}"},
+    {"deliver", "{\"units\":[\"09506000134352/A/1\"],\"to\":\"seller-berlin\"}"},
+    {"sell", "{\"unit\":\"09506000134352/A/1\",\"claim_hash\":\"%H\",\"region\":\"DE\"}"},
+    {"sell", "{\"unit\":\"09506000134352/A/1\",\"buyer\":\"%K\"}"},
+    {"claim", "{\"unit\":\"09506000134352/A/1\",\"code\":\"K7Q-22XW\"}"},
+    {"transfer", "{\"unit\":\"09506000134352/A/1\",\"to_key\":\"%K\"}"},
+    {"warranty.activate", "{\"unit\":\"09506000134352/A/1\"}"},
+    {"warranty.extend", "{\"unit\":\"09506000134352/A/1\",\"months\":12,\"note\":\"goodwill\"}"},
+    {"warranty.claim", "{\"unit\":\"09506000134352/A/1\",\"note\":\"zip broken\"}"},
+    {"warranty.resolve", "{\"unit\":\"09506000134352/A/1\",\"outcome\":\"repaired\"}"},
+    {"flag", "{\"units\":[\"09506000134352/A/1\"],\"reason\":\"counterfeit\",\"note\":\"x\"}"},
+    {"unflag", "{\"units\":[\"09506000134352/A/1\"],\"reason\":\"stolen\"}"},
+    {"participant.add", "{\"id\":\"carrier-dhl\",\"name\":\"DHL\",\"role\":\"carrier\",\"pub\":"
+                        "\"%K\",\"regions\":[\"DE\",\"AT\"]}"},
+    {"participant.revoke", "{\"id\":\"carrier-dhl\"}"},
+    {"participant.rotate", "{\"id\":\"carrier-dhl\",\"pub\":\"%K\"}"},
+    {"node.add", "{\"node_id\":4,\"operator\":\"acme\",\"raft\":\"tcp://10.0.0.4:7001\","
+                 "\"http\":\"http://10.0.0.4:8001\",\"pub\":\"%K\"}"},
+    {"node.remove", "{\"node_id\":4}"},
+    {"policy.set", "{\"gtin\":\"09506000134352\",\"max_clients\":8,\"travel_kmh\":1000,"
+                   "\"unsold_scan_suspicious\":true,\"outside_markets\":false}"},
+    {"scans", "{\"records\":[{\"kind\":\"scan\",\"unit\":\"09506000134352/A/1\",\"time\":5,"
+              "\"client\":\"00112233445566778899aabbccddeeff\",\"region\":\"FR\",\"verdict\":1},"
+              "{\"kind\":\"probe\",\"unit\":\"09506000134352/ZZ\",\"time\":6,\"client\":"
+              "\"00112233445566778899aabbccddeeff\"}],\"dropped\":2}"},
+};
+
+/* Expands %K/%H/%S and wraps the body into a full transaction object. */
+static json_t *tx_json(const char *type, const char *body)
+{
+    char buf[4096];
+    size_t o = 0;
+    o += (size_t)snprintf(buf, sizeof buf,
+                          "{\"type\":\"%s\",\"chain\":\"%s\",\"nonce\":3,\"time\":1767225600,"
+                          "\"body\":",
+                          type, chain_hex_s);
+    for (const char *p = body; *p; p++) {
+        const char *rep = NULL;
+        if (p[0] == '%' && p[1] == 'K')
+            rep = key_hex;
+        else if (p[0] == '%' && p[1] == 'H')
+            rep = hash_hex;
+        else if (p[0] == '%' && p[1] == 'S')
+            rep = sig_hex;
+        if (rep) {
+            o += (size_t)snprintf(buf + o, sizeof buf - o, "%s", rep);
+            p++;
+        } else {
+            buf[o++] = *p;
+        }
+    }
+    snprintf(buf + o, sizeof buf - o, "}");
+    json_error_t err;
+    json_t *j = json_loads(buf, 0, &err);
+    if (j == NULL)
+        fail_msg("bad test JSON for %s: %s", type, err.text);
+    return j;
+}
+
+static void test_tx_json_roundtrip_every_type(void **state)
+{
+    (void)state;
+    bool covered[CHAIN_TX__COUNT] = {false};
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        json_t *j = tx_json(bodies[i].type, bodies[i].body);
+        chain_tx tx, back;
+        char msg[160];
+        int rc = chain_tx_from_json(&tx, j, msg, sizeof msg);
+        if (rc)
+            fail_msg("%s: %s (%s)", bodies[i].type, chain_err_code(rc), msg);
+        covered[tx.type] = true;
+        assert_int_equal(chain_tx_sign(&tx, sk), CHAIN_OK);
+        uint8_t *buf;
+        size_t len;
+        assert_int_equal(chain_tx_encode(&buf, &len, &tx), CHAIN_OK);
+        assert_int_equal(chain_tx_decode(&back, buf, len, msg, sizeof msg), CHAIN_OK);
+        json_t *out = chain_tx_to_json(&back);
+        assert_non_null(out);
+        /* the input plus what signing added */
+        json_object_set_new(j, "signer", json_copy(json_object_get(out, "signer")));
+        json_object_set_new(j, "sig", json_copy(json_object_get(out, "sig")));
+        if (!json_equal(j, out)) {
+            char *a = json_dumps(j, JSON_SORT_KEYS), *b = json_dumps(out, JSON_SORT_KEYS);
+            fail_msg("%s:\n in  %s\n out %s", bodies[i].type, a, b);
+        }
+        json_decref(out);
+        json_decref(j);
+        free(buf);
+        chain_tx_free(&tx);
+        chain_tx_free(&back);
+    }
+    for (int t = 1; t < CHAIN_TX__COUNT; t++)
+        if (!covered[t])
+            fail_msg("type %s not covered", chain_tx_type_name(t));
+}
+
+static void test_tx_json_units_are_gtin_slash_serial(void **state)
+{
+    (void)state;
+    json_t *j = tx_json("pickup", "{\"units\":[\"09506000134352/A/1\"]}");
+    chain_tx tx;
+    assert_int_equal(chain_tx_from_json(&tx, j, NULL, 0), CHAIN_OK);
+    assert_string_equal(tx.units[0].gtin, "09506000134352");
+    assert_string_equal(tx.units[0].serial, "A/1"); /* everything after the first '/' */
+    json_t *out = chain_tx_to_json(&tx);
+    assert_string_equal(json_string_value(json_array_get(
+                            json_object_get(json_object_get(out, "body"), "units"), 0)),
+                        "09506000134352/A/1");
+    json_decref(out);
+    json_decref(j);
+    chain_tx_free(&tx);
+}
+
+/* from_json of (type, body) must fail with code and a message starting with want. */
+static void expect_refused(const char *type, const char *body, int code, const char *want)
+{
+    json_t *j = tx_json(type, body);
+    chain_tx tx;
+    memset(&tx, 0x7e, sizeof tx);
+    char msg[160] = "";
+    int rc = chain_tx_from_json(&tx, j, msg, sizeof msg);
+    if (rc != code || strncmp(msg, want, strlen(want)) != 0)
+        fail_msg("%s %s: got %s \"%s\", want %s \"%s\"", type, body, chain_err_code(rc), msg,
+                 chain_err_code(code), want);
+    assert_int_equal(tx.nonce, 0x7e7e7e7e7e7e7e7eull); /* untouched on failure */
+    json_decref(j);
+}
+
+static void test_tx_json_errors_name_the_field(void **state)
+{
+    (void)state;
+    expect_refused("pickup", "{\"units\":[\"09506000134352\"]}", CHAIN_ERR_MALFORMED,
+                   "body.units[0]: not \"GTIN/SERIAL\"");
+    expect_refused("pickup", "{\"units\":[\"09506000134353/AB\"]}", CHAIN_ERR_BAD_GTIN,
+                   "body.units[0]: not a GTIN-14");
+    expect_refused("pickup", "{\"units\":[\"09506000134352/A B\"]}", CHAIN_ERR_BAD_SERIAL,
+                   "body.units[0]: serial");
+    expect_refused("pickup", "{\"units\":[\"09506000134352/AB\"],\"colour\":1}",
+                   CHAIN_ERR_MALFORMED, "body.colour: unknown field for pickup");
+    expect_refused("pickup", "{}", CHAIN_ERR_MALFORMED, "body.units: missing");
+    expect_refused("pickup", "{\"units\":[\"09506000134352/AB\"],\"region\":\"Bavaria\"}",
+                   CHAIN_ERR_TOO_LARGE, "body.region: longer than 6");
+    expect_refused("pickup", "{\"units\":[\"09506000134352/AB\"],\"region\":\"de\"}",
+                   CHAIN_ERR_INVALID, "body.region: not a region code");
+    expect_refused("transfer", "{\"unit\":\"09506000134352/AB\",\"to_key\":\"abcd\"}",
+                   CHAIN_ERR_MALFORMED, "body.to_key: not 64 hex characters");
+    expect_refused("flag", "{\"units\":[\"09506000134352/AB\"],\"reason\":\"lost\"}",
+                   CHAIN_ERR_INVALID, "body.reason: unknown value");
+    expect_refused("warranty.extend", "{\"unit\":\"09506000134352/AB\",\"months\":-1}",
+                   CHAIN_ERR_MALFORMED, "body.months: not a non-negative integer");
+    expect_refused("warranty.extend", "{\"unit\":\"09506000134352/AB\",\"months\":4294967296}",
+                   CHAIN_ERR_INVALID, "body.months: over");
+    expect_refused("policy.set", "{\"lot\":\"L1\",\"max_clients\":3}", CHAIN_ERR_MALFORMED,
+                   "body.lot: needs body.gtin");
+    expect_refused("scans",
+                   "{\"records\":[{\"kind\":\"scan\",\"unit\":\"09506000134352/AB\","
+                   "\"time\":1,\"client\":\"00\"}]}",
+                   CHAIN_ERR_MALFORMED, "body.records[0].client: not 32 hex");
+    expect_refused("mint.all", "{}", CHAIN_ERR_INVALID, "type: unknown type");
+}
+
+static void test_tx_json_top_level_errors(void **state)
+{
+    (void)state;
+    chain_tx tx;
+    char msg[160];
+    json_t *j = tx_json("participant.revoke", "{\"id\":\"x\"}");
+    json_object_set_new(j, "extra", json_true());
+    assert_int_equal(chain_tx_from_json(&tx, j, msg, sizeof msg), CHAIN_ERR_MALFORMED);
+    assert_string_equal(msg, "extra: unknown field");
+    json_object_del(j, "extra");
+    json_object_del(j, "chain");
+    assert_int_equal(chain_tx_from_json(&tx, j, msg, sizeof msg), CHAIN_ERR_MALFORMED);
+    assert_string_equal(msg, "chain: missing");
+    json_object_set_new(j, "chain", json_string("xyz"));
+    assert_int_equal(chain_tx_from_json(&tx, j, msg, sizeof msg), CHAIN_ERR_MALFORMED);
+    assert_string_equal(msg, "chain: not 64 hex characters");
+    json_decref(j);
+    json_t *arr = json_array();
+    assert_int_equal(chain_tx_from_json(&tx, arr, msg, sizeof msg), CHAIN_ERR_MALFORMED);
+    json_decref(arr);
+}
+
+static void test_tx_json_big_nonce_as_string(void **state)
+{
+    (void)state;
+    json_t *j = tx_json("participant.revoke", "{\"id\":\"x\"}");
+    json_object_set_new(j, "nonce", json_string("18446744073709551615"));
+    chain_tx tx;
+    assert_int_equal(chain_tx_from_json(&tx, j, NULL, 0), CHAIN_OK);
+    assert_true(tx.nonce == UINT64_MAX);
+    json_t *out = chain_tx_to_json(&tx);
+    assert_string_equal(json_string_value(json_object_get(out, "nonce")), "18446744073709551615");
+    json_object_set_new(j, "nonce", json_string("18446744073709551616"));
+    assert_int_equal(chain_tx_from_json(&tx, j, NULL, 0), CHAIN_ERR_MALFORMED);
+    json_decref(out);
+    json_decref(j);
+}
+
+static void test_tx_json_too_many_units_too_large(void **state)
+{
+    (void)state;
+    json_t *j = tx_json("pickup", "{\"units\":[]}");
+    json_t *units = json_object_get(json_object_get(j, "body"), "units");
+    for (int i = 0; i < CHAIN_UNITS_MAX + 1; i++)
+        json_array_append_new(units, json_string("09506000134352/AB"));
+    chain_tx tx;
+    char msg[160];
+    assert_int_equal(chain_tx_from_json(&tx, j, msg, sizeof msg), CHAIN_ERR_TOO_LARGE);
+    assert_non_null(strstr(msg, "body.units"));
+    json_decref(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tx_json_roundtrip_every_type),
+        cmocka_unit_test(test_tx_json_units_are_gtin_slash_serial),
+        cmocka_unit_test(test_tx_json_errors_name_the_field),
+        cmocka_unit_test(test_tx_json_top_level_errors),
+        cmocka_unit_test(test_tx_json_big_nonce_as_string),
+        cmocka_unit_test(test_tx_json_too_many_units_too_large),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
