@@ -14,6 +14,9 @@
  *                                   COUNT one-serial mints, nonces NONCE0.., serials PREFIXn
  *   txtool pickup GENESIS KEY NONCE GTIN SERIAL
  *   txtool node-add GENESIS KEY NONCE ID OPERATOR RAFT HTTP NODEPUBHEX
+ *
+ * With TXTOOL_JSON=1 in the environment the second field is the JSON form
+ * (chain_tx_to_json, compact) instead of CBOR hex.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,6 +24,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "chain/chain.h"
 
@@ -51,6 +56,18 @@ static int emit(const chain_tx *tx)
         return -1;
     char idh[65];
     chain_hex(idh, id, 32);
+    const char *js = getenv("TXTOOL_JSON");
+    if (js && strcmp(js, "1") == 0) {
+        free(enc);
+        json_t *j = chain_tx_to_json(tx);
+        char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        if (!txt)
+            return -1;
+        printf("%s %s\n", idh, txt);
+        free(txt);
+        return 0;
+    }
     char *hex = malloc(2 * len + 1);
     if (!hex) {
         free(enc);

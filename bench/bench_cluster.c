@@ -1,0 +1,644 @@
+/*
+ * bench_cluster.c — commit throughput and latency of a real 3-node cluster.
+ *
+ * Starts three provena-node processes on 127.0.0.1 (fsync on: the default),
+ * with a generated genesis holding one brand and BENCH_SUBMITTERS_MAX carriers.
+ * The brand mints the units beforehand; what is measured is signed
+ * single-unit pickups, each carrier a submitter with its own nonce sequence,
+ * POSTed as CBOR to /api/v1/tx over keep-alive HTTP/1.1 and waited for until
+ * committed (200). Submitters are spread over the three nodes, so two thirds
+ * of the transactions take the forwarding path to the leader.
+ *
+ * For 1 and 64 concurrent submitters, three runs each; prints the median run
+ * (throughput, p50 and p99 commit latency) as a table, and checks the floors
+ * of issue 4: ≥ 5,000 tx/s at 64 submitters, p50 < 3 ms at 1 submitter.
+ *
+ * usage: bench_cluster [--quick] [--node PATH]   (PATH default: ../provena-node
+ * next to this binary, or $PROVENA_NODE). Exit 0 when the floors hold.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chain/chain.h"
+
+#define BENCH_NODES          3
+#define BENCH_SUBMITTERS_MAX 64
+#define BENCH_RUNS           3
+#define BENCH_GTIN           "09506000123455"
+#define BENCH_PREFIX         "9506000"
+#define BENCH_STATUS_PATH    "/api/v1/status"
+#define BENCH_RESP_MAX       (64u << 10)
+
+typedef struct bnode {
+    int raft_port, http_port;
+    pid_t pid;
+    uint8_t sk[32], pub[32];
+} bnode;
+
+static bnode nodes[BENCH_NODES];
+static char workdir[PATH_MAX];
+static char genesis_path[PATH_MAX + 32];
+static chain_genesis *genesis;
+static uint8_t brand_sk[32], brand_pub[32];
+static uint8_t carrier_sk[BENCH_SUBMITTERS_MAX][32], carrier_pub[BENCH_SUBMITTERS_MAX][32];
+static uint64_t carrier_nonce[BENCH_SUBMITTERS_MAX];
+static uint64_t brand_nonce;
+static uint64_t unit_seq;
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void die(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "bench_cluster: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n");
+    for (int i = 0; i < BENCH_NODES; i++)
+        if (nodes[i].pid > 0)
+            kill(nodes[i].pid, SIGKILL);
+    exit(1);
+}
+
+static int free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(s, (struct sockaddr *)&a, &len) != 0)
+        die("%s", "no free port");
+    int p = ntohs(a.sin_port);
+    close(s);
+    return p;
+}
+
+/* ---- minimal HTTP/1.1 client (keep-alive, Content-Length or chunked) ---------------- */
+
+typedef struct conn {
+    int fd;
+    int port;
+    char buf[BENCH_RESP_MAX];
+    size_t have;
+} conn;
+
+static int conn_open(conn *c, int port)
+{
+    c->port = port;
+    c->have = 0;
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (c->fd < 0)
+        return -1;
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct timeval tv = {.tv_sec = 30};
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (connect(c->fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(c->fd);
+        c->fd = -1;
+        return -1;
+    }
+    return 0;
+}
+
+static void conn_close(conn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+}
+
+static int send_all(int fd, const void *p, size_t n)
+{
+    const char *s = p;
+    while (n > 0) {
+        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+        if (w <= 0) {
+            if (w < 0 && errno == EINTR)
+                continue;
+            return -1;
+        }
+        s += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Reads until buf holds at least `need` bytes. */
+static int fill(conn *c, size_t need)
+{
+    while (c->have < need) {
+        if (need > sizeof c->buf)
+            return -1;
+        ssize_t r = recv(c->fd, c->buf + c->have, sizeof c->buf - c->have, 0);
+        if (r <= 0) {
+            if (r < 0 && errno == EINTR)
+                continue;
+            return -1;
+        }
+        c->have += (size_t)r;
+    }
+    return 0;
+}
+
+/* One request; returns the status code (body copied to body/body_len when given), -1 on error. */
+static int http_do(conn *c, const char *method, const char *path, const char *ctype,
+                   const uint8_t *body, size_t len, char *out, size_t out_max)
+{
+    char hdr[512];
+    int hl = snprintf(hdr, sizeof hdr,
+                      "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept: application/json\r\n"
+                      "%s%s%sContent-Length: %zu\r\n\r\n",
+                      method, path, c->port, ctype ? "Content-Type: " : "", ctype ? ctype : "",
+                      ctype ? "\r\n" : "", len);
+    if (c->fd < 0 && conn_open(c, c->port) != 0)
+        return -1;
+    if (send_all(c->fd, hdr, (size_t)hl) != 0 || (len && send_all(c->fd, body, len) != 0))
+        goto broken;
+    /* headers */
+    char *end;
+    for (;;) {
+        c->buf[c->have < sizeof c->buf ? c->have : sizeof c->buf - 1] = 0;
+        end = c->have >= 4 ? memmem(c->buf, c->have, "\r\n\r\n", 4) : NULL;
+        if (end)
+            break;
+        if (fill(c, c->have + 1) != 0)
+            goto broken;
+    }
+    size_t hlen = (size_t)(end - c->buf) + 4;
+    int status = atoi(c->buf + 9);
+    size_t clen = 0;
+    int chunked = 0, close_after = 0;
+    for (char *p = c->buf; p < end; p++) {
+        if (strncasecmp(p, "\r\nContent-Length:", 17) == 0)
+            clen = strtoul(p + 17, NULL, 10);
+        else if (strncasecmp(p, "\r\nTransfer-Encoding: chunked", 28) == 0)
+            chunked = 1;
+        else if (strncasecmp(p, "\r\nConnection: close", 19) == 0)
+            close_after = 1;
+    }
+    size_t body_off = hlen, body_len = 0;
+    if (!chunked) {
+        if (fill(c, hlen + clen) != 0)
+            goto broken;
+        body_len = clen;
+    } else {
+        /* de-chunk in place after the headers */
+        size_t rd = hlen, wr = hlen;
+        for (;;) {
+            char *nl;
+            while (!(nl = memmem(c->buf + rd, c->have - rd, "\r\n", 2)))
+                if (fill(c, c->have + 1) != 0)
+                    goto broken;
+            size_t n = strtoul(c->buf + rd, NULL, 16);
+            rd = (size_t)(nl - c->buf) + 2;
+            if (fill(c, rd + n + 2) != 0)
+                goto broken;
+            memmove(c->buf + wr, c->buf + rd, n);
+            wr += n;
+            rd += n + 2;
+            if (n == 0)
+                break;
+        }
+        body_len = wr - hlen;
+        /* anything after rd belongs to the next response */
+        memmove(c->buf + wr, c->buf + rd, c->have - rd);
+        c->have = wr + (c->have - rd);
+    }
+    if (out && out_max) {
+        size_t k = body_len < out_max - 1 ? body_len : out_max - 1;
+        memcpy(out, c->buf + body_off, k);
+        out[k] = 0;
+    }
+    size_t used = body_off + body_len;
+    memmove(c->buf, c->buf + used, c->have - used);
+    c->have -= used;
+    if (close_after)
+        conn_close(c);
+    return status;
+broken:
+    conn_close(c);
+    return -1;
+}
+
+/* ---- network set-up ------------------------------------------------------------------- */
+
+static void write_key(const char *path, const uint8_t sk[32])
+{
+    char hex[66];
+    chain_hex(hex, sk, 32);
+    hex[64] = '\n';
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0 || write(fd, hex, 65) != 65)
+        die("cannot write %s", path);
+    close(fd);
+}
+
+static void make_genesis(void)
+{
+    char hex[65], buf[PATH_MAX + 32];
+    json_t *g = json_object(), *brands = json_array(), *parts = json_array(),
+           *ns = json_array();
+    json_object_set_new(g, "chain", json_string("bench"));
+    json_object_set_new(g, "time", json_integer((json_int_t)time(NULL)));
+    if (chain_key_generate(brand_sk, brand_pub) != CHAIN_OK)
+        die("%s", "keygen");
+    chain_hex(hex, brand_pub, 32);
+    json_array_append_new(brands, json_pack("{s:s,s:s,s:s,s:[s]}", "id", "acme", "name",
+                                            "Acme Bench", "pub", hex, "prefixes", BENCH_PREFIX));
+    for (int i = 0; i < BENCH_SUBMITTERS_MAX; i++) {
+        if (chain_key_generate(carrier_sk[i], carrier_pub[i]) != CHAIN_OK)
+            die("%s", "keygen");
+        chain_hex(hex, carrier_pub[i], 32);
+        char id[32];
+        snprintf(id, sizeof id, "carrier-%d", i);
+        json_array_append_new(parts, json_pack("{s:s,s:s,s:s,s:s}", "id", id, "name", id,
+                                               "role", "carrier", "pub", hex));
+    }
+    for (int i = 0; i < BENCH_NODES; i++) {
+        bnode *n = &nodes[i];
+        if (chain_key_generate(n->sk, n->pub) != CHAIN_OK)
+            die("%s", "keygen");
+        n->raft_port = free_port();
+        n->http_port = free_port();
+        chain_hex(hex, n->pub, 32);
+        char raft[64], http[64];
+        snprintf(raft, sizeof raft, "tcp://127.0.0.1:%d", n->raft_port);
+        snprintf(http, sizeof http, "http://127.0.0.1:%d", n->http_port);
+        json_array_append_new(ns, json_pack("{s:i,s:s,s:s,s:s,s:s}", "id", i + 1, "operator",
+                                            "acme", "raft", raft, "http", http, "pub", hex));
+        snprintf(buf, sizeof buf, "%s/node%d.key", workdir, i + 1);
+        write_key(buf, n->sk);
+    }
+    json_object_set_new(g, "brands", brands);
+    json_object_set_new(g, "participants", parts);
+    json_object_set_new(g, "nodes", ns);
+    snprintf(genesis_path, sizeof genesis_path, "%s/genesis.json", workdir);
+    if (json_dump_file(g, genesis_path, JSON_INDENT(1)) != 0)
+        die("cannot write %s", genesis_path);
+    json_decref(g);
+    char msg[256];
+    if (chain_genesis_load(&genesis, genesis_path, msg, sizeof msg) != CHAIN_OK)
+        die("genesis: %s", msg);
+}
+
+static void start_node(const char *bin, int i)
+{
+    char id[16], data[PATH_MAX + 16], key[PATH_MAX + 16], log[PATH_MAX + 16];
+    snprintf(id, sizeof id, "%d", i + 1);
+    snprintf(data, sizeof data, "%s/node%d", workdir, i + 1);
+    snprintf(key, sizeof key, "%s/node%d.key", workdir, i + 1);
+    snprintf(log, sizeof log, "%s/node%d.log", workdir, i + 1);
+    pid_t pid = fork();
+    if (pid < 0)
+        die("%s", "fork");
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execl(bin, bin, "--genesis", genesis_path, "--id", id, "--data", data, "--key", key,
+              "--log-level", "warn", (char *)NULL);
+        _exit(127);
+    }
+    nodes[i].pid = pid;
+}
+
+/* Index of the node that says it is the leader, or -1. */
+static int find_leader(void)
+{
+    for (int i = 0; i < BENCH_NODES; i++) {
+        conn c = {.fd = -1, .port = nodes[i].http_port};
+        char body[4096];
+        int st = http_do(&c, "GET", BENCH_STATUS_PATH, NULL, NULL, 0, body, sizeof body);
+        conn_close(&c);
+        if (st == 200 && strstr(body, "\"leader\"") && strstr(body, "\"role\"")) {
+            json_t *j = json_loads(body, 0, NULL);
+            const char *role = json_string_value(json_object_get(j, "role"));
+            int lead = role && strcmp(role, "leader") == 0;
+            json_decref(j);
+            if (lead)
+                return i;
+        }
+    }
+    return -1;
+}
+
+/* ---- transactions ---------------------------------------------------------------------- */
+
+typedef struct enc_tx {
+    uint8_t *buf;
+    size_t len;
+} enc_tx;
+
+static void serial_of(char out[GS1_SERIAL_MAX + 1], uint64_t n)
+{
+    snprintf(out, GS1_SERIAL_MAX + 1, "B%llu", (unsigned long long)n);
+}
+
+/* Mints `count` new units (serials unit_seq..) and waits for commit. */
+static void mint_units(conn *c, uint64_t count)
+{
+    while (count > 0) {
+        size_t n = count < CHAIN_MINT_MAX ? (size_t)count : CHAIN_MINT_MAX;
+        chain_tx tx;
+        memset(&tx, 0, sizeof tx);
+        tx.type = CHAIN_TX_MINT;
+        memcpy(tx.chain, genesis->chain_id, 32);
+        tx.nonce = ++brand_nonce;
+        tx.time = (uint64_t)time(NULL);
+        snprintf(tx.gtin, sizeof tx.gtin, "%s", BENCH_GTIN);
+        snprintf(tx.lot, sizeof tx.lot, "BENCH");
+        snprintf(tx.model, sizeof tx.model, "bench");
+        char (*ser)[GS1_SERIAL_MAX + 1] = calloc(n, sizeof *ser);
+        char **serials = calloc(n, sizeof *serials);
+        uint8_t(*sigs)[CHAIN_SIG_LEN] = calloc(n, sizeof *sigs);
+        if (!ser || !serials || !sigs)
+            die("%s", "out of memory");
+        for (size_t i = 0; i < n; i++) {
+            serial_of(ser[i], unit_seq + i);
+            serials[i] = ser[i];
+            uint8_t h[32];
+            chain_label_hash(h, genesis->chain_id, BENCH_GTIN, ser[i], "BENCH", "");
+            if (chain_sign(sigs[i], brand_sk, h) != CHAIN_OK)
+                die("%s", "sign");
+        }
+        tx.serials = serials;
+        tx.label_sigs = sigs;
+        tx.nunits = n;
+        uint8_t *enc;
+        size_t len;
+        if (chain_tx_sign(&tx, brand_sk) != CHAIN_OK || chain_tx_encode(&enc, &len, &tx) != CHAIN_OK)
+            die("%s", "encode mint");
+        char body[2048];
+        int st = http_do(c, "POST", "/api/v1/tx", "application/cbor", enc, len, body, sizeof body);
+        if (st != 200)
+            die("mint refused: %s", body);
+        free(enc);
+        free(ser);
+        free(serials);
+        free(sigs);
+        unit_seq += n;
+        count -= n;
+    }
+}
+
+static enc_tx pickup_tx(int carrier, uint64_t unit)
+{
+    chain_tx tx;
+    gs1_sgtin u;
+    memset(&tx, 0, sizeof tx);
+    memset(&u, 0, sizeof u);
+    snprintf(u.gtin, sizeof u.gtin, "%s", BENCH_GTIN);
+    serial_of(u.serial, unit);
+    tx.type = CHAIN_TX_PICKUP;
+    memcpy(tx.chain, genesis->chain_id, 32);
+    tx.nonce = ++carrier_nonce[carrier];
+    tx.time = (uint64_t)time(NULL);
+    tx.units = &u;
+    tx.nunits = 1;
+    enc_tx e = {0};
+    if (chain_tx_sign(&tx, carrier_sk[carrier]) != CHAIN_OK ||
+        chain_tx_encode(&e.buf, &e.len, &tx) != CHAIN_OK)
+        die("%s", "encode pickup");
+    return e;
+}
+
+/* ---- one run --------------------------------------------------------------------------- */
+
+typedef struct worker {
+    pthread_t th;
+    int port;
+    enc_tx *txs;
+    size_t n;
+    uint64_t *lat; /* microseconds per tx */
+    size_t ok, failed;
+    char first_error[600];
+} worker;
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    conn *c = malloc(sizeof *c);
+    if (!c)
+        return NULL;
+    c->fd = -1;
+    c->port = w->port;
+    c->have = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        char body[512];
+        uint64_t t0 = now_us();
+        int st = http_do(c, "POST", "/api/v1/tx", "application/cbor", w->txs[i].buf,
+                         w->txs[i].len, body, sizeof body);
+        w->lat[i] = now_us() - t0;
+        if (st == 200)
+            w->ok++;
+        else {
+            if (w->failed++ == 0)
+                snprintf(w->first_error, sizeof w->first_error, "%d %s", st, body);
+        }
+    }
+    conn_close(c);
+    free(c);
+    return NULL;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct result {
+    double tps, p50_ms, p99_ms;
+    size_t ok, failed;
+} result;
+
+static result run_once(int submitters, size_t per, conn *admin)
+{
+    uint64_t first = unit_seq;
+    mint_units(admin, (uint64_t)submitters * per);
+    worker *ws = calloc((size_t)submitters, sizeof *ws);
+    if (!ws)
+        die("%s", "out of memory");
+    for (int s = 0; s < submitters; s++) {
+        worker *w = &ws[s];
+        w->port = nodes[s % BENCH_NODES].http_port;
+        w->n = per;
+        w->txs = calloc(per, sizeof *w->txs);
+        w->lat = calloc(per, sizeof *w->lat);
+        if (!w->txs || !w->lat)
+            die("%s", "out of memory");
+        for (size_t i = 0; i < per; i++)
+            w->txs[i] = pickup_tx(s, first + (uint64_t)s * per + i);
+    }
+    uint64_t t0 = now_us();
+    for (int s = 0; s < submitters; s++)
+        pthread_create(&ws[s].th, NULL, worker_main, &ws[s]);
+    for (int s = 0; s < submitters; s++)
+        pthread_join(ws[s].th, NULL);
+    uint64_t elapsed = now_us() - t0;
+
+    size_t total = (size_t)submitters * per, k = 0;
+    uint64_t *all = calloc(total, sizeof *all);
+    result r = {0};
+    for (int s = 0; s < submitters; s++) {
+        worker *w = &ws[s];
+        r.ok += w->ok;
+        r.failed += w->failed;
+        if (w->failed && r.failed == w->failed)
+            fprintf(stderr, "  (submitter %d: %zu failed, first: %s)\n", s, w->failed,
+                    w->first_error);
+        memcpy(all + k, w->lat, per * sizeof *all);
+        k += per;
+        for (size_t i = 0; i < per; i++)
+            free(w->txs[i].buf);
+        free(w->txs);
+        free(w->lat);
+    }
+    qsort(all, total, sizeof *all, cmp_u64);
+    r.tps = (double)r.ok / ((double)elapsed / 1e6);
+    r.p50_ms = (double)all[total / 2] / 1000.0;
+    r.p99_ms = (double)all[(total * 99) / 100] / 1000.0;
+    free(all);
+    free(ws);
+    return r;
+}
+
+static int cmp_tps(const void *a, const void *b)
+{
+    double x = ((const result *)a)->tps, y = ((const result *)b)->tps;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_p50(const void *a, const void *b)
+{
+    double x = ((const result *)a)->p50_ms, y = ((const result *)b)->p50_ms;
+    return x < y ? -1 : x > y;
+}
+
+static void stop_nodes(void)
+{
+    for (int i = 0; i < BENCH_NODES; i++)
+        if (nodes[i].pid > 0)
+            kill(nodes[i].pid, SIGTERM);
+    for (int i = 0; i < BENCH_NODES; i++)
+        if (nodes[i].pid > 0) {
+            int st;
+            waitpid(nodes[i].pid, &st, 0);
+            nodes[i].pid = 0;
+        }
+}
+
+int main(int argc, char **argv)
+{
+    char bin[PATH_MAX];
+    bool quick = false;
+    const char *env = getenv("PROVENA_NODE");
+    if (env)
+        snprintf(bin, sizeof bin, "%s", env);
+    else {
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        self[n > 0 ? n : 0] = 0;
+        char *slash = strrchr(self, '/');
+        if (slash)
+            *slash = 0;
+        snprintf(bin, sizeof bin, "%.*s/../provena-node", PATH_MAX - 20, self);
+    }
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            quick = true;
+        else if (strcmp(argv[i], "--node") == 0 && i + 1 < argc)
+            snprintf(bin, sizeof bin, "%s", argv[++i]);
+        else {
+            fprintf(stderr, "usage: bench_cluster [--quick] [--node PATH]\n");
+            return 2;
+        }
+    }
+    if (access(bin, X_OK) != 0)
+        die("no provena-node at %s (build it, or pass --node)", bin);
+    signal(SIGPIPE, SIG_IGN);
+
+    snprintf(workdir, sizeof workdir, "/tmp/provena-bench-XXXXXX");
+    if (!mkdtemp(workdir))
+        die("%s", "mkdtemp");
+    make_genesis();
+    for (int i = 0; i < BENCH_NODES; i++)
+        start_node(bin, i);
+
+    int leader = -1;
+    for (int tries = 0; tries < 300 && leader < 0; tries++) {
+        usleep(100000);
+        leader = find_leader();
+    }
+    if (leader < 0)
+        die("no leader after 30 s (logs in %s)", workdir);
+
+    conn admin = {.fd = -1, .port = nodes[leader].http_port};
+    /* warm-up: a first mint creates LMDB pages, connections between nodes */
+    mint_units(&admin, 100);
+
+    const int levels[2] = {1, BENCH_SUBMITTERS_MAX};
+    const size_t per[2] = {quick ? 200 : 1000, quick ? 50 : 250};
+    result med[2];
+    for (int l = 0; l < 2; l++) {
+        result rs[BENCH_RUNS];
+        for (int r = 0; r < BENCH_RUNS; r++) {
+            rs[r] = run_once(levels[l], per[l], &admin);
+            fprintf(stderr, "  run %d, %2d submitters: %8.0f tx/s  p50 %6.2f ms  p99 %6.2f ms"
+                            "  (%zu ok, %zu failed)\n",
+                    r + 1, levels[l], rs[r].tps, rs[r].p50_ms, rs[r].p99_ms, rs[r].ok,
+                    rs[r].failed);
+        }
+        result by_tps[BENCH_RUNS], by_p50[BENCH_RUNS];
+        memcpy(by_tps, rs, sizeof rs);
+        memcpy(by_p50, rs, sizeof rs);
+        qsort(by_tps, BENCH_RUNS, sizeof *by_tps, cmp_tps);
+        qsort(by_p50, BENCH_RUNS, sizeof *by_p50, cmp_p50);
+        med[l] = by_tps[BENCH_RUNS / 2];
+        med[l].p50_ms = by_p50[BENCH_RUNS / 2].p50_ms;
+    }
+    conn_close(&admin);
+    stop_nodes();
+
+    printf("\nbench_cluster: 3 nodes on 127.0.0.1, fsync on, signed single-unit pickups,\n"
+           "CBOR POST /api/v1/tx waiting for commit; median of %d runs\n\n", BENCH_RUNS);
+    printf("| submitters | txs/run | committed tx/s | p50 latency ms | p99 latency ms |\n");
+    printf("|-----------:|--------:|---------------:|---------------:|---------------:|\n");
+    for (int l = 0; l < 2; l++)
+        printf("| %10d | %7zu | %14.0f | %14.2f | %14.2f |\n", levels[l],
+               (size_t)levels[l] * per[l], med[l].tps, med[l].p50_ms, med[l].p99_ms);
+    bool ok = med[1].tps >= 5000.0 && med[0].p50_ms < 3.0;
+    printf("\nfloors: >= 5000 tx/s at 64 submitters: %s; p50 < 3 ms at 1 submitter: %s\n",
+           med[1].tps >= 5000.0 ? "met" : "NOT MET", med[0].p50_ms < 3.0 ? "met" : "NOT MET");
+    chain_genesis_free(genesis);
+    explicit_bzero(brand_sk, sizeof brand_sk);
+    explicit_bzero(carrier_sk, sizeof carrier_sk);
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", workdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", workdir);
+    return ok ? 0 : 1;
+}

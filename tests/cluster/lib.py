@@ -1,0 +1,355 @@
+"""Helpers for cluster tests: real provena-node processes on 127.0.0.1.
+
+A Cluster makes a work directory with fresh keys (brand, one per node), a
+genesis document naming N nodes on free ports, and starts/stops/kills nodes.
+Every process it starts is killed when the Python process exits, even on a
+failed assertion (atexit), and each node's stderr goes to DIR/nodeN.log, whose
+tail is printed when a test fails.
+
+Transactions are signed by tests/cluster/txtool (built next to the tests):
+each line it prints is "<tx id hex> <CBOR hex or JSON>".
+
+Environment: PROVENA_BUILD (build dir, default ./build), PROVENA_SRC (source
+dir), PROVENA_TIME_SCALE (multiplies every timeout; set it under ASan).
+"""
+
+import atexit
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD = os.path.abspath(os.environ.get("PROVENA_BUILD", "build"))
+SRC = os.path.abspath(os.environ.get("PROVENA_SRC", "."))
+NODE_BIN = os.path.join(BUILD, "provena-node")
+TXTOOL = os.path.join(BUILD, "tests", "cluster", "txtool")
+
+
+def _sanitized():
+    """True when the build tree is an ASan build (slower: scale timeouts)."""
+    try:
+        with open(os.path.join(BUILD, "CMakeCache.txt")) as f:
+            return "PROVENA_SANITIZE:BOOL=ON" in f.read()
+    except OSError:
+        return False
+
+
+SCALE = float(os.environ.get("PROVENA_TIME_SCALE", "3" if _sanitized() else "1"))
+
+BRAND_PREFIX = "9506000"
+GTIN = "09506000123455"  # indicator 0 + prefix + item 12345 + check digit
+
+_live = []  # every Popen started, for the exit handler
+
+
+def _kill_all():
+    for p in _live:
+        if p.poll() is None:
+            try:
+                p.kill()
+                p.wait(5)
+            except Exception:
+                pass
+
+
+atexit.register(_kill_all)
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+
+
+def scaled(seconds):
+    return seconds * SCALE
+
+
+def free_ports(n):
+    """n distinct TCP ports free on 127.0.0.1 right now."""
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def txtool(*args, json_form=False):
+    env = dict(os.environ)
+    if json_form:
+        env["TXTOOL_JSON"] = "1"
+    out = subprocess.run([TXTOOL, *map(str, args)], check=True, capture_output=True,
+                         text=True, env=env, timeout=120).stdout
+    return [tuple(line.split(" ", 1)) for line in out.splitlines() if line]
+
+
+def wait_for(pred, timeout, what, interval=0.05):
+    """Polls pred() until it returns a true value; raises naming `what`."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = pred()
+            if last:
+                return last
+        except (OSError, http.client.HTTPException, ValueError) as e:
+            last = e
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.1f}s waiting for {what} (last: {last!r})")
+
+
+class Node:
+    def __init__(self, cluster, nid, raft_port, http_port, key_path, pub):
+        self.cluster = cluster
+        self.id = nid
+        self.raft = f"tcp://127.0.0.1:{raft_port}"
+        self.http_port = http_port
+        self.http = f"http://127.0.0.1:{http_port}"
+        self.key = key_path
+        self.pub = pub
+        self.data = os.path.join(cluster.dir, f"node{nid}")
+        self.log = os.path.join(cluster.dir, f"node{nid}.log")
+        self.proc = None
+        self.joined = False
+
+    # ---- process ----------------------------------------------------------
+    def start(self, extra=()):
+        args = [NODE_BIN, "--genesis", self.cluster.genesis, "--id", str(self.id),
+                "--data", self.data, "--key", self.key, "--log-level", "info",
+                *self.cluster.node_args, *extra]
+        if self.joined:
+            args += ["--join", "--raft", self.raft, "--http", self.http]
+        logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(args, stdout=logf, stderr=logf, stdin=subprocess.DEVNULL)
+        logf.close()
+        _live.append(self.proc)
+        wait_for(self.serving, scaled(15), f"node {self.id} HTTP on {self.http}")
+
+    def serving(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"node {self.id} exited with {self.proc.returncode}:\n"
+                                 + self.log_tail())
+        try:
+            with socket.create_connection(("127.0.0.1", self.http_port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def stop(self, timeout=None):
+        """SIGTERM and wait: a clean stop exits 0."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            rc = self.proc.wait(timeout or scaled(30))
+            assert rc == 0, f"node {self.id} stopped with status {rc}:\n{self.log_tail()}"
+        self.proc = None
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_tail(self, n=40):
+        try:
+            with open(self.log, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return "(no log)"
+
+    def log_text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+    # ---- HTTP ---------------------------------------------------------------
+    def request(self, method, path, body=None, ctype=None, accept="application/json",
+                timeout=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.http_port,
+                                          timeout=timeout or scaled(20))
+        try:
+            headers = {"Accept": accept}
+            if ctype:
+                headers["Content-Type"] = ctype
+            conn.request(method, path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            try:
+                doc = json.loads(data) if data else None
+            except ValueError:
+                doc = data
+            return resp.status, doc
+        finally:
+            conn.close()
+
+    def get(self, path):
+        return self.request("GET", path)
+
+    def submit_cbor(self, cbor_hex, wait=True):
+        q = "" if wait else "?wait=0"
+        return self.request("POST", "/api/v1/tx" + q, bytes.fromhex(cbor_hex),
+                            "application/cbor")
+
+    def submit_json(self, text, wait=True):
+        q = "" if wait else "?wait=0"
+        return self.request("POST", "/api/v1/tx" + q, text.encode(), "application/json")
+
+    def status(self):
+        st, doc = self.get("/api/v1/status")
+        if st != 200 or not isinstance(doc, dict):
+            raise ValueError(f"status {st}: {doc!r}")
+        return doc
+
+    def head(self):
+        st, doc = self.get("/api/v1/head")
+        if st != 200 or not isinstance(doc, dict):
+            raise ValueError(f"head {st}: {doc!r}")
+        return doc
+
+    def has_tx(self, txid):
+        st, doc = self.get(f"/api/v1/tx/{txid}")
+        if st == 200:
+            return doc
+        if st == 404:
+            return None
+        raise ValueError(f"GET tx {txid}: {st} {doc!r}")
+
+
+def role_of(status):
+    return status.get("role")
+
+
+def leader_of(status):
+    v = status.get("leader", status.get("leader_id"))
+    if isinstance(v, dict):
+        v = v.get("id")
+    return v or 0
+
+
+def head_key(head):
+    """What must match across nodes: height, block id and state digest."""
+    h = head.get("head", head)
+    return (h.get("height"), h.get("id", h.get("block_id", h.get("hash"))),
+            h.get("state_digest"))
+
+
+class Cluster:
+    def __init__(self, n, name="cluster", node_args=()):
+        self.dir = tempfile.mkdtemp(prefix=f"provena-{name}-")
+        self.node_args = list(node_args)
+        self.brand_key = os.path.join(self.dir, "brand.key")
+        self.brand_pub = txtool("key", self.brand_key)[0][0]
+        ports = free_ports(2 * (n + 1))  # one spare pair for a joining node
+        self.spare_ports = ports[2 * n:]
+        self.nodes = []
+        for i in range(n):
+            key = os.path.join(self.dir, f"node{i + 1}.key")
+            pub = txtool("key", key)[0][0]
+            self.nodes.append(Node(self, i + 1, ports[2 * i], ports[2 * i + 1], key, pub))
+        self.genesis = os.path.join(self.dir, "genesis.json")
+        doc = {
+            "chain": f"test-{name}",
+            "time": int(time.time()),
+            "brands": [{"id": "acme", "name": "Acme Test", "pub": self.brand_pub,
+                        "prefixes": [BRAND_PREFIX]}],
+            "participants": [],
+            "nodes": [{"id": nd.id, "operator": "acme", "raft": nd.raft, "http": nd.http,
+                       "pub": nd.pub} for nd in self.nodes],
+        }
+        with open(self.genesis, "w") as f:
+            json.dump(doc, f, indent=1)
+        self.nonce = 0
+
+    def next_nonces(self, count):
+        """A fresh range of brand nonces (gaps are fine: nonces only need to grow)."""
+        first = self.nonce + 1
+        self.nonce += count
+        return first
+
+    def mint(self, serials, lot="L1", json_form=False):
+        nonce = self.next_nonces(1)
+        return txtool("mint", self.genesis, self.brand_key, nonce, GTIN, lot, *serials,
+                      json_form=json_form)[0]
+
+    def mint_seq(self, count, prefix, lot="L1"):
+        nonce = self.next_nonces(count)
+        return txtool("mint-seq", self.genesis, self.brand_key, nonce, count, GTIN, lot, prefix)
+
+    def add_node(self):
+        """A new Node (not yet started) and its signed node.add transaction."""
+        nid = len(self.nodes) + 1
+        key = os.path.join(self.dir, f"node{nid}.key")
+        pub = txtool("key", key)[0][0]
+        nd = Node(self, nid, self.spare_ports[0], self.spare_ports[1], key, pub)
+        nd.joined = True
+        self.nodes.append(nd)
+        nonce = self.next_nonces(1)
+        tx = txtool("node-add", self.genesis, self.brand_key, nonce, nid, "acme", nd.raft,
+                    nd.http, pub)[0]
+        return nd, tx
+
+    def start_all(self):
+        for nd in self.nodes:
+            if not nd.alive():
+                nd.start()
+
+    def alive(self):
+        return [nd for nd in self.nodes if nd.alive()]
+
+    def leader(self, nodes=None, timeout=None):
+        """Waits until the live nodes agree on one leader that says it leads; returns it."""
+        nodes = nodes or self.alive()
+
+        def agreed():
+            sts = {nd.id: nd.status() for nd in nodes}
+            leaders = {leader_of(s) for s in sts.values()}
+            if len(leaders) != 1 or 0 in leaders:
+                return None
+            lid = leaders.pop()
+            ld = [nd for nd in nodes if nd.id == lid]
+            if not ld or role_of(sts[lid]) != "leader":
+                return None
+            return ld[0]
+
+        return wait_for(agreed, timeout or scaled(20), "one agreed leader")
+
+    def wait_tx_everywhere(self, txids, nodes=None, timeout=None):
+        nodes = nodes or self.alive()
+        pending = {(nd.id, t) for nd in nodes for t in txids}
+        byid = {nd.id: nd for nd in nodes}
+
+        def check():
+            for key in list(pending):
+                if byid[key[0]].has_tx(key[1]):
+                    pending.discard(key)
+            return not pending
+
+        wait_for(check, timeout or scaled(30),
+                 f"{len(txids)} txs on nodes {sorted(byid)} ({len(pending)} missing)",
+                 interval=0.2)
+
+    def wait_same_head(self, nodes=None, timeout=None):
+        nodes = nodes or self.alive()
+
+        def same():
+            keys = {head_key(nd.head()) for nd in nodes}
+            return keys.pop() if len(keys) == 1 else None
+
+        return wait_for(same, timeout or scaled(30), "identical heads", interval=0.2)
+
+    def shutdown(self, keep=False):
+        for nd in self.nodes:
+            nd.kill()
+        if not keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def dump_logs(self):
+        for nd in self.nodes:
+            sys.stderr.write(f"---- node {nd.id} log ({nd.log}) ----\n{nd.log_tail(60)}\n")
