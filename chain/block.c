@@ -208,11 +208,12 @@ int chain_block_build(uint8_t **out, size_t *out_len, chain_block_header *hdr,
 /* ---- peek --------------------------------------------------------------------------- */
 
 /* Walks an encoded block: every tx (handed to fn when non-NULL), the header,
- * the root check. Writes *hdr, id and *ntxs. */
+ * and — when verify — the tx ids, the root check and the block id. Writes
+ * *hdr, id (when verify) and *ntxs. */
 typedef int (*tx_visit)(void *ctx, size_t i, const uint8_t *tx, size_t len);
 
 static int walk(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], size_t *ntxs,
-                const uint8_t *buf, size_t len, tx_visit fn, void *ctx)
+                const uint8_t *buf, size_t len, bool verify, tx_visit fn, void *ctx)
 {
     cbu_rd r;
     cbu_rd_init(&r, buf, len, NULL, 0);
@@ -241,10 +242,12 @@ static int walk(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], size_t *ntx
         size_t tl;
         if ((rc = cbu_get_bytes(&r, &tx, &tl, CHAIN_TX_MAX_BYTES, "txs")))
             return rc;
-        uint8_t tid[CHAIN_HASH_LEN];
-        if ((rc = tx_id_raw(tid, tx, tl)))
-            return rc;
-        merkle_add(&m, tid);
+        if (verify) {
+            uint8_t tid[CHAIN_HASH_LEN];
+            if ((rc = tx_id_raw(tid, tx, tl)))
+                return rc;
+            merkle_add(&m, tid);
+        }
         if (fn != NULL && (rc = fn(ctx, i, tx, tl)))
             return rc;
     }
@@ -271,11 +274,13 @@ static int walk(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], size_t *ntx
         memcmp(enc, hstart, hlen) != 0)
         return CHAIN_ERR_NON_CANONICAL;
 
-    uint8_t root[CHAIN_HASH_LEN];
-    merkle_done(&m, root);
-    if (m.mutated || memcmp(root, h.txs_root, CHAIN_HASH_LEN) != 0 || h.height == 0)
-        return CHAIN_ERR_BAD_BLOCK;
-    chain_tagged_hash(id, CHAIN_TAG_BLOCK, hstart, hlen);
+    if (verify) {
+        uint8_t root[CHAIN_HASH_LEN];
+        merkle_done(&m, root);
+        if (m.mutated || memcmp(root, h.txs_root, CHAIN_HASH_LEN) != 0 || h.height == 0)
+            return CHAIN_ERR_BAD_BLOCK;
+        chain_tagged_hash(id, CHAIN_TAG_BLOCK, hstart, hlen);
+    }
     *hdr = h;
     *ntxs = count;
     return CHAIN_OK;
@@ -287,7 +292,7 @@ int chain_block_peek(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], size_t
     chain_block_header h;
     uint8_t bid[CHAIN_HASH_LEN];
     size_t n;
-    int rc = walk(&h, bid, &n, buf, len, NULL, NULL);
+    int rc = walk(&h, bid, &n, buf, len, true, NULL, NULL);
     if (rc)
         return rc;
     *hdr = h;
@@ -318,5 +323,6 @@ int block_tx_slices(const uint8_t **txs, size_t *lens, size_t max, const uint8_t
     uint8_t id[CHAIN_HASH_LEN];
     size_t n;
     slices s = {txs, lens, max};
-    return walk(&h, id, &n, blk, len, slice_one, &s);
+    /* The caller has peeked (verified) these bytes: parse, skip the hashing. */
+    return walk(&h, id, &n, blk, len, false, slice_one, &s);
 }

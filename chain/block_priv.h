@@ -11,9 +11,11 @@
 #include "chain/chain.h"
 
 /* Points txs[i]/lens[i] at each encoded transaction inside blk (no copies;
- * valid while blk is). max is the capacity of both arrays: call
- * chain_block_peek first and pass its ntxs. Fails like chain_block_peek on a
- * malformed block, CHAIN_ERR_TOO_LARGE when the block carries more than max. */
+ * valid while blk is). Call chain_block_peek on the same bytes first (it
+ * verifies the Merkle root; this only parses, so the ids are not hashed
+ * twice) and pass its ntxs as max, the capacity of both arrays. Fails with
+ * MALFORMED/NON_CANONICAL on a malformed block, CHAIN_ERR_TOO_LARGE when the
+ * block carries more than max. */
 int block_tx_slices(const uint8_t **txs, size_t *lens, size_t max, const uint8_t *blk,
                     size_t len) CHAIN_WUR;
 
