@@ -31,6 +31,7 @@
 #include "node/gateway.h"
 
 #define SUBMIT_BUCKETS 4096 /* power of two */
+#define SUBMIT_RETRY_MS 100 /* a refused forward is tried again this soon */
 _Static_assert((SUBMIT_BUCKETS & (SUBMIT_BUCKETS - 1)) == 0, "buckets: power of two");
 
 enum waiter_state { W_PENDING = 1, W_RESEND, W_DONE };
@@ -43,7 +44,9 @@ typedef struct waiter {
     chain_receipt rc;
     uint8_t *tx; /* copy, for forwarding again */
     size_t len;
-    uint64_t last_sent_ms;
+    uint64_t last_sent_ms; /* last forward attempt */
+    bool sent;             /* some forward was taken by consensus */
+    int last_err;          /* the last forward's refusal, while !sent */
     pthread_cond_t cv;
 } waiter;
 
@@ -224,9 +227,9 @@ static void waiter_done(waiter *w, const chain_receipt *rc)
 /*
  * Makes sure the tx is on its way: unless the ledger already has it, forwards
  * it. Called with the lock held; drops it around the lookup and the forward.
- * Returns GW_SUBMIT_QUEUED, or the forward's error.
+ * A refused forward (no leader yet, queue full) is retried after SUBMIT_RETRY_MS.
  */
-static int waiter_send(submit_reg *r, waiter *w)
+static void waiter_send(submit_reg *r, waiter *w)
 {
     chain_receipt rc;
     w->last_sent_ms = now_ms();
@@ -236,7 +239,13 @@ static int waiter_send(submit_reg *r, waiter *w)
     pthread_mutex_lock(&r->mu);
     if (found)
         waiter_done(w, &rc);
-    return res;
+    else if (res == GW_SUBMIT_QUEUED)
+        w->sent = true;
+    else {
+        /* no leader / busy: try again soon rather than fail the whole wait */
+        w->last_err = res;
+        w->last_sent_ms -= SUBMIT_RESEND_MS - SUBMIT_RETRY_MS;
+    }
 }
 
 int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t len,
@@ -283,16 +292,20 @@ int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t l
     }
     r->inside++;
     if (created)
-        res = waiter_send(r, w);
+        waiter_send(r, w);
 
     uint64_t deadline = now_ms() + wait_ms;
-    while (res == GW_SUBMIT_QUEUED && w->state != W_DONE && !r->stopping) {
+    res = GW_SUBMIT_TIMEOUT;
+    while (w->state != W_DONE && !r->stopping && w->last_err != GW_SUBMIT_STOPPING) {
         uint64_t now = now_ms();
-        if (now >= deadline) {
-            res = GW_SUBMIT_TIMEOUT;
+        if (now >= deadline)
             break;
-        }
-        uint64_t until = now + SUBMIT_SLICE_MS < deadline ? now + SUBMIT_SLICE_MS : deadline;
+        uint64_t next_send = w->last_sent_ms + SUBMIT_RESEND_MS;
+        uint64_t until = now + SUBMIT_SLICE_MS;
+        if (next_send < until)
+            until = next_send > now ? next_send : now;
+        if (deadline < until)
+            until = deadline;
         struct timespec ts;
         deadline_ts(&ts, until);
         int rc = pthread_cond_timedwait(&w->cv, &r->mu, &ts);
@@ -300,10 +313,10 @@ int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t l
             break;
         if (w->state == W_RESEND) {
             w->state = W_PENDING;
-            res = waiter_send(r, w);
+            waiter_send(r, w);
         } else if (rc == ETIMEDOUT) {
-            if (now_ms() - w->last_sent_ms >= SUBMIT_RESEND_MS) {
-                res = waiter_send(r, w);
+            if (now_ms() >= w->last_sent_ms + SUBMIT_RESEND_MS) {
+                waiter_send(r, w);
             } else {
                 /* a missed wake-up (snapshot installed, apply raced) heals here */
                 chain_receipt lrc;
@@ -318,8 +331,10 @@ int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t l
     if (w->state == W_DONE) {
         *receipt = w->rc;
         res = GW_SUBMIT_COMMITTED;
-    } else if (r->stopping && res == GW_SUBMIT_QUEUED) {
+    } else if (r->stopping || w->last_err == GW_SUBMIT_STOPPING) {
         res = GW_SUBMIT_STOPPING;
+    } else if (!w->sent && w->last_err) {
+        res = w->last_err; /* never handed over: say why, not "unknown" */
     }
     submit_latency_fn lat = r->latency;
     void *lat_ctx = r->latency_ctx;
