@@ -205,6 +205,37 @@ static int proposal_head(node_fsm *f, proposal *out)
     return 0;
 }
 
+/* Builds a block of txs[0..k) on prev; 0 with the block and its id, or a chain_err. */
+static int build_on(node_fsm *f, uint8_t **out, size_t *out_len, proposal *p, const proposal *prev,
+                    const uint8_t *const *txs, const size_t *lens, size_t k)
+{
+    chain_block_header hdr;
+    memset(&hdr, 0, sizeof hdr);
+    hdr.height = prev->height + 1;
+    memcpy(hdr.prev, prev->id, CHAIN_HASH_LEN);
+    uint64_t now = wall_ms();
+    hdr.time = now > prev->time ? now : prev->time; /* block time never decreases */
+    hdr.proposer = f->node_id;
+
+    uint8_t *blk = NULL;
+    size_t blk_len = 0, ntxs;
+    int err = chain_block_build(&blk, &blk_len, &hdr, txs, lens, k);
+    if (err != CHAIN_OK)
+        return err;
+    chain_block_header check;
+    err = chain_block_peek(&check, p->id, &ntxs, blk, blk_len);
+    if (err != CHAIN_OK) {
+        free(blk);
+        return err;
+    }
+    assert(check.height == prev->height + 1 && ntxs == k);
+    p->height = hdr.height;
+    p->time = hdr.time;
+    *out = blk;
+    *out_len = blk_len;
+    return CHAIN_OK;
+}
+
 int fsm_build(node_fsm *f, uint8_t **out, size_t *out_len, size_t *used,
               const uint8_t *const *txs, const size_t *lens, size_t n)
 {
@@ -218,35 +249,21 @@ int fsm_build(node_fsm *f, uint8_t **out, size_t *out_len, size_t *used,
         bytes += lens[k] + 8;
         k++;
     }
-    if (k == 0)
-        return -1; /* a single tx over the block limit: precheck keeps them far smaller */
-
-    chain_block_header hdr;
-    memset(&hdr, 0, sizeof hdr);
-    hdr.height = prev.height + 1;
-    memcpy(hdr.prev, prev.id, CHAIN_HASH_LEN);
-    uint64_t now = wall_ms();
-    hdr.time = now > prev.time ? now : prev.time; /* block time never decreases */
-    hdr.proposer = f->node_id;
-
-    uint8_t *blk = NULL;
-    size_t blk_len = 0;
-    int err = chain_block_build(&blk, &blk_len, &hdr, txs, lens, k);
-    if (err != CHAIN_OK) {
-        node_log(NODE_LOG_WARN, "build block %llu: %s", (unsigned long long)hdr.height,
-                 chain_err_code(err));
-        return -1;
-    }
     proposal p;
-    size_t ntxs;
-    chain_block_header check;
-    if (chain_block_peek(&check, p.id, &ntxs, blk, blk_len) != CHAIN_OK) {
-        free(blk);
-        return -1;
+    int err = k > 0 ? build_on(f, out, out_len, &p, &prev, txs, lens, k) : CHAIN_ERR_TOO_LARGE;
+    if (err != CHAIN_OK && k > 1) {
+        /* one bad tx must not stall the queue: the first alone, then drop it */
+        k = 1;
+        err = build_on(f, out, out_len, &p, &prev, txs, lens, 1);
     }
-    assert(check.height == prev.height + 1);
-    p.height = hdr.height;
-    p.time = hdr.time;
+    if (err != CHAIN_OK) {
+        node_log(NODE_LOG_WARN, "dropping a queued transaction that cannot form a block: %s",
+                 chain_err_code(err));
+        *out = NULL;
+        *out_len = 0;
+        *used = 0; /* consensus drops txs[0] */
+        return 0;
+    }
     if (f->count == FSM_INFLIGHT_MAX) {
         /* far ahead of commit: forget the oldest (its apply simply will not match) */
         f->head = (f->head + 1) % FSM_INFLIGHT_MAX;
@@ -255,9 +272,6 @@ int fsm_build(node_fsm *f, uint8_t **out, size_t *out_len, size_t *used,
     f->leader = true;
     *inflight_at(f, f->count) = p;
     f->count++;
-
-    *out = blk;
-    *out_len = blk_len;
     *used = k;
     return 0;
 }
