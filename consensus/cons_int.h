@@ -1,0 +1,131 @@
+/*
+ * cons_int.h — the consensus object shared by the files of consensus/
+ * (consensus-private). Fields under "shared" are guarded by mu; everything
+ * else belongs to the consensus thread alone.
+ *
+ * Life of a cons (state field):
+ *   RUNNING  --cons_stop()-->  TRANSFER (leader: raft_transfer, bounded wait)
+ *   RUNNING/TRANSFER --loop--> CLOSING (raft_close issued; io fires pending
+ *                                       callbacks as RAFT_CANCELED) --> CLOSED
+ *   any --fatal disk/apply error (cons_halt)--> HALTED: raft is no longer
+ *   driven, submits fail with CONS_ERR_STOPPED; cons_stop still closes it.
+ */
+#ifndef CONS_INT_H
+#define CONS_INT_H
+
+#include "consensus/consensus.h"
+#include "consensus/cons_codec.h"
+#include "consensus/cons_net.h"
+#include "consensus/cons_store.h"
+
+#include <pthread.h>
+#include <raft.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CONS_INBOX_MAX 4096   /* raft frames waiting for the consensus thread */
+#define CONS_INFLIGHT_MAX 16  /* blocks proposed and not yet applied/failed */
+#define CONS_FWD_BYTES (1u << 20) /* bytes of txs per forward frame */
+
+enum { CONS_RUNNING, CONS_TRANSFER, CONS_CLOSING, CONS_CLOSED, CONS_HALTED };
+
+typedef struct cons_tx {
+    uint8_t *p;
+    size_t len;
+    uint64_t t_us; /* when queued, monotonic */
+} cons_tx;
+
+/* A queued raft_io disk request (cons_io.c). */
+typedef struct cons_disk_req {
+    cons_store_op op;
+    struct raft_io_append *append;     /* APPEND: request + cb, or NULL */
+    raft_io_append_cb append_cb;
+    struct raft_io_snapshot_put *put;  /* SNAPSHOT */
+    raft_io_snapshot_put_cb put_cb;
+} cons_disk_req;
+
+/* A callback to fire on the next flush (send done, snapshot loaded). */
+typedef struct cons_compl {
+    struct raft_io_send *send;
+    raft_io_send_cb send_cb;
+    struct raft_io_snapshot_get *get;
+    raft_io_snapshot_get_cb get_cb;
+    struct raft_snapshot *snap;
+    int status;
+} cons_compl;
+
+struct cons {
+    cons_config cfg;
+    char addr[CONS_ADDR_MAX];
+    char data_dir[4096];
+
+    /* ---- consensus thread ---- */
+    struct raft raft;
+    struct raft_io io;
+    struct raft_fsm rfsm;
+    cons_store *store;
+    cons_net *net;
+    pthread_t thread;
+    int state;
+    bool raft_started;
+    /* raft_io */
+    raft_io_tick_cb tick_cb;
+    raft_io_recv_cb recv_cb;
+    raft_io_close_cb close_cb;
+    unsigned tick_ms;
+    uint64_t next_tick_ms;
+    unsigned rand_state;
+    cons_disk_req *disk;
+    size_t ndisk, capdisk;
+    cons_compl *compl;
+    size_t ncompl, capcompl;
+    /* fsm adapter */
+    uint64_t fsm_applied;   /* highest index the FSM holds */
+    uint64_t restore_index; /* index of the snapshot raft may restore next */
+    /* leadership */
+    bool was_leader;        /* raft_state == LEADER at the last check */
+    uint64_t leader_term;
+    bool barrier_pending, ready; /* ready: barrier applied, leader_changed(true) sent */
+    unsigned inflight;
+    cons_tx *stage;         /* txs taken off the shared queue, in order */
+    size_t nstage;
+    bool change_pending;
+    uint64_t next_members_ms;
+    bool transfer_done;
+    uint64_t stop_deadline_ms;
+    uint64_t blocks_proposed, txs_forwarded, txs_dropped;
+
+    /* ---- shared (mu) ---- */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop_req;
+    bool halted;
+    bool kick;              /* new txs worth a look before the next deadline */
+    cons_wire **inbox;
+    size_t inbox_head, inbox_n;
+    cons_tx *txq;           /* ring of cfg.queue_max */
+    size_t txq_head, txq_n;
+    uint64_t inbox_dropped;
+    cons_status status;
+};
+
+/* cons_io.c */
+void cons_io_setup(cons *c);
+/* Run queued disk writes (one LMDB txn) and fire completed callbacks, until
+ * nothing is pending. */
+void cons_io_flush(cons *c);
+uint64_t cons_now_ms(void);
+uint64_t cons_now_us(void);
+
+/* cons_fsm.c */
+void cons_fsm_setup(cons *c);
+
+/* cons_members.c: leader only, after the barrier. */
+void cons_members_reconcile(cons *c, uint64_t now_ms);
+
+/* cons_loop.c */
+void cons_halt(cons *c, const char *why, int code);
+void *cons_loop_main(void *arg);
+void cons_log(cons *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,426 @@
+/*
+ * cons_loop.c — the consensus thread: the only caller of raft.
+ *
+ * One iteration (cons_loop_main):
+ *   wait on cv until a frame or tx arrives, the tick is due, the oldest staged
+ *   tx has lingered long enough, or stop is asked for;
+ *   deliver every queued frame to raft (recv) and fire the tick if due;
+ *   leader: propose blocks (propose_blocks); follower: forward txs (forward_txs);
+ *   cons_io_flush: one LMDB commit for all disk writes raft asked for, then
+ *   their callbacks (which may complete commits and so applies);
+ *   check_leadership: barrier on a new term, leader_changed notices;
+ *   publish cons_status for other threads.
+ * Batching: txs move from the shared ring (filled by cons_submit and by
+ * forwarded frames) to a private stage; a block is built when the stage holds
+ * block_max_txs, or block_max_bytes, or its oldest tx is block_linger_us old.
+ * Up to CONS_INFLIGHT_MAX blocks are in flight (pipelined) at once.
+ */
+#include "consensus/cons_int.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void cons_log(cons *c, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (getenv("PROVENA_CONS_QUIET"))
+        return;
+    fprintf(stderr, "consensus[%llu]: %s\n", (unsigned long long)c->cfg.id, line);
+}
+
+void cons_halt(cons *c, const char *why, int code)
+{
+    if (c->state == CONS_HALTED)
+        return;
+    cons_log(c, "halted: %s: %s", why, raft_strerror(code));
+    c->state = CONS_HALTED;
+    pthread_mutex_lock(&c->mu);
+    c->halted = true;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- leader: blocks ----------------------------------------------------------- */
+
+static void apply_cb(struct raft_apply *req, int status, void *result)
+{
+    cons *c = req->data;
+    (void)result;
+    (void)status; /* LEADERSHIPLOST = outcome unknown: the node dedups by tx hash */
+    assert(c->inflight > 0);
+    c->inflight--;
+    free(req);
+}
+
+/* Move txs from the shared ring to the stage, up to block_max_txs. */
+static void stage_fill(cons *c)
+{
+    pthread_mutex_lock(&c->mu);
+    while (c->nstage < c->cfg.block_max_txs && c->txq_n > 0) {
+        c->stage[c->nstage++] = c->txq[c->txq_head];
+        c->txq_head = (c->txq_head + 1) % c->cfg.queue_max;
+        c->txq_n--;
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void stage_drop(cons *c, size_t k)
+{
+    assert(k <= c->nstage);
+    for (size_t i = 0; i < k; i++)
+        free(c->stage[i].p);
+    memmove(c->stage, c->stage + k, (c->nstage - k) * sizeof *c->stage);
+    c->nstage -= k;
+}
+
+/* How many staged txs fit block_max_bytes (at least one). */
+static size_t stage_prefix(const cons *c, size_t *bytes)
+{
+    size_t n = 0, b = 0;
+    while (n < c->nstage && (n == 0 || b + c->stage[n].len <= c->cfg.block_max_bytes))
+        b += c->stage[n++].len;
+    *bytes = b;
+    return n;
+}
+
+static bool block_due(const cons *c, uint64_t now_us)
+{
+    if (c->nstage == 0)
+        return false;
+    size_t bytes, n = stage_prefix(c, &bytes);
+    return n < c->nstage || n >= c->cfg.block_max_txs || bytes >= c->cfg.block_max_bytes ||
+           now_us >= c->stage[0].t_us + c->cfg.block_linger_us;
+}
+
+static void propose_blocks(cons *c)
+{
+    const void *txs[1024];
+    size_t lens[1024];
+    for (;;) {
+        stage_fill(c);
+        if (c->inflight >= CONS_INFLIGHT_MAX || !block_due(c, cons_now_us()))
+            return;
+        size_t bytes, n = stage_prefix(c, &bytes);
+        const void **tp = n <= 1024 ? txs : malloc(n * sizeof *tp);
+        size_t *lp = n <= 1024 ? lens : malloc(n * sizeof *lp);
+        if (!tp || !lp) {
+            if (tp != txs)
+                free(tp);
+            if (lp != lens)
+                free(lp);
+            return;
+        }
+        for (size_t i = 0; i < n; i++) {
+            tp[i] = c->stage[i].p;
+            lp[i] = c->stage[i].len;
+        }
+        void *out = NULL;
+        size_t out_len = 0, used = 0;
+        int rv = c->cfg.fsm.build(c->cfg.fsm.ctx, tp, lp, n, &out, &out_len, &used);
+        if (tp != txs)
+            free(tp);
+        if (lp != lens)
+            free(lp);
+        if (rv != 0) {
+            free(out);
+            return; /* retried on a later iteration */
+        }
+        if (used == 0) {
+            cons_log(c, "dropping a transaction of %zu bytes: fits no block", c->stage[0].len);
+            free(out);
+            c->txs_dropped++;
+            stage_drop(c, 1);
+            continue;
+        }
+        if (used > n || out_len == 0 || out_len > CONS_ENTRY_MAX) {
+            cons_log(c, "build returned %zu/%zu txs in %zu bytes: refused", used, n, out_len);
+            free(out);
+            return;
+        }
+        /* raft_apply needs raft_malloc'd memory; the node's block is malloc'd. */
+        struct raft_buffer buf = {raft_malloc(out_len), out_len};
+        struct raft_apply *req = calloc(1, sizeof *req);
+        if (!buf.base || !req) {
+            raft_free(buf.base);
+            free(req);
+            free(out);
+            return;
+        }
+        memcpy(buf.base, out, out_len);
+        free(out);
+        req->data = c;
+        rv = raft_apply(&c->raft, req, &buf, 1, apply_cb);
+        if (rv != 0) {
+            cons_log(c, "propose: %s", raft_strerror(rv));
+            raft_free(buf.base);
+            free(req);
+            return; /* txs stay staged: forwarded to the next leader */
+        }
+        c->inflight++;
+        c->blocks_proposed++;
+        stage_drop(c, used);
+    }
+}
+
+/* ---- follower: forwarding ------------------------------------------------------ */
+
+static void forward_txs(cons *c, uint64_t leader_id, const char *leader_addr)
+{
+    for (;;) {
+        stage_fill(c);
+        if (c->nstage == 0)
+            return;
+        const uint8_t *txs[CONS_FORWARD_MAX_TXS];
+        size_t lens[CONS_FORWARD_MAX_TXS], n = 0, bytes = 0;
+        while (n < c->nstage && n < CONS_FORWARD_MAX_TXS &&
+               (n == 0 || bytes + c->stage[n].len <= CONS_FWD_BYTES)) {
+            txs[n] = c->stage[n].p;
+            lens[n] = c->stage[n].len;
+            bytes += lens[n++];
+        }
+        uint8_t *buf;
+        size_t len;
+        if (cons_codec_encode_forward(&buf, &len, c->cfg.id, c->addr, txs, lens, n) != 0)
+            return;
+        cons_net_send(c->net, leader_id, leader_addr, buf, len);
+        c->txs_forwarded += n;
+        stage_drop(c, n);
+    }
+}
+
+/* ---- leadership ---------------------------------------------------------------- */
+
+static void barrier_cb(struct raft_barrier *req, int status)
+{
+    cons *c = req->data;
+    free(req);
+    c->barrier_pending = false;
+    if (status != 0 || raft_state(&c->raft) != RAFT_LEADER ||
+        raft_current_term(&c->raft) != c->leader_term || c->ready)
+        return;
+    c->ready = true;
+    c->next_members_ms = 0;
+    if (c->cfg.fsm.leader_changed)
+        c->cfg.fsm.leader_changed(c->cfg.fsm.ctx, true);
+}
+
+static void check_leadership(cons *c)
+{
+    bool leader = raft_state(&c->raft) == RAFT_LEADER;
+    uint64_t term = raft_current_term(&c->raft);
+    if (c->ready && (!leader || term != c->leader_term)) {
+        c->ready = false;
+        if (c->cfg.fsm.leader_changed)
+            c->cfg.fsm.leader_changed(c->cfg.fsm.ctx, false);
+    }
+    if (leader && (!c->was_leader || term != c->leader_term)) {
+        c->leader_term = term;
+        cons_log(c, "leader for term %llu", (unsigned long long)term);
+    }
+    c->was_leader = leader;
+    if (leader && !c->ready && !c->barrier_pending && c->state == CONS_RUNNING) {
+        struct raft_barrier *req = calloc(1, sizeof *req);
+        if (!req)
+            return;
+        req->data = c;
+        if (raft_barrier(&c->raft, req, barrier_cb) == 0)
+            c->barrier_pending = true;
+        else
+            free(req);
+    }
+}
+
+/* ---- status --------------------------------------------------------------------- */
+
+static void publish_status(cons *c)
+{
+    cons_status st;
+    memset(&st, 0, sizeof st);
+    st.id = c->cfg.id;
+    if (c->raft_started && c->state != CONS_CLOSED) {
+        raft_id lid;
+        const char *laddr;
+        raft_leader(&c->raft, &lid, &laddr);
+        st.leader_id = lid;
+        st.term = raft_current_term(&c->raft);
+        st.commit_index = raft_commit_index(&c->raft);
+        st.last_applied = raft_last_applied(&c->raft);
+        st.last_index = raft_last_index(&c->raft);
+        switch (raft_state(&c->raft)) {
+        case RAFT_CANDIDATE:
+            st.role = 1;
+            break;
+        case RAFT_LEADER:
+            st.role = 2;
+            break;
+        default:
+            st.role = 0;
+        }
+        const struct raft_configuration *conf = &c->raft.configuration;
+        for (unsigned i = 0; i < conf->n && st.npeers < CONS_PEERS_MAX; i++) {
+            cons_peer_status *p = &st.peers[st.npeers++];
+            p->id = conf->servers[i].id;
+            snprintf(p->addr, sizeof p->addr, "%s", conf->servers[i].address);
+            p->raft_role = conf->servers[i].role;
+            p->voter = conf->servers[i].role == RAFT_VOTER;
+        }
+    }
+    cons_net_stats ns;
+    cons_net_stats_get(c->net, &ns);
+    st.blocks_proposed = c->blocks_proposed;
+    st.txs_forwarded = c->txs_forwarded;
+    st.msgs_malformed = ns.rx_malformed;
+    pthread_mutex_lock(&c->mu);
+    st.msgs_dropped = ns.tx_dropped + c->inbox_dropped;
+    st.queued = c->txq_n + c->nstage;
+    st.stopped = c->halted || c->stop_req;
+    c->status = st;
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* ---- the loop ------------------------------------------------------------------- */
+
+static void raft_closed_cb(struct raft *r)
+{
+    (void)r;
+}
+
+static void wait_for_work(cons *c, uint64_t deadline_ms, bool linger_armed, uint64_t linger_us)
+{
+    uint64_t until_us = deadline_ms * 1000u;
+    if (linger_armed && linger_us < until_us)
+        until_us = linger_us;
+    pthread_mutex_lock(&c->mu);
+    while (c->inbox_n == 0 && !c->stop_req && !c->kick && cons_now_us() < until_us) {
+        uint64_t left = until_us - cons_now_us();
+        if (left > until_us)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t ns = (uint64_t)ts.tv_nsec + (left % 1000000u) * 1000u;
+        ts.tv_sec += (time_t)(left / 1000000u + ns / 1000000000u);
+        ts.tv_nsec = (long)(ns % 1000000000u);
+        if (pthread_cond_timedwait(&c->cv, &c->mu, &ts) == ETIMEDOUT)
+            break;
+    }
+    c->kick = false;
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void deliver_inbox(cons *c)
+{
+    cons_wire *batch[256];
+    for (;;) {
+        size_t n = 0;
+        pthread_mutex_lock(&c->mu);
+        while (n < 256 && c->inbox_n > 0) {
+            batch[n++] = c->inbox[c->inbox_head];
+            c->inbox_head = (c->inbox_head + 1) % CONS_INBOX_MAX;
+            c->inbox_n--;
+        }
+        pthread_mutex_unlock(&c->mu);
+        if (n == 0)
+            return;
+        for (size_t i = 0; i < n; i++) {
+            if (c->recv_cb && c->state != CONS_HALTED) {
+                /* raft owns entries/batch and snapshot data from here on */
+                c->recv_cb(&c->io, &batch[i]->msg);
+            } else {
+                cons_wire_release(batch[i]);
+            }
+            free(batch[i]);
+        }
+        cons_io_flush(c);
+    }
+}
+
+static void transfer_done_cb(struct raft_transfer *req)
+{
+    cons *c = req->data;
+    c->transfer_done = true;
+    free(req);
+}
+
+/* cons_stop() asked: hand leadership over (bounded), then close raft. */
+static void handle_stop(cons *c, uint64_t now)
+{
+    if (c->state == CONS_RUNNING) {
+        c->stop_deadline_ms = now + c->cfg.election_ms + 1000;
+        c->state = CONS_TRANSFER;
+        c->transfer_done = true;
+        if (raft_state(&c->raft) == RAFT_LEADER) {
+            struct raft_transfer *t = calloc(1, sizeof *t);
+            if (t) {
+                t->data = c;
+                c->transfer_done = false;
+                if (raft_transfer(&c->raft, t, 0, transfer_done_cb) != 0) {
+                    free(t);
+                    c->transfer_done = true;
+                }
+            }
+        }
+    }
+    if (c->state == CONS_TRANSFER && (c->transfer_done || now >= c->stop_deadline_ms)) {
+        if (c->ready && c->cfg.fsm.leader_changed)
+            c->cfg.fsm.leader_changed(c->cfg.fsm.ctx, false);
+        c->ready = false;
+        c->state = CONS_CLOSING;
+        raft_close(&c->raft, raft_closed_cb);
+    }
+    if (c->state == CONS_HALTED && !c->close_cb) {
+        raft_close(&c->raft, raft_closed_cb);
+    }
+}
+
+void *cons_loop_main(void *arg)
+{
+    cons *c = arg;
+    while (c->state != CONS_CLOSED) {
+        uint64_t now = cons_now_ms();
+        bool linger = c->ready && c->nstage > 0;
+        uint64_t linger_at = linger ? c->stage[0].t_us + c->cfg.block_linger_us : 0;
+        uint64_t deadline = c->tick_cb && c->state != CONS_HALTED ? c->next_tick_ms : now + 50;
+        if (c->state == CONS_TRANSFER && c->stop_deadline_ms < deadline)
+            deadline = c->stop_deadline_ms;
+        wait_for_work(c, deadline, linger, linger_at);
+
+        deliver_inbox(c);
+        now = cons_now_ms();
+        if (c->tick_cb && c->state != CONS_HALTED && now >= c->next_tick_ms) {
+            c->tick_cb(&c->io);
+            c->next_tick_ms = now + c->tick_ms;
+        }
+        cons_io_flush(c);
+        if (c->state == CONS_RUNNING || c->state == CONS_TRANSFER) {
+            check_leadership(c);
+            if (c->ready && c->state == CONS_RUNNING) {
+                propose_blocks(c);
+                cons_members_reconcile(c, now);
+            } else if (!c->ready && raft_state(&c->raft) != RAFT_LEADER) {
+                raft_id lid;
+                const char *laddr;
+                raft_leader(&c->raft, &lid, &laddr);
+                if (lid && lid != c->cfg.id && laddr)
+                    forward_txs(c, lid, laddr);
+            }
+            cons_io_flush(c);
+            check_leadership(c);
+        }
+        pthread_mutex_lock(&c->mu);
+        bool stop = c->stop_req;
+        pthread_mutex_unlock(&c->mu);
+        if (stop)
+            handle_stop(c, cons_now_ms());
+        cons_io_flush(c);
+        publish_status(c);
+    }
+    return NULL;
+}

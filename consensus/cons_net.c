@@ -1,0 +1,203 @@
+/*
+ * cons_net.c — nng pipeline sockets between consensus nodes.
+ *
+ * Pattern: every node listens with one pull0 socket; to talk to a peer it keeps
+ * one push0 socket dialing that peer's address. Raft messages are one-way
+ * (replies travel back on the replier's own push socket), so pipeline fits and
+ * keeps each direction's queueing independent. nng's dialer reconnects by
+ * itself; a push socket buffers CONS_NET_SENDBUF frames while a peer is away and
+ * a non-blocking send drops the frame when that buffer is full.
+ * The receiver thread blocks in nng_recvmsg, decodes with cons_codec (bounded
+ * by NNG_OPT_RECVMAXSZ = CONS_MSG_MAX before any decoding) and passes frames on
+ * through the callbacks; a garbage frame is counted and dropped.
+ * The peer table is touched only by the consensus thread.
+ */
+#include "consensus/cons_net.h"
+
+#include <nng/nng.h>
+#include <nng/protocol/pipeline0/pull.h>
+#include <nng/protocol/pipeline0/push.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONS_NET_PEERS_MAX (2 * CONS_PEERS_MAX) /* dialers kept at once */
+#define CONS_NET_SENDBUF 256                    /* frames buffered per peer */
+
+typedef struct net_peer {
+    uint64_t id;
+    char addr[CONS_ADDR_MAX];
+    nng_socket sock;
+    bool used;
+} net_peer;
+
+struct cons_net {
+    uint64_t self_id;
+    nng_socket pull;
+    pthread_t thread;
+    bool thread_started;
+    cons_net_cbs cbs;
+    net_peer peers[CONS_NET_PEERS_MAX];
+    atomic_uint_fast64_t rx, rx_malformed, tx, tx_dropped;
+};
+
+static void *recv_main(void *arg)
+{
+    cons_net *n = arg;
+    for (;;) {
+        nng_msg *msg;
+        int rv = nng_recvmsg(n->pull, &msg, 0);
+        if (rv == NNG_ECLOSED)
+            break;
+        if (rv != 0)
+            continue;
+        atomic_fetch_add(&n->rx, 1);
+        cons_wire *w = malloc(sizeof *w);
+        if (!w) {
+            nng_msg_free(msg);
+            continue;
+        }
+        if (cons_codec_decode(w, nng_msg_body(msg), nng_msg_len(msg)) != 0) {
+            atomic_fetch_add(&n->rx_malformed, 1);
+            free(w);
+            nng_msg_free(msg);
+            continue;
+        }
+        if (w->kind == CONS_KIND_FORWARD) {
+            size_t pos = 0, len;
+            const uint8_t *tx;
+            while (cons_codec_forward_next(w, &pos, &tx, &len))
+                n->cbs.tx(n->cbs.ctx, tx, len);
+            free(w);
+        } else {
+            n->cbs.raft(n->cbs.ctx, w);
+        }
+        nng_msg_free(msg);
+    }
+    return NULL;
+}
+
+int cons_net_open(cons_net **out, uint64_t self_id, const char *addr, const cons_net_cbs *cbs,
+                  char *errmsg, size_t errmsg_len)
+{
+    cons_net *n = calloc(1, sizeof *n);
+    int rv;
+    if (!n) {
+        snprintf(errmsg, errmsg_len, "out of memory");
+        return CONS_ERR_NOMEM;
+    }
+    n->self_id = self_id;
+    n->cbs = *cbs;
+    if ((rv = nng_pull0_open(&n->pull)) != 0) {
+        snprintf(errmsg, errmsg_len, "nng pull socket: %s", nng_strerror(rv));
+        free(n);
+        return CONS_ERR_NET;
+    }
+    if ((rv = nng_socket_set_size(n->pull, NNG_OPT_RECVMAXSZ, CONS_MSG_MAX)) != 0 ||
+        (rv = nng_socket_set_int(n->pull, NNG_OPT_RECVBUF, 64)) != 0 ||
+        (rv = nng_listen(n->pull, addr, NULL, 0)) != 0) {
+        snprintf(errmsg, errmsg_len, "nng listen %s: %s", addr, nng_strerror(rv));
+        nng_close(n->pull);
+        free(n);
+        return CONS_ERR_NET;
+    }
+    if (pthread_create(&n->thread, NULL, recv_main, n) != 0) {
+        snprintf(errmsg, errmsg_len, "receiver thread: cannot create");
+        nng_close(n->pull);
+        free(n);
+        return CONS_ERR_NOMEM;
+    }
+    n->thread_started = true;
+    *out = n;
+    return CONS_OK;
+}
+
+void cons_net_close(cons_net *n)
+{
+    if (!n)
+        return;
+    nng_close(n->pull);
+    if (n->thread_started)
+        pthread_join(n->thread, NULL);
+    for (int i = 0; i < CONS_NET_PEERS_MAX; i++)
+        if (n->peers[i].used)
+            nng_close(n->peers[i].sock);
+    free(n);
+}
+
+static net_peer *peer_get(cons_net *n, uint64_t id, const char *addr)
+{
+    net_peer *free_slot = NULL;
+    for (int i = 0; i < CONS_NET_PEERS_MAX; i++) {
+        net_peer *p = &n->peers[i];
+        if (!p->used) {
+            if (!free_slot)
+                free_slot = p;
+            continue;
+        }
+        if (p->id != id)
+            continue;
+        if (strcmp(p->addr, addr) == 0)
+            return p;
+        nng_close(p->sock); /* the peer moved: redial */
+        p->used = false;
+        free_slot = p;
+        break;
+    }
+    if (!free_slot || strlen(addr) >= CONS_ADDR_MAX)
+        return NULL;
+    net_peer *p = free_slot;
+    if (nng_push0_open(&p->sock) != 0)
+        return NULL;
+    nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, CONS_NET_SENDBUF);
+    nng_socket_set_ms(p->sock, NNG_OPT_RECONNMINT, 20);
+    nng_socket_set_ms(p->sock, NNG_OPT_RECONNMAXT, 500);
+    if (nng_dial(p->sock, addr, NULL, NNG_FLAG_NONBLOCK) != 0) {
+        nng_close(p->sock);
+        return NULL;
+    }
+    p->id = id;
+    snprintf(p->addr, sizeof p->addr, "%s", addr);
+    p->used = true;
+    return p;
+}
+
+int cons_net_send(cons_net *n, uint64_t id, const char *addr, uint8_t *buf, size_t len)
+{
+    nng_msg *msg = NULL;
+    net_peer *p = addr ? peer_get(n, id, addr) : NULL;
+    if (!p || nng_msg_alloc(&msg, 0) != 0 || nng_msg_append(msg, buf, len) != 0) {
+        if (msg)
+            nng_msg_free(msg);
+        free(buf);
+        atomic_fetch_add(&n->tx_dropped, 1);
+        return -1;
+    }
+    free(buf);
+    if (nng_sendmsg(p->sock, msg, NNG_FLAG_NONBLOCK) != 0) {
+        nng_msg_free(msg);
+        atomic_fetch_add(&n->tx_dropped, 1);
+        return -1;
+    }
+    atomic_fetch_add(&n->tx, 1);
+    return 0;
+}
+
+void cons_net_forget(cons_net *n, uint64_t id)
+{
+    for (int i = 0; i < CONS_NET_PEERS_MAX; i++)
+        if (n->peers[i].used && n->peers[i].id == id) {
+            nng_close(n->peers[i].sock);
+            n->peers[i].used = false;
+        }
+}
+
+void cons_net_stats_get(cons_net *n, cons_net_stats *out)
+{
+    out->rx = atomic_load(&n->rx);
+    out->rx_malformed = atomic_load(&n->rx_malformed);
+    out->tx = atomic_load(&n->tx);
+    out->tx_dropped = atomic_load(&n->tx_dropped);
+}

@@ -1,0 +1,329 @@
+/*
+ * test_store.c — the LMDB raft store keeps its promises (cons_store.h):
+ * term/vote durable, appends in one transaction, truncation, snapshots with and
+ * without trailing entries, state intact across reopen — including after a
+ * process dies without closing the environment.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "consensus/cons_store.h"
+#include "helper_util.h"
+
+static cons_store *open_store(const char *dir)
+{
+    cons_store *s = NULL;
+    char err[256];
+    assert_int_equal(cons_store_open(&s, dir, err, sizeof err), 0);
+    return s;
+}
+
+typedef struct loaded {
+    raft_term term;
+    raft_id vote;
+    struct raft_snapshot *snap;
+    raft_index start;
+    struct raft_entry *e;
+    size_t n;
+} loaded;
+
+static void load(cons_store *s, loaded *l)
+{
+    assert_int_equal(cons_store_load(s, &l->term, &l->vote, &l->snap, &l->start, &l->e, &l->n), 0);
+}
+
+static void unload(loaded *l)
+{
+    if (l->n) {
+        raft_free(l->e[0].batch);
+        raft_free(l->e);
+    }
+    cons_store_snapshot_free(l->snap);
+    memset(l, 0, sizeof *l);
+}
+
+/* entries i..i+n-1 with payload "e<i>" and the given term */
+static void append_n(cons_store *s, raft_index first, unsigned n, raft_term term)
+{
+    struct raft_entry e[64];
+    char data[64][16];
+    assert_true(n <= 64);
+    for (unsigned i = 0; i < n; i++) {
+        int len = snprintf(data[i], sizeof data[i], "e%llu", (unsigned long long)(first + i));
+        e[i] = (struct raft_entry){.term = term, .type = RAFT_COMMAND,
+                                   .buf = {data[i], (size_t)len}};
+    }
+    assert_int_equal(cons_store_last_index(s) + 1, first);
+    cons_store_op op = {.type = CONS_OP_APPEND, .append = {e, n}};
+    assert_int_equal(cons_store_write(s, &op, 1), 0);
+}
+
+static void check_entry(const struct raft_entry *e, raft_index idx, raft_term term)
+{
+    char want[16];
+    int len = snprintf(want, sizeof want, "e%llu", (unsigned long long)idx);
+    assert_int_equal(e->term, term);
+    assert_int_equal(e->type, RAFT_COMMAND);
+    assert_int_equal(e->buf.len, (size_t)len);
+    assert_memory_equal(e->buf.base, want, (size_t)len);
+}
+
+static void bootstrap_conf(cons_store *s)
+{
+    struct raft_configuration conf;
+    raft_configuration_init(&conf);
+    assert_int_equal(raft_configuration_add(&conf, 1, "tcp://127.0.0.1:1", RAFT_VOTER), 0);
+    assert_int_equal(raft_configuration_add(&conf, 2, "tcp://127.0.0.1:2", RAFT_VOTER), 0);
+    assert_int_equal(cons_store_bootstrap(s, &conf), 0);
+    raft_configuration_close(&conf);
+}
+
+static void test_store_empty_load(void **state)
+{
+    (void)state;
+    char *dir = helper_tmpdir("store");
+    cons_store *s = open_store(dir);
+    loaded l;
+    load(s, &l);
+    assert_int_equal(l.term, 0);
+    assert_int_equal(l.vote, 0);
+    assert_null(l.snap);
+    assert_int_equal(l.start, 1);
+    assert_int_equal(l.n, 0);
+    unload(&l);
+    cons_store_close(s);
+    helper_rmtree(dir);
+}
+
+static void test_store_term_and_vote_survive_reopen(void **state)
+{
+    (void)state;
+    char *dir = helper_tmpdir("store");
+    cons_store *s = open_store(dir);
+    assert_int_equal(cons_store_set_term(s, 5), 0);
+    assert_int_equal(cons_store_set_vote(s, 2), 0);
+    cons_store_close(s);
+    s = open_store(dir);
+    loaded l;
+    load(s, &l);
+    assert_int_equal(l.term, 5);
+    assert_int_equal(l.vote, 2);
+    unload(&l);
+    /* a new term clears the vote */
+    assert_int_equal(cons_store_set_term(s, 6), 0);
+    load(s, &l);
+    assert_int_equal(l.term, 6);
+    assert_int_equal(l.vote, 0);
+    unload(&l);
+    cons_store_close(s);
+    helper_rmtree(dir);
+}
+
+static void test_store_bootstrap_once(void **state)
+{
+    (void)state;
+    char *dir = helper_tmpdir("store");
+    cons_store *s = open_store(dir);
+    bootstrap_conf(s);
+    struct raft_configuration conf;
+    raft_configuration_init(&conf);
+    assert_int_equal(raft_configuration_add(&conf, 1, "x", RAFT_VOTER), 0);
+    assert_int_equal(cons_store_bootstrap(s, &conf), RAFT_CANTBOOTSTRAP);
+    raft_configuration_close(&conf);
+    loaded l;
+    load(s, &l);
+    assert_int_equal(l.term, 1);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.e[0].type, RAFT_CHANGE);
+    struct raft_configuration got;
+    raft_configuration_init(&got);
+    assert_int_equal(raft_configuration_decode(&l.e[0].buf, &got), 0);
+    assert_int_equal(got.n, 2);
+    assert_string_equal(got.servers[1].address, "tcp://127.0.0.1:2");
+    raft_configuration_close(&got);
+    unload(&l);
+    cons_store_close(s);
+    helper_rmtree(dir);
+}
+
+static void test_store_append_group_and_reload(void **state)
+{
+    (void)state;
+    char *dir = helper_tmpdir("store");
+    cons_store *s = open_store(dir);
+    bootstrap_conf(s);
+    append_n(s, 2, 10, 1);
+    append_n(s, 12, 5, 2);
+    cons_store_close(s);
+    s = open_store(dir);
+    assert_int_equal(cons_store_last_index(s), 16);
+    loaded l;
+    load(s, &l);
+    assert_int_equal(l.start, 1);
+    assert_int_equal(l.n, 16);
+    for (raft_index i = 2; i <= 16; i++) {
+        check_entry(&l.e[i - 1], i, i < 12 ? 1 : 2);
+        assert_ptr_equal(l.e[i - 1].batch, l.e[0].batch); /* one batch */
+    }
+    unload(&l);
+    cons_store_close(s);
+    helper_rmtree(dir);
+}
+
+static void test_store_truncate_then_append_in_one_txn(void **state)
+{
+    (void)state;
+    char *dir = helper_tmpdir("store");
+    cons_store *s = open_store(dir);
+    append_n(s, 1, 10, 1);
+    struct raft_entry e = {.term = 3, .type = RAFT_COMMAND, .buf = {"e6", 2}};
+    cons_store_op ops[2] = {{.type = CONS_OP_TRUNCATE, .truncate = {6}},
+                            {.type = CONS_OP_APPEND, .append = {&e, 1}}};
+    assert_int_equal(cons_store_write(s, ops, 2), 0);
+    assert_int_equal(cons_store_last_index(s), 6);
+    cons_store_close(s);
+    s = open_store(dir);
+    loaded l;
+    load(s, &l);
+    assert_int_equal(l.n, 6);
+    check_entry(&l.e[4], 5, 1);
+    check_entry(&l.e[5], 6, 3);
+    unload(&l);
+    cons_store_close(s);
+    helper_rmtree(dir);
+}
+
+static struct raft_snapshot *make_snap(raft_index index, raft_term term, const char *data)
+{
+    static struct raft_snapshot snap;
+    static struct raft_buffer buf;
+    memset(&snap, 0, sizeof snap);
+    raft_configuration_init(&snap.configuration);
+    assert_int_equal(raft_configuration_add(&snap.configuration, 1, "a", RAFT_VOTER), 0);
+    snap.index = index;
+    snap.term = term;
+    snap.configuration_index = 1;
+    buf.base = (void *)data;
+    buf.len = strlen(data);
+    snap.bufs = &buf;
+    snap.n_bufs = 1;
+    return &snap;
+}
+
+static void test_store_snapshot_keeps_trailing(void **state)
+{
+    (void)state;
+    char *dir = helper_tmpdir("store");
+    cons_store *s = open_store(dir);
+    append_n(s, 1, 20, 1);
+    struct raft_snapshot *snap = make_snap(15, 1, "state@15");
+    cons_store_op op = {.type = CONS_OP_SNAPSHOT, .snapshot = {snap, 5}};
+    assert_int_equal(cons_store_write(s, &op, 1), 0);
+    raft_configuration_close(&snap->configuration);
+    cons_store_close(s);
+    s = open_store(dir);
+    loaded l;
+    load(s, &l);
+    assert_non_null(l.snap);
+    assert_int_equal(l.snap->index, 15);
+    assert_int_equal(l.snap->term, 1);
+    assert_int_equal(l.snap->n_bufs, 1);
+    assert_int_equal(l.snap->bufs[0].len, 8);
+    assert_memory_equal(l.snap->bufs[0].base, "state@15", 8);
+    assert_int_equal(l.snap->configuration.n, 1);
+    assert_int_equal(l.start, 11);
+    assert_int_equal(l.n, 10);
+    check_entry(&l.e[0], 11, 1);
+    unload(&l);
+    struct raft_snapshot *got;
+    assert_int_equal(cons_store_snapshot_get(s, &got), 0);
+    assert_int_equal(got->index, 15);
+    cons_store_snapshot_free(got);
+    cons_store_close(s);
+    helper_rmtree(dir);
+}
+
+static void test_store_installed_snapshot_replaces_log(void **state)
+{
+    (void)state;
+    char *dir = helper_tmpdir("store");
+    cons_store *s = open_store(dir);
+    append_n(s, 1, 5, 1);
+    struct raft_snapshot *snap = make_snap(100, 4, "state@100");
+    cons_store_op op = {.type = CONS_OP_SNAPSHOT, .snapshot = {snap, 0}};
+    assert_int_equal(cons_store_write(s, &op, 1), 0);
+    raft_configuration_close(&snap->configuration);
+    assert_int_equal(cons_store_last_index(s), 100);
+    append_n(s, 101, 2, 4);
+    cons_store_close(s);
+    s = open_store(dir);
+    loaded l;
+    load(s, &l);
+    assert_int_equal(l.snap->index, 100);
+    assert_int_equal(l.start, 101);
+    assert_int_equal(l.n, 2);
+    check_entry(&l.e[1], 102, 4);
+    unload(&l);
+    cons_store_close(s);
+    helper_rmtree(dir);
+}
+
+/* A child process writes and dies with _exit() (no mdb_env_close, no atexit):
+ * everything a call returned 0 for must be there when the parent reopens. */
+static void test_store_survives_crash_without_close(void **state)
+{
+    (void)state;
+    char *dir = helper_tmpdir("store");
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        cons_store *s = NULL;
+        char err[256];
+        if (cons_store_open(&s, dir, err, sizeof err) != 0)
+            _exit(2);
+        struct raft_entry e[3];
+        for (int i = 0; i < 3; i++)
+            e[i] = (struct raft_entry){.term = 7, .type = RAFT_COMMAND, .buf = {"xyz", 3}};
+        cons_store_op op = {.type = CONS_OP_APPEND, .append = {e, 3}};
+        if (cons_store_set_term(s, 7) || cons_store_set_vote(s, 3) || cons_store_write(s, &op, 1))
+            _exit(3);
+        _exit(0);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    cons_store *s = open_store(dir);
+    loaded l;
+    load(s, &l);
+    assert_int_equal(l.term, 7);
+    assert_int_equal(l.vote, 3);
+    assert_int_equal(l.n, 3);
+    assert_int_equal(l.e[2].term, 7);
+    unload(&l);
+    cons_store_close(s);
+    helper_rmtree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_store_empty_load),
+        cmocka_unit_test(test_store_term_and_vote_survive_reopen),
+        cmocka_unit_test(test_store_bootstrap_once),
+        cmocka_unit_test(test_store_append_group_and_reload),
+        cmocka_unit_test(test_store_truncate_then_append_in_one_txn),
+        cmocka_unit_test(test_store_snapshot_keeps_trailing),
+        cmocka_unit_test(test_store_installed_snapshot_replaces_log),
+        cmocka_unit_test(test_store_survives_crash_without_close),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
