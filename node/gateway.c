@@ -1,0 +1,606 @@
+/*
+ * gateway.c — libmicrohttpd glue: the daemon, one access handler that routes
+ * every request through the route table (gw_api.c), the body limit, the
+ * response builder, the per-day client-hash salt, and a small worker pool.
+ *
+ * Request life: the first call of the access handler allocates a gw_req,
+ * matches the route (404 / 405 at once), refuses a Content-Length over
+ * GW_BODY_MAX (413 at once) and runs GET handlers right away; POST bodies are
+ * accumulated up to GW_BODY_MAX (a chunked body that passes it closes the
+ * connection — libmicrohttpd cannot answer mid-upload) and the handler runs
+ * on the last call. Handlers that block (POST /api/v1/tx waits for a commit)
+ * call gw_defer: the connection is suspended, a pool worker runs the work and
+ * resumes it, and the next call of the access handler queues the response.
+ * So the polling threads never block, and reads keep flowing during commits.
+ */
+#include "node/gw_priv.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define GW_CONN_MEMORY    (64u << 10) /* per-connection buffer (headers, response head) */
+#define GW_LISTEN_BACKLOG 1024
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- request accessors ---------------------------------------------------------- */
+
+const char *gw_arg(gw_req *r, const char *key)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+typedef struct qctx {
+    gw_buf *b;
+    bool first;
+} qctx;
+
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
+{
+    (void)kind;
+    qctx *q = cls;
+    gw_buf_puts(q->b, q->first ? "?" : "&");
+    q->first = false;
+    gw_buf_puts(q->b, k);
+    if (v) {
+        gw_buf_puts(q->b, "=");
+        gw_buf_puts(q->b, v);
+    }
+    return MHD_YES;
+}
+
+void gw_query_raw(gw_req *r, gw_buf *b)
+{
+    qctx q = {b, true};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_arg, &q);
+}
+
+const char *gw_header(gw_req *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+bool gw_param(gw_req *r, size_t i, char *out, size_t cap)
+{
+    if (i >= r->nparams)
+        return false;
+    return gw_pct_decode(out, cap, r->param[i], r->param_len[i]) >= 0;
+}
+
+/* ---- responses ---------------------------------------------------------------- */
+
+void gw_reply(gw_req *r, unsigned status, const char *type, char *buf, size_t len)
+{
+    if (r->responded) { /* a handler bug; keep the first answer */
+        free(buf);
+        return;
+    }
+    r->responded = true;
+    r->status = status;
+    r->out = buf;
+    r->out_len = len;
+    r->out_type = type;
+}
+
+void gw_reply_json(gw_req *r, unsigned status, json_t *j)
+{
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!s) {
+        static const char oom[] = "{\"error\":{\"code\":\"nomem\",\"message\":\"out of memory\"}}";
+        char *c = strdup(oom);
+        gw_reply(r, 503, "application/json", c, c ? strlen(c) : 0);
+        return;
+    }
+    gw_reply(r, status, "application/json", s, strlen(s));
+}
+
+void gw_reply_error(gw_req *r, unsigned status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+    gw_reply_json(r, status, e);
+}
+
+void gw_reply_chain_err(gw_req *r, int err, const char *detail)
+{
+    gw_reply_error(r, gw_status_of_chain_err(err), chain_err_code(err), "%s%s%s",
+                   chain_strerror(err), detail && detail[0] ? ": " : "", detail ? detail : "");
+}
+
+/* ---- client identity: a salted, daily-rotated hash, never the address -------------- */
+
+static void client_hash(gw *g, uint8_t out[GW_CLIENT_LEN], struct MHD_Connection *conn,
+                        uint64_t now)
+{
+    uint8_t msg[32 + 16];
+    size_t n = 32;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    uint64_t day = now / 86400000;
+    pthread_mutex_lock(&g->salt_mu);
+    if (day != g->salt_day) {
+        /* a new UTC day: yesterday's hashes can no longer be linked to today's */
+        if (getrandom(g->salt, sizeof g->salt, 0) != (ssize_t)sizeof g->salt)
+            for (size_t i = 0; i < sizeof g->salt; i++)
+                g->salt[i] ^= (uint8_t)(now >> (i % 8)) ^ (uint8_t)rand();
+        g->salt_day = day;
+    }
+    memcpy(msg, g->salt, 32);
+    pthread_mutex_unlock(&g->salt_mu);
+    if (sa && sa->sa_family == AF_INET) {
+        memcpy(msg + n, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+        n += 4;
+    } else if (sa && sa->sa_family == AF_INET6) {
+        memcpy(msg + n, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+        n += 16;
+    }
+    uint8_t h[CHAIN_HASH_LEN];
+    chain_tagged_hash(h, "provena/client/v1", msg, n);
+    memcpy(out, h, GW_CLIENT_LEN);
+    explicit_bzero(msg, sizeof msg);
+}
+
+void gw_record_scan(gw_req *r, const chain_scan *s)
+{
+    if (r->g->deps.record_scan)
+        r->g->deps.record_scan(r->g->deps.ctx, s);
+    metrics_scan(r->g->metrics, s->kind);
+}
+
+/* ---- worker pool ------------------------------------------------------------------ */
+
+static void *pool_main(void *arg)
+{
+    gw *g = arg;
+    pthread_mutex_lock(&g->pool_mu);
+    for (;;) {
+        while (!g->pool_head && !g->pool_stop)
+            pthread_cond_wait(&g->pool_cv, &g->pool_mu);
+        gw_req *r = g->pool_head;
+        if (!r)
+            break; /* stopping and drained */
+        g->pool_head = r->pool_next;
+        if (!g->pool_head)
+            g->pool_tail = NULL;
+        g->pool_len--;
+        pthread_mutex_unlock(&g->pool_mu);
+        r->defer_fn(r);
+        if (!r->responded)
+            gw_reply_error(r, 500, "internal", "handler gave no answer");
+        r->done = true;
+        MHD_resume_connection(r->conn);
+        pthread_mutex_lock(&g->pool_mu);
+    }
+    pthread_mutex_unlock(&g->pool_mu);
+    return NULL;
+}
+
+bool gw_defer(gw_req *r, gw_handler fn)
+{
+    gw *g = r->g;
+    pthread_mutex_lock(&g->pool_mu);
+    if (g->pool_stop || g->pool_len >= GW_POOL_QUEUE || g->pool_nthreads == 0) {
+        pthread_mutex_unlock(&g->pool_mu);
+        return false;
+    }
+    r->deferred = true;
+    r->defer_fn = fn;
+    MHD_suspend_connection(r->conn);
+    r->pool_next = NULL;
+    if (g->pool_tail)
+        g->pool_tail->pool_next = r;
+    else
+        g->pool_head = r;
+    g->pool_tail = r;
+    g->pool_len++;
+    pthread_cond_signal(&g->pool_cv);
+    pthread_mutex_unlock(&g->pool_mu);
+    return true;
+}
+
+/* ---- the access handler ------------------------------------------------------------ */
+
+static const char *allow_header(unsigned m)
+{
+    if ((m & GW_GET) && (m & GW_POST))
+        return "GET, HEAD, POST";
+    if (m & GW_POST)
+        return "POST";
+    return "GET, HEAD";
+}
+
+static enum MHD_Result queue(gw_req *r)
+{
+    if (!r->responded)
+        gw_reply_error(r, 500, "internal", "no answer");
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(r->out_len, r->out, MHD_RESPMEM_MUST_FREE);
+    if (!resp)
+        return MHD_NO;
+    r->out = NULL; /* owned by the response now */
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->out_type);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (r->out_type && strncmp(r->out_type, "text/html", 9) == 0)
+        MHD_add_response_header(resp, "Content-Security-Policy",
+                                "default-src 'none'; style-src 'unsafe-inline'; "
+                                "img-src 'self'; form-action 'self'");
+    if (r->allow)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    if (r->status == 429 || r->status == 503)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    enum MHD_Result ok = MHD_queue_response(r->conn, r->status, resp);
+    MHD_destroy_response(resp);
+    metrics_request(r->g->metrics, r->route, r->status);
+    return ok;
+}
+
+static bool wants_json(gw_req *r)
+{
+    const char *acc = gw_header(r, MHD_HTTP_HEADER_ACCEPT);
+    return acc && strstr(acc, "application/json") != NULL;
+}
+
+static void dispatch(gw_req *r)
+{
+    r->want_json = wants_json(r);
+    client_hash(r->g, r->client, r->conn, r->now_ms);
+    gw_routes[r->route].fn(r);
+    if (!r->deferred && !r->responded)
+        gw_reply_error(r, 500, "internal", "handler gave no answer");
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version, const char *upload,
+                                 size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    gw *g = cls;
+    gw_req *r = *con_cls;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r)
+            return MHD_NO;
+        *con_cls = r;
+        r->g = g;
+        r->conn = conn;
+        r->path = url;
+        r->now_ms = now_ms();
+        r->route = gw_nroutes; /* "unmatched" in metrics until matched */
+        r->method = strcmp(method, "GET") == 0    ? GW_GET
+                    : strcmp(method, "POST") == 0 ? GW_POST
+                    : strcmp(method, "HEAD") == 0 ? GW_GET
+                                                  : 0;
+        unsigned allowed = 0;
+        size_t idx = 0;
+        int m = r->method ? gw_route_match(gw_routes, gw_nroutes, r->method, url, strlen(url), &idx,
+                                           r->param, r->param_len, &allowed)
+                          : GW_MATCH_METHOD;
+        if (m == GW_MATCH_METHOD && !r->method) {
+            /* an unknown method: say what the path allows, if it exists */
+            unsigned probe;
+            size_t i2;
+            const char *pp[GW_PARAMS_MAX];
+            size_t pl[GW_PARAMS_MAX];
+            if (gw_route_match(gw_routes, gw_nroutes, GW_GET, url, strlen(url), &i2, pp, pl,
+                               &probe) == GW_MATCH_OK)
+                allowed = gw_routes[i2].method;
+            else if (gw_route_match(gw_routes, gw_nroutes, GW_POST, url, strlen(url), &i2, pp, pl,
+                                    &probe) == GW_MATCH_OK)
+                allowed = gw_routes[i2].method;
+            else
+                m = GW_MATCH_NOT_FOUND;
+        }
+        if (m == GW_MATCH_NOT_FOUND) {
+            gw_reply_error(r, 404, "not_found", "no route for %s", method);
+            return queue(r);
+        }
+        if (m == GW_MATCH_METHOD) {
+            r->allow = allow_header(allowed);
+            gw_reply_error(r, 405, "method_not_allowed", "%s is not allowed here (allowed: %s)",
+                           method, r->allow);
+            return queue(r);
+        }
+        r->route = idx;
+        for (size_t i = 0; i < GW_PARAMS_MAX; i++)
+            if (r->param[i])
+                r->nparams = i + 1;
+        if (r->method == GW_POST) {
+            const char *cl = gw_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+            uint64_t len;
+            if (cl && gw_parse_u64(&len, cl, strlen(cl)) && len > GW_BODY_MAX) {
+                gw_reply_error(r, 413, "too_large", "body of %llu bytes is over the %u limit",
+                               (unsigned long long)len, GW_BODY_MAX);
+                return queue(r);
+            }
+            return MHD_YES;
+        }
+        dispatch(r);
+        return r->deferred ? MHD_YES : queue(r);
+    }
+    if (r->deferred)
+        return r->done ? queue(r) : MHD_YES;
+    if (*upload_size > 0) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (r->body_len + n > GW_BODY_MAX)
+            return MHD_NO; /* chunked body over the limit: cannot answer mid-upload */
+        if (r->body_len + n > r->body_cap) {
+            size_t cap = r->body_cap ? r->body_cap : 4096;
+            while (cap < r->body_len + n)
+                cap *= 2;
+            if (cap > GW_BODY_MAX)
+                cap = GW_BODY_MAX;
+            uint8_t *p = realloc(r->body, cap);
+            if (!p)
+                return MHD_NO;
+            r->body = p;
+            r->body_cap = cap;
+        }
+        memcpy(r->body + r->body_len, upload, n);
+        r->body_len += n;
+        return MHD_YES;
+    }
+    dispatch(r);
+    return r->deferred ? MHD_YES : queue(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    gw_req *r = *con_cls;
+    if (!r)
+        return;
+    free(r->body);
+    free(r->out);
+    free(r);
+    *con_cls = NULL;
+}
+
+/* Identity: paths are kept percent-encoded so gs1_parse_unit and gw_param
+ * decode each segment exactly once. Query values stay raw too. */
+static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    return strlen(s);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[256];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    fprintf(stderr, "gateway: %s%s", msg, strchr(msg, '\n') ? "" : "\n");
+}
+
+/* ---- start / stop ------------------------------------------------------------------ */
+
+static int listen_socket(const char *listen_s, char *errmsg, size_t elen)
+{
+    const char *hp = listen_s;
+    if (strncmp(hp, "http://", 7) == 0)
+        hp += 7;
+    char host[256];
+    size_t hl = strcspn(hp, "/");
+    if (hl >= sizeof host) {
+        snprintf(errmsg, elen, "listen %s: address too long", listen_s);
+        return -1;
+    }
+    memcpy(host, hp, hl);
+    host[hl] = '\0';
+    char *colon = strrchr(host, ':');
+    if (!colon) {
+        snprintf(errmsg, elen, "listen %s: no port", listen_s);
+        return -1;
+    }
+    *colon = '\0';
+    const char *port = colon + 1, *h = host;
+    if (h[0] == '[') { /* [::1]:8101 */
+        h++;
+        char *rb = strchr(host, ']');
+        if (rb)
+            *rb = '\0';
+    }
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int e = getaddrinfo(h[0] ? h : NULL, port, &hints, &ai);
+    if (e != 0) {
+        snprintf(errmsg, elen, "listen %s: %s", listen_s, gai_strerror(e));
+        return -1;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, GW_LISTEN_BACKLOG) != 0) {
+        snprintf(errmsg, elen, "listen %s: %s", listen_s, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(ai);
+        return -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+static unsigned env_unsigned(const char *name, unsigned dflt)
+{
+    const char *v = getenv(name);
+    uint64_t x;
+    if (!v)
+        return dflt;
+    if (strcmp(v, "off") == 0)
+        return 0;
+    return gw_parse_u64(&x, v, strlen(v)) && x < 1000000000 ? (unsigned)x : dflt;
+}
+
+static const char *route_names[METRICS_ROUTES_MAX];
+
+int gw_start(gw **out, const gw_config *cfg, const gw_deps *deps, char *errmsg, size_t errmsg_len)
+{
+    if (!cfg || !cfg->listen || !deps || !deps->chain || !deps->genesis) {
+        snprintf(errmsg, errmsg_len, "gateway: missing listen address or ledger");
+        return -1;
+    }
+    if (gw_nroutes + 1 > METRICS_ROUTES_MAX) {
+        snprintf(errmsg, errmsg_len, "gateway: too many routes");
+        return -1;
+    }
+    for (size_t i = 0; i < gw_nroutes; i++)
+        route_names[i] = gw_routes[i].name;
+    route_names[gw_nroutes] = "unmatched";
+
+    gw *g = calloc(1, sizeof *g);
+    if (!g) {
+        snprintf(errmsg, errmsg_len, "gateway: out of memory");
+        return -1;
+    }
+    g->deps = *deps;
+    memcpy(g->chain_id, deps->genesis->chain_id, CHAIN_HASH_LEN);
+    pthread_mutex_init(&g->salt_mu, NULL);
+    pthread_mutex_init(&g->pool_mu, NULL);
+    pthread_cond_init(&g->pool_cv, NULL);
+    g->salt_day = UINT64_MAX;
+    /* PROVENA_GW_RATE=off|N (requests/s per client) overrides the default, for
+     * benchmarks from one address and for tests. */
+    unsigned rate = env_unsigned("PROVENA_GW_RATE", GW_RATE_PER_S);
+    unsigned burst = env_unsigned("PROVENA_GW_BURST", rate ? GW_RATE_BURST : 0);
+    g->rate = gw_rate_new(rate, burst < rate ? rate : burst);
+    g->metrics = metrics_new(route_names, gw_nroutes + 1);
+    g->region_header = cfg->region_header ? strdup(cfg->region_header) : NULL;
+    g->admin_token = cfg->admin_token ? strdup(cfg->admin_token) : NULL;
+    if (!g->rate || !g->metrics || (cfg->region_header && !g->region_header) ||
+        (cfg->admin_token && !g->admin_token)) {
+        snprintf(errmsg, errmsg_len, "gateway: out of memory");
+        goto fail;
+    }
+    json_object_seed(0); /* before any thread builds JSON */
+
+    for (size_t i = 0; i < GW_POOL_THREADS; i++) {
+        if (pthread_create(&g->pool_threads[i], NULL, pool_main, g) != 0)
+            break;
+        g->pool_nthreads++;
+    }
+    if (g->pool_nthreads == 0) {
+        snprintf(errmsg, errmsg_len, "gateway: cannot start worker threads");
+        goto fail;
+    }
+
+    int fd = listen_socket(cfg->listen, errmsg, errmsg_len);
+    if (fd < 0)
+        goto fail;
+    unsigned threads = cfg->threads;
+    if (threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (unsigned)n : 2;
+    }
+    /* MHD_USE_EPOLL is the current name of MHD_USE_EPOLL_LINUX_ONLY (the old
+     * name is deprecated and would warn under -Werror). */
+    g->mhd = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+            MHD_USE_ERROR_LOG,
+        0, NULL, NULL, on_access, g, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
+        threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)GW_CONN_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)GW_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)GW_CONN_MEMORY,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, g, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape,
+        NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+    if (!g->mhd) {
+        close(fd);
+        snprintf(errmsg, errmsg_len, "listen %s: libmicrohttpd failed to start", cfg->listen);
+        goto fail;
+    }
+    *out = g;
+    return 0;
+fail:
+    gw_stop(g);
+    return -1;
+}
+
+void gw_stop(gw *g)
+{
+    if (!g)
+        return;
+    int lfd = -1;
+    if (g->mhd)
+        lfd = MHD_quiesce_daemon(g->mhd); /* no new connections */
+    pthread_mutex_lock(&g->pool_mu);
+    g->pool_stop = true;
+    pthread_cond_broadcast(&g->pool_cv);
+    pthread_mutex_unlock(&g->pool_mu);
+    for (size_t i = 0; i < g->pool_nthreads; i++)
+        pthread_join(g->pool_threads[i], NULL);
+    if (g->mhd)
+        MHD_stop_daemon(g->mhd);
+    if (lfd >= 0)
+        close(lfd);
+    metrics_free(g->metrics);
+    gw_rate_free(g->rate);
+    free(g->region_header);
+    free(g->admin_token);
+    pthread_mutex_destroy(&g->salt_mu);
+    pthread_mutex_destroy(&g->pool_mu);
+    pthread_cond_destroy(&g->pool_cv);
+    explicit_bzero(g->salt, sizeof g->salt);
+    free(g);
+}
+
+void gw_metrics_commit_latency(gw *g, uint64_t usec)
+{
+    if (g)
+        metrics_commit_latency(g->metrics, usec);
+}
+
+/* Size of the ledger's LMDB data file: found through the process's own
+ * mappings, so the node need not tell the gateway where its data lives. */
+uint64_t gw_lmdb_bytes(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return 0;
+    char line[1024];
+    uint64_t size = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *p = strchr(line, '/');
+        if (!p)
+            continue;
+        p[strcspn(p, "\n")] = '\0';
+        size_t n = strlen(p);
+        if ((n >= 10 && strcmp(p + n - 10, "/chain.mdb") == 0) ||
+            (n >= 9 && strcmp(p + n - 9, "/data.mdb") == 0)) {
+            struct stat st;
+            if (stat(p, &st) == 0)
+                size = (uint64_t)st.st_size;
+            break;
+        }
+    }
+    fclose(f);
+    return size;
+}

@@ -1,0 +1,738 @@
+/*
+ * gw_api.c — the route table and the ledger-wide routes of /api/v1: head,
+ * transactions (read and submit), blocks, lots, participants, nonces, node
+ * status, genesis, and /metrics.
+ *
+ * Reads open one chain_rd each and close it before serializing. Submission
+ * runs on the gateway's worker pool (gw_defer) because deps->submit blocks
+ * until the commit; a batch is handed over whole first (wait 0 each) and then
+ * waited for, so its transactions share blocks instead of one block each.
+ */
+#include "node/gw_priv.h"
+
+#include <cbor.h>
+#include <microhttpd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void hex_set(json_t *o, const char *k, const uint8_t *b, size_t n)
+{
+    char h[2 * CHAIN_HASH_LEN + 1];
+    chain_hex(h, b, n);
+    json_object_set_new(o, k, json_string(h));
+}
+
+static bool begin(gw_req *r, chain_rd **rd)
+{
+    int e = chain_rd_begin(r->g->deps.chain, rd);
+    if (e != CHAIN_OK) {
+        gw_reply_chain_err(r, e, "opening a read snapshot");
+        return false;
+    }
+    return true;
+}
+
+static void route_head(gw_req *r)
+{
+    chain_rd *rd;
+    chain_head h;
+    if (!begin(r, &rd))
+        return;
+    int e = chain_head_get(rd, &h);
+    chain_rd_end(rd);
+    if (e != CHAIN_OK) {
+        gw_reply_chain_err(r, e, "head");
+        return;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "height", json_integer((json_int_t)h.height));
+    hex_set(o, "id", h.id, CHAIN_HASH_LEN);
+    json_object_set_new(o, "time", json_integer((json_int_t)h.time));
+    hex_set(o, "state_digest", h.state_digest, CHAIN_HASH_LEN);
+    json_object_set_new(o, "applied_index", json_integer((json_int_t)h.applied_index));
+    json_object_set_new(o, "units", json_integer((json_int_t)h.units));
+    json_object_set_new(o, "txs", json_integer((json_int_t)h.txs));
+    hex_set(o, "chain_id", r->g->chain_id, CHAIN_HASH_LEN);
+    json_object_set_new(o, "chain", json_string(r->g->deps.genesis->chain_name));
+    gw_reply_json(r, 200, o);
+}
+
+static bool hex_param(gw_req *r, size_t i, uint8_t out[32], const char *what)
+{
+    char h[GW_PARAM_MAX];
+    if (!gw_param(r, i, h, sizeof h) || strlen(h) != 64 || chain_unhex(out, 32, h, 64) != 32) {
+        gw_reply_error(r, 400, "bad_request", "%s: expected 64 hex characters", what);
+        return false;
+    }
+    return true;
+}
+
+static const char *receipt_status(const chain_receipt *rc)
+{
+    return rc->code == CHAIN_OK ? "accepted" : "rejected";
+}
+
+static void route_tx_get(gw_req *r)
+{
+    uint8_t id[32];
+    if (!hex_param(r, 0, id, "tx id"))
+        return;
+    chain_rd *rd;
+    if (!begin(r, &rd))
+        return;
+    chain_receipt rc;
+    const uint8_t *raw;
+    size_t raw_len;
+    int e = chain_tx_get(rd, &rc, &raw, &raw_len, id);
+    if (e != CHAIN_OK) {
+        chain_rd_end(rd);
+        if (e == CHAIN_ERR_NOT_FOUND)
+            gw_reply_error(r, 404, "not_found", "no transaction with this id in the ledger");
+        else
+            gw_reply_chain_err(r, e, "tx");
+        return;
+    }
+    chain_tx tx;
+    char msg[128];
+    json_t *txj = NULL;
+    if (raw && chain_tx_decode(&tx, raw, raw_len, msg, sizeof msg) == CHAIN_OK) {
+        txj = chain_tx_to_json(&tx);
+        chain_tx_free(&tx);
+    }
+    chain_rd_end(rd);
+    json_t *o = json_object();
+    json_object_set_new(o, "receipt", gw_json_receipt(&rc, receipt_status(&rc)));
+    json_object_set_new(o, "tx", txj ? txj : json_null());
+    gw_reply_json(r, 200, o);
+}
+
+/* Tx ids of an encoded block: {"header":…, "txs":[bstr…]} read with libcbor. */
+static json_t *block_tx_ids(const uint8_t *raw, size_t len)
+{
+    struct cbor_load_result res;
+    cbor_item_t *root = cbor_load(raw, len, &res);
+    json_t *ids = json_array();
+    if (!root || !cbor_isa_map(root)) {
+        if (root)
+            cbor_decref(&root);
+        return ids;
+    }
+    struct cbor_pair *pairs = cbor_map_handle(root);
+    for (size_t i = 0; i < cbor_map_size(root); i++) {
+        cbor_item_t *k = pairs[i].key, *v = pairs[i].value;
+        if (!cbor_isa_string(k) || cbor_string_length(k) != 3 ||
+            memcmp(cbor_string_handle(k), "txs", 3) != 0 || !cbor_isa_array(v))
+            continue;
+        for (size_t t = 0; t < cbor_array_size(v); t++) {
+            cbor_item_t *b = cbor_array_handle(v)[t];
+            chain_tx tx;
+            uint8_t id[32];
+            char msg[64];
+            if (!cbor_isa_bytestring(b) || !cbor_bytestring_is_definite(b) ||
+                chain_tx_decode(&tx, cbor_bytestring_handle(b), cbor_bytestring_length(b), msg,
+                                sizeof msg) != CHAIN_OK) {
+                json_array_append_new(ids, json_null());
+                continue;
+            }
+            if (chain_tx_id(id, &tx) == CHAIN_OK) {
+                char h[65];
+                chain_hex(h, id, 32);
+                json_array_append_new(ids, json_string(h));
+            } else {
+                json_array_append_new(ids, json_null());
+            }
+            chain_tx_free(&tx);
+        }
+    }
+    cbor_decref(&root);
+    return ids;
+}
+
+static void route_block(gw_req *r)
+{
+    char hs[GW_PARAM_MAX];
+    uint64_t height;
+    if (!gw_param(r, 0, hs, sizeof hs) || !gw_parse_u64(&height, hs, strlen(hs)) || height == 0) {
+        gw_reply_error(r, 400, "bad_request", "height: expected an integer ≥ 1");
+        return;
+    }
+    const char *fmt = gw_arg(r, "format");
+    bool cbor = fmt && strcmp(fmt, "cbor") == 0;
+    if (fmt && !cbor && strcmp(fmt, "json") != 0) {
+        gw_reply_error(r, 400, "bad_query", "format: json or cbor");
+        return;
+    }
+    chain_rd *rd;
+    if (!begin(r, &rd))
+        return;
+    const uint8_t *raw;
+    size_t len;
+    int e = chain_block_get(rd, &raw, &len, height);
+    if (e != CHAIN_OK) {
+        chain_rd_end(rd);
+        if (e == CHAIN_ERR_NOT_FOUND)
+            gw_reply_error(r, 404, "not_found", "no block at height %llu",
+                           (unsigned long long)height);
+        else
+            gw_reply_chain_err(r, e, "block");
+        return;
+    }
+    if (cbor) {
+        char *copy = malloc(len ? len : 1);
+        if (copy)
+            memcpy(copy, raw, len);
+        chain_rd_end(rd);
+        if (!copy)
+            gw_reply_error(r, 503, "nomem", "out of memory");
+        else
+            gw_reply(r, 200, "application/cbor", copy, len);
+        return;
+    }
+    chain_block_header hdr;
+    uint8_t id[32];
+    size_t ntxs;
+    e = chain_block_peek(&hdr, id, &ntxs, raw, len);
+    json_t *ids = e == CHAIN_OK ? block_tx_ids(raw, len) : NULL;
+    chain_rd_end(rd);
+    if (e != CHAIN_OK) {
+        gw_reply_chain_err(r, e, "stored block");
+        return;
+    }
+    json_t *h = json_object();
+    json_object_set_new(h, "height", json_integer((json_int_t)hdr.height));
+    hex_set(h, "prev", hdr.prev, 32);
+    json_object_set_new(h, "time", json_integer((json_int_t)hdr.time));
+    hex_set(h, "txs_root", hdr.txs_root, 32);
+    json_object_set_new(h, "proposer", json_integer((json_int_t)hdr.proposer));
+    json_t *o = json_object();
+    hex_set(o, "id", id, 32);
+    json_object_set_new(o, "header", h);
+    json_object_set_new(o, "ntxs", json_integer((json_int_t)ntxs));
+    json_object_set_new(o, "txs", ids);
+    json_object_set_new(o, "size", json_integer((json_int_t)len));
+    gw_reply_json(r, 200, o);
+}
+
+typedef struct lot_page {
+    json_t *serials;
+    char last[GS1_SERIAL_MAX + 1];
+} lot_page;
+
+static int collect_unit(void *ctx, const gs1_sgtin *id)
+{
+    lot_page *p = ctx;
+    json_array_append_new(p->serials, json_string(id->serial));
+    snprintf(p->last, sizeof p->last, "%s", id->serial);
+    return 0;
+}
+
+static void route_lot(gw_req *r)
+{
+    char gtin[GW_PARAM_MAX], lot[GW_PARAM_MAX], after[GW_PARAM_MAX] = "";
+    if (!gw_param(r, 0, gtin, sizeof gtin) || !gs1_gtin_valid(gtin, strlen(gtin)) ||
+        !gw_param(r, 1, lot, sizeof lot) || !gs1_serial_valid(lot, strlen(lot))) {
+        gw_reply_error(r, 400, "bad_unit", "expected a GTIN-14 and a GS1 lot");
+        return;
+    }
+    const char *a = gw_arg(r, "after"), *l = gw_arg(r, "limit");
+    uint64_t limit = 100;
+    if ((a && gw_pct_decode(after, sizeof after, a, strlen(a)) < 0) ||
+        (l && (!gw_parse_u64(&limit, l, strlen(l)) || limit > GW_LOT_PAGE_MAX))) {
+        gw_reply_error(r, 400, "bad_query", "after: a serial; limit: 1..%d", GW_LOT_PAGE_MAX);
+        return;
+    }
+    if (limit == 0)
+        limit = 100;
+    chain_rd *rd;
+    if (!begin(r, &rd))
+        return;
+    chain_lot L;
+    int e = chain_lot_get(rd, &L, gtin, lot);
+    if (e != CHAIN_OK) {
+        chain_rd_end(rd);
+        if (e == CHAIN_ERR_NOT_FOUND)
+            gw_reply_error(r, 404, "not_found", "no lot %s of %s", lot, gtin);
+        else
+            gw_reply_chain_err(r, e, "lot");
+        return;
+    }
+    lot_page p = {json_array(), ""};
+    e = chain_lot_units(rd, gtin, lot, after, (uint32_t)limit, collect_unit, &p);
+    chain_rd_end(rd);
+    if (e != CHAIN_OK) {
+        json_decref(p.serials);
+        gw_reply_chain_err(r, e, "lot units");
+        return;
+    }
+    json_t *lo = json_object();
+    json_object_set_new(lo, "gtin", json_string(L.gtin));
+    json_object_set_new(lo, "lot", json_string(L.lot));
+    if (L.expiry[0])
+        json_object_set_new(lo, "expiry", json_string(L.expiry));
+    json_object_set_new(lo, "model", json_string(L.model));
+    json_t *m = json_array();
+    for (size_t i = 0; i < L.nmarkets; i++)
+        json_array_append_new(m, json_string(L.markets[i]));
+    json_object_set_new(lo, "markets", m);
+    json_object_set_new(lo, "warranty_months", json_integer(L.warranty_months));
+    json_object_set_new(lo, "units", json_integer((json_int_t)L.units));
+    json_object_set_new(lo, "minted_at", json_integer((json_int_t)L.minted_at));
+    json_t *o = json_object();
+    json_object_set_new(o, "lot", lo);
+    size_t got = json_array_size(p.serials);
+    json_object_set_new(o, "units", p.serials);
+    json_object_set_new(o, "next", got == limit ? json_string(p.last) : json_null());
+    gw_reply_json(r, 200, o);
+}
+
+static int collect_participant(void *ctx, const chain_participant *p)
+{
+    json_array_append_new(ctx, gw_json_participant(p));
+    return 0;
+}
+
+static void route_participants(gw_req *r)
+{
+    chain_rd *rd;
+    if (!begin(r, &rd))
+        return;
+    json_t *a = json_array();
+    int e = chain_participants(rd, collect_participant, a);
+    chain_rd_end(rd);
+    if (e != CHAIN_OK) {
+        json_decref(a);
+        gw_reply_chain_err(r, e, "participants");
+        return;
+    }
+    gw_reply_json(r, 200, json_pack("{s:o}", "participants", a));
+}
+
+static void route_participant(gw_req *r)
+{
+    char id[GW_PARAM_MAX];
+    if (!gw_param(r, 0, id, sizeof id) || strlen(id) > CHAIN_ID_MAX) {
+        gw_reply_error(r, 400, "bad_request", "participant id: 1..%d characters", CHAIN_ID_MAX);
+        return;
+    }
+    chain_rd *rd;
+    if (!begin(r, &rd))
+        return;
+    chain_participant p;
+    int e = chain_participant_get(rd, &p, id);
+    chain_rd_end(rd);
+    if (e == CHAIN_ERR_NOT_FOUND || e == CHAIN_ERR_UNKNOWN_PARTICIPANT)
+        gw_reply_error(r, 404, "not_found", "no participant '%s'", id);
+    else if (e != CHAIN_OK)
+        gw_reply_chain_err(r, e, "participant");
+    else
+        gw_reply_json(r, 200, gw_json_participant(&p));
+}
+
+static void route_nonce(gw_req *r)
+{
+    uint8_t key[32];
+    if (!hex_param(r, 0, key, "key"))
+        return;
+    chain_rd *rd;
+    if (!begin(r, &rd))
+        return;
+    uint64_t next = chain_nonce_next(rd, key);
+    chain_rd_end(rd);
+    json_t *o = json_object();
+    hex_set(o, "key", key, 32);
+    json_object_set_new(o, "next", json_integer((json_int_t)next));
+    gw_reply_json(r, 200, o);
+}
+
+static void status_of(gw *g, gw_status *st)
+{
+    memset(st, 0, sizeof *st);
+    st->id = g->deps.node_id;
+    st->role = "stopped";
+    if (g->deps.status)
+        g->deps.status(g->deps.ctx, st);
+    if (!st->role)
+        st->role = "stopped";
+}
+
+static void route_status(gw_req *r)
+{
+    gw_status *st = malloc(sizeof *st);
+    if (!st) {
+        gw_reply_error(r, 503, "nomem", "out of memory");
+        return;
+    }
+    status_of(r->g, st);
+    chain_head h = {0};
+    chain_rd *rd;
+    if (chain_rd_begin(r->g->deps.chain, &rd) == CHAIN_OK) {
+        if (chain_head_get(rd, &h) != CHAIN_OK)
+            memset(&h, 0, sizeof h);
+        chain_rd_end(rd);
+    }
+    json_t *o = json_object(), *peers = json_array();
+    json_object_set_new(o, "id", json_integer((json_int_t)r->g->deps.node_id));
+    json_object_set_new(o, "role", json_string(st->role));
+    json_object_set_new(o, "leader", json_integer((json_int_t)st->leader_id));
+    json_object_set_new(o, "term", json_integer((json_int_t)st->term));
+    json_object_set_new(o, "commit_index", json_integer((json_int_t)st->commit_index));
+    json_object_set_new(o, "last_applied", json_integer((json_int_t)st->last_applied));
+    json_object_set_new(o, "height", json_integer((json_int_t)h.height));
+    for (size_t i = 0; i < st->npeers && i < CHAIN_NODES_MAX; i++)
+        json_array_append_new(peers,
+                              json_pack("{s:I,s:s,s:b}", "id", (json_int_t)st->peers[i].id, "raft",
+                                        st->peers[i].raft_addr, "voter", st->peers[i].voter));
+    json_object_set_new(o, "peers", peers);
+    hex_set(o, "chain_id", r->g->chain_id, CHAIN_HASH_LEN);
+    free(st);
+    gw_reply_json(r, 200, o);
+}
+
+static void route_genesis(gw_req *r)
+{
+    json_t *j = chain_genesis_to_json(r->g->deps.genesis);
+    if (!j) {
+        gw_reply_error(r, 503, "nomem", "out of memory");
+        return;
+    }
+    gw_reply_json(r, 200, j);
+}
+
+static void route_metrics(gw_req *r)
+{
+    gw_status *st = malloc(sizeof *st);
+    chain_head h, *hp = NULL;
+    chain_rd *rd;
+    if (st)
+        status_of(r->g, st);
+    if (chain_rd_begin(r->g->deps.chain, &rd) == CHAIN_OK) {
+        if (chain_head_get(rd, &h) == CHAIN_OK)
+            hp = &h;
+        chain_rd_end(rd);
+    }
+    char *out;
+    size_t len;
+    int e = metrics_render(r->g->metrics, &out, &len, st, hp, gw_lmdb_bytes());
+    free(st);
+    if (e != 0) {
+        gw_reply_error(r, 503, "nomem", "out of memory");
+        return;
+    }
+    gw_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", out, len);
+}
+
+/* ---- POST /api/v1/tx -------------------------------------------------------------- */
+
+typedef struct tx_item {
+    const uint8_t *p; /* into the body, or `own` */
+    size_t len;
+    uint8_t *own;
+    chain_receipt rc;
+    int res; /* enum gw_submit_result */
+    int err; /* a parse error before submission (CHAIN_OK: none) */
+    char msg[96];
+} tx_item;
+
+typedef struct tx_batch {
+    tx_item *items;
+    size_t n;
+    bool batch;
+    unsigned wait_ms;
+    cbor_item_t *root; /* keeps CBOR batch slices alive */
+} tx_batch;
+
+static void batch_free(tx_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        free(b->items[i].own);
+    free(b->items);
+    if (b->root)
+        cbor_decref(&b->root);
+    free(b);
+}
+
+static const char *result_code(int res)
+{
+    switch (res) {
+    case GW_SUBMIT_NO_LEADER:
+        return "no_leader";
+    case GW_SUBMIT_BUSY:
+        return "busy";
+    case GW_SUBMIT_TIMEOUT:
+        return "timeout";
+    case GW_SUBMIT_STOPPING:
+        return "stopping";
+    default:
+        return "internal";
+    }
+}
+
+static json_t *item_json(const tx_item *it)
+{
+    if (it->err != CHAIN_OK) {
+        json_t *o = json_object();
+        json_object_set_new(o, "status", json_string("rejected"));
+        json_object_set_new(o, "code", json_string(chain_err_code(it->err)));
+        json_object_set_new(o, "detail", json_string(it->msg));
+        return o;
+    }
+    switch (it->res) {
+    case GW_SUBMIT_COMMITTED:
+        return gw_json_receipt(&it->rc, receipt_status(&it->rc));
+    case GW_SUBMIT_REJECTED:
+        return gw_json_receipt(&it->rc, "rejected");
+    case GW_SUBMIT_QUEUED:
+        return gw_json_receipt(&it->rc, "queued");
+    default: {
+        json_t *o = gw_json_receipt(&it->rc, result_code(it->res));
+        json_object_set_new(o, "code", json_string(result_code(it->res)));
+        return o;
+    }
+    }
+}
+
+/* On a pool worker: hand every tx over, then wait for each (batch), or
+ * submit-and-wait (one tx). */
+static void submit_work(gw_req *r)
+{
+    tx_batch *b = r->work;
+    gw *g = r->g;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (size_t i = 0; i < b->n; i++) {
+        tx_item *it = &b->items[i];
+        if (it->err != CHAIN_OK)
+            continue;
+        unsigned w = b->batch ? 0 : b->wait_ms;
+        it->res = g->deps.submit(g->deps.ctx, &it->rc, it->p, it->len, w);
+    }
+    if (b->batch && b->wait_ms > 0) {
+        for (size_t i = 0; i < b->n; i++) {
+            tx_item *it = &b->items[i];
+            if (it->err != CHAIN_OK || it->res != GW_SUBMIT_QUEUED)
+                continue;
+            struct timespec t;
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            uint64_t spent = (uint64_t)(t.tv_sec - t0.tv_sec) * 1000 +
+                             (uint64_t)((t.tv_nsec - t0.tv_nsec) / 1000000);
+            unsigned left = spent >= b->wait_ms ? 1 : b->wait_ms - (unsigned)spent;
+            it->res = g->deps.submit(g->deps.ctx, &it->rc, it->p, it->len, left);
+        }
+    }
+    if (b->batch) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < b->n; i++)
+            json_array_append_new(a, item_json(&b->items[i]));
+        gw_reply_json(r, b->wait_ms ? 200 : 202, json_pack("{s:o}", "receipts", a));
+    } else {
+        tx_item *it = &b->items[0];
+        unsigned status;
+        json_t *o = item_json(it);
+        if (it->err != CHAIN_OK) {
+            status = gw_status_of_chain_err(it->err);
+        } else if (it->res == GW_SUBMIT_COMMITTED || it->res == GW_SUBMIT_REJECTED) {
+            status = it->rc.code == CHAIN_OK ? 200 : gw_status_of_chain_err(it->rc.code);
+            if (it->rc.code != CHAIN_OK)
+                json_object_set_new(
+                    o, "error",
+                    json_pack("{s:s,s:s}", "code", chain_err_code(it->rc.code), "message",
+                              it->rc.detail[0] ? it->rc.detail : chain_strerror(it->rc.code)));
+        } else if (it->res == GW_SUBMIT_QUEUED) {
+            status = 202;
+        } else {
+            status = it->res == GW_SUBMIT_TIMEOUT ? 504 : 503;
+            json_object_set_new(o, "error",
+                                json_pack("{s:s,s:s}", "code", result_code(it->res), "message",
+                                          it->res == GW_SUBMIT_TIMEOUT
+                                              ? "not committed in time; outcome unknown, look "
+                                                "the tx id up later"
+                                              : "cannot submit now; retry soon"));
+        }
+        gw_reply_json(r, status, o);
+    }
+    batch_free(b);
+    r->work = NULL;
+}
+
+/* One JSON tx object → its canonical CBOR in it->own. */
+static void item_from_json(tx_item *it, const json_t *j)
+{
+    chain_tx tx;
+    int e = chain_tx_from_json(&tx, j, it->msg, sizeof it->msg);
+    if (e != CHAIN_OK) {
+        it->err = e;
+        return;
+    }
+    e = chain_tx_encode(&it->own, &it->len, &tx);
+    chain_tx_free(&tx);
+    if (e != CHAIN_OK) {
+        it->err = e;
+        snprintf(it->msg, sizeof it->msg, "%s", chain_strerror(e));
+        return;
+    }
+    it->p = it->own;
+}
+
+static tx_batch *batch_new(size_t n)
+{
+    tx_batch *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    b->items = calloc(n ? n : 1, sizeof *b->items);
+    if (!b->items) {
+        free(b);
+        return NULL;
+    }
+    b->n = n;
+    return b;
+}
+
+/* Parses the body into a batch, or answers and returns NULL. */
+static tx_batch *parse_txs(gw_req *r)
+{
+    const char *ct = gw_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    tx_batch *b = NULL;
+    if (r->body_len == 0) {
+        gw_reply_error(r, 400, "malformed", "empty body: send one transaction or an array");
+        return NULL;
+    }
+    if (ct && strncmp(ct, "application/cbor", 16) == 0) {
+        uint8_t major = r->body[0] >> 5;
+        if (major == 5) { /* a map: one transaction, decoded by the submit precheck */
+            if (r->body_len > CHAIN_TX_MAX_BYTES) {
+                gw_reply_error(r, 413, "too_large", "one transaction is at most %u bytes",
+                               CHAIN_TX_MAX_BYTES);
+                return NULL;
+            }
+            if (!(b = batch_new(1)))
+                goto oom;
+            b->items[0].p = r->body;
+            b->items[0].len = r->body_len;
+            return b;
+        }
+        if (major != 4) {
+            gw_reply_error(r, 400, "malformed_cbor",
+                           "expected a transaction (map) or an array of encoded transactions");
+            return NULL;
+        }
+        struct cbor_load_result res;
+        cbor_item_t *root = cbor_load(r->body, r->body_len, &res);
+        if (!root || res.read != r->body_len || !cbor_isa_array(root) ||
+            !cbor_array_is_definite(root)) {
+            if (root)
+                cbor_decref(&root);
+            gw_reply_error(r, 400, "malformed_cbor", "not one definite CBOR array");
+            return NULL;
+        }
+        size_t n = cbor_array_size(root);
+        if (n == 0 || n > GW_BATCH_MAX) {
+            cbor_decref(&root);
+            gw_reply_error(r, n ? 413 : 400, n ? "too_large" : "malformed",
+                           "a batch holds 1..%d transactions", GW_BATCH_MAX);
+            return NULL;
+        }
+        if (!(b = batch_new(n))) {
+            cbor_decref(&root);
+            goto oom;
+        }
+        b->batch = true;
+        b->root = root;
+        for (size_t i = 0; i < n; i++) {
+            cbor_item_t *e = cbor_array_handle(root)[i];
+            if (!cbor_isa_bytestring(e) || !cbor_bytestring_is_definite(e)) {
+                batch_free(b);
+                gw_reply_error(r, 400, "malformed_cbor",
+                               "batch element %zu: expected a byte string", i);
+                return NULL;
+            }
+            b->items[i].p = cbor_bytestring_handle(e);
+            b->items[i].len = cbor_bytestring_length(e);
+        }
+        return b;
+    }
+    if (ct && strncmp(ct, "application/json", 16) == 0) {
+        json_error_t je;
+        json_t *j = json_loadb((const char *)r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
+        if (!j) {
+            gw_reply_error(r, 400, "malformed_json", "line %d: %s", je.line, je.text);
+            return NULL;
+        }
+        if (json_is_object(j)) {
+            if (!(b = batch_new(1))) {
+                json_decref(j);
+                goto oom;
+            }
+            item_from_json(&b->items[0], j);
+        } else if (json_is_array(j) && json_array_size(j) > 0 &&
+                   json_array_size(j) <= GW_BATCH_MAX) {
+            if (!(b = batch_new(json_array_size(j)))) {
+                json_decref(j);
+                goto oom;
+            }
+            b->batch = true;
+            for (size_t i = 0; i < b->n; i++)
+                item_from_json(&b->items[i], json_array_get(j, i));
+        } else {
+            bool big = json_is_array(j) && json_array_size(j) > GW_BATCH_MAX;
+            json_decref(j);
+            gw_reply_error(r, big ? 413 : 400, big ? "too_large" : "malformed_json",
+                           "expected a transaction object or an array of 1..%d", GW_BATCH_MAX);
+            return NULL;
+        }
+        json_decref(j);
+        return b;
+    }
+    gw_reply_error(r, 415, "unsupported_media_type", "send application/cbor or application/json");
+    return NULL;
+oom:
+    gw_reply_error(r, 503, "nomem", "out of memory");
+    return NULL;
+}
+
+static void route_tx_post(gw_req *r)
+{
+    const char *w = gw_arg(r, "wait");
+    uint64_t wait_ms = GW_WAIT_MS_DEFAULT;
+    if (w && (!gw_parse_u64(&wait_ms, w, strlen(w)) || wait_ms > 60000)) {
+        gw_reply_error(r, 400, "bad_query", "wait: milliseconds 0..60000");
+        return;
+    }
+    if (!r->g->deps.submit) {
+        gw_reply_error(r, 503, "no_leader", "this node takes no submissions");
+        return;
+    }
+    tx_batch *b = parse_txs(r);
+    if (!b)
+        return;
+    b->wait_ms = (unsigned)wait_ms;
+    r->work = b;
+    if (!gw_defer(r, submit_work)) {
+        r->work = NULL;
+        batch_free(b);
+        gw_reply_error(r, 503, "busy", "too many submissions in flight; retry soon");
+    }
+}
+
+/* The route table: one row per (method, path). '*' matches one path segment. */
+const gw_route gw_routes[] = {
+    {GW_GET, "/01/*/21/*", gw_route_resolve, "resolve"},
+    {GW_GET, "/01/*/10/*/21/*", gw_route_resolve, "resolve_lot"},
+    {GW_GET, "/api/v1/units/*/*", gw_route_unit, "unit"},
+    {GW_GET, "/api/v1/units/*/*/history", gw_route_history, "unit_history"},
+    {GW_GET, "/api/v1/units/*/*/label.svg", gw_route_label_svg, "label_svg"},
+    {GW_GET, "/api/v1/units/*/*/label.png", gw_route_label_png, "label_png"},
+    {GW_GET, "/api/v1/lots/*/*", route_lot, "lot"},
+    {GW_GET, "/api/v1/tx/*", route_tx_get, "tx_get"},
+    {GW_POST, "/api/v1/tx", route_tx_post, "tx_post"},
+    {GW_GET, "/api/v1/blocks/*", route_block, "block"},
+    {GW_GET, "/api/v1/head", route_head, "head"},
+    {GW_GET, "/api/v1/participants", route_participants, "participants"},
+    {GW_GET, "/api/v1/participants/*", route_participant, "participant"},
+    {GW_GET, "/api/v1/nonce/*", route_nonce, "nonce"},
+    {GW_GET, "/api/v1/status", route_status, "status"},
+    {GW_GET, "/api/v1/genesis", route_genesis, "genesis"},
+    {GW_POST, "/api/v1/reports", gw_route_report, "report"},
+    {GW_GET, "/metrics", route_metrics, "metrics"},
+};
+const size_t gw_nroutes = sizeof gw_routes / sizeof gw_routes[0];

@@ -1,0 +1,218 @@
+/*
+ * gw_priv.h — the gateway's private parts, shared by gateway.c (libmicrohttpd,
+ * router, worker pool), the route files (gw_unit.c, gw_api.c), gw_json.c,
+ * page.c and the pure helpers (gw_util.c, gw_rate.c).
+ *
+ * A request is one gw_req: the router fills the method, the captured path
+ * parameters, the body and the client; a handler fills exactly one response
+ * through gw_reply_*; gateway.c queues it. Nothing here is visible outside node/.
+ */
+#ifndef PROVENA_NODE_GW_PRIV_H
+#define PROVENA_NODE_GW_PRIV_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "node/gateway.h"
+#include "node/metrics.h"
+#include "node/verdict.h"
+
+#define GW_PARAMS_MAX   4
+#define GW_PARAM_MAX    128   /* a decoded path segment */
+#define GW_HISTORY_MAX  200   /* events in one resolution / history page */
+#define GW_PAGE_EVENTS  60    /* events drawn on the HTML page (size bound) */
+#define GW_PAGE_MAX     30000 /* page byte budget: the page stays under 30 KB */
+#define GW_LOT_PAGE_MAX 1000  /* units per GET /lots page */
+#define GW_NOTE_MAX     CHAIN_NOTE_MAX
+#define GW_CLIENT_LEN   16
+#define GW_RATE_TABLE   4096 /* client buckets (bounded; the least recent is evicted) */
+#define GW_RATE_PER_S   10   /* default: sustained requests/s per client (scans, reports) */
+#define GW_RATE_BURST   40
+#define GW_POOL_THREADS 16 /* workers for POST /api/v1/tx (they block in submit) */
+#define GW_POOL_QUEUE   GW_CONN_MAX
+
+enum gw_method { GW_GET = 1u << 0, GW_POST = 1u << 1, GW_HEAD = 1u << 2 };
+
+/* ---- growing byte buffer (failed sticks on OOM or cap) ---------------------------- */
+typedef struct gw_buf {
+    char *p;
+    size_t len, cap, max; /* max 0: unbounded */
+    bool failed;
+} gw_buf;
+void gw_buf_put(gw_buf *b, const void *s, size_t n);
+void gw_buf_puts(gw_buf *b, const char *s);
+void gw_buf_printf(gw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void gw_buf_html(gw_buf *b, const char *s); /* HTML-escaped text */
+void gw_buf_free(gw_buf *b);
+
+/* ---- small pure helpers (gw_util.c) ----------------------------------------------- */
+/* Normalizes an ISO 3166-1 alpha-2 ("de" → "DE") or subdivision ("DE-BY") code
+ * into out (CHAIN_REGION_MAX + 1). false when s is not one. */
+bool gw_region_norm(char out[CHAIN_REGION_MAX + 1], const char *s, size_t n);
+/* Percent-decodes n bytes into out (cap bytes incl. NUL); -1 on a bad escape,
+ * a NUL byte or overflow. */
+int gw_pct_decode(char *out, size_t cap, const char *s, size_t n);
+/* Short fingerprint of a key: first 8 bytes as hex, 16 chars + NUL. */
+void gw_fingerprint(char out[17], const uint8_t key[CHAIN_KEY_LEN]);
+/* "2026-11-22 21:34 UTC" of unix milliseconds. */
+void gw_time_fmt(char out[32], uint64_t ms);
+/* HTTP status for a chain error: 400/404/409/413/422/500/503 (see docs/API.md). */
+unsigned gw_status_of_chain_err(int err);
+/* Parses a decimal uint64 of exactly n bytes; false on anything else. */
+bool gw_parse_u64(uint64_t *out, const char *s, size_t n);
+
+/* ---- per-client token buckets (gw_rate.c) ------------------------------------------ */
+typedef struct gw_rate gw_rate;
+/* rate_per_s 0: limiting off (gw_rate_take always true). */
+gw_rate *gw_rate_new(unsigned rate_per_s, unsigned burst);
+void gw_rate_free(gw_rate *r);
+/* Takes `cost` tokens of client's bucket at now_ms; false (and nothing taken)
+ * when it has too few. Thread-safe; O(1). */
+bool gw_rate_take(gw_rate *r, const uint8_t client[GW_CLIENT_LEN], unsigned cost, uint64_t now_ms);
+
+/* ---- router (gateway.c) ---------------------------------------------------------- */
+typedef struct gw_req gw_req;
+typedef void (*gw_handler)(gw_req *r);
+
+typedef struct gw_route {
+    unsigned method;     /* enum gw_method */
+    const char *pattern; /* e.g. "/api/v1/tx/{*}": a star matches one segment */
+    gw_handler fn;
+    const char *name; /* metrics label */
+} gw_route;
+
+enum gw_match { GW_MATCH_OK = 0, GW_MATCH_NOT_FOUND, GW_MATCH_METHOD };
+/* Matches path (n bytes, no query) against table: on OK *idx is the route and
+ * params[] the raw (still percent-encoded) captured segments as (ptr, len);
+ * on METHOD *allowed is the methods the path has. Pure. */
+int gw_route_match(const gw_route *table, size_t ntable, unsigned method, const char *path,
+                   size_t n, size_t *idx, const char *params[GW_PARAMS_MAX],
+                   size_t plen[GW_PARAMS_MAX], unsigned *allowed);
+
+extern const gw_route gw_routes[];
+/* Route handlers (gw_unit.c: units, labels, reports; gw_api.c: the rest). */
+void gw_route_resolve(gw_req *r);
+void gw_route_unit(gw_req *r);
+void gw_route_history(gw_req *r);
+void gw_route_label_svg(gw_req *r);
+void gw_route_label_png(gw_req *r);
+void gw_route_report(gw_req *r);
+extern const size_t gw_nroutes;
+
+/* ---- the gateway and one request --------------------------------------------------- */
+struct gw {
+    gw_deps deps;
+    char *region_header;
+    char *admin_token;
+    struct MHD_Daemon *mhd;
+    gw_metrics *metrics;
+    gw_rate *rate;
+    uint8_t chain_id[CHAIN_HASH_LEN];
+    /* daily salt of client hashes: random per process per UTC day */
+    pthread_mutex_t salt_mu;
+    uint64_t salt_day;
+    uint8_t salt[32];
+    /* worker pool for handlers that block (POST /api/v1/tx) */
+    pthread_mutex_t pool_mu;
+    pthread_cond_t pool_cv;
+    gw_req *pool_head, *pool_tail;
+    size_t pool_len;
+    bool pool_stop;
+    pthread_t pool_threads[GW_POOL_THREADS];
+    size_t pool_nthreads;
+};
+
+struct gw_req {
+    gw *g;
+    struct MHD_Connection *conn;
+    unsigned method;
+    size_t route; /* index, or gw_nroutes for unmatched */
+    const char *path;
+    size_t nparams;
+    const char *param[GW_PARAMS_MAX]; /* raw segments (percent-encoded) */
+    size_t param_len[GW_PARAMS_MAX];
+    uint8_t *body;
+    size_t body_len, body_cap;
+    bool body_too_large;
+    bool want_json;
+    uint8_t client[GW_CLIENT_LEN];
+    uint64_t now_ms;
+    /* the response */
+    unsigned status;
+    char *out;
+    size_t out_len;
+    const char *out_type;
+    const char *allow; /* Allow header for 405 */
+    bool no_store;
+    bool responded;
+    /* deferral to the pool */
+    bool deferred, done;
+    gw_handler defer_fn;
+    void *work; /* the deferred handler's state (owned by it) */
+    gw_req *pool_next;
+};
+
+/* Query argument (raw, percent-encoded as sent) or NULL. */
+const char *gw_arg(gw_req *r, const char *key);
+/* Appends "?k=v&k2=v2" of the query as sent (still percent-encoded). */
+void gw_query_raw(gw_req *r, gw_buf *b);
+/* Request header or NULL. */
+const char *gw_header(gw_req *r, const char *name);
+/* Decoded path parameter i into out (cap); false when it does not decode. */
+bool gw_param(gw_req *r, size_t i, char *out, size_t cap);
+/* Runs fn(r) on a pool worker (the connection is suspended meanwhile); fn
+ * answers through gw_reply_*. false when the pool queue is full or stopping
+ * (then answer 503 busy). */
+bool gw_defer(gw_req *r, gw_handler fn);
+/* Size of the ledger's LMDB data file, or 0 when not found. */
+uint64_t gw_lmdb_bytes(void);
+/* Records one public scan (never blocks) and counts it. */
+void gw_record_scan(gw_req *r, const chain_scan *s);
+
+/* Responses: exactly one per request. Ownership of buf/json moves to the request. */
+void gw_reply(gw_req *r, unsigned status, const char *type, char *buf, size_t len);
+void gw_reply_json(gw_req *r, unsigned status, json_t *j);
+void gw_reply_error(gw_req *r, unsigned status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* {"error": ...} with status gw_status_of_chain_err(err) and chain_err_code(err). */
+void gw_reply_chain_err(gw_req *r, int err, const char *detail);
+
+/* ---- views: what a unit resolution shows (gw_json.c, page.c) -------------------------- */
+typedef struct gw_event {
+    chain_event ev;
+    char actor_name[CHAIN_NAME_MAX + 1]; /* participant name, "" for customers */
+    char to_name[CHAIN_NAME_MAX + 1];
+} gw_event;
+
+typedef struct gw_view {
+    gs1_sgtin id;           /* as asked */
+    const chain_unit *unit; /* NULL: unknown serial */
+    const chain_lot *lot;   /* NULL when unknown */
+    const char *brand_name; /* "" when unknown */
+    verdict v;
+    const gw_event *events;
+    size_t nevents;
+    uint32_t first_seq;     /* seq of events[0] (older ones not shown) */
+    uint64_t now;           /* unix seconds */
+    const char *report_url; /* form action */
+} gw_view;
+
+json_t *gw_json_unit(const chain_unit *u, const chain_lot *lot, uint64_t now);
+json_t *gw_json_verdict(const verdict *v);
+json_t *gw_json_event(const gw_event *e);
+json_t *gw_json_view(const gw_view *v); /* {"unit","verdict","history"} */
+json_t *gw_json_receipt(const chain_receipt *rc, const char *status);
+json_t *gw_json_participant(const chain_participant *p);
+const char *gw_warranty_status(const chain_unit *u, uint64_t now); /* "active", ... */
+
+/* HTML page of a view into b (bounded by GW_PAGE_MAX). */
+void gw_page_render(gw_buf *b, const gw_view *v);
+/* Small HTML page for an error ("This code is not a valid product link"). */
+void gw_page_error(gw_buf *b, unsigned status, const char *title, const char *detail);
+
+#endif

@@ -1,0 +1,219 @@
+/*
+ * metrics.c — Prometheus counters of the gateway.
+ *
+ * Requests are counted in a [route][status class] table where the status is
+ * one of a fixed list of codes the gateway answers (others fall in "other"),
+ * so the table is fixed-size and recording is one relaxed atomic add. The
+ * commit latency histogram uses cumulative-at-render buckets in microseconds.
+ */
+#include "node/metrics.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const unsigned statuses[] = {200, 202, 400, 404, 405, 409, 413,
+                                    415, 422, 429, 500, 503, 504, 0 /* other */};
+#define NSTATUS (sizeof statuses / sizeof statuses[0])
+
+static const uint64_t lat_bounds_us[] = {1000,   2500,   5000,   10000,   25000,   50000,
+                                         100000, 250000, 500000, 1000000, 2500000, 10000000};
+#define NLAT (sizeof lat_bounds_us / sizeof lat_bounds_us[0])
+
+struct gw_metrics {
+    const char *const *names;
+    size_t nroutes;
+    _Atomic uint64_t req[METRICS_ROUTES_MAX][NSTATUS];
+    _Atomic uint64_t scans[4];
+    _Atomic uint64_t rate_limited;
+    _Atomic uint64_t lat[NLAT + 1];
+    _Atomic uint64_t lat_sum, lat_count;
+};
+
+gw_metrics *metrics_new(const char *const *route_names, size_t nroutes)
+{
+    if (nroutes > METRICS_ROUTES_MAX)
+        return NULL;
+    gw_metrics *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->names = route_names;
+    m->nroutes = nroutes;
+    return m;
+}
+
+void metrics_free(gw_metrics *m)
+{
+    free(m);
+}
+
+void metrics_request(gw_metrics *m, size_t route, unsigned status)
+{
+    if (!m || route >= m->nroutes)
+        return;
+    size_t i = 0;
+    while (i + 1 < NSTATUS && statuses[i] != status)
+        i++;
+    atomic_fetch_add_explicit(&m->req[route][i], 1, memory_order_relaxed);
+}
+
+void metrics_scan(gw_metrics *m, int kind)
+{
+    if (m && kind >= 1 && kind <= 3)
+        atomic_fetch_add_explicit(&m->scans[kind], 1, memory_order_relaxed);
+}
+
+void metrics_rate_limited(gw_metrics *m)
+{
+    if (m)
+        atomic_fetch_add_explicit(&m->rate_limited, 1, memory_order_relaxed);
+}
+
+void metrics_commit_latency(gw_metrics *m, uint64_t usec)
+{
+    if (!m)
+        return;
+    size_t i = 0;
+    while (i < NLAT && usec > lat_bounds_us[i])
+        i++;
+    atomic_fetch_add_explicit(&m->lat[i], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->lat_sum, usec, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->lat_count, 1, memory_order_relaxed);
+}
+
+typedef struct mbuf {
+    char *p;
+    size_t len, cap;
+    int failed;
+} mbuf;
+
+__attribute__((format(printf, 2, 3))) static void mb_printf(mbuf *b, const char *fmt, ...)
+{
+    if (b->failed)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->failed = 1;
+            return;
+        }
+        if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap * 2 + (size_t)n;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->failed = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+}
+
+int metrics_render(gw_metrics *m, char **out, size_t *out_len, const gw_status *st,
+                   const chain_head *head, uint64_t lmdb_bytes)
+{
+    mbuf b = {malloc(8192), 0, 8192, 0};
+    if (!b.p)
+        return -1;
+    b.p[0] = '\0';
+    mb_printf(&b, "# HELP provena_http_requests_total HTTP requests answered, by route and "
+                  "status.\n# TYPE provena_http_requests_total counter\n");
+    for (size_t r = 0; r < m->nroutes; r++)
+        for (size_t s = 0; s < NSTATUS; s++) {
+            uint64_t v = atomic_load_explicit(&m->req[r][s], memory_order_relaxed);
+            if (v == 0)
+                continue;
+            if (statuses[s])
+                mb_printf(&b, "provena_http_requests_total{route=\"%s\",status=\"%u\"} %llu\n",
+                          m->names[r], statuses[s], (unsigned long long)v);
+            else
+                mb_printf(&b, "provena_http_requests_total{route=\"%s\",status=\"other\"} %llu\n",
+                          m->names[r], (unsigned long long)v);
+        }
+    static const char *kinds[4] = {NULL, "scan", "probe", "report"};
+    mb_printf(&b, "# HELP provena_scans_recorded_total Public scans handed to the scan queue.\n"
+                  "# TYPE provena_scans_recorded_total counter\n");
+    for (int k = 1; k <= 3; k++)
+        mb_printf(&b, "provena_scans_recorded_total{kind=\"%s\"} %llu\n", kinds[k],
+                  (unsigned long long)atomic_load(&m->scans[k]));
+    mb_printf(&b,
+              "# HELP provena_rate_limited_total Requests refused by the per-client limit.\n"
+              "# TYPE provena_rate_limited_total counter\nprovena_rate_limited_total %llu\n",
+              (unsigned long long)atomic_load(&m->rate_limited));
+    mb_printf(&b, "# HELP provena_commit_latency_seconds Submit to receipt, waited submissions.\n"
+                  "# TYPE provena_commit_latency_seconds histogram\n");
+    uint64_t cum = 0;
+    for (size_t i = 0; i < NLAT; i++) {
+        cum += atomic_load(&m->lat[i]);
+        mb_printf(&b, "provena_commit_latency_seconds_bucket{le=\"%g\"} %llu\n",
+                  (double)lat_bounds_us[i] / 1e6, (unsigned long long)cum);
+    }
+    cum += atomic_load(&m->lat[NLAT]);
+    mb_printf(&b, "provena_commit_latency_seconds_bucket{le=\"+Inf\"} %llu\n",
+              (unsigned long long)cum);
+    mb_printf(&b, "provena_commit_latency_seconds_sum %.6f\n",
+              (double)atomic_load(&m->lat_sum) / 1e6);
+    mb_printf(&b, "provena_commit_latency_seconds_count %llu\n",
+              (unsigned long long)atomic_load(&m->lat_count));
+    if (st) {
+        static const char *roles[] = {"leader", "follower", "candidate", "stopped"};
+        mb_printf(&b,
+                  "# HELP provena_raft_term Current Raft term.\n# TYPE provena_raft_term "
+                  "gauge\nprovena_raft_term %llu\n",
+                  (unsigned long long)st->term);
+        mb_printf(&b,
+                  "# HELP provena_raft_commit_index Raft commit index.\n"
+                  "# TYPE provena_raft_commit_index gauge\nprovena_raft_commit_index %llu\n",
+                  (unsigned long long)st->commit_index);
+        mb_printf(&b,
+                  "# HELP provena_raft_last_applied Last applied Raft index.\n"
+                  "# TYPE provena_raft_last_applied gauge\nprovena_raft_last_applied %llu\n",
+                  (unsigned long long)st->last_applied);
+        mb_printf(&b,
+                  "# HELP provena_raft_leader_id Leader's node id (0: none known).\n"
+                  "# TYPE provena_raft_leader_id gauge\nprovena_raft_leader_id %llu\n",
+                  (unsigned long long)st->leader_id);
+        mb_printf(&b, "# HELP provena_raft_role 1 for this node's current role.\n"
+                      "# TYPE provena_raft_role gauge\n");
+        for (size_t i = 0; i < 4; i++)
+            mb_printf(&b, "provena_raft_role{role=\"%s\"} %d\n", roles[i],
+                      st->role && strcmp(st->role, roles[i]) == 0);
+        mb_printf(&b,
+                  "# HELP provena_raft_peers Members known to this node.\n"
+                  "# TYPE provena_raft_peers gauge\nprovena_raft_peers %zu\n",
+                  st->npeers);
+    }
+    if (head) {
+        mb_printf(&b,
+                  "# HELP provena_chain_height Height of the applied head block.\n"
+                  "# TYPE provena_chain_height gauge\nprovena_chain_height %llu\n",
+                  (unsigned long long)head->height);
+        mb_printf(&b,
+                  "# HELP provena_chain_units Units in the ledger.\n"
+                  "# TYPE provena_chain_units gauge\nprovena_chain_units %llu\n",
+                  (unsigned long long)head->units);
+        mb_printf(&b,
+                  "# HELP provena_chain_txs Transactions in the ledger.\n"
+                  "# TYPE provena_chain_txs gauge\nprovena_chain_txs %llu\n",
+                  (unsigned long long)head->txs);
+    }
+    mb_printf(&b,
+              "# HELP provena_lmdb_bytes Size of the ledger's LMDB data file.\n"
+              "# TYPE provena_lmdb_bytes gauge\nprovena_lmdb_bytes %llu\n",
+              (unsigned long long)lmdb_bytes);
+    if (b.failed) {
+        free(b.p);
+        return -1;
+    }
+    *out = b.p;
+    *out_len = b.len;
+    return 0;
+}
