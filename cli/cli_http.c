@@ -1,0 +1,199 @@
+/*
+ * cli_http.c — the CLI's HTTP client (libcurl easy interface).
+ *
+ * One cli_http is one node base URL and one reusable curl handle (keep-alive),
+ * used by one thread. Response bodies are read into a buffer bounded by the
+ * caller's maximum (a block is the largest thing we fetch): a node that sends
+ * more is an error, never an unbounded allocation. Errors from the node arrive
+ * as {"error":{"code","message"}} and are shown as "code: message".
+ */
+#include "cli/cli.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cli_http {
+    CURL *curl;
+    char base[512];
+};
+
+typedef struct sink {
+    char *p;
+    size_t len, cap, max;
+    bool overflow;
+} sink;
+
+static size_t sink_write(char *data, size_t size, size_t nmemb, void *ud)
+{
+    sink *s = ud;
+    size_t n = size * nmemb;
+    if (s->len + n > s->max) {
+        s->overflow = true;
+        return 0; /* aborts the transfer */
+    }
+    if (s->len + n + 1 > s->cap) {
+        size_t nc = s->cap ? s->cap : 4096;
+        while (nc < s->len + n + 1)
+            nc *= 2;
+        char *np = realloc(s->p, nc);
+        if (!np)
+            return 0;
+        s->p = np;
+        s->cap = nc;
+    }
+    memcpy(s->p + s->len, data, n);
+    s->len += n;
+    s->p[s->len] = '\0';
+    return n;
+}
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static void global_init(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+cli_http *cli_http_new(const char *base)
+{
+    pthread_once(&global_once, global_init);
+    cli_http *h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
+    snprintf(h->base, sizeof h->base, "%s", base);
+    size_t n = strlen(h->base);
+    while (n && h->base[n - 1] == '/')
+        h->base[--n] = '\0';
+    h->curl = curl_easy_init();
+    if (!h->curl) {
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void cli_http_free(cli_http *h)
+{
+    if (!h)
+        return;
+    curl_easy_cleanup(h->curl);
+    free(h);
+}
+
+const char *cli_http_base(const cli_http *h)
+{
+    return h->base;
+}
+
+void cli_resp_free(cli_resp *r)
+{
+    free(r->body);
+    r->body = NULL;
+    r->len = 0;
+}
+
+static int perform(cli_http *h, cli_resp *resp, const char *path, const char *ctype,
+                   const void *body, size_t len, bool post, size_t max, char *errmsg,
+                   size_t errmsg_len)
+{
+    char url[1536];
+    if (snprintf(url, sizeof url, "%s%s", h->base, path) >= (int)sizeof url) {
+        snprintf(errmsg, errmsg_len, "URL too long");
+        return -1;
+    }
+    sink s = {.max = max ? max : CLI_RESP_MAX};
+    struct curl_slist *hdrs = NULL;
+    CURL *c = h->curl;
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 120000L);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "provena-cli/1");
+    hdrs = curl_slist_append(hdrs, "Accept: application/json");
+    hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
+    if (post) {
+        char ct[128];
+        snprintf(ct, sizeof ct, "Content-Type: %s", ctype);
+        hdrs = curl_slist_append(hdrs, ct);
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    CURLcode rc = curl_easy_perform(c);
+    curl_slist_free_all(hdrs);
+    if (rc != CURLE_OK) {
+        if (s.overflow)
+            snprintf(errmsg, errmsg_len, "%s: answer larger than %zu bytes", url, s.max);
+        else
+            snprintf(errmsg, errmsg_len, "%s: %s", url, curl_easy_strerror(rc));
+        free(s.p);
+        return -1;
+    }
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    if (!s.p) {
+        s.p = calloc(1, 1);
+        if (!s.p) {
+            snprintf(errmsg, errmsg_len, "out of memory");
+            return -1;
+        }
+    }
+    resp->status = status;
+    resp->body = s.p;
+    resp->len = s.len;
+    return 0;
+}
+
+int cli_http_get(cli_http *h, cli_resp *resp, const char *path, size_t max, char *errmsg,
+                 size_t errmsg_len)
+{
+    return perform(h, resp, path, NULL, NULL, 0, false, max, errmsg, errmsg_len);
+}
+
+int cli_http_post(cli_http *h, cli_resp *resp, const char *path, const char *ctype,
+                  const void *body, size_t len, char *errmsg, size_t errmsg_len)
+{
+    return perform(h, resp, path, ctype, body, len, true, 1u << 20, errmsg, errmsg_len);
+}
+
+void cli_http_error_text(char *out, size_t out_len, const cli_resp *r)
+{
+    json_t *j = r->body ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+    json_t *e = j ? json_object_get(j, "error") : NULL;
+    const char *code = json_string_value(json_object_get(e, "code"));
+    const char *msg = json_string_value(json_object_get(e, "message"));
+    if (code)
+        snprintf(out, out_len, "%s: %s (HTTP %ld)", code, msg ? msg : "", r->status);
+    else
+        snprintf(out, out_len, "HTTP %ld", r->status);
+    json_decref(j);
+}
+
+json_t *cli_http_get_json(cli_http *h, const char *path, char *errmsg, size_t errmsg_len)
+{
+    cli_resp r = {0};
+    if (cli_http_get(h, &r, path, 0, errmsg, errmsg_len) != 0)
+        return NULL;
+    json_t *j = NULL;
+    if (r.status < 200 || r.status > 299) {
+        cli_http_error_text(errmsg, errmsg_len, &r);
+    } else {
+        json_error_t je;
+        j = json_loadb(r.body, r.len, 0, &je);
+        if (!j)
+            snprintf(errmsg, errmsg_len, "%s%s: not JSON: %s", h->base, path, je.text);
+        else if (!json_is_object(j)) {
+            snprintf(errmsg, errmsg_len, "%s%s: not a JSON object", h->base, path);
+            json_decref(j);
+            j = NULL;
+        }
+    }
+    cli_resp_free(&r);
+    return j;
+}
