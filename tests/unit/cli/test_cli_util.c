@@ -1,0 +1,351 @@
+/*
+ * test_cli_util.c — the promises of cli/cli_util.c and cli_verify.c: argument
+ * parsing and its exit codes, unit naming in its three forms, key files,
+ * unit files, random serials and claim codes, and the offline label check.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+int cli_label_check(const chain_genesis *g, const gs1_link *l, const chain_brand **brand_out,
+                    char *why, size_t why_len);
+
+#define GTIN "09506000123455"
+
+/* ---- argument parser ---------------------------------------------------------------- */
+
+static const char *o_count, *o_lot;
+static bool o_json;
+static const cli_opt opts[] = {
+    {"count", "N", "units", &o_count, NULL},
+    {"lot", "L", "lot", &o_lot, NULL},
+    {"json", NULL, "json", NULL, &o_json},
+};
+static const cli_spec spec = {"provena test", "[--count N]", "test", opts, 3, 0, 2};
+
+static int parse(int argc, char **argv, size_t *np)
+{
+    const char *pos[4];
+    o_count = o_lot = NULL;
+    o_json = false;
+    return cli_parse(&spec, argc, argv, pos, np, 4);
+}
+
+static void test_parse_options_both_forms(void **st)
+{
+    (void)st;
+    char *argv[] = {"--count", "5", "--lot=L1", "--json", "A"};
+    size_t np = 0;
+    assert_int_equal(parse(5, argv, &np), CLI_OK);
+    assert_string_equal(o_count, "5");
+    assert_string_equal(o_lot, "L1");
+    assert_true(o_json);
+    assert_int_equal(np, 1);
+}
+
+static void test_parse_unknown_option_is_usage_error(void **st)
+{
+    (void)st;
+    char *argv[] = {"--bogus", "1"};
+    size_t np;
+    assert_int_equal(parse(2, argv, &np), CLI_USAGE);
+}
+
+static void test_parse_missing_value_is_usage_error(void **st)
+{
+    (void)st;
+    char *argv[] = {"--count"};
+    size_t np;
+    assert_int_equal(parse(1, argv, &np), CLI_USAGE);
+}
+
+static void test_parse_flag_with_value_is_usage_error(void **st)
+{
+    (void)st;
+    char *argv[] = {"--json=1"};
+    size_t np;
+    assert_int_equal(parse(1, argv, &np), CLI_USAGE);
+}
+
+static void test_parse_too_many_positionals(void **st)
+{
+    (void)st;
+    char *argv[] = {"a", "b", "c"};
+    size_t np;
+    assert_int_equal(parse(3, argv, &np), CLI_USAGE);
+}
+
+static void test_parse_help(void **st)
+{
+    (void)st;
+    char *argv[] = {"--count", "1", "--help"};
+    size_t np;
+    assert_int_equal(parse(3, argv, &np), CLI_HELP);
+}
+
+static void test_parse_double_dash_ends_options(void **st)
+{
+    (void)st;
+    char *argv[] = {"--", "--json"};
+    size_t np;
+    assert_int_equal(parse(2, argv, &np), CLI_OK);
+    assert_false(o_json);
+    assert_int_equal(np, 1);
+}
+
+static void test_u64_bounds(void **st)
+{
+    (void)st;
+    uint64_t v = 7;
+    assert_true(cli_parse_u64(&v, "10000", 1, 10000));
+    assert_int_equal(v, 10000);
+    assert_false(cli_parse_u64(&v, "10001", 1, 10000));
+    assert_false(cli_parse_u64(&v, "0", 1, 10));
+    assert_false(cli_parse_u64(&v, "-1", 0, 10));
+    assert_false(cli_parse_u64(&v, "1x", 0, 10));
+    assert_false(cli_parse_u64(&v, "", 0, 10));
+    assert_false(cli_parse_u64(&v, "99999999999999999999999", 0, UINT64_MAX));
+    assert_int_equal(v, 10000); /* untouched on failure */
+}
+
+static void test_split_list(void **st)
+{
+    (void)st;
+    char out[4][CHAIN_REGION_MAX + 1];
+    assert_int_equal(cli_split_list(out, 4, "de,fr,DE-BY"), 3);
+    assert_string_equal(out[0], "DE");
+    assert_string_equal(out[2], "DE-BY");
+    assert_int_equal(cli_split_list(out, 4, "DE,,FR"), -1);
+    assert_int_equal(cli_split_list(out, 2, "DE,FR,IT"), -1);
+    assert_int_equal(cli_split_list(out, 4, "TOOLONGX"), -1);
+}
+
+/* ---- units -------------------------------------------------------------------------- */
+
+static void test_unit_gtin_slash_serial(void **st)
+{
+    (void)st;
+    gs1_link l;
+    char e[128];
+    assert_int_equal(cli_unit_parse(&l, GTIN "/AB12", e, sizeof e), 0);
+    assert_string_equal(l.id.gtin, GTIN);
+    assert_string_equal(l.id.serial, "AB12");
+}
+
+static void test_unit_gtin13_padded(void **st)
+{
+    (void)st;
+    gs1_link l;
+    char e[128];
+    assert_int_equal(cli_unit_parse(&l, "9506000123455/X1", e, sizeof e), 0);
+    assert_string_equal(l.id.gtin, GTIN);
+}
+
+static void test_unit_digital_link(void **st)
+{
+    (void)st;
+    gs1_link l;
+    char e[128];
+    assert_int_equal(
+        cli_unit_parse(&l, "https://id.example.com/01/" GTIN "/21/S9?10=L1&17=271231&sig=AAAA", e,
+                       sizeof e),
+        0);
+    assert_string_equal(l.id.serial, "S9");
+    assert_string_equal(l.lot, "L1");
+    assert_string_equal(l.expiry, "271231");
+    assert_string_equal(l.sig, "AAAA");
+}
+
+static void test_unit_element_string(void **st)
+{
+    (void)st;
+    gs1_link l;
+    char e[128];
+    assert_int_equal(cli_unit_parse(&l, "(01)" GTIN "(21)AB12", e, sizeof e), 0);
+    assert_string_equal(l.id.gtin, GTIN);
+    assert_string_equal(l.id.serial, "AB12");
+}
+
+static void test_unit_bad_check_digit_refused(void **st)
+{
+    (void)st;
+    gs1_link l;
+    char e[128] = "";
+    assert_int_equal(cli_unit_parse(&l, "09506000123456/AB12", e, sizeof e), -1);
+    assert_true(e[0] != '\0');
+    assert_int_equal(cli_unit_parse(&l, "9506000123456/AB12", e, sizeof e), -1);
+}
+
+static void test_units_file(void **st)
+{
+    (void)st;
+    char path[] = "/tmp/provena-units-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "# units\n" GTIN "/A1\n\n  (01)" GTIN "(21)A2\n" GTIN "/BAD SERIAL\n");
+    fclose(f);
+    gs1_sgtin *u = NULL;
+    size_t n = 0;
+    char e[256];
+    assert_int_equal(cli_units_read_file(&u, &n, path, e, sizeof e), -1);
+    assert_non_null(strstr(e, ":5:")); /* names the line */
+    assert_int_equal(n, 2);
+    assert_string_equal(u[1].serial, "A2");
+    free(u);
+    unlink(path);
+}
+
+/* ---- keys --------------------------------------------------------------------------- */
+
+static void test_key_roundtrip_0600_no_overwrite(void **st)
+{
+    (void)st;
+    char dir[] = "/tmp/provena-key-XXXXXX", path[64], e[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/k", dir);
+    uint8_t sk[32], pub[32], back[32];
+    assert_int_equal(chain_key_generate(sk, pub), CHAIN_OK);
+    assert_int_equal(cli_key_write(path, sk, e, sizeof e), 0);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    assert_int_equal(sb.st_size, 65); /* 64 hex + newline */
+    assert_int_equal(cli_key_read(back, path, e, sizeof e), 0);
+    assert_memory_equal(back, sk, 32);
+    assert_int_equal(cli_key_write(path, sk, e, sizeof e), -1);
+    assert_non_null(strstr(e, "refusing to overwrite"));
+    unlink(path);
+    rmdir(dir);
+}
+
+static void test_key_read_rejects_garbage(void **st)
+{
+    (void)st;
+    char path[] = "/tmp/provena-badkey-XXXXXX", e[256];
+    int fd = mkstemp(path);
+    assert_true(write(fd, "abcd\n", 5) == 5);
+    close(fd);
+    uint8_t sk[32];
+    assert_int_equal(cli_key_read(sk, path, e, sizeof e), -1);
+    assert_non_null(strstr(e, "64 hex"));
+    unlink(path);
+}
+
+/* ---- randomness --------------------------------------------------------------------- */
+
+static void test_serials_random_and_gs1_valid(void **st)
+{
+    (void)st;
+    char a[CLI_SERIAL_LEN + 1], b[CLI_SERIAL_LEN + 1];
+    assert_int_equal(cli_serial_random(a), 0);
+    assert_int_equal(cli_serial_random(b), 0);
+    assert_int_equal(strlen(a), CLI_SERIAL_LEN);
+    assert_true(gs1_serial_valid(a, strlen(a)));
+    assert_string_not_equal(a, b);
+    assert_true(5 * CLI_SERIAL_LEN >= 64); /* ≥ 64 bits of entropy */
+}
+
+static void test_claim_code_format(void **st)
+{
+    (void)st;
+    char c[CLI_CODE_LEN + 1];
+    assert_int_equal(cli_code_random(c), 0);
+    assert_int_equal(strlen(c), 19);
+    assert_int_equal(c[4], '-');
+    assert_int_equal(c[9], '-');
+    assert_int_equal(c[14], '-');
+}
+
+/* ---- offline label check ------------------------------------------------------------ */
+
+static chain_genesis *test_genesis(uint8_t sk[32])
+{
+    uint8_t pub[32];
+    char hex[65], doc[1024], e[256];
+    assert_int_equal(chain_key_generate(sk, pub), CHAIN_OK);
+    chain_hex(hex, pub, 32);
+    snprintf(doc, sizeof doc,
+             "{\"chain\":\"t\",\"time\":1,\"brands\":[{\"id\":\"acme\",\"name\":\"Acme\","
+             "\"pub\":\"%s\",\"prefixes\":[\"9506000\"]}],\"participants\":[],\"nodes\":[{"
+             "\"id\":1,\"operator\":\"acme\",\"raft\":\"tcp://127.0.0.1:1\",\"http\":"
+             "\"http://127.0.0.1:2\",\"pub\":"
+             "\"79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798\"}]}",
+             hex);
+    chain_genesis *g = NULL;
+    assert_int_equal(chain_genesis_parse(&g, doc, strlen(doc), e, sizeof e), CHAIN_OK);
+    return g;
+}
+
+static void test_label_genuine_then_one_char_changed(void **st)
+{
+    (void)st;
+    uint8_t sk[32], msg[32], sig[64];
+    chain_genesis *g = test_genesis(sk);
+    chain_label_hash(msg, g->chain_id, GTIN, "S1", "L1", "271231");
+    assert_int_equal(chain_sign(sig, sk, msg), CHAIN_OK);
+    gs1_link l;
+    memset(&l, 0, sizeof l);
+    strcpy(l.id.gtin, GTIN);
+    strcpy(l.id.serial, "S1");
+    strcpy(l.lot, "L1");
+    strcpy(l.expiry, "271231");
+    chain_b64url(l.sig, sig, 64);
+    char url[GS1_DL_MAX], why[256];
+    assert_true(gs1_link_format(url, sizeof url, "https://r.example", &l) > 0);
+    gs1_link back;
+    assert_int_equal(cli_unit_parse(&back, url, why, sizeof why), 0);
+    const chain_brand *b = NULL;
+    assert_int_equal(cli_label_check(g, &back, &b, why, sizeof why), 0);
+    assert_string_equal(b->id, "acme");
+    /* one character of the serial changed */
+    back.id.serial[1] = '2';
+    assert_int_equal(cli_label_check(g, &back, &b, why, sizeof why), -1);
+    assert_non_null(strstr(why, "bad label signature"));
+    /* one character of the signature changed */
+    assert_int_equal(cli_unit_parse(&back, url, why, sizeof why), 0);
+    back.sig[10] = back.sig[10] == 'A' ? 'B' : 'A';
+    assert_int_equal(cli_label_check(g, &back, &b, why, sizeof why), -1);
+    /* no signature at all */
+    back.sig[0] = '\0';
+    assert_int_equal(cli_label_check(g, &back, &b, why, sizeof why), -1);
+    assert_non_null(strstr(why, "no signature"));
+    chain_genesis_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_options_both_forms),
+        cmocka_unit_test(test_parse_unknown_option_is_usage_error),
+        cmocka_unit_test(test_parse_missing_value_is_usage_error),
+        cmocka_unit_test(test_parse_flag_with_value_is_usage_error),
+        cmocka_unit_test(test_parse_too_many_positionals),
+        cmocka_unit_test(test_parse_help),
+        cmocka_unit_test(test_parse_double_dash_ends_options),
+        cmocka_unit_test(test_u64_bounds),
+        cmocka_unit_test(test_split_list),
+        cmocka_unit_test(test_unit_gtin_slash_serial),
+        cmocka_unit_test(test_unit_gtin13_padded),
+        cmocka_unit_test(test_unit_digital_link),
+        cmocka_unit_test(test_unit_element_string),
+        cmocka_unit_test(test_unit_bad_check_digit_refused),
+        cmocka_unit_test(test_units_file),
+        cmocka_unit_test(test_key_roundtrip_0600_no_overwrite),
+        cmocka_unit_test(test_key_read_rejects_garbage),
+        cmocka_unit_test(test_serials_random_and_gs1_valid),
+        cmocka_unit_test(test_claim_code_format),
+        cmocka_unit_test(test_label_genuine_then_one_char_changed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
