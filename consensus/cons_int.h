@@ -74,6 +74,7 @@ struct cons {
     raft_io_close_cb close_cb;
     unsigned tick_ms;
     uint64_t next_tick_ms;
+    uint64_t next_capacity_ms;
     unsigned rand_state;
     cons_disk_req *disk;
     size_t ndisk, capdisk;
@@ -115,6 +116,9 @@ void cons_io_setup(cons *c);
  * nothing is pending. */
 void cons_io_flush(cons *c);
 uint64_t cons_now_ms(void);
+void cons_io_refresh_capacity(cons *c);
+/* Fire callbacks of finished raft_apply/barrier/change/transfer requests. */
+void cons_raft_fire_completed(struct raft *r); /* statvfs of data_dir -> io.capacity */
 uint64_t cons_now_us(void);
 
 /* cons_fsm.c */

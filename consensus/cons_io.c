@@ -17,8 +17,11 @@
  */
 #include "consensus/cons_int.h"
 
+#include <assert.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 uint64_t cons_now_us(void)
@@ -240,6 +243,19 @@ static int io_random(struct raft_io *io, int min, int max)
     return min + (int)(x % (unsigned)(max - min));
 }
 
+/* raft_io.capacity: free disk space in KiB, saturated at 65535 (64 MiB). The
+ * legacy layer refuses new entries (RAFT_NOSPACE) when a majority of voters
+ * report less than 4 MiB, so a full disk stops proposals cluster-wide instead
+ * of failing a write half-way. */
+void cons_io_refresh_capacity(cons *c)
+{
+    struct statvfs vs;
+    unsigned long long kib = 65535;
+    if (statvfs(c->data_dir, &vs) == 0)
+        kib = (unsigned long long)vs.f_bavail * vs.f_frsize / 1024u;
+    c->io.capacity = (unsigned short)(kib > 65535 ? 65535 : kib);
+}
+
 void cons_io_setup(cons *c)
 {
     struct raft_io *io = &c->io;
@@ -262,6 +278,56 @@ void cons_io_setup(cons *c)
     io->time = io_time;
     io->random = io_random;
     c->rand_state = (unsigned)(c->cfg.id * 2654435761u) ^ (unsigned)cons_now_us() ^ 1u;
+    cons_io_refresh_capacity(c);
+}
+
+/* ---- completed client requests ------------------------------------------------ */
+
+/* libraft 0.22 queues finished raft_apply/raft_barrier/raft_change/raft_transfer
+ * requests on raft.legacy.requests and relies on its raft_io backend to fire
+ * them between loop phases (its own backends call a function that the shared
+ * library does not export). We drain that queue here, using only layouts that
+ * raft.h declares public and ABI-frozen: the RAFT__REQUEST prefix (type, queue)
+ * common to the four request structs and the void *[2] intrusive list. */
+_Static_assert(RAFT_VERSION_MAJOR == 0 && RAFT_VERSION_MINOR == 22,
+               "cons_raft_fire_completed depends on libraft 0.22's legacy request queue");
+typedef void *cons_rq[2];
+#define RQ_NEXT(q) (*(cons_rq **)&((*(q))[0]))
+#define RQ_PREV(q) (*(cons_rq **)&((*(q))[1]))
+#define RAFT_TRANSFER_REQ (RAFT_CHANGE + 1) /* libraft's internal type tag */
+
+void cons_raft_fire_completed(struct raft *r)
+{
+    cons_rq *head = (cons_rq *)&r->legacy.requests;
+    while (RQ_NEXT(head) != head) {
+        cons_rq *q = RQ_NEXT(head);
+        RQ_NEXT(RQ_PREV(q)) = RQ_NEXT(q);
+        RQ_PREV(RQ_NEXT(q)) = RQ_PREV(q);
+        struct raft_apply *req =
+            (struct raft_apply *)(void *)((char *)q - offsetof(struct raft_apply, queue));
+        switch (req->type) {
+        case RAFT_COMMAND:
+            req->cb(req, req->status, req->result);
+            break;
+        case RAFT_BARRIER: {
+            struct raft_barrier *b = (struct raft_barrier *)(void *)req;
+            b->cb(b, b->status);
+            break;
+        }
+        case RAFT_CHANGE: {
+            struct raft_change *ch = (struct raft_change *)(void *)req;
+            ch->cb(ch, ch->status);
+            break;
+        }
+        case RAFT_TRANSFER_REQ: {
+            struct raft_transfer *t = (struct raft_transfer *)(void *)req;
+            t->cb(t);
+            break;
+        }
+        default:
+            assert(!"unknown raft request type");
+        }
+    }
 }
 
 /* ---- flush -------------------------------------------------------------------- */
@@ -322,7 +388,11 @@ void cons_io_flush(cons *c)
             }
             free(x);
         }
+        if (c->state != CONS_CLOSED && c->raft_started)
+            cons_raft_fire_completed(&c->raft);
     }
+    if (c->state != CONS_CLOSED && c->raft_started)
+        cons_raft_fire_completed(&c->raft);
     if ((c->state == CONS_CLOSING || (c->state == CONS_HALTED)) && c->close_cb) {
         raft_io_close_cb cb = c->close_cb;
         c->close_cb = NULL;

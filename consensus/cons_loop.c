@@ -231,10 +231,13 @@ static void check_leadership(cons *c)
         if (!req)
             return;
         req->data = c;
-        if (raft_barrier(&c->raft, req, barrier_cb) == 0)
+        int rv = raft_barrier(&c->raft, req, barrier_cb);
+        if (rv == 0) {
             c->barrier_pending = true;
-        else
+        } else {
+            cons_log(c, "barrier: %s", raft_errmsg(&c->raft));
             free(req);
+        }
     }
 }
 
@@ -395,6 +398,10 @@ void *cons_loop_main(void *arg)
         deliver_inbox(c);
         now = cons_now_ms();
         if (c->tick_cb && c->state != CONS_HALTED && now >= c->next_tick_ms) {
+            if (now >= c->next_capacity_ms) {
+                cons_io_refresh_capacity(c);
+                c->next_capacity_ms = now + 1000;
+            }
             c->tick_cb(&c->io);
             c->next_tick_ms = now + c->tick_ms;
         }
