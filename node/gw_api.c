@@ -530,7 +530,13 @@ static void submit_work(gw_req *r)
         unsigned status;
         json_t *o = item_json(it);
         if (it->err != CHAIN_OK) {
+            /* the JSON was read but a field is missing or wrong: 422, not 400 */
             status = gw_status_of_chain_err(it->err);
+            if (status == 400)
+                status = 422;
+            json_object_set_new(
+                o, "error",
+                json_pack("{s:s,s:s}", "code", chain_err_code(it->err), "message", it->msg));
         } else if (it->res == GW_SUBMIT_COMMITTED || it->res == GW_SUBMIT_REJECTED) {
             status = it->rc.code == CHAIN_OK ? 200 : gw_status_of_chain_err(it->rc.code);
             if (it->rc.code != CHAIN_OK)

@@ -25,7 +25,7 @@ static const char *const css =
     "main{padding:8px 16px 24px;max-width:640px;margin:auto}"
     "h2{font-size:18px;margin:20px 0 8px}"
     "dl{display:grid;grid-template-columns:auto 1fr;gap:4px 12px;margin:0}"
-    "dt{color:#555}dd{margin:0;word-break:break-all}"
+    "dt{color:#555}dd{margin:0;overflow-wrap:anywhere}"
     "ol{list-style:none;padding:0;margin:0}"
     "li{background:#fff;border-left:4px solid #888;padding:8px 10px;margin:0 0 8px}"
     "li small{color:#555;display:block}"
