@@ -19,7 +19,7 @@
 
 typedef struct lc {
     const char *cmd;
-    const char *node, *key, *genesis;
+    const char *node, *key, *genesis, *nonce_s;
     bool json;
     cli_http *h;
     uint8_t sk[CHAIN_SECKEY_LEN], pub[CHAIN_KEY_LEN], chain_id[CHAIN_HASH_LEN];
@@ -33,10 +33,12 @@ typedef struct lc {
         {"key", "FILE", "signing key file (default $PROVENA_KEY)", &(c).key, NULL},          \
         {"genesis", "FILE", "chain id from this genesis instead of the node", &(c).genesis,  \
          NULL},                                                                              \
+        {"nonce", "N", "sign with this nonce instead of the node's next one", &(c).nonce_s,   \
+         NULL},                                                                              \
     {                                                                                        \
         "json", NULL, "print receipts as JSON, one a line", NULL, &(c).json                  \
     }
-#define LC_NOPTS 4
+#define LC_NOPTS 5
 
 static void lc_init(lc *c, const char *cmd)
 {
@@ -66,8 +68,12 @@ static int lc_open(lc *c)
         return cli_fail(c->cmd, "out of memory");
     if (cli_chain_id(c->chain_id, NULL, c->h, c->genesis, e, sizeof e) != 0)
         return cli_fail(c->cmd, "%s", e);
-    if (cli_nonce_next(&c->nonce, c->h, c->pub, e, sizeof e) != 0)
+    if (c->nonce_s) {
+        if (!cli_parse_u64(&c->nonce, c->nonce_s, 1, UINT64_MAX / 2))
+            return cli_usage_err(c->cmd, "--nonce: a number 1..");
+    } else if (cli_nonce_next(&c->nonce, c->h, c->pub, e, sizeof e) != 0) {
         return cli_fail(c->cmd, "%s", e);
+    }
     c->open = true;
     return CLI_OK;
 }
@@ -180,7 +186,7 @@ static int verb_units(const char *verb, int type, int argc, char **argv)
     snprintf(cmd, sizeof cmd, "provena %s", verb);
     lc_init(&c, cmd);
     const char *file = NULL, *region = NULL, *to = NULL, *reason = NULL, *note = NULL;
-    cli_opt opts[9] = {LC_OPTS(c), {"file", "F", "units, one a line ('-': stdin)", &file, NULL}};
+    cli_opt opts[10] = {LC_OPTS(c), {"file", "F", "units, one a line ('-': stdin)", &file, NULL}};
     size_t no = LC_NOPTS + 1;
     const char *usage = "UNITS... | --file F [--region R]", *summary = "";
     if (type == CHAIN_TX_PICKUP || type == CHAIN_TX_DELIVER)
