@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# bench/gateway.sh — Digital Link resolutions/s and latency of one provena-node
+# holding UNITS units (default 1,000,000), with wrk at 64 connections: JSON
+# (Accept: application/json) and the HTML page, each a random unit per request,
+# median of three runs. Every resolution records a scan (the node's scan queue).
+#
+# The ledger is filled by bench_gw_fill (blocks applied straight through
+# chain_block_apply into the node's data dir before it starts) and cached in
+# $PROVENA_BENCH_DIR (default /tmp/provena-bench-gw-$UNITS) for later runs.
+# Rate limiting is off for the run (PROVENA_GW_RATE=off): wrk is one client.
+#
+#   bench/gateway.sh [BUILD_DIR]      env: UNITS, DURATION (s), CONNS, THREADS
+set -euo pipefail
+BUILD=$(cd "${1:-build}" && pwd)
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+UNITS=${UNITS:-1000000}
+DURATION=${DURATION:-10}
+CONNS=${CONNS:-64}
+THREADS=${THREADS:-2}
+NODE_BIN=${NODE_BIN:-$BUILD/provena-node}
+DIR=${PROVENA_BENCH_DIR:-/tmp/provena-bench-gw-$UNITS}
+for t in "$NODE_BIN" "$BUILD/tests/cluster/txtool" "$BUILD/bench/bench_gw_fill"; do
+  [ -x "$t" ] || { echo "bench/gateway.sh: $t is not built" >&2; exit 1; }
+done
+command -v wrk >/dev/null || { echo "bench/gateway.sh: wrk is not installed" >&2; exit 1; }
+
+if [ ! -f "$DIR/filled" ]; then
+  rm -rf "$DIR" && mkdir -p "$DIR"
+  "$BUILD/tests/cluster/txtool" key "$DIR/brand.key" >"$DIR/brand.pub"
+  "$BUILD/tests/cluster/txtool" key "$DIR/node1.key" >"$DIR/node1.pub"
+  read -r RAFT HTTP < <(python3 -c 'import socket
+s=[socket.socket() for _ in range(2)]
+[x.bind(("127.0.0.1",0)) for x in s]
+print(*[x.getsockname()[1] for x in s])')
+  python3 - "$DIR" "$RAFT" "$HTTP" <<'PY'
+import json, sys, time
+d, raft, http = sys.argv[1], sys.argv[2], sys.argv[3]
+brand = open(f"{d}/brand.pub").read().split()[0]
+node = open(f"{d}/node1.pub").read().split()[0]
+json.dump({"chain": "bench-gateway", "time": int(time.time()),
+           "brands": [{"id": "acme", "name": "Acme Bench", "pub": brand, "prefixes": ["9506000"]}],
+           "participants": [],
+           "nodes": [{"id": 1, "operator": "acme", "raft": f"tcp://127.0.0.1:{raft}",
+                      "http": f"http://127.0.0.1:{http}", "pub": node}]},
+          open(f"{d}/genesis.json", "w"), indent=1)
+PY
+  echo "filling $UNITS units into $DIR/node1 ..."
+  "$BUILD/bench/bench_gw_fill" "$DIR/genesis.json" "$DIR/brand.key" "$DIR/node1" "$UNITS"
+  touch "$DIR/filled"
+fi
+URL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["nodes"][0]["http"])' "$DIR/genesis.json")
+PORT=${URL##*:}
+
+PROVENA_GW_RATE=off "$NODE_BIN" --genesis "$DIR/genesis.json" --id 1 --data "$DIR/node1" \
+  --key "$DIR/node1.key" >"$DIR/node.log" 2>&1 &
+NODE_PID=$!
+trap 'kill $NODE_PID 2>/dev/null; wait $NODE_PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 300); do
+  curl -sf "$URL/api/v1/head" >/dev/null 2>&1 && break
+  kill -0 $NODE_PID 2>/dev/null || { echo "node exited:"; tail -20 "$DIR/node.log"; exit 1; }
+  sleep 0.1
+done
+curl -sf "$URL/api/v1/units/09506000123455/U0000000" >/dev/null ||
+  { echo "bench/gateway.sh: the filled units are not readable" >&2; exit 1; }
+
+LUA=$DIR/random.lua
+cat >"$LUA" <<LUAEOF
+-- a random unit of the $UNITS per request
+math.randomseed(os.time())
+local accept = os.getenv("BENCH_ACCEPT") or "application/json"
+request = function()
+  local path = string.format("/01/09506000123455/21/U%07d", math.random(0, $UNITS - 1))
+  return wrk.format("GET", path, {["Accept"] = accept})
+end
+LUAEOF
+
+run() { # accept -> "rps p50_ms p99_ms non2xx"
+  BENCH_ACCEPT=$1 wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$LUA" "$URL" |
+    awk '/Requests\/sec/ {rps=$2}
+         /^ +50%/ {p50=$2} /^ +99%/ {p99=$2}
+         /Non-2xx/ {bad=$NF}
+         function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+         END {printf "%.0f %.2f %.2f %d\n", rps, ms(p50), ms(p99), bad+0}'
+}
+median() { sort -n | sed -n 2p; }
+
+printf "\ngateway: %s units, %d connections, %d wrk threads, %ss per run, median of 3\n" \
+  "$UNITS" "$CONNS" "$THREADS" "$DURATION"
+printf "%-6s %12s %10s %10s %8s\n" "form" "resolves/s" "p50 ms" "p99 ms" "non-2xx"
+for form in json html; do
+  accept=application/json
+  [ $form = html ] && accept=text/html
+  runs=()
+  for i in 1 2 3; do runs+=("$(run $accept)"); done
+  rps=$(printf "%s\n" "${runs[@]}" | awk '{print $1}' | median)
+  p50=$(printf "%s\n" "${runs[@]}" | awk '{print $2}' | median)
+  p99=$(printf "%s\n" "${runs[@]}" | awk '{print $3}' | median)
+  bad=$(printf "%s\n" "${runs[@]}" | awk '{s+=$4} END {print s}')
+  printf "%-6s %12s %10s %10s %8s\n" $form "$rps" "$p50" "$p99" "$bad"
+done
+scans=$(curl -s "$URL/metrics" | awk '/^provena_scans_recorded_total\{kind="scan"\}/ {print $2}')
+echo "scans recorded by the gateway: $scans"
