@@ -411,6 +411,7 @@ int cli_cmd_mint(int argc, char **argv)
     const char *node = cli_env_node(), *key = cli_env_key(), *genesis = NULL, *csv_path = NULL;
     const char *count_s = NULL, *wm_s = NULL, *markets_s = NULL, *batch_s = NULL,
                *gtin = NULL;
+    bool dry_run = false;
     const cli_opt opts[] = {
         {"gtin", "G", "GTIN-8/12/13/14 of the product (the brand's prefix)", &gtin, NULL},
         {"lot", "L", "lot / batch number (AI 10)", &m.lot, NULL},
@@ -428,6 +429,8 @@ int cli_cmd_mint(int argc, char **argv)
         {"node", "URL", "node base URL (default $PROVENA_NODE)", &node, NULL},
         {"key", "FILE", "brand key file (default $PROVENA_KEY)", &key, NULL},
         {"genesis", "FILE", "chain id from this genesis instead of the node", &genesis, NULL},
+        {"dry-run", NULL, "sign and render only; submit nothing (needs --genesis)", NULL,
+         &dry_run},
     };
     const cli_spec spec = {cmd, "--gtin G --lot L --count N [options]",
                            "Mints units with random serials and brand-signed labels; prints "
@@ -459,8 +462,12 @@ int cli_cmd_mint(int argc, char **argv)
     pthread_t th[MINT_WORKERS_MAX];
     size_t nth = 0;
     rc = CLI_FAIL;
+    if (dry_run && !genesis) {
+        cli_http_free(h);
+        return cli_usage_err(cmd, "--dry-run: needs --genesis FILE");
+    }
     if (!h || cli_chain_id(m.chain_id, &g, h, genesis, e, sizeof e) != 0 ||
-        cli_nonce_next(&nonce, h, pub, e, sizeof e) != 0) {
+        (!dry_run && cli_nonce_next(&nonce, h, pub, e, sizeof e) != 0)) {
         cli_fail(cmd, "%s", h ? e : "out of memory");
         goto out;
     }
@@ -514,6 +521,18 @@ int cli_cmd_mint(int argc, char **argv)
                 cli_fail(cmd, "batch %zu: %s", ns + 1, b->errmsg);
                 goto out_threads;
             }
+            if (dry_run) {
+                emit(&m, b, csv);
+                cli_progress_add(&prog, b->n);
+                b->state = B_DONE;
+                batch_release(b);
+                head++;
+                pthread_mutex_lock(&m.mu);
+                m.next_submit++;
+                pthread_cond_broadcast(&m.cv);
+                pthread_mutex_unlock(&m.mu);
+                continue;
+            }
             if (sign_encode(&m, b, nonce++, e, sizeof e) != 0 ||
                 post_batch(h, b, e, sizeof e) != 0) {
                 cli_fail(cmd, "batch %zu: %s", ns + 1, e);
@@ -559,7 +578,8 @@ int cli_cmd_mint(int argc, char **argv)
     cli_progress_end(&prog);
     {
         uint64_t el = cli_now_ms() - t0;
-        fprintf(stderr, "minted %llu units of %s lot %s in %zu txs, %.1f s (%.0f units/s)\n",
+        fprintf(stderr, "%s %llu units of %s lot %s in %zu txs, %.1f s (%.0f units/s)\n",
+                dry_run ? "signed (dry run, nothing submitted)" : "minted",
                 (unsigned long long)m.count, m.gtin, m.lot, m.nbatches, (double)el / 1000.0,
                 el ? (double)m.count * 1000.0 / (double)el : 0.0);
     }

@@ -120,7 +120,9 @@ int cli_cmd_verify(int argc, char **argv)
         }
     }
     if (json) {
-        json_t *o = json_pack("{s:s,s:s,s:s}", "unit", l.id.serial, "gtin", l.id.gtin,
+        char uname[GS1_GTIN_LEN + GS1_SERIAL_MAX + 2];
+        snprintf(uname, sizeof uname, "%s/%s", l.id.gtin, l.id.serial);
+        json_t *o = json_pack("{s:s,s:s,s:s}", "unit", uname, "gtin", l.id.gtin,
                               "signature", good ? "genuine" : "bad");
         if (!good)
             json_object_set_new(o, "reason", json_string(why));
