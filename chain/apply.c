@@ -1,0 +1,396 @@
+/*
+ * apply.c — chain_block_apply: one committed block in, new state and one
+ * receipt per transaction out, in one LMDB write transaction.
+ *
+ * Order of work for a block:
+ *   1. idempotency: a consensus index ≤ meta "applied" changes nothing;
+ *   2. header: peek (canonical, Merkle root), height = head + 1, prev = head id,
+ *      time ≥ head time — else every tx gets a bad_block receipt, only the
+ *      applied index moves;
+ *   3. per tx, in block order: duplicate id → the first receipt again;
+ *      decode, chain id, signature (stateless; such refusals are not recorded
+ *      under the tx id, since an unsigned or foreign tx names no signer);
+ *      then, in a NESTED LMDB transaction: signer (revoked?), role from the
+ *      one table below, nonce = last + 1, the type's rule function; commit
+ *      the nested txn on CHAIN_OK, abort it on a refusal (nothing changes,
+ *      not even the nonce); record the receipt under the tx id;
+ *   4. block stored, head and state digest updated, applied index written.
+ * State digest: tagged_hash(STATE, prev_digest || block id || R) where
+ * R = tagged_hash(STATE, concat over receipts of tx id || be32 code); the
+ * digest before block 1 is tagged_hash(STATE, chain id).
+ */
+#include <assert.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain/block_priv.h"
+#include "chain/state_int.h"
+#include "chain/tx_schema.h"
+
+#define R_(x) (1u << CHAIN_ROLE_##x)
+#define ROLES_ANY_KEY (R_(NONE) | R_(BRAND) | R_(CARRIER) | R_(SELLER) | R_(SERVICE))
+#define ROLES_REGISTERED (R_(BRAND) | R_(CARRIER) | R_(SELLER) | R_(SERVICE))
+
+/* The one transaction-type table: who may sign it, what it does. Finer
+ * checks (the brand of this unit, the owner, "owner only for stolen") are in
+ * the rule functions. */
+typedef struct tx_kind {
+    unsigned roles;
+    st_rule_fn fn;
+    bool members; /* sets chain_apply_result.members_changed */
+} tx_kind;
+
+static const tx_kind kinds[CHAIN_TX__COUNT] = {
+    [CHAIN_TX_MINT] = {R_(BRAND), rule_mint, false},
+    [CHAIN_TX_PICKUP] = {R_(CARRIER), rule_pickup, false},
+    [CHAIN_TX_DELIVER] = {R_(CARRIER), rule_deliver, false},
+    [CHAIN_TX_SELL] = {R_(SELLER), rule_sell, false},
+    [CHAIN_TX_CLAIM] = {ROLES_ANY_KEY, rule_claim, false},
+    [CHAIN_TX_TRANSFER] = {ROLES_ANY_KEY, rule_transfer, false},
+    [CHAIN_TX_WARRANTY_ACTIVATE] = {ROLES_ANY_KEY, rule_warranty_activate, false},
+    [CHAIN_TX_WARRANTY_EXTEND] = {R_(BRAND) | R_(SERVICE), rule_warranty_extend, false},
+    [CHAIN_TX_WARRANTY_CLAIM] = {ROLES_ANY_KEY, rule_warranty_claim, false},
+    [CHAIN_TX_WARRANTY_RESOLVE] = {R_(BRAND) | R_(SERVICE), rule_warranty_resolve, false},
+    [CHAIN_TX_FLAG] = {ROLES_ANY_KEY, rule_flag, false},
+    [CHAIN_TX_UNFLAG] = {ROLES_ANY_KEY, rule_unflag, false},
+    [CHAIN_TX_PARTICIPANT_ADD] = {R_(BRAND), rule_participant_add, false},
+    [CHAIN_TX_PARTICIPANT_REVOKE] = {R_(BRAND), rule_participant_revoke, false},
+    [CHAIN_TX_PARTICIPANT_ROTATE] = {ROLES_REGISTERED, rule_participant_rotate, false},
+    [CHAIN_TX_NODE_ADD] = {R_(BRAND), rule_node_add, true},
+    [CHAIN_TX_NODE_REMOVE] = {R_(BRAND), rule_node_remove, true},
+    [CHAIN_TX_POLICY_SET] = {R_(BRAND), rule_policy_set, true},
+    [CHAIN_TX_SCANS] = {R_(NODE), rule_scans, false},
+};
+
+int st_refuse(st_actx *a, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->detail, a->detail_len, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+const char *st_unit_str(char buf[40], const gs1_sgtin *id)
+{
+    snprintf(buf, 40, "%s/%s", id->gtin, id->serial);
+    return buf;
+}
+
+int st_rule_unit(st_actx *a, st_unit *u, const gs1_sgtin *id)
+{
+    int rc = st_unit_get(a->c, a->txn, u, id->gtin, id->serial);
+    if (rc == CHAIN_ERR_NOT_FOUND) {
+        char b[40];
+        return st_refuse(a, CHAIN_ERR_UNKNOWN_UNIT, "unit %s: not minted", st_unit_str(b, id));
+    }
+    return rc;
+}
+
+int st_rule_commit(st_actx *a, st_unit *u, chain_event *ev)
+{
+    ev->seq = u->u.nevents++;
+    ev->type = a->tx->type;
+    ev->time = a->hdr->time;
+    ev->height = a->hdr->height;
+    ev->index = a->index;
+    memcpy(ev->tx, a->tx_id, CHAIN_HASH_LEN);
+    memcpy(ev->actor, a->tx->signer, CHAIN_KEY_LEN);
+    ev->actor_role = a->role;
+    memcpy(ev->actor_id, a->signer_id, sizeof ev->actor_id);
+    int rc = st_unit_put(a->c, a->txn, u, 0);
+    if (rc == CHAIN_OK)
+        rc = st_event_put(a->c, a->txn, &u->u.id, ev);
+    return rc;
+}
+
+bool st_is_unit_brand(const st_actx *a, const st_unit *u)
+{
+    return a->role == CHAIN_ROLE_BRAND && strcmp(a->signer_brand, u->u.brand) == 0;
+}
+
+/* Who signed: fills role, signer id/brand/node. REVOKED_SIGNER for a revoked
+ * participant, a key rotated away from, or a removed node's key. */
+static int resolve_signer(st_actx *a)
+{
+    const uint8_t *key = a->tx->signer;
+    char id[CHAIN_ID_MAX + 1];
+    bool current;
+    int rc = st_pkey_get(a->c, a->txn, key, id, &current);
+    if (rc == CHAIN_OK) {
+        if (!current)
+            return st_refuse(a, CHAIN_ERR_REVOKED_SIGNER, "key of %s was rotated away", id);
+        chain_participant p;
+        if ((rc = st_part_get(a->c, a->txn, &p, id)))
+            return rc == CHAIN_ERR_NOT_FOUND ? CHAIN_ERR_STORAGE : rc;
+        if (p.revoked)
+            return st_refuse(a, CHAIN_ERR_REVOKED_SIGNER, "participant %s is revoked", p.id);
+        a->role = p.role;
+        memcpy(a->signer_id, p.id, sizeof a->signer_id);
+        memcpy(a->signer_brand, p.brand, sizeof a->signer_brand);
+        return CHAIN_OK;
+    }
+    if (rc != CHAIN_ERR_NOT_FOUND)
+        return rc;
+    uint64_t node_id;
+    rc = st_uint_get(a->txn, a->c->dbi[DB_NKEYS], key, CHAIN_KEY_LEN, &node_id);
+    if (rc == CHAIN_OK) {
+        st_node n;
+        if ((rc = st_node_get(a->c, a->txn, &n, node_id)))
+            return rc == CHAIN_ERR_NOT_FOUND ? CHAIN_ERR_STORAGE : rc;
+        if (n.removed)
+            return st_refuse(a, CHAIN_ERR_REVOKED_SIGNER, "node %llu was removed",
+                             (unsigned long long)node_id);
+        a->role = CHAIN_ROLE_NODE;
+        a->signer_node = node_id;
+        return CHAIN_OK;
+    }
+    if (rc != CHAIN_ERR_NOT_FOUND)
+        return rc;
+    a->role = CHAIN_ROLE_NONE;
+    return CHAIN_OK;
+}
+
+/* Stateful part of one tx, inside its nested transaction. */
+static int apply_tx(st_actx *a)
+{
+    const chain_tx *tx = a->tx;
+    const tx_kind *k = &kinds[tx->type];
+    assert(k->fn != NULL);
+    int rc = resolve_signer(a);
+    if (rc)
+        return rc;
+    if (!(k->roles & (1u << a->role))) {
+        if (a->role == CHAIN_ROLE_NONE)
+            return st_refuse(a, CHAIN_ERR_UNKNOWN_SIGNER, "%s needs a registered signer",
+                             chain_tx_type_name(tx->type));
+        return st_refuse(a, CHAIN_ERR_WRONG_ROLE, "%s may not be signed by a %s",
+                         chain_tx_type_name(tx->type), chain_role_name(a->role));
+    }
+    uint64_t last = 0;
+    rc = st_uint_get(a->txn, a->c->dbi[DB_NONCES], tx->signer, CHAIN_KEY_LEN, &last);
+    if (rc && rc != CHAIN_ERR_NOT_FOUND)
+        return rc;
+    if (tx->nonce != last + 1)
+        return st_refuse(a, CHAIN_ERR_STALE_NONCE, "nonce %llu, expected %llu",
+                         (unsigned long long)tx->nonce, (unsigned long long)(last + 1));
+    if ((rc = k->fn(a)))
+        return rc;
+    assert(tx->nonce > last);
+    return st_uint_put(a->txn, a->c->dbi[DB_NONCES], tx->signer, CHAIN_KEY_LEN, tx->nonce);
+}
+
+void chain_apply_result_free(chain_apply_result *r)
+{
+    if (r == NULL)
+        return;
+    free(r->receipts);
+    r->receipts = NULL;
+    r->nreceipts = 0;
+}
+
+static void set_err(char *errmsg, size_t errmsg_len, const char *what, int rc)
+{
+    if (errmsg != NULL && errmsg_len > 0 && errmsg[0] == '\0')
+        snprintf(errmsg, errmsg_len, "apply block: %s: %s", what, chain_err_code(rc));
+}
+
+static void receipts_digest(uint8_t out[CHAIN_HASH_LEN], uint8_t *scratch,
+                            const chain_receipt *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        memcpy(scratch + i * 36, r[i].tx, CHAIN_HASH_LEN);
+        st_be32(scratch + i * 36 + 32, (uint32_t)r[i].code);
+    }
+    chain_tagged_hash(out, CHAIN_TAG_STATE, scratch, n * 36);
+}
+
+int chain_block_apply(chain *c, chain_apply_result *res, uint64_t index, const uint8_t *blk,
+                      size_t len, char *errmsg, size_t errmsg_len)
+{
+    MDB_txn *t = NULL;
+    const uint8_t **txs = NULL;
+    size_t *lens = NULL;
+    uint8_t *scratch = NULL;
+    chain_receipt *rcpt = NULL;
+    int rc, mrc;
+    memset(res, 0, sizeof *res);
+    if (errmsg != NULL && errmsg_len > 0)
+        errmsg[0] = '\0';
+
+    if ((mrc = mdb_txn_begin(c->env, NULL, 0, &t)))
+        return st_lmdb_err(mrc, "apply block: begin", errmsg, errmsg_len);
+    uint64_t applied = 0;
+    st_head head;
+    if ((rc = st_uint_get(t, c->dbi[DB_META], "applied", 7, &applied)) ||
+        (rc = st_head_get(c, t, &head))) {
+        set_err(errmsg, errmsg_len, "meta", rc);
+        goto fail;
+    }
+    if (index <= applied) {
+        mdb_txn_abort(t);
+        memcpy(res->block_id, head.id, CHAIN_HASH_LEN);
+        memcpy(res->state_digest, head.digest, CHAIN_HASH_LEN);
+        return CHAIN_OK;
+    }
+
+    chain_block_header hdr;
+    uint8_t bid[CHAIN_HASH_LEN];
+    size_t ntx = 0;
+    int peek = chain_block_peek(&hdr, bid, &ntx, blk, len);
+    bool linked = peek == CHAIN_OK && hdr.height == head.height + 1 &&
+                  memcmp(hdr.prev, head.id, CHAIN_HASH_LEN) == 0 && hdr.time >= head.time;
+    if (peek == CHAIN_OK && ntx > 0) {
+        txs = malloc(ntx * sizeof *txs);
+        lens = malloc(ntx * sizeof *lens);
+        rcpt = calloc(ntx, sizeof *rcpt);
+        scratch = malloc(ntx * 36);
+        if (txs == NULL || lens == NULL || rcpt == NULL || scratch == NULL) {
+            rc = CHAIN_ERR_NOMEM;
+            goto fail;
+        }
+        if (block_tx_slices(txs, lens, ntx, blk, len) != CHAIN_OK) {
+            linked = false;
+            ntx = 0; /* peek accepted it, so this is not expected; skip the block */
+        }
+    }
+    if (!linked) {
+        /* Skipped: receipts say so, only the applied index moves. */
+        for (size_t i = 0; i < ntx; i++) {
+            if (tx_id_raw(rcpt[i].tx, txs[i], lens[i]) != CHAIN_OK)
+                memset(rcpt[i].tx, 0, CHAIN_HASH_LEN);
+            rcpt[i].index = (uint32_t)i;
+            rcpt[i].code = CHAIN_ERR_BAD_BLOCK;
+            snprintf(rcpt[i].detail, sizeof rcpt[i].detail, "block does not extend head %llu",
+                     (unsigned long long)head.height);
+        }
+        res->block_code = CHAIN_ERR_BAD_BLOCK;
+        if (peek == CHAIN_OK)
+            memcpy(res->block_id, bid, CHAIN_HASH_LEN);
+        memcpy(res->state_digest, head.digest, CHAIN_HASH_LEN);
+    } else {
+        st_actx a;
+        for (size_t i = 0; i < ntx; i++) {
+            chain_receipt *r = &rcpt[i];
+            r->height = hdr.height;
+            r->index = (uint32_t)i;
+            if (tx_id_raw(r->tx, txs[i], lens[i]) != CHAIN_OK) {
+                r->code = CHAIN_ERR_MALFORMED;
+                snprintf(r->detail, sizeof r->detail, "not a signed transaction");
+                continue;
+            }
+            uint32_t off, tlen;
+            rc = st_txrec_get(c, t, r, &off, &tlen, r->tx);
+            if (rc == CHAIN_OK)
+                continue; /* duplicate: the first receipt, nothing changes */
+            if (rc != CHAIN_ERR_NOT_FOUND)
+                goto fail;
+            r->height = hdr.height;
+            r->index = (uint32_t)i;
+            r->detail[0] = '\0';
+            chain_tx tx;
+            r->code = chain_tx_decode(&tx, txs[i], lens[i], r->detail, sizeof r->detail);
+            if (r->code != CHAIN_OK)
+                continue;
+            if (memcmp(tx.chain, c->g->chain_id, CHAIN_HASH_LEN) != 0) {
+                r->code = CHAIN_ERR_WRONG_CHAIN;
+                snprintf(r->detail, sizeof r->detail, "signed for another chain");
+                chain_tx_free(&tx);
+                continue;
+            }
+            if (!chain_verify(tx.sig, tx.signer, r->tx)) {
+                r->code = CHAIN_ERR_BAD_SIGNATURE;
+                snprintf(r->detail, sizeof r->detail, "signature does not verify for signer");
+                chain_tx_free(&tx);
+                continue;
+            }
+            memset(&a, 0, sizeof a);
+            a.c = c;
+            a.hdr = &hdr;
+            a.tx_id = r->tx;
+            a.index = (uint32_t)i;
+            a.tx = &tx;
+            a.detail = r->detail;
+            a.detail_len = sizeof r->detail;
+            if ((mrc = mdb_txn_begin(c->env, t, 0, &a.txn))) {
+                chain_tx_free(&tx);
+                rc = st_lmdb_err(mrc, "apply block: nested txn", errmsg, errmsg_len);
+                goto fail;
+            }
+            r->code = apply_tx(&a);
+            chain_tx_free(&tx);
+            if (st_fatal(r->code)) {
+                mdb_txn_abort(a.txn);
+                rc = r->code;
+                set_err(errmsg, errmsg_len, "tx", rc);
+                goto fail;
+            }
+            if (r->code == CHAIN_OK) {
+                if ((mrc = mdb_txn_commit(a.txn))) {
+                    rc = st_lmdb_err(mrc, "apply block: nested commit", errmsg, errmsg_len);
+                    goto fail;
+                }
+                r->detail[0] = '\0';
+                head.units += (uint64_t)a.units_delta;
+                if (kinds[tx.type].members)
+                    res->members_changed = true;
+            } else {
+                mdb_txn_abort(a.txn);
+            }
+            if ((rc = st_txrec_put(c, t, r, (uint32_t)(txs[i] - blk), (uint32_t)lens[i]))) {
+                set_err(errmsg, errmsg_len, "tx index", rc);
+                goto fail;
+            }
+            head.txs++;
+        }
+        uint8_t k[8], rh[CHAIN_HASH_LEN], buf[3 * CHAIN_HASH_LEN];
+        st_be64(k, hdr.height);
+        if ((rc = st_put(t, c->dbi[DB_BLOCKS], k, sizeof k, blk, len, 0))) {
+            set_err(errmsg, errmsg_len, "store block", rc);
+            goto fail;
+        }
+        receipts_digest(rh, scratch, rcpt, ntx);
+        memcpy(buf, head.digest, CHAIN_HASH_LEN);
+        memcpy(buf + CHAIN_HASH_LEN, bid, CHAIN_HASH_LEN);
+        memcpy(buf + 2 * CHAIN_HASH_LEN, rh, CHAIN_HASH_LEN);
+        chain_tagged_hash(head.digest, CHAIN_TAG_STATE, buf, sizeof buf);
+        assert(hdr.height == head.height + 1);
+        head.height = hdr.height;
+        head.time = hdr.time;
+        memcpy(head.id, bid, CHAIN_HASH_LEN);
+        if ((rc = st_head_put(c, t, &head))) {
+            set_err(errmsg, errmsg_len, "head", rc);
+            goto fail;
+        }
+        res->height = hdr.height;
+        res->block_code = CHAIN_OK;
+        memcpy(res->block_id, bid, CHAIN_HASH_LEN);
+        memcpy(res->state_digest, head.digest, CHAIN_HASH_LEN);
+    }
+    if ((rc = st_uint_put(t, c->dbi[DB_META], "applied", 7, index))) {
+        set_err(errmsg, errmsg_len, "applied index", rc);
+        goto fail;
+    }
+    if ((mrc = mdb_txn_commit(t))) {
+        t = NULL;
+        rc = st_lmdb_err(mrc, "apply block: commit", errmsg, errmsg_len);
+        goto fail;
+    }
+    atomic_store(&c->applied, index);
+    free(txs);
+    free(lens);
+    free(scratch);
+    res->receipts = rcpt;
+    res->nreceipts = ntx;
+    return CHAIN_OK;
+fail:
+    if (t != NULL)
+        mdb_txn_abort(t);
+    free(txs);
+    free(lens);
+    free(scratch);
+    free(rcpt);
+    memset(res, 0, sizeof *res);
+    return rc;
+}

@@ -1,0 +1,124 @@
+/*
+ * tx_scans.c — a node-signed batch of public scan records, folded into
+ * per-unit aggregates (chain_scan_stats) that every node computes alike.
+ *
+ * Only a current node key may sign a scans tx. For each record of a known
+ * unit: scans (kind scan) or reports (kind report) count up; a client hash
+ * first seen for the unit (DB_SCANCLIENTS holds unit||client) counts a
+ * distinct client; first/last time are min/max of the gateway times, and the
+ * last region follows the latest time; a region outside the lot's markets,
+ * and a public scan before sale, are counted. The regions list keeps the 8
+ * most recent distinct regions, newest first. Probes, and scans of codes that
+ * name no unit, count per GTIN per day (DB_PROBES). impossible_travel stays
+ * 0 for now: it needs region coordinates (scan intelligence extends this).
+ * Cost: O(records), a few LMDB operations each.
+ */
+#include <string.h>
+
+#include "chain/state_int.h"
+#include "chain/tx_schema.h"
+
+static int count_probe(st_actx *a, const chain_scan *s)
+{
+    uint8_t k[GS1_GTIN_LEN + 4];
+    memcpy(k, s->id.gtin, GS1_GTIN_LEN);
+    st_be32(k + GS1_GTIN_LEN, (uint32_t)(s->time / 86400u));
+    uint64_t n = 0;
+    int rc = st_uint_get(a->txn, a->c->dbi[DB_PROBES], k, sizeof k, &n);
+    if (rc && rc != CHAIN_ERR_NOT_FOUND)
+        return rc;
+    return st_uint_put(a->txn, a->c->dbi[DB_PROBES], k, sizeof k, n + 1);
+}
+
+static bool in_markets(const chain_lot *l, const char *region)
+{
+    for (size_t i = 0; i < l->nmarkets; i++)
+        if (strncmp(l->markets[i], region, 2) == 0)
+            return true;
+    return false;
+}
+
+static void remember_region(chain_scan_stats *st, const char *region)
+{
+    uint32_t n = st->nregions, i;
+    for (i = 0; i < n; i++)
+        if (strcmp(st->regions[i], region) == 0)
+            break;
+    if (i == n)
+        i = n < 8 ? n++ : 7; /* new: drop the oldest when full */
+    memmove(st->regions[1], st->regions[0], (size_t)i * sizeof st->regions[0]);
+    snprintf(st->regions[0], sizeof st->regions[0], "%s", region);
+    st->nregions = n;
+}
+
+static int fold(st_actx *a, const chain_scan *s)
+{
+    st_unit u;
+    int rc = st_unit_get(a->c, a->txn, &u, s->id.gtin, s->id.serial);
+    if (rc == CHAIN_ERR_NOT_FOUND)
+        return count_probe(a, s);
+    if (rc)
+        return rc;
+    uint8_t k[ST_CLIENT_KEY];
+    st_key_unit(k, s->id.gtin, s->id.serial);
+    chain_scan_stats st;
+    rc = st_stats_get(a->c, a->txn, &st, k);
+    if (rc == CHAIN_ERR_NOT_FOUND)
+        memset(&st, 0, sizeof st);
+    else if (rc)
+        return rc;
+    bool first = st.scans == 0 && st.reports == 0;
+    if (s->kind == CHAIN_SCAN_REPORT)
+        st.reports++;
+    else
+        st.scans++;
+    memcpy(k + ST_UNIT_KEY, s->client, 16);
+    MDB_val v;
+    rc = st_get(a->txn, a->c->dbi[DB_SCANCLIENTS], k, sizeof k, &v);
+    if (rc == CHAIN_ERR_NOT_FOUND) {
+        st.distinct_clients++;
+        rc = st_put(a->txn, a->c->dbi[DB_SCANCLIENTS], k, sizeof k, "", 0, 0);
+    }
+    if (rc)
+        return rc;
+    if (first || s->time < st.first_time)
+        st.first_time = s->time;
+    if (first || s->time >= st.last_time) {
+        st.last_time = s->time;
+        if (s->region[0] != '\0')
+            memcpy(st.last_region, s->region, sizeof st.last_region);
+    }
+    if (s->region[0] != '\0') {
+        remember_region(&st, s->region);
+        chain_lot lot;
+        rc = st_lot_get(a->c, a->txn, &lot, u.u.id.gtin, u.u.lot);
+        if (rc == CHAIN_OK && lot.nmarkets > 0 && !in_markets(&lot, s->region))
+            st.outside_markets++;
+        else if (rc && rc != CHAIN_ERR_NOT_FOUND)
+            return rc;
+    }
+    if (s->kind == CHAIN_SCAN_SCAN && u.u.state != CHAIN_UNIT_SOLD &&
+        u.u.state != CHAIN_UNIT_OWNED)
+        st.unsold_public++;
+    return st_stats_put(a->c, a->txn, &st, k);
+}
+
+int rule_scans(st_actx *a)
+{
+    const chain_tx *tx = a->tx;
+    for (size_t i = 0; i < tx->nscans; i++) {
+        const chain_scan *s = &tx->scans[i];
+        int rc = s->kind == CHAIN_SCAN_PROBE ? count_probe(a, s) : fold(a, s);
+        if (rc)
+            return rc;
+    }
+    if (tx->dropped > 0) {
+        uint64_t d = 0;
+        int rc = st_uint_get(a->txn, a->c->dbi[DB_META], "dropped", 7, &d);
+        if (rc && rc != CHAIN_ERR_NOT_FOUND)
+            return rc;
+        if ((rc = st_uint_put(a->txn, a->c->dbi[DB_META], "dropped", 7, d + tx->dropped)))
+            return rc;
+    }
+    return CHAIN_OK;
+}
