@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 int cli_chain_id(uint8_t out[CHAIN_HASH_LEN], chain_genesis **g_out, cli_http *h,
                  const char *genesis_path, char *errmsg, size_t errmsg_len)
@@ -113,9 +114,17 @@ int cli_tx_submit(cli_http *h, chain_tx *tx, const uint8_t seckey[CHAIN_SECKEY_L
                         chain_strerror(rc));
     char e[512];
     cli_resp r = {0};
-    if (cli_http_post(h, &r, "/api/v1/tx", "application/cbor", buf, len, e, sizeof e) != 0) {
-        free(buf);
-        return cli_fail(what, "submit: %s", e);
+    /* No leader yet (an election) or a full queue: the node asks us to retry soon. */
+    uint64_t deadline = cli_now_ms() + CLI_RETRY_MS;
+    for (;;) {
+        if (cli_http_post(h, &r, "/api/v1/tx", "application/cbor", buf, len, e, sizeof e) != 0) {
+            free(buf);
+            return cli_fail(what, "submit: %s", e);
+        }
+        if (r.status != 503 || cli_now_ms() >= deadline)
+            break;
+        cli_resp_free(&r);
+        usleep(200 * 1000);
     }
     free(buf);
     json_t *j = json_loadb(r.body, r.len, 0, NULL);
