@@ -319,6 +319,7 @@ int chain_block_apply(chain *c, chain_apply_result *res, uint64_t index, const u
                 goto fail;
             }
             r->code = apply_tx(&a);
+            const bool members = kinds[tx.type].members || a.members_changed;
             chain_tx_free(&tx);
             if (st_fatal(r->code)) {
                 mdb_txn_abort(a.txn);
@@ -333,7 +334,7 @@ int chain_block_apply(chain *c, chain_apply_result *res, uint64_t index, const u
                 }
                 r->detail[0] = '\0';
                 head.units += (uint64_t)a.units_delta;
-                if (kinds[tx.type].members)
+                if (members)
                     res->members_changed = true;
             } else {
                 mdb_txn_abort(a.txn);

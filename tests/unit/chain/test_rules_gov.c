@@ -1,0 +1,376 @@
+/* Governance and scans rules: participant.add/revoke/rotate, node.add/remove,
+ * policy.set with the lot → gtin → brand → genesis merge, revoked signers,
+ * and scans batches folded into per-unit aggregates. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helper_chain.h"
+
+static int setup(void **state)
+{
+    hc_env *e = malloc(sizeof *e);
+    hc_setup(e);
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    hc_env *e = *state;
+    hc_teardown(e);
+    free(e);
+    return 0;
+}
+
+static int add_participant(hc_env *e, int who, const char *id, int role, const uint8_t key[32])
+{
+    chain_tx tx = hc_tx(CHAIN_TX_PARTICIPANT_ADD);
+    snprintf(tx.id, sizeof tx.id, "%s", id);
+    snprintf(tx.name, sizeof tx.name, "Name of %s", id);
+    tx.role = role;
+    tx.has_key = true;
+    memcpy(tx.key, key, 32);
+    memcpy(tx.regions[0], "DE", 3);
+    tx.nregions = 1;
+    return hc_apply1(e, who, &tx, NULL);
+}
+
+static int by_id(hc_env *e, int type, int who, const char *id, const uint8_t *key)
+{
+    chain_tx tx = hc_tx(type);
+    snprintf(tx.id, sizeof tx.id, "%s", id);
+    if (key != NULL) {
+        tx.has_key = true;
+        memcpy(tx.key, key, 32);
+    }
+    return hc_apply1(e, who, &tx, NULL);
+}
+
+static int pickup(hc_env *e, int who, const char *serial)
+{
+    gs1_sgtin u = hc_unit(HC_GTIN, serial);
+    chain_tx tx = hc_tx(CHAIN_TX_PICKUP);
+    tx.units = &u;
+    tx.nunits = 1;
+    return hc_apply1(e, who, &tx, NULL);
+}
+
+static void test_participant_add_registers_role(void **state)
+{
+    hc_env *e = *state;
+    uint8_t sk[32], pub[32];
+    assert_int_equal(chain_key_generate(sk, pub), CHAIN_OK);
+    assert_int_equal(add_participant(e, HK_BRAND, "carrier-new", CHAIN_ROLE_CARRIER, pub), CHAIN_OK);
+    chain_rd *rd;
+    chain_participant p;
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_participant_get(rd, &p, "carrier-new"), CHAIN_OK);
+    assert_int_equal(p.role, CHAIN_ROLE_CARRIER);
+    assert_int_equal(p.nregions, 1);
+    assert_false(p.revoked);
+    assert_int_equal(chain_participant_by_key(rd, &p, pub), CHAIN_OK);
+    assert_string_equal(p.id, "carrier-new");
+    chain_rd_end(rd);
+}
+
+static void test_participant_add_by_carrier_refused_wrong_role(void **state)
+{
+    hc_env *e = *state;
+    uint8_t sk[32], pub[32];
+    assert_int_equal(chain_key_generate(sk, pub), CHAIN_OK);
+    assert_int_equal(add_participant(e, HK_CARRIER, "x", CHAIN_ROLE_CARRIER, pub),
+                     CHAIN_ERR_WRONG_ROLE);
+    assert_int_equal(add_participant(e, HK_ALICE, "x", CHAIN_ROLE_CARRIER, pub),
+                     CHAIN_ERR_UNKNOWN_SIGNER);
+}
+
+static void test_participant_add_duplicate_id_or_key_refused(void **state)
+{
+    hc_env *e = *state;
+    uint8_t sk[32], pub[32];
+    assert_int_equal(chain_key_generate(sk, pub), CHAIN_OK);
+    assert_int_equal(add_participant(e, HK_BRAND, "carrier-a", CHAIN_ROLE_CARRIER, pub),
+                     CHAIN_ERR_DUPLICATE_PARTICIPANT);
+    assert_int_equal(add_participant(e, HK_BRAND, "fresh", CHAIN_ROLE_CARRIER, e->pub[HK_SELLER]),
+                     CHAIN_ERR_DUPLICATE_PARTICIPANT);
+    assert_int_equal(add_participant(e, HK_BRAND, "fresh", CHAIN_ROLE_CARRIER, e->pub[HK_NODE]),
+                     CHAIN_ERR_DUPLICATE_PARTICIPANT);
+}
+
+static void test_revoked_participant_signs_nothing_revoked_signer(void **state)
+{
+    hc_env *e = *state;
+    assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "L", "A", 1), CHAIN_OK);
+    assert_int_equal(by_id(e, CHAIN_TX_PARTICIPANT_REVOKE, HK_CARRIER, "carrier-a", NULL),
+                     CHAIN_ERR_WRONG_ROLE);
+    assert_int_equal(by_id(e, CHAIN_TX_PARTICIPANT_REVOKE, HK_BRAND, "nobody", NULL),
+                     CHAIN_ERR_UNKNOWN_PARTICIPANT);
+    assert_int_equal(by_id(e, CHAIN_TX_PARTICIPANT_REVOKE, HK_BRAND, "carrier-a", NULL), CHAIN_OK);
+    assert_int_equal(pickup(e, HK_CARRIER, "A"), CHAIN_ERR_REVOKED_SIGNER);
+    assert_int_equal(by_id(e, CHAIN_TX_PARTICIPANT_REVOKE, HK_BRAND, "carrier-a", NULL),
+                     CHAIN_ERR_BAD_STATE);
+    chain_rd *rd;
+    chain_participant p;
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_participant_get(rd, &p, "carrier-a"), CHAIN_OK);
+    assert_true(p.revoked);
+    chain_rd_end(rd);
+}
+
+static void test_brand_cannot_revoke_other_brand_admin(void **state)
+{
+    hc_env *e = *state;
+    assert_int_equal(by_id(e, CHAIN_TX_PARTICIPANT_REVOKE, HK_BRAND, "bolt", NULL),
+                     CHAIN_ERR_WRONG_ROLE);
+}
+
+static void test_rotate_by_self_old_key_refused_new_key_works(void **state)
+{
+    hc_env *e = *state;
+    assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "L", "A", 1), CHAIN_OK);
+    uint8_t sk[32], pub[32];
+    assert_int_equal(chain_key_generate(sk, pub), CHAIN_OK);
+    assert_int_equal(by_id(e, CHAIN_TX_PARTICIPANT_ROTATE, HK_CARRIER2, "carrier-a", pub),
+                     CHAIN_ERR_WRONG_ROLE);
+    assert_int_equal(by_id(e, CHAIN_TX_PARTICIPANT_ROTATE, HK_CARRIER, "carrier-a",
+                           e->pub[HK_SELLER]),
+                     CHAIN_ERR_DUPLICATE_PARTICIPANT);
+    assert_int_equal(by_id(e, CHAIN_TX_PARTICIPANT_ROTATE, HK_CARRIER, "carrier-a", pub), CHAIN_OK);
+    assert_int_equal(pickup(e, HK_CARRIER, "A"), CHAIN_ERR_REVOKED_SIGNER);
+    /* the new key is carrier-a now */
+    memcpy(e->sk[HK_CARRIER], sk, 32);
+    memcpy(e->pub[HK_CARRIER], pub, 32);
+    e->next[HK_CARRIER] = 1;
+    assert_int_equal(pickup(e, HK_CARRIER, "A"), CHAIN_OK);
+    assert_string_equal(hc_get_unit(e, HC_GTIN, "A").holder, "carrier-a");
+}
+
+static void test_rotate_by_brand_allowed(void **state)
+{
+    hc_env *e = *state;
+    uint8_t sk[32], pub[32];
+    assert_int_equal(chain_key_generate(sk, pub), CHAIN_OK);
+    assert_int_equal(by_id(e, CHAIN_TX_PARTICIPANT_ROTATE, HK_BRAND, "seller-a", pub), CHAIN_OK);
+    assert_int_equal(by_id(e, CHAIN_TX_PARTICIPANT_ROTATE, HK_BRAND, "nobody", e->pub[HK_EVE]),
+                     CHAIN_ERR_UNKNOWN_PARTICIPANT);
+}
+
+static int node_add(hc_env *e, int who, uint64_t id, const uint8_t *key, const char *op)
+{
+    chain_tx tx = hc_tx(CHAIN_TX_NODE_ADD);
+    tx.node_id = id;
+    tx.has_key = true;
+    memcpy(tx.key, key, 32);
+    snprintf(tx.name, sizeof tx.name, "%s", op);
+    snprintf(tx.raft_addr, sizeof tx.raft_addr, "tcp://127.0.0.1:%llu",
+             (unsigned long long)(7100 + id));
+    snprintf(tx.http_addr, sizeof tx.http_addr, "http://127.0.0.1:%llu",
+             (unsigned long long)(8100 + id));
+    return hc_apply1(e, who, &tx, NULL);
+}
+
+static int node_remove(hc_env *e, int who, uint64_t id)
+{
+    chain_tx tx = hc_tx(CHAIN_TX_NODE_REMOVE);
+    tx.node_id = id;
+    return hc_apply1(e, who, &tx, NULL);
+}
+
+static void test_node_add_remove_sets_members_changed(void **state)
+{
+    hc_env *e = *state;
+    uint8_t sk[32], pub[32];
+    assert_int_equal(chain_key_generate(sk, pub), CHAIN_OK);
+    chain_tx tx = hc_tx(CHAIN_TX_NODE_ADD);
+    tx.node_id = 3;
+    tx.has_key = true;
+    memcpy(tx.key, pub, 32);
+    snprintf(tx.name, sizeof tx.name, "seller-a");
+    snprintf(tx.raft_addr, sizeof tx.raft_addr, "tcp://127.0.0.1:7103");
+    snprintf(tx.http_addr, sizeof tx.http_addr, "http://127.0.0.1:8103");
+    uint8_t *buf;
+    size_t len;
+    hc_encode(e, HK_BRAND, &tx, &buf, &len);
+    chain_apply_result res;
+    assert_int_equal(hc_block(e, &res, &buf, &len, 1), CHAIN_OK);
+    assert_int_equal(res.receipts[0].code, CHAIN_OK);
+    assert_true(res.members_changed);
+    chain_apply_result_free(&res);
+    chain_rd *rd;
+    chain_node_info nodes[8];
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_nodes(rd, nodes, 8), 3);
+    assert_int_equal(nodes[2].id, 3);
+    assert_string_equal(nodes[2].operator_id, "seller-a");
+    chain_rd_end(rd);
+    assert_int_equal(node_add(e, HK_BRAND, 3, e->pub[HK_EVE], "acme"), CHAIN_ERR_DUPLICATE_NODE);
+    assert_int_equal(node_add(e, HK_BRAND, 4, pub, "acme"), CHAIN_ERR_DUPLICATE_NODE);
+    assert_int_equal(node_add(e, HK_BRAND, 4, e->pub[HK_EVE], "nobody"),
+                     CHAIN_ERR_UNKNOWN_PARTICIPANT);
+    assert_int_equal(node_add(e, HK_CARRIER, 4, e->pub[HK_EVE], "acme"), CHAIN_ERR_WRONG_ROLE);
+    assert_int_equal(node_remove(e, HK_BRAND, 9), CHAIN_ERR_UNKNOWN_NODE);
+    assert_int_equal(node_remove(e, HK_BRAND, 2), CHAIN_OK);
+    assert_int_equal(node_remove(e, HK_BRAND, 2), CHAIN_ERR_UNKNOWN_NODE);
+    assert_int_equal(node_remove(e, HK_BRAND, 3), CHAIN_OK);
+    assert_int_equal(node_remove(e, HK_BRAND, 1), CHAIN_ERR_BAD_STATE); /* the last one */
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_nodes(rd, nodes, 8), 1);
+    chain_rd_end(rd);
+}
+
+static int policy_set(hc_env *e, int who, const char *gtin, const char *lot, chain_policy p)
+{
+    chain_tx tx = hc_tx(CHAIN_TX_POLICY_SET);
+    snprintf(tx.gtin, sizeof tx.gtin, "%s", gtin);
+    snprintf(tx.lot, sizeof tx.lot, "%s", lot);
+    tx.policy = p;
+    return hc_apply1(e, who, &tx, NULL);
+}
+
+static void test_policy_set_merges_lot_gtin_brand_genesis(void **state)
+{
+    hc_env *e = *state;
+    chain_policy p = {0};
+    p.max_clients = 9;
+    assert_int_equal(policy_set(e, HK_BRAND, "", "", p), CHAIN_OK);
+    memset(&p, 0, sizeof p);
+    p.travel_kmh = 500;
+    assert_int_equal(policy_set(e, HK_BRAND, HC_GTIN, "", p), CHAIN_OK);
+    memset(&p, 0, sizeof p);
+    p.warranty_months = 36;
+    p.unsold_scan_suspicious = 1;
+    assert_int_equal(policy_set(e, HK_BRAND, HC_GTIN, "L7", p), CHAIN_OK);
+    /* a second override at the same scope merges field by field */
+    memset(&p, 0, sizeof p);
+    p.probe_threshold = 3;
+    assert_int_equal(policy_set(e, HK_BRAND, HC_GTIN, "L7", p), CHAIN_OK);
+    chain_rd *rd;
+    chain_policy eff;
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    chain_policy_effective(rd, &eff, HC_GTIN, "L7");
+    assert_int_equal(eff.warranty_months, 36);
+    assert_int_equal(eff.probe_threshold, 3);
+    assert_int_equal(eff.unsold_scan_suspicious, 1);
+    assert_int_equal(eff.travel_kmh, 500);
+    assert_int_equal(eff.max_clients, 9);
+    chain_policy_effective(rd, &eff, HC_GTIN, "OTHER");
+    assert_int_equal(eff.warranty_months, 24);
+    assert_int_equal(eff.travel_kmh, 500);
+    chain_policy_effective(rd, &eff, HC_GTIN2, "");
+    assert_int_equal(eff.travel_kmh, e->g->policy.travel_kmh);
+    assert_int_equal(eff.max_clients, 9);
+    chain_policy_effective(rd, &eff, HC_GTIN_BOLT, "");
+    assert_int_equal(eff.max_clients, e->g->policy.max_clients); /* another brand */
+    chain_rd_end(rd);
+    /* mint with warranty 0 takes the effective policy of its lot */
+    assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "L7", "W", 1), CHAIN_OK);
+    assert_int_equal(hc_get_unit(e, HC_GTIN, "W").warranty_months, 36);
+}
+
+static void test_policy_set_for_other_brands_gtin_refused_bad_gtin(void **state)
+{
+    hc_env *e = *state;
+    chain_policy p = {0};
+    p.max_clients = 2;
+    assert_int_equal(policy_set(e, HK_BRAND, HC_GTIN_BOLT, "", p), CHAIN_ERR_BAD_GTIN);
+    assert_int_equal(policy_set(e, HK_SELLER, "", "", p), CHAIN_ERR_WRONG_ROLE);
+}
+
+static chain_scan scan_of(const char *serial, int kind, uint64_t t, const char *region, int client)
+{
+    chain_scan s;
+    memset(&s, 0, sizeof s);
+    s.kind = (uint8_t)kind;
+    s.id = hc_unit(HC_GTIN, serial);
+    s.time = t;
+    snprintf(s.region, sizeof s.region, "%s", region);
+    memset(s.client, client, 16);
+    if (kind == CHAIN_SCAN_REPORT)
+        snprintf(s.note, sizeof s.note, "looks fake");
+    return s;
+}
+
+static void test_scans_by_node_fold_into_stats(void **state)
+{
+    hc_env *e = *state;
+    assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "L1", "S", 1), CHAIN_OK);
+    chain_scan sc[5] = {
+        scan_of("S", CHAIN_SCAN_SCAN, 1000, "DE", 1),
+        scan_of("S", CHAIN_SCAN_SCAN, 1100, "US", 2), /* outside DE/FR markets */
+        scan_of("S", CHAIN_SCAN_SCAN, 900, "FR", 1),  /* earlier, same client */
+        scan_of("S", CHAIN_SCAN_REPORT, 1200, "", 3),
+        scan_of("UNKNOWN", CHAIN_SCAN_SCAN, 1300, "DE", 4),
+    };
+    chain_tx tx = hc_tx(CHAIN_TX_SCANS);
+    tx.scans = sc;
+    tx.nscans = 5;
+    tx.dropped = 2;
+    assert_int_equal(hc_apply1(e, HK_CARRIER, &tx, NULL), CHAIN_ERR_WRONG_ROLE);
+    tx.time = 0;
+    tx.nonce = 0;
+    assert_int_equal(hc_apply1(e, HK_NODE, &tx, NULL), CHAIN_OK);
+    chain_rd *rd;
+    chain_scan_stats st;
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_scan_stats_get(rd, &st, HC_GTIN, "S"), CHAIN_OK);
+    assert_int_equal(st.scans, 3);
+    assert_int_equal(st.reports, 1);
+    assert_int_equal(st.distinct_clients, 3);
+    assert_int_equal(st.first_time, 900);
+    assert_int_equal(st.last_time, 1200);
+    assert_string_equal(st.last_region, "US");
+    assert_int_equal(st.outside_markets, 1);
+    assert_int_equal(st.unsold_public, 3);
+    assert_int_equal(st.nregions, 3);
+    assert_string_equal(st.regions[0], "FR");
+    assert_string_equal(st.regions[1], "US");
+    assert_string_equal(st.regions[2], "DE");
+    assert_int_equal(chain_scan_stats_get(rd, &st, HC_GTIN, "UNKNOWN"), CHAIN_ERR_NOT_FOUND);
+    chain_rd_end(rd);
+    /* scans never add unit history */
+    assert_int_equal(hc_get_unit(e, HC_GTIN, "S").nevents, 1);
+}
+
+static void test_scans_by_removed_node_refused_revoked_signer(void **state)
+{
+    hc_env *e = *state;
+    assert_int_equal(node_remove(e, HK_BRAND, 2), CHAIN_OK);
+    chain_scan sc = scan_of("S", CHAIN_SCAN_SCAN, 1000, "DE", 1);
+    chain_tx tx = hc_tx(CHAIN_TX_SCANS);
+    tx.scans = &sc;
+    tx.nscans = 1;
+    assert_int_equal(hc_apply1(e, HK_NODE2, &tx, NULL), CHAIN_ERR_REVOKED_SIGNER);
+}
+
+static void test_node_key_may_only_sign_scans(void **state)
+{
+    hc_env *e = *state;
+    assert_int_equal(hc_mint(e, HK_NODE, HC_GTIN, "L", "A", 1), CHAIN_ERR_WRONG_ROLE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+        T(test_participant_add_registers_role),
+        T(test_participant_add_by_carrier_refused_wrong_role),
+        T(test_participant_add_duplicate_id_or_key_refused),
+        T(test_revoked_participant_signs_nothing_revoked_signer),
+        T(test_brand_cannot_revoke_other_brand_admin),
+        T(test_rotate_by_self_old_key_refused_new_key_works),
+        T(test_rotate_by_brand_allowed),
+        T(test_node_add_remove_sets_members_changed),
+        T(test_policy_set_merges_lot_gtin_brand_genesis),
+        T(test_policy_set_for_other_brands_gtin_refused_bad_gtin),
+        T(test_scans_by_node_fold_into_stats),
+        T(test_scans_by_removed_node_refused_revoked_signer),
+        T(test_node_key_may_only_sign_scans),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
