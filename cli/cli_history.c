@@ -35,8 +35,10 @@ static void event_line(json_t *ev)
         snprintf(whobuf, sizeof whobuf, "key %.16s", jstr(ev, "actor"));
         who = whobuf;
     }
-    printf("  %3lld  %s  %-18s by %-16s (%s)", (long long)json_integer_value(json_object_get(ev, "seq")),
-           when, jstr(ev, "type"), who, jstr(ev, "actor_role"));
+    const char *role = jstr(ev, "actor_role");
+    printf("  %3lld  %s  %-18s by %-16s (%s)",
+           (long long)json_integer_value(json_object_get(ev, "seq")), when, jstr(ev, "type"), who,
+           !role[0] || !strcmp(role, "none") ? "customer" : role);
     if (jstr(ev, "to")[0])
         printf(" to %s", jstr(ev, "to"));
     if (jstr(ev, "region")[0])

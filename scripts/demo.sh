@@ -172,9 +172,14 @@ if [ "${DEMO_EXIT:-0}" = 1 ]; then
   exit 0
 fi
 say "press Ctrl-C to stop the network"
-while :; do
+STOP=0
+trap 'STOP=1' INT TERM
+while [ $STOP = 0 ]; do
+  sleep 1 &
+  wait $! 2>/dev/null || true
+  [ $STOP = 1 ] && break
   for i in 0 1 2; do
     kill -0 "${PIDS[$i]}" 2>/dev/null || die "node $((i+1)) exited (see $DATA/node$((i+1)).log)"
   done
-  sleep 1
 done
+exit 0
