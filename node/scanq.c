@@ -10,10 +10,12 @@
  * consensus without waiting. The dropped count rides in the next batch's
  * `dropped` field, so the ledger knows how much it did not see.
  *
- * Nonces: chain_nonce_next reads the applied state, which lags behind batches
- * still in flight, so the flusher keeps the last nonce it used and takes the
- * larger of the two. A batch lost to a leader change leaves a gap, which the
- * ledger allows (nonces only need to grow).
+ * Nonces must be contiguous per signer. chain_nonce_next reads the applied
+ * state, which lags behind batches still in flight, so the flusher continues
+ * from the last nonce it used while the applied nonce keeps catching up. A
+ * batch lost on the way (a leader change) would leave a hole that refuses every
+ * later batch, so when the applied nonce has not moved for SCANQ_LOST_MS while
+ * batches are outstanding, the flusher restarts from the applied nonce.
  */
 #include "node/scanq.h"
 
@@ -41,9 +43,18 @@ struct scanq {
     chain_scan *buf, *spare; /* SCANQ_MAX each; buf fills, spare is flushed */
     size_t n;
     uint64_t pending_dropped; /* not yet reported in a batch */
-    uint64_t last_nonce;
+    uint64_t last_nonce;     /* last nonce signed */
+    uint64_t seen_next;      /* chain_nonce_next at the last flush */
+    uint64_t stalled_since;  /* ms: when seen_next last moved */
     scanq_stats stats;
 };
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 static bool region_ok(const char *s)
 {
@@ -105,14 +116,27 @@ static bool flush_batch(scanq *q, chain_scan *records, size_t n, uint64_t droppe
     tx.nscans = n;
     tx.dropped = dropped;
 
-    uint64_t nonce = 1;
+    uint64_t applied_next = 1;
     chain_rd *rd;
     if (chain_rd_begin(q->chain, &rd) == CHAIN_OK) {
-        nonce = chain_nonce_next(rd, q->pub);
+        applied_next = chain_nonce_next(rd, q->pub);
         chain_rd_end(rd);
     }
-    if (nonce <= q->last_nonce)
-        nonce = q->last_nonce + 1;
+    uint64_t now = mono_ms();
+    if (applied_next != q->seen_next) {
+        q->seen_next = applied_next;
+        q->stalled_since = now;
+    }
+    if (applied_next > q->last_nonce) {
+        q->last_nonce = applied_next - 1; /* everything sent has applied */
+    } else if (now - q->stalled_since > SCANQ_LOST_MS) {
+        node_log(NODE_LOG_INFO, "scans: %llu batches outstanding for %u ms; resuming at nonce %llu",
+                 (unsigned long long)(q->last_nonce + 1 - applied_next), SCANQ_LOST_MS,
+                 (unsigned long long)applied_next);
+        q->last_nonce = applied_next - 1;
+        q->stalled_since = now;
+    }
+    uint64_t nonce = q->last_nonce + 1;
     tx.nonce = nonce;
 
     uint8_t *enc = NULL;

@@ -14,6 +14,7 @@
 #define SCANQ_BATCH_MAX 1024 /* records per scans transaction (keeps it far below
                                 CHAIN_TX_MAX_BYTES even with full notes) */
 #define SCANQ_FLUSH_MS  1000
+#define SCANQ_LOST_MS   10000 /* outstanding batches with no progress this long are lost */
 _Static_assert(SCANQ_BATCH_MAX <= CHAIN_SCANS_MAX, "a batch must be one valid scans tx");
 
 typedef struct scanq scanq;

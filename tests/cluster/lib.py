@@ -197,6 +197,29 @@ class Node:
         return self.request("POST", "/api/v1/tx" + q, bytes.fromhex(cbor_hex),
                             "application/cbor")
 
+    def submit_until_definite(self, cbor_hex, timeout):
+        """Submits one tx, retrying the same bytes on other live nodes until a
+        receipt says what happened (a retry is safe: a tx id commits once).
+        Returns (status, receipt doc), or (None, None) when time ran out."""
+        deadline = time.monotonic() + timeout
+        k = self.id
+        while time.monotonic() < deadline:
+            targets = [nd for nd in self.cluster.nodes if nd.alive()]
+            if not targets:
+                time.sleep(0.1)
+                continue
+            nd = targets[k % len(targets)]
+            k += 1
+            try:
+                st, doc = nd.submit_cbor(cbor_hex)
+            except (OSError, http.client.HTTPException):
+                time.sleep(0.05)
+                continue
+            if st in (200, 409, 422, 400):
+                return st, doc
+            time.sleep(0.05)  # 503 no leader / busy, 504 outcome unknown: again
+        return None, None
+
     def submit_json(self, text, wait=True):
         q = "" if wait else "?wait=0"
         return self.request("POST", "/api/v1/tx" + q, text.encode(), "application/json")
@@ -265,12 +288,23 @@ class Cluster:
         }
         with open(self.genesis, "w") as f:
             json.dump(doc, f, indent=1)
-        self.nonce = 0
+        self.nonce = 0  # last brand nonce handed out (fallback when no node answers)
 
     def next_nonces(self, count):
-        """A fresh range of brand nonces (gaps are fine: nonces only need to grow)."""
-        first = self.nonce + 1
-        self.nonce += count
+        """The brand's next nonce, as the most advanced live node sees it, reserving
+        `count` in a row. Nonces must be contiguous (a gap is refused), so this asks
+        the ledger instead of counting: transactions a test generated but never
+        submitted leave no hole."""
+        nexts = []
+        for nd in self.alive():
+            try:
+                st, doc = nd.get(f"/api/v1/nonce/{self.brand_pub}")
+                if st == 200:
+                    nexts.append(int(doc["next"]))
+            except (OSError, ValueError, KeyError):
+                pass
+        first = max(nexts) if nexts else self.nonce + 1
+        self.nonce = first + count - 1
         return first
 
     def mint(self, serials, lot="L1", json_form=False):
