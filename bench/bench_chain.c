@@ -23,11 +23,11 @@
 
 #include "chain/chain.h"
 
-#define CARRIERS 8
+#define CARRIERS  8
 #define BLOCK_TXS 1000
-#define RUNS 5
+#define RUNS      5
 #define FLOOR_TPS 15000.0
-#define GTIN "09506000134352"
+#define GTIN      "09506000134352"
 
 static uint8_t brand_sk[32], brand_pub[32];
 static uint8_t carrier_sk[CARRIERS][32], carrier_pub[CARRIERS][32];
@@ -59,8 +59,9 @@ static void make_genesis(void)
     if (chain_key_generate(brand_sk, brand_pub))
         die("keygen", 1);
     chain_hex(hex, brand_pub, 32);
-    fprintf(f, "{\"chain\":\"bench\",\"time\":1767225600,\"brands\":[{\"id\":\"acme\",\"name\":\"A\","
-               "\"pub\":\"%s\",\"prefixes\":[\"9506000\"]}],\"participants\":[",
+    fprintf(f,
+            "{\"chain\":\"bench\",\"time\":1767225600,\"brands\":[{\"id\":\"acme\",\"name\":\"A\","
+            "\"pub\":\"%s\",\"prefixes\":[\"9506000\"]}],\"participants\":[",
             hex);
     for (int i = 0; i < CARRIERS; i++) {
         if (chain_key_generate(carrier_sk[i], carrier_pub[i]))
@@ -77,8 +78,9 @@ static void make_genesis(void)
     if (chain_key_generate(sk, pub))
         die("keygen", 1);
     chain_hex(hex, pub, 32);
-    fprintf(f, "\"nodes\":[{\"id\":1,\"operator\":\"acme\",\"raft\":\"tcp://127.0.0.1:7101\","
-               "\"http\":\"http://127.0.0.1:8101\",\"pub\":\"%s\"}]}",
+    fprintf(f,
+            "\"nodes\":[{\"id\":1,\"operator\":\"acme\",\"raft\":\"tcp://127.0.0.1:7101\","
+            "\"http\":\"http://127.0.0.1:8101\",\"pub\":\"%s\"}]}",
             hex);
     fclose(f);
     char err[256];
@@ -94,7 +96,7 @@ typedef struct blocks {
     uint8_t **blk;
     size_t *len;
     size_t n;
-    size_t txs;  /* per measured block */
+    size_t txs; /* per measured block */
 } blocks;
 
 static void blocks_free(blocks *b)
@@ -106,15 +108,15 @@ static void blocks_free(blocks *b)
 }
 
 /* Encodes a block on (height, prev, time) and advances them as the ledger would. */
-static void add_block(blocks *b, uint64_t *height, uint8_t prev[32], uint64_t *time,
-                      uint8_t **txs, size_t *lens, size_t n)
+static void add_block(blocks *b, uint64_t *height, uint8_t prev[32], uint64_t *time, uint8_t **txs,
+                      size_t *lens, size_t n)
 {
     chain_block_header hdr = {.height = *height + 1, .time = *time + 1000, .proposer = 1};
     memcpy(hdr.prev, prev, 32);
     b->blk = realloc(b->blk, (b->n + 1) * sizeof *b->blk);
     b->len = realloc(b->len, (b->n + 1) * sizeof *b->len);
-    int rc = chain_block_build(&b->blk[b->n], &b->len[b->n], &hdr, (const uint8_t *const *)txs,
-                               lens, n);
+    int rc =
+        chain_block_build(&b->blk[b->n], &b->len[b->n], &hdr, (const uint8_t *const *)txs, lens, n);
     if (rc)
         die("block build", rc);
     uint8_t id[32];
@@ -205,7 +207,8 @@ static void make_mints(blocks *run, int rounds)
         serials[i] = malloc(24);
     for (int r = 0; r < rounds; r++) {
         for (int i = 0; i < CHAIN_MINT_MAX; i++)
-            snprintf(serials[i], 24, "%08x%08x", (unsigned)rand(), (unsigned)(r * CHAIN_MINT_MAX + i));
+            snprintf(serials[i], 24, "%08x%08x", (unsigned)rand(),
+                     (unsigned)(r * CHAIN_MINT_MAX + i));
         chain_tx tx;
         memset(&tx, 0, sizeof tx);
         tx.type = CHAIN_TX_MINT;
@@ -311,12 +314,13 @@ int main(int argc, char **argv)
     printf("|---|---|---|---|---|\n");
     printf("| single-unit pickup/deliver, signed | on | %zu × %d txs | %.0f txs/s | %.0f txs/s |\n",
            run.n, BLOCK_TXS, sync_tps.wall, sync_tps.cpu);
-    printf("| single-unit pickup/deliver, signed | off | %zu × %d txs | %.0f txs/s | %.0f txs/s |\n",
-           run.n, BLOCK_TXS, nosync_tps.wall, nosync_tps.cpu);
+    printf(
+        "| single-unit pickup/deliver, signed | off | %zu × %d txs | %.0f txs/s | %.0f txs/s |\n",
+        run.n, BLOCK_TXS, nosync_tps.wall, nosync_tps.cpu);
     printf("| mint of 10,000 serials | on | %zu × 1 tx | %.0f units/s | %.0f units/s |\n", mints.n,
            mint_sync.wall, mint_sync.cpu);
-    printf("| mint of 10,000 serials | off | %zu × 1 tx | %.0f units/s | %.0f units/s |\n",
-           mints.n, mint_nosync.wall, mint_nosync.cpu);
+    printf("| mint of 10,000 serials | off | %zu × 1 tx | %.0f units/s | %.0f units/s |\n", mints.n,
+           mint_nosync.wall, mint_nosync.cpu);
     bool ok = nosync_tps.cpu >= FLOOR_TPS;
     printf("floor %.0f single-unit txs/s on one core (CPU time, fsync off): %s\n", FLOOR_TPS,
            ok ? "met" : "NOT MET");

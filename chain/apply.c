@@ -31,8 +31,8 @@
 #include "chain/state_int.h"
 #include "chain/tx_schema.h"
 
-#define R_(x) (1u << CHAIN_ROLE_##x)
-#define ROLES_ANY_KEY (R_(NONE) | R_(BRAND) | R_(CARRIER) | R_(SELLER) | R_(SERVICE))
+#define R_(x)            (1u << CHAIN_ROLE_##x)
+#define ROLES_ANY_KEY    (R_(NONE) | R_(BRAND) | R_(CARRIER) | R_(SELLER) | R_(SERVICE))
 #define ROLES_REGISTERED (R_(BRAND) | R_(CARRIER) | R_(SELLER) | R_(SERVICE))
 
 /* The one transaction-type table: who may sign it, what it does. Finer
@@ -91,8 +91,21 @@ int st_rule_unit(st_actx *a, st_unit *u, const gs1_sgtin *id)
     return rc;
 }
 
+/* What holds for every stored unit, whatever the path that led to it. */
+static inline bool unit_check(const st_unit *s)
+{
+    const chain_unit *u = &s->u;
+    bool sold = u->state == CHAIN_UNIT_SOLD || u->state == CHAIN_UNIT_OWNED;
+    return u->state >= CHAIN_UNIT_MINTED && u->state < CHAIN_UNIT__COUNT &&
+           u->has_owner == (u->state == CHAIN_UNIT_OWNED) &&
+           u->claim_pending == (u->state == CHAIN_UNIT_SOLD) && (u->holder[0] == '\0') == sold &&
+           (u->sold_at != 0) == sold && (u->warranty_active ? sold : true) &&
+           (u->open_claims == 0 || u->warranty_active);
+}
+
 int st_rule_commit(st_actx *a, st_unit *u, chain_event *ev)
 {
+    assert(unit_check(u));
     ev->seq = u->u.nevents++;
     ev->type = a->tx->type;
     ev->time = a->hdr->time;
@@ -216,9 +229,8 @@ static bool verify_cached(pk_cache *pc, const uint8_t sig[CHAIN_SIG_LEN],
         pc->state[slot] =
             secp256k1_xonly_pubkey_parse(secp256k1_context_static, &pc->xpk[slot], pub) ? 1 : -1;
     }
-    return pc->state[slot] == 1 &&
-           secp256k1_schnorrsig_verify(secp256k1_context_static, sig, msg, CHAIN_HASH_LEN,
-                                       &pc->xpk[slot]) == 1;
+    return pc->state[slot] == 1 && secp256k1_schnorrsig_verify(secp256k1_context_static, sig, msg,
+                                                               CHAIN_HASH_LEN, &pc->xpk[slot]) == 1;
 }
 
 static void set_err(char *errmsg, size_t errmsg_len, const char *what, int rc)
@@ -227,8 +239,8 @@ static void set_err(char *errmsg, size_t errmsg_len, const char *what, int rc)
         snprintf(errmsg, errmsg_len, "apply block: %s: %s", what, chain_err_code(rc));
 }
 
-static void receipts_digest(uint8_t out[CHAIN_HASH_LEN], uint8_t *scratch,
-                            const chain_receipt *r, size_t n)
+static void receipts_digest(uint8_t out[CHAIN_HASH_LEN], uint8_t *scratch, const chain_receipt *r,
+                            size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         memcpy(scratch + i * 36, r[i].tx, CHAIN_HASH_LEN);

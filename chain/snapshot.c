@@ -155,9 +155,8 @@ int chain_snapshot_install(chain *c, const uint8_t *buf, size_t len, char *errms
     int rc = load(c, t, &r);
     uint64_t applied = 0;
     st_head h;
-    if (rc == CHAIN_OK &&
-        ((rc = st_uint_get(t, c->dbi[DB_META], "applied", 7, &applied)) ||
-         (rc = st_head_get(c, t, &h))))
+    if (rc == CHAIN_OK && ((rc = st_uint_get(t, c->dbi[DB_META], "applied", 7, &applied)) ||
+                           (rc = st_head_get(c, t, &h))))
         rc = cbu_fail(&r, CHAIN_ERR_MALFORMED, "snapshot: no head or applied index");
     if (rc) {
         if (errmsg != NULL && errmsg_len > 0 && errmsg[0] == '\0')

@@ -24,9 +24,9 @@
 #include "chain/state_int.h"
 
 static const char *const db_names[DB__COUNT] = {
-    "meta",     "blocks", "txs",    "units", "events",   "lots",      "lot_units",   "owners",
-    "parts",    "pkeys",  "nonces", "nodes", "nodekeys", "policies",  "scan_stats",  "scan_clients",
-    "probes",
+    "meta",      "blocks",   "txs",        "units",        "events", "lots",
+    "lot_units", "owners",   "parts",      "pkeys",        "nonces", "nodes",
+    "nodekeys",  "policies", "scan_stats", "scan_clients", "probes",
 };
 
 const char *st_db_name(int db)

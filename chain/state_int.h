@@ -20,36 +20,35 @@
 
 /* The named databases, in snapshot order. */
 enum st_db {
-    DB_META,       /* text key ("chain_id", "head", "applied", "dropped") → CBOR */
-    DB_BLOCKS,     /* be64 height → encoded block */
-    DB_TXS,        /* tx id → tx record (receipt + where its bytes sit in its block) */
-    DB_UNITS,      /* unit key → unit record */
-    DB_EVENTS,     /* unit key || be32 seq → event record */
-    DB_LOTS,       /* lot key → lot record */
-    DB_LOT_UNITS,  /* lot key || padded serial → empty */
-    DB_OWNERS,     /* owner key || unit key → empty */
-    DB_PARTS,      /* participant id (text) → participant record */
-    DB_PKEYS,      /* public key → CBOR [id, current?] (retired keys stay, current = false) */
-    DB_NONCES,     /* public key → CBOR uint: last nonce used */
-    DB_NODES,      /* be64 node id → node record */
-    DB_NKEYS,      /* public key → CBOR uint: node id */
-    DB_POLICIES,   /* 'b' brand id | 'g' gtin | 'l' gtin padded-lot → policy record */
-    DB_SCANSTATS,  /* unit key → chain_scan_stats record */
-    DB_SCANCLIENTS,/* unit key || client hash (16) → empty */
-    DB_PROBES,     /* gtin || be32 day → CBOR uint: probes of unknown serials */
+    DB_META,        /* text key ("chain_id", "head", "applied", "dropped") → CBOR */
+    DB_BLOCKS,      /* be64 height → encoded block */
+    DB_TXS,         /* tx id → tx record (receipt + where its bytes sit in its block) */
+    DB_UNITS,       /* unit key → unit record */
+    DB_EVENTS,      /* unit key || be32 seq → event record */
+    DB_LOTS,        /* lot key → lot record */
+    DB_LOT_UNITS,   /* lot key || padded serial → empty */
+    DB_OWNERS,      /* owner key || unit key → empty */
+    DB_PARTS,       /* participant id (text) → participant record */
+    DB_PKEYS,       /* public key → CBOR [id, current?] (retired keys stay, current = false) */
+    DB_NONCES,      /* public key → CBOR uint: last nonce used */
+    DB_NODES,       /* be64 node id → node record */
+    DB_NKEYS,       /* public key → CBOR uint: node id */
+    DB_POLICIES,    /* 'b' brand id | 'g' gtin | 'l' gtin padded-lot → policy record */
+    DB_SCANSTATS,   /* unit key → chain_scan_stats record */
+    DB_SCANCLIENTS, /* unit key || client hash (16) → empty */
+    DB_PROBES,      /* gtin || be32 day → CBOR uint: probes of unknown serials */
     DB__COUNT
 };
 
 /* Fixed key sizes: a unit is gtin (14) + serial NUL-padded to 20, so keys of
  * one gtin sort by serial and prefixes never collide. */
-#define ST_UNIT_KEY  (GS1_GTIN_LEN + GS1_SERIAL_MAX)         /* 34 */
-#define ST_LOT_KEY   (GS1_GTIN_LEN + GS1_LOT_MAX)            /* 34 */
-#define ST_EVENT_KEY (ST_UNIT_KEY + 4)                       /* 38 */
-#define ST_LOTU_KEY  (ST_LOT_KEY + GS1_SERIAL_MAX)           /* 54 */
-#define ST_OWNER_KEY (CHAIN_KEY_LEN + ST_UNIT_KEY)           /* 66 */
-#define ST_CLIENT_KEY (ST_UNIT_KEY + 16)                     /* 50 */
-_Static_assert(ST_UNIT_KEY == 34 && ST_EVENT_KEY == 38 && ST_OWNER_KEY == 66,
-               "on-disk key layout");
+#define ST_UNIT_KEY   (GS1_GTIN_LEN + GS1_SERIAL_MAX) /* 34 */
+#define ST_LOT_KEY    (GS1_GTIN_LEN + GS1_LOT_MAX)    /* 34 */
+#define ST_EVENT_KEY  (ST_UNIT_KEY + 4)               /* 38 */
+#define ST_LOTU_KEY   (ST_LOT_KEY + GS1_SERIAL_MAX)   /* 54 */
+#define ST_OWNER_KEY  (CHAIN_KEY_LEN + ST_UNIT_KEY)   /* 66 */
+#define ST_CLIENT_KEY (ST_UNIT_KEY + 16)              /* 50 */
+_Static_assert(ST_UNIT_KEY == 34 && ST_EVENT_KEY == 38 && ST_OWNER_KEY == 66, "on-disk key layout");
 
 struct chain {
     MDB_env *env;
@@ -74,8 +73,8 @@ typedef struct st_head {
 /* Unit record: chain_unit plus what the rules need and readers do not. */
 typedef struct st_unit {
     chain_unit u;
-    char seller[CHAIN_ID_MAX + 1];        /* participant who sold it */
-    uint8_t claim_hash[CHAIN_HASH_LEN];   /* valid while u.claim_pending */
+    char seller[CHAIN_ID_MAX + 1];      /* participant who sold it */
+    uint8_t claim_hash[CHAIN_HASH_LEN]; /* valid while u.claim_pending */
 } st_unit;
 
 /* Node record. */
@@ -130,17 +129,22 @@ int st_lot_put(chain *c, MDB_txn *t, const chain_lot *l) CHAIN_WUR;
 /* Tx index record: the receipt plus where the tx bytes sit in its block. */
 int st_txrec_get(chain *c, MDB_txn *t, chain_receipt *r, uint32_t *off, uint32_t *len,
                  const uint8_t id[CHAIN_HASH_LEN]) CHAIN_WUR;
-int st_txrec_put(chain *c, MDB_txn *t, const chain_receipt *r, uint32_t off, uint32_t len) CHAIN_WUR;
+int st_txrec_put(chain *c, MDB_txn *t, const chain_receipt *r, uint32_t off,
+                 uint32_t len) CHAIN_WUR;
 
 /* A policy record at one scope (fields 0 = inherit). */
 int st_policy_get(chain *c, MDB_txn *t, chain_policy *out, const uint8_t *k, size_t kl) CHAIN_WUR;
-int st_policy_put(chain *c, MDB_txn *t, const chain_policy *p, const uint8_t *k, size_t kl) CHAIN_WUR;
+int st_policy_put(chain *c, MDB_txn *t, const chain_policy *p, const uint8_t *k,
+                  size_t kl) CHAIN_WUR;
 /* Fills the zero fields of *p from src. */
 void st_policy_inherit(chain_policy *p, const chain_policy *src);
-void st_policy_effective(chain *c, MDB_txn *t, chain_policy *out, const char *gtin, const char *lot);
+void st_policy_effective(chain *c, MDB_txn *t, chain_policy *out, const char *gtin,
+                         const char *lot);
 
-int st_stats_get(chain *c, MDB_txn *t, chain_scan_stats *out, const uint8_t k[ST_UNIT_KEY]) CHAIN_WUR;
-int st_stats_put(chain *c, MDB_txn *t, const chain_scan_stats *s, const uint8_t k[ST_UNIT_KEY]) CHAIN_WUR;
+int st_stats_get(chain *c, MDB_txn *t, chain_scan_stats *out,
+                 const uint8_t k[ST_UNIT_KEY]) CHAIN_WUR;
+int st_stats_put(chain *c, MDB_txn *t, const chain_scan_stats *s,
+                 const uint8_t k[ST_UNIT_KEY]) CHAIN_WUR;
 
 /* The genesis brand whose company prefix starts gtin (after the indicator
  * digit), or NULL. */
@@ -150,19 +154,19 @@ const chain_brand *st_brand_by_id(const chain *c, const char *id);
 /* ---- apply context: what one rule function sees ---- */
 typedef struct st_actx {
     chain *c;
-    MDB_txn *txn;                 /* the nested transaction of this tx */
+    MDB_txn *txn; /* the nested transaction of this tx */
     const chain_block_header *hdr;
     const uint8_t *tx_id;
-    uint32_t index;               /* position in the block */
+    uint32_t index; /* position in the block */
     const chain_tx *tx;
-    int role;                     /* signer's enum chain_role */
-    char signer_id[CHAIN_ID_MAX + 1]; /* participant id, "" for a customer, node: "" */
+    int role;                            /* signer's enum chain_role */
+    char signer_id[CHAIN_ID_MAX + 1];    /* participant id, "" for a customer, node: "" */
     char signer_brand[CHAIN_ID_MAX + 1]; /* role brand: which brand */
-    uint64_t signer_node;         /* role node: node id */
-    char *detail;                 /* receipt detail, 96 bytes */
+    uint64_t signer_node;                /* role node: node id */
+    char *detail;                        /* receipt detail, 96 bytes */
     size_t detail_len;
     bool members_changed;
-    int64_t units_delta;          /* units minted by this tx */
+    int64_t units_delta; /* units minted by this tx */
 } st_actx;
 
 /* Writes a receipt detail and returns code (for `return st_refuse(a, CODE, ...)`). */
@@ -208,7 +212,9 @@ static inline bool st_fatal(int rc)
 }
 
 /* Owner index maintenance (sale, claim, transfer). */
-int st_owner_add(chain *c, MDB_txn *t, const uint8_t key[CHAIN_KEY_LEN], const gs1_sgtin *id) CHAIN_WUR;
-int st_owner_del(chain *c, MDB_txn *t, const uint8_t key[CHAIN_KEY_LEN], const gs1_sgtin *id) CHAIN_WUR;
+int st_owner_add(chain *c, MDB_txn *t, const uint8_t key[CHAIN_KEY_LEN],
+                 const gs1_sgtin *id) CHAIN_WUR;
+int st_owner_del(chain *c, MDB_txn *t, const uint8_t key[CHAIN_KEY_LEN],
+                 const gs1_sgtin *id) CHAIN_WUR;
 
 #endif

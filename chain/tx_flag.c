@@ -34,8 +34,8 @@ static int flag_units(st_actx *a, bool set)
                              st_unit_str(b, &u.u.id));
         }
         if (set && (u.u.flags & bit))
-            return st_refuse(a, CHAIN_ERR_BAD_STATE, "unit %s: already %s",
-                             st_unit_str(b, &u.u.id), chain_flag_name(bit));
+            return st_refuse(a, CHAIN_ERR_BAD_STATE, "unit %s: already %s", st_unit_str(b, &u.u.id),
+                             chain_flag_name(bit));
         if (!set && !(u.u.flags & bit))
             return st_refuse(a, CHAIN_ERR_BAD_STATE, "unit %s: not %s", st_unit_str(b, &u.u.id),
                              chain_flag_name(bit));

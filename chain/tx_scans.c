@@ -97,8 +97,7 @@ static int fold(st_actx *a, const chain_scan *s)
         else if (rc && rc != CHAIN_ERR_NOT_FOUND)
             return rc;
     }
-    if (s->kind == CHAIN_SCAN_SCAN && u.u.state != CHAIN_UNIT_SOLD &&
-        u.u.state != CHAIN_UNIT_OWNED)
+    if (s->kind == CHAIN_SCAN_SCAN && u.u.state != CHAIN_UNIT_SOLD && u.u.state != CHAIN_UNIT_OWNED)
         st.unsold_public++;
     return st_stats_put(a->c, a->txn, &st, k);
 }

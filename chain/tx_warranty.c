@@ -47,11 +47,11 @@ int rule_warranty_activate(st_actx *a)
     int rc = load(a, &u);
     if (rc)
         return rc;
-    bool seller = a->role == CHAIN_ROLE_SELLER && u.seller[0] != '\0' &&
-                  strcmp(u.seller, a->signer_id) == 0;
+    bool seller =
+        a->role == CHAIN_ROLE_SELLER && u.seller[0] != '\0' && strcmp(u.seller, a->signer_id) == 0;
     if (u.u.state != CHAIN_UNIT_SOLD && u.u.state != CHAIN_UNIT_OWNED)
-        return st_refuse(a, CHAIN_ERR_BAD_STATE, "unit %s: %s, not sold",
-                         st_unit_str(b, &u.u.id), chain_unit_state_name(u.u.state));
+        return st_refuse(a, CHAIN_ERR_BAD_STATE, "unit %s: %s, not sold", st_unit_str(b, &u.u.id),
+                         chain_unit_state_name(u.u.state));
     if (!is_owner(a, &u) && !seller)
         return st_refuse(a, CHAIN_ERR_NOT_OWNER, "unit %s: neither owner nor its seller",
                          st_unit_str(b, &u.u.id));

@@ -46,19 +46,19 @@ typedef struct hc_env {
     uint64_t next[HK__COUNT]; /* next nonce to use, resynced from the chain after each block */
     chain *c;
     char dir[256];
-    uint64_t index;           /* last consensus index handed to apply */
-    uint64_t height, time;    /* head */
+    uint64_t index;        /* last consensus index handed to apply */
+    uint64_t height, time; /* head */
     uint8_t head[32];
-    uint64_t seq;             /* makes each signed tx distinct (tx.time) */
+    uint64_t seq; /* makes each signed tx distinct (tx.time) */
 } hc_env;
 
 /* Fresh keys, genesis, and a ledger in a new temporary directory (no_sync). */
 void hc_setup(hc_env *e);
 /* Same genesis and keys, another directory (e2 shares e's keys and genesis). */
 void hc_setup_twin(hc_env *e2, const hc_env *e);
-void hc_close(hc_env *e);     /* closes the ledger, keeps the directory */
-void hc_reopen(hc_env *e);    /* reopens the same directory */
-void hc_teardown(hc_env *e);  /* close, remove the directory, free genesis */
+void hc_close(hc_env *e);    /* closes the ledger, keeps the directory */
+void hc_reopen(hc_env *e);   /* reopens the same directory */
+void hc_teardown(hc_env *e); /* close, remove the directory, free genesis */
 
 /* A zeroed tx of type. */
 chain_tx hc_tx(int type);

@@ -14,7 +14,7 @@
 #include "helper_chain.h"
 
 #define BLOCKS 1000
-#define POOL 400
+#define POOL   400
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static uint64_t next_rand(void)
@@ -39,19 +39,29 @@ static const char *rand_serial(void)
     return pool[pick((unsigned)npool)];
 }
 
-static const char *const ids[] = {"carrier-a", "carrier-b", "seller-a", "seller-b", "service-a",
-                                  "acme",      "nobody"};
+static const char *const ids[] = {"carrier-a", "carrier-b", "seller-a", "seller-b",
+                                  "service-a", "acme",      "nobody"};
 
 /* Fills tx (which may point at *u) with a random transaction; returns the signer. */
 static int random_tx(hc_env *e, chain_tx *tx, gs1_sgtin *u, char **serials, uint8_t (*sigs)[64],
                      chain_scan *scans, int blockno)
 {
     static const int types[] = {
-        CHAIN_TX_MINT,         CHAIN_TX_PICKUP,           CHAIN_TX_PICKUP,
-        CHAIN_TX_DELIVER,      CHAIN_TX_DELIVER,          CHAIN_TX_SELL,
-        CHAIN_TX_CLAIM,        CHAIN_TX_TRANSFER,         CHAIN_TX_WARRANTY_ACTIVATE,
-        CHAIN_TX_WARRANTY_EXTEND, CHAIN_TX_WARRANTY_CLAIM, CHAIN_TX_WARRANTY_RESOLVE,
-        CHAIN_TX_FLAG,         CHAIN_TX_UNFLAG,           CHAIN_TX_SCANS,
+        CHAIN_TX_MINT,
+        CHAIN_TX_PICKUP,
+        CHAIN_TX_PICKUP,
+        CHAIN_TX_DELIVER,
+        CHAIN_TX_DELIVER,
+        CHAIN_TX_SELL,
+        CHAIN_TX_CLAIM,
+        CHAIN_TX_TRANSFER,
+        CHAIN_TX_WARRANTY_ACTIVATE,
+        CHAIN_TX_WARRANTY_EXTEND,
+        CHAIN_TX_WARRANTY_CLAIM,
+        CHAIN_TX_WARRANTY_RESOLVE,
+        CHAIN_TX_FLAG,
+        CHAIN_TX_UNFLAG,
+        CHAIN_TX_SCANS,
         CHAIN_TX_POLICY_SET,
     };
     int type = types[pick(sizeof types / sizeof types[0])];

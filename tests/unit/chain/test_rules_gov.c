@@ -66,7 +66,8 @@ static void test_participant_add_registers_role(void **state)
     hc_env *e = *state;
     uint8_t sk[32], pub[32];
     assert_int_equal(chain_key_generate(sk, pub), CHAIN_OK);
-    assert_int_equal(add_participant(e, HK_BRAND, "carrier-new", CHAIN_ROLE_CARRIER, pub), CHAIN_OK);
+    assert_int_equal(add_participant(e, HK_BRAND, "carrier-new", CHAIN_ROLE_CARRIER, pub),
+                     CHAIN_OK);
     chain_rd *rd;
     chain_participant p;
     assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
@@ -138,9 +139,9 @@ static void test_rotate_by_self_old_key_refused_new_key_works(void **state)
     assert_int_equal(chain_key_generate(sk, pub), CHAIN_OK);
     assert_int_equal(by_id(e, CHAIN_TX_PARTICIPANT_ROTATE, HK_CARRIER2, "carrier-a", pub),
                      CHAIN_ERR_WRONG_ROLE);
-    assert_int_equal(by_id(e, CHAIN_TX_PARTICIPANT_ROTATE, HK_CARRIER, "carrier-a",
-                           e->pub[HK_SELLER]),
-                     CHAIN_ERR_DUPLICATE_PARTICIPANT);
+    assert_int_equal(
+        by_id(e, CHAIN_TX_PARTICIPANT_ROTATE, HK_CARRIER, "carrier-a", e->pub[HK_SELLER]),
+        CHAIN_ERR_DUPLICATE_PARTICIPANT);
     assert_int_equal(by_id(e, CHAIN_TX_PARTICIPANT_ROTATE, HK_CARRIER, "carrier-a", pub), CHAIN_OK);
     assert_int_equal(pickup(e, HK_CARRIER, "A"), CHAIN_ERR_REVOKED_SIGNER);
     /* the new key is carrier-a now */

@@ -241,8 +241,7 @@ static void test_deliver_by_other_carrier_refused_not_holder(void **state)
     hc_env *e = *state;
     assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "L1", "P", 1), CHAIN_OK);
     assert_int_equal(one(e, CHAIN_TX_PICKUP, HK_CARRIER, "P"), CHAIN_OK);
-    assert_int_equal(move(e, CHAIN_TX_DELIVER, HK_CARRIER2, "P", "seller-a"),
-                     CHAIN_ERR_NOT_HOLDER);
+    assert_int_equal(move(e, CHAIN_TX_DELIVER, HK_CARRIER2, "P", "seller-a"), CHAIN_ERR_NOT_HOLDER);
 }
 
 static void test_deliver_to_unknown_or_revoked_participant_refused(void **state)
@@ -406,7 +405,8 @@ static void test_warranty_activate_claim_resolve(void **state)
     assert_int_equal(warranty(e, CHAIN_TX_WARRANTY_ACTIVATE, HK_BOB, "W", 0), CHAIN_ERR_NOT_OWNER);
     assert_int_equal(warranty(e, CHAIN_TX_WARRANTY_ACTIVATE, HK_ALICE, "W", 0), CHAIN_OK);
     assert_true(hc_get_unit(e, HC_GTIN, "W").warranty_active);
-    assert_int_equal(warranty(e, CHAIN_TX_WARRANTY_ACTIVATE, HK_ALICE, "W", 0), CHAIN_ERR_BAD_STATE);
+    assert_int_equal(warranty(e, CHAIN_TX_WARRANTY_ACTIVATE, HK_ALICE, "W", 0),
+                     CHAIN_ERR_BAD_STATE);
     assert_int_equal(warranty(e, CHAIN_TX_WARRANTY_RESOLVE, HK_SERVICE, "W", 0),
                      CHAIN_ERR_WARRANTY_INACTIVE);
     assert_int_equal(warranty(e, CHAIN_TX_WARRANTY_CLAIM, HK_BOB, "W", 0), CHAIN_ERR_NOT_OWNER);
@@ -498,8 +498,7 @@ static void test_destroyed_blocks_every_later_step(void **state)
     hc_unit_owned(e, "D2", HK_ALICE);
     assert_int_equal(flag(e, CHAIN_TX_FLAG, HK_BRAND, "D2", CHAIN_FLAG_DESTROYED), CHAIN_OK);
     assert_int_equal(transfer(e, HK_ALICE, "D2", HK_BOB), CHAIN_ERR_FLAGGED);
-    assert_int_equal(warranty(e, CHAIN_TX_WARRANTY_ACTIVATE, HK_ALICE, "D2", 0),
-                     CHAIN_ERR_FLAGGED);
+    assert_int_equal(warranty(e, CHAIN_TX_WARRANTY_ACTIVATE, HK_ALICE, "D2", 0), CHAIN_ERR_FLAGGED);
 }
 
 static void test_refused_tx_changes_nothing_not_even_nonce(void **state)

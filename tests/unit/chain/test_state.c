@@ -186,7 +186,8 @@ static void test_lot_units_paged_in_serial_order(void **state)
     hc_env *e = *state;
     assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "LOTA", "K", 12), CHAIN_OK); /* K0..K11 */
     assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "LOTB", "J", 3), CHAIN_OK);
-    assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "LOT", "Z", 2), CHAIN_OK); /* lot prefix of LOTA */
+    assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "LOT", "Z", 2),
+                     CHAIN_OK); /* lot prefix of LOTA */
     chain_rd *rd;
     assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
     ids x = {.n = 0};
