@@ -524,9 +524,16 @@ static void test_snapshot_round_trip_into_fresh_env_same_digest(void **state)
     chain_apply_result_free(&r1);
     chain_apply_result_free(&r2);
     free(blk);
-    /* a snapshot of another chain, or garbage, changes nothing */
-    snap[len - 1] ^= 0; /* keep */
+    /* a truncated snapshot, or one of another chain, changes nothing */
     assert_int_equal(chain_snapshot_install(e2.c, snap, len / 2, err, sizeof err) != CHAIN_OK, 1);
+    uint8_t *last = NULL;
+    for (uint8_t *p = snap; (p = memmem(p, len - (size_t)(p - snap), e->g->chain_id, 32)) != NULL;
+         p++)
+        last = p; /* the "chain" field comes last */
+    assert_non_null(last);
+    last[0] ^= 1;
+    assert_int_equal(chain_snapshot_install(e2.c, snap, len, err, sizeof err),
+                     CHAIN_ERR_BAD_GENESIS);
     chain_head c2 = hc_get_head(&e2);
     assert_memory_equal(c2.state_digest, r2.state_digest, 32);
     free(snap);

@@ -499,6 +499,10 @@ static void test_destroyed_blocks_every_later_step(void **state)
     assert_int_equal(flag(e, CHAIN_TX_FLAG, HK_BRAND, "D2", CHAIN_FLAG_DESTROYED), CHAIN_OK);
     assert_int_equal(transfer(e, HK_ALICE, "D2", HK_BOB), CHAIN_ERR_FLAGGED);
     assert_int_equal(warranty(e, CHAIN_TX_WARRANTY_ACTIVATE, HK_ALICE, "D2", 0), CHAIN_ERR_FLAGGED);
+    hc_unit_delivered(e, "D3");
+    assert_int_equal(sell_code(e, "D3", "abc"), CHAIN_OK);
+    assert_int_equal(flag(e, CHAIN_TX_FLAG, HK_BRAND, "D3", CHAIN_FLAG_DESTROYED), CHAIN_OK);
+    assert_int_equal(claim(e, HK_BOB, "D3", "abc"), CHAIN_ERR_FLAGGED);
 }
 
 static void test_refused_tx_changes_nothing_not_even_nonce(void **state)
