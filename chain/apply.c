@@ -235,7 +235,11 @@ static bool verify_cached(pk_cache *pc, const uint8_t sig[CHAIN_SIG_LEN],
 
 static void set_err(char *errmsg, size_t errmsg_len, const char *what, int rc)
 {
-    if (errmsg != NULL && errmsg_len > 0 && errmsg[0] == '\0')
+    if (errmsg == NULL || errmsg_len == 0 || errmsg[0] != '\0')
+        return;
+    if (rc == CHAIN_ERR_STORAGE)
+        snprintf(errmsg, errmsg_len, "apply block: %s: lmdb: %s", what, st_last_lmdb_error());
+    else
         snprintf(errmsg, errmsg_len, "apply block: %s: %s", what, chain_err_code(rc));
 }
 

@@ -90,12 +90,22 @@ int st_lmdb_err(int mrc, const char *what, char *errmsg, size_t errmsg_len)
     return mrc == ENOMEM ? CHAIN_ERR_NOMEM : CHAIN_ERR_STORAGE;
 }
 
+/* The last LMDB failure on this thread, so the caller that reports a
+ * STORAGE error up the stack can say which ("MDB_MAP_FULL: ..."). */
+static _Thread_local int last_mrc;
+
+const char *st_last_lmdb_error(void)
+{
+    return last_mrc ? mdb_strerror(last_mrc) : "unknown";
+}
+
 static int map_mrc(int mrc)
 {
     if (mrc == 0)
         return CHAIN_OK;
     if (mrc == MDB_NOTFOUND)
         return CHAIN_ERR_NOT_FOUND;
+    last_mrc = mrc;
     return mrc == ENOMEM ? CHAIN_ERR_NOMEM : CHAIN_ERR_STORAGE;
 }
 

@@ -92,6 +92,8 @@ void st_be32(uint8_t out[4], uint32_t v);
 
 /* ---- errors: LMDB codes become CHAIN_ERR_STORAGE / NOMEM, with a message ---- */
 int st_lmdb_err(int mrc, const char *what, char *errmsg, size_t errmsg_len);
+/* Message of the last LMDB failure seen by st_get/st_put/st_del on this thread. */
+const char *st_last_lmdb_error(void);
 
 /* ---- raw get/put (rc: CHAIN_OK, CHAIN_ERR_NOT_FOUND, CHAIN_ERR_STORAGE) ---- */
 int st_get(MDB_txn *t, MDB_dbi dbi, const void *k, size_t kl, MDB_val *v) CHAIN_WUR;

@@ -427,6 +427,44 @@ static void test_mint_of_10000_serials_applies(void **state)
     chain_rd_end(rd);
 }
 
+static void test_full_disk_returns_storage_and_writes_nothing(void **state)
+{
+    hc_env *e = *state;
+    assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "L", "A", 1), CHAIN_OK);
+    chain_head before = hc_get_head(e);
+    hc_close(e);
+    /* reopen the same ledger with a map too small for a 10,000-unit mint */
+    chain_options opt = {.map_size = (size_t)2 << 20, .no_sync = true};
+    char err[256];
+    assert_int_equal(chain_open(&e->c, e->dir, e->g, &opt, err, sizeof err), CHAIN_OK);
+    chain_tx tx = hc_tx(CHAIN_TX_MINT);
+    snprintf(tx.gtin, sizeof tx.gtin, "%s", HC_GTIN);
+    tx.nunits = CHAIN_MINT_MAX;
+    tx.serials = calloc(tx.nunits, sizeof *tx.serials);
+    tx.label_sigs = calloc(tx.nunits, sizeof *tx.label_sigs);
+    for (size_t i = 0; i < tx.nunits; i++) {
+        tx.serials[i] = malloc(24);
+        snprintf(tx.serials[i], 24, "FULL%u", (unsigned)(i % 100000));
+    }
+    uint8_t *txs[1], *blk;
+    size_t lens[1], len;
+    hc_encode(e, HK_BRAND, &tx, &txs[0], &lens[0]);
+    chain_tx_free(&tx);
+    hc_build(e, &blk, &len, txs, lens, 1);
+    free(txs[0]);
+    chain_apply_result res;
+    assert_int_equal(chain_block_apply(e->c, &res, e->index + 1, blk, len, err, sizeof err),
+                     CHAIN_ERR_STORAGE);
+    assert_non_null(strstr(err, "MDB_MAP_FULL"));
+    assert_null(res.receipts);
+    free(blk);
+    chain_head after = hc_get_head(e);
+    assert_int_equal(after.height, before.height);
+    assert_int_equal(after.applied_index, before.applied_index);
+    assert_memory_equal(after.state_digest, before.state_digest, 32);
+    assert_int_equal(chain_applied_index(e->c), before.applied_index);
+}
+
 /* ---- concurrent readers ---- */
 
 typedef struct reader {
@@ -557,6 +595,7 @@ int main(void)
         T(test_restart_keeps_state),
         T(test_open_with_other_genesis_refused_bad_genesis),
         T(test_mint_of_10000_serials_applies),
+        T(test_full_disk_returns_storage_and_writes_nothing),
         T(test_concurrent_reader_sees_whole_blocks_while_applying),
         T(test_snapshot_round_trip_into_fresh_env_same_digest),
     };
