@@ -31,7 +31,7 @@ cleanup() {
   done
   for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$DIR"
+  if [ "${KEEP:-0}" = 1 ]; then echo "bench/mint: kept $DIR" >&2; else rm -rf "$DIR"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -67,7 +67,7 @@ now() { date +%s.%N; }
 calc() { awk "BEGIN { print $1 }"; }
 t0=$(now)
 "$P" mint --node "$N1" --key "$DIR/brand.key" --gtin $GTIN --lot BENCH1 --expiry 301231 \
-  --count "$COUNT" >"$DIR/units.txt"
+  --count "$COUNT" >"$DIR/units.txt" || { KEEP=1; exit 1; }
 t1=$(now)
 minted=$(wc -l <"$DIR/units.txt")
 mint_s=$(calc "$t1 - $t0")

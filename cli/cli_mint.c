@@ -41,7 +41,9 @@
 #define MINT_AHEAD     32           /* batches built ahead of the submitter */
 #define MINT_WORKERS_MAX 64
 #define MINT_POLL_MS   15
+#define MINT_RESEND_MS 8000         /* no receipt yet: send the same bytes again */
 #define MINT_TIMEOUT_MS 120000      /* one tx without a receipt this long: give up */
+#define MINT_RESYNC_MAX 50          /* resubmissions after lost or stale txs in one run */
 
 enum batch_state { B_EMPTY = 0, B_BUILDING, B_READY, B_SENT, B_DONE };
 
@@ -54,7 +56,7 @@ typedef struct mbatch {
     uint8_t *enc;
     size_t enc_len;
     uint8_t id[CHAIN_HASH_LEN];
-    uint64_t sent_ms;
+    uint64_t sent_ms, first_sent_ms;
     int err; /* build failure */
     char errmsg[256];
 } mbatch;
@@ -329,13 +331,53 @@ static int poll_batch(cli_http *h, const mint *m, mbatch *b, int *code, char *e,
         cli_http_error_text(e, elen, &r);
         *code = CHAIN_ERR_STORAGE;
         out = -1;
-    } else if (cli_now_ms() - b->sent_ms > MINT_TIMEOUT_MS) {
+    } else if (cli_now_ms() - b->first_sent_ms > MINT_TIMEOUT_MS) {
         snprintf(e, elen, "no receipt after %d s (tx %s)", MINT_TIMEOUT_MS / 1000, hex);
         *code = CHAIN_ERR_STORAGE;
         out = -1;
     }
     cli_resp_free(&r);
     return out;
+}
+
+/* True when the unit of b's first serial is on the ledger (b was accepted). */
+static bool batch_landed(cli_http *h, const mint *m, const mbatch *b)
+{
+    char path[192], e[256];
+    cli_resp r = {0};
+    snprintf(path, sizeof path, "/api/v1/units/%s/%s", m->gtin, b->serials[0]);
+    if (cli_http_get(h, &r, path, 1u << 20, e, sizeof e) != 0)
+        return false;
+    bool ok = r.status == 200;
+    cli_resp_free(&r);
+    return ok;
+}
+
+/*
+ * The ledger wants nonce == last + 1, so one tx lost on the way (a leader
+ * change drops a wait=0 submission) or refused as stale makes every later one
+ * stale too. Resync: ask the node for the next nonce and sign again, in order,
+ * every batch from the oldest unreceipted one to the last sent that has not
+ * landed. A batch that landed under its first signature keeps it: landing is
+ * checked by its first serial, never by tx id.
+ */
+static int resync(cli_http *h, mint *m, size_t from, size_t to, uint64_t *nonce,
+                  const uint8_t pub[CHAIN_KEY_LEN], char *e, size_t elen)
+{
+    uint64_t next;
+    if (cli_nonce_next(&next, h, pub, e, elen) != 0)
+        return -1;
+    for (size_t i = from; i < to; i++) {
+        mbatch *b = &m->batches[i];
+        if (b->state != B_SENT || batch_landed(h, m, b))
+            continue;
+        if (sign_encode(m, b, next++, e, elen) != 0 || post_batch(h, b, e, elen) != 0)
+            return -1;
+        b->first_sent_ms = b->sent_ms;
+    }
+    if (next > *nonce)
+        *nonce = next;
+    return 0;
 }
 
 static void emit(const mint *m, mbatch *b, FILE *csv)
@@ -505,6 +547,7 @@ int cli_cmd_mint(int argc, char **argv)
     cli_progress_start(&prog, "mint", m.count);
     size_t head = 0; /* oldest batch not yet receipted */
     size_t inflight = 0;
+    unsigned resyncs = 0;
     uint64_t t0 = cli_now_ms();
     while (head < m.nbatches) {
         pthread_mutex_lock(&m.mu);
@@ -539,6 +582,7 @@ int cli_cmd_mint(int argc, char **argv)
                 goto out_threads;
             }
             b->state = B_SENT;
+            b->first_sent_ms = b->sent_ms;
             inflight++;
             pthread_mutex_lock(&m.mu);
             m.next_submit++;
@@ -551,15 +595,21 @@ int cli_cmd_mint(int argc, char **argv)
         mbatch *b = &m.batches[head];
         int code = 0;
         int p = poll_batch(h, &m, b, &code, e, sizeof e);
-        if (p == 0) {
+        bool lost = p == 0 && cli_now_ms() - b->sent_ms > MINT_RESEND_MS;
+        if (p == 0 && !lost) {
             usleep(MINT_POLL_MS * 1000);
             continue;
         }
-        if (p < 0 && code == CHAIN_ERR_STALE_NONCE) {
-            /* Reordered behind a later nonce: sign again above everything sent. */
-            if (sign_encode(&m, b, nonce++, e, sizeof e) != 0 ||
-                post_batch(h, b, e, sizeof e) != 0) {
-                cli_fail(cmd, "batch %zu: %s", head + 1, e);
+        if (lost || (p < 0 && code == CHAIN_ERR_STALE_NONCE)) {
+            /* Lost (no waiter on the node forwards a wait=0 tx again after a
+             * leader change) or stale: sign the unlanded ones again in order. */
+            if (++resyncs > MINT_RESYNC_MAX) {
+                cli_fail(cmd, "batch %zu: still not committed after %d resubmissions: %s",
+                         head + 1, MINT_RESYNC_MAX, lost ? "no receipt" : e);
+                goto out_threads;
+            }
+            if (resync(h, &m, head, m.next_submit, &nonce, pub, e, sizeof e) != 0) {
+                cli_fail(cmd, "batch %zu: resubmit: %s", head + 1, e);
                 goto out_threads;
             }
             continue;
