@@ -1,0 +1,338 @@
+/*
+ * test_submit.c — the submission registry (node/submit.c) and the scan queue
+ * (node/scanq.c) against a real ledger in a temporary directory, with
+ * consensus replaced by a recording forward function. One test per promise.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chain/chain.h"
+#include "node/gateway.h"
+#include "node/scanq.h"
+#include "node/submit.h"
+
+#define GTIN "09506000123455"
+
+typedef struct fixture {
+    char dir[64];
+    chain_genesis *g;
+    chain *c;
+    uint8_t brand_sk[32], brand_pub[32], node_sk[32], node_pub[32];
+    /* the fake consensus */
+    pthread_mutex_t mu;
+    int forward_result;
+    unsigned forwards;
+    uint8_t *last_tx;
+    size_t last_len;
+} fixture;
+
+static int fake_forward(void *ctx, const uint8_t *tx, size_t len)
+{
+    fixture *f = ctx;
+    pthread_mutex_lock(&f->mu);
+    f->forwards++;
+    free(f->last_tx);
+    f->last_tx = malloc(len);
+    memcpy(f->last_tx, tx, len);
+    f->last_len = len;
+    int r = f->forward_result;
+    pthread_mutex_unlock(&f->mu);
+    return r;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    pthread_mutex_init(&f->mu, NULL);
+    f->forward_result = GW_SUBMIT_QUEUED;
+    assert_int_equal(chain_key_generate(f->brand_sk, f->brand_pub), CHAIN_OK);
+    assert_int_equal(chain_key_generate(f->node_sk, f->node_pub), CHAIN_OK);
+    char bp[65], np[65], json[1024], msg[256];
+    chain_hex(bp, f->brand_pub, 32);
+    chain_hex(np, f->node_pub, 32);
+    snprintf(json, sizeof json,
+             "{\"chain\":\"unit\",\"time\":1767225600,"
+             "\"brands\":[{\"id\":\"acme\",\"name\":\"Acme\",\"pub\":\"%s\",\"prefixes\":[\"9506000\"]}],"
+             "\"nodes\":[{\"id\":1,\"operator\":\"acme\",\"raft\":\"tcp://127.0.0.1:1\","
+             "\"http\":\"http://127.0.0.1:2\",\"pub\":\"%s\"}]}",
+             bp, np);
+    assert_int_equal(chain_genesis_parse(&f->g, json, strlen(json), msg, sizeof msg), CHAIN_OK);
+    snprintf(f->dir, sizeof f->dir, "/tmp/provena-unit-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    chain_options opt = {.no_sync = true};
+    assert_int_equal(chain_open(&f->c, f->dir, f->g, &opt, msg, sizeof msg), CHAIN_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    chain_close(f->c);
+    chain_genesis_free(f->g);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(f->last_tx);
+    pthread_mutex_destroy(&f->mu);
+    free(f);
+    return 0;
+}
+
+/* A signed one-serial mint by the brand. */
+static void make_mint(fixture *f, uint8_t **out, size_t *len, uint8_t id[32], uint64_t nonce,
+                      const char *serial)
+{
+    chain_tx tx;
+    memset(&tx, 0, sizeof tx);
+    tx.type = CHAIN_TX_MINT;
+    memcpy(tx.chain, f->g->chain_id, 32);
+    tx.nonce = nonce;
+    tx.time = 1767225601;
+    snprintf(tx.gtin, sizeof tx.gtin, GTIN);
+    snprintf(tx.lot, sizeof tx.lot, "L1");
+    snprintf(tx.model, sizeof tx.model, "m");
+    char *s = (char *)serial;
+    uint8_t sig[1][CHAIN_SIG_LEN], h[32];
+    chain_label_hash(h, f->g->chain_id, GTIN, serial, "L1", "");
+    assert_int_equal(chain_sign(sig[0], f->brand_sk, h), CHAIN_OK);
+    tx.serials = &s;
+    tx.label_sigs = sig;
+    tx.nunits = 1;
+    assert_int_equal(chain_tx_sign(&tx, f->brand_sk), CHAIN_OK);
+    assert_int_equal(chain_tx_encode(out, len, &tx), CHAIN_OK);
+    assert_int_equal(chain_tx_id(id, &tx), CHAIN_OK);
+}
+
+/* Applies one block holding tx at the next height, as consensus would. */
+static void apply_block(fixture *f, uint64_t index, const uint8_t *tx, size_t len,
+                        chain_apply_result *res)
+{
+    chain_rd *rd;
+    chain_head h;
+    assert_int_equal(chain_rd_begin(f->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_head_get(rd, &h), CHAIN_OK);
+    chain_rd_end(rd);
+    chain_block_header hdr = {.height = h.height + 1, .time = h.time + 1, .proposer = 1};
+    memcpy(hdr.prev, h.id, 32);
+    uint8_t *blk;
+    size_t blen;
+    const uint8_t *txs[1] = {tx};
+    assert_int_equal(chain_block_build(&blk, &blen, &hdr, txs, &len, 1), CHAIN_OK);
+    char msg[128];
+    assert_int_equal(chain_block_apply(f->c, res, index, blk, blen, msg, sizeof msg), CHAIN_OK);
+    free(blk);
+}
+
+static void test_submit_bad_signature_rejected_not_forwarded(void **state)
+{
+    fixture *f = *state;
+    submit_reg *r;
+    assert_int_equal(submit_reg_new(&r, f->c, f->g->chain_id, fake_forward, f), CHAIN_OK);
+    uint8_t *tx, id[32];
+    size_t len;
+    make_mint(f, &tx, &len, id, 1, "s1");
+    tx[len - 1] ^= 1; /* last byte of the tx: inside the body, so the sig no longer fits */
+    chain_receipt rc;
+    int res = submit_tx(r, &rc, tx, len, 1000);
+    assert_int_equal(res, GW_SUBMIT_REJECTED);
+    assert_int_not_equal(rc.code, CHAIN_OK);
+    assert_int_equal(f->forwards, 0);
+    free(tx);
+    submit_reg_shutdown(r);
+    submit_reg_free(r);
+}
+
+typedef struct waiter_arg {
+    submit_reg *r;
+    const uint8_t *tx;
+    size_t len;
+    chain_receipt rc;
+    int res;
+} waiter_arg;
+
+static void *submit_thread(void *p)
+{
+    waiter_arg *a = p;
+    a->res = submit_tx(a->r, &a->rc, a->tx, a->len, 5000);
+    return NULL;
+}
+
+static void test_submit_receipt_wakes_every_waiter_of_one_tx(void **state)
+{
+    fixture *f = *state;
+    submit_reg *r;
+    assert_int_equal(submit_reg_new(&r, f->c, f->g->chain_id, fake_forward, f), CHAIN_OK);
+    uint8_t *tx, id[32];
+    size_t len;
+    make_mint(f, &tx, &len, id, 1, "s2");
+    waiter_arg a = {.r = r, .tx = tx, .len = len}, b = a;
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, submit_thread, &a);
+    pthread_create(&tb, NULL, submit_thread, &b);
+    usleep(100000);
+    assert_int_equal(f->forwards, 1); /* the second submitter joined the first */
+
+    chain_apply_result res;
+    apply_block(f, 1, tx, len, &res);
+    assert_int_equal(res.nreceipts, 1);
+    submit_on_receipts(r, res.receipts, res.nreceipts);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    assert_int_equal(a.res, GW_SUBMIT_COMMITTED);
+    assert_int_equal(b.res, GW_SUBMIT_COMMITTED);
+    assert_memory_equal(a.rc.tx, id, 32);
+    assert_int_equal(a.rc.height, 1);
+    assert_int_equal(b.rc.height, 1);
+    assert_int_equal(a.rc.code, CHAIN_OK);
+    chain_apply_result_free(&res);
+
+    /* the same tx again: answered from the ledger at once, not forwarded */
+    chain_receipt rc;
+    assert_int_equal(submit_tx(r, &rc, tx, len, 1000), GW_SUBMIT_COMMITTED);
+    assert_int_equal(rc.height, 1);
+    assert_int_equal(f->forwards, 1);
+    free(tx);
+    submit_reg_shutdown(r);
+    submit_reg_free(r);
+}
+
+static void test_submit_no_leader_reported_when_never_handed_over(void **state)
+{
+    fixture *f = *state;
+    f->forward_result = GW_SUBMIT_NO_LEADER;
+    submit_reg *r;
+    assert_int_equal(submit_reg_new(&r, f->c, f->g->chain_id, fake_forward, f), CHAIN_OK);
+    uint8_t *tx, id[32];
+    size_t len;
+    make_mint(f, &tx, &len, id, 1, "s3");
+    chain_receipt rc;
+    assert_int_equal(submit_tx(r, &rc, tx, len, 400), GW_SUBMIT_NO_LEADER);
+    assert_true(f->forwards >= 2); /* retried within the wait */
+    free(tx);
+    submit_reg_shutdown(r);
+    submit_reg_free(r);
+}
+
+static void test_submit_timeout_when_taken_but_not_committed(void **state)
+{
+    fixture *f = *state;
+    submit_reg *r;
+    assert_int_equal(submit_reg_new(&r, f->c, f->g->chain_id, fake_forward, f), CHAIN_OK);
+    uint8_t *tx, id[32];
+    size_t len;
+    make_mint(f, &tx, &len, id, 1, "s4");
+    chain_receipt rc;
+    assert_int_equal(submit_tx(r, &rc, tx, len, 300), GW_SUBMIT_TIMEOUT);
+    assert_memory_equal(rc.tx, id, 32);
+    free(tx);
+    submit_reg_shutdown(r);
+    submit_reg_free(r);
+}
+
+static void test_submit_skipped_block_forwards_again(void **state)
+{
+    fixture *f = *state;
+    submit_reg *r;
+    assert_int_equal(submit_reg_new(&r, f->c, f->g->chain_id, fake_forward, f), CHAIN_OK);
+    uint8_t *tx, id[32];
+    size_t len;
+    make_mint(f, &tx, &len, id, 1, "s5");
+    waiter_arg a = {.r = r, .tx = tx, .len = len};
+    pthread_t ta;
+    pthread_create(&ta, NULL, submit_thread, &a);
+    usleep(100000);
+    assert_int_equal(f->forwards, 1);
+    chain_receipt skipped = {.code = CHAIN_ERR_BAD_BLOCK};
+    memcpy(skipped.tx, id, 32);
+    submit_on_skipped(r, &skipped, 1);
+    usleep(100000);
+    assert_int_equal(f->forwards, 2);
+    submit_reg_shutdown(r); /* releases the waiter */
+    pthread_join(ta, NULL);
+    assert_int_equal(a.res, GW_SUBMIT_STOPPING);
+    free(tx);
+    submit_reg_free(r);
+}
+
+static void test_submit_wait0_queued_and_forwarded_once(void **state)
+{
+    fixture *f = *state;
+    submit_reg *r;
+    assert_int_equal(submit_reg_new(&r, f->c, f->g->chain_id, fake_forward, f), CHAIN_OK);
+    uint8_t *tx, id[32];
+    size_t len;
+    make_mint(f, &tx, &len, id, 1, "s6");
+    chain_receipt rc;
+    assert_int_equal(submit_tx(r, &rc, tx, len, 0), GW_SUBMIT_QUEUED);
+    assert_int_equal(submit_tx(r, &rc, tx, len, 200), GW_SUBMIT_TIMEOUT);
+    assert_int_equal(f->forwards, 1); /* the waiting call did not forward it again */
+    free(tx);
+    submit_reg_shutdown(r);
+    submit_reg_free(r);
+}
+
+static void test_scanq_batch_signed_by_node_with_dropped_count(void **state)
+{
+    fixture *f = *state;
+    scanq *q;
+    assert_int_equal(scanq_start(&q, f->c, f->g->chain_id, f->node_sk, fake_forward, f), CHAIN_OK);
+    chain_scan s;
+    memset(&s, 0, sizeof s);
+    s.kind = CHAIN_SCAN_SCAN;
+    snprintf(s.id.gtin, sizeof s.id.gtin, GTIN);
+    snprintf(s.id.serial, sizeof s.id.serial, "abc");
+    snprintf(s.region, sizeof s.region, "DE");
+    for (int i = 0; i < SCANQ_MAX + 5; i++)
+        scanq_record(q, &s);
+    scanq_stats st;
+    scanq_stats_get(q, &st);
+    assert_int_equal(st.recorded, SCANQ_MAX + 5);
+    assert_true(st.dropped >= 5); /* a full buffer counts instead of growing */
+    scanq_stop(q); /* flushes */
+    assert_true(f->forwards >= 1);
+    chain_tx tx;
+    char msg[128];
+    assert_int_equal(chain_tx_decode(&tx, f->last_tx, f->last_len, msg, sizeof msg), CHAIN_OK);
+    assert_int_equal(tx.type, CHAIN_TX_SCANS);
+    assert_memory_equal(tx.signer, f->node_pub, 32);
+    assert_true(tx.nscans <= SCANQ_BATCH_MAX);
+    assert_int_equal(f->forwards, (SCANQ_MAX + SCANQ_BATCH_MAX - 1) / SCANQ_BATCH_MAX);
+    chain_tx_free(&tx);
+    uint8_t id[32];
+    assert_int_equal(chain_tx_precheck(id, f->g->chain_id, f->last_tx, f->last_len, msg,
+                                       sizeof msg),
+                     CHAIN_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_submit_bad_signature_rejected_not_forwarded, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_submit_receipt_wakes_every_waiter_of_one_tx, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_submit_no_leader_reported_when_never_handed_over,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_submit_timeout_when_taken_but_not_committed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_submit_skipped_block_forwards_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_submit_wait0_queued_and_forwarded_once, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_scanq_batch_signed_by_node_with_dropped_count, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
