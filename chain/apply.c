@@ -253,6 +253,126 @@ static void receipts_digest(uint8_t out[CHAIN_HASH_LEN], uint8_t *scratch, const
     chain_tagged_hash(out, CHAIN_TAG_STATE, scratch, n * 36);
 }
 
+/* What the per-tx step needs of the block being applied. */
+typedef struct blk_ctx {
+    chain *c;
+    MDB_txn *t;
+    const chain_block_header *hdr;
+    const uint8_t *blk;
+    st_head *head;
+    pk_cache *pc;
+    bool members_changed;
+    char *errmsg;
+    size_t errmsg_len;
+} blk_ctx;
+
+/* Runs tx i (raw bytes) and fills its receipt r. Returns CHAIN_OK whatever
+ * the tx's fate; nonzero only for a local failure that aborts the block. */
+static int apply_one(blk_ctx *b, chain_receipt *r, uint32_t i, const uint8_t *raw, size_t rlen)
+{
+    r->height = b->hdr->height;
+    r->index = i;
+    if (tx_id_raw(r->tx, raw, rlen) != CHAIN_OK) {
+        r->code = CHAIN_ERR_MALFORMED;
+        snprintf(r->detail, sizeof r->detail, "not a signed transaction");
+        return CHAIN_OK;
+    }
+    uint32_t off, tlen;
+    int rc = st_txrec_get(b->c, b->t, r, &off, &tlen, r->tx);
+    if (rc == CHAIN_OK)
+        return CHAIN_OK; /* duplicate: the first receipt, nothing changes */
+    if (rc != CHAIN_ERR_NOT_FOUND) {
+        set_err(b->errmsg, b->errmsg_len, "tx index", rc);
+        return rc;
+    }
+    r->height = b->hdr->height;
+    r->index = i;
+    r->detail[0] = '\0';
+
+    /* Stateless checks: a refusal here names no signer and is not recorded. */
+    chain_tx tx;
+    r->code = chain_tx_decode(&tx, raw, rlen, r->detail, sizeof r->detail);
+    if (r->code != CHAIN_OK)
+        return CHAIN_OK;
+    if (memcmp(tx.chain, b->c->g->chain_id, CHAIN_HASH_LEN) != 0) {
+        r->code = CHAIN_ERR_WRONG_CHAIN;
+        snprintf(r->detail, sizeof r->detail, "signed for another chain");
+    } else if (!verify_cached(b->pc, tx.sig, tx.signer, r->tx)) {
+        r->code = CHAIN_ERR_BAD_SIGNATURE;
+        snprintf(r->detail, sizeof r->detail, "signature does not verify for signer");
+    }
+    if (r->code != CHAIN_OK) {
+        chain_tx_free(&tx);
+        return CHAIN_OK;
+    }
+
+    /* Stateful: in a nested transaction, so a refusal rolls back cleanly. */
+    st_actx a;
+    memset(&a, 0, sizeof a);
+    a.c = b->c;
+    a.hdr = b->hdr;
+    a.tx_id = r->tx;
+    a.index = i;
+    a.tx = &tx;
+    a.detail = r->detail;
+    a.detail_len = sizeof r->detail;
+    int mrc = mdb_txn_begin(b->c->env, b->t, 0, &a.txn);
+    if (mrc) {
+        chain_tx_free(&tx);
+        return st_lmdb_err(mrc, "apply block: nested txn", b->errmsg, b->errmsg_len);
+    }
+    r->code = apply_tx(&a);
+    const bool members = kinds[tx.type].members || a.members_changed;
+    chain_tx_free(&tx);
+    if (st_fatal(r->code)) {
+        mdb_txn_abort(a.txn);
+        set_err(b->errmsg, b->errmsg_len, "tx", r->code);
+        return r->code;
+    }
+    if (r->code == CHAIN_OK) {
+        if ((mrc = mdb_txn_commit(a.txn)))
+            return st_lmdb_err(mrc, "apply block: nested commit", b->errmsg, b->errmsg_len);
+        r->detail[0] = '\0';
+        b->head->units += (uint64_t)a.units_delta;
+        b->members_changed |= members;
+    } else {
+        mdb_txn_abort(a.txn);
+    }
+    if ((rc = st_txrec_put(b->c, b->t, r, (uint32_t)(raw - b->blk), (uint32_t)rlen))) {
+        set_err(b->errmsg, b->errmsg_len, "tx index", rc);
+        return rc;
+    }
+    b->head->txs++;
+    return CHAIN_OK;
+}
+
+/* Stores the block and moves the head: new height, id, time and digest. */
+static int seal_block(blk_ctx *b, const uint8_t bid[CHAIN_HASH_LEN], size_t len,
+                      const chain_receipt *rcpt, size_t ntx, uint8_t *scratch)
+{
+    st_head *h = b->head;
+    uint8_t k[8], rh[CHAIN_HASH_LEN], buf[3 * CHAIN_HASH_LEN];
+    st_be64(k, b->hdr->height);
+    int rc = st_put(b->t, b->c->dbi[DB_BLOCKS], k, sizeof k, b->blk, len, 0);
+    if (rc) {
+        set_err(b->errmsg, b->errmsg_len, "store block", rc);
+        return rc;
+    }
+    receipts_digest(rh, scratch, rcpt, ntx);
+    memcpy(buf, h->digest, CHAIN_HASH_LEN);
+    memcpy(buf + CHAIN_HASH_LEN, bid, CHAIN_HASH_LEN);
+    memcpy(buf + 2 * CHAIN_HASH_LEN, rh, CHAIN_HASH_LEN);
+    chain_tagged_hash(h->digest, CHAIN_TAG_STATE, buf, sizeof buf);
+    assert(b->hdr->height == h->height + 1);
+    assert(b->hdr->time >= h->time);
+    h->height = b->hdr->height;
+    h->time = b->hdr->time;
+    memcpy(h->id, bid, CHAIN_HASH_LEN);
+    if ((rc = st_head_put(b->c, b->t, h)))
+        set_err(b->errmsg, b->errmsg_len, "head", rc);
+    return rc;
+}
+
 int chain_block_apply(chain *c, chain_apply_result *res, uint64_t index, const uint8_t *blk,
                       size_t len, char *errmsg, size_t errmsg_len)
 {
@@ -319,102 +439,15 @@ int chain_block_apply(chain *c, chain_apply_result *res, uint64_t index, const u
             memcpy(res->block_id, bid, CHAIN_HASH_LEN);
         memcpy(res->state_digest, head.digest, CHAIN_HASH_LEN);
     } else {
-        st_actx a;
-        for (size_t i = 0; i < ntx; i++) {
-            chain_receipt *r = &rcpt[i];
-            r->height = hdr.height;
-            r->index = (uint32_t)i;
-            if (tx_id_raw(r->tx, txs[i], lens[i]) != CHAIN_OK) {
-                r->code = CHAIN_ERR_MALFORMED;
-                snprintf(r->detail, sizeof r->detail, "not a signed transaction");
-                continue;
-            }
-            uint32_t off, tlen;
-            rc = st_txrec_get(c, t, r, &off, &tlen, r->tx);
-            if (rc == CHAIN_OK)
-                continue; /* duplicate: the first receipt, nothing changes */
-            if (rc != CHAIN_ERR_NOT_FOUND)
+        blk_ctx b = {c, t, &hdr, blk, &head, pc, false, errmsg, errmsg_len};
+        for (size_t i = 0; i < ntx; i++)
+            if ((rc = apply_one(&b, &rcpt[i], (uint32_t)i, txs[i], lens[i])))
                 goto fail;
-            r->height = hdr.height;
-            r->index = (uint32_t)i;
-            r->detail[0] = '\0';
-            chain_tx tx;
-            r->code = chain_tx_decode(&tx, txs[i], lens[i], r->detail, sizeof r->detail);
-            if (r->code != CHAIN_OK)
-                continue;
-            if (memcmp(tx.chain, c->g->chain_id, CHAIN_HASH_LEN) != 0) {
-                r->code = CHAIN_ERR_WRONG_CHAIN;
-                snprintf(r->detail, sizeof r->detail, "signed for another chain");
-                chain_tx_free(&tx);
-                continue;
-            }
-            if (!verify_cached(pc, tx.sig, tx.signer, r->tx)) {
-                r->code = CHAIN_ERR_BAD_SIGNATURE;
-                snprintf(r->detail, sizeof r->detail, "signature does not verify for signer");
-                chain_tx_free(&tx);
-                continue;
-            }
-            memset(&a, 0, sizeof a);
-            a.c = c;
-            a.hdr = &hdr;
-            a.tx_id = r->tx;
-            a.index = (uint32_t)i;
-            a.tx = &tx;
-            a.detail = r->detail;
-            a.detail_len = sizeof r->detail;
-            if ((mrc = mdb_txn_begin(c->env, t, 0, &a.txn))) {
-                chain_tx_free(&tx);
-                rc = st_lmdb_err(mrc, "apply block: nested txn", errmsg, errmsg_len);
-                goto fail;
-            }
-            r->code = apply_tx(&a);
-            const bool members = kinds[tx.type].members || a.members_changed;
-            chain_tx_free(&tx);
-            if (st_fatal(r->code)) {
-                mdb_txn_abort(a.txn);
-                rc = r->code;
-                set_err(errmsg, errmsg_len, "tx", rc);
-                goto fail;
-            }
-            if (r->code == CHAIN_OK) {
-                if ((mrc = mdb_txn_commit(a.txn))) {
-                    rc = st_lmdb_err(mrc, "apply block: nested commit", errmsg, errmsg_len);
-                    goto fail;
-                }
-                r->detail[0] = '\0';
-                head.units += (uint64_t)a.units_delta;
-                if (members)
-                    res->members_changed = true;
-            } else {
-                mdb_txn_abort(a.txn);
-            }
-            if ((rc = st_txrec_put(c, t, r, (uint32_t)(txs[i] - blk), (uint32_t)lens[i]))) {
-                set_err(errmsg, errmsg_len, "tx index", rc);
-                goto fail;
-            }
-            head.txs++;
-        }
-        uint8_t k[8], rh[CHAIN_HASH_LEN], buf[3 * CHAIN_HASH_LEN];
-        st_be64(k, hdr.height);
-        if ((rc = st_put(t, c->dbi[DB_BLOCKS], k, sizeof k, blk, len, 0))) {
-            set_err(errmsg, errmsg_len, "store block", rc);
+        if ((rc = seal_block(&b, bid, len, rcpt, ntx, scratch)))
             goto fail;
-        }
-        receipts_digest(rh, scratch, rcpt, ntx);
-        memcpy(buf, head.digest, CHAIN_HASH_LEN);
-        memcpy(buf + CHAIN_HASH_LEN, bid, CHAIN_HASH_LEN);
-        memcpy(buf + 2 * CHAIN_HASH_LEN, rh, CHAIN_HASH_LEN);
-        chain_tagged_hash(head.digest, CHAIN_TAG_STATE, buf, sizeof buf);
-        assert(hdr.height == head.height + 1);
-        head.height = hdr.height;
-        head.time = hdr.time;
-        memcpy(head.id, bid, CHAIN_HASH_LEN);
-        if ((rc = st_head_put(c, t, &head))) {
-            set_err(errmsg, errmsg_len, "head", rc);
-            goto fail;
-        }
         res->height = hdr.height;
         res->block_code = CHAIN_OK;
+        res->members_changed = b.members_changed;
         memcpy(res->block_id, bid, CHAIN_HASH_LEN);
         memcpy(res->state_digest, head.digest, CHAIN_HASH_LEN);
     }

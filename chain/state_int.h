@@ -83,6 +83,8 @@ typedef chain_node_info st_node;
 const char *st_db_name(int db);
 
 /* ---- keys ---- */
+/* Copies s (at most cap bytes) into dst and NUL-pads it to cap. */
+void st_pad(uint8_t *dst, size_t cap, const char *s);
 void st_key_unit(uint8_t k[ST_UNIT_KEY], const char *gtin, const char *serial);
 void st_key_lot(uint8_t k[ST_LOT_KEY], const char *gtin, const char *lot);
 void st_key_unit_split(gs1_sgtin *id, const uint8_t k[ST_UNIT_KEY]);
