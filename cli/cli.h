@@ -112,7 +112,11 @@ typedef struct cli_progress {
 void cli_progress_start(cli_progress *p, const char *label, uint64_t total);
 void cli_progress_add(cli_progress *p, uint64_t n);
 void cli_progress_end(cli_progress *p);
-uint64_t cli_now_ms(void);
+uint64_t cli_now_ms(void); /* monotonic */
+/* Unix milliseconds: a tx's informational time. Millisecond resolution matters:
+ * the tx id excludes the signature, so a retry of a refused tx within the same
+ * time unit would have the same id and get the first refusal back. */
+uint64_t cli_wall_ms(void);
 
 /* ---- HTTP (cli_http.c) -------------------------------------------------------------- */
 

@@ -296,7 +296,7 @@ static int sign_encode(const mint *m, mbatch *b, uint64_t nonce, char *e, size_t
 {
     chain_tx tx = {.type = CHAIN_TX_MINT, .nonce = nonce};
     memcpy(tx.chain, m->chain_id, CHAIN_HASH_LEN);
-    tx.time = (uint64_t)time(NULL) * 1000u;
+    tx.time = cli_wall_ms();
     snprintf(tx.gtin, sizeof tx.gtin, "%s", m->gtin);
     snprintf(tx.lot, sizeof tx.lot, "%s", m->lot);
     snprintf(tx.expiry, sizeof tx.expiry, "%s", m->expiry ? m->expiry : "");

@@ -103,7 +103,7 @@ int cli_tx_submit(cli_http *h, chain_tx *tx, const uint8_t seckey[CHAIN_SECKEY_L
                   const char *what)
 {
     if (tx->time == 0)
-        tx->time = (uint64_t)time(NULL) * 1000u;
+        tx->time = cli_wall_ms();
     uint8_t *buf = NULL;
     size_t len = 0;
     int rc = chain_tx_sign(tx, seckey);

@@ -459,6 +459,13 @@ uint64_t cli_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t cli_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static void progress_draw(cli_progress *p)
 {
     unsigned width = 30, fill = p->total ? (unsigned)(p->done * width / p->total) : width;
