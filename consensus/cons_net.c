@@ -7,7 +7,7 @@
  * keeps each direction's queueing independent. nng's dialer reconnects by
  * itself; a push socket buffers CONS_NET_SENDBUF frames while a peer is away and
  * a non-blocking send drops the frame when that buffer is full.
- * The receiver thread blocks in nng_recvmsg, decodes with cons_codec (bounded
+ * The receiver thread waits in nng_recvmsg (50 ms timeout, to see a stop flag), decodes with cons_codec (bounded
  * by NNG_OPT_RECVMAXSZ = CONS_MSG_MAX before any decoding) and passes frames on
  * through the callbacks; a garbage frame is counted and dropped.
  * The peer table is touched only by the consensus thread.
@@ -25,6 +25,7 @@
 
 #define CONS_NET_PEERS_MAX (2 * CONS_PEERS_MAX) /* dialers kept at once */
 #define CONS_NET_SENDBUF 256                    /* frames buffered per peer */
+#define CONS_NET_POLL_MS 50                     /* receiver's stop-flag poll */
 
 typedef struct net_peer {
     uint64_t id;
@@ -40,19 +41,20 @@ struct cons_net {
     bool thread_started;
     cons_net_cbs cbs;
     net_peer peers[CONS_NET_PEERS_MAX];
+    atomic_bool stopping;
     atomic_uint_fast64_t rx, rx_malformed, tx, tx_dropped;
 };
 
 static void *recv_main(void *arg)
 {
     cons_net *n = arg;
-    for (;;) {
+    while (!atomic_load(&n->stopping)) {
         nng_msg *msg;
         int rv = nng_recvmsg(n->pull, &msg, 0);
         if (rv == NNG_ECLOSED)
             break;
         if (rv != 0)
-            continue;
+            continue; /* NNG_ETIMEDOUT: look at the stop flag */
         atomic_fetch_add(&n->rx, 1);
         cons_wire *w = malloc(sizeof *w);
         if (!w) {
@@ -97,6 +99,7 @@ int cons_net_open(cons_net **out, uint64_t self_id, const char *addr, const cons
     }
     if ((rv = nng_socket_set_size(n->pull, NNG_OPT_RECVMAXSZ, CONS_MSG_MAX)) != 0 ||
         (rv = nng_socket_set_int(n->pull, NNG_OPT_RECVBUF, 64)) != 0 ||
+        (rv = nng_socket_set_ms(n->pull, NNG_OPT_RECVTIMEO, CONS_NET_POLL_MS)) != 0 ||
         (rv = nng_listen(n->pull, addr, NULL, 0)) != 0) {
         snprintf(errmsg, errmsg_len, "nng listen %s: %s", addr, nng_strerror(rv));
         nng_close(n->pull);
@@ -118,9 +121,13 @@ void cons_net_close(cons_net *n)
 {
     if (!n)
         return;
-    nng_close(n->pull);
+    /* Join the receiver before closing its socket: nng 1.5.2 can leave
+     * nng_close() waiting forever on a blocking nng_recvmsg() that raced with
+     * it (seen under load), so the receiver polls a stop flag instead. */
+    atomic_store(&n->stopping, true);
     if (n->thread_started)
         pthread_join(n->thread, NULL);
+    nng_close(n->pull);
     for (int i = 0; i < CONS_NET_PEERS_MAX; i++)
         if (n->peers[i].used)
             nng_close(n->peers[i].sock);
