@@ -15,11 +15,16 @@
  *      the nested txn on CHAIN_OK, abort it on a refusal (nothing changes,
  *      not even the nonce); record the receipt under the tx id;
  *   4. block stored, head and state digest updated, applied index written.
+ * With chain_options.verify_threads > 1, the stateless checks (id, decode,
+ * chain id, signature) of a big block run first on worker threads; the
+ * in-order pass then only reads their verdicts — same results, the
+ * signatures' cost spread over cores.
  * State digest: tagged_hash(STATE, prev_digest || block id || R) where
  * R = tagged_hash(STATE, concat over receipts of tx id || be32 code); the
  * digest before block 1 is tagged_hash(STATE, chain id).
  */
 #include <assert.h>
+#include <pthread.h>
 #include <secp256k1.h>
 #include <secp256k1_extrakeys.h>
 #include <secp256k1_schnorrsig.h>
@@ -253,6 +258,90 @@ static void receipts_digest(uint8_t out[CHAIN_HASH_LEN], uint8_t *scratch, const
     chain_tagged_hash(out, CHAIN_TAG_STATE, scratch, n * 36);
 }
 
+/* ---- stateless pre-pass on worker threads ---- */
+
+/* Verdict of the stateless checks of one tx. */
+typedef struct pre_check {
+    uint8_t id[CHAIN_HASH_LEN];
+    bool has_id;
+    int code; /* CHAIN_OK: decodes, our chain, signature verifies */
+    char detail[sizeof(((chain_receipt *)0)->detail)];
+} pre_check;
+
+typedef struct pre_job {
+    const uint8_t *const *txs;
+    const size_t *lens;
+    size_t n, first, step;
+    const uint8_t *chain_id;
+    pre_check *out;
+    pk_cache pc;
+} pre_job;
+
+/* The stateless checks, exactly as apply_one does them inline. */
+static void pre_check_one(pre_check *p, pk_cache *pc, const uint8_t *chain_id, const uint8_t *raw,
+                          size_t rlen)
+{
+    p->detail[0] = '\0';
+    p->has_id = tx_id_raw(p->id, raw, rlen) == CHAIN_OK;
+    if (!p->has_id)
+        return;
+    chain_tx tx;
+    p->code = chain_tx_decode(&tx, raw, rlen, p->detail, sizeof p->detail);
+    if (p->code != CHAIN_OK)
+        return;
+    if (memcmp(tx.chain, chain_id, CHAIN_HASH_LEN) != 0) {
+        p->code = CHAIN_ERR_WRONG_CHAIN;
+        snprintf(p->detail, sizeof p->detail, "signed for another chain");
+    } else if (!verify_cached(pc, tx.sig, tx.signer, p->id)) {
+        p->code = CHAIN_ERR_BAD_SIGNATURE;
+        snprintf(p->detail, sizeof p->detail, "signature does not verify for signer");
+    }
+    chain_tx_free(&tx);
+}
+
+static void *pre_worker(void *arg)
+{
+    pre_job *j = arg;
+    for (size_t i = j->first; i < j->n; i += j->step)
+        pre_check_one(&j->out[i], &j->pc, j->chain_id, j->txs[i], j->lens[i]);
+    return NULL;
+}
+
+/* Below this many txs a block is checked inline: threads would cost more. */
+#define PRE_MIN_TXS 64
+
+/* Fills pre[0..n) using up to `threads` threads (the caller's among them).
+ * Returns false (pre unusable) only when no thread could be started. */
+static bool pre_pass(pre_check *pre, unsigned threads, const uint8_t *chain_id,
+                     const uint8_t *const *txs, const size_t *lens, size_t n)
+{
+    pthread_t tid[16];
+    pre_job *jobs = calloc(threads, sizeof *jobs);
+    if (jobs == NULL)
+        return false;
+    unsigned started = 0;
+    for (unsigned w = 0; w < threads; w++) { /* calloc zeroed each pk cache */
+        jobs[w].txs = txs;
+        jobs[w].lens = lens;
+        jobs[w].n = n;
+        jobs[w].first = w;
+        jobs[w].step = threads;
+        jobs[w].chain_id = chain_id;
+        jobs[w].out = pre;
+    }
+    for (unsigned w = 1; w < threads; w++, started++)
+        if (pthread_create(&tid[w], NULL, pre_worker, &jobs[w]) != 0)
+            break;
+    /* Stripes whose thread did not start run here, after our own. */
+    for (unsigned w = 0; w < threads; w++)
+        if (w == 0 || w > started)
+            pre_worker(&jobs[w]);
+    for (unsigned w = 1; w <= started; w++)
+        pthread_join(tid[w], NULL);
+    free(jobs);
+    return true;
+}
+
 /* What the per-tx step needs of the block being applied. */
 typedef struct blk_ctx {
     chain *c;
@@ -266,13 +355,18 @@ typedef struct blk_ctx {
     size_t errmsg_len;
 } blk_ctx;
 
-/* Runs tx i (raw bytes) and fills its receipt r. Returns CHAIN_OK whatever
- * the tx's fate; nonzero only for a local failure that aborts the block. */
-static int apply_one(blk_ctx *b, chain_receipt *r, uint32_t i, const uint8_t *raw, size_t rlen)
+/* Runs tx i (raw bytes) and fills its receipt r; pre, when not NULL, holds
+ * its stateless verdict from the pre-pass. Returns CHAIN_OK whatever the
+ * tx's fate; nonzero only for a local failure that aborts the block. */
+static int apply_one(blk_ctx *b, chain_receipt *r, uint32_t i, const uint8_t *raw, size_t rlen,
+                     const pre_check *pre)
 {
     r->height = b->hdr->height;
     r->index = i;
-    if (tx_id_raw(r->tx, raw, rlen) != CHAIN_OK) {
+    bool has_id = pre != NULL ? pre->has_id : tx_id_raw(r->tx, raw, rlen) == CHAIN_OK;
+    if (pre != NULL && has_id)
+        memcpy(r->tx, pre->id, CHAIN_HASH_LEN);
+    if (!has_id) {
         r->code = CHAIN_ERR_MALFORMED;
         snprintf(r->detail, sizeof r->detail, "not a signed transaction");
         return CHAIN_OK;
@@ -291,10 +385,17 @@ static int apply_one(blk_ctx *b, chain_receipt *r, uint32_t i, const uint8_t *ra
 
     /* Stateless checks: a refusal here names no signer and is not recorded. */
     chain_tx tx;
+    if (pre != NULL && pre->code != CHAIN_OK) {
+        r->code = pre->code;
+        memcpy(r->detail, pre->detail, sizeof r->detail);
+        return CHAIN_OK;
+    }
     r->code = chain_tx_decode(&tx, raw, rlen, r->detail, sizeof r->detail);
     if (r->code != CHAIN_OK)
         return CHAIN_OK;
-    if (memcmp(tx.chain, b->c->g->chain_id, CHAIN_HASH_LEN) != 0) {
+    if (pre != NULL) {
+        /* checked in the pre-pass */
+    } else if (memcmp(tx.chain, b->c->g->chain_id, CHAIN_HASH_LEN) != 0) {
         r->code = CHAIN_ERR_WRONG_CHAIN;
         snprintf(r->detail, sizeof r->detail, "signed for another chain");
     } else if (!verify_cached(b->pc, tx.sig, tx.signer, r->tx)) {
@@ -382,6 +483,7 @@ int chain_block_apply(chain *c, chain_apply_result *res, uint64_t index, const u
     uint8_t *scratch = NULL;
     chain_receipt *rcpt = NULL;
     pk_cache *pc = NULL;
+    pre_check *pre = NULL;
     int rc, mrc;
     memset(res, 0, sizeof *res);
     if (errmsg != NULL && errmsg_len > 0)
@@ -440,8 +542,16 @@ int chain_block_apply(chain *c, chain_apply_result *res, uint64_t index, const u
         memcpy(res->state_digest, head.digest, CHAIN_HASH_LEN);
     } else {
         blk_ctx b = {c, t, &hdr, blk, &head, pc, false, errmsg, errmsg_len};
+        if (c->verify_threads > 1 && ntx >= PRE_MIN_TXS) {
+            pre = malloc(ntx * sizeof *pre);
+            if (pre != NULL && !pre_pass(pre, c->verify_threads, c->g->chain_id, txs, lens, ntx)) {
+                free(pre);
+                pre = NULL; /* fall back to inline checks */
+            }
+        }
         for (size_t i = 0; i < ntx; i++)
-            if ((rc = apply_one(&b, &rcpt[i], (uint32_t)i, txs[i], lens[i])))
+            if ((rc = apply_one(&b, &rcpt[i], (uint32_t)i, txs[i], lens[i],
+                                pre != NULL ? &pre[i] : NULL)))
                 goto fail;
         if ((rc = seal_block(&b, bid, len, rcpt, ntx, scratch)))
             goto fail;
@@ -461,6 +571,7 @@ int chain_block_apply(chain *c, chain_apply_result *res, uint64_t index, const u
         goto fail;
     }
     atomic_store(&c->applied, index);
+    free(pre);
     free(pc);
     free(txs);
     free(lens);
@@ -471,6 +582,7 @@ int chain_block_apply(chain *c, chain_apply_result *res, uint64_t index, const u
 fail:
     if (t != NULL)
         mdb_txn_abort(t);
+    free(pre);
     free(pc);
     free(txs);
     free(lens);

@@ -429,6 +429,8 @@ typedef struct chain_rd chain_rd; /* a read-only snapshot of it */
 typedef struct chain_options {
     size_t map_size;     /* LMDB map size in bytes; 0: 64 GiB */
     bool no_sync;        /* tests/benchmarks only: MDB_NOSYNC */
+    unsigned verify_threads; /* threads that decode and verify a block's signatures in a
+                                pre-pass (≤ 16); 0 or 1: on the applying thread only */
 } chain_options;
 
 /* Opens (creating if needed) the ledger in dir (its own LMDB environment,

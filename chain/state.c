@@ -246,6 +246,9 @@ int chain_open(chain **out, const char *dir, const chain_genesis *g, const chain
         goto fail;
     }
     chain_tagged_hash(c->digest0, CHAIN_TAG_STATE, g->chain_id, CHAIN_HASH_LEN);
+    c->verify_threads = opt != NULL && opt->verify_threads > 1 ? opt->verify_threads : 1;
+    if (c->verify_threads > 16)
+        c->verify_threads = 16;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
         if (errmsg != NULL && errmsg_len > 0)
             snprintf(errmsg, errmsg_len, "open chain: mkdir %s: %s", dir, strerror(errno));

@@ -55,6 +55,7 @@ struct chain {
     MDB_dbi dbi[DB__COUNT];
     chain_genesis *g;         /* deep copy */
     _Atomic uint64_t applied; /* mirror of meta "applied", for chain_applied_index */
+    unsigned verify_threads;  /* chain_options.verify_threads, clamped to 1..16 */
     uint8_t digest0[CHAIN_HASH_LEN];
 };
 

@@ -65,7 +65,8 @@ static chain_genesis *make_genesis(hc_env *e)
 
 static void open_dir(hc_env *e)
 {
-    chain_options opt = {.map_size = (size_t)4 << 30, .no_sync = true};
+    chain_options opt = {
+        .map_size = (size_t)4 << 30, .no_sync = true, .verify_threads = e->verify_threads};
     char err[256];
     int rc = chain_open(&e->c, e->dir, e->g, &opt, err, sizeof err);
     if (rc)

@@ -49,7 +49,8 @@ typedef struct hc_env {
     uint64_t index;        /* last consensus index handed to apply */
     uint64_t height, time; /* head */
     uint8_t head[32];
-    uint64_t seq; /* makes each signed tx distinct (tx.time) */
+    uint64_t seq;            /* makes each signed tx distinct (tx.time) */
+    unsigned verify_threads; /* chain_options.verify_threads at the next (re)open */
 } hc_env;
 
 /* Fresh keys, genesis, and a ledger in a new temporary directory (no_sync). */

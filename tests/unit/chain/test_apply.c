@@ -465,6 +465,72 @@ static void test_full_disk_returns_storage_and_writes_nothing(void **state)
     assert_int_equal(chain_applied_index(e->c), before.applied_index);
 }
 
+/* A big block with valid, forged, foreign and duplicate txs: a ledger that
+ * checks signatures on 4 threads gives the same receipts and digest as one
+ * that checks them inline. */
+static void test_verify_threads_pre_pass_same_receipts_and_digest(void **state)
+{
+    hc_env *e = *state;
+    hc_env e2;
+    hc_setup_twin(&e2, e);
+    hc_close(&e2);
+    e2.verify_threads = 4;
+    hc_reopen(&e2);
+    enum { N = 300 };
+    uint8_t *txs[N];
+    size_t lens[N];
+    chain_tx tx = hc_tx(CHAIN_TX_MINT);
+    snprintf(tx.gtin, sizeof tx.gtin, "%s", HC_GTIN);
+    tx.nunits = N;
+    tx.serials = calloc(N, sizeof *tx.serials);
+    tx.label_sigs = calloc(N, sizeof *tx.label_sigs);
+    for (size_t i = 0; i < N; i++) {
+        tx.serials[i] = malloc(8);
+        snprintf(tx.serials[i], 8, "V%u", (unsigned)i);
+    }
+    hc_encode(e, HK_BRAND, &tx, &txs[0], &lens[0]);
+    for (size_t i = 1; i < N; i++) {
+        chain_tx p = hc_tx(CHAIN_TX_PICKUP);
+        gs1_sgtin u = hc_unit(HC_GTIN, tx.serials[i % 7 == 0 ? i - 1 : i]);
+        p.units = &u;
+        p.nunits = 1;
+        int who = i % 2 ? HK_CARRIER : HK_CARRIER2;
+        if (i % 11 == 0)
+            memset(p.chain, 5, 32); /* another chain */
+        hc_encode(e, who, &p, &txs[i], &lens[i]);
+        if (i % 13 == 0)
+            txs[i][10] ^= 1; /* forged: a signature byte flipped (sig is the first field) */
+    }
+    chain_tx_free(&tx);
+    uint8_t *blk;
+    size_t len;
+    hc_build(e, &blk, &len, txs, lens, N);
+    for (size_t i = 0; i < N; i++)
+        free(txs[i]);
+    chain_apply_result r1, r2;
+    char err[128];
+    assert_int_equal(chain_block_apply(e->c, &r1, 1, blk, len, err, sizeof err), CHAIN_OK);
+    assert_int_equal(chain_block_apply(e2.c, &r2, 1, blk, len, err, sizeof err), CHAIN_OK);
+    free(blk);
+    assert_int_equal(r1.nreceipts, N);
+    assert_int_equal(r2.nreceipts, N);
+    int codes[CHAIN_ERR__COUNT] = {0};
+    for (size_t i = 0; i < N; i++) {
+        assert_int_equal(r1.receipts[i].code, r2.receipts[i].code);
+        assert_string_equal(r1.receipts[i].detail, r2.receipts[i].detail);
+        assert_memory_equal(r1.receipts[i].tx, r2.receipts[i].tx, 32);
+        codes[r1.receipts[i].code]++;
+    }
+    assert_true(codes[CHAIN_OK] >= 2);
+    assert_true(codes[CHAIN_ERR_WRONG_CHAIN] > 0);
+    assert_true(codes[CHAIN_ERR_BAD_SIGNATURE] > 0);
+    assert_true(codes[CHAIN_ERR_STALE_NONCE] > 0 && codes[CHAIN_ERR_BAD_STATE] > 0);
+    assert_memory_equal(r1.state_digest, r2.state_digest, 32);
+    chain_apply_result_free(&r1);
+    chain_apply_result_free(&r2);
+    hc_teardown(&e2);
+}
+
 /* ---- concurrent readers ---- */
 
 typedef struct reader {
@@ -596,6 +662,7 @@ int main(void)
         T(test_open_with_other_genesis_refused_bad_genesis),
         T(test_mint_of_10000_serials_applies),
         T(test_full_disk_returns_storage_and_writes_nothing),
+        T(test_verify_threads_pre_pass_same_receipts_and_digest),
         T(test_concurrent_reader_sees_whole_blocks_while_applying),
         T(test_snapshot_round_trip_into_fresh_env_same_digest),
     };
