@@ -86,7 +86,7 @@ static void net_tx(void *ctx, const uint8_t *tx, size_t len)
         return;
     memcpy(p, tx, len);
     pthread_mutex_lock(&c->mu);
-    if (c->txq_n == c->cfg.queue_max || c->stop_req || c->halted) {
+    if (c->txq_n + c->staged >= c->cfg.queue_max || c->stop_req || c->halted) {
         c->inbox_dropped++;
         pthread_mutex_unlock(&c->mu);
         free(p);
@@ -112,7 +112,7 @@ int cons_submit(cons *c, const void *tx, size_t len)
         rv = CONS_ERR_STOPPED;
     else if (c->status.leader_id == 0)
         rv = CONS_ERR_NO_LEADER;
-    else if (c->txq_n == c->cfg.queue_max)
+    else if (c->txq_n + c->staged >= c->cfg.queue_max)
         rv = CONS_ERR_QUEUE_FULL;
     else
         txq_push_locked(c, p, len);

@@ -106,6 +106,7 @@ struct cons {
     size_t inbox_head, inbox_n;
     cons_tx *txq;           /* ring of cfg.queue_max */
     size_t txq_head, txq_n;
+    size_t staged;          /* == nstage, readable by submitters: queue_max covers both */
     uint64_t inbox_dropped;
     cons_status status;
 };

@@ -69,6 +69,7 @@ static void stage_fill(cons *c)
         c->txq_head = (c->txq_head + 1) % c->cfg.queue_max;
         c->txq_n--;
     }
+    c->staged = c->nstage;
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -79,6 +80,9 @@ static void stage_drop(cons *c, size_t k)
         free(c->stage[i].p);
     memmove(c->stage, c->stage + k, (c->nstage - k) * sizeof *c->stage);
     c->nstage -= k;
+    pthread_mutex_lock(&c->mu);
+    c->staged = c->nstage;
+    pthread_mutex_unlock(&c->mu);
 }
 
 /* How many staged txs fit block_max_bytes (at least one). */
