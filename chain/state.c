@@ -268,6 +268,7 @@ int chain_open(chain **out, const char *dir, const chain_genesis *g, const chain
     if ((mrc = mdb_env_create(&c->env)) || (mrc = mdb_env_set_maxdbs(c->env, DB__COUNT + 2)) ||
         (mrc = mdb_env_set_mapsize(c->env, map)) || (mrc = mdb_env_set_maxreaders(c->env, 254)) ||
         (mrc = mdb_env_open(c->env, path, flags, 0600)) ||
+        (mrc = mdb_reader_check(c->env, NULL)) || /* slots of crashed readers pin old pages */
         (mrc = mdb_txn_begin(c->env, NULL, 0, &t))) {
         rc = st_lmdb_err(mrc, "open chain", errmsg, errmsg_len);
         goto fail;
