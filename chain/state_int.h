@@ -143,8 +143,10 @@ int st_policy_put(chain *c, MDB_txn *t, const chain_policy *p, const uint8_t *k,
                   size_t kl) CHAIN_WUR;
 /* Fills the zero fields of *p from src. */
 void st_policy_inherit(chain_policy *p, const chain_policy *src);
-void st_policy_effective(chain *c, MDB_txn *t, chain_policy *out, const char *gtin,
-                         const char *lot);
+/* Effective policy (lot → gtin → brand → genesis); *out is always filled, the
+ * return is CHAIN_STORAGE when an override could not be read. */
+int st_policy_effective(chain *c, MDB_txn *t, chain_policy *out, const char *gtin,
+                        const char *lot) CHAIN_WUR;
 
 int st_stats_get(chain *c, MDB_txn *t, chain_scan_stats *out,
                  const uint8_t k[ST_UNIT_KEY]) CHAIN_WUR;

@@ -589,33 +589,44 @@ void st_policy_inherit(chain_policy *p, const chain_policy *s)
         p->flagged_markets_only = s->flagged_markets_only;
 }
 
-void st_policy_effective(chain *c, MDB_txn *t, chain_policy *out, const char *gtin, const char *lot)
+/* Folds the override at key k (if any) into acc; a storage error is kept in *err. */
+static void policy_fold(chain *c, MDB_txn *t, chain_policy *acc, const uint8_t *k, size_t kl,
+                        int *err)
 {
-    chain_policy acc, p;
+    chain_policy p;
+    int rc = st_policy_get(c, t, &p, k, kl);
+    if (rc == CHAIN_OK)
+        st_policy_inherit(acc, &p);
+    else if (rc != CHAIN_ERR_NOT_FOUND && *err == CHAIN_OK)
+        *err = rc;
+}
+
+int st_policy_effective(chain *c, MDB_txn *t, chain_policy *out, const char *gtin, const char *lot)
+{
+    chain_policy acc;
     memset(&acc, 0, sizeof acc);
     uint8_t k[1 + CHAIN_ID_MAX + ST_LOT_KEY];
+    int err = CHAIN_OK;
     if (gtin != NULL && gtin[0] != '\0') {
         if (lot != NULL && lot[0] != '\0') {
             k[0] = 'l';
             st_key_lot(k + 1, gtin, lot);
-            if (st_policy_get(c, t, &p, k, 1 + ST_LOT_KEY) == CHAIN_OK)
-                st_policy_inherit(&acc, &p);
+            policy_fold(c, t, &acc, k, 1 + ST_LOT_KEY, &err);
         }
         k[0] = 'g';
         st_pad(k + 1, GS1_GTIN_LEN, gtin);
-        if (st_policy_get(c, t, &p, k, 1 + GS1_GTIN_LEN) == CHAIN_OK)
-            st_policy_inherit(&acc, &p);
+        policy_fold(c, t, &acc, k, 1 + GS1_GTIN_LEN, &err);
         const chain_brand *b = st_brand_of_gtin(c, gtin);
         if (b != NULL) {
             size_t n = strlen(b->id);
             k[0] = 'b';
             memcpy(k + 1, b->id, n);
-            if (st_policy_get(c, t, &p, k, 1 + n) == CHAIN_OK)
-                st_policy_inherit(&acc, &p);
+            policy_fold(c, t, &acc, k, 1 + n, &err);
         }
     }
     st_policy_inherit(&acc, &c->g->policy);
     *out = acc;
+    return err;
 }
 
 int st_stats_get(chain *c, MDB_txn *t, chain_scan_stats *out, const uint8_t k[ST_UNIT_KEY])

@@ -40,7 +40,9 @@ int rule_mint(st_actx *a)
     uint32_t months = tx->warranty_months;
     if (months == 0) {
         chain_policy p;
-        st_policy_effective(a->c, a->txn, &p, tx->gtin, tx->lot);
+        int prc = st_policy_effective(a->c, a->txn, &p, tx->gtin, tx->lot);
+        if (prc)
+            return prc;
         months = p.warranty_months;
     }
     const uint64_t now = a->hdr->time;
