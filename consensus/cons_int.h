@@ -88,6 +88,7 @@ struct cons {
     uint64_t leader_term;
     bool barrier_pending, ready; /* ready: barrier applied, leader_changed(true) sent */
     unsigned inflight;
+    uint64_t build_retry_us; /* after a failed build(), not before this */
     cons_tx *stage;         /* txs taken off the shared queue, in order */
     size_t nstage;
     bool change_pending;

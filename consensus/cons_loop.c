@@ -11,8 +11,9 @@
  *   check_leadership: barrier on a new term, leader_changed notices;
  *   publish cons_status for other threads.
  * Batching: txs move from the shared ring (filled by cons_submit and by
- * forwarded frames) to a private stage; a block is built when the stage holds
- * block_max_txs, or block_max_bytes, or its oldest tx is block_linger_us old.
+ * forwarded frames) to a private stage; a block is built at once when no block
+ * is in flight, else when the stage holds block_max_txs, or block_max_bytes, or
+ * its oldest tx is block_linger_us old.
  * Up to CONS_INFLIGHT_MAX blocks are in flight (pipelined) at once.
  */
 #include "consensus/cons_int.h"
@@ -95,10 +96,15 @@ static size_t stage_prefix(const cons *c, size_t *bytes)
     return n;
 }
 
+/* Adaptive batching: with nothing in flight a block goes out at once (no
+ * latency added at low load); while blocks are in flight, txs gather until a
+ * size limit or the linger deadline, so load turns into bigger blocks. */
 static bool block_due(const cons *c, uint64_t now_us)
 {
-    if (c->nstage == 0)
+    if (c->nstage == 0 || now_us < c->build_retry_us)
         return false;
+    if (c->inflight == 0)
+        return true;
     size_t bytes, n = stage_prefix(c, &bytes);
     return n < c->nstage || n >= c->cfg.block_max_txs || bytes >= c->cfg.block_max_bytes ||
            now_us >= c->stage[0].t_us + c->cfg.block_linger_us;
@@ -135,7 +141,8 @@ static void propose_blocks(cons *c)
             free(lp);
         if (rv != 0) {
             free(out);
-            return; /* retried on a later iteration */
+            c->build_retry_us = cons_now_us() + c->cfg.block_linger_us + 1000;
+            return; /* retried after a pause */
         }
         if (used == 0) {
             cons_log(c, "dropping a transaction of %zu bytes: fits no block", c->stage[0].len);
@@ -147,6 +154,7 @@ static void propose_blocks(cons *c)
         if (used > n || out_len == 0 || out_len > CONS_ENTRY_MAX) {
             cons_log(c, "build returned %zu/%zu txs in %zu bytes: refused", used, n, out_len);
             free(out);
+            c->build_retry_us = cons_now_us() + c->cfg.block_linger_us + 1000;
             return;
         }
         /* raft_apply needs raft_malloc'd memory; the node's block is malloc'd. */
@@ -166,6 +174,7 @@ static void propose_blocks(cons *c)
             cons_log(c, "propose: %s", raft_strerror(rv));
             raft_free(buf.base);
             free(req);
+            c->build_retry_us = cons_now_us() + 100000; /* e.g. RAFT_NOSPACE: back off */
             return; /* txs stay staged: forwarded to the next leader */
         }
         c->inflight++;
@@ -392,8 +401,11 @@ void *cons_loop_main(void *arg)
     cons *c = arg;
     while (c->state != CONS_CLOSED) {
         uint64_t now = cons_now_ms();
-        bool linger = c->ready && c->nstage > 0;
-        uint64_t linger_at = linger ? c->stage[0].t_us + c->cfg.block_linger_us : 0;
+        bool linger = c->ready && c->nstage > 0 && c->state == CONS_RUNNING;
+        uint64_t linger_at = !linger || c->inflight == 0 ? 0 /* due now */
+                                                         : c->stage[0].t_us + c->cfg.block_linger_us;
+        if (linger && linger_at < c->build_retry_us)
+            linger_at = c->build_retry_us;
         uint64_t deadline = c->tick_cb && c->state != CONS_HALTED ? c->next_tick_ms : now + 50;
         if (c->state == CONS_TRANSFER && c->stop_deadline_ms < deadline)
             deadline = c->stop_deadline_ms;
