@@ -304,6 +304,14 @@ static void publish_status(cons *c)
 
 /* ---- the loop ------------------------------------------------------------------- */
 
+/* Invariants the loop relies on between iterations. */
+__attribute__((unused)) static bool cons_check(const cons *c)
+{
+    return c->state >= CONS_RUNNING && c->state <= CONS_HALTED &&
+           c->inflight <= CONS_INFLIGHT_MAX && c->nstage <= c->cfg.block_max_txs &&
+           (!c->ready || c->was_leader) && c->txq_n <= c->cfg.queue_max;
+}
+
 static void raft_closed_cb(struct raft *r)
 {
     (void)r;
@@ -400,6 +408,7 @@ void *cons_loop_main(void *arg)
 {
     cons *c = arg;
     while (c->state != CONS_CLOSED) {
+        assert(cons_check(c));
         uint64_t now = cons_now_ms();
         bool linger = c->ready && c->nstage > 0 && c->state == CONS_RUNNING;
         uint64_t linger_at = !linger || c->inflight == 0 ? 0 /* due now */
