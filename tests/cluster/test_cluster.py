@@ -36,6 +36,27 @@ def committed_ok(status, doc):
     return code in (None, "ok", "accepted", "committed", 0)
 
 
+def scenario_bad_args(c):
+    import subprocess
+    cases = [
+        (["--id", "1", "--data", c.dir + "/x"], "--genesis"),
+        (["--genesis", c.genesis, "--id", "zero", "--data", c.dir + "/x"], "--id"),
+        (["--genesis", c.genesis, "--id", "9", "--data", c.dir + "/x", "--join"], "--join"),
+        (["--genesis", c.genesis, "--id", "1", "--data", c.dir + "/x", "--log-level", "loud"],
+         "--log-level"),
+        (["--genesis", c.genesis, "--id", "1", "--data", c.dir + "/x", "--bogus", "1"], "--bogus"),
+    ]
+    for args, name in cases:
+        p = subprocess.run([lib.NODE_BIN, *args], capture_output=True, text=True, timeout=30)
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+        assert name in p.stderr.splitlines()[0], (args, p.stderr)
+    # a node id that is in no registry: cannot start (1), says why
+    p = subprocess.run([lib.NODE_BIN, "--genesis", c.genesis, "--id", "9", "--data",
+                        c.dir + "/x"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and "not a node of this network" in p.stderr, p.stderr
+    print(f"  {len(cases)} bad argument lists refused with status 2, naming the argument")
+
+
 def scenario_elect(c):
     c.start_all()
     t0 = time.monotonic()
@@ -184,6 +205,7 @@ def scenario_join_by_snapshot(c):
 
 
 SCENARIOS = [
+    ("bad arguments", scenario_bad_args, 60),
     ("three nodes elect a leader", scenario_elect, 60),
     ("submit to any node, read on all", scenario_submit_anywhere, 90),
     ("kill -9 the leader under load", scenario_kill_leader, 240),
