@@ -20,6 +20,7 @@
  */
 #include "cli/cli.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <secp256k1.h>
@@ -41,10 +42,12 @@
 #endif
 
 #define MINT_COUNT_MAX 100000000ull /* units in one mint run */
-#define MINT_INFLIGHT  24           /* txs submitted and not yet receipted */
+#define MINT_INFLIGHT  18           /* txs submitted and not yet receipted */
 #define MINT_AHEAD     32           /* batches built ahead of the submitter */
 #define MINT_WORKERS_MAX 64
+#define MINT_POST_TXS  6            /* mint txs in one POST (≤ 8 MiB body) */
 #define MINT_POLL_MS   15
+#define MINT_NO_LEADER_MS 60000     /* keep retrying a 503 (election, busy) this long */
 #define MINT_RESEND_MS 8000         /* no receipt yet: send the same bytes again */
 #define MINT_TIMEOUT_MS 120000      /* one tx without a receipt this long: give up */
 #define MINT_RESYNC_MAX 50          /* resubmissions after lost or stale txs in one run */
@@ -325,7 +328,7 @@ static int sign_encode(const mint *m, mbatch *b, uint64_t nonce, char *e, size_t
 /* POSTs b with ?wait=0, retrying while the node is busy or has no leader. */
 static int post_batch(cli_http *h, mbatch *b, char *e, size_t elen)
 {
-    uint64_t deadline = cli_now_ms() + 30000;
+    uint64_t deadline = cli_now_ms() + MINT_NO_LEADER_MS;
     for (;;) {
         cli_resp r = {0};
         if (cli_http_post(h, &r, "/api/v1/tx?wait=0", "application/cbor", b->enc, b->enc_len, e,
@@ -356,6 +359,73 @@ static int post_batch(cli_http *h, mbatch *b, char *e, size_t elen)
             return -1;
         usleep(200 * 1000);
     }
+}
+
+/* POSTs k signed batches as one CBOR array of byte strings (?wait=0): the
+ * gateway hands them over together, so they can share one block and one Raft
+ * entry instead of one each. An item the node could not hand over (no leader,
+ * busy) is left to the resend path; a refused item is an error. */
+static int post_group(cli_http *h, mbatch **bs, size_t k, char *e, size_t elen)
+{
+    if (k == 1)
+        return post_batch(h, bs[0], e, elen);
+    size_t total = 1;
+    for (size_t i = 0; i < k; i++)
+        total += 5 + bs[i]->enc_len;
+    uint8_t *body = malloc(total), *q = body;
+    if (!body) {
+        snprintf(e, elen, "out of memory");
+        return -1;
+    }
+    assert(k < 24);
+    *q++ = (uint8_t)(0x80 | k);
+    for (size_t i = 0; i < k; i++) {
+        uint32_t n = (uint32_t)bs[i]->enc_len;
+        *q++ = 0x5a; /* bstr, 4-byte length (canonical for > 65535 bytes) */
+        assert(n > 0xffff);
+        *q++ = (uint8_t)(n >> 24);
+        *q++ = (uint8_t)(n >> 16);
+        *q++ = (uint8_t)(n >> 8);
+        *q++ = (uint8_t)n;
+        memcpy(q, bs[i]->enc, n);
+        q += n;
+    }
+    uint64_t deadline = cli_now_ms() + MINT_NO_LEADER_MS;
+    int rc = -1;
+    for (;;) {
+        cli_resp r = {0};
+        if (cli_http_post(h, &r, "/api/v1/tx?wait=0", "application/cbor", body,
+                          (size_t)(q - body), e, elen) != 0)
+            break;
+        if (r.status == 503 && cli_now_ms() < deadline) {
+            cli_resp_free(&r);
+            usleep(200 * 1000);
+            continue;
+        }
+        json_t *j = json_loadb(r.body, r.len, 0, NULL);
+        json_t *rcs = json_object_get(j, "receipts");
+        if ((r.status == 200 || r.status == 202) && json_array_size(rcs) == k) {
+            rc = 0;
+            for (size_t i = 0; i < k; i++) {
+                json_t *it = json_array_get(rcs, i);
+                const char *st = json_string_value(json_object_get(it, "status"));
+                bs[i]->sent_ms = cli_now_ms();
+                if (st && strcmp(st, "rejected") == 0) {
+                    const char *c = json_string_value(json_object_get(it, "code"));
+                    const char *d = json_string_value(json_object_get(it, "detail"));
+                    snprintf(e, elen, "rejected: %s%s%s", c ? c : "?", d ? ": " : "", d ? d : "");
+                    rc = -1;
+                }
+            }
+        } else {
+            cli_http_error_text(e, elen, &r);
+        }
+        json_decref(j);
+        cli_resp_free(&r);
+        break;
+    }
+    free(body);
+    return rc;
 }
 
 /* Receipt of b: 1 accepted, 0 not yet, -1 refused (code in *code, text in e). */
@@ -618,36 +688,45 @@ int cli_cmd_mint(int argc, char **argv)
         if (can_send && inflight == 0)
             while (m.batches[ns].state != B_READY)
                 pthread_cond_wait(&m.cv, &m.mu);
-        bool ready = can_send && m.batches[ns].state == B_READY;
+        /* Consecutive ready batches, up to one POST's worth and the window. */
+        size_t k = 0;
+        while (can_send && k < MINT_POST_TXS && ns + k < m.nbatches &&
+               inflight + k < MINT_INFLIGHT && m.batches[ns + k].state == B_READY)
+            k++;
         pthread_mutex_unlock(&m.mu);
-        if (ready) {
-            mbatch *b = &m.batches[ns];
-            if (b->err) {
-                cli_fail(cmd, "batch %zu: %s", ns + 1, b->errmsg);
-                goto out_threads;
+        if (k > 0) {
+            mbatch *group[MINT_POST_TXS];
+            for (size_t i = 0; i < k; i++) {
+                mbatch *b = &m.batches[ns + i];
+                if (b->err) {
+                    cli_fail(cmd, "batch %zu: %s", ns + i + 1, b->errmsg);
+                    goto out_threads;
+                }
+                if (dry_run) {
+                    emit(&m, b, csv);
+                    cli_progress_add(&prog, b->n);
+                    b->state = B_DONE;
+                    batch_release(b);
+                    head++;
+                } else if (sign_encode(&m, b, nonce++, e, sizeof e) != 0) {
+                    cli_fail(cmd, "batch %zu: %s", ns + i + 1, e);
+                    goto out_threads;
+                }
+                group[i] = b;
             }
-            if (dry_run) {
-                emit(&m, b, csv);
-                cli_progress_add(&prog, b->n);
-                b->state = B_DONE;
-                batch_release(b);
-                head++;
-                pthread_mutex_lock(&m.mu);
-                m.next_submit++;
-                pthread_cond_broadcast(&m.cv);
-                pthread_mutex_unlock(&m.mu);
-                continue;
+            if (!dry_run) {
+                if (post_group(h, group, k, e, sizeof e) != 0) {
+                    cli_fail(cmd, "batch %zu: %s", ns + 1, e);
+                    goto out_threads;
+                }
+                for (size_t i = 0; i < k; i++) {
+                    group[i]->state = B_SENT;
+                    group[i]->first_sent_ms = group[i]->sent_ms;
+                }
+                inflight += k;
             }
-            if (sign_encode(&m, b, nonce++, e, sizeof e) != 0 ||
-                post_batch(h, b, e, sizeof e) != 0) {
-                cli_fail(cmd, "batch %zu: %s", ns + 1, e);
-                goto out_threads;
-            }
-            b->state = B_SENT;
-            b->first_sent_ms = b->sent_ms;
-            inflight++;
             pthread_mutex_lock(&m.mu);
-            m.next_submit++;
+            m.next_submit += k;
             pthread_cond_broadcast(&m.cv);
             pthread_mutex_unlock(&m.mu);
             continue;
@@ -671,8 +750,10 @@ int cli_cmd_mint(int argc, char **argv)
                 goto out_threads;
             }
             if (resync(h, &m, head, m.next_submit, &nonce, pub, e, sizeof e) != 0) {
-                cli_fail(cmd, "batch %zu: resubmit: %s", head + 1, e);
-                goto out_threads;
+                /* The network is unsettled (an election): try again shortly. */
+                fprintf(stderr, "%s: batch %zu: resubmit: %s (retrying)\n", cmd, head + 1, e);
+                m.batches[head].sent_ms = cli_now_ms();
+                usleep(500 * 1000);
             }
             continue;
         }
