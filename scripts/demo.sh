@@ -144,6 +144,8 @@ curl -sf -o /dev/null "$N2$PATHQ&region=JP" || true
 SER0=${U[0]#*/}
 SER3=${U[3]#*/}
 PNG=$(ls "$DATA/labels"/*.png 2>/dev/null | head -1)
+DASH="(not served by this build)"
+if curl -sf -o /dev/null "$N1/dashboard"; then DASH="$N1/dashboard"; fi
 cat <<EOF
 
 Provena demo network is running: chain provena-demo ($CHAIN_ID)
@@ -155,7 +157,7 @@ Open:
   recalled unit                           $N1/01/$GTIN/21/${U[2]#*/}
   a label (PNG)                           $N1/api/v1/units/$GTIN/$SER0/label.png
                                           (printed labels: $DATA/labels/, e.g. $PNG)
-  dashboard                               $N1/dashboard
+  dashboard                               $DASH
   metrics                                 $N1/metrics
 
 Try (PROVENA_NODE=$N1):
