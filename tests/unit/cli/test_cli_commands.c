@@ -1,0 +1,204 @@
+/*
+ * test_cli_commands.c — commands called as main() would, without a network:
+ * exit codes (0 success, 1 failure, 2 usage), key files, genesis editing that
+ * validates before writing (a refused edit leaves the file byte-identical),
+ * mint usage errors naming the argument, and offline verify of a dry-run label.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+static char dir[64];
+static char brand_key[128], node_key[128], gen[128];
+
+#define RUN(fn, ...)                                                                          \
+    ({                                                                                        \
+        char *argv_[] = {__VA_ARGS__};                                                        \
+        fn((int)(sizeof argv_ / sizeof *argv_), argv_);                                       \
+    })
+
+static int rm_entry(const char *p, const struct stat *sb, int f, struct FTW *w)
+{
+    (void)sb;
+    (void)f;
+    (void)w;
+    return remove(p);
+}
+
+static char *slurp(const char *path)
+{
+    char *buf = NULL, e[128];
+    size_t len;
+    if (cli_file_read(&buf, &len, path, 1u << 20, e, sizeof e) != 0)
+        return NULL;
+    return buf;
+}
+
+static int setup(void **st)
+{
+    (void)st;
+    strcpy(dir, "/tmp/provena-cmd-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(brand_key, sizeof brand_key, "%s/brand.key", dir);
+    snprintf(node_key, sizeof node_key, "%s/node.key", dir);
+    snprintf(gen, sizeof gen, "%s/genesis.json", dir);
+    return 0;
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    return nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static void pub_of(char out[65], const char *key)
+{
+    uint8_t sk[32], pub[32];
+    char e[128];
+    assert_int_equal(cli_key_read(sk, key, e, sizeof e), 0);
+    assert_int_equal(chain_key_pub(pub, sk), CHAIN_OK);
+    chain_hex(out, pub, 32);
+}
+
+static void test_key_new_then_refuses_overwrite(void **st)
+{
+    (void)st;
+    assert_int_equal(RUN(cli_cmd_key, "new", brand_key), CLI_OK);
+    assert_int_equal(RUN(cli_cmd_key, "new", brand_key), CLI_FAIL);
+    assert_int_equal(RUN(cli_cmd_key, "new", node_key), CLI_OK);
+    assert_int_equal(RUN(cli_cmd_key, "pub", brand_key), CLI_OK);
+    assert_int_equal(RUN(cli_cmd_key, "bogus"), CLI_USAGE);
+    assert_int_equal(RUN(cli_cmd_key, "new"), CLI_USAGE);
+}
+
+static void test_genesis_build_validate_show(void **st)
+{
+    (void)st;
+    char npub[65];
+    pub_of(npub, node_key);
+    assert_int_equal(RUN(cli_cmd_genesis, "init", "--chain", "t-net", "--brand-key", brand_key,
+                         "--brand-id", "acme", "--prefix", "9506000", "--out", gen),
+                     CLI_OK);
+    /* a draft without nodes is valid but not final */
+    assert_int_equal(RUN(cli_cmd_genesis, "show", gen), CLI_FAIL);
+    assert_int_equal(RUN(cli_cmd_genesis, "add-node", gen, "--id", "1", "--raft",
+                         "tcp://127.0.0.1:7101", "--http", "http://127.0.0.1:8101", "--pub", npub),
+                     CLI_OK);
+    assert_int_equal(RUN(cli_cmd_genesis, "show", gen), CLI_OK);
+    chain_genesis *g = NULL;
+    char e[256];
+    assert_int_equal(chain_genesis_load(&g, gen, e, sizeof e), CHAIN_OK);
+    assert_int_equal(g->nnodes, 1);
+    assert_string_equal(g->nodes[0].operator_id, "acme");
+    chain_genesis_free(g);
+}
+
+static void test_genesis_refused_edit_leaves_file_unchanged(void **st)
+{
+    (void)st;
+    char npub[65];
+    pub_of(npub, node_key);
+    char *before = slurp(gen);
+    assert_non_null(before);
+    /* the node key is already used by node 1: the genesis would be invalid */
+    assert_int_equal(RUN(cli_cmd_genesis, "add-participant", gen, "--role", "carrier", "--id",
+                         "dhl", "--name", "DHL", "--pub", npub),
+                     CLI_FAIL);
+    /* a node id used twice */
+    assert_int_equal(RUN(cli_cmd_genesis, "add-node", gen, "--id", "1", "--raft",
+                         "tcp://127.0.0.1:7102", "--http", "http://127.0.0.1:8102", "--pub",
+                         "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"),
+                     CLI_FAIL);
+    char *after = slurp(gen);
+    assert_non_null(after);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    /* usage errors */
+    assert_int_equal(RUN(cli_cmd_genesis, "add-participant", gen, "--role", "pilot", "--id", "x",
+                         "--name", "X", "--pub", npub),
+                     CLI_USAGE);
+    assert_int_equal(RUN(cli_cmd_genesis, "add-participant", gen, "--role", "seller", "--id",
+                         "x", "--name", "X", "--pub", "abc"),
+                     CLI_USAGE);
+    assert_int_equal(RUN(cli_cmd_genesis, "init", "--chain", "x"), CLI_USAGE);
+}
+
+static void test_mint_usage_errors(void **st)
+{
+    (void)st;
+    assert_int_equal(RUN(cli_cmd_mint, "--gtin", "09506000123456", "--lot", "L", "--count", "1"),
+                     CLI_USAGE); /* check digit */
+    assert_int_equal(RUN(cli_cmd_mint, "--gtin", "09506000123455", "--count", "1"), CLI_USAGE);
+    assert_int_equal(RUN(cli_cmd_mint, "--gtin", "09506000123455", "--lot", "L", "--count", "0"),
+                     CLI_USAGE);
+    assert_int_equal(RUN(cli_cmd_mint, "--gtin", "09506000123455", "--lot", "L", "--count", "1",
+                         "--expiry", "281331"),
+                     CLI_USAGE);
+    assert_int_equal(RUN(cli_cmd_mint, "--gtin", "09506000123455", "--lot", "L", "--count", "1",
+                         "--markets", "DEU"),
+                     CLI_USAGE);
+    assert_int_equal(RUN(cli_cmd_mint, "--gtin", "09506000123455", "--lot", "L", "--count", "1",
+                         "--batch", "10001"),
+                     CLI_USAGE);
+    assert_int_equal(RUN(cli_cmd_mint, "--gtin", "09506000123455", "--lot", "L", "--count", "1",
+                         "--key", brand_key, "--dry-run"),
+                     CLI_USAGE); /* dry run needs --genesis */
+}
+
+static void test_mint_dry_run_csv_and_offline_verify(void **st)
+{
+    (void)st;
+    char csv[160];
+    snprintf(csv, sizeof csv, "%s/units.csv", dir);
+    fflush(stdout);
+    assert_int_equal(RUN(cli_cmd_mint, "--gtin", "9506000123455", "--lot", "L1", "--expiry",
+                         "281231", "--count", "3", "--key", brand_key, "--genesis", gen,
+                         "--dry-run", "--csv", csv, "--resolver", "https://id.example"),
+                     CLI_OK);
+    FILE *f = fopen(csv, "r");
+    assert_non_null(f);
+    char line[1024], url[1024] = "";
+    int n = 0;
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_string_equal(line, "gtin,serial,lot,expiry,url\n");
+    while (fgets(line, sizeof line, f)) {
+        n++;
+        assert_int_equal(strncmp(line, "09506000123455,", 15), 0);
+        char *u = strrchr(line, ',');
+        assert_non_null(u);
+        snprintf(url, sizeof url, "%s", u + 1);
+        url[strcspn(url, "\n")] = '\0';
+    }
+    fclose(f);
+    assert_int_equal(n, 3);
+    assert_non_null(strstr(url, "https://id.example/01/09506000123455/21/"));
+    assert_int_equal(RUN(cli_cmd_verify, url, "--genesis", gen, "--offline"), CLI_OK);
+    char *s = strstr(url, "/21/") + 4;
+    *s = *s == 'A' ? 'B' : 'A'; /* one character of the serial changed */
+    assert_int_equal(RUN(cli_cmd_verify, url, "--genesis", gen, "--offline"), CLI_FAIL);
+    assert_int_equal(RUN(cli_cmd_verify, url, "--offline"), CLI_USAGE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_key_new_then_refuses_overwrite),
+        cmocka_unit_test(test_genesis_build_validate_show),
+        cmocka_unit_test(test_genesis_refused_edit_leaves_file_unchanged),
+        cmocka_unit_test(test_mint_usage_errors),
+        cmocka_unit_test(test_mint_dry_run_csv_and_offline_verify),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
