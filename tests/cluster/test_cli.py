@@ -12,11 +12,14 @@ Every process is stopped at the end, also on failure (lib.py's atexit).
 """
 
 import csv
+import http.server
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import threading
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
@@ -55,6 +58,44 @@ def refused(code, *args, **kw):
     assert r.rc == 1, f"provena {' '.join(map(str, args))}: expected refusal {code}\n{r!r}"
     assert any(f": {k}" in r.err for k in codes), f"expected error code {code!r} in stderr\n{r!r}"
     return r
+
+
+class TamperProxy:
+    """Forwards GETs to a node, flipping one byte of block `height` or lying
+    about the head's state digest: what chain audit must catch."""
+
+    def __init__(self, upstream, height=None, fake_digest=False):
+        up = upstream
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                with urllib.request.urlopen(up + self.path, timeout=30) as r:
+                    body, ctype = r.read(), r.headers.get("Content-Type", "")
+                if height is not None and self.path.startswith(f"/api/v1/blocks/{height}?"):
+                    body = bytearray(body)
+                    body[len(body) // 2] ^= 0x01
+                    body = bytes(body)
+                if fake_digest and self.path == "/api/v1/head":
+                    doc = json.loads(body)
+                    doc["state_digest"] = "00" * 32
+                    body = json.dumps(doc).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = f"http://127.0.0.1:{self.srv.server_address[1]}"
+        self.t = threading.Thread(target=self.srv.serve_forever, daemon=True)
+        self.t.start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
 
 
 def main():
@@ -212,6 +253,19 @@ def run(c):
     assert st["head"]["height"] >= 1
     r = cli("chain", "audit", "--node", c.nodes[1].http, "--genesis", g, "--json", check=0)
     assert json.loads(r.out)["ok"] is True, r
+    # a node serving a tampered block, or lying about its state: loud failure naming where
+    px = TamperProxy(c.nodes[2].http, height=2)
+    try:
+        r = cli("chain", "audit", "--node", px.url, "--genesis", g, check=1)
+        assert "MISMATCH at height 2" in r.err or "height 2:" in r.err, r
+    finally:
+        px.close()
+    px = TamperProxy(c.nodes[2].http, fake_digest=True)
+    try:
+        r = cli("chain", "audit", "--node", px.url, "--genesis", g, check=1)
+        assert "state digest" in r.err and "MISMATCH" in r.err, r
+    finally:
+        px.close()
     del leader
 
 
