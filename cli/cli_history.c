@@ -110,8 +110,12 @@ int cli_cmd_history(int argc, char **argv)
     }
     printf("\n");
     if (jstr(u, "state")[0]) {
-        printf("  brand %s  model %s  lot %s  expiry %s\n", jstr(u, "brand"), jstr(u, "model"),
-               jstr(u, "lot"), jstr(u, "expiry"));
+        static const char *const keys[] = {"brand", "model", "lot", "expiry"};
+        printf(" ");
+        for (size_t k = 0; k < 4; k++)
+            if (jstr(u, keys[k])[0])
+                printf(" %s %s ", keys[k], jstr(u, keys[k]));
+        printf("\n");
         printf("  state %s", jstr(u, "state"));
         if (jstr(u, "holder")[0])
             printf("  held by %s", jstr(u, "holder"));
