@@ -222,6 +222,33 @@ def run(c):
     refused("flagged", "sell", u1, "--buyer", keys["alice"][1], key=keys["seller"][0], **N)
     cli("flag", "--reason", "lost", u1, key=brand, check=2, **N)
 
+    cli("unflag", "--reason", "recalled", u1, key=brand, check=0, **N)
+    refused(("bad_state", "invalid"), "unflag", "--reason", "recalled", u1, key=brand, **N)
+
+    # ---- policy, key rotation, revocation ------------------------------------------------
+    cli("policy", "set", "--scope", lib.GTIN + "/L7", "--max-clients", 3, "--travel-kmh", 800,
+        key=brand, check=0, **N)
+    refused("wrong_role", "policy", "set", "--max-clients", 3, key=keys["carrier"][0], **N)
+    cli("policy", "set", "--max-clients", "many", key=brand, check=2, **N)
+    new_carrier = os.path.join(d, "carrier2.key")
+    new_pub = cli("key", "new", new_carrier, check=0).out.strip()
+    cli("participant", "rotate", "carrier-dhl", "--pub", new_pub, key=brand, check=0, **N)
+    refused(("unknown_signer", "revoked_signer"), "pickup", u2, key=keys["carrier"][0], **N)
+    cli("participant", "revoke", "seller-berlin", key=brand, check=0, **N)
+    refused(("revoked_signer", "unknown_signer"), "sell", u2, "--buyer", keys["alice"][1],
+            key=keys["seller"][0], **N)
+
+    # ---- more than CHAIN_UNITS_MAX units: two mint txs, two pickup txs -------------------
+    r = cli("mint", "--gtin", lib.GTIN, "--lot", "BIG", "--count", 10001, key=brand, check=0, **N)
+    big = r.out.split()
+    assert len(big) == 10001 and len(set(big)) == 10001
+    bigfile = os.path.join(d, "big.txt")
+    with open(bigfile, "w") as f:
+        f.write(r.out)
+    r = cli("pickup", "--file", bigfile, "--json", key=new_carrier, check=0, **N)
+    receipts = [json.loads(ln) for ln in r.out.splitlines()]
+    assert len(receipts) == 2 and all(x["status"] == "accepted" for x in receipts), r
+
     # ---- history is the same on every node ---------------------------------------------
     c.wait_same_head()
     histories = []
@@ -234,7 +261,9 @@ def run(c):
     assert types == ["mint", "pickup", "deliver", "sell", "claim", "transfer",
                      "warranty.activate", "warranty.claim", "warranty.resolve"], types
     r = cli("history", u1, node=c.nodes[2].http, check=0)
-    assert "FLAG recalled" in r.out and "recalled" in r.out.splitlines()[0], r
+    lines = r.out.splitlines()
+    assert "genuine" in lines[0] and "FLAG" not in r.out, r  # recalled, then unflagged
+    assert [ln.split()[3] for ln in lines if " by " in ln][-2:] == ["flag", "unflag"], r
     cli("history", "not-a-unit", check=2, **N)
 
     # ---- verify -------------------------------------------------------------------------
