@@ -22,13 +22,13 @@
 
 enum cli_exit { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_HELP = -1 };
 
-#define CLI_NODE_DEFAULT  "http://127.0.0.1:8101"
-#define CLI_POS_MAX       4096        /* positional arguments one command takes */
-#define CLI_RESP_MAX      (64u << 20) /* largest HTTP response body we read (a block) */
-#define CLI_UNITS_FILE_MAX 1000000    /* lines in a --file of units */
-#define CLI_SERIAL_LEN    13          /* random serials: 13 base32 chars = 65 bits */
-#define CLI_CODE_LEN      19          /* claim code XXXX-XXXX-XXXX-XXXX: 80 bits */
-#define CLI_RETRY_MS      15000       /* retry a 503 (no leader, busy) this long */
+#define CLI_NODE_DEFAULT   "http://127.0.0.1:8101"
+#define CLI_POS_MAX        4096        /* positional arguments one command takes */
+#define CLI_RESP_MAX       (64u << 20) /* largest HTTP response body we read (a block) */
+#define CLI_UNITS_FILE_MAX 1000000     /* lines in a --file of units */
+#define CLI_SERIAL_LEN     13          /* random serials: 13 base32 chars = 65 bits */
+#define CLI_CODE_LEN       19          /* claim code XXXX-XXXX-XXXX-XXXX: 80 bits */
+#define CLI_RETRY_MS       15000       /* retry a 503 (no leader, busy) this long */
 
 /* ---- arguments (cli_util.c) ------------------------------------------------------ */
 

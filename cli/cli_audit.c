@@ -93,11 +93,15 @@ int cli_cmd_chain(int argc, char **argv)
         {"genesis", "FILE", "the genesis the chain must start from", &genesis, NULL},
         {"json", NULL, "print {\"ok\",\"height\",\"head\",\"state_digest\",...}", NULL, &json},
     };
-    const cli_spec spec = {cmd, "--node URL --genesis FILE",
+    const cli_spec spec = {cmd,
+                           "--node URL --genesis FILE",
                            "Downloads every block and re-verifies hash links, Merkle roots, "
                            "signatures and every rule by re-applying them into a scratch "
                            "ledger; compares the result with the node's head.",
-                           opts, sizeof opts / sizeof *opts, 0, 0};
+                           opts,
+                           sizeof opts / sizeof *opts,
+                           0,
+                           0};
     const char *pos[1];
     size_t np;
     int rc = cli_parse(&spec, argc - 1, argv + 1, pos, &np, 1);
@@ -236,13 +240,13 @@ int cli_cmd_chain(int argc, char **argv)
     if (json)
         printf("{\"ok\":true,\"height\":%llu,\"txs\":%llu,\"units\":%llu,\"head\":\"%s\","
                "\"state_digest\":\"%s\"}\n",
-               (unsigned long long)height, (unsigned long long)txs,
-               (unsigned long long)mine.units, a, b);
+               (unsigned long long)height, (unsigned long long)txs, (unsigned long long)mine.units,
+               a, b);
     else
         printf("audit OK: %llu blocks, %llu txs, %llu units re-verified from genesis\n"
                "head %s\nstate digest %s (matches %s)\n",
-               (unsigned long long)height, (unsigned long long)txs,
-               (unsigned long long)mine.units, a, b, node);
+               (unsigned long long)height, (unsigned long long)txs, (unsigned long long)mine.units,
+               a, b, node);
     rc = CLI_OK;
 out:
     if (c)

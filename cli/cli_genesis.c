@@ -137,7 +137,10 @@ static int gen_init(int argc, char **argv)
                            "--chain NAME --brand-key FILE --prefix GS1PREFIX --out FILE",
                            "Starts a genesis document with one brand. Add nodes with add-node "
                            "and participants with add-participant.",
-                           opts, sizeof opts / sizeof *opts, 0, 0};
+                           opts,
+                           sizeof opts / sizeof *opts,
+                           0,
+                           0};
     const char *pos[1];
     size_t np;
     int rc = cli_parse(&spec, argc, argv, pos, &np, 1);
@@ -194,8 +197,11 @@ static int gen_add_participant(int argc, char **argv)
     const cli_spec spec = {"provena genesis add-participant",
                            "FILE --role carrier|seller|service --id ID --name NAME --pub HEX "
                            "[--regions DE,FR]",
-                           "Adds a participant to a genesis document.", opts,
-                           sizeof opts / sizeof *opts, 1, 1};
+                           "Adds a participant to a genesis document.",
+                           opts,
+                           sizeof opts / sizeof *opts,
+                           1,
+                           1};
     const char *pos[1];
     size_t np;
     int rc = cli_parse(&spec, argc, argv, pos, &np, 1);
@@ -246,8 +252,11 @@ static int gen_add_node(int argc, char **argv)
     };
     const cli_spec spec = {"provena genesis add-node",
                            "FILE --id N --raft URL --http URL --pub HEX [--operator ID]",
-                           "Adds a node to a genesis document.", opts, sizeof opts / sizeof *opts,
-                           1, 1};
+                           "Adds a node to a genesis document.",
+                           opts,
+                           sizeof opts / sizeof *opts,
+                           1,
+                           1};
     const char *pos[1];
     size_t np;
     int rc = cli_parse(&spec, argc, argv, pos, &np, 1);
@@ -274,9 +283,8 @@ static int gen_add_node(int argc, char **argv)
         arr = json_array();
         json_object_set_new(doc, "nodes", arr);
     }
-    json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)nid,
-                                         "operator", op ? op : "", "raft", raft, "http", http,
-                                         "pub", pub));
+    json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)nid, "operator",
+                                         op ? op : "", "raft", raft, "http", http, "pub", pub));
     rc = gen_write(spec.cmd, pos[0], doc);
     json_decref(doc);
     return rc;
@@ -286,8 +294,12 @@ static int gen_show(int argc, char **argv)
 {
     bool json = false;
     const cli_opt opts[] = {{"json", NULL, "print {\"chain_id\",\"chain\",...}", NULL, &json}};
-    const cli_spec spec = {"provena genesis show", "FILE",
-                           "Validates a genesis document and prints its chain id.", opts, 1, 1,
+    const cli_spec spec = {"provena genesis show",
+                           "FILE",
+                           "Validates a genesis document and prints its chain id.",
+                           opts,
+                           1,
+                           1,
                            1};
     const char *pos[1];
     size_t np;
@@ -314,8 +326,8 @@ static int gen_show(int argc, char **argv)
                id, g->chain_name, g->nbrands, g->nparticipants, g->nnodes);
     } else {
         printf("%s\n", id);
-        fprintf(stderr, "chain %s: %zu brand(s), %zu participant(s), %zu node(s)\n",
-                g->chain_name, g->nbrands, g->nparticipants, g->nnodes);
+        fprintf(stderr, "chain %s: %zu brand(s), %zu participant(s), %zu node(s)\n", g->chain_name,
+                g->nbrands, g->nparticipants, g->nnodes);
     }
     chain_genesis_free(g);
     return CLI_OK;

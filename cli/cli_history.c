@@ -64,8 +64,13 @@ int cli_cmd_history(int argc, char **argv)
         {"node", "URL", "node base URL (default $PROVENA_NODE)", &node, NULL},
         {"json", NULL, "print the node's {\"unit\",\"verdict\",\"history\"}", NULL, &json},
     };
-    const cli_spec spec = {"provena history", "UNIT [--json]",
-                           "Shows a unit's verdict, state and full history.", opts, 2, 1, 1};
+    const cli_spec spec = {"provena history",
+                           "UNIT [--json]",
+                           "Shows a unit's verdict, state and full history.",
+                           opts,
+                           2,
+                           1,
+                           1};
     const char *pos[1];
     size_t np;
     int rc = cli_parse(&spec, argc, argv, pos, &np, 1);
@@ -143,8 +148,13 @@ int cli_cmd_status(int argc, char **argv)
         {"node", "URL", "node base URL (default $PROVENA_NODE)", &node, NULL},
         {"json", NULL, "print {\"status\",\"head\"} as JSON", NULL, &json},
     };
-    const cli_spec spec = {"provena status", "[--json]",
-                           "Shows the node's consensus role and the chain head.", opts, 2, 0, 0};
+    const cli_spec spec = {"provena status",
+                           "[--json]",
+                           "Shows the node's consensus role and the chain head.",
+                           opts,
+                           2,
+                           0,
+                           0};
     const char *pos[1];
     size_t np;
     int rc = cli_parse(&spec, argc, argv, pos, &np, 1);

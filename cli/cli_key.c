@@ -14,10 +14,14 @@ static int key_new(int argc, char **argv)
 {
     bool json = false;
     const cli_opt opts[] = {{"json", NULL, "print {\"file\",\"pub\"}", NULL, &json}};
-    const cli_spec spec = {"provena key new", "FILE",
+    const cli_spec spec = {"provena key new",
+                           "FILE",
                            "Creates a secret key file (mode 0600; refuses to overwrite) and "
                            "prints its public key.",
-                           opts, 1, 1, 1};
+                           opts,
+                           1,
+                           1,
+                           1};
     const char *pos[1];
     size_t np;
     int rc = cli_parse(&spec, argc, argv, pos, &np, 1);
@@ -41,9 +45,13 @@ static int key_new(int argc, char **argv)
 
 static int key_pub(int argc, char **argv)
 {
-    const cli_spec spec = {"provena key pub", "FILE",
-                           "Prints the public key (64 hex characters) of a key file.", NULL, 0,
-                           1, 1};
+    const cli_spec spec = {"provena key pub",
+                           "FILE",
+                           "Prints the public key (64 hex characters) of a key file.",
+                           NULL,
+                           0,
+                           1,
+                           1};
     const char *pos[1];
     size_t np;
     int rc = cli_parse(&spec, argc, argv, pos, &np, 1);

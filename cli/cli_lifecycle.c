@@ -27,16 +27,14 @@ typedef struct lc {
     bool open;
 } lc;
 
-#define LC_OPTS(c)                                                                           \
-    {"node", "URL", "node base URL (default $PROVENA_NODE or " CLI_NODE_DEFAULT ")",         \
-     &(c).node, NULL},                                                                       \
-        {"key", "FILE", "signing key file (default $PROVENA_KEY)", &(c).key, NULL},          \
-        {"genesis", "FILE", "chain id from this genesis instead of the node", &(c).genesis,  \
-         NULL},                                                                              \
-        {"nonce", "N", "sign with this nonce instead of the node's next one", &(c).nonce_s,   \
-         NULL},                                                                              \
-    {                                                                                        \
-        "json", NULL, "print receipts as JSON, one a line", NULL, &(c).json                  \
+#define LC_OPTS(c)                                                                                 \
+    {"node", "URL", "node base URL (default $PROVENA_NODE or " CLI_NODE_DEFAULT ")", &(c).node,    \
+     NULL},                                                                                        \
+        {"key", "FILE", "signing key file (default $PROVENA_KEY)", &(c).key, NULL},                \
+        {"genesis", "FILE", "chain id from this genesis instead of the node", &(c).genesis, NULL}, \
+        {"nonce", "N", "sign with this nonce instead of the node's next one", &(c).nonce_s, NULL}, \
+    {                                                                                              \
+        "json", NULL, "print receipts as JSON, one a line", NULL, &(c).json                        \
     }
 #define LC_NOPTS 5
 
@@ -195,13 +193,13 @@ static int verb_units(const char *verb, int type, int argc, char **argv)
         summary = "A carrier takes units into transit (any number; split into transactions of "
                   "10000).";
     } else if (type == CHAIN_TX_DELIVER) {
-        opts[no++] = (cli_opt){"to", "PARTICIPANT", "receiving participant (id or name)", &to,
-                               NULL};
+        opts[no++] =
+            (cli_opt){"to", "PARTICIPANT", "receiving participant (id or name)", &to, NULL};
         usage = "--to PARTICIPANT UNITS... | --file F [--region R]";
         summary = "A carrier hands units over to a participant (a seller, another carrier).";
     } else {
-        opts[no++] = (cli_opt){"reason", "R", "recalled, stolen, counterfeit or destroyed",
-                               &reason, NULL};
+        opts[no++] =
+            (cli_opt){"reason", "R", "recalled, stolen, counterfeit or destroyed", &reason, NULL};
         opts[no++] = (cli_opt){"note", "TEXT", "free text", &note, NULL};
         usage = "--reason recalled|stolen|counterfeit|destroyed UNITS... | --file F";
         summary = type == CHAIN_TX_FLAG ? "Raises a flag on units (brand; stolen: also owner)."
@@ -253,13 +251,16 @@ static int verb_sell(int argc, char **argv)
     const cli_opt opts[] = {
         LC_OPTS(c),
         {"buyer", "PUBHEX", "the buyer's public key", &buyer, NULL},
-        {"claim-code", NULL, "bind to a one-time code instead (printed once)", NULL,
-         &claim_code},
+        {"claim-code", NULL, "bind to a one-time code instead (printed once)", NULL, &claim_code},
         {"region", "R", "where (ISO region code)", &region, NULL},
     };
-    const cli_spec spec = {c.cmd, "UNIT --buyer PUBHEX | --claim-code",
-                           "A seller activates the sale of a unit it holds.", opts,
-                           sizeof opts / sizeof *opts, 1, 1};
+    const cli_spec spec = {c.cmd,
+                           "UNIT --buyer PUBHEX | --claim-code",
+                           "A seller activates the sale of a unit it holds.",
+                           opts,
+                           sizeof opts / sizeof *opts,
+                           1,
+                           1};
     const char *pos[1];
     size_t np;
     int rc = cli_parse(&spec, argc, argv, pos, &np, 1);
@@ -301,9 +302,13 @@ static int verb_claim(int argc, char **argv)
     lc_init(&c, "provena claim");
     const char *code = NULL;
     const cli_opt opts[] = {LC_OPTS(c), {"code", "C", "the one-time claim code", &code, NULL}};
-    const cli_spec spec = {c.cmd, "UNIT --code C",
+    const cli_spec spec = {c.cmd,
+                           "UNIT --code C",
                            "The buyer redeems a claim code: the unit becomes owned by --key.",
-                           opts, sizeof opts / sizeof *opts, 1, 1};
+                           opts,
+                           sizeof opts / sizeof *opts,
+                           1,
+                           1};
     const char *pos[1];
     size_t np;
     int rc = cli_parse(&spec, argc, argv, pos, &np, 1);
@@ -328,8 +333,9 @@ static int verb_transfer(int argc, char **argv)
     lc_init(&c, "provena transfer");
     const char *to = NULL;
     const cli_opt opts[] = {LC_OPTS(c), {"to", "PUBHEX", "the new owner's public key", &to, NULL}};
-    const cli_spec spec = {c.cmd, "UNIT --to PUBHEX", "The owner transfers a unit.", opts,
-                           sizeof opts / sizeof *opts, 1, 1};
+    const cli_spec spec = {c.cmd, "UNIT --to PUBHEX",         "The owner transfers a unit.",
+                           opts,  sizeof opts / sizeof *opts, 1,
+                           1};
     const char *pos[1];
     size_t np;
     int rc = cli_parse(&spec, argc, argv, pos, &np, 1);
@@ -377,10 +383,14 @@ static int verb_warranty(int argc, char **argv)
         {"note", "TEXT", "claim/resolve: free text", &note, NULL},
         {"outcome", "O", "resolve: repaired, replaced or rejected", &outcome, NULL},
     };
-    const cli_spec spec = {cmd, "UNIT [options]",
+    const cli_spec spec = {cmd,
+                           "UNIT [options]",
                            "Warranty steps: the owner activates and claims; a service centre "
                            "(or the brand) extends and resolves.",
-                           opts, sizeof opts / sizeof *opts, 1, 1};
+                           opts,
+                           sizeof opts / sizeof *opts,
+                           1,
+                           1};
     const char *pos[1];
     size_t np;
     int rc = cli_parse(&spec, argc - 1, argv + 1, pos, &np, 1);
@@ -447,9 +457,13 @@ static int verb_participant(int argc, char **argv)
         {"pub", "HEX", "add/rotate: public key", &pub, NULL},
         {"regions", "DE,FR", "add: regions", &regions, NULL},
     };
-    const cli_spec spec = {cmd, type == CHAIN_TX_PARTICIPANT_ADD ? "--id ID --name N --role R --pub HEX" : "ID [--pub HEX]",
-                           "Brand governance of the participant registry.", opts,
-                           sizeof opts / sizeof *opts, type == CHAIN_TX_PARTICIPANT_ADD ? 0 : 1,
+    const cli_spec spec = {cmd,
+                           type == CHAIN_TX_PARTICIPANT_ADD ? "--id ID --name N --role R --pub HEX"
+                                                            : "ID [--pub HEX]",
+                           "Brand governance of the participant registry.",
+                           opts,
+                           sizeof opts / sizeof *opts,
+                           type == CHAIN_TX_PARTICIPANT_ADD ? 0 : 1,
                            type == CHAIN_TX_PARTICIPANT_ADD ? 0 : 1};
     const char *pos[1];
     size_t np;
@@ -512,8 +526,13 @@ static int verb_node(int argc, char **argv)
         {"pub", "HEX", "add: the node's public key", &pub, NULL},
         {"operator", "ID", "add: operating participant (default: the brand's id)", &op, NULL},
     };
-    const cli_spec spec = {cmd, "--id N [...]", "Brand governance of the node set.", opts,
-                           sizeof opts / sizeof *opts, 0, 0};
+    const cli_spec spec = {cmd,
+                           "--id N [...]",
+                           "Brand governance of the node set.",
+                           opts,
+                           sizeof opts / sizeof *opts,
+                           0,
+                           0};
     const char *pos[1];
     size_t np;
     int rc = cli_parse(&spec, argc - 1, argv + 1, pos, &np, 1);
@@ -579,20 +598,21 @@ static int verb_policy(int argc, char **argv)
                *om = NULL;
     const cli_opt opts[] = {
         LC_OPTS(c),
-        {"scope", "GTIN[/LOT]", "product line or lot (default: the whole network)", &scope,
-         NULL},
+        {"scope", "GTIN[/LOT]", "product line or lot (default: the whole network)", &scope, NULL},
         {"max-clients", "N", "distinct scanning clients before suspicious", &mc, NULL},
         {"travel-kmh", "N", "plausible travel speed between scans", &tk, NULL},
         {"probe-threshold", "N", "unknown-serial probes per GTIN per day", &pt, NULL},
         {"warranty-months", "N", "default warranty", &wm, NULL},
-        {"unsold-scan-suspicious", "yes|no", "public scans before sale are suspicious", &us,
-         NULL},
-        {"outside-markets", "yes|no", "scans outside a lot's markets are suspicious", &om,
-         NULL},
+        {"unsold-scan-suspicious", "yes|no", "public scans before sale are suspicious", &us, NULL},
+        {"outside-markets", "yes|no", "scans outside a lot's markets are suspicious", &om, NULL},
     };
-    const cli_spec spec = {c.cmd, "[--scope GTIN[/LOT]] [--max-clients N] [--travel-kmh N] ...",
-                           "Sets scan-rule policy (brand).", opts, sizeof opts / sizeof *opts,
-                           0, 0};
+    const cli_spec spec = {c.cmd,
+                           "[--scope GTIN[/LOT]] [--max-clients N] [--travel-kmh N] ...",
+                           "Sets scan-rule policy (brand).",
+                           opts,
+                           sizeof opts / sizeof *opts,
+                           0,
+                           0};
     const char *pos[1];
     size_t np;
     int rc = cli_parse(&spec, argc - 1, argv + 1, pos, &np, 1);
@@ -606,8 +626,7 @@ static int verb_policy(int argc, char **argv)
             return cli_usage_err(c.cmd, "--scope: '%.*s' is not a GTIN", (int)gl, scope);
         if (sl) {
             if (!gs1_serial_valid(sl + 1, strlen(sl + 1)))
-                return cli_usage_err(c.cmd, "--scope: lot '%s' is not 1-20 GS1 characters",
-                                     sl + 1);
+                return cli_usage_err(c.cmd, "--scope: lot '%s' is not 1-20 GS1 characters", sl + 1);
             snprintf(tx.lot, sizeof tx.lot, "%s", sl + 1);
         }
     }
@@ -659,10 +678,10 @@ static const struct {
     const char *verb;
     int (*fn)(int, char **);
 } verbs[] = {
-    {"pickup", v_pickup},           {"deliver", v_deliver},   {"sell", verb_sell},
-    {"claim", verb_claim},          {"transfer", verb_transfer}, {"warranty", verb_warranty},
-    {"flag", v_flag},               {"unflag", v_unflag},     {"participant", verb_participant},
-    {"node", verb_node},            {"policy", verb_policy},
+    {"pickup", v_pickup},  {"deliver", v_deliver},      {"sell", verb_sell},
+    {"claim", verb_claim}, {"transfer", verb_transfer}, {"warranty", verb_warranty},
+    {"flag", v_flag},      {"unflag", v_unflag},        {"participant", verb_participant},
+    {"node", verb_node},   {"policy", verb_policy},
 };
 
 bool cli_is_lifecycle(const char *verb)

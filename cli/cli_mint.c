@@ -41,16 +41,16 @@
 #define MINT_HAVE_LABELS 0
 #endif
 
-#define MINT_COUNT_MAX 100000000ull /* units in one mint run */
-#define MINT_INFLIGHT  18           /* txs submitted and not yet receipted */
-#define MINT_AHEAD     32           /* batches built ahead of the submitter */
-#define MINT_WORKERS_MAX 64
-#define MINT_POST_TXS  6            /* mint txs in one POST (≤ 8 MiB body) */
-#define MINT_POLL_MS   15
-#define MINT_NO_LEADER_MS 60000     /* keep retrying a 503 (election, busy) this long */
-#define MINT_RESEND_MS 8000         /* no receipt yet: send the same bytes again */
-#define MINT_TIMEOUT_MS 120000      /* one tx without a receipt this long: give up */
-#define MINT_RESYNC_MAX 50          /* resubmissions after lost or stale txs in one run */
+#define MINT_COUNT_MAX    100000000ull /* units in one mint run */
+#define MINT_INFLIGHT     18           /* txs submitted and not yet receipted */
+#define MINT_AHEAD        32           /* batches built ahead of the submitter */
+#define MINT_WORKERS_MAX  64
+#define MINT_POST_TXS     6 /* mint txs in one POST (≤ 8 MiB body) */
+#define MINT_POLL_MS      15
+#define MINT_NO_LEADER_MS 60000  /* keep retrying a 503 (election, busy) this long */
+#define MINT_RESEND_MS    8000   /* no receipt yet: send the same bytes again */
+#define MINT_TIMEOUT_MS   120000 /* one tx without a receipt this long: give up */
+#define MINT_RESYNC_MAX   50     /* resubmissions after lost or stale txs in one run */
 
 enum batch_state { B_EMPTY = 0, B_BUILDING, B_READY, B_SENT, B_DONE };
 
@@ -144,8 +144,8 @@ static int render_labels(const mint *m, mbatch *b, size_t index)
     }
     char *sheet = NULL;
     size_t sl;
-    if (label_sheet_svg(&sheet, &sl, (const char *const *)urls, (const char *const *)caps,
-                        b->n) != LABEL_OK)
+    if (label_sheet_svg(&sheet, &sl, (const char *const *)urls, (const char *const *)caps, b->n) !=
+        LABEL_OK)
         goto out;
     snprintf(path, sizeof path, "%s/sheet-%s-%03zu.svg", m->labels_dir, m->lot, index + 1);
     rc = write_file(path, sheet, sl);
@@ -222,7 +222,7 @@ static int signer_sign(signer *sg, uint8_t sig[CHAIN_SIG_LEN], const uint8_t msg
 static int build_batch(const mint *m, mbatch *b, size_t index)
 {
     size_t n = index + 1 < m->nbatches ? m->batch_size
-                                      : (size_t)(m->count - (uint64_t)index * m->batch_size);
+                                       : (size_t)(m->count - (uint64_t)index * m->batch_size);
     b->n = n;
     b->serials = malloc(n * sizeof *b->serials);
     b->ptrs = malloc(n * sizeof *b->ptrs);
@@ -394,8 +394,8 @@ static int post_group(cli_http *h, mbatch **bs, size_t k, char *e, size_t elen)
     int rc = -1;
     for (;;) {
         cli_resp r = {0};
-        if (cli_http_post(h, &r, "/api/v1/tx?wait=0", "application/cbor", body,
-                          (size_t)(q - body), e, elen) != 0)
+        if (cli_http_post(h, &r, "/api/v1/tx?wait=0", "application/cbor", body, (size_t)(q - body),
+                          e, elen) != 0)
             break;
         if (r.status == 503 && cli_now_ms() < deadline) {
             cli_resp_free(&r);
@@ -583,8 +583,7 @@ int cli_cmd_mint(int argc, char **argv)
     mint m;
     memset(&m, 0, sizeof m);
     const char *node = cli_env_node(), *key = cli_env_key(), *genesis = NULL, *csv_path = NULL;
-    const char *count_s = NULL, *wm_s = NULL, *markets_s = NULL, *batch_s = NULL,
-               *gtin = NULL;
+    const char *count_s = NULL, *wm_s = NULL, *markets_s = NULL, *batch_s = NULL, *gtin = NULL;
     bool dry_run = false;
     const cli_opt opts[] = {
         {"gtin", "G", "GTIN-8/12/13/14 of the product (the brand's prefix)", &gtin, NULL},
@@ -596,20 +595,23 @@ int cli_cmd_mint(int argc, char **argv)
         {"count", "N", "units to mint", &count_s, NULL},
         {"labels", "DIR", "write an SVG + PNG label per unit and printable sheets", &m.labels_dir,
          NULL},
-        {"resolver", "URL", "Digital Link resolver in labels (default: the node URL)",
-         &m.resolver, NULL},
+        {"resolver", "URL", "Digital Link resolver in labels (default: the node URL)", &m.resolver,
+         NULL},
         {"csv", "FILE", "also write gtin,serial,lot,expiry,url per unit", &csv_path, NULL},
         {"batch", "N", "units per mint tx (default 10000)", &batch_s, NULL},
         {"node", "URL", "node base URL (default $PROVENA_NODE)", &node, NULL},
         {"key", "FILE", "brand key file (default $PROVENA_KEY)", &key, NULL},
         {"genesis", "FILE", "chain id from this genesis instead of the node", &genesis, NULL},
-        {"dry-run", NULL, "sign and render only; submit nothing (needs --genesis)", NULL,
-         &dry_run},
+        {"dry-run", NULL, "sign and render only; submit nothing (needs --genesis)", NULL, &dry_run},
     };
-    const cli_spec spec = {cmd, "--gtin G --lot L --count N [options]",
+    const cli_spec spec = {cmd,
+                           "--gtin G --lot L --count N [options]",
                            "Mints units with random serials and brand-signed labels; prints "
                            "GTIN/SERIAL of every committed unit, one a line.",
-                           opts, sizeof opts / sizeof *opts, 0, 0};
+                           opts,
+                           sizeof opts / sizeof *opts,
+                           0,
+                           0};
     const char *pos[1];
     size_t np;
     int rc = cli_parse(&spec, argc, argv, pos, &np, 1);
@@ -745,8 +747,8 @@ int cli_cmd_mint(int argc, char **argv)
             /* Lost (no waiter on the node forwards a wait=0 tx again after a
              * leader change) or stale: sign the unlanded ones again in order. */
             if (++resyncs > MINT_RESYNC_MAX) {
-                cli_fail(cmd, "batch %zu: still not committed after %d resubmissions: %s",
-                         head + 1, MINT_RESYNC_MAX, lost ? "no receipt" : e);
+                cli_fail(cmd, "batch %zu: still not committed after %d resubmissions: %s", head + 1,
+                         MINT_RESYNC_MAX, lost ? "no receipt" : e);
                 goto out_threads;
             }
             if (resync(h, &m, head, m.next_submit, &nonce, pub, e, sizeof e) != 0) {

@@ -94,8 +94,8 @@ static int receipt_print(json_t *rc, bool json, const char *what)
     }
     if (!ok)
         fprintf(stderr, "provena %s: %s: %s%s%s (tx %s)\n", what, status ? status : "no status",
-                code ? code : "unknown", detail && detail[0] ? ": " : "",
-                detail ? detail : "", tx ? tx : "?");
+                code ? code : "unknown", detail && detail[0] ? ": " : "", detail ? detail : "",
+                tx ? tx : "?");
     return ok ? CLI_OK : CLI_FAIL;
 }
 

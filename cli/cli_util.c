@@ -123,8 +123,7 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, const char **pos, siz
         pos[np++] = a;
     }
     if (np < spec->min_pos)
-        return cli_usage_err(spec->cmd, "missing argument (usage: %s %s)", spec->cmd,
-                             spec->usage);
+        return cli_usage_err(spec->cmd, "missing argument (usage: %s %s)", spec->cmd, spec->usage);
     *npos = np;
     return CLI_OK;
 }
@@ -282,8 +281,7 @@ int cli_file_read(char **out, size_t *len, const char *path, size_t max, char *e
     fclose(f);
     if (err || n > max) {
         free(buf);
-        snprintf(errmsg, errmsg_len, "%s: %s", path,
-                 err ? "read error" : "file too large");
+        snprintf(errmsg, errmsg_len, "%s: %s", path, err ? "read error" : "file too large");
         return -1;
     }
     buf[n] = '\0';

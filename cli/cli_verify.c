@@ -75,10 +75,14 @@ int cli_cmd_verify(int argc, char **argv)
         {"node", "URL", "node to resolve the unit on (default $PROVENA_NODE)", &node, NULL},
         {"json", NULL, "print {\"signature\",\"reason\",\"verdict\"}", NULL, &json},
     };
-    const cli_spec spec = {"provena verify", "URL --genesis FILE [--offline]",
+    const cli_spec spec = {"provena verify",
+                           "URL --genesis FILE [--offline]",
                            "Checks a label's brand signature against the genesis, offline; "
                            "online also shows the node's verdict. Exit 0 only when genuine.",
-                           opts, sizeof opts / sizeof *opts, 1, 1};
+                           opts,
+                           sizeof opts / sizeof *opts,
+                           1,
+                           1};
     const char *pos[1];
     size_t np;
     int rc = cli_parse(&spec, argc, argv, pos, &np, 1);
@@ -122,8 +126,8 @@ int cli_cmd_verify(int argc, char **argv)
     if (json) {
         char uname[GS1_GTIN_LEN + GS1_SERIAL_MAX + 2];
         snprintf(uname, sizeof uname, "%s/%s", l.id.gtin, l.id.serial);
-        json_t *o = json_pack("{s:s,s:s,s:s}", "unit", uname, "gtin", l.id.gtin,
-                              "signature", good ? "genuine" : "bad");
+        json_t *o = json_pack("{s:s,s:s,s:s}", "unit", uname, "gtin", l.id.gtin, "signature",
+                              good ? "genuine" : "bad");
         if (!good)
             json_object_set_new(o, "reason", json_string(why));
         if (good)
@@ -137,8 +141,7 @@ int cli_cmd_verify(int argc, char **argv)
         json_decref(o);
     } else {
         if (good)
-            printf("%s/%s: label signature GENUINE, signed by %s\n", l.id.gtin, l.id.serial,
-                   brand);
+            printf("%s/%s: label signature GENUINE, signed by %s\n", l.id.gtin, l.id.serial, brand);
         else
             printf("%s/%s: label signature NOT GENUINE: %s\n", l.id.gtin, l.id.serial, why);
         if (verdict) {

@@ -21,10 +21,10 @@
 static char dir[64];
 static char brand_key[128], node_key[128], gen[128];
 
-#define RUN(fn, ...)                                                                          \
-    ({                                                                                        \
-        char *argv_[] = {__VA_ARGS__};                                                        \
-        fn((int)(sizeof argv_ / sizeof *argv_), argv_);                                       \
+#define RUN(fn, ...)                                                                               \
+    ({                                                                                             \
+        char *argv_[] = {__VA_ARGS__};                                                             \
+        fn((int)(sizeof argv_ / sizeof *argv_), argv_);                                            \
     })
 
 static int rm_entry(const char *p, const struct stat *sb, int f, struct FTW *w)
@@ -129,8 +129,8 @@ static void test_genesis_refused_edit_leaves_file_unchanged(void **st)
     assert_int_equal(RUN(cli_cmd_genesis, "add-participant", gen, "--role", "pilot", "--id", "x",
                          "--name", "X", "--pub", npub),
                      CLI_USAGE);
-    assert_int_equal(RUN(cli_cmd_genesis, "add-participant", gen, "--role", "seller", "--id",
-                         "x", "--name", "X", "--pub", "abc"),
+    assert_int_equal(RUN(cli_cmd_genesis, "add-participant", gen, "--role", "seller", "--id", "x",
+                         "--name", "X", "--pub", "abc"),
                      CLI_USAGE);
     assert_int_equal(RUN(cli_cmd_genesis, "init", "--chain", "x"), CLI_USAGE);
 }
