@@ -307,9 +307,10 @@ static void start_node(const char *bin, int i)
 {
     char id[16], data[PATH_MAX + 16], key[PATH_MAX + 16], log[PATH_MAX + 16];
     snprintf(id, sizeof id, "%d", i + 1);
-    snprintf(data, sizeof data, "%s/node%d", workdir, i + 1);
-    snprintf(key, sizeof key, "%s/node%d.key", workdir, i + 1);
-    snprintf(log, sizeof log, "%s/node%d.log", workdir, i + 1);
+    if (snprintf(data, sizeof data, "%s/node%d", workdir, i + 1) >= (int)sizeof data ||
+        snprintf(key, sizeof key, "%s/node%d.key", workdir, i + 1) >= (int)sizeof key ||
+        snprintf(log, sizeof log, "%s/node%d.log", workdir, i + 1) >= (int)sizeof log)
+        die("%s", "work directory path too long");
     pid_t pid = fork();
     if (pid < 0)
         die("%s", "fork");

@@ -273,7 +273,8 @@ static bool unit_params(gw_req *r, gs1_sgtin *id)
         return false;
     }
     memcpy(id->gtin, gtin, GS1_GTIN_LEN + 1);
-    snprintf(id->serial, sizeof id->serial, "%s", serial);
+    /* gs1_serial_valid bounded the length to GS1_SERIAL_MAX above. */
+    memcpy(id->serial, serial, strlen(serial) + 1);
     return true;
 }
 
