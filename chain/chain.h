@@ -66,7 +66,7 @@ enum chain_err {
     CHAIN_ERR_UNKNOWN_SIGNER,     /* "unknown_signer": role needed, key not registered */
     CHAIN_ERR_REVOKED_SIGNER,     /* "revoked_signer" */
     CHAIN_ERR_WRONG_ROLE,         /* "wrong_role" */
-    CHAIN_ERR_STALE_NONCE,        /* "stale_nonce": nonce <= last used by this signer */
+    CHAIN_ERR_STALE_NONCE,        /* "stale_nonce": nonce is not last used + 1 for this signer */
     CHAIN_ERR_UNKNOWN_UNIT,       /* "unknown_unit" */
     CHAIN_ERR_DUPLICATE_UNIT,     /* "duplicate_unit": minting a serial that exists */
     CHAIN_ERR_NOT_OWNER,          /* "not_owner" */
@@ -252,7 +252,7 @@ typedef struct chain_tx {
     int type;                           /* enum chain_tx_type */
     uint8_t chain[CHAIN_HASH_LEN];
     uint8_t signer[CHAIN_KEY_LEN];
-    uint64_t nonce;                     /* strictly increasing per signer, starts at 1 */
+    uint64_t nonce;                     /* exactly last accepted + 1 per signer, from 1 */
     uint64_t time;                      /* signer's clock; informational, never used by rules */
     uint8_t sig[CHAIN_SIG_LEN];
 
