@@ -9,12 +9,15 @@
  * last region follows the latest time; a region outside the lot's markets,
  * and a public scan before sale, are counted. The regions list keeps the 8
  * most recent distinct regions, newest first. Probes, and scans of codes that
- * name no unit, count per GTIN per day (DB_PROBES). impossible_travel stays
- * 0 for now: it needs region coordinates (scan intelligence extends this).
+ * name no unit, count per GTIN per day (DB_PROBES). impossible_travel counts
+ * a scan whose region's country centroid (chain/geo.c) is farther from the
+ * unit's latest scan region than the effective policy's travel_kmh allows in
+ * the time between them (integer km and seconds; see geo.c on determinism).
  * Cost: O(records), a few LMDB operations each.
  */
 #include <string.h>
 
+#include "chain/geo.h"
 #include "chain/state_int.h"
 #include "chain/tx_schema.h"
 
@@ -51,6 +54,19 @@ static void remember_region(chain_scan_stats *st, const char *region)
     st->nregions = n;
 }
 
+/* True when going from the unit's latest scan (region, time) to this one would
+ * need a speed above kmh. Unknown regions or kmh 0 never fire. */
+static bool too_fast(const chain_scan_stats *st, const chain_scan *s, uint32_t kmh)
+{
+    if (kmh == 0 || st->last_region[0] == '\0' || s->region[0] == '\0')
+        return false;
+    uint32_t km;
+    if (geo_region_km(st->last_region, s->region, &km) != 0 || km == 0)
+        return false;
+    uint64_t dt = s->time >= st->last_time ? s->time - st->last_time : st->last_time - s->time;
+    return (uint64_t)km * 3600u > (uint64_t)kmh * dt;
+}
+
 static int fold(st_actx *a, const chain_scan *s)
 {
     st_unit u;
@@ -81,6 +97,13 @@ static int fold(st_actx *a, const chain_scan *s)
     }
     if (rc)
         return rc;
+    if (!first && s->region[0] != '\0') {
+        chain_policy pol;
+        if ((rc = st_policy_effective(a->c, a->txn, &pol, u.u.id.gtin, u.u.lot)))
+            return rc;
+        if (too_fast(&st, s, pol.travel_kmh))
+            st.impossible_travel++;
+    }
     if (first || s->time < st.first_time)
         st.first_time = s->time;
     if (first || s->time >= st.last_time) {

@@ -338,6 +338,38 @@ static void test_scans_by_node_fold_into_stats(void **state)
     assert_int_equal(hc_get_unit(e, HC_GTIN, "S").nevents, 1);
 }
 
+static uint32_t travel_after(hc_env *e, const char *serial, const char *r1, const char *r2,
+                             uint64_t dt)
+{
+    chain_scan sc[2] = {
+        scan_of(serial, CHAIN_SCAN_SCAN, 100000, r1, 1),
+        scan_of(serial, CHAIN_SCAN_SCAN, 100000 + dt, r2, 2),
+    };
+    chain_tx tx = hc_tx(CHAIN_TX_SCANS);
+    tx.scans = sc;
+    tx.nscans = 2;
+    assert_int_equal(hc_apply1(e, HK_NODE, &tx, NULL), CHAIN_OK);
+    chain_rd *rd;
+    chain_scan_stats st;
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_scan_stats_get(rd, &st, HC_GTIN, serial), CHAIN_OK);
+    chain_rd_end(rd);
+    return st.impossible_travel;
+}
+
+/* Genesis travel_kmh 900: DE → JP (~9,000 km) in 10 minutes is impossible;
+ * DE → AT (~450 km) in 5 hours, and DE → DE-BY at once, are not. */
+static void test_scans_impossible_travel(void **state)
+{
+    hc_env *e = *state;
+    assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "L1", "J", 1), CHAIN_OK);
+    assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "L1", "A", 1), CHAIN_OK);
+    assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "L1", "B", 1), CHAIN_OK);
+    assert_true(travel_after(e, "J", "DE", "JP", 600) >= 1);
+    assert_int_equal(travel_after(e, "A", "DE", "AT", 5 * 3600), 0);
+    assert_int_equal(travel_after(e, "B", "DE", "DE-BY", 0), 0);
+}
+
 static void test_scans_by_removed_node_refused_revoked_signer(void **state)
 {
     hc_env *e = *state;
@@ -370,6 +402,7 @@ int main(void)
         T(test_policy_set_merges_lot_gtin_brand_genesis),
         T(test_policy_set_for_other_brands_gtin_refused_bad_gtin),
         T(test_scans_by_node_fold_into_stats),
+        T(test_scans_impossible_travel),
         T(test_scans_by_removed_node_refused_revoked_signer),
         T(test_node_key_may_only_sign_scans),
     };
