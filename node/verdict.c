@@ -91,10 +91,10 @@ static const struct rule {
     {VERDICT_R_STOLEN, VERDICT_STOLEN, r_stolen},
     {VERDICT_R_RECALLED, VERDICT_RECALLED, r_recalled},
     {VERDICT_R_EXPIRED, VERDICT_EXPIRED, r_expired},
-    {VERDICT_R_TOO_MANY_SCANS, VERDICT_SUSPICIOUS, r_too_many},
+    {VERDICT_R_TOO_MANY_CLIENTS, VERDICT_SUSPICIOUS, r_too_many},
     {VERDICT_R_IMPOSSIBLE_TRAVEL, VERDICT_SUSPICIOUS, r_travel},
     {VERDICT_R_OUTSIDE_MARKETS, VERDICT_SUSPICIOUS, r_markets},
-    {VERDICT_R_UNSOLD_SCANNED, VERDICT_SUSPICIOUS, r_unsold},
+    {VERDICT_R_SCANNED_BEFORE_SALE, VERDICT_SUSPICIOUS, r_unsold},
     {VERDICT_R_REPORTED_FAKE, VERDICT_SUSPICIOUS, r_reported},
 };
 _Static_assert(sizeof rules / sizeof rules[0] == VERDICT_R__COUNT, "one row per reason");
@@ -135,13 +135,14 @@ static const struct {
     [VERDICT_R_STOLEN] = {"stolen", "This unit was reported stolen"},
     [VERDICT_R_RECALLED] = {"recalled", "The brand has recalled this unit"},
     [VERDICT_R_EXPIRED] = {"expired", "The expiry date has passed"},
-    [VERDICT_R_TOO_MANY_SCANS] = {"too_many_scans",
-                                  "Scanned by more different people than expected"},
+    [VERDICT_R_TOO_MANY_CLIENTS] = {"too_many_clients",
+                                    "Scanned by more different people than expected"},
     [VERDICT_R_IMPOSSIBLE_TRAVEL] = {"impossible_travel",
                                      "Scanned in places too far apart for the time between"},
     [VERDICT_R_OUTSIDE_MARKETS] = {"outside_markets",
                                    "Scanned outside the markets this lot was made for"},
-    [VERDICT_R_UNSOLD_SCANNED] = {"unsold_scanned", "Scanned by the public before it was sold"},
+    [VERDICT_R_SCANNED_BEFORE_SALE] = {"scanned_before_sale",
+                                       "Scanned by the public before it was sold"},
     [VERDICT_R_REPORTED_FAKE] = {"reported_fake", "Customers reported it as a suspected fake"},
 };
 

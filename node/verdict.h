@@ -36,10 +36,10 @@ enum verdict_reason {
     VERDICT_R_STOLEN,
     VERDICT_R_RECALLED,
     VERDICT_R_EXPIRED,
-    VERDICT_R_TOO_MANY_SCANS, /* more distinct clients than policy max_clients */
+    VERDICT_R_TOO_MANY_CLIENTS, /* more distinct clients than policy max_clients */
     VERDICT_R_IMPOSSIBLE_TRAVEL,
     VERDICT_R_OUTSIDE_MARKETS,
-    VERDICT_R_UNSOLD_SCANNED,
+    VERDICT_R_SCANNED_BEFORE_SALE,
     VERDICT_R_REPORTED_FAKE,
     VERDICT_R__COUNT
 };

@@ -68,6 +68,12 @@ static void test_verdict_bad_label_signature_not_genuine(void **st)
     assert_int_equal(v.status, VERDICT_NOT_GENUINE);
     assert_int_equal(v.reasons, BIT(VERDICT_R_BAD_LABEL_SIGNATURE));
     assert_string_equal(verdict_reason_name(VERDICT_R_BAD_LABEL_SIGNATURE), "bad_label_signature");
+    /* the scan-intelligence codes the dashboard and API document */
+    assert_string_equal(verdict_reason_name(VERDICT_R_IMPOSSIBLE_TRAVEL), "impossible_travel");
+    assert_string_equal(verdict_reason_name(VERDICT_R_TOO_MANY_CLIENTS), "too_many_clients");
+    assert_string_equal(verdict_reason_name(VERDICT_R_OUTSIDE_MARKETS), "outside_markets");
+    assert_string_equal(verdict_reason_name(VERDICT_R_SCANNED_BEFORE_SALE), "scanned_before_sale");
+    assert_string_equal(verdict_reason_name(VERDICT_R_REPORTED_FAKE), "reported_fake");
 }
 
 static void test_verdict_flags(void **st)
@@ -121,7 +127,7 @@ static void test_verdict_scan_rules_suspicious(void **st)
     chain_scan_stats s = {.distinct_clients = 6};
     verdict v = eval(&u, &s, 0);
     assert_int_equal(v.status, VERDICT_SUSPICIOUS);
-    assert_int_equal(v.reasons, BIT(VERDICT_R_TOO_MANY_SCANS));
+    assert_int_equal(v.reasons, BIT(VERDICT_R_TOO_MANY_CLIENTS));
 
     memset(&s, 0, sizeof s);
     s.impossible_travel = 1;
@@ -131,7 +137,7 @@ static void test_verdict_scan_rules_suspicious(void **st)
     assert_int_equal(eval(&u, &s, 0).reasons, BIT(VERDICT_R_OUTSIDE_MARKETS));
     memset(&s, 0, sizeof s);
     s.unsold_public = 1;
-    assert_int_equal(eval(&u, &s, 0).reasons, BIT(VERDICT_R_UNSOLD_SCANNED));
+    assert_int_equal(eval(&u, &s, 0).reasons, BIT(VERDICT_R_SCANNED_BEFORE_SALE));
     memset(&s, 0, sizeof s);
     s.reports = 1;
     assert_int_equal(eval(&u, &s, 0).reasons, BIT(VERDICT_R_REPORTED_FAKE));
