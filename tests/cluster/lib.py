@@ -307,8 +307,13 @@ class Cluster:
         self.nonce = first + count - 1
         return first
 
-    def mint(self, serials, lot="L1", json_form=False):
-        nonce = self.next_nonces(1)
+    def mint(self, serials, lot="L1", json_form=False, nonce=None):
+        """A signed mint; `nonce` given explicitly for a tx built before the
+        previous one reached the ledger (a batch), else the ledger's next."""
+        if nonce is None:
+            nonce = self.next_nonces(1)
+        else:
+            self.nonce = max(self.nonce, nonce)
         return txtool("mint", self.genesis, self.brand_key, nonce, GTIN, lot, *serials,
                       json_form=json_form)[0]
 

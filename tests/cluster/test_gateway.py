@@ -123,7 +123,7 @@ def run(c, nd):
           f"POST one JSON tx → 200 accepted ({st} {doc})")
 
     b1 = c.mint(["B1"], lot="L2")
-    b2 = c.mint(["B2"], lot="L2")
+    b2 = c.mint(["B2"], lot="L2", nonce=c.nonce + 1)  # built before b1 is in the ledger
     body = cbor_array([bytes.fromhex(b1[1]), bytes.fromhex(b2[1])])
     st, _, doc = jreq(nd, "POST", "/api/v1/tx", body, "application/cbor")
     rs = (doc or {}).get("receipts", [])
