@@ -25,31 +25,31 @@
 
 /* ---- sizes and bounds ------------------------------------------------------ */
 
-#define CHAIN_HASH_LEN        32
-#define CHAIN_KEY_LEN         32 /* BIP-340 x-only public key */
-#define CHAIN_SECKEY_LEN      32
-#define CHAIN_SIG_LEN         64
-#define CHAIN_ID_MAX          32 /* participant / brand ids: [a-z0-9-_.], 1..32 */
-#define CHAIN_NAME_MAX        64 /* display names, models, operators */
-#define CHAIN_NOTE_MAX        256
-#define CHAIN_ADDR_MAX        127 /* nng or http URL */
-#define CHAIN_REGION_MAX      6   /* ISO 3166-1 alpha-2 or a subdivision "DE-BY" */
-#define CHAIN_MARKETS_MAX     32
-#define CHAIN_REGIONS_MAX     16
-#define CHAIN_PREFIXES_MAX    8
-#define CHAIN_PREFIX_MAX      12 /* GS1 company prefix, 4..12 digits */
-#define CHAIN_CODE_MAX        64 /* one-time claim code */
-#define CHAIN_MINT_MAX        10000 /* serials per mint transaction */
-#define CHAIN_UNITS_MAX       10000 /* units per pickup/deliver/flag/unflag */
-#define CHAIN_SCANS_MAX       4096 /* scan records per scans transaction */
-#define CHAIN_TX_MAX_BYTES    (2u << 20) /* one encoded transaction */
-#define CHAIN_BLOCK_TXS_MAX   8192
-#define CHAIN_BLOCK_MAX_BYTES (32u << 20)
-#define CHAIN_BRANDS_MAX      8
-#define CHAIN_PARTICIPANTS_MAX 1024 /* in a genesis document */
-#define CHAIN_NODES_MAX       16
+#define CHAIN_HASH_LEN          32
+#define CHAIN_KEY_LEN           32 /* BIP-340 x-only public key */
+#define CHAIN_SECKEY_LEN        32
+#define CHAIN_SIG_LEN           64
+#define CHAIN_ID_MAX            32 /* participant / brand ids: [a-z0-9-_.], 1..32 */
+#define CHAIN_NAME_MAX          64 /* display names, models, operators */
+#define CHAIN_NOTE_MAX          256
+#define CHAIN_ADDR_MAX          127 /* nng or http URL */
+#define CHAIN_REGION_MAX        6   /* ISO 3166-1 alpha-2 or a subdivision "DE-BY" */
+#define CHAIN_MARKETS_MAX       32
+#define CHAIN_REGIONS_MAX       16
+#define CHAIN_PREFIXES_MAX      8
+#define CHAIN_PREFIX_MAX        12         /* GS1 company prefix, 4..12 digits */
+#define CHAIN_CODE_MAX          64         /* one-time claim code */
+#define CHAIN_MINT_MAX          10000      /* serials per mint transaction */
+#define CHAIN_UNITS_MAX         10000      /* units per pickup/deliver/flag/unflag */
+#define CHAIN_SCANS_MAX         4096       /* scan records per scans transaction */
+#define CHAIN_TX_MAX_BYTES      (2u << 20) /* one encoded transaction */
+#define CHAIN_BLOCK_TXS_MAX     8192
+#define CHAIN_BLOCK_MAX_BYTES   (32u << 20)
+#define CHAIN_BRANDS_MAX        8
+#define CHAIN_PARTICIPANTS_MAX  1024 /* in a genesis document */
+#define CHAIN_NODES_MAX         16
 #define CHAIN_GENESIS_MAX_BYTES (1u << 20)
-#define CHAIN_CBOR_DEPTH_MAX  8
+#define CHAIN_CBOR_DEPTH_MAX    8
 
 /* Average Gregorian month, so warranty arithmetic is integer and deterministic. */
 #define CHAIN_MONTH_SECONDS 2629746u
@@ -58,37 +58,37 @@
 
 enum chain_err {
     CHAIN_OK = 0,
-    CHAIN_ERR_MALFORMED,          /* "malformed": not a valid encoding / missing field */
-    CHAIN_ERR_TOO_LARGE,          /* "too_large": over a CHAIN_*_MAX bound */
-    CHAIN_ERR_NON_CANONICAL,      /* "non_canonical": valid CBOR, not the one encoding */
-    CHAIN_ERR_BAD_SIGNATURE,      /* "bad_signature" */
-    CHAIN_ERR_WRONG_CHAIN,        /* "wrong_chain": signed for another chain id */
-    CHAIN_ERR_UNKNOWN_SIGNER,     /* "unknown_signer": role needed, key not registered */
-    CHAIN_ERR_REVOKED_SIGNER,     /* "revoked_signer" */
-    CHAIN_ERR_WRONG_ROLE,         /* "wrong_role" */
-    CHAIN_ERR_STALE_NONCE,        /* "stale_nonce": nonce is not last used + 1 for this signer */
-    CHAIN_ERR_UNKNOWN_UNIT,       /* "unknown_unit" */
-    CHAIN_ERR_DUPLICATE_UNIT,     /* "duplicate_unit": minting a serial that exists */
-    CHAIN_ERR_NOT_OWNER,          /* "not_owner" */
-    CHAIN_ERR_NOT_HOLDER,         /* "not_holder": carrier/seller does not hold the unit */
-    CHAIN_ERR_BAD_STATE,          /* "bad_state": step out of lifecycle order */
-    CHAIN_ERR_FLAGGED,            /* "flagged": recalled/stolen/counterfeit/destroyed blocks it */
-    CHAIN_ERR_WARRANTY_EXPIRED,   /* "warranty_expired" */
-    CHAIN_ERR_WARRANTY_INACTIVE,  /* "warranty_inactive": not activated / no open claim */
-    CHAIN_ERR_BAD_CLAIM_CODE,     /* "bad_claim_code" */
-    CHAIN_ERR_BAD_GTIN,           /* "bad_gtin": check digit, or not the brand's prefix */
-    CHAIN_ERR_BAD_SERIAL,         /* "bad_serial": not AI 82 charset, 1..20 */
-    CHAIN_ERR_UNKNOWN_PARTICIPANT,/* "unknown_participant" */
+    CHAIN_ERR_MALFORMED,           /* "malformed": not a valid encoding / missing field */
+    CHAIN_ERR_TOO_LARGE,           /* "too_large": over a CHAIN_*_MAX bound */
+    CHAIN_ERR_NON_CANONICAL,       /* "non_canonical": valid CBOR, not the one encoding */
+    CHAIN_ERR_BAD_SIGNATURE,       /* "bad_signature" */
+    CHAIN_ERR_WRONG_CHAIN,         /* "wrong_chain": signed for another chain id */
+    CHAIN_ERR_UNKNOWN_SIGNER,      /* "unknown_signer": role needed, key not registered */
+    CHAIN_ERR_REVOKED_SIGNER,      /* "revoked_signer" */
+    CHAIN_ERR_WRONG_ROLE,          /* "wrong_role" */
+    CHAIN_ERR_STALE_NONCE,         /* "stale_nonce": nonce is not last used + 1 for this signer */
+    CHAIN_ERR_UNKNOWN_UNIT,        /* "unknown_unit" */
+    CHAIN_ERR_DUPLICATE_UNIT,      /* "duplicate_unit": minting a serial that exists */
+    CHAIN_ERR_NOT_OWNER,           /* "not_owner" */
+    CHAIN_ERR_NOT_HOLDER,          /* "not_holder": carrier/seller does not hold the unit */
+    CHAIN_ERR_BAD_STATE,           /* "bad_state": step out of lifecycle order */
+    CHAIN_ERR_FLAGGED,             /* "flagged": recalled/stolen/counterfeit/destroyed blocks it */
+    CHAIN_ERR_WARRANTY_EXPIRED,    /* "warranty_expired" */
+    CHAIN_ERR_WARRANTY_INACTIVE,   /* "warranty_inactive": not activated / no open claim */
+    CHAIN_ERR_BAD_CLAIM_CODE,      /* "bad_claim_code" */
+    CHAIN_ERR_BAD_GTIN,            /* "bad_gtin": check digit, or not the brand's prefix */
+    CHAIN_ERR_BAD_SERIAL,          /* "bad_serial": not AI 82 charset, 1..20 */
+    CHAIN_ERR_UNKNOWN_PARTICIPANT, /* "unknown_participant" */
     CHAIN_ERR_DUPLICATE_PARTICIPANT, /* "duplicate_participant" (id or key in use) */
-    CHAIN_ERR_UNKNOWN_NODE,       /* "unknown_node" */
-    CHAIN_ERR_DUPLICATE_NODE,     /* "duplicate_node" */
-    CHAIN_ERR_DUPLICATE_TX,       /* "duplicate_tx": this exact transaction is already in */
-    CHAIN_ERR_BAD_BLOCK,          /* "bad_block": height/prev/root do not link */
-    CHAIN_ERR_BAD_GENESIS,        /* "bad_genesis" */
-    CHAIN_ERR_NOT_FOUND,          /* "not_found" (reads) */
-    CHAIN_ERR_STORAGE,            /* "storage": LMDB failed (message says how) */
-    CHAIN_ERR_NOMEM,              /* "nomem" */
-    CHAIN_ERR_INVALID,            /* "invalid": a field value is out of its domain */
+    CHAIN_ERR_UNKNOWN_NODE,          /* "unknown_node" */
+    CHAIN_ERR_DUPLICATE_NODE,        /* "duplicate_node" */
+    CHAIN_ERR_DUPLICATE_TX,          /* "duplicate_tx": this exact transaction is already in */
+    CHAIN_ERR_BAD_BLOCK,             /* "bad_block": height/prev/root do not link */
+    CHAIN_ERR_BAD_GENESIS,           /* "bad_genesis" */
+    CHAIN_ERR_NOT_FOUND,             /* "not_found" (reads) */
+    CHAIN_ERR_STORAGE,               /* "storage": LMDB failed (message says how) */
+    CHAIN_ERR_NOMEM,                 /* "nomem" */
+    CHAIN_ERR_INVALID,               /* "invalid": a field value is out of its domain */
     CHAIN_ERR__COUNT
 };
 
@@ -151,8 +151,8 @@ enum chain_role {
     CHAIN_ROLE_NODE,
     CHAIN_ROLE__COUNT
 };
-const char *chain_role_name(int role);       /* "brand", "carrier", ... */
-int chain_role_parse(const char *s);         /* -1 when unknown */
+const char *chain_role_name(int role); /* "brand", "carrier", ... */
+int chain_role_parse(const char *s);   /* -1 when unknown */
 
 /*
  * Unit lifecycle:
@@ -219,10 +219,10 @@ int chain_tx_type_parse(const char *s); /* -1 when unknown */
 
 /* Scan-rule policy. A zero field means "inherit" (lot → gtin → brand → genesis). */
 typedef struct chain_policy {
-    uint32_t max_clients;          /* distinct scanning clients per unit before suspicious */
-    uint32_t travel_kmh;           /* plausible travel speed between two scans */
-    uint32_t probe_threshold;      /* unknown-serial probes per GTIN per day → alert */
-    uint32_t warranty_months;      /* default when a mint gives none */
+    uint32_t max_clients;           /* distinct scanning clients per unit before suspicious */
+    uint32_t travel_kmh;            /* plausible travel speed between two scans */
+    uint32_t probe_threshold;       /* unknown-serial probes per GTIN per day → alert */
+    uint32_t warranty_months;       /* default when a mint gives none */
     uint8_t unsold_scan_suspicious; /* 1: public scans before sale are suspicious, 2: not */
     uint8_t flagged_markets_only;   /* 1: scans outside a lot's markets are suspicious, 2: not */
 } chain_policy;
@@ -230,13 +230,13 @@ typedef struct chain_policy {
 /* One scan record in a node-signed scans batch. */
 enum chain_scan_kind { CHAIN_SCAN_SCAN = 1, CHAIN_SCAN_PROBE, CHAIN_SCAN_REPORT };
 typedef struct chain_scan {
-    uint8_t kind;                     /* enum chain_scan_kind */
-    gs1_sgtin id;                     /* for a probe: the unknown code as scanned */
-    uint64_t time;                    /* gateway clock, unix seconds */
-    char region[CHAIN_REGION_MAX + 1];/* "" when unknown */
-    uint8_t client[16];               /* salted, daily-rotated hash of the client address */
-    uint8_t verdict;                  /* verdict the gateway gave (node-defined enum) */
-    char note[CHAIN_NOTE_MAX + 1];    /* reports only */
+    uint8_t kind;                      /* enum chain_scan_kind */
+    gs1_sgtin id;                      /* for a probe: the unknown code as scanned */
+    uint64_t time;                     /* gateway clock, unix seconds */
+    char region[CHAIN_REGION_MAX + 1]; /* "" when unknown */
+    uint8_t client[16];                /* salted, daily-rotated hash of the client address */
+    uint8_t verdict;                   /* verdict the gateway gave (node-defined enum) */
+    char note[CHAIN_NOTE_MAX + 1];     /* reports only */
 } chain_scan;
 
 /*
@@ -249,11 +249,11 @@ typedef struct chain_scan {
  * The tx id / sighash is tagged_hash(TX, encoding of the same map without "sig").
  */
 typedef struct chain_tx {
-    int type;                           /* enum chain_tx_type */
+    int type; /* enum chain_tx_type */
     uint8_t chain[CHAIN_HASH_LEN];
     uint8_t signer[CHAIN_KEY_LEN];
-    uint64_t nonce;                     /* exactly last accepted + 1 per signer, from 1 */
-    uint64_t time;                      /* signer's clock; informational, never used by rules */
+    uint64_t nonce; /* exactly last accepted + 1 per signer, from 1 */
+    uint64_t time;  /* signer's clock; informational, never used by rules */
     uint8_t sig[CHAIN_SIG_LEN];
 
     /* body fields, by type (unused ones zero) */
@@ -264,26 +264,26 @@ typedef struct chain_tx {
     uint32_t warranty_months;           /* mint (0: policy default), warranty.extend */
     char markets[CHAIN_MARKETS_MAX][3]; /* mint: ISO 3166-1 alpha-2 */
     size_t nmarkets;
-    char **serials;                     /* mint: nunits serials */
+    char **serials;                       /* mint: nunits serials */
     uint8_t (*label_sigs)[CHAIN_SIG_LEN]; /* mint: one label signature per serial */
-    gs1_sgtin *units;                   /* pickup, deliver, flag, unflag: nunits; others: 1 */
+    gs1_sgtin *units;                     /* pickup, deliver, flag, unflag: nunits; others: 1 */
     size_t nunits;
-    char to[CHAIN_ID_MAX + 1];          /* deliver: participant id receiving the units */
-    uint8_t key[CHAIN_KEY_LEN];         /* sell: buyer key; transfer: new owner;
-                                           participant.add/rotate, node.add: public key */
+    char to[CHAIN_ID_MAX + 1];  /* deliver: participant id receiving the units */
+    uint8_t key[CHAIN_KEY_LEN]; /* sell: buyer key; transfer: new owner;
+                                   participant.add/rotate, node.add: public key */
     bool has_key;
     uint8_t claim_hash[CHAIN_HASH_LEN]; /* sell with a claim code */
     bool has_claim_hash;
-    char code[CHAIN_CODE_MAX + 1];      /* claim: the one-time code */
-    char region[CHAIN_REGION_MAX + 1];  /* pickup, deliver, sell: where (optional) */
-    unsigned reason;                    /* flag, unflag: one enum chain_flag bit */
-    int outcome;                        /* warranty.resolve: enum chain_warranty_outcome */
-    char note[CHAIN_NOTE_MAX + 1];      /* flag, warranty.claim/resolve: free text */
-    char id[CHAIN_ID_MAX + 1];          /* participant.*: participant id
-                                           (policy.set scope is gtin + lot: a
-                                           "gtin/lot" string does not fit here) */
-    char name[CHAIN_NAME_MAX + 1];      /* participant.add: display name; node.add: operator */
-    int role;                           /* participant.add */
+    char code[CHAIN_CODE_MAX + 1];     /* claim: the one-time code */
+    char region[CHAIN_REGION_MAX + 1]; /* pickup, deliver, sell: where (optional) */
+    unsigned reason;                   /* flag, unflag: one enum chain_flag bit */
+    int outcome;                       /* warranty.resolve: enum chain_warranty_outcome */
+    char note[CHAIN_NOTE_MAX + 1];     /* flag, warranty.claim/resolve: free text */
+    char id[CHAIN_ID_MAX + 1];         /* participant.*: participant id
+                                          (policy.set scope is gtin + lot: a
+                                          "gtin/lot" string does not fit here) */
+    char name[CHAIN_NAME_MAX + 1];     /* participant.add: display name; node.add: operator */
+    int role;                          /* participant.add */
     char regions[CHAIN_REGIONS_MAX][CHAIN_REGION_MAX + 1]; /* participant.add */
     size_t nregions;
     uint64_t node_id;                   /* node.add, node.remove */
@@ -292,7 +292,7 @@ typedef struct chain_tx {
     chain_policy policy;                /* policy.set */
     chain_scan *scans;                  /* scans: nscans records */
     size_t nscans;
-    uint64_t dropped;                   /* scans: records counted but not listed (overload) */
+    uint64_t dropped; /* scans: records counted but not listed (overload) */
 } chain_tx;
 
 /* Releases the arrays a decoder allocated, and zeroes the struct. NULL-safe. */
@@ -336,7 +336,7 @@ int chain_tx_from_json(chain_tx *tx, const struct json_t *j, char *errmsg,
 typedef struct chain_brand {
     char id[CHAIN_ID_MAX + 1];
     char name[CHAIN_NAME_MAX + 1];
-    uint8_t pub[CHAIN_KEY_LEN];                       /* admin key */
+    uint8_t pub[CHAIN_KEY_LEN];                              /* admin key */
     char prefixes[CHAIN_PREFIXES_MAX][CHAIN_PREFIX_MAX + 1]; /* GS1 company prefixes */
     size_t nprefixes;
 } chain_brand;
@@ -344,34 +344,34 @@ typedef struct chain_brand {
 typedef struct chain_participant {
     char id[CHAIN_ID_MAX + 1];
     char name[CHAIN_NAME_MAX + 1];
-    int role;                                         /* enum chain_role */
+    int role; /* enum chain_role */
     uint8_t pub[CHAIN_KEY_LEN];
     char regions[CHAIN_REGIONS_MAX][CHAIN_REGION_MAX + 1];
     size_t nregions;
     bool revoked;
-    char brand[CHAIN_ID_MAX + 1];                     /* brand role: which brand */
+    char brand[CHAIN_ID_MAX + 1]; /* brand role: which brand */
 } chain_participant;
 
 typedef struct chain_node_info {
-    uint64_t id;                                      /* Raft id, ≥ 1 */
-    char operator_id[CHAIN_ID_MAX + 1];               /* participant id of the operator */
-    char raft_addr[CHAIN_ADDR_MAX + 1];               /* nng URL, tcp://host:port */
-    char http_addr[CHAIN_ADDR_MAX + 1];               /* http://host:port */
-    uint8_t pub[CHAIN_KEY_LEN];                       /* signs scans batches */
+    uint64_t id;                        /* Raft id, ≥ 1 */
+    char operator_id[CHAIN_ID_MAX + 1]; /* participant id of the operator */
+    char raft_addr[CHAIN_ADDR_MAX + 1]; /* nng URL, tcp://host:port */
+    char http_addr[CHAIN_ADDR_MAX + 1]; /* http://host:port */
+    uint8_t pub[CHAIN_KEY_LEN];         /* signs scans batches */
     bool removed;
 } chain_node_info;
 
 typedef struct chain_genesis {
     char chain_name[CHAIN_NAME_MAX + 1];
-    uint64_t time;                                    /* genesis time, unix seconds */
+    uint64_t time; /* genesis time, unix seconds */
     chain_brand brands[CHAIN_BRANDS_MAX];
     size_t nbrands;
-    chain_participant *participants;                  /* heap, nparticipants */
+    chain_participant *participants; /* heap, nparticipants */
     size_t nparticipants;
     chain_node_info nodes[CHAIN_NODES_MAX];
     size_t nnodes;
-    chain_policy policy;                              /* network defaults, all fields set */
-    uint8_t chain_id[CHAIN_HASH_LEN];                 /* tagged_hash(GENESIS, canonical CBOR) */
+    chain_policy policy;              /* network defaults, all fields set */
+    uint8_t chain_id[CHAIN_HASH_LEN]; /* tagged_hash(GENESIS, canonical CBOR) */
 } chain_genesis;
 
 /* Parses and validates a genesis JSON document (≤ CHAIN_GENESIS_MAX_BYTES) and
@@ -400,15 +400,14 @@ const chain_node_info *chain_genesis_node(const chain_genesis *g, uint64_t id);
 typedef struct chain_block_header {
     uint64_t height;
     uint8_t prev[CHAIN_HASH_LEN];
-    uint64_t time;          /* proposer's clock, unix milliseconds; never decreases */
+    uint64_t time; /* proposer's clock, unix milliseconds; never decreases */
     uint8_t txs_root[CHAIN_HASH_LEN];
-    uint64_t proposer;      /* node id */
+    uint64_t proposer; /* node id */
 } chain_block_header;
 
 /* Merkle root of tx ids (leaves are the ids; an odd node is paired with itself;
  * the root of zero txs is 32 zero bytes). */
-void chain_merkle_root(uint8_t out[CHAIN_HASH_LEN], const uint8_t (*ids)[CHAIN_HASH_LEN],
-                       size_t n);
+void chain_merkle_root(uint8_t out[CHAIN_HASH_LEN], const uint8_t (*ids)[CHAIN_HASH_LEN], size_t n);
 
 /* Builds an encoded block from a header (txs_root is computed here and written
  * back into *hdr) and n encoded transactions. *out malloc'd, caller frees.
@@ -427,8 +426,8 @@ typedef struct chain chain;       /* an open ledger state (LMDB environment) */
 typedef struct chain_rd chain_rd; /* a read-only snapshot of it */
 
 typedef struct chain_options {
-    size_t map_size;     /* LMDB map size in bytes; 0: 64 GiB */
-    bool no_sync;        /* tests/benchmarks only: MDB_NOSYNC */
+    size_t map_size;         /* LMDB map size in bytes; 0: 64 GiB */
+    bool no_sync;            /* tests/benchmarks only: MDB_NOSYNC */
     unsigned verify_threads; /* threads that decode and verify a block's signatures in a
                                 pre-pass (≤ 16); 0 or 1: on the applying thread only */
 } chain_options;
@@ -444,20 +443,20 @@ const chain_genesis *chain_genesis_of(const chain *c);
 
 /* The outcome of one transaction in an applied block. */
 typedef struct chain_receipt {
-    uint8_t tx[CHAIN_HASH_LEN];    /* tx id */
-    uint64_t height;               /* block it was first included in */
-    uint32_t index;                /* position in that block */
-    int code;                      /* CHAIN_OK (accepted) or the refusal */
-    char detail[96];               /* e.g. which unit, which nonce was expected */
+    uint8_t tx[CHAIN_HASH_LEN]; /* tx id */
+    uint64_t height;            /* block it was first included in */
+    uint32_t index;             /* position in that block */
+    int code;                   /* CHAIN_OK (accepted) or the refusal */
+    char detail[96];            /* e.g. which unit, which nonce was expected */
 } chain_receipt;
 
 typedef struct chain_apply_result {
-    uint64_t height;                   /* 0 when the block was skipped */
+    uint64_t height; /* 0 when the block was skipped */
     uint8_t block_id[CHAIN_HASH_LEN];
     uint8_t state_digest[CHAIN_HASH_LEN];
-    int block_code;                    /* CHAIN_OK, or CHAIN_ERR_BAD_BLOCK when skipped */
-    chain_receipt *receipts;           /* ntx, malloc'd; one per transaction in the block,
-                                          a duplicate of an earlier tx gets the earlier receipt */
+    int block_code;          /* CHAIN_OK, or CHAIN_ERR_BAD_BLOCK when skipped */
+    chain_receipt *receipts; /* ntx, malloc'd; one per transaction in the block,
+                                a duplicate of an earlier tx gets the earlier receipt */
     size_t nreceipts;
     /* membership or policy changed in this block: the node reconciles */
     bool members_changed;
@@ -494,12 +493,12 @@ int chain_rd_begin(chain *c, chain_rd **out) CHAIN_WUR;
 void chain_rd_end(chain_rd *rd);
 
 typedef struct chain_head {
-    uint64_t height;                   /* 0 before the first block */
-    uint8_t id[CHAIN_HASH_LEN];        /* the chain id at height 0 */
-    uint64_t time;                     /* ms, of the head block */
+    uint64_t height;            /* 0 before the first block */
+    uint8_t id[CHAIN_HASH_LEN]; /* the chain id at height 0 */
+    uint64_t time;              /* ms, of the head block */
     uint8_t state_digest[CHAIN_HASH_LEN];
     uint64_t applied_index;
-    uint64_t units, txs;               /* totals */
+    uint64_t units, txs; /* totals */
 } chain_head;
 int chain_head_get(chain_rd *rd, chain_head *out) CHAIN_WUR;
 
@@ -510,16 +509,16 @@ typedef struct chain_unit {
     char expiry[7];
     char model[CHAIN_NAME_MAX + 1];
     uint8_t label_sig[CHAIN_SIG_LEN];
-    int state;                         /* enum chain_unit_state */
-    unsigned flags;                    /* enum chain_flag bits */
-    char holder[CHAIN_ID_MAX + 1];     /* participant holding it, "" once sold */
+    int state;                     /* enum chain_unit_state */
+    unsigned flags;                /* enum chain_flag bits */
+    char holder[CHAIN_ID_MAX + 1]; /* participant holding it, "" once sold */
     uint8_t owner[CHAIN_KEY_LEN];
     bool has_owner;
-    bool claim_pending;                /* sold with a claim code not yet redeemed */
-    uint64_t minted_at, sold_at;       /* ms */
+    bool claim_pending;          /* sold with a claim code not yet redeemed */
+    uint64_t minted_at, sold_at; /* ms */
     uint32_t warranty_months;
     bool warranty_active;
-    uint64_t warranty_end;             /* ms; 0 until sold */
+    uint64_t warranty_end; /* ms; 0 until sold */
     uint32_t open_claims;
     uint32_t nevents;
 } chain_unit;
@@ -528,22 +527,22 @@ int chain_unit_get(chain_rd *rd, chain_unit *out, const char *gtin, const char *
 
 /* One step of a unit's history. */
 typedef struct chain_event {
-    uint32_t seq;                      /* 0.. in order */
-    int type;                          /* enum chain_tx_type (mint, pickup, ..., scans never) */
-    uint64_t time;                     /* block time, ms */
+    uint32_t seq;  /* 0.. in order */
+    int type;      /* enum chain_tx_type (mint, pickup, ..., scans never) */
+    uint64_t time; /* block time, ms */
     uint64_t height;
-    uint32_t index;                    /* tx position in the block */
+    uint32_t index; /* tx position in the block */
     uint8_t tx[CHAIN_HASH_LEN];
-    uint8_t actor[CHAIN_KEY_LEN];      /* signer */
+    uint8_t actor[CHAIN_KEY_LEN]; /* signer */
     int actor_role;
-    char actor_id[CHAIN_ID_MAX + 1];   /* participant id, "" for a customer key */
-    char to[CHAIN_ID_MAX + 1];         /* deliver */
-    uint8_t key[CHAIN_KEY_LEN];        /* sell/transfer/claim: new owner, when known */
+    char actor_id[CHAIN_ID_MAX + 1]; /* participant id, "" for a customer key */
+    char to[CHAIN_ID_MAX + 1];       /* deliver */
+    uint8_t key[CHAIN_KEY_LEN];      /* sell/transfer/claim: new owner, when known */
     bool has_key;
     char region[CHAIN_REGION_MAX + 1];
-    unsigned reason;                   /* flag/unflag */
-    int outcome;                       /* warranty.resolve */
-    uint32_t months;                   /* warranty.extend */
+    unsigned reason; /* flag/unflag */
+    int outcome;     /* warranty.resolve */
+    uint32_t months; /* warranty.extend */
     char note[CHAIN_NOTE_MAX + 1];
 } chain_event;
 
@@ -581,8 +580,7 @@ int chain_tx_get(chain_rd *rd, chain_receipt *rc, const uint8_t **raw, size_t *r
                  const uint8_t id[CHAIN_HASH_LEN]) CHAIN_WUR;
 
 /* Encoded block at a height (1..head); *raw valid until chain_rd_end. */
-int chain_block_get(chain_rd *rd, const uint8_t **raw, size_t *raw_len,
-                    uint64_t height) CHAIN_WUR;
+int chain_block_get(chain_rd *rd, const uint8_t **raw, size_t *raw_len, uint64_t height) CHAIN_WUR;
 
 /* Participants (including brand admins as role brand), current registry. */
 int chain_participant_get(chain_rd *rd, chain_participant *out, const char *id) CHAIN_WUR;
@@ -603,18 +601,28 @@ void chain_policy_effective(chain_rd *rd, chain_policy *out, const char *gtin, c
 /* ---- scan aggregates (filled by applying scans transactions) ------------------- */
 
 typedef struct chain_scan_stats {
-    uint64_t scans;                    /* all recorded scans of the unit */
-    uint32_t distinct_clients;         /* distinct client hashes seen */
-    uint32_t reports;                  /* "suspected fake" reports */
-    uint64_t first_time, last_time;    /* seconds */
+    uint64_t scans;                 /* all recorded scans of the unit */
+    uint32_t distinct_clients;      /* distinct client hashes seen */
+    uint32_t reports;               /* "suspected fake" reports */
+    uint64_t first_time, last_time; /* seconds */
     char last_region[CHAIN_REGION_MAX + 1];
-    uint32_t outside_markets;          /* scans from a region outside the lot's markets */
-    uint32_t unsold_public;            /* public scans before sale */
-    uint32_t impossible_travel;        /* consecutive scan pairs faster than policy allows */
+    uint32_t outside_markets;   /* scans from a region outside the lot's markets */
+    uint32_t unsold_public;     /* public scans before sale */
+    uint32_t impossible_travel; /* consecutive scan pairs faster than policy allows */
     uint32_t nregions;
     char regions[8][CHAIN_REGION_MAX + 1]; /* most recent distinct regions */
 } chain_scan_stats;
 int chain_scan_stats_get(chain_rd *rd, chain_scan_stats *out, const char *gtin,
                          const char *serial) CHAIN_WUR;
+
+/* Calls fn for every unit with scan aggregates, in key order; fn returns
+ * nonzero to stop early. O(units scanned); the caller bounds what it keeps. */
+typedef int (*chain_scan_unit_fn)(void *ctx, const gs1_sgtin *id, const chain_scan_stats *st);
+int chain_scan_units(chain_rd *rd, chain_scan_unit_fn fn, void *ctx) CHAIN_WUR;
+
+/* Calls fn for every (gtin, day) probe counter: probes and scans of unknown
+ * serials of a GTIN on UTC day `day` (unix seconds / 86400). */
+typedef int (*chain_probe_fn)(void *ctx, const char *gtin, uint32_t day, uint64_t count);
+int chain_probes(chain_rd *rd, chain_probe_fn fn, void *ctx) CHAIN_WUR;
 
 #endif

@@ -144,3 +144,55 @@ int rule_scans(st_actx *a)
     }
     return CHAIN_OK;
 }
+
+int chain_scan_units(chain_rd *rd, chain_scan_unit_fn fn, void *ctx)
+{
+    MDB_cursor *cur;
+    if (mdb_cursor_open(rd->txn, rd->c->dbi[DB_SCANSTATS], &cur) != MDB_SUCCESS)
+        return CHAIN_ERR_STORAGE;
+    MDB_val k, v;
+    int rc = CHAIN_OK, mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    for (; mrc == MDB_SUCCESS; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != ST_UNIT_KEY)
+            continue;
+        chain_scan_stats st;
+        if ((rc = st_stats_get(rd->c, rd->txn, &st, k.mv_data)))
+            break;
+        gs1_sgtin id;
+        st_key_unit_split(&id, k.mv_data);
+        if (fn(ctx, &id, &st))
+            break;
+    }
+    if (rc == CHAIN_OK && mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
+        rc = CHAIN_ERR_STORAGE;
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+int chain_probes(chain_rd *rd, chain_probe_fn fn, void *ctx)
+{
+    MDB_cursor *cur;
+    if (mdb_cursor_open(rd->txn, rd->c->dbi[DB_PROBES], &cur) != MDB_SUCCESS)
+        return CHAIN_ERR_STORAGE;
+    MDB_val k, v;
+    int rc = CHAIN_OK, mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    for (; mrc == MDB_SUCCESS; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != GS1_GTIN_LEN + 4)
+            continue;
+        const uint8_t *kb = k.mv_data;
+        char gtin[GS1_GTIN_LEN + 1];
+        memcpy(gtin, kb, GS1_GTIN_LEN);
+        gtin[GS1_GTIN_LEN] = '\0';
+        uint32_t day = (uint32_t)kb[GS1_GTIN_LEN] << 24 | (uint32_t)kb[GS1_GTIN_LEN + 1] << 16 |
+                       (uint32_t)kb[GS1_GTIN_LEN + 2] << 8 | kb[GS1_GTIN_LEN + 3];
+        uint64_t n = 0;
+        if ((rc = st_uint_get(rd->txn, rd->c->dbi[DB_PROBES], kb, k.mv_size, &n)))
+            break;
+        if (fn(ctx, gtin, day, n))
+            break;
+    }
+    if (rc == CHAIN_OK && mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
+        rc = CHAIN_ERR_STORAGE;
+    mdb_cursor_close(cur);
+    return rc;
+}

@@ -740,5 +740,8 @@ const gw_route gw_routes[] = {
     {GW_GET, "/api/v1/genesis", route_genesis, "genesis"},
     {GW_POST, "/api/v1/reports", gw_route_report, "report"},
     {GW_GET, "/metrics", route_metrics, "metrics"},
+    {GW_GET, "/dashboard", gw_route_dashboard, "dashboard"},
+    {GW_GET, "/api/v1/analytics", gw_route_analytics, "analytics"},
+    {GW_GET, "/api/v1/alerts", gw_route_alerts, "alerts"},
 };
 const size_t gw_nroutes = sizeof gw_routes / sizeof gw_routes[0];

@@ -103,6 +103,9 @@ void gw_route_history(gw_req *r);
 void gw_route_label_svg(gw_req *r);
 void gw_route_label_png(gw_req *r);
 void gw_route_report(gw_req *r);
+void gw_route_dashboard(gw_req *r); /* gw_dash.c: admin token */
+void gw_route_analytics(gw_req *r);
+void gw_route_alerts(gw_req *r);
 extern const size_t gw_nroutes;
 
 /* ---- the gateway and one request --------------------------------------------------- */

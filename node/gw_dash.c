@@ -1,0 +1,395 @@
+/*
+ * gw_dash.c — the brand's scan-intelligence views: GET /dashboard (HTML with
+ * inline SVG, no script, no CDN), GET /api/v1/analytics and GET
+ * /api/v1/alerts (JSON). All three need the admin token (--admin-token):
+ * "Authorization: Bearer <token>" or ?token=. No token configured → 403.
+ *
+ * Data: one pass over the replicated scan aggregates (chain_scan_units) and
+ * probe counters (chain_probes) in one read transaction. Everything kept is
+ * bounded: 30 days, 32 regions, 32 lots, top 10 units, 100 alerts. Scans per
+ * day and by region are attributed to each unit's latest scan (its day and
+ * region): the chain keeps per-unit aggregates, not every scan.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/gw_priv.h"
+#include "node/verdict.h"
+
+#define DAYS    30
+#define NKEYS   32
+#define TOPN    10
+#define NALERTS 100
+
+typedef struct {
+    char key[GS1_GTIN_LEN + GS1_LOT_MAX + 2];
+    uint64_t n;
+} kv;
+
+typedef struct {
+    char gtin[GS1_GTIN_LEN + 1], serial[GS1_SERIAL_MAX + 1];
+    uint64_t time, scans;
+    uint32_t reasons;
+    int kind; /* 0: unit suspicious, 1: probes */
+    uint64_t count;
+} alert;
+
+typedef struct {
+    chain_rd *rd;
+    uint64_t now, since;
+    uint64_t scans, reports, probes, units, suspicious;
+    uint64_t days[DAYS]; /* index 0: today */
+    uint64_t probe_days[DAYS];
+    kv regions[NKEYS], lots[NKEYS];
+    size_t nregions, nlots;
+    alert top[TOPN];
+    size_t ntop;
+    alert alerts[NALERTS];
+    size_t nalerts;
+} dash;
+
+static void bump(kv *t, size_t *n, const char *key, uint64_t by)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(t[i].key, key) == 0) {
+            t[i].n += by;
+            return;
+        }
+    if (*n < NKEYS) {
+        snprintf(t[*n].key, sizeof t[*n].key, "%s", key);
+        t[(*n)++].n = by;
+    }
+}
+
+static unsigned popcount(uint32_t x)
+{
+    unsigned n = 0;
+    for (; x; x &= x - 1)
+        n++;
+    return n;
+}
+
+static void add_alert(dash *d, const alert *a)
+{
+    if (a->time < d->since)
+        return;
+    if (d->nalerts < NALERTS) {
+        d->alerts[d->nalerts++] = *a;
+        return;
+    }
+    size_t oldest = 0; /* full: replace the oldest */
+    for (size_t i = 1; i < NALERTS; i++)
+        if (d->alerts[i].time < d->alerts[oldest].time)
+            oldest = i;
+    if (a->time > d->alerts[oldest].time)
+        d->alerts[oldest] = *a;
+}
+
+static int on_unit(void *ctx, const gs1_sgtin *id, const chain_scan_stats *st)
+{
+    dash *d = ctx;
+    d->units++;
+    d->scans += st->scans;
+    d->reports += st->reports;
+    uint64_t today = d->now / 86400, day = st->last_time / 86400;
+    if (day <= today && today - day < DAYS)
+        d->days[today - day] += st->scans;
+    if (st->last_region[0])
+        bump(d->regions, &d->nregions, st->last_region, st->scans);
+    chain_unit u;
+    if (chain_unit_get(d->rd, &u, id->gtin, id->serial) != CHAIN_OK)
+        return 0;
+    char lot[sizeof d->lots[0].key];
+    snprintf(lot, sizeof lot, "%s/%s", u.id.gtin, u.lot);
+    bump(d->lots, &d->nlots, lot, st->scans + st->reports);
+    chain_policy pol;
+    chain_policy_effective(d->rd, &pol, u.id.gtin, u.lot);
+    verdict v;
+    verdict_input in = {.unit = &u, .stats = st, .policy = &pol, .now = d->now};
+    verdict_eval(&v, &in);
+    if (v.status != VERDICT_SUSPICIOUS)
+        return 0;
+    d->suspicious++;
+    alert a = {.time = st->last_time, .scans = st->scans, .reasons = v.reasons};
+    snprintf(a.gtin, sizeof a.gtin, "%s", id->gtin);
+    snprintf(a.serial, sizeof a.serial, "%s", id->serial);
+    add_alert(d, &a);
+    size_t slot = d->ntop;
+    if (slot == TOPN) { /* replace the weakest when stronger */
+        slot = 0;
+        for (size_t i = 1; i < TOPN; i++)
+            if (popcount(d->top[i].reasons) < popcount(d->top[slot].reasons))
+                slot = i;
+        if (popcount(d->top[slot].reasons) >= popcount(v.reasons))
+            return 0;
+    } else {
+        d->ntop++;
+    }
+    d->top[slot] = a;
+    return 0;
+}
+
+static int on_probe(void *ctx, const char *gtin, uint32_t day, uint64_t count)
+{
+    dash *d = ctx;
+    d->probes += count;
+    uint64_t today = d->now / 86400;
+    if (day <= today && today - day < DAYS)
+        d->probe_days[today - day] += count;
+    alert a = {.time = (uint64_t)day * 86400, .kind = 1, .count = count};
+    snprintf(a.gtin, sizeof a.gtin, "%s", gtin);
+    add_alert(d, &a);
+    return 0;
+}
+
+static int by_time_desc(const void *x, const void *y)
+{
+    const alert *a = x, *b = y;
+    return a->time < b->time ? 1 : a->time > b->time ? -1 : 0;
+}
+
+static int by_n_desc(const void *x, const void *y)
+{
+    const kv *a = x, *b = y;
+    return a->n < b->n ? 1 : a->n > b->n ? -1 : strcmp(a->key, b->key);
+}
+
+/* Checks the admin token; replies (401/403) and returns false when refused. */
+static bool authorized(gw_req *r)
+{
+    const char *want = r->g->admin_token;
+    if (want == NULL || want[0] == '\0') {
+        gw_reply_error(r, 403, "forbidden",
+                       "no admin token configured on this node "
+                       "(start provena-node with --admin-token)");
+        return false;
+    }
+    const char *got = gw_arg(r, "token");
+    const char *h = gw_header(r, "Authorization");
+    if (h && strncmp(h, "Bearer ", 7) == 0)
+        got = h + 7;
+    size_t n = strlen(want);
+    unsigned diff = got == NULL || strlen(got) != n;
+    for (size_t i = 0; got && !diff && i < n; i++)
+        diff |= (unsigned)(got[i] ^ want[i]);
+    if (diff) {
+        gw_reply_error(r, 401, "unauthorized", "missing or wrong admin token");
+        return false;
+    }
+    return true;
+}
+
+static dash *collect(gw_req *r, uint64_t since)
+{
+    dash *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->now = r->now_ms / 1000;
+    d->since = since;
+    if (chain_rd_begin(r->g->deps.chain, &d->rd) != CHAIN_OK) {
+        free(d);
+        return NULL;
+    }
+    int rc = chain_scan_units(d->rd, on_unit, d);
+    if (rc == CHAIN_OK)
+        rc = chain_probes(d->rd, on_probe, d);
+    chain_rd_end(d->rd);
+    if (rc != CHAIN_OK) {
+        free(d);
+        return NULL;
+    }
+    qsort(d->alerts, d->nalerts, sizeof d->alerts[0], by_time_desc);
+    qsort(d->regions, d->nregions, sizeof d->regions[0], by_n_desc);
+    qsort(d->lots, d->nlots, sizeof d->lots[0], by_n_desc);
+    return d;
+}
+
+static json_t *reasons_json(uint32_t reasons)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < VERDICT_R__COUNT; i++)
+        if (reasons & (1u << i))
+            json_array_append_new(a, json_string(verdict_reason_name(i)));
+    return a;
+}
+
+static json_t *alert_json(const alert *a)
+{
+    if (a->kind == 1)
+        return json_pack("{s:s,s:I,s:s,s:I}", "type", "probes", "time", (json_int_t)a->time, "gtin",
+                         a->gtin, "count", (json_int_t)a->count);
+    return json_pack("{s:s,s:I,s:s,s:s,s:o}", "type", "suspicious", "time", (json_int_t)a->time,
+                     "gtin", a->gtin, "serial", a->serial, "reasons", reasons_json(a->reasons));
+}
+
+void gw_route_analytics(gw_req *r)
+{
+    if (!authorized(r))
+        return;
+    dash *d = collect(r, 0);
+    if (!d) {
+        gw_reply_error(r, 503, "storage", "could not read scan aggregates");
+        return;
+    }
+    json_t *o = json_object(), *days = json_array(), *regions = json_object(),
+           *lots = json_object(), *top = json_array(), *al = json_array();
+    json_object_set_new(o, "totals",
+                        json_pack("{s:I,s:I,s:I,s:I,s:I}", "scans", (json_int_t)d->scans, "probes",
+                                  (json_int_t)d->probes, "reports", (json_int_t)d->reports, "units",
+                                  (json_int_t)d->units, "suspicious", (json_int_t)d->suspicious));
+    uint64_t today = d->now / 86400;
+    for (int i = DAYS - 1; i >= 0; i--)
+        json_array_append_new(days, json_pack("{s:I,s:I,s:I}", "day", (json_int_t)(today - i),
+                                              "scans", (json_int_t)d->days[i], "probes",
+                                              (json_int_t)d->probe_days[i]));
+    for (size_t i = 0; i < d->nregions; i++)
+        json_object_set_new(regions, d->regions[i].key, json_integer((json_int_t)d->regions[i].n));
+    for (size_t i = 0; i < d->nlots; i++)
+        json_object_set_new(lots, d->lots[i].key, json_integer((json_int_t)d->lots[i].n));
+    for (size_t i = 0; i < d->ntop; i++) {
+        json_t *u = alert_json(&d->top[i]);
+        json_object_set_new(u, "scans", json_integer((json_int_t)d->top[i].scans));
+        json_object_del(u, "type");
+        json_array_append_new(top, u);
+    }
+    for (size_t i = 0; i < d->nalerts && i < 20; i++)
+        json_array_append_new(al, alert_json(&d->alerts[i]));
+    json_object_set_new(o, "scans_per_day", days);
+    json_object_set_new(o, "scans_by_region", regions);
+    json_object_set_new(o, "scans_by_lot", lots);
+    json_object_set_new(o, "top_suspicious", top);
+    json_object_set_new(o, "recent_alerts", al);
+    free(d);
+    gw_reply_json(r, 200, o);
+}
+
+void gw_route_alerts(gw_req *r)
+{
+    if (!authorized(r))
+        return;
+    uint64_t since = 0;
+    const char *s = gw_arg(r, "since");
+    if (s && !gw_parse_u64(&since, s, strlen(s))) {
+        gw_reply_error(r, 400, "bad_request", "since: unix seconds");
+        return;
+    }
+    dash *d = collect(r, since);
+    if (!d) {
+        gw_reply_error(r, 503, "storage", "could not read scan aggregates");
+        return;
+    }
+    json_t *al = json_array();
+    for (size_t i = 0; i < d->nalerts; i++)
+        json_array_append_new(al, alert_json(&d->alerts[i]));
+    json_t *o = json_pack("{s:o,s:I}", "alerts", al, "now", (json_int_t)d->now);
+    free(d);
+    gw_reply_json(r, 200, o);
+}
+
+static void bars(gw_buf *b, const uint64_t *v, size_t n, const char *color)
+{
+    uint64_t max = 1;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] > max)
+            max = v[i];
+    gw_buf_printf(b, "<svg width=\"%zu\" height=\"120\" role=\"img\">", n * 20 + 10);
+    for (size_t i = 0; i < n; i++) {
+        unsigned h = (unsigned)(v[n - 1 - i] * 100 / max);
+        gw_buf_printf(b,
+                      "<rect x=\"%zu\" y=\"%u\" width=\"16\" height=\"%u\" fill=\"%s\">"
+                      "<title>%llu</title></rect>",
+                      i * 20 + 5, 105 - h, h, color, (unsigned long long)v[n - 1 - i]);
+    }
+    gw_buf_puts(b, "</svg>");
+}
+
+static void hbars(gw_buf *b, const kv *t, size_t n)
+{
+    uint64_t max = 1;
+    for (size_t i = 0; i < n; i++)
+        if (t[i].n > max)
+            max = t[i].n;
+    gw_buf_printf(b, "<svg width=\"520\" height=\"%zu\" role=\"img\">", n * 22 + 4);
+    for (size_t i = 0; i < n; i++) {
+        unsigned w = (unsigned)(t[i].n * 300 / max);
+        gw_buf_printf(b, "<text x=\"0\" y=\"%zu\" font-size=\"12\">", i * 22 + 16);
+        gw_buf_html(b, t[i].key);
+        gw_buf_printf(b,
+                      "</text><rect x=\"180\" y=\"%zu\" width=\"%u\" height=\"16\" "
+                      "fill=\"#4a7\"/><text x=\"%u\" y=\"%zu\" font-size=\"12\">%llu</text>",
+                      i * 22 + 4, w, 186 + w, i * 22 + 16, (unsigned long long)t[i].n);
+    }
+    gw_buf_puts(b, "</svg>");
+}
+
+void gw_route_dashboard(gw_req *r)
+{
+    if (!authorized(r))
+        return;
+    dash *d = collect(r, 0);
+    if (!d) {
+        gw_reply_error(r, 503, "storage", "could not read scan aggregates");
+        return;
+    }
+    gw_buf b = {0};
+    gw_buf_puts(&b, "<!doctype html><html><head><meta charset=\"utf-8\">"
+                    "<title>Provena dashboard</title><style>body{font-family:sans-serif;"
+                    "margin:2em}section{margin-bottom:2em}td,th{padding:2px 8px;text-align:left}"
+                    "</style></head><body><h1>Provena dashboard</h1>");
+    gw_buf_printf(&b,
+                  "<section id=\"totals\"><p>Scans: <b>%llu</b> · Probes of unknown serials: "
+                  "<b>%llu</b> · Reports: <b>%llu</b> · Units scanned: <b>%llu</b> · "
+                  "Suspicious: <b>%llu</b></p></section>",
+                  (unsigned long long)d->scans, (unsigned long long)d->probes,
+                  (unsigned long long)d->reports, (unsigned long long)d->units,
+                  (unsigned long long)d->suspicious);
+    gw_buf_puts(&b, "<section id=\"per-day\"><h2>Scans per day (last 30 days, by latest "
+                    "scan)</h2>");
+    bars(&b, d->days, DAYS, "#47a");
+    gw_buf_puts(&b, "<h2>Probes of unknown serials per day</h2>");
+    bars(&b, d->probe_days, DAYS, "#a44");
+    gw_buf_puts(&b, "</section><section id=\"regions\"><h2>Scans by region</h2>");
+    hbars(&b, d->regions, d->nregions);
+    gw_buf_puts(&b, "</section><section id=\"lots\"><h2>Scans per lot</h2>");
+    hbars(&b, d->lots, d->nlots);
+    gw_buf_puts(&b, "</section><section id=\"suspicious\"><h2>Top suspicious units</h2><table>"
+                    "<tr><th>GTIN</th><th>Serial</th><th>Scans</th><th>Reasons</th></tr>");
+    for (size_t i = 0; i < d->ntop; i++) {
+        gw_buf_puts(&b, "<tr><td>");
+        gw_buf_html(&b, d->top[i].gtin);
+        gw_buf_puts(&b, "</td><td>");
+        gw_buf_html(&b, d->top[i].serial);
+        gw_buf_printf(&b, "</td><td>%llu</td><td>", (unsigned long long)d->top[i].scans);
+        for (int k = 0; k < VERDICT_R__COUNT; k++)
+            if (d->top[i].reasons & (1u << k))
+                gw_buf_printf(&b, "<span data-reason=\"%s\">%s</span> ", verdict_reason_name(k),
+                              verdict_reason_name(k));
+        gw_buf_puts(&b, "</td></tr>");
+    }
+    gw_buf_puts(&b, "</table></section><section id=\"alerts\"><h2>Recent alerts</h2><ul>");
+    for (size_t i = 0; i < d->nalerts && i < 20; i++) {
+        char t[32];
+        gw_time_fmt(t, d->alerts[i].time * 1000);
+        gw_buf_printf(&b, "<li>%s: ", t);
+        if (d->alerts[i].kind == 1) {
+            gw_buf_printf(&b, "%llu probes of unknown serials of GTIN ",
+                          (unsigned long long)d->alerts[i].count);
+            gw_buf_html(&b, d->alerts[i].gtin);
+        } else {
+            gw_buf_puts(&b, "unit ");
+            gw_buf_html(&b, d->alerts[i].gtin);
+            gw_buf_puts(&b, "/");
+            gw_buf_html(&b, d->alerts[i].serial);
+            gw_buf_puts(&b, " turned suspicious");
+        }
+        gw_buf_puts(&b, "</li>");
+    }
+    gw_buf_puts(&b, "</ul></section></body></html>");
+    free(d);
+    if (b.failed) {
+        gw_buf_free(&b);
+        gw_reply_error(r, 503, "nomem", "out of memory");
+        return;
+    }
+    gw_reply(r, 200, "text/html; charset=utf-8", b.p, b.len);
+}
