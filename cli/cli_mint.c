@@ -381,12 +381,24 @@ static int post_group(cli_http *h, mbatch **bs, size_t k, char *e, size_t elen)
     *q++ = (uint8_t)(0x80 | k);
     for (size_t i = 0; i < k; i++) {
         uint32_t n = (uint32_t)bs[i]->enc_len;
-        *q++ = 0x5a; /* bstr, 4-byte length (canonical for > 65535 bytes) */
-        assert(n > 0xffff);
-        *q++ = (uint8_t)(n >> 24);
-        *q++ = (uint8_t)(n >> 16);
-        *q++ = (uint8_t)(n >> 8);
-        *q++ = (uint8_t)n;
+        /* bstr head in its shortest (canonical) form: a batch of a few serials
+         * is small, a full one is over 64 KiB */
+        if (n < 24) {
+            *q++ = (uint8_t)(0x40 | n);
+        } else if (n <= 0xff) {
+            *q++ = 0x58;
+            *q++ = (uint8_t)n;
+        } else if (n <= 0xffff) {
+            *q++ = 0x59;
+            *q++ = (uint8_t)(n >> 8);
+            *q++ = (uint8_t)n;
+        } else {
+            *q++ = 0x5a;
+            *q++ = (uint8_t)(n >> 24);
+            *q++ = (uint8_t)(n >> 16);
+            *q++ = (uint8_t)(n >> 8);
+            *q++ = (uint8_t)n;
+        }
         memcpy(q, bs[i]->enc, n);
         q += n;
     }
