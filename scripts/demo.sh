@@ -81,9 +81,13 @@ done
 CHAIN_ID=$("$P" genesis show "$G" 2>/dev/null)
 say "genesis $G, chain id $CHAIN_ID"
 
+# The brand's dashboard token for this demo: random, kept in demo-data only.
+[ -f "$DATA/admin.token" ] || head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$DATA/admin.token"
+chmod 600 "$DATA/admin.token"
+TOKEN=$(cat "$DATA/admin.token")
 for i in 1 2 3; do
   "$NODE_BIN" --genesis "$G" --id $i --data "$DATA/node$i" --key "$K/node$i.key" \
-    >"$DATA/node$i.log" 2>&1 &
+    --admin-token "$TOKEN" >"$DATA/node$i.log" 2>&1 &
   PIDS+=($!)
 done
 say "started nodes (pids ${PIDS[*]}), logs in $DATA/node{1,2,3}.log"
@@ -145,7 +149,7 @@ SER0=${U[0]#*/}
 SER3=${U[3]#*/}
 PNG=$(ls "$DATA/labels"/*.png 2>/dev/null | head -1)
 DASH="(not served by this build)"
-if curl -sf -o /dev/null "$N1/dashboard"; then DASH="$N1/dashboard"; fi
+if curl -sf -o /dev/null "$N1/dashboard?token=$TOKEN"; then DASH="$N1/dashboard?token=$TOKEN"; fi
 cat <<EOF
 
 Provena demo network is running: chain provena-demo ($CHAIN_ID)
