@@ -83,6 +83,12 @@ struct cons {
     /* fsm adapter */
     uint64_t fsm_applied;   /* highest index the FSM holds */
     uint64_t restore_index; /* index of the snapshot raft may restore next */
+    /* snapshot_put requests not completed yet. libraft 0.22 answers an
+     * InstallSnapshot that arrives while a snapshot is being taken or persisted
+     * with RAFT_BUSY and never frees its conf and data, so the loop drops such a
+     * message itself (the leader retries); see deliver_inbox. */
+    unsigned snapshot_puts;
+    uint64_t installs_dropped_busy;
     /* leadership */
     bool was_leader;        /* raft_state == LEADER at the last check */
     uint64_t leader_term;

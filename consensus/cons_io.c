@@ -200,7 +200,10 @@ static int io_snapshot_put(struct raft_io *io, unsigned trailing, struct raft_io
                        .put = req, .put_cb = cb};
     if (trailing == 0)
         c->restore_index = snapshot->index; /* installed from the leader: restored next */
-    return disk_push(c, &r);
+    int rv = disk_push(c, &r);
+    if (rv == 0)
+        c->snapshot_puts++;
+    return rv;
 }
 
 static int io_snapshot_get(struct raft_io *io, struct raft_io_snapshot_get *req,
@@ -332,13 +335,16 @@ void cons_raft_fire_completed(struct raft *r)
 
 /* ---- flush -------------------------------------------------------------------- */
 
-static void fire_disk(cons_disk_req *d, size_t n, int status)
+static void fire_disk(cons *c, cons_disk_req *d, size_t n, int status)
 {
     for (size_t i = 0; i < n; i++) {
-        if (d[i].append)
+        if (d[i].append) {
             d[i].append_cb(d[i].append, status);
-        else if (d[i].put)
+        } else if (d[i].put) {
+            assert(c->snapshot_puts > 0);
+            c->snapshot_puts--;
             d[i].put_cb(d[i].put, status);
+        }
     }
 }
 
@@ -372,7 +378,7 @@ void cons_io_flush(cons *c)
                 c->ndisk = c->capdisk = n;
                 return;
             }
-            fire_disk(d, n, cancel ? RAFT_CANCELED : 0);
+            fire_disk(c, d, n, cancel ? RAFT_CANCELED : 0);
             free(d);
         }
         if (c->ncompl) {

@@ -354,7 +354,11 @@ static void deliver_inbox(cons *c)
         if (n == 0)
             return;
         for (size_t i = 0; i < n; i++) {
-            if (c->recv_cb && c->state != CONS_HALTED) {
+            bool install_busy = batch[i]->kind == RAFT_INSTALL_SNAPSHOT &&
+                                (c->snapshot_puts > 0 || c->raft.legacy.snapshot_taking);
+            if (install_busy)
+                c->installs_dropped_busy++;
+            if (c->recv_cb && c->state != CONS_HALTED && !install_busy) {
                 /* raft owns entries/batch and snapshot data from here on */
                 c->recv_cb(&c->io, &batch[i]->msg);
             } else {
