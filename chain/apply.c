@@ -238,6 +238,15 @@ static bool verify_cached(pk_cache *pc, const uint8_t sig[CHAIN_SIG_LEN],
                                                                CHAIN_HASH_LEN, &pc->xpk[slot]) == 1;
 }
 
+/* verify_cached, unless this process already verified these exact bytes. */
+static bool verify_tx(const chain *c, pk_cache *pc, const chain_tx *tx,
+                      const uint8_t id[CHAIN_HASH_LEN], const uint8_t *raw, size_t rlen)
+{
+    if (c->verified != NULL && c->verified(c->verified_ctx, id, raw, rlen))
+        return true;
+    return verify_cached(pc, tx->sig, tx->signer, id);
+}
+
 static void set_err(char *errmsg, size_t errmsg_len, const char *what, int rc)
 {
     if (errmsg == NULL || errmsg_len == 0 || errmsg[0] != '\0')
@@ -272,13 +281,13 @@ typedef struct pre_job {
     const uint8_t *const *txs;
     const size_t *lens;
     size_t n, first, step;
-    const uint8_t *chain_id;
+    const chain *c;
     pre_check *out;
     pk_cache pc;
 } pre_job;
 
 /* The stateless checks, exactly as apply_one does them inline. */
-static void pre_check_one(pre_check *p, pk_cache *pc, const uint8_t *chain_id, const uint8_t *raw,
+static void pre_check_one(pre_check *p, pk_cache *pc, const chain *c, const uint8_t *raw,
                           size_t rlen)
 {
     p->detail[0] = '\0';
@@ -289,10 +298,10 @@ static void pre_check_one(pre_check *p, pk_cache *pc, const uint8_t *chain_id, c
     p->code = chain_tx_decode(&tx, raw, rlen, p->detail, sizeof p->detail);
     if (p->code != CHAIN_OK)
         return;
-    if (memcmp(tx.chain, chain_id, CHAIN_HASH_LEN) != 0) {
+    if (memcmp(tx.chain, c->g->chain_id, CHAIN_HASH_LEN) != 0) {
         p->code = CHAIN_ERR_WRONG_CHAIN;
         snprintf(p->detail, sizeof p->detail, "signed for another chain");
-    } else if (!verify_cached(pc, tx.sig, tx.signer, p->id)) {
+    } else if (!verify_tx(c, pc, &tx, p->id, raw, rlen)) {
         p->code = CHAIN_ERR_BAD_SIGNATURE;
         snprintf(p->detail, sizeof p->detail, "signature does not verify for signer");
     }
@@ -303,7 +312,7 @@ static void *pre_worker(void *arg)
 {
     pre_job *j = arg;
     for (size_t i = j->first; i < j->n; i += j->step)
-        pre_check_one(&j->out[i], &j->pc, j->chain_id, j->txs[i], j->lens[i]);
+        pre_check_one(&j->out[i], &j->pc, j->c, j->txs[i], j->lens[i]);
     return NULL;
 }
 
@@ -312,7 +321,7 @@ static void *pre_worker(void *arg)
 
 /* Fills pre[0..n) using up to `threads` threads (the caller's among them).
  * Returns false (pre unusable) only when no thread could be started. */
-static bool pre_pass(pre_check *pre, unsigned threads, const uint8_t *chain_id,
+static bool pre_pass(pre_check *pre, unsigned threads, const chain *c,
                      const uint8_t *const *txs, const size_t *lens, size_t n)
 {
     pthread_t tid[16];
@@ -326,7 +335,7 @@ static bool pre_pass(pre_check *pre, unsigned threads, const uint8_t *chain_id,
         jobs[w].n = n;
         jobs[w].first = w;
         jobs[w].step = threads;
-        jobs[w].chain_id = chain_id;
+        jobs[w].c = c;
         jobs[w].out = pre;
     }
     for (unsigned w = 1; w < threads; w++, started++)
@@ -398,7 +407,7 @@ static int apply_one(blk_ctx *b, chain_receipt *r, uint32_t i, const uint8_t *ra
     } else if (memcmp(tx.chain, b->c->g->chain_id, CHAIN_HASH_LEN) != 0) {
         r->code = CHAIN_ERR_WRONG_CHAIN;
         snprintf(r->detail, sizeof r->detail, "signed for another chain");
-    } else if (!verify_cached(b->pc, tx.sig, tx.signer, r->tx)) {
+    } else if (!verify_tx(b->c, b->pc, &tx, r->tx, raw, rlen)) {
         r->code = CHAIN_ERR_BAD_SIGNATURE;
         snprintf(r->detail, sizeof r->detail, "signature does not verify for signer");
     }
@@ -544,7 +553,7 @@ int chain_block_apply(chain *c, chain_apply_result *res, uint64_t index, const u
         blk_ctx b = {c, t, &hdr, blk, &head, pc, false, errmsg, errmsg_len};
         if (c->verify_threads > 1 && ntx >= PRE_MIN_TXS) {
             pre = malloc(ntx * sizeof *pre);
-            if (pre != NULL && !pre_pass(pre, c->verify_threads, c->g->chain_id, txs, lens, ntx)) {
+            if (pre != NULL && !pre_pass(pre, c->verify_threads, c, txs, lens, ntx)) {
                 free(pre);
                 pre = NULL; /* fall back to inline checks */
             }

@@ -439,6 +439,17 @@ typedef struct chain_options {
 int chain_open(chain **out, const char *dir, const chain_genesis *g, const chain_options *opt,
                char *errmsg, size_t errmsg_len) CHAIN_WUR;
 void chain_close(chain *c);
+
+/* Transactions this process already verified (a node's admission precheck).
+ * When set, chain_block_apply asks known(ctx, id, raw, len) before checking a
+ * tx's signature; true must mean these exact bytes (id, signer and signature
+ * included) passed chain_tx_precheck in this process, and the signature is then
+ * not verified again. Every other tx is verified as usual. The callback may be
+ * called from several threads at once (verify_threads). NULL turns it off.
+ * Set it before blocks are applied. */
+typedef bool (*chain_verified_fn)(void *ctx, const uint8_t id[CHAIN_HASH_LEN], const uint8_t *raw,
+                                  size_t len);
+void chain_set_verified(chain *c, chain_verified_fn known, void *ctx);
 const chain_genesis *chain_genesis_of(const chain *c);
 
 /* The outcome of one transaction in an applied block. */

@@ -601,3 +601,9 @@ int chain_scan_stats_get(chain_rd *rd, chain_scan_stats *out, const char *gtin, 
     }
     return rc;
 }
+
+void chain_set_verified(chain *c, chain_verified_fn known, void *ctx)
+{
+    c->verified = known;
+    c->verified_ctx = ctx;
+}

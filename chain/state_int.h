@@ -56,6 +56,8 @@ struct chain {
     chain_genesis *g;         /* deep copy */
     _Atomic uint64_t applied; /* mirror of meta "applied", for chain_applied_index */
     unsigned verify_threads;  /* chain_options.verify_threads, clamped to 1..16 */
+    chain_verified_fn verified; /* chain_set_verified: admission-verified txs */
+    void *verified_ctx;
     uint8_t digest0[CHAIN_HASH_LEN];
 };
 

@@ -44,6 +44,19 @@ typedef struct recent {
 } recent;
 _Static_assert((SUBMIT_BUCKETS & (SUBMIT_BUCKETS - 1)) == 0, "buckets: power of two");
 
+/* Txs this node prechecked (signature verified at admission), by id and a
+ * digest of their exact bytes: the chain's apply skips verifying their
+ * signature again (chain_set_verified). Lossy and bounded: a collision or an
+ * evicted entry only costs one more verification; a tx this node did not
+ * precheck, or any other bytes under the same id, is always verified. */
+#define SUBMIT_VERIFIED 16384 /* power of two */
+#define SUBMIT_VERIFIED_TAG "provena/node/verified/v1"
+_Static_assert((SUBMIT_VERIFIED & (SUBMIT_VERIFIED - 1)) == 0, "verified: power of two");
+typedef struct verified {
+    uint8_t id[CHAIN_HASH_LEN];
+    uint8_t digest[CHAIN_HASH_LEN];
+} verified;
+
 enum waiter_state { W_PENDING = 1, W_RESEND, W_DONE };
 
 typedef struct waiter {
@@ -74,6 +87,8 @@ struct submit_reg {
     size_t nwaiters;
     waiter *buckets[SUBMIT_BUCKETS];
     recent recent[SUBMIT_RECENT];
+    pthread_mutex_t vmu; /* guards verified[] */
+    verified verified[SUBMIT_VERIFIED];
 };
 
 static uint64_t now_ms(void)
@@ -144,6 +159,40 @@ static void deadline_ts(struct timespec *ts, uint64_t at_ms)
     ts->tv_nsec = (long)(at_ms % 1000u) * 1000000L;
 }
 
+static verified *verified_slot(submit_reg *r, const uint8_t id[CHAIN_HASH_LEN])
+{
+    uint32_t h = (uint32_t)id[0] | (uint32_t)id[1] << 8 | (uint32_t)id[2] << 16;
+    return &r->verified[h & (SUBMIT_VERIFIED - 1)];
+}
+
+/* Remembers a tx that passed chain_tx_precheck here. */
+static void verified_add(submit_reg *r, const uint8_t id[CHAIN_HASH_LEN], const uint8_t *tx,
+                         size_t len)
+{
+    uint8_t d[CHAIN_HASH_LEN];
+    chain_tagged_hash(d, SUBMIT_VERIFIED_TAG, tx, len);
+    pthread_mutex_lock(&r->vmu);
+    verified *v = verified_slot(r, id);
+    memcpy(v->id, id, CHAIN_HASH_LEN);
+    memcpy(v->digest, d, CHAIN_HASH_LEN);
+    pthread_mutex_unlock(&r->vmu);
+}
+
+/* chain_verified_fn: were exactly these bytes prechecked here? */
+static bool verified_known(void *ctx, const uint8_t id[CHAIN_HASH_LEN], const uint8_t *raw,
+                           size_t len)
+{
+    submit_reg *r = ctx;
+    uint8_t d[CHAIN_HASH_LEN];
+    chain_tagged_hash(d, SUBMIT_VERIFIED_TAG, raw, len);
+    pthread_mutex_lock(&r->vmu);
+    const verified *v = verified_slot(r, id);
+    bool known = memcmp(v->id, id, CHAIN_HASH_LEN) == 0 &&
+                 memcmp(v->digest, d, CHAIN_HASH_LEN) == 0;
+    pthread_mutex_unlock(&r->vmu);
+    return known;
+}
+
 int submit_reg_new(submit_reg **out, chain *c, const uint8_t chain_id[CHAIN_HASH_LEN],
                    submit_forward_fn forward, void *forward_ctx)
 {
@@ -160,6 +209,8 @@ int submit_reg_new(submit_reg **out, chain *c, const uint8_t chain_id[CHAIN_HASH
     memcpy(r->chain_id, chain_id, CHAIN_HASH_LEN);
     r->forward = forward;
     r->forward_ctx = forward_ctx;
+    pthread_mutex_init(&r->vmu, NULL);
+    chain_set_verified(c, verified_known, r);
     *out = r;
     return CHAIN_OK;
 }
@@ -179,8 +230,10 @@ void submit_reg_free(submit_reg *r)
     for (size_t b = 0; b < SUBMIT_BUCKETS; b++)
         while (r->buckets[b])
             waiter_unlink_free(r, r->buckets[b]);
+    chain_set_verified(r->chain, NULL, NULL);
     pthread_cond_destroy(&r->idle);
     pthread_mutex_destroy(&r->mu);
+    pthread_mutex_destroy(&r->vmu);
     free(r);
 }
 
@@ -282,6 +335,7 @@ int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t l
         return GW_SUBMIT_REJECTED;
     }
     memcpy(receipt->tx, id, CHAIN_HASH_LEN);
+    verified_add(r, id, tx, len);
 
     if (wait_ms == 0) {
         /* fire and forget: the client looks the id up later */

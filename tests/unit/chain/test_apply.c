@@ -188,6 +188,60 @@ static void test_tx_signed_for_other_chain_refused_wrong_chain(void **state)
     assert_int_equal(e->next[HK_CARRIER], 1);
 }
 
+/* chain_set_verified: the hook vouches for exact bytes only. */
+typedef struct known_bytes {
+    const uint8_t *raw;
+    size_t len;
+    unsigned asked, vouched;
+} known_bytes;
+
+static bool known_cb(void *ctx, const uint8_t id[CHAIN_HASH_LEN], const uint8_t *raw, size_t len)
+{
+    known_bytes *k = ctx;
+    (void)id;
+    k->asked++;
+    bool yes = len == k->len && memcmp(raw, k->raw, len) == 0;
+    k->vouched += yes;
+    return yes;
+}
+
+/* A node that prechecked the genuine tx still verifies a forged one under the
+ * same id, and skips verifying only the bytes it vouches for. */
+static void test_verified_hook_skips_only_vouched_bytes(void **state)
+{
+    hc_env *e = *state;
+    assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "L", "A", 1), CHAIN_OK);
+    chain_tx tx = hc_tx(CHAIN_TX_PICKUP);
+    gs1_sgtin u = hc_unit(HC_GTIN, "A");
+    tx.units = &u;
+    tx.nunits = 1;
+    uint8_t *good, *bad;
+    size_t glen, blen;
+    hc_encode(e, HK_CARRIER, &tx, &good, &glen);
+    chain_tx forged = tx;
+    assert_int_equal(chain_tx_sign(&forged, e->sk[HK_EVE]), CHAIN_OK);
+    memcpy(forged.signer, e->pub[HK_CARRIER], 32);
+    assert_int_equal(chain_tx_encode(&bad, &blen, &forged), CHAIN_OK);
+    uint8_t *copy = malloc(glen); /* hc_block frees the txs it is given */
+    assert_non_null(copy);
+    memcpy(copy, good, glen);
+    known_bytes k = {copy, glen, 0, 0};
+    chain_set_verified(e->c, known_cb, &k);
+    chain_apply_result res;
+    assert_int_equal(hc_block(e, &res, &bad, &blen, 1), CHAIN_OK);
+    assert_int_equal(res.receipts[0].code, CHAIN_ERR_BAD_SIGNATURE);
+    chain_apply_result_free(&res);
+    assert_int_equal(k.asked, 1);
+    assert_int_equal(k.vouched, 0);
+    assert_int_equal(hc_block(e, &res, &good, &glen, 1), CHAIN_OK);
+    assert_int_equal(res.receipts[0].code, CHAIN_OK);
+    chain_apply_result_free(&res);
+    assert_int_equal(k.vouched, 1);
+    chain_set_verified(e->c, NULL, NULL);
+    free(copy);
+    assert_int_equal(hc_get_unit(e, HC_GTIN, "A").state, CHAIN_UNIT_IN_TRANSIT);
+}
+
 static void test_bad_signature_refused_and_not_recorded(void **state)
 {
     hc_env *e = *state;
@@ -655,6 +709,7 @@ int main(void)
         T(test_stale_nonce_refused_and_future_nonce_refused),
         T(test_tx_signed_for_other_chain_refused_wrong_chain),
         T(test_bad_signature_refused_and_not_recorded),
+        T(test_verified_hook_skips_only_vouched_bytes),
         T(test_undecodable_tx_in_block_refused_not_recorded),
         T(test_block_not_extending_head_skipped_bad_block),
         T(test_apply_idempotent_on_replayed_index),
