@@ -112,7 +112,8 @@ static int conn_open(conn *c, int port)
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct timeval tv = {.tv_sec = 30};
     setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (connect(c->fd, (struct sockaddr *)&a, sizeof a) != 0) {
         close(c->fd);
@@ -258,8 +259,7 @@ static void write_key(const char *path, const uint8_t sk[32])
 static void make_genesis(void)
 {
     char hex[65], buf[PATH_MAX + 32];
-    json_t *g = json_object(), *brands = json_array(), *parts = json_array(),
-           *ns = json_array();
+    json_t *g = json_object(), *brands = json_array(), *parts = json_array(), *ns = json_array();
     json_object_set_new(g, "chain", json_string("bench"));
     json_object_set_new(g, "time", json_integer((json_int_t)time(NULL)));
     if (chain_key_generate(brand_sk, brand_pub) != CHAIN_OK)
@@ -273,8 +273,8 @@ static void make_genesis(void)
         chain_hex(hex, carrier_pub[i], 32);
         char id[32];
         snprintf(id, sizeof id, "carrier-%d", i);
-        json_array_append_new(parts, json_pack("{s:s,s:s,s:s,s:s}", "id", id, "name", id,
-                                               "role", "carrier", "pub", hex));
+        json_array_append_new(parts, json_pack("{s:s,s:s,s:s,s:s}", "id", id, "name", id, "role",
+                                               "carrier", "pub", hex));
     }
     for (int i = 0; i < BENCH_NODES; i++) {
         bnode *n = &nodes[i];
@@ -373,7 +373,7 @@ static void mint_units(conn *c, uint64_t count)
         snprintf(tx.gtin, sizeof tx.gtin, "%s", BENCH_GTIN);
         snprintf(tx.lot, sizeof tx.lot, "BENCH");
         snprintf(tx.model, sizeof tx.model, "bench");
-        char (*ser)[GS1_SERIAL_MAX + 1] = calloc(n, sizeof *ser);
+        char(*ser)[GS1_SERIAL_MAX + 1] = calloc(n, sizeof *ser);
         char **serials = calloc(n, sizeof *serials);
         uint8_t(*sigs)[CHAIN_SIG_LEN] = calloc(n, sizeof *sigs);
         if (!ser || !serials || !sigs)
@@ -391,7 +391,8 @@ static void mint_units(conn *c, uint64_t count)
         tx.nunits = n;
         uint8_t *enc;
         size_t len;
-        if (chain_tx_sign(&tx, brand_sk) != CHAIN_OK || chain_tx_encode(&enc, &len, &tx) != CHAIN_OK)
+        if (chain_tx_sign(&tx, brand_sk) != CHAIN_OK ||
+            chain_tx_encode(&enc, &len, &tx) != CHAIN_OK)
             die("%s", "encode mint");
         char body[2048];
         int st = http_do(c, "POST", "/api/v1/tx?wait=60000", "application/cbor", enc, len, body,
@@ -458,8 +459,8 @@ static void *worker_main(void *arg)
     for (size_t i = 0; i < w->n; i++) {
         char body[512];
         uint64_t t0 = now_us();
-        int st = http_do(c, "POST", "/api/v1/tx", "application/cbor", w->txs[i].buf,
-                         w->txs[i].len, body, sizeof body);
+        int st = http_do(c, "POST", "/api/v1/tx", "application/cbor", w->txs[i].buf, w->txs[i].len,
+                         body, sizeof body);
         w->lat[i] = now_us() - t0;
         if (st == 200)
             w->ok++;
@@ -621,8 +622,9 @@ int main(int argc, char **argv)
         result rs[BENCH_RUNS];
         for (int r = 0; r < BENCH_RUNS; r++) {
             rs[r] = run_once(levels[l], per[l], spread[l], leader, &admin);
-            fprintf(stderr, "  run %d, %2d submitters %-6s: %8.0f tx/s  p50 %6.2f ms  p99 %6.2f ms"
-                            "  (%zu ok, %zu failed)\n",
+            fprintf(stderr,
+                    "  run %d, %2d submitters %-6s: %8.0f tx/s  p50 %6.2f ms  p99 %6.2f ms"
+                    "  (%zu ok, %zu failed)\n",
                     r + 1, levels[l], spread[l] ? "spread" : "leader", rs[r].tps, rs[r].p50_ms,
                     rs[r].p99_ms, rs[r].ok, rs[r].failed);
         }
@@ -638,9 +640,12 @@ int main(int argc, char **argv)
     stop_nodes();
 
     printf("\nbench_cluster: 3 nodes on 127.0.0.1, fsync on, signed single-unit pickups,\n"
-           "CBOR POST /api/v1/tx waiting for commit; median of %d runs\n\n", BENCH_RUNS);
-    printf("| submitters | sent to     | txs/run | committed tx/s | p50 latency ms | p99 latency ms |\n");
-    printf("|-----------:|:------------|--------:|---------------:|---------------:|---------------:|\n");
+           "CBOR POST /api/v1/tx waiting for commit; median of %d runs\n\n",
+           BENCH_RUNS);
+    printf("| submitters | sent to     | txs/run | committed tx/s | p50 latency ms | p99 latency "
+           "ms |\n");
+    printf("|-----------:|:------------|--------:|---------------:|---------------:|---------------"
+           ":|\n");
     for (int l = 0; l < ROWS; l++)
         printf("| %10d | %-11s | %7zu | %14.0f | %14.2f | %14.2f |\n", levels[l],
                spread[l] ? "all 3 nodes" : "the leader", (size_t)levels[l] * per[l], med[l].tps,

@@ -321,8 +321,8 @@ static void *pre_worker(void *arg)
 
 /* Fills pre[0..n) using up to `threads` threads (the caller's among them).
  * Returns false (pre unusable) only when no thread could be started. */
-static bool pre_pass(pre_check *pre, unsigned threads, const chain *c,
-                     const uint8_t *const *txs, const size_t *lens, size_t n)
+static bool pre_pass(pre_check *pre, unsigned threads, const chain *c, const uint8_t *const *txs,
+                     const size_t *lens, size_t n)
 {
     pthread_t tid[16];
     pre_job *jobs = calloc(threads, sizeof *jobs);

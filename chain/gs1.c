@@ -154,8 +154,8 @@ static int set_gtin(gs1_link *out, const char *s, size_t n, char *errmsg, size_t
     return 0;
 }
 
-static int set_text(char *dst, size_t cap, const char *what, const char *s, size_t n,
-                    char *errmsg, size_t elen)
+static int set_text(char *dst, size_t cap, const char *what, const char *s, size_t n, char *errmsg,
+                    size_t elen)
 {
     int len = pct_decode(dst, cap, s, n);
     if (len < 0 || !gs1_serial_valid(dst, (size_t)len)) {
@@ -204,8 +204,7 @@ static int parse_query(gs1_link *out, cursor *c, char *errmsg, size_t elen)
             out->sig[vn] = '\0';
         } else if (kn == 6 && memcmp(k, "region", 6) == 0) {
             if (vn >= sizeof out->region) {
-                seterr(errmsg, elen, "region: longer than %zu characters",
-                       sizeof out->region - 1);
+                seterr(errmsg, elen, "region: longer than %zu characters", sizeof out->region - 1);
                 return -1;
             }
             memcpy(out->region, v, vn);
@@ -356,8 +355,7 @@ int gs1_parse_unit(gs1_link *out, const char *s, size_t n, char *errmsg, size_t 
         }
         rc = set_gtin(&tmp, g, gn, errmsg, elen);
         if (rc == 0)
-            rc = set_text(tmp.id.serial, sizeof tmp.id.serial, "serial", c.p, c.left, errmsg,
-                          elen);
+            rc = set_text(tmp.id.serial, sizeof tmp.id.serial, "serial", c.p, c.left, errmsg, elen);
     }
     if (rc != 0)
         return -1;
@@ -367,8 +365,8 @@ int gs1_parse_unit(gs1_link *out, const char *s, size_t n, char *errmsg, size_t 
 
 static bool url_safe(unsigned char c)
 {
-    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
 typedef struct outbuf {

@@ -12,11 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GS1_GTIN_LEN     14 /* GTIN-14, digits only */
-#define GS1_SERIAL_MAX   20 /* AI 21: up to 20 characters */
-#define GS1_LOT_MAX      20 /* AI 10: up to 20 characters */
-#define GS1_DL_MAX       1024 /* longest Digital Link URL we accept */
-#define GS1_SIG_B64_MAX  128 /* base64url of a 64-byte signature is 86 chars */
+#define GS1_GTIN_LEN    14   /* GTIN-14, digits only */
+#define GS1_SERIAL_MAX  20   /* AI 21: up to 20 characters */
+#define GS1_LOT_MAX     20   /* AI 10: up to 20 characters */
+#define GS1_DL_MAX      1024 /* longest Digital Link URL we accept */
+#define GS1_SIG_B64_MAX 128  /* base64url of a 64-byte signature is 86 chars */
 
 /* A serialized unit: GTIN-14 plus serial, both NUL-terminated. */
 typedef struct gs1_sgtin {
@@ -27,10 +27,10 @@ typedef struct gs1_sgtin {
 /* What a Digital Link URL carries. Fields absent from the URL are empty strings. */
 typedef struct gs1_link {
     gs1_sgtin id;
-    char lot[GS1_LOT_MAX + 1];    /* AI 10, path or query */
-    char expiry[7];               /* AI 17, YYMMDD */
+    char lot[GS1_LOT_MAX + 1];     /* AI 10, path or query */
+    char expiry[7];                /* AI 17, YYMMDD */
     char sig[GS1_SIG_B64_MAX + 1]; /* `sig` query parameter, base64url */
-    char region[16];              /* `region` query hint, if any */
+    char region[16];               /* `region` query hint, if any */
 } gs1_link;
 
 /* Returns the GS1 mod-10 check digit ('0'..'9') of the first n-1 digits of

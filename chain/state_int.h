@@ -53,9 +53,9 @@ _Static_assert(ST_UNIT_KEY == 34 && ST_EVENT_KEY == 38 && ST_OWNER_KEY == 66, "o
 struct chain {
     MDB_env *env;
     MDB_dbi dbi[DB__COUNT];
-    chain_genesis *g;         /* deep copy */
-    _Atomic uint64_t applied; /* mirror of meta "applied", for chain_applied_index */
-    unsigned verify_threads;  /* chain_options.verify_threads, clamped to 1..16 */
+    chain_genesis *g;           /* deep copy */
+    _Atomic uint64_t applied;   /* mirror of meta "applied", for chain_applied_index */
+    unsigned verify_threads;    /* chain_options.verify_threads, clamped to 1..16 */
     chain_verified_fn verified; /* chain_set_verified: admission-verified txs */
     void *verified_ctx;
     uint8_t digest0[CHAIN_HASH_LEN];

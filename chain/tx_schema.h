@@ -104,6 +104,6 @@ bool tx_addr_valid(const char *s, size_t n);   /* 1..127 printable, no space */
 bool tx_expiry_valid(const char *s, size_t n); /* YYMMDD, MM 01-12, DD 00-31 */
 bool tx_unit_valid(const gs1_sgtin *u);
 bool tx_pub_valid(const uint8_t pub[CHAIN_KEY_LEN]);
-    /* a BIP-340 x-only key (crypto.c) */ /* GTIN-14 + AI 21 serial */
+/* a BIP-340 x-only key (crypto.c) */ /* GTIN-14 + AI 21 serial */
 
 #endif

@@ -21,29 +21,46 @@
 const char *cons_strerror(int code)
 {
     switch (code) {
-    case CONS_OK: return "ok";
-    case CONS_ERR_INVALID: return "invalid argument";
-    case CONS_ERR_NOMEM: return "out of memory";
-    case CONS_ERR_IO: return "raft storage failure";
-    case CONS_ERR_NET: return "network failure";
-    case CONS_ERR_RAFT: return "raft refused";
-    case CONS_ERR_CORRUPT: return "raft storage corrupt";
-    case CONS_ERR_NO_LEADER: return "no leader";
-    case CONS_ERR_QUEUE_FULL: return "transaction queue full";
-    case CONS_ERR_TOO_LARGE: return "transaction too large";
-    case CONS_ERR_STOPPED: return "consensus stopped";
-    case CONS_ERR_MALFORMED: return "malformed message";
-    default: return "unknown error";
+    case CONS_OK:
+        return "ok";
+    case CONS_ERR_INVALID:
+        return "invalid argument";
+    case CONS_ERR_NOMEM:
+        return "out of memory";
+    case CONS_ERR_IO:
+        return "raft storage failure";
+    case CONS_ERR_NET:
+        return "network failure";
+    case CONS_ERR_RAFT:
+        return "raft refused";
+    case CONS_ERR_CORRUPT:
+        return "raft storage corrupt";
+    case CONS_ERR_NO_LEADER:
+        return "no leader";
+    case CONS_ERR_QUEUE_FULL:
+        return "transaction queue full";
+    case CONS_ERR_TOO_LARGE:
+        return "transaction too large";
+    case CONS_ERR_STOPPED:
+        return "consensus stopped";
+    case CONS_ERR_MALFORMED:
+        return "malformed message";
+    default:
+        return "unknown error";
     }
 }
 
 const char *cons_role_name(int role)
 {
     switch (role) {
-    case 0: return "follower";
-    case 1: return "candidate";
-    case 2: return "leader";
-    default: return "unknown";
+    case 0:
+        return "follower";
+    case 1:
+        return "candidate";
+    case 2:
+        return "leader";
+    default:
+        return "unknown";
     }
 }
 
@@ -140,8 +157,9 @@ static int check_config(cons *c, const cons_config *cfg, char *errmsg, size_t er
         return CONS_ERR_INVALID;
     }
     if (!f->apply || !f->applied_index || !f->snapshot || !f->restore || !f->build) {
-        snprintf(errmsg, errmsg_len, "config: fsm apply/applied_index/snapshot/restore/build "
-                                     "are required");
+        snprintf(errmsg, errmsg_len,
+                 "config: fsm apply/applied_index/snapshot/restore/build "
+                 "are required");
         return CONS_ERR_INVALID;
     }
     for (size_t i = 0; i < cfg->npeers; i++) {
@@ -174,15 +192,24 @@ static int check_config(cons *c, const cons_config *cfg, char *errmsg, size_t er
 
 static void apply_defaults(cons_config *k)
 {
-    if (!k->heartbeat_ms) k->heartbeat_ms = 50;
-    if (!k->election_ms) k->election_ms = 500;
-    if (k->heartbeat_ms >= k->election_ms) k->heartbeat_ms = k->election_ms / 5 + 1;
-    if (!k->snapshot_threshold) k->snapshot_threshold = 1024;
-    if (!k->snapshot_trailing) k->snapshot_trailing = 256;
-    if (!k->block_max_txs) k->block_max_txs = 1000;
-    if (!k->block_max_bytes) k->block_max_bytes = 1u << 20;
-    if (!k->block_linger_us) k->block_linger_us = 2000;
-    if (!k->queue_max) k->queue_max = 10000;
+    if (!k->heartbeat_ms)
+        k->heartbeat_ms = 50;
+    if (!k->election_ms)
+        k->election_ms = 500;
+    if (k->heartbeat_ms >= k->election_ms)
+        k->heartbeat_ms = k->election_ms / 5 + 1;
+    if (!k->snapshot_threshold)
+        k->snapshot_threshold = 1024;
+    if (!k->snapshot_trailing)
+        k->snapshot_trailing = 256;
+    if (!k->block_max_txs)
+        k->block_max_txs = 1000;
+    if (!k->block_max_bytes)
+        k->block_max_bytes = 1u << 20;
+    if (!k->block_linger_us)
+        k->block_linger_us = 2000;
+    if (!k->queue_max)
+        k->queue_max = 10000;
 }
 
 /* Start-up handshake between cons_start and the consensus thread. */
@@ -212,8 +239,8 @@ static int raft_up(cons *c, char *errmsg, size_t errmsg_len)
         struct raft_configuration conf;
         raft_configuration_init(&conf);
         for (size_t i = 0; i < c->cfg.npeers && rv == 0; i++)
-            rv = raft_configuration_add(&conf, c->cfg.peers[i].id, c->cfg.peers[i].addr,
-                                        RAFT_VOTER);
+            rv =
+                raft_configuration_add(&conf, c->cfg.peers[i].id, c->cfg.peers[i].addr, RAFT_VOTER);
         if (rv == 0)
             rv = raft_bootstrap(&c->raft, &conf);
         raft_configuration_close(&conf);
@@ -277,7 +304,7 @@ static void cons_free(cons *c)
     free(c->txq);
     free(c->stage);
     free(c->disk);
-    free(c->compl);
+    free(c->compl );
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
     free(c);

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAGIC 0x50
+#define MAGIC   0x50
 #define VERSION 1
 
 /* ---- writer ------------------------------------------------------------------ */
@@ -165,8 +165,8 @@ int cons_codec_encode_raft(uint8_t **out, size_t *out_len, uint64_t from_id, con
 }
 
 int cons_codec_encode_forward(uint8_t **out, size_t *out_len, uint64_t from_id,
-                              const char *from_addr, const uint8_t *const *txs,
-                              const size_t *lens, size_t n)
+                              const char *from_addr, const uint8_t *const *txs, const size_t *lens,
+                              size_t n)
 {
     if (n == 0 || n > CONS_FORWARD_MAX_TXS)
         return RAFT_INVALID;
@@ -250,8 +250,7 @@ static int d_append_entries(rd *r, struct raft_append_entries *a)
         uint64_t term = r_u64(&s);
         uint8_t type = r_u8(&s);
         uint32_t len = r_u32(&s);
-        if (s.bad || term == 0 || type < RAFT_COMMAND || type > RAFT_CHANGE ||
-            !r_take(&s, len))
+        if (s.bad || term == 0 || type < RAFT_COMMAND || type > RAFT_CHANGE || !r_take(&s, len))
             return RAFT_MALFORMED;
         total += len;
     }

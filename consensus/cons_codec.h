@@ -18,17 +18,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONS_KIND_FORWARD 16
+#define CONS_KIND_FORWARD    16
 #define CONS_FORWARD_MAX_TXS 4096  /* txs in one forward frame */
-#define CONS_AE_MAX_ENTRIES 65536  /* entries in one AppendEntries */
+#define CONS_AE_MAX_ENTRIES  65536 /* entries in one AppendEntries */
 
 typedef struct cons_wire {
     int kind;
     uint64_t from_id;
     char from_addr[CONS_ADDR_MAX];
-    struct raft_message msg;  /* raft kinds: server_id/address = sender; owns
-                                 entries+batch / conf+data until handed to raft */
-    const uint8_t *fwd;       /* FORWARD: validated body (points into input) */
+    struct raft_message msg; /* raft kinds: server_id/address = sender; owns
+                                entries+batch / conf+data until handed to raft */
+    const uint8_t *fwd;      /* FORWARD: validated body (points into input) */
     size_t fwd_len;
     uint32_t fwd_count;
 } cons_wire;
@@ -39,8 +39,8 @@ int cons_codec_encode_raft(uint8_t **out, size_t *out_len, uint64_t from_id, con
 
 /* Encode n transactions as a FORWARD frame. */
 int cons_codec_encode_forward(uint8_t **out, size_t *out_len, uint64_t from_id,
-                              const char *from_addr, const uint8_t *const *txs,
-                              const size_t *lens, size_t n) __attribute__((warn_unused_result));
+                              const char *from_addr, const uint8_t *const *txs, const size_t *lens,
+                              size_t n) __attribute__((warn_unused_result));
 
 /* Decode one frame. On success w is filled (raft parts raft_malloc'd). */
 int cons_codec_decode(cons_wire *w, const uint8_t *buf, size_t len)

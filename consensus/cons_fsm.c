@@ -66,8 +66,7 @@ static int rfsm_snapshot(struct raft_fsm *f, struct raft_buffer *bufs[], unsigne
     return 0;
 }
 
-static int rfsm_snapshot_finalize(struct raft_fsm *f, struct raft_buffer *bufs[],
-                                  unsigned *n_bufs)
+static int rfsm_snapshot_finalize(struct raft_fsm *f, struct raft_buffer *bufs[], unsigned *n_bufs)
 {
     (void)f;
     for (unsigned i = 0; i < *n_bufs; i++)

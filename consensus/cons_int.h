@@ -23,9 +23,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CONS_INBOX_MAX 4096   /* raft frames waiting for the consensus thread */
-#define CONS_INFLIGHT_MAX 16  /* blocks proposed and not yet applied/failed */
-#define CONS_FWD_BYTES (1u << 20) /* bytes of txs per forward frame */
+#define CONS_INBOX_MAX    4096       /* raft frames waiting for the consensus thread */
+#define CONS_INFLIGHT_MAX 16         /* blocks proposed and not yet applied/failed */
+#define CONS_FWD_BYTES    (1u << 20) /* bytes of txs per forward frame */
 
 enum { CONS_RUNNING, CONS_TRANSFER, CONS_CLOSING, CONS_CLOSED, CONS_HALTED };
 
@@ -38,9 +38,9 @@ typedef struct cons_tx {
 /* A queued raft_io disk request (cons_io.c). */
 typedef struct cons_disk_req {
     cons_store_op op;
-    struct raft_io_append *append;     /* APPEND: request + cb, or NULL */
+    struct raft_io_append *append; /* APPEND: request + cb, or NULL */
     raft_io_append_cb append_cb;
-    struct raft_io_snapshot_put *put;  /* SNAPSHOT */
+    struct raft_io_snapshot_put *put; /* SNAPSHOT */
     raft_io_snapshot_put_cb put_cb;
 } cons_disk_req;
 
@@ -78,7 +78,7 @@ struct cons {
     unsigned rand_state;
     cons_disk_req *disk;
     size_t ndisk, capdisk;
-    cons_compl *compl;
+    cons_compl * compl ;
     size_t ncompl, capcompl;
     /* fsm adapter */
     uint64_t fsm_applied;   /* highest index the FSM holds */
@@ -90,12 +90,12 @@ struct cons {
     unsigned snapshot_puts;
     uint64_t installs_dropped_busy;
     /* leadership */
-    bool was_leader;        /* raft_state == LEADER at the last check */
+    bool was_leader; /* raft_state == LEADER at the last check */
     uint64_t leader_term;
     bool barrier_pending, ready; /* ready: barrier applied, leader_changed(true) sent */
     unsigned inflight;
     uint64_t build_retry_us; /* after a failed build(), not before this */
-    cons_tx *stage;         /* txs taken off the shared queue, in order */
+    cons_tx *stage;          /* txs taken off the shared queue, in order */
     size_t nstage;
     bool change_pending;
     uint64_t next_members_ms;
@@ -108,12 +108,12 @@ struct cons {
     pthread_cond_t cv;
     bool stop_req;
     bool halted;
-    bool kick;              /* new txs worth a look before the next deadline */
+    bool kick; /* new txs worth a look before the next deadline */
     cons_wire **inbox;
     size_t inbox_head, inbox_n;
-    cons_tx *txq;           /* ring of cfg.queue_max */
+    cons_tx *txq; /* ring of cfg.queue_max */
     size_t txq_head, txq_n;
-    size_t staged;          /* == nstage, readable by submitters: queue_max covers both */
+    size_t staged; /* == nstage, readable by submitters: queue_max covers both */
     uint64_t inbox_dropped;
     cons_status status;
 };

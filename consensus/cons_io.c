@@ -70,7 +70,7 @@ static int compl_push(cons *c, const cons_compl *x)
         c->compl = d;
         c->capcompl = cap;
     }
-    c->compl[c->ncompl++] = *x;
+    c->compl [c->ncompl++] = *x;
     return 0;
 }
 
@@ -180,8 +180,8 @@ static int io_append(struct raft_io *io, struct raft_io_append *req,
                      const struct raft_entry entries[], unsigned n, raft_io_append_cb cb)
 {
     cons *c = io_cons(io);
-    cons_disk_req r = {.op = {.type = CONS_OP_APPEND, .append = {entries, n}},
-                       .append = req, .append_cb = cb};
+    cons_disk_req r = {
+        .op = {.type = CONS_OP_APPEND, .append = {entries, n}}, .append = req, .append_cb = cb};
     return disk_push(c, &r);
 }
 
@@ -197,7 +197,8 @@ static int io_snapshot_put(struct raft_io *io, unsigned trailing, struct raft_io
 {
     cons *c = io_cons(io);
     cons_disk_req r = {.op = {.type = CONS_OP_SNAPSHOT, .snapshot = {snapshot, trailing}},
-                       .put = req, .put_cb = cb};
+                       .put = req,
+                       .put_cb = cb};
     if (trailing == 0)
         c->restore_index = snapshot->index; /* installed from the leader: restored next */
     int rv = disk_push(c, &r);
@@ -295,8 +296,8 @@ void cons_io_setup(cons *c)
 _Static_assert(RAFT_VERSION_MAJOR == 0 && RAFT_VERSION_MINOR == 22,
                "cons_raft_fire_completed depends on libraft 0.22's legacy request queue");
 typedef void *cons_rq[2];
-#define RQ_NEXT(q) (*(cons_rq **)&((*(q))[0]))
-#define RQ_PREV(q) (*(cons_rq **)&((*(q))[1]))
+#define RQ_NEXT(q)        (*(cons_rq **)&((*(q))[0]))
+#define RQ_PREV(q)        (*(cons_rq **)&((*(q))[1]))
 #define RAFT_TRANSFER_REQ (RAFT_CHANGE + 1) /* libraft's internal type tag */
 
 void cons_raft_fire_completed(struct raft *r)
@@ -382,7 +383,7 @@ void cons_io_flush(cons *c)
             free(d);
         }
         if (c->ncompl) {
-            cons_compl *x = c->compl;
+            cons_compl *x = c->compl ;
             size_t n = c->ncompl;
             c->compl = NULL;
             c->ncompl = c->capcompl = 0;

@@ -415,8 +415,9 @@ void *cons_loop_main(void *arg)
         assert(cons_check(c));
         uint64_t now = cons_now_ms();
         bool linger = c->ready && c->nstage > 0 && c->state == CONS_RUNNING;
-        uint64_t linger_at = !linger || c->inflight == 0 ? 0 /* due now */
-                                                         : c->stage[0].t_us + c->cfg.block_linger_us;
+        uint64_t linger_at = !linger || c->inflight == 0
+                                 ? 0 /* due now */
+                                 : c->stage[0].t_us + c->cfg.block_linger_us;
         if (linger && linger_at < c->build_retry_us)
             linger_at = c->build_retry_us;
         uint64_t deadline = c->tick_cb && c->state != CONS_HALTED ? c->next_tick_ms : now + 50;

@@ -7,8 +7,8 @@
  * keeps each direction's queueing independent. nng's dialer reconnects by
  * itself; a push socket buffers CONS_NET_SENDBUF frames while a peer is away and
  * a non-blocking send drops the frame when that buffer is full.
- * The receiver thread waits in nng_recvmsg (50 ms timeout, to see a stop flag), decodes with cons_codec (bounded
- * by NNG_OPT_RECVMAXSZ = CONS_MSG_MAX before any decoding) and passes frames on
+ * The receiver thread waits in nng_recvmsg (50 ms timeout, to see a stop flag), decodes with
+ * cons_codec (bounded by NNG_OPT_RECVMAXSZ = CONS_MSG_MAX before any decoding) and passes frames on
  * through the callbacks; a garbage frame is counted and dropped.
  * The peer table is touched only by the consensus thread.
  */
@@ -24,8 +24,8 @@
 #include <string.h>
 
 #define CONS_NET_PEERS_MAX (2 * CONS_PEERS_MAX) /* dialers kept at once */
-#define CONS_NET_SENDBUF 256                    /* frames buffered per peer */
-#define CONS_NET_POLL_MS 50                     /* receiver's stop-flag poll */
+#define CONS_NET_SENDBUF   256                  /* frames buffered per peer */
+#define CONS_NET_POLL_MS   50                   /* receiver's stop-flag poll */
 
 typedef struct net_peer {
     uint64_t id;

@@ -26,8 +26,8 @@
 #include <string.h>
 
 #define STORE_MAP_SIZE ((size_t)16 << 30) /* sparse; bounds the log + one snapshot */
-#define ENTRY_HDR 9                        /* term u64 + type u8 */
-#define SNAP_HDR 28                        /* index, term, conf_index u64 + conf_len u32 */
+#define ENTRY_HDR      9                  /* term u64 + type u8 */
+#define SNAP_HDR       28                 /* index, term, conf_index u64 + conf_len u32 */
 
 struct cons_store {
     MDB_env *env;
@@ -62,7 +62,8 @@ static raft_index index_of(const MDB_val *k)
     return v;
 }
 
-static int fail(cons_store *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(cons_store *s, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(cons_store *s, int code, const char *fmt, ...)
 {
     va_list ap;

@@ -19,9 +19,17 @@ typedef struct cons_store cons_store;
 typedef struct cons_store_op {
     enum { CONS_OP_APPEND = 1, CONS_OP_TRUNCATE, CONS_OP_SNAPSHOT } type;
     union {
-        struct { const struct raft_entry *entries; unsigned n; } append; /* at last+1 */
-        struct { raft_index index; } truncate;                           /* drop >= index */
-        struct { const struct raft_snapshot *snap; unsigned trailing; } snapshot;
+        struct {
+            const struct raft_entry *entries;
+            unsigned n;
+        } append; /* at last+1 */
+        struct {
+            raft_index index;
+        } truncate; /* drop >= index */
+        struct {
+            const struct raft_snapshot *snap;
+            unsigned trailing;
+        } snapshot;
     };
 } cons_store_op;
 

@@ -21,29 +21,29 @@
 extern "C" {
 #endif
 
-#define CONS_PEERS_MAX 16             /* servers in one configuration */
-#define CONS_ADDR_MAX 128             /* nng URL incl. NUL */
-#define CONS_MSG_MAX (256u << 20)     /* largest node-to-node message (a snapshot) */
-#define CONS_TX_MAX (4u << 20)        /* largest single transaction accepted */
-#define CONS_ENTRY_MAX (64u << 20)    /* largest block build() may return */
+#define CONS_PEERS_MAX 16           /* servers in one configuration */
+#define CONS_ADDR_MAX  128          /* nng URL incl. NUL */
+#define CONS_MSG_MAX   (256u << 20) /* largest node-to-node message (a snapshot) */
+#define CONS_TX_MAX    (4u << 20)   /* largest single transaction accepted */
+#define CONS_ENTRY_MAX (64u << 20)  /* largest block build() may return */
 
 /* Status codes of this layer. Codes of raft, LMDB and nng never leak past it. */
 enum {
     CONS_OK = 0,
-    CONS_ERR_INVALID,     /* bad argument or configuration */
-    CONS_ERR_NOMEM,       /* allocation failed */
-    CONS_ERR_IO,          /* LMDB / filesystem failure */
-    CONS_ERR_NET,         /* nng could not listen or dial */
-    CONS_ERR_RAFT,        /* libraft refused (detail in errmsg) */
-    CONS_ERR_CORRUPT,     /* stored raft state fails its checks */
-    CONS_ERR_NO_LEADER,   /* no leader known right now; retry later */
-    CONS_ERR_QUEUE_FULL,  /* this node's transaction queue is at queue_max */
-    CONS_ERR_TOO_LARGE,   /* transaction larger than CONS_TX_MAX */
-    CONS_ERR_STOPPED,     /* cons_stop() has begun, or a fatal local error halted it */
-    CONS_ERR_MALFORMED,   /* a peer message failed decoding (internal; counted) */
+    CONS_ERR_INVALID,    /* bad argument or configuration */
+    CONS_ERR_NOMEM,      /* allocation failed */
+    CONS_ERR_IO,         /* LMDB / filesystem failure */
+    CONS_ERR_NET,        /* nng could not listen or dial */
+    CONS_ERR_RAFT,       /* libraft refused (detail in errmsg) */
+    CONS_ERR_CORRUPT,    /* stored raft state fails its checks */
+    CONS_ERR_NO_LEADER,  /* no leader known right now; retry later */
+    CONS_ERR_QUEUE_FULL, /* this node's transaction queue is at queue_max */
+    CONS_ERR_TOO_LARGE,  /* transaction larger than CONS_TX_MAX */
+    CONS_ERR_STOPPED,    /* cons_stop() has begun, or a fatal local error halted it */
+    CONS_ERR_MALFORMED,  /* a peer message failed decoding (internal; counted) */
 };
 /* Older spellings kept for the node's first draft; same values. */
-#define CONS_ERR_BUSY CONS_ERR_QUEUE_FULL
+#define CONS_ERR_BUSY     CONS_ERR_QUEUE_FULL
 #define CONS_ERR_STOPPING CONS_ERR_STOPPED
 
 /* Static, never NULL; "unknown error" for codes outside the enum. */
@@ -85,8 +85,8 @@ typedef struct cons_fsm {
      * CONS_ENTRY_MAX bytes), ownership moves to consensus; *used = how many of
      * txs[0..used) went in (1..n). used == 0 means txs[0] can never fit a block:
      * consensus drops it. Nonzero return: nothing is consumed, retried later. */
-    int (*build)(void *ctx, const void *const *txs, const size_t *lens, size_t n,
-                 void **out, size_t *out_len, size_t *used);
+    int (*build)(void *ctx, const void *const *txs, const size_t *lens, size_t n, void **out,
+                 size_t *out_len, size_t *used);
     /* Desired voting membership (from replicated chain state). Fills at most max
      * peers and returns the count. The leader reconciles the Raft configuration
      * toward it (add as spare → standby → voter after catch-up; remove the rest).
@@ -100,19 +100,19 @@ typedef struct cons_fsm {
 } cons_fsm;
 
 typedef struct cons_config {
-    uint64_t id;                         /* this server's raft id, > 0 */
-    const char *data_dir;                /* raft state: data_dir/raft (own LMDB env), created */
-    cons_peer peers[CONS_PEERS_MAX];     /* initial voters, must include this id (its
-                                            addr is where this node listens) */
+    uint64_t id;                     /* this server's raft id, > 0 */
+    const char *data_dir;            /* raft state: data_dir/raft (own LMDB env), created */
+    cons_peer peers[CONS_PEERS_MAX]; /* initial voters, must include this id (its
+                                        addr is where this node listens) */
     size_t npeers;
-    bool join;                           /* true: never bootstrap; wait to be added */
-    unsigned heartbeat_ms, election_ms;  /* defaults 50 / 500 if 0 */
-    unsigned snapshot_threshold;         /* entries between snapshots, default 1024 */
-    unsigned snapshot_trailing;          /* entries kept after one, default 256 */
-    unsigned block_max_txs;              /* default 1000 */
-    size_t block_max_bytes;              /* sum of tx sizes per block, default 1 MiB */
-    unsigned block_linger_us;            /* max wait for a fuller block, default 2000 */
-    size_t queue_max;                    /* queued txs on this node, default 10000 */
+    bool join;                          /* true: never bootstrap; wait to be added */
+    unsigned heartbeat_ms, election_ms; /* defaults 50 / 500 if 0 */
+    unsigned snapshot_threshold;        /* entries between snapshots, default 1024 */
+    unsigned snapshot_trailing;         /* entries kept after one, default 256 */
+    unsigned block_max_txs;             /* default 1000 */
+    size_t block_max_bytes;             /* sum of tx sizes per block, default 1 MiB */
+    unsigned block_linger_us;           /* max wait for a fuller block, default 2000 */
+    size_t queue_max;                   /* queued txs on this node, default 10000 */
     cons_fsm fsm;
 } cons_config;
 
@@ -136,14 +136,14 @@ typedef struct cons_peer_status {
     uint64_t id;
     char addr[CONS_ADDR_MAX];
     bool voter;
-    int raft_role;               /* 0 standby, 1 voter, 2 spare (libraft codes) */
+    int raft_role; /* 0 standby, 1 voter, 2 spare (libraft codes) */
 } cons_peer_status;
 
 typedef struct cons_status {
     uint64_t id, leader_id, term, commit_index, last_applied, last_index;
-    int role;                    /* 0 follower, 1 candidate, 2 leader */
-    bool stopped;                /* halted by a fatal local error or cons_stop */
-    size_t queued;               /* transactions waiting on this node */
+    int role;      /* 0 follower, 1 candidate, 2 leader */
+    bool stopped;  /* halted by a fatal local error or cons_stop */
+    size_t queued; /* transactions waiting on this node */
     uint64_t blocks_proposed, txs_forwarded, msgs_dropped, msgs_malformed;
     size_t npeers;
     cons_peer_status peers[CONS_PEERS_MAX];

@@ -236,8 +236,8 @@ static int build_on(node_fsm *f, uint8_t **out, size_t *out_len, proposal *p, co
     return CHAIN_OK;
 }
 
-int fsm_build(node_fsm *f, uint8_t **out, size_t *out_len, size_t *used,
-              const uint8_t *const *txs, const size_t *lens, size_t n)
+int fsm_build(node_fsm *f, uint8_t **out, size_t *out_len, size_t *used, const uint8_t *const *txs,
+              const size_t *lens, size_t n)
 {
     assert(fsm_check(f));
     proposal prev;
@@ -290,6 +290,6 @@ void fsm_leader_changed(node_fsm *f, bool is_leader)
 {
     f->leader = is_leader;
     inflight_clear(f);
-    node_log(NODE_LOG_INFO, "%s", is_leader ? "this node is now the leader"
-                                            : "this node is no longer the leader");
+    node_log(NODE_LOG_INFO, "%s",
+             is_leader ? "this node is now the leader" : "this node is no longer the leader");
 }

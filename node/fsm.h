@@ -38,8 +38,8 @@ int fsm_restore(node_fsm *f, const uint8_t *buf, size_t len);
  * the applied head plus the blocks it proposed that are not applied yet.
  * *used says how many txs went in; *out is malloc'd. 0 or -1.
  */
-int fsm_build(node_fsm *f, uint8_t **out, size_t *out_len, size_t *used,
-              const uint8_t *const *txs, const size_t *lens, size_t n);
+int fsm_build(node_fsm *f, uint8_t **out, size_t *out_len, size_t *used, const uint8_t *const *txs,
+              const size_t *lens, size_t n);
 
 /* Nodes in the network per the ledger (removed ones excluded). */
 size_t fsm_members(node_fsm *f, chain_node_info *out, size_t max);

@@ -72,8 +72,8 @@ typedef struct gw_config {
 
 /* Starts listening. deps is copied. Returns 0, or -1 with errmsg filled
  * ("listen 127.0.0.1:8101: Address already in use"). */
-int gw_start(gw **out, const gw_config *cfg, const gw_deps *deps, char *errmsg,
-             size_t errmsg_len) __attribute__((warn_unused_result));
+int gw_start(gw **out, const gw_config *cfg, const gw_deps *deps, char *errmsg, size_t errmsg_len)
+    __attribute__((warn_unused_result));
 
 /* Stops accepting, finishes in-flight requests, frees. NULL-safe. */
 void gw_stop(gw *g);

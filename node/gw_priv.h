@@ -33,9 +33,10 @@
 #define GW_RATE_TABLE   4096 /* client buckets (bounded; the least recent is evicted) */
 #define GW_RATE_PER_S   10   /* default: sustained requests/s per client (scans, reports) */
 #define GW_RATE_BURST   40
-#define GW_POOL_THREADS 128 /* workers for POST /api/v1/tx (they block in submit): at least
-                               the concurrent submitters a node should serve at once */
-#define GW_POOL_QUEUE   GW_CONN_MAX
+#define GW_POOL_THREADS                                                                            \
+    128 /* workers for POST /api/v1/tx (they block in submit): at least                            \
+           the concurrent submitters a node should serve at once */
+#define GW_POOL_QUEUE GW_CONN_MAX
 
 enum gw_method { GW_GET = 1u << 0, GW_POST = 1u << 1, GW_HEAD = 1u << 2 };
 

@@ -19,23 +19,22 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: provena-node --genesis FILE --id N --data DIR [options]\n"
-            "\n"
-            "  --genesis FILE            genesis document (JSON) of the network\n"
-            "  --id N                    this node's id (as in genesis or node.add)\n"
-            "  --data DIR                data directory (DIR/chain, DIR/raft)\n"
-            "  --key FILE                node key (64 hex chars, `provena key new`): signs\n"
-            "                            scans batches; without it scans are not replicated\n"
-            "  --admin-token TOKEN       token for the dashboard's admin views\n"
-            "  --join                    not in genesis: wait to be added by node.add\n"
-            "  --raft tcp://HOST:PORT    Raft address (required with --join)\n"
-            "  --http http://HOST:PORT   HTTP address (required with --join)\n"
-            "  --region-header NAME      header a fronting proxy sets with the region\n"
-            "  --log-level LEVEL         error, warn, info (default) or debug\n"
-            "  --snapshot-threshold N    Raft entries between snapshots\n"
-            "  --http-threads N          gateway worker threads (default: cores)\n"
-            "  --help                    this text\n");
+    fprintf(f, "usage: provena-node --genesis FILE --id N --data DIR [options]\n"
+               "\n"
+               "  --genesis FILE            genesis document (JSON) of the network\n"
+               "  --id N                    this node's id (as in genesis or node.add)\n"
+               "  --data DIR                data directory (DIR/chain, DIR/raft)\n"
+               "  --key FILE                node key (64 hex chars, `provena key new`): signs\n"
+               "                            scans batches; without it scans are not replicated\n"
+               "  --admin-token TOKEN       token for the dashboard's admin views\n"
+               "  --join                    not in genesis: wait to be added by node.add\n"
+               "  --raft tcp://HOST:PORT    Raft address (required with --join)\n"
+               "  --http http://HOST:PORT   HTTP address (required with --join)\n"
+               "  --region-header NAME      header a fronting proxy sets with the region\n"
+               "  --log-level LEVEL         error, warn, info (default) or debug\n"
+               "  --snapshot-threshold N    Raft entries between snapshots\n"
+               "  --http-threads N          gateway worker threads (default: cores)\n"
+               "  --help                    this text\n");
 }
 
 static int bad_arg(const char *arg, const char *why)

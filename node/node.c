@@ -33,7 +33,7 @@
 #include "node/scanq.h"
 #include "node/submit.h"
 
-#define NODE_PATH_MAX 4096
+#define NODE_PATH_MAX   4096
 #define NODE_MONITOR_MS 200
 /* How long the leader lets the oldest waiting tx linger for a fuller block.
  * One fsync costs ~3 ms on the reference VM, so 2 ms of lingering (consensus's
@@ -69,8 +69,8 @@ void node_log(int level, const char *fmt, ...)
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000L, level_names[level]);
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     ts.tv_nsec / 1000000L, level_names[level]);
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
@@ -122,11 +122,11 @@ int node_key_load(uint8_t seckey[32], const char *path, char *errmsg, size_t err
         rc = 0;
     } else if (n >= 64) {
         size_t len = (size_t)n;
-        while (len > 64 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' ||
-                            buf[len - 1] == ' ' || buf[len - 1] == '\t'))
+        while (len > 64 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
+                            buf[len - 1] == '\t'))
             len--;
-        if (len == 64 && chain_unhex(seckey, CHAIN_SECKEY_LEN, (const char *)buf, 64) ==
-                             CHAIN_SECKEY_LEN)
+        if (len == 64 &&
+            chain_unhex(seckey, CHAIN_SECKEY_LEN, (const char *)buf, 64) == CHAIN_SECKEY_LEN)
             rc = 0;
     }
     uint8_t pub[CHAIN_KEY_LEN];
@@ -215,8 +215,7 @@ static void gw_status_hook(void *ctx, gw_status *out)
     out->npeers = np;
     for (size_t i = 0; i < np; i++) {
         out->peers[i].id = st.peers[i].id;
-        snprintf(out->peers[i].raft_addr, sizeof out->peers[i].raft_addr, "%s",
-                 st.peers[i].addr);
+        snprintf(out->peers[i].raft_addr, sizeof out->peers[i].raft_addr, "%s", st.peers[i].addr);
         out->peers[i].voter = st.peers[i].voter;
     }
 }
@@ -254,8 +253,8 @@ static int fsm_restore_cb(void *ctx, const void *buf, size_t len)
     return fsm_restore(ctx, buf, len);
 }
 
-static int fsm_build_cb(void *ctx, const void *const *txs, const size_t *lens, size_t n,
-                        void **out, size_t *out_len, size_t *used)
+static int fsm_build_cb(void *ctx, const void *const *txs, const size_t *lens, size_t n, void **out,
+                        size_t *out_len, size_t *used)
 {
     uint8_t *b;
     if (fsm_build(ctx, &b, out_len, used, (const uint8_t *const *)txs, lens, n) != 0)
@@ -410,21 +409,24 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
         goto fail;
     }
     snprintf(n->raft_addr, sizeof n->raft_addr, "%s",
-             cfg->raft_addr ? cfg->raft_addr : known ? self.raft_addr : "");
+             cfg->raft_addr ? cfg->raft_addr
+             : known        ? self.raft_addr
+                            : "");
     snprintf(n->http_addr, sizeof n->http_addr, "%s",
-             cfg->http_addr ? cfg->http_addr : known ? self.http_addr : "");
+             cfg->http_addr ? cfg->http_addr
+             : known        ? self.http_addr
+                            : "");
     if (!n->raft_addr[0] || !n->http_addr[0]) {
-        snprintf(errmsg, errmsg_len, "--id %llu: no raft/http address known; give --raft and --http",
+        snprintf(errmsg, errmsg_len,
+                 "--id %llu: no raft/http address known; give --raft and --http",
                  (unsigned long long)n->id);
         goto fail;
     }
     if (has_key && known) {
         uint8_t pub[CHAIN_KEY_LEN];
-        if (chain_key_pub(pub, seckey) != CHAIN_OK ||
-            memcmp(pub, self.pub, CHAIN_KEY_LEN) != 0) {
-            snprintf(errmsg, errmsg_len,
-                     "--key %s: not the key registered for node %llu", cfg->key_path,
-                     (unsigned long long)n->id);
+        if (chain_key_pub(pub, seckey) != CHAIN_OK || memcmp(pub, self.pub, CHAIN_KEY_LEN) != 0) {
+            snprintf(errmsg, errmsg_len, "--key %s: not the key registered for node %llu",
+                     cfg->key_path, (unsigned long long)n->id);
             goto fail;
         }
     }
@@ -468,8 +470,8 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
         goto fail;
     }
     atomic_store(&n->cons_ready, n->cons);
-    node_log(NODE_LOG_INFO, "raft listening on %s (%zu members known%s)", n->raft_addr,
-             cc.npeers, cfg->join ? ", joining" : "");
+    node_log(NODE_LOG_INFO, "raft listening on %s (%zu members known%s)", n->raft_addr, cc.npeers,
+             cfg->join ? ", joining" : "");
 
     err = scanq_start(&n->scanq, n->chain, n->genesis->chain_id, has_key ? seckey : NULL,
                       node_forward, n);

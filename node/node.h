@@ -35,19 +35,19 @@ void node_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 
 /* ---- configuration ------------------------------------------------------------ */
 
 typedef struct node_config {
-    const char *genesis_path;   /* genesis JSON file (required) */
-    uint64_t id;                /* this node's Raft id, ≥ 1 (required) */
-    const char *data_dir;       /* DIR: DIR/chain and DIR/raft are created (required) */
-    const char *key_path;       /* node key file (64 hex chars or 32 raw bytes), or NULL:
-                                   scans are then counted but not replicated */
-    const char *admin_token;    /* dashboard token, or NULL */
-    bool join;                  /* not a genesis member: wait to be added by node.add */
-    const char *raft_addr;      /* override / required with join: tcp://host:port */
-    const char *http_addr;      /* override / required with join: http://host:port */
-    const char *region_header;  /* header carrying the scanner's region, or NULL */
+    const char *genesis_path;    /* genesis JSON file (required) */
+    uint64_t id;                 /* this node's Raft id, ≥ 1 (required) */
+    const char *data_dir;        /* DIR: DIR/chain and DIR/raft are created (required) */
+    const char *key_path;        /* node key file (64 hex chars or 32 raw bytes), or NULL:
+                                    scans are then counted but not replicated */
+    const char *admin_token;     /* dashboard token, or NULL */
+    bool join;                   /* not a genesis member: wait to be added by node.add */
+    const char *raft_addr;       /* override / required with join: tcp://host:port */
+    const char *http_addr;       /* override / required with join: http://host:port */
+    const char *region_header;   /* header carrying the scanner's region, or NULL */
     uint64_t snapshot_threshold; /* Raft entries between snapshots; 0: consensus default */
-    unsigned http_threads;      /* 0: number of cores */
-    bool no_sync;               /* benchmarks of the non-durable path only */
+    unsigned http_threads;       /* 0: number of cores */
+    bool no_sync;                /* benchmarks of the non-durable path only */
 } node_config;
 
 typedef struct node node;

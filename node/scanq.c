@@ -43,9 +43,9 @@ struct scanq {
     chain_scan *buf, *spare; /* SCANQ_MAX each; buf fills, spare is flushed */
     size_t n;
     uint64_t pending_dropped; /* not yet reported in a batch */
-    uint64_t last_nonce;     /* last nonce signed */
-    uint64_t seen_next;      /* chain_nonce_next at the last flush */
-    uint64_t stalled_since;  /* ms: when seen_next last moved */
+    uint64_t last_nonce;      /* last nonce signed */
+    uint64_t seen_next;       /* chain_nonce_next at the last flush */
+    uint64_t stalled_since;   /* ms: when seen_next last moved */
     scanq_stats stats;
 };
 
@@ -65,7 +65,8 @@ static bool region_ok(const char *s)
         return false;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        bool ok = (c >= 'A' && c <= 'Z') || (i >= 3 && c >= '0' && c <= '9') || (i == 2 && c == '-');
+        bool ok =
+            (c >= 'A' && c <= 'Z') || (i >= 3 && c >= '0' && c <= '9') || (i == 2 && c == '-');
         if (!ok)
             return false;
     }
@@ -76,10 +77,10 @@ void scanq_record(scanq *q, const chain_scan *scan)
 {
     pthread_mutex_lock(&q->mu);
     q->stats.recorded++;
-    bool valid = scan->kind >= CHAIN_SCAN_SCAN && scan->kind <= CHAIN_SCAN_REPORT &&
-                 gs1_gtin_valid(scan->id.gtin, strnlen(scan->id.gtin, sizeof scan->id.gtin)) &&
-                 gs1_serial_valid(scan->id.serial,
-                                  strnlen(scan->id.serial, sizeof scan->id.serial));
+    bool valid =
+        scan->kind >= CHAIN_SCAN_SCAN && scan->kind <= CHAIN_SCAN_REPORT &&
+        gs1_gtin_valid(scan->id.gtin, strnlen(scan->id.gtin, sizeof scan->id.gtin)) &&
+        gs1_serial_valid(scan->id.serial, strnlen(scan->id.serial, sizeof scan->id.serial));
     if (!q->stopping && valid && q->n < SCANQ_MAX) {
         chain_scan *s = &q->buf[q->n++];
         *s = *scan;

@@ -10,11 +10,12 @@
 
 #include "chain/chain.h"
 
-#define SCANQ_MAX       4096 /* records buffered between flushes; more are counted, dropped */
-#define SCANQ_BATCH_MAX 1024 /* records per scans transaction (keeps it far below
-                                CHAIN_TX_MAX_BYTES even with full notes) */
-#define SCANQ_FLUSH_MS  1000
-#define SCANQ_LOST_MS   10000 /* outstanding batches with no progress this long are lost */
+#define SCANQ_MAX 4096 /* records buffered between flushes; more are counted, dropped */
+#define SCANQ_BATCH_MAX                                                                            \
+    1024 /* records per scans transaction (keeps it far below                                      \
+            CHAIN_TX_MAX_BYTES even with full notes) */
+#define SCANQ_FLUSH_MS 1000
+#define SCANQ_LOST_MS  10000 /* outstanding batches with no progress this long are lost */
 _Static_assert(SCANQ_BATCH_MAX <= CHAIN_SCANS_MAX, "a batch must be one valid scans tx");
 
 typedef struct scanq scanq;
@@ -24,9 +25,9 @@ typedef struct scanq scanq;
 typedef int (*scanq_submit_fn)(void *ctx, const uint8_t *tx, size_t len);
 
 typedef struct scanq_stats {
-    uint64_t recorded;  /* scans handed to scanq_record */
-    uint64_t dropped;   /* counted but not listed (queue full or submit refused) */
-    uint64_t batches;   /* scans transactions submitted */
+    uint64_t recorded; /* scans handed to scanq_record */
+    uint64_t dropped;  /* counted but not listed (queue full or submit refused) */
+    uint64_t batches;  /* scans transactions submitted */
 } scanq_stats;
 
 /* Starts the flusher thread. seckey (copied, wiped on stop) signs batches; with

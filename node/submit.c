@@ -30,9 +30,9 @@
 
 #include "node/gateway.h"
 
-#define SUBMIT_BUCKETS 4096 /* power of two */
-#define SUBMIT_RETRY_MS 100 /* a refused forward is tried again this soon */
-#define SUBMIT_RECENT 8192  /* remembered wait=0 forwards (power of two) */
+#define SUBMIT_BUCKETS  4096 /* power of two */
+#define SUBMIT_RETRY_MS 100  /* a refused forward is tried again this soon */
+#define SUBMIT_RECENT   8192 /* remembered wait=0 forwards (power of two) */
 _Static_assert((SUBMIT_RECENT & (SUBMIT_RECENT - 1)) == 0, "recent: power of two");
 
 /* A tx forwarded with wait=0 (a batch is handed over whole, then waited for
@@ -49,7 +49,7 @@ _Static_assert((SUBMIT_BUCKETS & (SUBMIT_BUCKETS - 1)) == 0, "buckets: power of 
  * signature again (chain_set_verified). Lossy and bounded: a collision or an
  * evicted entry only costs one more verification; a tx this node did not
  * precheck, or any other bytes under the same id, is always verified. */
-#define SUBMIT_VERIFIED 16384 /* power of two */
+#define SUBMIT_VERIFIED     16384 /* power of two */
 #define SUBMIT_VERIFIED_TAG "provena/node/verified/v1"
 _Static_assert((SUBMIT_VERIFIED & (SUBMIT_VERIFIED - 1)) == 0, "verified: power of two");
 typedef struct verified {
@@ -187,8 +187,8 @@ static bool verified_known(void *ctx, const uint8_t id[CHAIN_HASH_LEN], const ui
     chain_tagged_hash(d, SUBMIT_VERIFIED_TAG, raw, len);
     pthread_mutex_lock(&r->vmu);
     const verified *v = verified_slot(r, id);
-    bool known = memcmp(v->id, id, CHAIN_HASH_LEN) == 0 &&
-                 memcmp(v->digest, d, CHAIN_HASH_LEN) == 0;
+    bool known =
+        memcmp(v->id, id, CHAIN_HASH_LEN) == 0 && memcmp(v->digest, d, CHAIN_HASH_LEN) == 0;
     pthread_mutex_unlock(&r->vmu);
     return known;
 }
@@ -250,8 +250,8 @@ static void rejected_id(chain_receipt *rc, const uint8_t *tx, size_t len)
 }
 
 /* Registers (or joins) the waiter for id. Called with the lock held. */
-static int waiter_join(submit_reg *r, waiter **out, bool *created,
-                       const uint8_t id[CHAIN_HASH_LEN], const uint8_t *tx, size_t len)
+static int waiter_join(submit_reg *r, waiter **out, bool *created, const uint8_t id[CHAIN_HASH_LEN],
+                       const uint8_t *tx, size_t len)
 {
     waiter *w = waiter_find(r, id);
     *created = false;

@@ -12,9 +12,9 @@
 
 #include "chain/chain.h"
 
-#define SUBMIT_WAITERS_MAX  16384 /* distinct transactions being waited for */
-#define SUBMIT_RESEND_MS    2000  /* a tx not in the ledger after this is forwarded again */
-#define SUBMIT_SLICE_MS     500   /* a waiter re-checks the ledger at least this often */
+#define SUBMIT_WAITERS_MAX 16384 /* distinct transactions being waited for */
+#define SUBMIT_RESEND_MS   2000  /* a tx not in the ledger after this is forwarded again */
+#define SUBMIT_SLICE_MS    500   /* a waiter re-checks the ledger at least this often */
 
 typedef struct submit_reg submit_reg;
 

@@ -42,8 +42,8 @@ static void test_serial_charset(void **state)
     (void)state;
     assert_true(gs1_serial_valid("AB12", 4));
     assert_true(gs1_serial_valid("a-b_c.d/e%f", 11));
-    assert_false(gs1_serial_valid("AB 12", 5));       /* space is not in AI 82 */
-    assert_false(gs1_serial_valid("AB\x80", 3));      /* no 8-bit characters */
+    assert_false(gs1_serial_valid("AB 12", 5));  /* space is not in AI 82 */
+    assert_false(gs1_serial_valid("AB\x80", 3)); /* no 8-bit characters */
     assert_false(gs1_serial_valid("", 0));
     assert_false(gs1_serial_valid("012345678901234567890", 21)); /* one more than 20 */
     assert_true(gs1_serial_valid("01234567890123456789", 20));
@@ -90,14 +90,14 @@ static void test_parse_refuses_garbage_with_reason(void **state)
     gs1_link l;
     char err[128];
     const char *bad[] = {
-        "09506000134353/AB12",           /* check digit */
-        "09506000134352/",               /* empty serial */
-        "09506000134352/AB 12",          /* charset */
-        "/01/09506000134352",            /* no serial */
-        "/01/09506000134352/21/AB%2",    /* truncated escape */
+        "09506000134353/AB12",             /* check digit */
+        "09506000134352/",                 /* empty serial */
+        "09506000134352/AB 12",            /* charset */
+        "/01/09506000134352",              /* no serial */
+        "/01/09506000134352/21/AB%2",      /* truncated escape */
         "/01/09506000134352/21/X?17=2712", /* short expiry */
-        "(01)09506000134352",            /* element string without 21 */
-        "(01",                           /* unclosed */
+        "(01)09506000134352",              /* element string without 21 */
+        "(01",                             /* unclosed */
         "nonsense",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -126,7 +126,9 @@ static void test_link_format_roundtrip(void **state)
     char err[128];
     int n = gs1_link_format(url, sizeof url, "http://127.0.0.1:8080", &l);
     assert_true(n > 0);
-    assert_string_equal(url, "http://127.0.0.1:8080/01/09506000134352/21/A%2Fb%251?10=L-1&17=271231&sig=c2lnbmF0dXJl");
+    assert_string_equal(
+        url,
+        "http://127.0.0.1:8080/01/09506000134352/21/A%2Fb%251?10=L-1&17=271231&sig=c2lnbmF0dXJl");
     assert_int_equal(gs1_parse_unit(&back, url, (size_t)n, err, sizeof err), 0);
     assert_string_equal(back.id.serial, "A/b%1");
     assert_string_equal(back.sig, l.sig);

@@ -26,8 +26,8 @@
 typedef struct fsm1 {
     pthread_mutex_t mu;
     uint64_t applied;
-    int fail_apply;   /* apply returns this */
-    bool fail_build;  /* build refuses: queue never drains */
+    int fail_apply;  /* apply returns this */
+    bool fail_build; /* build refuses: queue never drains */
     int leader_true, leader_false;
     unsigned builds;
 } fsm1;
@@ -110,8 +110,12 @@ static cons_config base_config(const char *dir, fsm1 *f, int port)
     cfg.peers[0].id = 1;
     snprintf(cfg.peers[0].addr, sizeof cfg.peers[0].addr, "tcp://127.0.0.1:%d", port);
     cfg.queue_max = 8;
-    cfg.fsm = (cons_fsm){.ctx = f, .apply = f_apply, .applied_index = f_applied,
-                         .snapshot = f_snapshot, .restore = f_restore, .build = f_build,
+    cfg.fsm = (cons_fsm){.ctx = f,
+                         .apply = f_apply,
+                         .applied_index = f_applied,
+                         .snapshot = f_snapshot,
+                         .restore = f_restore,
+                         .build = f_build,
                          .leader_changed = f_leader};
     return cfg;
 }
@@ -170,8 +174,7 @@ static void test_api_submit_refusals(void **state)
     cons_config cfg = base_config(dir, &f, helper_free_port());
     cfg.npeers = 2;
     cfg.peers[1].id = 2;
-    snprintf(cfg.peers[1].addr, sizeof cfg.peers[1].addr, "tcp://127.0.0.1:%d",
-             helper_free_port());
+    snprintf(cfg.peers[1].addr, sizeof cfg.peers[1].addr, "tcp://127.0.0.1:%d", helper_free_port());
     assert_int_equal(cons_start(&c, &cfg, err, sizeof err), CONS_OK);
     assert_int_equal(cons_submit(c, "x", 0), CONS_ERR_INVALID);
     uint8_t *big = calloc(1, CONS_TX_MAX + 1);

@@ -25,9 +25,9 @@
 #include "consensus/consensus.h"
 #include "helper_util.h"
 
-#define NTX 1000
+#define NTX      1000
 #define MAXNODES 4
-#define MAXIDX 20000
+#define MAXIDX   20000
 
 typedef struct toy {
     pthread_mutex_t mu;
@@ -36,7 +36,7 @@ typedef struct toy {
     uint8_t seen[NTX + 200];
     unsigned nseen, restores, dup;
     bool leader;
-    cons_peer *want;   /* desired members (shared by the test) */
+    cons_peer *want; /* desired members (shared by the test) */
     size_t *nwant;
 } toy;
 
@@ -190,9 +190,13 @@ static void node_start(cluster *cl, int i, size_t npeers, bool join)
     cfg.block_max_txs = 50;
     cfg.block_linger_us = 1000;
     cfg.queue_max = 2000;
-    cfg.fsm = (cons_fsm){.ctx = &cl->toys[i], .apply = toy_apply,
-                         .applied_index = toy_applied_index, .snapshot = toy_snapshot,
-                         .restore = toy_restore, .build = toy_build, .members = toy_members,
+    cfg.fsm = (cons_fsm){.ctx = &cl->toys[i],
+                         .apply = toy_apply,
+                         .applied_index = toy_applied_index,
+                         .snapshot = toy_snapshot,
+                         .restore = toy_restore,
+                         .build = toy_build,
+                         .members = toy_members,
                          .leader_changed = toy_leader_changed};
     int rv = cons_start(&cl->c[i], &cfg, err, sizeof err);
     if (rv)
@@ -317,9 +321,10 @@ static void wait_all_applied(cluster *cl, int upto, unsigned timeout_ms)
                     continue;
                 cons_status st;
                 cons_status_get(cl->c[i], &st);
-                fprintf(stderr, "node %d: role %s leader %llu term %llu commit %llu applied %llu "
-                        "last %llu queued %zu blocks %llu fwd %llu seen %u\n", i,
-                        cons_role_name(st.role), (unsigned long long)st.leader_id,
+                fprintf(stderr,
+                        "node %d: role %s leader %llu term %llu commit %llu applied %llu "
+                        "last %llu queued %zu blocks %llu fwd %llu seen %u\n",
+                        i, cons_role_name(st.role), (unsigned long long)st.leader_id,
                         (unsigned long long)st.term, (unsigned long long)st.commit_index,
                         (unsigned long long)st.last_applied, (unsigned long long)st.last_index,
                         st.queued, (unsigned long long)st.blocks_proposed,

@@ -43,8 +43,8 @@ static void test_codec_request_vote_round_trip(void **state)
 {
     (void)state;
     struct raft_message m = {.type = RAFT_REQUEST_VOTE};
-    m.request_vote = (struct raft_request_vote){.term = 7, .candidate_id = 3, .last_log_index = 99,
-                                                .last_log_term = 6, .pre_vote = true};
+    m.request_vote = (struct raft_request_vote){
+        .term = 7, .candidate_id = 3, .last_log_index = 99, .last_log_term = 6, .pre_vote = true};
     uint8_t *buf;
     size_t len;
     encode(&m, &buf, &len);
@@ -61,8 +61,8 @@ static void test_codec_request_vote_round_trip(void **state)
     free(buf);
 
     m.type = RAFT_REQUEST_VOTE_RESULT;
-    m.request_vote_result = (struct raft_request_vote_result){.term = 8, .vote_granted = true,
-                                                              .features = 1, .capacity = 500};
+    m.request_vote_result = (struct raft_request_vote_result){
+        .term = 8, .vote_granted = true, .features = 1, .capacity = 500};
     encode(&m, &buf, &len);
     decode_ok(buf, len, &w);
     assert_true(w.msg.request_vote_result.vote_granted);
@@ -79,9 +79,12 @@ static void test_codec_append_entries_round_trip(void **state)
                               {.term = 2, .type = RAFT_BARRIER, .buf = {"", 0}},
                               {.term = 3, .type = RAFT_COMMAND, .buf = {"b2", 2}}};
     struct raft_message m = {.type = RAFT_APPEND_ENTRIES};
-    m.append_entries = (struct raft_append_entries){.term = 3, .prev_log_index = 10,
-                                                    .prev_log_term = 2, .leader_commit = 9,
-                                                    .entries = e, .n_entries = 3};
+    m.append_entries = (struct raft_append_entries){.term = 3,
+                                                    .prev_log_index = 10,
+                                                    .prev_log_term = 2,
+                                                    .leader_commit = 9,
+                                                    .entries = e,
+                                                    .n_entries = 3};
     uint8_t *buf;
     size_t len;
     encode(&m, &buf, &len);

@@ -26,8 +26,8 @@
 
 #include "helper_util.h"
 
-#define N 5
-#define MAXI 4096
+#define N     5
+#define MAXI  4096
 #define SEEDS 40
 
 typedef struct toy {
@@ -152,14 +152,18 @@ static void run_seed(uint64_t seed, bool snapshots, bool kills)
     for (unsigned i = 0; i < N; i++) {
         toys[i].f = &f;
         toys[i].i = i;
-        fsms[i] = (struct raft_fsm){.version = 1, .data = &toys[i], .apply = toy_apply,
-                                    .snapshot = toy_snapshot, .restore = toy_restore};
+        fsms[i] = (struct raft_fsm){.version = 1,
+                                    .data = &toys[i],
+                                    .apply = toy_apply,
+                                    .snapshot = toy_snapshot,
+                                    .restore = toy_restore};
         assert_int_equal(raft_fixture_grow(&f, &fsms[i]), 0);
         struct raft *r = raft_fixture_get(&f, i);
         raft_set_pre_vote(r, true);
         raft_set_snapshot_threshold(r, snapshots ? 32 : 1000000);
         raft_set_snapshot_trailing(r, 8);
-        raft_fixture_set_randomized_election_timeout(&f, i, 1000 + (unsigned)((seed * 37 + i * 101) % 700));
+        raft_fixture_set_randomized_election_timeout(
+            &f, i, 1000 + (unsigned)((seed * 37 + i * 101) % 700));
         raft_fixture_set_network_latency(&f, i, 5 + (unsigned)((seed + i) % 20));
     }
     assert_int_equal(raft_fixture_configuration(&f, N, &conf), 0);

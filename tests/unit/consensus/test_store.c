@@ -58,8 +58,8 @@ static void append_n(cons_store *s, raft_index first, unsigned n, raft_term term
     assert_true(n <= 64);
     for (unsigned i = 0; i < n; i++) {
         int len = snprintf(data[i], sizeof data[i], "e%llu", (unsigned long long)(first + i));
-        e[i] = (struct raft_entry){.term = term, .type = RAFT_COMMAND,
-                                   .buf = {data[i], (size_t)len}};
+        e[i] =
+            (struct raft_entry){.term = term, .type = RAFT_COMMAND, .buf = {data[i], (size_t)len}};
     }
     assert_int_equal(cons_store_last_index(s) + 1, first);
     cons_store_op op = {.type = CONS_OP_APPEND, .append = {e, n}};

@@ -76,7 +76,8 @@ static int setup(void **state)
     chain_hex(np, f->node_pub, 32);
     snprintf(json, sizeof json,
              "{\"chain\":\"unit\",\"time\":1767225600,"
-             "\"brands\":[{\"id\":\"acme\",\"name\":\"Acme\",\"pub\":\"%s\",\"prefixes\":[\"9506000\"]}],"
+             "\"brands\":[{\"id\":\"acme\",\"name\":\"Acme\",\"pub\":\"%s\",\"prefixes\":["
+             "\"9506000\"]}],"
              "\"nodes\":[{\"id\":1,\"operator\":\"acme\",\"raft\":\"tcp://127.0.0.1:1\","
              "\"http\":\"http://127.0.0.1:2\",\"pub\":\"%s\"}]}",
              bp, np);
@@ -325,9 +326,8 @@ static void test_scanq_batch_signed_by_node_with_dropped_count(void **state)
     assert_memory_equal(tx.signer, f->node_pub, 32);
     chain_tx_free(&tx);
     uint8_t id[32];
-    assert_int_equal(chain_tx_precheck(id, f->g->chain_id, f->last_tx, f->last_len, msg,
-                                       sizeof msg),
-                     CHAIN_OK);
+    assert_int_equal(
+        chain_tx_precheck(id, f->g->chain_id, f->last_tx, f->last_len, msg, sizeof msg), CHAIN_OK);
 }
 
 int main(void)
