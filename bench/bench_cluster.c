@@ -15,6 +15,7 @@
  *
  * usage: bench_cluster [--quick] [--node PATH]   (PATH default: ../provena-node
  * next to this binary, or $PROVENA_NODE). Exit 0 when the floors hold.
+ * BENCH_KEEP=1 keeps the work directory and runs the nodes at log level info.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -321,7 +322,7 @@ static void start_node(const char *bin, int i)
             dup2(fd, 2);
         }
         execl(bin, bin, "--genesis", genesis_path, "--id", id, "--data", data, "--key", key,
-              "--log-level", "warn", (char *)NULL);
+              "--log-level", getenv("BENCH_KEEP") ? "info" : "warn", (char *)NULL);
         _exit(127);
     }
     nodes[i].pid = pid;
@@ -658,7 +659,9 @@ int main(int argc, char **argv)
     explicit_bzero(carrier_sk, sizeof carrier_sk);
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof cmd, "rm -rf %s", workdir);
-    if (system(cmd) != 0)
+    if (getenv("BENCH_KEEP"))
+        fprintf(stderr, "kept %s (node logs at log level info)\n", workdir);
+    else if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", workdir);
     return ok ? 0 : 1;
 }
