@@ -3,7 +3,9 @@
  * receipt per transaction out, in one LMDB write transaction.
  *
  * Order of work for a block:
- *   1. idempotency: a consensus index ≤ meta "applied" changes nothing;
+ *   1. idempotency: a consensus index ≤ meta "applied" changes nothing
+ *      (chain_block_replay, used when catching up by blocks, has no index:
+ *      its block must link or nothing is written, and "applied" stays);
  *   2. header: peek (canonical, Merkle root), height = head + 1, prev = head id,
  *      time ≥ head time — else every tx gets a bad_block receipt, only the
  *      applied index moves;
@@ -483,8 +485,11 @@ static int seal_block(blk_ctx *b, const uint8_t bid[CHAIN_HASH_LEN], size_t len,
     return rc;
 }
 
-int chain_block_apply(chain *c, chain_apply_result *res, uint64_t index, const uint8_t *blk,
-                      size_t len, char *errmsg, size_t errmsg_len)
+/* The one body behind chain_block_apply (index > 0: consensus order, idempotent
+ * per index, a block that does not link is skipped and the index moves) and
+ * chain_block_replay (index 0: the block must link, the index stays). */
+static int apply_block(chain *c, chain_apply_result *res, uint64_t index, const uint8_t *blk,
+                       size_t len, char *errmsg, size_t errmsg_len)
 {
     MDB_txn *t = NULL;
     const uint8_t **txs = NULL;
@@ -507,7 +512,8 @@ int chain_block_apply(chain *c, chain_apply_result *res, uint64_t index, const u
         set_err(errmsg, errmsg_len, "meta", rc);
         goto fail;
     }
-    if (index <= applied) {
+    bool replay = index == 0;
+    if (!replay && index <= applied) {
         mdb_txn_abort(t);
         memcpy(res->block_id, head.id, CHAIN_HASH_LEN);
         memcpy(res->state_digest, head.digest, CHAIN_HASH_LEN);
@@ -534,6 +540,19 @@ int chain_block_apply(chain *c, chain_apply_result *res, uint64_t index, const u
             linked = false;
             ntx = 0; /* peek accepted it, so this is not expected; skip the block */
         }
+    }
+    if (!linked && replay) {
+        if (errmsg != NULL && errmsg_len > 0 && errmsg[0] == '\0') {
+            if (peek != CHAIN_OK)
+                snprintf(errmsg, errmsg_len, "replay: block does not decode: %s",
+                         chain_err_code(peek));
+            else
+                snprintf(errmsg, errmsg_len,
+                         "replay: block %llu does not extend the head at height %llu",
+                         (unsigned long long)hdr.height, (unsigned long long)head.height);
+        }
+        rc = CHAIN_ERR_BAD_BLOCK;
+        goto fail;
     }
     if (!linked) {
         /* Skipped: receipts say so, only the applied index moves. */
@@ -570,7 +589,7 @@ int chain_block_apply(chain *c, chain_apply_result *res, uint64_t index, const u
         memcpy(res->block_id, bid, CHAIN_HASH_LEN);
         memcpy(res->state_digest, head.digest, CHAIN_HASH_LEN);
     }
-    if ((rc = st_uint_put(t, c->dbi[DB_META], "applied", 7, index))) {
+    if (!replay && (rc = st_uint_put(t, c->dbi[DB_META], "applied", 7, index))) {
         set_err(errmsg, errmsg_len, "applied index", rc);
         goto fail;
     }
@@ -579,7 +598,8 @@ int chain_block_apply(chain *c, chain_apply_result *res, uint64_t index, const u
         rc = st_lmdb_err(mrc, "apply block: commit", errmsg, errmsg_len);
         goto fail;
     }
-    atomic_store(&c->applied, index);
+    if (!replay)
+        atomic_store(&c->applied, index);
     free(pre);
     free(pc);
     free(txs);
@@ -599,4 +619,21 @@ fail:
     free(rcpt);
     memset(res, 0, sizeof *res);
     return rc;
+}
+
+int chain_block_apply(chain *c, chain_apply_result *res, uint64_t index, const uint8_t *blk,
+                      size_t len, char *errmsg, size_t errmsg_len)
+{
+    if (index == 0) {
+        memset(res, 0, sizeof *res);
+        set_err(errmsg, errmsg_len, "apply block: consensus index 0", CHAIN_ERR_INVALID);
+        return CHAIN_ERR_INVALID;
+    }
+    return apply_block(c, res, index, blk, len, errmsg, errmsg_len);
+}
+
+int chain_block_replay(chain *c, chain_apply_result *res, const uint8_t *blk, size_t len,
+                       char *errmsg, size_t errmsg_len)
+{
+    return apply_block(c, res, 0, blk, len, errmsg, errmsg_len);
 }

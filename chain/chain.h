@@ -491,12 +491,57 @@ int chain_block_apply(chain *c, chain_apply_result *res, uint64_t index, const u
 /* Last consensus index applied (0 for a new ledger). */
 uint64_t chain_applied_index(chain *c);
 
-/* Whole-state snapshot for consensus: every database, in one read transaction,
- * as one buffer (*out malloc'd). install replaces all state by it atomically
- * (one write transaction); readers see either the old or the new state. */
-int chain_snapshot_take(chain *c, uint8_t **out, size_t *out_len) CHAIN_WUR;
-int chain_snapshot_install(chain *c, const uint8_t *buf, size_t len, char *errmsg,
-                           size_t errmsg_len) CHAIN_WUR;
+/*
+ * Catching up by blocks. A lagging node does not take another node's state:
+ * it fetches the blocks it misses and re-applies them, so every signature and
+ * rule is checked here again.
+ *
+ * chain_block_replay applies one such block exactly as chain_block_apply
+ * would, except that it must extend the head (else CHAIN_ERR_BAD_BLOCK and
+ * nothing is written) and the applied consensus index does not move. res as
+ * for chain_block_apply. One thread at a time, like chain_block_apply.
+ */
+int chain_block_replay(chain *c, chain_apply_result *res, const uint8_t *blk, size_t len,
+                       char *errmsg, size_t errmsg_len) CHAIN_WUR;
+
+/* Stored blocks from..from+k-1 as one CBOR array of byte strings (*out
+ * malloc'd): k ≤ max_blocks and their bytes ≤ max_bytes, but at least one
+ * block. *count = k. CHAIN_ERR_NOT_FOUND when there is no block at from. */
+int chain_blocks_encode(chain_rd *rd, uint64_t from, size_t max_blocks, size_t max_bytes,
+                        uint8_t **out, size_t *out_len, size_t *count) CHAIN_WUR;
+/* Reads such an array (untrusted bytes, at most max_blocks blocks of at most
+ * CHAIN_BLOCK_MAX_BYTES): blks[i]/lens[i] point into buf. *count written on
+ * success only. */
+int chain_blocks_split(const uint8_t **blks, size_t *lens, size_t *count, size_t max_blocks,
+                       const uint8_t *buf, size_t len, char *errmsg, size_t errmsg_len) CHAIN_WUR;
+
+/* A consensus snapshot of the ledger: where the state is, not the state. */
+typedef struct chain_marker_node {
+    uint64_t id;
+    char http_addr[CHAIN_ADDR_MAX + 1]; /* a gateway that serves the blocks */
+} chain_marker_node;
+typedef struct chain_marker {
+    uint64_t index;  /* consensus index the state was at */
+    uint64_t height; /* its head: height, block id, state digest */
+    uint8_t id[CHAIN_HASH_LEN];
+    uint8_t digest[CHAIN_HASH_LEN];
+    size_t nnodes; /* the ledger's nodes at that point (removed ones left out) */
+    chain_marker_node nodes[CHAIN_NODES_MAX];
+} chain_marker;
+
+/* The marker of the current state as canonical CBOR (*out malloc'd, caller
+ * frees; a few hundred bytes whatever the ledger's size). Any thread. */
+int chain_marker_take(chain *c, uint8_t **out, size_t *out_len) CHAIN_WUR;
+/* Decodes a marker (bounded; refuses another chain's with CHAIN_ERR_BAD_GENESIS,
+ * anything malformed or non-canonical with its code and a message). *out is
+ * written only on success. */
+int chain_marker_decode(chain_marker *out, const uint8_t *buf, size_t len,
+                        const uint8_t chain_id[CHAIN_HASH_LEN], char *errmsg,
+                        size_t errmsg_len) CHAIN_WUR;
+/* After replaying up to m->height: checks that the head is the marker's
+ * (height, block id and state digest; else CHAIN_ERR_BAD_BLOCK, nothing
+ * written) and moves the applied index up to m->index. */
+int chain_marker_reach(chain *c, const chain_marker *m, char *errmsg, size_t errmsg_len) CHAIN_WUR;
 
 /* ---- reads (any thread; each chain_rd is used by one thread) --------------------- */
 

@@ -21,6 +21,12 @@
  * Proposal head states:  APPLIED (inflight empty) --fsm_build--> AHEAD
  *   AHEAD --apply of inflight front--> AHEAD/APPLIED
  *   AHEAD --skip of an inflight block | fsm_leader_changed | fsm_restore--> APPLIED
+ *
+ * Snapshots are markers (chain_marker_take): the ledger is durable by itself,
+ * so Raft's snapshot only says where it is. fsm_restore on a node behind the
+ * marker catches up by fetching and replaying the missing blocks (catchup.c)
+ * on the consensus thread, which waits meanwhile: the entries after the
+ * snapshot need that state.
  */
 #include "node/fsm.h"
 
@@ -29,6 +35,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "node/catchup.h"
 #include "node/node.h"
 
 typedef struct proposal {
@@ -41,6 +48,7 @@ struct node_fsm {
     chain *chain;
     submit_reg *reg;
     uint64_t node_id;
+    const atomic_bool *stop; /* the node is stopping: a catch-up gives up */
     bool leader;
     proposal inflight[FSM_INFLIGHT_MAX]; /* ring */
     size_t head, count;
@@ -70,7 +78,7 @@ static uint64_t wall_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-int fsm_new(node_fsm **out, chain *c, uint64_t node_id, submit_reg *reg)
+int fsm_new(node_fsm **out, chain *c, uint64_t node_id, submit_reg *reg, const atomic_bool *stop)
 {
     node_fsm *f = calloc(1, sizeof *f);
     if (!f)
@@ -78,6 +86,7 @@ int fsm_new(node_fsm **out, chain *c, uint64_t node_id, submit_reg *reg)
     f->chain = c;
     f->reg = reg;
     f->node_id = node_id;
+    f->stop = stop;
     *out = f;
     return CHAIN_OK;
 }
@@ -152,7 +161,7 @@ uint64_t fsm_applied_index(node_fsm *f)
 
 int fsm_snapshot(node_fsm *f, uint8_t **buf, size_t *len)
 {
-    int err = chain_snapshot_take(f->chain, buf, len);
+    int err = chain_marker_take(f->chain, buf, len);
     if (err != CHAIN_OK) {
         node_log(NODE_LOG_ERROR, "snapshot: %s", chain_err_code(err));
         return -1;
@@ -164,23 +173,38 @@ int fsm_snapshot(node_fsm *f, uint8_t **buf, size_t *len)
 
 int fsm_restore(node_fsm *f, const uint8_t *buf, size_t len)
 {
-    char msg[160];
-    int err = chain_snapshot_install(f->chain, buf, len, msg, sizeof msg);
+    char msg[320];
+    chain_marker m;
+    int err =
+        chain_marker_decode(&m, buf, len, chain_genesis_of(f->chain)->chain_id, msg, sizeof msg);
     if (err != CHAIN_OK) {
         node_log(NODE_LOG_ERROR, "install snapshot: %s: %s", chain_err_code(err), msg);
         return -1;
     }
     inflight_clear(f);
-    chain_rd *rd;
-    chain_head h = {0};
-    if (chain_rd_begin(f->chain, &rd) == CHAIN_OK) {
-        if (chain_head_get(rd, &h) != CHAIN_OK)
-            memset(&h, 0, sizeof h);
-        chain_rd_end(rd);
+    if (m.index <= chain_applied_index(f->chain)) {
+        node_log(NODE_LOG_INFO, "snapshot installed: index %llu already applied",
+                 (unsigned long long)m.index);
+        return 0;
     }
-    node_log(NODE_LOG_INFO, "snapshot installed: height %llu, index %llu (%zu bytes)",
-             (unsigned long long)h.height, (unsigned long long)h.applied_index, len);
-    submit_on_restore(f->reg);
+    node_log(NODE_LOG_INFO, "catching up to height %llu (index %llu) from the other nodes",
+             (unsigned long long)m.height, (unsigned long long)m.index);
+    catchup_stats st;
+    err = catchup_run(f->chain, &m, f->node_id, f->stop, &st, msg, sizeof msg);
+    if (st.blocks > 0)
+        submit_on_restore(f->reg);
+    if (err != CHAIN_OK) {
+        node_log(atomic_load(f->stop) ? NODE_LOG_INFO : NODE_LOG_ERROR,
+                 "install snapshot: caught up from height %llu to %llu only: %s",
+                 (unsigned long long)st.from_height, (unsigned long long)st.to_height, msg);
+        return -1;
+    }
+    node_log(NODE_LOG_INFO,
+             "snapshot installed: height %llu, index %llu (%llu blocks replayed from height "
+             "%llu, last from node %llu)",
+             (unsigned long long)m.height, (unsigned long long)m.index,
+             (unsigned long long)st.blocks, (unsigned long long)st.from_height,
+             (unsigned long long)st.source);
     return 0;
 }
 

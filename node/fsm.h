@@ -6,6 +6,7 @@
 #ifndef PROVENA_NODE_FSM_H
 #define PROVENA_NODE_FSM_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,8 +20,10 @@
 
 typedef struct node_fsm node_fsm;
 
-/* c and reg are borrowed and must outlive the fsm. */
-int fsm_new(node_fsm **out, chain *c, uint64_t node_id, submit_reg *reg) CHAIN_WUR;
+/* c, reg and stop are borrowed and must outlive the fsm; *stop true makes a
+ * catch-up in fsm_restore give up (the node is stopping). */
+int fsm_new(node_fsm **out, chain *c, uint64_t node_id, submit_reg *reg,
+            const atomic_bool *stop) CHAIN_WUR;
 void fsm_free(node_fsm *f);
 
 /* Applies the committed block at log index; wakes the submitters of its txs.
@@ -28,7 +31,11 @@ void fsm_free(node_fsm *f);
 int fsm_apply(node_fsm *f, uint64_t index, const uint8_t *data, size_t len);
 uint64_t fsm_applied_index(node_fsm *f);
 
-/* Whole-state snapshot (*buf malloc'd, caller frees) and its installation. */
+/* Snapshot: the ledger's marker (*buf malloc'd, caller frees). Restore: a
+ * marker this node is behind is reached by fetching and replaying the missing
+ * blocks from the other nodes (blocks until done or stopping); 0, or -1 when
+ * the marker is unreadable, the node is stopping, or the replayed head is not
+ * the marker's. */
 int fsm_snapshot(node_fsm *f, uint8_t **buf, size_t *len);
 int fsm_restore(node_fsm *f, const uint8_t *buf, size_t len);
 

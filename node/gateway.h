@@ -15,11 +15,13 @@
 
 #include "chain/chain.h"
 
-#define GW_BODY_MAX        (8u << 20) /* largest POST body (a batch of txs) */
-#define GW_BATCH_MAX       1024       /* transactions in one POST /api/v1/tx batch */
-#define GW_CONN_MAX        1024       /* concurrent connections */
-#define GW_CONN_TIMEOUT_S  10         /* idle/slow client timeout */
-#define GW_WAIT_MS_DEFAULT 10000      /* how long POST /api/v1/tx waits for commit */
+#define GW_BODY_MAX        (8u << 20)  /* largest POST body (a batch of txs) */
+#define GW_BATCH_MAX       1024        /* transactions in one POST /api/v1/tx batch */
+#define GW_CONN_MAX        1024        /* concurrent connections */
+#define GW_CONN_TIMEOUT_S  10          /* idle/slow client timeout */
+#define GW_WAIT_MS_DEFAULT 10000       /* how long POST /api/v1/tx waits for commit */
+#define GW_BLOCKS_MAX      1000        /* blocks in one GET /api/v1/blocks range */
+#define GW_BLOCKS_BYTES    (16u << 20) /* their bytes (one bigger block still goes alone) */
 
 typedef struct gw gw;
 

@@ -149,20 +149,54 @@ static json_t *block_tx_ids(const uint8_t *raw, size_t len)
     return ids;
 }
 
+/* {"id", "header", "ntxs", "txs": [ids], "size"} of a stored block, or NULL
+ * with *err set when it does not peek. */
+static json_t *block_json(const uint8_t *raw, size_t len, int *err)
+{
+    chain_block_header hdr;
+    uint8_t id[32];
+    size_t ntxs;
+    *err = chain_block_peek(&hdr, id, &ntxs, raw, len);
+    if (*err != CHAIN_OK)
+        return NULL;
+    json_t *h = json_object();
+    json_object_set_new(h, "height", json_integer((json_int_t)hdr.height));
+    hex_set(h, "prev", hdr.prev, 32);
+    json_object_set_new(h, "time", json_integer((json_int_t)hdr.time));
+    hex_set(h, "txs_root", hdr.txs_root, 32);
+    json_object_set_new(h, "proposer", json_integer((json_int_t)hdr.proposer));
+    json_t *o = json_object();
+    hex_set(o, "id", id, 32);
+    json_object_set_new(o, "header", h);
+    json_object_set_new(o, "ntxs", json_integer((json_int_t)ntxs));
+    json_object_set_new(o, "txs", block_tx_ids(raw, len));
+    json_object_set_new(o, "size", json_integer((json_int_t)len));
+    return o;
+}
+
+/* format=json (default) or cbor; false after answering 400. */
+static bool want_cbor(gw_req *r, bool *cbor)
+{
+    const char *fmt = gw_arg(r, "format");
+    *cbor = fmt && strcmp(fmt, "cbor") == 0;
+    if (fmt && !*cbor && strcmp(fmt, "json") != 0) {
+        gw_reply_error(r, 400, "bad_query", "format: json or cbor");
+        return false;
+    }
+    return true;
+}
+
 static void route_block(gw_req *r)
 {
     char hs[GW_PARAM_MAX];
     uint64_t height;
+    bool cbor;
     if (!gw_param(r, 0, hs, sizeof hs) || !gw_parse_u64(&height, hs, strlen(hs)) || height == 0) {
         gw_reply_error(r, 400, "bad_request", "height: expected an integer ≥ 1");
         return;
     }
-    const char *fmt = gw_arg(r, "format");
-    bool cbor = fmt && strcmp(fmt, "cbor") == 0;
-    if (fmt && !cbor && strcmp(fmt, "json") != 0) {
-        gw_reply_error(r, 400, "bad_query", "format: json or cbor");
+    if (!want_cbor(r, &cbor))
         return;
-    }
     chain_rd *rd;
     if (!begin(r, &rd))
         return;
@@ -189,28 +223,74 @@ static void route_block(gw_req *r)
             gw_reply(r, 200, "application/cbor", copy, len);
         return;
     }
-    chain_block_header hdr;
-    uint8_t id[32];
-    size_t ntxs;
-    e = chain_block_peek(&hdr, id, &ntxs, raw, len);
-    json_t *ids = e == CHAIN_OK ? block_tx_ids(raw, len) : NULL;
+    json_t *o = block_json(raw, len, &e);
+    chain_rd_end(rd);
+    if (!o)
+        gw_reply_chain_err(r, e, "stored block");
+    else
+        gw_reply_json(r, 200, o);
+}
+
+/* GET /api/v1/blocks?from=H&limit=N[&format=cbor]: consecutive blocks from H,
+ * at most N (≤ GW_BLOCKS_MAX) and GW_BLOCKS_BYTES of them but at least one.
+ * CBOR: one array of the encoded blocks (what a node catching up reads);
+ * JSON: {"from", "count", "blocks": [block…]}. 404 when there is no block H. */
+static void route_blocks(gw_req *r)
+{
+    const char *f = gw_arg(r, "from"), *l = gw_arg(r, "limit");
+    uint64_t from = 0, limit = GW_BLOCKS_MAX;
+    bool cbor;
+    if (!f || !gw_parse_u64(&from, f, strlen(f)) || from == 0) {
+        gw_reply_error(r, 400, "bad_query", "from: expected a height ≥ 1");
+        return;
+    }
+    if (l && (!gw_parse_u64(&limit, l, strlen(l)) || limit == 0 || limit > GW_BLOCKS_MAX)) {
+        gw_reply_error(r, 400, "bad_query", "limit: expected 1..%d", GW_BLOCKS_MAX);
+        return;
+    }
+    if (!want_cbor(r, &cbor))
+        return;
+    chain_rd *rd;
+    if (!begin(r, &rd))
+        return;
+    uint8_t *buf = NULL;
+    size_t len = 0, n = 0;
+    int e = chain_blocks_encode(rd, from, (size_t)limit, GW_BLOCKS_BYTES, &buf, &len, &n);
+    if (e != CHAIN_OK) {
+        chain_rd_end(rd);
+        if (e == CHAIN_ERR_NOT_FOUND)
+            gw_reply_error(r, 404, "not_found", "no block at height %llu",
+                           (unsigned long long)from);
+        else
+            gw_reply_chain_err(r, e, "blocks");
+        return;
+    }
+    if (cbor) {
+        chain_rd_end(rd);
+        gw_reply(r, 200, "application/cbor", (char *)buf, len);
+        return;
+    }
+    free(buf);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n && e == CHAIN_OK; i++) {
+        const uint8_t *raw;
+        size_t blen;
+        if ((e = chain_block_get(rd, &raw, &blen, from + i)) == CHAIN_OK) {
+            json_t *b = block_json(raw, blen, &e);
+            if (b)
+                json_array_append_new(arr, b);
+        }
+    }
     chain_rd_end(rd);
     if (e != CHAIN_OK) {
+        json_decref(arr);
         gw_reply_chain_err(r, e, "stored block");
         return;
     }
-    json_t *h = json_object();
-    json_object_set_new(h, "height", json_integer((json_int_t)hdr.height));
-    hex_set(h, "prev", hdr.prev, 32);
-    json_object_set_new(h, "time", json_integer((json_int_t)hdr.time));
-    hex_set(h, "txs_root", hdr.txs_root, 32);
-    json_object_set_new(h, "proposer", json_integer((json_int_t)hdr.proposer));
     json_t *o = json_object();
-    hex_set(o, "id", id, 32);
-    json_object_set_new(o, "header", h);
-    json_object_set_new(o, "ntxs", json_integer((json_int_t)ntxs));
-    json_object_set_new(o, "txs", ids);
-    json_object_set_new(o, "size", json_integer((json_int_t)len));
+    json_object_set_new(o, "from", json_integer((json_int_t)from));
+    json_object_set_new(o, "count", json_integer((json_int_t)n));
+    json_object_set_new(o, "blocks", arr);
     gw_reply_json(r, 200, o);
 }
 
@@ -731,6 +811,7 @@ const gw_route gw_routes[] = {
     {GW_GET, "/api/v1/lots/*/*", route_lot, "lot"},
     {GW_GET, "/api/v1/tx/*", route_tx_get, "tx_get"},
     {GW_POST, "/api/v1/tx", route_tx_post, "tx_post"},
+    {GW_GET, "/api/v1/blocks", route_blocks, "blocks"},
     {GW_GET, "/api/v1/blocks/*", route_block, "block"},
     {GW_GET, "/api/v1/head", route_head, "head"},
     {GW_GET, "/api/v1/participants", route_participants, "participants"},

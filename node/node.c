@@ -104,6 +104,7 @@ struct node {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stopping;
+    atomic_bool stop_flag; /* node_stop began: a catch-up in progress gives up */
 };
 
 int node_key_load(uint8_t seckey[32], const char *path, char *errmsg, size_t errmsg_len)
@@ -392,7 +393,7 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
     }
 
     if (submit_reg_new(&n->reg, n->chain, n->genesis->chain_id, node_forward, n) != CHAIN_OK ||
-        fsm_new(&n->fsm, n->chain, n->id, n->reg) != CHAIN_OK) {
+        fsm_new(&n->fsm, n->chain, n->id, n->reg, &n->stop_flag) != CHAIN_OK) {
         snprintf(errmsg, errmsg_len, "out of memory");
         goto fail;
     }
@@ -527,6 +528,7 @@ void node_stop(node *n)
 {
     if (!n)
         return;
+    atomic_store(&n->stop_flag, true);
     if (n->monitor_running) {
         pthread_mutex_lock(&n->mu);
         n->stopping = true;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "chain/state_int.h"
 #include "helper_chain.h"
 
 char HC_GTIN2[15];
@@ -288,4 +289,80 @@ chain_head hc_get_head(hc_env *e)
     assert_int_equal(chain_head_get(rd, &h), CHAIN_OK);
     chain_rd_end(rd);
     return h;
+}
+
+void hc_dump(hc_env *e, uint8_t **out, size_t *len)
+{
+    MDB_txn *t;
+    assert_int_equal(mdb_txn_begin(e->c->env, NULL, MDB_RDONLY, &t), 0);
+    size_t cap = 1u << 16, n = 0;
+    uint8_t *buf = malloc(cap);
+    assert_non_null(buf);
+    for (int db = 0; db < DB__COUNT; db++) {
+        MDB_cursor *cur;
+        MDB_val k, v;
+        assert_int_equal(mdb_cursor_open(t, e->c->dbi[db], &cur), 0);
+        for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            if (db == DB_META && k.mv_size == 7 && memcmp(k.mv_data, "applied", 7) == 0)
+                continue;
+            size_t need = n + 1 + 16 + k.mv_size + v.mv_size;
+            while (need > cap)
+                buf = realloc(buf, cap *= 2);
+            assert_non_null(buf);
+            buf[n++] = (uint8_t)db;
+            memcpy(buf + n, &k.mv_size, 8);
+            memcpy(buf + n + 8, &v.mv_size, 8);
+            n += 16;
+            memcpy(buf + n, k.mv_data, k.mv_size);
+            n += k.mv_size;
+            memcpy(buf + n, v.mv_data, v.mv_size);
+            n += v.mv_size;
+        }
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(t);
+    *out = buf;
+    *len = n;
+}
+
+void hc_catch_up(hc_env *dst, hc_env *src, size_t range)
+{
+    uint8_t *mk;
+    size_t mlen;
+    char err[256];
+    chain_marker m;
+    assert_int_equal(chain_marker_take(src->c, &mk, &mlen), CHAIN_OK);
+    assert_int_equal(chain_marker_decode(&m, mk, mlen, src->g->chain_id, err, sizeof err),
+                     CHAIN_OK);
+    free(mk);
+    chain_head h = hc_get_head(dst);
+    const uint8_t **blks = calloc(range, sizeof *blks);
+    size_t *lens = calloc(range, sizeof *lens);
+    assert_true(blks && lens);
+    while (h.height < m.height) {
+        chain_rd *rd;
+        uint8_t *buf;
+        size_t len, n, k;
+        assert_int_equal(chain_rd_begin(src->c, &rd), CHAIN_OK);
+        assert_int_equal(chain_blocks_encode(rd, h.height + 1, range, 1u << 20, &buf, &len, &n),
+                         CHAIN_OK);
+        chain_rd_end(rd);
+        assert_int_equal(chain_blocks_split(blks, lens, &k, range, buf, len, err, sizeof err),
+                         CHAIN_OK);
+        assert_int_equal(k, n);
+        for (size_t i = 0; i < k; i++) {
+            chain_apply_result r;
+            int rc = chain_block_replay(dst->c, &r, blks[i], lens[i], err, sizeof err);
+            if (rc != CHAIN_OK)
+                fail_msg("replay of block %llu: %s", (unsigned long long)(h.height + 1 + i), err);
+            chain_apply_result_free(&r);
+        }
+        free(buf);
+        h = hc_get_head(dst);
+    }
+    free(blks);
+    free(lens);
+    assert_int_equal(chain_marker_reach(dst->c, &m, err, sizeof err), CHAIN_OK);
+    resync(dst);
 }

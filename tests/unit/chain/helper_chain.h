@@ -90,6 +90,18 @@ void hc_unit_delivered(hc_env *e, const char *serial);
 /* ... then sold to HK_ALICE's key. */
 void hc_unit_owned(hc_env *e, const char *serial, int owner);
 
+/* Every database of the ledger, key by key, as one buffer (*out malloc'd),
+ * leaving out only meta "applied" (the consensus index, which differs between
+ * a ledger that applied blocks and one that replayed them). Two equal dumps
+ * are two equal states. */
+void hc_dump(hc_env *e, uint8_t **out, size_t *len);
+
+/* Replays every block of src that dst lacks into dst, fetched in ranges of
+ * `range` blocks through chain_blocks_encode / chain_blocks_split (what a
+ * catching-up node does over HTTP), then reaches src's marker. Asserts every
+ * step; resyncs dst's head view. */
+void hc_catch_up(hc_env *dst, hc_env *src, size_t range);
+
 /* Reads of the current state (assert on failure). */
 chain_unit hc_get_unit(hc_env *e, const char *gtin, const char *serial);
 chain_head hc_get_head(hc_env *e);

@@ -1,6 +1,7 @@
 /* chain_block_apply's promises: header checks, idempotency per consensus
  * index, duplicates and replays, nonce and signature checks, big mints,
- * concurrent readers, restart and snapshots. */
+ * concurrent readers, restart, and catching up by blocks (markers, ranges,
+ * replay). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -638,29 +639,11 @@ static void test_concurrent_reader_sees_whole_blocks_while_applying(void **state
     assert_true(r.reads > 0);
 }
 
-/* ---- snapshots ---- */
+/* ---- catching up by blocks ---- */
 
-static void test_snapshot_round_trip_into_fresh_env_same_digest(void **state)
+/* A transfer X: alice → bob in its own block, built on e's head. */
+static void transfer_block(hc_env *e, uint8_t **blk, size_t *blen)
 {
-    hc_env *e = *state;
-    hc_unit_owned(e, "X", HK_ALICE);
-    assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN2, "L2", "Y", 50), CHAIN_OK);
-    uint8_t *snap;
-    size_t len;
-    assert_int_equal(chain_snapshot_take(e->c, &snap, &len), CHAIN_OK);
-    hc_env e2;
-    hc_setup_twin(&e2, e);
-    char err[256];
-    assert_int_equal(chain_snapshot_install(e2.c, snap, len, err, sizeof err), CHAIN_OK);
-    chain_head a = hc_get_head(e), b = hc_get_head(&e2);
-    assert_int_equal(a.height, b.height);
-    assert_int_equal(a.applied_index, b.applied_index);
-    assert_int_equal(chain_applied_index(e2.c), a.applied_index);
-    assert_memory_equal(a.state_digest, b.state_digest, 32);
-    assert_int_equal(hc_get_unit(&e2, HC_GTIN, "X").state, CHAIN_UNIT_OWNED);
-    /* both keep applying the same block to the same digest */
-    uint8_t *blk;
-    size_t blen;
     chain_tx tx = hc_tx(CHAIN_TX_TRANSFER);
     gs1_sgtin u = hc_unit(HC_GTIN, "X");
     tx.units = &u;
@@ -670,32 +653,194 @@ static void test_snapshot_round_trip_into_fresh_env_same_digest(void **state)
     uint8_t *t[1];
     size_t l[1];
     hc_encode(e, HK_ALICE, &tx, &t[0], &l[0]);
-    hc_build(e, &blk, &blen, t, l, 1);
+    hc_build(e, blk, blen, t, l, 1);
     free(t[0]);
+}
+
+static void test_marker_says_where_the_state_is(void **state)
+{
+    hc_env *e = *state;
+    hc_unit_owned(e, "X", HK_ALICE);
+    uint8_t *mk;
+    size_t len;
+    char err[256];
+    assert_int_equal(chain_marker_take(e->c, &mk, &len), CHAIN_OK);
+    assert_true(len < 1024); /* a marker, not the state */
+    chain_marker m;
+    assert_int_equal(chain_marker_decode(&m, mk, len, e->g->chain_id, err, sizeof err), CHAIN_OK);
+    chain_head h = hc_get_head(e);
+    assert_int_equal(m.index, h.applied_index);
+    assert_int_equal(m.height, h.height);
+    assert_memory_equal(m.id, h.id, 32);
+    assert_memory_equal(m.digest, h.state_digest, 32);
+    /* the genesis's two nodes, with the gateways that serve the blocks */
+    assert_int_equal(m.nnodes, 2);
+    assert_int_equal(m.nodes[0].id, 1);
+    assert_string_equal(m.nodes[0].http_addr, "http://127.0.0.1:8101");
+    assert_string_equal(m.nodes[1].http_addr, "http://127.0.0.1:8102");
+    /* every truncation refused, and *out left alone */
+    chain_marker untouched;
+    memset(&untouched, 0x5a, sizeof untouched);
+    for (size_t cut = 0; cut < len; cut++) {
+        chain_marker o = untouched;
+        assert_int_not_equal(chain_marker_decode(&o, mk, cut, e->g->chain_id, err, sizeof err),
+                             CHAIN_OK);
+        assert_memory_equal(&o, &untouched, sizeof o);
+    }
+    /* a trailing byte */
+    uint8_t *longer = malloc(len + 1);
+    memcpy(longer, mk, len);
+    longer[len] = 0;
+    assert_int_equal(chain_marker_decode(&m, longer, len + 1, e->g->chain_id, err, sizeof err),
+                     CHAIN_ERR_MALFORMED);
+    free(longer);
+    /* of another chain */
+    uint8_t other[32];
+    memcpy(other, e->g->chain_id, 32);
+    other[0] ^= 1;
+    assert_int_equal(chain_marker_decode(&m, mk, len, other, err, sizeof err),
+                     CHAIN_ERR_BAD_GENESIS);
+    assert_non_null(strstr(err, "another chain"));
+    free(mk);
+}
+
+static void test_replay_catches_up_to_the_same_state(void **state)
+{
+    hc_env *e = *state;
+    hc_unit_owned(e, "X", HK_ALICE);
+    assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN2, "L2", "Y", 50), CHAIN_OK);
+    char detail[96];
+    chain_tx bad = hc_tx(CHAIN_TX_PICKUP); /* a refused tx is part of history too */
+    gs1_sgtin u = hc_unit(HC_GTIN, "NOPE");
+    bad.units = &u;
+    bad.nunits = 1;
+    assert_int_equal(hc_apply1(e, HK_CARRIER, &bad, detail), CHAIN_ERR_UNKNOWN_UNIT);
+    hc_env e2;
+    hc_setup_twin(&e2, e);
+    hc_catch_up(&e2, e, 2); /* ranges of two blocks */
+    chain_head a = hc_get_head(e), b = hc_get_head(&e2);
+    assert_int_equal(a.height, b.height);
+    assert_memory_equal(a.id, b.id, 32);
+    assert_memory_equal(a.state_digest, b.state_digest, 32);
+    assert_int_equal(chain_applied_index(e2.c), a.applied_index);
+    uint8_t *da, *db;
+    size_t la, lb;
+    hc_dump(e, &da, &la);
+    hc_dump(&e2, &db, &lb);
+    assert_int_equal(la, lb);
+    assert_memory_equal(da, db, la); /* every record, receipts and history included */
+    free(da);
+    free(db);
+    assert_int_equal(hc_get_unit(&e2, HC_GTIN, "X").state, CHAIN_UNIT_OWNED);
+    /* both keep applying the same next block to the same digest */
+    uint8_t *blk;
+    size_t blen;
+    char err[256];
+    transfer_block(e, &blk, &blen);
     chain_apply_result r1, r2;
     assert_int_equal(chain_block_apply(e->c, &r1, a.applied_index + 1, blk, blen, err, sizeof err),
                      CHAIN_OK);
     assert_int_equal(chain_block_apply(e2.c, &r2, a.applied_index + 1, blk, blen, err, sizeof err),
                      CHAIN_OK);
     assert_int_equal(r1.receipts[0].code, CHAIN_OK);
+    assert_int_equal(r2.receipts[0].code, CHAIN_OK);
     assert_memory_equal(r1.state_digest, r2.state_digest, 32);
     chain_apply_result_free(&r1);
     chain_apply_result_free(&r2);
     free(blk);
-    /* a truncated snapshot, or one of another chain, changes nothing */
-    assert_int_equal(chain_snapshot_install(e2.c, snap, len / 2, err, sizeof err) != CHAIN_OK, 1);
-    uint8_t *last = NULL;
-    for (uint8_t *p = snap; (p = memmem(p, len - (size_t)(p - snap), e->g->chain_id, 32)) != NULL;
-         p++)
-        last = p; /* the "chain" field comes last */
-    assert_non_null(last);
-    last[0] ^= 1;
-    assert_int_equal(chain_snapshot_install(e2.c, snap, len, err, sizeof err),
-                     CHAIN_ERR_BAD_GENESIS);
-    chain_head c2 = hc_get_head(&e2);
-    assert_memory_equal(c2.state_digest, r2.state_digest, 32);
-    free(snap);
     hc_teardown(&e2);
+}
+
+static void test_replay_refuses_block_that_does_not_extend_head(void **state)
+{
+    hc_env *e = *state;
+    hc_unit_owned(e, "X", HK_ALICE); /* blocks 1..4 */
+    hc_env e2;
+    hc_setup_twin(&e2, e);
+    chain_rd *rd;
+    const uint8_t *raw;
+    size_t len;
+    char err[256];
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_block_get(rd, &raw, &len, 2), CHAIN_OK);
+    chain_apply_result r;
+    assert_int_equal(chain_block_replay(e2.c, &r, raw, len, err, sizeof err), CHAIN_ERR_BAD_BLOCK);
+    assert_non_null(strstr(err, "does not extend the head at height 0"));
+    /* garbage is refused the same way */
+    uint8_t junk[8] = {0xa1, 0x61, 'x', 0x01};
+    assert_int_equal(chain_block_replay(e2.c, &r, junk, sizeof junk, err, sizeof err),
+                     CHAIN_ERR_BAD_BLOCK);
+    chain_rd_end(rd);
+    chain_head h = hc_get_head(&e2);
+    assert_int_equal(h.height, 0);
+    assert_int_equal(h.applied_index, 0);
+    hc_teardown(&e2);
+}
+
+static void test_marker_reach_refuses_another_head(void **state)
+{
+    hc_env *e = *state;
+    hc_unit_owned(e, "X", HK_ALICE);
+    uint8_t *mk;
+    size_t len;
+    char err[256];
+    chain_marker m;
+    assert_int_equal(chain_marker_take(e->c, &mk, &len), CHAIN_OK);
+    assert_int_equal(chain_marker_decode(&m, mk, len, e->g->chain_id, err, sizeof err), CHAIN_OK);
+    free(mk);
+    hc_env e2;
+    hc_setup_twin(&e2, e);
+    /* e2 at height 0 cannot reach a marker at height 4 */
+    assert_int_equal(chain_marker_reach(e2.c, &m, err, sizeof err), CHAIN_ERR_BAD_BLOCK);
+    assert_int_equal(chain_applied_index(e2.c), 0);
+    /* same height, another digest: refused, index unchanged */
+    hc_catch_up(&e2, e, 16);
+    m.digest[5] ^= 1;
+    m.index += 10;
+    assert_int_equal(chain_marker_reach(e2.c, &m, err, sizeof err), CHAIN_ERR_BAD_BLOCK);
+    assert_non_null(strstr(err, "state digest"));
+    assert_int_equal(chain_applied_index(e2.c), chain_applied_index(e->c));
+    hc_teardown(&e2);
+}
+
+static void test_block_ranges_are_bounded(void **state)
+{
+    hc_env *e = *state;
+    hc_unit_owned(e, "X", HK_ALICE); /* 4 blocks */
+    chain_rd *rd;
+    uint8_t *buf;
+    size_t len, n, k;
+    const uint8_t *blks[8];
+    size_t lens[8];
+    char err[256];
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    /* a count limit */
+    assert_int_equal(chain_blocks_encode(rd, 1, 3, 1u << 20, &buf, &len, &n), CHAIN_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(chain_blocks_split(blks, lens, &k, 8, buf, len, err, sizeof err), CHAIN_OK);
+    assert_int_equal(k, 3);
+    const uint8_t *raw;
+    size_t rlen;
+    assert_int_equal(chain_block_get(rd, &raw, &rlen, 2), CHAIN_OK);
+    assert_int_equal(lens[1], rlen);
+    assert_memory_equal(blks[1], raw, rlen); /* the stored bytes, unchanged */
+    /* the reader refuses more blocks than it may take, and any truncation */
+    assert_int_equal(chain_blocks_split(blks, lens, &k, 2, buf, len, err, sizeof err),
+                     CHAIN_ERR_TOO_LARGE);
+    for (size_t cut = 0; cut < len; cut++)
+        assert_int_not_equal(chain_blocks_split(blks, lens, &k, 8, buf, cut, err, sizeof err),
+                             CHAIN_OK);
+    free(buf);
+    /* a byte limit smaller than one block still gives that one block */
+    assert_int_equal(chain_blocks_encode(rd, 2, 8, 1, &buf, &len, &n), CHAIN_OK);
+    assert_int_equal(n, 1);
+    free(buf);
+    /* the range stops at the head; nothing beyond it */
+    assert_int_equal(chain_blocks_encode(rd, 3, 8, 1u << 20, &buf, &len, &n), CHAIN_OK);
+    assert_int_equal(n, 2);
+    free(buf);
+    assert_int_equal(chain_blocks_encode(rd, 5, 8, 1u << 20, &buf, &len, &n), CHAIN_ERR_NOT_FOUND);
+    chain_rd_end(rd);
 }
 
 int main(void)
@@ -719,7 +864,11 @@ int main(void)
         T(test_full_disk_returns_storage_and_writes_nothing),
         T(test_verify_threads_pre_pass_same_receipts_and_digest),
         T(test_concurrent_reader_sees_whole_blocks_while_applying),
-        T(test_snapshot_round_trip_into_fresh_env_same_digest),
+        T(test_marker_says_where_the_state_is),
+        T(test_replay_catches_up_to_the_same_state),
+        T(test_replay_refuses_block_that_does_not_extend_head),
+        T(test_marker_reach_refuses_another_head),
+        T(test_block_ranges_are_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
