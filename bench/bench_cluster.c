@@ -484,7 +484,46 @@ static int cmp_u64(const void *a, const void *b)
 typedef struct result {
     double tps, p50_ms, p99_ms;
     size_t ok, failed;
+    double txs_per_block; /* measured txs over the blocks the run added */
+    double busy, iowait;  /* share of all cores' time during the run */
 } result;
+
+/* Sums of /proc/stat's first line: busy (user..steal but idle, iowait), iowait, all. */
+typedef struct cpu_times {
+    unsigned long long busy, iowait, total;
+} cpu_times;
+
+static cpu_times cpu_now(void)
+{
+    cpu_times t = {0};
+    unsigned long long v[8] = {0};
+    FILE *f = fopen("/proc/stat", "r");
+    if (f && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                    &v[4], &v[5], &v[6], &v[7]) == 8) {
+        t.iowait = v[4];
+        t.total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+        t.busy = t.total - v[3] - v[4];
+    }
+    if (f)
+        fclose(f);
+    return t;
+}
+
+/* Height of the ledger as node i sees it (0 when it does not answer). */
+static uint64_t head_height(int i)
+{
+    conn c = {.fd = -1, .port = nodes[i].http_port};
+    char body[4096];
+    int st = http_do(&c, "GET", "/api/v1/head", NULL, NULL, 0, body, sizeof body);
+    conn_close(&c);
+    if (st != 200)
+        return 0;
+    json_t *j = json_loads(body, 0, NULL);
+    json_t *h = json_object_get(j, "head");
+    uint64_t height = (uint64_t)json_integer_value(json_object_get(h ? h : j, "height"));
+    json_decref(j);
+    return height;
+}
 
 /* spread: submitters spread over the nodes (2/3 take the forwarding path);
  * otherwise every submitter talks to the leader. */
@@ -506,12 +545,16 @@ static result run_once(int submitters, size_t per, bool spread, int leader, conn
         for (size_t i = 0; i < per; i++)
             w->txs[i] = pickup_tx(s, first + (uint64_t)s * per + i);
     }
+    uint64_t h0 = head_height(leader);
+    cpu_times c0 = cpu_now();
     uint64_t t0 = now_us();
     for (int s = 0; s < submitters; s++)
         pthread_create(&ws[s].th, NULL, worker_main, &ws[s]);
     for (int s = 0; s < submitters; s++)
         pthread_join(ws[s].th, NULL);
     uint64_t elapsed = now_us() - t0;
+    cpu_times c1 = cpu_now();
+    uint64_t h1 = head_height(leader);
 
     size_t total = (size_t)submitters * per, k = 0;
     uint64_t *all = calloc(total, sizeof *all);
@@ -532,6 +575,12 @@ static result run_once(int submitters, size_t per, bool spread, int leader, conn
     }
     qsort(all, total, sizeof *all, cmp_u64);
     r.tps = (double)r.ok / ((double)elapsed / 1e6);
+    /* scans batches share the blocks; a few, so the figure is a close upper bound */
+    r.txs_per_block = h1 > h0 ? (double)total / (double)(h1 - h0) : 0;
+    if (c1.total > c0.total) {
+        r.busy = (double)(c1.busy - c0.busy) / (double)(c1.total - c0.total);
+        r.iowait = (double)(c1.iowait - c0.iowait) / (double)(c1.total - c0.total);
+    }
     r.p50_ms = (double)all[total / 2] / 1000.0;
     r.p99_ms = (double)all[(total * 99) / 100] / 1000.0;
     free(all);
@@ -625,9 +674,10 @@ int main(int argc, char **argv)
             rs[r] = run_once(levels[l], per[l], spread[l], leader, &admin);
             fprintf(stderr,
                     "  run %d, %2d submitters %-6s: %8.0f tx/s  p50 %6.2f ms  p99 %6.2f ms"
-                    "  (%zu ok, %zu failed)\n",
+                    "  %5.1f txs/block  cpu %3.0f%% busy %3.0f%% iowait  (%zu ok, %zu failed)\n",
                     r + 1, levels[l], spread[l] ? "spread" : "leader", rs[r].tps, rs[r].p50_ms,
-                    rs[r].p99_ms, rs[r].ok, rs[r].failed);
+                    rs[r].p99_ms, rs[r].txs_per_block, 100 * rs[r].busy, 100 * rs[r].iowait,
+                    rs[r].ok, rs[r].failed);
         }
         result by_tps[BENCH_RUNS], by_p50[BENCH_RUNS];
         memcpy(by_tps, rs, sizeof rs);

@@ -485,36 +485,53 @@ static int seal_block(blk_ctx *b, const uint8_t bid[CHAIN_HASH_LEN], size_t len,
     return rc;
 }
 
-/* The one body behind chain_block_apply (index > 0: consensus order, idempotent
- * per index, a block that does not link is skipped and the index moves) and
- * chain_block_replay (index 0: the block must link, the index stays). */
-static int apply_block(chain *c, chain_apply_result *res, uint64_t index, const uint8_t *blk,
-                       size_t len, char *errmsg, size_t errmsg_len)
+/* The linkage rule, shared with chain_block_follows: the block peeks (header,
+ * Merkle root) and extends (height, prev, time) the head given. */
+static bool block_links(chain_block_header *hdr, uint8_t bid[CHAIN_HASH_LEN], size_t *ntx,
+                        int *peek, uint64_t height, const uint8_t id[CHAIN_HASH_LEN], uint64_t time,
+                        const uint8_t *blk, size_t len)
 {
-    MDB_txn *t = NULL;
+    *ntx = 0;
+    *peek = chain_block_peek(hdr, bid, ntx, blk, len);
+    return *peek == CHAIN_OK && hdr->height == height + 1 &&
+           memcmp(hdr->prev, id, CHAIN_HASH_LEN) == 0 && hdr->time >= time;
+}
+
+bool chain_block_follows(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], uint64_t height,
+                         const uint8_t head_id[CHAIN_HASH_LEN], uint64_t head_time,
+                         const uint8_t *blk, size_t len)
+{
+    size_t ntx;
+    int peek;
+    return block_links(hdr, id, &ntx, &peek, height, head_id, head_time, blk, len);
+}
+
+/* One block inside the caller's write transaction t: the body behind
+ * chain_block_apply and chain_blocks_apply (index > 0: consensus order,
+ * idempotent per index, a block that does not link is skipped and the index
+ * moves) and chain_block_replay (index 0: the block must link, the index
+ * stays). Nothing is committed here; on an error the caller aborts t. */
+static int apply_block(chain *c, MDB_txn *t, chain_apply_result *res, uint64_t index,
+                       const uint8_t *blk, size_t len, char *errmsg, size_t errmsg_len)
+{
     const uint8_t **txs = NULL;
     size_t *lens = NULL;
     uint8_t *scratch = NULL;
     chain_receipt *rcpt = NULL;
     pk_cache *pc = NULL;
     pre_check *pre = NULL;
-    int rc, mrc;
+    int rc;
     memset(res, 0, sizeof *res);
-    if (errmsg != NULL && errmsg_len > 0)
-        errmsg[0] = '\0';
 
-    if ((mrc = mdb_txn_begin(c->env, NULL, 0, &t)))
-        return st_lmdb_err(mrc, "apply block: begin", errmsg, errmsg_len);
     uint64_t applied = 0;
     st_head head;
     if ((rc = st_uint_get(t, c->dbi[DB_META], "applied", 7, &applied)) ||
         (rc = st_head_get(c, t, &head))) {
         set_err(errmsg, errmsg_len, "meta", rc);
-        goto fail;
+        return rc;
     }
     bool replay = index == 0;
     if (!replay && index <= applied) {
-        mdb_txn_abort(t);
         memcpy(res->block_id, head.id, CHAIN_HASH_LEN);
         memcpy(res->state_digest, head.digest, CHAIN_HASH_LEN);
         return CHAIN_OK;
@@ -523,9 +540,8 @@ static int apply_block(chain *c, chain_apply_result *res, uint64_t index, const 
     chain_block_header hdr;
     uint8_t bid[CHAIN_HASH_LEN];
     size_t ntx = 0;
-    int peek = chain_block_peek(&hdr, bid, &ntx, blk, len);
-    bool linked = peek == CHAIN_OK && hdr.height == head.height + 1 &&
-                  memcmp(hdr.prev, head.id, CHAIN_HASH_LEN) == 0 && hdr.time >= head.time;
+    int peek;
+    bool linked = block_links(&hdr, bid, &ntx, &peek, head.height, head.id, head.time, blk, len);
     if (peek == CHAIN_OK && ntx > 0) {
         txs = malloc(ntx * sizeof *txs);
         lens = malloc(ntx * sizeof *lens);
@@ -536,9 +552,10 @@ static int apply_block(chain *c, chain_apply_result *res, uint64_t index, const 
             rc = CHAIN_ERR_NOMEM;
             goto fail;
         }
-        if (block_tx_slices(txs, lens, ntx, blk, len) != CHAIN_OK) {
-            linked = false;
-            ntx = 0; /* peek accepted it, so this is not expected; skip the block */
+        /* peek accepted the block, so its slices are well formed */
+        if ((rc = block_tx_slices(txs, lens, ntx, blk, len)) != CHAIN_OK) {
+            set_err(errmsg, errmsg_len, "slices of a peeked block", rc);
+            goto fail;
         }
     }
     if (!linked && replay) {
@@ -593,13 +610,6 @@ static int apply_block(chain *c, chain_apply_result *res, uint64_t index, const 
         set_err(errmsg, errmsg_len, "applied index", rc);
         goto fail;
     }
-    if ((mrc = mdb_txn_commit(t))) {
-        t = NULL;
-        rc = st_lmdb_err(mrc, "apply block: commit", errmsg, errmsg_len);
-        goto fail;
-    }
-    if (!replay)
-        atomic_store(&c->applied, index);
     free(pre);
     free(pc);
     free(txs);
@@ -609,8 +619,6 @@ static int apply_block(chain *c, chain_apply_result *res, uint64_t index, const 
     res->nreceipts = ntx;
     return CHAIN_OK;
 fail:
-    if (t != NULL)
-        mdb_txn_abort(t);
     free(pre);
     free(pc);
     free(txs);
@@ -621,19 +629,70 @@ fail:
     return rc;
 }
 
+/* Applies blks[0..n) in one write transaction (index[i] each, 0 = replay) and
+ * commits once; all or nothing. */
+static int apply_group(chain *c, chain_apply_result *res, const uint64_t *index,
+                       const uint8_t *const *blks, const size_t *lens, size_t n, char *errmsg,
+                       size_t errmsg_len)
+{
+    if (errmsg != NULL && errmsg_len > 0)
+        errmsg[0] = '\0';
+    memset(res, 0, n * sizeof *res);
+    MDB_txn *t;
+    int mrc = mdb_txn_begin(c->env, NULL, 0, &t), rc = CHAIN_OK;
+    if (mrc)
+        return st_lmdb_err(mrc, "apply block: begin", errmsg, errmsg_len);
+    uint64_t top = 0;
+    size_t done = 0;
+    for (; done < n && rc == CHAIN_OK; done++) {
+        rc = apply_block(c, t, &res[done], index[done], blks[done], lens[done], errmsg, errmsg_len);
+        if (index[done] > top)
+            top = index[done];
+    }
+    if (rc == CHAIN_OK && (mrc = mdb_txn_commit(t)))
+        rc = st_lmdb_err(mrc, "apply block: commit", errmsg, errmsg_len);
+    else if (rc != CHAIN_OK)
+        mdb_txn_abort(t);
+    if (rc != CHAIN_OK) {
+        for (size_t i = 0; i < done; i++)
+            chain_apply_result_free(&res[i]);
+        memset(res, 0, n * sizeof *res);
+        return rc;
+    }
+    if (top > atomic_load(&c->applied))
+        atomic_store(&c->applied, top);
+    return CHAIN_OK;
+}
+
 int chain_block_apply(chain *c, chain_apply_result *res, uint64_t index, const uint8_t *blk,
                       size_t len, char *errmsg, size_t errmsg_len)
 {
     if (index == 0) {
         memset(res, 0, sizeof *res);
-        set_err(errmsg, errmsg_len, "apply block: consensus index 0", CHAIN_ERR_INVALID);
+        if (errmsg != NULL && errmsg_len > 0)
+            snprintf(errmsg, errmsg_len, "apply block: consensus index 0");
         return CHAIN_ERR_INVALID;
     }
-    return apply_block(c, res, index, blk, len, errmsg, errmsg_len);
+    return apply_group(c, res, &index, &blk, &len, 1, errmsg, errmsg_len);
+}
+
+int chain_blocks_apply(chain *c, chain_apply_result *res, const uint64_t *index,
+                       const uint8_t *const *blks, const size_t *lens, size_t n, char *errmsg,
+                       size_t errmsg_len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (index[i] == 0 || (i > 0 && index[i] <= index[i - 1])) {
+            memset(res, 0, n * sizeof *res);
+            if (errmsg != NULL && errmsg_len > 0)
+                snprintf(errmsg, errmsg_len, "apply blocks: indexes must be > 0 and increase");
+            return CHAIN_ERR_INVALID;
+        }
+    return apply_group(c, res, index, blks, lens, n, errmsg, errmsg_len);
 }
 
 int chain_block_replay(chain *c, chain_apply_result *res, const uint8_t *blk, size_t len,
                        char *errmsg, size_t errmsg_len)
 {
-    return apply_block(c, res, 0, blk, len, errmsg, errmsg_len);
+    const uint64_t zero = 0;
+    return apply_group(c, res, &zero, &blk, &len, 1, errmsg, errmsg_len);
 }

@@ -34,6 +34,9 @@
 
 int chain_marker_take(chain *c, uint8_t **out, size_t *out_len)
 {
+    int mrc = mdb_env_sync(c->env, 1);
+    if (mrc)
+        return st_lmdb_err(mrc, "marker: sync", NULL, 0);
     chain_rd *rd;
     int rc = chain_rd_begin(c, &rd);
     if (rc)
@@ -115,7 +118,7 @@ int chain_marker_decode(chain_marker *out, const uint8_t *buf, size_t len,
     if (rc == CHAIN_OK && n != 7)
         return cbu_fail(&r, CHAIN_ERR_MALFORMED, "marker: 7 fields expected, %zu found", n);
     /* keys in canonical order: id, chain, index, nodes, digest, height, version */
-    static const char *const names[7] = {"id", "chain", "index", "nodes",
+    static const char *const names[7] = {"id",     "chain",  "index",  "nodes",
                                          "digest", "height", "version"};
     for (size_t i = 0; rc == CHAIN_OK && i < 7; i++) {
         const char *key;
@@ -125,13 +128,26 @@ int chain_marker_decode(chain_marker *out, const uint8_t *buf, size_t len,
         if (!cbu_key_is(key, kl, names[i]))
             return cbu_fail(&r, CHAIN_ERR_MALFORMED, "marker: %s expected", names[i]);
         switch (i) {
-        case 0: rc = cbu_get_bytes_n(&r, m.id, CHAIN_HASH_LEN, "id"); break;
-        case 1: rc = cbu_get_bytes_n(&r, chain, CHAIN_HASH_LEN, "chain"); break;
-        case 2: rc = cbu_get_uint(&r, &m.index, "index"); break;
-        case 3: rc = marker_nodes(&r, &m); break;
-        case 4: rc = cbu_get_bytes_n(&r, m.digest, CHAIN_HASH_LEN, "digest"); break;
-        case 5: rc = cbu_get_uint(&r, &m.height, "height"); break;
-        default: rc = cbu_get_uint(&r, &version, "version");
+        case 0:
+            rc = cbu_get_bytes_n(&r, m.id, CHAIN_HASH_LEN, "id");
+            break;
+        case 1:
+            rc = cbu_get_bytes_n(&r, chain, CHAIN_HASH_LEN, "chain");
+            break;
+        case 2:
+            rc = cbu_get_uint(&r, &m.index, "index");
+            break;
+        case 3:
+            rc = marker_nodes(&r, &m);
+            break;
+        case 4:
+            rc = cbu_get_bytes_n(&r, m.digest, CHAIN_HASH_LEN, "digest");
+            break;
+        case 5:
+            rc = cbu_get_uint(&r, &m.height, "height");
+            break;
+        default:
+            rc = cbu_get_uint(&r, &version, "version");
         }
     }
     if (rc == CHAIN_OK)

@@ -426,8 +426,13 @@ typedef struct chain chain;       /* an open ledger state (LMDB environment) */
 typedef struct chain_rd chain_rd; /* a read-only snapshot of it */
 
 typedef struct chain_options {
-    size_t map_size;         /* LMDB map size in bytes; 0: 64 GiB */
-    bool no_sync;            /* tests/benchmarks only: MDB_NOSYNC */
+    size_t map_size; /* LMDB map size in bytes; 0: 64 GiB */
+    bool no_sync;    /* tests/benchmarks only: MDB_NOSYNC */
+    /* One fsync per commit instead of two (LMDB's MDB_NOMETASYNC): the state
+     * stays intact after an OS crash but its last commits may be undone. For
+     * a node, whose Raft log keeps every entry after the last marker (and
+     * chain_marker_take syncs first), that loses nothing. */
+    bool defer_meta_sync;
     unsigned verify_threads; /* threads that decode and verify a block's signatures in a
                                 pre-pass (≤ 16); 0 or 1: on the applying thread only */
 } chain_options;
@@ -488,6 +493,22 @@ void chain_apply_result_free(chain_apply_result *r);
 int chain_block_apply(chain *c, chain_apply_result *res, uint64_t index, const uint8_t *blk,
                       size_t len, char *errmsg, size_t errmsg_len) CHAIN_WUR;
 
+/* chain_block_apply for n blocks in ONE write transaction (one commit, one
+ * fsync): index[] must be > 0 and strictly increasing; res[0..n) as for
+ * chain_block_apply each. All or nothing: on a local failure nothing of any
+ * of them was written and res[] is zeroed. */
+int chain_blocks_apply(chain *c, chain_apply_result *res, const uint64_t *index,
+                       const uint8_t *const *blks, const size_t *lens, size_t n, char *errmsg,
+                       size_t errmsg_len) CHAIN_WUR;
+
+/* The rule by which chain_block_apply decides whether a block links: it peeks
+ * (canonical header, Merkle root) and extends a head of (height, id, time) —
+ * height + 1, prev = id, time not earlier. On true, *hdr and *id are the
+ * block's. Pure; lets a caller follow the committed head ahead of apply. */
+bool chain_block_follows(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], uint64_t height,
+                         const uint8_t head_id[CHAIN_HASH_LEN], uint64_t head_time,
+                         const uint8_t *blk, size_t len);
+
 /* Last consensus index applied (0 for a new ledger). */
 uint64_t chain_applied_index(chain *c);
 
@@ -530,7 +551,9 @@ typedef struct chain_marker {
 } chain_marker;
 
 /* The marker of the current state as canonical CBOR (*out malloc'd, caller
- * frees; a few hundred bytes whatever the ledger's size). Any thread. */
+ * frees; a few hundred bytes whatever the ledger's size). Flushes the ledger
+ * to disk first (mdb_env_sync), so a marker never names a state that an OS
+ * crash could undo. Any thread. */
 int chain_marker_take(chain *c, uint8_t **out, size_t *out_len) CHAIN_WUR;
 /* Decodes a marker (bounded; refuses another chain's with CHAIN_ERR_BAD_GENESIS,
  * anything malformed or non-canonical with its code and a message). *out is

@@ -265,6 +265,8 @@ int chain_open(chain **out, const char *dir, const chain_genesis *g, const chain
     unsigned flags = MDB_NOSUBDIR | MDB_NOTLS | MDB_NORDAHEAD;
     if (opt != NULL && opt->no_sync)
         flags |= MDB_NOSYNC;
+    else if (opt != NULL && opt->defer_meta_sync)
+        flags |= MDB_NOMETASYNC;
     if ((mrc = mdb_env_create(&c->env)) || (mrc = mdb_env_set_maxdbs(c->env, DB__COUNT + 2)) ||
         (mrc = mdb_env_set_mapsize(c->env, map)) || (mrc = mdb_env_set_maxreaders(c->env, 254)) ||
         (mrc = mdb_env_open(c->env, path, flags, 0600)) ||

@@ -89,8 +89,7 @@ static int fetch(CURL *h, body *b, const char *base, uint64_t from, uint64_t cou
     curl_easy_setopt(h, CURLOPT_USERAGENT, "provena-node/catchup");
     CURLcode rc = curl_easy_perform(h);
     if (rc != CURLE_OK) {
-        snprintf(errmsg, errmsg_len, "%.128s, blocks from %llu: %s", base,
-                 (unsigned long long)from,
+        snprintf(errmsg, errmsg_len, "%.128s, blocks from %llu: %s", base, (unsigned long long)from,
                  b->overflow ? "answer too large" : curl_easy_strerror(rc));
         return -1;
     }
@@ -194,8 +193,7 @@ int catchup_run(chain *c, const chain_marker *m, uint64_t self_id, const atomic_
                 char why[384];
                 int e = fetch(h, &b, p->http_addr, height + 1, want, stop, why, sizeof why)
                             ? CHAIN_ERR_INVALID
-                            : replay_range(c, &b, &height, m->height, &st->blocks, why,
-                                           sizeof why);
+                            : replay_range(c, &b, &height, m->height, &st->blocks, why, sizeof why);
                 if (e == CHAIN_ERR_STORAGE || e == CHAIN_ERR_NOMEM) {
                     snprintf(errmsg, errmsg_len, "replay: %s", why);
                     rc = e;

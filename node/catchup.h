@@ -14,11 +14,12 @@
 
 #include "chain/chain.h"
 
-#define CATCHUP_RANGE      1000       /* blocks asked for per request */
-#define CATCHUP_RESP_MAX   (56u << 20) /* bytes accepted per response: a range
-                                          (16 MiB) or one block of up to 32 MiB */
-#define CATCHUP_TIMEOUT_S  120        /* one request, start to end */
-#define CATCHUP_BACKOFF_MS 2000       /* longest pause between rounds over all peers */
+#define CATCHUP_RANGE 1000 /* blocks asked for per request */
+#define CATCHUP_RESP_MAX                                                                           \
+    (56u << 20)                 /* bytes accepted per response: a range                            \
+                                   (16 MiB) or one block of up to 32 MiB */
+#define CATCHUP_TIMEOUT_S  120  /* one request, start to end */
+#define CATCHUP_BACKOFF_MS 2000 /* longest pause between rounds over all peers */
 
 typedef struct catchup_stats {
     uint64_t from_height, to_height; /* head before and after */

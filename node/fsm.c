@@ -1,26 +1,30 @@
 /*
  * fsm.c — the ledger as consensus's state machine.
  *
- * Committed Raft entries are blocks. fsm_apply hands each to chain_block_apply
- * (idempotent per log index, so a replay after restart changes nothing) and then
- * wakes the submitters waiting for its transactions (submit.c).
+ * Committed Raft entries are blocks. fsm_apply, on the consensus thread,
+ * follows the committed head (chain_block_follows: the very rule apply uses to
+ * decide whether a block links) and hands the block to the applier
+ * (applier.c), which applies blocks in groups on its own thread and wakes
+ * their submitters. Raft thus never waits for the ledger's disk; snapshot and
+ * restore drain the applier first, so they see the ledger exactly at Raft's
+ * applied index.
  *
  * The leader builds blocks ahead of commit: a block proposed now must extend
- * the block proposed just before it, which may not be applied yet. So the
- * leader keeps its proposal head — the applied head plus an ordered list of the
- * blocks it proposed that are still in flight (inflight[]). Building pushes to
- * the back; applying the front block pops it.
+ * the block proposed just before it, which may not be committed yet. So the
+ * leader keeps its proposal head — the committed head plus an ordered list of
+ * the blocks it proposed that are still in flight (inflight[]). Building
+ * pushes to the back; the commit of the front block pops it.
  *
  * A new leader may hold entries of an earlier term it has not applied yet;
- * blocks it builds on its applied head then do not link, and chain/ skips them
- * (no state change, receipts of code bad_block). When a skipped block is one of
- * ours, every later in-flight block extends it and is doomed too: the list is
- * cleared, later builds start from the (now correct) applied head, and the
- * skipped transactions' submitters forward them again (submit_on_skipped).
+ * blocks it builds then may not link, and chain/ skips them (no state change,
+ * receipts of code bad_block). When a block that does not link is one of ours,
+ * every later in-flight block extends it and is doomed too: the list is
+ * cleared, later builds start from the committed head, and the skipped
+ * transactions' submitters forward them again (submit_on_skipped).
  *
- * Proposal head states:  APPLIED (inflight empty) --fsm_build--> AHEAD
- *   AHEAD --apply of inflight front--> AHEAD/APPLIED
- *   AHEAD --skip of an inflight block | fsm_leader_changed | fsm_restore--> APPLIED
+ * Proposal head states:  COMMITTED (inflight empty) --fsm_build--> AHEAD
+ *   AHEAD --commit of inflight front--> AHEAD/COMMITTED
+ *   AHEAD --a block of ours that does not link | fsm_leader_changed | fsm_restore--> COMMITTED
  *
  * Snapshots are markers (chain_marker_take): the ledger is durable by itself,
  * so Raft's snapshot only says where it is. fsm_restore on a node behind the
@@ -35,6 +39,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "node/applier.h"
 #include "node/catchup.h"
 #include "node/node.h"
 
@@ -49,6 +54,9 @@ struct node_fsm {
     submit_reg *reg;
     uint64_t node_id;
     const atomic_bool *stop; /* the node is stopping: a catch-up gives up */
+    applier *ap;
+    /* consensus thread only */
+    proposal committed; /* the head after every block committed so far */
     bool leader;
     proposal inflight[FSM_INFLIGHT_MAX]; /* ring */
     size_t head, count;
@@ -78,6 +86,23 @@ static uint64_t wall_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* committed := the ledger's head (after start-up and after a catch-up). */
+static int committed_from_ledger(node_fsm *f)
+{
+    chain_rd *rd;
+    chain_head h;
+    if (chain_rd_begin(f->chain, &rd) != CHAIN_OK)
+        return -1;
+    int err = chain_head_get(rd, &h);
+    chain_rd_end(rd);
+    if (err != CHAIN_OK)
+        return -1;
+    memcpy(f->committed.id, h.id, CHAIN_HASH_LEN);
+    f->committed.height = h.height;
+    f->committed.time = h.time;
+    return 0;
+}
+
 int fsm_new(node_fsm **out, chain *c, uint64_t node_id, submit_reg *reg, const atomic_bool *stop)
 {
     node_fsm *f = calloc(1, sizeof *f);
@@ -87,12 +112,19 @@ int fsm_new(node_fsm **out, chain *c, uint64_t node_id, submit_reg *reg, const a
     f->reg = reg;
     f->node_id = node_id;
     f->stop = stop;
+    if (committed_from_ledger(f) != 0 || applier_start(&f->ap, c, reg) != 0) {
+        free(f);
+        return CHAIN_ERR_NOMEM;
+    }
     *out = f;
     return CHAIN_OK;
 }
 
 void fsm_free(node_fsm *f)
 {
+    if (!f)
+        return;
+    applier_stop(f->ap);
     free(f);
 }
 
@@ -107,60 +139,47 @@ static bool block_id_of(uint8_t id[CHAIN_HASH_LEN], const uint8_t *data, size_t 
 int fsm_apply(node_fsm *f, uint64_t index, const uint8_t *data, size_t len)
 {
     assert(fsm_check(f));
-    chain_apply_result res;
-    char msg[160];
-    memset(&res, 0, sizeof res);
-    int err = chain_block_apply(f->chain, &res, index, data, len, msg, sizeof msg);
-    if (err != CHAIN_OK) {
-        node_log(NODE_LOG_ERROR, "apply index %llu: %s: %s", (unsigned long long)index,
-                 chain_err_code(err), msg);
-        return -1;
-    }
-    if (res.height == 0 && res.block_code == CHAIN_OK) {
-        /* index already applied (replay after restart): nothing happened */
-        chain_apply_result_free(&res);
-        return 0;
-    }
-
-    if (res.block_code == CHAIN_OK) {
-        if (f->count > 0 && memcmp(inflight_at(f, 0)->id, res.block_id, CHAIN_HASH_LEN) == 0) {
+    chain_block_header hdr;
+    uint8_t id[CHAIN_HASH_LEN];
+    if (chain_block_follows(&hdr, id, f->committed.height, f->committed.id, f->committed.time, data,
+                            len)) {
+        memcpy(f->committed.id, id, CHAIN_HASH_LEN);
+        f->committed.height = hdr.height;
+        f->committed.time = hdr.time;
+        if (f->count > 0 && memcmp(inflight_at(f, 0)->id, id, CHAIN_HASH_LEN) == 0) {
             f->head = (f->head + 1) % FSM_INFLIGHT_MAX;
             f->count--;
         }
-        submit_on_receipts(f->reg, res.receipts, res.nreceipts);
-        if (res.members_changed)
-            node_log(NODE_LOG_INFO, "block %llu changed membership or policy",
-                     (unsigned long long)res.height);
-        node_log(NODE_LOG_DEBUG, "applied index %llu block %llu (%zu txs)",
-                 (unsigned long long)index, (unsigned long long)res.height, res.nreceipts);
-    } else {
-        uint8_t id[CHAIN_HASH_LEN];
-        if (f->count > 0 && block_id_of(id, data, len)) {
-            for (size_t i = 0; i < f->count; i++)
-                if (memcmp(inflight_at(f, i)->id, id, CHAIN_HASH_LEN) == 0) {
-                    node_log(NODE_LOG_INFO,
-                             "proposed block at index %llu did not link; "
-                             "proposing from the applied head again",
-                             (unsigned long long)index);
-                    inflight_clear(f);
-                    break;
-                }
-        }
-        submit_on_skipped(f->reg, res.receipts, res.nreceipts);
-        node_log(NODE_LOG_DEBUG, "skipped index %llu (%s)", (unsigned long long)index,
-                 chain_err_code(res.block_code));
+    } else if (f->count > 0 && block_id_of(id, data, len)) {
+        for (size_t i = 0; i < f->count; i++)
+            if (memcmp(inflight_at(f, i)->id, id, CHAIN_HASH_LEN) == 0) {
+                node_log(NODE_LOG_INFO,
+                         "proposed block at index %llu did not link; "
+                         "proposing from the committed head again",
+                         (unsigned long long)index);
+                inflight_clear(f);
+                break;
+            }
     }
-    chain_apply_result_free(&res);
+    if (applier_push(f->ap, index, data, len) != 0) {
+        node_log(NODE_LOG_ERROR, "apply index %llu: the applier has failed",
+                 (unsigned long long)index);
+        return -1;
+    }
     return 0;
 }
 
 uint64_t fsm_applied_index(node_fsm *f)
 {
+    if (applier_drain(f->ap) != 0)
+        node_log(NODE_LOG_WARN, "applied index: the applier has failed");
     return chain_applied_index(f->chain);
 }
 
 int fsm_snapshot(node_fsm *f, uint8_t **buf, size_t *len)
 {
+    if (applier_drain(f->ap) != 0)
+        return -1; /* the marker must name the state at Raft's applied index */
     int err = chain_marker_take(f->chain, buf, len);
     if (err != CHAIN_OK) {
         node_log(NODE_LOG_ERROR, "snapshot: %s", chain_err_code(err));
@@ -182,6 +201,8 @@ int fsm_restore(node_fsm *f, const uint8_t *buf, size_t len)
         return -1;
     }
     inflight_clear(f);
+    if (applier_drain(f->ap) != 0)
+        return -1;
     if (m.index <= chain_applied_index(f->chain)) {
         node_log(NODE_LOG_INFO, "snapshot installed: index %llu already applied",
                  (unsigned long long)m.index);
@@ -193,6 +214,8 @@ int fsm_restore(node_fsm *f, const uint8_t *buf, size_t len)
     err = catchup_run(f->chain, &m, f->node_id, f->stop, &st, msg, sizeof msg);
     if (st.blocks > 0)
         submit_on_restore(f->reg);
+    if (committed_from_ledger(f) != 0)
+        err = err ? err : CHAIN_ERR_STORAGE;
     if (err != CHAIN_OK) {
         node_log(atomic_load(f->stop) ? NODE_LOG_INFO : NODE_LOG_ERROR,
                  "install snapshot: caught up from height %llu to %llu only: %s",
@@ -208,25 +231,10 @@ int fsm_restore(node_fsm *f, const uint8_t *buf, size_t len)
     return 0;
 }
 
-/* The block the next proposal extends: the newest in flight, else the applied head. */
-static int proposal_head(node_fsm *f, proposal *out)
+/* The block the next proposal extends: the newest in flight, else the committed head. */
+static void proposal_head(node_fsm *f, proposal *out)
 {
-    if (f->count > 0) {
-        *out = *inflight_at(f, f->count - 1);
-        return 0;
-    }
-    chain_rd *rd;
-    chain_head h;
-    if (chain_rd_begin(f->chain, &rd) != CHAIN_OK)
-        return -1;
-    int err = chain_head_get(rd, &h);
-    chain_rd_end(rd);
-    if (err != CHAIN_OK)
-        return -1;
-    memcpy(out->id, h.id, CHAIN_HASH_LEN);
-    out->height = h.height;
-    out->time = h.time;
-    return 0;
+    *out = f->count > 0 ? *inflight_at(f, f->count - 1) : f->committed;
 }
 
 /* Builds a block of txs[0..k) on prev; 0 with the block and its id, or a chain_err. */
@@ -265,8 +273,9 @@ int fsm_build(node_fsm *f, uint8_t **out, size_t *out_len, size_t *used, const u
 {
     assert(fsm_check(f));
     proposal prev;
-    if (n == 0 || proposal_head(f, &prev) != 0)
+    if (n == 0)
         return -1;
+    proposal_head(f, &prev);
 
     size_t k = 0, bytes = FSM_BLOCK_SLACK;
     while (k < n && k < CHAIN_BLOCK_TXS_MAX && bytes + lens[k] + 8 <= CHAIN_BLOCK_MAX_BYTES) {

@@ -520,6 +520,149 @@ static void test_full_disk_returns_storage_and_writes_nothing(void **state)
     assert_int_equal(chain_applied_index(e->c), before.applied_index);
 }
 
+/* Three mint blocks chained by hand (each extends the one before), not applied. */
+static void three_blocks(hc_env *e, uint8_t *blk[3], size_t len[3], const char *prefix)
+{
+    chain_block_header hdr;
+    memset(&hdr, 0, sizeof hdr);
+    hdr.height = e->height;
+    memcpy(hdr.prev, e->head, 32);
+    hdr.time = e->time;
+    for (int i = 0; i < 3; i++) {
+        chain_tx tx = hc_tx(CHAIN_TX_MINT);
+        snprintf(tx.gtin, sizeof tx.gtin, "%s", HC_GTIN);
+        char serial[24], *s = serial;
+        snprintf(serial, sizeof serial, "%s%d", prefix, i);
+        tx.serials = &s;
+        uint8_t sig[1][CHAIN_SIG_LEN] = {{0}};
+        tx.label_sigs = sig;
+        tx.nunits = 1;
+        uint8_t *t;
+        size_t tl;
+        hc_encode(e, HK_BRAND, &tx, &t, &tl); /* takes the next nonce, unapplied */
+        hdr.height++;
+        hdr.time += 1000;
+        assert_int_equal(
+            chain_block_build(&blk[i], &len[i], &hdr, (const uint8_t *const *)&t, &tl, 1),
+            CHAIN_OK);
+        free(t);
+        uint8_t id[32];
+        size_t ntx;
+        assert_int_equal(chain_block_peek(&hdr, id, &ntx, blk[i], len[i]), CHAIN_OK);
+        memcpy(hdr.prev, id, 32);
+    }
+}
+
+static void test_blocks_applied_in_one_group_as_one_by_one(void **state)
+{
+    hc_env *e = *state;
+    hc_env e2;
+    hc_setup_twin(&e2, e);
+    uint8_t *blk[3];
+    size_t len[3];
+    three_blocks(e, blk, len, "G");
+    char err[256];
+    /* one by one on e2 */
+    for (int i = 0; i < 3; i++) {
+        chain_apply_result r;
+        assert_int_equal(
+            chain_block_apply(e2.c, &r, (uint64_t)i + 1, blk[i], len[i], err, sizeof err),
+            CHAIN_OK);
+        assert_int_equal(r.receipts[0].code, CHAIN_OK);
+        chain_apply_result_free(&r);
+    }
+    /* indexes that do not increase: refused, nothing written */
+    chain_apply_result res[3];
+    uint64_t bad[3] = {1, 3, 3};
+    assert_int_equal(
+        chain_blocks_apply(e->c, res, bad, (const uint8_t *const *)blk, len, 3, err, sizeof err),
+        CHAIN_ERR_INVALID);
+    assert_int_equal(hc_get_head(e).height, 0);
+    /* as one group on e: same receipts, same head and digest */
+    uint64_t idx[3] = {1, 2, 3};
+    assert_int_equal(
+        chain_blocks_apply(e->c, res, idx, (const uint8_t *const *)blk, len, 3, err, sizeof err),
+        CHAIN_OK);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(res[i].height, (uint64_t)i + 1);
+        assert_int_equal(res[i].receipts[0].code, CHAIN_OK);
+        chain_apply_result_free(&res[i]);
+    }
+    chain_head a = hc_get_head(e), b = hc_get_head(&e2);
+    assert_int_equal(a.height, 3);
+    assert_int_equal(a.applied_index, 3);
+    assert_int_equal(chain_applied_index(e->c), 3);
+    assert_memory_equal(a.state_digest, b.state_digest, 32);
+    /* the group again: every index already applied, nothing happens */
+    assert_int_equal(
+        chain_blocks_apply(e->c, res, idx, (const uint8_t *const *)blk, len, 3, err, sizeof err),
+        CHAIN_OK);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(res[i].height, 0);
+        chain_apply_result_free(&res[i]);
+    }
+    assert_memory_equal(hc_get_head(e).state_digest, a.state_digest, 32);
+    for (int i = 0; i < 3; i++)
+        free(blk[i]);
+    hc_teardown(&e2);
+}
+
+static void test_group_is_all_or_nothing(void **state)
+{
+    hc_env *e = *state;
+    hc_close(e);
+    chain_options opt = {.map_size = (size_t)2 << 20, .no_sync = true};
+    char err[256];
+    assert_int_equal(chain_open(&e->c, e->dir, e->g, &opt, err, sizeof err), CHAIN_OK);
+    /* block 1 small, block 2 a 10,000-unit mint that cannot fit the map */
+    uint8_t *blk[2], *t[1];
+    size_t len[2], tl[1];
+    chain_tx tx = hc_tx(CHAIN_TX_MINT);
+    snprintf(tx.gtin, sizeof tx.gtin, "%s", HC_GTIN);
+    char serial[] = "SMALL", *sp = serial;
+    uint8_t sig[1][CHAIN_SIG_LEN] = {{0}};
+    tx.serials = &sp;
+    tx.label_sigs = sig;
+    tx.nunits = 1;
+    hc_encode(e, HK_BRAND, &tx, &t[0], &tl[0]);
+    hc_build(e, &blk[0], &len[0], t, tl, 1);
+    free(t[0]);
+    chain_block_header hdr;
+    uint8_t id[32];
+    size_t ntx;
+    assert_int_equal(chain_block_peek(&hdr, id, &ntx, blk[0], len[0]), CHAIN_OK);
+    chain_tx big = hc_tx(CHAIN_TX_MINT);
+    snprintf(big.gtin, sizeof big.gtin, "%s", HC_GTIN);
+    big.nunits = CHAIN_MINT_MAX;
+    big.serials = calloc(big.nunits, sizeof *big.serials);
+    big.label_sigs = calloc(big.nunits, sizeof *big.label_sigs);
+    for (size_t i = 0; i < big.nunits; i++) {
+        big.serials[i] = malloc(24);
+        snprintf(big.serials[i], 24, "BIG%u", (unsigned)i);
+    }
+    hc_encode(e, HK_BRAND, &big, &t[0], &tl[0]);
+    chain_tx_free(&big);
+    hdr.height++;
+    hdr.time += 1000;
+    memcpy(hdr.prev, id, 32);
+    assert_int_equal(chain_block_build(&blk[1], &len[1], &hdr, (const uint8_t *const *)t, tl, 1),
+                     CHAIN_OK);
+    free(t[0]);
+    chain_head before = hc_get_head(e);
+    chain_apply_result res[2];
+    uint64_t idx[2] = {before.applied_index + 1, before.applied_index + 2};
+    assert_int_equal(
+        chain_blocks_apply(e->c, res, idx, (const uint8_t *const *)blk, len, 2, err, sizeof err),
+        CHAIN_ERR_STORAGE);
+    assert_null(res[0].receipts);
+    chain_head after = hc_get_head(e);
+    assert_int_equal(after.height, before.height); /* not even block 1 */
+    assert_int_equal(after.applied_index, before.applied_index);
+    assert_int_equal(chain_applied_index(e->c), before.applied_index);
+    free(blk[0]);
+    free(blk[1]);
+}
+
 /* A big block with valid, forged, foreign and duplicate txs: a ledger that
  * checks signatures on 4 threads gives the same receipts and digest as one
  * that checks them inline. */
@@ -862,6 +1005,8 @@ int main(void)
         T(test_open_with_other_genesis_refused_bad_genesis),
         T(test_mint_of_10000_serials_applies),
         T(test_full_disk_returns_storage_and_writes_nothing),
+        T(test_blocks_applied_in_one_group_as_one_by_one),
+        T(test_group_is_all_or_nothing),
         T(test_verify_threads_pre_pass_same_receipts_and_digest),
         T(test_concurrent_reader_sees_whole_blocks_while_applying),
         T(test_marker_says_where_the_state_is),

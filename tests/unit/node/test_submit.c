@@ -1,6 +1,7 @@
 /*
- * test_submit.c — the submission registry (node/submit.c) and the scan queue
- * (node/scanq.c) against a real ledger in a temporary directory, with
+ * test_submit.c — the path from submit to receipt on one node: the submission
+ * registry (node/submit.c), the scan queue (node/scanq.c) and the applier
+ * (node/applier.c) against a real ledger in a temporary directory, with
  * consensus replaced by a recording forward function. One test per promise.
  */
 #include <setjmp.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "chain/chain.h"
+#include "node/applier.h"
 #include "node/gateway.h"
 #include "node/scanq.h"
 #include "node/submit.h"
@@ -330,6 +332,143 @@ static void test_scanq_batch_signed_by_node_with_dropped_count(void **state)
         chain_tx_precheck(id, f->g->chain_id, f->last_tx, f->last_len, msg, sizeof msg), CHAIN_OK);
 }
 
+/* A block holding tx, extending (height, prev, time); *id_out its id. */
+static void block_on(uint8_t **blk, size_t *blen, uint64_t height, const uint8_t prev[32],
+                     uint64_t time, const uint8_t *tx, size_t len, uint8_t id_out[32])
+{
+    chain_block_header hdr = {.height = height + 1, .time = time + 1, .proposer = 1};
+    memcpy(hdr.prev, prev, 32);
+    const uint8_t *txs[1] = {tx};
+    assert_int_equal(chain_block_build(blk, blen, &hdr, txs, &len, 1), CHAIN_OK);
+    size_t ntx;
+    assert_int_equal(chain_block_peek(&hdr, id_out, &ntx, *blk, *blen), CHAIN_OK);
+}
+
+static chain_head head_of(fixture *f)
+{
+    chain_rd *rd;
+    chain_head h;
+    assert_int_equal(chain_rd_begin(f->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_head_get(rd, &h), CHAIN_OK);
+    chain_rd_end(rd);
+    return h;
+}
+
+static void test_applier_applies_in_order_and_wakes_the_waiter(void **state)
+{
+    fixture *f = *state;
+    submit_reg *r;
+    applier *ap;
+    assert_int_equal(submit_reg_new(&r, f->c, f->g->chain_id, fake_forward, f), CHAIN_OK);
+    assert_int_equal(applier_start(&ap, f->c, r), 0);
+    /* five chained blocks, each a mint with the next nonce; a submitter waits for the first */
+    uint8_t *tx[5], *blk[5], prev[32], ids[5][32];
+    size_t len[5], blen[5];
+    chain_head h = head_of(f);
+    memcpy(prev, h.id, 32);
+    for (int i = 0; i < 5; i++) {
+        char serial[8];
+        snprintf(serial, sizeof serial, "ap%d", i);
+        make_mint(f, &tx[i], &len[i], ids[i], (uint64_t)i + 1, serial);
+        block_on(&blk[i], &blen[i], h.height + (uint64_t)i, prev, h.time + (uint64_t)i, tx[i],
+                 len[i], prev);
+    }
+    waiter_arg a = {.r = r, .tx = tx[0], .len = len[0]};
+    pthread_t ta;
+    pthread_create(&ta, NULL, submit_thread, &a);
+    usleep(100000);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(applier_push(ap, (uint64_t)i + 1, blk[i], blen[i]), 0);
+    pthread_join(ta, NULL);
+    assert_int_equal(a.res, GW_SUBMIT_COMMITTED);
+    assert_int_equal(a.rc.code, CHAIN_OK);
+    assert_int_equal(a.rc.height, h.height + 1);
+    assert_int_equal(applier_drain(ap), 0);
+    chain_head after = head_of(f);
+    assert_int_equal(after.height, h.height + 5); /* every block linked: applied in order */
+    assert_int_equal(after.applied_index, 5);
+    assert_memory_equal(after.id, prev, 32);
+    applier_stop(ap);
+    submit_reg_shutdown(r);
+    submit_reg_free(r);
+    for (int i = 0; i < 5; i++) {
+        free(tx[i]);
+        free(blk[i]);
+    }
+}
+
+static void test_applier_stop_applies_what_is_queued(void **state)
+{
+    fixture *f = *state;
+    submit_reg *r;
+    applier *ap;
+    assert_int_equal(submit_reg_new(&r, f->c, f->g->chain_id, fake_forward, f), CHAIN_OK);
+    assert_int_equal(applier_start(&ap, f->c, r), 0);
+    chain_head h = head_of(f);
+    uint8_t prev[32], id[32];
+    memcpy(prev, h.id, 32);
+    for (int i = 0; i < 3; i++) {
+        uint8_t *tx, *blk;
+        size_t len, blen;
+        char serial[8];
+        snprintf(serial, sizeof serial, "st%d", i);
+        make_mint(f, &tx, &len, id, (uint64_t)i + 1, serial);
+        block_on(&blk, &blen, h.height + (uint64_t)i, prev, h.time + (uint64_t)i, tx, len, prev);
+        assert_int_equal(applier_push(ap, (uint64_t)i + 1, blk, blen), 0);
+        free(tx);
+        free(blk); /* the applier holds its own copy */
+    }
+    applier_stop(ap); /* no drain first */
+    assert_int_equal(head_of(f).height, h.height + 3);
+    submit_reg_shutdown(r);
+    submit_reg_free(r);
+}
+
+static void test_applier_failure_refuses_every_later_block(void **state)
+{
+    fixture *f = *state;
+    chain_close(f->c);
+    char msg[256];
+    chain_options opt = {.map_size = (size_t)2 << 20, .no_sync = true};
+    assert_int_equal(chain_open(&f->c, f->dir, f->g, &opt, msg, sizeof msg), CHAIN_OK);
+    submit_reg *r;
+    applier *ap;
+    assert_int_equal(submit_reg_new(&r, f->c, f->g->chain_id, fake_forward, f), CHAIN_OK);
+    assert_int_equal(applier_start(&ap, f->c, r), 0);
+    /* a 10,000-unit mint does not fit a 2 MiB map */
+    chain_tx tx;
+    memset(&tx, 0, sizeof tx);
+    tx.type = CHAIN_TX_MINT;
+    memcpy(tx.chain, f->g->chain_id, 32);
+    tx.nonce = 1;
+    tx.time = 1767225601;
+    snprintf(tx.gtin, sizeof tx.gtin, GTIN);
+    tx.nunits = CHAIN_MINT_MAX;
+    tx.serials = calloc(tx.nunits, sizeof *tx.serials);
+    tx.label_sigs = calloc(tx.nunits, sizeof *tx.label_sigs);
+    for (size_t i = 0; i < tx.nunits; i++) {
+        tx.serials[i] = malloc(16);
+        snprintf(tx.serials[i], 16, "F%u", (unsigned)i);
+    }
+    uint8_t *enc, *blk, id[32];
+    size_t len, blen;
+    assert_int_equal(chain_tx_sign(&tx, f->brand_sk), CHAIN_OK);
+    assert_int_equal(chain_tx_encode(&enc, &len, &tx), CHAIN_OK);
+    chain_tx_free(&tx);
+    chain_head h = head_of(f);
+    block_on(&blk, &blen, h.height, h.id, h.time, enc, len, id);
+    assert_int_equal(applier_push(ap, 1, blk, blen), 0); /* taken; fails when applied */
+    assert_int_equal(applier_drain(ap), -1);
+    assert_int_equal(applier_push(ap, 2, blk, blen), -1);
+    assert_int_equal(head_of(f).height, h.height);
+    assert_int_equal(chain_applied_index(f->c), 0);
+    applier_stop(ap);
+    submit_reg_shutdown(r);
+    submit_reg_free(r);
+    free(enc);
+    free(blk);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +484,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_submit_wait0_queued_and_forwarded_once, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_scanq_batch_signed_by_node_with_dropped_count, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_applier_applies_in_order_and_wakes_the_waiter, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_applier_stop_applies_what_is_queued, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_applier_failure_refuses_every_later_block, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,196 @@
+/*
+ * applier.c — committed blocks into the ledger, in groups, off the consensus
+ * thread (see applier.h for the contract and the states).
+ *
+ * The queue is a ring of APPLIER_QUEUE_MAX copies guarded by mu. The pusher
+ * appends at the back and waits on `space` while the ring (or its byte
+ * budget) is full; the applier thread takes a prefix of at most
+ * APPLIER_GROUP_MAX blocks, applies it with chain_blocks_apply outside the
+ * lock, and only then removes it from the ring (so `queued` counts blocks
+ * being applied too, and drain waits for them). A failed group marks the
+ * applier FAILED; its blocks and all later ones stay unapplied, which is
+ * safe: consensus halts the node and Raft still holds them.
+ */
+#include "node/applier.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/node.h"
+
+typedef struct item {
+    uint64_t index;
+    uint8_t *blk;
+    size_t len;
+} item;
+
+struct applier {
+    chain *chain;
+    submit_reg *reg;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t work, space, idle;
+    item ring[APPLIER_QUEUE_MAX];
+    size_t head, queued; /* queued includes the group being applied */
+    size_t bytes;
+    bool quit, failed;
+};
+
+/* After a group committed: what each block means for its waiters. */
+static void report(applier *a, const item *it, const chain_apply_result *res)
+{
+    if (res->height == 0 && res->block_code == CHAIN_OK)
+        return; /* index applied before (a replay after restart): nothing happened */
+    if (res->block_code == CHAIN_OK) {
+        submit_on_receipts(a->reg, res->receipts, res->nreceipts);
+        if (res->members_changed)
+            node_log(NODE_LOG_INFO, "block %llu changed membership or policy",
+                     (unsigned long long)res->height);
+        node_log(NODE_LOG_DEBUG, "applied index %llu block %llu (%zu txs)",
+                 (unsigned long long)it->index, (unsigned long long)res->height,
+                 res->nreceipts);
+    } else {
+        submit_on_skipped(a->reg, res->receipts, res->nreceipts);
+        node_log(NODE_LOG_DEBUG, "skipped index %llu (%s)", (unsigned long long)it->index,
+                 chain_err_code(res->block_code));
+    }
+}
+
+/* Applies ring[head .. head+n) (the lock is not held). false on a local failure. */
+static bool apply_group(applier *a, size_t n)
+{
+    uint64_t index[APPLIER_GROUP_MAX];
+    const uint8_t *blks[APPLIER_GROUP_MAX];
+    size_t lens[APPLIER_GROUP_MAX];
+    chain_apply_result res[APPLIER_GROUP_MAX];
+    for (size_t i = 0; i < n; i++) {
+        const item *it = &a->ring[(a->head + i) % APPLIER_QUEUE_MAX];
+        index[i] = it->index;
+        blks[i] = it->blk;
+        lens[i] = it->len;
+    }
+    char msg[256];
+    int err = chain_blocks_apply(a->chain, res, index, blks, lens, n, msg, sizeof msg);
+    if (err != CHAIN_OK) {
+        node_log(NODE_LOG_ERROR, "apply index %llu..%llu: %s: %s", (unsigned long long)index[0],
+                 (unsigned long long)index[n - 1], chain_err_code(err), msg);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        report(a, &a->ring[(a->head + i) % APPLIER_QUEUE_MAX], &res[i]);
+        chain_apply_result_free(&res[i]);
+    }
+    return true;
+}
+
+static void *applier_main(void *arg)
+{
+    applier *a = arg;
+    pthread_mutex_lock(&a->mu);
+    for (;;) {
+        while (a->queued == 0 && !a->quit)
+            pthread_cond_wait(&a->work, &a->mu);
+        if (a->queued == 0 || a->failed)
+            break; /* quit with nothing left, or failed: nothing more is applied */
+        size_t n = a->queued < APPLIER_GROUP_MAX ? a->queued : APPLIER_GROUP_MAX;
+        pthread_mutex_unlock(&a->mu);
+        bool ok = apply_group(a, n);
+        pthread_mutex_lock(&a->mu);
+        for (size_t i = 0; i < n; i++) {
+            item *it = &a->ring[a->head];
+            a->bytes -= it->len;
+            free(it->blk);
+            it->blk = NULL;
+            a->head = (a->head + 1) % APPLIER_QUEUE_MAX;
+        }
+        a->queued -= n;
+        if (!ok)
+            a->failed = true;
+        pthread_cond_broadcast(&a->space);
+        if (a->queued == 0 || a->failed)
+            pthread_cond_broadcast(&a->idle);
+    }
+    pthread_cond_broadcast(&a->idle);
+    pthread_cond_broadcast(&a->space);
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
+int applier_start(applier **out, chain *c, submit_reg *reg)
+{
+    applier *a = calloc(1, sizeof *a);
+    if (!a)
+        return -1;
+    a->chain = c;
+    a->reg = reg;
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->work, NULL);
+    pthread_cond_init(&a->space, NULL);
+    pthread_cond_init(&a->idle, NULL);
+    if (pthread_create(&a->thread, NULL, applier_main, a) != 0) {
+        pthread_cond_destroy(&a->work);
+        pthread_cond_destroy(&a->space);
+        pthread_cond_destroy(&a->idle);
+        pthread_mutex_destroy(&a->mu);
+        free(a);
+        return -1;
+    }
+    *out = a;
+    return 0;
+}
+
+int applier_push(applier *a, uint64_t index, const uint8_t *blk, size_t len)
+{
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, blk, len);
+    pthread_mutex_lock(&a->mu);
+    while (!a->failed && (a->queued == APPLIER_QUEUE_MAX ||
+                          (a->queued > 0 && a->bytes + len > APPLIER_QUEUE_BYTES)))
+        pthread_cond_wait(&a->space, &a->mu);
+    if (a->failed) {
+        pthread_mutex_unlock(&a->mu);
+        free(copy);
+        return -1;
+    }
+    item *it = &a->ring[(a->head + a->queued) % APPLIER_QUEUE_MAX];
+    it->index = index;
+    it->blk = copy;
+    it->len = len;
+    a->queued++;
+    a->bytes += len;
+    pthread_cond_signal(&a->work);
+    pthread_mutex_unlock(&a->mu);
+    return 0;
+}
+
+int applier_drain(applier *a)
+{
+    pthread_mutex_lock(&a->mu);
+    while (a->queued > 0 && !a->failed)
+        pthread_cond_wait(&a->idle, &a->mu);
+    int rv = a->failed ? -1 : 0;
+    pthread_mutex_unlock(&a->mu);
+    return rv;
+}
+
+void applier_stop(applier *a)
+{
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->mu);
+    a->quit = true;
+    pthread_cond_signal(&a->work);
+    pthread_mutex_unlock(&a->mu);
+    pthread_join(a->thread, NULL);
+    for (size_t i = 0; i < a->queued; i++) /* left over only after a failure */
+        free(a->ring[(a->head + i) % APPLIER_QUEUE_MAX].blk);
+    pthread_cond_destroy(&a->work);
+    pthread_cond_destroy(&a->space);
+    pthread_cond_destroy(&a->idle);
+    pthread_mutex_destroy(&a->mu);
+    free(a);
+}

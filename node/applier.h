@@ -1,0 +1,51 @@
+/*
+ * applier.h — node-private: applies committed blocks to the ledger on a
+ * thread of its own, several at a time in one LMDB transaction.
+ *
+ * The consensus thread hands each committed block over (applier_push) and
+ * goes back to Raft at once, so ledger writes and signature checks never hold
+ * up the replication of the next blocks. Blocks are applied strictly in the
+ * order pushed; whatever is waiting when the applier thread wakes (up to
+ * APPLIER_GROUP_MAX blocks) goes into one chain_blocks_apply call, so under
+ * load one commit — one fsync — serves many blocks. Receipts then wake their
+ * submitters (submit_on_receipts / submit_on_skipped).
+ *
+ * States:  RUNNING --applier_push/applier_drain--> RUNNING
+ *          RUNNING --a local failure (disk, memory)--> FAILED: every later
+ *                    push and drain returns -1 (consensus halts the node; the
+ *                    blocks are still in the Raft log for the next start)
+ *          any --applier_stop--> gone (after applying what was queued)
+ */
+#ifndef PROVENA_NODE_APPLIER_H
+#define PROVENA_NODE_APPLIER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chain/chain.h"
+#include "node/submit.h"
+
+#define APPLIER_QUEUE_MAX   64          /* blocks handed over and not yet applied */
+#define APPLIER_QUEUE_BYTES (256u << 20) /* their bytes (one bigger block still goes alone) */
+#define APPLIER_GROUP_MAX   64          /* blocks applied in one LMDB transaction */
+
+typedef struct applier applier;
+
+/* Starts the applier thread over c and reg (borrowed; they must outlive it).
+ * 0, or -1 when the thread or memory cannot be had. */
+int applier_start(applier **out, chain *c, submit_reg *reg) __attribute__((warn_unused_result));
+
+/* Queues a copy of the block committed at consensus index `index` (indexes
+ * strictly increasing). Waits while the queue is full. 0, or -1 when the
+ * applier has failed (nothing queued). One thread pushes (consensus's). */
+int applier_push(applier *a, uint64_t index, const uint8_t *blk, size_t len)
+    __attribute__((warn_unused_result));
+
+/* Waits until every pushed block has been applied: afterwards the ledger is
+ * exactly at the last pushed index. 0, or -1 when the applier has failed. */
+int applier_drain(applier *a) __attribute__((warn_unused_result));
+
+/* Applies what is queued, stops the thread and frees a (NULL-safe). */
+void applier_stop(applier *a);
+
+#endif
