@@ -291,7 +291,7 @@ chain_head hc_get_head(hc_env *e)
     return h;
 }
 
-void hc_dump(hc_env *e, uint8_t **out, size_t *len)
+static void dump(hc_env *e, uint8_t **out, size_t *len, bool rules_only)
 {
     MDB_txn *t;
     assert_int_equal(mdb_txn_begin(e->c->env, NULL, MDB_RDONLY, &t), 0);
@@ -305,6 +305,8 @@ void hc_dump(hc_env *e, uint8_t **out, size_t *len)
         for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
              rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
             if (db == DB_META && k.mv_size == 7 && memcmp(k.mv_data, "applied", 7) == 0)
+                continue;
+            if (rules_only && (db == DB_META || db == DB_BLOCKS || db == DB_TXS))
                 continue;
             size_t need = n + 1 + 16 + k.mv_size + v.mv_size;
             while (need > cap)
@@ -324,6 +326,16 @@ void hc_dump(hc_env *e, uint8_t **out, size_t *len)
     mdb_txn_abort(t);
     *out = buf;
     *len = n;
+}
+
+void hc_dump(hc_env *e, uint8_t **out, size_t *len)
+{
+    dump(e, out, len, false);
+}
+
+void hc_dump_rules(hc_env *e, uint8_t **out, size_t *len)
+{
+    dump(e, out, len, true);
 }
 
 void hc_catch_up(hc_env *dst, hc_env *src, size_t range)

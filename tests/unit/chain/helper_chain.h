@@ -95,6 +95,9 @@ void hc_unit_owned(hc_env *e, const char *serial, int owner);
  * a ledger that applied blocks and one that replayed them). Two equal dumps
  * are two equal states. */
 void hc_dump(hc_env *e, uint8_t **out, size_t *len);
+/* The same without blocks, tx records and meta: what the rules change. A
+ * refused transaction leaves this dump exactly as it was. */
+void hc_dump_rules(hc_env *e, uint8_t **out, size_t *len);
 
 /* Replays every block of src that dst lacks into dst, fetched in ranges of
  * `range` blocks through chain_blocks_encode / chain_blocks_split (what a

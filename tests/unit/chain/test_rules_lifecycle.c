@@ -171,8 +171,16 @@ static void test_mint_existing_serial_refused_duplicate_unit_whole_batch(void **
 {
     hc_env *e = *state;
     assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "L1", "M5", 1), CHAIN_OK);
-    /* M0..M9 includes M5: nothing of the batch is minted */
+    uint8_t *before, *after;
+    size_t lb, la;
+    hc_dump_rules(e, &before, &lb);
+    /* M0..M9 includes M5: nothing of the batch is minted (M0..M4 were written first) */
     assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "L1", "M", 10), CHAIN_ERR_DUPLICATE_UNIT);
+    hc_dump_rules(e, &after, &la);
+    assert_int_equal(la, lb);
+    assert_memory_equal(after, before, la);
+    free(before);
+    free(after);
     chain_rd *rd;
     chain_unit u;
     assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
@@ -273,7 +281,16 @@ static void test_pickup_many_units_all_or_nothing(void **state)
     chain_tx tx = hc_tx(CHAIN_TX_PICKUP);
     tx.units = us;
     tx.nunits = 3;
+    uint8_t *before, *after;
+    size_t lb, la;
+    hc_dump_rules(e, &before, &lb);
+    /* Q0 and Q1 were written before NOPE was found: every record is back */
     assert_int_equal(hc_apply1(e, HK_CARRIER, &tx, NULL), CHAIN_ERR_UNKNOWN_UNIT);
+    hc_dump_rules(e, &after, &la);
+    assert_int_equal(la, lb);
+    assert_memory_equal(after, before, la);
+    free(before);
+    free(after);
     assert_int_equal(hc_get_unit(e, HC_GTIN, "Q0").state, CHAIN_UNIT_MINTED);
     assert_int_equal(hc_get_unit(e, HC_GTIN, "Q0").nevents, 1);
     us[2] = hc_unit(HC_GTIN, "Q2");
