@@ -27,6 +27,8 @@
 
 #define CARRIERS  8
 #define BLOCK_TXS 1000
+#define SMALL_BLOCK_TXS 10 /* what a cluster's blocks hold under interactive load */
+#define GROUP_MAX 8         /* blocks per commit in the grouped row */
 #define RUNS      5
 #define FLOOR_TPS 15000.0
 #define GTIN      "09506000134352"
@@ -143,8 +145,9 @@ static void encode(uint8_t **out, size_t *len, chain_tx *tx, const uint8_t sk[32
         die("sign/encode", rc);
 }
 
-/* Setup blocks (mints) then `rounds` measured blocks alternating pickup/deliver. */
-static void make_transitions(blocks *setup, blocks *run, int rounds)
+/* Setup blocks (mints) then `rounds` rounds of BLOCK_TXS measured txs,
+ * alternating pickup/deliver, in blocks of per_block txs. */
+static void make_transitions(blocks *setup, blocks *run, int rounds, int per_block)
 {
     uint64_t height = 0, time = genesis->time * 1000;
     uint8_t prev[32];
@@ -188,9 +191,10 @@ static void make_transitions(blocks *setup, blocks *run, int rounds)
                 snprintf(tx.to, sizeof tx.to, "seller");
             encode(&txs[i], &lens[i], &tx, carrier_sk[c]);
         }
-        add_block(run, &height, prev, &time, txs, lens, BLOCK_TXS);
+        for (int i = 0; i < BLOCK_TXS; i += per_block)
+            add_block(run, &height, prev, &time, txs + i, lens + i, (size_t)per_block);
     }
-    run->txs = BLOCK_TXS;
+    run->txs = (size_t)per_block;
     for (int i = 0; i < BLOCK_TXS; i++)
         free(serials[i]);
     free(serials);
@@ -234,13 +238,17 @@ static void make_mints(blocks *run, int rounds)
 }
 
 /* Applies setup then run blocks to a fresh ledger; returns run items/s. */
-static rate measure(const blocks *setup, const blocks *run, bool no_sync, unsigned threads)
+static rate measure(const blocks *setup, const blocks *run, bool no_sync, unsigned threads,
+                    size_t group)
 {
     char dir[] = "/tmp/provena-bench-XXXXXX";
     if (mkdtemp(dir) == NULL)
         die("mkdtemp", CHAIN_ERR_STORAGE);
-    chain_options opt = {
-        .map_size = (size_t)8 << 30, .no_sync = no_sync, .verify_threads = threads};
+    /* as provena-node opens its ledger: one fsync per commit */
+    chain_options opt = {.map_size = (size_t)8 << 30,
+                         .no_sync = no_sync,
+                         .defer_meta_sync = true,
+                         .verify_threads = threads};
     chain *c;
     char err[256];
     int rc = chain_open(&c, dir, genesis, &opt, err, sizeof err);
@@ -258,13 +266,20 @@ static rate measure(const blocks *setup, const blocks *run, bool no_sync, unsign
     }
     size_t refused = 0;
     double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
-    for (size_t i = 0; i < run->n; i++) {
-        chain_apply_result res;
-        if ((rc = chain_block_apply(c, &res, ++index, run->blk[i], run->len[i], err, sizeof err)))
+    for (size_t i = 0; i < run->n; i += group) {
+        chain_apply_result res[GROUP_MAX];
+        uint64_t idx[GROUP_MAX];
+        size_t k = run->n - i < group ? run->n - i : group;
+        for (size_t j = 0; j < k; j++)
+            idx[j] = ++index;
+        if ((rc = chain_blocks_apply(c, res, idx, (const uint8_t *const *)run->blk + i,
+                                     run->len + i, k, err, sizeof err)))
             die("apply", rc);
-        for (size_t j = 0; j < res.nreceipts; j++)
-            refused += res.receipts[j].code != CHAIN_OK;
-        chain_apply_result_free(&res);
+        for (size_t j = 0; j < k; j++) {
+            for (size_t t = 0; t < res[j].nreceipts; t++)
+                refused += res[j].receipts[t].code != CHAIN_OK;
+            chain_apply_result_free(&res[j]);
+        }
     }
     double dt = clock_s(CLOCK_MONOTONIC) - t0, dc = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
     if (refused) {
@@ -286,11 +301,12 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static rate median(const blocks *setup, const blocks *run, bool no_sync, unsigned threads)
+static rate median(const blocks *setup, const blocks *run, bool no_sync, unsigned threads,
+                   size_t group)
 {
     double w[RUNS], c[RUNS];
     for (int i = 0; i < RUNS; i++) {
-        rate r = measure(setup, run, no_sync, threads);
+        rate r = measure(setup, run, no_sync, threads, group);
         w[i] = r.wall;
         c[i] = r.cpu;
     }
@@ -305,16 +321,19 @@ int main(int argc, char **argv)
     bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     int rounds = quick ? 4 : 20;
     make_genesis();
-    blocks setup, run, mints;
-    make_transitions(&setup, &run, rounds);
+    blocks setup, run, mints, small_setup, small;
+    make_transitions(&setup, &run, rounds, BLOCK_TXS);
+    make_transitions(&small_setup, &small, quick ? 2 : 4, SMALL_BLOCK_TXS);
     make_mints(&mints, quick ? 2 : 5);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned cores = ncpu > 1 ? (unsigned)(ncpu > 16 ? 16 : ncpu) : 1;
-    rate sync_tps = median(&setup, &run, false, 1);
-    rate nosync_tps = median(&setup, &run, true, 1);
-    rate par_tps = median(&setup, &run, true, cores);
-    rate mint_sync = median(NULL, &mints, false, 1);
-    rate mint_nosync = median(NULL, &mints, true, 1);
+    rate sync_tps = median(&setup, &run, false, 1, 1);
+    rate nosync_tps = median(&setup, &run, true, 1, 1);
+    rate par_tps = median(&setup, &run, true, cores, 1);
+    rate small_one = median(&small_setup, &small, false, 1, 1);
+    rate small_group = median(&small_setup, &small, false, 1, GROUP_MAX);
+    rate mint_sync = median(NULL, &mints, false, 1, 1);
+    rate mint_nosync = median(NULL, &mints, true, 1, 1);
     printf("chain_block_apply, one core, median of %d runs\n", RUNS);
     printf("| workload | fsync | blocks × size | wall rate | CPU-time rate |\n");
     printf("|---|---|---|---|---|\n");
@@ -326,6 +345,11 @@ int main(int argc, char **argv)
     printf("| same, signatures checked on %u threads (pre-pass) | off | %zu × %d txs | %.0f txs/s "
            "| (%.0f on the applying thread) |\n",
            cores, run.n, BLOCK_TXS, par_tps.wall, par_tps.cpu);
+    printf("| same, small blocks, one commit each | on | %zu × %d txs | %.0f txs/s | %.0f txs/s |\n",
+           small.n, SMALL_BLOCK_TXS, small_one.wall, small_one.cpu);
+    printf("| same, small blocks, %d per commit (chain_blocks_apply) | on | %zu × %d txs | %.0f "
+           "txs/s | %.0f txs/s |\n",
+           GROUP_MAX, small.n, SMALL_BLOCK_TXS, small_group.wall, small_group.cpu);
     printf("| mint of 10,000 serials | on | %zu × 1 tx | %.0f units/s | %.0f units/s |\n", mints.n,
            mint_sync.wall, mint_sync.cpu);
     printf("| mint of 10,000 serials | off | %zu × 1 tx | %.0f units/s | %.0f units/s |\n", mints.n,
@@ -335,6 +359,8 @@ int main(int argc, char **argv)
            ok ? "met" : "NOT MET");
     blocks_free(&setup);
     blocks_free(&run);
+    blocks_free(&small_setup);
+    blocks_free(&small);
     blocks_free(&mints);
     chain_genesis_free(genesis);
     return ok ? 0 : 1;

@@ -273,6 +273,7 @@ static void *thread_main(void *arg)
     thread_arg *ta = arg;
     cons *c = ta->c;
     start_sync *s = ta->sync;
+    pthread_setname_np(pthread_self(), "consensus");
     char err[256] = "";
     int rv = raft_up(c, err, sizeof err);
     pthread_mutex_lock(&s->mu);

@@ -48,6 +48,7 @@ struct cons_net {
 static void *recv_main(void *arg)
 {
     cons_net *n = arg;
+    pthread_setname_np(pthread_self(), "cons-recv");
     while (!atomic_load(&n->stopping)) {
         nng_msg *msg;
         int rv = nng_recvmsg(n->pull, &msg, 0);

@@ -88,6 +88,7 @@ static bool apply_group(applier *a, size_t n)
 static void *applier_main(void *arg)
 {
     applier *a = arg;
+    pthread_setname_np(pthread_self(), "applier");
     pthread_mutex_lock(&a->mu);
     for (;;) {
         while (a->queued == 0 && !a->quit)

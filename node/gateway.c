@@ -175,6 +175,7 @@ void gw_record_scan(gw_req *r, const chain_scan *s)
 static void *pool_main(void *arg)
 {
     gw *g = arg;
+    pthread_setname_np(pthread_self(), "gw-submit");
     pthread_mutex_lock(&g->pool_mu);
     for (;;) {
         while (!g->pool_head && !g->pool_stop)

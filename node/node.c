@@ -286,6 +286,7 @@ static void fsm_leader_changed_cb(void *ctx, bool is_leader)
 static void *monitor_main(void *arg)
 {
     node *n = arg;
+    pthread_setname_np(pthread_self(), "monitor");
     int last_role = -1;
     uint64_t last_leader = UINT64_MAX, last_term = 0;
     pthread_mutex_lock(&n->mu);

@@ -198,6 +198,7 @@ static void flush_locked(scanq *q)
 static void *flusher_main(void *arg)
 {
     scanq *q = arg;
+    pthread_setname_np(pthread_self(), "scan-flusher");
     pthread_mutex_lock(&q->mu);
     while (!q->stopping) {
         struct timespec ts;
