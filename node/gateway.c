@@ -4,8 +4,9 @@
  * response builder, the per-day client-hash salt, and a small worker pool.
  *
  * Request life: the first call of the access handler allocates a gw_req,
- * matches the route (404 / 405 at once), refuses a Content-Length over
- * GW_BODY_MAX (413 at once) and runs GET handlers right away; POST bodies are
+ * matches the route (404 / 405), refuses a Content-Length over GW_BODY_MAX
+ * (413 at once); a GET is handled on the second call (a response queued in
+ * the first would close a keep-alive connection); POST bodies are
  * accumulated up to GW_BODY_MAX (a chunked body that passes it closes the
  * connection — libmicrohttpd cannot answer mid-upload) and the handler runs
  * on the last call. Handlers that block (POST /api/v1/tx waits for a commit)
@@ -315,15 +316,21 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             else
                 m = GW_MATCH_NOT_FOUND;
         }
+        /* A response queued in this first call makes libmicrohttpd 0.9.75
+         * close the connection after it (it refuses to read further), so a
+         * GET is answered on the next call: keep-alive clients keep their
+         * connection. A POST's error is queued at once, so its body is not
+         * read. */
+        bool early = r->method == GW_POST || !r->method;
         if (m == GW_MATCH_NOT_FOUND) {
             gw_reply_error(r, 404, "not_found", "no route for %s", method);
-            return queue(r);
+            return early ? queue(r) : MHD_YES;
         }
         if (m == GW_MATCH_METHOD) {
             r->allow = allow_header(allowed);
             gw_reply_error(r, 405, "method_not_allowed", "%s is not allowed here (allowed: %s)",
                            method, r->allow);
-            return queue(r);
+            return early ? queue(r) : MHD_YES;
         }
         r->route = idx;
         for (size_t i = 0; i < GW_PARAMS_MAX; i++)
@@ -339,11 +346,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             }
             return MHD_YES;
         }
-        dispatch(r);
-        return r->deferred ? MHD_YES : queue(r);
+        return MHD_YES; /* a GET: dispatched on the next call */
     }
     if (r->deferred)
         return r->done ? queue(r) : MHD_YES;
+    if (r->responded)
+        return queue(r); /* a GET's 404 / 405 from the first call */
     if (*upload_size > 0) {
         size_t n = *upload_size;
         *upload_size = 0;

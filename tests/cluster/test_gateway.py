@@ -135,6 +135,20 @@ def run(c, nd):
     check(st == 202 and doc.get("tx") == q[0], f"?wait=0 → 202 with the id ({st} {doc})")
     c.wait_tx_everywhere([q[0]])
 
+    # ---- keep-alive: a phone or a scanner reuses its connection -----------------------
+    conn = http.client.HTTPConnection("127.0.0.1", nd.http_port, timeout=lib.scaled(10))
+    try:
+        for path in (f"/01/{G}/21/S1", "/api/v1/head", "/no/such/route", f"/api/v1/units/{G}/S2"):
+            conn.request("GET", path, headers={"Accept": "application/json"})
+            resp = conn.getresponse()
+            resp.read()
+            sock = conn.sock
+            check(sock is not None and (resp.getheader("Connection") or "").lower() != "close",
+                  f"GET {path} keeps the connection open ({resp.status}, "
+                  f"Connection: {resp.getheader('Connection')})")
+    finally:
+        conn.close()
+
     # ---- rule refusals ----------------------------------------------------------------
     # the same serial again with a fresh nonce: duplicate_unit (409)
     dup = c.mint(["S1"], lot="L1")
