@@ -25,13 +25,13 @@
 
 #include "chain/chain.h"
 
-#define CARRIERS  8
-#define BLOCK_TXS 1000
+#define CARRIERS        8
+#define BLOCK_TXS       1000
 #define SMALL_BLOCK_TXS 10 /* what a cluster's blocks hold under interactive load */
-#define GROUP_MAX 8         /* blocks per commit in the grouped row */
-#define RUNS      5
-#define FLOOR_TPS 15000.0
-#define GTIN      "09506000134352"
+#define GROUP_MAX       8  /* blocks per commit in the grouped row */
+#define RUNS            5
+#define FLOOR_TPS       15000.0
+#define GTIN            "09506000134352"
 
 static uint8_t brand_sk[32], brand_pub[32];
 static uint8_t carrier_sk[CARRIERS][32], carrier_pub[CARRIERS][32];
@@ -345,8 +345,9 @@ int main(int argc, char **argv)
     printf("| same, signatures checked on %u threads (pre-pass) | off | %zu × %d txs | %.0f txs/s "
            "| (%.0f on the applying thread) |\n",
            cores, run.n, BLOCK_TXS, par_tps.wall, par_tps.cpu);
-    printf("| same, small blocks, one commit each | on | %zu × %d txs | %.0f txs/s | %.0f txs/s |\n",
-           small.n, SMALL_BLOCK_TXS, small_one.wall, small_one.cpu);
+    printf(
+        "| same, small blocks, one commit each | on | %zu × %d txs | %.0f txs/s | %.0f txs/s |\n",
+        small.n, SMALL_BLOCK_TXS, small_one.wall, small_one.cpu);
     printf("| same, small blocks, %d per commit (chain_blocks_apply) | on | %zu × %d txs | %.0f "
            "txs/s | %.0f txs/s |\n",
            GROUP_MAX, small.n, SMALL_BLOCK_TXS, small_group.wall, small_group.cpu);

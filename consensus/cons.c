@@ -396,5 +396,6 @@ void cons_stop(cons *c)
     pthread_cond_signal(&c->cv);
     pthread_mutex_unlock(&c->mu);
     pthread_join(c->thread, NULL);
+    cons_log(c, "raft closed; closing the network");
     cons_free(c);
 }

@@ -22,10 +22,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CONS_NET_PEERS_MAX (2 * CONS_PEERS_MAX) /* dialers kept at once */
 #define CONS_NET_SENDBUF   256                  /* frames buffered per peer */
 #define CONS_NET_POLL_MS   50                   /* receiver's stop-flag poll */
+#define CONS_NET_CLOSE_MS  5000                 /* longest wait for the sockets to close */
 
 typedef struct net_peer {
     uint64_t id;
@@ -43,6 +45,10 @@ struct cons_net {
     net_peer peers[CONS_NET_PEERS_MAX];
     atomic_bool stopping;
     atomic_uint_fast64_t rx, rx_malformed, tx, tx_dropped;
+    /* cons_net_close and its closer thread */
+    pthread_mutex_t close_mu;
+    pthread_cond_t close_cv;
+    bool close_done, close_abandoned;
 };
 
 static void *recv_main(void *arg)
@@ -118,20 +124,76 @@ int cons_net_open(cons_net **out, uint64_t self_id, const char *addr, const cons
     return CONS_OK;
 }
 
-void cons_net_close(cons_net *n)
+/* The closing itself, on a thread of its own (see cons_net_close). */
+static void *closer_main(void *arg)
 {
-    if (!n)
-        return;
-    /* Join the receiver before closing its socket: nng 1.5.2 can leave
-     * nng_close() waiting forever on a blocking nng_recvmsg() that raced with
-     * it (seen under load), so the receiver polls a stop flag instead. */
-    atomic_store(&n->stopping, true);
+    cons_net *n = arg;
+    pthread_setname_np(pthread_self(), "cons-close");
     if (n->thread_started)
         pthread_join(n->thread, NULL);
     nng_close(n->pull);
     for (int i = 0; i < CONS_NET_PEERS_MAX; i++)
         if (n->peers[i].used)
             nng_close(n->peers[i].sock);
+    pthread_mutex_lock(&n->close_mu);
+    bool waited = !n->close_abandoned;
+    n->close_done = true;
+    pthread_cond_signal(&n->close_cv);
+    pthread_mutex_unlock(&n->close_mu);
+    if (!waited) { /* cons_net_close gave up waiting: the closer frees */
+        pthread_mutex_destroy(&n->close_mu);
+        pthread_cond_destroy(&n->close_cv);
+        free(n);
+    }
+    return NULL;
+}
+
+void cons_net_close(cons_net *n)
+{
+    if (!n)
+        return;
+    /* Join the receiver before closing its socket: nng 1.5.2 can leave
+     * nng_close() waiting forever on a blocking nng_recvmsg() that raced with
+     * it (seen under load), so the receiver polls a stop flag instead. The
+     * closing runs on its own thread and is waited for CONS_NET_CLOSE_MS at
+     * most: nng 1.5.2 can also hang in nng_close() on a TCP pipe that is
+     * mid-way through receiving a frame (fixed upstream after 1.5.2), and a
+     * stuck close must not keep a node from stopping. Nothing is lost by
+     * leaving it: Raft and its disk state are closed before this. */
+    atomic_store(&n->stopping, true);
+    pthread_mutex_init(&n->close_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&n->close_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_t closer;
+    if (pthread_create(&closer, NULL, closer_main, n) != 0) {
+        n->close_abandoned = false;
+        closer_main(n); /* no thread to spare: close here, unbounded */
+    } else {
+        pthread_detach(closer);
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += CONS_NET_CLOSE_MS / 1000;
+    pthread_mutex_lock(&n->close_mu);
+    while (!n->close_done)
+        if (pthread_cond_timedwait(&n->close_cv, &n->close_mu, &until) != 0)
+            break;
+    bool done = n->close_done;
+    if (!done)
+        n->close_abandoned = true;
+    pthread_mutex_unlock(&n->close_mu);
+    if (!done) {
+        fprintf(stderr,
+                "consensus: closing the network did not finish in %d ms (nng); "
+                "leaving it to the process exit\n",
+                CONS_NET_CLOSE_MS);
+        return;
+    }
+    pthread_mutex_destroy(&n->close_mu);
+    pthread_cond_destroy(&n->close_cv);
     free(n);
 }
 

@@ -49,8 +49,7 @@ static void report(applier *a, const item *it, const chain_apply_result *res)
             node_log(NODE_LOG_INFO, "block %llu changed membership or policy",
                      (unsigned long long)res->height);
         node_log(NODE_LOG_DEBUG, "applied index %llu block %llu (%zu txs)",
-                 (unsigned long long)it->index, (unsigned long long)res->height,
-                 res->nreceipts);
+                 (unsigned long long)it->index, (unsigned long long)res->height, res->nreceipts);
     } else {
         submit_on_skipped(a->reg, res->receipts, res->nreceipts);
         node_log(NODE_LOG_DEBUG, "skipped index %llu (%s)", (unsigned long long)it->index,

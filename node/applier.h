@@ -25,9 +25,9 @@
 #include "chain/chain.h"
 #include "node/submit.h"
 
-#define APPLIER_QUEUE_MAX   64          /* blocks handed over and not yet applied */
+#define APPLIER_QUEUE_MAX   64           /* blocks handed over and not yet applied */
 #define APPLIER_QUEUE_BYTES (256u << 20) /* their bytes (one bigger block still goes alone) */
-#define APPLIER_GROUP_MAX   64          /* blocks applied in one LMDB transaction */
+#define APPLIER_GROUP_MAX   64           /* blocks applied in one LMDB transaction */
 
 typedef struct applier applier;
 
