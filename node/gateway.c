@@ -12,6 +12,10 @@
  * on the last call. Handlers that block (POST /api/v1/tx waits for a commit)
  * call gw_defer: the connection is suspended, a pool worker runs the work and
  * resumes it, and the next call of the access handler queues the response.
+ * Handlers whose work completes by callback (one POST /api/v1/tx waiting for
+ * its receipt) call gw_suspend instead: no worker waits; the callback, on
+ * whatever thread it runs, calls gw_resume, and the next call of the access
+ * handler builds the answer and queues it.
  * So the polling threads never block, and reads keep flowing during commits.
  */
 #include "node/gw_priv.h"
@@ -200,6 +204,19 @@ static void *pool_main(void *arg)
     return NULL;
 }
 
+void gw_suspend(gw_req *r, gw_handler finish)
+{
+    r->deferred = true;
+    r->finish = finish;
+    MHD_suspend_connection(r->conn);
+}
+
+void gw_resume(gw_req *r)
+{
+    r->done = true;
+    MHD_resume_connection(r->conn);
+}
+
 bool gw_defer(gw_req *r, gw_handler fn)
 {
     gw *g = r->g;
@@ -348,8 +365,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         }
         return MHD_YES; /* a GET: dispatched on the next call */
     }
-    if (r->deferred)
-        return r->done ? queue(r) : MHD_YES;
+    if (r->deferred) {
+        if (!r->done)
+            return MHD_YES;
+        if (r->finish && !r->responded)
+            r->finish(r); /* builds the answer here, on the polling thread */
+        if (!r->responded)
+            gw_reply_error(r, 500, "internal", "handler gave no answer");
+        return queue(r);
+    }
     if (r->responded)
         return queue(r); /* a GET's 404 / 405 from the first call */
     if (*upload_size > 0) {
@@ -386,6 +410,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     gw_req *r = *con_cls;
     if (!r)
         return;
+    if (r->work && r->work_free) /* ended before its answer was built (client gone) */
+        r->work_free(r->work);
     free(r->body);
     free(r->out);
     free(r);

@@ -60,6 +60,12 @@ typedef struct gw_deps {
      * receipt. receipt->tx is always filled when the tx decoded. */
     int (*submit)(void *ctx, chain_receipt *receipt, const uint8_t *tx, size_t len,
                   unsigned wait_ms);
+    /* The same without blocking (may be NULL: submit is used): done(done_ctx,
+     * result, receipt) is called exactly once, on any thread, possibly before
+     * submit_async returns. wait_ms > 0. */
+    void (*submit_async)(void *ctx, const uint8_t *tx, size_t len, unsigned wait_ms,
+                         void (*done)(void *done_ctx, int result, const chain_receipt *receipt),
+                         void *done_ctx);
     void (*status)(void *ctx, gw_status *out);
     /* Records one public scan/probe/report for the next scans batch; never blocks. */
     void (*record_scan)(void *ctx, const chain_scan *scan);

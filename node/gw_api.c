@@ -572,6 +572,8 @@ static json_t *item_json(const tx_item *it)
     }
 }
 
+static void submit_reply(gw_req *r);
+
 /* On a pool worker: hand every tx over, then wait for each (batch), or
  * submit-and-wait (one tx). */
 static void submit_work(gw_req *r)
@@ -600,6 +602,13 @@ static void submit_work(gw_req *r)
             it->res = g->deps.submit(g->deps.ctx, &it->rc, it->p, it->len, left);
         }
     }
+    submit_reply(r);
+}
+
+/* The answer to a submission whose items have their results. */
+static void submit_reply(gw_req *r)
+{
+    tx_batch *b = r->work;
     if (b->batch) {
         json_t *a = json_array();
         for (size_t i = 0; i < b->n; i++)
@@ -776,6 +785,21 @@ oom:
     return NULL;
 }
 
+static void batch_free_cb(void *work)
+{
+    batch_free(work);
+}
+
+/* submit_async's callback: any thread, exactly once. */
+static void submit_done(void *ctx, int result, const chain_receipt *receipt)
+{
+    gw_req *r = ctx;
+    tx_item *it = &((tx_batch *)r->work)->items[0];
+    it->res = result;
+    it->rc = *receipt;
+    gw_resume(r);
+}
+
 static void route_tx_post(gw_req *r)
 {
     const char *w = gw_arg(r, "wait");
@@ -793,6 +817,14 @@ static void route_tx_post(gw_req *r)
         return;
     b->wait_ms = (unsigned)wait_ms;
     r->work = b;
+    r->work_free = batch_free_cb;
+    if (!b->batch && b->wait_ms > 0 && b->items[0].err == CHAIN_OK && r->g->deps.submit_async) {
+        /* one tx waiting for its receipt: no worker waits, the receipt resumes it */
+        gw_suspend(r, submit_reply);
+        r->g->deps.submit_async(r->g->deps.ctx, b->items[0].p, b->items[0].len, b->wait_ms,
+                                submit_done, r);
+        return;
+    }
     if (!gw_defer(r, submit_work)) {
         r->work = NULL;
         batch_free(b);

@@ -155,10 +155,12 @@ struct gw_req {
     const char *allow; /* Allow header for 405 */
     bool no_store;
     bool responded;
-    /* deferral to the pool */
+    /* deferral to the pool, or suspension until a callback (gw_suspend) */
     bool deferred, done;
     gw_handler defer_fn;
-    void *work; /* the deferred handler's state (owned by it) */
+    gw_handler finish;             /* gw_suspend: builds the answer once resumed */
+    void *work;                    /* the deferred handler's state (owned by it) */
+    void (*work_free)(void *work); /* frees work if the request ends first */
     gw_req *pool_next;
 };
 
@@ -174,6 +176,11 @@ bool gw_param(gw_req *r, size_t i, char *out, size_t cap);
  * answers through gw_reply_*. false when the pool queue is full or stopping
  * (then answer 503 busy). */
 bool gw_defer(gw_req *r, gw_handler fn);
+/* Suspends the connection until gw_resume(r), which any thread may call once
+ * (even before gw_suspend's caller has returned); then finish(r) runs on the
+ * polling thread and answers through gw_reply_*. */
+void gw_suspend(gw_req *r, gw_handler finish);
+void gw_resume(gw_req *r);
 /* Size of the ledger's LMDB data file, or 0 when not found. */
 uint64_t gw_lmdb_bytes(void);
 /* Records one public scan (never blocks) and counts it. */

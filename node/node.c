@@ -189,6 +189,13 @@ static int gw_submit_hook(void *ctx, chain_receipt *receipt, const uint8_t *tx, 
     return submit_tx(n->reg, receipt, tx, len, wait_ms);
 }
 
+static void gw_submit_async_hook(void *ctx, const uint8_t *tx, size_t len, unsigned wait_ms,
+                                 void (*done)(void *, int, const chain_receipt *), void *done_ctx)
+{
+    node *n = ctx;
+    submit_tx_async(n->reg, tx, len, wait_ms, done, done_ctx);
+}
+
 static void gw_record_scan_hook(void *ctx, const chain_scan *scan)
 {
     node *n = ctx;
@@ -505,6 +512,7 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
         .resolver = n->http_addr,
         .ctx = n,
         .submit = gw_submit_hook,
+        .submit_async = gw_submit_async_hook,
         .status = gw_status_hook,
         .record_scan = gw_record_scan_hook,
     };

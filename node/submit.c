@@ -14,12 +14,23 @@
  * forwards again after SUBMIT_RESEND_MS. A forwarded duplicate is harmless:
  * the ledger answers a repeated tx with its first receipt.
  *
+ * submit_tx_async does the same without a sleeping thread: the submitter
+ * leaves a listener (callback, deadline) on the waiter and returns. The
+ * thread that completes the waiter moves its listeners to the `fired` list,
+ * and every entry point calls fire() after it drops the lock, so callbacks
+ * never run under the registry's mutex. One sweeper thread does for waiters
+ * with listeners what a sleeping submitter does for its own: forwards again
+ * (RESEND, or SUBMIT_RESEND_MS without a receipt), re-reads the ledger every
+ * SUBMIT_SLICE_MS, and ends listeners whose wait is over.
+ *
  * Waiter states:  PENDING --submit_on_receipts / ledger lookup--> DONE
  *                 PENDING --submit_on_skipped--> RESEND --waiter forwards--> PENDING
- * A waiter is freed when its last submitter leaves (refs reaches 0).
+ * A waiter is freed when its last submitter, listener and the sweeper's list
+ * have all let go (refs reaches 0).
  */
 #include "node/submit.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -59,6 +70,16 @@ typedef struct verified {
 
 enum waiter_state { W_PENDING = 1, W_RESEND, W_DONE };
 
+/* One asynchronous submitter of a waiter's tx. */
+typedef struct listener {
+    struct listener *next;
+    submit_done_fn done;
+    void *ctx;
+    uint64_t deadline_ms, t0_us;
+    int res; /* once fired */
+    chain_receipt rc;
+} listener;
+
 typedef struct waiter {
     struct waiter *next;
     uint8_t id[CHAIN_HASH_LEN];
@@ -71,6 +92,10 @@ typedef struct waiter {
     bool sent;             /* some forward was taken by consensus */
     int last_err;          /* the last forward's refusal, while !sent */
     pthread_cond_t cv;
+    listener *listeners;  /* asynchronous submitters, not yet fired */
+    struct waiter *anext; /* the sweeper's list (holds one ref while in it) */
+    bool in_async;
+    uint64_t last_lookup_ms; /* the sweeper's last ledger read for it */
 } waiter;
 
 struct submit_reg {
@@ -89,7 +114,15 @@ struct submit_reg {
     recent recent[SUBMIT_RECENT];
     pthread_mutex_t vmu; /* guards verified[] */
     verified verified[SUBMIT_VERIFIED];
+    /* asynchronous submissions */
+    waiter *async;   /* waiters with listeners (the sweeper's list) */
+    listener *fired; /* completed listeners, called by fire() */
+    pthread_t sweeper;
+    pthread_cond_t sweep_cv;
+    bool sweeper_running, sweeper_stop;
 };
+
+static void *sweeper_main(void *arg);
 
 static uint64_t now_ms(void)
 {
@@ -210,6 +243,19 @@ int submit_reg_new(submit_reg **out, chain *c, const uint8_t chain_id[CHAIN_HASH
     r->forward = forward;
     r->forward_ctx = forward_ctx;
     pthread_mutex_init(&r->vmu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->sweep_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&r->sweeper, NULL, sweeper_main, r) != 0) {
+        pthread_cond_destroy(&r->sweep_cv);
+        pthread_cond_destroy(&r->idle);
+        pthread_mutex_destroy(&r->mu);
+        pthread_mutex_destroy(&r->vmu);
+        free(r);
+        return CHAIN_ERR_NOMEM;
+    }
+    r->sweeper_running = true;
     chain_set_verified(c, verified_known, r);
     *out = r;
     return CHAIN_OK;
@@ -223,14 +269,37 @@ void submit_reg_set_latency(submit_reg *r, submit_latency_fn fn, void *ctx)
     pthread_mutex_unlock(&r->mu);
 }
 
+static void sweeper_stop(submit_reg *r)
+{
+    pthread_mutex_lock(&r->mu);
+    bool running = r->sweeper_running;
+    r->sweeper_running = false;
+    r->sweeper_stop = true;
+    pthread_cond_signal(&r->sweep_cv);
+    pthread_mutex_unlock(&r->mu);
+    if (running)
+        pthread_join(r->sweeper, NULL);
+}
+
 void submit_reg_free(submit_reg *r)
 {
     if (!r)
         return;
+    sweeper_stop(r);
+    pthread_mutex_lock(&r->mu);
+    while (r->async) { /* shutdown ended every listener; drop the list's refs */
+        waiter *w = r->async;
+        r->async = w->anext;
+        w->in_async = false;
+        if (--w->refs == 0)
+            waiter_unlink_free(r, w);
+    }
+    pthread_mutex_unlock(&r->mu);
     for (size_t b = 0; b < SUBMIT_BUCKETS; b++)
         while (r->buckets[b])
             waiter_unlink_free(r, r->buckets[b]);
     chain_set_verified(r->chain, NULL, NULL);
+    pthread_cond_destroy(&r->sweep_cv);
     pthread_cond_destroy(&r->idle);
     pthread_mutex_destroy(&r->mu);
     pthread_mutex_destroy(&r->vmu);
@@ -286,13 +355,53 @@ static int waiter_join(submit_reg *r, waiter **out, bool *created, const uint8_t
     return GW_SUBMIT_QUEUED;
 }
 
-static void waiter_done(waiter *w, const chain_receipt *rc)
+/* Moves listener l (already unlinked from w) to the fired list with res and
+ * its receipt, and drops its ref on w. Lock held. */
+static void listener_fire(submit_reg *r, waiter *w, listener *l, int res)
+{
+    l->res = res;
+    l->rc = w->rc;
+    if (res != GW_SUBMIT_COMMITTED)
+        memcpy(l->rc.tx, w->id, CHAIN_HASH_LEN);
+    l->next = r->fired;
+    r->fired = l;
+    if (--w->refs == 0)
+        waiter_unlink_free(r, w);
+}
+
+static void waiter_done(submit_reg *r, waiter *w, const chain_receipt *rc)
 {
     if (w->state == W_DONE)
         return;
     w->rc = *rc;
     w->state = W_DONE;
     pthread_cond_broadcast(&w->cv);
+    /* a waiter with listeners is on the sweeper's list, whose ref keeps w alive */
+    assert(!w->listeners || w->in_async);
+    while (w->listeners) {
+        listener *l = w->listeners;
+        w->listeners = l->next;
+        listener_fire(r, w, l, GW_SUBMIT_COMMITTED);
+    }
+}
+
+/* Calls the callbacks of every fired listener. Lock NOT held. */
+static void fire(submit_reg *r)
+{
+    pthread_mutex_lock(&r->mu);
+    listener *l = r->fired;
+    r->fired = NULL;
+    submit_latency_fn lat = r->latency;
+    void *lat_ctx = r->latency_ctx;
+    pthread_mutex_unlock(&r->mu);
+    while (l) {
+        listener *next = l->next;
+        if (l->res == GW_SUBMIT_COMMITTED && lat)
+            lat(lat_ctx, now_us() - l->t0_us);
+        l->done(l->ctx, l->res, &l->rc);
+        free(l);
+        l = next;
+    }
 }
 
 /*
@@ -309,7 +418,7 @@ static void waiter_send(submit_reg *r, waiter *w)
     int res = found ? GW_SUBMIT_QUEUED : r->forward(r->forward_ctx, w->tx, w->len);
     pthread_mutex_lock(&r->mu);
     if (found)
-        waiter_done(w, &rc);
+        waiter_done(r, w, &rc);
     else if (res == GW_SUBMIT_QUEUED)
         w->sent = true;
     else {
@@ -381,7 +490,7 @@ int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t l
             bool found = ledger_lookup(r, &lrc, id);
             pthread_mutex_lock(&r->mu);
             if (found)
-                waiter_done(w, &lrc);
+                waiter_done(r, w, &lrc);
         } else {
             waiter_send(r, w);
         }
@@ -417,7 +526,7 @@ int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t l
                 bool found = ledger_lookup(r, &lrc, w->id);
                 pthread_mutex_lock(&r->mu);
                 if (found)
-                    waiter_done(w, &lrc);
+                    waiter_done(r, w, &lrc);
             }
         }
     }
@@ -436,10 +545,144 @@ int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t l
     if (--r->inside == 0 && r->stopping)
         pthread_cond_broadcast(&r->idle);
     pthread_mutex_unlock(&r->mu);
+    fire(r); /* listeners of the same tx this thread may have completed */
 
     if (res == GW_SUBMIT_COMMITTED && lat)
         lat(lat_ctx, now_us() - t0);
     return res;
+}
+
+/* ---- asynchronous submissions -------------------------------------------------- */
+
+/* Ends listeners of w whose wait is over (lock held). */
+static void expire_listeners(submit_reg *r, waiter *w, uint64_t now, bool all)
+{
+    listener **pp = &w->listeners;
+    while (*pp) {
+        listener *l = *pp;
+        if (!all && l->deadline_ms > now) {
+            pp = &l->next;
+            continue;
+        }
+        *pp = l->next;
+        int res = r->stopping               ? GW_SUBMIT_STOPPING
+                  : !w->sent && w->last_err ? w->last_err
+                                            : GW_SUBMIT_TIMEOUT;
+        listener_fire(r, w, l, res);
+    }
+}
+
+/* One pass of the sweeper over its list (lock held; dropped around sends). */
+static void sweep(submit_reg *r)
+{
+    uint64_t now = now_ms();
+    waiter **pp = &r->async;
+    while (*pp) {
+        waiter *w = *pp;
+        if (w->state != W_DONE && w->listeners) {
+            if (w->state == W_RESEND) {
+                w->state = W_PENDING;
+                waiter_send(r, w);
+            } else if (now >= w->last_sent_ms + SUBMIT_RESEND_MS) {
+                waiter_send(r, w);
+            } else if (now >= w->last_lookup_ms + SUBMIT_SLICE_MS) {
+                /* a missed wake-up (snapshot installed, apply raced) heals here */
+                chain_receipt lrc;
+                w->last_lookup_ms = now;
+                pthread_mutex_unlock(&r->mu);
+                bool found = ledger_lookup(r, &lrc, w->id);
+                pthread_mutex_lock(&r->mu);
+                if (found)
+                    waiter_done(r, w, &lrc);
+            }
+            expire_listeners(r, w, now_ms(), r->stopping);
+            /* the lock was dropped: new waiters may have been pushed in front of w
+             * (only this thread removes, so w is still on the list, further on) */
+            while (*pp != w)
+                pp = &(*pp)->anext;
+        }
+        if (!w->listeners) { /* nothing left to watch: off the list */
+            *pp = w->anext;
+            w->in_async = false;
+            if (--w->refs == 0)
+                waiter_unlink_free(r, w);
+            continue;
+        }
+        pp = &w->anext;
+    }
+}
+
+static void *sweeper_main(void *arg)
+{
+    submit_reg *r = arg;
+    pthread_setname_np(pthread_self(), "submit-sweep");
+    pthread_mutex_lock(&r->mu);
+    while (!r->sweeper_stop) {
+        struct timespec ts;
+        deadline_ts(&ts, now_ms() + SUBMIT_SWEEP_MS);
+        pthread_cond_timedwait(&r->sweep_cv, &r->mu, &ts);
+        sweep(r);
+        pthread_mutex_unlock(&r->mu);
+        fire(r);
+        pthread_mutex_lock(&r->mu);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+void submit_tx_async(submit_reg *r, const uint8_t *tx, size_t len, unsigned wait_ms,
+                     submit_done_fn done, void *ctx)
+{
+    uint8_t id[CHAIN_HASH_LEN];
+    chain_receipt rc;
+    char msg[sizeof rc.detail];
+    uint64_t t0 = now_us();
+    memset(&rc, 0, sizeof rc);
+    int err = chain_tx_precheck(id, r->chain_id, tx, len, msg, sizeof msg);
+    if (err != CHAIN_OK) {
+        rc.code = err;
+        snprintf(rc.detail, sizeof rc.detail, "%s", msg);
+        rejected_id(&rc, tx, len);
+        done(ctx, GW_SUBMIT_REJECTED, &rc);
+        return;
+    }
+    memcpy(rc.tx, id, CHAIN_HASH_LEN);
+    verified_add(r, id, tx, len);
+    listener *l = calloc(1, sizeof *l);
+    pthread_mutex_lock(&r->mu);
+    int res = r->stopping ? GW_SUBMIT_STOPPING : l ? GW_SUBMIT_QUEUED : GW_SUBMIT_BUSY;
+    waiter *w = NULL;
+    bool created = false;
+    if (res == GW_SUBMIT_QUEUED)
+        res = waiter_join(r, &w, &created, id, tx, len);
+    if (res != GW_SUBMIT_QUEUED) {
+        pthread_mutex_unlock(&r->mu);
+        free(l);
+        done(ctx, res, &rc);
+        return;
+    }
+    l->done = done;
+    l->ctx = ctx;
+    l->t0_us = t0;
+    l->deadline_ms = now_ms() + (wait_ms ? wait_ms : 1);
+    l->next = w->listeners;
+    w->listeners = l; /* waiter_join's ref is now the listener's */
+    if (!w->in_async) {
+        w->in_async = true;
+        w->refs++;
+        w->anext = r->async;
+        r->async = w;
+    }
+    if (w->state == W_DONE) {
+        /* joined a waiter whose receipt is already in: fire at once */
+        w->listeners = l->next;
+        listener_fire(r, w, l, GW_SUBMIT_COMMITTED);
+    } else if (created) {
+        w->last_lookup_ms = now_ms();
+        waiter_send(r, w); /* looks the ledger up first, then forwards */
+    }
+    pthread_mutex_unlock(&r->mu);
+    fire(r);
 }
 
 void submit_on_receipts(submit_reg *r, const chain_receipt *rcs, size_t n)
@@ -449,9 +692,10 @@ void submit_on_receipts(submit_reg *r, const chain_receipt *rcs, size_t n)
         for (size_t i = 0; i < n; i++) {
             waiter *w = waiter_find(r, rcs[i].tx);
             if (w)
-                waiter_done(w, &rcs[i]);
+                waiter_done(r, w, &rcs[i]);
         }
     pthread_mutex_unlock(&r->mu);
+    fire(r);
 }
 
 void submit_on_skipped(submit_reg *r, const chain_receipt *rcs, size_t n)
@@ -465,6 +709,7 @@ void submit_on_skipped(submit_reg *r, const chain_receipt *rcs, size_t n)
                 pthread_cond_broadcast(&w->cv);
             }
         }
+    pthread_cond_signal(&r->sweep_cv);
     pthread_mutex_unlock(&r->mu);
 }
 
@@ -480,16 +725,23 @@ void submit_on_restore(submit_reg *r)
                 w->state = W_RESEND;
                 pthread_cond_broadcast(&w->cv);
             }
+    pthread_cond_signal(&r->sweep_cv);
     pthread_mutex_unlock(&r->mu);
 }
 
 void submit_reg_shutdown(submit_reg *r)
 {
+    sweeper_stop(r);
     pthread_mutex_lock(&r->mu);
     r->stopping = true;
     for (size_t b = 0; b < SUBMIT_BUCKETS; b++)
         for (waiter *w = r->buckets[b]; w; w = w->next)
             pthread_cond_broadcast(&w->cv);
+    for (waiter *w = r->async; w; w = w->anext)
+        expire_listeners(r, w, 0, true); /* every listener: stopping */
+    pthread_mutex_unlock(&r->mu);
+    fire(r);
+    pthread_mutex_lock(&r->mu);
     while (r->inside > 0)
         pthread_cond_wait(&r->idle, &r->mu);
     pthread_mutex_unlock(&r->mu);

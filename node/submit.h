@@ -15,6 +15,7 @@
 #define SUBMIT_WAITERS_MAX 16384 /* distinct transactions being waited for */
 #define SUBMIT_RESEND_MS   2000  /* a tx not in the ledger after this is forwarded again */
 #define SUBMIT_SLICE_MS    500   /* a waiter re-checks the ledger at least this often */
+#define SUBMIT_SWEEP_MS    50    /* the sweeper's pass over asynchronous waiters */
 
 typedef struct submit_reg submit_reg;
 
@@ -44,6 +45,22 @@ void submit_reg_free(submit_reg *r);
 int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t len,
               unsigned wait_ms);
 
+/* How an asynchronous submission ends: result as submit_tx returns it, the
+ * receipt as submit_tx fills it. Called exactly once per submit_tx_async. */
+typedef void (*submit_done_fn)(void *ctx, int result, const chain_receipt *receipt);
+
+/*
+ * submit_tx without a sleeping thread: the same precheck, ledger lookup and
+ * forward, after which done(ctx, …) is called once — when the receipt is
+ * applied here (from the applying thread), when wait_ms passes or the
+ * registry shuts down (from its sweeper thread, within SUBMIT_SWEEP_MS), or,
+ * for an outcome known at once (refused by the precheck, busy, already in the
+ * ledger), from this call before it returns. wait_ms 0 counts as 1 ms; use
+ * submit_tx for fire-and-forget. Thread-safe; never blocks on consensus.
+ */
+void submit_tx_async(submit_reg *r, const uint8_t *tx, size_t len, unsigned wait_ms,
+                     submit_done_fn done, void *ctx);
+
 /* Consensus thread, after a block applied: wakes the waiters of these receipts. */
 void submit_on_receipts(submit_reg *r, const chain_receipt *rcs, size_t n);
 /* Consensus thread, after a block was skipped (did not link): its txs changed
@@ -52,8 +69,9 @@ void submit_on_skipped(submit_reg *r, const chain_receipt *rcs, size_t n);
 /* After the ledger was replaced by a snapshot: every waiter looks itself up. */
 void submit_on_restore(submit_reg *r);
 
-/* Refuses new submissions and wakes every waiter with GW_SUBMIT_STOPPING;
- * returns once no thread is inside submit_tx. */
+/* Refuses new submissions, wakes every waiter and ends every asynchronous
+ * submission with GW_SUBMIT_STOPPING; returns once no thread is inside
+ * submit_tx and every done callback has returned. */
 void submit_reg_shutdown(submit_reg *r);
 
 #endif

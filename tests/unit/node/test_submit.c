@@ -66,6 +66,15 @@ static int fake_forward(void *ctx, const uint8_t *tx, size_t len)
     return r;
 }
 
+/* The fake consensus's forward count, read under its lock (submitters run on threads). */
+static unsigned forwards(fixture *f)
+{
+    pthread_mutex_lock(&f->mu);
+    unsigned n = f->forwards;
+    pthread_mutex_unlock(&f->mu);
+    return n;
+}
+
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -165,7 +174,7 @@ static void test_submit_bad_signature_rejected_not_forwarded(void **state)
     int res = submit_tx(r, &rc, tx, len, 1000);
     assert_int_equal(res, GW_SUBMIT_REJECTED);
     assert_int_not_equal(rc.code, CHAIN_OK);
-    assert_int_equal(f->forwards, 0);
+    assert_int_equal(forwards(f), 0);
     free(tx);
     submit_reg_shutdown(r);
     submit_reg_free(r);
@@ -199,7 +208,7 @@ static void test_submit_receipt_wakes_every_waiter_of_one_tx(void **state)
     pthread_create(&ta, NULL, submit_thread, &a);
     pthread_create(&tb, NULL, submit_thread, &b);
     usleep(100000);
-    assert_int_equal(f->forwards, 1); /* the second submitter joined the first */
+    assert_int_equal(forwards(f), 1); /* the second submitter joined the first */
 
     chain_apply_result res;
     apply_block(f, 1, tx, len, &res);
@@ -219,7 +228,7 @@ static void test_submit_receipt_wakes_every_waiter_of_one_tx(void **state)
     chain_receipt rc;
     assert_int_equal(submit_tx(r, &rc, tx, len, 1000), GW_SUBMIT_COMMITTED);
     assert_int_equal(rc.height, 1);
-    assert_int_equal(f->forwards, 1);
+    assert_int_equal(forwards(f), 1);
     free(tx);
     submit_reg_shutdown(r);
     submit_reg_free(r);
@@ -270,12 +279,12 @@ static void test_submit_skipped_block_forwards_again(void **state)
     pthread_t ta;
     pthread_create(&ta, NULL, submit_thread, &a);
     usleep(100000);
-    assert_int_equal(f->forwards, 1);
+    assert_int_equal(forwards(f), 1);
     chain_receipt skipped = {.code = CHAIN_ERR_BAD_BLOCK};
     memcpy(skipped.tx, id, 32);
     submit_on_skipped(r, &skipped, 1);
     usleep(100000);
-    assert_int_equal(f->forwards, 2);
+    assert_int_equal(forwards(f), 2);
     submit_reg_shutdown(r); /* releases the waiter */
     pthread_join(ta, NULL);
     assert_int_equal(a.res, GW_SUBMIT_STOPPING);
@@ -294,7 +303,7 @@ static void test_submit_wait0_queued_and_forwarded_once(void **state)
     chain_receipt rc;
     assert_int_equal(submit_tx(r, &rc, tx, len, 0), GW_SUBMIT_QUEUED);
     assert_int_equal(submit_tx(r, &rc, tx, len, 200), GW_SUBMIT_TIMEOUT);
-    assert_int_equal(f->forwards, 1); /* the waiting call did not forward it again */
+    assert_int_equal(forwards(f), 1); /* the waiting call did not forward it again */
     free(tx);
     submit_reg_shutdown(r);
     submit_reg_free(r);
@@ -330,6 +339,137 @@ static void test_scanq_batch_signed_by_node_with_dropped_count(void **state)
     uint8_t id[32];
     assert_int_equal(
         chain_tx_precheck(id, f->g->chain_id, f->last_tx, f->last_len, msg, sizeof msg), CHAIN_OK);
+}
+
+/* ---- asynchronous submissions ---- */
+
+typedef struct async_seen {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int calls, result;
+    chain_receipt rc;
+} async_seen;
+
+static void async_done(void *ctx, int result, const chain_receipt *rc)
+{
+    async_seen *a = ctx;
+    pthread_mutex_lock(&a->mu);
+    a->calls++;
+    a->result = result;
+    a->rc = *rc;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+}
+
+/* Waits up to ms for the first call; returns how many calls there were. */
+static int async_wait(async_seen *a, unsigned ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&a->mu);
+    while (a->calls == 0)
+        if (pthread_cond_timedwait(&a->cv, &a->mu, &until) != 0)
+            break;
+    int n = a->calls;
+    pthread_mutex_unlock(&a->mu);
+    return n;
+}
+
+static void async_init(async_seen *a)
+{
+    memset(a, 0, sizeof *a);
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->cv, NULL);
+}
+
+static void test_async_receipt_calls_back_once(void **state)
+{
+    fixture *f = *state;
+    submit_reg *r;
+    assert_int_equal(submit_reg_new(&r, f->c, f->g->chain_id, fake_forward, f), CHAIN_OK);
+    uint8_t *tx, id[32];
+    size_t len;
+    make_mint(f, &tx, &len, id, 1, "as1");
+    async_seen a, b;
+    async_init(&a);
+    async_init(&b);
+    submit_tx_async(r, tx, len, 5000, async_done, &a);
+    submit_tx_async(r, tx, len, 5000, async_done, &b); /* joins the same waiter */
+    assert_int_equal(forwards(f), 1);
+    assert_int_equal(a.calls + b.calls, 0); /* nothing yet: not committed */
+    chain_apply_result res;
+    apply_block(f, 1, tx, len, &res);
+    submit_on_receipts(r, res.receipts, res.nreceipts);
+    chain_apply_result_free(&res);
+    assert_int_equal(async_wait(&a, 1000), 1);
+    assert_int_equal(async_wait(&b, 1000), 1);
+    assert_int_equal(a.result, GW_SUBMIT_COMMITTED);
+    assert_int_equal(a.rc.code, CHAIN_OK);
+    assert_memory_equal(a.rc.tx, id, 32);
+    assert_int_equal(b.result, GW_SUBMIT_COMMITTED);
+    /* once in the ledger, a new submission is answered at once, in the call */
+    async_seen c;
+    async_init(&c);
+    submit_tx_async(r, tx, len, 5000, async_done, &c);
+    assert_int_equal(c.calls, 1);
+    assert_int_equal(c.result, GW_SUBMIT_COMMITTED);
+    usleep(2 * SUBMIT_SWEEP_MS * 1000);
+    assert_int_equal(a.calls, 1); /* exactly once, whatever the sweeper does */
+    free(tx);
+    submit_reg_shutdown(r);
+    submit_reg_free(r);
+}
+
+static void test_async_refusals_timeout_and_stop(void **state)
+{
+    fixture *f = *state;
+    submit_reg *r;
+    assert_int_equal(submit_reg_new(&r, f->c, f->g->chain_id, fake_forward, f), CHAIN_OK);
+    uint8_t *tx, id[32];
+    size_t len;
+    /* a bad signature: refused in the call, never forwarded */
+    make_mint(f, &tx, &len, id, 1, "as2");
+    tx[len - 1] ^= 1;
+    async_seen a;
+    async_init(&a);
+    submit_tx_async(r, tx, len, 5000, async_done, &a);
+    assert_int_equal(a.calls, 1);
+    assert_int_equal(a.result, GW_SUBMIT_REJECTED);
+    assert_int_not_equal(a.rc.code, CHAIN_OK);
+    assert_int_equal(forwards(f), 0);
+    free(tx);
+    /* never committed: the wait ends with a timeout, from the sweeper */
+    make_mint(f, &tx, &len, id, 1, "as3");
+    async_seen t;
+    async_init(&t);
+    submit_tx_async(r, tx, len, 150, async_done, &t);
+    assert_int_equal(t.calls, 0);
+    assert_int_equal(async_wait(&t, 2000), 1);
+    assert_int_equal(t.result, GW_SUBMIT_TIMEOUT);
+    assert_memory_equal(t.rc.tx, id, 32);
+    free(tx);
+    /* still waiting at shutdown: ended with stopping */
+    make_mint(f, &tx, &len, id, 1, "as4");
+    async_seen s;
+    async_init(&s);
+    submit_tx_async(r, tx, len, 60000, async_done, &s);
+    submit_reg_shutdown(r);
+    assert_int_equal(s.calls, 1); /* shutdown returns after the callback */
+    assert_int_equal(s.result, GW_SUBMIT_STOPPING);
+    /* and after it, a new one is told at once */
+    async_seen n;
+    async_init(&n);
+    submit_tx_async(r, tx, len, 1000, async_done, &n);
+    assert_int_equal(n.calls, 1);
+    assert_int_equal(n.result, GW_SUBMIT_STOPPING);
+    free(tx);
+    submit_reg_free(r);
 }
 
 /* A block holding tx, extending (height, prev, time); *id_out its id. */
@@ -485,6 +625,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_scanq_batch_signed_by_node_with_dropped_count, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_async_receipt_calls_back_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_refusals_timeout_and_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_applier_applies_in_order_and_wakes_the_waiter, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_applier_stop_applies_what_is_queued, setup, teardown),
