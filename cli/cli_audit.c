@@ -3,20 +3,22 @@
  * whole chain from genesis without trusting the node.
  *
  * The node's head (height H, block id, state digest) is read first; blocks
- * 1..H are immutable, so they are downloaded one by one as raw CBOR
- * (GET /api/v1/blocks/{h}?format=cbor) and each is checked here:
+ * 1..H are immutable, so they are downloaded in ranges as raw CBOR
+ * (GET /api/v1/blocks?from=h&format=cbor: up to 1,000 blocks or 16 MiB an
+ * answer, split with chain_blocks_split) and each is checked here:
  *   - chain_block_peek: decodes the header, recomputes the Merkle root;
  *   - height = h and prev = id of block h-1 (the chain id for block 1);
- *   - every transaction: chain_tx_precheck (canonical decoding, chain id,
- *     signature) — a committed tx with a bad signature is tampering;
  *   - chain_block_apply into a scratch ledger (a temp dir, consecutive
- *     indexes): every rule is applied again, and the block must not be skipped.
+ *     indexes, signatures checked on every core): every signature and rule is
+ *     applied again, and the block must not be skipped;
+ *   - no transaction may be refused for its bytes (malformed, non-canonical,
+ *     signed for another chain, a bad signature): the gateways refuse those
+ *     before ordering, so one in a committed block is tampering.
  * At the end the scratch head's block id and state digest must equal the
  * node's. Any mismatch stops the audit with exit 1 and names the height.
  */
 #include "cli/cli.h"
 
-#include <cbor.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,51 +33,16 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
-/* Checks every transaction's decoding, chain id and signature. */
-static int audit_txs(const uint8_t *blk, size_t len, const uint8_t chain_id[CHAIN_HASH_LEN],
-                     size_t *ntx, char *e, size_t elen)
+#define AUDIT_RANGE 1000 /* blocks asked for per request (the gateway's GW_BLOCKS_MAX) */
+/* a range answer: 16 MiB of blocks, or one block of up to CHAIN_BLOCK_MAX_BYTES */
+#define AUDIT_RESP_MAX ((size_t)CHAIN_BLOCK_MAX_BYTES + (24u << 20))
+
+/* Refusals of a transaction's bytes, which no gateway lets into a block. */
+static bool tampered(int code)
 {
-    struct cbor_load_result res;
-    cbor_item_t *root = cbor_load(blk, len, &res);
-    if (!root || !cbor_isa_map(root)) {
-        snprintf(e, elen, "block is not a CBOR map");
-        if (root)
-            cbor_decref(&root);
-        return -1;
-    }
-    int rc = -1;
-    cbor_item_t *txs = NULL;
-    struct cbor_pair *pairs = cbor_map_handle(root);
-    for (size_t i = 0; i < cbor_map_size(root); i++) {
-        cbor_item_t *k = pairs[i].key;
-        if (cbor_isa_string(k) && cbor_string_length(k) == 3 &&
-            memcmp(cbor_string_handle(k), "txs", 3) == 0)
-            txs = pairs[i].value;
-    }
-    if (!txs || !cbor_isa_array(txs)) {
-        snprintf(e, elen, "block has no txs array");
-        goto out;
-    }
-    for (size_t i = 0; i < cbor_array_size(txs); i++) {
-        cbor_item_t *t = cbor_array_handle(txs)[i];
-        uint8_t id[CHAIN_HASH_LEN];
-        char m[160];
-        if (!cbor_isa_bytestring(t) || !cbor_bytestring_is_definite(t)) {
-            snprintf(e, elen, "tx %zu: not a byte string", i);
-            goto out;
-        }
-        int r = chain_tx_precheck(id, chain_id, cbor_bytestring_handle(t),
-                                  cbor_bytestring_length(t), m, sizeof m);
-        if (r != CHAIN_OK) {
-            snprintf(e, elen, "tx %zu: %s: %s", i, chain_err_code(r), m);
-            goto out;
-        }
-    }
-    *ntx = cbor_array_size(txs);
-    rc = 0;
-out:
-    cbor_decref(&root);
-    return rc;
+    return code == CHAIN_ERR_MALFORMED || code == CHAIN_ERR_NON_CANONICAL ||
+           code == CHAIN_ERR_TOO_LARGE || code == CHAIN_ERR_WRONG_CHAIN ||
+           code == CHAIN_ERR_BAD_SIGNATURE;
 }
 
 int cli_cmd_chain(int argc, char **argv)
@@ -148,7 +115,10 @@ int cli_cmd_chain(int argc, char **argv)
         goto out;
     }
     have_dir = true;
-    chain_options copt = {.map_size = 0, .no_sync = true};
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    chain_options copt = {.map_size = 0,
+                          .no_sync = true,
+                          .verify_threads = ncpu > 1 ? (unsigned)(ncpu > 16 ? 16 : ncpu) : 0};
     if (chain_open(&c, dir, g, &copt, e, sizeof e) != CHAIN_OK) {
         cli_fail(cmd, "scratch ledger: %s", e);
         goto out;
@@ -156,11 +126,15 @@ int cli_cmd_chain(int argc, char **argv)
     memcpy(prev, g->chain_id, CHAIN_HASH_LEN);
     cli_progress prog;
     cli_progress_start(&prog, "audit", height);
-    for (uint64_t ht = 1; ht <= height; ht++) {
-        char path[96];
+    static const uint8_t *blks[AUDIT_RANGE];
+    static size_t lens[AUDIT_RANGE];
+    for (uint64_t ht = 1; ht <= height;) {
+        char path[128];
         cli_resp r = {0};
-        snprintf(path, sizeof path, "/api/v1/blocks/%llu?format=cbor", (unsigned long long)ht);
-        if (cli_http_get(h, &r, path, CHAIN_BLOCK_MAX_BYTES + 1024, e, sizeof e) != 0) {
+        uint64_t want = height - ht + 1 < AUDIT_RANGE ? height - ht + 1 : AUDIT_RANGE;
+        snprintf(path, sizeof path, "/api/v1/blocks?from=%llu&limit=%llu&format=cbor",
+                 (unsigned long long)ht, (unsigned long long)want);
+        if (cli_http_get(h, &r, path, AUDIT_RESP_MAX, e, sizeof e) != 0) {
             cli_fail(cmd, "height %llu: download: %s", (unsigned long long)ht, e);
             goto out;
         }
@@ -170,47 +144,60 @@ int cli_cmd_chain(int argc, char **argv)
             cli_fail(cmd, "height %llu: download: %s", (unsigned long long)ht, e);
             goto out;
         }
-        chain_block_header hdr;
-        uint8_t bid[CHAIN_HASH_LEN];
-        size_t ntx = 0, ntx2 = 0;
-        const uint8_t *blk = (const uint8_t *)r.body;
-        int pr = chain_block_peek(&hdr, bid, &ntx, blk, r.len);
-        const char *what = NULL;
-        if (pr != CHAIN_OK)
-            what = "header or Merkle root does not verify";
-        else if (hdr.height != ht)
-            what = "header height differs from its position";
-        else if (memcmp(hdr.prev, prev, CHAIN_HASH_LEN) != 0)
-            what = "prev does not link to the block before";
-        if (what) {
+        size_t k = 0;
+        if (chain_blocks_split(blks, lens, &k, AUDIT_RANGE, (const uint8_t *)r.body, r.len, e,
+                               sizeof e) != CHAIN_OK ||
+            k == 0) {
             cli_resp_free(&r);
-            cli_fail(cmd, "MISMATCH at height %llu: %s", (unsigned long long)ht, what);
+            cli_fail(cmd, "MISMATCH at height %llu: the range does not decode: %s",
+                     (unsigned long long)ht, k == 0 && !e[0] ? "empty" : e);
             goto out;
         }
-        if (audit_txs(blk, r.len, g->chain_id, &ntx2, e, sizeof e) != 0) {
-            cli_resp_free(&r);
-            cli_fail(cmd, "MISMATCH at height %llu: %s", (unsigned long long)ht, e);
-            goto out;
+        for (size_t i = 0; i < k && ht <= height; i++, ht++) {
+            chain_block_header hdr;
+            uint8_t bid[CHAIN_HASH_LEN];
+            size_t ntx = 0;
+            int pr = chain_block_peek(&hdr, bid, &ntx, blks[i], lens[i]);
+            const char *what = NULL;
+            if (pr != CHAIN_OK)
+                what = "header or Merkle root does not verify";
+            else if (hdr.height != ht)
+                what = "header height differs from its position";
+            else if (memcmp(hdr.prev, prev, CHAIN_HASH_LEN) != 0)
+                what = "prev does not link to the block before";
+            if (what) {
+                cli_resp_free(&r);
+                cli_fail(cmd, "MISMATCH at height %llu: %s", (unsigned long long)ht, what);
+                goto out;
+            }
+            chain_apply_result res;
+            memset(&res, 0, sizeof res);
+            if (chain_block_apply(c, &res, ht, blks[i], lens[i], e, sizeof e) != CHAIN_OK) {
+                cli_resp_free(&r);
+                cli_fail(cmd, "height %llu: scratch apply failed: %s", (unsigned long long)ht, e);
+                goto out;
+            }
+            const char *bad = res.block_code != CHAIN_OK || res.height != ht ||
+                                      memcmp(res.block_id, bid, CHAIN_HASH_LEN) != 0
+                                  ? "the block does not apply on its parent"
+                                  : NULL;
+            for (size_t t = 0; !bad && t < res.nreceipts; t++)
+                if (tampered(res.receipts[t].code)) {
+                    snprintf(e, sizeof e, "tx %zu: %s: %s", t, chain_err_code(res.receipts[t].code),
+                             res.receipts[t].detail);
+                    bad = e;
+                }
+            chain_apply_result_free(&res);
+            if (bad) {
+                cli_resp_free(&r);
+                cli_fail(cmd, "MISMATCH at height %llu: %s", (unsigned long long)ht, bad);
+                goto out;
+            }
+            memcpy(prev, bid, CHAIN_HASH_LEN);
+            txs += ntx;
+            cli_progress_add(&prog, 1);
         }
-        chain_apply_result res;
-        memset(&res, 0, sizeof res);
-        int ar = chain_block_apply(c, &res, ht, blk, r.len, e, sizeof e);
         cli_resp_free(&r);
-        if (ar != CHAIN_OK) {
-            cli_fail(cmd, "height %llu: scratch apply failed: %s", (unsigned long long)ht, e);
-            goto out;
-        }
-        bool bad = res.block_code != CHAIN_OK || res.height != ht ||
-                   memcmp(res.block_id, bid, CHAIN_HASH_LEN) != 0;
-        chain_apply_result_free(&res);
-        if (bad) {
-            cli_fail(cmd, "MISMATCH at height %llu: the block does not apply on its parent",
-                     (unsigned long long)ht);
-            goto out;
-        }
-        memcpy(prev, bid, CHAIN_HASH_LEN);
-        txs += ntx;
-        cli_progress_add(&prog, 1);
     }
     cli_progress_end(&prog);
     chain_rd *rd = NULL;

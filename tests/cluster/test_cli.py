@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -60,6 +61,32 @@ def refused(code, *args, **kw):
     return r
 
 
+def cbor_head(buf, pos):
+    """(major type, argument, position after the head) of the CBOR item at pos."""
+    b = buf[pos]
+    major, info = b >> 5, b & 0x1F
+    if info < 24:
+        return major, info, pos + 1
+    n = {24: 1, 25: 2, 26: 4, 27: 8}[info]
+    return major, int.from_bytes(buf[pos + 1:pos + 1 + n], "big"), pos + 1 + n
+
+
+def flip_in_range(body, path, height):
+    """Flips the middle byte of block `height` inside a CBOR range answer."""
+    q = urllib.parse.parse_qs(urllib.parse.urlparse(path).query)
+    first = int(q["from"][0])
+    major, count, pos = cbor_head(body, 0)
+    assert major == 4, "a range is an array"
+    body = bytearray(body)
+    for i in range(count):
+        major, n, start = cbor_head(body, pos)
+        assert major == 2, "of byte strings"
+        if first + i == height:
+            body[start + n // 2] ^= 0x01
+        pos = start + n
+    return bytes(body)
+
+
 class TamperProxy:
     """Forwards GETs to a node, flipping one byte of block `height` or lying
     about the head's state digest: what chain audit must catch."""
@@ -74,10 +101,8 @@ class TamperProxy:
             def do_GET(self):
                 with urllib.request.urlopen(up + self.path, timeout=30) as r:
                     body, ctype = r.read(), r.headers.get("Content-Type", "")
-                if height is not None and self.path.startswith(f"/api/v1/blocks/{height}?"):
-                    body = bytearray(body)
-                    body[len(body) // 2] ^= 0x01
-                    body = bytes(body)
+                if height is not None and self.path.startswith("/api/v1/blocks?"):
+                    body = flip_in_range(body, self.path, height)
                 if fake_digest and self.path == "/api/v1/head":
                     doc = json.loads(body)
                     doc["state_digest"] = "00" * 32
