@@ -509,6 +509,10 @@ bool chain_block_follows(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], ui
                          const uint8_t head_id[CHAIN_HASH_LEN], uint64_t head_time,
                          const uint8_t *blk, size_t len);
 
+/* Bytes of the ledger's database in use (its pages up to the last one
+ * written; the file itself may be larger and sparse). Any thread. */
+uint64_t chain_storage_bytes(chain *c);
+
 /* Last consensus index applied (0 for a new ledger). */
 uint64_t chain_applied_index(chain *c);
 

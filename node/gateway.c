@@ -616,27 +616,3 @@ void gw_metrics_commit_latency(gw *g, uint64_t usec)
 
 /* Size of the ledger's LMDB data file: found through the process's own
  * mappings, so the node need not tell the gateway where its data lives. */
-uint64_t gw_lmdb_bytes(void)
-{
-    FILE *f = fopen("/proc/self/maps", "r");
-    if (!f)
-        return 0;
-    char line[1024];
-    uint64_t size = 0;
-    while (fgets(line, sizeof line, f)) {
-        char *p = strchr(line, '/');
-        if (!p)
-            continue;
-        p[strcspn(p, "\n")] = '\0';
-        size_t n = strlen(p);
-        if ((n >= 10 && strcmp(p + n - 10, "/chain.mdb") == 0) ||
-            (n >= 9 && strcmp(p + n - 9, "/data.mdb") == 0)) {
-            struct stat st;
-            if (stat(p, &st) == 0)
-                size = (uint64_t)st.st_size;
-            break;
-        }
-    }
-    fclose(f);
-    return size;
-}

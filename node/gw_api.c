@@ -493,7 +493,8 @@ static void route_metrics(gw_req *r)
     }
     char *out;
     size_t len;
-    int e = metrics_render(r->g->metrics, &out, &len, st, hp, gw_lmdb_bytes());
+    int e =
+        metrics_render(r->g->metrics, &out, &len, st, hp, chain_storage_bytes(r->g->deps.chain));
     free(st);
     if (e != 0) {
         gw_reply_error(r, 503, "nomem", "out of memory");

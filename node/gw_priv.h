@@ -181,8 +181,6 @@ bool gw_defer(gw_req *r, gw_handler fn);
  * polling thread and answers through gw_reply_*. */
 void gw_suspend(gw_req *r, gw_handler finish);
 void gw_resume(gw_req *r);
-/* Size of the ledger's LMDB data file, or 0 when not found. */
-uint64_t gw_lmdb_bytes(void);
 /* Records one public scan (never blocks) and counts it. */
 void gw_record_scan(gw_req *r, const chain_scan *s);
 

@@ -206,7 +206,7 @@ int metrics_render(gw_metrics *m, char **out, size_t *out_len, const gw_status *
                   (unsigned long long)head->txs);
     }
     mb_printf(&b,
-              "# HELP provena_lmdb_bytes Size of the ledger's LMDB data file.\n"
+              "# HELP provena_lmdb_bytes Bytes of the ledger's LMDB database in use.\n"
               "# TYPE provena_lmdb_bytes gauge\nprovena_lmdb_bytes %llu\n",
               (unsigned long long)lmdb_bytes);
     if (b.failed) {

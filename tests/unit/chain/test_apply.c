@@ -470,8 +470,13 @@ static void test_open_with_other_genesis_refused_bad_genesis(void **state)
 static void test_mint_of_10000_serials_applies(void **state)
 {
     hc_env *e = *state;
+    uint64_t bytes0 = chain_storage_bytes(e->c);
     assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "BIG", "S", CHAIN_MINT_MAX), CHAIN_OK);
     assert_int_equal(hc_get_head(e).units, CHAIN_MINT_MAX);
+    /* the database in use grew by the units (not the sparse map's size) */
+    uint64_t bytes1 = chain_storage_bytes(e->c);
+    assert_true(bytes0 > 0 && bytes1 > bytes0 + 100u * CHAIN_MINT_MAX);
+    assert_true(bytes1 < (64u << 20));
     chain_unit u = hc_get_unit(e, HC_GTIN, "S9999");
     assert_int_equal(u.state, CHAIN_UNIT_MINTED);
     chain_rd *rd;
