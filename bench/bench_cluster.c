@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -486,7 +487,16 @@ typedef struct result {
     size_t ok, failed;
     double txs_per_block; /* measured txs over the blocks the run added */
     double busy, iowait;  /* share of all cores' time during the run */
+    double client;        /* of which this process (the 64 HTTP clients) */
 } result;
+
+static double self_cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
 
 /* Sums of /proc/stat's first line: busy (user..steal but idle, iowait), iowait, all. */
 typedef struct cpu_times {
@@ -547,6 +557,7 @@ static result run_once(int submitters, size_t per, bool spread, int leader, conn
     }
     uint64_t h0 = head_height(leader);
     cpu_times c0 = cpu_now();
+    double s0 = self_cpu_s();
     uint64_t t0 = now_us();
     for (int s = 0; s < submitters; s++)
         pthread_create(&ws[s].th, NULL, worker_main, &ws[s]);
@@ -554,6 +565,7 @@ static result run_once(int submitters, size_t per, bool spread, int leader, conn
         pthread_join(ws[s].th, NULL);
     uint64_t elapsed = now_us() - t0;
     cpu_times c1 = cpu_now();
+    double s1 = self_cpu_s();
     uint64_t h1 = head_height(leader);
 
     size_t total = (size_t)submitters * per, k = 0;
@@ -581,6 +593,8 @@ static result run_once(int submitters, size_t per, bool spread, int leader, conn
         r.busy = (double)(c1.busy - c0.busy) / (double)(c1.total - c0.total);
         r.iowait = (double)(c1.iowait - c0.iowait) / (double)(c1.total - c0.total);
     }
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    r.client = (s1 - s0) / ((double)elapsed / 1e6) / (double)(ncpu > 0 ? ncpu : 1);
     r.p50_ms = (double)all[total / 2] / 1000.0;
     r.p99_ms = (double)all[(total * 99) / 100] / 1000.0;
     free(all);
@@ -674,10 +688,11 @@ int main(int argc, char **argv)
             rs[r] = run_once(levels[l], per[l], spread[l], leader, &admin);
             fprintf(stderr,
                     "  run %d, %2d submitters %-6s: %8.0f tx/s  p50 %6.2f ms  p99 %6.2f ms"
-                    "  %5.1f txs/block  cpu %3.0f%% busy %3.0f%% iowait  (%zu ok, %zu failed)\n",
+                    "  %5.1f txs/block  cpu %3.0f%% busy (clients %2.0f%%) %3.0f%% iowait  (%zu ok, "
+                    "%zu failed)\n",
                     r + 1, levels[l], spread[l] ? "spread" : "leader", rs[r].tps, rs[r].p50_ms,
-                    rs[r].p99_ms, rs[r].txs_per_block, 100 * rs[r].busy, 100 * rs[r].iowait,
-                    rs[r].ok, rs[r].failed);
+                    rs[r].p99_ms, rs[r].txs_per_block, 100 * rs[r].busy, 100 * rs[r].client,
+                    100 * rs[r].iowait, rs[r].ok, rs[r].failed);
         }
         result by_tps[BENCH_RUNS], by_p50[BENCH_RUNS];
         memcpy(by_tps, rs, sizeof rs);
