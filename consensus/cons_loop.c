@@ -322,8 +322,12 @@ static void wait_for_work(cons *c, uint64_t deadline_ms, bool linger_armed, uint
     uint64_t until_us = deadline_ms * 1000u;
     if (linger_armed && linger_us < until_us)
         until_us = linger_us;
+    /* a stop already being handled (leadership transfer, close) is not news:
+     * waking for it again would spin until the transfer ends */
+    bool stop_news = c->state == CONS_RUNNING;
     pthread_mutex_lock(&c->mu);
-    while (c->inbox_n == 0 && !c->stop_req && !c->kick && cons_now_us() < until_us) {
+    while (c->inbox_n == 0 && !(c->stop_req && stop_news) && !c->kick &&
+           cons_now_us() < until_us) {
         uint64_t left = until_us - cons_now_us();
         if (left > until_us)
             break;
