@@ -12,9 +12,9 @@
  *   3. per tx, in block order: duplicate id → the first receipt again;
  *      decode, chain id, signature (stateless; such refusals are not recorded
  *      under the tx id, since an unsigned or foreign tx names no signer);
- *      then, with the undo log open (state.c): signer (revoked?), role from
- *      the one table below, nonce = last + 1, the type's rule function; keep
- *      the writes on CHAIN_OK, roll them back on a refusal (nothing changes,
+ *      then, in a NESTED LMDB transaction: signer (revoked?), role from the
+ *      one table below, nonce = last + 1, the type's rule function; commit
+ *      the nested txn on CHAIN_OK, abort it on a refusal (nothing changes,
  *      not even the nonce); record the receipt under the tx id;
  *   4. block stored, head and state digest updated, applied index written.
  * With chain_options.verify_threads > 1, the stateless checks (id, decode,
@@ -175,7 +175,7 @@ static int resolve_signer(st_actx *a)
     return CHAIN_OK;
 }
 
-/* Stateful part of one tx, with the undo log open. */
+/* Stateful part of one tx, inside its nested transaction. */
 static int apply_tx(st_actx *a)
 {
     const chain_tx *tx = a->tx;
@@ -418,7 +418,7 @@ static int apply_one(blk_ctx *b, chain_receipt *r, uint32_t i, const uint8_t *ra
         return CHAIN_OK;
     }
 
-    /* Stateful: with the undo log open, so a refusal rolls back cleanly. */
+    /* Stateful: in a nested transaction, so a refusal rolls back cleanly. */
     st_actx a;
     memset(&a, 0, sizeof a);
     a.c = b->c;
@@ -428,24 +428,27 @@ static int apply_one(blk_ctx *b, chain_receipt *r, uint32_t i, const uint8_t *ra
     a.tx = &tx;
     a.detail = r->detail;
     a.detail_len = sizeof r->detail;
-    a.txn = b->t;
-    st_undo_begin(&b->c->undo);
+    int mrc = mdb_txn_begin(b->c->env, b->t, 0, &a.txn);
+    if (mrc) {
+        chain_tx_free(&tx);
+        return st_lmdb_err(mrc, "apply block: nested txn", b->errmsg, b->errmsg_len);
+    }
     r->code = apply_tx(&a);
     const bool members = kinds[tx.type].members || a.members_changed;
     chain_tx_free(&tx);
     if (st_fatal(r->code)) {
-        st_undo_end(&b->c->undo); /* the block's whole transaction is aborted */
+        mdb_txn_abort(a.txn);
         set_err(b->errmsg, b->errmsg_len, "tx", r->code);
         return r->code;
     }
     if (r->code == CHAIN_OK) {
-        st_undo_end(&b->c->undo);
+        if ((mrc = mdb_txn_commit(a.txn)))
+            return st_lmdb_err(mrc, "apply block: nested commit", b->errmsg, b->errmsg_len);
         r->detail[0] = '\0';
         b->head->units += (uint64_t)a.units_delta;
         b->members_changed |= members;
-    } else if ((rc = st_undo_rollback(b->t, &b->c->undo))) {
-        set_err(b->errmsg, b->errmsg_len, "roll back a refused tx", rc);
-        return rc;
+    } else {
+        mdb_txn_abort(a.txn);
     }
     if ((rc = st_txrec_put(b->c, b->t, r, (uint32_t)(raw - b->blk), (uint32_t)rlen))) {
         set_err(b->errmsg, b->errmsg_len, "tx index", rc);

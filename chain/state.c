@@ -112,114 +112,15 @@ int st_get(MDB_txn *t, MDB_dbi dbi, const void *k, size_t kl, MDB_val *v)
     return map_mrc(mdb_get(t, dbi, &key, v));
 }
 
-/* ---- the undo log: one transaction's writes, and how to take them back ----------
- *
- * A refused transaction must change nothing, though its rule may have written
- * part of its effects already. LMDB's nested transactions would do, but they
- * rule out MDB_WRITEMAP (see chain_open); so while a log is open (one per
- * applying thread, st_undo_begin), every st_put and st_del first records the
- * key's previous value (or its absence), and st_undo_rollback writes those
- * back in reverse. Records: dbi (4) | had (1) | key length (4) | value length
- * (4) | key | value. */
-
-static _Thread_local st_undo *undo_open;
-
-static int undo_record(st_undo *u, MDB_txn *t, MDB_dbi dbi, const void *k, size_t kl)
-{
-    MDB_val key = {kl, (void *)k}, old = {0, NULL};
-    int mrc = mdb_get(t, dbi, &key, &old);
-    if (mrc && mrc != MDB_NOTFOUND)
-        return map_mrc(mrc);
-    uint8_t had = mrc == 0;
-    size_t need = 13 + kl + (had ? old.mv_size : 0);
-    if (u->len + need > u->cap) {
-        size_t cap = u->cap ? u->cap : 4096;
-        while (cap < u->len + need)
-            cap *= 2;
-        uint8_t *p = realloc(u->buf, cap);
-        if (p == NULL)
-            return CHAIN_ERR_NOMEM;
-        u->buf = p;
-        u->cap = cap;
-    }
-    if (u->n == u->ncap) {
-        size_t ncap = u->ncap ? 2 * u->ncap : 64;
-        size_t *o = realloc(u->off, ncap * sizeof *o);
-        if (o == NULL)
-            return CHAIN_ERR_NOMEM;
-        u->off = o;
-        u->ncap = ncap;
-    }
-    uint8_t *p = u->buf + u->len;
-    uint32_t kl32 = (uint32_t)kl, vl32 = had ? (uint32_t)old.mv_size : 0, d32 = (uint32_t)dbi;
-    memcpy(p, &d32, 4);
-    p[4] = had;
-    memcpy(p + 5, &kl32, 4);
-    memcpy(p + 9, &vl32, 4);
-    memcpy(p + 13, k, kl);
-    if (had)
-        memcpy(p + 13 + kl, old.mv_data, old.mv_size);
-    u->off[u->n++] = u->len;
-    u->len += need;
-    return CHAIN_OK;
-}
-
-void st_undo_begin(st_undo *u)
-{
-    u->len = 0;
-    u->n = 0;
-    undo_open = u;
-}
-
-void st_undo_end(st_undo *u)
-{
-    (void)u;
-    undo_open = NULL;
-}
-
-int st_undo_rollback(MDB_txn *t, st_undo *u)
-{
-    undo_open = NULL;
-    for (size_t i = u->n; i-- > 0;) {
-        const uint8_t *p = u->buf + u->off[i];
-        uint32_t dbi, kl, vl;
-        memcpy(&dbi, p, 4);
-        memcpy(&kl, p + 5, 4);
-        memcpy(&vl, p + 9, 4);
-        MDB_val key = {kl, (void *)(p + 13)}, val = {vl, (void *)(p + 13 + kl)};
-        int mrc = p[4] ? mdb_put(t, dbi, &key, &val, 0) : mdb_del(t, dbi, &key, NULL);
-        if (mrc && mrc != MDB_NOTFOUND)
-            return map_mrc(mrc);
-    }
-    return CHAIN_OK;
-}
-
-void st_undo_free(st_undo *u)
-{
-    free(u->buf);
-    free(u->off);
-    memset(u, 0, sizeof *u);
-}
-
 int st_put(MDB_txn *t, MDB_dbi dbi, const void *k, size_t kl, const void *v, size_t vl,
            unsigned flags)
 {
-    if (undo_open != NULL) {
-        int rc = undo_record(undo_open, t, dbi, k, kl);
-        if (rc)
-            return rc;
-    }
     MDB_val key = {kl, (void *)k}, val = {vl, (void *)v};
     return map_mrc(mdb_put(t, dbi, &key, &val, flags));
 }
 
 int st_del(MDB_txn *t, MDB_dbi dbi, const void *k, size_t kl)
 {
-    if (undo_open != NULL) {
-        int rc = undo_record(undo_open, t, dbi, k, kl);
-        if (rc)
-            return rc;
-    }
     MDB_val key = {kl, (void *)k};
     int rc = map_mrc(mdb_del(t, dbi, &key, NULL));
     return rc == CHAIN_ERR_NOT_FOUND ? CHAIN_OK : rc;
@@ -320,7 +221,6 @@ void chain_close(chain *c)
         return;
     if (c->env != NULL)
         mdb_env_close(c->env);
-    st_undo_free(&c->undo);
     chain_genesis_free(c->g);
     free(c);
 }
@@ -362,15 +262,7 @@ int chain_open(chain **out, const char *dir, const chain_genesis *g, const chain
         goto fail;
     }
     size_t map = opt != NULL && opt->map_size ? opt->map_size : ((size_t)64 << 30);
-    /* MDB_WRITEMAP with MDB_NORDAHEAD (madvise random): pages change in place
-     * through the map and enter the page cache one at a time. Written with
-     * pwrite instead, LMDB's multi-page writes fill the page cache with large
-     * folios, and where the kernel caches ext4 files in large folios (6.x) each
-     * later 4 KiB page change writes back its whole folio: measured 10x the
-     * bytes on the cluster bench, and a disk saturated as the ledger grew.
-     * WRITEMAP rules out nested transactions: apply takes a refused tx back
-     * with the undo log instead. */
-    unsigned flags = MDB_NOSUBDIR | MDB_NOTLS | MDB_NORDAHEAD | MDB_WRITEMAP;
+    unsigned flags = MDB_NOSUBDIR | MDB_NOTLS | MDB_NORDAHEAD;
     if (opt != NULL && opt->no_sync)
         flags |= MDB_NOSYNC;
     else if (opt != NULL && opt->defer_meta_sync)

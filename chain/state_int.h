@@ -7,8 +7,7 @@
  * index databases whose values are empty. state.c opens the environment and
  * serves reads; apply.c runs blocks through the one transaction-type table;
  * the tx_*.c files hold the rules, each a validate-and-apply function that
- * works inside the block's write transaction with an undo log open (so
- * apply.c can take a refused transaction's writes back).
+ * works inside the nested LMDB transaction apply.c opened for it.
  */
 #ifndef PROVENA_CHAIN_STATE_INT_H
 #define PROVENA_CHAIN_STATE_INT_H
@@ -51,14 +50,6 @@ enum st_db {
 #define ST_CLIENT_KEY (ST_UNIT_KEY + 16)              /* 50 */
 _Static_assert(ST_UNIT_KEY == 34 && ST_EVENT_KEY == 38 && ST_OWNER_KEY == 66, "on-disk key layout");
 
-/* An undo log (see st_undo_begin below). */
-typedef struct st_undo {
-    uint8_t *buf;
-    size_t len, cap;
-    size_t *off; /* record offsets, in write order */
-    size_t n, ncap;
-} st_undo;
-
 struct chain {
     MDB_env *env;
     MDB_dbi dbi[DB__COUNT];
@@ -66,7 +57,6 @@ struct chain {
     _Atomic uint64_t applied;   /* mirror of meta "applied", for chain_applied_index */
     unsigned verify_threads;    /* chain_options.verify_threads, clamped to 1..16 */
     chain_verified_fn verified; /* chain_set_verified: admission-verified txs */
-    st_undo undo;               /* the applying thread's undo log */
     void *verified_ctx;
     uint8_t digest0[CHAIN_HASH_LEN];
 };
@@ -115,16 +105,6 @@ int st_get(MDB_txn *t, MDB_dbi dbi, const void *k, size_t kl, MDB_val *v) CHAIN_
 int st_put(MDB_txn *t, MDB_dbi dbi, const void *k, size_t kl, const void *v, size_t vl,
            unsigned flags) CHAIN_WUR;
 int st_del(MDB_txn *t, MDB_dbi dbi, const void *k, size_t kl) CHAIN_WUR; /* NOT_FOUND ok */
-
-/* The undo log (state.c): between st_undo_begin and st_undo_end / _rollback,
- * st_put and st_del on this thread record what they overwrite, and rollback
- * restores it in reverse order — what a nested LMDB transaction would do (the
- * ledger uses MDB_WRITEMAP, which has none). Its memory is reused from one
- * transaction to the next; st_undo_free releases it. */
-void st_undo_begin(st_undo *u);
-void st_undo_end(st_undo *u);
-int st_undo_rollback(MDB_txn *t, st_undo *u) CHAIN_WUR;
-void st_undo_free(st_undo *u);
 
 /* ---- records ---- */
 int st_head_get(chain *c, MDB_txn *t, st_head *h) CHAIN_WUR;
@@ -183,7 +163,7 @@ const chain_brand *st_brand_by_id(const chain *c, const char *id);
 /* ---- apply context: what one rule function sees ---- */
 typedef struct st_actx {
     chain *c;
-    MDB_txn *txn; /* the block's write transaction; an undo log is open */
+    MDB_txn *txn; /* the nested transaction of this tx */
     const chain_block_header *hdr;
     const uint8_t *tx_id;
     uint32_t index; /* position in the block */

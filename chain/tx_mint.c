@@ -4,8 +4,8 @@
  *
  * The GTIN must carry one of the signing brand's GS1 company prefixes right
  * after its indicator digit. Every serial must be new, in the ledger and in
- * this batch (duplicate_unit refuses the whole batch: apply.c rolls back
- * what was written). Label signatures are stored, not verified here: the
+ * this batch (duplicate_unit refuses the whole batch: apply.c aborts the
+ * nested transaction). Label signatures are stored, not verified here: the
  * tx signature covers them and the gateway verifies the label when scanned.
  * warranty_months 0 takes the effective policy for the gtin/lot at mint time.
  * The lot record keeps the parameters of its first mint and counts units.
