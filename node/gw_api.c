@@ -174,6 +174,15 @@ static json_t *block_json(const uint8_t *raw, size_t len, int *err)
     return o;
 }
 
+/* A block read that failed: 404 for a height past the head, else the chain error. */
+static void reply_block_err(gw_req *r, int e, uint64_t height)
+{
+    if (e == CHAIN_ERR_NOT_FOUND)
+        gw_reply_error(r, 404, "not_found", "no block at height %llu", (unsigned long long)height);
+    else
+        gw_reply_chain_err(r, e, "block");
+}
+
 /* format=json (default) or cbor; false after answering 400. */
 static bool want_cbor(gw_req *r, bool *cbor)
 {
@@ -205,11 +214,7 @@ static void route_block(gw_req *r)
     int e = chain_block_get(rd, &raw, &len, height);
     if (e != CHAIN_OK) {
         chain_rd_end(rd);
-        if (e == CHAIN_ERR_NOT_FOUND)
-            gw_reply_error(r, 404, "not_found", "no block at height %llu",
-                           (unsigned long long)height);
-        else
-            gw_reply_chain_err(r, e, "block");
+        reply_block_err(r, e, height);
         return;
     }
     if (cbor) {
@@ -258,11 +263,7 @@ static void route_blocks(gw_req *r)
     int e = chain_blocks_encode(rd, from, (size_t)limit, GW_BLOCKS_BYTES, &buf, &len, &n);
     if (e != CHAIN_OK) {
         chain_rd_end(rd);
-        if (e == CHAIN_ERR_NOT_FOUND)
-            gw_reply_error(r, 404, "not_found", "no block at height %llu",
-                           (unsigned long long)from);
-        else
-            gw_reply_chain_err(r, e, "blocks");
+        reply_block_err(r, e, from);
         return;
     }
     if (cbor) {
