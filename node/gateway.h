@@ -25,9 +25,12 @@
 
 typedef struct gw gw;
 
-/* Raft status the node reports to the gateway (copied out, no Raft types). */
+/* Raft and scan-queue status the node reports to the gateway (copied out, no Raft types). */
 typedef struct gw_status {
     uint64_t id, leader_id, term, commit_index, last_applied;
+    /* the node's scan queue: scans dropped (queue full, batch refused) and
+     * scans batches submitted */
+    uint64_t scans_dropped, scan_batches;
     const char *role; /* "leader", "follower", "candidate", "stopped" (static string) */
     size_t npeers;
     struct {

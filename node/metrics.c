@@ -144,6 +144,15 @@ int metrics_render(gw_metrics *m, char **out, size_t *out_len, const gw_status *
     for (int k = 1; k <= 3; k++)
         mb_printf(&b, "provena_scans_recorded_total{kind=\"%s\"} %llu\n", kinds[k],
                   (unsigned long long)atomic_load(&m->scans[k]));
+    if (st) {
+        mb_printf(&b,
+                  "# HELP provena_scans_dropped_total Scans counted but not listed in a batch "
+                  "(queue full, batch refused).\n"
+                  "# TYPE provena_scans_dropped_total counter\nprovena_scans_dropped_total %llu\n"
+                  "# HELP provena_scan_batches_total Node-signed scans transactions submitted.\n"
+                  "# TYPE provena_scan_batches_total counter\nprovena_scan_batches_total %llu\n",
+                  (unsigned long long)st->scans_dropped, (unsigned long long)st->scan_batches);
+    }
     mb_printf(&b,
               "# HELP provena_rate_limited_total Requests refused by the per-client limit.\n"
               "# TYPE provena_rate_limited_total counter\nprovena_rate_limited_total %llu\n",

@@ -209,6 +209,12 @@ static void gw_status_hook(void *ctx, gw_status *out)
     memset(out, 0, sizeof *out);
     out->id = n->id;
     out->role = "stopped";
+    if (n->scanq) {
+        scanq_stats qs;
+        scanq_stats_get(n->scanq, &qs);
+        out->scans_dropped = qs.dropped;
+        out->scan_batches = qs.batches;
+    }
     cons *c = atomic_load(&n->cons_ready);
     if (!c)
         return;
