@@ -395,6 +395,12 @@ def run(c, nd):
                    "provena_commit_latency_seconds_bucket", "provena_raft_term",
                    'provena_raft_role{role="leader"} 1', "provena_lmdb_bytes"):
         check(needle in mt, f"metrics has {needle}")
+    vals = {ln.split()[0]: ln.split()[-1] for ln in mt.splitlines() if ln and ln[0] != "#"}
+    check(int(vals.get("provena_scan_batches_total", "0")) >= 1,
+          f"scans batches counted ({vals.get('provena_scan_batches_total')})")
+    check(vals.get("provena_scans_dropped_total") == "0", "no scan dropped")
+    lb = int(vals.get("provena_lmdb_bytes", "0"))
+    check(0 < lb < (1 << 30), f"lmdb bytes in use, not the map's size ({lb})")
     probes = [ln for ln in mt.splitlines() if ln.startswith('provena_scans_recorded_total{kind="probe"}')]
     check(probes and int(probes[0].split()[-1]) >= 1, "probes counted")
     check(any(ln.startswith("provena_rate_limited_total ") and int(ln.split()[-1]) > 0
