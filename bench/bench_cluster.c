@@ -686,13 +686,14 @@ int main(int argc, char **argv)
         result rs[BENCH_RUNS];
         for (int r = 0; r < BENCH_RUNS; r++) {
             rs[r] = run_once(levels[l], per[l], spread[l], leader, &admin);
-            fprintf(stderr,
-                    "  run %d, %2d submitters %-6s: %8.0f tx/s  p50 %6.2f ms  p99 %6.2f ms"
-                    "  %5.1f txs/block  cpu %3.0f%% busy (clients %2.0f%%) %3.0f%% iowait  (%zu ok, "
-                    "%zu failed)\n",
-                    r + 1, levels[l], spread[l] ? "spread" : "leader", rs[r].tps, rs[r].p50_ms,
-                    rs[r].p99_ms, rs[r].txs_per_block, 100 * rs[r].busy, 100 * rs[r].client,
-                    100 * rs[r].iowait, rs[r].ok, rs[r].failed);
+            fprintf(
+                stderr,
+                "  run %d, %2d submitters %-6s: %8.0f tx/s  p50 %6.2f ms  p99 %6.2f ms"
+                "  %5.1f txs/block  cpu %3.0f%% busy (clients %2.0f%%) %3.0f%% iowait  (%zu ok, "
+                "%zu failed)\n",
+                r + 1, levels[l], spread[l] ? "spread" : "leader", rs[r].tps, rs[r].p50_ms,
+                rs[r].p99_ms, rs[r].txs_per_block, 100 * rs[r].busy, 100 * rs[r].client,
+                100 * rs[r].iowait, rs[r].ok, rs[r].failed);
         }
         result by_tps[BENCH_RUNS], by_p50[BENCH_RUNS];
         memcpy(by_tps, rs, sizeof rs);

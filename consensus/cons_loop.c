@@ -326,8 +326,7 @@ static void wait_for_work(cons *c, uint64_t deadline_ms, bool linger_armed, uint
      * waking for it again would spin until the transfer ends */
     bool stop_news = c->state == CONS_RUNNING;
     pthread_mutex_lock(&c->mu);
-    while (c->inbox_n == 0 && !(c->stop_req && stop_news) && !c->kick &&
-           cons_now_us() < until_us) {
+    while (c->inbox_n == 0 && !(c->stop_req && stop_news) && !c->kick && cons_now_us() < until_us) {
         uint64_t left = until_us - cons_now_us();
         if (left > until_us)
             break;
