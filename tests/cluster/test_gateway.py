@@ -326,6 +326,25 @@ def run(c, nd):
     st, hd, blk = raw_request(nd, "GET", f"/api/v1/blocks/{height}?format=cbor")
     check(st == 200 and hd.get("content-type") == "application/cbor" and blk[:1] == b"\xa2",
           f"GET block CBOR ({st} {blk[:4]!r})")
+    # block ranges: what a node catching up (and chain audit) downloads
+    st, _, doc = jreq(nd, "GET", "/api/v1/blocks?from=1&limit=2")
+    bl = doc.get("blocks", []) if isinstance(doc, dict) else []
+    check(st == 200 and doc.get("from") == 1 and doc.get("count") == 2 and len(bl) == 2
+          and [b["header"]["height"] for b in bl] == [1, 2], f"GET blocks range JSON ({st} {doc})")
+    st, _, one = jreq(nd, "GET", "/api/v1/blocks/2")
+    check(bl and bl[1] == one, "a range holds the same blocks as the single-block route")
+    st, hd, rng = raw_request(nd, "GET", f"/api/v1/blocks?from=1&limit={height}&format=cbor")
+    st1, _, b1 = raw_request(nd, "GET", "/api/v1/blocks/1?format=cbor")
+    # a definite array of `height` byte strings, the first of which is block 1 as stored
+    want_head = bytes([0x80 | height]) if height < 24 else bytes([0x98, height])
+    check(st == 200 and hd.get("content-type") == "application/cbor"
+          and rng.startswith(want_head) and b1 in rng, f"GET blocks range CBOR ({st} {rng[:4]!r})")
+    for q, code in (("from=0", 400), ("limit=5", 400), ("from=1&limit=0", 400),
+                    ("from=1&limit=1001", 400), ("from=1&limit=x", 400), ("from=-3", 400),
+                    ("from=1&format=xml", 400), ("from=999999", 404)):
+        st, _, doc = jreq(nd, "GET", f"/api/v1/blocks?{q}")
+        want = "not_found" if code == 404 else "bad_query"
+        check(st == code and err_code(doc) == want, f"GET blocks?{q} → {code} {want} ({st} {doc})")
     st, _, head = jreq(nd, "GET", "/api/v1/head")
     check(st == 200 and head["height"] >= height and len(head["state_digest"]) == 64
           and "applied_index" in head and len(head["chain_id"]) == 64, f"GET head ({head})")
