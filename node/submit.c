@@ -428,23 +428,46 @@ static void waiter_send(submit_reg *r, waiter *w)
     }
 }
 
+/* Looks w's tx up in the ledger (the lock dropped meanwhile) and completes w
+ * when it is there: a missed wake-up (snapshot installed, apply raced) heals
+ * here. Lock held on entry and on return. */
+static void waiter_lookup(submit_reg *r, waiter *w)
+{
+    chain_receipt rc;
+    pthread_mutex_unlock(&r->mu);
+    bool found = ledger_lookup(r, &rc, w->id);
+    pthread_mutex_lock(&r->mu);
+    if (found)
+        waiter_done(r, w, &rc);
+}
+
+/* The precheck both entry points share: decode, chain id, signature. CHAIN_OK
+ * with *rc's tx id set and the bytes remembered as verified here, or the
+ * refusal with *rc filled as a rejected receipt. */
+static int admit(submit_reg *r, chain_receipt *rc, uint8_t id[CHAIN_HASH_LEN], const uint8_t *tx,
+                 size_t len)
+{
+    char msg[sizeof rc->detail];
+    memset(rc, 0, sizeof *rc);
+    int err = chain_tx_precheck(id, r->chain_id, tx, len, msg, sizeof msg);
+    if (err != CHAIN_OK) {
+        rc->code = err;
+        snprintf(rc->detail, sizeof rc->detail, "%s", msg);
+        rejected_id(rc, tx, len);
+        return err;
+    }
+    memcpy(rc->tx, id, CHAIN_HASH_LEN);
+    verified_add(r, id, tx, len);
+    return CHAIN_OK;
+}
+
 int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t len,
               unsigned wait_ms)
 {
     uint8_t id[CHAIN_HASH_LEN];
-    char msg[sizeof receipt->detail];
     uint64_t t0 = now_us();
-
-    memset(receipt, 0, sizeof *receipt);
-    int err = chain_tx_precheck(id, r->chain_id, tx, len, msg, sizeof msg);
-    if (err != CHAIN_OK) {
-        receipt->code = err;
-        snprintf(receipt->detail, sizeof receipt->detail, "%s", msg);
-        rejected_id(receipt, tx, len);
+    if (admit(r, receipt, id, tx, len) != CHAIN_OK)
         return GW_SUBMIT_REJECTED;
-    }
-    memcpy(receipt->tx, id, CHAIN_HASH_LEN);
-    verified_add(r, id, tx, len);
 
     if (wait_ms == 0) {
         /* fire and forget: the client looks the id up later */
@@ -485,12 +508,7 @@ int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t l
             now_ms() - rs->ms < SUBMIT_RESEND_MS) {
             w->sent = true; /* just forwarded by a wait=0 call */
             w->last_sent_ms = rs->ms;
-            chain_receipt lrc; /* it may have been applied before we registered */
-            pthread_mutex_unlock(&r->mu);
-            bool found = ledger_lookup(r, &lrc, id);
-            pthread_mutex_lock(&r->mu);
-            if (found)
-                waiter_done(r, w, &lrc);
+            waiter_lookup(r, w); /* it may have been applied before we registered */
         } else {
             waiter_send(r, w);
         }
@@ -520,13 +538,7 @@ int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t l
             if (now_ms() >= w->last_sent_ms + SUBMIT_RESEND_MS) {
                 waiter_send(r, w);
             } else {
-                /* a missed wake-up (snapshot installed, apply raced) heals here */
-                chain_receipt lrc;
-                pthread_mutex_unlock(&r->mu);
-                bool found = ledger_lookup(r, &lrc, w->id);
-                pthread_mutex_lock(&r->mu);
-                if (found)
-                    waiter_done(r, w, &lrc);
+                waiter_lookup(r, w);
             }
         }
     }
@@ -586,16 +598,11 @@ static void sweep(submit_reg *r)
             } else if (now >= w->last_sent_ms + SUBMIT_RESEND_MS) {
                 waiter_send(r, w);
             } else if (now >= w->last_lookup_ms + SUBMIT_SLICE_MS) {
-                /* a missed wake-up (snapshot installed, apply raced) heals here */
-                chain_receipt lrc;
                 w->last_lookup_ms = now;
-                pthread_mutex_unlock(&r->mu);
-                bool found = ledger_lookup(r, &lrc, w->id);
-                pthread_mutex_lock(&r->mu);
-                if (found)
-                    waiter_done(r, w, &lrc);
+                waiter_lookup(r, w);
             }
-            expire_listeners(r, w, now_ms(), r->stopping);
+            /* the sweeper stops before the registry does: only deadlines end here */
+            expire_listeners(r, w, now_ms(), false);
             /* the lock was dropped: new waiters may have been pushed in front of w
              * (only this thread removes, so w is still on the list, further on) */
             while (*pp != w)
@@ -635,19 +642,11 @@ void submit_tx_async(submit_reg *r, const uint8_t *tx, size_t len, unsigned wait
 {
     uint8_t id[CHAIN_HASH_LEN];
     chain_receipt rc;
-    char msg[sizeof rc.detail];
     uint64_t t0 = now_us();
-    memset(&rc, 0, sizeof rc);
-    int err = chain_tx_precheck(id, r->chain_id, tx, len, msg, sizeof msg);
-    if (err != CHAIN_OK) {
-        rc.code = err;
-        snprintf(rc.detail, sizeof rc.detail, "%s", msg);
-        rejected_id(&rc, tx, len);
+    if (admit(r, &rc, id, tx, len) != CHAIN_OK) {
         done(ctx, GW_SUBMIT_REJECTED, &rc);
         return;
     }
-    memcpy(rc.tx, id, CHAIN_HASH_LEN);
-    verified_add(r, id, tx, len);
     listener *l = calloc(1, sizeof *l);
     pthread_mutex_lock(&r->mu);
     int res = r->stopping ? GW_SUBMIT_STOPPING : l ? GW_SUBMIT_QUEUED : GW_SUBMIT_BUSY;
