@@ -488,7 +488,34 @@ typedef struct result {
     double txs_per_block; /* measured txs over the blocks the run added */
     double busy, iowait;  /* share of all cores' time during the run */
     double client;        /* of which this process (the 64 HTTP clients) */
+    double node_us;       /* CPU time of the three nodes per committed tx, microseconds */
 } result;
+
+/* utime + stime of process pid in seconds (/proc/pid/stat fields 14 and 15), 0 if gone. */
+static double proc_cpu_s(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return 0;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double nodes_cpu_s(void)
+{
+    double s = 0;
+    for (int i = 0; i < BENCH_NODES; i++)
+        s += proc_cpu_s(nodes[i].pid);
+    return s;
+}
 
 static double self_cpu_s(void)
 {
@@ -557,15 +584,17 @@ static result run_once(int submitters, size_t per, bool spread, int leader, conn
     }
     uint64_t h0 = head_height(leader);
     cpu_times c0 = cpu_now();
-    double s0 = self_cpu_s();
+    double s0 = self_cpu_s(), n0 = nodes_cpu_s();
     uint64_t t0 = now_us();
     for (int s = 0; s < submitters; s++)
         pthread_create(&ws[s].th, NULL, worker_main, &ws[s]);
     for (int s = 0; s < submitters; s++)
         pthread_join(ws[s].th, NULL);
     uint64_t elapsed = now_us() - t0;
+    if (getenv("BENCH_WINDOWS")) /* CLOCK_MONOTONIC window, for perf record -k CLOCK_MONOTONIC */
+        fprintf(stderr, "  window %.6f %.6f\n", (double)t0 / 1e6, (double)(t0 + elapsed) / 1e6);
     cpu_times c1 = cpu_now();
-    double s1 = self_cpu_s();
+    double s1 = self_cpu_s(), n1 = nodes_cpu_s();
     uint64_t h1 = head_height(leader);
 
     size_t total = (size_t)submitters * per, k = 0;
@@ -595,6 +624,7 @@ static result run_once(int submitters, size_t per, bool spread, int leader, conn
     }
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     r.client = (s1 - s0) / ((double)elapsed / 1e6) / (double)(ncpu > 0 ? ncpu : 1);
+    r.node_us = r.ok ? (n1 - n0) * 1e6 / (double)r.ok : 0;
     r.p50_ms = (double)all[total / 2] / 1000.0;
     r.p99_ms = (double)all[(total * 99) / 100] / 1000.0;
     free(all);
@@ -686,14 +716,13 @@ int main(int argc, char **argv)
         result rs[BENCH_RUNS];
         for (int r = 0; r < BENCH_RUNS; r++) {
             rs[r] = run_once(levels[l], per[l], spread[l], leader, &admin);
-            fprintf(
-                stderr,
-                "  run %d, %2d submitters %-6s: %8.0f tx/s  p50 %6.2f ms  p99 %6.2f ms"
-                "  %5.1f txs/block  cpu %3.0f%% busy (clients %2.0f%%) %3.0f%% iowait  (%zu ok, "
-                "%zu failed)\n",
-                r + 1, levels[l], spread[l] ? "spread" : "leader", rs[r].tps, rs[r].p50_ms,
-                rs[r].p99_ms, rs[r].txs_per_block, 100 * rs[r].busy, 100 * rs[r].client,
-                100 * rs[r].iowait, rs[r].ok, rs[r].failed);
+            fprintf(stderr,
+                    "  run %d, %2d submitters %-6s: %8.0f tx/s  p50 %6.2f ms  p99 %6.2f ms"
+                    "  %5.1f txs/block  cpu %3.0f%% busy (clients %2.0f%%) %3.0f%% iowait"
+                    "  nodes %4.0f us/tx  (%zu ok, %zu failed)\n",
+                    r + 1, levels[l], spread[l] ? "spread" : "leader", rs[r].tps, rs[r].p50_ms,
+                    rs[r].p99_ms, rs[r].txs_per_block, 100 * rs[r].busy, 100 * rs[r].client,
+                    100 * rs[r].iowait, rs[r].node_us, rs[r].ok, rs[r].failed);
         }
         result by_tps[BENCH_RUNS], by_p50[BENCH_RUNS];
         memcpy(by_tps, rs, sizeof rs);
