@@ -220,7 +220,7 @@ void chain_apply_result_free(chain_apply_result *r)
  * library's static context serves (thread-safe, read-only). Same result as
  * chain_verify.
  */
-#define PK_CACHE 64
+#define PK_CACHE 256
 typedef struct pk_cache {
     uint8_t pub[PK_CACHE][CHAIN_KEY_LEN];
     secp256k1_xonly_pubkey xpk[PK_CACHE];
@@ -547,7 +547,9 @@ static int apply_block(chain *c, MDB_txn *t, chain_apply_result *res, uint64_t i
         lens = malloc(ntx * sizeof *lens);
         rcpt = calloc(ntx, sizeof *rcpt);
         scratch = malloc(ntx * 36);
-        pc = calloc(1, sizeof *pc);
+        if (c->pkc == NULL)
+            c->pkc = calloc(1, sizeof *c->pkc);
+        pc = c->pkc;
         if (txs == NULL || lens == NULL || rcpt == NULL || scratch == NULL || pc == NULL) {
             rc = CHAIN_ERR_NOMEM;
             goto fail;
@@ -611,7 +613,6 @@ static int apply_block(chain *c, MDB_txn *t, chain_apply_result *res, uint64_t i
         goto fail;
     }
     free(pre);
-    free(pc);
     free(txs);
     free(lens);
     free(scratch);
@@ -620,7 +621,6 @@ static int apply_block(chain *c, MDB_txn *t, chain_apply_result *res, uint64_t i
     return CHAIN_OK;
 fail:
     free(pre);
-    free(pc);
     free(txs);
     free(lens);
     free(scratch);

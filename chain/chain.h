@@ -513,6 +513,15 @@ bool chain_block_follows(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], ui
  * written; the file itself may be larger and sparse). Any thread. */
 uint64_t chain_storage_bytes(chain *c);
 
+/* Keeps the next `ahead` bytes past the ledger's last page cached as single
+ * 4 KiB pages before the database grows into them (see chain/pagecache.c:
+ * large page-cache folios make every later page rewrite cost several times
+ * more). Grows the file, sparse, to a 2 MiB boundary at least `ahead` past
+ * the last page and reads those pages once; does nothing while half a window
+ * is still ready. Takes LMDB's write lock for a moment. Call it from one
+ * thread, now and then (the node: every 200 ms). CHAIN_OK or STORAGE. */
+int chain_storage_prepare(chain *c, uint64_t ahead);
+
 /* Last consensus index applied (0 for a new ledger). */
 uint64_t chain_applied_index(chain *c);
 

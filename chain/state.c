@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "chain/cbor_util.h"
 #include "chain/state_int.h"
@@ -221,7 +222,10 @@ void chain_close(chain *c)
         return;
     if (c->env != NULL)
         mdb_env_close(c->env);
+    if (c->pc_fd >= 0)
+        close(c->pc_fd);
     chain_genesis_free(c->g);
+    free(c->pkc);
     free(c);
 }
 
@@ -241,6 +245,7 @@ int chain_open(chain **out, const char *dir, const chain_genesis *g, const chain
     chain *c = calloc(1, sizeof *c);
     if (c == NULL)
         return CHAIN_ERR_NOMEM;
+    c->pc_fd = -1;
     if ((c->g = genesis_copy(g)) == NULL) {
         rc = CHAIN_ERR_NOMEM;
         goto fail;
@@ -275,6 +280,7 @@ int chain_open(chain **out, const char *dir, const chain_genesis *g, const chain
         rc = st_lmdb_err(mrc, "open chain", errmsg, errmsg_len);
         goto fail;
     }
+    c->pc_fd = st_pagecache_open(path);
     for (int i = 0; i < DB__COUNT; i++)
         if ((mrc = mdb_dbi_open(t, db_names[i], MDB_CREATE, &c->dbi[i]))) {
             rc = st_lmdb_err(mrc, "open chain: database", errmsg, errmsg_len);

@@ -59,6 +59,9 @@ struct chain {
     chain_verified_fn verified; /* chain_set_verified: admission-verified txs */
     void *verified_ctx;
     uint8_t digest0[CHAIN_HASH_LEN];
+    struct pk_cache *pkc; /* signer keys parsed by apply (used inside write txns only) */
+    int pc_fd;            /* the ledger file again, for chain_storage_prepare (-1: off) */
+    uint64_t pc_ready;    /* file offset up to which pages are prepared */
 };
 
 struct chain_rd {
@@ -97,6 +100,9 @@ void st_be32(uint8_t out[4], uint32_t v);
 
 /* ---- errors: LMDB codes become CHAIN_ERR_STORAGE / NOMEM, with a message ---- */
 int st_lmdb_err(int mrc, const char *what, char *errmsg, size_t errmsg_len);
+
+/* pagecache.c: a descriptor of the ledger file for chain_storage_prepare, or -1. */
+int st_pagecache_open(const char *path);
 /* Message of the last LMDB failure seen by st_get/st_put/st_del on this thread. */
 const char *st_last_lmdb_error(void);
 

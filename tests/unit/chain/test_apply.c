@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "chain/cbor_util.h"
 #include "chain/tx_schema.h"
@@ -485,6 +486,52 @@ static void test_mint_of_10000_serials_applies(void **state)
     assert_int_equal(chain_lot_get(rd, &lot, HC_GTIN, "BIG"), CHAIN_OK);
     assert_int_equal(lot.units, CHAIN_MINT_MAX);
     chain_rd_end(rd);
+}
+
+static uint64_t ledger_file_size(const hc_env *e)
+{
+    char path[300];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/chain.mdb", e->dir);
+    assert_int_equal(stat(path, &st), 0);
+    return (uint64_t)st.st_size;
+}
+
+static void test_storage_prepare_grows_the_file_ahead_and_keeps_the_ledger(void **state)
+{
+    hc_env *e = *state;
+    const uint64_t ahead = (uint64_t)4 << 20, align = (uint64_t)2 << 20;
+    assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "L", "P", 100), CHAIN_OK);
+    uint64_t used = chain_storage_bytes(e->c);
+    assert_int_equal(chain_storage_prepare(e->c, ahead), CHAIN_OK);
+    uint64_t size = ledger_file_size(e);
+    /* at least a window past the last page, on a 2 MiB boundary; LMDB's pages untouched */
+    assert_true(size >= used + ahead);
+    assert_int_equal(size % align, 0);
+    assert_int_equal(chain_storage_bytes(e->c), used);
+    /* half a window still ready: nothing to do, the file stays as it is */
+    assert_int_equal(chain_storage_prepare(e->c, ahead), CHAIN_OK);
+    assert_int_equal(ledger_file_size(e), size);
+    /* the ledger grows into the prepared pages and then past them; prepare follows */
+    assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "BIG", "S", CHAIN_MINT_MAX), CHAIN_OK);
+    uint64_t used2 = chain_storage_bytes(e->c);
+    assert_true(used2 > used);
+    assert_int_equal(chain_storage_prepare(e->c, ahead), CHAIN_OK);
+    uint64_t size2 = ledger_file_size(e);
+    assert_true(size2 >= size && size2 >= used2 + ahead / 2);
+    /* nothing of it is lost or changed on reopening: same head, same units */
+    chain_head h = hc_get_head(e);
+    hc_close(e);
+    hc_reopen(e);
+    chain_head h2 = hc_get_head(e);
+    assert_int_equal(h2.height, h.height);
+    assert_memory_equal(h2.id, h.id, CHAIN_HASH_LEN);
+    assert_memory_equal(h2.state_digest, h.state_digest, CHAIN_HASH_LEN);
+    assert_int_equal(hc_get_unit(e, HC_GTIN, "S9999").state, CHAIN_UNIT_MINTED);
+    assert_int_equal(ledger_file_size(e), size2); /* reopening never shrinks it */
+    /* a window of 0 does nothing */
+    assert_int_equal(chain_storage_prepare(e->c, 0), CHAIN_OK);
+    assert_int_equal(ledger_file_size(e), size2);
 }
 
 static void test_full_disk_returns_storage_and_writes_nothing(void **state)
@@ -1009,6 +1056,7 @@ int main(void)
         T(test_restart_keeps_state),
         T(test_open_with_other_genesis_refused_bad_genesis),
         T(test_mint_of_10000_serials_applies),
+        T(test_storage_prepare_grows_the_file_ahead_and_keeps_the_ledger),
         T(test_full_disk_returns_storage_and_writes_nothing),
         T(test_blocks_applied_in_one_group_as_one_by_one),
         T(test_group_is_all_or_nothing),
