@@ -18,16 +18,20 @@
 
 #include <lmdb.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#define STORE_MAP_SIZE ((size_t)16 << 30) /* sparse; bounds the log + one snapshot */
-#define ENTRY_HDR      9                  /* term u64 + type u8 */
-#define SNAP_HDR       28                 /* index, term, conf_index u64 + conf_len u32 */
+#define STORE_MAP_SIZE ((size_t)16 << 30)   /* sparse; bounds the log + one snapshot */
+#define ENTRY_HDR      9                    /* term u64 + type u8 */
+#define SNAP_HDR       28                   /* index, term, conf_index u64 + conf_len u32 */
+#define STORE_AHEAD    ((uint64_t)64 << 20) /* prepare_pages: pages cached one by one */
 
 struct cons_store {
     MDB_env *env;
@@ -176,6 +180,39 @@ static int scan_last(cons_store *s, MDB_txn *txn, raft_index *out)
     return 0;
 }
 
+/*
+ * Before anything writes (no other writer can be extending the file): grows
+ * the file, sparse, to STORE_AHEAD past LMDB's last page and reads each of
+ * those pages once, 4 KiB at a time without readahead, so the page cache
+ * holds them as single pages. LMDB writes runs of new pages with one writev,
+ * which the kernel (6.16 on, ext4) would otherwise cache as one large folio,
+ * and every later rewrite of one page in it costs the fsync the whole folio.
+ * The log is compacted at each snapshot, so it mostly reuses these pages.
+ * The node does the same, continuously, for the ledger (chain_storage_prepare).
+ * Best effort: a failure only costs speed.
+ */
+static void prepare_pages(cons_store *s, const char *dir)
+{
+    char path[4096];
+    MDB_envinfo info;
+    MDB_stat st;
+    struct stat fs;
+    if ((size_t)snprintf(path, sizeof path, "%s/data.mdb", dir) >= sizeof path ||
+        mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0)
+        return;
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    uint64_t used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize, end = used + STORE_AHEAD;
+    uint8_t page[4096];
+    if (posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM) == 0 && fstat(fd, &fs) == 0 &&
+        ((uint64_t)fs.st_size >= end || ftruncate(fd, (off_t)end) == 0))
+        for (uint64_t off = used; off < end; off += sizeof page)
+            if (pread(fd, page, sizeof page, (off_t)off) < 0)
+                break;
+    close(fd);
+}
+
 int cons_store_open(cons_store **out, const char *dir, char *errmsg, size_t errmsg_len)
 {
     cons_store *s = calloc(1, sizeof *s);
@@ -189,6 +226,7 @@ int cons_store_open(cons_store **out, const char *dir, char *errmsg, size_t errm
         (rc = mdb_env_set_mapsize(s->env, STORE_MAP_SIZE)) != 0 ||
         (rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600)) != 0)
         goto lmdb_err;
+    prepare_pages(s, dir);
     if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0 ||
         (rc = mdb_dbi_open(txn, "log", MDB_CREATE, &s->log)) != 0 ||
         (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) != 0)
