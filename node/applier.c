@@ -10,6 +10,14 @@
  * being applied too, and drain waits for them). A failed group marks the
  * applier FAILED; its blocks and all later ones stay unapplied, which is
  * safe: consensus halts the node and Raft still holds them.
+ *
+ * Deferring: while nobody on this node waits for a receipt (submit_waiting is
+ * 0; typically a follower whose clients write elsewhere), the thread lets
+ * blocks gather for up to defer_us after the oldest arrived, or until
+ * APPLIER_DEFER_BLOCKS are queued, so one commit and one fsync serve many
+ * blocks. A new waiter (submit_reg_on_wait), a drain or a stop ends the wait
+ * at once. The Raft log holds every deferred block, so nothing is at risk;
+ * readers of this node see the ledger that much later.
  */
 #include "node/applier.h"
 
@@ -17,6 +25,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "node/node.h"
 
@@ -24,6 +33,7 @@ typedef struct item {
     uint64_t index;
     uint8_t *blk;
     size_t len;
+    uint64_t t_us; /* when pushed (CLOCK_MONOTONIC) */
 } item;
 
 struct applier {
@@ -36,7 +46,50 @@ struct applier {
     size_t head, queued; /* queued includes the group being applied */
     size_t bytes;
     bool quit, failed;
+    unsigned defer_us;       /* applier_start's; 0: never defer */
+    bool deferring;          /* the thread waits for more blocks (push need not wake it) */
+    unsigned draining;       /* applier_drain callers: no deferring */
+    bool waiter_seen;        /* set by the on_wait hook: no deferring */
+    uint64_t blocks, groups; /* applied, for the log line at stop */
 };
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Registry hook: somebody on this node now waits for a receipt. */
+static void on_wait(void *ctx)
+{
+    applier *a = ctx;
+    pthread_mutex_lock(&a->mu);
+    a->waiter_seen = true;
+    if (a->deferring)
+        pthread_cond_signal(&a->work);
+    pthread_mutex_unlock(&a->mu);
+}
+
+/* With the lock held and blocks queued: waits while deferring is allowed. */
+static void defer(applier *a)
+{
+    a->waiter_seen = false;
+    for (;;) {
+        uint64_t until = a->ring[a->head].t_us + a->defer_us, now = now_us();
+        if (a->defer_us == 0 || a->quit || a->failed || a->draining || a->waiter_seen ||
+            a->queued >= APPLIER_DEFER_BLOCKS || now >= until || submit_waiting(a->reg) > 0)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t ns = (uint64_t)ts.tv_nsec + (until - now) * 1000u;
+        ts.tv_sec += (time_t)(ns / 1000000000u);
+        ts.tv_nsec = (long)(ns % 1000000000u);
+        a->deferring = true;
+        pthread_cond_timedwait(&a->work, &a->mu, &ts);
+        a->deferring = false;
+    }
+}
 
 /* After a group committed: what each block means for its waiters. */
 static void report(applier *a, const item *it, const chain_apply_result *res)
@@ -64,6 +117,8 @@ static bool apply_group(applier *a, size_t n)
     const uint8_t *blks[APPLIER_GROUP_MAX];
     size_t lens[APPLIER_GROUP_MAX];
     chain_apply_result res[APPLIER_GROUP_MAX];
+    if (n == 0 || n > APPLIER_GROUP_MAX)
+        return n == 0;
     for (size_t i = 0; i < n; i++) {
         const item *it = &a->ring[(a->head + i) % APPLIER_QUEUE_MAX];
         index[i] = it->index;
@@ -94,6 +149,7 @@ static void *applier_main(void *arg)
             pthread_cond_wait(&a->work, &a->mu);
         if (a->queued == 0 || a->failed)
             break; /* quit with nothing left, or failed: nothing more is applied */
+        defer(a);
         size_t n = a->queued < APPLIER_GROUP_MAX ? a->queued : APPLIER_GROUP_MAX;
         pthread_mutex_unlock(&a->mu);
         bool ok = apply_group(a, n);
@@ -106,6 +162,8 @@ static void *applier_main(void *arg)
             a->head = (a->head + 1) % APPLIER_QUEUE_MAX;
         }
         a->queued -= n;
+        a->blocks += n;
+        a->groups++;
         if (!ok)
             a->failed = true;
         pthread_cond_broadcast(&a->space);
@@ -118,15 +176,20 @@ static void *applier_main(void *arg)
     return NULL;
 }
 
-int applier_start(applier **out, chain *c, submit_reg *reg)
+int applier_start(applier **out, chain *c, submit_reg *reg, unsigned defer_us)
 {
     applier *a = calloc(1, sizeof *a);
     if (!a)
         return -1;
     a->chain = c;
     a->reg = reg;
+    a->defer_us = defer_us;
     pthread_mutex_init(&a->mu, NULL);
-    pthread_cond_init(&a->work, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* defer's deadline */
+    pthread_cond_init(&a->work, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_cond_init(&a->space, NULL);
     pthread_cond_init(&a->idle, NULL);
     if (pthread_create(&a->thread, NULL, applier_main, a) != 0) {
@@ -137,6 +200,7 @@ int applier_start(applier **out, chain *c, submit_reg *reg)
         free(a);
         return -1;
     }
+    submit_reg_on_wait(reg, on_wait, a);
     *out = a;
     return 0;
 }
@@ -160,9 +224,11 @@ int applier_push(applier *a, uint64_t index, const uint8_t *blk, size_t len)
     it->index = index;
     it->blk = copy;
     it->len = len;
+    it->t_us = now_us();
     a->queued++;
     a->bytes += len;
-    pthread_cond_signal(&a->work);
+    if (!a->deferring || a->queued >= APPLIER_DEFER_BLOCKS)
+        pthread_cond_signal(&a->work);
     pthread_mutex_unlock(&a->mu);
     return 0;
 }
@@ -170,8 +236,11 @@ int applier_push(applier *a, uint64_t index, const uint8_t *blk, size_t len)
 int applier_drain(applier *a)
 {
     pthread_mutex_lock(&a->mu);
+    a->draining++;
+    pthread_cond_signal(&a->work); /* ends a deferral */
     while (a->queued > 0 && !a->failed)
         pthread_cond_wait(&a->idle, &a->mu);
+    a->draining--;
     int rv = a->failed ? -1 : 0;
     pthread_mutex_unlock(&a->mu);
     return rv;
@@ -181,11 +250,15 @@ void applier_stop(applier *a)
 {
     if (!a)
         return;
+    submit_reg_on_wait(a->reg, NULL, NULL);
     pthread_mutex_lock(&a->mu);
     a->quit = true;
     pthread_cond_signal(&a->work);
     pthread_mutex_unlock(&a->mu);
     pthread_join(a->thread, NULL);
+    if (a->groups)
+        node_log(NODE_LOG_INFO, "applier: %llu blocks in %llu ledger commits",
+                 (unsigned long long)a->blocks, (unsigned long long)a->groups);
     for (size_t i = 0; i < a->queued; i++) /* left over only after a failure */
         free(a->ring[(a->head + i) % APPLIER_QUEUE_MAX].blk);
     pthread_cond_destroy(&a->work);

@@ -8,7 +8,10 @@
  * order pushed; whatever is waiting when the applier thread wakes (up to
  * APPLIER_GROUP_MAX blocks) goes into one chain_blocks_apply call, so under
  * load one commit — one fsync — serves many blocks. Receipts then wake their
- * submitters (submit_on_receipts / submit_on_skipped).
+ * submitters (submit_on_receipts / submit_on_skipped). When nobody on this
+ * node waits for a receipt, the thread lets blocks gather first (up to
+ * APPLIER_DEFER_US or APPLIER_DEFER_BLOCKS): a follower serving no writers
+ * commits its ledger a few times less often.
  *
  * States:  RUNNING --applier_push/applier_drain--> RUNNING
  *          RUNNING --a local failure (disk, memory)--> FAILED: every later
@@ -25,15 +28,20 @@
 #include "chain/chain.h"
 #include "node/submit.h"
 
-#define APPLIER_QUEUE_MAX   64           /* blocks handed over and not yet applied */
-#define APPLIER_QUEUE_BYTES (256u << 20) /* their bytes (one bigger block still goes alone) */
-#define APPLIER_GROUP_MAX   64           /* blocks applied in one LMDB transaction */
+#define APPLIER_QUEUE_MAX    64           /* blocks handed over and not yet applied */
+#define APPLIER_QUEUE_BYTES  (256u << 20) /* their bytes (one bigger block still goes alone) */
+#define APPLIER_GROUP_MAX    64           /* blocks applied in one LMDB transaction */
+#define APPLIER_DEFER_US     20000        /* with no local waiter: gather blocks this long */
+#define APPLIER_DEFER_BLOCKS 32           /* or until this many are queued */
 
 typedef struct applier applier;
 
 /* Starts the applier thread over c and reg (borrowed; they must outlive it).
- * 0, or -1 when the thread or memory cannot be had. */
-int applier_start(applier **out, chain *c, submit_reg *reg) __attribute__((warn_unused_result));
+ * defer_us: how long blocks may gather while nobody here waits for a receipt
+ * (the node passes APPLIER_DEFER_US; 0 never defers). 0, or -1 when the
+ * thread or memory cannot be had. */
+int applier_start(applier **out, chain *c, submit_reg *reg, unsigned defer_us)
+    __attribute__((warn_unused_result));
 
 /* Queues a copy of the block committed at consensus index `index` (indexes
  * strictly increasing). Waits while the queue is full. 0, or -1 when the

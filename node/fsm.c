@@ -112,7 +112,7 @@ int fsm_new(node_fsm **out, chain *c, uint64_t node_id, submit_reg *reg, const a
     f->reg = reg;
     f->node_id = node_id;
     f->stop = stop;
-    if (committed_from_ledger(f) != 0 || applier_start(&f->ap, c, reg) != 0) {
+    if (committed_from_ledger(f) != 0 || applier_start(&f->ap, c, reg, APPLIER_DEFER_US) != 0) {
         free(f);
         return CHAIN_ERR_NOMEM;
     }

@@ -33,8 +33,9 @@
 #include "node/scanq.h"
 #include "node/submit.h"
 
-#define NODE_PATH_MAX   4096
-#define NODE_MONITOR_MS 200
+#define NODE_PATH_MAX     4096
+#define NODE_MONITOR_MS   200
+#define NODE_LEDGER_AHEAD ((uint64_t)64 << 20) /* chain_storage_prepare's window */
 /* How long the leader lets the oldest waiting tx linger for a fuller block.
  * One fsync costs ~3 ms on the reference VM, so 2 ms of lingering (consensus's
  * default) nearly doubled the latency of a lone submitter; pipelining (several
@@ -294,7 +295,7 @@ static void fsm_leader_changed_cb(void *ctx, bool is_leader)
     fsm_leader_changed(ctx, is_leader);
 }
 
-/* ---- monitor: one log line per role / leader / term change ----------------------- */
+/* ---- monitor: one log line per role / leader / term change; the ledger's next pages ---- */
 
 static void *monitor_main(void *arg)
 {
@@ -302,9 +303,17 @@ static void *monitor_main(void *arg)
     pthread_setname_np(pthread_self(), "monitor");
     int last_role = -1;
     uint64_t last_leader = UINT64_MAX, last_term = 0;
+    bool prepare_failed = false;
     pthread_mutex_lock(&n->mu);
     while (!n->stopping) {
         pthread_mutex_unlock(&n->mu);
+        if (chain_storage_prepare(n->chain, NODE_LEDGER_AHEAD) != CHAIN_OK && !prepare_failed) {
+            node_log(NODE_LOG_WARN,
+                     "could not prepare the ledger file's next pages (%s); "
+                     "writes still work, at a higher cost per page",
+                     strerror(errno));
+            prepare_failed = true;
+        }
         cons_status st;
         cons_status_get(n->cons, &st);
         if ((int)st.role != last_role || st.leader_id != last_leader) {

@@ -33,6 +33,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,9 @@ struct submit_reg {
     bool stopping;
     unsigned inside; /* threads inside submit_tx */
     size_t nwaiters;
+    atomic_size_t waiting;   /* nwaiters, readable without the lock */
+    void (*on_wait)(void *); /* submit_reg_on_wait: a new waiter */
+    void *on_wait_ctx;
     waiter *buckets[SUBMIT_BUCKETS];
     recent recent[SUBMIT_RECENT];
     pthread_mutex_t vmu; /* guards verified[] */
@@ -123,6 +127,19 @@ struct submit_reg {
 };
 
 static void *sweeper_main(void *arg);
+
+size_t submit_waiting(submit_reg *r)
+{
+    return atomic_load(&r->waiting);
+}
+
+void submit_reg_on_wait(submit_reg *r, void (*fn)(void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&r->mu);
+    r->on_wait = fn;
+    r->on_wait_ctx = ctx;
+    pthread_mutex_unlock(&r->mu);
+}
 
 static uint64_t now_ms(void)
 {
@@ -168,6 +185,7 @@ static void waiter_unlink_free(submit_reg *r, waiter *w)
         pp = &(*pp)->next;
     *pp = w->next;
     r->nwaiters--;
+    atomic_store(&r->waiting, r->nwaiters);
     pthread_cond_destroy(&w->cv);
     free(w->tx);
     free(w);
@@ -348,7 +366,10 @@ static int waiter_join(submit_reg *r, waiter **out, bool *created, const uint8_t
         w->next = r->buckets[b];
         r->buckets[b] = w;
         r->nwaiters++;
+        atomic_store(&r->waiting, r->nwaiters);
         *created = true;
+        if (r->on_wait)
+            r->on_wait(r->on_wait_ctx);
     }
     w->refs++;
     *out = w;

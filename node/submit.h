@@ -62,6 +62,16 @@ void submit_tx_async(submit_reg *r, const uint8_t *tx, size_t len, unsigned wait
                      submit_done_fn done, void *ctx);
 
 /* Consensus thread, after a block applied: wakes the waiters of these receipts. */
+/* How many distinct transactions wait for their receipt on this node now
+ * (read without locking: a hint, exact once the caller holds no races). */
+size_t submit_waiting(submit_reg *r);
+
+/* fn(ctx) is called whenever a transaction starts waiting on this node, with
+ * the registry's lock held: it may only signal (take no lock that is held
+ * while calling into the registry). NULL unsets; after this returns the old
+ * fn is no longer running. The applier uses it to stop deferring. */
+void submit_reg_on_wait(submit_reg *r, void (*fn)(void *ctx), void *ctx);
+
 void submit_on_receipts(submit_reg *r, const chain_receipt *rcs, size_t n);
 /* Consensus thread, after a block was skipped (did not link): its txs changed
  * nothing, so their waiters forward them again. */

@@ -500,7 +500,7 @@ static void test_applier_applies_in_order_and_wakes_the_waiter(void **state)
     submit_reg *r;
     applier *ap;
     assert_int_equal(submit_reg_new(&r, f->c, f->g->chain_id, fake_forward, f), CHAIN_OK);
-    assert_int_equal(applier_start(&ap, f->c, r), 0);
+    assert_int_equal(applier_start(&ap, f->c, r, 0), 0);
     /* five chained blocks, each a mint with the next nonce; a submitter waits for the first */
     uint8_t *tx[5], *blk[5], prev[32], ids[5][32];
     size_t len[5], blen[5];
@@ -537,13 +537,71 @@ static void test_applier_applies_in_order_and_wakes_the_waiter(void **state)
     }
 }
 
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* With nobody waiting here, blocks wait (a 30 s window in this test); a
+ * submitter that starts waiting, or a drain, has them applied at once. */
+static void test_applier_defers_until_a_waiter_or_a_drain(void **state)
+{
+    fixture *f = *state;
+    submit_reg *r;
+    applier *ap;
+    assert_int_equal(submit_reg_new(&r, f->c, f->g->chain_id, fake_forward, f), CHAIN_OK);
+    assert_int_equal(applier_start(&ap, f->c, r, 30u * 1000 * 1000), 0);
+    uint8_t *tx[2], *blk[2], prev[32], ids[2][32];
+    size_t len[2], blen[2];
+    chain_head h = head_of(f);
+    memcpy(prev, h.id, 32);
+    for (int i = 0; i < 2; i++) {
+        char serial[8];
+        snprintf(serial, sizeof serial, "df%d", i);
+        make_mint(f, &tx[i], &len[i], ids[i], (uint64_t)i + 1, serial);
+        block_on(&blk[i], &blen[i], h.height + (uint64_t)i, prev, h.time + (uint64_t)i, tx[i],
+                 len[i], prev);
+    }
+    assert_int_equal(applier_push(ap, 1, blk[0], blen[0]), 0);
+    usleep(300000);
+    assert_int_equal(head_of(f).height, h.height); /* deferred: nobody waits */
+
+    uint64_t t0 = mono_ms();
+    waiter_arg a = {.r = r, .tx = tx[0], .len = len[0]};
+    pthread_t ta;
+    pthread_create(&ta, NULL, submit_thread, &a); /* waits up to 5 s */
+    pthread_join(ta, NULL);
+    assert_int_equal(a.res, GW_SUBMIT_COMMITTED);
+    assert_int_equal(a.rc.height, h.height + 1);
+    assert_true(mono_ms() - t0 < 5000);
+
+    assert_int_equal(applier_push(ap, 2, blk[1], blen[1]), 0);
+    usleep(300000);
+    assert_int_equal(head_of(f).height, h.height + 1); /* deferred again */
+    t0 = mono_ms();
+    assert_int_equal(applier_drain(ap), 0);
+    assert_true(mono_ms() - t0 < 5000);
+    chain_head after = head_of(f);
+    assert_int_equal(after.height, h.height + 2);
+    assert_int_equal(after.applied_index, 2);
+    applier_stop(ap);
+    submit_reg_shutdown(r);
+    submit_reg_free(r);
+    for (int i = 0; i < 2; i++) {
+        free(tx[i]);
+        free(blk[i]);
+    }
+}
+
 static void test_applier_stop_applies_what_is_queued(void **state)
 {
     fixture *f = *state;
     submit_reg *r;
     applier *ap;
     assert_int_equal(submit_reg_new(&r, f->c, f->g->chain_id, fake_forward, f), CHAIN_OK);
-    assert_int_equal(applier_start(&ap, f->c, r), 0);
+    assert_int_equal(applier_start(&ap, f->c, r, 0), 0);
     chain_head h = head_of(f);
     uint8_t prev[32], id[32];
     memcpy(prev, h.id, 32);
@@ -574,7 +632,7 @@ static void test_applier_failure_refuses_every_later_block(void **state)
     submit_reg *r;
     applier *ap;
     assert_int_equal(submit_reg_new(&r, f->c, f->g->chain_id, fake_forward, f), CHAIN_OK);
-    assert_int_equal(applier_start(&ap, f->c, r), 0);
+    assert_int_equal(applier_start(&ap, f->c, r, 0), 0);
     /* a 10,000-unit mint does not fit a 2 MiB map */
     chain_tx tx;
     memset(&tx, 0, sizeof tx);
@@ -630,6 +688,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_applier_applies_in_order_and_wakes_the_waiter, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_applier_stop_applies_what_is_queued, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_applier_defers_until_a_waiter_or_a_drain, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_applier_failure_refuses_every_later_block, setup,
                                         teardown),
     };
