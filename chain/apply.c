@@ -367,14 +367,17 @@ typedef struct blk_ctx {
 } blk_ctx;
 
 /* Runs tx i (raw bytes) and fills its receipt r; pre, when not NULL, holds
- * its stateless verdict from the pre-pass. Returns CHAIN_OK whatever the
+ * its stateless verdict from the pre-pass; id, when not NULL, its id as the
+ * block's peek hashed it. Returns CHAIN_OK whatever the
  * tx's fate; nonzero only for a local failure that aborts the block. */
 static int apply_one(blk_ctx *b, chain_receipt *r, uint32_t i, const uint8_t *raw, size_t rlen,
-                     const pre_check *pre)
+                     const pre_check *pre, const uint8_t *id)
 {
     r->height = b->hdr->height;
     r->index = i;
-    bool has_id = pre != NULL ? pre->has_id : tx_id_raw(r->tx, raw, rlen) == CHAIN_OK;
+    if (pre == NULL && id != NULL)
+        memcpy(r->tx, id, CHAIN_HASH_LEN); /* hashed by the peek */
+    bool has_id = pre != NULL ? pre->has_id : id != NULL || tx_id_raw(r->tx, raw, rlen) == CHAIN_OK;
     if (pre != NULL && has_id)
         memcpy(r->tx, pre->id, CHAIN_HASH_LEN);
     if (!has_id) {
@@ -487,12 +490,15 @@ static int seal_block(blk_ctx *b, const uint8_t bid[CHAIN_HASH_LEN], size_t len,
 
 /* The linkage rule, shared with chain_block_follows: the block peeks (header,
  * Merkle root) and extends (height, prev, time) the head given. */
+/* ids, when not NULL, receives the tx ids the peek hashed (block_peek_ids). */
 static bool block_links(chain_block_header *hdr, uint8_t bid[CHAIN_HASH_LEN], size_t *ntx,
-                        int *peek, uint64_t height, const uint8_t id[CHAIN_HASH_LEN], uint64_t time,
-                        const uint8_t *blk, size_t len)
+                        int *peek, uint8_t (**ids)[CHAIN_HASH_LEN], uint64_t height,
+                        const uint8_t id[CHAIN_HASH_LEN], uint64_t time, const uint8_t *blk,
+                        size_t len)
 {
     *ntx = 0;
-    *peek = chain_block_peek(hdr, bid, ntx, blk, len);
+    *peek = ids != NULL ? block_peek_ids(hdr, bid, ntx, ids, blk, len)
+                        : chain_block_peek(hdr, bid, ntx, blk, len);
     return *peek == CHAIN_OK && hdr->height == height + 1 &&
            memcmp(hdr->prev, id, CHAIN_HASH_LEN) == 0 && hdr->time >= time;
 }
@@ -503,7 +509,7 @@ bool chain_block_follows(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], ui
 {
     size_t ntx;
     int peek;
-    return block_links(hdr, id, &ntx, &peek, height, head_id, head_time, blk, len);
+    return block_links(hdr, id, &ntx, &peek, NULL, height, head_id, head_time, blk, len);
 }
 
 /* One block inside the caller's write transaction t: the body behind
@@ -541,7 +547,9 @@ static int apply_block(chain *c, MDB_txn *t, chain_apply_result *res, uint64_t i
     uint8_t bid[CHAIN_HASH_LEN];
     size_t ntx = 0;
     int peek;
-    bool linked = block_links(&hdr, bid, &ntx, &peek, head.height, head.id, head.time, blk, len);
+    uint8_t(*ids)[CHAIN_HASH_LEN] = NULL;
+    bool linked =
+        block_links(&hdr, bid, &ntx, &peek, &ids, head.height, head.id, head.time, blk, len);
     if (peek == CHAIN_OK && ntx > 0) {
         txs = malloc(ntx * sizeof *txs);
         lens = malloc(ntx * sizeof *lens);
@@ -598,7 +606,7 @@ static int apply_block(chain *c, MDB_txn *t, chain_apply_result *res, uint64_t i
         }
         for (size_t i = 0; i < ntx; i++)
             if ((rc = apply_one(&b, &rcpt[i], (uint32_t)i, txs[i], lens[i],
-                                pre != NULL ? &pre[i] : NULL)))
+                                pre != NULL ? &pre[i] : NULL, ids != NULL ? ids[i] : NULL)))
                 goto fail;
         if ((rc = seal_block(&b, bid, len, rcpt, ntx, scratch)))
             goto fail;
@@ -613,6 +621,7 @@ static int apply_block(chain *c, MDB_txn *t, chain_apply_result *res, uint64_t i
         goto fail;
     }
     free(pre);
+    free(ids);
     free(txs);
     free(lens);
     free(scratch);
@@ -621,6 +630,7 @@ static int apply_block(chain *c, MDB_txn *t, chain_apply_result *res, uint64_t i
     return CHAIN_OK;
 fail:
     free(pre);
+    free(ids);
     free(txs);
     free(lens);
     free(scratch);

@@ -210,7 +210,8 @@ int chain_block_build(uint8_t **out, size_t *out_len, chain_block_header *hdr,
 /* Walks an encoded block: every tx (handed to fn when non-NULL), the header,
  * and — when verify — the tx ids, the root check and the block id. Writes
  * *hdr, id (when verify) and *ntxs. */
-typedef int (*tx_visit)(void *ctx, size_t i, const uint8_t *tx, size_t len);
+typedef int (*tx_visit)(void *ctx, size_t i, size_t count, const uint8_t *tx, size_t len,
+                        const uint8_t *tid);
 
 static int walk(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], size_t *ntxs,
                 const uint8_t *buf, size_t len, bool verify, tx_visit fn, void *ctx)
@@ -242,13 +243,13 @@ static int walk(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], size_t *ntx
         size_t tl;
         if ((rc = cbu_get_bytes(&r, &tx, &tl, CHAIN_TX_MAX_BYTES, "txs")))
             return rc;
+        uint8_t tid[CHAIN_HASH_LEN];
         if (verify) {
-            uint8_t tid[CHAIN_HASH_LEN];
             if ((rc = tx_id_raw(tid, tx, tl)))
                 return rc;
             merkle_add(&m, tid);
         }
-        if (fn != NULL && (rc = fn(ctx, i, tx, tl)))
+        if (fn != NULL && (rc = fn(ctx, i, count, tx, tl, verify ? tid : NULL)))
             return rc;
     }
     if ((rc = cbu_get_key(&r, &k, &key, &kl)))
@@ -307,8 +308,11 @@ typedef struct slices {
     size_t max;
 } slices;
 
-static int slice_one(void *ctx, size_t i, const uint8_t *tx, size_t len)
+static int slice_one(void *ctx, size_t i, size_t count, const uint8_t *tx, size_t len,
+                     const uint8_t *tid)
 {
+    (void)count;
+    (void)tid;
     slices *s = ctx;
     if (i >= s->max)
         return CHAIN_ERR_TOO_LARGE;
@@ -325,4 +329,35 @@ int block_tx_slices(const uint8_t **txs, size_t *lens, size_t max, const uint8_t
     slices s = {txs, lens, max};
     /* The caller has peeked (verified) these bytes: parse, skip the hashing. */
     return walk(&h, id, &n, blk, len, false, slice_one, &s);
+}
+
+static int id_one(void *ctx, size_t i, size_t count, const uint8_t *tx, size_t len,
+                  const uint8_t *tid)
+{
+    (void)tx;
+    (void)len;
+    uint8_t(**ids)[CHAIN_HASH_LEN] = ctx;
+    if (i == 0 && (*ids = malloc(count * sizeof **ids)) == NULL)
+        return CHAIN_ERR_NOMEM;
+    memcpy((*ids)[i], tid, CHAIN_HASH_LEN);
+    return CHAIN_OK;
+}
+
+int block_peek_ids(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], size_t *ntxs,
+                   uint8_t (**ids)[CHAIN_HASH_LEN], const uint8_t *buf, size_t len)
+{
+    chain_block_header h;
+    uint8_t bid[CHAIN_HASH_LEN];
+    size_t n;
+    *ids = NULL;
+    int rc = walk(&h, bid, &n, buf, len, true, id_one, ids);
+    if (rc) {
+        free(*ids);
+        *ids = NULL;
+        return rc;
+    }
+    *hdr = h;
+    memcpy(id, bid, CHAIN_HASH_LEN);
+    *ntxs = n;
+    return CHAIN_OK;
 }
