@@ -484,6 +484,22 @@ static void block_on(uint8_t **blk, size_t *blen, uint64_t height, const uint8_t
     assert_int_equal(chain_block_peek(&hdr, id_out, &ntx, *blk, *blen), CHAIN_OK);
 }
 
+/* n chained blocks on the head h, block i a mint of serial "<prefix><i>" with
+ * nonce i + 1; prev ends as the last block's id. */
+static void chained_mints(fixture *f, chain_head h, const char *prefix, size_t n, uint8_t **tx,
+                          size_t *len, uint8_t **blk, size_t *blen, uint8_t prev[32])
+{
+    uint8_t id[32];
+    memcpy(prev, h.id, 32);
+    for (size_t i = 0; i < n; i++) {
+        char serial[16];
+        snprintf(serial, sizeof serial, "%s%zu", prefix, i);
+        make_mint(f, &tx[i], &len[i], id, (uint64_t)i + 1, serial);
+        block_on(&blk[i], &blen[i], h.height + (uint64_t)i, prev, h.time + (uint64_t)i, tx[i],
+                 len[i], prev);
+    }
+}
+
 static chain_head head_of(fixture *f)
 {
     chain_rd *rd;
@@ -502,17 +518,10 @@ static void test_applier_applies_in_order_and_wakes_the_waiter(void **state)
     assert_int_equal(submit_reg_new(&r, f->c, f->g->chain_id, fake_forward, f), CHAIN_OK);
     assert_int_equal(applier_start(&ap, f->c, r, 0), 0);
     /* five chained blocks, each a mint with the next nonce; a submitter waits for the first */
-    uint8_t *tx[5], *blk[5], prev[32], ids[5][32];
+    uint8_t *tx[5], *blk[5], prev[32];
     size_t len[5], blen[5];
     chain_head h = head_of(f);
-    memcpy(prev, h.id, 32);
-    for (int i = 0; i < 5; i++) {
-        char serial[8];
-        snprintf(serial, sizeof serial, "ap%d", i);
-        make_mint(f, &tx[i], &len[i], ids[i], (uint64_t)i + 1, serial);
-        block_on(&blk[i], &blen[i], h.height + (uint64_t)i, prev, h.time + (uint64_t)i, tx[i],
-                 len[i], prev);
-    }
+    chained_mints(f, h, "ap", 5, tx, len, blk, blen, prev);
     waiter_arg a = {.r = r, .tx = tx[0], .len = len[0]};
     pthread_t ta;
     pthread_create(&ta, NULL, submit_thread, &a);
@@ -553,17 +562,10 @@ static void test_applier_defers_until_a_waiter_or_a_drain(void **state)
     applier *ap;
     assert_int_equal(submit_reg_new(&r, f->c, f->g->chain_id, fake_forward, f), CHAIN_OK);
     assert_int_equal(applier_start(&ap, f->c, r, 30u * 1000 * 1000), 0);
-    uint8_t *tx[2], *blk[2], prev[32], ids[2][32];
+    uint8_t *tx[2], *blk[2], last[32];
     size_t len[2], blen[2];
     chain_head h = head_of(f);
-    memcpy(prev, h.id, 32);
-    for (int i = 0; i < 2; i++) {
-        char serial[8];
-        snprintf(serial, sizeof serial, "df%d", i);
-        make_mint(f, &tx[i], &len[i], ids[i], (uint64_t)i + 1, serial);
-        block_on(&blk[i], &blen[i], h.height + (uint64_t)i, prev, h.time + (uint64_t)i, tx[i],
-                 len[i], prev);
-    }
+    chained_mints(f, h, "df", 2, tx, len, blk, blen, last);
     assert_int_equal(applier_push(ap, 1, blk[0], blen[0]), 0);
     usleep(300000);
     assert_int_equal(head_of(f).height, h.height); /* deferred: nobody waits */
@@ -586,6 +588,7 @@ static void test_applier_defers_until_a_waiter_or_a_drain(void **state)
     chain_head after = head_of(f);
     assert_int_equal(after.height, h.height + 2);
     assert_int_equal(after.applied_index, 2);
+    assert_memory_equal(after.id, last, 32);
     applier_stop(ap);
     submit_reg_shutdown(r);
     submit_reg_free(r);
