@@ -492,7 +492,7 @@ static void chained_mints(fixture *f, chain_head h, const char *prefix, size_t n
     uint8_t id[32];
     memcpy(prev, h.id, 32);
     for (size_t i = 0; i < n; i++) {
-        char serial[16];
+        char serial[64];
         snprintf(serial, sizeof serial, "%s%zu", prefix, i);
         make_mint(f, &tx[i], &len[i], id, (uint64_t)i + 1, serial);
         block_on(&blk[i], &blen[i], h.height + (uint64_t)i, prev, h.time + (uint64_t)i, tx[i],
