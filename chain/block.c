@@ -209,7 +209,7 @@ int chain_block_build(uint8_t **out, size_t *out_len, chain_block_header *hdr,
 
 /* Walks an encoded block: every tx (handed to fn when non-NULL), the header,
  * and — when verify — the tx ids, the root check and the block id. Writes
- * *hdr, id (when verify) and *ntxs. */
+ * *hdr, id (when verify) and *ntxs, and only when it returns CHAIN_OK. */
 typedef int (*tx_visit)(void *ctx, size_t i, size_t count, const uint8_t *tx, size_t len,
                         const uint8_t *tid);
 
@@ -290,16 +290,7 @@ static int walk(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], size_t *ntx
 int chain_block_peek(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], size_t *ntxs,
                      const uint8_t *buf, size_t len)
 {
-    chain_block_header h;
-    uint8_t bid[CHAIN_HASH_LEN];
-    size_t n;
-    int rc = walk(&h, bid, &n, buf, len, true, NULL, NULL);
-    if (rc)
-        return rc;
-    *hdr = h;
-    memcpy(id, bid, CHAIN_HASH_LEN);
-    *ntxs = n;
-    return CHAIN_OK;
+    return walk(hdr, id, ntxs, buf, len, true, NULL, NULL); /* writes only on success */
 }
 
 typedef struct slices {
@@ -346,18 +337,11 @@ static int id_one(void *ctx, size_t i, size_t count, const uint8_t *tx, size_t l
 int block_peek_ids(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], size_t *ntxs,
                    uint8_t (**ids)[CHAIN_HASH_LEN], const uint8_t *buf, size_t len)
 {
-    chain_block_header h;
-    uint8_t bid[CHAIN_HASH_LEN];
-    size_t n;
     *ids = NULL;
-    int rc = walk(&h, bid, &n, buf, len, true, id_one, ids);
+    int rc = walk(hdr, id, ntxs, buf, len, true, id_one, ids);
     if (rc) {
         free(*ids);
         *ids = NULL;
-        return rc;
     }
-    *hdr = h;
-    memcpy(id, bid, CHAIN_HASH_LEN);
-    *ntxs = n;
-    return CHAIN_OK;
+    return rc;
 }
