@@ -309,11 +309,12 @@ static void *monitor_main(void *arg)
     pthread_mutex_lock(&n->mu);
     while (!n->stopping) {
         pthread_mutex_unlock(&n->mu);
-        if (chain_storage_prepare(n->chain, NODE_LEDGER_AHEAD) != CHAIN_OK && !prepare_failed) {
+        int prc = chain_storage_prepare(n->chain, NODE_LEDGER_AHEAD);
+        if (prc != CHAIN_OK && !prepare_failed) {
             node_log(NODE_LOG_WARN,
-                     "could not prepare the ledger file's next pages (%s); "
+                     "could not prepare the ledger file's next pages (%s; last OS error: %s); "
                      "writes still work, at a higher cost per page",
-                     strerror(errno));
+                     chain_err_code(prc), strerror(errno));
             prepare_failed = true;
         }
         cons_status st;
