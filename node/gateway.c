@@ -35,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define GW_CONN_MEMORY    (64u << 10) /* per-connection buffer (headers, response head) */
+#define GW_CONN_MEMORY    (16u << 10) /* per-connection buffer (headers, response head); libmicrohttpd zeroes it for every request */
 #define GW_LISTEN_BACKLOG 1024
 
 static uint64_t now_ms(void)
