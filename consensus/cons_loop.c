@@ -256,11 +256,15 @@ static void check_leadership(cons *c)
 
 /* ---- status --------------------------------------------------------------------- */
 
+/* Updates c->status in place, once per loop iteration: the peer list (the
+ * bulk of it) is rewritten only when the configuration's servers change. */
 static void publish_status(cons *c)
 {
-    cons_status st;
-    memset(&st, 0, sizeof st);
-    st.id = c->cfg.id;
+    struct { /* the scalar part, gathered before taking the lock */
+        uint64_t leader_id, term, commit_index, last_applied, last_index;
+        int role;
+    } st = {0};
+    const struct raft_configuration *conf = NULL;
     if (c->raft_started && c->state != CONS_CLOSED) {
         raft_id lid;
         const char *laddr;
@@ -280,25 +284,41 @@ static void publish_status(cons *c)
         default:
             st.role = 0;
         }
-        const struct raft_configuration *conf = &c->raft.configuration;
-        for (unsigned i = 0; i < conf->n && st.npeers < CONS_PEERS_MAX; i++) {
-            cons_peer_status *p = &st.peers[st.npeers++];
+        conf = &c->raft.configuration;
+    }
+    cons_net_stats ns;
+    cons_net_stats_get(c->net, &ns);
+    pthread_mutex_lock(&c->mu);
+    cons_status *out = &c->status;
+    size_t np = conf == NULL ? 0 : conf->n < CONS_PEERS_MAX ? conf->n : CONS_PEERS_MAX;
+    bool same = out->npeers == np;
+    for (size_t i = 0; same && i < np; i++)
+        same = out->peers[i].id == conf->servers[i].id &&
+               out->peers[i].raft_role == conf->servers[i].role &&
+               strncmp(out->peers[i].addr, conf->servers[i].address, sizeof out->peers[i].addr) == 0;
+    if (!same) {
+        for (size_t i = 0; i < np; i++) {
+            cons_peer_status *p = &out->peers[i];
             p->id = conf->servers[i].id;
             snprintf(p->addr, sizeof p->addr, "%s", conf->servers[i].address);
             p->raft_role = conf->servers[i].role;
             p->voter = conf->servers[i].role == RAFT_VOTER;
         }
+        out->npeers = np;
     }
-    cons_net_stats ns;
-    cons_net_stats_get(c->net, &ns);
-    st.blocks_proposed = c->blocks_proposed;
-    st.txs_forwarded = c->txs_forwarded;
-    st.msgs_malformed = ns.rx_malformed;
-    pthread_mutex_lock(&c->mu);
-    st.msgs_dropped = ns.tx_dropped + c->inbox_dropped;
-    st.queued = c->txq_n + c->nstage;
-    st.stopped = c->halted || c->stop_req;
-    c->status = st;
+    out->id = c->cfg.id;
+    out->leader_id = st.leader_id;
+    out->term = st.term;
+    out->commit_index = st.commit_index;
+    out->last_applied = st.last_applied;
+    out->last_index = st.last_index;
+    out->role = st.role;
+    out->blocks_proposed = c->blocks_proposed;
+    out->txs_forwarded = c->txs_forwarded;
+    out->msgs_malformed = ns.rx_malformed;
+    out->msgs_dropped = ns.tx_dropped + c->inbox_dropped;
+    out->queued = c->txq_n + c->nstage;
+    out->stopped = c->halted || c->stop_req;
     pthread_mutex_unlock(&c->mu);
 }
 
