@@ -32,6 +32,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,18 +133,28 @@ static void conn_close(conn *c)
     c->fd = -1;
 }
 
-static int send_all(int fd, const void *p, size_t n)
+/* Head and body in one sendmsg, as HTTP clients send a small request: one segment,
+ * so the server reads it with one recv. */
+static int send_all(int fd, const void *head, size_t head_len, const void *body, size_t body_len)
 {
-    const char *s = p;
-    while (n > 0) {
-        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+    struct iovec iov[2] = {{(void *)head, head_len}, {(void *)body, body_len}};
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = body_len ? 2 : 1};
+    while (mh.msg_iovlen > 0) {
+        ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
         if (w <= 0) {
             if (w < 0 && errno == EINTR)
                 continue;
             return -1;
         }
-        s += w;
-        n -= (size_t)w;
+        while (mh.msg_iovlen > 0 && (size_t)w >= mh.msg_iov[0].iov_len) {
+            w -= (ssize_t)mh.msg_iov[0].iov_len;
+            mh.msg_iov++;
+            mh.msg_iovlen--;
+        }
+        if (mh.msg_iovlen > 0) {
+            mh.msg_iov[0].iov_base = (char *)mh.msg_iov[0].iov_base + w;
+            mh.msg_iov[0].iov_len -= (size_t)w;
+        }
     }
     return 0;
 }
@@ -177,7 +188,7 @@ static int http_do(conn *c, const char *method, const char *path, const char *ct
                       ctype ? "\r\n" : "", len);
     if (c->fd < 0 && conn_open(c, c->port) != 0)
         return -1;
-    if (send_all(c->fd, hdr, (size_t)hl) != 0 || (len && send_all(c->fd, body, len) != 0))
+    if (send_all(c->fd, hdr, (size_t)hl, body, len) != 0)
         goto broken;
     /* headers */
     char *end;
