@@ -27,9 +27,6 @@
  */
 #include <assert.h>
 #include <pthread.h>
-#include <secp256k1.h>
-#include <secp256k1_extrakeys.h>
-#include <secp256k1_schnorrsig.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,40 +210,13 @@ void chain_apply_result_free(chain_apply_result *r)
     r->nreceipts = 0;
 }
 
-/*
- * Signature check with parsed signer keys cached per block: lifting an
- * x-only key to a point is ~10% of a verification, and a block's txs come
- * from few signers. Verification needs no secret-dependent context, so the
- * library's static context serves (thread-safe, read-only). Same result as
- * chain_verify.
- */
-#define PK_CACHE 256
-typedef struct pk_cache {
-    uint8_t pub[PK_CACHE][CHAIN_KEY_LEN];
-    secp256k1_xonly_pubkey xpk[PK_CACHE];
-    int8_t state[PK_CACHE]; /* 0 empty, 1 valid key, -1 not a key */
-} pk_cache;
-
-static bool verify_cached(pk_cache *pc, const uint8_t sig[CHAIN_SIG_LEN],
-                          const uint8_t pub[CHAIN_KEY_LEN], const uint8_t msg[CHAIN_HASH_LEN])
-{
-    unsigned slot = ((unsigned)pub[0] << 8 | pub[1]) % PK_CACHE;
-    if (pc->state[slot] == 0 || memcmp(pc->pub[slot], pub, CHAIN_KEY_LEN) != 0) {
-        memcpy(pc->pub[slot], pub, CHAIN_KEY_LEN);
-        pc->state[slot] =
-            secp256k1_xonly_pubkey_parse(secp256k1_context_static, &pc->xpk[slot], pub) ? 1 : -1;
-    }
-    return pc->state[slot] == 1 && secp256k1_schnorrsig_verify(secp256k1_context_static, sig, msg,
-                                                               CHAIN_HASH_LEN, &pc->xpk[slot]) == 1;
-}
-
-/* verify_cached, unless this process already verified these exact bytes. */
-static bool verify_tx(const chain *c, pk_cache *pc, const chain_tx *tx,
-                      const uint8_t id[CHAIN_HASH_LEN], const uint8_t *raw, size_t rlen)
+/* chain_verify, unless this process already verified these exact bytes. */
+static bool verify_tx(const chain *c, const chain_tx *tx, const uint8_t id[CHAIN_HASH_LEN],
+                      const uint8_t *raw, size_t rlen)
 {
     if (c->verified != NULL && c->verified(c->verified_ctx, id, raw, rlen))
         return true;
-    return verify_cached(pc, tx->sig, tx->signer, id);
+    return chain_verify(tx->sig, tx->signer, id);
 }
 
 static void set_err(char *errmsg, size_t errmsg_len, const char *what, int rc)
@@ -282,18 +252,20 @@ typedef struct pre_check {
 typedef struct pre_job {
     const uint8_t *const *txs;
     const size_t *lens;
+    const uint8_t (*ids)[CHAIN_HASH_LEN]; /* the peek's, or NULL: hash here */
     size_t n, first, step;
     const chain *c;
     pre_check *out;
-    pk_cache pc;
 } pre_job;
 
 /* The stateless checks, exactly as apply_one does them inline. */
-static void pre_check_one(pre_check *p, pk_cache *pc, const chain *c, const uint8_t *raw,
-                          size_t rlen)
+static void pre_check_one(pre_check *p, const chain *c, const uint8_t *raw, size_t rlen,
+                          const uint8_t *id)
 {
     p->detail[0] = '\0';
-    p->has_id = tx_id_raw(p->id, raw, rlen) == CHAIN_OK;
+    if (id != NULL)
+        memcpy(p->id, id, CHAIN_HASH_LEN);
+    p->has_id = id != NULL || tx_id_raw(p->id, raw, rlen) == CHAIN_OK;
     if (!p->has_id)
         return;
     chain_tx tx;
@@ -303,7 +275,7 @@ static void pre_check_one(pre_check *p, pk_cache *pc, const chain *c, const uint
     if (memcmp(tx.chain, c->g->chain_id, CHAIN_HASH_LEN) != 0) {
         p->code = CHAIN_ERR_WRONG_CHAIN;
         snprintf(p->detail, sizeof p->detail, "signed for another chain");
-    } else if (!verify_tx(c, pc, &tx, p->id, raw, rlen)) {
+    } else if (!verify_tx(c, &tx, p->id, raw, rlen)) {
         p->code = CHAIN_ERR_BAD_SIGNATURE;
         snprintf(p->detail, sizeof p->detail, "signature does not verify for signer");
     }
@@ -314,7 +286,7 @@ static void *pre_worker(void *arg)
 {
     pre_job *j = arg;
     for (size_t i = j->first; i < j->n; i += j->step)
-        pre_check_one(&j->out[i], &j->pc, j->c, j->txs[i], j->lens[i]);
+        pre_check_one(&j->out[i], j->c, j->txs[i], j->lens[i], j->ids != NULL ? j->ids[i] : NULL);
     return NULL;
 }
 
@@ -324,16 +296,17 @@ static void *pre_worker(void *arg)
 /* Fills pre[0..n) using up to `threads` threads (the caller's among them).
  * Returns false (pre unusable) only when no thread could be started. */
 static bool pre_pass(pre_check *pre, unsigned threads, const chain *c, const uint8_t *const *txs,
-                     const size_t *lens, size_t n)
+                     const size_t *lens, const uint8_t (*ids)[CHAIN_HASH_LEN], size_t n)
 {
     pthread_t tid[16];
     pre_job *jobs = calloc(threads, sizeof *jobs);
     if (jobs == NULL)
         return false;
     unsigned started = 0;
-    for (unsigned w = 0; w < threads; w++) { /* calloc zeroed each pk cache */
+    for (unsigned w = 0; w < threads; w++) {
         jobs[w].txs = txs;
         jobs[w].lens = lens;
+        jobs[w].ids = ids;
         jobs[w].n = n;
         jobs[w].first = w;
         jobs[w].step = threads;
@@ -360,7 +333,6 @@ typedef struct blk_ctx {
     const chain_block_header *hdr;
     const uint8_t *blk;
     st_head *head;
-    pk_cache *pc;
     bool members_changed;
     char *errmsg;
     size_t errmsg_len;
@@ -412,7 +384,7 @@ static int apply_one(blk_ctx *b, chain_receipt *r, uint32_t i, const uint8_t *ra
     } else if (memcmp(tx.chain, b->c->g->chain_id, CHAIN_HASH_LEN) != 0) {
         r->code = CHAIN_ERR_WRONG_CHAIN;
         snprintf(r->detail, sizeof r->detail, "signed for another chain");
-    } else if (!verify_tx(b->c, b->pc, &tx, r->tx, raw, rlen)) {
+    } else if (!verify_tx(b->c, &tx, r->tx, raw, rlen)) {
         r->code = CHAIN_ERR_BAD_SIGNATURE;
         snprintf(r->detail, sizeof r->detail, "signature does not verify for signer");
     }
@@ -490,6 +462,13 @@ static int seal_block(blk_ctx *b, const uint8_t bid[CHAIN_HASH_LEN], size_t len,
 
 /* The linkage rule, shared with chain_block_follows: the block peeks (header,
  * Merkle root) and extends (height, prev, time) the head given. */
+bool chain_block_extends(const chain_block_header *hdr, uint64_t height,
+                         const uint8_t head_id[CHAIN_HASH_LEN], uint64_t head_time)
+{
+    return hdr->height == height + 1 && memcmp(hdr->prev, head_id, CHAIN_HASH_LEN) == 0 &&
+           hdr->time >= head_time;
+}
+
 /* ids, when not NULL, receives the tx ids the peek hashed (block_peek_ids). */
 static bool block_links(chain_block_header *hdr, uint8_t bid[CHAIN_HASH_LEN], size_t *ntx,
                         int *peek, uint8_t (**ids)[CHAIN_HASH_LEN], uint64_t height,
@@ -499,8 +478,7 @@ static bool block_links(chain_block_header *hdr, uint8_t bid[CHAIN_HASH_LEN], si
     *ntx = 0;
     *peek = ids != NULL ? block_peek_ids(hdr, bid, ntx, ids, blk, len)
                         : chain_block_peek(hdr, bid, ntx, blk, len);
-    return *peek == CHAIN_OK && hdr->height == height + 1 &&
-           memcmp(hdr->prev, id, CHAIN_HASH_LEN) == 0 && hdr->time >= time;
+    return *peek == CHAIN_OK && chain_block_extends(hdr, height, id, time);
 }
 
 bool chain_block_follows(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], uint64_t height,
@@ -518,13 +496,13 @@ bool chain_block_follows(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], ui
  * moves) and chain_block_replay (index 0: the block must link, the index
  * stays). Nothing is committed here; on an error the caller aborts t. */
 static int apply_block(chain *c, MDB_txn *t, chain_apply_result *res, uint64_t index,
-                       const uint8_t *blk, size_t len, char *errmsg, size_t errmsg_len)
+                       const uint8_t *blk, size_t len, const chain_block_ids *peeked, char *errmsg,
+                       size_t errmsg_len)
 {
     const uint8_t **txs = NULL;
     size_t *lens = NULL;
     uint8_t *scratch = NULL;
     chain_receipt *rcpt = NULL;
-    pk_cache *pc = NULL;
     pre_check *pre = NULL;
     int rc;
     memset(res, 0, sizeof *res);
@@ -548,17 +526,24 @@ static int apply_block(chain *c, MDB_txn *t, chain_apply_result *res, uint64_t i
     size_t ntx = 0;
     int peek;
     uint8_t(*ids)[CHAIN_HASH_LEN] = NULL;
-    bool linked =
-        block_links(&hdr, bid, &ntx, &peek, &ids, head.height, head.id, head.time, blk, len);
+    bool linked;
+    if (peeked != NULL) { /* peeked by the caller, on these bytes: no second hashing */
+        hdr = peeked->hdr;
+        memcpy(bid, peeked->id, CHAIN_HASH_LEN);
+        ntx = peeked->ntxs;
+        peek = CHAIN_OK;
+        linked = chain_block_extends(&hdr, head.height, head.id, head.time);
+    } else {
+        linked =
+            block_links(&hdr, bid, &ntx, &peek, &ids, head.height, head.id, head.time, blk, len);
+    }
+    const uint8_t(*tx_ids)[CHAIN_HASH_LEN] = peeked != NULL ? peeked->tx_ids : ids;
     if (peek == CHAIN_OK && ntx > 0) {
         txs = malloc(ntx * sizeof *txs);
         lens = malloc(ntx * sizeof *lens);
         rcpt = calloc(ntx, sizeof *rcpt);
         scratch = malloc(ntx * 36);
-        if (c->pkc == NULL)
-            c->pkc = calloc(1, sizeof *c->pkc);
-        pc = c->pkc;
-        if (txs == NULL || lens == NULL || rcpt == NULL || scratch == NULL || pc == NULL) {
+        if (txs == NULL || lens == NULL || rcpt == NULL || scratch == NULL) {
             rc = CHAIN_ERR_NOMEM;
             goto fail;
         }
@@ -596,17 +581,17 @@ static int apply_block(chain *c, MDB_txn *t, chain_apply_result *res, uint64_t i
             memcpy(res->block_id, bid, CHAIN_HASH_LEN);
         memcpy(res->state_digest, head.digest, CHAIN_HASH_LEN);
     } else {
-        blk_ctx b = {c, t, &hdr, blk, &head, pc, false, errmsg, errmsg_len};
+        blk_ctx b = {c, t, &hdr, blk, &head, false, errmsg, errmsg_len};
         if (c->verify_threads > 1 && ntx >= PRE_MIN_TXS) {
             pre = malloc(ntx * sizeof *pre);
-            if (pre != NULL && !pre_pass(pre, c->verify_threads, c, txs, lens, ntx)) {
+            if (pre != NULL && !pre_pass(pre, c->verify_threads, c, txs, lens, tx_ids, ntx)) {
                 free(pre);
                 pre = NULL; /* fall back to inline checks */
             }
         }
         for (size_t i = 0; i < ntx; i++)
             if ((rc = apply_one(&b, &rcpt[i], (uint32_t)i, txs[i], lens[i],
-                                pre != NULL ? &pre[i] : NULL, ids != NULL ? ids[i] : NULL)))
+                                pre != NULL ? &pre[i] : NULL, tx_ids != NULL ? tx_ids[i] : NULL)))
                 goto fail;
         if ((rc = seal_block(&b, bid, len, rcpt, ntx, scratch)))
             goto fail;
@@ -642,7 +627,8 @@ fail:
 /* Applies blks[0..n) in one write transaction (index[i] each, 0 = replay) and
  * commits once; all or nothing. */
 static int apply_group(chain *c, chain_apply_result *res, const uint64_t *index,
-                       const uint8_t *const *blks, const size_t *lens, size_t n, char *errmsg,
+                       const uint8_t *const *blks, const size_t *lens,
+                       const chain_block_ids *const *peeked, size_t n, char *errmsg,
                        size_t errmsg_len)
 {
     if (errmsg != NULL && errmsg_len > 0)
@@ -655,7 +641,8 @@ static int apply_group(chain *c, chain_apply_result *res, const uint64_t *index,
     uint64_t top = 0;
     size_t done = 0;
     for (; done < n && rc == CHAIN_OK; done++) {
-        rc = apply_block(c, t, &res[done], index[done], blks[done], lens[done], errmsg, errmsg_len);
+        rc = apply_block(c, t, &res[done], index[done], blks[done], lens[done],
+                         peeked != NULL ? peeked[done] : NULL, errmsg, errmsg_len);
         if (index[done] > top)
             top = index[done];
     }
@@ -683,12 +670,20 @@ int chain_block_apply(chain *c, chain_apply_result *res, uint64_t index, const u
             snprintf(errmsg, errmsg_len, "apply block: consensus index 0");
         return CHAIN_ERR_INVALID;
     }
-    return apply_group(c, res, &index, &blk, &len, 1, errmsg, errmsg_len);
+    return apply_group(c, res, &index, &blk, &len, NULL, 1, errmsg, errmsg_len);
 }
 
 int chain_blocks_apply(chain *c, chain_apply_result *res, const uint64_t *index,
                        const uint8_t *const *blks, const size_t *lens, size_t n, char *errmsg,
                        size_t errmsg_len)
+{
+    return chain_blocks_apply_peeked(c, res, index, blks, lens, NULL, n, errmsg, errmsg_len);
+}
+
+int chain_blocks_apply_peeked(chain *c, chain_apply_result *res, const uint64_t *index,
+                              const uint8_t *const *blks, const size_t *lens,
+                              const chain_block_ids *const *peeked, size_t n, char *errmsg,
+                              size_t errmsg_len)
 {
     for (size_t i = 0; i < n; i++)
         if (index[i] == 0 || (i > 0 && index[i] <= index[i - 1])) {
@@ -697,12 +692,12 @@ int chain_blocks_apply(chain *c, chain_apply_result *res, const uint64_t *index,
                 snprintf(errmsg, errmsg_len, "apply blocks: indexes must be > 0 and increase");
             return CHAIN_ERR_INVALID;
         }
-    return apply_group(c, res, index, blks, lens, n, errmsg, errmsg_len);
+    return apply_group(c, res, index, blks, lens, peeked, n, errmsg, errmsg_len);
 }
 
 int chain_block_replay(chain *c, chain_apply_result *res, const uint8_t *blk, size_t len,
                        char *errmsg, size_t errmsg_len)
 {
     const uint64_t zero = 0;
-    return apply_group(c, res, &zero, &blk, &len, 1, errmsg, errmsg_len);
+    return apply_group(c, res, &zero, &blk, &len, NULL, 1, errmsg, errmsg_len);
 }

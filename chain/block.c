@@ -287,6 +287,20 @@ static int walk(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], size_t *ntx
     return CHAIN_OK;
 }
 
+void chain_block_header_id(uint8_t id[CHAIN_HASH_LEN], const chain_block_header *hdr)
+{
+    uint8_t hb[128];
+    cbu_wr w;
+    cbu_wr_init_fixed(&w, hb, sizeof hb);
+    put_header(&w, hdr);
+    uint8_t *enc;
+    size_t enc_len;
+    int rc = cbu_wr_finish(&w, &enc, &enc_len);
+    assert(rc == CHAIN_OK); /* five fixed fields always fit */
+    (void)rc;
+    chain_tagged_hash(id, CHAIN_TAG_BLOCK, enc, enc_len);
+}
+
 int chain_block_peek(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], size_t *ntxs,
                      const uint8_t *buf, size_t len)
 {
@@ -344,4 +358,18 @@ int block_peek_ids(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], size_t *
         *ids = NULL;
     }
     return rc;
+}
+
+int chain_block_peek_ids(chain_block_ids *out, const uint8_t *blk, size_t len)
+{
+    memset(out, 0, sizeof *out);
+    return block_peek_ids(&out->hdr, out->id, &out->ntxs, &out->tx_ids, blk, len);
+}
+
+void chain_block_ids_free(chain_block_ids *b)
+{
+    if (b == NULL)
+        return;
+    free(b->tx_ids);
+    memset(b, 0, sizeof *b);
 }

@@ -415,6 +415,10 @@ void chain_merkle_root(uint8_t out[CHAIN_HASH_LEN], const uint8_t (*ids)[CHAIN_H
 int chain_block_build(uint8_t **out, size_t *out_len, chain_block_header *hdr,
                       const uint8_t *const *txs, const size_t *lens, size_t n) CHAIN_WUR;
 
+/* The id of the block with this header: the tagged hash of its canonical
+ * encoding (what chain_block_peek computes, without touching the txs). Pure. */
+void chain_block_header_id(uint8_t id[CHAIN_HASH_LEN], const chain_block_header *hdr);
+
 /* Decodes the header of an encoded block and computes its id; txs are not
  * decoded. Checks the Merkle root against the carried transactions. */
 int chain_block_peek(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], size_t *ntxs,
@@ -500,6 +504,33 @@ int chain_block_apply(chain *c, chain_apply_result *res, uint64_t index, const u
 int chain_blocks_apply(chain *c, chain_apply_result *res, const uint64_t *index,
                        const uint8_t *const *blks, const size_t *lens, size_t n, char *errmsg,
                        size_t errmsg_len) CHAIN_WUR;
+
+/* What chain_block_peek learns of a block, kept with the tx ids it hashed, so
+ * that applying the same bytes later need not hash every tx again. */
+typedef struct chain_block_ids {
+    chain_block_header hdr;
+    uint8_t id[CHAIN_HASH_LEN];
+    size_t ntxs;
+    uint8_t (*tx_ids)[CHAIN_HASH_LEN]; /* malloc'd, ntxs entries (NULL when none) */
+} chain_block_ids;
+
+/* chain_block_peek that also keeps the tx ids: CHAIN_OK with *out filled (free
+ * it with chain_block_ids_free), else the peek's error and *out empty. */
+int chain_block_peek_ids(chain_block_ids *out, const uint8_t *blk, size_t len) CHAIN_WUR;
+void chain_block_ids_free(chain_block_ids *b);
+
+/* chain_blocks_apply, where peeked[i], when not NULL, is chain_block_peek_ids
+ * of exactly blks[i] (apply then takes the header, id and tx ids from it
+ * instead of hashing the block again). peeked itself may be NULL. */
+int chain_blocks_apply_peeked(chain *c, chain_apply_result *res, const uint64_t *index,
+                              const uint8_t *const *blks, const size_t *lens,
+                              const chain_block_ids *const *peeked, size_t n, char *errmsg,
+                              size_t errmsg_len) CHAIN_WUR;
+
+/* Whether a block with header hdr extends a head of (height, id, time):
+ * height + 1, prev = id, time not earlier. Pure. */
+bool chain_block_extends(const chain_block_header *hdr, uint64_t height,
+                         const uint8_t head_id[CHAIN_HASH_LEN], uint64_t head_time);
 
 /* The rule by which chain_block_apply decides whether a block links: it peeks
  * (canonical header, Merkle root) and extends a head of (height, id, time) —

@@ -225,7 +225,6 @@ void chain_close(chain *c)
     if (c->pc_fd >= 0)
         close(c->pc_fd);
     chain_genesis_free(c->g);
-    free(c->pkc);
     free(c);
 }
 

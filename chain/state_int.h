@@ -59,7 +59,6 @@ struct chain {
     chain_verified_fn verified; /* chain_set_verified: admission-verified txs */
     void *verified_ctx;
     uint8_t digest0[CHAIN_HASH_LEN];
-    struct pk_cache *pkc; /* signer keys parsed by apply (used inside write txns only) */
     int pc_fd;            /* the ledger file again, for chain_storage_prepare (-1: off) */
     uint64_t pc_ready;    /* file offset up to which pages are prepared */
 };

@@ -33,6 +33,8 @@ typedef struct item {
     uint64_t index;
     uint8_t *blk;
     size_t len;
+    chain_block_ids ids; /* the consensus thread's peek of blk (has_ids) */
+    bool has_ids;
     uint64_t t_us; /* when pushed (CLOCK_MONOTONIC) */
 } item;
 
@@ -116,6 +118,7 @@ static bool apply_group(applier *a, size_t n)
     uint64_t index[APPLIER_GROUP_MAX];
     const uint8_t *blks[APPLIER_GROUP_MAX];
     size_t lens[APPLIER_GROUP_MAX];
+    const chain_block_ids *peeked[APPLIER_GROUP_MAX];
     chain_apply_result res[APPLIER_GROUP_MAX];
     if (n == 0 || n > APPLIER_GROUP_MAX)
         return n == 0;
@@ -124,9 +127,11 @@ static bool apply_group(applier *a, size_t n)
         index[i] = it->index;
         blks[i] = it->blk;
         lens[i] = it->len;
+        peeked[i] = it->has_ids ? &it->ids : NULL;
     }
     char msg[256];
-    int err = chain_blocks_apply(a->chain, res, index, blks, lens, n, msg, sizeof msg);
+    int err =
+        chain_blocks_apply_peeked(a->chain, res, index, blks, lens, peeked, n, msg, sizeof msg);
     if (err != CHAIN_OK) {
         node_log(NODE_LOG_ERROR, "apply index %llu..%llu: %s: %s", (unsigned long long)index[0],
                  (unsigned long long)index[n - 1], chain_err_code(err), msg);
@@ -159,6 +164,8 @@ static void *applier_main(void *arg)
             a->bytes -= it->len;
             free(it->blk);
             it->blk = NULL;
+            chain_block_ids_free(&it->ids);
+            it->has_ids = false;
             a->head = (a->head + 1) % APPLIER_QUEUE_MAX;
         }
         a->queued -= n;
@@ -207,9 +214,17 @@ int applier_start(applier **out, chain *c, submit_reg *reg, unsigned defer_us)
 
 int applier_push(applier *a, uint64_t index, const uint8_t *blk, size_t len)
 {
+    return applier_push_peeked(a, index, blk, len, NULL);
+}
+
+int applier_push_peeked(applier *a, uint64_t index, const uint8_t *blk, size_t len,
+                        chain_block_ids *ids)
+{
     uint8_t *copy = malloc(len ? len : 1);
-    if (!copy)
+    if (!copy) {
+        chain_block_ids_free(ids);
         return -1;
+    }
     memcpy(copy, blk, len);
     pthread_mutex_lock(&a->mu);
     while (!a->failed && (a->queued == APPLIER_QUEUE_MAX ||
@@ -218,12 +233,18 @@ int applier_push(applier *a, uint64_t index, const uint8_t *blk, size_t len)
     if (a->failed) {
         pthread_mutex_unlock(&a->mu);
         free(copy);
+        chain_block_ids_free(ids);
         return -1;
     }
     item *it = &a->ring[(a->head + a->queued) % APPLIER_QUEUE_MAX];
     it->index = index;
     it->blk = copy;
     it->len = len;
+    it->has_ids = ids != NULL;
+    if (ids != NULL) { /* moved in */
+        it->ids = *ids;
+        memset(ids, 0, sizeof *ids);
+    }
     it->t_us = now_us();
     a->queued++;
     a->bytes += len;
@@ -259,8 +280,11 @@ void applier_stop(applier *a)
     if (a->groups)
         node_log(NODE_LOG_INFO, "applier: %llu blocks in %llu ledger commits",
                  (unsigned long long)a->blocks, (unsigned long long)a->groups);
-    for (size_t i = 0; i < a->queued; i++) /* left over only after a failure */
-        free(a->ring[(a->head + i) % APPLIER_QUEUE_MAX].blk);
+    for (size_t i = 0; i < a->queued; i++) { /* left over only after a failure */
+        item *it = &a->ring[(a->head + i) % APPLIER_QUEUE_MAX];
+        free(it->blk);
+        chain_block_ids_free(&it->ids);
+    }
     pthread_cond_destroy(&a->work);
     pthread_cond_destroy(&a->space);
     pthread_cond_destroy(&a->idle);

@@ -49,6 +49,12 @@ int applier_start(applier **out, chain *c, submit_reg *reg, unsigned defer_us)
 int applier_push(applier *a, uint64_t index, const uint8_t *blk, size_t len)
     __attribute__((warn_unused_result));
 
+/* applier_push with the consensus thread's chain_block_peek_ids of the same
+ * bytes (NULL: none), which apply then uses instead of hashing the block
+ * again. *ids is moved in (and emptied) whatever the result. */
+int applier_push_peeked(applier *a, uint64_t index, const uint8_t *blk, size_t len,
+                        chain_block_ids *ids) __attribute__((warn_unused_result));
+
 /* Waits until every pushed block has been applied: afterwards the ledger is
  * exactly at the last pushed index. 0, or -1 when the applier has failed. */
 int applier_drain(applier *a) __attribute__((warn_unused_result));

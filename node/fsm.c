@@ -2,10 +2,11 @@
  * fsm.c — the ledger as consensus's state machine.
  *
  * Committed Raft entries are blocks. fsm_apply, on the consensus thread,
- * follows the committed head (chain_block_follows: the very rule apply uses to
- * decide whether a block links) and hands the block to the applier
- * (applier.c), which applies blocks in groups on its own thread and wakes
- * their submitters. Raft thus never waits for the ledger's disk; snapshot and
+ * peeks each block once (chain_block_peek_ids), follows the committed head
+ * (chain_block_extends: the very rule apply uses to decide whether a block
+ * links) and hands the block with its tx ids to the applier (applier.c),
+ * which applies blocks in groups on its own thread and wakes their
+ * submitters. Raft thus never waits for the ledger's disk; snapshot and
  * restore drain the applier first, so they see the ledger exactly at Raft's
  * applied index.
  *
@@ -128,31 +129,24 @@ void fsm_free(node_fsm *f)
     free(f);
 }
 
-/* The block id of an encoded block; false when it does not decode. */
-static bool block_id_of(uint8_t id[CHAIN_HASH_LEN], const uint8_t *data, size_t len)
-{
-    chain_block_header hdr;
-    size_t ntxs;
-    return chain_block_peek(&hdr, id, &ntxs, data, len) == CHAIN_OK;
-}
-
 int fsm_apply(node_fsm *f, uint64_t index, const uint8_t *data, size_t len)
 {
     assert(fsm_check(f));
-    chain_block_header hdr;
-    uint8_t id[CHAIN_HASH_LEN];
-    if (chain_block_follows(&hdr, id, f->committed.height, f->committed.id, f->committed.time, data,
-                            len)) {
-        memcpy(f->committed.id, id, CHAIN_HASH_LEN);
-        f->committed.height = hdr.height;
-        f->committed.time = hdr.time;
-        if (f->count > 0 && memcmp(inflight_at(f, 0)->id, id, CHAIN_HASH_LEN) == 0) {
+    /* One peek per block on this node: the applier takes its tx ids along. */
+    chain_block_ids pk;
+    bool peeked = chain_block_peek_ids(&pk, data, len) == CHAIN_OK;
+    if (peeked && chain_block_extends(&pk.hdr, f->committed.height, f->committed.id,
+                                      f->committed.time)) {
+        memcpy(f->committed.id, pk.id, CHAIN_HASH_LEN);
+        f->committed.height = pk.hdr.height;
+        f->committed.time = pk.hdr.time;
+        if (f->count > 0 && memcmp(inflight_at(f, 0)->id, pk.id, CHAIN_HASH_LEN) == 0) {
             f->head = (f->head + 1) % FSM_INFLIGHT_MAX;
             f->count--;
         }
-    } else if (f->count > 0 && block_id_of(id, data, len)) {
+    } else if (f->count > 0 && peeked) {
         for (size_t i = 0; i < f->count; i++)
-            if (memcmp(inflight_at(f, i)->id, id, CHAIN_HASH_LEN) == 0) {
+            if (memcmp(inflight_at(f, i)->id, pk.id, CHAIN_HASH_LEN) == 0) {
                 node_log(NODE_LOG_INFO,
                          "proposed block at index %llu did not link; "
                          "proposing from the committed head again",
@@ -161,7 +155,7 @@ int fsm_apply(node_fsm *f, uint64_t index, const uint8_t *data, size_t len)
                 break;
             }
     }
-    if (applier_push(f->ap, index, data, len) != 0) {
+    if (applier_push_peeked(f->ap, index, data, len, peeked ? &pk : NULL) != 0) {
         node_log(NODE_LOG_ERROR, "apply index %llu: the applier has failed",
                  (unsigned long long)index);
         return -1;
@@ -250,17 +244,11 @@ static int build_on(node_fsm *f, uint8_t **out, size_t *out_len, proposal *p, co
     hdr.proposer = f->node_id;
 
     uint8_t *blk = NULL;
-    size_t blk_len = 0, ntxs;
+    size_t blk_len = 0;
     int err = chain_block_build(&blk, &blk_len, &hdr, txs, lens, k);
     if (err != CHAIN_OK)
         return err;
-    chain_block_header check;
-    err = chain_block_peek(&check, p->id, &ntxs, blk, blk_len);
-    if (err != CHAIN_OK) {
-        free(blk);
-        return err;
-    }
-    assert(check.height == prev->height + 1 && ntxs == k);
+    chain_block_header_id(p->id, &hdr); /* build wrote txs_root into hdr */
     p->height = hdr.height;
     p->time = hdr.time;
     *out = blk;
