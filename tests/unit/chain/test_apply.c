@@ -605,6 +605,54 @@ static void three_blocks(hc_env *e, uint8_t *blk[3], size_t len[3], const char *
     }
 }
 
+/* chain_blocks_apply_peeked with the peeks of the same bytes gives what
+ * chain_blocks_apply gives, for a block that links and one that does not. */
+static void test_blocks_applied_with_their_peeks_as_without(void **state)
+{
+    hc_env *e = *state;
+    hc_env e2;
+    hc_setup_twin(&e2, e);
+    uint8_t *blk[3];
+    size_t len[3];
+    three_blocks(e, blk, len, "P");
+    /* index 2 carries block 3: it does not link and is skipped */
+    const uint8_t *order[3] = {blk[0], blk[2], blk[1]};
+    size_t olen[3] = {len[0], len[2], len[1]};
+    uint64_t idx[3] = {1, 2, 3};
+    chain_block_ids pk[3];
+    const chain_block_ids *pp[3];
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(chain_block_peek_ids(&pk[i], order[i], olen[i]), CHAIN_OK);
+        pp[i] = &pk[i];
+    }
+    char err[256];
+    chain_apply_result a[3], b[3];
+    assert_int_equal(chain_blocks_apply_peeked(e->c, a, idx, order, olen, pp, 3, err, sizeof err),
+                     CHAIN_OK);
+    assert_int_equal(chain_blocks_apply(e2.c, b, idx, order, olen, 3, err, sizeof err), CHAIN_OK);
+    assert_int_equal(b[1].block_code, CHAIN_ERR_BAD_BLOCK);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(a[i].height, b[i].height);
+        assert_int_equal(a[i].block_code, b[i].block_code);
+        assert_memory_equal(a[i].block_id, b[i].block_id, 32);
+        assert_memory_equal(a[i].state_digest, b[i].state_digest, 32);
+        assert_int_equal(a[i].nreceipts, b[i].nreceipts);
+        for (size_t k = 0; k < a[i].nreceipts; k++) {
+            assert_memory_equal(a[i].receipts[k].tx, b[i].receipts[k].tx, 32);
+            assert_int_equal(a[i].receipts[k].code, b[i].receipts[k].code);
+        }
+        chain_apply_result_free(&a[i]);
+        chain_apply_result_free(&b[i]);
+        chain_block_ids_free(&pk[i]);
+    }
+    chain_head ha = hc_get_head(e), hb = hc_get_head(&e2);
+    assert_int_equal(ha.height, 2);
+    assert_memory_equal(ha.state_digest, hb.state_digest, 32);
+    for (int i = 0; i < 3; i++)
+        free(blk[i]);
+    hc_teardown(&e2);
+}
+
 static void test_blocks_applied_in_one_group_as_one_by_one(void **state)
 {
     hc_env *e = *state;
@@ -1059,6 +1107,7 @@ int main(void)
         T(test_storage_prepare_grows_the_file_ahead_and_keeps_the_ledger),
         T(test_full_disk_returns_storage_and_writes_nothing),
         T(test_blocks_applied_in_one_group_as_one_by_one),
+        T(test_blocks_applied_with_their_peeks_as_without),
         T(test_group_is_all_or_nothing),
         T(test_verify_threads_pre_pass_same_receipts_and_digest),
         T(test_concurrent_reader_sees_whole_blocks_while_applying),

@@ -146,6 +146,23 @@ static void test_block_build_then_peek_roundtrip(void **state)
         assert_memory_equal(sl[i], txs[i], lens[i]);
     }
     assert_int_equal(block_tx_slices(sl, sll, 2, blk, len), CHAIN_ERR_TOO_LARGE);
+
+    /* the id from the header alone, and the peek that keeps the tx ids */
+    uint8_t hid[32];
+    chain_block_header_id(hid, &h);
+    assert_memory_equal(hid, id, 32);
+    chain_block_ids pk;
+    assert_int_equal(chain_block_peek_ids(&pk, blk, len), CHAIN_OK);
+    assert_int_equal(pk.ntxs, 3);
+    assert_memory_equal(pk.id, id, 32);
+    assert_int_equal(pk.hdr.height, 5);
+    assert_memory_equal(pk.tx_ids, ids, 3 * 32);
+    chain_block_ids_free(&pk);
+    assert_null(pk.tx_ids);
+    blk[len - 1] ^= 1; /* txs_root's last byte: the root no longer matches */
+    assert_int_equal(chain_block_peek_ids(&pk, blk, len), CHAIN_ERR_BAD_BLOCK);
+    assert_null(pk.tx_ids);
+    assert_int_equal(pk.ntxs, 0);
     free(blk);
 }
 
