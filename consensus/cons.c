@@ -66,13 +66,18 @@ const char *cons_role_name(int role)
 
 /* ---- inputs from other threads ------------------------------------------------ */
 
-/* Caller holds mu. Wake the loop when a tx matters before the next deadline. */
+/* Caller holds mu. Wake the loop when a tx matters before the next deadline:
+ * on a follower (to forward it), when it is the first one waiting (nothing is
+ * staged, so no linger deadline is armed), or when a block's worth waits.
+ * Behind staged txs it can wait for their deadline: under load that spares
+ * the consensus thread a wake-up per tx. */
 static void txq_push_locked(cons *c, uint8_t *p, size_t len)
 {
     size_t at = (c->txq_head + c->txq_n) % c->cfg.queue_max;
     c->txq[at] = (cons_tx){p, len, cons_now_us()};
     c->txq_n++;
-    if (c->txq_n == 1 || c->txq_n >= c->cfg.block_max_txs || c->status.role != 2) {
+    if ((c->txq_n == 1 && c->staged == 0) || c->txq_n + c->staged >= c->cfg.block_max_txs ||
+        c->status.role != 2) {
         c->kick = true;
         pthread_cond_signal(&c->cv);
     }
