@@ -22,9 +22,8 @@
 #include "chain/state_int.h"
 
 static const char *const db_names[DB__COUNT] = {
-    "meta",      "blocks",   "txs",        "units",        "events", "lots",
-    "lot_units", "owners",   "parts",      "pkeys",        "nonces", "nodes",
-    "nodekeys",  "policies", "scan_stats", "scan_clients", "probes",
+    "meta",  "blocks", "txs",   "units",    "lots",     "lot_units",  "owners",       "parts",
+    "pkeys", "nonces", "nodes", "nodekeys", "policies", "scan_stats", "scan_clients", "probes",
 };
 
 const char *st_db_name(int db)
@@ -285,6 +284,17 @@ int chain_open(chain **out, const char *dir, const chain_genesis *g, const chain
             rc = st_lmdb_err(mrc, "open chain: database", errmsg, errmsg_len);
             goto fail;
         }
+    MDB_dbi old_events; /* older ledgers kept events apart from their units */
+    if (mdb_dbi_open(t, "events", 0, &old_events) == 0) {
+        if (errmsg != NULL && errmsg_len > 0)
+            snprintf(errmsg, errmsg_len,
+                     "open chain: %s is in an older format (a separate events database); "
+                     "start this node on an empty data directory and it catches up from the "
+                     "others",
+                     path);
+        rc = CHAIN_ERR_STORAGE;
+        goto fail;
+    }
     MDB_val v;
     rc = st_get(t, c->dbi[DB_META], "chain_id", 8, &v);
     if (rc == CHAIN_ERR_NOT_FOUND) {

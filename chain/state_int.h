@@ -23,8 +23,9 @@ enum st_db {
     DB_META,        /* text key ("chain_id", "head", "applied", "dropped") → CBOR */
     DB_BLOCKS,      /* be64 height → encoded block */
     DB_TXS,         /* tx id → tx record (receipt + where its bytes sit in its block) */
-    DB_UNITS,       /* unit key → unit record */
-    DB_EVENTS,      /* unit key || be32 seq → event record */
+    DB_UNITS,       /* unit key → unit record, and unit key || be32 seq → its event
+                       record: a unit's record and its events sit side by side, so a
+                       transition mostly rewrites one page, not two */
     DB_LOTS,        /* lot key → lot record */
     DB_LOT_UNITS,   /* lot key || padded serial → empty */
     DB_OWNERS,      /* owner key || unit key → empty */
@@ -59,8 +60,8 @@ struct chain {
     chain_verified_fn verified; /* chain_set_verified: admission-verified txs */
     void *verified_ctx;
     uint8_t digest0[CHAIN_HASH_LEN];
-    int pc_fd;            /* the ledger file again, for chain_storage_prepare (-1: off) */
-    uint64_t pc_ready;    /* file offset up to which pages are prepared */
+    int pc_fd;         /* the ledger file again, for chain_storage_prepare (-1: off) */
+    uint64_t pc_ready; /* file offset up to which pages are prepared */
 };
 
 struct chain_rd {

@@ -450,7 +450,7 @@ int st_event_get(chain *c, MDB_txn *t, chain_event *out, const char *gtin, const
     st_key_unit(k, gtin, serial);
     st_be32(k + ST_UNIT_KEY, seq);
     MDB_val v;
-    int rc = st_get(t, c->dbi[DB_EVENTS], k, sizeof k, &v);
+    int rc = st_get(t, c->dbi[DB_UNITS], k, sizeof k, &v);
     if (rc)
         return rc == CHAIN_ERR_NOT_FOUND ? CHAIN_ERR_STORAGE : rc;
     return event_decode(out, &v);
@@ -479,8 +479,9 @@ int st_event_put(chain *c, MDB_txn *t, const gs1_sgtin *id, const chain_event *e
     uint8_t k[ST_EVENT_KEY];
     st_key_unit(k, id->gtin, id->serial);
     st_be32(k + ST_UNIT_KEY, e->seq);
-    /* Events only ever append (MDB_NOOVERWRITE would cost a lookup we know the answer to). */
-    return ww_put(&x, t, c->dbi[DB_EVENTS], k, sizeof k, 0);
+    /* Right after the unit's record, in the same database (keys 4 bytes longer). Events
+     * only ever append (MDB_NOOVERWRITE would cost a lookup we know the answer to). */
+    return ww_put(&x, t, c->dbi[DB_UNITS], k, sizeof k, 0);
 }
 
 int st_lot_get(chain *c, MDB_txn *t, chain_lot *out, const char *gtin, const char *lot)

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "chain/cbor_util.h"
+#include "chain/state_int.h"
 #include "chain/tx_schema.h"
 #include "helper_chain.h"
 
@@ -466,6 +467,44 @@ static void test_open_with_other_genesis_refused_bad_genesis(void **state)
     assert_int_equal(chain_open(&c, e->dir, &other, NULL, err, sizeof err), CHAIN_ERR_BAD_GENESIS);
     assert_null(c);
     hc_reopen(e);
+}
+
+/* A unit's events live in the units database; a ledger that still has the
+ * separate events database of the older format is refused, by name. */
+static void test_open_of_older_format_refused_with_a_clear_message(void **state)
+{
+    hc_env *e = *state;
+    hc_unit_owned(e, "O", HK_ALICE);
+    /* history reads back from the units database */
+    chain_unit u = hc_get_unit(e, HC_GTIN, "O");
+    assert_true(u.nevents >= 2);
+    MDB_txn *t;
+    assert_int_equal(mdb_txn_begin(e->c->env, NULL, 0, &t), 0);
+    MDB_dbi old;
+    assert_int_equal(mdb_dbi_open(t, "events", 0, &old), MDB_NOTFOUND);
+    assert_int_equal(mdb_dbi_open(t, "events", MDB_CREATE, &old), 0);
+    assert_int_equal(mdb_txn_commit(t), 0);
+    hc_close(e);
+    chain *c = NULL;
+    char err[256];
+    assert_int_equal(chain_open(&c, e->dir, e->g, NULL, err, sizeof err), CHAIN_ERR_STORAGE);
+    assert_null(c);
+    assert_non_null(strstr(err, "older format"));
+    /* gone again: the ledger opens as it was */
+    char path[sizeof e->dir + 16];
+    snprintf(path, sizeof path, "%s/chain.mdb", e->dir);
+    MDB_env *env;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 32), 0);
+    assert_int_equal(mdb_env_set_mapsize(env, (size_t)1 << 30), 0);
+    assert_int_equal(mdb_env_open(env, path, MDB_NOSUBDIR, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
+    assert_int_equal(mdb_dbi_open(t, "events", 0, &old), 0);
+    assert_int_equal(mdb_drop(t, old, 1), 0);
+    assert_int_equal(mdb_txn_commit(t), 0);
+    mdb_env_close(env);
+    hc_reopen(e);
+    assert_int_equal(hc_get_unit(e, HC_GTIN, "O").state, CHAIN_UNIT_OWNED);
 }
 
 static void test_mint_of_10000_serials_applies(void **state)
@@ -1103,6 +1142,7 @@ int main(void)
         T(test_apply_idempotent_on_replayed_index),
         T(test_restart_keeps_state),
         T(test_open_with_other_genesis_refused_bad_genesis),
+        T(test_open_of_older_format_refused_with_a_clear_message),
         T(test_mint_of_10000_serials_applies),
         T(test_storage_prepare_grows_the_file_ahead_and_keeps_the_ledger),
         T(test_full_disk_returns_storage_and_writes_nothing),
