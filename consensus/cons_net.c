@@ -7,9 +7,11 @@
  * keeps each direction's queueing independent. nng's dialer reconnects by
  * itself; a push socket buffers CONS_NET_SENDBUF frames while a peer is away and
  * a non-blocking send drops the frame when that buffer is full.
- * The receiver thread waits in nng_recvmsg (50 ms timeout, to see a stop flag), decodes with
- * cons_codec (bounded by NNG_OPT_RECVMAXSZ = CONS_MSG_MAX before any decoding) and passes frames on
- * through the callbacks; a garbage frame is counted and dropped.
+ * Receiving is one nng aio kept in flight: its completion (recv_cb, on an nng
+ * thread) decodes with cons_codec (bounded by NNG_OPT_RECVMAXSZ = CONS_MSG_MAX
+ * before any decoding) and passes frames on through the callbacks, so a frame
+ * reaches the consensus thread's queue with no thread of ours in between; a
+ * garbage frame is counted and dropped.
  * The peer table is touched only by the consensus thread.
  */
 #include "consensus/cons_net.h"
@@ -26,7 +28,6 @@
 
 #define CONS_NET_PEERS_MAX (2 * CONS_PEERS_MAX) /* dialers kept at once */
 #define CONS_NET_SENDBUF   256                  /* frames buffered per peer */
-#define CONS_NET_POLL_MS   50                   /* receiver's stop-flag poll */
 #define CONS_NET_CLOSE_MS  5000                 /* longest wait for the sockets to close */
 
 typedef struct net_peer {
@@ -39,8 +40,7 @@ typedef struct net_peer {
 struct cons_net {
     uint64_t self_id;
     nng_socket pull;
-    pthread_t thread;
-    bool thread_started;
+    nng_aio *aio; /* the one receive in flight (recv_cb) */
     cons_net_cbs cbs;
     net_peer peers[CONS_NET_PEERS_MAX];
     atomic_bool stopping;
@@ -51,41 +51,44 @@ struct cons_net {
     bool close_done, close_abandoned;
 };
 
-static void *recv_main(void *arg)
+/* One received frame: decoded and handed on (a garbage frame is counted and dropped). */
+static void deliver(cons_net *n, nng_msg *msg)
+{
+    atomic_fetch_add(&n->rx, 1);
+    cons_wire *w = malloc(sizeof *w);
+    if (!w) {
+        nng_msg_free(msg);
+        return;
+    }
+    if (cons_codec_decode(w, nng_msg_body(msg), nng_msg_len(msg)) != 0) {
+        atomic_fetch_add(&n->rx_malformed, 1);
+        free(w);
+        nng_msg_free(msg);
+        return;
+    }
+    if (w->kind == CONS_KIND_FORWARD) {
+        size_t pos = 0, len;
+        const uint8_t *tx;
+        while (cons_codec_forward_next(w, &pos, &tx, &len))
+            n->cbs.tx(n->cbs.ctx, tx, len);
+        free(w);
+    } else {
+        n->cbs.raft(n->cbs.ctx, w);
+    }
+    nng_msg_free(msg);
+}
+
+/* The receive aio's completion, on an nng thread: deliver and ask for the next
+ * frame, until the socket closes or cons_net_close stops the aio. */
+static void recv_cb(void *arg)
 {
     cons_net *n = arg;
-    pthread_setname_np(pthread_self(), "cons-recv");
-    while (!atomic_load(&n->stopping)) {
-        nng_msg *msg;
-        int rv = nng_recvmsg(n->pull, &msg, 0);
-        if (rv == NNG_ECLOSED)
-            break;
-        if (rv != 0)
-            continue; /* NNG_ETIMEDOUT: look at the stop flag */
-        atomic_fetch_add(&n->rx, 1);
-        cons_wire *w = malloc(sizeof *w);
-        if (!w) {
-            nng_msg_free(msg);
-            continue;
-        }
-        if (cons_codec_decode(w, nng_msg_body(msg), nng_msg_len(msg)) != 0) {
-            atomic_fetch_add(&n->rx_malformed, 1);
-            free(w);
-            nng_msg_free(msg);
-            continue;
-        }
-        if (w->kind == CONS_KIND_FORWARD) {
-            size_t pos = 0, len;
-            const uint8_t *tx;
-            while (cons_codec_forward_next(w, &pos, &tx, &len))
-                n->cbs.tx(n->cbs.ctx, tx, len);
-            free(w);
-        } else {
-            n->cbs.raft(n->cbs.ctx, w);
-        }
-        nng_msg_free(msg);
-    }
-    return NULL;
+    int rv = nng_aio_result(n->aio);
+    if (rv == 0)
+        deliver(n, nng_aio_get_msg(n->aio));
+    if (rv == NNG_ECLOSED || rv == NNG_ECANCELED || atomic_load(&n->stopping))
+        return;
+    nng_recv_aio(n->pull, n->aio);
 }
 
 int cons_net_open(cons_net **out, uint64_t self_id, const char *addr, const cons_net_cbs *cbs,
@@ -106,20 +109,20 @@ int cons_net_open(cons_net **out, uint64_t self_id, const char *addr, const cons
     }
     if ((rv = nng_socket_set_size(n->pull, NNG_OPT_RECVMAXSZ, CONS_MSG_MAX)) != 0 ||
         (rv = nng_socket_set_int(n->pull, NNG_OPT_RECVBUF, 64)) != 0 ||
-        (rv = nng_socket_set_ms(n->pull, NNG_OPT_RECVTIMEO, CONS_NET_POLL_MS)) != 0 ||
         (rv = nng_listen(n->pull, addr, NULL, 0)) != 0) {
         snprintf(errmsg, errmsg_len, "nng listen %s: %s", addr, nng_strerror(rv));
         nng_close(n->pull);
         free(n);
         return CONS_ERR_NET;
     }
-    if (pthread_create(&n->thread, NULL, recv_main, n) != 0) {
-        snprintf(errmsg, errmsg_len, "receiver thread: cannot create");
+    if ((rv = nng_aio_alloc(&n->aio, recv_cb, n)) != 0) {
+        snprintf(errmsg, errmsg_len, "nng receive: %s", nng_strerror(rv));
         nng_close(n->pull);
         free(n);
         return CONS_ERR_NOMEM;
     }
-    n->thread_started = true;
+    nng_aio_set_timeout(n->aio, NNG_DURATION_INFINITE);
+    nng_recv_aio(n->pull, n->aio);
     *out = n;
     return CONS_OK;
 }
@@ -129,9 +132,9 @@ static void *closer_main(void *arg)
 {
     cons_net *n = arg;
     pthread_setname_np(pthread_self(), "cons-close");
-    if (n->thread_started)
-        pthread_join(n->thread, NULL);
+    nng_aio_stop(n->aio); /* cancels the receive and waits out a running recv_cb */
     nng_close(n->pull);
+    nng_aio_free(n->aio);
     for (int i = 0; i < CONS_NET_PEERS_MAX; i++)
         if (n->peers[i].used)
             nng_close(n->peers[i].sock);
@@ -152,9 +155,9 @@ void cons_net_close(cons_net *n)
 {
     if (!n)
         return;
-    /* Join the receiver before closing its socket: nng 1.5.2 can leave
+    /* Stop the receive aio before closing its socket (nng 1.5.2 could leave
      * nng_close() waiting forever on a blocking nng_recvmsg() that raced with
-     * it (seen under load), so the receiver polls a stop flag instead. The
+     * it, seen under load; nng_aio_stop cancels and waits for the callback). The
      * closing runs on its own thread and is waited for CONS_NET_CLOSE_MS at
      * most: nng 1.5.2 can also hang in nng_close() on a TCP pipe that is
      * mid-way through receiving a frame (fixed upstream after 1.5.2), and a
