@@ -124,6 +124,17 @@ static void put_header(cbu_wr *w, const chain_block_header *h)
     cbu_put_bytes(w, h->txs_root, CHAIN_HASH_LEN);
 }
 
+/* The canonical encoding of a header into hb (what a block id hashes). */
+#define HEADER_MAX 128
+static int encode_header(uint8_t hb[HEADER_MAX], const chain_block_header *h, uint8_t **enc,
+                         size_t *len)
+{
+    cbu_wr w;
+    cbu_wr_init_fixed(&w, hb, HEADER_MAX);
+    put_header(&w, h);
+    return cbu_wr_finish(&w, enc, len);
+}
+
 static int get_header(cbu_rd *r, chain_block_header *h)
 {
     size_t n;
@@ -265,13 +276,10 @@ static int walk(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], size_t *ntx
         return rc;
 
     /* The header must be the canonical one (its bytes are hashed). */
-    uint8_t hb[128];
-    cbu_wr w;
-    cbu_wr_init_fixed(&w, hb, sizeof hb);
-    put_header(&w, &h);
+    uint8_t hb[HEADER_MAX];
     uint8_t *enc;
     size_t enc_len;
-    if (cbu_wr_finish(&w, &enc, &enc_len) != CHAIN_OK || enc_len != hlen ||
+    if (encode_header(hb, &h, &enc, &enc_len) != CHAIN_OK || enc_len != hlen ||
         memcmp(enc, hstart, hlen) != 0)
         return CHAIN_ERR_NON_CANONICAL;
 
@@ -289,13 +297,10 @@ static int walk(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], size_t *ntx
 
 void chain_block_header_id(uint8_t id[CHAIN_HASH_LEN], const chain_block_header *hdr)
 {
-    uint8_t hb[128];
-    cbu_wr w;
-    cbu_wr_init_fixed(&w, hb, sizeof hb);
-    put_header(&w, hdr);
+    uint8_t hb[HEADER_MAX];
     uint8_t *enc;
     size_t enc_len;
-    int rc = cbu_wr_finish(&w, &enc, &enc_len);
+    int rc = encode_header(hb, hdr, &enc, &enc_len);
     assert(rc == CHAIN_OK); /* five fixed fields always fit */
     (void)rc;
     chain_tagged_hash(id, CHAIN_TAG_BLOCK, enc, enc_len);
