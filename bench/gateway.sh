@@ -9,7 +9,8 @@
 #
 # The ledger is filled by bench_gw_fill (blocks applied straight through
 # chain_block_apply into the node's data dir before it starts) and cached in
-# $PROVENA_BENCH_DIR (default /tmp/provena-bench-gw-$UNITS) for later runs.
+# $PROVENA_BENCH_DIR (default /tmp/provena-bench-gw-v2-$UNITS: v2 is the ledger format
+# with events beside their units; the node refuses a cache of the older one) for later runs.
 # After each start a WARMUP-second run (default 5) faults the map in, unmeasured.
 # Rate limiting is off for the run (PROVENA_GW_RATE=off): wrk is one client.
 #
@@ -22,7 +23,7 @@ DURATION=${DURATION:-10}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 NODE_BIN=${NODE_BIN:-$BUILD/provena-node}
-DIR=${PROVENA_BENCH_DIR:-/tmp/provena-bench-gw-$UNITS}
+DIR=${PROVENA_BENCH_DIR:-/tmp/provena-bench-gw-v2-$UNITS}
 for t in "$NODE_BIN" "$BUILD/tests/cluster/txtool" "$BUILD/bench/bench_gw_fill"; do
   [ -x "$t" ] || { echo "bench/gateway.sh: $t is not built" >&2; exit 1; }
 done
