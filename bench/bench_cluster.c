@@ -206,6 +206,8 @@ static int http_do(conn *c, const char *method, const char *path, const char *ct
     size_t clen = 0;
     int chunked = 0, close_after = 0;
     for (char *p = c->buf; p < end; p++) {
+        if (*p != '\r')
+            continue; /* header names start after a CRLF */
         if (strncasecmp(p, "\r\nContent-Length:", 17) == 0)
             clen = strtoul(p + 17, NULL, 10);
         else if (strncasecmp(p, "\r\nTransfer-Encoding: chunked", 28) == 0)
@@ -492,6 +494,8 @@ static long response_len(const conn *c, int *status, size_t *body_off, size_t *b
     bool chunked = false;
     *close_after = false;
     for (const char *p = c->buf; p < end; p++) {
+        if (*p != '\r')
+            continue; /* header names start after a CRLF */
         if (strncasecmp(p, "\r\nContent-Length:", 17) == 0)
             clen = strtoul(p + 17, NULL, 10);
         else if (strncasecmp(p, "\r\nTransfer-Encoding: chunked", 28) == 0)
