@@ -460,34 +460,13 @@ static int seal_block(blk_ctx *b, const uint8_t bid[CHAIN_HASH_LEN], size_t len,
     return rc;
 }
 
-/* The linkage rule, shared with chain_block_follows: the block peeks (header,
- * Merkle root) and extends (height, prev, time) the head given. */
+/* The linkage rule apply and the fsm share: a peeked block extends (height,
+ * prev, time) the head given. */
 bool chain_block_extends(const chain_block_header *hdr, uint64_t height,
                          const uint8_t head_id[CHAIN_HASH_LEN], uint64_t head_time)
 {
     return hdr->height == height + 1 && memcmp(hdr->prev, head_id, CHAIN_HASH_LEN) == 0 &&
            hdr->time >= head_time;
-}
-
-/* ids, when not NULL, receives the tx ids the peek hashed (block_peek_ids). */
-static bool block_links(chain_block_header *hdr, uint8_t bid[CHAIN_HASH_LEN], size_t *ntx,
-                        int *peek, uint8_t (**ids)[CHAIN_HASH_LEN], uint64_t height,
-                        const uint8_t id[CHAIN_HASH_LEN], uint64_t time, const uint8_t *blk,
-                        size_t len)
-{
-    *ntx = 0;
-    *peek = ids != NULL ? block_peek_ids(hdr, bid, ntx, ids, blk, len)
-                        : chain_block_peek(hdr, bid, ntx, blk, len);
-    return *peek == CHAIN_OK && chain_block_extends(hdr, height, id, time);
-}
-
-bool chain_block_follows(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], uint64_t height,
-                         const uint8_t head_id[CHAIN_HASH_LEN], uint64_t head_time,
-                         const uint8_t *blk, size_t len)
-{
-    size_t ntx;
-    int peek;
-    return block_links(hdr, id, &ntx, &peek, NULL, height, head_id, head_time, blk, len);
 }
 
 /* One block inside the caller's write transaction t: the body behind
@@ -521,23 +500,15 @@ static int apply_block(chain *c, MDB_txn *t, chain_apply_result *res, uint64_t i
         return CHAIN_OK;
     }
 
-    chain_block_header hdr;
-    uint8_t bid[CHAIN_HASH_LEN];
-    size_t ntx = 0;
-    int peek;
-    uint8_t(*ids)[CHAIN_HASH_LEN] = NULL;
-    bool linked;
-    if (peeked != NULL) { /* peeked by the caller, on these bytes: no second hashing */
-        hdr = peeked->hdr;
-        memcpy(bid, peeked->id, CHAIN_HASH_LEN);
-        ntx = peeked->ntxs;
-        peek = CHAIN_OK;
-        linked = chain_block_extends(&hdr, head.height, head.id, head.time);
-    } else {
-        linked =
-            block_links(&hdr, bid, &ntx, &peek, &ids, head.height, head.id, head.time, blk, len);
-    }
-    const uint8_t(*tx_ids)[CHAIN_HASH_LEN] = peeked != NULL ? peeked->tx_ids : ids;
+    /* The caller's peek of these bytes, else our own: hashed once either way. */
+    chain_block_ids own = {0};
+    int peek = peeked != NULL ? CHAIN_OK : chain_block_peek_ids(&own, blk, len);
+    const chain_block_ids *pk = peeked != NULL ? peeked : &own;
+    const chain_block_header hdr = pk->hdr;
+    const uint8_t *bid = pk->id;
+    const uint8_t(*tx_ids)[CHAIN_HASH_LEN] = pk->tx_ids;
+    size_t ntx = pk->ntxs;
+    bool linked = peek == CHAIN_OK && chain_block_extends(&hdr, head.height, head.id, head.time);
     if (peek == CHAIN_OK && ntx > 0) {
         txs = malloc(ntx * sizeof *txs);
         lens = malloc(ntx * sizeof *lens);
@@ -606,7 +577,7 @@ static int apply_block(chain *c, MDB_txn *t, chain_apply_result *res, uint64_t i
         goto fail;
     }
     free(pre);
-    free(ids);
+    chain_block_ids_free(&own);
     free(txs);
     free(lens);
     free(scratch);
@@ -615,7 +586,7 @@ static int apply_block(chain *c, MDB_txn *t, chain_apply_result *res, uint64_t i
     return CHAIN_OK;
 fail:
     free(pre);
-    free(ids);
+    chain_block_ids_free(&own);
     free(txs);
     free(lens);
     free(scratch);

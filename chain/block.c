@@ -353,22 +353,13 @@ static int id_one(void *ctx, size_t i, size_t count, const uint8_t *tx, size_t l
     return CHAIN_OK;
 }
 
-int block_peek_ids(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], size_t *ntxs,
-                   uint8_t (**ids)[CHAIN_HASH_LEN], const uint8_t *buf, size_t len)
-{
-    *ids = NULL;
-    int rc = walk(hdr, id, ntxs, buf, len, true, id_one, ids);
-    if (rc) {
-        free(*ids);
-        *ids = NULL;
-    }
-    return rc;
-}
-
 int chain_block_peek_ids(chain_block_ids *out, const uint8_t *blk, size_t len)
 {
     memset(out, 0, sizeof *out);
-    return block_peek_ids(&out->hdr, out->id, &out->ntxs, &out->tx_ids, blk, len);
+    int rc = walk(&out->hdr, out->id, &out->ntxs, blk, len, true, id_one, &out->tx_ids);
+    if (rc)
+        chain_block_ids_free(out); /* walk wrote nothing else; ids it may have */
+    return rc;
 }
 
 void chain_block_ids_free(chain_block_ids *b)

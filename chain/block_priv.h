@@ -19,12 +19,6 @@
 int block_tx_slices(const uint8_t **txs, size_t *lens, size_t max, const uint8_t *blk,
                     size_t len) CHAIN_WUR;
 
-/* chain_block_peek that also hands back the tx ids it hashed: *ids is
- * malloc'd with *ntxs entries (NULL when there are none, or on failure);
- * the caller frees it. Apply uses them instead of hashing each tx again. */
-int block_peek_ids(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], size_t *ntxs,
-                   uint8_t (**ids)[CHAIN_HASH_LEN], const uint8_t *blk, size_t len) CHAIN_WUR;
-
 /* Merkle root as chain_merkle_root, also reporting whether two sibling nodes
  * were equal anywhere in the tree — the CVE-2012-2459 shape, where a list
  * ending in repeated ids has the same root as the shorter list. Build and

@@ -527,18 +527,12 @@ int chain_blocks_apply_peeked(chain *c, chain_apply_result *res, const uint64_t 
                               const chain_block_ids *const *peeked, size_t n, char *errmsg,
                               size_t errmsg_len) CHAIN_WUR;
 
-/* Whether a block with header hdr extends a head of (height, id, time):
- * height + 1, prev = id, time not earlier. Pure. */
+/* The rule by which chain_block_apply decides whether a peeked block links:
+ * its header hdr extends a head of (height, id, time) — height + 1, prev = id,
+ * time not earlier. Pure; lets a caller follow the committed head ahead of
+ * apply. */
 bool chain_block_extends(const chain_block_header *hdr, uint64_t height,
                          const uint8_t head_id[CHAIN_HASH_LEN], uint64_t head_time);
-
-/* The rule by which chain_block_apply decides whether a block links: it peeks
- * (canonical header, Merkle root) and extends a head of (height, id, time) —
- * height + 1, prev = id, time not earlier. On true, *hdr and *id are the
- * block's. Pure; lets a caller follow the committed head ahead of apply. */
-bool chain_block_follows(chain_block_header *hdr, uint8_t id[CHAIN_HASH_LEN], uint64_t height,
-                         const uint8_t head_id[CHAIN_HASH_LEN], uint64_t head_time,
-                         const uint8_t *blk, size_t len);
 
 /* Bytes of the ledger's database in use (its pages up to the last one
  * written; the file itself may be larger and sparse). Any thread. */
