@@ -177,6 +177,86 @@ static int fill(conn *c, size_t need)
     return 0;
 }
 
+/* What a whole response at the start of c->buf is made of. */
+typedef struct resp {
+    int status;
+    size_t body_off, body_len; /* the body, de-chunked in place by resp_take */
+    bool chunked, close_after;
+} resp;
+
+/* Length of the whole response at the start of c->buf (head and body; a chunked
+ * body up to its last chunk), 0 while more bytes are needed, -1 when it is
+ * malformed or cannot fit the buffer. */
+static long resp_len(const conn *c, resp *r)
+{
+    const char *end = c->have >= 4 ? memmem(c->buf, c->have, "\r\n\r\n", 4) : NULL;
+    if (!end)
+        return c->have >= sizeof c->buf ? -1 : 0;
+    size_t hlen = (size_t)(end - c->buf) + 4;
+    size_t clen = 0;
+    *r = (resp){.status = c->have > 12 ? atoi(c->buf + 9) : 0, .body_off = hlen};
+    for (const char *p = c->buf; p < end; p++) {
+        if (*p != '\r')
+            continue; /* header names start after a CRLF */
+        if (strncasecmp(p, "\r\nContent-Length:", 17) == 0)
+            clen = strtoul(p + 17, NULL, 10);
+        else if (strncasecmp(p, "\r\nTransfer-Encoding: chunked", 28) == 0)
+            r->chunked = true;
+        else if (strncasecmp(p, "\r\nConnection: close", 19) == 0)
+            r->close_after = true;
+    }
+    if (!r->chunked) {
+        if (hlen + clen > sizeof c->buf)
+            return -1;
+        r->body_len = clen;
+        return c->have >= hlen + clen ? (long)(hlen + clen) : 0;
+    }
+    size_t rd = hlen;
+    for (;;) {
+        const char *nl = rd < c->have ? memmem(c->buf + rd, c->have - rd, "\r\n", 2) : NULL;
+        if (!nl)
+            return c->have >= sizeof c->buf ? -1 : 0;
+        size_t n = strtoul(c->buf + rd, NULL, 16);
+        rd = (size_t)(nl - c->buf) + 2 + n + 2;
+        if (rd > sizeof c->buf)
+            return -1;
+        if (rd > c->have)
+            return 0;
+        if (n == 0) {
+            r->body_len = rd - hlen;
+            return (long)rd;
+        }
+    }
+}
+
+/* The body of a response resp_len found whole: a chunked one is de-chunked in
+ * place (its framing was checked there). */
+static void resp_body(conn *c, resp *r)
+{
+    if (!r->chunked)
+        return;
+    char *b = c->buf + r->body_off;
+    size_t rd = 0, wr = 0;
+    for (;;) {
+        const char *nl = memmem(b + rd, r->body_len - rd, "\r\n", 2);
+        size_t n = strtoul(b + rd, NULL, 16);
+        rd = (size_t)(nl - b) + 2;
+        memmove(b + wr, b + rd, n);
+        wr += n;
+        rd += n + 2;
+        if (n == 0)
+            break;
+    }
+    r->body_len = wr;
+}
+
+/* Drops the first len bytes (a response) from c->buf. */
+static void resp_drop(conn *c, long len)
+{
+    memmove(c->buf, c->buf + len, c->have - (size_t)len);
+    c->have -= (size_t)len;
+}
+
 /* One request; returns the status code (body copied to body/body_len when given), -1 on error. */
 static int http_do(conn *c, const char *method, const char *path, const char *ctype,
                    const uint8_t *body, size_t len, char *out, size_t out_max)
@@ -191,69 +271,23 @@ static int http_do(conn *c, const char *method, const char *path, const char *ct
         return -1;
     if (send_all(c->fd, hdr, (size_t)hl, body, len) != 0)
         goto broken;
-    /* headers */
-    char *end;
-    for (;;) {
-        c->buf[c->have < sizeof c->buf ? c->have : sizeof c->buf - 1] = 0;
-        end = c->have >= 4 ? memmem(c->buf, c->have, "\r\n\r\n", 4) : NULL;
-        if (end)
-            break;
+    resp r;
+    long n;
+    while ((n = resp_len(c, &r)) == 0)
         if (fill(c, c->have + 1) != 0)
             goto broken;
-    }
-    size_t hlen = (size_t)(end - c->buf) + 4;
-    int status = atoi(c->buf + 9);
-    size_t clen = 0;
-    int chunked = 0, close_after = 0;
-    for (char *p = c->buf; p < end; p++) {
-        if (*p != '\r')
-            continue; /* header names start after a CRLF */
-        if (strncasecmp(p, "\r\nContent-Length:", 17) == 0)
-            clen = strtoul(p + 17, NULL, 10);
-        else if (strncasecmp(p, "\r\nTransfer-Encoding: chunked", 28) == 0)
-            chunked = 1;
-        else if (strncasecmp(p, "\r\nConnection: close", 19) == 0)
-            close_after = 1;
-    }
-    size_t body_off = hlen, body_len = 0;
-    if (!chunked) {
-        if (fill(c, hlen + clen) != 0)
-            goto broken;
-        body_len = clen;
-    } else {
-        /* de-chunk in place after the headers */
-        size_t rd = hlen, wr = hlen;
-        for (;;) {
-            char *nl;
-            while (!(nl = memmem(c->buf + rd, c->have - rd, "\r\n", 2)))
-                if (fill(c, c->have + 1) != 0)
-                    goto broken;
-            size_t n = strtoul(c->buf + rd, NULL, 16);
-            rd = (size_t)(nl - c->buf) + 2;
-            if (fill(c, rd + n + 2) != 0)
-                goto broken;
-            memmove(c->buf + wr, c->buf + rd, n);
-            wr += n;
-            rd += n + 2;
-            if (n == 0)
-                break;
-        }
-        body_len = wr - hlen;
-        /* anything after rd belongs to the next response */
-        memmove(c->buf + wr, c->buf + rd, c->have - rd);
-        c->have = wr + (c->have - rd);
-    }
+    if (n < 0)
+        goto broken;
+    resp_body(c, &r);
     if (out && out_max) {
-        size_t k = body_len < out_max - 1 ? body_len : out_max - 1;
-        memcpy(out, c->buf + body_off, k);
+        size_t k = r.body_len < out_max - 1 ? r.body_len : out_max - 1;
+        memcpy(out, c->buf + r.body_off, k);
         out[k] = 0;
     }
-    size_t used = body_off + body_len;
-    memmove(c->buf, c->buf + used, c->have - used);
-    c->have -= used;
-    if (close_after)
+    resp_drop(c, n);
+    if (r.close_after)
         conn_close(c);
-    return status;
+    return r.status;
 broken:
     conn_close(c);
     return -1;
@@ -479,55 +513,6 @@ typedef struct loop {
     size_t n;
 } loop;
 
-/* Length of the whole response at the start of c->buf (head and body; a chunked
- * body up to its last chunk), with its status and body; 0 while more bytes are
- * needed, -1 when it is malformed. */
-static long response_len(const conn *c, int *status, size_t *body_off, size_t *body_len,
-                         bool *close_after)
-{
-    const char *end = c->have >= 4 ? memmem(c->buf, c->have, "\r\n\r\n", 4) : NULL;
-    if (!end)
-        return c->have >= sizeof c->buf ? -1 : 0;
-    size_t hlen = (size_t)(end - c->buf) + 4;
-    *status = c->have > 12 ? atoi(c->buf + 9) : 0;
-    size_t clen = 0;
-    bool chunked = false;
-    *close_after = false;
-    for (const char *p = c->buf; p < end; p++) {
-        if (*p != '\r')
-            continue; /* header names start after a CRLF */
-        if (strncasecmp(p, "\r\nContent-Length:", 17) == 0)
-            clen = strtoul(p + 17, NULL, 10);
-        else if (strncasecmp(p, "\r\nTransfer-Encoding: chunked", 28) == 0)
-            chunked = true;
-        else if (strncasecmp(p, "\r\nConnection: close", 19) == 0)
-            *close_after = true;
-    }
-    *body_off = hlen;
-    if (!chunked) {
-        if (hlen + clen > sizeof c->buf)
-            return -1;
-        *body_len = clen;
-        return c->have >= hlen + clen ? (long)(hlen + clen) : 0;
-    }
-    size_t rd = hlen;
-    for (;;) {
-        const char *nl = rd < c->have ? memmem(c->buf + rd, c->have - rd, "\r\n", 2) : NULL;
-        if (!nl)
-            return c->have >= sizeof c->buf ? -1 : 0;
-        size_t n = strtoul(c->buf + rd, NULL, 16);
-        rd = (size_t)(nl - c->buf) + 2 + n + 2;
-        if (rd > sizeof c->buf)
-            return -1;
-        if (rd > c->have)
-            return 0;
-        if (n == 0) {
-            *body_len = rd - hlen; /* framing included: only ever shown in an error */
-            return (long)rd;
-        }
-    }
-}
-
 static void note_failure(worker *w, int status, const char *body, size_t len)
 {
     if (w->failed++ == 0)
@@ -587,10 +572,8 @@ static void on_readable(int ep, worker *w)
         send_next(ep, w);
         return;
     }
-    int status;
-    size_t body_off, body_len;
-    bool close_after;
-    long len = response_len(c, &status, &body_off, &body_len, &close_after);
+    resp rs;
+    long len = resp_len(c, &rs);
     if (len == 0)
         return;
     if (len < 0) {
@@ -598,13 +581,14 @@ static void on_readable(int ep, worker *w)
         conn_close(c);
     } else {
         w->lat[w->next] = now_us() - w->t0;
-        if (status == 200)
+        if (rs.status == 200) {
             w->ok++;
-        else
-            note_failure(w, status, c->buf + body_off, body_len);
-        memmove(c->buf, c->buf + len, c->have - (size_t)len);
-        c->have -= (size_t)len;
-        if (close_after)
+        } else {
+            resp_body(c, &rs);
+            note_failure(w, rs.status, c->buf + rs.body_off, rs.body_len);
+        }
+        resp_drop(c, len);
+        if (rs.close_after)
             conn_close(c);
     }
     w->next++;
