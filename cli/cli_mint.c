@@ -34,8 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#if __has_include("node/label.h")
-#include "node/label.h"
+#if __has_include("label/label.h")
+#include "label/label.h"
 #define MINT_HAVE_LABELS 1
 #else
 #define MINT_HAVE_LABELS 0

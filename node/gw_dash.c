@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "node/gw_priv.h"
-#include "node/verdict.h"
+#include "scan/verdict.h"
 
 #define DAYS    30
 #define NKEYS   32

@@ -10,7 +10,7 @@
  * answer is serialized, so a reader holds LMDB pages only briefly.
  */
 #include "node/gw_priv.h"
-#include "node/label.h"
+#include "label/label.h"
 
 #include <stdlib.h>
 #include <string.h>

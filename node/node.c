@@ -28,10 +28,10 @@
 
 #include "chain/chain.h"
 #include "consensus/consensus.h"
-#include "node/fsm.h"
+#include "replica/fsm.h"
 #include "node/gateway.h"
-#include "node/scanq.h"
-#include "node/submit.h"
+#include "scan/scanq.h"
+#include "replica/submit.h"
 
 #define NODE_PATH_MAX     4096
 #define NODE_MONITOR_MS   200

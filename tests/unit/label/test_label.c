@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "node/label.h"
+#include "label/label.h"
 
 static const char *URL =
     "https://scan.example.com/01/09506000123455/21/Ab7-x_Q9?10=L%2F1&17=261231&"

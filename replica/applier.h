@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #include "chain/chain.h"
-#include "node/submit.h"
+#include "replica/submit.h"
 
 #define APPLIER_QUEUE_MAX    64           /* blocks handed over and not yet applied */
 #define APPLIER_QUEUE_BYTES  (256u << 20) /* their bytes (one bigger block still goes alone) */

@@ -19,7 +19,7 @@
  * at once. The Raft log holds every deferred block, so nothing is at risk;
  * readers of this node see the ledger that much later.
  */
-#include "node/applier.h"
+#include "replica/applier.h"
 
 #include <pthread.h>
 #include <stdbool.h>

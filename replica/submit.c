@@ -28,7 +28,7 @@
  * A waiter is freed when its last submitter, listener and the sweeper's list
  * have all let go (refs reaches 0).
  */
-#include "node/submit.h"
+#include "replica/submit.h"
 
 #include <assert.h>
 #include <errno.h>

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "chain/chain.h"
-#include "node/submit.h"
+#include "replica/submit.h"
 
 #define FSM_INFLIGHT_MAX 4096 /* blocks proposed by this leader, not yet applied */
 /* room kept in a block for its header and array framing */

@@ -8,7 +8,7 @@
  * 30 mm codes on A4 pages with their captions, for the CLI's print command.
  * libqrencode's own state is per call, so everything here is thread-safe.
  */
-#include "node/label.h"
+#include "label/label.h"
 
 #include <png.h>
 #include <qrencode.h>

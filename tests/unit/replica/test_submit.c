@@ -19,10 +19,10 @@
 #include <unistd.h>
 
 #include "chain/chain.h"
-#include "node/applier.h"
+#include "replica/applier.h"
 #include "node/gateway.h"
-#include "node/scanq.h"
-#include "node/submit.h"
+#include "scan/scanq.h"
+#include "replica/submit.h"
 
 #define GTIN "09506000123455"
 

@@ -17,7 +17,7 @@
  * later batch, so when the applied nonce has not moved for SCANQ_LOST_MS while
  * batches are outstanding, the flusher restarts from the applied nonce.
  */
-#include "node/scanq.h"
+#include "scan/scanq.h"
 
 #include <pthread.h>
 #include <stdbool.h>

@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "node/verdict.h"
+#include "scan/verdict.h"
 
 #define NOW    1790000000u /* 2026-09-21 */
 #define BIT(r) (1u << (r))

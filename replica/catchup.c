@@ -14,7 +14,7 @@
  * link), and the end is checked against the marker's head id and state
  * digest by chain_marker_reach.
  */
-#include "node/catchup.h"
+#include "replica/catchup.h"
 
 #include <curl/curl.h>
 #include <pthread.h>

@@ -19,9 +19,9 @@ static json_t *example;
 static int setup(void **state)
 {
     (void)state;
-    /* __FILE__ is tests/unit/chain/test_genesis.c under the source root. */
+    /* __FILE__ is tests/unit/genesis/test_genesis.c under the source root. */
     const char *f = __FILE__;
-    const char *tail = strstr(f, "tests/unit/chain/test_genesis.c");
+    const char *tail = strstr(f, "tests/unit/genesis/test_genesis.c");
     assert_non_null(tail);
     snprintf(example_path, sizeof example_path, "%.*sgenesis/example.json", (int)(tail - f), f);
     json_error_t err;

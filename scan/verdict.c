@@ -9,7 +9,7 @@
  * batches fill — so the verdict is the same on every node for the same state.
  * To add a rule: add a reason to verdict.h, its names below, and a row.
  */
-#include "node/verdict.h"
+#include "scan/verdict.h"
 
 #include <stddef.h>
 #include <string.h>

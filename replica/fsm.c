@@ -33,15 +33,15 @@
  * on the consensus thread, which waits meanwhile: the entries after the
  * snapshot need that state.
  */
-#include "node/fsm.h"
+#include "replica/fsm.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "node/applier.h"
-#include "node/catchup.h"
+#include "replica/applier.h"
+#include "replica/catchup.h"
 #include "node/node.h"
 
 typedef struct proposal {
