@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log/log.h"
 #include "node/node.h"
 
 static void usage(FILE *f)
@@ -61,7 +62,7 @@ int main(int argc, char **argv)
 {
     node_config cfg;
     memset(&cfg, 0, sizeof cfg);
-    int level = NODE_LOG_INFO;
+    int level = LOG_LEVEL_INFO;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -107,7 +108,7 @@ int main(int argc, char **argv)
                 return bad_arg(a, "not a header name");
             cfg.region_header = v;
         } else if (strcmp(a, "--log-level") == 0) {
-            level = node_log_parse_level(v);
+            level = log_parse_level(v);
             if (level < 0)
                 return bad_arg(a, "not one of error, warn, info, debug");
         } else if (strcmp(a, "--snapshot-threshold") == 0) {
@@ -128,7 +129,7 @@ int main(int argc, char **argv)
         return bad_arg("--data", "required");
     if (cfg.join && (!cfg.raft_addr || !cfg.http_addr))
         return bad_arg("--join", "needs --raft and --http (the addresses given to node.add)");
-    node_log_set_level(level);
+    log_set_level(level);
 
     /* Block the stop signals before any thread exists, so every thread inherits
      * the mask and only sigwait below receives them. */
@@ -142,14 +143,14 @@ int main(int argc, char **argv)
     char err[512];
     node *n;
     if (node_start(&n, &cfg, err, sizeof err) != 0) {
-        node_log(NODE_LOG_ERROR, "start failed: %s", err);
+        log_msg(LOG_LEVEL_ERROR, "start failed: %s", err);
         return 1;
     }
     int sig = 0;
     while (sigwait(&stop, &sig) != 0)
         ;
-    node_log(NODE_LOG_INFO, "received %s, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    log_msg(LOG_LEVEL_INFO, "received %s, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     node_stop(n);
-    node_log(NODE_LOG_INFO, "stopped");
+    log_msg(LOG_LEVEL_INFO, "stopped");
     return 0;
 }

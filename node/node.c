@@ -28,6 +28,7 @@
 
 #include "chain/chain.h"
 #include "consensus/consensus.h"
+#include "log/log.h"
 #include "replica/fsm.h"
 #include "node/gateway.h"
 #include "scan/scanq.h"
@@ -43,47 +44,6 @@
  * gives ~11 and 5,060-5,370 (nodes' CPU per tx 330 -> 300-320 us); 2 ms
  * gains nothing more. */
 #define NODE_BLOCK_LINGER_US 1000
-
-/* ---- logging ------------------------------------------------------------------ */
-
-static atomic_int log_level = NODE_LOG_INFO;
-static const char *const level_names[] = {"error", "warn", "info", "debug"};
-
-void node_log_set_level(int level)
-{
-    atomic_store(&log_level, level);
-}
-
-int node_log_parse_level(const char *s)
-{
-    for (int i = 0; i <= NODE_LOG_DEBUG; i++)
-        if (strcmp(s, level_names[i]) == 0)
-            return i;
-    return -1;
-}
-
-void node_log(int level, const char *fmt, ...)
-{
-    if (level > atomic_load(&log_level) || level < 0)
-        return;
-    char line[1024];
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     ts.tv_nsec / 1000000L, level_names[level]);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-    va_end(ap);
-    size_t len = strlen(line);
-    line[len++] = '\n';
-    /* one write per line, so lines of concurrent threads never interleave */
-    ssize_t w = write(STDERR_FILENO, line, len);
-    (void)w;
-}
 
 /* ---- node --------------------------------------------------------------------- */
 
@@ -311,7 +271,7 @@ static void *monitor_main(void *arg)
         pthread_mutex_unlock(&n->mu);
         int prc = chain_storage_prepare(n->chain, NODE_LEDGER_AHEAD);
         if (prc != CHAIN_OK && !prepare_failed) {
-            node_log(NODE_LOG_WARN,
+            log_msg(LOG_LEVEL_WARN,
                      "could not prepare the ledger file's next pages (%s; last OS error: %s); "
                      "writes still work, at a higher cost per page",
                      chain_err_code(prc), strerror(errno));
@@ -321,16 +281,16 @@ static void *monitor_main(void *arg)
         cons_status_get(n->cons, &st);
         if ((int)st.role != last_role || st.leader_id != last_leader) {
             if (st.leader_id)
-                node_log(NODE_LOG_INFO, "role %s, term %llu, leader %llu", cons_role_name(st.role),
+                log_msg(LOG_LEVEL_INFO, "role %s, term %llu, leader %llu", cons_role_name(st.role),
                          (unsigned long long)st.term, (unsigned long long)st.leader_id);
             else
-                node_log(NODE_LOG_INFO, "role %s, term %llu, no leader", cons_role_name(st.role),
+                log_msg(LOG_LEVEL_INFO, "role %s, term %llu, no leader", cons_role_name(st.role),
                          (unsigned long long)st.term);
             last_role = (int)st.role;
             last_leader = st.leader_id;
             last_term = st.term;
         } else if (st.term != last_term) {
-            node_log(NODE_LOG_DEBUG, "term %llu", (unsigned long long)st.term);
+            log_msg(LOG_LEVEL_DEBUG, "term %llu", (unsigned long long)st.term);
             last_term = st.term;
         }
         pthread_mutex_lock(&n->mu);
@@ -388,7 +348,7 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
     pthread_cond_init(&n->cv, &ca);
     pthread_condattr_destroy(&ca);
 
-    node_log(NODE_LOG_INFO, "provena-node %llu starting: genesis %s, data %s",
+    log_msg(LOG_LEVEL_INFO, "provena-node %llu starting: genesis %s, data %s",
              (unsigned long long)cfg->id, cfg->genesis_path, cfg->data_dir);
 
     err = chain_genesis_load(&n->genesis, cfg->genesis_path, msg, sizeof msg);
@@ -398,7 +358,7 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
     }
     char cid[2 * CHAIN_HASH_LEN + 1];
     chain_hex(cid, n->genesis->chain_id, CHAIN_HASH_LEN);
-    node_log(NODE_LOG_INFO, "network \"%s\", chain id %s", n->genesis->chain_name, cid);
+    log_msg(LOG_LEVEL_INFO, "network \"%s\", chain id %s", n->genesis->chain_name, cid);
 
     if (cfg->key_path) {
         if (node_key_load(seckey, cfg->key_path, errmsg, errmsg_len) != 0)
@@ -499,7 +459,7 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
         goto fail;
     }
     atomic_store(&n->cons_ready, n->cons);
-    node_log(NODE_LOG_INFO, "raft listening on %s (%zu members known%s)", n->raft_addr, cc.npeers,
+    log_msg(LOG_LEVEL_INFO, "raft listening on %s (%zu members known%s)", n->raft_addr, cc.npeers,
              cfg->join ? ", joining" : "");
 
     err = scanq_start(&n->scanq, n->chain, n->genesis->chain_id, has_key ? seckey : NULL,
@@ -511,7 +471,7 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
         goto fail;
     }
     if (!cfg->key_path)
-        node_log(NODE_LOG_WARN, "no --key: scans are counted here but not replicated");
+        log_msg(LOG_LEVEL_WARN, "no --key: scans are counted here but not replicated");
 
     /* gateway */
     snprintf(n->admin_token, sizeof n->admin_token, "%s", cfg->admin_token ? cfg->admin_token : "");
@@ -538,11 +498,11 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
         snprintf(errmsg, errmsg_len, "start gateway: %s", msg);
         goto fail;
     }
-    node_log(NODE_LOG_INFO, "http listening on %s", n->http_addr);
+    log_msg(LOG_LEVEL_INFO, "http listening on %s", n->http_addr);
 
     if (pthread_create(&n->monitor, NULL, monitor_main, n) == 0)
         n->monitor_running = true;
-    node_log(NODE_LOG_INFO, "node %llu started", (unsigned long long)n->id);
+    log_msg(LOG_LEVEL_INFO, "node %llu started", (unsigned long long)n->id);
     *out = n;
     return 0;
 
@@ -571,7 +531,7 @@ void node_stop(node *n)
     if (n->gw) {
         gw_stop(n->gw);
         n->gw = NULL;
-        node_log(NODE_LOG_INFO, "http stopped");
+        log_msg(LOG_LEVEL_INFO, "http stopped");
     }
     scanq_stop(n->scanq);
     n->scanq = NULL;
@@ -579,7 +539,7 @@ void node_stop(node *n)
         atomic_store(&n->cons_ready, NULL);
         cons_stop(n->cons);
         n->cons = NULL;
-        node_log(NODE_LOG_INFO, "consensus stopped");
+        log_msg(LOG_LEVEL_INFO, "consensus stopped");
     }
     fsm_free(n->fsm);
     submit_reg_free(n->reg);

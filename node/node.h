@@ -22,16 +22,6 @@
 
 #define NODE_WUR __attribute__((warn_unused_result))
 
-/* ---- logging: one line per event on stderr, "2024-05-01T12:00:00.123Z info node: ..." */
-
-enum node_log_level { NODE_LOG_ERROR = 0, NODE_LOG_WARN, NODE_LOG_INFO, NODE_LOG_DEBUG };
-
-/* Process-wide threshold (default info). Thread-safe; never logs secrets
- * because no caller passes them. */
-void node_log_set_level(int level);
-int node_log_parse_level(const char *s); /* -1 when unknown */
-void node_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* ---- configuration ------------------------------------------------------------ */
 
 typedef struct node_config {

@@ -27,7 +27,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "node/node.h"
+#include "log/log.h"
 
 typedef struct item {
     uint64_t index;
@@ -101,13 +101,13 @@ static void report(applier *a, const item *it, const chain_apply_result *res)
     if (res->block_code == CHAIN_OK) {
         submit_on_receipts(a->reg, res->receipts, res->nreceipts);
         if (res->members_changed)
-            node_log(NODE_LOG_INFO, "block %llu changed membership or policy",
+            log_msg(LOG_LEVEL_INFO, "block %llu changed membership or policy",
                      (unsigned long long)res->height);
-        node_log(NODE_LOG_DEBUG, "applied index %llu block %llu (%zu txs)",
+        log_msg(LOG_LEVEL_DEBUG, "applied index %llu block %llu (%zu txs)",
                  (unsigned long long)it->index, (unsigned long long)res->height, res->nreceipts);
     } else {
         submit_on_skipped(a->reg, res->receipts, res->nreceipts);
-        node_log(NODE_LOG_DEBUG, "skipped index %llu (%s)", (unsigned long long)it->index,
+        log_msg(LOG_LEVEL_DEBUG, "skipped index %llu (%s)", (unsigned long long)it->index,
                  chain_err_code(res->block_code));
     }
 }
@@ -133,7 +133,7 @@ static bool apply_group(applier *a, size_t n)
     int err =
         chain_blocks_apply_peeked(a->chain, res, index, blks, lens, peeked, n, msg, sizeof msg);
     if (err != CHAIN_OK) {
-        node_log(NODE_LOG_ERROR, "apply index %llu..%llu: %s: %s", (unsigned long long)index[0],
+        log_msg(LOG_LEVEL_ERROR, "apply index %llu..%llu: %s: %s", (unsigned long long)index[0],
                  (unsigned long long)index[n - 1], chain_err_code(err), msg);
         return false;
     }
@@ -278,7 +278,7 @@ void applier_stop(applier *a)
     pthread_mutex_unlock(&a->mu);
     pthread_join(a->thread, NULL);
     if (a->groups)
-        node_log(NODE_LOG_INFO, "applier: %llu blocks in %llu ledger commits",
+        log_msg(LOG_LEVEL_INFO, "applier: %llu blocks in %llu ledger commits",
                  (unsigned long long)a->blocks, (unsigned long long)a->groups);
     for (size_t i = 0; i < a->queued; i++) { /* left over only after a failure */
         item *it = &a->ring[(a->head + i) % APPLIER_QUEUE_MAX];

@@ -23,7 +23,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "node/node.h"
+#include "log/log.h"
 
 typedef struct body {
     uint8_t *p;
@@ -202,14 +202,14 @@ int catchup_run(chain *c, const chain_marker *m, uint64_t self_id, const atomic_
                 if (e != CHAIN_OK) {
                     st->failures++;
                     if (!atomic_load(stop))
-                        node_log(NODE_LOG_WARN, "catch-up: node %llu: %s",
+                        log_msg(LOG_LEVEL_WARN, "catch-up: node %llu: %s",
                                  (unsigned long long)p->id, why);
                     start = (start + k + 1) % m->nnodes;
                     break; /* the next peer */
                 }
                 st->source = p->id;
                 st->to_height = height;
-                node_log(NODE_LOG_DEBUG, "catch-up: height %llu of %llu (node %llu)",
+                log_msg(LOG_LEVEL_DEBUG, "catch-up: height %llu of %llu (node %llu)",
                          (unsigned long long)height, (unsigned long long)m->height,
                          (unsigned long long)p->id);
             }

@@ -42,7 +42,7 @@
 
 #include "replica/applier.h"
 #include "replica/catchup.h"
-#include "node/node.h"
+#include "log/log.h"
 
 typedef struct proposal {
     uint8_t id[CHAIN_HASH_LEN];
@@ -147,7 +147,7 @@ int fsm_apply(node_fsm *f, uint64_t index, const uint8_t *data, size_t len)
     } else if (f->count > 0 && peeked) {
         for (size_t i = 0; i < f->count; i++)
             if (memcmp(inflight_at(f, i)->id, pk.id, CHAIN_HASH_LEN) == 0) {
-                node_log(NODE_LOG_INFO,
+                log_msg(LOG_LEVEL_INFO,
                          "proposed block at index %llu did not link; "
                          "proposing from the committed head again",
                          (unsigned long long)index);
@@ -156,7 +156,7 @@ int fsm_apply(node_fsm *f, uint64_t index, const uint8_t *data, size_t len)
             }
     }
     if (applier_push_peeked(f->ap, index, data, len, peeked ? &pk : NULL) != 0) {
-        node_log(NODE_LOG_ERROR, "apply index %llu: the applier has failed",
+        log_msg(LOG_LEVEL_ERROR, "apply index %llu: the applier has failed",
                  (unsigned long long)index);
         return -1;
     }
@@ -166,7 +166,7 @@ int fsm_apply(node_fsm *f, uint64_t index, const uint8_t *data, size_t len)
 uint64_t fsm_applied_index(node_fsm *f)
 {
     if (applier_drain(f->ap) != 0)
-        node_log(NODE_LOG_WARN, "applied index: the applier has failed");
+        log_msg(LOG_LEVEL_WARN, "applied index: the applier has failed");
     return chain_applied_index(f->chain);
 }
 
@@ -176,10 +176,10 @@ int fsm_snapshot(node_fsm *f, uint8_t **buf, size_t *len)
         return -1; /* the marker must name the state at Raft's applied index */
     int err = chain_marker_take(f->chain, buf, len);
     if (err != CHAIN_OK) {
-        node_log(NODE_LOG_ERROR, "snapshot: %s", chain_err_code(err));
+        log_msg(LOG_LEVEL_ERROR, "snapshot: %s", chain_err_code(err));
         return -1;
     }
-    node_log(NODE_LOG_INFO, "snapshot taken at index %llu (%zu bytes)",
+    log_msg(LOG_LEVEL_INFO, "snapshot taken at index %llu (%zu bytes)",
              (unsigned long long)chain_applied_index(f->chain), *len);
     return 0;
 }
@@ -191,18 +191,18 @@ int fsm_restore(node_fsm *f, const uint8_t *buf, size_t len)
     int err =
         chain_marker_decode(&m, buf, len, chain_genesis_of(f->chain)->chain_id, msg, sizeof msg);
     if (err != CHAIN_OK) {
-        node_log(NODE_LOG_ERROR, "install snapshot: %s: %s", chain_err_code(err), msg);
+        log_msg(LOG_LEVEL_ERROR, "install snapshot: %s: %s", chain_err_code(err), msg);
         return -1;
     }
     inflight_clear(f);
     if (applier_drain(f->ap) != 0)
         return -1;
     if (m.index <= chain_applied_index(f->chain)) {
-        node_log(NODE_LOG_INFO, "snapshot installed: index %llu already applied",
+        log_msg(LOG_LEVEL_INFO, "snapshot installed: index %llu already applied",
                  (unsigned long long)m.index);
         return 0;
     }
-    node_log(NODE_LOG_INFO, "catching up to height %llu (index %llu) from the other nodes",
+    log_msg(LOG_LEVEL_INFO, "catching up to height %llu (index %llu) from the other nodes",
              (unsigned long long)m.height, (unsigned long long)m.index);
     catchup_stats st;
     err = catchup_run(f->chain, &m, f->node_id, f->stop, &st, msg, sizeof msg);
@@ -211,12 +211,12 @@ int fsm_restore(node_fsm *f, const uint8_t *buf, size_t len)
     if (committed_from_ledger(f) != 0)
         err = err ? err : CHAIN_ERR_STORAGE;
     if (err != CHAIN_OK) {
-        node_log(atomic_load(f->stop) ? NODE_LOG_INFO : NODE_LOG_ERROR,
+        log_msg(atomic_load(f->stop) ? LOG_LEVEL_INFO : LOG_LEVEL_ERROR,
                  "install snapshot: caught up from height %llu to %llu only: %s",
                  (unsigned long long)st.from_height, (unsigned long long)st.to_height, msg);
         return -1;
     }
-    node_log(NODE_LOG_INFO,
+    log_msg(LOG_LEVEL_INFO,
              "snapshot installed: height %llu, index %llu (%llu blocks replayed from height "
              "%llu, last from node %llu)",
              (unsigned long long)m.height, (unsigned long long)m.index,
@@ -278,7 +278,7 @@ int fsm_build(node_fsm *f, uint8_t **out, size_t *out_len, size_t *used, const u
         err = build_on(f, out, out_len, &p, &prev, txs, lens, 1);
     }
     if (err != CHAIN_OK) {
-        node_log(NODE_LOG_WARN, "dropping a queued transaction that cannot form a block: %s",
+        log_msg(LOG_LEVEL_WARN, "dropping a queued transaction that cannot form a block: %s",
                  chain_err_code(err));
         *out = NULL;
         *out_len = 0;
@@ -311,6 +311,6 @@ void fsm_leader_changed(node_fsm *f, bool is_leader)
 {
     f->leader = is_leader;
     inflight_clear(f);
-    node_log(NODE_LOG_INFO, "%s",
+    log_msg(LOG_LEVEL_INFO, "%s",
              is_leader ? "this node is now the leader" : "this node is no longer the leader");
 }

@@ -26,7 +26,7 @@
 #include <time.h>
 
 #include "node/gateway.h"
-#include "node/node.h"
+#include "log/log.h"
 
 struct scanq {
     pthread_mutex_t mu;
@@ -131,7 +131,7 @@ static bool flush_batch(scanq *q, chain_scan *records, size_t n, uint64_t droppe
     if (applied_next > q->last_nonce) {
         q->last_nonce = applied_next - 1; /* everything sent has applied */
     } else if (now - q->stalled_since > SCANQ_LOST_MS) {
-        node_log(NODE_LOG_INFO, "scans: %llu batches outstanding for %u ms; resuming at nonce %llu",
+        log_msg(LOG_LEVEL_INFO, "scans: %llu batches outstanding for %u ms; resuming at nonce %llu",
                  (unsigned long long)(q->last_nonce + 1 - applied_next), SCANQ_LOST_MS,
                  (unsigned long long)applied_next);
         q->last_nonce = applied_next - 1;
@@ -143,18 +143,18 @@ static bool flush_batch(scanq *q, chain_scan *records, size_t n, uint64_t droppe
     uint8_t *enc = NULL;
     size_t len = 0;
     if (chain_tx_sign(&tx, q->seckey) != CHAIN_OK || chain_tx_encode(&enc, &len, &tx) != CHAIN_OK) {
-        node_log(NODE_LOG_WARN, "scans: could not encode a batch of %zu records", n);
+        log_msg(LOG_LEVEL_WARN, "scans: could not encode a batch of %zu records", n);
         free(enc);
         return false;
     }
     int res = q->submit(q->submit_ctx, enc, len);
     free(enc);
     if (res != GW_SUBMIT_QUEUED && res != GW_SUBMIT_COMMITTED) {
-        node_log(NODE_LOG_DEBUG, "scans: batch of %zu records not submitted (%d)", n, res);
+        log_msg(LOG_LEVEL_DEBUG, "scans: batch of %zu records not submitted (%d)", n, res);
         return false;
     }
     q->last_nonce = nonce;
-    node_log(NODE_LOG_DEBUG, "scans: batch nonce %llu, %zu records, %llu dropped",
+    log_msg(LOG_LEVEL_DEBUG, "scans: batch nonce %llu, %zu records, %llu dropped",
              (unsigned long long)nonce, n, (unsigned long long)dropped);
     return true;
 }

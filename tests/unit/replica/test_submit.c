@@ -1,8 +1,8 @@
 /*
  * test_submit.c — the path from submit to receipt on one node: the submission
- * registry (node/submit.c), the scan queue (node/scanq.c) and the applier
- * (node/applier.c) against a real ledger in a temporary directory, with
- * consensus replaced by a recording forward function. One test per promise.
+ * registry (replica/submit.c) and the applier (replica/applier.c) against a
+ * real ledger in a temporary directory, with consensus replaced by a
+ * recording forward function. One test per promise.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,7 +21,6 @@
 #include "chain/chain.h"
 #include "replica/applier.h"
 #include "node/gateway.h"
-#include "scan/scanq.h"
 #include "replica/submit.h"
 
 #define GTIN "09506000123455"
@@ -307,38 +306,6 @@ static void test_submit_wait0_queued_and_forwarded_once(void **state)
     free(tx);
     submit_reg_shutdown(r);
     submit_reg_free(r);
-}
-
-static void test_scanq_batch_signed_by_node_with_dropped_count(void **state)
-{
-    fixture *f = *state;
-    scanq *q;
-    assert_int_equal(scanq_start(&q, f->c, f->g->chain_id, f->node_sk, fake_forward, f), CHAIN_OK);
-    chain_scan s;
-    memset(&s, 0, sizeof s);
-    s.kind = CHAIN_SCAN_SCAN;
-    snprintf(s.id.gtin, sizeof s.id.gtin, GTIN);
-    snprintf(s.id.serial, sizeof s.id.serial, "abc");
-    snprintf(s.region, sizeof s.region, "DE");
-    for (int i = 0; i < SCANQ_MAX + 5; i++)
-        scanq_record(q, &s);
-    scanq_stats st;
-    scanq_stats_get(q, &st);
-    assert_int_equal(st.recorded, SCANQ_MAX + 5);
-    scanq_stop(q); /* flushes what is left */
-    /* every recorded scan was either listed in a batch or counted as dropped,
-     * whatever the flusher's timing; no batch exceeds its bound */
-    assert_int_equal(f->scans_listed + f->scans_dropped, SCANQ_MAX + 5);
-    assert_true(f->largest_batch > 0 && f->largest_batch <= SCANQ_BATCH_MAX);
-    chain_tx tx;
-    char msg[128];
-    assert_int_equal(chain_tx_decode(&tx, f->last_tx, f->last_len, msg, sizeof msg), CHAIN_OK);
-    assert_int_equal(tx.type, CHAIN_TX_SCANS);
-    assert_memory_equal(tx.signer, f->node_pub, 32);
-    chain_tx_free(&tx);
-    uint8_t id[32];
-    assert_int_equal(
-        chain_tx_precheck(id, f->g->chain_id, f->last_tx, f->last_len, msg, sizeof msg), CHAIN_OK);
 }
 
 /* ---- asynchronous submissions ---- */
@@ -690,8 +657,6 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_submit_skipped_block_forwards_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_wait0_queued_and_forwarded_once, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_scanq_batch_signed_by_node_with_dropped_count, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_async_receipt_calls_back_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_refusals_timeout_and_stop, setup, teardown),
