@@ -6,8 +6,8 @@
  * QR standard's minimum) and square modules; the PNG is 1-bit greyscale.
  * Everything is in memory; nothing here touches the ledger. Thread-safe.
  */
-#ifndef PROVENA_NODE_LABEL_H
-#define PROVENA_NODE_LABEL_H
+#ifndef PROVENA_LABEL_LABEL_H
+#define PROVENA_LABEL_LABEL_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -170,8 +170,8 @@ static void client_hash(gw *g, uint8_t out[GW_CLIENT_LEN], struct MHD_Connection
 
 void gw_record_scan(gw_req *r, const chain_scan *s)
 {
-    if (r->g->deps.record_scan)
-        r->g->deps.record_scan(r->g->deps.ctx, s);
+    if (r->g->deps.scanq)
+        scanq_record(r->g->deps.scanq, s);
     metrics_scan(r->g->metrics, s->kind);
 }
 

@@ -4,7 +4,7 @@
  * status, genesis, and /metrics.
  *
  * Reads open one chain_rd each and close it before serializing. Submission
- * runs on the gateway's worker pool (gw_defer) because deps->submit blocks
+ * runs on the gateway's worker pool (gw_defer) because replica_submit blocks
  * until the commit; a batch is handed over whole first (wait 0 each) and then
  * waited for, so its transactions share blocks instead of one block each.
  */
@@ -429,12 +429,14 @@ static void route_nonce(gw_req *r)
 static void status_of(gw *g, gw_status *st)
 {
     memset(st, 0, sizeof *st);
-    st->id = g->deps.node_id;
-    st->role = "stopped";
-    if (g->deps.status)
-        g->deps.status(g->deps.ctx, st);
-    if (!st->role)
-        st->role = "stopped";
+    replica_status_get(g->deps.replica, &st->replica);
+    st->replica.id = g->deps.node_id;
+    if (g->deps.scanq) {
+        scanq_stats qs;
+        scanq_stats_get(g->deps.scanq, &qs);
+        st->scans_dropped = qs.dropped;
+        st->scan_batches = qs.batches;
+    }
 }
 
 static void route_status(gw_req *r)
@@ -454,16 +456,16 @@ static void route_status(gw_req *r)
     }
     json_t *o = json_object(), *peers = json_array();
     json_object_set_new(o, "id", json_integer((json_int_t)r->g->deps.node_id));
-    json_object_set_new(o, "role", json_string(st->role));
-    json_object_set_new(o, "leader", json_integer((json_int_t)st->leader_id));
-    json_object_set_new(o, "term", json_integer((json_int_t)st->term));
-    json_object_set_new(o, "commit_index", json_integer((json_int_t)st->commit_index));
-    json_object_set_new(o, "last_applied", json_integer((json_int_t)st->last_applied));
+    json_object_set_new(o, "role", json_string(st->replica.role_name));
+    json_object_set_new(o, "leader", json_integer((json_int_t)st->replica.leader_id));
+    json_object_set_new(o, "term", json_integer((json_int_t)st->replica.term));
+    json_object_set_new(o, "commit_index", json_integer((json_int_t)st->replica.commit_index));
+    json_object_set_new(o, "last_applied", json_integer((json_int_t)st->replica.last_applied));
     json_object_set_new(o, "height", json_integer((json_int_t)h.height));
-    for (size_t i = 0; i < st->npeers && i < CHAIN_NODES_MAX; i++)
-        json_array_append_new(peers,
-                              json_pack("{s:I,s:s,s:b}", "id", (json_int_t)st->peers[i].id, "raft",
-                                        st->peers[i].raft_addr, "voter", st->peers[i].voter));
+    for (size_t i = 0; i < st->replica.npeers && i < CHAIN_NODES_MAX; i++)
+        json_array_append_new(
+            peers, json_pack("{s:I,s:s,s:b}", "id", (json_int_t)st->replica.peers[i].id, "raft",
+                             st->replica.peers[i].raft_addr, "voter", st->replica.peers[i].voter));
     json_object_set_new(o, "peers", peers);
     hex_set(o, "chain_id", r->g->chain_id, CHAIN_HASH_LEN);
     free(st);
@@ -537,13 +539,13 @@ static void batch_free(tx_batch *b)
 static const char *result_code(int res)
 {
     switch (res) {
-    case GW_SUBMIT_NO_LEADER:
+    case REPLICA_NO_LEADER:
         return "no_leader";
-    case GW_SUBMIT_BUSY:
+    case REPLICA_BUSY:
         return "busy";
-    case GW_SUBMIT_TIMEOUT:
+    case REPLICA_TIMEOUT:
         return "timeout";
-    case GW_SUBMIT_STOPPING:
+    case REPLICA_STOPPING:
         return "stopping";
     default:
         return "internal";
@@ -560,11 +562,11 @@ static json_t *item_json(const tx_item *it)
         return o;
     }
     switch (it->res) {
-    case GW_SUBMIT_COMMITTED:
+    case REPLICA_COMMITTED:
         return gw_json_receipt(&it->rc, receipt_status(&it->rc));
-    case GW_SUBMIT_REJECTED:
+    case REPLICA_REJECTED:
         return gw_json_receipt(&it->rc, "rejected");
-    case GW_SUBMIT_QUEUED:
+    case REPLICA_QUEUED:
         return gw_json_receipt(&it->rc, "queued");
     default: {
         json_t *o = gw_json_receipt(&it->rc, result_code(it->res));
@@ -589,19 +591,19 @@ static void submit_work(gw_req *r)
         if (it->err != CHAIN_OK)
             continue;
         unsigned w = b->batch ? 0 : b->wait_ms;
-        it->res = g->deps.submit(g->deps.ctx, &it->rc, it->p, it->len, w);
+        it->res = replica_submit(g->deps.replica, &it->rc, it->p, it->len, w);
     }
     if (b->batch && b->wait_ms > 0) {
         for (size_t i = 0; i < b->n; i++) {
             tx_item *it = &b->items[i];
-            if (it->err != CHAIN_OK || it->res != GW_SUBMIT_QUEUED)
+            if (it->err != CHAIN_OK || it->res != REPLICA_QUEUED)
                 continue;
             struct timespec t;
             clock_gettime(CLOCK_MONOTONIC, &t);
             uint64_t spent = (uint64_t)(t.tv_sec - t0.tv_sec) * 1000 +
                              (uint64_t)((t.tv_nsec - t0.tv_nsec) / 1000000);
             unsigned left = spent >= b->wait_ms ? 1 : b->wait_ms - (unsigned)spent;
-            it->res = g->deps.submit(g->deps.ctx, &it->rc, it->p, it->len, left);
+            it->res = replica_submit(g->deps.replica, &it->rc, it->p, it->len, left);
         }
     }
     submit_reply(r);
@@ -628,20 +630,20 @@ static void submit_reply(gw_req *r)
             json_object_set_new(
                 o, "error",
                 json_pack("{s:s,s:s}", "code", chain_err_code(it->err), "message", it->msg));
-        } else if (it->res == GW_SUBMIT_COMMITTED || it->res == GW_SUBMIT_REJECTED) {
+        } else if (it->res == REPLICA_COMMITTED || it->res == REPLICA_REJECTED) {
             status = it->rc.code == CHAIN_OK ? 200 : gw_status_of_chain_err(it->rc.code);
             if (it->rc.code != CHAIN_OK)
                 json_object_set_new(
                     o, "error",
                     json_pack("{s:s,s:s}", "code", chain_err_code(it->rc.code), "message",
                               it->rc.detail[0] ? it->rc.detail : chain_strerror(it->rc.code)));
-        } else if (it->res == GW_SUBMIT_QUEUED) {
+        } else if (it->res == REPLICA_QUEUED) {
             status = 202;
         } else {
-            status = it->res == GW_SUBMIT_TIMEOUT ? 504 : 503;
+            status = it->res == REPLICA_TIMEOUT ? 504 : 503;
             json_object_set_new(o, "error",
                                 json_pack("{s:s,s:s}", "code", result_code(it->res), "message",
-                                          it->res == GW_SUBMIT_TIMEOUT
+                                          it->res == REPLICA_TIMEOUT
                                               ? "not committed in time; outcome unknown, look "
                                                 "the tx id up later"
                                               : "cannot submit now; retry soon"));
@@ -810,7 +812,7 @@ static void route_tx_post(gw_req *r)
         gw_reply_error(r, 400, "bad_query", "wait: milliseconds 0..60000");
         return;
     }
-    if (!r->g->deps.submit) {
+    if (!r->g->deps.replica) {
         gw_reply_error(r, 503, "no_leader", "this node takes no submissions");
         return;
     }
@@ -820,11 +822,11 @@ static void route_tx_post(gw_req *r)
     b->wait_ms = (unsigned)wait_ms;
     r->work = b;
     r->work_free = batch_free_cb;
-    if (!b->batch && b->wait_ms > 0 && b->items[0].err == CHAIN_OK && r->g->deps.submit_async) {
+    if (!b->batch && b->wait_ms > 0 && b->items[0].err == CHAIN_OK) {
         /* one tx waiting for its receipt: no worker waits, the receipt resumes it */
         gw_suspend(r, submit_reply);
-        r->g->deps.submit_async(r->g->deps.ctx, b->items[0].p, b->items[0].len, b->wait_ms,
-                                submit_done, r);
+        replica_submit_async(r->g->deps.replica, b->items[0].p, b->items[0].len, b->wait_ms,
+                             submit_done, r);
         return;
     }
     if (!gw_defer(r, submit_work)) {

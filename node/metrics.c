@@ -177,28 +177,28 @@ int metrics_render(gw_metrics *m, char **out, size_t *out_len, const gw_status *
         mb_printf(&b,
                   "# HELP provena_raft_term Current Raft term.\n# TYPE provena_raft_term "
                   "gauge\nprovena_raft_term %llu\n",
-                  (unsigned long long)st->term);
+                  (unsigned long long)st->replica.term);
         mb_printf(&b,
                   "# HELP provena_raft_commit_index Raft commit index.\n"
                   "# TYPE provena_raft_commit_index gauge\nprovena_raft_commit_index %llu\n",
-                  (unsigned long long)st->commit_index);
+                  (unsigned long long)st->replica.commit_index);
         mb_printf(&b,
                   "# HELP provena_raft_last_applied Last applied Raft index.\n"
                   "# TYPE provena_raft_last_applied gauge\nprovena_raft_last_applied %llu\n",
-                  (unsigned long long)st->last_applied);
+                  (unsigned long long)st->replica.last_applied);
         mb_printf(&b,
                   "# HELP provena_raft_leader_id Leader's node id (0: none known).\n"
                   "# TYPE provena_raft_leader_id gauge\nprovena_raft_leader_id %llu\n",
-                  (unsigned long long)st->leader_id);
+                  (unsigned long long)st->replica.leader_id);
         mb_printf(&b, "# HELP provena_raft_role 1 for this node's current role.\n"
                       "# TYPE provena_raft_role gauge\n");
         for (size_t i = 0; i < 4; i++)
             mb_printf(&b, "provena_raft_role{role=\"%s\"} %d\n", roles[i],
-                      st->role && strcmp(st->role, roles[i]) == 0);
+                      st->replica.role_name && strcmp(st->replica.role_name, roles[i]) == 0);
         mb_printf(&b,
                   "# HELP provena_raft_peers Members known to this node.\n"
                   "# TYPE provena_raft_peers gauge\nprovena_raft_peers %zu\n",
-                  st->npeers);
+                  st->replica.npeers);
     }
     if (head) {
         mb_printf(&b,

@@ -1,14 +1,14 @@
 /*
- * node.c — provena-node's wiring: genesis → ledger → consensus → gateway.
+ * node.c — provena-node's wiring: genesis → ledger → engine → scans → gateway.
  *
- * node_start resolves this node's addresses (command line, then the ledger's
- * node registry, then genesis), opens DIR/chain, creates the submission
- * registry (submit.c) and the state machine (fsm.c), starts consensus on
- * DIR/raft with the fsm's callbacks, then the scan queue (scanq.c) and the
- * gateway. A monitor thread polls consensus status and logs role, leader and
- * term changes, one line each. node_stop goes in reverse: submitters are
- * released first (so the gateway's workers can finish), then the gateway, the
- * scan queue's last flush, consensus (a leader transfers leadership), ledger.
+ * node_start opens DIR/chain, resolves this node's addresses (command line,
+ * then the ledger's node registry, then genesis), opens the replicated-ledger
+ * engine (replica/replica.h: consensus on DIR/raft with the ledger as its
+ * state machine), then the scan queue (scan/scanq.h) and the gateway. A
+ * monitor thread polls the engine's status and logs role, leader and term
+ * changes, one line each. node_stop goes in reverse: submitters are released
+ * first (so the gateway's workers can finish), then the gateway, the scan
+ * queue's last flush, the engine (a leader transfers leadership), ledger.
  *
  * Node states:  STARTING --node_start--> RUNNING --node_stop--> STOPPED
  */
@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,12 +26,10 @@
 #include <unistd.h>
 
 #include "chain/chain.h"
-#include "consensus/consensus.h"
 #include "log/log.h"
-#include "replica/fsm.h"
 #include "node/gateway.h"
+#include "replica/replica.h"
 #include "scan/scanq.h"
-#include "replica/submit.h"
 
 #define NODE_PATH_MAX     4096
 #define NODE_MONITOR_MS   200
@@ -51,12 +48,9 @@ struct node {
     uint64_t id;
     chain_genesis *genesis;
     chain *chain;
-    submit_reg *reg;
-    node_fsm *fsm;
-    cons *cons;
+    replica *replica;
     scanq *scanq;
     gw *gw;
-    _Atomic(cons *) cons_ready; /* set once consensus started; read by forwarders */
     char raft_addr[CHAIN_ADDR_MAX + 1];
     char http_addr[CHAIN_ADDR_MAX + 1];
     char admin_token[256];
@@ -67,7 +61,6 @@ struct node {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stopping;
-    atomic_bool stop_flag; /* node_stop began: a catch-up in progress gives up */
 };
 
 int node_key_load(uint8_t seckey[32], const char *path, char *errmsg, size_t errmsg_len)
@@ -118,83 +111,12 @@ static int mkdir_p(const char *path, char *errmsg, size_t errmsg_len)
     return -1;
 }
 
-/* ---- hooks for submit.c, scanq.c and the gateway -------------------------------- */
+/* ---- hooks: the scan queue's batches go to the engine, its latencies to the metrics ---- */
 
-static int map_cons_err(int err)
-{
-    switch (err) {
-    case CONS_OK:
-        return GW_SUBMIT_QUEUED;
-    case CONS_ERR_NO_LEADER:
-        return GW_SUBMIT_NO_LEADER;
-    case CONS_ERR_QUEUE_FULL:
-        return GW_SUBMIT_BUSY;
-    case CONS_ERR_STOPPED:
-        return GW_SUBMIT_STOPPING;
-    default: /* too large / invalid: precheck lets neither through */
-        return GW_SUBMIT_BUSY;
-    }
-}
-
-static int node_forward(void *ctx, const uint8_t *tx, size_t len)
+static int scan_forward(void *ctx, const uint8_t *tx, size_t len)
 {
     node *n = ctx;
-    cons *c = atomic_load(&n->cons_ready);
-    if (!c)
-        return GW_SUBMIT_NO_LEADER;
-    return map_cons_err(cons_submit(c, tx, len));
-}
-
-static int gw_submit_hook(void *ctx, chain_receipt *receipt, const uint8_t *tx, size_t len,
-                          unsigned wait_ms)
-{
-    node *n = ctx;
-    return submit_tx(n->reg, receipt, tx, len, wait_ms);
-}
-
-static void gw_submit_async_hook(void *ctx, const uint8_t *tx, size_t len, unsigned wait_ms,
-                                 void (*done)(void *, int, const chain_receipt *), void *done_ctx)
-{
-    node *n = ctx;
-    submit_tx_async(n->reg, tx, len, wait_ms, done, done_ctx);
-}
-
-static void gw_record_scan_hook(void *ctx, const chain_scan *scan)
-{
-    node *n = ctx;
-    if (n->scanq)
-        scanq_record(n->scanq, scan);
-}
-
-static void gw_status_hook(void *ctx, gw_status *out)
-{
-    node *n = ctx;
-    memset(out, 0, sizeof *out);
-    out->id = n->id;
-    out->role = "stopped";
-    if (n->scanq) {
-        scanq_stats qs;
-        scanq_stats_get(n->scanq, &qs);
-        out->scans_dropped = qs.dropped;
-        out->scan_batches = qs.batches;
-    }
-    cons *c = atomic_load(&n->cons_ready);
-    if (!c)
-        return;
-    cons_status st;
-    cons_status_get(c, &st);
-    out->leader_id = st.leader_id;
-    out->term = st.term;
-    out->commit_index = st.commit_index;
-    out->last_applied = st.last_applied;
-    out->role = st.stopped ? "stopped" : cons_role_name(st.role);
-    size_t np = st.npeers < CHAIN_NODES_MAX ? st.npeers : CHAIN_NODES_MAX;
-    out->npeers = np;
-    for (size_t i = 0; i < np; i++) {
-        out->peers[i].id = st.peers[i].id;
-        snprintf(out->peers[i].raft_addr, sizeof out->peers[i].raft_addr, "%s", st.peers[i].addr);
-        out->peers[i].voter = st.peers[i].voter;
-    }
+    return n->replica && replica_forward(n->replica, tx, len) == REPLICA_QUEUED ? 0 : -1;
 }
 
 static void latency_hook(void *ctx, uint64_t usec)
@@ -204,66 +126,13 @@ static void latency_hook(void *ctx, uint64_t usec)
         gw_metrics_commit_latency(n->gw, usec);
 }
 
-/* ---- cons_fsm adapters (consensus thread) -------------------------------------- */
-
-static int fsm_apply_cb(void *ctx, uint64_t index, const void *data, size_t len)
-{
-    return fsm_apply(ctx, index, data, len);
-}
-
-static uint64_t fsm_applied_index_cb(void *ctx)
-{
-    return fsm_applied_index(ctx);
-}
-
-static int fsm_snapshot_cb(void *ctx, void **buf, size_t *len)
-{
-    uint8_t *b;
-    if (fsm_snapshot(ctx, &b, len) != 0)
-        return -1;
-    *buf = b;
-    return 0;
-}
-
-static int fsm_restore_cb(void *ctx, const void *buf, size_t len)
-{
-    return fsm_restore(ctx, buf, len);
-}
-
-static int fsm_build_cb(void *ctx, const void *const *txs, const size_t *lens, size_t n, void **out,
-                        size_t *out_len, size_t *used)
-{
-    uint8_t *b;
-    if (fsm_build(ctx, &b, out_len, used, (const uint8_t *const *)txs, lens, n) != 0)
-        return -1;
-    *out = b;
-    return 0;
-}
-
-static size_t fsm_members_cb(void *ctx, cons_peer *out, size_t max)
-{
-    chain_node_info nodes[CHAIN_NODES_MAX];
-    size_t n = fsm_members(ctx, nodes, CHAIN_NODES_MAX);
-    size_t k = 0;
-    for (size_t i = 0; i < n && k < max; i++, k++) {
-        out[k].id = nodes[i].id;
-        snprintf(out[k].addr, sizeof out[k].addr, "%s", nodes[i].raft_addr);
-    }
-    return k;
-}
-
-static void fsm_leader_changed_cb(void *ctx, bool is_leader)
-{
-    fsm_leader_changed(ctx, is_leader);
-}
-
 /* ---- monitor: one log line per role / leader / term change; the ledger's next pages ---- */
 
 static void *monitor_main(void *arg)
 {
     node *n = arg;
     pthread_setname_np(pthread_self(), "monitor");
-    int last_role = -1;
+    int last_role = -2; /* no role yet (-1 is "stopped") */
     uint64_t last_leader = UINT64_MAX, last_term = 0;
     bool prepare_failed = false;
     pthread_mutex_lock(&n->mu);
@@ -272,21 +141,21 @@ static void *monitor_main(void *arg)
         int prc = chain_storage_prepare(n->chain, NODE_LEDGER_AHEAD);
         if (prc != CHAIN_OK && !prepare_failed) {
             log_msg(LOG_LEVEL_WARN,
-                     "could not prepare the ledger file's next pages (%s; last OS error: %s); "
-                     "writes still work, at a higher cost per page",
-                     chain_err_code(prc), strerror(errno));
+                    "could not prepare the ledger file's next pages (%s; last OS error: %s); "
+                    "writes still work, at a higher cost per page",
+                    chain_err_code(prc), strerror(errno));
             prepare_failed = true;
         }
-        cons_status st;
-        cons_status_get(n->cons, &st);
-        if ((int)st.role != last_role || st.leader_id != last_leader) {
+        replica_status st;
+        replica_status_get(n->replica, &st);
+        if (st.role != last_role || st.leader_id != last_leader) {
             if (st.leader_id)
-                log_msg(LOG_LEVEL_INFO, "role %s, term %llu, leader %llu", cons_role_name(st.role),
-                         (unsigned long long)st.term, (unsigned long long)st.leader_id);
+                log_msg(LOG_LEVEL_INFO, "role %s, term %llu, leader %llu", st.role_name,
+                        (unsigned long long)st.term, (unsigned long long)st.leader_id);
             else
-                log_msg(LOG_LEVEL_INFO, "role %s, term %llu, no leader", cons_role_name(st.role),
-                         (unsigned long long)st.term);
-            last_role = (int)st.role;
+                log_msg(LOG_LEVEL_INFO, "role %s, term %llu, no leader", st.role_name,
+                        (unsigned long long)st.term);
+            last_role = st.role;
             last_leader = st.leader_id;
             last_term = st.term;
         } else if (st.term != last_term) {
@@ -314,7 +183,12 @@ static void *monitor_main(void *arg)
 static bool node_lookup(node *n, chain_node_info *out)
 {
     chain_node_info nodes[CHAIN_NODES_MAX];
-    size_t k = fsm_members(n->fsm, nodes, CHAIN_NODES_MAX);
+    size_t k = 0;
+    chain_rd *rd;
+    if (chain_rd_begin(n->chain, &rd) == CHAIN_OK) {
+        k = chain_nodes(rd, nodes, CHAIN_NODES_MAX);
+        chain_rd_end(rd);
+    }
     for (size_t i = 0; i < k; i++)
         if (nodes[i].id == n->id) {
             *out = nodes[i];
@@ -349,7 +223,7 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
     pthread_condattr_destroy(&ca);
 
     log_msg(LOG_LEVEL_INFO, "provena-node %llu starting: genesis %s, data %s",
-             (unsigned long long)cfg->id, cfg->genesis_path, cfg->data_dir);
+            (unsigned long long)cfg->id, cfg->genesis_path, cfg->data_dir);
 
     err = chain_genesis_load(&n->genesis, cfg->genesis_path, msg, sizeof msg);
     if (err != CHAIN_OK) {
@@ -379,13 +253,6 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
         snprintf(errmsg, errmsg_len, "open chain %s: %s: %s", path, chain_err_code(err), msg);
         goto fail;
     }
-
-    if (submit_reg_new(&n->reg, n->chain, n->genesis->chain_id, node_forward, n) != CHAIN_OK ||
-        fsm_new(&n->fsm, n->chain, n->id, n->reg, &n->stop_flag) != CHAIN_OK) {
-        snprintf(errmsg, errmsg_len, "out of memory");
-        goto fail;
-    }
-    submit_reg_set_latency(n->reg, latency_hook, n);
 
     /* Addresses: the command line wins, then the ledger, then genesis. */
     chain_node_info self;
@@ -420,50 +287,20 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
         }
     }
 
-    /* consensus */
-    cons_config cc;
-    memset(&cc, 0, sizeof cc);
-    cc.id = n->id;
-    cc.data_dir = cfg->data_dir; /* consensus keeps DIR/raft */
-    chain_node_info members[CHAIN_NODES_MAX];
-    size_t nm = fsm_members(n->fsm, members, CHAIN_NODES_MAX);
-    for (size_t i = 0; i < nm && cc.npeers < CONS_PEERS_MAX; i++) {
-        cons_peer *p = &cc.peers[cc.npeers++];
-        p->id = members[i].id;
-        snprintf(p->addr, sizeof p->addr, "%s",
-                 members[i].id == n->id ? n->raft_addr : members[i].raft_addr);
-    }
-    if (!known && cc.npeers < CONS_PEERS_MAX) {
-        cons_peer *p = &cc.peers[cc.npeers++];
-        p->id = n->id;
-        snprintf(p->addr, sizeof p->addr, "%s", n->raft_addr);
-    }
-    cc.join = cfg->join;
-    cc.block_linger_us = NODE_BLOCK_LINGER_US;
-    cc.snapshot_threshold = (unsigned)cfg->snapshot_threshold;
-    if (cc.snapshot_threshold > 0 && cc.snapshot_threshold < 256)
-        cc.snapshot_trailing = cc.snapshot_threshold / 2; /* small thresholds: tests */
-    cc.fsm = (cons_fsm){
-        .ctx = n->fsm,
-        .apply = fsm_apply_cb,
-        .applied_index = fsm_applied_index_cb,
-        .snapshot = fsm_snapshot_cb,
-        .restore = fsm_restore_cb,
-        .build = fsm_build_cb,
-        .members = fsm_members_cb,
-        .leader_changed = fsm_leader_changed_cb,
+    replica_config rc = {
+        .id = n->id,
+        .data_dir = cfg->data_dir,
+        .raft_addr = n->raft_addr,
+        .join = cfg->join,
+        .snapshot_threshold = (unsigned)cfg->snapshot_threshold,
+        .block_linger_us = NODE_BLOCK_LINGER_US,
     };
-    if (cons_start(&n->cons, &cc, msg, sizeof msg) != 0) {
-        snprintf(errmsg, errmsg_len, "start consensus on %s (%s/raft): %s", n->raft_addr,
-                 cfg->data_dir, msg);
+    if (replica_open(&n->replica, n->chain, &rc, errmsg, errmsg_len) != 0)
         goto fail;
-    }
-    atomic_store(&n->cons_ready, n->cons);
-    log_msg(LOG_LEVEL_INFO, "raft listening on %s (%zu members known%s)", n->raft_addr, cc.npeers,
-             cfg->join ? ", joining" : "");
+    replica_set_latency(n->replica, latency_hook, n);
 
     err = scanq_start(&n->scanq, n->chain, n->genesis->chain_id, has_key ? seckey : NULL,
-                      node_forward, n);
+                      scan_forward, n);
     explicit_bzero(seckey, sizeof seckey);
     has_key = false;
     if (err != CHAIN_OK) {
@@ -488,11 +325,8 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
         .genesis = n->genesis,
         .node_id = n->id,
         .resolver = n->http_addr,
-        .ctx = n,
-        .submit = gw_submit_hook,
-        .submit_async = gw_submit_async_hook,
-        .status = gw_status_hook,
-        .record_scan = gw_record_scan_hook,
+        .replica = n->replica,
+        .scanq = n->scanq,
     };
     if (gw_start(&n->gw, &gc, &deps, msg, sizeof msg) != 0) {
         snprintf(errmsg, errmsg_len, "start gateway: %s", msg);
@@ -517,7 +351,6 @@ void node_stop(node *n)
 {
     if (!n)
         return;
-    atomic_store(&n->stop_flag, true);
     if (n->monitor_running) {
         pthread_mutex_lock(&n->mu);
         n->stopping = true;
@@ -525,9 +358,9 @@ void node_stop(node *n)
         pthread_mutex_unlock(&n->mu);
         pthread_join(n->monitor, NULL);
     }
-    /* Release blocked submitters first: the gateway finishes in-flight requests. */
-    if (n->reg)
-        submit_reg_shutdown(n->reg);
+    /* Release blocked submitters first (and end a catch-up): the gateway
+     * finishes in-flight requests. */
+    replica_shutdown(n->replica);
     if (n->gw) {
         gw_stop(n->gw);
         n->gw = NULL;
@@ -535,14 +368,11 @@ void node_stop(node *n)
     }
     scanq_stop(n->scanq);
     n->scanq = NULL;
-    if (n->cons) {
-        atomic_store(&n->cons_ready, NULL);
-        cons_stop(n->cons);
-        n->cons = NULL;
+    if (n->replica) {
+        replica_close(n->replica);
+        n->replica = NULL;
         log_msg(LOG_LEVEL_INFO, "consensus stopped");
     }
-    fsm_free(n->fsm);
-    submit_reg_free(n->reg);
     if (n->chain)
         chain_close(n->chain);
     chain_genesis_free(n->genesis);

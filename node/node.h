@@ -1,17 +1,19 @@
 /*
- * node.h — provena-node's core: one ledger (chain/), one Raft member
- * (consensus/) and one HTTP gateway (gateway.h), wired together.
+ * node.h — provena-node's start-up: one ledger (chain/), the replicated-ledger
+ * engine over it (replica/), the scan queue (scan/) and the HTTP gateway
+ * (gateway.h), wired together.
  *
- * node_start loads the genesis, opens DIR/chain, starts consensus on DIR/raft
- * with the ledger as its state machine (fsm.c), then the gateway with the
- * submission registry (submit.c) and the scan queue (scanq.c) as its hooks.
- * node_stop undoes it in reverse: gateway first (no new requests), then the
- * scan queue, then consensus (a leader hands leadership over), then the ledger.
+ * node_start loads the genesis, opens DIR/chain, opens the engine (consensus
+ * on DIR/raft with the ledger as its state machine), then the scan queue and
+ * the gateway, which calls the engine and the scan queue directly.
+ * node_stop undoes it in reverse: submitters released first (no request
+ * waits on them), the gateway, the scan queue, the engine (a leader hands
+ * leadership over), then the ledger.
  *
- * Threads: the caller's thread runs start/stop; consensus owns one thread that
- * makes every Raft call and every fsm callback (so chain_block_apply runs on
- * it only); the gateway has its worker threads, which block in submit; the scan
- * queue has one flusher thread. Nothing here is a global except the log level.
+ * Threads: the caller's thread runs start/stop; the engine has its consensus,
+ * applier and sweeper threads; the gateway has its worker threads, which
+ * block in replica_submit; the scan queue has one flusher thread; node.c
+ * adds one monitor thread. Nothing here is a global (the log level is log/'s).
  */
 #ifndef PROVENA_NODE_NODE_H
 #define PROVENA_NODE_NODE_H

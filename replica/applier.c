@@ -102,13 +102,13 @@ static void report(applier *a, const item *it, const chain_apply_result *res)
         submit_on_receipts(a->reg, res->receipts, res->nreceipts);
         if (res->members_changed)
             log_msg(LOG_LEVEL_INFO, "block %llu changed membership or policy",
-                     (unsigned long long)res->height);
+                    (unsigned long long)res->height);
         log_msg(LOG_LEVEL_DEBUG, "applied index %llu block %llu (%zu txs)",
-                 (unsigned long long)it->index, (unsigned long long)res->height, res->nreceipts);
+                (unsigned long long)it->index, (unsigned long long)res->height, res->nreceipts);
     } else {
         submit_on_skipped(a->reg, res->receipts, res->nreceipts);
         log_msg(LOG_LEVEL_DEBUG, "skipped index %llu (%s)", (unsigned long long)it->index,
-                 chain_err_code(res->block_code));
+                chain_err_code(res->block_code));
     }
 }
 
@@ -134,7 +134,7 @@ static bool apply_group(applier *a, size_t n)
         chain_blocks_apply_peeked(a->chain, res, index, blks, lens, peeked, n, msg, sizeof msg);
     if (err != CHAIN_OK) {
         log_msg(LOG_LEVEL_ERROR, "apply index %llu..%llu: %s: %s", (unsigned long long)index[0],
-                 (unsigned long long)index[n - 1], chain_err_code(err), msg);
+                (unsigned long long)index[n - 1], chain_err_code(err), msg);
         return false;
     }
     for (size_t i = 0; i < n; i++) {
@@ -279,7 +279,7 @@ void applier_stop(applier *a)
     pthread_join(a->thread, NULL);
     if (a->groups)
         log_msg(LOG_LEVEL_INFO, "applier: %llu blocks in %llu ledger commits",
-                 (unsigned long long)a->blocks, (unsigned long long)a->groups);
+                (unsigned long long)a->blocks, (unsigned long long)a->groups);
     for (size_t i = 0; i < a->queued; i++) { /* left over only after a failure */
         item *it = &a->ring[(a->head + i) % APPLIER_QUEUE_MAX];
         free(it->blk);

@@ -19,8 +19,8 @@
  *                    blocks are still in the Raft log for the next start)
  *          any --applier_stop--> gone (after applying what was queued)
  */
-#ifndef PROVENA_NODE_APPLIER_H
-#define PROVENA_NODE_APPLIER_H
+#ifndef PROVENA_REPLICA_APPLIER_H
+#define PROVENA_REPLICA_APPLIER_H
 
 #include <stddef.h>
 #include <stdint.h>

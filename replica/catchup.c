@@ -203,15 +203,15 @@ int catchup_run(chain *c, const chain_marker *m, uint64_t self_id, const atomic_
                     st->failures++;
                     if (!atomic_load(stop))
                         log_msg(LOG_LEVEL_WARN, "catch-up: node %llu: %s",
-                                 (unsigned long long)p->id, why);
+                                (unsigned long long)p->id, why);
                     start = (start + k + 1) % m->nnodes;
                     break; /* the next peer */
                 }
                 st->source = p->id;
                 st->to_height = height;
                 log_msg(LOG_LEVEL_DEBUG, "catch-up: height %llu of %llu (node %llu)",
-                         (unsigned long long)height, (unsigned long long)m->height,
-                         (unsigned long long)p->id);
+                        (unsigned long long)height, (unsigned long long)m->height,
+                        (unsigned long long)p->id);
             }
             if (rc != CHAIN_OK || atomic_load(stop))
                 break;

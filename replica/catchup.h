@@ -4,8 +4,8 @@
  * gateways (GET /api/v1/blocks?format=cbor) and replaying them with
  * chain_block_replay, so every signature and rule is checked here again.
  */
-#ifndef PROVENA_NODE_CATCHUP_H
-#define PROVENA_NODE_CATCHUP_H
+#ifndef PROVENA_REPLICA_CATCHUP_H
+#define PROVENA_REPLICA_CATCHUP_H
 
 #include <stdatomic.h>
 #include <stdbool.h>

@@ -36,6 +36,7 @@
 #include "replica/fsm.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -50,7 +51,7 @@ typedef struct proposal {
     uint64_t time;
 } proposal;
 
-struct node_fsm {
+struct replica_fsm {
     chain *chain;
     submit_reg *reg;
     uint64_t node_id;
@@ -63,18 +64,18 @@ struct node_fsm {
     size_t head, count;
 };
 
-__attribute__((unused)) static bool fsm_check(const node_fsm *f)
+__attribute__((unused)) static bool fsm_check(const replica_fsm *f)
 {
     return f->count <= FSM_INFLIGHT_MAX && f->head < FSM_INFLIGHT_MAX &&
            (f->leader || f->count == 0);
 }
 
-static proposal *inflight_at(node_fsm *f, size_t i)
+static proposal *inflight_at(replica_fsm *f, size_t i)
 {
     return &f->inflight[(f->head + i) % FSM_INFLIGHT_MAX];
 }
 
-static void inflight_clear(node_fsm *f)
+static void inflight_clear(replica_fsm *f)
 {
     f->head = 0;
     f->count = 0;
@@ -88,7 +89,7 @@ static uint64_t wall_ms(void)
 }
 
 /* committed := the ledger's head (after start-up and after a catch-up). */
-static int committed_from_ledger(node_fsm *f)
+static int committed_from_ledger(replica_fsm *f)
 {
     chain_rd *rd;
     chain_head h;
@@ -104,9 +105,9 @@ static int committed_from_ledger(node_fsm *f)
     return 0;
 }
 
-int fsm_new(node_fsm **out, chain *c, uint64_t node_id, submit_reg *reg, const atomic_bool *stop)
+int fsm_new(replica_fsm **out, chain *c, uint64_t node_id, submit_reg *reg, const atomic_bool *stop)
 {
-    node_fsm *f = calloc(1, sizeof *f);
+    replica_fsm *f = calloc(1, sizeof *f);
     if (!f)
         return CHAIN_ERR_NOMEM;
     f->chain = c;
@@ -121,7 +122,7 @@ int fsm_new(node_fsm **out, chain *c, uint64_t node_id, submit_reg *reg, const a
     return CHAIN_OK;
 }
 
-void fsm_free(node_fsm *f)
+void fsm_free(replica_fsm *f)
 {
     if (!f)
         return;
@@ -129,14 +130,14 @@ void fsm_free(node_fsm *f)
     free(f);
 }
 
-int fsm_apply(node_fsm *f, uint64_t index, const uint8_t *data, size_t len)
+int fsm_apply(replica_fsm *f, uint64_t index, const uint8_t *data, size_t len)
 {
     assert(fsm_check(f));
     /* One peek per block on this node: the applier takes its tx ids along. */
     chain_block_ids pk;
     bool peeked = chain_block_peek_ids(&pk, data, len) == CHAIN_OK;
-    if (peeked && chain_block_extends(&pk.hdr, f->committed.height, f->committed.id,
-                                      f->committed.time)) {
+    if (peeked &&
+        chain_block_extends(&pk.hdr, f->committed.height, f->committed.id, f->committed.time)) {
         memcpy(f->committed.id, pk.id, CHAIN_HASH_LEN);
         f->committed.height = pk.hdr.height;
         f->committed.time = pk.hdr.time;
@@ -148,29 +149,29 @@ int fsm_apply(node_fsm *f, uint64_t index, const uint8_t *data, size_t len)
         for (size_t i = 0; i < f->count; i++)
             if (memcmp(inflight_at(f, i)->id, pk.id, CHAIN_HASH_LEN) == 0) {
                 log_msg(LOG_LEVEL_INFO,
-                         "proposed block at index %llu did not link; "
-                         "proposing from the committed head again",
-                         (unsigned long long)index);
+                        "proposed block at index %llu did not link; "
+                        "proposing from the committed head again",
+                        (unsigned long long)index);
                 inflight_clear(f);
                 break;
             }
     }
     if (applier_push_peeked(f->ap, index, data, len, peeked ? &pk : NULL) != 0) {
         log_msg(LOG_LEVEL_ERROR, "apply index %llu: the applier has failed",
-                 (unsigned long long)index);
+                (unsigned long long)index);
         return -1;
     }
     return 0;
 }
 
-uint64_t fsm_applied_index(node_fsm *f)
+uint64_t fsm_applied_index(replica_fsm *f)
 {
     if (applier_drain(f->ap) != 0)
         log_msg(LOG_LEVEL_WARN, "applied index: the applier has failed");
     return chain_applied_index(f->chain);
 }
 
-int fsm_snapshot(node_fsm *f, uint8_t **buf, size_t *len)
+int fsm_snapshot(replica_fsm *f, uint8_t **buf, size_t *len)
 {
     if (applier_drain(f->ap) != 0)
         return -1; /* the marker must name the state at Raft's applied index */
@@ -180,11 +181,11 @@ int fsm_snapshot(node_fsm *f, uint8_t **buf, size_t *len)
         return -1;
     }
     log_msg(LOG_LEVEL_INFO, "snapshot taken at index %llu (%zu bytes)",
-             (unsigned long long)chain_applied_index(f->chain), *len);
+            (unsigned long long)chain_applied_index(f->chain), *len);
     return 0;
 }
 
-int fsm_restore(node_fsm *f, const uint8_t *buf, size_t len)
+int fsm_restore(replica_fsm *f, const uint8_t *buf, size_t len)
 {
     char msg[320];
     chain_marker m;
@@ -199,11 +200,11 @@ int fsm_restore(node_fsm *f, const uint8_t *buf, size_t len)
         return -1;
     if (m.index <= chain_applied_index(f->chain)) {
         log_msg(LOG_LEVEL_INFO, "snapshot installed: index %llu already applied",
-                 (unsigned long long)m.index);
+                (unsigned long long)m.index);
         return 0;
     }
     log_msg(LOG_LEVEL_INFO, "catching up to height %llu (index %llu) from the other nodes",
-             (unsigned long long)m.height, (unsigned long long)m.index);
+            (unsigned long long)m.height, (unsigned long long)m.index);
     catchup_stats st;
     err = catchup_run(f->chain, &m, f->node_id, f->stop, &st, msg, sizeof msg);
     if (st.blocks > 0)
@@ -212,28 +213,28 @@ int fsm_restore(node_fsm *f, const uint8_t *buf, size_t len)
         err = err ? err : CHAIN_ERR_STORAGE;
     if (err != CHAIN_OK) {
         log_msg(atomic_load(f->stop) ? LOG_LEVEL_INFO : LOG_LEVEL_ERROR,
-                 "install snapshot: caught up from height %llu to %llu only: %s",
-                 (unsigned long long)st.from_height, (unsigned long long)st.to_height, msg);
+                "install snapshot: caught up from height %llu to %llu only: %s",
+                (unsigned long long)st.from_height, (unsigned long long)st.to_height, msg);
         return -1;
     }
     log_msg(LOG_LEVEL_INFO,
-             "snapshot installed: height %llu, index %llu (%llu blocks replayed from height "
-             "%llu, last from node %llu)",
-             (unsigned long long)m.height, (unsigned long long)m.index,
-             (unsigned long long)st.blocks, (unsigned long long)st.from_height,
-             (unsigned long long)st.source);
+            "snapshot installed: height %llu, index %llu (%llu blocks replayed from height "
+            "%llu, last from node %llu)",
+            (unsigned long long)m.height, (unsigned long long)m.index,
+            (unsigned long long)st.blocks, (unsigned long long)st.from_height,
+            (unsigned long long)st.source);
     return 0;
 }
 
 /* The block the next proposal extends: the newest in flight, else the committed head. */
-static void proposal_head(node_fsm *f, proposal *out)
+static void proposal_head(replica_fsm *f, proposal *out)
 {
     *out = f->count > 0 ? *inflight_at(f, f->count - 1) : f->committed;
 }
 
 /* Builds a block of txs[0..k) on prev; 0 with the block and its id, or a chain_err. */
-static int build_on(node_fsm *f, uint8_t **out, size_t *out_len, proposal *p, const proposal *prev,
-                    const uint8_t *const *txs, const size_t *lens, size_t k)
+static int build_on(replica_fsm *f, uint8_t **out, size_t *out_len, proposal *p,
+                    const proposal *prev, const uint8_t *const *txs, const size_t *lens, size_t k)
 {
     chain_block_header hdr;
     memset(&hdr, 0, sizeof hdr);
@@ -256,8 +257,8 @@ static int build_on(node_fsm *f, uint8_t **out, size_t *out_len, proposal *p, co
     return CHAIN_OK;
 }
 
-int fsm_build(node_fsm *f, uint8_t **out, size_t *out_len, size_t *used, const uint8_t *const *txs,
-              const size_t *lens, size_t n)
+int fsm_build(replica_fsm *f, uint8_t **out, size_t *out_len, size_t *used,
+              const uint8_t *const *txs, const size_t *lens, size_t n)
 {
     assert(fsm_check(f));
     proposal prev;
@@ -279,7 +280,7 @@ int fsm_build(node_fsm *f, uint8_t **out, size_t *out_len, size_t *used, const u
     }
     if (err != CHAIN_OK) {
         log_msg(LOG_LEVEL_WARN, "dropping a queued transaction that cannot form a block: %s",
-                 chain_err_code(err));
+                chain_err_code(err));
         *out = NULL;
         *out_len = 0;
         *used = 0; /* consensus drops txs[0] */
@@ -297,7 +298,7 @@ int fsm_build(node_fsm *f, uint8_t **out, size_t *out_len, size_t *used, const u
     return 0;
 }
 
-size_t fsm_members(node_fsm *f, chain_node_info *out, size_t max)
+size_t fsm_members(replica_fsm *f, chain_node_info *out, size_t max)
 {
     chain_rd *rd;
     if (chain_rd_begin(f->chain, &rd) != CHAIN_OK)
@@ -307,10 +308,77 @@ size_t fsm_members(node_fsm *f, chain_node_info *out, size_t max)
     return n;
 }
 
-void fsm_leader_changed(node_fsm *f, bool is_leader)
+void fsm_leader_changed(replica_fsm *f, bool is_leader)
 {
     f->leader = is_leader;
     inflight_clear(f);
     log_msg(LOG_LEVEL_INFO, "%s",
-             is_leader ? "this node is now the leader" : "this node is no longer the leader");
+            is_leader ? "this node is now the leader" : "this node is no longer the leader");
+}
+
+/* ---- the cons_fsm face of the functions above (consensus thread) ---- */
+
+static int cons_apply(void *ctx, uint64_t index, const void *data, size_t len)
+{
+    return fsm_apply(ctx, index, data, len);
+}
+
+static uint64_t cons_applied_index(void *ctx)
+{
+    return fsm_applied_index(ctx);
+}
+
+static int cons_snapshot(void *ctx, void **buf, size_t *len)
+{
+    uint8_t *b;
+    if (fsm_snapshot(ctx, &b, len) != 0)
+        return -1;
+    *buf = b;
+    return 0;
+}
+
+static int cons_restore(void *ctx, const void *buf, size_t len)
+{
+    return fsm_restore(ctx, buf, len);
+}
+
+static int cons_build(void *ctx, const void *const *txs, const size_t *lens, size_t n, void **out,
+                      size_t *out_len, size_t *used)
+{
+    uint8_t *b;
+    if (fsm_build(ctx, &b, out_len, used, (const uint8_t *const *)txs, lens, n) != 0)
+        return -1;
+    *out = b;
+    return 0;
+}
+
+static size_t cons_members(void *ctx, cons_peer *out, size_t max)
+{
+    chain_node_info nodes[CHAIN_NODES_MAX];
+    size_t n = fsm_members(ctx, nodes, CHAIN_NODES_MAX);
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < max; i++, k++) {
+        out[k].id = nodes[i].id;
+        snprintf(out[k].addr, sizeof out[k].addr, "%s", nodes[i].raft_addr);
+    }
+    return k;
+}
+
+static void cons_leader_changed(void *ctx, bool is_leader)
+{
+    fsm_leader_changed(ctx, is_leader);
+}
+
+void fsm_cons(replica_fsm *f, cons_fsm *out)
+{
+    *out = (cons_fsm){
+        .ctx = f,
+        .apply = cons_apply,
+        .applied_index = cons_applied_index,
+        .snapshot = cons_snapshot,
+        .restore = cons_restore,
+        .build = cons_build,
+        .members = cons_members,
+        .leader_changed = cons_leader_changed,
+    };
 }

@@ -1,10 +1,10 @@
 /*
- * fsm.h — the ledger as consensus's state machine (node-private). node.c
- * adapts these to the cons_fsm callbacks; every function here runs on the
- * consensus thread only (no locking inside), except fsm_new/fsm_free.
+ * fsm.h — the ledger as consensus's state machine (private to replica/).
+ * fsm_cons fills the cons_fsm consensus calls; every function here runs on
+ * the consensus thread only (no locking inside), except fsm_new/fsm_free.
  */
-#ifndef PROVENA_NODE_FSM_H
-#define PROVENA_NODE_FSM_H
+#ifndef PROVENA_REPLICA_FSM_H
+#define PROVENA_REPLICA_FSM_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -12,32 +12,33 @@
 #include <stdint.h>
 
 #include "chain/chain.h"
+#include "consensus/consensus.h"
 #include "replica/submit.h"
 
 #define FSM_INFLIGHT_MAX 4096 /* blocks proposed by this leader, not yet applied */
 /* room kept in a block for its header and array framing */
 #define FSM_BLOCK_SLACK 1024
 
-typedef struct node_fsm node_fsm;
+typedef struct replica_fsm replica_fsm;
 
 /* c, reg and stop are borrowed and must outlive the fsm; *stop true makes a
  * catch-up in fsm_restore give up (the node is stopping). */
-int fsm_new(node_fsm **out, chain *c, uint64_t node_id, submit_reg *reg,
+int fsm_new(replica_fsm **out, chain *c, uint64_t node_id, submit_reg *reg,
             const atomic_bool *stop) CHAIN_WUR;
-void fsm_free(node_fsm *f);
+void fsm_free(replica_fsm *f);
 
 /* Applies the committed block at log index; wakes the submitters of its txs.
  * 0, or -1 on a local failure (storage, memory) with nothing applied. */
-int fsm_apply(node_fsm *f, uint64_t index, const uint8_t *data, size_t len);
-uint64_t fsm_applied_index(node_fsm *f);
+int fsm_apply(replica_fsm *f, uint64_t index, const uint8_t *data, size_t len);
+uint64_t fsm_applied_index(replica_fsm *f);
 
 /* Snapshot: the ledger's marker (*buf malloc'd, caller frees). Restore: a
  * marker this node is behind is reached by fetching and replaying the missing
  * blocks from the other nodes (blocks until done or stopping); 0, or -1 when
  * the marker is unreadable, the node is stopping, or the replayed head is not
  * the marker's. */
-int fsm_snapshot(node_fsm *f, uint8_t **buf, size_t *len);
-int fsm_restore(node_fsm *f, const uint8_t *buf, size_t len);
+int fsm_snapshot(replica_fsm *f, uint8_t **buf, size_t *len);
+int fsm_restore(replica_fsm *f, const uint8_t *buf, size_t len);
 
 /*
  * Leader only: packs a prefix of the waiting txs (at most CHAIN_BLOCK_TXS_MAX,
@@ -45,13 +46,18 @@ int fsm_restore(node_fsm *f, const uint8_t *buf, size_t len);
  * the applied head plus the blocks it proposed that are not applied yet.
  * *used says how many txs went in; *out is malloc'd. 0 or -1.
  */
-int fsm_build(node_fsm *f, uint8_t **out, size_t *out_len, size_t *used, const uint8_t *const *txs,
-              const size_t *lens, size_t n);
+int fsm_build(replica_fsm *f, uint8_t **out, size_t *out_len, size_t *used,
+              const uint8_t *const *txs, const size_t *lens, size_t n);
 
 /* Nodes in the network per the ledger (removed ones excluded). */
-size_t fsm_members(node_fsm *f, chain_node_info *out, size_t max);
+size_t fsm_members(replica_fsm *f, chain_node_info *out, size_t max);
 
 /* Leadership changed: the proposal head restarts from the applied head. */
-void fsm_leader_changed(node_fsm *f, bool is_leader);
+void fsm_leader_changed(replica_fsm *f, bool is_leader);
+
+/* Fills *out with callbacks that run the functions above on f, as
+ * consensus/consensus.h's cons_fsm contract asks (f borrowed: it must outlive
+ * the consensus member given *out). */
+void fsm_cons(replica_fsm *f, cons_fsm *out);
 
 #endif

@@ -40,7 +40,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "node/gateway.h"
+#include "replica/replica.h"
 
 #define SUBMIT_BUCKETS  4096 /* power of two */
 #define SUBMIT_RETRY_MS 100  /* a refused forward is tried again this soon */
@@ -344,13 +344,13 @@ static int waiter_join(submit_reg *r, waiter **out, bool *created, const uint8_t
     *created = false;
     if (!w) {
         if (r->nwaiters >= SUBMIT_WAITERS_MAX)
-            return GW_SUBMIT_BUSY;
+            return REPLICA_BUSY;
         w = calloc(1, sizeof *w);
         uint8_t *copy = malloc(len);
         if (!w || !copy) {
             free(w);
             free(copy);
-            return GW_SUBMIT_BUSY;
+            return REPLICA_BUSY;
         }
         memcpy(copy, tx, len);
         memcpy(w->id, id, CHAIN_HASH_LEN);
@@ -373,7 +373,7 @@ static int waiter_join(submit_reg *r, waiter **out, bool *created, const uint8_t
     }
     w->refs++;
     *out = w;
-    return GW_SUBMIT_QUEUED;
+    return REPLICA_QUEUED;
 }
 
 /* Moves listener l (already unlinked from w) to the fired list with res and
@@ -382,7 +382,7 @@ static void listener_fire(submit_reg *r, waiter *w, listener *l, int res)
 {
     l->res = res;
     l->rc = w->rc;
-    if (res != GW_SUBMIT_COMMITTED)
+    if (res != REPLICA_COMMITTED)
         memcpy(l->rc.tx, w->id, CHAIN_HASH_LEN);
     l->next = r->fired;
     r->fired = l;
@@ -402,7 +402,7 @@ static void waiter_done(submit_reg *r, waiter *w, const chain_receipt *rc)
     while (w->listeners) {
         listener *l = w->listeners;
         w->listeners = l->next;
-        listener_fire(r, w, l, GW_SUBMIT_COMMITTED);
+        listener_fire(r, w, l, REPLICA_COMMITTED);
     }
 }
 
@@ -417,7 +417,7 @@ static void fire(submit_reg *r)
     pthread_mutex_unlock(&r->mu);
     while (l) {
         listener *next = l->next;
-        if (l->res == GW_SUBMIT_COMMITTED && lat)
+        if (l->res == REPLICA_COMMITTED && lat)
             lat(lat_ctx, now_us() - l->t0_us);
         l->done(l->ctx, l->res, &l->rc);
         free(l);
@@ -436,11 +436,11 @@ static void waiter_send(submit_reg *r, waiter *w)
     w->last_sent_ms = now_ms();
     pthread_mutex_unlock(&r->mu);
     bool found = ledger_lookup(r, &rc, w->id);
-    int res = found ? GW_SUBMIT_QUEUED : r->forward(r->forward_ctx, w->tx, w->len);
+    int res = found ? REPLICA_QUEUED : r->forward(r->forward_ctx, w->tx, w->len);
     pthread_mutex_lock(&r->mu);
     if (found)
         waiter_done(r, w, &rc);
-    else if (res == GW_SUBMIT_QUEUED)
+    else if (res == REPLICA_QUEUED)
         w->sent = true;
     else {
         /* no leader / busy: try again soon rather than fail the whole wait */
@@ -488,19 +488,19 @@ int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t l
     uint8_t id[CHAIN_HASH_LEN];
     uint64_t t0 = now_us();
     if (admit(r, receipt, id, tx, len) != CHAIN_OK)
-        return GW_SUBMIT_REJECTED;
+        return REPLICA_REJECTED;
 
     if (wait_ms == 0) {
         /* fire and forget: the client looks the id up later */
         if (ledger_lookup(r, receipt, id))
-            return GW_SUBMIT_COMMITTED;
+            return REPLICA_COMMITTED;
         pthread_mutex_lock(&r->mu);
         bool stopping = r->stopping;
         pthread_mutex_unlock(&r->mu);
         if (stopping)
-            return GW_SUBMIT_STOPPING;
+            return REPLICA_STOPPING;
         int res = r->forward(r->forward_ctx, tx, len);
-        if (res == GW_SUBMIT_QUEUED) {
+        if (res == REPLICA_QUEUED) {
             pthread_mutex_lock(&r->mu);
             recent *rs = recent_slot(r, id);
             memcpy(rs->id, id, CHAIN_HASH_LEN);
@@ -513,12 +513,12 @@ int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t l
     pthread_mutex_lock(&r->mu);
     if (r->stopping) {
         pthread_mutex_unlock(&r->mu);
-        return GW_SUBMIT_STOPPING;
+        return REPLICA_STOPPING;
     }
     waiter *w;
     bool created;
     int res = waiter_join(r, &w, &created, id, tx, len);
-    if (res != GW_SUBMIT_QUEUED) {
+    if (res != REPLICA_QUEUED) {
         pthread_mutex_unlock(&r->mu);
         return res;
     }
@@ -536,8 +536,8 @@ int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t l
     }
 
     uint64_t deadline = now_ms() + wait_ms;
-    res = GW_SUBMIT_TIMEOUT;
-    while (w->state != W_DONE && !r->stopping && w->last_err != GW_SUBMIT_STOPPING) {
+    res = REPLICA_TIMEOUT;
+    while (w->state != W_DONE && !r->stopping && w->last_err != REPLICA_STOPPING) {
         uint64_t now = now_ms();
         if (now >= deadline)
             break;
@@ -565,9 +565,9 @@ int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t l
     }
     if (w->state == W_DONE) {
         *receipt = w->rc;
-        res = GW_SUBMIT_COMMITTED;
-    } else if (r->stopping || w->last_err == GW_SUBMIT_STOPPING) {
-        res = GW_SUBMIT_STOPPING;
+        res = REPLICA_COMMITTED;
+    } else if (r->stopping || w->last_err == REPLICA_STOPPING) {
+        res = REPLICA_STOPPING;
     } else if (!w->sent && w->last_err) {
         res = w->last_err; /* never handed over: say why, not "unknown" */
     }
@@ -580,7 +580,7 @@ int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t l
     pthread_mutex_unlock(&r->mu);
     fire(r); /* listeners of the same tx this thread may have completed */
 
-    if (res == GW_SUBMIT_COMMITTED && lat)
+    if (res == REPLICA_COMMITTED && lat)
         lat(lat_ctx, now_us() - t0);
     return res;
 }
@@ -598,9 +598,9 @@ static void expire_listeners(submit_reg *r, waiter *w, uint64_t now, bool all)
             continue;
         }
         *pp = l->next;
-        int res = r->stopping               ? GW_SUBMIT_STOPPING
+        int res = r->stopping               ? REPLICA_STOPPING
                   : !w->sent && w->last_err ? w->last_err
-                                            : GW_SUBMIT_TIMEOUT;
+                                            : REPLICA_TIMEOUT;
         listener_fire(r, w, l, res);
     }
 }
@@ -665,17 +665,17 @@ void submit_tx_async(submit_reg *r, const uint8_t *tx, size_t len, unsigned wait
     chain_receipt rc;
     uint64_t t0 = now_us();
     if (admit(r, &rc, id, tx, len) != CHAIN_OK) {
-        done(ctx, GW_SUBMIT_REJECTED, &rc);
+        done(ctx, REPLICA_REJECTED, &rc);
         return;
     }
     listener *l = calloc(1, sizeof *l);
     pthread_mutex_lock(&r->mu);
-    int res = r->stopping ? GW_SUBMIT_STOPPING : l ? GW_SUBMIT_QUEUED : GW_SUBMIT_BUSY;
+    int res = r->stopping ? REPLICA_STOPPING : l ? REPLICA_QUEUED : REPLICA_BUSY;
     waiter *w = NULL;
     bool created = false;
-    if (res == GW_SUBMIT_QUEUED)
+    if (res == REPLICA_QUEUED)
         res = waiter_join(r, &w, &created, id, tx, len);
-    if (res != GW_SUBMIT_QUEUED) {
+    if (res != REPLICA_QUEUED) {
         pthread_mutex_unlock(&r->mu);
         free(l);
         done(ctx, res, &rc);
@@ -696,7 +696,7 @@ void submit_tx_async(submit_reg *r, const uint8_t *tx, size_t len, unsigned wait
     if (w->state == W_DONE) {
         /* joined a waiter whose receipt is already in: fire at once */
         w->listeners = l->next;
-        listener_fire(r, w, l, GW_SUBMIT_COMMITTED);
+        listener_fire(r, w, l, REPLICA_COMMITTED);
     } else if (created) {
         w->last_lookup_ms = now_ms();
         waiter_send(r, w); /* looks the ledger up first, then forwards */

@@ -4,13 +4,14 @@
  * path. Gateway threads block in submit_tx; the consensus thread reports
  * applied blocks through submit_on_*; waiters are keyed by transaction id.
  */
-#ifndef PROVENA_NODE_SUBMIT_H
-#define PROVENA_NODE_SUBMIT_H
+#ifndef PROVENA_REPLICA_SUBMIT_H
+#define PROVENA_REPLICA_SUBMIT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "chain/chain.h"
+#include "replica/replica.h"
 
 #define SUBMIT_WAITERS_MAX 16384 /* distinct transactions being waited for */
 #define SUBMIT_RESEND_MS   2000  /* a tx not in the ledger after this is forwarded again */
@@ -19,8 +20,8 @@
 
 typedef struct submit_reg submit_reg;
 
-/* Hands one prechecked tx to consensus. Returns GW_SUBMIT_QUEUED when taken,
- * else GW_SUBMIT_NO_LEADER / _BUSY / _STOPPING. Thread-safe, must not block long. */
+/* Hands one prechecked tx to consensus. Returns REPLICA_QUEUED when taken,
+ * else REPLICA_NO_LEADER / _BUSY / _STOPPING. Thread-safe, must not block long. */
 typedef int (*submit_forward_fn)(void *ctx, const uint8_t *tx, size_t len);
 /* Observes the commit latency of one waited-for submission (microseconds). */
 typedef void (*submit_latency_fn)(void *ctx, uint64_t usec);
@@ -80,7 +81,7 @@ void submit_on_skipped(submit_reg *r, const chain_receipt *rcs, size_t n);
 void submit_on_restore(submit_reg *r);
 
 /* Refuses new submissions, wakes every waiter and ends every asynchronous
- * submission with GW_SUBMIT_STOPPING; returns once no thread is inside
+ * submission with REPLICA_STOPPING; returns once no thread is inside
  * submit_tx and every done callback has returned. */
 void submit_reg_shutdown(submit_reg *r);
 

@@ -25,7 +25,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "node/gateway.h"
 #include "log/log.h"
 
 struct scanq {
@@ -132,8 +131,8 @@ static bool flush_batch(scanq *q, chain_scan *records, size_t n, uint64_t droppe
         q->last_nonce = applied_next - 1; /* everything sent has applied */
     } else if (now - q->stalled_since > SCANQ_LOST_MS) {
         log_msg(LOG_LEVEL_INFO, "scans: %llu batches outstanding for %u ms; resuming at nonce %llu",
-                 (unsigned long long)(q->last_nonce + 1 - applied_next), SCANQ_LOST_MS,
-                 (unsigned long long)applied_next);
+                (unsigned long long)(q->last_nonce + 1 - applied_next), SCANQ_LOST_MS,
+                (unsigned long long)applied_next);
         q->last_nonce = applied_next - 1;
         q->stalled_since = now;
     }
@@ -149,13 +148,13 @@ static bool flush_batch(scanq *q, chain_scan *records, size_t n, uint64_t droppe
     }
     int res = q->submit(q->submit_ctx, enc, len);
     free(enc);
-    if (res != GW_SUBMIT_QUEUED && res != GW_SUBMIT_COMMITTED) {
+    if (res != 0) {
         log_msg(LOG_LEVEL_DEBUG, "scans: batch of %zu records not submitted (%d)", n, res);
         return false;
     }
     q->last_nonce = nonce;
     log_msg(LOG_LEVEL_DEBUG, "scans: batch nonce %llu, %zu records, %llu dropped",
-             (unsigned long long)nonce, n, (unsigned long long)dropped);
+            (unsigned long long)nonce, n, (unsigned long long)dropped);
     return true;
 }
 

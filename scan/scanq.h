@@ -2,8 +2,8 @@
  * scanq.h — the scan queue (node-private): public scans recorded by the
  * gateway, replicated as node-signed `scans` transactions about once a second.
  */
-#ifndef PROVENA_NODE_SCANQ_H
-#define PROVENA_NODE_SCANQ_H
+#ifndef PROVENA_SCAN_SCANQ_H
+#define PROVENA_SCAN_SCANQ_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -20,8 +20,9 @@ _Static_assert(SCANQ_BATCH_MAX <= CHAIN_SCANS_MAX, "a batch must be one valid sc
 
 typedef struct scanq scanq;
 
-/* Hands one encoded, signed tx to consensus without waiting. Returns
- * GW_SUBMIT_QUEUED when taken. Thread-safe. */
+/* Hands one encoded, signed tx to consensus without waiting. Returns 0 when
+ * taken, nonzero when refused (the batch's records then count as dropped).
+ * Called on the flusher thread; must not block long. */
 typedef int (*scanq_submit_fn)(void *ctx, const uint8_t *tx, size_t len);
 
 typedef struct scanq_stats {

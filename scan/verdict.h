@@ -8,8 +8,8 @@
  * same state. The rules are one table in verdict.c; adding a rule is adding a
  * row (and a reason to enum verdict_reason).
  */
-#ifndef PROVENA_NODE_VERDICT_H
-#define PROVENA_NODE_VERDICT_H
+#ifndef PROVENA_SCAN_VERDICT_H
+#define PROVENA_SCAN_VERDICT_H
 
 #include <stdbool.h>
 #include <stdint.h>

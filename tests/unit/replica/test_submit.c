@@ -20,7 +20,7 @@
 
 #include "chain/chain.h"
 #include "replica/applier.h"
-#include "node/gateway.h"
+#include "replica/replica.h"
 #include "replica/submit.h"
 
 #define GTIN "09506000123455"
@@ -78,7 +78,7 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     pthread_mutex_init(&f->mu, NULL);
-    f->forward_result = GW_SUBMIT_QUEUED;
+    f->forward_result = REPLICA_QUEUED;
     assert_int_equal(chain_key_generate(f->brand_sk, f->brand_pub), CHAIN_OK);
     assert_int_equal(chain_key_generate(f->node_sk, f->node_pub), CHAIN_OK);
     char bp[65], np[65], json[1024], msg[256];
@@ -171,7 +171,7 @@ static void test_submit_bad_signature_rejected_not_forwarded(void **state)
     tx[len - 1] ^= 1; /* last byte of the tx: inside the body, so the sig no longer fits */
     chain_receipt rc;
     int res = submit_tx(r, &rc, tx, len, 1000);
-    assert_int_equal(res, GW_SUBMIT_REJECTED);
+    assert_int_equal(res, REPLICA_REJECTED);
     assert_int_not_equal(rc.code, CHAIN_OK);
     assert_int_equal(forwards(f), 0);
     free(tx);
@@ -215,8 +215,8 @@ static void test_submit_receipt_wakes_every_waiter_of_one_tx(void **state)
     submit_on_receipts(r, res.receipts, res.nreceipts);
     pthread_join(ta, NULL);
     pthread_join(tb, NULL);
-    assert_int_equal(a.res, GW_SUBMIT_COMMITTED);
-    assert_int_equal(b.res, GW_SUBMIT_COMMITTED);
+    assert_int_equal(a.res, REPLICA_COMMITTED);
+    assert_int_equal(b.res, REPLICA_COMMITTED);
     assert_memory_equal(a.rc.tx, id, 32);
     assert_int_equal(a.rc.height, 1);
     assert_int_equal(b.rc.height, 1);
@@ -225,7 +225,7 @@ static void test_submit_receipt_wakes_every_waiter_of_one_tx(void **state)
 
     /* the same tx again: answered from the ledger at once, not forwarded */
     chain_receipt rc;
-    assert_int_equal(submit_tx(r, &rc, tx, len, 1000), GW_SUBMIT_COMMITTED);
+    assert_int_equal(submit_tx(r, &rc, tx, len, 1000), REPLICA_COMMITTED);
     assert_int_equal(rc.height, 1);
     assert_int_equal(forwards(f), 1);
     free(tx);
@@ -236,14 +236,14 @@ static void test_submit_receipt_wakes_every_waiter_of_one_tx(void **state)
 static void test_submit_no_leader_reported_when_never_handed_over(void **state)
 {
     fixture *f = *state;
-    f->forward_result = GW_SUBMIT_NO_LEADER;
+    f->forward_result = REPLICA_NO_LEADER;
     submit_reg *r;
     assert_int_equal(submit_reg_new(&r, f->c, f->g->chain_id, fake_forward, f), CHAIN_OK);
     uint8_t *tx, id[32];
     size_t len;
     make_mint(f, &tx, &len, id, 1, "s3");
     chain_receipt rc;
-    assert_int_equal(submit_tx(r, &rc, tx, len, 400), GW_SUBMIT_NO_LEADER);
+    assert_int_equal(submit_tx(r, &rc, tx, len, 400), REPLICA_NO_LEADER);
     assert_true(f->forwards >= 2); /* retried within the wait */
     free(tx);
     submit_reg_shutdown(r);
@@ -259,7 +259,7 @@ static void test_submit_timeout_when_taken_but_not_committed(void **state)
     size_t len;
     make_mint(f, &tx, &len, id, 1, "s4");
     chain_receipt rc;
-    assert_int_equal(submit_tx(r, &rc, tx, len, 300), GW_SUBMIT_TIMEOUT);
+    assert_int_equal(submit_tx(r, &rc, tx, len, 300), REPLICA_TIMEOUT);
     assert_memory_equal(rc.tx, id, 32);
     free(tx);
     submit_reg_shutdown(r);
@@ -286,7 +286,7 @@ static void test_submit_skipped_block_forwards_again(void **state)
     assert_int_equal(forwards(f), 2);
     submit_reg_shutdown(r); /* releases the waiter */
     pthread_join(ta, NULL);
-    assert_int_equal(a.res, GW_SUBMIT_STOPPING);
+    assert_int_equal(a.res, REPLICA_STOPPING);
     free(tx);
     submit_reg_free(r);
 }
@@ -300,8 +300,8 @@ static void test_submit_wait0_queued_and_forwarded_once(void **state)
     size_t len;
     make_mint(f, &tx, &len, id, 1, "s6");
     chain_receipt rc;
-    assert_int_equal(submit_tx(r, &rc, tx, len, 0), GW_SUBMIT_QUEUED);
-    assert_int_equal(submit_tx(r, &rc, tx, len, 200), GW_SUBMIT_TIMEOUT);
+    assert_int_equal(submit_tx(r, &rc, tx, len, 0), REPLICA_QUEUED);
+    assert_int_equal(submit_tx(r, &rc, tx, len, 200), REPLICA_TIMEOUT);
     assert_int_equal(forwards(f), 1); /* the waiting call did not forward it again */
     free(tx);
     submit_reg_shutdown(r);
@@ -376,16 +376,16 @@ static void test_async_receipt_calls_back_once(void **state)
     chain_apply_result_free(&res);
     assert_int_equal(async_wait(&a, 1000), 1);
     assert_int_equal(async_wait(&b, 1000), 1);
-    assert_int_equal(a.result, GW_SUBMIT_COMMITTED);
+    assert_int_equal(a.result, REPLICA_COMMITTED);
     assert_int_equal(a.rc.code, CHAIN_OK);
     assert_memory_equal(a.rc.tx, id, 32);
-    assert_int_equal(b.result, GW_SUBMIT_COMMITTED);
+    assert_int_equal(b.result, REPLICA_COMMITTED);
     /* once in the ledger, a new submission is answered at once, in the call */
     async_seen c;
     async_init(&c);
     submit_tx_async(r, tx, len, 5000, async_done, &c);
     assert_int_equal(c.calls, 1);
-    assert_int_equal(c.result, GW_SUBMIT_COMMITTED);
+    assert_int_equal(c.result, REPLICA_COMMITTED);
     usleep(2 * SUBMIT_SWEEP_MS * 1000);
     assert_int_equal(a.calls, 1); /* exactly once, whatever the sweeper does */
     free(tx);
@@ -407,7 +407,7 @@ static void test_async_refusals_timeout_and_stop(void **state)
     async_init(&a);
     submit_tx_async(r, tx, len, 5000, async_done, &a);
     assert_int_equal(a.calls, 1);
-    assert_int_equal(a.result, GW_SUBMIT_REJECTED);
+    assert_int_equal(a.result, REPLICA_REJECTED);
     assert_int_not_equal(a.rc.code, CHAIN_OK);
     assert_int_equal(forwards(f), 0);
     free(tx);
@@ -418,7 +418,7 @@ static void test_async_refusals_timeout_and_stop(void **state)
     submit_tx_async(r, tx, len, 150, async_done, &t);
     assert_int_equal(t.calls, 0);
     assert_int_equal(async_wait(&t, 2000), 1);
-    assert_int_equal(t.result, GW_SUBMIT_TIMEOUT);
+    assert_int_equal(t.result, REPLICA_TIMEOUT);
     assert_memory_equal(t.rc.tx, id, 32);
     free(tx);
     /* still waiting at shutdown: ended with stopping */
@@ -428,13 +428,13 @@ static void test_async_refusals_timeout_and_stop(void **state)
     submit_tx_async(r, tx, len, 60000, async_done, &s);
     submit_reg_shutdown(r);
     assert_int_equal(s.calls, 1); /* shutdown returns after the callback */
-    assert_int_equal(s.result, GW_SUBMIT_STOPPING);
+    assert_int_equal(s.result, REPLICA_STOPPING);
     /* and after it, a new one is told at once */
     async_seen n;
     async_init(&n);
     submit_tx_async(r, tx, len, 1000, async_done, &n);
     assert_int_equal(n.calls, 1);
-    assert_int_equal(n.result, GW_SUBMIT_STOPPING);
+    assert_int_equal(n.result, REPLICA_STOPPING);
     free(tx);
     submit_reg_free(r);
 }
@@ -496,7 +496,7 @@ static void test_applier_applies_in_order_and_wakes_the_waiter(void **state)
     for (int i = 0; i < 5; i++)
         assert_int_equal(applier_push(ap, (uint64_t)i + 1, blk[i], blen[i]), 0);
     pthread_join(ta, NULL);
-    assert_int_equal(a.res, GW_SUBMIT_COMMITTED);
+    assert_int_equal(a.res, REPLICA_COMMITTED);
     assert_int_equal(a.rc.code, CHAIN_OK);
     assert_int_equal(a.rc.height, h.height + 1);
     assert_int_equal(applier_drain(ap), 0);
@@ -542,7 +542,7 @@ static void test_applier_defers_until_a_waiter_or_a_drain(void **state)
     pthread_t ta;
     pthread_create(&ta, NULL, submit_thread, &a); /* waits up to 5 s */
     pthread_join(ta, NULL);
-    assert_int_equal(a.res, GW_SUBMIT_COMMITTED);
+    assert_int_equal(a.res, REPLICA_COMMITTED);
     assert_int_equal(a.rc.height, h.height + 1);
     assert_true(mono_ms() - t0 < 5000);
 

@@ -1,0 +1,209 @@
+/*
+ * replica.c — the engine's face: opens the submission registry, the fsm (with
+ * its applier) and a consensus member over them, and translates consensus's
+ * codes into the engine's own results.
+ *
+ * Order matters at both ends. Open: registry, fsm (reads the ledger's head
+ * and starts the applier), consensus last, since its thread calls the fsm at
+ * once; the forwarder sees consensus only after cons_start returned. Close:
+ * submitters first (shutdown), then consensus (no more fsm calls), then the
+ * fsm (the applier applies what it holds and wakes nobody, since the
+ * registry is shut), then the registry.
+ */
+#include "replica/replica.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consensus/consensus.h"
+#include "log/log.h"
+#include "replica/fsm.h"
+#include "replica/submit.h"
+
+struct replica {
+    uint64_t id;
+    chain *chain;
+    submit_reg *reg;
+    replica_fsm *fsm;
+    cons *cons;
+    _Atomic(cons *) cons_ready; /* set once consensus started; read by forwarders */
+    atomic_bool stop;           /* shutdown began: a catch-up in progress gives up */
+    bool shut;
+};
+
+const char *replica_result_name(int res)
+{
+    static const char *const names[] = {
+        [REPLICA_COMMITTED] = "committed", [REPLICA_QUEUED] = "queued",
+        [REPLICA_REJECTED] = "rejected",   [REPLICA_NO_LEADER] = "no_leader",
+        [REPLICA_BUSY] = "busy",           [REPLICA_TIMEOUT] = "timeout",
+        [REPLICA_STOPPING] = "stopping",
+    };
+    if (res < 0 || (size_t)res >= sizeof names / sizeof names[0])
+        return "unknown";
+    return names[res];
+}
+
+static int result_of_cons(int err)
+{
+    switch (err) {
+    case CONS_OK:
+        return REPLICA_QUEUED;
+    case CONS_ERR_NO_LEADER:
+        return REPLICA_NO_LEADER;
+    case CONS_ERR_QUEUE_FULL:
+        return REPLICA_BUSY;
+    case CONS_ERR_STOPPED:
+        return REPLICA_STOPPING;
+    default: /* too large / invalid: the precheck lets neither through */
+        return REPLICA_BUSY;
+    }
+}
+
+int replica_forward(replica *r, const uint8_t *tx, size_t len)
+{
+    cons *c = atomic_load(&r->cons_ready);
+    if (!c)
+        return REPLICA_NO_LEADER;
+    return result_of_cons(cons_submit(c, tx, len));
+}
+
+static int forward_cb(void *ctx, const uint8_t *tx, size_t len)
+{
+    return replica_forward(ctx, tx, len);
+}
+
+/* The voters consensus starts with: the ledger's nodes, this one at the
+ * address it was given, and this one added when it is not listed (joining). */
+static void initial_peers(replica *r, const replica_config *cfg, cons_config *cc)
+{
+    chain_node_info members[CHAIN_NODES_MAX];
+    size_t nm = fsm_members(r->fsm, members, CHAIN_NODES_MAX);
+    bool listed = false;
+    for (size_t i = 0; i < nm && cc->npeers < CONS_PEERS_MAX; i++) {
+        cons_peer *p = &cc->peers[cc->npeers++];
+        p->id = members[i].id;
+        listed |= members[i].id == cfg->id;
+        snprintf(p->addr, sizeof p->addr, "%s",
+                 members[i].id == cfg->id ? cfg->raft_addr : members[i].raft_addr);
+    }
+    if (!listed && cc->npeers < CONS_PEERS_MAX) {
+        cons_peer *p = &cc->peers[cc->npeers++];
+        p->id = cfg->id;
+        snprintf(p->addr, sizeof p->addr, "%s", cfg->raft_addr);
+    }
+}
+
+int replica_open(replica **out, chain *c, const replica_config *cfg, char *errmsg,
+                 size_t errmsg_len)
+{
+    char msg[384];
+    replica *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(errmsg, errmsg_len, "out of memory");
+        return -1;
+    }
+    r->id = cfg->id;
+    r->chain = c;
+    if (submit_reg_new(&r->reg, c, chain_genesis_of(c)->chain_id, forward_cb, r) != CHAIN_OK ||
+        fsm_new(&r->fsm, c, cfg->id, r->reg, &r->stop) != CHAIN_OK) {
+        snprintf(errmsg, errmsg_len, "out of memory");
+        goto fail;
+    }
+    cons_config cc;
+    memset(&cc, 0, sizeof cc);
+    cc.id = cfg->id;
+    cc.data_dir = cfg->data_dir;
+    initial_peers(r, cfg, &cc);
+    cc.join = cfg->join;
+    cc.block_linger_us = cfg->block_linger_us;
+    cc.snapshot_threshold = cfg->snapshot_threshold;
+    if (cc.snapshot_threshold > 0 && cc.snapshot_threshold < 256)
+        cc.snapshot_trailing = cc.snapshot_threshold / 2; /* small thresholds: tests */
+    fsm_cons(r->fsm, &cc.fsm);
+    if (cons_start(&r->cons, &cc, msg, sizeof msg) != 0) {
+        snprintf(errmsg, errmsg_len, "start consensus on %s (%s/raft): %s", cfg->raft_addr,
+                 cfg->data_dir, msg);
+        goto fail;
+    }
+    atomic_store(&r->cons_ready, r->cons);
+    log_msg(LOG_LEVEL_INFO, "raft listening on %s (%zu members known%s)", cfg->raft_addr, cc.npeers,
+            cfg->join ? ", joining" : "");
+    *out = r;
+    return 0;
+fail:
+    replica_close(r);
+    return -1;
+}
+
+int replica_submit(replica *r, chain_receipt *receipt, const uint8_t *tx, size_t len,
+                   unsigned wait_ms)
+{
+    return submit_tx(r->reg, receipt, tx, len, wait_ms);
+}
+
+void replica_submit_async(replica *r, const uint8_t *tx, size_t len, unsigned wait_ms,
+                          replica_done_fn done, void *ctx)
+{
+    submit_tx_async(r->reg, tx, len, wait_ms, done, ctx);
+}
+
+void replica_set_latency(replica *r, void (*fn)(void *ctx, uint64_t usec), void *ctx)
+{
+    submit_reg_set_latency(r->reg, fn, ctx);
+}
+
+void replica_status_get(replica *r, replica_status *out)
+{
+    memset(out, 0, sizeof *out);
+    out->role = -1;
+    out->role_name = "stopped";
+    if (!r)
+        return;
+    out->id = r->id;
+    out->waiting = submit_waiting(r->reg);
+    cons *c = atomic_load(&r->cons_ready);
+    if (!c)
+        return;
+    cons_status st;
+    cons_status_get(c, &st);
+    out->leader_id = st.leader_id;
+    out->term = st.term;
+    out->commit_index = st.commit_index;
+    out->last_applied = st.last_applied;
+    out->role = st.stopped ? -1 : st.role;
+    out->role_name = st.stopped ? "stopped" : cons_role_name(st.role);
+    size_t np = st.npeers < CHAIN_NODES_MAX ? st.npeers : CHAIN_NODES_MAX;
+    out->npeers = np;
+    for (size_t i = 0; i < np; i++) {
+        out->peers[i].id = st.peers[i].id;
+        snprintf(out->peers[i].raft_addr, sizeof out->peers[i].raft_addr, "%s", st.peers[i].addr);
+        out->peers[i].voter = st.peers[i].voter;
+    }
+}
+
+void replica_shutdown(replica *r)
+{
+    if (!r || r->shut)
+        return;
+    r->shut = true;
+    atomic_store(&r->stop, true);
+    if (r->reg)
+        submit_reg_shutdown(r->reg);
+}
+
+void replica_close(replica *r)
+{
+    if (!r)
+        return;
+    replica_shutdown(r);
+    if (r->cons) {
+        atomic_store(&r->cons_ready, NULL);
+        cons_stop(r->cons);
+    }
+    fsm_free(r->fsm);
+    submit_reg_free(r->reg);
+    free(r);
+}
