@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "chain/chain.h"
+#include "genesis/genesis.h"
 
 #define CARRIERS        8
 #define BLOCK_TXS       1000
@@ -88,7 +89,7 @@ static void make_genesis(void)
             hex);
     fclose(f);
     char err[256];
-    int rc = chain_genesis_parse(&genesis, json, strlen(json), err, sizeof err);
+    int rc = genesis_parse(&genesis, json, strlen(json), err, sizeof err);
     if (rc) {
         fprintf(stderr, "genesis: %s\n", err);
         exit(2);

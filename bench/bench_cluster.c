@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "chain/chain.h"
+#include "genesis/genesis.h"
 
 #define BENCH_NODES          3
 #define BENCH_SUBMITTERS_MAX 64
@@ -349,7 +350,7 @@ static void make_genesis(void)
         die("cannot write %s", genesis_path);
     json_decref(g);
     char msg[256];
-    if (chain_genesis_load(&genesis, genesis_path, msg, sizeof msg) != CHAIN_OK)
+    if (genesis_load(&genesis, genesis_path, msg, sizeof msg) != CHAIN_OK)
         die("genesis: %s", msg);
 }
 

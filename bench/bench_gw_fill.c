@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "chain/chain.h"
+#include "genesis/genesis.h"
 
 typedef struct job {
     const uint8_t *sk;
@@ -62,7 +63,7 @@ int main(int argc, char **argv)
     chain_genesis *g = NULL;
     uint8_t sk[32];
     unsigned long count = strtoul(argv[4], NULL, 10);
-    if (chain_genesis_load(&g, argv[1], msg, sizeof msg) != CHAIN_OK) {
+    if (genesis_load(&g, argv[1], msg, sizeof msg) != CHAIN_OK) {
         fprintf(stderr, "genesis: %s\n", msg);
         return 1;
     }

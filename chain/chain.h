@@ -128,6 +128,18 @@ bool chain_verify(const uint8_t sig[CHAIN_SIG_LEN], const uint8_t pub[CHAIN_KEY_
  * decoded length or -1 on a bad character, wrong length or overflow. */
 void chain_hex(char *out, const uint8_t *in, size_t n); /* out: 2n+1 bytes */
 int chain_unhex(uint8_t *out, size_t out_len, const char *in, size_t n);
+/* The ledger's field rules, for documents checked outside chain/ (genesis,
+ * scans): s[0..n) need not be NUL-terminated.
+ *   text:   valid UTF-8, no control characters (C0, DEL) — names, notes
+ *   id:     [a-z0-9._-]{1,CHAIN_ID_MAX}        — participant, brand ids
+ *   region: [A-Z]{2}(-[A-Z0-9]{1,3})?          — ISO 3166 country / subdivision
+ *   addr:   1..CHAIN_ADDR_MAX printable, no space — node URLs
+ *   pub:    a BIP-340 x-only key that parses */
+bool chain_text_valid(const char *s, size_t n);
+bool chain_id_valid(const char *s, size_t n);
+bool chain_region_valid(const char *s, size_t n);
+bool chain_addr_valid(const char *s, size_t n);
+bool chain_pub_valid(const uint8_t pub[CHAIN_KEY_LEN]);
 void chain_b64url(char *out, const uint8_t *in, size_t n); /* out: 4*ceil(n/3)+1 bytes */
 int chain_unb64url(uint8_t *out, size_t out_len, const char *in, size_t n);
 
@@ -374,15 +386,14 @@ typedef struct chain_genesis {
     uint8_t chain_id[CHAIN_HASH_LEN]; /* tagged_hash(GENESIS, canonical CBOR) */
 } chain_genesis;
 
-/* Parses and validates a genesis JSON document (≤ CHAIN_GENESIS_MAX_BYTES) and
- * computes its chain id. On failure errmsg names the field ("participants[2].pub:
- * not 64 hex characters"). *out is malloc'd; release with chain_genesis_free. */
-int chain_genesis_parse(chain_genesis **out, const char *json, size_t len, char *errmsg,
-                        size_t errmsg_len) CHAIN_WUR;
-int chain_genesis_load(chain_genesis **out, const char *path, char *errmsg,
-                       size_t errmsg_len) CHAIN_WUR;
-/* JSON form of a genesis (new reference); parse(to_json(g)) yields the same chain id. */
-struct json_t *chain_genesis_to_json(const chain_genesis *g);
+/* The JSON document is parsed by genesis/genesis.h (genesis_parse); the
+ * ledger needs only the struct above and these. */
+
+/* Computes the chain id of a normalized genesis: tagged_hash(GENESIS,
+ * canonical CBOR of its fields). CHAIN_OK, CHAIN_ERR_TOO_LARGE (encoding past
+ * CHAIN_GENESIS_MAX_BYTES) or CHAIN_ERR_NOMEM; out written only on success. */
+int chain_genesis_id(uint8_t out[CHAIN_HASH_LEN], const chain_genesis *g) CHAIN_WUR;
+/* Frees a genesis allocated with malloc (participants included). NULL-safe. */
 void chain_genesis_free(chain_genesis *g);
 /* Lookups in a genesis; NULL when absent. */
 const chain_node_info *chain_genesis_node(const chain_genesis *g, uint64_t id);

@@ -536,3 +536,30 @@ int tx_body_check(const chain_tx *tx, char *errmsg, size_t elen)
     }
     return CHAIN_OK;
 }
+
+/* ---- the field rules, public (chain.h) for genesis/ and scan/ ---- */
+
+bool chain_text_valid(const char *s, size_t n)
+{
+    return cbu_utf8_valid(s, n);
+}
+
+bool chain_id_valid(const char *s, size_t n)
+{
+    return tx_id_valid(s, n);
+}
+
+bool chain_region_valid(const char *s, size_t n)
+{
+    return tx_region_valid(s, n);
+}
+
+bool chain_addr_valid(const char *s, size_t n)
+{
+    return tx_addr_valid(s, n);
+}
+
+bool chain_pub_valid(const uint8_t pub[CHAIN_KEY_LEN])
+{
+    return tx_pub_valid(pub);
+}

@@ -18,6 +18,7 @@
  * node's. Any mismatch stops the audit with exit 1 and names the height.
  */
 #include "cli/cli.h"
+#include "genesis/genesis.h"
 
 #include <ftw.h>
 #include <stdio.h>
@@ -78,7 +79,7 @@ int cli_cmd_chain(int argc, char **argv)
         return cli_usage_err(cmd, "--genesis: required");
     char e[512], dir[] = "/tmp/provena-audit-XXXXXX";
     chain_genesis *g = NULL;
-    if (chain_genesis_load(&g, genesis, e, sizeof e) != CHAIN_OK)
+    if (genesis_load(&g, genesis, e, sizeof e) != CHAIN_OK)
         return cli_fail(cmd, "--genesis %s: %s", genesis, e);
     cli_http *h = cli_http_new(node);
     json_t *head = NULL;

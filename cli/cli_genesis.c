@@ -3,13 +3,14 @@
  * show.
  *
  * Edits go through jansson on the JSON document itself (so a hand-added field
- * survives), and every result is validated with chain_genesis_parse before it
+ * survives), and every result is validated with genesis_parse before it
  * is written (tmp + rename): a file written by this command always loads in a
  * node. A document still without nodes is a draft: it is validated with a
  * placeholder node so every other field is checked, and `show` says it is not
  * yet startable.
  */
 #include "cli/cli.h"
+#include "genesis/genesis.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +48,7 @@ static int gen_validate(json_t *doc, chain_genesis **g_out, bool *draft, char *e
         return -1;
     }
     chain_genesis *g = NULL;
-    int rc = chain_genesis_parse(&g, text, strlen(text), e, elen);
+    int rc = genesis_parse(&g, text, strlen(text), e, elen);
     free(text);
     if (rc != CHAIN_OK)
         return -1;

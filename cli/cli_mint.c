@@ -34,12 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#if __has_include("label/label.h")
 #include "label/label.h"
-#define MINT_HAVE_LABELS 1
-#else
-#define MINT_HAVE_LABELS 0
-#endif
 
 #define MINT_COUNT_MAX    100000000ull /* units in one mint run */
 #define MINT_INFLIGHT     18           /* txs submitted and not yet receipted */
@@ -112,7 +107,6 @@ static int unit_url(const mint *m, const mbatch *b, size_t i, char *out, size_t 
 
 static int render_labels(const mint *m, mbatch *b, size_t index)
 {
-#if MINT_HAVE_LABELS
     char url[GS1_DL_MAX + 1], path[4096];
     char **urls = calloc(b->n, sizeof *urls), **caps = calloc(b->n, sizeof *caps);
     int rc = -1;
@@ -161,12 +155,6 @@ out:
         snprintf(b->errmsg, sizeof b->errmsg, "--labels %s: cannot render or write labels",
                  m->labels_dir);
     return rc;
-#else
-    (void)m;
-    (void)index;
-    snprintf(b->errmsg, sizeof b->errmsg, "--labels: this build has no label library");
-    return -1;
-#endif
 }
 
 /*

@@ -8,6 +8,7 @@
  * (timeout) exits 1 naming the tx id so the user can look it up.
  */
 #include "cli/cli.h"
+#include "genesis/genesis.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@ int cli_chain_id(uint8_t out[CHAIN_HASH_LEN], chain_genesis **g_out, cli_http *h
     chain_genesis *g = NULL;
     char e[256];
     if (genesis_path) {
-        if (chain_genesis_load(&g, genesis_path, e, sizeof e) != CHAIN_OK) {
+        if (genesis_load(&g, genesis_path, e, sizeof e) != CHAIN_OK) {
             snprintf(errmsg, errmsg_len, "genesis %s: %s", genesis_path, e);
             return -1;
         }
@@ -37,7 +38,7 @@ int cli_chain_id(uint8_t out[CHAIN_HASH_LEN], chain_genesis **g_out, cli_http *h
             cli_resp_free(&r);
             return -1;
         }
-        int rc = chain_genesis_parse(&g, r.body, r.len, e, sizeof e);
+        int rc = genesis_parse(&g, r.body, r.len, e, sizeof e);
         cli_resp_free(&r);
         if (rc != CHAIN_OK) {
             snprintf(errmsg, errmsg_len, "node's genesis: %s", e);

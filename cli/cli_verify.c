@@ -9,6 +9,7 @@
  * is asked too and its verdict shown; a unit the ledger does not know fails.
  */
 #include "cli/cli.h"
+#include "genesis/genesis.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,7 +96,7 @@ int cli_cmd_verify(int argc, char **argv)
     if (cli_unit_parse(&l, pos[0], e, sizeof e) != 0)
         return cli_usage_err(spec.cmd, "URL '%s': %s", pos[0], e);
     chain_genesis *g = NULL;
-    if (chain_genesis_load(&g, genesis, e, sizeof e) != CHAIN_OK)
+    if (genesis_load(&g, genesis, e, sizeof e) != CHAIN_OK)
         return cli_fail(spec.cmd, "--genesis %s: %s", genesis, e);
     const chain_brand *b = NULL;
     char why[256] = "";

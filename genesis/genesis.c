@@ -13,7 +13,7 @@
  * The chain id is tagged_hash(GENESIS, canonical CBOR of the normalized
  * document) — see encode_genesis for the exact map. Whitespace, key order
  * and omitted policy defaults in the JSON therefore do not change it, and
- * chain_genesis_to_json() round-trips to the same id.
+ * genesis_to_json() round-trips to the same id.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chain/cbor_util.h"
+#include "genesis/genesis.h"
+
 #include "chain/chain.h"
-#include "chain/tx_schema.h"
 
 /* Network defaults for policy fields the document leaves out. */
 #define DEFAULT_WARRANTY_MONTHS 24
@@ -89,7 +89,7 @@ static int get_id(gctx *c, const json_t *obj, const char *path, const char *key,
     int rc = get_str(c, obj, path, key, CHAIN_ID_MAX, &s, &n);
     if (rc)
         return rc;
-    if (!tx_id_valid(s, n))
+    if (!chain_id_valid(s, n))
         return gfail(c, "%s.%s: not an id (a-z, 0-9, '.', '_', '-', at most 32)", path, key);
     memcpy(out, s, n + 1);
     return CHAIN_OK;
@@ -103,7 +103,7 @@ static int get_name(gctx *c, const json_t *obj, const char *path, const char *ke
     int rc = get_str(c, obj, path, key, CHAIN_NAME_MAX, &s, &n);
     if (rc)
         return rc;
-    if (!cbu_utf8_valid(s, n))
+    if (!chain_text_valid(s, n))
         return gfail(c, "%s.%s: contains control characters", path, key);
     memcpy(out, s, n + 1);
     return CHAIN_OK;
@@ -117,7 +117,7 @@ static int get_pub(gctx *c, const json_t *obj, const char *path, uint8_t pub[CHA
     if (!json_is_string(v) || json_string_length(v) != 2 * CHAIN_KEY_LEN ||
         chain_unhex(pub, CHAIN_KEY_LEN, json_string_value(v), 2 * CHAIN_KEY_LEN) != CHAIN_KEY_LEN)
         return gfail(c, "%s.pub: not 64 hex characters", path);
-    if (!tx_pub_valid(pub))
+    if (!chain_pub_valid(pub))
         return gfail(c, "%s.pub: not a valid BIP-340 public key", path);
     return CHAIN_OK;
 }
@@ -130,7 +130,7 @@ static int get_addr(gctx *c, const json_t *obj, const char *path, const char *ke
     int rc = get_str(c, obj, path, key, CHAIN_ADDR_MAX, &s, &n);
     if (rc)
         return rc;
-    if (!tx_addr_valid(s, n))
+    if (!chain_addr_valid(s, n))
         return gfail(c, "%s.%s: not an address (printable, no spaces)", path, key);
     bool ok = false;
     for (size_t i = 0; schemes[i] != NULL; i++) {
@@ -176,7 +176,7 @@ static int get_regions(gctx *c, const json_t *obj, const char *path,
         json_t *v = json_array_get(arr, i);
         const char *s = json_string_value(v);
         size_t sl = json_is_string(v) ? json_string_length(v) : 0;
-        if (s == NULL || !tx_region_valid(s, sl))
+        if (s == NULL || !chain_region_valid(s, sl))
             return gfail(c, "%s.regions[%zu]: not a region code (DE or DE-BY)", path, i);
         for (size_t j = 0; j < i; j++)
             if (strcmp(regions[j], s) == 0)
@@ -374,84 +374,6 @@ out:
     return rc;
 }
 
-/* Canonical CBOR of the normalized document; keys in canonical order. */
-static int encode_genesis(const chain_genesis *g, uint8_t **out, size_t *out_len)
-{
-    cbu_wr w;
-    cbu_wr_init(&w, CHAIN_GENESIS_MAX_BYTES);
-    cbu_put_map(&w, 6);
-    cbu_put_key(&w, "time");
-    cbu_put_uint(&w, g->time);
-    cbu_put_key(&w, "chain");
-    cbu_put_cstr(&w, g->chain_name);
-    cbu_put_key(&w, "nodes");
-    cbu_put_array(&w, g->nnodes);
-    for (size_t i = 0; i < g->nnodes; i++) {
-        const chain_node_info *n = &g->nodes[i];
-        cbu_put_map(&w, 5);
-        cbu_put_key(&w, "id");
-        cbu_put_uint(&w, n->id);
-        cbu_put_key(&w, "pub");
-        cbu_put_bytes(&w, n->pub, CHAIN_KEY_LEN);
-        cbu_put_key(&w, "http");
-        cbu_put_cstr(&w, n->http_addr);
-        cbu_put_key(&w, "raft");
-        cbu_put_cstr(&w, n->raft_addr);
-        cbu_put_key(&w, "operator");
-        cbu_put_cstr(&w, n->operator_id);
-    }
-    cbu_put_key(&w, "brands");
-    cbu_put_array(&w, g->nbrands);
-    for (size_t i = 0; i < g->nbrands; i++) {
-        const chain_brand *b = &g->brands[i];
-        cbu_put_map(&w, 4);
-        cbu_put_key(&w, "id");
-        cbu_put_cstr(&w, b->id);
-        cbu_put_key(&w, "pub");
-        cbu_put_bytes(&w, b->pub, CHAIN_KEY_LEN);
-        cbu_put_key(&w, "name");
-        cbu_put_cstr(&w, b->name);
-        cbu_put_key(&w, "prefixes");
-        cbu_put_array(&w, b->nprefixes);
-        for (size_t j = 0; j < b->nprefixes; j++)
-            cbu_put_cstr(&w, b->prefixes[j]);
-    }
-    const chain_policy *p = &g->policy;
-    cbu_put_key(&w, "policy");
-    cbu_put_map(&w, 6);
-    cbu_put_key(&w, "travel_kmh");
-    cbu_put_uint(&w, p->travel_kmh);
-    cbu_put_key(&w, "max_clients");
-    cbu_put_uint(&w, p->max_clients);
-    cbu_put_key(&w, "probe_threshold");
-    cbu_put_uint(&w, p->probe_threshold);
-    cbu_put_key(&w, "warranty_months");
-    cbu_put_uint(&w, p->warranty_months);
-    cbu_put_key(&w, "unsold_scan_suspicious");
-    cbu_put_bool(&w, p->unsold_scan_suspicious == 1);
-    cbu_put_key(&w, "outside_markets_suspicious");
-    cbu_put_bool(&w, p->flagged_markets_only == 1);
-    cbu_put_key(&w, "participants");
-    cbu_put_array(&w, g->nparticipants);
-    for (size_t i = 0; i < g->nparticipants; i++) {
-        const chain_participant *pt = &g->participants[i];
-        cbu_put_map(&w, 5);
-        cbu_put_key(&w, "id");
-        cbu_put_cstr(&w, pt->id);
-        cbu_put_key(&w, "pub");
-        cbu_put_bytes(&w, pt->pub, CHAIN_KEY_LEN);
-        cbu_put_key(&w, "name");
-        cbu_put_cstr(&w, pt->name);
-        cbu_put_key(&w, "role");
-        cbu_put_cstr(&w, chain_role_name(pt->role));
-        cbu_put_key(&w, "regions");
-        cbu_put_array(&w, pt->nregions);
-        for (size_t j = 0; j < pt->nregions; j++)
-            cbu_put_cstr(&w, pt->regions[j]);
-    }
-    return cbu_wr_finish(&w, out, out_len);
-}
-
 static int parse_root(gctx *c, const json_t *root, chain_genesis *g)
 {
     static const char *const keys[] = {"chain", "time",   "brands", "participants",
@@ -514,17 +436,13 @@ static int parse_root(gctx *c, const json_t *root, chain_genesis *g)
     }
     if ((rc = parse_policy(c, root, &g->policy)) || (rc = check_unique(c, g)))
         return rc;
-    uint8_t *enc;
-    size_t enc_len;
-    if ((rc = encode_genesis(g, &enc, &enc_len)))
+    if ((rc = chain_genesis_id(g->chain_id, g)))
         return rc == CHAIN_ERR_TOO_LARGE ? gfail(c, "genesis: too large") : rc;
-    chain_tagged_hash(g->chain_id, CHAIN_TAG_GENESIS, enc, enc_len);
-    free(enc);
     return CHAIN_OK;
 }
 
-int chain_genesis_parse(chain_genesis **out, const char *json, size_t len, char *errmsg,
-                        size_t errmsg_len)
+int genesis_parse(chain_genesis **out, const char *json, size_t len, char *errmsg,
+                  size_t errmsg_len)
 {
     gctx c = {errmsg, errmsg_len};
     if (errmsg != NULL && errmsg_len > 0)
@@ -546,7 +464,7 @@ int chain_genesis_parse(chain_genesis **out, const char *json, size_t len, char 
     return CHAIN_OK;
 }
 
-int chain_genesis_load(chain_genesis **out, const char *path, char *errmsg, size_t errmsg_len)
+int genesis_load(chain_genesis **out, const char *path, char *errmsg, size_t errmsg_len)
 {
     gctx c = {errmsg, errmsg_len};
     FILE *f = fopen(path, "rb");
@@ -564,7 +482,7 @@ int chain_genesis_load(chain_genesis **out, const char *path, char *errmsg, size
     else if (n > CHAIN_GENESIS_MAX_BYTES)
         rc = gfail(&c, "%s: larger than %u bytes", path, CHAIN_GENESIS_MAX_BYTES);
     else
-        rc = chain_genesis_parse(out, buf, n, errmsg, errmsg_len);
+        rc = genesis_parse(out, buf, n, errmsg, errmsg_len);
     fclose(f);
     free(buf);
     return rc;
@@ -590,7 +508,7 @@ static void append(json_t *arr, json_t *v, bool *ok)
         *ok = false;
 }
 
-json_t *chain_genesis_to_json(const chain_genesis *g)
+json_t *genesis_to_json(const chain_genesis *g)
 {
     bool ok = true;
     json_t *root = json_object();
@@ -663,20 +581,4 @@ json_t *chain_genesis_to_json(const chain_genesis *g)
         return NULL;
     }
     return root;
-}
-
-void chain_genesis_free(chain_genesis *g)
-{
-    if (g == NULL)
-        return;
-    free(g->participants);
-    free(g);
-}
-
-const chain_node_info *chain_genesis_node(const chain_genesis *g, uint64_t id)
-{
-    for (size_t i = 0; i < g->nnodes; i++)
-        if (g->nodes[i].id == id)
-            return &g->nodes[i];
-    return NULL;
 }

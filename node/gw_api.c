@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "genesis/genesis.h"
+
 static void hex_set(json_t *o, const char *k, const uint8_t *b, size_t n)
 {
     char h[2 * CHAIN_HASH_LEN + 1];
@@ -474,7 +476,7 @@ static void route_status(gw_req *r)
 
 static void route_genesis(gw_req *r)
 {
-    json_t *j = chain_genesis_to_json(r->g->deps.genesis);
+    json_t *j = genesis_to_json(r->g->deps.genesis);
     if (!j) {
         gw_reply_error(r, 503, "nomem", "out of memory");
         return;

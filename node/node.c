@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "chain/chain.h"
+#include "genesis/genesis.h"
 #include "log/log.h"
 #include "node/gateway.h"
 #include "replica/replica.h"
@@ -225,7 +226,7 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
     log_msg(LOG_LEVEL_INFO, "provena-node %llu starting: genesis %s, data %s",
             (unsigned long long)cfg->id, cfg->genesis_path, cfg->data_dir);
 
-    err = chain_genesis_load(&n->genesis, cfg->genesis_path, msg, sizeof msg);
+    err = genesis_load(&n->genesis, cfg->genesis_path, msg, sizeof msg);
     if (err != CHAIN_OK) {
         snprintf(errmsg, errmsg_len, "--genesis %s: %s", cfg->genesis_path, msg);
         goto fail;

@@ -55,21 +55,11 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* An empty hint is no hint; anything else must be an ISO region code. */
 static bool region_ok(const char *s)
 {
     size_t n = strnlen(s, CHAIN_REGION_MAX + 1);
-    if (n == 0)
-        return true;
-    if (n < 2 || n > CHAIN_REGION_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        bool ok =
-            (c >= 'A' && c <= 'Z') || (i >= 3 && c >= '0' && c <= '9') || (i == 2 && c == '-');
-        if (!ok)
-            return false;
-    }
-    return n == 2 || n >= 4;
+    return n == 0 || chain_region_valid(s, n);
 }
 
 void scanq_record(scanq *q, const chain_scan *scan)

@@ -28,6 +28,7 @@
 #include <jansson.h>
 
 #include "chain/chain.h"
+#include "genesis/genesis.h"
 
 static int die(const char *msg)
 {
@@ -146,7 +147,7 @@ int main(int argc, char **argv)
 
     chain_genesis *g;
     char msg[256];
-    if (chain_genesis_load(&g, argv[2], msg, sizeof msg) != CHAIN_OK) {
+    if (genesis_load(&g, argv[2], msg, sizeof msg) != CHAIN_OK) {
         fprintf(stderr, "txtool: genesis: %s\n", msg);
         return 1;
     }

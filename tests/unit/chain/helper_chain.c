@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "chain/state_int.h"
+#include "genesis/genesis.h"
 #include "helper_chain.h"
 
 char HC_GTIN2[15];
@@ -57,7 +58,7 @@ static chain_genesis *make_genesis(hc_env *e)
     assert_true(n > 0);
     chain_genesis *g = NULL;
     char err[256];
-    int rc = chain_genesis_parse(&g, json, strlen(json), err, sizeof err);
+    int rc = genesis_parse(&g, json, strlen(json), err, sizeof err);
     if (rc)
         fail_msg("genesis: %s", err);
     free(json);

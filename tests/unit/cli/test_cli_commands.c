@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "genesis/genesis.h"
 
 static char dir[64];
 static char brand_key[128], node_key[128], gen[128];
@@ -98,7 +99,7 @@ static void test_genesis_build_validate_show(void **st)
     assert_int_equal(RUN(cli_cmd_genesis, "show", gen), CLI_OK);
     chain_genesis *g = NULL;
     char e[256];
-    assert_int_equal(chain_genesis_load(&g, gen, e, sizeof e), CHAIN_OK);
+    assert_int_equal(genesis_load(&g, gen, e, sizeof e), CHAIN_OK);
     assert_int_equal(g->nnodes, 1);
     assert_string_equal(g->nodes[0].operator_id, "acme");
     chain_genesis_free(g);

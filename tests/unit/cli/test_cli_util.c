@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "genesis/genesis.h"
 
 int cli_label_check(const chain_genesis *g, const gs1_link *l, const chain_brand **brand_out,
                     char *why, size_t why_len);
@@ -283,7 +284,7 @@ static chain_genesis *test_genesis(uint8_t sk[32])
              "\"79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798\"}]}",
              hex);
     chain_genesis *g = NULL;
-    assert_int_equal(chain_genesis_parse(&g, doc, strlen(doc), e, sizeof e), CHAIN_OK);
+    assert_int_equal(genesis_parse(&g, doc, strlen(doc), e, sizeof e), CHAIN_OK);
     return g;
 }
 

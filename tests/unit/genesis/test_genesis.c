@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "chain/chain.h"
+#include "genesis/genesis.h"
 
 static char example_path[1024];
 static json_t *example;
@@ -43,7 +44,7 @@ static int parse_json(json_t *j, char *msg, size_t msg_len, chain_genesis **out)
     char *text = json_dumps(j, JSON_COMPACT);
     assert_non_null(text);
     chain_genesis *g = NULL;
-    int rc = chain_genesis_parse(&g, text, strlen(text), msg, msg_len);
+    int rc = genesis_parse(&g, text, strlen(text), msg, msg_len);
     free(text);
     if (out != NULL && rc == CHAIN_OK)
         *out = g;
@@ -57,7 +58,7 @@ static void test_genesis_example_loads(void **state)
     (void)state;
     chain_genesis *g = NULL;
     char msg[256];
-    int rc = chain_genesis_load(&g, example_path, msg, sizeof msg);
+    int rc = genesis_load(&g, example_path, msg, sizeof msg);
     if (rc)
         fail_msg("%s", msg);
     assert_string_equal(g->chain_name, "acme-eu");
@@ -85,9 +86,9 @@ static void test_genesis_chain_id_stable_across_json_forms(void **state)
 {
     (void)state;
     chain_genesis *a, *b, *c;
-    assert_int_equal(chain_genesis_load(&a, example_path, NULL, 0), CHAIN_OK);
+    assert_int_equal(genesis_load(&a, example_path, NULL, 0), CHAIN_OK);
     /* to_json round trip */
-    json_t *j = chain_genesis_to_json(a);
+    json_t *j = genesis_to_json(a);
     assert_non_null(j);
     assert_int_equal(parse_json(j, NULL, 0, &b), CHAIN_OK);
     assert_memory_equal(a->chain_id, b->chain_id, 32);
@@ -96,7 +97,7 @@ static void test_genesis_chain_id_stable_across_json_forms(void **state)
     j = json_deep_copy(example);
     json_object_del(j, "policy");
     char *text = json_dumps(j, JSON_INDENT(4) | JSON_SORT_KEYS);
-    assert_int_equal(chain_genesis_parse(&c, text, strlen(text), NULL, 0), CHAIN_OK);
+    assert_int_equal(genesis_parse(&c, text, strlen(text), NULL, 0), CHAIN_OK);
     assert_memory_equal(a->chain_id, c->chain_id, 32);
     free(text);
     json_decref(j);
@@ -228,7 +229,7 @@ static void test_genesis_duplicate_json_key_refused(void **state)
     const char *doc = "{\"chain\": \"a\", \"chain\": \"b\"}";
     chain_genesis *g = NULL;
     char msg[256];
-    assert_int_equal(chain_genesis_parse(&g, doc, strlen(doc), msg, sizeof msg),
+    assert_int_equal(genesis_parse(&g, doc, strlen(doc), msg, sizeof msg),
                      CHAIN_ERR_BAD_GENESIS);
     assert_non_null(strstr(msg, "duplicate"));
     assert_null(g);
@@ -239,19 +240,19 @@ static void test_genesis_garbage_truncated_and_oversized_refused(void **state)
     (void)state;
     chain_genesis *g = NULL;
     char msg[256];
-    assert_int_equal(chain_genesis_parse(&g, "\x01\x02garbage", 9, msg, sizeof msg),
+    assert_int_equal(genesis_parse(&g, "\x01\x02garbage", 9, msg, sizeof msg),
                      CHAIN_ERR_BAD_GENESIS);
-    assert_int_equal(chain_genesis_parse(&g, "[1,2]", 5, msg, sizeof msg), CHAIN_ERR_BAD_GENESIS);
+    assert_int_equal(genesis_parse(&g, "[1,2]", 5, msg, sizeof msg), CHAIN_ERR_BAD_GENESIS);
     assert_string_equal(msg, "genesis: not a JSON object");
     char *text = json_dumps(example, JSON_COMPACT);
     size_t len = strlen(text);
     for (size_t cut = 0; cut < len; cut += 7)
-        assert_int_equal(chain_genesis_parse(&g, text, cut, NULL, 0), CHAIN_ERR_BAD_GENESIS);
+        assert_int_equal(genesis_parse(&g, text, cut, NULL, 0), CHAIN_ERR_BAD_GENESIS);
     free(text);
     size_t big = CHAIN_GENESIS_MAX_BYTES + 1;
     char *huge = malloc(big);
     memset(huge, ' ', big);
-    assert_int_equal(chain_genesis_parse(&g, huge, big, msg, sizeof msg), CHAIN_ERR_BAD_GENESIS);
+    assert_int_equal(genesis_parse(&g, huge, big, msg, sizeof msg), CHAIN_ERR_BAD_GENESIS);
     assert_non_null(strstr(msg, "at most"));
     free(huge);
     assert_null(g);
@@ -262,7 +263,7 @@ static void test_genesis_load_missing_file_names_path(void **state)
     (void)state;
     chain_genesis *g = NULL;
     char msg[256];
-    assert_int_equal(chain_genesis_load(&g, "/nonexistent/genesis.json", msg, sizeof msg),
+    assert_int_equal(genesis_load(&g, "/nonexistent/genesis.json", msg, sizeof msg),
                      CHAIN_ERR_BAD_GENESIS);
     assert_non_null(strstr(msg, "/nonexistent/genesis.json"));
 }

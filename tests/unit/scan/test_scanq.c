@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "chain/chain.h"
+#include "genesis/genesis.h"
 #include "scan/scanq.h"
 
 #define GTIN     "09506000123455"
@@ -80,7 +81,7 @@ static int setup(void **state)
              "\"nodes\":[{\"id\":1,\"operator\":\"acme\",\"raft\":\"tcp://127.0.0.1:1\","
              "\"http\":\"http://127.0.0.1:2\",\"pub\":\"%s\"}]}",
              bp, np);
-    assert_int_equal(chain_genesis_parse(&f->g, json, strlen(json), msg, sizeof msg), CHAIN_OK);
+    assert_int_equal(genesis_parse(&f->g, json, strlen(json), msg, sizeof msg), CHAIN_OK);
     snprintf(f->dir, sizeof f->dir, "/tmp/provena-unit-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     chain_options opt = {.no_sync = true};
