@@ -16,7 +16,7 @@
 
 #include "chain/chain.h"
 #include "replica/replica.h"
-#include "scan/scanq.h"
+#include "scan/scan.h"
 
 #define GW_BODY_MAX        (8u << 20)  /* largest POST body (a batch of txs) */
 #define GW_BATCH_MAX       1024        /* transactions in one POST /api/v1/tx batch */

@@ -4,155 +4,14 @@
  * /api/v1/alerts (JSON). All three need the admin token (--admin-token):
  * "Authorization: Bearer <token>" or ?token=. No token configured → 403.
  *
- * Data: one pass over the replicated scan aggregates (chain_scan_units) and
- * probe counters (chain_probes) in one read transaction. Everything kept is
- * bounded: 30 days, 32 regions, 32 lots, top 10 units, 100 alerts. Scans per
- * day and by region are attributed to each unit's latest scan (its day and
- * region): the chain keeps per-unit aggregates, not every scan.
+ * The figures come from scan_dash_collect (scan/dash.c); this file checks the
+ * token and renders them.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "node/gw_priv.h"
-#include "scan/verdict.h"
-
-#define DAYS    30
-#define NKEYS   32
-#define TOPN    10
-#define NALERTS 100
-
-typedef struct {
-    char key[GS1_GTIN_LEN + GS1_LOT_MAX + 2];
-    uint64_t n;
-} kv;
-
-typedef struct {
-    char gtin[GS1_GTIN_LEN + 1], serial[GS1_SERIAL_MAX + 1];
-    uint64_t time, scans;
-    uint32_t reasons;
-    int kind; /* 0: unit suspicious, 1: probes */
-    uint64_t count;
-} alert;
-
-typedef struct {
-    chain_rd *rd;
-    uint64_t now, since;
-    uint64_t scans, reports, probes, units, suspicious;
-    uint64_t days[DAYS]; /* index 0: today */
-    uint64_t probe_days[DAYS];
-    kv regions[NKEYS], lots[NKEYS];
-    size_t nregions, nlots;
-    alert top[TOPN];
-    size_t ntop;
-    alert alerts[NALERTS];
-    size_t nalerts;
-} dash;
-
-static void bump(kv *t, size_t *n, const char *key, uint64_t by)
-{
-    for (size_t i = 0; i < *n; i++)
-        if (strcmp(t[i].key, key) == 0) {
-            t[i].n += by;
-            return;
-        }
-    if (*n < NKEYS) {
-        snprintf(t[*n].key, sizeof t[*n].key, "%s", key);
-        t[(*n)++].n = by;
-    }
-}
-
-static unsigned popcount(uint32_t x)
-{
-    unsigned n = 0;
-    for (; x; x &= x - 1)
-        n++;
-    return n;
-}
-
-static void add_alert(dash *d, const alert *a)
-{
-    if (a->time < d->since)
-        return;
-    if (d->nalerts < NALERTS) {
-        d->alerts[d->nalerts++] = *a;
-        return;
-    }
-    size_t oldest = 0; /* full: replace the oldest */
-    for (size_t i = 1; i < NALERTS; i++)
-        if (d->alerts[i].time < d->alerts[oldest].time)
-            oldest = i;
-    if (a->time > d->alerts[oldest].time)
-        d->alerts[oldest] = *a;
-}
-
-static int on_unit(void *ctx, const gs1_sgtin *id, const chain_scan_stats *st)
-{
-    dash *d = ctx;
-    d->units++;
-    d->scans += st->scans;
-    d->reports += st->reports;
-    uint64_t today = d->now / 86400, day = st->last_time / 86400;
-    if (day <= today && today - day < DAYS)
-        d->days[today - day] += st->scans;
-    if (st->last_region[0])
-        bump(d->regions, &d->nregions, st->last_region, st->scans);
-    chain_unit u;
-    if (chain_unit_get(d->rd, &u, id->gtin, id->serial) != CHAIN_OK)
-        return 0;
-    char lot[sizeof d->lots[0].key];
-    snprintf(lot, sizeof lot, "%s/%s", u.id.gtin, u.lot);
-    bump(d->lots, &d->nlots, lot, st->scans + st->reports);
-    chain_policy pol;
-    chain_policy_effective(d->rd, &pol, u.id.gtin, u.lot);
-    verdict v;
-    verdict_input in = {.unit = &u, .stats = st, .policy = &pol, .now = d->now};
-    verdict_eval(&v, &in);
-    if (v.status != VERDICT_SUSPICIOUS)
-        return 0;
-    d->suspicious++;
-    alert a = {.time = st->last_time, .scans = st->scans, .reasons = v.reasons};
-    snprintf(a.gtin, sizeof a.gtin, "%s", id->gtin);
-    snprintf(a.serial, sizeof a.serial, "%s", id->serial);
-    add_alert(d, &a);
-    size_t slot = d->ntop;
-    if (slot == TOPN) { /* replace the weakest when stronger */
-        slot = 0;
-        for (size_t i = 1; i < TOPN; i++)
-            if (popcount(d->top[i].reasons) < popcount(d->top[slot].reasons))
-                slot = i;
-        if (popcount(d->top[slot].reasons) >= popcount(v.reasons))
-            return 0;
-    } else {
-        d->ntop++;
-    }
-    d->top[slot] = a;
-    return 0;
-}
-
-static int on_probe(void *ctx, const char *gtin, uint32_t day, uint64_t count)
-{
-    dash *d = ctx;
-    d->probes += count;
-    uint64_t today = d->now / 86400;
-    if (day <= today && today - day < DAYS)
-        d->probe_days[today - day] += count;
-    alert a = {.time = (uint64_t)day * 86400, .kind = 1, .count = count};
-    snprintf(a.gtin, sizeof a.gtin, "%s", gtin);
-    add_alert(d, &a);
-    return 0;
-}
-
-static int by_time_desc(const void *x, const void *y)
-{
-    const alert *a = x, *b = y;
-    return a->time < b->time ? 1 : a->time > b->time ? -1 : 0;
-}
-
-static int by_n_desc(const void *x, const void *y)
-{
-    const kv *a = x, *b = y;
-    return a->n < b->n ? 1 : a->n > b->n ? -1 : strcmp(a->key, b->key);
-}
+#include "scan/scan.h"
 
 /* Checks the admin token; replies (401/403) and returns false when refused. */
 static bool authorized(gw_req *r)
@@ -179,29 +38,10 @@ static bool authorized(gw_req *r)
     return true;
 }
 
-static dash *collect(gw_req *r, uint64_t since)
+static scan_dash *collect(gw_req *r, uint64_t since)
 {
-    dash *d = calloc(1, sizeof *d);
-    if (!d)
-        return NULL;
-    d->now = r->now_ms / 1000;
-    d->since = since;
-    if (chain_rd_begin(r->g->deps.chain, &d->rd) != CHAIN_OK) {
-        free(d);
-        return NULL;
-    }
-    int rc = chain_scan_units(d->rd, on_unit, d);
-    if (rc == CHAIN_OK)
-        rc = chain_probes(d->rd, on_probe, d);
-    chain_rd_end(d->rd);
-    if (rc != CHAIN_OK) {
-        free(d);
-        return NULL;
-    }
-    qsort(d->alerts, d->nalerts, sizeof d->alerts[0], by_time_desc);
-    qsort(d->regions, d->nregions, sizeof d->regions[0], by_n_desc);
-    qsort(d->lots, d->nlots, sizeof d->lots[0], by_n_desc);
-    return d;
+    scan_dash *d;
+    return scan_dash_collect(&d, r->g->deps.chain, r->now_ms / 1000, since) == CHAIN_OK ? d : NULL;
 }
 
 static json_t *reasons_json(uint32_t reasons)
@@ -213,7 +53,7 @@ static json_t *reasons_json(uint32_t reasons)
     return a;
 }
 
-static json_t *alert_json(const alert *a)
+static json_t *alert_json(const scan_alert *a)
 {
     if (a->kind == 1)
         return json_pack("{s:s,s:I,s:s,s:I}", "type", "probes", "time", (json_int_t)a->time, "gtin",
@@ -226,7 +66,7 @@ void gw_route_analytics(gw_req *r)
 {
     if (!authorized(r))
         return;
-    dash *d = collect(r, 0);
+    scan_dash *d = collect(r, 0);
     if (!d) {
         gw_reply_error(r, 503, "storage", "could not read scan aggregates");
         return;
@@ -238,7 +78,7 @@ void gw_route_analytics(gw_req *r)
                                   (json_int_t)d->probes, "reports", (json_int_t)d->reports, "units",
                                   (json_int_t)d->units, "suspicious", (json_int_t)d->suspicious));
     uint64_t today = d->now / 86400;
-    for (int i = DAYS - 1; i >= 0; i--)
+    for (int i = SCAN_DASH_DAYS - 1; i >= 0; i--)
         json_array_append_new(days, json_pack("{s:I,s:I,s:I}", "day", (json_int_t)(today - i),
                                               "scans", (json_int_t)d->days[i], "probes",
                                               (json_int_t)d->probe_days[i]));
@@ -273,7 +113,7 @@ void gw_route_alerts(gw_req *r)
         gw_reply_error(r, 400, "bad_request", "since: unix seconds");
         return;
     }
-    dash *d = collect(r, since);
+    scan_dash *d = collect(r, since);
     if (!d) {
         gw_reply_error(r, 503, "storage", "could not read scan aggregates");
         return;
@@ -303,7 +143,7 @@ static void bars(gw_buf *b, const uint64_t *v, size_t n, const char *color)
     gw_buf_puts(b, "</svg>");
 }
 
-static void hbars(gw_buf *b, const kv *t, size_t n)
+static void hbars(gw_buf *b, const scan_kv *t, size_t n)
 {
     uint64_t max = 1;
     for (size_t i = 0; i < n; i++)
@@ -326,7 +166,7 @@ void gw_route_dashboard(gw_req *r)
 {
     if (!authorized(r))
         return;
-    dash *d = collect(r, 0);
+    scan_dash *d = collect(r, 0);
     if (!d) {
         gw_reply_error(r, 503, "storage", "could not read scan aggregates");
         return;
@@ -345,9 +185,9 @@ void gw_route_dashboard(gw_req *r)
                   (unsigned long long)d->suspicious);
     gw_buf_puts(&b, "<section id=\"per-day\"><h2>Scans per day (last 30 days, by latest "
                     "scan)</h2>");
-    bars(&b, d->days, DAYS, "#47a");
+    bars(&b, d->days, SCAN_DASH_DAYS, "#47a");
     gw_buf_puts(&b, "<h2>Probes of unknown serials per day</h2>");
-    bars(&b, d->probe_days, DAYS, "#a44");
+    bars(&b, d->probe_days, SCAN_DASH_DAYS, "#a44");
     gw_buf_puts(&b, "</section><section id=\"regions\"><h2>Scans by region</h2>");
     hbars(&b, d->regions, d->nregions);
     gw_buf_puts(&b, "</section><section id=\"lots\"><h2>Scans per lot</h2>");

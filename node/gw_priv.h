@@ -20,7 +20,7 @@
 
 #include "node/gateway.h"
 #include "node/metrics.h"
-#include "scan/verdict.h"
+#include "scan/scan.h"
 
 #define GW_PARAMS_MAX   4
 #define GW_PARAM_MAX    128   /* a decoded path segment */

@@ -30,7 +30,7 @@
 #include "log/log.h"
 #include "node/gateway.h"
 #include "replica/replica.h"
-#include "scan/scanq.h"
+#include "scan/scan.h"
 
 #define NODE_PATH_MAX     4096
 #define NODE_MONITOR_MS   200
