@@ -28,14 +28,6 @@
 
 typedef struct gw gw;
 
-/* What GET /api/v1/status and /metrics show: the engine's status and the
- * scan queue's counters (scans dropped: queue full or batch refused;
- * scans batches submitted). */
-typedef struct gw_status {
-    replica_status replica;
-    uint64_t scans_dropped, scan_batches;
-} gw_status;
-
 /* What the node lends the gateway; every pointer stays valid until gw_stop
  * returns. */
 typedef struct gw_deps {

@@ -13,9 +13,17 @@
 #include <stdint.h>
 
 #include "chain/chain.h"
-#include "node/gateway.h"
+#include "replica/replica.h"
 
 #define METRICS_ROUTES_MAX 64
+
+/* What GET /api/v1/status and /metrics show: the engine's status and the
+ * scan queue's counters (scans dropped: queue full or batch refused;
+ * scans batches submitted). */
+typedef struct gw_status {
+    replica_status replica;
+    uint64_t scans_dropped, scan_batches;
+} gw_status;
 
 typedef struct gw_metrics gw_metrics;
 

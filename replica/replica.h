@@ -31,18 +31,9 @@
 #include <stdint.h>
 
 #include "chain/chain.h"
+#include "replica/result.h"
 
-/* How a submission ended. */
-enum replica_result {
-    REPLICA_COMMITTED = 0, /* receipt filled (accepted, or refused by a rule) */
-    REPLICA_QUEUED,        /* taken for ordering; the receipt is not known yet */
-    REPLICA_REJECTED,      /* refused before ordering (precheck): receipt.code says why */
-    REPLICA_NO_LEADER,     /* no leader known: retry later */
-    REPLICA_BUSY,          /* a queue is full: retry later */
-    REPLICA_TIMEOUT,       /* not committed within the wait; outcome unknown (look up by id) */
-    REPLICA_STOPPING,      /* replica_shutdown has begun, or consensus halted */
-};
-
+/* How a submission ended: enum replica_result (result.h). */
 /* "committed", "queued", ... "stopping"; "unknown" outside the enum. Static. */
 const char *replica_result_name(int res);
 

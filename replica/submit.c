@@ -40,7 +40,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "replica/replica.h"
+#include "replica/result.h"
 
 #define SUBMIT_BUCKETS  4096 /* power of two */
 #define SUBMIT_RETRY_MS 100  /* a refused forward is tried again this soon */

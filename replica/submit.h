@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "chain/chain.h"
-#include "replica/replica.h"
+#include "replica/result.h"
 
 #define SUBMIT_WAITERS_MAX 16384 /* distinct transactions being waited for */
 #define SUBMIT_RESEND_MS   2000  /* a tx not in the ledger after this is forwarded again */
