@@ -142,6 +142,12 @@ bool chain_addr_valid(const char *s, size_t n);
 bool chain_pub_valid(const uint8_t pub[CHAIN_KEY_LEN]);
 void chain_b64url(char *out, const uint8_t *in, size_t n); /* out: 4*ceil(n/3)+1 bytes */
 int chain_unb64url(uint8_t *out, size_t out_len, const char *in, size_t n);
+/* Percent-decoding (RFC 3986 §2.1) of s[0..n) into out, cap bytes with the
+ * NUL: the decoded length, or -1 on a truncated or non-hex escape, on a NUL
+ * byte (escaped as %00 or raw: refused, so no decoded text is cut short as a
+ * C string) and when it does not fit. '+' stays '+'. The one decoder of URL
+ * paths and query values (Digital Links, gateway routes). */
+int chain_pct_decode(char *out, size_t cap, const char *s, size_t n);
 
 /* Label signature: brand's Schnorr signature over
  * tagged_hash(LABEL, CBOR [chain_id, gtin, serial, lot, expiry]) — what a QR label carries. */

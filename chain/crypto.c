@@ -159,8 +159,8 @@ bool chain_verify(const uint8_t sig[CHAIN_SIG_LEN], const uint8_t pub[CHAIN_KEY_
                   const uint8_t msg32[CHAIN_HASH_LEN])
 {
     const secp256k1_xonly_pubkey *xpk = pub_parsed(pub);
-    return xpk != NULL &&
-           secp256k1_schnorrsig_verify(secp256k1_context_static, sig, msg32, CHAIN_HASH_LEN, xpk) == 1;
+    return xpk != NULL && secp256k1_schnorrsig_verify(secp256k1_context_static, sig, msg32,
+                                                      CHAIN_HASH_LEN, xpk) == 1;
 }
 
 bool tx_pub_valid(const uint8_t pub[CHAIN_KEY_LEN])
@@ -201,6 +201,30 @@ int chain_unhex(uint8_t *out, size_t out_len, const char *in, size_t n)
     for (size_t i = 0; i < n / 2; i++)
         out[i] = (uint8_t)(hexval(in[2 * i]) << 4 | hexval(in[2 * i + 1]));
     return (int)(n / 2);
+}
+
+int chain_pct_decode(char *out, size_t cap, const char *s, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '%') {
+            if (i + 2 >= n)
+                return -1;
+            int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
+            if (h < 0 || l < 0)
+                return -1;
+            c = (char)(h * 16 + l);
+            i += 2;
+        }
+        if (c == '\0' || o + 1 >= cap)
+            return -1;
+        out[o++] = c;
+    }
+    if (o >= cap)
+        return -1;
+    out[o] = '\0';
+    return (int)o;
 }
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

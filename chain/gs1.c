@@ -10,6 +10,8 @@
  */
 #include "chain/gs1.h"
 
+#include "chain/chain.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -110,40 +112,6 @@ static void cur_span(cursor *c, const char *stops, const char **start, size_t *l
     c->left -= i;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes src[0..n) into dst (cap bytes incl. NUL). Returns length or -1. */
-static int pct_decode(char *dst, size_t cap, const char *src, size_t n)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        char ch = src[i];
-        if (ch == '%') {
-            if (i + 2 >= n)
-                return -1;
-            int hi = hexval(src[i + 1]), lo = hexval(src[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            ch = (char)(hi * 16 + lo);
-            i += 2;
-        }
-        if (o + 1 >= cap)
-            return -1;
-        dst[o++] = ch;
-    }
-    dst[o] = '\0';
-    return (int)o;
-}
-
 static int set_gtin(gs1_link *out, const char *s, size_t n, char *errmsg, size_t elen)
 {
     if (gs1_gtin_normalize(out->id.gtin, s, n) != 0) {
@@ -157,7 +125,7 @@ static int set_gtin(gs1_link *out, const char *s, size_t n, char *errmsg, size_t
 static int set_text(char *dst, size_t cap, const char *what, const char *s, size_t n, char *errmsg,
                     size_t elen)
 {
-    int len = pct_decode(dst, cap, s, n);
+    int len = chain_pct_decode(dst, cap, s, n);
     if (len < 0 || !gs1_serial_valid(dst, (size_t)len)) {
         seterr(errmsg, elen, "%s: '%.*s' is not 1-20 characters of the GS1 AI 82 set", what,
                (int)(n > 40 ? 40 : n), s);

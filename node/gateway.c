@@ -86,7 +86,7 @@ bool gw_param(gw_req *r, size_t i, char *out, size_t cap)
 {
     if (i >= r->nparams)
         return false;
-    return gw_pct_decode(out, cap, r->param[i], r->param_len[i]) >= 0;
+    return chain_pct_decode(out, cap, r->param[i], r->param_len[i]) >= 0;
 }
 
 /* ---- responses ---------------------------------------------------------------- */

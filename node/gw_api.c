@@ -320,7 +320,7 @@ static void route_lot(gw_req *r)
     }
     const char *a = gw_arg(r, "after"), *l = gw_arg(r, "limit");
     uint64_t limit = 100;
-    if ((a && gw_pct_decode(after, sizeof after, a, strlen(a)) < 0) ||
+    if ((a && chain_pct_decode(after, sizeof after, a, strlen(a)) < 0) ||
         (l && (!gw_parse_u64(&limit, l, strlen(l)) || limit > GW_LOT_PAGE_MAX))) {
         gw_reply_error(r, 400, "bad_query", "after: a serial; limit: 1..%d", GW_LOT_PAGE_MAX);
         return;

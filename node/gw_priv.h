@@ -56,9 +56,6 @@ void gw_buf_free(gw_buf *b);
 /* Normalizes an ISO 3166-1 alpha-2 ("de" → "DE") or subdivision ("DE-BY") code
  * into out (CHAIN_REGION_MAX + 1). false when s is not one. */
 bool gw_region_norm(char out[CHAIN_REGION_MAX + 1], const char *s, size_t n);
-/* Percent-decodes n bytes into out (cap bytes incl. NUL); -1 on a bad escape,
- * a NUL byte or overflow. */
-int gw_pct_decode(char *out, size_t cap, const char *s, size_t n);
 /* Short fingerprint of a key: first 8 bytes as hex, 16 chars + NUL. */
 void gw_fingerprint(char out[17], const uint8_t key[CHAIN_KEY_LEN]);
 /* "2026-11-22 21:34 UTC" of unix milliseconds. */

@@ -475,7 +475,7 @@ static bool form_value(const uint8_t *body, size_t n, const char *key, char *out
                 char c = (char)body[i + kl + 1 + j];
                 tmp[j] = c == '+' ? ' ' : c;
             }
-            return gw_pct_decode(out, cap, tmp, vl) >= 0;
+            return chain_pct_decode(out, cap, tmp, vl) >= 0;
         }
         i = end + 1;
     }

@@ -1,6 +1,6 @@
 /*
  * gw_util.c — the gateway's pure helpers: a bounded output buffer with HTML
- * escaping, the route matcher, region codes, percent-decoding, fingerprints,
+ * escaping, the route matcher, region codes, fingerprints,
  * times, and the one table mapping chain error codes to HTTP statuses.
  *
  * Nothing here touches libmicrohttpd or the ledger, so the unit tests in
@@ -180,41 +180,6 @@ bool gw_region_norm(char out[CHAIN_REGION_MAX + 1], const char *s, size_t n)
     }
     memcpy(out, t, n + 1);
     return true;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-int gw_pct_decode(char *out, size_t cap, const char *s, size_t n)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '%') {
-            if (i + 2 >= n)
-                return -1;
-            int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
-            if (h < 0 || l < 0)
-                return -1;
-            c = (char)(h * 16 + l);
-            i += 2;
-        }
-        if (c == '\0' || o + 1 >= cap)
-            return -1;
-        out[o++] = c;
-    }
-    if (o >= cap)
-        return -1;
-    out[o] = '\0';
-    return (int)o;
 }
 
 void gw_fingerprint(char out[17], const uint8_t key[CHAIN_KEY_LEN])

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "chain/chain.h"
 #include "chain/gs1.h"
 
 static void test_gtin_gs1_examples(void **state)
@@ -112,6 +113,40 @@ static void test_parse_refuses_garbage_with_reason(void **state)
     assert_non_null(strstr(err, "longer"));
 }
 
+/* The Digital Link path: the one percent decoder refuses %00 here as in the
+ * gateway (before, this parser decoded it and only the charset check
+ * stopped it); an escaped '/' decodes. */
+static void test_parse_percent_escapes(void **state)
+{
+    (void)state;
+    gs1_link l;
+    char err[128];
+    const char *nul = "/01/09506000134352/21/AB%00C";
+    assert_int_equal(gs1_parse_unit(&l, nul, strlen(nul), err, sizeof err), -1);
+    assert_non_null(strstr(err, "serial"));
+    const char *nul_lot = "/01/09506000134352/21/ABC?10=L%001";
+    assert_int_equal(gs1_parse_unit(&l, nul_lot, strlen(nul_lot), err, sizeof err), -1);
+    assert_non_null(strstr(err, "lot"));
+    const char *ok = "/01/09506000134352/21/A%2fB";
+    assert_int_equal(gs1_parse_unit(&l, ok, strlen(ok), err, sizeof err), 0);
+    assert_string_equal(l.id.serial, "A/B");
+}
+
+static void test_pct_decode_limits(void **state)
+{
+    (void)state;
+    char out[4];
+    assert_int_equal(chain_pct_decode(out, sizeof out, "a%41c", 5), 3); /* fills cap exactly */
+    assert_string_equal(out, "aAc");
+    assert_int_equal(chain_pct_decode(out, sizeof out, "abcd", 4), -1); /* one past */
+    assert_int_equal(chain_pct_decode(out, sizeof out, "a\0b", 3), -1); /* raw NUL */
+    assert_int_equal(chain_pct_decode(out, sizeof out, "%0", 2), -1);
+    assert_int_equal(chain_pct_decode(out, sizeof out, "%g0", 3), -1);
+    assert_int_equal(chain_pct_decode(out, 0, "", 0), -1);
+    assert_int_equal(chain_pct_decode(out, sizeof out, "", 0), 0);
+    assert_string_equal(out, "");
+}
+
 static void test_link_format_roundtrip(void **state)
 {
     (void)state;
@@ -147,6 +182,8 @@ int main(void)
         cmocka_unit_test(test_parse_digital_link),
         cmocka_unit_test(test_parse_element_string),
         cmocka_unit_test(test_parse_refuses_garbage_with_reason),
+        cmocka_unit_test(test_parse_percent_escapes),
+        cmocka_unit_test(test_pct_decode_limits),
         cmocka_unit_test(test_link_format_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -107,14 +107,50 @@ static void test_pct_decode_bounded(void **st)
 {
     (void)st;
     char out[8];
-    assert_int_equal(gw_pct_decode(out, sizeof out, "a%2Fb", 5), 3);
+    assert_int_equal(chain_pct_decode(out, sizeof out, "a%2Fb", 5), 3);
     assert_string_equal(out, "a/b");
-    assert_int_equal(gw_pct_decode(out, sizeof out, "%", 1), -1);
-    assert_int_equal(gw_pct_decode(out, sizeof out, "%4", 2), -1);
-    assert_int_equal(gw_pct_decode(out, sizeof out, "%zz", 3), -1);
-    assert_int_equal(gw_pct_decode(out, sizeof out, "%00", 3), -1); /* no NUL smuggling */
-    assert_int_equal(gw_pct_decode(out, sizeof out, "12345678", 8), -1);
-    assert_int_equal(gw_pct_decode(out, sizeof out, "1234567", 7), 7);
+    assert_int_equal(chain_pct_decode(out, sizeof out, "%", 1), -1);
+    assert_int_equal(chain_pct_decode(out, sizeof out, "%4", 2), -1);
+    assert_int_equal(chain_pct_decode(out, sizeof out, "%zz", 3), -1);
+    assert_int_equal(chain_pct_decode(out, sizeof out, "%00", 3), -1); /* no NUL smuggling */
+    assert_int_equal(chain_pct_decode(out, sizeof out, "12345678", 8), -1);
+    assert_int_equal(chain_pct_decode(out, sizeof out, "1234567", 7), 7);
+}
+
+/* The gateway's path: a captured route segment is decoded by gw_param with
+ * the one decoder, which refuses %00 (a NUL would cut the C string short). */
+static void test_param_decoded_nul_refused(void **st)
+{
+    (void)st;
+    const char *p[4];
+    size_t pl[4], idx;
+    unsigned allowed = 0;
+    assert_int_equal(match("/01/09506000123455/21/AB%2FC", GW_GET, &idx, p, pl, &allowed),
+                     GW_MATCH_OK);
+    gw_req r;
+    memset(&r, 0, sizeof r);
+    r.nparams = 2;
+    for (size_t i = 0; i < 2; i++) {
+        r.param[i] = p[i];
+        r.param_len[i] = pl[i];
+    }
+    char out[GS1_SERIAL_MAX + 1];
+    assert_true(gw_param(&r, 1, out, sizeof out));
+    assert_string_equal(out, "AB/C");
+    assert_false(gw_param(&r, 2, out, sizeof out)); /* no such segment */
+    assert_int_equal(match("/01/09506000123455/21/AB%00C", GW_GET, &idx, p, pl, &allowed),
+                     GW_MATCH_OK);
+    r.param[1] = p[1];
+    r.param_len[1] = pl[1];
+    assert_false(gw_param(&r, 1, out, sizeof out));
+    /* at the limit: 20 characters fit a serial buffer, 21 do not */
+    const char *s20 = "ABCDEFGHIJKLMNOPQRST", *s21 = "ABCDEFGHIJKLMNOPQRSTU";
+    r.param[1] = s20;
+    r.param_len[1] = 20;
+    assert_true(gw_param(&r, 1, out, sizeof out));
+    r.param[1] = s21;
+    r.param_len[1] = 21;
+    assert_false(gw_param(&r, 1, out, sizeof out));
 }
 
 static void test_status_mapping(void **st)
@@ -201,6 +237,7 @@ int main(void)
         cmocka_unit_test(test_route_wrong_method_names_allowed),
         cmocka_unit_test(test_region_hint_normalized_or_refused),
         cmocka_unit_test(test_pct_decode_bounded),
+        cmocka_unit_test(test_param_decoded_nul_refused),
         cmocka_unit_test(test_status_mapping),
         cmocka_unit_test(test_rate_limit_per_client),
         cmocka_unit_test(test_rate_table_bounded_under_many_clients),
