@@ -28,6 +28,7 @@
 #include "chain/chain.h"
 #include "genesis/genesis.h"
 #include "log/log.h"
+#include "mono/mono.h"
 #include "node/gateway.h"
 #include "replica/replica.h"
 #include "scan/scan.h"
@@ -165,12 +166,7 @@ static void *monitor_main(void *arg)
         }
         pthread_mutex_lock(&n->mu);
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += NODE_MONITOR_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        mono_deadline(&ts, mono_us() + NODE_MONITOR_MS * 1000u);
         if (!n->stopping)
             pthread_cond_timedwait(&n->cv, &n->mu, &ts);
     }
@@ -217,11 +213,12 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
     }
     n->id = cfg->id;
     pthread_mutex_init(&n->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&n->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    if (mono_cond_init(&n->cv) != 0) {
+        pthread_mutex_destroy(&n->mu);
+        free(n);
+        snprintf(errmsg, errmsg_len, "out of memory");
+        return -1;
+    }
 
     log_msg(LOG_LEVEL_INFO, "provena-node %llu starting: genesis %s, data %s",
             (unsigned long long)cfg->id, cfg->genesis_path, cfg->data_dir);

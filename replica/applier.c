@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "log/log.h"
+#include "mono/mono.h"
 
 typedef struct item {
     uint64_t index;
@@ -55,13 +56,6 @@ struct applier {
     uint64_t blocks, groups; /* applied, for the log line at stop */
 };
 
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* Registry hook: somebody on this node now waits for a receipt. */
 static void on_wait(void *ctx)
 {
@@ -78,15 +72,12 @@ static void defer(applier *a)
 {
     a->waiter_seen = false;
     for (;;) {
-        uint64_t until = a->ring[a->head].t_us + a->defer_us, now = now_us();
+        uint64_t until = a->ring[a->head].t_us + a->defer_us, now = mono_us();
         if (a->defer_us == 0 || a->quit || a->failed || a->draining || a->waiter_seen ||
             a->queued >= APPLIER_DEFER_BLOCKS || now >= until || submit_waiting(a->reg) > 0)
             break;
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        uint64_t ns = (uint64_t)ts.tv_nsec + (until - now) * 1000u;
-        ts.tv_sec += (time_t)(ns / 1000000000u);
-        ts.tv_nsec = (long)(ns % 1000000000u);
+        mono_deadline(&ts, until);
         a->deferring = true;
         pthread_cond_timedwait(&a->work, &a->mu, &ts);
         a->deferring = false;
@@ -192,11 +183,11 @@ int applier_start(applier **out, chain *c, submit_reg *reg, unsigned defer_us)
     a->reg = reg;
     a->defer_us = defer_us;
     pthread_mutex_init(&a->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* defer's deadline */
-    pthread_cond_init(&a->work, &ca);
-    pthread_condattr_destroy(&ca);
+    if (mono_cond_init(&a->work) != 0) { /* defer's deadline */
+        pthread_mutex_destroy(&a->mu);
+        free(a);
+        return -1;
+    }
     pthread_cond_init(&a->space, NULL);
     pthread_cond_init(&a->idle, NULL);
     if (pthread_create(&a->thread, NULL, applier_main, a) != 0) {
@@ -245,7 +236,7 @@ int applier_push_peeked(applier *a, uint64_t index, const uint8_t *blk, size_t l
         it->ids = *ids;
         memset(ids, 0, sizeof *ids);
     }
-    it->t_us = now_us();
+    it->t_us = mono_us();
     a->queued++;
     a->bytes += len;
     if (!a->deferring || a->queued >= APPLIER_DEFER_BLOCKS)

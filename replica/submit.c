@@ -40,6 +40,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mono/mono.h"
 #include "replica/result.h"
 
 #define SUBMIT_BUCKETS  4096 /* power of two */
@@ -141,20 +142,6 @@ void submit_reg_on_wait(submit_reg *r, void (*fn)(void *ctx), void *ctx)
     pthread_mutex_unlock(&r->mu);
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static size_t bucket_of(const uint8_t id[CHAIN_HASH_LEN])
 {
     /* tx ids are hashes: any 4 bytes are uniform */
@@ -204,12 +191,6 @@ static bool ledger_lookup(submit_reg *r, chain_receipt *rc, const uint8_t id[CHA
     return found;
 }
 
-static void deadline_ts(struct timespec *ts, uint64_t at_ms)
-{
-    ts->tv_sec = (time_t)(at_ms / 1000u);
-    ts->tv_nsec = (long)(at_ms % 1000u) * 1000000L;
-}
-
 static verified *verified_slot(submit_reg *r, const uint8_t id[CHAIN_HASH_LEN])
 {
     uint32_t h = (uint32_t)id[0] | (uint32_t)id[1] << 8 | (uint32_t)id[2] << 16;
@@ -250,24 +231,19 @@ int submit_reg_new(submit_reg **out, chain *c, const uint8_t chain_id[CHAIN_HASH
     submit_reg *r = calloc(1, sizeof *r);
     if (!r)
         return CHAIN_ERR_NOMEM;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->idle, &ca);
-    pthread_condattr_destroy(&ca);
     r->chain = c;
     memcpy(r->chain_id, chain_id, CHAIN_HASH_LEN);
     r->forward = forward;
     r->forward_ctx = forward_ctx;
     pthread_mutex_init(&r->vmu, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&r->sweep_cv, &ca);
-    pthread_condattr_destroy(&ca);
-    if (pthread_create(&r->sweeper, NULL, sweeper_main, r) != 0) {
-        pthread_cond_destroy(&r->sweep_cv);
-        pthread_cond_destroy(&r->idle);
+    int made = 0; /* condition variables initialized */
+    if (mono_cond_init(&r->idle) != 0 || (made++, mono_cond_init(&r->sweep_cv) != 0) ||
+        (made++, pthread_create(&r->sweeper, NULL, sweeper_main, r) != 0)) {
+        if (made > 1)
+            pthread_cond_destroy(&r->sweep_cv);
+        if (made > 0)
+            pthread_cond_destroy(&r->idle);
         pthread_mutex_destroy(&r->mu);
         pthread_mutex_destroy(&r->vmu);
         free(r);
@@ -357,11 +333,11 @@ static int waiter_join(submit_reg *r, waiter **out, bool *created, const uint8_t
         w->tx = copy;
         w->len = len;
         w->state = W_PENDING;
-        pthread_condattr_t ca;
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&w->cv, &ca);
-        pthread_condattr_destroy(&ca);
+        if (mono_cond_init(&w->cv) != 0) {
+            free(copy);
+            free(w);
+            return REPLICA_BUSY;
+        }
         size_t b = bucket_of(id);
         w->next = r->buckets[b];
         r->buckets[b] = w;
@@ -418,7 +394,7 @@ static void fire(submit_reg *r)
     while (l) {
         listener *next = l->next;
         if (l->res == REPLICA_COMMITTED && lat)
-            lat(lat_ctx, now_us() - l->t0_us);
+            lat(lat_ctx, mono_us() - l->t0_us);
         l->done(l->ctx, l->res, &l->rc);
         free(l);
         l = next;
@@ -433,7 +409,7 @@ static void fire(submit_reg *r)
 static void waiter_send(submit_reg *r, waiter *w)
 {
     chain_receipt rc;
-    w->last_sent_ms = now_ms();
+    w->last_sent_ms = mono_ms();
     pthread_mutex_unlock(&r->mu);
     bool found = ledger_lookup(r, &rc, w->id);
     int res = found ? REPLICA_QUEUED : r->forward(r->forward_ctx, w->tx, w->len);
@@ -486,7 +462,7 @@ int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t l
               unsigned wait_ms)
 {
     uint8_t id[CHAIN_HASH_LEN];
-    uint64_t t0 = now_us();
+    uint64_t t0 = mono_us();
     if (admit(r, receipt, id, tx, len) != CHAIN_OK)
         return REPLICA_REJECTED;
 
@@ -504,7 +480,7 @@ int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t l
             pthread_mutex_lock(&r->mu);
             recent *rs = recent_slot(r, id);
             memcpy(rs->id, id, CHAIN_HASH_LEN);
-            rs->ms = now_ms();
+            rs->ms = mono_ms();
             pthread_mutex_unlock(&r->mu);
         }
         return res;
@@ -526,7 +502,7 @@ int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t l
     if (created) {
         recent *rs = recent_slot(r, id);
         if (rs->ms && memcmp(rs->id, id, CHAIN_HASH_LEN) == 0 &&
-            now_ms() - rs->ms < SUBMIT_RESEND_MS) {
+            mono_ms() - rs->ms < SUBMIT_RESEND_MS) {
             w->sent = true; /* just forwarded by a wait=0 call */
             w->last_sent_ms = rs->ms;
             waiter_lookup(r, w); /* it may have been applied before we registered */
@@ -535,10 +511,10 @@ int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t l
         }
     }
 
-    uint64_t deadline = now_ms() + wait_ms;
+    uint64_t deadline = mono_ms() + wait_ms;
     res = REPLICA_TIMEOUT;
     while (w->state != W_DONE && !r->stopping && w->last_err != REPLICA_STOPPING) {
-        uint64_t now = now_ms();
+        uint64_t now = mono_ms();
         if (now >= deadline)
             break;
         uint64_t next_send = w->last_sent_ms + SUBMIT_RESEND_MS;
@@ -548,7 +524,7 @@ int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t l
         if (deadline < until)
             until = deadline;
         struct timespec ts;
-        deadline_ts(&ts, until);
+        mono_deadline(&ts, (until)*1000u);
         int rc = pthread_cond_timedwait(&w->cv, &r->mu, &ts);
         if (w->state == W_DONE || r->stopping)
             break;
@@ -556,7 +532,7 @@ int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t l
             w->state = W_PENDING;
             waiter_send(r, w);
         } else if (rc == ETIMEDOUT) {
-            if (now_ms() >= w->last_sent_ms + SUBMIT_RESEND_MS) {
+            if (mono_ms() >= w->last_sent_ms + SUBMIT_RESEND_MS) {
                 waiter_send(r, w);
             } else {
                 waiter_lookup(r, w);
@@ -581,7 +557,7 @@ int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t l
     fire(r); /* listeners of the same tx this thread may have completed */
 
     if (res == REPLICA_COMMITTED && lat)
-        lat(lat_ctx, now_us() - t0);
+        lat(lat_ctx, mono_us() - t0);
     return res;
 }
 
@@ -608,7 +584,7 @@ static void expire_listeners(submit_reg *r, waiter *w, uint64_t now, bool all)
 /* One pass of the sweeper over its list (lock held; dropped around sends). */
 static void sweep(submit_reg *r)
 {
-    uint64_t now = now_ms();
+    uint64_t now = mono_ms();
     waiter **pp = &r->async;
     while (*pp) {
         waiter *w = *pp;
@@ -623,7 +599,7 @@ static void sweep(submit_reg *r)
                 waiter_lookup(r, w);
             }
             /* the sweeper stops before the registry does: only deadlines end here */
-            expire_listeners(r, w, now_ms(), false);
+            expire_listeners(r, w, mono_ms(), false);
             /* the lock was dropped: new waiters may have been pushed in front of w
              * (only this thread removes, so w is still on the list, further on) */
             while (*pp != w)
@@ -647,7 +623,7 @@ static void *sweeper_main(void *arg)
     pthread_mutex_lock(&r->mu);
     while (!r->sweeper_stop) {
         struct timespec ts;
-        deadline_ts(&ts, now_ms() + SUBMIT_SWEEP_MS);
+        mono_deadline(&ts, (mono_ms() + SUBMIT_SWEEP_MS) * 1000u);
         pthread_cond_timedwait(&r->sweep_cv, &r->mu, &ts);
         sweep(r);
         pthread_mutex_unlock(&r->mu);
@@ -663,7 +639,7 @@ void submit_tx_async(submit_reg *r, const uint8_t *tx, size_t len, unsigned wait
 {
     uint8_t id[CHAIN_HASH_LEN];
     chain_receipt rc;
-    uint64_t t0 = now_us();
+    uint64_t t0 = mono_us();
     if (admit(r, &rc, id, tx, len) != CHAIN_OK) {
         done(ctx, REPLICA_REJECTED, &rc);
         return;
@@ -684,7 +660,7 @@ void submit_tx_async(submit_reg *r, const uint8_t *tx, size_t len, unsigned wait
     l->done = done;
     l->ctx = ctx;
     l->t0_us = t0;
-    l->deadline_ms = now_ms() + (wait_ms ? wait_ms : 1);
+    l->deadline_ms = mono_ms() + (wait_ms ? wait_ms : 1);
     l->next = w->listeners;
     w->listeners = l; /* waiter_join's ref is now the listener's */
     if (!w->in_async) {
@@ -698,7 +674,7 @@ void submit_tx_async(submit_reg *r, const uint8_t *tx, size_t len, unsigned wait
         w->listeners = l->next;
         listener_fire(r, w, l, REPLICA_COMMITTED);
     } else if (created) {
-        w->last_lookup_ms = now_ms();
+        w->last_lookup_ms = mono_ms();
         waiter_send(r, w); /* looks the ledger up first, then forwards */
     }
     pthread_mutex_unlock(&r->mu);

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "log/log.h"
+#include "mono/mono.h"
 
 struct scanq {
     pthread_mutex_t mu;
@@ -47,13 +48,6 @@ struct scanq {
     uint64_t stalled_since;   /* ms: when seen_next last moved */
     scanq_stats stats;
 };
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* An empty hint is no hint; anything else must be an ISO region code. */
 static bool region_ok(const char *s)
@@ -191,13 +185,7 @@ static void *flusher_main(void *arg)
     pthread_mutex_lock(&q->mu);
     while (!q->stopping) {
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += SCANQ_FLUSH_MS / 1000;
-        ts.tv_nsec += (long)(SCANQ_FLUSH_MS % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        mono_deadline(&ts, mono_us() + SCANQ_FLUSH_MS * 1000u);
         while (!q->stopping && q->n < SCANQ_BATCH_MAX)
             if (pthread_cond_timedwait(&q->cv, &q->mu, &ts) != 0)
                 break;
@@ -228,11 +216,8 @@ int scanq_start(scanq **out, chain *c, const uint8_t chain_id[CHAIN_HASH_LEN],
         memcpy(q->seckey, seckey, CHAIN_SECKEY_LEN);
         q->has_key = true;
     }
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&q->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    if (mono_cond_init(&q->cv) != 0)
+        goto fail;
     pthread_mutex_init(&q->mu, NULL);
     if (pthread_create(&q->thread, NULL, flusher_main, q) != 0) {
         pthread_cond_destroy(&q->cv);
