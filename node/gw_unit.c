@@ -5,9 +5,11 @@
  *
  * A resolution is: parse the link (gs1_parse_unit) → rate-limit the client →
  * one short chain_rd: unit, lot, policy, scan stats, events (newest
- * GW_HISTORY_MAX) and the names of their actors → label signature check →
- * verdict_eval → record the scan → answer. The snapshot is closed before the
- * answer is serialized, so a reader holds LMDB pages only briefly.
+ * GW_HISTORY_MAX) and the names of their actors → label signature check
+ * (label_check; a signature other than the stored one, a reprint, opens a
+ * second short chain_rd for the brand's key) → verdict_eval → record the
+ * scan → answer. Each snapshot is closed before the answer is serialized, so
+ * a reader holds LMDB pages only briefly.
  */
 #include "node/gw_priv.h"
 #include "label/label.h"

@@ -4,9 +4,9 @@
  * A gateway thread calling submit_tx prechecks the tx, registers (or joins)
  * the waiter for its id, looks the id up in the ledger — registering first so
  * a receipt applied in between is never missed — and forwards the tx to
- * consensus. It then sleeps on the waiter's condition variable. The consensus
- * thread, after each applied block, calls submit_on_receipts, which copies the
- * receipt into the waiter and wakes it.
+ * consensus. It then sleeps on the waiter's condition variable. The applier
+ * thread (applier.c), after each group of applied blocks, calls
+ * submit_on_receipts, which copies the receipt into the waiter and wakes it.
  *
  * Outcomes that Raft leaves unknown (leadership lost, a leader killed before
  * it proposed the tx, a block skipped because it was proposed on a stale head)

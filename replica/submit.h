@@ -1,8 +1,10 @@
 /*
- * submit.h — the submission registry (node-private): turns "here is a signed
- * transaction" into "here is its receipt" across the asynchronous replication
- * path. Gateway threads block in submit_tx; the consensus thread reports
- * applied blocks through submit_on_*; waiters are keyed by transaction id.
+ * submit.h — the submission registry (private to replica/; callers use
+ * replica_submit): turns "here is a signed transaction" into "here is its
+ * receipt" across the asynchronous replication path. Gateway threads block
+ * in submit_tx; the applier thread reports applied and skipped blocks through
+ * submit_on_receipts / submit_on_skipped, the consensus thread a restored
+ * snapshot through submit_on_restore; waiters are keyed by transaction id.
  */
 #ifndef PROVENA_REPLICA_SUBMIT_H
 #define PROVENA_REPLICA_SUBMIT_H
@@ -62,7 +64,6 @@ typedef void (*submit_done_fn)(void *ctx, int result, const chain_receipt *recei
 void submit_tx_async(submit_reg *r, const uint8_t *tx, size_t len, unsigned wait_ms,
                      submit_done_fn done, void *ctx);
 
-/* Consensus thread, after a block applied: wakes the waiters of these receipts. */
 /* How many distinct transactions wait for their receipt on this node now
  * (read without locking: a hint, exact once the caller holds no races). */
 size_t submit_waiting(submit_reg *r);
@@ -73,11 +74,13 @@ size_t submit_waiting(submit_reg *r);
  * fn is no longer running. The applier uses it to stop deferring. */
 void submit_reg_on_wait(submit_reg *r, void (*fn)(void *ctx), void *ctx);
 
+/* Applier thread, after a block applied: wakes the waiters of these receipts. */
 void submit_on_receipts(submit_reg *r, const chain_receipt *rcs, size_t n);
-/* Consensus thread, after a block was skipped (did not link): its txs changed
+/* Applier thread, after a block was skipped (did not link): its txs changed
  * nothing, so their waiters forward them again. */
 void submit_on_skipped(submit_reg *r, const chain_receipt *rcs, size_t n);
-/* After the ledger was replaced by a snapshot: every waiter looks itself up. */
+/* Consensus thread, after a snapshot's catch-up replayed blocks: every
+ * waiter looks itself up. */
 void submit_on_restore(submit_reg *r);
 
 /* Refuses new submissions, wakes every waiter and ends every asynchronous
