@@ -1,6 +1,7 @@
 /*
  * test_submit.c — the path from submit to receipt on one node: the submission
- * registry (replica/submit.c) and the applier (replica/applier.c) against a
+ * registry (replica/submit.c), the fsm (replica/fsm.c) and the applier
+ * (replica/applier.c) against a
  * real ledger in a temporary directory, with consensus replaced by a
  * recording forward function. One test per promise.
  */
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 #include "chain/chain.h"
 #include "genesis/genesis.h"
 #include "replica/applier.h"
+#include "replica/fsm.h"
 #include "replica/replica.h"
 #include "replica/submit.h"
 
@@ -645,9 +648,131 @@ static void test_applier_failure_refuses_every_later_block(void **state)
     free(blk);
 }
 
+/* ---- the fsm: consensus's state machine over the ledger ---- */
+
+/* Header fields and id of an encoded block. */
+static chain_block_header peek_hdr(const uint8_t *blk, size_t len, uint8_t id[32])
+{
+    chain_block_header hdr;
+    size_t ntx;
+    assert_int_equal(chain_block_peek(&hdr, id, &ntx, blk, len), CHAIN_OK);
+    return hdr;
+}
+
+static void test_fsm_builds_ahead_of_commit_and_follows_it(void **state)
+{
+    fixture *f = *state;
+    submit_reg *r;
+    replica_fsm *fsm;
+    atomic_bool stop = false;
+    assert_int_equal(submit_reg_new(&r, f->c, f->g->chain_id, fake_forward, f), CHAIN_OK);
+    assert_int_equal(fsm_new(&fsm, f->c, 1, r, &stop), CHAIN_OK);
+    fsm_leader_changed(fsm, true);
+    chain_head h = head_of(f);
+    uint8_t *tx[2], *blk[2], id[2][32], txid[32];
+    size_t len[2], blen[2], used;
+    for (int i = 0; i < 2; i++) {
+        make_mint(f, &tx[i], &len[i], txid, (uint64_t)i + 1, i ? "fsm1" : "fsm0");
+        const uint8_t *txs[1] = {tx[i]};
+        assert_int_equal(fsm_build(fsm, &blk[i], &blen[i], &used, txs, &len[i], 1), 0);
+        assert_int_equal(used, 1);
+    }
+    chain_block_header h0 = peek_hdr(blk[0], blen[0], id[0]);
+    chain_block_header h1 = peek_hdr(blk[1], blen[1], id[1]);
+    assert_int_equal(h0.height, h.height + 1);
+    assert_memory_equal(h0.prev, h.id, 32);
+    assert_int_equal(h1.height, h.height + 2); /* built on the first, not yet committed */
+    assert_memory_equal(h1.prev, id[0], 32);
+    assert_true(h1.time >= h0.time);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(fsm_apply(fsm, (uint64_t)i + 1, blk[i], blen[i]), 0);
+    assert_int_equal(fsm_applied_index(fsm), 2); /* drains the applier */
+    chain_head after = head_of(f);
+    assert_int_equal(after.height, h.height + 2);
+    assert_memory_equal(after.id, id[1], 32);
+    fsm_free(fsm);
+    submit_reg_shutdown(r);
+    submit_reg_free(r);
+    for (int i = 0; i < 2; i++) {
+        free(tx[i]);
+        free(blk[i]);
+    }
+}
+
+static void test_fsm_unlinked_own_block_restarts_from_committed_head(void **state)
+{
+    fixture *f = *state;
+    submit_reg *r;
+    replica_fsm *fsm;
+    atomic_bool stop = false;
+    assert_int_equal(submit_reg_new(&r, f->c, f->g->chain_id, fake_forward, f), CHAIN_OK);
+    assert_int_equal(fsm_new(&fsm, f->c, 1, r, &stop), CHAIN_OK);
+    fsm_leader_changed(fsm, true);
+    chain_head h = head_of(f);
+    uint8_t *tx[3], *ours = NULL, *other = NULL, *next = NULL, txid[32], oid[32], nid[32];
+    size_t len[3], olen, ourlen, nlen, used;
+    make_mint(f, &tx[0], &len[0], txid, 1, "own0");
+    make_mint(f, &tx[1], &len[1], txid, 1, "other0");
+    make_mint(f, &tx[2], &len[2], txid, 2, "own1");
+    const uint8_t *t0[1] = {tx[0]};
+    assert_int_equal(fsm_build(fsm, &ours, &ourlen, &used, t0, &len[0], 1), 0);
+    /* another leader's block at the same height commits first */
+    block_on(&other, &olen, h.height, h.id, h.time, tx[1], len[1], oid);
+    assert_int_equal(fsm_apply(fsm, 1, other, olen), 0);
+    assert_int_equal(fsm_apply(fsm, 2, ours, ourlen), 0); /* does not link: skipped */
+    const uint8_t *t2[1] = {tx[2]};
+    assert_int_equal(fsm_build(fsm, &next, &nlen, &used, t2, &len[2], 1), 0);
+    chain_block_header nh = peek_hdr(next, nlen, nid);
+    assert_int_equal(nh.height, h.height + 2); /* on the committed head, not on ours */
+    assert_memory_equal(nh.prev, oid, 32);
+    assert_int_equal(fsm_apply(fsm, 3, next, nlen), 0);
+    assert_int_equal(fsm_applied_index(fsm), 3);
+    assert_int_equal(head_of(f).height, h.height + 2);
+    fsm_free(fsm);
+    submit_reg_shutdown(r);
+    submit_reg_free(r);
+    free(ours);
+    free(other);
+    free(next);
+    for (int i = 0; i < 3; i++)
+        free(tx[i]);
+}
+
+static void test_fsm_cons_fills_every_callback(void **state)
+{
+    fixture *f = *state;
+    submit_reg *r;
+    replica_fsm *fsm;
+    atomic_bool stop = false;
+    assert_int_equal(submit_reg_new(&r, f->c, f->g->chain_id, fake_forward, f), CHAIN_OK);
+    assert_int_equal(fsm_new(&fsm, f->c, 1, r, &stop), CHAIN_OK);
+    cons_fsm cf;
+    memset(&cf, 0, sizeof cf);
+    fsm_cons(fsm, &cf);
+    assert_ptr_equal(cf.ctx, fsm);
+    assert_non_null(cf.apply);
+    assert_non_null(cf.snapshot);
+    assert_non_null(cf.restore);
+    assert_non_null(cf.build);
+    assert_non_null(cf.leader_changed);
+    assert_int_equal(cf.applied_index(cf.ctx), 0);
+    cons_peer peers[4];
+    assert_int_equal(cf.members(cf.ctx, peers, 4), 1); /* the genesis node */
+    assert_int_equal(peers[0].id, 1);
+    assert_string_equal(peers[0].addr, "tcp://127.0.0.1:1");
+    fsm_free(fsm);
+    submit_reg_shutdown(r);
+    submit_reg_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_fsm_builds_ahead_of_commit_and_follows_it, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_fsm_unlinked_own_block_restarts_from_committed_head,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fsm_cons_fills_every_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_submit_bad_signature_rejected_not_forwarded, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_submit_receipt_wakes_every_waiter_of_one_tx, setup,
