@@ -1,9 +1,8 @@
 /*
  * test_submit.c — the path from submit to receipt on one node: the submission
  * registry (replica/submit.c), the fsm (replica/fsm.c) and the applier
- * (replica/applier.c) against a
- * real ledger in a temporary directory, with consensus replaced by a
- * recording forward function. One test per promise.
+ * (replica/applier.c) against a real ledger in a temporary directory, with
+ * consensus replaced by a recording forward function. One test per promise.
  */
 #include <setjmp.h>
 #include <stdarg.h>
