@@ -395,19 +395,34 @@ static void run_seed(uint64_t seed, bool snapshots, bool kills)
         for (unsigned j = 0; j < N; j++)
             if (i != j && raft_fixture_saturated(&f, i, j))
                 raft_fixture_desaturate(&f, i, j);
-    if (!raft_fixture_step_until_has_leader(&f, 30000)) {
+    /* Converge: an entry submitted to the leader gets applied everywhere. The
+     * leader may still lose its place right after healing (a server with a
+     * longer log wins the next election and truncates the entry away), so a
+     * few rounds are allowed; an entry that is never committed is no fault. */
+    raft_index last = 0;
+    bool applied = false;
+    for (int attempt = 0; attempt < 5 && !applied; attempt++) {
+        if (!raft_fixture_step_until_has_leader(&f, 30000))
+            continue;
+        submit(&f, &next_id);
+        unsigned li = raft_fixture_leader_index(&f);
+        if (li >= N)
+            continue;
+        last = raft_last_index(raft_fixture_get(&f, li));
+        applied = raft_fixture_step_until_applied(&f, N, last, 20000);
+    }
+    if (!applied) {
         for (unsigned i = 0; i < N; i++) {
             struct raft *r = raft_fixture_get(&f, i);
-            fprintf(stderr, "seed %llu server %u: %s term %llu last %llu commit %llu\n",
+            fprintf(stderr,
+                    "seed %llu server %u: %s term %llu last %llu commit %llu applied %llu "
+                    "(waiting for %llu)\n",
                     (unsigned long long)seed, i, raft_state_name(raft_state(r)),
-                    raft_current_term(r), raft_last_index(r), raft_commit_index(r));
+                    raft_current_term(r), raft_last_index(r), raft_commit_index(r),
+                    raft_last_applied(r), (unsigned long long)last);
         }
-        CHECK(!"no leader after healing");
+        CHECK(!"every server applied an entry submitted after healing");
     }
-    submit(&f, &next_id);
-    struct raft *l = raft_fixture_get(&f, raft_fixture_leader_index(&f));
-    raft_index last = raft_last_index(l);
-    CHECK(raft_fixture_step_until_applied(&f, N, last, 60000));
 
     unsigned acked = 0;
     for (uint64_t x = 1; x < MAXI && x <= last; x++) {
