@@ -36,7 +36,7 @@
  * is accepted at the same height on every node, and no term ever had two
  * leaders (checked at every step).
  *
- * Environment: PROVENA_SIM_SEEDS (default 20), PROVENA_SIM_BASE (default from
+ * Environment: PROVENA_SIM_SEEDS (default 20; ctest sets 10), PROVENA_SIM_BASE (default from
  * the clock, printed), PROVENA_SIM_SEED (replay one), PROVENA_SIM_VERBOSE.
  */
 #include "sim.h"
