@@ -92,7 +92,7 @@ typedef struct node {
     chain *ch;
     char dir[200];
     uint64_t next_tick, restart_at;
-    int crash_mode;   /* -1: none armed */
+    int crash_mode;    /* -1: none armed */
     uint64_t crash_by; /* armed crash happens at the next write, or at this time */
     /* the loop's leadership state (cons_loop.c check_leadership) */
     bool ready, barrier_pending;
@@ -436,7 +436,9 @@ static void node_crash(node *n, int mode)
     n->npending = 0;
     n->crash_mode = -1;
     say("node %u: crashed (%s)", n->i + 1,
-        mode == CRASH_PLAIN ? "plain" : mode == CRASH_TORN ? "torn write" : "after fsync");
+        mode == CRASH_PLAIN  ? "plain"
+        : mode == CRASH_TORN ? "torn write"
+                             : "after fsync");
 }
 
 /* cons_io_flush, unless a crash is armed for this node's next write. */
@@ -464,8 +466,8 @@ static void deliver(unsigned from, unsigned to, const uint8_t *buf, size_t len)
     cons_wire w;
     memset(&w, 0, sizeof w);
     SIM_CHECK(cons_codec_decode(&w, buf, len) == 0); /* our own frames decode */
-    bool install_busy = w.kind == RAFT_INSTALL_SNAPSHOT &&
-                        (c->snapshot_puts > 0 || c->raft.legacy.snapshot_taking);
+    bool install_busy =
+        w.kind == RAFT_INSTALL_SNAPSHOT && (c->snapshot_puts > 0 || c->raft.legacy.snapshot_taking);
     if (w.kind != CONS_KIND_FORWARD && c->recv_cb && c->state != CONS_HALTED && !install_busy)
         c->recv_cb(&c->io, &w.msg);
     else
@@ -729,23 +731,22 @@ static void make_genesis(void)
         }
     }
     char json[4096];
-    int len = snprintf(
-        json, sizeof json,
-        "{\"chain\":\"sim-net\",\"time\":1767225600,\"brands\":["
-        "{\"id\":\"b0\",\"name\":\"B0\",\"pub\":\"%s\",\"prefixes\":[\"%s\"]},"
-        "{\"id\":\"b1\",\"name\":\"B1\",\"pub\":\"%s\",\"prefixes\":[\"%s\"]},"
-        "{\"id\":\"b2\",\"name\":\"B2\",\"pub\":\"%s\",\"prefixes\":[\"%s\"]},"
-        "{\"id\":\"b3\",\"name\":\"B3\",\"pub\":\"%s\",\"prefixes\":[\"%s\"]}],"
-        "\"participants\":[],\"nodes\":["
-        "{\"id\":1,\"operator\":\"b0\",\"raft\":\"tcp://127.0.0.1:7101\","
-        "\"http\":\"http://127.0.0.1:8101\",\"pub\":\"%s\"},"
-        "{\"id\":2,\"operator\":\"b1\",\"raft\":\"tcp://127.0.0.1:7102\","
-        "\"http\":\"http://127.0.0.1:8102\",\"pub\":\"%s\"},"
-        "{\"id\":3,\"operator\":\"b2\",\"raft\":\"tcp://127.0.0.1:7103\","
-        "\"http\":\"http://127.0.0.1:8103\",\"pub\":\"%s\"}],"
-        "\"policy\":{\"warranty_months\":24}}",
-        keys[0], prefixes[0], keys[1], prefixes[1], keys[2], prefixes[2], keys[3], prefixes[3],
-        keys[4], keys[5], keys[6]);
+    int len = snprintf(json, sizeof json,
+                       "{\"chain\":\"sim-net\",\"time\":1767225600,\"brands\":["
+                       "{\"id\":\"b0\",\"name\":\"B0\",\"pub\":\"%s\",\"prefixes\":[\"%s\"]},"
+                       "{\"id\":\"b1\",\"name\":\"B1\",\"pub\":\"%s\",\"prefixes\":[\"%s\"]},"
+                       "{\"id\":\"b2\",\"name\":\"B2\",\"pub\":\"%s\",\"prefixes\":[\"%s\"]},"
+                       "{\"id\":\"b3\",\"name\":\"B3\",\"pub\":\"%s\",\"prefixes\":[\"%s\"]}],"
+                       "\"participants\":[],\"nodes\":["
+                       "{\"id\":1,\"operator\":\"b0\",\"raft\":\"tcp://127.0.0.1:7101\","
+                       "\"http\":\"http://127.0.0.1:8101\",\"pub\":\"%s\"},"
+                       "{\"id\":2,\"operator\":\"b1\",\"raft\":\"tcp://127.0.0.1:7102\","
+                       "\"http\":\"http://127.0.0.1:8102\",\"pub\":\"%s\"},"
+                       "{\"id\":3,\"operator\":\"b2\",\"raft\":\"tcp://127.0.0.1:7103\","
+                       "\"http\":\"http://127.0.0.1:8103\",\"pub\":\"%s\"}],"
+                       "\"policy\":{\"warranty_months\":24}}",
+                       keys[0], prefixes[0], keys[1], prefixes[1], keys[2], prefixes[2], keys[3],
+                       prefixes[3], keys[4], keys[5], keys[6]);
     SIM_CHECK(len > 0 && (size_t)len < sizeof json);
     char err[256];
     if (chain_genesis_parse(&genesis, json, (size_t)len, err, sizeof err) != CHAIN_OK) {

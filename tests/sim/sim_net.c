@@ -94,8 +94,8 @@ int cons_net_send(cons_net *n, uint64_t id, const char *addr, uint8_t *buf, size
     return 0;
 }
 
-size_t sim_net_deliver(uint64_t now, void (*fn)(unsigned from, unsigned to, const uint8_t *buf,
-                                                size_t len))
+size_t sim_net_deliver(uint64_t now,
+                       void (*fn)(unsigned from, unsigned to, const uint8_t *buf, size_t len))
 {
     size_t delivered = 0;
     for (;;) {

@@ -41,18 +41,18 @@
 
 #include "helper_util.h"
 
-#define N     5
-#define MAXI  4096
+#define N             5
+#define MAXI          4096
 #define SEEDS_DEFAULT 500
 
 /* A failed check inside a seed's child process: say where, exit nonzero. */
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            fprintf(stderr, "seed %llu: %s:%d: check failed: %s\n", (unsigned long long)cur_seed, \
-                    __FILE__, __LINE__, #cond);                                        \
-            _exit(1);                                                                  \
-        }                                                                              \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "seed %llu: %s:%d: check failed: %s\n", (unsigned long long)cur_seed,  \
+                    __FILE__, __LINE__, #cond);                                                    \
+            _exit(1);                                                                              \
+        }                                                                                          \
     } while (0)
 
 static uint64_t cur_seed;
@@ -201,8 +201,8 @@ static void fixture_install_done(struct raft_io_snapshot_put *req, int status)
 }
 
 static int fixture_snapshot_put(struct raft_io *io, unsigned trailing,
-                                struct raft_io_snapshot_put *req,
-                                const struct raft_snapshot *snap, raft_io_snapshot_put_cb cb)
+                                struct raft_io_snapshot_put *req, const struct raft_snapshot *snap,
+                                raft_io_snapshot_put_cb cb)
 {
     stub_log *l = stub_of(io);
     if (trailing != 0)
@@ -222,9 +222,8 @@ static int fixture_snapshot_put(struct raft_io *io, unsigned trailing,
 
 static void stub_wrap(struct raft *r, unsigned i)
 {
-    stubs[i] = (stub_log){.io = r->io,
-                          .truncate = r->io->truncate,
-                          .snapshot_put = r->io->snapshot_put};
+    stubs[i] =
+        (stub_log){.io = r->io, .truncate = r->io->truncate, .snapshot_put = r->io->snapshot_put};
     r->io->truncate = fixture_truncate;
     r->io->snapshot_put = fixture_snapshot_put;
 }
