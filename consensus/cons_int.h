@@ -135,6 +135,12 @@ void cons_fsm_setup(cons *c);
 /* cons_members.c: leader only, after the barrier. */
 void cons_members_reconcile(cons *c, uint64_t now_ms);
 
+/* cons_guard.c: called on every frame before raft sees it. Rewrites an
+ * AppendEntries whose prev_log_index this follower compacted below its snapshot
+ * (libraft 0.22.1 would reject it forever) to start at the snapshot; true when
+ * it did. Frees the entries it drops. */
+bool cons_guard_append_entries(const struct raft *r, struct raft_message *m);
+
 /* cons_loop.c */
 void cons_halt(cons *c, const char *why, int code);
 void *cons_loop_main(void *arg);

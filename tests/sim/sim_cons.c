@@ -123,7 +123,7 @@ static uint64_t rng, now_ms, seed_now;
 static uint64_t term_leader[TERMS_MAX];
 static uint8_t acked[ACKED_MAX][CHAIN_HASH_LEN];
 static size_t nacked;
-static bool verbose, quiesce; /* quiesce: clients finish, start nothing new */
+static bool verbose, no_guard, quiesce; /* quiesce: clients finish, start nothing new */
 
 uint64_t sim_rand(uint64_t n)
 {
@@ -468,9 +468,11 @@ static void deliver(unsigned from, unsigned to, const uint8_t *buf, size_t len)
     SIM_CHECK(cons_codec_decode(&w, buf, len) == 0); /* our own frames decode */
     bool install_busy =
         w.kind == RAFT_INSTALL_SNAPSHOT && (c->snapshot_puts > 0 || c->raft.legacy.snapshot_taking);
-    if (w.kind != CONS_KIND_FORWARD && c->recv_cb && c->state != CONS_HALTED && !install_busy)
+    if (w.kind != CONS_KIND_FORWARD && c->recv_cb && c->state != CONS_HALTED && !install_busy) {
+        if (!no_guard) /* as cons_loop.c deliver_inbox */
+            cons_guard_append_entries(&c->raft, &w.msg);
         c->recv_cb(&c->io, &w.msg);
-    else
+    } else
         cons_wire_release(&w);
     node_flush(n);
 }
@@ -902,6 +904,7 @@ int main(void)
 {
     setenv("PROVENA_CONS_QUIET", "1", 1);
     verbose = getenv("PROVENA_SIM_VERBOSE") != NULL;
+    no_guard = getenv("PROVENA_SIM_NO_GUARD") != NULL; /* to see what cons_guard.c prevents */
     uint64_t base, count;
     if (getenv("PROVENA_SIM_SEED")) {
         base = env_u64("PROVENA_SIM_SEED", 1);

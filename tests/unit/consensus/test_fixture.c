@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "consensus/cons_int.h" /* cons_guard_append_entries */
 #include "helper_util.h"
 
 #define N             5
@@ -128,7 +129,10 @@ static int toy_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
  * install's snapshot_put completes) and call the stub with the index that
  * makes its arithmetic right. Its entry count comes from its own load(). */
 typedef struct stub_log {
+    struct raft *raft;
     struct raft_io *io;
+    int (*io_start)(struct raft_io *, unsigned, raft_io_tick_cb, raft_io_recv_cb);
+    raft_io_recv_cb recv;
     int (*truncate)(struct raft_io *, raft_index);
     int (*snapshot_put)(struct raft_io *, unsigned, struct raft_io_snapshot_put *,
                         const struct raft_snapshot *, raft_io_snapshot_put_cb);
@@ -220,10 +224,34 @@ static int fixture_snapshot_put(struct raft_io *io, unsigned trailing,
     return rv;
 }
 
+/* Every frame passes consensus/'s guard first, as in cons_loop.c (a
+ * follower's snapshot ahead of the leader's view of it would otherwise stall
+ * replication in libraft 0.22.1; see cons_guard.c). PROVENA_SIM_NO_GUARD=1
+ * leaves it out, to see the stall. */
+static void fixture_recv(struct raft_io *io, struct raft_message *m)
+{
+    stub_log *l = stub_of(io);
+    if (!getenv("PROVENA_SIM_NO_GUARD"))
+        cons_guard_append_entries(l->raft, m);
+    l->recv(io, m);
+}
+
+static int fixture_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tick,
+                         raft_io_recv_cb recv)
+{
+    stub_log *l = stub_of(io);
+    l->recv = recv;
+    return l->io_start(io, msecs, tick, fixture_recv);
+}
+
 static void stub_wrap(struct raft *r, unsigned i)
 {
-    stubs[i] =
-        (stub_log){.io = r->io, .truncate = r->io->truncate, .snapshot_put = r->io->snapshot_put};
+    stubs[i] = (stub_log){.raft = r,
+                          .io = r->io,
+                          .io_start = r->io->start,
+                          .truncate = r->io->truncate,
+                          .snapshot_put = r->io->snapshot_put};
+    r->io->start = fixture_start;
     r->io->truncate = fixture_truncate;
     r->io->snapshot_put = fixture_snapshot_put;
 }
