@@ -55,3 +55,47 @@ bool cons_guard_append_entries(const struct raft *r, struct raft_message *m)
     a->prev_log_term = snap_term;
     return true;
 }
+
+/*
+ * InstallSnapshot with the wrong term. libraft 0.22.1 builds an
+ * InstallSnapshot from the snapshot it knows of (index, term), then loads the
+ * data through raft_io's snapshot_get; when the store already holds a newer
+ * snapshot (ours can: a group commit writes an append and a snapshot put
+ * together, and the append's callback may make raft send before the put's
+ * callback tells it of the new snapshot), legacyLoadSnapshotCb takes the
+ * newer index but keeps the older term. The follower then records the
+ * snapshot's last entry with a term it never had, and a later AppendEntries
+ * "conflicts" with a committed entry: raft shuts the follower's handling
+ * down (and frees the entries' batch twice on that path). The fixture's
+ * snapshots+kills mode hit it (seed 5734). The snapshot we hand out carries
+ * its true term; the data pointer comes back in the message, so the term is
+ * put right before the message is encoded.
+ */
+void cons_guard_snapshot_loaded(cons_snap_seen *s, const struct raft_snapshot *snap)
+{
+    if (snap->n_bufs < 1)
+        return;
+    s->ring[s->next].data = snap->bufs[0].base;
+    s->ring[s->next].index = snap->index;
+    s->ring[s->next].term = snap->term;
+    s->next = (s->next + 1) % CONS_SNAP_SEEN;
+}
+
+const struct raft_message *cons_guard_install_term(cons_snap_seen *s, const struct raft_message *m,
+                                                   struct raft_message *tmp)
+{
+    if (m->type != RAFT_INSTALL_SNAPSHOT)
+        return m;
+    const struct raft_install_snapshot *p = &m->install_snapshot;
+    for (unsigned i = 0; i < CONS_SNAP_SEEN; i++) {
+        if (s->ring[i].data == NULL || s->ring[i].data != p->data.base ||
+            s->ring[i].index != p->last_index)
+            continue;
+        if (s->ring[i].term == p->last_term)
+            return m;
+        *tmp = *m;
+        tmp->install_snapshot.last_term = s->ring[i].term;
+        return tmp;
+    }
+    return m;
+}

@@ -9,7 +9,8 @@
  *
  * What is the project's code and what is the harness's:
  *   project: every raft_io method and its group-commit flush, the store, the
- *            codec (every frame is encoded and decoded), the raft_fsm adapter
+ *            codec (every frame is encoded and decoded), the guard every
+ *            frame passes before raft (cons_guard.c), the raft_fsm adapter
  *            (index = last_applied + 1, replay skipping, restore gating), and
  *            chain/ (block build, apply, markers, replay);
  *   harness: the loop that cons_loop.c runs on a thread (deliver, tick,
@@ -37,7 +38,8 @@
  * leaders (checked at every step).
  *
  * Environment: PROVENA_SIM_SEEDS (default 20; ctest sets 10), PROVENA_SIM_BASE (default from
- * the clock, printed), PROVENA_SIM_SEED (replay one), PROVENA_SIM_VERBOSE.
+ * the clock, printed), PROVENA_SIM_SEED (replay one), PROVENA_SIM_VERBOSE,
+ * PROVENA_SIM_NO_GUARD (frames reach raft without cons_guard.c).
  */
 #include "sim.h"
 

@@ -133,6 +133,14 @@ typedef struct stub_log {
     struct raft_io *io;
     int (*io_start)(struct raft_io *, unsigned, raft_io_tick_cb, raft_io_recv_cb);
     raft_io_recv_cb recv;
+    int (*snapshot_get)(struct raft_io *, struct raft_io_snapshot_get *, raft_io_snapshot_get_cb);
+    int (*send)(struct raft_io *, struct raft_io_send *, const struct raft_message *,
+                raft_io_send_cb);
+    cons_snap_seen seen;
+    struct {
+        struct raft_io_snapshot_get *req;
+        raft_io_snapshot_get_cb cb;
+    } gets[8]; /* snapshot_get not completed yet */
     int (*truncate)(struct raft_io *, raft_index);
     int (*snapshot_put)(struct raft_io *, unsigned, struct raft_io_snapshot_put *,
                         const struct raft_snapshot *, raft_io_snapshot_put_cb);
@@ -244,13 +252,62 @@ static int fixture_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tic
     return l->io_start(io, msecs, tick, fixture_recv);
 }
 
+/* Snapshots loaded for an InstallSnapshot pass consensus/'s term guard, as
+ * in cons_io.c (libraft 0.22.1 keeps an older snapshot's term when the loaded
+ * one is newer; see cons_guard.c). */
+static void fixture_get_done(struct raft_io_snapshot_get *req, struct raft_snapshot *snap,
+                             int status)
+{
+    for (unsigned i = 0; i < N; i++)
+        for (unsigned k = 0; k < 8; k++)
+            if (stubs[i].gets[k].req == req) {
+                raft_io_snapshot_get_cb cb = stubs[i].gets[k].cb;
+                stubs[i].gets[k].req = NULL;
+                if (status == 0 && snap)
+                    cons_guard_snapshot_loaded(&stubs[i].seen, snap);
+                cb(req, snap, status);
+                return;
+            }
+    CHECK(!"unknown snapshot_get request");
+}
+
+static int fixture_snapshot_get(struct raft_io *io, struct raft_io_snapshot_get *req,
+                                raft_io_snapshot_get_cb cb)
+{
+    stub_log *l = stub_of(io);
+    unsigned k = 0;
+    while (k < 8 && l->gets[k].req)
+        k++;
+    CHECK(k < 8);
+    l->gets[k].req = req;
+    l->gets[k].cb = cb;
+    int rv = l->snapshot_get(io, req, fixture_get_done);
+    if (rv != 0)
+        l->gets[k].req = NULL;
+    return rv;
+}
+
+static int fixture_send(struct raft_io *io, struct raft_io_send *req, const struct raft_message *m,
+                        raft_io_send_cb cb)
+{
+    stub_log *l = stub_of(io);
+    struct raft_message fixed;
+    if (!getenv("PROVENA_SIM_NO_GUARD"))
+        m = cons_guard_install_term(&l->seen, m, &fixed);
+    return l->send(io, req, m, cb); /* the stub copies the message itself */
+}
+
 static void stub_wrap(struct raft *r, unsigned i)
 {
     stubs[i] = (stub_log){.raft = r,
                           .io = r->io,
                           .io_start = r->io->start,
                           .truncate = r->io->truncate,
-                          .snapshot_put = r->io->snapshot_put};
+                          .snapshot_put = r->io->snapshot_put,
+                          .snapshot_get = r->io->snapshot_get,
+                          .send = r->io->send};
+    r->io->snapshot_get = fixture_snapshot_get;
+    r->io->send = fixture_send;
     r->io->start = fixture_start;
     r->io->truncate = fixture_truncate;
     r->io->snapshot_put = fixture_snapshot_put;

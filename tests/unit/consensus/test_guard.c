@@ -144,6 +144,40 @@ static void test_guard_leaves_other_messages(void **state)
     untouched(&r, v);
 }
 
+/* The snapshot handed out was (70, term 6); raft's InstallSnapshot for it
+ * says term 4 (the older snapshot's, fixture seed 5734): the copy sent says 6. */
+static void test_guard_install_takes_loaded_snapshot_term(void **state)
+{
+    (void)state;
+    cons_snap_seen seen;
+    memset(&seen, 0, sizeof seen);
+    static char data[] = "marker";
+    struct raft_buffer buf = {data, sizeof data};
+    struct raft_snapshot snap = {.index = 70, .term = 6, .bufs = &buf, .n_bufs = 1};
+    cons_guard_snapshot_loaded(&seen, &snap);
+    struct raft_message m, tmp;
+    memset(&m, 0, sizeof m);
+    m.type = RAFT_INSTALL_SNAPSHOT;
+    m.install_snapshot.last_index = 70;
+    m.install_snapshot.last_term = 4;
+    m.install_snapshot.data = buf;
+    const struct raft_message *out = cons_guard_install_term(&seen, &m, &tmp);
+    assert_ptr_equal(out, &tmp);
+    assert_int_equal(out->install_snapshot.last_term, 6);
+    assert_int_equal(out->install_snapshot.last_index, 70);
+    assert_int_equal(m.install_snapshot.last_term, 4); /* raft's message untouched */
+    m.install_snapshot.last_term = 6;                  /* already right */
+    assert_ptr_equal(cons_guard_install_term(&seen, &m, &tmp), &m);
+    m.install_snapshot.last_term = 4;
+    m.install_snapshot.last_index = 71; /* not the snapshot we handed out */
+    assert_ptr_equal(cons_guard_install_term(&seen, &m, &tmp), &m);
+    m.install_snapshot.last_index = 70;
+    m.install_snapshot.data.base = data + 1; /* other data */
+    assert_ptr_equal(cons_guard_install_term(&seen, &m, &tmp), &m);
+    m.type = RAFT_APPEND_ENTRIES;
+    assert_ptr_equal(cons_guard_install_term(&seen, &m, &tmp), &m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -151,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_guard_moves_heartbeat_to_snapshot),
         cmocka_unit_test(test_guard_frees_entries_all_covered),
         cmocka_unit_test(test_guard_leaves_other_messages),
+        cmocka_unit_test(test_guard_install_takes_loaded_snapshot_term),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
