@@ -42,7 +42,7 @@ bench: deps build
 # alone with PROVENA_SIM_SEED=<seed>. ctest runs a bounded slice of both.
 SIM_SEEDS     ?= 10000
 SIM_BASE      ?= 1
-SIM_SEEDS_OWN ?= 200
+SIM_SEEDS_OWN ?= 100
 sim: build
 	PROVENA_SIM_SEEDS=$(SIM_SEEDS) PROVENA_SIM_BASE=$(SIM_BASE) \
 	  nice -n 10 $(BUILD)/tests/unit/unit_consensus_test_fixture
