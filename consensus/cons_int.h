@@ -54,6 +54,18 @@ typedef struct cons_compl {
     int status;
 } cons_compl;
 
+/* The snapshots handed to raft by snapshot_get, most recent CONS_SNAP_SEEN:
+ * data pointer, index, term. */
+#define CONS_SNAP_SEEN 8
+typedef struct cons_snap_seen {
+    struct {
+        const void *data;
+        raft_index index;
+        raft_term term;
+    } ring[CONS_SNAP_SEEN];
+    unsigned next;
+} cons_snap_seen;
+
 struct cons {
     cons_config cfg;
     char addr[CONS_ADDR_MAX];
@@ -89,6 +101,7 @@ struct cons {
      * message itself (the leader retries); see deliver_inbox. */
     unsigned snapshot_puts;
     uint64_t installs_dropped_busy;
+    cons_snap_seen snap_seen; /* snapshots handed out by snapshot_get (cons_guard.c) */
     /* leadership */
     bool was_leader; /* raft_state == LEADER at the last check */
     uint64_t leader_term;
@@ -134,6 +147,20 @@ void cons_fsm_setup(cons *c);
 
 /* cons_members.c: leader only, after the barrier. */
 void cons_members_reconcile(cons *c, uint64_t now_ms);
+
+/* cons_guard.c: called on every frame before raft sees it. Rewrites an
+ * AppendEntries whose prev_log_index this follower compacted below its snapshot
+ * (libraft 0.22.1 would reject it forever) to start at the snapshot; true when
+ * it did. Frees the entries it drops. */
+bool cons_guard_append_entries(const struct raft *r, struct raft_message *m);
+/* Record a snapshot handed to raft's snapshot_get callback. */
+void cons_guard_snapshot_loaded(cons_snap_seen *s, const struct raft_snapshot *snap);
+/* An InstallSnapshot whose data is a recorded snapshot but whose last_term is
+ * not that snapshot's (libraft 0.22.1 keeps the older term when the loaded
+ * snapshot is newer): returns tmp, a copy with the term put right; otherwise
+ * m itself. */
+const struct raft_message *cons_guard_install_term(cons_snap_seen *s, const struct raft_message *m,
+                                                   struct raft_message *tmp);
 
 /* cons_loop.c */
 void cons_halt(cons *c, const char *why, int code);

@@ -165,6 +165,8 @@ static int io_send(struct raft_io *io, struct raft_io_send *req, const struct ra
     uint8_t *buf;
     size_t len;
     int status = 0;
+    struct raft_message fixed;
+    m = cons_guard_install_term(&c->snap_seen, m, &fixed);
     if (cons_codec_encode_raft(&buf, &len, c->cfg.id, c->addr, m) != 0)
         status = RAFT_NOCONNECTION; /* unencodable (too big): dropped like a lost frame */
     else if (cons_net_send(c->net, m->server_id, m->server_address, buf, len) != 0)
@@ -219,6 +221,7 @@ static int io_snapshot_get(struct raft_io *io, struct raft_io_snapshot_get *req,
         io_err(io, "snapshot get", rv == RAFT_NOTFOUND ? "none" : cons_store_errmsg(c->store));
         return rv;
     }
+    cons_guard_snapshot_loaded(&c->snap_seen, snap);
     cons_compl x = {.get = req, .get_cb = cb, .snap = snap};
     if (compl_push(c, &x) != 0) {
         cons_store_snapshot_free(snap);

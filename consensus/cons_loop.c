@@ -383,6 +383,7 @@ static void deliver_inbox(cons *c)
                 c->installs_dropped_busy++;
             if (c->recv_cb && c->state != CONS_HALTED && !install_busy) {
                 /* raft owns entries/batch and snapshot data from here on */
+                cons_guard_append_entries(&c->raft, &batch[i]->msg);
                 c->recv_cb(&c->io, &batch[i]->msg);
             } else {
                 cons_wire_release(batch[i]);
