@@ -17,6 +17,7 @@ static void usage(FILE *f)
             "  key new FILE | key pub FILE\n"
             "  genesis init | add-participant | add-node | show\n"
             "  status                      node and chain status\n"
+            "  tx status ID                what became of a transaction\n"
             "brand:\n"
             "  mint --gtin G --lot L --count N [--labels DIR] [--csv FILE]\n"
             "  flag | unflag --reason R UNITS...\n"
@@ -36,8 +37,10 @@ static void usage(FILE *f)
             "  verify URL --genesis FILE [--offline]\n"
             "  chain audit --node URL --genesis FILE\n\n"
             "A unit is GTIN/SERIAL, a Digital Link URL, or an element string\n"
-            "(01)09506000134352(21)AB12. Environment: PROVENA_NODE (default %s),\n"
-            "PROVENA_KEY (the signing key file).\n",
+            "(01)09506000134352(21)AB12. Environment: PROVENA_NODE (default %s;\n"
+            "a list URL,URL lets a submission move to another node), PROVENA_KEY.\n\n"
+            "Exit codes: 0 accepted / done, 1 refused or failed, 2 usage error,\n"
+            "3 outcome unknown (the tx id is printed; ask with provena tx status ID).\n",
             CLI_NODE_DEFAULT);
 }
 
@@ -68,6 +71,8 @@ int main(int argc, char **argv)
         rc = cli_cmd_verify(sub_argc, sub_argv);
     } else if (strcmp(cmd, "chain") == 0) {
         rc = cli_cmd_chain(sub_argc, sub_argv);
+    } else if (strcmp(cmd, "tx") == 0) {
+        rc = cli_cmd_tx(sub_argc, sub_argv);
     } else if (cli_is_lifecycle(cmd)) {
         rc = cli_cmd_lifecycle(cmd, sub_argc, sub_argv);
     } else {
