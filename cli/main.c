@@ -12,7 +12,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: provena COMMAND [options]   (every command takes --help)\n\n"
+            "usage: provena COMMAND [options]   (every command takes --help; --version)\n\n"
             "keys and network:\n"
             "  key new FILE | key pub FILE\n"
             "  genesis init | add-participant | add-node | show\n"
@@ -54,6 +54,10 @@ int main(int argc, char **argv)
     int sub_argc = argc - 2;
     char **sub_argv = argv + 2;
     int rc;
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("provena %s\n", PROVENA_VERSION);
+        return CLI_OK;
+    }
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return CLI_OK;

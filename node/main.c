@@ -35,6 +35,7 @@ static void usage(FILE *f)
                "  --log-level LEVEL         error, warn, info (default) or debug\n"
                "  --snapshot-threshold N    Raft entries between snapshots\n"
                "  --http-threads N          gateway worker threads (default: cores)\n"
+               "  --version                 version, ledger and wire formats\n"
                "  --help                    this text\n");
 }
 
@@ -68,6 +69,10 @@ int main(int argc, char **argv)
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
+            return 0;
+        }
+        if (strcmp(a, "--version") == 0) {
+            node_version_print(stdout);
             return 0;
         }
         if (strcmp(a, "--join") == 0) {
