@@ -217,6 +217,9 @@ int cli_cmd_status(int argc, char **argv);
 int cli_cmd_verify(int argc, char **argv);
 int cli_cmd_chain(int argc, char **argv);
 int cli_cmd_tx(int argc, char **argv);
+/* `chain audit --file BACKUP`: re-verifies a ledger backup offline against g
+ * (cli_audit_file.c); the file is copied, never opened for writing. */
+int cli_audit_file(const char *cmd, const char *file, const chain_genesis *g, bool json);
 
 /* Defaults from the environment. */
 const char *cli_env_node(void);
