@@ -58,6 +58,20 @@ void node_stop(node *n);
  * as `provena key new` writes, or exactly 32 raw bytes. 0 or -1 with errmsg. */
 int node_key_load(uint8_t seckey[32], const char *path, char *errmsg, size_t errmsg_len) NODE_WUR;
 
+/* ---- secret files (secrets.c) ------------------------------------------------------ */
+
+#define NODE_TOKEN_MAX 256 /* bytes of an admin token */
+/* 0 when fd (opened from path) is a regular file no group or other user may
+ * read or write; else -1 with errmsg naming what, path, its mode and the chmod
+ * that fixes it. Does not close fd. */
+int node_secret_fd_check(int fd, const char *what, const char *path, char *errmsg,
+                         size_t errmsg_len);
+/* Reads the admin token: one line of 1..NODE_TOKEN_MAX printable characters
+ * (a trailing newline dropped) from a file that passes node_secret_fd_check.
+ * 0 with out NUL-terminated, or -1 with errmsg (out untouched). */
+int node_token_file_read(char *out, size_t out_len, const char *path, char *errmsg,
+                         size_t errmsg_len);
+
 /* ---- versions (version.c) ---------------------------------------------------------- */
 
 /* The on-disk layout of DIR/chain this build opens (2: a unit's events live
