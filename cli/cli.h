@@ -221,6 +221,18 @@ int cli_cmd_tx(int argc, char **argv);
  * (cli_audit_file.c); the file is copied, never opened for writing. */
 int cli_audit_file(const char *cmd, const char *file, const chain_genesis *g, bool json);
 
+/* ---- label resolver (cli_resolver.c) ------------------------------------------------ */
+
+/* Why url's host only reaches this machine or its LAN ("a loopback address",
+ * "a private address", "a link-local address", "a loopback name", "a
+ * local-network name"), or NULL (a public address, or a DNS name: not looked
+ * up). Pure. */
+const char *cli_resolver_local(const char *url);
+/* The resolver labels carry: given, else the first URL of the node list (in
+ * buf). Warns on stderr, naming cmd, when it is local (cli_resolver_local). */
+const char *cli_resolver_pick(char *buf, size_t buf_len, const char *given, const char *node,
+                              const char *cmd);
+
 /* Defaults from the environment. */
 const char *cli_env_node(void);
 const char *cli_env_key(void);

@@ -670,8 +670,8 @@ int cli_cmd_mint(int argc, char **argv)
         return rc;
     if (!key)
         return cli_usage_err(cmd, "--key: required (or set PROVENA_KEY)");
-    if (!m.resolver)
-        m.resolver = node;
+    char resolver[512];
+    m.resolver = cli_resolver_pick(resolver, sizeof resolver, m.resolver, node, cmd);
     char e[512];
     if (m.labels_dir && mkdir(m.labels_dir, 0755) != 0 && errno != EEXIST)
         return cli_fail(cmd, "--labels %s: %s", m.labels_dir, strerror(errno));

@@ -270,6 +270,28 @@ static void test_sell_code_out_written_first_and_unknown_exit(void **st)
                      CLI_UNKNOWN);
 }
 
+/* Labels must point where phones can reach: local hosts are named, public ones not. */
+static void test_resolver_local_addresses_named(void **st)
+{
+    (void)st;
+    assert_string_equal(cli_resolver_local("http://127.0.0.1:8211"), "a loopback address");
+    assert_string_equal(cli_resolver_local("http://localhost/"), "a loopback name");
+    assert_string_equal(cli_resolver_local("https://10.1.2.3"), "a private address");
+    assert_string_equal(cli_resolver_local("https://172.31.0.1:443/x"), "a private address");
+    assert_string_equal(cli_resolver_local("https://192.168.1.10"), "a private address");
+    assert_string_equal(cli_resolver_local("http://[::1]:8101"), "a loopback address");
+    assert_string_equal(cli_resolver_local("http://[fd00::5]/"), "a private address");
+    assert_string_equal(cli_resolver_local("http://169.254.1.1"), "a link-local address");
+    assert_string_equal(cli_resolver_local("http://node1.local:80"), "a local-network name");
+    assert_null(cli_resolver_local("https://id.acme.example"));
+    assert_null(cli_resolver_local("https://172.32.0.1"));
+    assert_null(cli_resolver_local("https://8.8.8.8/"));
+    assert_null(cli_resolver_local("http://[2001:db8::1]/"));
+    char buf[64];
+    assert_string_equal(cli_resolver_pick(buf, sizeof buf, NULL, "https://a.example,http://b", "t"),
+                        "https://a.example");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_mint_dry_run_csv_and_offline_verify),
         cmocka_unit_test(test_submit_classify_definite_or_retry),
         cmocka_unit_test(test_sell_code_out_written_first_and_unknown_exit),
+        cmocka_unit_test(test_resolver_local_addresses_named),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
