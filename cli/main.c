@@ -35,7 +35,7 @@ static void usage(FILE *f)
             "anyone:\n"
             "  history UNIT [--json]\n"
             "  verify URL --genesis FILE [--offline]\n"
-            "  chain audit --node URL --genesis FILE\n\n"
+            "  chain audit --node URL | --file BACKUP --genesis FILE\n\n"
             "A unit is GTIN/SERIAL, a Digital Link URL, or an element string\n"
             "(01)09506000134352(21)AB12. Environment: PROVENA_NODE (default %s;\n"
             "a list URL,URL lets a submission move to another node), PROVENA_KEY.\n\n"
