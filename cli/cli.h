@@ -228,10 +228,11 @@ int cli_audit_file(const char *cmd, const char *file, const chain_genesis *g, bo
  * local-network name"), or NULL (a public address, or a DNS name: not looked
  * up). Pure. */
 const char *cli_resolver_local(const char *url);
-/* The resolver labels carry: given, else the first URL of the node list (in
- * buf). Warns on stderr, naming cmd, when it is local (cli_resolver_local). */
-const char *cli_resolver_pick(char *buf, size_t buf_len, const char *given, const char *node,
-                              const char *cmd);
+/* The resolver labels carry: given (--resolver), else the genesis's (when not
+ * ""), else the first URL of the node list (in buf). Warns on stderr, naming
+ * cmd, when it is local (cli_resolver_local). */
+const char *cli_resolver_pick(char *buf, size_t buf_len, const char *given,
+                              const char *genesis_resolver, const char *node, const char *cmd);
 
 /* Defaults from the environment. */
 const char *cli_env_node(void);

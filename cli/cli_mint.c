@@ -644,7 +644,7 @@ int cli_cmd_mint(int argc, char **argv)
         {"count", "N", "units to mint", &count_s, NULL},
         {"labels", "DIR", "write an SVG + PNG label per unit and printable sheets", &m.labels_dir,
          NULL},
-        {"resolver", "URL", "Digital Link resolver in labels (default: the node URL)", &m.resolver,
+        {"resolver", "URL", "label resolver (default: the genesis's, else the node URL)", &m.resolver,
          NULL},
         {"csv", "FILE", "also write gtin,serial,lot,expiry,url per unit", &csv_path, NULL},
         {"batch", "N", "units per mint tx (default 10000)", &batch_s, NULL},
@@ -671,7 +671,6 @@ int cli_cmd_mint(int argc, char **argv)
     if (!key)
         return cli_usage_err(cmd, "--key: required (or set PROVENA_KEY)");
     char resolver[512];
-    m.resolver = cli_resolver_pick(resolver, sizeof resolver, m.resolver, node, cmd);
     char e[512];
     if (m.labels_dir && mkdir(m.labels_dir, 0755) != 0 && errno != EEXIST)
         return cli_fail(cmd, "--labels %s: %s", m.labels_dir, strerror(errno));
@@ -696,6 +695,7 @@ int cli_cmd_mint(int argc, char **argv)
         cli_fail(cmd, "%s", h ? e : "out of memory");
         goto out;
     }
+    m.resolver = cli_resolver_pick(resolver, sizeof resolver, m.resolver, g->resolver, node, cmd);
     bool is_brand = false;
     for (size_t i = 0; i < g->nbrands; i++)
         is_brand |= memcmp(g->brands[i].pub, pub, CHAIN_KEY_LEN) == 0;

@@ -75,10 +75,12 @@ const char *cli_resolver_local(const char *url)
     return NULL;
 }
 
-const char *cli_resolver_pick(char *buf, size_t buf_len, const char *given, const char *node,
-                              const char *cmd)
+const char *cli_resolver_pick(char *buf, size_t buf_len, const char *given,
+                              const char *genesis_resolver, const char *node, const char *cmd)
 {
     const char *r = given;
+    if (!r && genesis_resolver && genesis_resolver[0])
+        r = genesis_resolver;
     if (!r) {
         /* the first node of a --node list */
         size_t n = strcspn(node, ",");

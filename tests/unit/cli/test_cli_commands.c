@@ -288,8 +288,15 @@ static void test_resolver_local_addresses_named(void **st)
     assert_null(cli_resolver_local("https://8.8.8.8/"));
     assert_null(cli_resolver_local("http://[2001:db8::1]/"));
     char buf[64];
-    assert_string_equal(cli_resolver_pick(buf, sizeof buf, NULL, "https://a.example,http://b", "t"),
-                        "https://a.example");
+    assert_string_equal(
+        cli_resolver_pick(buf, sizeof buf, NULL, "", "https://a.example,http://b", "t"),
+        "https://a.example");
+    assert_string_equal(cli_resolver_pick(buf, sizeof buf, NULL, "https://id.acme.example",
+                                          "http://127.0.0.1:1", "t"),
+                        "https://id.acme.example");
+    assert_string_equal(cli_resolver_pick(buf, sizeof buf, "https://x.example",
+                                          "https://id.acme.example", "http://n", "t"),
+                        "https://x.example");
 }
 
 int main(void)
