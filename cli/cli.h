@@ -179,8 +179,12 @@ int cli_tx_submit(cli_http *h, chain_tx *tx, const uint8_t seckey[CHAIN_SECKEY_L
 
 /* ---- exactly-once submission (cli_submit.c) ------------------------------------------- */
 
-enum cli_submit_result { CLI_SUBMIT_ACCEPTED = 0, CLI_SUBMIT_REFUSED, CLI_SUBMIT_UNKNOWN,
-                         CLI_SUBMIT_RETRY };
+enum cli_submit_result {
+    CLI_SUBMIT_ACCEPTED = 0,
+    CLI_SUBMIT_REFUSED,
+    CLI_SUBMIT_UNKNOWN,
+    CLI_SUBMIT_RETRY
+};
 /* What one answer to POST /api/v1/tx (or GET /api/v1/tx/ID) says of a single
  * tx: ACCEPTED or REFUSED with a receipt ("accepted" / "rejected" in a 200,
  * 409 or 422), REFUSED for bytes no node will take (400, 413, 415, 422), else

@@ -174,8 +174,9 @@ int cli_audit_file(const char *cmd, const char *file, const chain_genesis *g, bo
     chain_hex(b, got.state_digest, CHAIN_HASH_LEN);
     if (memcmp(got.id, want.id, CHAIN_HASH_LEN) != 0 ||
         memcmp(got.state_digest, want.state_digest, CHAIN_HASH_LEN) != 0) {
-        cli_fail(cmd, "MISMATCH at height %llu: re-applied head %s digest %s differs from the "
-                      "backup's",
+        cli_fail(cmd,
+                 "MISMATCH at height %llu: re-applied head %s digest %s differs from the "
+                 "backup's",
                  (unsigned long long)want.height, a, b);
         goto out;
     }

@@ -258,8 +258,8 @@ static int sell_code_keep(lc *c, const char *code, const char *code_out)
     if (code_out) {
         if (cli_secret_write(code_out, code, e, sizeof e) != 0)
             return cli_fail(c->cmd, "--code-out %s", e);
-        fprintf(stderr, "%s: claim code written to %s (valid once the sale is accepted)\n",
-                c->cmd, code_out);
+        fprintf(stderr, "%s: claim code written to %s (valid once the sale is accepted)\n", c->cmd,
+                code_out);
         return CLI_OK;
     }
     if (c->json)

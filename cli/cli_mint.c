@@ -548,8 +548,10 @@ static int resync(cli_http *h, mint *m, size_t from, size_t to, uint64_t *nonce,
 static int mint_unknown(const mint *m, size_t from, size_t to, const char *why)
 {
     char hex[2 * CHAIN_HASH_LEN + 1];
-    fprintf(stderr, "provena mint: outcome unknown (%s) for these txs; ask with provena tx "
-                    "status ID before minting again:\n", why);
+    fprintf(stderr,
+            "provena mint: outcome unknown (%s) for these txs; ask with provena tx "
+            "status ID before minting again:\n",
+            why);
     for (size_t i = from; i < to; i++) {
         const mbatch *b = &m->batches[i];
         if (b->state != B_SENT)
@@ -644,8 +646,8 @@ int cli_cmd_mint(int argc, char **argv)
         {"count", "N", "units to mint", &count_s, NULL},
         {"labels", "DIR", "write an SVG + PNG label per unit and printable sheets", &m.labels_dir,
          NULL},
-        {"resolver", "URL", "label resolver (default: the genesis's, else the node URL)", &m.resolver,
-         NULL},
+        {"resolver", "URL", "label resolver (default: the genesis's, else the node URL)",
+         &m.resolver, NULL},
         {"csv", "FILE", "also write gtin,serial,lot,expiry,url per unit", &csv_path, NULL},
         {"batch", "N", "units per mint tx (default 10000)", &batch_s, NULL},
         {"node", "URL", "node base URL (default $PROVENA_NODE)", &node, NULL},

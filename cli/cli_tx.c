@@ -53,8 +53,7 @@ int cli_chain_id(uint8_t out[CHAIN_HASH_LEN], chain_genesis **g_out, cli_http *h
 }
 
 /* next of pub from h's current node; 0 or -1 with errmsg. */
-static int nonce_ask(uint64_t *out, cli_http *h, const char *path, char *errmsg,
-                     size_t errmsg_len)
+static int nonce_ask(uint64_t *out, cli_http *h, const char *path, char *errmsg, size_t errmsg_len)
 {
     char e[256];
     json_t *j = cli_http_get_json(h, path, e, sizeof e);

@@ -103,8 +103,8 @@ static int tx_status(int argc, char **argv)
     } else if (c == CLI_SUBMIT_ACCEPTED) {
         printf("tx %s: accepted at height %lld\n", hex, (long long)height);
     } else {
-        printf("tx %s: refused at height %lld: %s%s%s\n", hex, (long long)height,
-               code ? code : "?", detail && detail[0] ? ": " : "", detail ? detail : "");
+        printf("tx %s: refused at height %lld: %s%s%s\n", hex, (long long)height, code ? code : "?",
+               detail && detail[0] ? ": " : "", detail ? detail : "");
     }
     json_decref(receipt);
     return c == CLI_SUBMIT_ACCEPTED ? CLI_OK : CLI_FAIL;

@@ -383,9 +383,9 @@ static int parse_resolver(gctx *c, const json_t *v, chain_genesis *g)
         return 0;
     const char *s = json_string_value(v);
     size_t n = json_is_string(v) ? json_string_length(v) : 0;
-    size_t scheme = s && strncmp(s, "https://", 8) == 0 ? 8
+    size_t scheme = s && strncmp(s, "https://", 8) == 0  ? 8
                     : s && strncmp(s, "http://", 7) == 0 ? 7
-                                                          : 0;
+                                                         : 0;
     bool ok = scheme && n > scheme && n <= CHAIN_RESOLVER_MAX && s[n - 1] != '/';
     for (size_t i = 0; ok && i < n; i++)
         ok = s[i] > ' ' && s[i] < 0x7f && s[i] != '?' && s[i] != '#';
@@ -398,8 +398,8 @@ static int parse_resolver(gctx *c, const json_t *v, chain_genesis *g)
 
 static int parse_root(gctx *c, const json_t *root, chain_genesis *g)
 {
-    static const char *const keys[] = {"chain",  "time",     "brands", "participants",
-                                       "nodes",  "policy",   "resolver", NULL};
+    static const char *const keys[] = {"chain", "time",   "brands",   "participants",
+                                       "nodes", "policy", "resolver", NULL};
     if (!json_is_object(root))
         return gfail(c, "genesis: not a JSON object");
     int rc;

@@ -237,8 +237,8 @@ static void test_sell_code_out_written_first_and_unknown_exit(void **st)
     (void)st;
     char out[160];
     snprintf(out, sizeof out, "%s/code.txt", dir);
-    int rc = RUN(sell, "09506000123455/ABC123", "--claim-code", "--code-out",
-                 out, "--key", brand_key, "--genesis", gen, "--nonce", "7", "--node",
+    int rc = RUN(sell, "09506000123455/ABC123", "--claim-code", "--code-out", out, "--key",
+                 brand_key, "--genesis", gen, "--nonce", "7", "--node",
                  "http://127.0.0.1:1,http://127.0.0.1:2", "--timeout", "1");
     assert_int_equal(rc, CLI_UNKNOWN);
     struct stat sb;
@@ -248,9 +248,8 @@ static void test_sell_code_out_written_first_and_unknown_exit(void **st)
     assert_non_null(code);
     assert_int_equal(strlen(code), CLI_CODE_LEN + 1); /* XXXX-XXXX-XXXX-XXXX\n */
     /* a second sale refuses to overwrite the secret: a plain failure, nothing sent */
-    rc = RUN(sell, "09506000123455/ABC123", "--claim-code", "--code-out", out,
-             "--key", brand_key, "--genesis", gen, "--nonce", "7", "--node", "http://127.0.0.1:1",
-             "--timeout", "1");
+    rc = RUN(sell, "09506000123455/ABC123", "--claim-code", "--code-out", out, "--key", brand_key,
+             "--genesis", gen, "--nonce", "7", "--node", "http://127.0.0.1:1", "--timeout", "1");
     assert_int_equal(rc, CLI_FAIL);
     char *again = slurp(out);
     assert_string_equal(again, code);
@@ -260,8 +259,8 @@ static void test_sell_code_out_written_first_and_unknown_exit(void **st)
                          "0000000000000000000000000000000000000000000000000000000000000001",
                          "--code-out", out, "--key", brand_key),
                      CLI_USAGE);
-    assert_int_equal(RUN(sell, "09506000123455/ABC123", "--claim-code",
-                         "--key", brand_key, "--genesis", gen, "--nonce", "7", "--timeout", "0"),
+    assert_int_equal(RUN(sell, "09506000123455/ABC123", "--claim-code", "--key", brand_key,
+                         "--genesis", gen, "--nonce", "7", "--timeout", "0"),
                      CLI_USAGE);
     assert_int_equal(RUN(cli_cmd_tx, "status", "zz"), CLI_USAGE);
     assert_int_equal(RUN(cli_cmd_tx, "status",

@@ -229,8 +229,7 @@ static void test_genesis_duplicate_json_key_refused(void **state)
     const char *doc = "{\"chain\": \"a\", \"chain\": \"b\"}";
     chain_genesis *g = NULL;
     char msg[256];
-    assert_int_equal(genesis_parse(&g, doc, strlen(doc), msg, sizeof msg),
-                     CHAIN_ERR_BAD_GENESIS);
+    assert_int_equal(genesis_parse(&g, doc, strlen(doc), msg, sizeof msg), CHAIN_ERR_BAD_GENESIS);
     assert_non_null(strstr(msg, "duplicate"));
     assert_null(g);
 }
@@ -287,8 +286,8 @@ static void test_genesis_resolver_optional_and_bounded(void **state)
     assert_int_equal(parse_json(rt, msg, sizeof msg, &c), CHAIN_OK);
     assert_memory_equal(b->chain_id, c->chain_id, 32);
     json_decref(rt);
-    static const char *const bad[] = {"ftp://x", "https://", "https://x/", "https://x?a=1",
-                                      "https://a b", ""};
+    static const char *const bad[] = {"ftp://x",       "https://",    "https://x/",
+                                      "https://x?a=1", "https://a b", ""};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         json_object_set_new(j, "resolver", json_string(bad[i]));
         assert_int_equal(parse_json(j, msg, sizeof msg, NULL), CHAIN_ERR_BAD_GENESIS);
