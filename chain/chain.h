@@ -29,8 +29,9 @@
 #define CHAIN_KEY_LEN           32 /* BIP-340 x-only public key */
 #define CHAIN_SECKEY_LEN        32
 #define CHAIN_SIG_LEN           64
-#define CHAIN_ID_MAX            32 /* participant / brand ids: [a-z0-9-_.], 1..32 */
-#define CHAIN_NAME_MAX          64 /* display names, models, operators */
+#define CHAIN_ID_MAX            32  /* participant / brand ids: [a-z0-9-_.], 1..32 */
+#define CHAIN_NAME_MAX          64  /* display names, models, operators */
+#define CHAIN_RESOLVER_MAX      128 /* bytes of a genesis resolver base URL */
 #define CHAIN_NOTE_MAX          256
 #define CHAIN_ADDR_MAX          127 /* nng or http URL */
 #define CHAIN_REGION_MAX        6   /* ISO 3166-1 alpha-2 or a subdivision "DE-BY" */
@@ -388,7 +389,11 @@ typedef struct chain_genesis {
     size_t nparticipants;
     chain_node_info nodes[CHAIN_NODES_MAX];
     size_t nnodes;
-    chain_policy policy;              /* network defaults, all fields set */
+    chain_policy policy; /* network defaults, all fields set */
+    /* The network's public Digital Link resolver base URL ("https://id.acme.com"),
+     * what labels carry by default; "" when the genesis names none (the chain id
+     * then covers the same fields as before the field existed). */
+    char resolver[CHAIN_RESOLVER_MAX + 1];
     uint8_t chain_id[CHAIN_HASH_LEN]; /* tagged_hash(GENESIS, canonical CBOR) */
 } chain_genesis;
 

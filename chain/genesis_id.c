@@ -13,7 +13,7 @@ static int encode_genesis(const chain_genesis *g, uint8_t **out, size_t *out_len
 {
     cbu_wr w;
     cbu_wr_init(&w, CHAIN_GENESIS_MAX_BYTES);
-    cbu_put_map(&w, 6);
+    cbu_put_map(&w, g->resolver[0] ? 7 : 6);
     cbu_put_key(&w, "time");
     cbu_put_uint(&w, g->time);
     cbu_put_key(&w, "chain");
@@ -65,6 +65,10 @@ static int encode_genesis(const chain_genesis *g, uint8_t **out, size_t *out_len
     cbu_put_bool(&w, p->unsold_scan_suspicious == 1);
     cbu_put_key(&w, "outside_markets_suspicious");
     cbu_put_bool(&w, p->flagged_markets_only == 1);
+    if (g->resolver[0]) { /* optional: a genesis without one keeps its id */
+        cbu_put_key(&w, "resolver");
+        cbu_put_cstr(&w, g->resolver);
+    }
     cbu_put_key(&w, "participants");
     cbu_put_array(&w, g->nparticipants);
     for (size_t i = 0; i < g->nparticipants; i++) {

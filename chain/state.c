@@ -232,6 +232,25 @@ const chain_genesis *chain_genesis_of(const chain *c)
     return c->g;
 }
 
+/* A chain.mdb shorter than its last page (a truncated copy) would fault on
+ * the first read past its end: refuse it while it is still only opened. */
+static int st_file_complete(MDB_env *env, const char *path, char *errmsg, size_t errmsg_len)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    struct stat sb;
+    if (mdb_env_info(env, &info) != 0 || mdb_env_stat(env, &st) != 0 || stat(path, &sb) != 0)
+        return CHAIN_OK; /* nothing to compare with: the reads report their own errors */
+    uint64_t need = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+    if ((uint64_t)sb.st_size >= need)
+        return CHAIN_OK;
+    if (errmsg != NULL && errmsg_len > 0)
+        snprintf(errmsg, errmsg_len,
+                 "open chain: %s is truncated (%lld bytes, its last page ends at %llu)", path,
+                 (long long)sb.st_size, (unsigned long long)need);
+    return CHAIN_ERR_STORAGE;
+}
+
 int chain_open(chain **out, const char *dir, const chain_genesis *g, const chain_options *opt,
                char *errmsg, size_t errmsg_len)
 {
@@ -278,6 +297,8 @@ int chain_open(chain **out, const char *dir, const chain_genesis *g, const chain
         rc = st_lmdb_err(mrc, "open chain", errmsg, errmsg_len);
         goto fail;
     }
+    if ((rc = st_file_complete(c->env, path, errmsg, errmsg_len)) != CHAIN_OK)
+        goto fail;
     c->pc_fd = st_pagecache_open(path);
     for (int i = 0; i < DB__COUNT; i++)
         if ((mrc = mdb_dbi_open(t, db_names[i], MDB_CREATE, &c->dbi[i]))) {

@@ -3,9 +3,12 @@
  * unit naming, progress output, the HTTP client, and one entry point per command.
  *
  * Exit codes are the command's contract with scripts: CLI_OK (0) only on
- * success, CLI_FAIL (1) for a failure (refused tx, bad signature, network),
- * CLI_USAGE (2) for a usage error. Every message names the bad argument and
- * goes to stderr; stdout carries only what a program would read.
+ * success (a transaction accepted), CLI_FAIL (1) for a failure (a transaction
+ * refused, a bad signature, a read that found no node), CLI_USAGE (2) for a
+ * usage error, CLI_UNKNOWN (3) when a signed transaction's outcome is unknown
+ * (no node confirmed or refused it in time: it may still commit; the tx id is
+ * printed and `provena tx status ID` tells). Every message names the bad
+ * argument and goes to stderr; stdout carries only what a program would read.
  */
 #ifndef PROVENA_CLI_H
 #define PROVENA_CLI_H
@@ -20,7 +23,7 @@
 
 #define CLI_WUR __attribute__((warn_unused_result))
 
-enum cli_exit { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_HELP = -1 };
+enum cli_exit { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_UNKNOWN = 3, CLI_HELP = -1 };
 
 #define CLI_NODE_DEFAULT   "http://127.0.0.1:8101"
 #define CLI_POS_MAX        4096        /* positional arguments one command takes */
@@ -29,6 +32,9 @@ enum cli_exit { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_HELP = -1 };
 #define CLI_SERIAL_LEN     13          /* random serials: 13 base32 chars = 65 bits */
 #define CLI_CODE_LEN       19          /* claim code XXXX-XXXX-XXXX-XXXX: 80 bits */
 #define CLI_RETRY_MS       15000       /* retry a 503 (no leader, busy) this long */
+#define CLI_NODES_MAX      16          /* nodes in one --node list */
+#define CLI_SUBMIT_MS      60000       /* default: resend one tx this long before "unknown" */
+#define CLI_SUBMIT_MAX_S   86400       /* --timeout at most a day */
 
 /* ---- arguments (cli_util.c) ------------------------------------------------------ */
 
@@ -127,13 +133,22 @@ typedef struct cli_resp {
     size_t len;
 } cli_resp;
 
-/* A client of the node at base (no trailing slash needed). NULL on OOM. */
+/* A client of the node at base (no trailing slash needed), or of the first of
+ * a comma-separated list of up to CLI_NODES_MAX nodes ("URL,URL"). NULL on OOM
+ * or when a URL of the list is empty or longer than 511 bytes. */
 cli_http *cli_http_new(const char *base);
 void cli_http_free(cli_http *h);
+/* The node requests go to now. */
 const char *cli_http_base(const cli_http *h);
+/* How many nodes the list named; cli_http_next moves to the next one (round
+ * robin; no-op with one). Used when a node cannot answer for a while. */
+size_t cli_http_nodes(const cli_http *h);
+void cli_http_next(cli_http *h);
 /* One request; the body read is bounded by max (CLI_RESP_MAX when 0). Returns 0
  * when an HTTP answer arrived (any status), -1 with errmsg on a transport error
- * or an oversized answer. resp->body freed by cli_resp_free. */
+ * or an oversized answer. resp->body freed by cli_resp_free. A GET that gets
+ * no answer is tried on each other node of the list in turn (and h stays on
+ * the one that answered); a POST goes to the current node only. */
 int cli_http_get(cli_http *h, cli_resp *resp, const char *path, size_t max, char *errmsg,
                  size_t errmsg_len) CLI_WUR;
 int cli_http_post(cli_http *h, cli_resp *resp, const char *path, const char *ctype,
@@ -150,14 +165,50 @@ void cli_http_error_text(char *out, size_t out_len, const cli_resp *r);
 /* The chain id: from --genesis FILE when given, else GET /api/v1/genesis. */
 int cli_chain_id(uint8_t out[CHAIN_HASH_LEN], chain_genesis **g_out, cli_http *h,
                  const char *genesis_path, char *errmsg, size_t errmsg_len) CLI_WUR;
-/* Next nonce of pub from the node (GET /api/v1/nonce/{hex}). */
+/* Next nonce of pub (GET /api/v1/nonce/{hex}): the highest any node of h's
+ * list answers (a lagging node's would be stale). 0, or -1 when none answered. */
 int cli_nonce_next(uint64_t *out, cli_http *h, const uint8_t pub[CHAIN_KEY_LEN], char *errmsg,
                    size_t errmsg_len) CLI_WUR;
-/* Signs tx (chain, nonce, time set by the caller), POSTs it, waits for the
- * receipt and prints it (or its JSON). Returns CLI_OK when accepted, CLI_FAIL
- * when refused or on a transport failure. */
+/* Signs tx (chain, nonce, time set by the caller) once, submits its bytes
+ * through cli_submit_bytes for up to timeout_ms, and prints the receipt (or
+ * its JSON). Returns CLI_OK when accepted, CLI_FAIL when refused (or the tx
+ * cannot be encoded), CLI_UNKNOWN after printing "outcome unknown" and the tx
+ * id when no node told the outcome in time. */
 int cli_tx_submit(cli_http *h, chain_tx *tx, const uint8_t seckey[CHAIN_SECKEY_LEN], bool json,
-                  const char *what);
+                  const char *what, uint64_t timeout_ms);
+
+/* ---- exactly-once submission (cli_submit.c) ------------------------------------------- */
+
+enum cli_submit_result {
+    CLI_SUBMIT_ACCEPTED = 0,
+    CLI_SUBMIT_REFUSED,
+    CLI_SUBMIT_UNKNOWN,
+    CLI_SUBMIT_RETRY
+};
+/* What one answer to POST /api/v1/tx (or GET /api/v1/tx/ID) says of a single
+ * tx: ACCEPTED or REFUSED with a receipt ("accepted" / "rejected" in a 200,
+ * 409 or 422), REFUSED for bytes no node will take (400, 413, 415, 422), else
+ * RETRY (503, 504, 429, 5xx, anything unreadable: the outcome is not known).
+ * On ACCEPTED / REFUSED with a receipt, *receipt (when not NULL) gets a new
+ * reference to it. Pure; never blocks. */
+int cli_submit_classify(long status, const char *body, size_t len, json_t **receipt) CLI_WUR;
+/* POSTs the same signed bytes to h's node, moving to the next node of its
+ * list after a transport error or a 503, until classify says ACCEPTED or
+ * REFUSED or timeout_ms has passed (then CLI_SUBMIT_UNKNOWN, with the last
+ * error in errmsg). *receipt: new reference on ACCEPTED / REFUSED-with-receipt,
+ * else NULL; on REFUSED without one errmsg says why. Blocks. */
+int cli_submit_bytes(cli_http *h, json_t **receipt, char *errmsg, size_t errmsg_len,
+                     const uint8_t *tx, size_t len, uint64_t timeout_ms) CLI_WUR;
+/* Prints "WHAT: outcome unknown (tx ID)" (or its JSON) to stdout and how to
+ * learn the outcome to stderr. */
+void cli_submit_unknown(const char *what, const uint8_t id[CHAIN_HASH_LEN], const char *last,
+                        bool json);
+/* Creates path exclusively with mode 0600 (refusing to overwrite) and writes
+ * text and a newline, synced, before anything is submitted. 0 or -1 with
+ * errmsg (and no file left behind). */
+int cli_secret_write(const char *path, const char *text, char *errmsg, size_t errmsg_len) CLI_WUR;
+/* Parses a --timeout in seconds (1..CLI_SUBMIT_MAX_S; NULL: CLI_SUBMIT_MS) into ms. */
+bool cli_parse_timeout(uint64_t *ms, const char *s);
 
 /* ---- commands: argc/argv are the words after the command name ------------------------ */
 int cli_cmd_key(int argc, char **argv);
@@ -169,6 +220,23 @@ int cli_cmd_history(int argc, char **argv);
 int cli_cmd_status(int argc, char **argv);
 int cli_cmd_verify(int argc, char **argv);
 int cli_cmd_chain(int argc, char **argv);
+int cli_cmd_tx(int argc, char **argv);
+/* `chain audit --file BACKUP`: re-verifies a ledger backup offline against g
+ * (cli_audit_file.c); the file is copied, never opened for writing. */
+int cli_audit_file(const char *cmd, const char *file, const chain_genesis *g, bool json);
+
+/* ---- label resolver (cli_resolver.c) ------------------------------------------------ */
+
+/* Why url's host only reaches this machine or its LAN ("a loopback address",
+ * "a private address", "a link-local address", "a loopback name", "a
+ * local-network name"), or NULL (a public address, or a DNS name: not looked
+ * up). Pure. */
+const char *cli_resolver_local(const char *url);
+/* The resolver labels carry: given (--resolver), else the genesis's (when not
+ * ""), else the first URL of the node list (in buf). Warns on stderr, naming
+ * cmd, when it is local (cli_resolver_local). */
+const char *cli_resolver_pick(char *buf, size_t buf_len, const char *given,
+                              const char *genesis_resolver, const char *node, const char *cmd);
 
 /* Defaults from the environment. */
 const char *cli_env_node(void);

@@ -50,15 +50,17 @@ int cli_cmd_chain(int argc, char **argv)
 {
     if (argc < 1 || strcmp(argv[0], "audit") != 0) {
         bool help = argc > 0 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"));
-        fprintf(help ? stdout : stderr, "usage: provena chain audit --node URL --genesis FILE\n");
+        fprintf(help ? stdout : stderr,
+                "usage: provena chain audit --node URL | --file BACKUP --genesis FILE\n");
         return help ? CLI_OK : CLI_USAGE;
     }
     static const char cmd[] = "provena chain audit";
-    const char *node = cli_env_node(), *genesis = NULL;
+    const char *node = cli_env_node(), *genesis = NULL, *file = NULL;
     bool json = false;
     const cli_opt opts[] = {
         {"node", "URL", "node to audit (default $PROVENA_NODE)", &node, NULL},
         {"genesis", "FILE", "the genesis the chain must start from", &genesis, NULL},
+        {"file", "BACKUP", "audit a ledger backup (mdb_copy -n) offline instead", &file, NULL},
         {"json", NULL, "print {\"ok\",\"height\",\"head\",\"state_digest\",...}", NULL, &json},
     };
     const cli_spec spec = {cmd,
@@ -81,6 +83,11 @@ int cli_cmd_chain(int argc, char **argv)
     chain_genesis *g = NULL;
     if (genesis_load(&g, genesis, e, sizeof e) != CHAIN_OK)
         return cli_fail(cmd, "--genesis %s: %s", genesis, e);
+    if (file) {
+        rc = cli_audit_file(cmd, file, g, json);
+        chain_genesis_free(g);
+        return rc;
+    }
     cli_http *h = cli_http_new(node);
     json_t *head = NULL;
     chain *c = NULL;

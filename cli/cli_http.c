@@ -17,7 +17,9 @@
 
 struct cli_http {
     CURL *curl;
-    char base[512];
+    char base[512]; /* the node requests go to: bases[cur] */
+    char bases[CLI_NODES_MAX][512];
+    size_t nbases, cur;
 };
 
 typedef struct sink {
@@ -56,16 +58,47 @@ static void global_init(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+/* "URL[,URL...]" into h->bases (trailing slashes dropped); -1 when a URL is
+ * empty or too long, or there are more than CLI_NODES_MAX. */
+static int nodes_split(cli_http *h, const char *list)
+{
+    const char *p = list;
+    do {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        while (n && p[n - 1] == '/')
+            n--;
+        if (n == 0 || n >= sizeof h->bases[0] || h->nbases == CLI_NODES_MAX)
+            return -1;
+        memcpy(h->bases[h->nbases], p, n);
+        h->bases[h->nbases++][n] = '\0';
+        p = comma ? comma + 1 : NULL;
+    } while (p);
+    memcpy(h->base, h->bases[0], sizeof h->base);
+    return 0;
+}
+
+size_t cli_http_nodes(const cli_http *h)
+{
+    return h->nbases;
+}
+
+void cli_http_next(cli_http *h)
+{
+    h->cur = (h->cur + 1) % h->nbases;
+    memcpy(h->base, h->bases[h->cur], sizeof h->base);
+}
+
 cli_http *cli_http_new(const char *base)
 {
     pthread_once(&global_once, global_init);
     cli_http *h = calloc(1, sizeof *h);
     if (!h)
         return NULL;
-    snprintf(h->base, sizeof h->base, "%s", base);
-    size_t n = strlen(h->base);
-    while (n && h->base[n - 1] == '/')
-        h->base[--n] = '\0';
+    if (nodes_split(h, base) != 0) {
+        free(h);
+        return NULL;
+    }
     h->curl = curl_easy_init();
     if (!h->curl) {
         free(h);
@@ -153,7 +186,15 @@ static int perform(cli_http *h, cli_resp *resp, const char *path, const char *ct
 int cli_http_get(cli_http *h, cli_resp *resp, const char *path, size_t max, char *errmsg,
                  size_t errmsg_len)
 {
-    return perform(h, resp, path, NULL, NULL, 0, false, max, errmsg, errmsg_len);
+    /* A read is safe to repeat: a node that does not answer gives its turn to
+     * the next one of the list (each tried once). */
+    int rc = -1;
+    for (size_t i = 0; rc != 0 && i < h->nbases; i++) {
+        if (i)
+            cli_http_next(h);
+        rc = perform(h, resp, path, NULL, NULL, 0, false, max, errmsg, errmsg_len);
+    }
+    return rc;
 }
 
 int cli_http_post(cli_http *h, cli_resp *resp, const char *path, const char *ctype,

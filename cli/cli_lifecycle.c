@@ -19,8 +19,9 @@
 
 typedef struct lc {
     const char *cmd;
-    const char *node, *key, *genesis, *nonce_s;
+    const char *node, *key, *genesis, *nonce_s, *timeout_s;
     bool json;
+    uint64_t timeout_ms;
     cli_http *h;
     uint8_t sk[CHAIN_SECKEY_LEN], pub[CHAIN_KEY_LEN], chain_id[CHAIN_HASH_LEN];
     uint64_t nonce;
@@ -33,10 +34,12 @@ typedef struct lc {
         {"key", "FILE", "signing key file (default $PROVENA_KEY)", &(c).key, NULL},                \
         {"genesis", "FILE", "chain id from this genesis instead of the node", &(c).genesis, NULL}, \
         {"nonce", "N", "sign with this nonce instead of the node's next one", &(c).nonce_s, NULL}, \
+        {"timeout", "S", "resend the tx this long before saying 'outcome unknown' (60)",           \
+         &(c).timeout_s, NULL},                                                                    \
     {                                                                                              \
         "json", NULL, "print receipts as JSON, one a line", NULL, &(c).json                        \
     }
-#define LC_NOPTS 5
+#define LC_NOPTS 6
 
 static void lc_init(lc *c, const char *cmd)
 {
@@ -57,13 +60,16 @@ static int lc_open(lc *c)
     char e[512];
     if (!c->key)
         return cli_usage_err(c->cmd, "--key: required (or set PROVENA_KEY)");
+    if (!cli_parse_timeout(&c->timeout_ms, c->timeout_s))
+        return cli_usage_err(c->cmd, "--timeout: seconds, 1..%d", CLI_SUBMIT_MAX_S);
     if (cli_key_read(c->sk, c->key, e, sizeof e) != 0)
         return cli_fail(c->cmd, "--key: %s", e);
     if (chain_key_pub(c->pub, c->sk) != CHAIN_OK)
         return cli_fail(c->cmd, "--key: invalid key");
     c->h = cli_http_new(c->node);
     if (!c->h)
-        return cli_fail(c->cmd, "out of memory");
+        return cli_usage_err(c->cmd, "--node: not a URL or a list URL,URL of at most %d",
+                             CLI_NODES_MAX);
     if (cli_chain_id(c->chain_id, NULL, c->h, c->genesis, e, sizeof e) != 0)
         return cli_fail(c->cmd, "%s", e);
     if (c->nonce_s) {
@@ -80,7 +86,7 @@ static int lc_send(lc *c, chain_tx *tx, const char *what)
 {
     memcpy(tx->chain, c->chain_id, CHAIN_HASH_LEN);
     tx->nonce = c->nonce++;
-    return cli_tx_submit(c->h, tx, c->sk, c->json, what);
+    return cli_tx_submit(c->h, tx, c->sk, c->json, what, c->timeout_ms);
 }
 
 static int lc_unit(lc *c, const char *s, gs1_sgtin *out)
@@ -126,11 +132,12 @@ static int lc_units(lc *c, const char **pos, size_t np, const char *file, gs1_sg
     return CLI_OK;
 }
 
-/* Sends tx once per CHAIN_UNITS_MAX slice of units. */
+/* Sends tx once per CHAIN_UNITS_MAX slice of units; stops at the first slice
+ * not accepted (the next one's nonce would follow a tx that may not exist). */
 static int lc_send_units(lc *c, chain_tx *tx, gs1_sgtin *units, size_t n, const char *what)
 {
     int worst = CLI_OK;
-    for (size_t off = 0; off < n; off += CHAIN_UNITS_MAX) {
+    for (size_t off = 0; off < n && worst == CLI_OK; off += CHAIN_UNITS_MAX) {
         tx->units = units + off;
         tx->nunits = n - off < CHAIN_UNITS_MAX ? n - off : CHAIN_UNITS_MAX;
         tx->time = 0;
@@ -242,16 +249,43 @@ static int verb_units(const char *verb, int type, int argc, char **argv)
 
 /* ---- sale and ownership -------------------------------------------------------------- */
 
+/* The claim code is the buyer's only way in and exists nowhere else: it is
+ * kept (--code-out FILE, else stdout) before the sale is submitted, so an
+ * answer lost after the commit cannot lose the code. */
+static int sell_code_keep(lc *c, const char *code, const char *code_out)
+{
+    char e[512];
+    if (code_out) {
+        if (cli_secret_write(code_out, code, e, sizeof e) != 0)
+            return cli_fail(c->cmd, "--code-out %s", e);
+        fprintf(stderr, "%s: claim code written to %s (valid once the sale is accepted)\n", c->cmd,
+                code_out);
+        return CLI_OK;
+    }
+    if (c->json)
+        printf("{\"claim_code\":\"%s\"}\n", code);
+    else
+        printf("claim code: %s\n(give it to the buyer once the sale is accepted; it is shown "
+               "only once)\n",
+               code);
+    if (fflush(stdout) != 0)
+        return cli_fail(c->cmd, "stdout: cannot write the claim code; nothing submitted");
+    return CLI_OK;
+}
+
 static int verb_sell(int argc, char **argv)
 {
     lc c;
     lc_init(&c, "provena sell");
     const char *buyer = NULL, *region = NULL;
+    const char *code_out = NULL;
     bool claim_code = false;
     const cli_opt opts[] = {
         LC_OPTS(c),
         {"buyer", "PUBHEX", "the buyer's public key", &buyer, NULL},
         {"claim-code", NULL, "bind to a one-time code instead (printed once)", NULL, &claim_code},
+        {"code-out", "FILE", "write the claim code to FILE (new, mode 0600) before submitting",
+         &code_out, NULL},
         {"region", "R", "where (ISO region code)", &region, NULL},
     };
     const cli_spec spec = {c.cmd,
@@ -272,6 +306,8 @@ static int verb_sell(int argc, char **argv)
         return rc;
     if ((buyer != NULL) == claim_code)
         return cli_usage_err(c.cmd, "give exactly one of --buyer PUBHEX and --claim-code");
+    if (code_out && !claim_code)
+        return cli_usage_err(c.cmd, "--code-out: only with --claim-code");
     char code[CLI_CODE_LEN + 1] = "";
     if (buyer) {
         if (!cli_parse_key_hex(tx.key, buyer))
@@ -283,15 +319,11 @@ static int verb_sell(int argc, char **argv)
         chain_claim_hash(tx.claim_hash, u.gtin, u.serial, code, strlen(code));
         tx.has_claim_hash = true;
     }
-    if ((rc = lc_open(&c)) == CLI_OK) {
+    if ((rc = lc_open(&c)) == CLI_OK && code[0])
+        rc = sell_code_keep(&c, code, code_out);
+    if (rc == CLI_OK)
         rc = lc_send(&c, &tx, "sell");
-        if (rc == CLI_OK && code[0]) {
-            if (c.json)
-                printf("{\"claim_code\":\"%s\"}\n", code);
-            else
-                printf("claim code: %s\n(give it to the buyer; it is shown only once)\n", code);
-        }
-    }
+    explicit_bzero(code, sizeof code);
     lc_close(&c);
     return rc;
 }

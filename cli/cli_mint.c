@@ -46,6 +46,7 @@
 #define MINT_RESEND_MS    8000   /* no receipt yet: send the same bytes again */
 #define MINT_TIMEOUT_MS   120000 /* one tx without a receipt this long: give up */
 #define MINT_RESYNC_MAX   50     /* resubmissions after lost or stale txs in one run */
+#define MINT_ERR_UNKNOWN  (-1)   /* poll_batch's *code: no node could tell in time */
 
 enum batch_state { B_EMPTY = 0, B_BUILDING, B_READY, B_SENT, B_DONE };
 
@@ -313,6 +314,18 @@ static int sign_encode(const mint *m, mbatch *b, uint64_t nonce, char *e, size_t
     return 0;
 }
 
+/* A POST that got no answer may still have handed the txs over: they count
+ * as sent, and the poll (by first serial, then tx id) and the resync of lost
+ * ones settle them — the same serials can never be minted twice. The next
+ * request goes to the next node of the --node list. */
+static int post_unsure(cli_http *h, mbatch **bs, size_t k)
+{
+    for (size_t i = 0; i < k; i++)
+        bs[i]->sent_ms = cli_now_ms();
+    cli_http_next(h);
+    return 0;
+}
+
 /* POSTs b with ?wait=0, retrying while the node is busy or has no leader. */
 static int post_batch(cli_http *h, mbatch *b, char *e, size_t elen)
 {
@@ -321,7 +334,7 @@ static int post_batch(cli_http *h, mbatch *b, char *e, size_t elen)
         cli_resp r = {0};
         if (cli_http_post(h, &r, "/api/v1/tx?wait=0", "application/cbor", b->enc, b->enc_len, e,
                           elen) != 0)
-            return -1;
+            return post_unsure(h, &b, 1);
         long st = r.status;
         json_t *j = json_loadb(r.body, r.len, 0, NULL);
         const char *status = json_string_value(json_object_get(j, "status"));
@@ -395,8 +408,10 @@ static int post_group(cli_http *h, mbatch **bs, size_t k, char *e, size_t elen)
     for (;;) {
         cli_resp r = {0};
         if (cli_http_post(h, &r, "/api/v1/tx?wait=0", "application/cbor", body, (size_t)(q - body),
-                          e, elen) != 0)
+                          e, elen) != 0) {
+            rc = post_unsure(h, bs, k);
             break;
+        }
         if (r.status == 503 && cli_now_ms() < deadline) {
             cli_resp_free(&r);
             usleep(200 * 1000);
@@ -428,14 +443,28 @@ static int post_group(cli_http *h, mbatch **bs, size_t k, char *e, size_t elen)
     return rc;
 }
 
-/* Receipt of b: 1 accepted, 0 not yet, -1 refused (code in *code, text in e). */
+/* No answer (or no usable one) about b: ask the next node next time; after
+ * MINT_TIMEOUT_MS without a receipt the outcome is unknown. */
+static int poll_unsure(cli_http *h, const mbatch *b, int *code, char *e, size_t elen)
+{
+    cli_http_next(h);
+    if (cli_now_ms() - b->first_sent_ms <= MINT_TIMEOUT_MS)
+        return 0;
+    size_t n = strlen(e);
+    snprintf(e + n, elen - n, "%sno receipt after %d s", n ? "; " : "", MINT_TIMEOUT_MS / 1000);
+    *code = MINT_ERR_UNKNOWN;
+    return -1;
+}
+
+/* Receipt of b: 1 accepted, 0 not yet, -1 refused or unknown (code in *code:
+ * MINT_ERR_UNKNOWN when no node told in time; text in e). */
 static int poll_batch(cli_http *h, const mint *m, mbatch *b, int *code, char *e, size_t elen)
 {
     char path[192], hex[2 * CHAIN_HASH_LEN + 1];
     cli_resp r = {0};
     snprintf(path, sizeof path, "/api/v1/units/%s/%s", m->gtin, b->serials[0]);
     if (cli_http_get(h, &r, path, 1u << 20, e, elen) != 0)
-        return -1;
+        return poll_unsure(h, b, code, e, elen);
     long st = r.status;
     cli_resp_free(&r);
     if (st == 200)
@@ -443,7 +472,7 @@ static int poll_batch(cli_http *h, const mint *m, mbatch *b, int *code, char *e,
     chain_hex(hex, b->id, CHAIN_HASH_LEN);
     snprintf(path, sizeof path, "/api/v1/tx/%s", hex);
     if (cli_http_get(h, &r, path, CLI_RESP_MAX, e, elen) != 0)
-        return -1;
+        return poll_unsure(h, b, code, e, elen);
     int out = 0;
     if (r.status == 200) {
         json_t *j = json_loadb(r.body, r.len, 0, NULL);
@@ -461,11 +490,10 @@ static int poll_batch(cli_http *h, const mint *m, mbatch *b, int *code, char *e,
         json_decref(j);
     } else if (r.status != 404) {
         cli_http_error_text(e, elen, &r);
-        *code = CHAIN_ERR_STORAGE;
-        out = -1;
+        out = poll_unsure(h, b, code, e, elen);
     } else if (cli_now_ms() - b->first_sent_ms > MINT_TIMEOUT_MS) {
-        snprintf(e, elen, "no receipt after %d s (tx %s)", MINT_TIMEOUT_MS / 1000, hex);
-        *code = CHAIN_ERR_STORAGE;
+        snprintf(e, elen, "no receipt after %d s", MINT_TIMEOUT_MS / 1000);
+        *code = MINT_ERR_UNKNOWN;
         out = -1;
     }
     cli_resp_free(&r);
@@ -497,8 +525,10 @@ static int resync(cli_http *h, mint *m, size_t from, size_t to, uint64_t *nonce,
                   const uint8_t pub[CHAIN_KEY_LEN], char *e, size_t elen)
 {
     uint64_t next;
-    if (cli_nonce_next(&next, h, pub, e, elen) != 0)
+    if (cli_nonce_next(&next, h, pub, e, elen) != 0) {
+        cli_http_next(h);
         return -1;
+    }
     for (size_t i = from; i < to; i++) {
         mbatch *b = &m->batches[i];
         if (b->state != B_SENT || batch_landed(h, m, b))
@@ -510,6 +540,27 @@ static int resync(cli_http *h, mint *m, size_t from, size_t to, uint64_t *nonce,
     if (next > *nonce)
         *nonce = next;
     return 0;
+}
+
+/* Batches sent but not receipted when the mint gives up: their outcome is
+ * unknown (a later `provena tx status ID` or a look at the first serial
+ * tells). Their units are not printed; the ids and first serials go to stderr. */
+static int mint_unknown(const mint *m, size_t from, size_t to, const char *why)
+{
+    char hex[2 * CHAIN_HASH_LEN + 1];
+    fprintf(stderr,
+            "provena mint: outcome unknown (%s) for these txs; ask with provena tx "
+            "status ID before minting again:\n",
+            why);
+    for (size_t i = from; i < to; i++) {
+        const mbatch *b = &m->batches[i];
+        if (b->state != B_SENT)
+            continue;
+        chain_hex(hex, b->id, CHAIN_HASH_LEN);
+        fprintf(stderr, "  tx %s (batch %zu, %zu units, first %s/%s)\n", hex, i + 1, b->n, m->gtin,
+                b->serials[0]);
+    }
+    return CLI_UNKNOWN;
 }
 
 static void emit(const mint *m, mbatch *b, FILE *csv)
@@ -595,8 +646,8 @@ int cli_cmd_mint(int argc, char **argv)
         {"count", "N", "units to mint", &count_s, NULL},
         {"labels", "DIR", "write an SVG + PNG label per unit and printable sheets", &m.labels_dir,
          NULL},
-        {"resolver", "URL", "Digital Link resolver in labels (default: the node URL)", &m.resolver,
-         NULL},
+        {"resolver", "URL", "label resolver (default: the genesis's, else the node URL)",
+         &m.resolver, NULL},
         {"csv", "FILE", "also write gtin,serial,lot,expiry,url per unit", &csv_path, NULL},
         {"batch", "N", "units per mint tx (default 10000)", &batch_s, NULL},
         {"node", "URL", "node base URL (default $PROVENA_NODE)", &node, NULL},
@@ -621,8 +672,7 @@ int cli_cmd_mint(int argc, char **argv)
         return rc;
     if (!key)
         return cli_usage_err(cmd, "--key: required (or set PROVENA_KEY)");
-    if (!m.resolver)
-        m.resolver = node;
+    char resolver[512];
     char e[512];
     if (m.labels_dir && mkdir(m.labels_dir, 0755) != 0 && errno != EEXIST)
         return cli_fail(cmd, "--labels %s: %s", m.labels_dir, strerror(errno));
@@ -647,6 +697,7 @@ int cli_cmd_mint(int argc, char **argv)
         cli_fail(cmd, "%s", h ? e : "out of memory");
         goto out;
     }
+    m.resolver = cli_resolver_pick(resolver, sizeof resolver, m.resolver, g->resolver, node, cmd);
     bool is_brand = false;
     for (size_t i = 0; i < g->nbrands; i++)
         is_brand |= memcmp(g->brands[i].pub, pub, CHAIN_KEY_LEN) == 0;
@@ -747,8 +798,7 @@ int cli_cmd_mint(int argc, char **argv)
             /* Lost (no waiter on the node forwards a wait=0 tx again after a
              * leader change) or stale: sign the unlanded ones again in order. */
             if (++resyncs > MINT_RESYNC_MAX) {
-                cli_fail(cmd, "batch %zu: still not committed after %d resubmissions: %s", head + 1,
-                         MINT_RESYNC_MAX, lost ? "no receipt" : e);
+                rc = mint_unknown(&m, head, m.next_submit, "too many resubmissions");
                 goto out_threads;
             }
             if (resync(h, &m, head, m.next_submit, &nonce, pub, e, sizeof e) != 0) {
@@ -760,7 +810,10 @@ int cli_cmd_mint(int argc, char **argv)
             continue;
         }
         if (p < 0) {
-            cli_fail(cmd, "batch %zu: %s", head + 1, e);
+            if (code == MINT_ERR_UNKNOWN)
+                rc = mint_unknown(&m, head, m.next_submit, e);
+            else
+                cli_fail(cmd, "batch %zu: %s", head + 1, e);
             goto out_threads;
         }
         emit(&m, b, csv);

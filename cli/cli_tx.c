@@ -4,8 +4,9 @@
  * canonical CBOR to /api/v1/tx, wait for the receipt and print it.
  *
  * The receipt is the answer: "accepted" exits 0; a refusal prints its stable
- * code and detail and exits 1; a transport failure or an unknown outcome
- * (timeout) exits 1 naming the tx id so the user can look it up.
+ * code and detail and exits 1. The same signed bytes are resent (cli_submit.c)
+ * until a receipt or a definite refusal arrives; when none does in time, the
+ * outcome is unknown: exit 3, naming the tx id so the user can look it up.
  */
 #include "cli/cli.h"
 #include "genesis/genesis.h"
@@ -13,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 int cli_chain_id(uint8_t out[CHAIN_HASH_LEN], chain_genesis **g_out, cli_http *h,
                  const char *genesis_path, char *errmsg, size_t errmsg_len)
@@ -53,12 +52,10 @@ int cli_chain_id(uint8_t out[CHAIN_HASH_LEN], chain_genesis **g_out, cli_http *h
     return 0;
 }
 
-int cli_nonce_next(uint64_t *out, cli_http *h, const uint8_t pub[CHAIN_KEY_LEN], char *errmsg,
-                   size_t errmsg_len)
+/* next of pub from h's current node; 0 or -1 with errmsg. */
+static int nonce_ask(uint64_t *out, cli_http *h, const char *path, char *errmsg, size_t errmsg_len)
 {
-    char path[128], hex[2 * CHAIN_KEY_LEN + 1], e[256];
-    chain_hex(hex, pub, CHAIN_KEY_LEN);
-    snprintf(path, sizeof path, "/api/v1/nonce/%s", hex);
+    char e[256];
     json_t *j = cli_http_get_json(h, path, e, sizeof e);
     if (!j) {
         snprintf(errmsg, errmsg_len, "nonce: %s", e);
@@ -74,6 +71,27 @@ int cli_nonce_next(uint64_t *out, cli_http *h, const uint8_t pub[CHAIN_KEY_LEN],
     }
     json_decref(j);
     return rc;
+}
+
+/* Every node of the list is asked and the highest answer wins: a node that
+ * lags (one just restarted) would hand out a nonce already used. */
+int cli_nonce_next(uint64_t *out, cli_http *h, const uint8_t pub[CHAIN_KEY_LEN], char *errmsg,
+                   size_t errmsg_len)
+{
+    char path[128], hex[2 * CHAIN_KEY_LEN + 1];
+    chain_hex(hex, pub, CHAIN_KEY_LEN);
+    snprintf(path, sizeof path, "/api/v1/nonce/%s", hex);
+    uint64_t best = 0, v;
+    for (size_t i = 0; i < cli_http_nodes(h); i++) {
+        if (i)
+            cli_http_next(h);
+        if (nonce_ask(&v, h, path, errmsg, errmsg_len) == 0 && v > best)
+            best = v;
+    }
+    if (best == 0)
+        return -1;
+    *out = best;
+    return 0;
 }
 
 /* Prints one receipt object; CLI_OK when accepted. */
@@ -101,44 +119,36 @@ static int receipt_print(json_t *rc, bool json, const char *what)
 }
 
 int cli_tx_submit(cli_http *h, chain_tx *tx, const uint8_t seckey[CHAIN_SECKEY_LEN], bool json,
-                  const char *what)
+                  const char *what, uint64_t timeout_ms)
 {
     if (tx->time == 0)
         tx->time = cli_wall_ms();
-    uint8_t *buf = NULL;
+    uint8_t *buf = NULL, id[CHAIN_HASH_LEN];
     size_t len = 0;
     int rc = chain_tx_sign(tx, seckey);
+    if (rc == CHAIN_OK)
+        rc = chain_tx_id(id, tx);
     if (rc == CHAIN_OK)
         rc = chain_tx_encode(&buf, &len, tx);
     if (rc != CHAIN_OK)
         return cli_fail(what, "cannot encode transaction: %s: %s", chain_err_code(rc),
                         chain_strerror(rc));
     char e[512];
-    cli_resp r = {0};
-    /* No leader yet (an election) or a full queue: the node asks us to retry soon. */
-    uint64_t deadline = cli_now_ms() + CLI_RETRY_MS;
-    for (;;) {
-        if (cli_http_post(h, &r, "/api/v1/tx", "application/cbor", buf, len, e, sizeof e) != 0) {
-            free(buf);
-            return cli_fail(what, "submit: %s", e);
-        }
-        if (r.status != 503 || cli_now_ms() >= deadline)
-            break;
-        cli_resp_free(&r);
-        usleep(200 * 1000);
-    }
+    json_t *receipt = NULL;
+    int res = cli_submit_bytes(h, &receipt, e, sizeof e, buf, len, timeout_ms);
     free(buf);
-    json_t *j = json_loadb(r.body, r.len, 0, NULL);
-    int out = CLI_FAIL;
-    if (j && json_is_array(j) && json_array_size(j) == 1)
-        out = receipt_print(json_array_get(j, 0), json, what);
-    else if (j && json_is_object(j) && json_object_get(j, "status"))
-        out = receipt_print(j, json, what);
-    else {
-        cli_http_error_text(e, sizeof e, &r);
-        fprintf(stderr, "provena %s: refused: %s\n", what, e);
+    int out;
+    if (res == CLI_SUBMIT_UNKNOWN) {
+        cli_submit_unknown(what, id, e, json);
+        out = CLI_UNKNOWN;
+    } else if (receipt) {
+        out = receipt_print(receipt, json, what);
+    } else {
+        char hex[2 * CHAIN_HASH_LEN + 1];
+        chain_hex(hex, id, CHAIN_HASH_LEN);
+        fprintf(stderr, "provena %s: refused: %s (tx %s)\n", what, e, hex);
+        out = CLI_FAIL;
     }
-    json_decref(j);
-    cli_resp_free(&r);
+    json_decref(receipt);
     return out;
 }

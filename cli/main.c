@@ -12,11 +12,12 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: provena COMMAND [options]   (every command takes --help)\n\n"
+            "usage: provena COMMAND [options]   (every command takes --help; --version)\n\n"
             "keys and network:\n"
             "  key new FILE | key pub FILE\n"
             "  genesis init | add-participant | add-node | show\n"
             "  status                      node and chain status\n"
+            "  tx status ID                what became of a transaction\n"
             "brand:\n"
             "  mint --gtin G --lot L --count N [--labels DIR] [--csv FILE]\n"
             "  flag | unflag --reason R UNITS...\n"
@@ -34,10 +35,12 @@ static void usage(FILE *f)
             "anyone:\n"
             "  history UNIT [--json]\n"
             "  verify URL --genesis FILE [--offline]\n"
-            "  chain audit --node URL --genesis FILE\n\n"
+            "  chain audit --node URL | --file BACKUP --genesis FILE\n\n"
             "A unit is GTIN/SERIAL, a Digital Link URL, or an element string\n"
-            "(01)09506000134352(21)AB12. Environment: PROVENA_NODE (default %s),\n"
-            "PROVENA_KEY (the signing key file).\n",
+            "(01)09506000134352(21)AB12. Environment: PROVENA_NODE (default %s;\n"
+            "a list URL,URL lets a submission move to another node), PROVENA_KEY.\n\n"
+            "Exit codes: 0 accepted / done, 1 refused or failed, 2 usage error,\n"
+            "3 outcome unknown (the tx id is printed; ask with provena tx status ID).\n",
             CLI_NODE_DEFAULT);
 }
 
@@ -51,6 +54,10 @@ int main(int argc, char **argv)
     int sub_argc = argc - 2;
     char **sub_argv = argv + 2;
     int rc;
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("provena %s\n", PROVENA_VERSION);
+        return CLI_OK;
+    }
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return CLI_OK;
@@ -68,6 +75,8 @@ int main(int argc, char **argv)
         rc = cli_cmd_verify(sub_argc, sub_argv);
     } else if (strcmp(cmd, "chain") == 0) {
         rc = cli_cmd_chain(sub_argc, sub_argv);
+    } else if (strcmp(cmd, "tx") == 0) {
+        rc = cli_cmd_tx(sub_argc, sub_argv);
     } else if (cli_is_lifecycle(cmd)) {
         rc = cli_cmd_lifecycle(cmd, sub_argc, sub_argv);
     } else {

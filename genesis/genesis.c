@@ -374,10 +374,32 @@ out:
     return rc;
 }
 
+/* Optional "resolver": an http(s) base URL of at most CHAIN_RESOLVER_MAX bytes,
+ * host required, no trailing slash, query, fragment or blank (labels append
+ * "/01/..." to it). */
+static int parse_resolver(gctx *c, const json_t *v, chain_genesis *g)
+{
+    if (v == NULL)
+        return 0;
+    const char *s = json_string_value(v);
+    size_t n = json_is_string(v) ? json_string_length(v) : 0;
+    size_t scheme = s && strncmp(s, "https://", 8) == 0  ? 8
+                    : s && strncmp(s, "http://", 7) == 0 ? 7
+                                                         : 0;
+    bool ok = scheme && n > scheme && n <= CHAIN_RESOLVER_MAX && s[n - 1] != '/';
+    for (size_t i = 0; ok && i < n; i++)
+        ok = s[i] > ' ' && s[i] < 0x7f && s[i] != '?' && s[i] != '#';
+    if (!ok)
+        return gfail(c, "resolver: not an http(s):// base URL of at most 128 bytes without a "
+                        "trailing '/', query or fragment");
+    memcpy(g->resolver, s, n + 1);
+    return 0;
+}
+
 static int parse_root(gctx *c, const json_t *root, chain_genesis *g)
 {
-    static const char *const keys[] = {"chain", "time",   "brands", "participants",
-                                       "nodes", "policy", NULL};
+    static const char *const keys[] = {"chain", "time",   "brands",   "participants",
+                                       "nodes", "policy", "resolver", NULL};
     if (!json_is_object(root))
         return gfail(c, "genesis: not a JSON object");
     int rc;
@@ -401,6 +423,8 @@ static int parse_root(gctx *c, const json_t *root, chain_genesis *g)
     if (!json_is_integer(t) || json_integer_value(t) < 0)
         return gfail(c, "time: not a non-negative integer (unix seconds)");
     g->time = (uint64_t)json_integer_value(t);
+    if ((rc = parse_resolver(c, json_object_get(root, "resolver"), g)))
+        return rc;
 
     json_t *arr;
     char path[48];
@@ -516,6 +540,8 @@ json_t *genesis_to_json(const chain_genesis *g)
         return NULL;
     put(root, "chain", json_string(g->chain_name), &ok);
     put(root, "time", json_integer((json_int_t)g->time), &ok);
+    if (g->resolver[0])
+        put(root, "resolver", json_string(g->resolver), &ok);
     json_t *brands = json_array();
     put(root, "brands", brands, &ok);
     for (size_t i = 0; ok && i < g->nbrands; i++) {

@@ -16,6 +16,11 @@ enum log_level { LOG_LEVEL_ERROR = 0, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_
 /* Sets the process-wide threshold (default LOG_LEVEL_INFO). Thread-safe. */
 void log_set_level(int level);
 
+/* "text" (the default: the line above) or "json": one object a line,
+ * {"time":"2024-05-01T12:00:00.123Z","level":"info","msg":"..."}, for a log
+ * collector. 0, or -1 when the name is unknown. Call before threads log. */
+int log_set_format(const char *name);
+
 /* "error", "warn", "info" or "debug" → its level; -1 when unknown. */
 int log_parse_level(const char *s);
 

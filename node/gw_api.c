@@ -17,6 +17,15 @@
 #include <time.h>
 
 #include "genesis/genesis.h"
+#include "node/node.h"
+
+/* What this build is and speaks, for an operator planning an upgrade. */
+static void gw_status_versions(json_t *o)
+{
+    json_object_set_new(o, "version", json_string(node_version()));
+    json_object_set_new(o, "ledger_format", json_integer(NODE_LEDGER_FORMAT));
+    json_object_set_new(o, "wire_format", json_integer(NODE_WIRE_FORMAT));
+}
 
 static void hex_set(json_t *o, const char *k, const uint8_t *b, size_t n)
 {
@@ -470,6 +479,7 @@ static void route_status(gw_req *r)
                              st->replica.peers[i].raft_addr, "voter", st->replica.peers[i].voter));
     json_object_set_new(o, "peers", peers);
     hex_set(o, "chain_id", r->g->chain_id, CHAIN_HASH_LEN);
+    gw_status_versions(o);
     free(st);
     gw_reply_json(r, 200, o);
 }

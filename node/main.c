@@ -28,13 +28,16 @@ static void usage(FILE *f)
                "  --key FILE                node key (64 hex chars, `provena key new`): signs\n"
                "                            scans batches; without it scans are not replicated\n"
                "  --admin-token TOKEN       token for the dashboard's admin views\n"
+               "  --admin-token-file FILE   the token from FILE (mode 0600; not seen in ps)\n"
                "  --join                    not in genesis: wait to be added by node.add\n"
                "  --raft tcp://HOST:PORT    Raft address (required with --join)\n"
                "  --http http://HOST:PORT   HTTP address (required with --join)\n"
                "  --region-header NAME      header a fronting proxy sets with the region\n"
                "  --log-level LEVEL         error, warn, info (default) or debug\n"
+               "  --log-format FORMAT       text (default) or json: one object a line\n"
                "  --snapshot-threshold N    Raft entries between snapshots\n"
                "  --http-threads N          gateway worker threads (default: cores)\n"
+               "  --version                 version, ledger and wire formats\n"
                "  --help                    this text\n");
 }
 
@@ -63,11 +66,17 @@ int main(int argc, char **argv)
     node_config cfg;
     memset(&cfg, 0, sizeof cfg);
     int level = LOG_LEVEL_INFO;
+    static char token[NODE_TOKEN_MAX + 1];
+    char err[512];
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
+            return 0;
+        }
+        if (strcmp(a, "--version") == 0) {
+            node_version_print(stdout);
             return 0;
         }
         if (strcmp(a, "--join") == 0) {
@@ -95,6 +104,15 @@ int main(int argc, char **argv)
             if (!*v)
                 return bad_arg(a, "empty token");
             cfg.admin_token = v;
+        } else if (strcmp(a, "--admin-token-file") == 0) {
+            if (node_token_file_read(token, sizeof token, v, err, sizeof err) != 0) {
+                fprintf(stderr, "provena-node: %s\n", err);
+                return 2;
+            }
+            cfg.admin_token = token;
+        } else if (strcmp(a, "--log-format") == 0) {
+            if (log_set_format(v) != 0)
+                return bad_arg(a, "not one of text, json");
         } else if (strcmp(a, "--raft") == 0) {
             if (strncmp(v, "tcp://", 6) != 0)
                 return bad_arg(a, "not a tcp://HOST:PORT address");
@@ -140,7 +158,6 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    char err[512];
     node *n;
     if (node_start(&n, &cfg, err, sizeof err) != 0) {
         log_msg(LOG_LEVEL_ERROR, "start failed: %s", err);

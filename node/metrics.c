@@ -7,6 +7,7 @@
  * commit latency histogram uses cumulative-at-render buckets in microseconds.
  */
 #include "node/metrics.h"
+#include "node/node.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -153,6 +154,11 @@ int metrics_render(gw_metrics *m, char **out, size_t *out_len, const gw_status *
                   "# TYPE provena_scan_batches_total counter\nprovena_scan_batches_total %llu\n",
                   (unsigned long long)st->scans_dropped, (unsigned long long)st->scan_batches);
     }
+    mb_printf(&b,
+              "# HELP provena_build_info This build's version and formats (always 1).\n"
+              "# TYPE provena_build_info gauge\n"
+              "provena_build_info{version=\"%s\",ledger_format=\"%d\",wire_format=\"%d\"} 1\n",
+              node_version(), NODE_LEDGER_FORMAT, NODE_WIRE_FORMAT);
     mb_printf(&b,
               "# HELP provena_rate_limited_total Requests refused by the per-client limit.\n"
               "# TYPE provena_rate_limited_total counter\nprovena_rate_limited_total %llu\n",

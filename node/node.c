@@ -73,6 +73,10 @@ int node_key_load(uint8_t seckey[32], const char *path, char *errmsg, size_t err
         snprintf(errmsg, errmsg_len, "--key %s: %s", path, strerror(errno));
         return -1;
     }
+    if (node_secret_fd_check(fd, "--key", path, errmsg, errmsg_len) != 0) {
+        close(fd);
+        return -1;
+    }
     ssize_t n = read(fd, buf, sizeof buf);
     close(fd);
     int rc = -1;

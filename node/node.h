@@ -19,6 +19,7 @@
 #define PROVENA_NODE_NODE_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,5 +57,33 @@ void node_stop(node *n);
 /* Reads a node key file: 64 hex characters (optionally followed by whitespace)
  * as `provena key new` writes, or exactly 32 raw bytes. 0 or -1 with errmsg. */
 int node_key_load(uint8_t seckey[32], const char *path, char *errmsg, size_t errmsg_len) NODE_WUR;
+
+/* ---- secret files (secrets.c) ------------------------------------------------------ */
+
+#define NODE_TOKEN_MAX 256 /* bytes of an admin token */
+/* 0 when fd (opened from path) is a regular file no group or other user may
+ * read or write; else -1 with errmsg naming what, path, its mode and the chmod
+ * that fixes it. Does not close fd. */
+int node_secret_fd_check(int fd, const char *what, const char *path, char *errmsg,
+                         size_t errmsg_len);
+/* Reads the admin token: one line of 1..NODE_TOKEN_MAX printable characters
+ * (a trailing newline dropped) from a file that passes node_secret_fd_check.
+ * 0 with out NUL-terminated, or -1 with errmsg (out untouched). */
+int node_token_file_read(char *out, size_t out_len, const char *path, char *errmsg,
+                         size_t errmsg_len);
+
+/* ---- versions (version.c) ---------------------------------------------------------- */
+
+/* The on-disk layout of DIR/chain this build opens (2: a unit's events live
+ * beside its record). A build refuses a ledger of another format at start. */
+#define NODE_LEDGER_FORMAT 2
+/* The bytes nodes exchange and sign: transactions ("provena/tx/v1"), blocks and
+ * Raft frames. Nodes of one network must share it; a build that changes it
+ * changes this number. */
+#define NODE_WIRE_FORMAT 1
+/* "0.9.0+g1a2b3c4" (static string; never NULL). Thread-safe. */
+const char *node_version(void);
+/* "provena-node VERSION (ledger format N, wire format M)" and a newline to f. */
+void node_version_print(FILE *f);
 
 #endif

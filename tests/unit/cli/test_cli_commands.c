@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -192,6 +193,111 @@ static void test_mint_dry_run_csv_and_offline_verify(void **st)
     assert_int_equal(RUN(cli_cmd_verify, url, "--offline"), CLI_USAGE);
 }
 
+/* A receipt or a refusal of the bytes is definite; anything else is "retry". */
+static int sell(int argc, char **argv)
+{
+    return cli_cmd_lifecycle("sell", argc, argv);
+}
+
+static void test_submit_classify_definite_or_retry(void **st)
+{
+    (void)st;
+    static const char acc[] = "{\"tx\":\"ab\",\"status\":\"accepted\",\"height\":3}";
+    static const char rej[] = "{\"tx\":\"ab\",\"status\":\"rejected\",\"code\":\"bad_state\"}";
+    static const char get[] = "{\"receipt\":{\"status\":\"accepted\"},\"tx\":{}}";
+    static const char err[] = "{\"error\":{\"code\":\"no_leader\",\"message\":\"\"}}";
+    json_t *r = NULL;
+    assert_int_equal(cli_submit_classify(200, acc, strlen(acc), &r), CLI_SUBMIT_ACCEPTED);
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "accepted");
+    json_decref(r);
+    r = NULL;
+    assert_int_equal(cli_submit_classify(409, rej, strlen(rej), &r), CLI_SUBMIT_REFUSED);
+    assert_non_null(r);
+    json_decref(r);
+    assert_int_equal(cli_submit_classify(200, get, strlen(get), NULL), CLI_SUBMIT_ACCEPTED);
+    assert_int_equal(cli_submit_classify(400, err, strlen(err), NULL), CLI_SUBMIT_REFUSED);
+    assert_int_equal(cli_submit_classify(413, "", 0, NULL), CLI_SUBMIT_REFUSED);
+    /* no outcome: no leader, stopping, timeout, rate limit, a local failure, garbage */
+    r = NULL;
+    assert_int_equal(cli_submit_classify(503, err, strlen(err), &r), CLI_SUBMIT_RETRY);
+    assert_null(r);
+    assert_int_equal(cli_submit_classify(504, err, strlen(err), NULL), CLI_SUBMIT_RETRY);
+    assert_int_equal(cli_submit_classify(429, "", 0, NULL), CLI_SUBMIT_RETRY);
+    assert_int_equal(cli_submit_classify(500, "", 0, NULL), CLI_SUBMIT_RETRY);
+    assert_int_equal(cli_submit_classify(200, "{\"status\":", 11, NULL), CLI_SUBMIT_RETRY);
+    assert_int_equal(cli_submit_classify(202, "{\"status\":\"queued\"}", 19, NULL),
+                     CLI_SUBMIT_RETRY);
+}
+
+/* With no node reachable the sale's outcome is unknown (exit 3, never 1), and
+ * the claim code was written (0600) before anything was sent; an existing
+ * --code-out file is never overwritten and nothing is submitted then. */
+static void test_sell_code_out_written_first_and_unknown_exit(void **st)
+{
+    (void)st;
+    char out[160];
+    snprintf(out, sizeof out, "%s/code.txt", dir);
+    int rc = RUN(sell, "09506000123455/ABC123", "--claim-code", "--code-out", out, "--key",
+                 brand_key, "--genesis", gen, "--nonce", "7", "--node",
+                 "http://127.0.0.1:1,http://127.0.0.1:2", "--timeout", "1");
+    assert_int_equal(rc, CLI_UNKNOWN);
+    struct stat sb;
+    assert_int_equal(stat(out, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    char *code = slurp(out);
+    assert_non_null(code);
+    assert_int_equal(strlen(code), CLI_CODE_LEN + 1); /* XXXX-XXXX-XXXX-XXXX\n */
+    /* a second sale refuses to overwrite the secret: a plain failure, nothing sent */
+    rc = RUN(sell, "09506000123455/ABC123", "--claim-code", "--code-out", out, "--key", brand_key,
+             "--genesis", gen, "--nonce", "7", "--node", "http://127.0.0.1:1", "--timeout", "1");
+    assert_int_equal(rc, CLI_FAIL);
+    char *again = slurp(out);
+    assert_string_equal(again, code);
+    free(code);
+    free(again);
+    assert_int_equal(RUN(sell, "09506000123455/ABC123", "--buyer",
+                         "0000000000000000000000000000000000000000000000000000000000000001",
+                         "--code-out", out, "--key", brand_key),
+                     CLI_USAGE);
+    assert_int_equal(RUN(sell, "09506000123455/ABC123", "--claim-code", "--key", brand_key,
+                         "--genesis", gen, "--nonce", "7", "--timeout", "0"),
+                     CLI_USAGE);
+    assert_int_equal(RUN(cli_cmd_tx, "status", "zz"), CLI_USAGE);
+    assert_int_equal(RUN(cli_cmd_tx, "status",
+                         "00000000000000000000000000000000000000000000000000000000000000aa",
+                         "--node", "http://127.0.0.1:1"),
+                     CLI_UNKNOWN);
+}
+
+/* Labels must point where phones can reach: local hosts are named, public ones not. */
+static void test_resolver_local_addresses_named(void **st)
+{
+    (void)st;
+    assert_string_equal(cli_resolver_local("http://127.0.0.1:8211"), "a loopback address");
+    assert_string_equal(cli_resolver_local("http://localhost/"), "a loopback name");
+    assert_string_equal(cli_resolver_local("https://10.1.2.3"), "a private address");
+    assert_string_equal(cli_resolver_local("https://172.31.0.1:443/x"), "a private address");
+    assert_string_equal(cli_resolver_local("https://192.168.1.10"), "a private address");
+    assert_string_equal(cli_resolver_local("http://[::1]:8101"), "a loopback address");
+    assert_string_equal(cli_resolver_local("http://[fd00::5]/"), "a private address");
+    assert_string_equal(cli_resolver_local("http://169.254.1.1"), "a link-local address");
+    assert_string_equal(cli_resolver_local("http://node1.local:80"), "a local-network name");
+    assert_null(cli_resolver_local("https://id.acme.example"));
+    assert_null(cli_resolver_local("https://172.32.0.1"));
+    assert_null(cli_resolver_local("https://8.8.8.8/"));
+    assert_null(cli_resolver_local("http://[2001:db8::1]/"));
+    char buf[64];
+    assert_string_equal(
+        cli_resolver_pick(buf, sizeof buf, NULL, "", "https://a.example,http://b", "t"),
+        "https://a.example");
+    assert_string_equal(cli_resolver_pick(buf, sizeof buf, NULL, "https://id.acme.example",
+                                          "http://127.0.0.1:1", "t"),
+                        "https://id.acme.example");
+    assert_string_equal(cli_resolver_pick(buf, sizeof buf, "https://x.example",
+                                          "https://id.acme.example", "http://n", "t"),
+                        "https://x.example");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,6 +306,9 @@ int main(void)
         cmocka_unit_test(test_genesis_refused_edit_leaves_file_unchanged),
         cmocka_unit_test(test_mint_usage_errors),
         cmocka_unit_test(test_mint_dry_run_csv_and_offline_verify),
+        cmocka_unit_test(test_submit_classify_definite_or_retry),
+        cmocka_unit_test(test_sell_code_out_written_first_and_unknown_exit),
+        cmocka_unit_test(test_resolver_local_addresses_named),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -229,8 +229,7 @@ static void test_genesis_duplicate_json_key_refused(void **state)
     const char *doc = "{\"chain\": \"a\", \"chain\": \"b\"}";
     chain_genesis *g = NULL;
     char msg[256];
-    assert_int_equal(genesis_parse(&g, doc, strlen(doc), msg, sizeof msg),
-                     CHAIN_ERR_BAD_GENESIS);
+    assert_int_equal(genesis_parse(&g, doc, strlen(doc), msg, sizeof msg), CHAIN_ERR_BAD_GENESIS);
     assert_non_null(strstr(msg, "duplicate"));
     assert_null(g);
 }
@@ -268,6 +267,50 @@ static void test_genesis_load_missing_file_names_path(void **state)
     assert_non_null(strstr(msg, "/nonexistent/genesis.json"));
 }
 
+/* The optional resolver: covered by the chain id when present, absent keeps
+ * the id of a genesis that never had one; bad URLs refused; the limit holds. */
+static void test_genesis_resolver_optional_and_bounded(void **state)
+{
+    (void)state;
+    chain_genesis *a, *b, *c;
+    char msg[256];
+    json_t *j = json_deep_copy(example);
+    json_object_del(j, "resolver");
+    assert_int_equal(parse_json(j, msg, sizeof msg, &a), CHAIN_OK);
+    assert_string_equal(a->resolver, "");
+    json_object_set_new(j, "resolver", json_string("https://id.acme.example"));
+    assert_int_equal(parse_json(j, msg, sizeof msg, &b), CHAIN_OK);
+    assert_string_equal(b->resolver, "https://id.acme.example");
+    assert_memory_not_equal(a->chain_id, b->chain_id, 32);
+    json_t *rt = genesis_to_json(b); /* round trip keeps it and the id */
+    assert_int_equal(parse_json(rt, msg, sizeof msg, &c), CHAIN_OK);
+    assert_memory_equal(b->chain_id, c->chain_id, 32);
+    json_decref(rt);
+    static const char *const bad[] = {"ftp://x",       "https://",    "https://x/",
+                                      "https://x?a=1", "https://a b", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        json_object_set_new(j, "resolver", json_string(bad[i]));
+        assert_int_equal(parse_json(j, msg, sizeof msg, NULL), CHAIN_ERR_BAD_GENESIS);
+        assert_non_null(strstr(msg, "resolver"));
+    }
+    json_object_set_new(j, "resolver", json_integer(1));
+    assert_int_equal(parse_json(j, msg, sizeof msg, NULL), CHAIN_ERR_BAD_GENESIS);
+    char url[CHAIN_RESOLVER_MAX + 2];
+    memset(url, 'a', sizeof url);
+    memcpy(url, "https://", 8);
+    url[CHAIN_RESOLVER_MAX] = '\0';
+    json_object_set_new(j, "resolver", json_string(url));
+    assert_int_equal(parse_json(j, msg, sizeof msg, NULL), CHAIN_OK);
+    url[CHAIN_RESOLVER_MAX] = 'a';
+    url[CHAIN_RESOLVER_MAX + 1] = '\0';
+    json_object_set_new(j, "resolver", json_string(url));
+    assert_int_equal(parse_json(j, msg, sizeof msg, NULL), CHAIN_ERR_BAD_GENESIS);
+    json_decref(j);
+    chain_genesis_free(a);
+    chain_genesis_free(b);
+    chain_genesis_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_genesis_duplicate_json_key_refused),
         cmocka_unit_test(test_genesis_garbage_truncated_and_oversized_refused),
         cmocka_unit_test(test_genesis_load_missing_file_names_path),
+        cmocka_unit_test(test_genesis_resolver_optional_and_bounded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
