@@ -169,6 +169,7 @@ int cli_cmd_history(int argc, char **argv);
 int cli_cmd_status(int argc, char **argv);
 int cli_cmd_verify(int argc, char **argv);
 int cli_cmd_chain(int argc, char **argv);
+int cli_cmd_epcis(int argc, char **argv); /* cli_epcis.c: epcis export */
 
 /* Defaults from the environment. */
 const char *cli_env_node(void);

@@ -862,5 +862,7 @@ const gw_route gw_routes[] = {
     {GW_GET, "/dashboard", gw_route_dashboard, "dashboard"},
     {GW_GET, "/api/v1/analytics", gw_route_analytics, "analytics"},
     {GW_GET, "/api/v1/alerts", gw_route_alerts, "alerts"},
+    {GW_GET, "/api/v1/units/*/*/epcis", gw_route_unit_epcis, "unit_epcis"},
+    {GW_GET, "/epcis/events", gw_route_epcis_events, "epcis_events"},
 };
 const size_t gw_nroutes = sizeof gw_routes / sizeof gw_routes[0];

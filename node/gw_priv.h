@@ -107,6 +107,8 @@ void gw_route_report(gw_req *r);
 void gw_route_dashboard(gw_req *r); /* gw_dash.c: admin token */
 void gw_route_analytics(gw_req *r);
 void gw_route_alerts(gw_req *r);
+void gw_route_unit_epcis(gw_req *r);   /* gw_epcis.c: EPCIS 2.0 */
+void gw_route_epcis_events(gw_req *r);
 extern const size_t gw_nroutes;
 
 /* ---- the gateway and one request --------------------------------------------------- */
@@ -155,6 +157,8 @@ struct gw_req {
     const char *allow; /* Allow header for 405 */
     bool no_store;
     bool responded;
+    char *link;     /* Link header (malloc'd, freed with the request) or NULL */
+    char *location; /* Location header of a redirect (malloc'd) or NULL */
     /* deferral to the pool, or suspension until a callback (gw_suspend) */
     bool deferred, done;
     gw_handler defer_fn;
