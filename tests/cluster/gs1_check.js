@@ -78,12 +78,18 @@ function checkEpcis(file) {
   }
 }
 
+// GS1's profile requires an "itemDescription" member in each link context
+// object, which the plain RFC 9264 schema (additionalProperties: false) does
+// not know: the RFC check runs on the linkset without that one member.
 function checkLinkset(file) {
   const doc = loadJSON(file);
   checked++;
-  for (const [name, v] of [['GS1 linkset', gs1LinksetValidate()], ['RFC 9264 linkset', rfcLinksetValidate()]]) {
-    if (!v(doc)) fail(`${file}: ${name} schema: ${JSON.stringify(v.errors.slice(0, 3))}`);
-  }
+  const gs1 = gs1LinksetValidate();
+  if (!gs1(doc)) fail(`${file}: GS1 linkset schema: ${JSON.stringify(gs1.errors.slice(0, 3))}`);
+  const plain = JSON.parse(JSON.stringify(doc));
+  for (const ctx of plain.linkset || []) delete ctx.itemDescription;
+  const rfc = rfcLinksetValidate();
+  if (!rfc(plain)) fail(`${file}: RFC 9264 linkset schema: ${JSON.stringify(rfc.errors.slice(0, 3))}`);
 }
 
 function selftest() {

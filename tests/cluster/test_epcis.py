@@ -16,6 +16,7 @@ flags, then:
   with digital-link.js (tests/cluster/gs1_check.js).
 """
 
+import csv
 import json
 import os
 import subprocess
@@ -90,8 +91,13 @@ def run(c):
     brand = c.brand_key
     car, sel = keys["carrier"][0], keys["seller"][0]
 
+    csv_path = os.path.join(d, "units.csv")
     units = cli("mint", "--gtin", G, "--lot", "0012", "--expiry", "281200", "--count", 4,
-                key=brand, check=0, **N).out.split()
+                "--csv", csv_path, key=brand, check=0, **N).out.split()
+    with open(csv_path) as f:
+        label_urls = [row["url"] for row in csv.DictReader(f)]
+    assert len(label_urls) == 4
+    gs1_check("dl", *label_urls)  # the labels' Digital Link URIs
     u0, u1, u2, u3 = units
     cli("pickup", u0, u1, u2, "--region", "DE-BY", key=car, check=0, **N)
     cli("deliver", "--to", "seller-berlin", u0, u1, u2, key=car, check=0, **N)
