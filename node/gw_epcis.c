@@ -21,6 +21,7 @@
 #include "node/epcis.h"
 #include "node/gw_priv.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -72,6 +73,35 @@ typedef struct mapper {
 
 enum { PAGE_DONE = 0, PAGE_FULL, PAGE_BUDGET, PAGE_ERR };
 
+/* Block ids by height, shared by every request: a committed block never
+ * changes, and naming one means hashing its header after checking its Merkle
+ * root over every tx (a 10,000-unit mint is ~1 MB), which a lot's export would
+ * otherwise repeat on every page. */
+#define BLOCK_CACHE 256
+static struct {
+    uint64_t height; /* 0: empty */
+    uint8_t id[CHAIN_HASH_LEN];
+} block_cache[BLOCK_CACHE];
+static pthread_mutex_t block_cache_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static bool block_cache_get(uint8_t out[CHAIN_HASH_LEN], uint64_t height)
+{
+    pthread_mutex_lock(&block_cache_mu);
+    bool hit = block_cache[height % BLOCK_CACHE].height == height;
+    if (hit)
+        memcpy(out, block_cache[height % BLOCK_CACHE].id, CHAIN_HASH_LEN);
+    pthread_mutex_unlock(&block_cache_mu);
+    return hit;
+}
+
+static void block_cache_put(const uint8_t id[CHAIN_HASH_LEN], uint64_t height)
+{
+    pthread_mutex_lock(&block_cache_mu);
+    block_cache[height % BLOCK_CACHE].height = height;
+    memcpy(block_cache[height % BLOCK_CACHE].id, id, CHAIN_HASH_LEN);
+    pthread_mutex_unlock(&block_cache_mu);
+}
+
 static int block_id(mapper *m, uint8_t out[CHAIN_HASH_LEN], uint64_t height)
 {
     for (size_t i = 0; i < m->nblocks; i++)
@@ -79,14 +109,17 @@ static int block_id(mapper *m, uint8_t out[CHAIN_HASH_LEN], uint64_t height)
             memcpy(out, m->blocks[i].id, CHAIN_HASH_LEN);
             return CHAIN_OK;
         }
-    const uint8_t *raw;
-    size_t len, ntxs;
-    chain_block_header hdr;
-    int e = chain_block_get(m->rd, &raw, &len, height);
-    if (e == CHAIN_OK)
-        e = chain_block_peek(&hdr, out, &ntxs, raw, len);
-    if (e != CHAIN_OK)
-        return e;
+    if (!block_cache_get(out, height)) {
+        const uint8_t *raw;
+        size_t len, ntxs;
+        chain_block_header hdr;
+        int e = chain_block_get(m->rd, &raw, &len, height);
+        if (e == CHAIN_OK)
+            e = chain_block_peek(&hdr, out, &ntxs, raw, len);
+        if (e != CHAIN_OK)
+            return e;
+        block_cache_put(out, height);
+    }
     size_t slot = m->nblocks < 16 ? m->nblocks++ : (m->next_block++ % 16);
     m->blocks[slot].height = height;
     memcpy(m->blocks[slot].id, out, CHAIN_HASH_LEN);
