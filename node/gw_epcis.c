@@ -21,6 +21,7 @@
 #include "node/epcis.h"
 #include "node/gw_priv.h"
 
+#include <microhttpd.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -464,9 +465,42 @@ static bool token_parse(query *q, const char *s)
     return true;
 }
 
+/* EPCIS 2.0: a parameter the query does not know is an error, not ignored (a
+ * misspelt filter must not silently return everything). */
+static const char *const known_params[] = {"MATCH_epc",    "EQ_bizStep", "GE_eventTime",
+                                           "LT_eventTime", "perPage",    "nextPageToken"};
+
+typedef struct unknown_arg {
+    char name[64];
+    bool found;
+} unknown_arg;
+
+static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    (void)kind;
+    (void)value;
+    unknown_arg *u = cls;
+    for (size_t i = 0; i < sizeof known_params / sizeof known_params[0]; i++)
+        if (strcmp(key, known_params[i]) == 0)
+            return MHD_YES;
+    u->found = true;
+    snprintf(u->name, sizeof u->name, "%s", key);
+    return MHD_NO;
+}
+
 /* Parses the query; false after replying with the error. */
 static bool query_parse(gw_req *r, query *q)
 {
+    unknown_arg ua = {.found = false};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &ua);
+    if (ua.found) {
+        for (char *p = ua.name; *p; p++) /* echo printable ASCII only */
+            if (*p < ' ' || *p > '~')
+                *p = '?';
+        reply_param_err(r, "unknown_parameter", "%s: not a parameter of this query", ua.name);
+        return false;
+    }
     char *v = malloc(EPCIS_ARG_MAX);
     if (!v) {
         gw_reply_error(r, 503, "nomem", "out of memory");

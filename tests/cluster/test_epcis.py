@@ -227,6 +227,7 @@ def run(c):
         st, doc = get(nd, q(params) if params is not None else "/epcis/events")
         assert st == status and doc["error"]["code"] == code, (params, st, doc)
     refused(None, 413, "query_too_complex")
+    refused({"MATCH_epc": epc, "EQ_bizstep": "shipping"}, 400, "unknown_parameter")
     refused({"MATCH_epc": "urn:epc:id:sgtin:1.2.3"}, 400, "bad_epc")
     refused({"MATCH_epc": f"https://x.example/01/{G[:-1]}0/21/A"}, 400, "bad_epc")
     refused({"MATCH_epc": ",".join([epc] * 17)}, 400, "too_many_values")
