@@ -35,7 +35,8 @@ static void usage(FILE *f)
             "anyone:\n"
             "  history UNIT [--json]\n"
             "  verify URL --genesis FILE [--offline]\n"
-            "  chain audit --node URL | --file BACKUP --genesis FILE\n\n"
+            "  chain audit --node URL | --file BACKUP --genesis FILE\n"
+            "  epcis export --gtin G --lot L [--from T] [--to T] --out FILE\n\n"
             "A unit is GTIN/SERIAL, a Digital Link URL, or an element string\n"
             "(01)09506000134352(21)AB12. Environment: PROVENA_NODE (default %s;\n"
             "a list URL,URL lets a submission move to another node), PROVENA_KEY.\n\n"
@@ -77,6 +78,8 @@ int main(int argc, char **argv)
         rc = cli_cmd_chain(sub_argc, sub_argv);
     } else if (strcmp(cmd, "tx") == 0) {
         rc = cli_cmd_tx(sub_argc, sub_argv);
+    } else if (strcmp(cmd, "epcis") == 0) {
+        rc = cli_cmd_epcis(sub_argc, sub_argv);
     } else if (cli_is_lifecycle(cmd)) {
         rc = cli_cmd_lifecycle(cmd, sub_argc, sub_argv);
     } else {

@@ -269,6 +269,10 @@ static enum MHD_Result queue(gw_req *r)
                                 "img-src 'self'; form-action 'self'");
     if (r->allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    if (r->link)
+        MHD_add_response_header(resp, "Link", r->link);
+    if (r->location)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
     if (r->status == 429 || r->status == 503)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
     enum MHD_Result ok = MHD_queue_response(r->conn, r->status, resp);
@@ -414,6 +418,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         r->work_free(r->work);
     free(r->body);
     free(r->out);
+    free(r->link);
+    free(r->location);
     free(r);
     *con_cls = NULL;
 }

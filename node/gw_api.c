@@ -872,5 +872,8 @@ const gw_route gw_routes[] = {
     {GW_GET, "/dashboard", gw_route_dashboard, "dashboard"},
     {GW_GET, "/api/v1/analytics", gw_route_analytics, "analytics"},
     {GW_GET, "/api/v1/alerts", gw_route_alerts, "alerts"},
+    {GW_GET, "/api/v1/units/*/*/epcis", gw_route_unit_epcis, "unit_epcis"},
+    {GW_GET, "/epcis/events", gw_route_epcis_events, "epcis_events"},
+    {GW_GET, "/.well-known/gs1resolver", gw_route_gs1resolver, "gs1resolver"},
 };
 const size_t gw_nroutes = sizeof gw_routes / sizeof gw_routes[0];

