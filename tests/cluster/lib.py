@@ -47,6 +47,21 @@ GTIN = "09506000123455"  # indicator 0 + prefix + item 12345 + check digit
 
 _live = []  # every Popen started, for the exit handler
 
+SKIP = 77  # exit status ctest reports as "Skipped" (SKIP_RETURN_CODE in tests/CMakeLists.txt)
+
+
+def skip(why):
+    """Ends a test that cannot run: ctest shows it as skipped, never as passed."""
+    print(f"SKIPPED: {why}")
+    sys.exit(SKIP)
+
+
+def require_built():
+    """Skips (exit 77) unless provena-node and txtool are built."""
+    for path in (NODE_BIN, TXTOOL):
+        if not os.path.exists(path):
+            skip(f"{path} not built (cmake --build {BUILD})")
+
 
 def _kill_all():
     for p in _live:

@@ -81,9 +81,7 @@ def cbor_array(items):
 
 
 def main():
-    if not os.path.exists(lib.NODE_BIN) or not os.path.exists(lib.TXTOOL):
-        print(f"SKIP: {lib.NODE_BIN} or txtool not built yet")
-        return 0
+    lib.require_built()
     os.environ["PROVENA_GW_RATE"] = "10"   # the documented default, explicit here
     os.environ["PROVENA_GW_BURST"] = "40"
     c = lib.Cluster(1, name="gateway")

@@ -24,9 +24,7 @@ def verdict(nd, serial):
 
 
 def main():
-    if not os.path.exists(lib.NODE_BIN) or not os.path.exists(lib.TXTOOL):
-        print(f"SKIP: {lib.NODE_BIN} or txtool not built yet")
-        return 0
+    lib.require_built()
     c = lib.Cluster(3, name="scans", node_args=("--admin-token", TOKEN))
     try:
         c.start_all()
