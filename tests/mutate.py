@@ -5,8 +5,9 @@ For each mutant of tests/mutants.txt (a small edit: a bound moved by one, a chec
 removed, a comparison flipped) this script edits the source, builds the targets the
 mutant's tests need, runs those tests with ctest, and puts the file back. A mutant is
 
-  KILLED     a test failed (or the build broke: the compiler caught it)
+  KILLED     a test failed
   SURVIVED   every selected test passed: a test is missing
+  INVALID    the mutated tree does not build (-Werror): it tells nothing, rewrite it
   STALE      its original text is not in the file (once, after its anchor) any more:
              the list needs updating, nothing was run
 
@@ -192,7 +193,8 @@ def main():
                 rc, out = run(["nice", "-n", "10", "cmake", "--build", build, "-j", a.jobs,
                                "--target", *targets_for(names)], SRC)
                 if rc:
-                    verdict, why = "KILLED", "build failed"
+                    err = [ln for ln in out.splitlines() if "error" in ln][:1]
+                    verdict, why = "INVALID", "does not build: " + (err[0] if err else "?")
                 else:
                     rc, out = run(["ctest", "-R", m.tests, "--timeout", str(a.timeout)], build)
                     failed = re.findall(r"\d+ - (\S+) \((?:Failed|Timeout|SEGFAULT|Subprocess"
@@ -217,12 +219,13 @@ def main():
     run(["nice", "-n", "10", "cmake", "--build", build, "-j", a.jobs], SRC)
     k = sum(1 for _, v, _ in results if v == "KILLED")
     s = [m.name for m, v, _ in results if v == "SURVIVED"]
-    st = [m.name for m, v, _ in results if v == "STALE"]
-    print(f"\nmutants: {len(results)}  killed: {k}  survived: {len(s)}  stale: {len(st)}")
+    st = [m.name for m, v, _ in results if v in ("STALE", "INVALID")]
+    print(f"\nmutants: {len(results)}  killed: {k}  survived: {len(s)}  "
+          f"stale or invalid: {len(st)}")
     if s:
         print("survived: " + ", ".join(s))
     if st:
-        print("stale: " + ", ".join(st))
+        print("stale or invalid: " + ", ".join(st))
     return 0 if not s and not st else 1
 
 

@@ -407,6 +407,12 @@ def run(c, nd):
           f"GET lot, first page ({doc})")
     st, _, doc2 = jreq(nd, "GET", f"/api/v1/lots/{G}/L1?limit=2&after={doc.get('next')}")
     check(st == 200 and not set(doc2.get("units", [])) & set(doc["units"]), "GET lot, next page")
+    # page sizes at their bound (GW_LOT_PAGE_MAX 1000, GW_HISTORY_MAX 200) and one past
+    for path, top in ((f"/api/v1/lots/{G}/L1", 1000), (f"/api/v1/units/{G}/S1/history", 200)):
+        st, _, doc = jreq(nd, "GET", f"{path}?limit={top}")
+        check(st == 200, f"GET {path}?limit={top} → 200 ({st} {err_code(doc)})")
+        st, _, doc = jreq(nd, "GET", f"{path}?limit={top + 1}")
+        check(st == 400 and err_code(doc) == "bad_query", f"GET {path}?limit={top + 1} → 400 ({st})")
     st, _, doc = jreq(nd, "GET", f"/api/v1/tx/{txid}")
     check(st == 200 and doc["receipt"]["status"] == "accepted" and doc["tx"]["type"] == "mint",
           f"GET tx ({st})")

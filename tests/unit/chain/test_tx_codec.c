@@ -828,6 +828,25 @@ static void test_tx_pickup_over_units_max_too_large(void **state)
     free(buf);
 }
 
+/* CHAIN_TX_MAX_BYTES is a size the decoder reads: a buffer of exactly that many
+ * bytes (a signed tx, then padding) gets past the size check to the content
+ * check; one byte more is refused by its size alone. */
+static void test_tx_max_bytes_edge(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *tx = signed_sample(CHAIN_TX_SELL, &len);
+    uint8_t *buf = calloc(1, CHAIN_TX_MAX_BYTES + 1);
+    assert_non_null(buf);
+    memcpy(buf, tx, len);
+    char msg[128];
+    assert_int_equal(decode_rc(buf, CHAIN_TX_MAX_BYTES, msg, sizeof msg), CHAIN_ERR_MALFORMED);
+    assert_non_null(strstr(msg, "trailing"));
+    assert_int_equal(decode_rc(buf, CHAIN_TX_MAX_BYTES + 1, msg, sizeof msg), CHAIN_ERR_TOO_LARGE);
+    free(buf);
+    free(tx);
+}
+
 static void test_tx_over_max_bytes_too_large(void **state)
 {
     (void)state;
@@ -878,6 +897,7 @@ int main(void)
         cmocka_unit_test(test_tx_pickup_units_max_fits_and_decodes),
         cmocka_unit_test(test_tx_pickup_over_units_max_too_large),
         cmocka_unit_test(test_tx_over_max_bytes_too_large),
+        cmocka_unit_test(test_tx_max_bytes_edge),
         cmocka_unit_test(test_tx_decode_leaves_output_on_failure),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
