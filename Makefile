@@ -4,7 +4,7 @@ BUILD_SAN  ?= build-san
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all build build-san deps check check-fast demo bench clean format fuzz
+.PHONY: all build build-san deps check check-fast coverage mutate demo bench clean format fuzz
 
 all: build
 
@@ -32,6 +32,15 @@ check: deps build build-san
 check-fast: build
 	@bash tests/ctest-check.sh $(BUILD) --output-on-failure -j $(JOBS)
 
+# Branch coverage per module with unit and cluster tests (gcov + lcov, build-cov/);
+# fails when a module is below its floor (docs/TESTING.md).
+coverage: deps
+	@bash tests/coverage.sh build-cov
+
+# The mutation check: each mutant of tests/mutants.txt must fail a test.
+mutate: deps
+	@python3 tests/mutate.py
+
 demo: deps build
 	@bash scripts/demo.sh $(BUILD)
 
@@ -46,4 +55,4 @@ format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(BUILD_SAN) build-fuzz
+	rm -rf $(BUILD) $(BUILD_SAN) build-fuzz build-cov build-mutate
