@@ -377,6 +377,67 @@ static void test_tx_json_scans_max_edge(void **state)
     }
 }
 
+/* Count bounds of region lists: CHAIN_MARKETS_MAX markets on a mint and
+ * CHAIN_REGIONS_MAX regions on a participant parse and round-trip; one more is
+ * refused naming the field. */
+static void test_tx_json_region_lists_at_and_over_their_bound(void **state)
+{
+    (void)state;
+    static const char *codes[] = {"DE", "FR", "AT", "IT", "ES", "PT", "NL", "BE", "LU",
+                                  "DK", "SE", "NO", "FI", "PL", "CZ", "SK", "HU", "SI",
+                                  "HR", "RO", "BG", "GR", "IE", "GB", "US", "CA", "MX",
+                                  "BR", "AR", "JP", "CN", "KR", "IN", "AU"};
+    static const struct {
+        const char *type, *body, *field;
+        size_t max;
+    } lists[] = {
+        {"mint",
+         "{\"gtin\":\"09506000134352\",\"lot\":\"L\",\"markets\":[],\"serials\":[\"B2\"],"
+         "\"label_sigs\":[\"%S\"]}",
+         "markets", CHAIN_MARKETS_MAX},
+        {"participant.add",
+         "{\"id\":\"d\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":\"%K\",\"regions\":[]}", "regions",
+         CHAIN_REGIONS_MAX},
+    };
+    assert_true(sizeof codes / sizeof *codes > CHAIN_MARKETS_MAX);
+    for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
+        for (size_t n = lists[i].max; n <= lists[i].max + 1; n++) {
+            json_t *j = tx_json(lists[i].type, lists[i].body);
+            json_t *a = json_object_get(json_object_get(j, "body"), lists[i].field);
+            for (size_t k = 0; k < n; k++)
+                json_array_append_new(a, json_string(codes[k]));
+            chain_tx tx;
+            char msg[160] = "", want[64];
+            int rc = chain_tx_from_json(&tx, j, msg, sizeof msg);
+            if (n == lists[i].max) {
+                if (rc != CHAIN_OK)
+                    fail_msg("%s %zu %s: %s %s", lists[i].type, n, lists[i].field,
+                             chain_err_code(rc), msg);
+                assert_int_equal(chain_tx_sign(&tx, sk), CHAIN_OK);
+                uint8_t *enc;
+                size_t len;
+                chain_tx back;
+                assert_int_equal(chain_tx_encode(&enc, &len, &tx), CHAIN_OK);
+                assert_int_equal(chain_tx_decode(&back, enc, len, NULL, 0), CHAIN_OK);
+                json_t *b = chain_tx_to_json(&back);
+                assert_int_equal(
+                    json_array_size(json_object_get(json_object_get(b, "body"), lists[i].field)),
+                    n);
+                json_decref(b);
+                chain_tx_free(&back);
+                chain_tx_free(&tx);
+                free(enc);
+            } else {
+                snprintf(want, sizeof want, "body.%s", lists[i].field);
+                if (rc != CHAIN_ERR_TOO_LARGE || strncmp(msg, want, strlen(want)) != 0)
+                    fail_msg("%s %zu %s: got %s \"%s\"", lists[i].type, n, lists[i].field,
+                             chain_err_code(rc), msg);
+            }
+            json_decref(j);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_tx_json_too_many_units_too_large),
         cmocka_unit_test(test_tx_json_text_fields_at_and_over_their_bound),
         cmocka_unit_test(test_tx_json_scans_max_edge),
+        cmocka_unit_test(test_tx_json_region_lists_at_and_over_their_bound),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
