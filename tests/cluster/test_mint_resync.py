@@ -66,8 +66,9 @@ class SwallowFirstPost:
     (202, "pending", as the node would for ?wait=0) and drops it: the transaction is
     lost on the way. Everything else is forwarded."""
 
-    def __init__(self, upstream):
+    def __init__(self, upstream, on_first_post=None):
         self.swallowed = 0
+        self.first = on_first_post  # instead of swallowing: run this, then forward
         outer = self
 
         class H(http.server.BaseHTTPRequestHandler):
@@ -79,7 +80,11 @@ class SwallowFirstPost:
             def relay(self, method):
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n) if n else None
-                if method == "POST" and self.path.startswith("/api/v1/tx") and not outer.swallowed:
+                if (method == "POST" and self.path.startswith("/api/v1/tx") and outer.first
+                        and not outer.swallowed):
+                    outer.swallowed += 1
+                    outer.first()
+                elif method == "POST" and self.path.startswith("/api/v1/tx") and not outer.swallowed:
                     outer.swallowed += 1
                     k = body[0] & 0x1F if body and body[0] >> 5 == 4 else 0
                     doc = ({"receipts": [{"status": "pending"}] * k} if k
@@ -134,6 +139,33 @@ def lost_on_the_way(c):
           f"provena mint re-signed and landed all {len(units)} units once")
 
 
+def stale_head(c):
+    """The brand signs a tx of its own with the nonce the CLI's first batch
+    carries, just before that batch reaches the node: the first batch is refused
+    stale, the later ones land. The resync must re-sign only the first one
+    (a landed batch signed again would be refused as a duplicate)."""
+    ld = c.leader()
+    stolen = []
+
+    def steal():
+        txid, hexcbor = lib.txtool("mint", c.genesis, c.brand_key, brand_next(ld), lib.GTIN,
+                                   "RSX", "STOLEN1")[0]
+        st, doc = ld.submit_cbor(hexcbor)
+        assert st == 200, (st, doc)
+        stolen.append(txid)
+    px = SwallowFirstPost(ld.http, on_first_post=steal)
+    try:
+        p = start_mint(c, px, "RS3", 40)
+        units, err = finish(p, "stale head")
+    finally:
+        px.close()
+    assert stolen, "the first POST never came"
+    assert len(units) == 40, (len(units), err[-2000:])
+    on_ledger(ld, units)
+    print(f"ok: stale: the first batch's nonce taken; provena mint re-signed it alone and "
+          f"landed all {len(units)} units once")
+
+
 def lost_leader(c):
     ld = c.leader()
     via = next(nd for nd in c.nodes if nd is not ld)
@@ -164,6 +196,7 @@ def main():
         c.start_all()
         c.leader()
         lost_on_the_way(c)
+        stale_head(c)
         lost_leader(c)
         for nd in c.nodes:
             nd.stop()
