@@ -6,7 +6,8 @@
 # processes (HTTP 8101-8103, Raft 7101-7103), mints a lot with labels, runs a
 # full lifecycle for a few units, scans one label from two far-apart regions,
 # and prints what to open and what to try. Ctrl-C stops the nodes cleanly.
-# DEMO_EXIT=1 stops right after the setup (used by tests).
+# DEMO_EXIT=1 stops right after the setup (used by tests). DEMO_HTTP_PORTS and
+# DEMO_RAFT_PORTS ("a b c", three each) move the nodes off the default ports.
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -15,8 +16,10 @@ NODE_BIN="$BUILD/provena-node"
 DATA=${DEMO_DATA:-./demo-data}
 GTIN=09506000123455
 LOT=DEMO-$(date +%y%m%d)
-HTTP_PORTS=(8101 8102 8103)
-RAFT_PORTS=(7101 7102 7103)
+read -r -a HTTP_PORTS <<<"${DEMO_HTTP_PORTS:-8101 8102 8103}"
+read -r -a RAFT_PORTS <<<"${DEMO_RAFT_PORTS:-7101 7102 7103}"
+[ ${#HTTP_PORTS[@]} -eq 3 ] && [ ${#RAFT_PORTS[@]} -eq 3 ] ||
+  { printf 'demo: DEMO_HTTP_PORTS and DEMO_RAFT_PORTS need three ports each\n' >&2; exit 1; }
 PIDS=()
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -47,15 +47,40 @@ GTIN = "09506000123455"  # indicator 0 + prefix + item 12345 + check digit
 
 _live = []  # every Popen started, for the exit handler
 
+SKIP = 77  # exit status ctest reports as "Skipped" (SKIP_RETURN_CODE in tests/CMakeLists.txt)
+
+
+def skip(why):
+    """Ends a test that cannot run: ctest shows it as skipped, never as passed."""
+    print(f"SKIPPED: {why}")
+    sys.exit(SKIP)
+
+
+def require_built():
+    """Skips (exit 77) unless provena-node and txtool are built."""
+    for path in (NODE_BIN, TXTOOL):
+        if not os.path.exists(path):
+            skip(f"{path} not built (cmake --build {BUILD})")
+
+
+def _end(p, grace):
+    """SIGTERM, then SIGKILL after `grace` seconds: a node stopped cleanly writes
+    its coverage counters (make coverage); one that hangs is still ended."""
+    if p.poll() is not None:
+        return
+    try:
+        p.terminate()
+        p.wait(grace)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait(5)
+    except Exception:
+        pass
+
 
 def _kill_all():
     for p in _live:
-        if p.poll() is None:
-            try:
-                p.kill()
-                p.wait(5)
-            except Exception:
-                pass
+        _end(p, 5)
 
 
 atexit.register(_kill_all)
@@ -384,8 +409,11 @@ class Cluster:
         return wait_for(same, timeout or scaled(30), "identical heads", interval=0.2)
 
     def shutdown(self, keep=False):
+        """Ends every node still running (SIGTERM first, SIGKILL if it hangs)."""
         for nd in self.nodes:
-            nd.kill()
+            if nd.proc is not None:
+                _end(nd.proc, scaled(10))
+            nd.proc = None
         if not keep:
             shutil.rmtree(self.dir, ignore_errors=True)
 

@@ -1,8 +1,7 @@
 """`make demo` end to end: scripts/demo.sh with DEMO_EXIT=1 must set up the
-three-node demo network (fixed ports 8101-8103 / 7101-7103), run the whole demo
-lifecycle, print the URLs to open, and stop every node it started.
-
-Skipped (exit 0 with a note) when one of the demo ports is busy on this machine.
+three-node demo network, run the whole demo lifecycle, print the URLs to open, and
+stop every node it started. The nodes listen on ports free on this machine right
+now (DEMO_HTTP_PORTS / DEMO_RAFT_PORTS), so a busy default port cannot stop it.
 """
 
 import os
@@ -12,9 +11,11 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lib  # noqa: E402
+
 BUILD = os.path.abspath(os.environ.get("PROVENA_BUILD", "build"))
 SRC = os.path.abspath(os.environ.get("PROVENA_SRC", "."))
-PORTS = (8101, 8102, 8103, 7101, 7102, 7103)
 
 
 def busy(port):
@@ -24,12 +25,11 @@ def busy(port):
 
 
 def main():
-    taken = [p for p in PORTS if busy(p)]
-    if taken:
-        print(f"test_cli_demo: SKIPPED, demo ports busy: {taken}")
-        return
+    ports = lib.free_ports(6)
     data = tempfile.mkdtemp(prefix="provena-demo-")
-    env = dict(os.environ, DEMO_EXIT="1", DEMO_DATA=data)
+    env = dict(os.environ, DEMO_EXIT="1", DEMO_DATA=data,
+               DEMO_HTTP_PORTS=" ".join(map(str, ports[:3])),
+               DEMO_RAFT_PORTS=" ".join(map(str, ports[3:])))
     env.pop("PROVENA_NODE", None)
     env.pop("PROVENA_KEY", None)
     p = subprocess.run(["bash", os.path.join(SRC, "scripts", "demo.sh"), BUILD], cwd=SRC,
@@ -42,7 +42,7 @@ def main():
             except OSError:
                 pass
     assert p.returncode == 0, f"demo.sh exited {p.returncode}:\n{out}"
-    for want in ("Provena demo network is running", "/01/09506000123455/21/", "label.png",
+    for want in (f"127.0.0.1:{ports[0]}", "Provena demo network is running", "/01/09506000123455/21/", "label.png",
                  "/metrics", "/dashboard?token=", "provena history", "stopping the nodes"):
         assert want in out, f"demo output lacks {want!r}:\n{out}"
     units = open(os.path.join(data, "units.txt")).read().split()
@@ -50,9 +50,9 @@ def main():
     pngs = [f for f in os.listdir(os.path.join(data, "labels")) if f.endswith(".png")]
     assert len(pngs) == 24
     deadline = time.monotonic() + 10
-    while any(busy(p) for p in PORTS) and time.monotonic() < deadline:
+    while any(busy(p) for p in ports) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not any(busy(p) for p in PORTS), "demo nodes still listening after DEMO_EXIT"
+    assert not any(busy(p) for p in ports), "demo nodes still listening after DEMO_EXIT"
     print("test_cli_demo: OK")
 
 

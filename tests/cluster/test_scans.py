@@ -6,6 +6,7 @@ node-signed `scans` transactions; probes of unknown serials are counted in the
 analytics; the dashboard refuses a request without the admin token and renders
 with it; after a node restarts, its view of the scans is intact.
 """
+import http.client
 import os
 import shutil
 import subprocess
@@ -23,10 +24,19 @@ def verdict(nd, serial):
     return doc["verdict"]
 
 
+def bearer(nd, path, token):
+    conn = http.client.HTTPConnection("127.0.0.1", nd.http_port, timeout=lib.scaled(20))
+    try:
+        conn.request("GET", path, headers={"Authorization": "Bearer " + token,
+                                           "Accept": "application/json"})
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()
+
+
 def main():
-    if not os.path.exists(lib.NODE_BIN) or not os.path.exists(lib.TXTOOL):
-        print(f"SKIP: {lib.NODE_BIN} or txtool not built yet")
-        return 0
+    lib.require_built()
     c = lib.Cluster(3, name="scans", node_args=("--admin-token", TOKEN))
     try:
         c.start_all()
@@ -67,6 +77,19 @@ def main():
         assert st == 401 and doc["error"]["code"] == "unauthorized", (st, doc)
         st, doc = c.nodes[0].get("/api/v1/analytics?token=wrong")
         assert st == 401, (st, doc)
+        # every near miss of the secret is refused, in the query and as a Bearer
+        # header: a prefix, the token with more after it, the same length with one
+        # character wrong, and empty
+        wrong = {"prefix": TOKEN[:-1], "longer": TOKEN + "0", "same length": TOKEN[:-1] + "X",
+                 "empty": ""}
+        for what, tok in wrong.items():
+            st, doc = c.nodes[0].get("/api/v1/analytics?token=" + tok)
+            assert st == 401 and doc["error"]["code"] == "unauthorized", (what, st, doc)
+            st, _ = bearer(c.nodes[0], "/api/v1/analytics", tok)
+            assert st == 401, ("Bearer", what, st)
+        st, _ = bearer(c.nodes[0], "/api/v1/analytics", TOKEN)
+        assert st == 200, ("Bearer with the token", st)
+        print("ok: admin token: prefix, longer, same-length wrong and empty all 401; exact 200")
         st, doc = c.nodes[0].request("GET", "/dashboard", accept="text/html")
         assert st == 401, (st, doc)
         st, page = c.nodes[0].request("GET", f"/dashboard?token={TOKEN}", accept="text/html")

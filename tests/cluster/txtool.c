@@ -14,6 +14,9 @@
  *                                   COUNT one-serial mints, nonces NONCE0.., serials PREFIXn
  *   txtool pickup GENESIS KEY NONCE GTIN SERIAL
  *   txtool node-add GENESIS KEY NONCE ID OPERATOR RAFT HTTP NODEPUBHEX
+ *   txtool node-remove GENESIS KEY NONCE ID
+ *   txtool scans GENESIS KEY NONCE GTIN SERIAL
+ *                                   a node-signed batch of one scan record
  *
  * With TXTOOL_JSON=1 in the environment the second field is the JSON form
  * (chain_tx_to_json, compact) instead of CBOR hex.
@@ -195,6 +198,25 @@ int main(int argc, char **argv)
             goto out;
         }
         tx.has_key = true;
+        rc = chain_tx_sign(&tx, sk) == CHAIN_OK && emit(&tx) == 0 ? 0 : 1;
+    } else if (strcmp(cmd, "node-remove") == 0 && argc == 6) {
+        chain_tx tx;
+        tx_init(&tx, g, CHAIN_TX_NODE_REMOVE, nonce);
+        tx.node_id = strtoull(argv[5], NULL, 10);
+        rc = chain_tx_sign(&tx, sk) == CHAIN_OK && emit(&tx) == 0 ? 0 : 1;
+    } else if (strcmp(cmd, "scans") == 0 && argc == 7) {
+        chain_tx tx;
+        chain_scan sc;
+        memset(&sc, 0, sizeof sc);
+        sc.kind = CHAIN_SCAN_SCAN;
+        snprintf(sc.id.gtin, sizeof sc.id.gtin, "%s", argv[5]);
+        snprintf(sc.id.serial, sizeof sc.id.serial, "%s", argv[6]);
+        sc.time = (uint64_t)time(NULL);
+        memset(sc.client, 0x42, sizeof sc.client);
+        sc.verdict = 1;
+        tx_init(&tx, g, CHAIN_TX_SCANS, nonce);
+        tx.scans = &sc;
+        tx.nscans = 1;
         rc = chain_tx_sign(&tx, sk) == CHAIN_OK && emit(&tx) == 0 ? 0 : 1;
     } else {
         rc = die("unknown command or wrong number of arguments");

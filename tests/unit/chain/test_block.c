@@ -300,6 +300,55 @@ static void test_block_peek_refuses_garbage(void **state)
     free(big);
 }
 
+/* A block holding one tx byte string of n bytes (a tx's sig prefix, then zeros). */
+static uint8_t *block_with_tx_of(size_t n, size_t *len)
+{
+    static const uint8_t prefix[] = {0xa7, 0x63, 's', 'i', 'g', 0x58, 0x40};
+    uint8_t *tx = calloc(1, n);
+    assert_non_null(tx);
+    memcpy(tx, prefix, sizeof prefix);
+    uint8_t zero[32] = {0};
+    cbu_wr w;
+    cbu_wr_init(&w, CHAIN_BLOCK_MAX_BYTES);
+    cbu_put_map(&w, 2);
+    cbu_put_key(&w, "txs");
+    cbu_put_array(&w, 1);
+    cbu_put_bytes(&w, tx, n);
+    cbu_put_key(&w, "header");
+    cbu_put_map(&w, 5);
+    cbu_put_key(&w, "prev");
+    cbu_put_bytes(&w, zero, 32);
+    cbu_put_key(&w, "time");
+    cbu_put_uint(&w, 1);
+    cbu_put_key(&w, "height");
+    cbu_put_uint(&w, 1);
+    cbu_put_key(&w, "proposer");
+    cbu_put_uint(&w, 1);
+    cbu_put_key(&w, "txs_root");
+    cbu_put_bytes(&w, zero, 32);
+    uint8_t *blk;
+    assert_int_equal(cbu_wr_finish(&w, &blk, len), CHAIN_OK);
+    free(tx);
+    return blk;
+}
+
+/* A tx inside a block is bounded by CHAIN_TX_MAX_BYTES: one of exactly that size
+ * is read (and this one then fails its Merkle root), one byte more is refused as
+ * too large before it is hashed. */
+static void test_block_tx_max_bytes_edge(void **state)
+{
+    (void)state;
+    chain_block_header out;
+    uint8_t id[32];
+    size_t n, len;
+    uint8_t *blk = block_with_tx_of(CHAIN_TX_MAX_BYTES, &len);
+    assert_int_equal(chain_block_peek(&out, id, &n, blk, len), CHAIN_ERR_BAD_BLOCK);
+    free(blk);
+    blk = block_with_tx_of(CHAIN_TX_MAX_BYTES + 1, &len);
+    assert_int_equal(chain_block_peek(&out, id, &n, blk, len), CHAIN_ERR_TOO_LARGE);
+    free(blk);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_block_peek_refuses_non_canonical_header),
         cmocka_unit_test(test_block_build_refuses_bad_input),
         cmocka_unit_test(test_block_peek_refuses_garbage),
+        cmocka_unit_test(test_block_tx_max_bytes_edge),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chain/geo.h"
 #include "helper_chain.h"
 
 static int setup(void **state)
@@ -370,6 +371,23 @@ static void test_scans_impossible_travel(void **state)
     assert_int_equal(travel_after(e, "B", "DE", "DE-BY", 0), 0);
 }
 
+/* The policy's travel_kmh is the fastest plausible speed: DE → JP at exactly
+ * that speed is not impossible travel, one second faster is. */
+static void test_scans_travel_kmh_edge(void **state)
+{
+    hc_env *e = *state;
+    uint32_t kmh = e->g->policy.travel_kmh, km = 0;
+    assert_true(kmh > 0);
+    assert_int_equal(geo_region_km("DE", "JP", &km), 0);
+    assert_true(km > 1000);
+    assert_int_equal(((uint64_t)km * 3600u) % kmh, 0); /* an exact number of seconds */
+    uint64_t dt = (uint64_t)km * 3600u / kmh;
+    assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "L1", "TK", 1), CHAIN_OK);
+    assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "L1", "TL", 1), CHAIN_OK);
+    assert_int_equal(travel_after(e, "TK", "DE", "JP", dt), 0);
+    assert_int_equal(travel_after(e, "TL", "DE", "JP", dt - 1), 1);
+}
+
 static void test_scans_by_removed_node_refused_revoked_signer(void **state)
 {
     hc_env *e = *state;
@@ -403,6 +421,7 @@ int main(void)
         T(test_policy_set_for_other_brands_gtin_refused_bad_gtin),
         T(test_scans_by_node_fold_into_stats),
         T(test_scans_impossible_travel),
+        T(test_scans_travel_kmh_edge),
         T(test_scans_by_removed_node_refused_revoked_signer),
         T(test_node_key_may_only_sign_scans),
     };

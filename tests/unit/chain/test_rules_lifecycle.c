@@ -360,6 +360,21 @@ static void test_sell_with_claim_code_then_claim_by_any_key(void **state)
     assert_true(u.claim_pending);
     assert_false(u.has_owner);
     assert_int_equal(claim(e, HK_BOB, "C", "wrong"), CHAIN_ERR_BAD_CLAIM_CODE);
+    /* near misses of the secret: a prefix, more after it, one character off */
+    assert_int_equal(claim(e, HK_BOB, "C", "open-sesam"), CHAIN_ERR_BAD_CLAIM_CODE);
+    assert_int_equal(claim(e, HK_BOB, "C", "open-sesame!"), CHAIN_ERR_BAD_CLAIM_CODE);
+    assert_int_equal(claim(e, HK_BOB, "C", "open-sesamf"), CHAIN_ERR_BAD_CLAIM_CODE);
+    assert_int_equal(claim(e, HK_BOB, "C", "Open-sesame"), CHAIN_ERR_BAD_CLAIM_CODE);
+    /* and empty: not even a transaction (the code is a required field) */
+    gs1_sgtin cu = hc_unit(HC_GTIN, "C");
+    chain_tx empty = hc_tx(CHAIN_TX_CLAIM);
+    empty.units = &cu;
+    empty.nunits = 1;
+    memcpy(empty.chain, e->g->chain_id, 32);
+    empty.nonce = 1;
+    empty.time = 1767225600;
+    assert_int_equal(chain_tx_sign(&empty, e->sk[HK_BOB]), CHAIN_ERR_MALFORMED);
+    assert_true(hc_get_unit(e, HC_GTIN, "C").claim_pending);
     assert_int_equal(claim(e, HK_BOB, "C", "open-sesame"), CHAIN_OK);
     u = hc_get_unit(e, HC_GTIN, "C");
     assert_int_equal(u.state, CHAIN_UNIT_OWNED);

@@ -753,6 +753,100 @@ static void test_tx_mint_over_max_serials_too_large(void **state)
     free(tx);
 }
 
+/* Pickup of n units (distinct serials), signed; n = CHAIN_UNITS_MAX is the edge. */
+static int pickup_n(size_t n, uint8_t **buf, size_t *len)
+{
+    chain_tx tx;
+    sample(&tx, CHAIN_TX_PICKUP);
+    gs1_sgtin *units = calloc(n, sizeof *units);
+    assert_non_null(units);
+    for (size_t i = 0; i < n; i++) {
+        strcpy(units[i].gtin, GTIN);
+        snprintf(units[i].serial, sizeof units[i].serial, "U%06u", (unsigned)i);
+    }
+    tx.units = units;
+    tx.nunits = n;
+    int rc = chain_tx_sign(&tx, sk);
+    if (rc == CHAIN_OK)
+        rc = chain_tx_encode(buf, len, &tx);
+    free(units);
+    return rc;
+}
+
+static void test_tx_pickup_units_max_fits_and_decodes(void **state)
+{
+    (void)state;
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(pickup_n(CHAIN_UNITS_MAX, &buf, &len), CHAIN_OK);
+    chain_tx t;
+    assert_int_equal(chain_tx_decode(&t, buf, len, NULL, 0), CHAIN_OK);
+    assert_int_equal(t.nunits, CHAIN_UNITS_MAX);
+    assert_string_equal(t.units[CHAIN_UNITS_MAX - 1].serial, "U009999");
+    uint8_t id[32];
+    assert_int_equal(chain_tx_precheck(id, chain_id, buf, len, NULL, 0), CHAIN_OK);
+    chain_tx_free(&t);
+    free(buf);
+}
+
+/* One unit over: refused when signing/encoding (the schema) and when decoding
+ * (the count, before any allocation), each on its own. */
+static void test_tx_pickup_over_units_max_too_large(void **state)
+{
+    (void)state;
+    uint8_t *buf = NULL;
+    size_t len;
+    assert_int_equal(pickup_n(CHAIN_UNITS_MAX + 1, &buf, &len), CHAIN_ERR_TOO_LARGE);
+    assert_null(buf);
+    /* the same count spliced into a canonical encoding of the edge case */
+    assert_int_equal(pickup_n(CHAIN_UNITS_MAX, &buf, &len), CHAIN_OK);
+    const uint8_t at_max[] = {'u', 'n', 'i', 't', 's', 0x99, CHAIN_UNITS_MAX >> 8,
+                              CHAIN_UNITS_MAX & 0xff};
+    size_t off = find(buf, len, (const char *)at_max, sizeof at_max);
+    /* every unit encodes to the same length (serials U000000..U009999) and the
+     * array ends where the next key, "region", starts: append a copy of the
+     * first unit as a 10,001st and raise the count */
+    size_t first = off + sizeof at_max;
+    size_t end = first + find(buf + first, len - first, "\x66region", 7);
+    size_t unit_len = (end - first) / CHAIN_UNITS_MAX;
+    assert_int_equal(unit_len * CHAIN_UNITS_MAX, end - first);
+    size_t l1, l2;
+    uint8_t *grown = splice(buf, len, end, 0, buf + first, unit_len, &l1);
+    uint8_t over[sizeof at_max];
+    memcpy(over, at_max, sizeof over);
+    over[sizeof over - 2] = (CHAIN_UNITS_MAX + 1) >> 8;
+    over[sizeof over - 1] = (CHAIN_UNITS_MAX + 1) & 0xff;
+    uint8_t *tx = splice(grown, l1, off, sizeof at_max, over, sizeof over, &l2);
+    free(grown);
+    char msg[128];
+    assert_int_equal(decode_rc(tx, l2, msg, sizeof msg), CHAIN_ERR_TOO_LARGE);
+    /* the count itself is refused, before 10,001 units are allocated and read */
+    assert_string_equal(msg, "body.units: 10001 entries, at most 10000");
+    uint8_t id[32];
+    assert_int_equal(chain_tx_precheck(id, chain_id, tx, l2, NULL, 0), CHAIN_ERR_TOO_LARGE);
+    free(tx);
+    free(buf);
+}
+
+/* CHAIN_TX_MAX_BYTES is a size the decoder reads: a buffer of exactly that many
+ * bytes (a signed tx, then padding) gets past the size check to the content
+ * check; one byte more is refused by its size alone. */
+static void test_tx_max_bytes_edge(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *tx = signed_sample(CHAIN_TX_SELL, &len);
+    uint8_t *buf = calloc(1, CHAIN_TX_MAX_BYTES + 1);
+    assert_non_null(buf);
+    memcpy(buf, tx, len);
+    char msg[128];
+    assert_int_equal(decode_rc(buf, CHAIN_TX_MAX_BYTES, msg, sizeof msg), CHAIN_ERR_MALFORMED);
+    assert_non_null(strstr(msg, "trailing"));
+    assert_int_equal(decode_rc(buf, CHAIN_TX_MAX_BYTES + 1, msg, sizeof msg), CHAIN_ERR_TOO_LARGE);
+    free(buf);
+    free(tx);
+}
+
 static void test_tx_over_max_bytes_too_large(void **state)
 {
     (void)state;
@@ -800,7 +894,10 @@ int main(void)
         cmocka_unit_test(test_tx_sell_needs_exactly_one_buyer_form),
         cmocka_unit_test(test_tx_mint_10000_fits_and_decodes),
         cmocka_unit_test(test_tx_mint_over_max_serials_too_large),
+        cmocka_unit_test(test_tx_pickup_units_max_fits_and_decodes),
+        cmocka_unit_test(test_tx_pickup_over_units_max_too_large),
         cmocka_unit_test(test_tx_over_max_bytes_too_large),
+        cmocka_unit_test(test_tx_max_bytes_edge),
         cmocka_unit_test(test_tx_decode_leaves_output_on_failure),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

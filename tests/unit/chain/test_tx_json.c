@@ -252,6 +252,192 @@ static void test_tx_json_too_many_units_too_large(void **state)
     json_decref(j);
 }
 
+/* Every bounded text field of a body, exactly at its bound and one past it: at
+ * the bound it parses and survives the CBOR round trip, one more is refused with
+ * the field named. "@" in the body is where the padding goes; `fixed` counts the
+ * characters of the field's value that are not padding. */
+static const struct {
+    const char *type, *field, *body;
+    size_t fixed, max;
+    char pad;
+} text_bounds[] = {
+    {"participant.add", "id", "{\"id\":\"@\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":\"%K\"}", 0,
+     CHAIN_ID_MAX, 'a'},
+    {"participant.add", "name", "{\"id\":\"d\",\"name\":\"@\",\"role\":\"carrier\",\"pub\":\"%K\"}",
+     0, CHAIN_NAME_MAX, 'N'},
+    {"flag", "note", "{\"units\":[\"09506000134352/AB\"],\"reason\":\"recalled\",\"note\":\"@\"}", 0,
+     CHAIN_NOTE_MAX, 'n'},
+    {"claim", "code", "{\"unit\":\"09506000134352/AB\",\"code\":\"@\"}", 0, CHAIN_CODE_MAX, 'K'},
+    {"deliver", "to", "{\"units\":[\"09506000134352/AB\"],\"to\":\"@\"}", 0, CHAIN_ID_MAX, 's'},
+    {"node.add", "raft",
+     "{\"node_id\":4,\"operator\":\"acme\",\"raft\":\"tcp://@:7001\",\"http\":\"http://h:8001\","
+     "\"pub\":\"%K\"}",
+     11, CHAIN_ADDR_MAX, 'h'},
+    {"node.add", "http",
+     "{\"node_id\":4,\"operator\":\"acme\",\"raft\":\"tcp://h:7001\",\"http\":\"http://@:8001\","
+     "\"pub\":\"%K\"}",
+     12, CHAIN_ADDR_MAX, 'h'},
+    {"mint", "lot",
+     "{\"gtin\":\"09506000134352\",\"lot\":\"@\",\"serials\":[\"B2\"],\"label_sigs\":[\"%S\"]}", 0,
+     GS1_LOT_MAX, 'L'},
+    {"mint", "model",
+     "{\"gtin\":\"09506000134352\",\"lot\":\"L\",\"model\":\"@\",\"serials\":[\"B2\"],"
+     "\"label_sigs\":[\"%S\"]}",
+     0, CHAIN_NAME_MAX, 'm'},
+};
+
+static json_t *padded(size_t i, size_t len)
+{
+    char body[2048], pad[512];
+    size_t n = len - text_bounds[i].fixed;
+    assert_true(n < sizeof pad);
+    memset(pad, text_bounds[i].pad, n);
+    pad[n] = '\0';
+    const char *at = strchr(text_bounds[i].body, '@');
+    snprintf(body, sizeof body, "%.*s%s%s", (int)(at - text_bounds[i].body), text_bounds[i].body,
+             pad, at + 1);
+    return tx_json(text_bounds[i].type, body);
+}
+
+static void test_tx_json_text_fields_at_and_over_their_bound(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof text_bounds / sizeof *text_bounds; i++) {
+        size_t max = text_bounds[i].max;
+        char msg[160] = "", want[64];
+        json_t *j = padded(i, max);
+        chain_tx tx, back;
+        int rc = chain_tx_from_json(&tx, j, msg, sizeof msg);
+        if (rc != CHAIN_OK)
+            fail_msg("%s body.%s of %zu: %s %s", text_bounds[i].type, text_bounds[i].field, max,
+                     chain_err_code(rc), msg);
+        assert_int_equal(chain_tx_sign(&tx, sk), CHAIN_OK);
+        uint8_t *enc;
+        size_t len;
+        assert_int_equal(chain_tx_encode(&enc, &len, &tx), CHAIN_OK);
+        assert_int_equal(chain_tx_decode(&back, enc, len, NULL, 0), CHAIN_OK);
+        json_t *a = chain_tx_to_json(&tx), *b = chain_tx_to_json(&back);
+        const char *v = json_string_value(
+            json_object_get(json_object_get(b, "body"), text_bounds[i].field));
+        assert_non_null(v);
+        assert_int_equal(strlen(v), max);
+        assert_true(json_equal(a, b));
+        json_decref(a);
+        json_decref(b);
+        chain_tx_free(&back);
+        chain_tx_free(&tx);
+        free(enc);
+        json_decref(j);
+
+        j = padded(i, max + 1);
+        memset(&tx, 0x7e, sizeof tx);
+        rc = chain_tx_from_json(&tx, j, msg, sizeof msg);
+        snprintf(want, sizeof want, "body.%s", text_bounds[i].field);
+        if (rc == CHAIN_OK || strncmp(msg, want, strlen(want)) != 0)
+            fail_msg("%s body.%s of %zu: got %s \"%s\", want a refusal naming %s",
+                     text_bounds[i].type, text_bounds[i].field, max + 1, chain_err_code(rc), msg,
+                     want);
+        assert_int_equal(tx.nonce, 0x7e7e7e7e7e7e7e7eull);
+        json_decref(j);
+    }
+}
+
+/* CHAIN_SCANS_MAX records in one scans tx parse and encode; one more is refused. */
+static void test_tx_json_scans_max_edge(void **state)
+{
+    (void)state;
+    for (int n = CHAIN_SCANS_MAX; n <= CHAIN_SCANS_MAX + 1; n++) {
+        json_t *j = tx_json("scans", "{\"records\":[]}");
+        json_t *recs = json_object_get(json_object_get(j, "body"), "records");
+        for (int i = 0; i < n; i++)
+            json_array_append_new(recs, json_pack("{s:s,s:s,s:i,s:s}", "kind", "scan", "unit",
+                                                  "09506000134352/AB", "time", 1, "client",
+                                                  "000102030405060708090a0b0c0d0e0f"));
+        chain_tx tx;
+        char msg[160] = "";
+        int rc = chain_tx_from_json(&tx, j, msg, sizeof msg);
+        if (n == CHAIN_SCANS_MAX) {
+            assert_int_equal(rc, CHAIN_OK);
+            assert_int_equal(tx.nscans, CHAIN_SCANS_MAX);
+            assert_int_equal(chain_tx_sign(&tx, sk), CHAIN_OK);
+            uint8_t *enc;
+            size_t len;
+            chain_tx back;
+            assert_int_equal(chain_tx_encode(&enc, &len, &tx), CHAIN_OK);
+            assert_int_equal(chain_tx_decode(&back, enc, len, NULL, 0), CHAIN_OK);
+            assert_int_equal(back.nscans, CHAIN_SCANS_MAX);
+            chain_tx_free(&back);
+            chain_tx_free(&tx);
+            free(enc);
+        } else {
+            assert_int_equal(rc, CHAIN_ERR_TOO_LARGE);
+            assert_non_null(strstr(msg, "body.records"));
+        }
+        json_decref(j);
+    }
+}
+
+/* Count bounds of region lists: CHAIN_MARKETS_MAX markets on a mint and
+ * CHAIN_REGIONS_MAX regions on a participant parse and round-trip; one more is
+ * refused naming the field. */
+static void test_tx_json_region_lists_at_and_over_their_bound(void **state)
+{
+    (void)state;
+    static const char *codes[] = {"DE", "FR", "AT", "IT", "ES", "PT", "NL", "BE", "LU",
+                                  "DK", "SE", "NO", "FI", "PL", "CZ", "SK", "HU", "SI",
+                                  "HR", "RO", "BG", "GR", "IE", "GB", "US", "CA", "MX",
+                                  "BR", "AR", "JP", "CN", "KR", "IN", "AU"};
+    static const struct {
+        const char *type, *body, *field;
+        size_t max;
+    } lists[] = {
+        {"mint",
+         "{\"gtin\":\"09506000134352\",\"lot\":\"L\",\"markets\":[],\"serials\":[\"B2\"],"
+         "\"label_sigs\":[\"%S\"]}",
+         "markets", CHAIN_MARKETS_MAX},
+        {"participant.add",
+         "{\"id\":\"d\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":\"%K\",\"regions\":[]}", "regions",
+         CHAIN_REGIONS_MAX},
+    };
+    assert_true(sizeof codes / sizeof *codes > CHAIN_MARKETS_MAX);
+    for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
+        for (size_t n = lists[i].max; n <= lists[i].max + 1; n++) {
+            json_t *j = tx_json(lists[i].type, lists[i].body);
+            json_t *a = json_object_get(json_object_get(j, "body"), lists[i].field);
+            for (size_t k = 0; k < n; k++)
+                json_array_append_new(a, json_string(codes[k]));
+            chain_tx tx;
+            char msg[160] = "", want[64];
+            int rc = chain_tx_from_json(&tx, j, msg, sizeof msg);
+            if (n == lists[i].max) {
+                if (rc != CHAIN_OK)
+                    fail_msg("%s %zu %s: %s %s", lists[i].type, n, lists[i].field,
+                             chain_err_code(rc), msg);
+                assert_int_equal(chain_tx_sign(&tx, sk), CHAIN_OK);
+                uint8_t *enc;
+                size_t len;
+                chain_tx back;
+                assert_int_equal(chain_tx_encode(&enc, &len, &tx), CHAIN_OK);
+                assert_int_equal(chain_tx_decode(&back, enc, len, NULL, 0), CHAIN_OK);
+                json_t *b = chain_tx_to_json(&back);
+                assert_int_equal(
+                    json_array_size(json_object_get(json_object_get(b, "body"), lists[i].field)),
+                    n);
+                json_decref(b);
+                chain_tx_free(&back);
+                chain_tx_free(&tx);
+                free(enc);
+            } else {
+                snprintf(want, sizeof want, "body.%s", lists[i].field);
+                if (rc != CHAIN_ERR_TOO_LARGE || strncmp(msg, want, strlen(want)) != 0)
+                    fail_msg("%s %zu %s: got %s \"%s\"", lists[i].type, n, lists[i].field,
+                             chain_err_code(rc), msg);
+            }
+            json_decref(j);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -261,6 +447,9 @@ int main(void)
         cmocka_unit_test(test_tx_json_top_level_errors),
         cmocka_unit_test(test_tx_json_big_nonce_as_string),
         cmocka_unit_test(test_tx_json_too_many_units_too_large),
+        cmocka_unit_test(test_tx_json_text_fields_at_and_over_their_bound),
+        cmocka_unit_test(test_tx_json_scans_max_edge),
+        cmocka_unit_test(test_tx_json_region_lists_at_and_over_their_bound),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

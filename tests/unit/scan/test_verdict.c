@@ -143,6 +143,23 @@ static void test_verdict_scan_rules_suspicious(void **st)
     assert_int_equal(eval(&u, &s, 0).reasons, BIT(VERDICT_R_REPORTED_FAKE));
 }
 
+/* max_clients is the most distinct clients a genuine unit may have: exactly the
+ * limit stays genuine, one more is suspicious. */
+static void test_verdict_max_clients_edge(void **st)
+{
+    (void)st;
+    chain_unit u = unit();
+    chain_policy p = policy();
+    chain_scan_stats s = {.scans = 50, .distinct_clients = p.max_clients};
+    verdict v = eval(&u, &s, VERDICT_SIG_OK);
+    assert_int_equal(v.status, VERDICT_GENUINE);
+    assert_int_equal(v.reasons, 0);
+    s.distinct_clients = p.max_clients + 1;
+    v = eval(&u, &s, VERDICT_SIG_OK);
+    assert_int_equal(v.status, VERDICT_SUSPICIOUS);
+    assert_int_equal(v.reasons, BIT(VERDICT_R_TOO_MANY_CLIENTS));
+}
+
 static void test_verdict_policy_switches_rules_off(void **st)
 {
     (void)st;
@@ -180,6 +197,7 @@ int main(void)
         cmocka_unit_test(test_verdict_expired),
         cmocka_unit_test(test_verdict_expiry_dates),
         cmocka_unit_test(test_verdict_scan_rules_suspicious),
+        cmocka_unit_test(test_verdict_max_clients_edge),
         cmocka_unit_test(test_verdict_policy_switches_rules_off),
         cmocka_unit_test(test_verdict_names_cover_every_value),
     };
