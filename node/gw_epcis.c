@@ -320,7 +320,7 @@ static int arg_decoded(gw_req *r, const char *key, char *out)
     const char *s = gw_arg(r, key);
     if (!s)
         return 0;
-    return gw_pct_decode(out, EPCIS_ARG_MAX, s, strlen(s)) < 0 ? -1 : 1;
+    return chain_pct_decode(out, EPCIS_ARG_MAX, s, strlen(s)) < 0 ? -1 : 1;
 }
 
 /* "2026-12-02T19:00:00(.fff…)?(Z|±HH:MM)" → unix ms. Bounded, no libc parser
@@ -422,7 +422,7 @@ static bool parse_epc(q_src *out, const char *s, size_t n)
     char dec[GS1_LOT_MAX + 1];
     if (memchr(lot, '/', lotn) || memchr(lot, '?', lotn) || memchr(lot, '#', lotn))
         return false;
-    int dl = gw_pct_decode(dec, sizeof dec, lot, lotn);
+    int dl = chain_pct_decode(dec, sizeof dec, lot, lotn);
     if (dl <= 0 || !gs1_serial_valid(dec, (size_t)dl))
         return false;
     out->lot = true;

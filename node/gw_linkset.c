@@ -219,7 +219,7 @@ bool gw_linkset_try(gw_req *r)
     int which = -1;
     if (raw) {
         size_t n = strlen(raw);
-        if (n > 3 * LINK_TYPE_MAX || gw_pct_decode(lt, sizeof lt, raw, n) < 0 ||
+        if (n > 3 * LINK_TYPE_MAX || chain_pct_decode(lt, sizeof lt, raw, n) < 0 ||
             (which = link_type_of(lt)) == -3) {
             gw_reply_error(r, 400, "bad_link_type",
                            "linkType: expected linkset, all, or gs1:<link type> (≤ %d bytes)",

@@ -45,6 +45,7 @@
 
 #include "chain/chain.h"
 #include "consensus/cons_int.h"
+#include "genesis/genesis.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -753,7 +754,7 @@ static void make_genesis(void)
                        prefixes[3], keys[4], keys[5], keys[6]);
     SIM_CHECK(len > 0 && (size_t)len < sizeof json);
     char err[256];
-    if (chain_genesis_parse(&genesis, json, (size_t)len, err, sizeof err) != CHAIN_OK) {
+    if (genesis_parse(&genesis, json, (size_t)len, err, sizeof err) != CHAIN_OK) {
         fprintf(stderr, "genesis: %s\n", err);
         SIM_CHECK(!"genesis parses");
     }
