@@ -8,6 +8,7 @@
  * until the commit; a batch is handed over whole first (wait 0 each) and then
  * waited for, so its transactions share blocks instead of one block each.
  */
+#include "node/version.h"
 #include "node/gw_priv.h"
 
 #include <cbor.h>

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "log/log.h"
+#include "node/version.h"
 #include "node/node.h"
 
 static void usage(FILE *f)

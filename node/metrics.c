@@ -6,8 +6,8 @@
  * so the table is fixed-size and recording is one relaxed atomic add. The
  * commit latency histogram uses cumulative-at-render buckets in microseconds.
  */
+#include "node/version.h"
 #include "node/metrics.h"
-#include "node/node.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>

@@ -72,18 +72,4 @@ int node_secret_fd_check(int fd, const char *what, const char *path, char *errms
 int node_token_file_read(char *out, size_t out_len, const char *path, char *errmsg,
                          size_t errmsg_len);
 
-/* ---- versions (version.c) ---------------------------------------------------------- */
-
-/* The on-disk layout of DIR/chain this build opens (2: a unit's events live
- * beside its record). A build refuses a ledger of another format at start. */
-#define NODE_LEDGER_FORMAT 2
-/* The bytes nodes exchange and sign: transactions ("provena/tx/v1"), blocks and
- * Raft frames. Nodes of one network must share it; a build that changes it
- * changes this number. */
-#define NODE_WIRE_FORMAT 1
-/* "0.9.0+g1a2b3c4" (static string; never NULL). Thread-safe. */
-const char *node_version(void);
-/* "provena-node VERSION (ledger format N, wire format M)" and a newline to f. */
-void node_version_print(FILE *f);
-
 #endif

@@ -4,7 +4,7 @@
  * numbers that decide who may run together in one network and which data
  * directory it can open. docs/OPERATIONS.md ("Upgrading") states the rule.
  */
-#include "node/node.h"
+#include "node/version.h"
 
 const char *node_version(void)
 {
