@@ -165,7 +165,7 @@ static int io_send(struct raft_io *io, struct raft_io_send *req, const struct ra
     uint8_t *buf;
     size_t len;
     int status = 0;
-    if (cons_codec_encode_raft(&buf, &len, c->cfg.id, c->addr, m) != 0)
+    if (cons_codec_encode_raft(&buf, &len, c->cfg.chain_id, c->cfg.id, c->addr, m) != 0)
         status = RAFT_NOCONNECTION; /* unencodable (too big): dropped like a lost frame */
     else if (cons_net_send(c->net, m->server_id, m->server_address, buf, len) != 0)
         status = RAFT_NOCONNECTION;

@@ -464,6 +464,8 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
     cons_config cc;
     memset(&cc, 0, sizeof cc);
     cc.id = n->id;
+    _Static_assert(sizeof cc.chain_id == CHAIN_HASH_LEN, "the chain id is what frames carry");
+    memcpy(cc.chain_id, n->genesis->chain_id, sizeof cc.chain_id);
     cc.data_dir = cfg->data_dir; /* consensus keeps DIR/raft */
     chain_node_info members[CHAIN_NODES_MAX];
     size_t nm = fsm_members(n->fsm, members, CHAIN_NODES_MAX);
