@@ -36,9 +36,12 @@ demo: deps build
 bench: deps build
 	@bash bench/run.sh $(BUILD)
 
+# libFuzzer targets (clang), with the libraries they test instrumented too;
+# each runs its seed corpus once under ctest -L fuzz.
 fuzz: deps
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DPROVENA_FUZZ=ON >/dev/null
-	@cmake --build build-fuzz -j $(JOBS)
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz_targets
+	cd build-fuzz && ctest -L fuzz --output-on-failure
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i

@@ -110,6 +110,7 @@ struct cons {
     uint64_t msgs_refused, confs_withheld;
     uint64_t guard_log_ms, guard_log_suppressed;
     uint64_t other_chain_logged, other_chain_log_ms; /* frames of another network, logged */
+    uint64_t malformed_logged, malformed_log_ms;     /* malformed frames, logged */
 
     /* ---- shared (mu) ---- */
     pthread_mutex_t mu;

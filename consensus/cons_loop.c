@@ -257,21 +257,28 @@ static void check_leadership(cons *c)
 
 /* ---- status --------------------------------------------------------------------- */
 
-/* Frames of another network are dropped on the receiving nng thread; the
- * line saying so is written here, at most once a second. */
-static void log_other_chain(cons *c, const cons_net_stats *ns)
+/* Frames of another network, and malformed ones, are dropped on the
+ * receiving nng thread; the lines saying so are written here, at most one of
+ * each a second. */
+static void log_net_refusals(cons *c, const cons_net_stats *ns)
 {
     uint64_t now = cons_now_ms();
-    if (ns->rx_other_chain == c->other_chain_logged || now < c->other_chain_log_ms + 1000)
-        return;
-    cons_log(c,
-             "refused %llu frame(s) from another network (chain id %016llx..., this "
-             "network's %02x%02x%02x%02x...)",
-             (unsigned long long)(ns->rx_other_chain - c->other_chain_logged),
-             (unsigned long long)ns->other_chain_head, c->cfg.chain_id[0], c->cfg.chain_id[1],
-             c->cfg.chain_id[2], c->cfg.chain_id[3]);
-    c->other_chain_logged = ns->rx_other_chain;
-    c->other_chain_log_ms = now;
+    if (ns->rx_other_chain != c->other_chain_logged && now >= c->other_chain_log_ms + 1000) {
+        cons_log(c,
+                 "refused %llu frame(s) from another network (chain id %016llx..., this "
+                 "network's %02x%02x%02x%02x...)",
+                 (unsigned long long)(ns->rx_other_chain - c->other_chain_logged),
+                 (unsigned long long)ns->other_chain_head, c->cfg.chain_id[0], c->cfg.chain_id[1],
+                 c->cfg.chain_id[2], c->cfg.chain_id[3]);
+        c->other_chain_logged = ns->rx_other_chain;
+        c->other_chain_log_ms = now;
+    }
+    if (ns->rx_malformed != c->malformed_logged && now >= c->malformed_log_ms + 1000) {
+        cons_log(c, "dropped %llu malformed frame(s) (cons_codec refused them)",
+                 (unsigned long long)(ns->rx_malformed - c->malformed_logged));
+        c->malformed_logged = ns->rx_malformed;
+        c->malformed_log_ms = now;
+    }
 }
 
 /* Updates c->status in place, once per loop iteration: the peer list (the
@@ -306,7 +313,7 @@ static void publish_status(cons *c)
     }
     cons_net_stats ns;
     cons_net_stats_get(c->net, &ns);
-    log_other_chain(c, &ns);
+    log_net_refusals(c, &ns);
     pthread_mutex_lock(&c->mu);
     cons_status *out = &c->status;
     size_t np = conf == NULL ? 0 : conf->n < CONS_PEERS_MAX ? conf->n : CONS_PEERS_MAX;

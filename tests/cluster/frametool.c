@@ -14,6 +14,7 @@
  *          (TYPE c command, b barrier, g configuration change)
  *   aer TERM REJECTED LAST_INDEX
  *   timeout TERM LAST_INDEX LAST_TERM
+ *   snapshot TERM LAST_INDEX LAST_TERM CONF_INDEX CONFHEX DATAHEX
  *   forward HEX...
  * TO is an nng URL (tcp://127.0.0.1:PORT). The tool dials, sends one frame,
  * waits until nng has written it (or 3 s) and exits 0; 1 on any error.
@@ -112,6 +113,21 @@ static int build(uint8_t **out, size_t *out_len, const uint8_t *chain, uint64_t 
         m.timeout_now.term = u64(argv[1]);
         m.timeout_now.last_log_index = u64(argv[2]);
         m.timeout_now.last_log_term = u64(argv[3]);
+    } else if (strcmp(kind, "snapshot") == 0 && argc == 7) {
+        m.type = RAFT_INSTALL_SNAPSHOT;
+        struct raft_install_snapshot *a = &m.install_snapshot;
+        a->term = u64(argv[1]);
+        a->last_index = u64(argv[2]);
+        a->last_term = u64(argv[3]);
+        a->conf_index = u64(argv[4]);
+        uint8_t *cb = malloc(strlen(argv[5]) / 2 + 1);
+        size_t cl;
+        if (unhex(cb, strlen(argv[5]) / 2, argv[5], &cl) != 0 ||
+            cons_codec_conf_decode(&a->conf, cb, cl) != 0)
+            return -1;
+        a->data.base = malloc(strlen(argv[6]) / 2 + 1);
+        if (unhex(a->data.base, strlen(argv[6]) / 2, argv[6], &a->data.len) != 0)
+            return -1;
     } else if (strcmp(kind, "forward") == 0 && argc >= 2) {
         size_t n = (size_t)(argc - 1);
         const uint8_t **txs = calloc(n, sizeof *txs);

@@ -106,6 +106,7 @@ def scenario_double_free_frame(c):
         frame(f, chain, sender, "append", t0, ci, t0, ci, f"{t0}:g:7a7a")
     quiet(c)
     assert "double free" not in f.log_text()
+    assert "malformed frame(s)" in f.log_text(), f.log_tail()
     assert status_int(f, "term") == t0
     commit_one(c, "guard-df")
     print(f"  follower {f.id} alive at term {t0}, still committing")
