@@ -122,8 +122,10 @@ static int build(uint8_t **out, size_t *out_len, const uint8_t *chain, uint64_t 
         a->conf_index = u64(argv[4]);
         uint8_t *cb = malloc(strlen(argv[5]) / 2 + 1);
         size_t cl;
-        if (unhex(cb, strlen(argv[5]) / 2, argv[5], &cl) != 0 ||
-            cons_codec_conf_decode(&a->conf, cb, cl) != 0)
+        int bad = unhex(cb, strlen(argv[5]) / 2, argv[5], &cl) != 0 ||
+                  cons_codec_conf_decode(&a->conf, cb, cl) != 0;
+        free(cb);
+        if (bad)
             return -1;
         a->data.base = malloc(strlen(argv[6]) / 2 + 1);
         if (unhex(a->data.base, strlen(argv[6]) / 2, argv[6], &a->data.len) != 0)
@@ -138,11 +140,25 @@ static int build(uint8_t **out, size_t *out_len, const uint8_t *chain, uint64_t 
                 return -1;
             txs[i] = b;
         }
-        return cons_codec_encode_forward(out, out_len, chain, from, from_addr, txs, lens, n);
+        int rv = cons_codec_encode_forward(out, out_len, chain, from, from_addr, txs, lens, n);
+        for (size_t i = 0; i < n; i++)
+            free((void *)txs[i]);
+        free(txs);
+        free(lens);
+        return rv;
     } else {
         return -1;
     }
-    return cons_codec_encode_raft(out, out_len, chain, from, from_addr, &m);
+    int rv = cons_codec_encode_raft(out, out_len, chain, from, from_addr, &m);
+    if (m.type == RAFT_APPEND_ENTRIES) {
+        for (unsigned i = 0; i < m.append_entries.n_entries; i++)
+            free(m.append_entries.entries[i].buf.base);
+        free(m.append_entries.entries);
+    } else if (m.type == RAFT_INSTALL_SNAPSHOT) {
+        raft_configuration_close(&m.install_snapshot.conf);
+        free(m.install_snapshot.data.base);
+    }
+    return rv;
 }
 
 static int send_frame(const char *to, uint8_t *buf, size_t len)
