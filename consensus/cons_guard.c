@@ -168,7 +168,7 @@ static void guard_log(cons *c, const char *fmt, ...)
         c->guard_log_suppressed++;
         return;
     }
-    char line[384];
+    char line[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
@@ -255,7 +255,8 @@ static const char *check_append(cons *c, cons_wire *w)
             c->confs_withheld++;
             guard_log(c,
                       "configuration entry %llu from %llu not explained by the ledger's "
-                      "membership (%s): withheld, %u entries before it taken",
+                      "membership (%s): withheld, %u entries before it taken (a follower "
+                      "still applying the node.add takes it when the leader sends it again)",
                       (unsigned long long)idx, (unsigned long long)w->from_id, why, j);
             append_cut(a, j);
             return NULL;
