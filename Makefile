@@ -61,9 +61,12 @@ sim: build
 	  PROVENA_SIM_SEEDS=$(SIM_SEEDS_OWN) PROVENA_SIM_BASE=$(SIM_BASE) \
 	  nice -n 10 $(BUILD)/tests/sim/sim_cons; fi
 
+# libFuzzer targets (clang), with the libraries they test instrumented too;
+# each runs its seed corpus once under ctest -L fuzz.
 fuzz: deps
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DPROVENA_FUZZ=ON >/dev/null
-	@cmake --build build-fuzz -j $(JOBS)
+	@cmake --build build-fuzz -j $(JOBS) --target fuzz_targets
+	cd build-fuzz && ctest -L fuzz --output-on-failure
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i

@@ -95,8 +95,9 @@ int st_rule_unit(st_actx *a, st_unit *u, const gs1_sgtin *id)
     return rc;
 }
 
-/* What holds for every stored unit, whatever the path that led to it. */
-static inline bool unit_check(const st_unit *s)
+/* What holds for every stored unit, whatever the path that led to it. (Used
+ * only by assert: unused under NDEBUG, which clang reports for static inline.) */
+__attribute__((unused)) static inline bool unit_check(const st_unit *s)
 {
     const chain_unit *u = &s->u;
     bool sold = u->state == CHAIN_UNIT_SOLD || u->state == CHAIN_UNIT_OWNED;

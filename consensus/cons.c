@@ -360,7 +360,7 @@ int cons_start(cons **out, const cons_config *cfg, char *errmsg, size_t errmsg_l
     cons_io_setup(c);
     cons_fsm_setup(c);
     cons_net_cbs cbs = {c, net_raft_frame, net_tx};
-    rv = cons_net_open(&c->net, c->cfg.id, c->addr, &cbs, sub, sizeof sub);
+    rv = cons_net_open(&c->net, c->cfg.id, c->cfg.chain_id, c->addr, &cbs, sub, sizeof sub);
     if (rv) {
         snprintf(errmsg, errmsg_len, "%s", sub);
         cons_free(c);

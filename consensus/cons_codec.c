@@ -16,7 +16,7 @@
 #include <string.h>
 
 #define MAGIC   0x50
-#define VERSION 1
+#define VERSION 2 /* 2: the chain id after the version byte */
 
 /* ---- writer ------------------------------------------------------------------ */
 
@@ -50,11 +50,12 @@ static void w_u64(wr *w, uint64_t v)
     w_bytes(w, b, 8);
 }
 
-static void w_header(wr *w, int kind, uint64_t from_id, const char *addr)
+static void w_header(wr *w, const uint8_t *chain, int kind, uint64_t from_id, const char *addr)
 {
     size_t al = strnlen(addr, CONS_ADDR_MAX - 1);
     w_u8(w, MAGIC);
     w_u8(w, VERSION);
+    w_bytes(w, chain, CONS_CHAIN_ID_LEN);
     w_u8(w, (uint8_t)kind);
     w_u64(w, from_id);
     w_u8(w, (uint8_t)al);
@@ -126,8 +127,8 @@ static void w_raft(wr *w, const struct raft_message *m, const struct raft_buffer
     }
 }
 
-int cons_codec_encode_raft(uint8_t **out, size_t *out_len, uint64_t from_id, const char *from_addr,
-                           const struct raft_message *m)
+int cons_codec_encode_raft(uint8_t **out, size_t *out_len, const uint8_t *chain, uint64_t from_id,
+                           const char *from_addr, const struct raft_message *m)
 {
     struct raft_buffer conf = {NULL, 0};
     if (m->type < RAFT_APPEND_ENTRIES || m->type > RAFT_TIMEOUT_NOW)
@@ -143,7 +144,7 @@ int cons_codec_encode_raft(uint8_t **out, size_t *out_len, uint64_t from_id, con
             return rv;
     }
     wr w = {NULL, 0};
-    w_header(&w, m->type, from_id, from_addr);
+    w_header(&w, chain, m->type, from_id, from_addr);
     w_raft(&w, m, &conf);
     if (w.n > CONS_MSG_MAX) {
         raft_free(conf.base);
@@ -156,7 +157,7 @@ int cons_codec_encode_raft(uint8_t **out, size_t *out_len, uint64_t from_id, con
         raft_free(conf.base);
         return RAFT_NOMEM;
     }
-    w_header(&w, m->type, from_id, from_addr);
+    w_header(&w, chain, m->type, from_id, from_addr);
     w_raft(&w, m, &conf);
     raft_free(conf.base);
     *out = w.p;
@@ -164,9 +165,9 @@ int cons_codec_encode_raft(uint8_t **out, size_t *out_len, uint64_t from_id, con
     return 0;
 }
 
-int cons_codec_encode_forward(uint8_t **out, size_t *out_len, uint64_t from_id,
-                              const char *from_addr, const uint8_t *const *txs, const size_t *lens,
-                              size_t n)
+int cons_codec_encode_forward(uint8_t **out, size_t *out_len, const uint8_t *chain,
+                              uint64_t from_id, const char *from_addr, const uint8_t *const *txs,
+                              const size_t *lens, size_t n)
 {
     if (n == 0 || n > CONS_FORWARD_MAX_TXS)
         return RAFT_INVALID;
@@ -174,7 +175,7 @@ int cons_codec_encode_forward(uint8_t **out, size_t *out_len, uint64_t from_id,
         wr w = {pass ? malloc(*out_len) : NULL, 0};
         if (pass && !w.p)
             return RAFT_NOMEM;
-        w_header(&w, CONS_KIND_FORWARD, from_id, from_addr);
+        w_header(&w, chain, CONS_KIND_FORWARD, from_id, from_addr);
         w_u32(&w, (uint32_t)n);
         for (size_t i = 0; i < n; i++) {
             w_u32(&w, (uint32_t)lens[i]);
@@ -229,6 +230,69 @@ static uint64_t r_u64(rd *r)
     return v;
 }
 
+/* A raft configuration as raft_configuration_encode writes it: format 1 |
+ * count u64 | (id u64 | address NUL-terminated | role u8){count} | zero
+ * padding to a multiple of 8. libraft's own decoder trusts the buffer (it
+ * reads the count and ids without bounds checks), so every byte is checked
+ * here first: 1..CONS_PEERS_MAX servers, ids > 0 and distinct, addresses
+ * 1..CONS_ADDR_MAX-1 bytes, a known role, at least one voter. Only then is
+ * raft's decoder run, into *conf (initialised either way; closed on failure). */
+static int d_configuration(const uint8_t *p, size_t len, struct raft_configuration *conf)
+{
+    rd r = {p, len, false};
+    raft_configuration_init(conf);
+    if (r_u8(&r) != 1)
+        return RAFT_MALFORMED;
+    uint64_t n = r_u64(&r);
+    if (r.bad || n == 0 || n > CONS_PEERS_MAX)
+        return RAFT_MALFORMED;
+    uint64_t ids[CONS_PEERS_MAX];
+    unsigned voters = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        ids[i] = r_u64(&r);
+        const uint8_t *nul = r.bad ? NULL : memchr(r.p, 0, r.left);
+        size_t al = nul ? (size_t)(nul - r.p) : 0;
+        if (!nul || al == 0 || al >= CONS_ADDR_MAX || ids[i] == 0)
+            return RAFT_MALFORMED;
+        r_take(&r, al + 1);
+        uint8_t role = r_u8(&r);
+        if (r.bad || (role != RAFT_STANDBY && role != RAFT_VOTER && role != RAFT_SPARE))
+            return RAFT_MALFORMED;
+        voters += role == RAFT_VOTER;
+        for (uint64_t j = 0; j < i; j++)
+            if (ids[j] == ids[i])
+                return RAFT_MALFORMED;
+    }
+    if (voters == 0 || r.left >= 8 || (len % 8) != 0)
+        return RAFT_MALFORMED;
+    while (r.left)
+        if (r_u8(&r) != 0)
+            return RAFT_MALFORMED;
+    struct raft_buffer b = {(void *)p, len};
+    int rv = raft_configuration_decode(&b, conf);
+    if (rv != 0) { /* e.g. two servers at one address; raft closed conf itself */
+        raft_configuration_init(conf);
+        return rv == RAFT_NOMEM ? RAFT_NOMEM : RAFT_MALFORMED;
+    }
+    return 0;
+}
+
+int cons_codec_conf_decode(struct raft_configuration *conf, const void *buf, size_t len)
+{
+    return d_configuration(buf, len, conf);
+}
+
+/* Terms and indexes beyond these are refused: raft adds 1 to terms and
+ * indexes, and nothing real comes near (a term a millisecond for 8,900 years). */
+static bool term_ok(uint64_t t)
+{
+    return t <= CONS_TERM_MAX;
+}
+static bool index_ok(uint64_t i)
+{
+    return i <= CONS_INDEX_MAX;
+}
+
 static int d_append_entries(rd *r, struct raft_append_entries *a)
 {
     a->version = 0;
@@ -241,17 +305,35 @@ static int d_append_entries(rd *r, struct raft_append_entries *a)
     a->n_entries = 0;
     if (r->bad || n > CONS_AE_MAX_ENTRIES || (size_t)n * 13 > r->left)
         return RAFT_MALFORMED;
+    /* raft asserts prev_log_term == 0 exactly when prev_log_index == 0 */
+    if (a->term == 0 || !term_ok(a->term) || a->prev_log_term > a->term ||
+        (a->prev_log_index == 0) != (a->prev_log_term == 0) || !index_ok(a->prev_log_index) ||
+        !index_ok(a->leader_commit))
+        return RAFT_MALFORMED;
     if (n == 0)
         return r->left ? RAFT_MALFORMED : 0;
-    /* pass 1 over a copy of the reader: validate and size */
+    /* pass 1 over a copy of the reader: validate and size. Entry terms never
+     * decrease along a log, start at prev_log_term and end at most at the
+     * sender's term; a configuration entry must be one raft can decode. */
     rd s = *r;
     size_t total = 0;
+    uint64_t last_term = a->prev_log_term;
     for (uint32_t i = 0; i < n; i++) {
         uint64_t term = r_u64(&s);
         uint8_t type = r_u8(&s);
         uint32_t len = r_u32(&s);
-        if (s.bad || term == 0 || type < RAFT_COMMAND || type > RAFT_CHANGE || !r_take(&s, len))
+        const uint8_t *data = r_take(&s, len);
+        if (s.bad || term == 0 || term < last_term || term > a->term || type < RAFT_COMMAND ||
+            type > RAFT_CHANGE || len > CONS_MSG_MAX)
             return RAFT_MALFORMED;
+        if (type == RAFT_CHANGE) {
+            struct raft_configuration conf;
+            int rv = d_configuration(data, len, &conf);
+            raft_configuration_close(&conf);
+            if (rv != 0)
+                return rv;
+        }
+        last_term = term;
         total += len;
     }
     if (s.left)
@@ -291,14 +373,19 @@ static int d_install_snapshot(rd *r, struct raft_install_snapshot *a)
     uint32_t clen = r_u32(r);
     const uint8_t *conf = r_take(r, clen);
     uint64_t dlen = r_u64(r);
+    raft_configuration_init(&a->conf);
     if (r->bad || clen == 0 || dlen != r->left)
         return RAFT_MALFORMED;
-    const uint8_t *data = r_take(r, (size_t)dlen);
-    raft_configuration_init(&a->conf);
-    struct raft_buffer cb = {(void *)conf, clen};
-    if (raft_configuration_decode(&cb, &a->conf) != 0) {
-        raft_configuration_close(&a->conf);
+    /* raft asserts a snapshot's last index and term are not 0 */
+    if (a->term == 0 || !term_ok(a->term) || a->last_term == 0 || a->last_term > a->term ||
+        a->last_index == 0 || !index_ok(a->last_index) || a->conf_index == 0 ||
+        a->conf_index > a->last_index)
         return RAFT_MALFORMED;
+    const uint8_t *data = r_take(r, (size_t)dlen);
+    int rv = d_configuration(conf, clen, &a->conf);
+    if (rv != 0) {
+        raft_configuration_close(&a->conf);
+        return rv;
     }
     a->data.len = (size_t)dlen;
     a->data.base = raft_malloc(dlen ? (size_t)dlen : 1);
@@ -311,12 +398,19 @@ static int d_install_snapshot(rd *r, struct raft_install_snapshot *a)
     return 0;
 }
 
-int cons_codec_decode(cons_wire *w, const uint8_t *buf, size_t len)
+int cons_codec_decode(cons_wire *w, const uint8_t *chain, const uint8_t *buf, size_t len)
 {
     rd r = {buf, len, false};
     memset(w, 0, sizeof *w);
     if (r_u8(&r) != MAGIC || r_u8(&r) != VERSION)
         return RAFT_MALFORMED;
+    const uint8_t *their_chain = r_take(&r, CONS_CHAIN_ID_LEN);
+    if (!their_chain)
+        return RAFT_MALFORMED;
+    if (memcmp(their_chain, chain, CONS_CHAIN_ID_LEN) != 0) {
+        memcpy(w->chain_id, their_chain, CONS_CHAIN_ID_LEN);
+        return CONS_CODEC_OTHER_CHAIN;
+    }
     w->kind = r_u8(&r);
     w->from_id = r_u64(&r);
     uint8_t al = r_u8(&r);
@@ -341,7 +435,12 @@ int cons_codec_decode(cons_wire *w, const uint8_t *buf, size_t len)
         uint8_t f = r_u8(&r);
         a->disrupt_leader = f & 1;
         a->pre_vote = (f & 2) != 0;
-        return (r.bad || r.left || f > 3) ? RAFT_MALFORMED : 0;
+        /* a candidate asks for itself; its last log term is at most its term */
+        if (r.bad || r.left || f > 3 || a->term == 0 || !term_ok(a->term) ||
+            a->candidate_id != w->from_id || a->last_log_term > a->term ||
+            (a->last_log_index == 0) != (a->last_log_term == 0) || !index_ok(a->last_log_index))
+            return RAFT_MALFORMED;
+        return 0;
     }
     case RAFT_REQUEST_VOTE_RESULT: {
         struct raft_request_vote_result *a = &m->request_vote_result;
@@ -353,7 +452,7 @@ int cons_codec_decode(cons_wire *w, const uint8_t *buf, size_t len)
         a->pre_vote = (f & 2) != 0;
         a->features = (unsigned short)(fc >> 16);
         a->capacity = (unsigned short)(fc & 0xffff);
-        return (r.bad || r.left || f > 3) ? RAFT_MALFORMED : 0;
+        return (r.bad || r.left || f > 3 || a->term == 0 || !term_ok(a->term)) ? RAFT_MALFORMED : 0;
     }
     case RAFT_APPEND_ENTRIES:
         return d_append_entries(&r, &m->append_entries);
@@ -366,7 +465,10 @@ int cons_codec_decode(cons_wire *w, const uint8_t *buf, size_t len)
         uint32_t fc = r_u32(&r);
         a->features = (unsigned short)(fc >> 16);
         a->capacity = (unsigned short)(fc & 0xffff);
-        return (r.bad || r.left) ? RAFT_MALFORMED : 0;
+        return (r.bad || r.left || a->term == 0 || !term_ok(a->term) || !index_ok(a->rejected) ||
+                !index_ok(a->last_log_index))
+                   ? RAFT_MALFORMED
+                   : 0;
     }
     case RAFT_INSTALL_SNAPSHOT:
         return d_install_snapshot(&r, &m->install_snapshot);
@@ -376,7 +478,10 @@ int cons_codec_decode(cons_wire *w, const uint8_t *buf, size_t len)
         a->term = r_u64(&r);
         a->last_log_index = r_u64(&r);
         a->last_log_term = r_u64(&r);
-        return (r.bad || r.left) ? RAFT_MALFORMED : 0;
+        return (r.bad || r.left || a->term == 0 || !term_ok(a->term) ||
+                a->last_log_term > a->term || !index_ok(a->last_log_index))
+                   ? RAFT_MALFORMED
+                   : 0;
     }
     case CONS_KIND_FORWARD: {
         uint32_t n = r_u32(&r);
@@ -419,6 +524,7 @@ void cons_wire_release(cons_wire *w)
         w->msg.append_entries.entries = NULL;
         w->msg.append_entries.n_entries = 0;
     } else if (w->kind == RAFT_INSTALL_SNAPSHOT && w->msg.install_snapshot.data.base) {
+        /* conf and data are set together: only a fully decoded frame holds them */
         raft_configuration_close(&w->msg.install_snapshot.conf);
         raft_free(w->msg.install_snapshot.data.base);
         w->msg.install_snapshot.data.base = NULL;

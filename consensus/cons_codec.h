@@ -2,12 +2,15 @@
  * cons_codec.h — the node-to-node wire format (consensus-private).
  *
  * Compact little-endian binary, one nng message per frame:
- *   magic 'P' | version 1 | kind u8 | from_id u64 | addr_len u8 | addr | body
+ *   magic 'P' | version 2 | chain id [32] | kind u8 | from_id u64 | addr_len u8 |
+ *   addr | body
  * kind 1..6 are raft's enum raft_message_type, CONS_KIND_FORWARD carries
  * transactions from a follower to the leader:
  *   count u32 | (len u32 | bytes){count}
- * Every length is checked against the bytes remaining before it is used; any
- * failure returns RAFT_MALFORMED and leaves nothing allocated.
+ * Every length is checked against the bytes remaining before it is used, and
+ * every field against what raft may be handed without tripping an assert or a
+ * free on its error paths (see cons_codec_decode); any failure returns
+ * RAFT_MALFORMED (or CONS_CODEC_OTHER_CHAIN) and leaves nothing allocated.
  */
 #ifndef CONS_CODEC_H
 #define CONS_CODEC_H
@@ -19,10 +22,15 @@
 #include <stdint.h>
 
 #define CONS_KIND_FORWARD    16
-#define CONS_FORWARD_MAX_TXS 4096  /* txs in one forward frame */
-#define CONS_AE_MAX_ENTRIES  65536 /* entries in one AppendEntries */
+#define CONS_FORWARD_MAX_TXS 4096                /* txs in one forward frame */
+#define CONS_AE_MAX_ENTRIES  65536               /* entries in one AppendEntries */
+#define CONS_TERM_MAX        (UINT64_C(1) << 48) /* larger terms are refused */
+#define CONS_INDEX_MAX       (UINT64_C(1) << 62) /* larger log indexes are refused */
+/* cons_codec_decode: a well-formed header naming another network (not a raft code) */
+#define CONS_CODEC_OTHER_CHAIN 1001
 
 typedef struct cons_wire {
+    uint8_t chain_id[CONS_CHAIN_ID_LEN]; /* set on CONS_CODEC_OTHER_CHAIN: the sender's */
     int kind;
     uint64_t from_id;
     char from_addr[CONS_ADDR_MAX];
@@ -33,17 +41,46 @@ typedef struct cons_wire {
     uint32_t fwd_count;
 } cons_wire;
 
-/* Encode a raft message from (from_id, from_addr). *out malloc'd, caller frees. */
-int cons_codec_encode_raft(uint8_t **out, size_t *out_len, uint64_t from_id, const char *from_addr,
-                           const struct raft_message *m) __attribute__((warn_unused_result));
+/* Encode a raft message of network `chain` (CONS_CHAIN_ID_LEN bytes) from
+ * (from_id, from_addr). *out malloc'd, caller frees. */
+int cons_codec_encode_raft(uint8_t **out, size_t *out_len, const uint8_t *chain, uint64_t from_id,
+                           const char *from_addr, const struct raft_message *m)
+    __attribute__((warn_unused_result));
 
 /* Encode n transactions as a FORWARD frame. */
-int cons_codec_encode_forward(uint8_t **out, size_t *out_len, uint64_t from_id,
-                              const char *from_addr, const uint8_t *const *txs, const size_t *lens,
-                              size_t n) __attribute__((warn_unused_result));
+int cons_codec_encode_forward(uint8_t **out, size_t *out_len, const uint8_t *chain,
+                              uint64_t from_id, const char *from_addr, const uint8_t *const *txs,
+                              const size_t *lens, size_t n) __attribute__((warn_unused_result));
 
-/* Decode one frame. On success w is filled (raft parts raft_malloc'd). */
-int cons_codec_decode(cons_wire *w, const uint8_t *buf, size_t len)
+/* Decode one frame of network `chain`. Returns 0, RAFT_MALFORMED, RAFT_NOMEM or
+ * CONS_CODEC_OTHER_CHAIN (w->chain_id then holds the sender's chain id). buf is
+ * only read and may be freed as soon as this returns.
+ *
+ * Checked before anything is allocated: every length against the bytes left,
+ * counts against CONS_AE_MAX_ENTRIES / CONS_FORWARD_MAX_TXS, txs against
+ * CONS_TX_MAX, the sender address against CONS_ADDR_MAX; terms in 1..
+ * CONS_TERM_MAX and indexes up to CONS_INDEX_MAX; the pairs raft asserts on
+ * (prev_log_index/prev_log_term both 0 or both not, a snapshot's last index and
+ * term not 0, conf_index <= last_index); entry terms non-decreasing from
+ * prev_log_term up to the frame's term; a RequestVote's candidate is its sender;
+ * and every configuration (a RAFT_CHANGE entry, a snapshot's) is checked byte
+ * by byte before libraft's decoder, which trusts its input, sees it.
+ *
+ * Ownership on success, for the raft kinds: an AppendEntries with entries holds
+ * ONE raft_malloc'd array `entries` and ONE raft_malloc'd `batch` that every
+ * entry's buf points into (entries[i].batch == entries[0].batch); an
+ * InstallSnapshot holds `conf` (raft_configuration_close) and raft_malloc'd
+ * `data.base`. Handing w->msg to raft's recv callback hands all of it over
+ * (libraft frees batch, entries, conf and data, on success and on error);
+ * otherwise cons_wire_release() frees it, exactly once. FORWARD points into
+ * buf and owns nothing. On failure nothing is allocated. */
+int cons_codec_decode(cons_wire *w, const uint8_t *chain, const uint8_t *buf, size_t len)
+    __attribute__((warn_unused_result));
+
+/* Check and decode a raft configuration from untrusted bytes (the checks of
+ * cons_codec_decode). *conf is initialised either way and holds the servers on
+ * success (caller closes it); returns 0, RAFT_MALFORMED or RAFT_NOMEM. */
+int cons_codec_conf_decode(struct raft_configuration *conf, const void *buf, size_t len)
     __attribute__((warn_unused_result));
 
 /* Iterate the txs of a decoded FORWARD frame: *pos starts at 0; returns 1 and

@@ -1,101 +1,318 @@
 /*
- * cons_guard.c — a follower-side guard for a replication stall in libraft
- * 0.22.1's core (see docs/ARCHITECTURE.md, "Deterministic simulation").
+ * cons_guard.c — every raft frame a peer sends is held against this node's
+ * own raft state before libraft sees it (consensus thread only).
  *
- * A follower rejects an AppendEntries whose prev_log_index it compacted away
- * (checkLogMatchingProperty: TrailTermOf() is 0 below the retained entries),
- * answers an InstallSnapshot older than its own with the *leader's* snapshot
- * index, and the leader's probe only ever decrements. So once the leader's
- * view of a follower falls more than snapshot_trailing entries behind the
- * follower's own snapshot (acks lost while the follower applied and
- * snapshotted), the pair loops forever: probe, reject, snapshot, "have more
- * recent snapshot", probe... until a new leader is elected.
- *
- * Every entry up to the follower's snapshot index is committed, and a leader
- * of the current term holds every committed entry (Leader Completeness), so
- * its entries up to that index are ours. The guard therefore rewrites such a
- * message before raft sees it: the entries the snapshot covers are dropped
- * and prev becomes (snapshot index, snapshot term), which raft can check.
- * The follower's success reply then tells the leader where it really is.
+ * cons_codec already refused whatever is malformed on its own (lengths,
+ * bounds, raft's asserted pairs, undecodable configurations). What is left
+ * needs the node's state, and comes in four checks, in order:
+ *   1. identity: a sender claiming this node's id, or a known id at another
+ *      address than the configuration's, is refused; while the network works
+ *      for this node (it leads, or follows a leader) a sender that is no member
+ *      is refused too, and only voters may ask for votes. (Without the
+ *      connection's identity, a peer can still claim another member's id and
+ *      address: see docs/ARCHITECTURE.md, "What a peer can still do".)
+ *   2. terms: larger than CONS_TERM_MAX is refused by the codec; a jump past
+ *      current + CONS_TERM_JUMP_MAX is refused while the network works (a
+ *      lagging node that has no leader still follows a far-ahead network).
+ *   3. one leader per term: AppendEntries, InstallSnapshot and TimeoutNow at
+ *      the current term or later come only from the leader this node follows
+ *      (when it follows one), and never to a leader.
+ *   4. the log: an AppendEntries that contradicts a committed entry is refused
+ *      (libraft 0.22.1 answers it with RAFT_SHUTDOWN, and on that error path
+ *      both recvAppendEntries and the legacy recv callback free the entries'
+ *      batch: a double free); a configuration entry past the commit index must
+ *      be one the ledger's membership (cons_fsm.members: committed node.add /
+ *      node.remove) explains, else the frame is cut just before it, so the
+ *      entries in front are still taken and the leader sends it again later
+ *      (by then the follower has applied the node.add that justifies it).
+ * The checks keep raft off every error path of its receive side, which is the
+ * only way a frame could reach the double free.
  */
 #include "consensus/cons_int.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
-bool cons_guard_append_entries(const struct raft *r, struct raft_message *m)
+#define CONS_WANTED_TTL_MS 200  /* how long a membership read is reused for identity checks */
+#define CONS_GUARD_LOG_MS  1000 /* at most one refusal line per second */
+
+/* ---- raft state read through raft.h's public layout ------------------------- */
+
+_Static_assert(RAFT_VERSION_MAJOR == 0 && RAFT_VERSION_MINOR == 22,
+               "term_at reads libraft 0.22's struct raft_trail");
+
+/* Term of the entry at index i in raft's in-memory log, 0 when unknown (the
+ * same answer as libraft's TrailTermOf, which is not exported). */
+static raft_term term_at(const struct raft *r, raft_index i)
 {
-    if (m->type != RAFT_APPEND_ENTRIES)
-        return false;
-    struct raft_append_entries *a = &m->append_entries;
-    raft_index snap = r->trail.snapshot.index;
-    raft_term snap_term = r->trail.snapshot.term;
-    raft_index prev = a->prev_log_index;
-    /* only what raft would reject as "missing": below the retained entries
-     * and below the snapshot; only from a leader of our term or a later one
-     * (an older one is refused for its term anyway); the snapshot committed */
-    if (snap == 0 || prev == 0 || prev >= snap || prev > r->trail.offset ||
-        a->term < r->current_term || snap > r->commit_index)
-        return false;
-    raft_index last = prev + a->n_entries;
-    size_t drop = last >= snap ? (size_t)(snap - prev) : a->n_entries;
-    if (last >= snap && a->entries[drop - 1].term != snap_term)
-        return false; /* not the log we committed: leave it to raft */
-    if (drop == a->n_entries) {
-        if (a->n_entries > 0) {
-            raft_free(a->entries[0].batch); /* one batch per message (cons_codec) */
-            raft_free(a->entries);
-        }
-        a->entries = NULL;
-        a->n_entries = 0;
-    } else if (drop > 0) {
-        memmove(a->entries, a->entries + drop, (a->n_entries - drop) * sizeof *a->entries);
-        a->n_entries -= (unsigned)drop;
+    const struct raft_trail *t = &r->trail;
+    unsigned n = t->front <= t->back ? t->back - t->front : t->size - t->front + t->back;
+    if (i == 0)
+        return 0;
+    if (n == 0 || i <= t->offset || i > t->records[(t->front + n - 1) % t->size].index)
+        return i == t->snapshot.index ? t->snapshot.term : 0;
+    for (unsigned k = 0; k < n; k++) {
+        unsigned p = (t->front + k) % t->size;
+        if (t->records[p].index >= i)
+            return t->records[p].term;
     }
-    a->prev_log_index = snap;
-    a->prev_log_term = snap_term;
-    return true;
+    return 0;
 }
 
-/*
- * InstallSnapshot with the wrong term. libraft 0.22.1 builds an
- * InstallSnapshot from the snapshot it knows of (index, term), then loads the
- * data through raft_io's snapshot_get; when the store already holds a newer
- * snapshot (ours can: a group commit writes an append and a snapshot put
- * together, and the append's callback may make raft send before the put's
- * callback tells it of the new snapshot), legacyLoadSnapshotCb takes the
- * newer index but keeps the older term. The follower then records the
- * snapshot's last entry with a term it never had, and a later AppendEntries
- * "conflicts" with a committed entry: raft shuts the follower's handling
- * down (and frees the entries' batch twice on that path). The fixture's
- * snapshots+kills mode hit it (seed 5734). The snapshot we hand out carries
- * its true term; the data pointer comes back in the message, so the term is
- * put right before the message is encoded.
- */
-void cons_guard_snapshot_loaded(cons_snap_seen *s, const struct raft_snapshot *snap)
+static const struct raft_server *conf_find(const struct raft_configuration *conf, raft_id id)
 {
-    if (snap->n_bufs < 1)
+    for (unsigned i = 0; i < conf->n; i++)
+        if (conf->servers[i].id == id)
+            return &conf->servers[i];
+    return NULL;
+}
+
+/* spare < standby < voter */
+static int role_rank(int role)
+{
+    return role == RAFT_VOTER ? 2 : role == RAFT_STANDBY ? 1 : 0;
+}
+
+static raft_term frame_term(const struct raft_message *m)
+{
+    switch (m->type) {
+    case RAFT_REQUEST_VOTE:
+        return m->request_vote.term;
+    case RAFT_REQUEST_VOTE_RESULT:
+        return m->request_vote_result.term;
+    case RAFT_APPEND_ENTRIES:
+        return m->append_entries.term;
+    case RAFT_APPEND_ENTRIES_RESULT:
+        return m->append_entries_result.term;
+    case RAFT_INSTALL_SNAPSHOT:
+        return m->install_snapshot.term;
+    case RAFT_TIMEOUT_NOW:
+        return m->timeout_now.term;
+    }
+    return 0;
+}
+
+/* ---- the ledger's membership ------------------------------------------------- */
+
+static void wanted_refresh(cons *c, uint64_t now_ms, bool force)
+{
+    if (!force && c->wanted_ms && now_ms < c->wanted_ms + CONS_WANTED_TTL_MS)
         return;
-    s->ring[s->next].data = snap->bufs[0].base;
-    s->ring[s->next].index = snap->index;
-    s->ring[s->next].term = snap->term;
-    s->next = (s->next + 1) % CONS_SNAP_SEEN;
+    c->wanted_ms = now_ms ? now_ms : 1;
+    c->nwanted = 0;
+    if (!c->cfg.fsm.members)
+        return;
+    size_t n = c->cfg.fsm.members(c->cfg.fsm.ctx, c->wanted, CONS_PEERS_MAX);
+    if (n > CONS_PEERS_MAX)
+        return;
+    for (size_t i = 0; i < n; i++)
+        c->wanted[i].addr[CONS_ADDR_MAX - 1] = 0;
+    c->nwanted = n;
 }
 
-const struct raft_message *cons_guard_install_term(cons_snap_seen *s, const struct raft_message *m,
-                                                   struct raft_message *tmp)
+static const cons_peer *wanted_find(const cons *c, uint64_t id)
 {
-    if (m->type != RAFT_INSTALL_SNAPSHOT)
-        return m;
-    const struct raft_install_snapshot *p = &m->install_snapshot;
-    for (unsigned i = 0; i < CONS_SNAP_SEEN; i++) {
-        if (s->ring[i].data == NULL || s->ring[i].data != p->data.base ||
-            s->ring[i].index != p->last_index)
-            continue;
-        if (s->ring[i].term == p->last_term)
-            return m;
-        *tmp = *m;
-        tmp->install_snapshot.last_term = s->ring[i].term;
-        return tmp;
+    for (size_t i = 0; i < c->nwanted; i++)
+        if (c->wanted[i].id == id)
+            return &c->wanted[i];
+    return NULL;
+}
+
+/* A configuration entry is explained by the ledger when every server in it is
+ * a member at the address the ledger names, and no member of the committed
+ * configuration that the ledger still wants is dropped or demoted (the
+ * leader's reconciliation only adds, promotes, and removes what the ledger
+ * removed: cons_members.c). */
+static bool conf_explained(cons *c, const struct raft_entry *e, char *why, size_t why_len)
+{
+    struct raft_configuration conf;
+    if (cons_codec_conf_decode(&conf, e->buf.base, e->buf.len) != 0) {
+        raft_configuration_close(&conf);
+        snprintf(why, why_len, "undecodable");
+        return false;
     }
-    return m;
+    bool ok = c->nwanted > 0;
+    if (!ok)
+        snprintf(why, why_len, "no membership known yet");
+    for (unsigned i = 0; ok && i < conf.n; i++) {
+        const cons_peer *p = wanted_find(c, conf.servers[i].id);
+        if (!p || strcmp(p->addr, conf.servers[i].address) != 0) {
+            snprintf(why, why_len, "server %llu at %.64s is not a member there",
+                     (unsigned long long)conf.servers[i].id, conf.servers[i].address);
+            ok = false;
+        }
+    }
+    const struct raft_configuration *committed = &c->raft.configuration_committed;
+    for (unsigned i = 0; ok && i < committed->n; i++) {
+        const struct raft_server *s = &committed->servers[i];
+        if (!wanted_find(c, s->id))
+            continue;
+        const struct raft_server *now = conf_find(&conf, s->id);
+        if (!now || role_rank(now->role) < role_rank(s->role)) {
+            snprintf(why, why_len, "member %llu dropped or demoted", (unsigned long long)s->id);
+            ok = false;
+        }
+    }
+    raft_configuration_close(&conf);
+    return ok;
+}
+
+/* ---- logging, rate-limited ----------------------------------------------------- */
+
+static void guard_log(cons *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void guard_log(cons *c, const char *fmt, ...)
+{
+    uint64_t now = cons_now_ms();
+    if (c->guard_log_ms && now < c->guard_log_ms + CONS_GUARD_LOG_MS) {
+        c->guard_log_suppressed++;
+        return;
+    }
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (c->guard_log_suppressed)
+        cons_log(c, "%s (and %llu more refusals since the last line)", line,
+                 (unsigned long long)c->guard_log_suppressed);
+    else
+        cons_log(c, "%s", line);
+    c->guard_log_ms = now;
+    c->guard_log_suppressed = 0;
+}
+
+/* ---- the checks ------------------------------------------------------------------ */
+
+static const char *check_identity(cons *c, const cons_wire *w, bool settled, raft_id lid)
+{
+    const struct raft *r = &c->raft;
+    if (w->from_id == c->cfg.id)
+        return "sender claims this node's id";
+    const struct raft_server *s = conf_find(&r->configuration, w->from_id);
+    if (!s)
+        s = conf_find(&r->configuration_committed, w->from_id);
+    const char *known = s ? s->address : NULL;
+    if (!known) {
+        wanted_refresh(c, cons_now_ms(), false);
+        const cons_peer *p = wanted_find(c, w->from_id);
+        known = p ? p->addr : NULL;
+    }
+    if (known && strcmp(known, w->from_addr) != 0)
+        return "sender's address is not the configuration's for its id";
+    if (!known && settled && w->from_id != lid && r->configuration.n > 0)
+        return "sender is not a member";
+    if (w->kind == RAFT_REQUEST_VOTE && r->configuration.n > 0) {
+        const struct raft_server *v = conf_find(&r->configuration, w->from_id);
+        if (!v || v->role != RAFT_VOTER)
+            return "vote requested by a non-voter";
+    }
+    return NULL;
+}
+
+/* Cut an AppendEntries to its first k entries (k < n). Entries share one
+ * batch; with none left the frame is a heartbeat and owns nothing. */
+static void append_cut(struct raft_append_entries *a, unsigned k)
+{
+    if (k == 0) {
+        raft_free(a->entries[0].batch);
+        raft_free(a->entries);
+        a->entries = NULL;
+    }
+    a->n_entries = k;
+}
+
+static const char *check_append(cons *c, cons_wire *w)
+{
+    struct raft *r = &c->raft;
+    struct raft_append_entries *a = &w->msg.append_entries;
+    if (a->term < raft_current_term(r))
+        return NULL; /* raft rejects it without looking at the entries */
+    raft_index commit = raft_commit_index(r);
+    if (a->prev_log_index > 0 && a->prev_log_index <= commit) {
+        raft_term t = term_at(r, a->prev_log_index);
+        if (t != 0 && t != a->prev_log_term)
+            return "previous entry contradicts a committed one";
+    }
+    bool fresh = false;
+    for (unsigned j = 0; j < a->n_entries; j++) {
+        raft_index idx = a->prev_log_index + 1 + j;
+        const struct raft_entry *e = &a->entries[j];
+        if (idx <= commit) {
+            raft_term t = term_at(r, idx);
+            if (t != 0 && t != e->term)
+                return "an entry contradicts a committed one";
+            continue;
+        }
+        if (e->type != RAFT_CHANGE)
+            continue;
+        if (!fresh) {
+            wanted_refresh(c, cons_now_ms(), true);
+            fresh = true;
+        }
+        char why[160];
+        if (!conf_explained(c, e, why, sizeof why)) {
+            c->confs_withheld++;
+            guard_log(c,
+                      "configuration entry %llu from %llu not explained by the ledger's "
+                      "membership (%s): withheld, %u entries before it taken (a follower "
+                      "still applying the node.add takes it when the leader sends it again)",
+                      (unsigned long long)idx, (unsigned long long)w->from_id, why, j);
+            append_cut(a, j);
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+bool cons_guard_frame(cons *c, cons_wire *w)
+{
+    struct raft *r = &c->raft;
+    const struct raft_message *m = &w->msg;
+    raft_term cur = raft_current_term(r), term = frame_term(m);
+    raft_id lid;
+    const char *laddr;
+    raft_leader(r, &lid, &laddr);
+    bool leader = raft_state(r) == RAFT_LEADER;
+    bool settled = leader || lid != 0; /* the network works, as this node sees it */
+
+    const char *why = check_identity(c, w, settled, lid);
+    if (!why && settled && term > cur + CONS_TERM_JUMP_MAX)
+        why = "term jumps too far ahead of this node's";
+    bool from_leader_kind = m->type == RAFT_APPEND_ENTRIES || m->type == RAFT_INSTALL_SNAPSHOT ||
+                            m->type == RAFT_TIMEOUT_NOW;
+    if (!why && from_leader_kind && term >= cur) {
+        if (leader)
+            why = "a leader's message sent to this node, which leads";
+        else if (lid != 0 && lid != w->from_id)
+            why = "a leader's message from a node that is not the leader this node follows";
+    }
+    if (!why && m->type == RAFT_APPEND_ENTRIES)
+        why = check_append(c, w);
+    if (!why)
+        return true;
+    c->msgs_refused++;
+    guard_log(c, "refused %s from %llu (%.64s), term %llu (this node: %llu): %s",
+              cons_msg_name(m->type), (unsigned long long)w->from_id, w->from_addr,
+              (unsigned long long)term, (unsigned long long)cur, why);
+    return false;
+}
+
+const char *cons_msg_name(int type)
+{
+    switch (type) {
+    case RAFT_REQUEST_VOTE:
+        return "RequestVote";
+    case RAFT_REQUEST_VOTE_RESULT:
+        return "RequestVoteResult";
+    case RAFT_APPEND_ENTRIES:
+        return "AppendEntries";
+    case RAFT_APPEND_ENTRIES_RESULT:
+        return "AppendEntriesResult";
+    case RAFT_INSTALL_SNAPSHOT:
+        return "InstallSnapshot";
+    case RAFT_TIMEOUT_NOW:
+        return "TimeoutNow";
+    }
+    return "frame";
 }

@@ -23,9 +23,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CONS_INBOX_MAX    4096       /* raft frames waiting for the consensus thread */
-#define CONS_INFLIGHT_MAX 16         /* blocks proposed and not yet applied/failed */
-#define CONS_FWD_BYTES    (1u << 20) /* bytes of txs per forward frame */
+#define CONS_INBOX_MAX     4096       /* raft frames waiting for the consensus thread */
+#define CONS_INFLIGHT_MAX  16         /* blocks proposed and not yet applied/failed */
+#define CONS_FWD_BYTES     (1u << 20) /* bytes of txs per forward frame */
+#define CONS_TERM_JUMP_MAX 1024       /* farthest term ahead taken while a leader is known */
 
 enum { CONS_RUNNING, CONS_TRANSFER, CONS_CLOSING, CONS_CLOSED, CONS_HALTED };
 
@@ -115,6 +116,14 @@ struct cons {
     bool transfer_done;
     uint64_t stop_deadline_ms;
     uint64_t blocks_proposed, txs_forwarded, txs_dropped;
+    /* guard (cons_guard.c) */
+    cons_peer wanted[CONS_PEERS_MAX]; /* the ledger's membership, last read at wanted_ms */
+    size_t nwanted;
+    uint64_t wanted_ms;
+    uint64_t msgs_refused, confs_withheld;
+    uint64_t guard_log_ms, guard_log_suppressed;
+    uint64_t other_chain_logged, other_chain_log_ms; /* frames of another network, logged */
+    uint64_t malformed_logged, malformed_log_ms;     /* malformed frames, logged */
 
     /* ---- shared (mu) ---- */
     pthread_mutex_t mu;
@@ -144,6 +153,11 @@ uint64_t cons_now_us(void);
 
 /* cons_fsm.c */
 void cons_fsm_setup(cons *c);
+
+/* cons_guard.c: true when raft may see frame w (possibly cut: see the file's
+ * comment); false when it is refused (logged, counted; the caller releases it). */
+bool cons_guard_frame(cons *c, cons_wire *w);
+const char *cons_msg_name(int type);
 
 /* cons_members.c: leader only, after the barrier. */
 void cons_members_reconcile(cons *c, uint64_t now_ms);

@@ -167,7 +167,7 @@ static int io_send(struct raft_io *io, struct raft_io_send *req, const struct ra
     int status = 0;
     struct raft_message fixed;
     m = cons_guard_install_term(&c->snap_seen, m, &fixed);
-    if (cons_codec_encode_raft(&buf, &len, c->cfg.id, c->addr, m) != 0)
+    if (cons_codec_encode_raft(&buf, &len, c->cfg.chain_id, c->cfg.id, c->addr, m) != 0)
         status = RAFT_NOCONNECTION; /* unencodable (too big): dropped like a lost frame */
     else if (cons_net_send(c->net, m->server_id, m->server_address, buf, len) != 0)
         status = RAFT_NOCONNECTION;

@@ -201,7 +201,8 @@ static void forward_txs(cons *c, uint64_t leader_id, const char *leader_addr)
         }
         uint8_t *buf;
         size_t len;
-        if (cons_codec_encode_forward(&buf, &len, c->cfg.id, c->addr, txs, lens, n) != 0)
+        if (cons_codec_encode_forward(&buf, &len, c->cfg.chain_id, c->cfg.id, c->addr, txs, lens,
+                                      n) != 0)
             return;
         cons_net_send(c->net, leader_id, leader_addr, buf, len);
         c->txs_forwarded += n;
@@ -256,6 +257,30 @@ static void check_leadership(cons *c)
 
 /* ---- status --------------------------------------------------------------------- */
 
+/* Frames of another network, and malformed ones, are dropped on the
+ * receiving nng thread; the lines saying so are written here, at most one of
+ * each a second. */
+static void log_net_refusals(cons *c, const cons_net_stats *ns)
+{
+    uint64_t now = cons_now_ms();
+    if (ns->rx_other_chain != c->other_chain_logged && now >= c->other_chain_log_ms + 1000) {
+        cons_log(c,
+                 "refused %llu frame(s) from another network (chain id %016llx..., this "
+                 "network's %02x%02x%02x%02x...)",
+                 (unsigned long long)(ns->rx_other_chain - c->other_chain_logged),
+                 (unsigned long long)ns->other_chain_head, c->cfg.chain_id[0], c->cfg.chain_id[1],
+                 c->cfg.chain_id[2], c->cfg.chain_id[3]);
+        c->other_chain_logged = ns->rx_other_chain;
+        c->other_chain_log_ms = now;
+    }
+    if (ns->rx_malformed != c->malformed_logged && now >= c->malformed_log_ms + 1000) {
+        cons_log(c, "dropped %llu malformed frame(s) (cons_codec refused them)",
+                 (unsigned long long)(ns->rx_malformed - c->malformed_logged));
+        c->malformed_logged = ns->rx_malformed;
+        c->malformed_log_ms = now;
+    }
+}
+
 /* Updates c->status in place, once per loop iteration: the peer list (the
  * bulk of it) is rewritten only when the configuration's servers change. */
 static void publish_status(cons *c)
@@ -288,14 +313,16 @@ static void publish_status(cons *c)
     }
     cons_net_stats ns;
     cons_net_stats_get(c->net, &ns);
+    log_net_refusals(c, &ns);
     pthread_mutex_lock(&c->mu);
     cons_status *out = &c->status;
     size_t np = conf == NULL ? 0 : conf->n < CONS_PEERS_MAX ? conf->n : CONS_PEERS_MAX;
     bool same = out->npeers == np;
     for (size_t i = 0; same && i < np; i++)
-        same = out->peers[i].id == conf->servers[i].id &&
-               out->peers[i].raft_role == conf->servers[i].role &&
-               strncmp(out->peers[i].addr, conf->servers[i].address, sizeof out->peers[i].addr) == 0;
+        same =
+            out->peers[i].id == conf->servers[i].id &&
+            out->peers[i].raft_role == conf->servers[i].role &&
+            strncmp(out->peers[i].addr, conf->servers[i].address, sizeof out->peers[i].addr) == 0;
     if (!same) {
         for (size_t i = 0; i < np; i++) {
             cons_peer_status *p = &out->peers[i];
@@ -316,6 +343,8 @@ static void publish_status(cons *c)
     out->blocks_proposed = c->blocks_proposed;
     out->txs_forwarded = c->txs_forwarded;
     out->msgs_malformed = ns.rx_malformed;
+    out->msgs_other_chain = ns.rx_other_chain;
+    out->msgs_refused = c->msgs_refused;
     out->msgs_dropped = ns.tx_dropped + c->inbox_dropped;
     out->queued = c->txq_n + c->nstage;
     out->stopped = c->halted || c->stop_req;
@@ -381,7 +410,8 @@ static void deliver_inbox(cons *c)
                                 (c->snapshot_puts > 0 || c->raft.legacy.snapshot_taking);
             if (install_busy)
                 c->installs_dropped_busy++;
-            if (c->recv_cb && c->state != CONS_HALTED && !install_busy) {
+            if (c->recv_cb && c->state != CONS_HALTED && !install_busy &&
+                cons_guard_frame(c, batch[i])) {
                 /* raft owns entries/batch and snapshot data from here on */
                 cons_guard_append_entries(&c->raft, &batch[i]->msg);
                 c->recv_cb(&c->io, &batch[i]->msg);

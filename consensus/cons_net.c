@@ -11,7 +11,8 @@
  * thread) decodes with cons_codec (bounded by NNG_OPT_RECVMAXSZ = CONS_MSG_MAX
  * before any decoding) and passes frames on through the callbacks, so a frame
  * reaches the consensus thread's queue with no thread of ours in between; a
- * garbage frame is counted and dropped.
+ * garbage frame is counted and dropped, and so is a frame whose header names
+ * another network's chain id (counted apart: the loop logs it).
  * The peer table is touched only by the consensus thread.
  */
 #include "consensus/cons_net.h"
@@ -39,12 +40,14 @@ typedef struct net_peer {
 
 struct cons_net {
     uint64_t self_id;
+    uint8_t chain[CONS_CHAIN_ID_LEN];
     nng_socket pull;
     nng_aio *aio; /* the one receive in flight (recv_cb) */
     cons_net_cbs cbs;
     net_peer peers[CONS_NET_PEERS_MAX];
     atomic_bool stopping;
-    atomic_uint_fast64_t rx, rx_malformed, tx, tx_dropped;
+    atomic_uint_fast64_t rx, rx_malformed, rx_other_chain, tx, tx_dropped;
+    atomic_uint_fast64_t other_chain_head; /* first 8 bytes of the last foreign chain id */
     /* cons_net_close and its closer thread */
     pthread_mutex_t close_mu;
     pthread_cond_t close_cv;
@@ -60,8 +63,17 @@ static void deliver(cons_net *n, nng_msg *msg)
         nng_msg_free(msg);
         return;
     }
-    if (cons_codec_decode(w, nng_msg_body(msg), nng_msg_len(msg)) != 0) {
-        atomic_fetch_add(&n->rx_malformed, 1);
+    int rv = cons_codec_decode(w, n->chain, nng_msg_body(msg), nng_msg_len(msg));
+    if (rv != 0) {
+        if (rv == CONS_CODEC_OTHER_CHAIN) {
+            uint64_t head = 0;
+            for (int i = 0; i < 8; i++)
+                head = head << 8 | w->chain_id[i];
+            atomic_store(&n->other_chain_head, head);
+            atomic_fetch_add(&n->rx_other_chain, 1);
+        } else {
+            atomic_fetch_add(&n->rx_malformed, 1);
+        }
         free(w);
         nng_msg_free(msg);
         return;
@@ -91,8 +103,8 @@ static void recv_cb(void *arg)
     nng_recv_aio(n->pull, n->aio);
 }
 
-int cons_net_open(cons_net **out, uint64_t self_id, const char *addr, const cons_net_cbs *cbs,
-                  char *errmsg, size_t errmsg_len)
+int cons_net_open(cons_net **out, uint64_t self_id, const uint8_t *chain, const char *addr,
+                  const cons_net_cbs *cbs, char *errmsg, size_t errmsg_len)
 {
     cons_net *n = calloc(1, sizeof *n);
     int rv;
@@ -101,6 +113,7 @@ int cons_net_open(cons_net **out, uint64_t self_id, const char *addr, const cons
         return CONS_ERR_NOMEM;
     }
     n->self_id = self_id;
+    memcpy(n->chain, chain, CONS_CHAIN_ID_LEN);
     n->cbs = *cbs;
     if ((rv = nng_pull0_open(&n->pull)) != 0) {
         snprintf(errmsg, errmsg_len, "nng pull socket: %s", nng_strerror(rv));
@@ -271,6 +284,8 @@ void cons_net_stats_get(cons_net *n, cons_net_stats *out)
 {
     out->rx = atomic_load(&n->rx);
     out->rx_malformed = atomic_load(&n->rx_malformed);
+    out->rx_other_chain = atomic_load(&n->rx_other_chain);
+    out->other_chain_head = atomic_load(&n->other_chain_head);
     out->tx = atomic_load(&n->tx);
     out->tx_dropped = atomic_load(&n->tx_dropped);
 }

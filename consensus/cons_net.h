@@ -26,12 +26,15 @@ typedef struct cons_net_cbs {
 } cons_net_cbs;
 
 typedef struct cons_net_stats {
-    uint64_t rx, rx_malformed, tx, tx_dropped;
+    uint64_t rx, rx_malformed, rx_other_chain, tx, tx_dropped;
+    uint64_t other_chain_head; /* first 8 bytes (big-endian) of the last foreign chain id */
 } cons_net_stats;
 
-/* Listen on addr and start the receiver thread. */
-int cons_net_open(cons_net **out, uint64_t self_id, const char *addr, const cons_net_cbs *cbs,
-                  char *errmsg, size_t errmsg_len) __attribute__((warn_unused_result));
+/* Listen on addr and start receiving. Frames must carry `chain`
+ * (CONS_CHAIN_ID_LEN bytes, copied); others are counted and dropped. */
+int cons_net_open(cons_net **out, uint64_t self_id, const uint8_t *chain, const char *addr,
+                  const cons_net_cbs *cbs, char *errmsg, size_t errmsg_len)
+    __attribute__((warn_unused_result));
 /* Stop the receiver, close every socket, free. */
 void cons_net_close(cons_net *n);
 

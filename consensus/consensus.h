@@ -21,11 +21,12 @@
 extern "C" {
 #endif
 
-#define CONS_PEERS_MAX 16           /* servers in one configuration */
-#define CONS_ADDR_MAX  128          /* nng URL incl. NUL */
-#define CONS_MSG_MAX   (256u << 20) /* largest node-to-node message (a snapshot) */
-#define CONS_TX_MAX    (4u << 20)   /* largest single transaction accepted */
-#define CONS_ENTRY_MAX (64u << 20)  /* largest block build() may return */
+#define CONS_PEERS_MAX    16           /* servers in one configuration */
+#define CONS_ADDR_MAX     128          /* nng URL incl. NUL */
+#define CONS_MSG_MAX      (256u << 20) /* largest node-to-node message (a snapshot) */
+#define CONS_TX_MAX       (4u << 20)   /* largest single transaction accepted */
+#define CONS_ENTRY_MAX    (64u << 20)  /* largest block build() may return */
+#define CONS_CHAIN_ID_LEN 32           /* the network's id, carried by every frame */
 
 /* Status codes of this layer. Codes of raft, LMDB and nng never leak past it. */
 enum {
@@ -100,10 +101,12 @@ typedef struct cons_fsm {
 } cons_fsm;
 
 typedef struct cons_config {
-    uint64_t id;                     /* this server's raft id, > 0 */
-    const char *data_dir;            /* raft state: data_dir/raft (own LMDB env), created */
-    cons_peer peers[CONS_PEERS_MAX]; /* initial voters, must include this id (its
-                                        addr is where this node listens) */
+    uint64_t id;                         /* this server's raft id, > 0 */
+    uint8_t chain_id[CONS_CHAIN_ID_LEN]; /* the network: every frame carries it, and a
+                                            frame with another one is refused and logged */
+    const char *data_dir;                /* raft state: data_dir/raft (own LMDB env), created */
+    cons_peer peers[CONS_PEERS_MAX];     /* initial voters, must include this id (its
+                                            addr is where this node listens) */
     size_t npeers;
     bool join;                          /* true: never bootstrap; wait to be added */
     unsigned heartbeat_ms, election_ms; /* defaults 50 / 500 if 0 */
@@ -145,6 +148,8 @@ typedef struct cons_status {
     bool stopped;  /* halted by a fatal local error or cons_stop */
     size_t queued; /* transactions waiting on this node */
     uint64_t blocks_proposed, txs_forwarded, msgs_dropped, msgs_malformed;
+    uint64_t msgs_other_chain; /* frames of another network, refused */
+    uint64_t msgs_refused;     /* well-formed frames refused by the guard (cons_guard.c) */
     size_t npeers;
     cons_peer_status peers[CONS_PEERS_MAX];
 } cons_status;

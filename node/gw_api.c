@@ -451,6 +451,18 @@ static void status_of(gw *g, gw_status *st)
     }
 }
 
+/* A counter for JSON: a number while it is one every JSON reader holds exactly
+ * (up to 2^53), else its exact decimal as a string; never a negative number
+ * (a Raft term read from an older data directory can be near 2^64). */
+static json_t *json_u64(uint64_t v)
+{
+    if (v <= (UINT64_C(1) << 53))
+        return json_integer((json_int_t)v);
+    char d[24];
+    snprintf(d, sizeof d, "%llu", (unsigned long long)v);
+    return json_string(d);
+}
+
 static void route_status(gw_req *r)
 {
     gw_status *st = malloc(sizeof *st);
@@ -470,9 +482,9 @@ static void route_status(gw_req *r)
     json_object_set_new(o, "id", json_integer((json_int_t)r->g->deps.node_id));
     json_object_set_new(o, "role", json_string(st->replica.role_name));
     json_object_set_new(o, "leader", json_integer((json_int_t)st->replica.leader_id));
-    json_object_set_new(o, "term", json_integer((json_int_t)st->replica.term));
-    json_object_set_new(o, "commit_index", json_integer((json_int_t)st->replica.commit_index));
-    json_object_set_new(o, "last_applied", json_integer((json_int_t)st->replica.last_applied));
+    json_object_set_new(o, "term", json_u64(st->replica.term));
+    json_object_set_new(o, "commit_index", json_u64(st->replica.commit_index));
+    json_object_set_new(o, "last_applied", json_u64(st->replica.last_applied));
     json_object_set_new(o, "height", json_integer((json_int_t)h.height));
     for (size_t i = 0; i < st->replica.npeers && i < CHAIN_NODES_MAX; i++)
         json_array_append_new(

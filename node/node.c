@@ -297,6 +297,8 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
         .snapshot_threshold = (unsigned)cfg->snapshot_threshold,
         .block_linger_us = NODE_BLOCK_LINGER_US,
     };
+    _Static_assert(sizeof rc.chain_id == CHAIN_HASH_LEN, "the chain id is what frames carry");
+    memcpy(rc.chain_id, n->genesis->chain_id, sizeof rc.chain_id);
     if (replica_open(&n->replica, n->chain, &rc, errmsg, errmsg_len) != 0)
         goto fail;
     replica_set_latency(n->replica, latency_hook, n);

@@ -115,6 +115,8 @@ int replica_open(replica **out, chain *c, const replica_config *cfg, char *errms
     cons_config cc;
     memset(&cc, 0, sizeof cc);
     cc.id = cfg->id;
+    _Static_assert(sizeof cc.chain_id == sizeof cfg->chain_id, "one chain id length");
+    memcpy(cc.chain_id, cfg->chain_id, sizeof cc.chain_id);
     cc.data_dir = cfg->data_dir;
     initial_peers(r, cfg, &cc);
     cc.join = cfg->join;

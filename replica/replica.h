@@ -46,6 +46,7 @@ typedef struct replica_config {
     bool join;                   /* not a member yet: never bootstrap, wait for node.add */
     unsigned snapshot_threshold; /* Raft entries between snapshots; 0: consensus default */
     unsigned block_linger_us;    /* leader: longest wait for a fuller block */
+    uint8_t chain_id[CHAIN_HASH_LEN]; /* the network: every Raft frame carries it */
 } replica_config;
 
 /*

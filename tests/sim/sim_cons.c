@@ -10,7 +10,7 @@
  * What is the project's code and what is the harness's:
  *   project: every raft_io method and its group-commit flush, the store, the
  *            codec (every frame is encoded and decoded), the guard every
- *            frame passes before raft (cons_guard.c), the raft_fsm adapter
+ *            frame passes before raft (cons_guard.c, cons_snapguard.c), the raft_fsm adapter
  *            (index = last_applied + 1, replay skipping, restore gating), and
  *            chain/ (block build, apply, markers, replay);
  *   harness: the loop that cons_loop.c runs on a thread (deliver, tick,
@@ -39,7 +39,7 @@
  *
  * Environment: PROVENA_SIM_SEEDS (default 20; ctest sets 10), PROVENA_SIM_BASE (default from
  * the clock, printed), PROVENA_SIM_SEED (replay one), PROVENA_SIM_VERBOSE,
- * PROVENA_SIM_NO_GUARD (frames reach raft without cons_guard.c).
+ * PROVENA_SIM_NO_GUARD (frames reach raft without the snapshot guards of cons_snapguard.c).
  */
 #include "sim.h"
 
@@ -468,7 +468,7 @@ static void deliver(unsigned from, unsigned to, const uint8_t *buf, size_t len)
     cons *c = n->c;
     cons_wire w;
     memset(&w, 0, sizeof w);
-    SIM_CHECK(cons_codec_decode(&w, buf, len) == 0); /* our own frames decode */
+    SIM_CHECK(cons_codec_decode(&w, c->cfg.chain_id, buf, len) == 0); /* our own frames decode */
     bool install_busy =
         w.kind == RAFT_INSTALL_SNAPSHOT && (c->snapshot_puts > 0 || c->raft.legacy.snapshot_taking);
     if (w.kind != CONS_KIND_FORWARD && c->recv_cb && c->state != CONS_HALTED && !install_busy) {
@@ -907,7 +907,7 @@ int main(void)
 {
     setenv("PROVENA_CONS_QUIET", "1", 1);
     verbose = getenv("PROVENA_SIM_VERBOSE") != NULL;
-    no_guard = getenv("PROVENA_SIM_NO_GUARD") != NULL; /* to see what cons_guard.c prevents */
+    no_guard = getenv("PROVENA_SIM_NO_GUARD") != NULL; /* to see what cons_snapguard.c prevents */
     uint64_t base, count;
     if (getenv("PROVENA_SIM_SEED")) {
         base = env_u64("PROVENA_SIM_SEED", 1);
