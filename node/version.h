@@ -13,7 +13,7 @@
 /* The bytes nodes exchange and sign: transactions ("provena/tx/v1"), blocks and
  * Raft frames. Nodes of one network must share it; a build that changes it
  * changes this number. */
-#define NODE_WIRE_FORMAT 1
+#define NODE_WIRE_FORMAT 2
 /* "0.9.0+g1a2b3c4" (static string; never NULL). Thread-safe. */
 const char *node_version(void);
 /* "provena-node VERSION (ledger format N, wire format M)" and a newline to f. */
