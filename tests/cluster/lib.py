@@ -114,6 +114,18 @@ def txtool(*args, json_form=False):
     return [tuple(line.split(" ", 1)) for line in out.splitlines() if line]
 
 
+def run_cli(*args, timeout=300):
+    """Runs build/provena with args and neither PROVENA_KEY nor PROVENA_NODE
+    from the caller's environment (every test names its key and nodes):
+    (returncode, stdout, stderr)."""
+    env = dict(os.environ)
+    env.pop("PROVENA_KEY", None)
+    env.pop("PROVENA_NODE", None)
+    p = subprocess.run([os.path.join(BUILD, "provena"), *map(str, args)], capture_output=True,
+                       text=True, env=env, timeout=scaled(timeout))
+    return p.returncode, p.stdout, p.stderr
+
+
 def wait_for(pred, timeout, what, interval=0.05):
     """Polls pred() until it returns a true value; raises naming `what`."""
     deadline = time.monotonic() + timeout

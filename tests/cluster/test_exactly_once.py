@@ -12,7 +12,6 @@ mint that committed: a resubmission never mints twice.
 
 import os
 import re
-import subprocess
 import sys
 import threading
 import time
@@ -20,17 +19,10 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
 
-CLI = os.path.join(lib.BUILD, "provena")
 ROUNDS = 14
 
 
-def cli(*args):
-    env = dict(os.environ)
-    env.pop("PROVENA_KEY", None)
-    env.pop("PROVENA_NODE", None)
-    p = subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, env=env,
-                       timeout=lib.scaled(300))
-    return p.returncode, p.stdout, p.stderr
+cli = lib.run_cli
 
 
 def main():

@@ -9,23 +9,15 @@ unit per committed mint: 0 lost, none twice.
 
 import os
 import re
-import subprocess
 import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
 
-CLI = os.path.join(lib.BUILD, "provena")
 
 
-def cli(*args):
-    env = dict(os.environ)
-    env.pop("PROVENA_KEY", None)
-    env.pop("PROVENA_NODE", None)
-    p = subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, env=env,
-                       timeout=lib.scaled(300))
-    return p.returncode, p.stdout, p.stderr
+cli = lib.run_cli
 
 
 def main():
