@@ -23,36 +23,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "httpbody/httpbody.h"
 #include "log/log.h"
 
-typedef struct body {
-    uint8_t *p;
-    size_t len, cap;
-    bool overflow;
-} body;
-
-static size_t body_write(char *data, size_t size, size_t nmemb, void *ud)
-{
-    body *b = ud;
-    size_t n = size * nmemb;
-    if (n > CATCHUP_RESP_MAX - b->len) {
-        b->overflow = true;
-        return 0; /* aborts the transfer */
-    }
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 64u << 10;
-        while (cap < b->len + n)
-            cap *= 2;
-        uint8_t *np = realloc(b->p, cap);
-        if (!np)
-            return 0;
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, data, n);
-    b->len += n;
-    return n;
-}
+typedef httpbody body; /* the answer for one range of blocks */
 
 /* libcurl's progress callback: nonzero aborts the transfer once stop is set. */
 static int stop_check(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
@@ -74,11 +48,10 @@ static int fetch(CURL *h, body *b, const char *base, uint64_t from, uint64_t cou
     char url[CHAIN_ADDR_MAX + 128];
     snprintf(url, sizeof url, "%s/api/v1/blocks?from=%llu&limit=%llu&format=cbor", base,
              (unsigned long long)from, (unsigned long long)count);
-    b->len = 0;
-    b->overflow = false;
+    httpbody_reset(b);
     curl_easy_reset(h);
     curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, httpbody_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
@@ -177,7 +150,8 @@ int catchup_run(chain *c, const chain_marker *m, uint64_t self_id, const atomic_
         snprintf(errmsg, errmsg_len, "curl: cannot initialise");
         return CHAIN_ERR_NOMEM;
     }
-    body b = {0};
+    body b;
+    httpbody_init(&b, CATCHUP_RESP_MAX);
     unsigned pause = 100;
     size_t start = 0; /* the peer the next round begins with */
     while (height < m->height && rc == CHAIN_OK) {
@@ -231,7 +205,7 @@ int catchup_run(chain *c, const chain_marker *m, uint64_t self_id, const atomic_
             pause = 100;
         }
     }
-    free(b.p);
+    httpbody_free(&b);
     if (h)
         curl_easy_cleanup(h);
     st->to_height = height;
