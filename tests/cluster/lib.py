@@ -208,11 +208,11 @@ class Node:
 
     # ---- HTTP ---------------------------------------------------------------
     def request(self, method, path, body=None, ctype=None, accept="application/json",
-                timeout=None):
+                timeout=None, headers=None):
         conn = http.client.HTTPConnection("127.0.0.1", self.http_port,
                                           timeout=timeout or scaled(20))
         try:
-            headers = {"Accept": accept}
+            headers = {"Accept": accept, **(headers or {})}
             if ctype:
                 headers["Content-Type"] = ctype
             conn.request(method, path, body=body, headers=headers)
@@ -226,8 +226,16 @@ class Node:
         finally:
             conn.close()
 
-    def get(self, path):
-        return self.request("GET", path)
+    def get(self, path, session=None):
+        """GET; with session, as "Authorization: Bearer <session>"."""
+        return self.request("GET", path,
+                            headers={"Authorization": "Bearer " + session} if session else None)
+
+    def dashboard_login(self, key_path):
+        """A dashboard session of this node for the key file (provena dashboard
+        login): (exit code, session or "", stderr)."""
+        rc, out, err = run_cli("dashboard", "login", "--node", self.http, "--key", key_path)
+        return rc, out.strip(), err
 
     def submit_cbor(self, cbor_hex, wait=True):
         q = "" if wait else "?wait=0"
