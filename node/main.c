@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log/log.h"
 #include "node/version.h"
@@ -33,6 +34,8 @@ static void usage(FILE *f)
                "  --session-ttl SECONDS     dashboard session lifetime (default 900)\n"
                "  --tls-cert FILE           serve HTTPS with this PEM certificate chain\n"
                "  --tls-key FILE            and this PEM private key (mode 0600)\n"
+               "  --peer-ca FILE            CA file for other nodes' https:// gateways when\n"
+               "                            catching up (default: the system's store)\n"
                "  --join                    not in genesis: wait to be added by node.add\n"
                "  --raft tcp://HOST:PORT    Raft address (required with --join)\n"
                "  --http URL                http:// or https://HOST:PORT (required with --join)\n"
@@ -122,6 +125,10 @@ int main(int argc, char **argv)
                 fprintf(stderr, "provena-node: %s\n", err);
                 return 2;
             }
+        } else if (strcmp(a, "--peer-ca") == 0) {
+            if (access(v, R_OK) != 0)
+                return bad_arg(a, "not a readable file (PEM CA certificates)");
+            cfg.peer_ca = v;
         } else if (strcmp(a, "--session-ttl") == 0) {
             if (parse_u64(&n, v, 1, 86400) != 0)
                 return bad_arg(a, "not an integer in 1..86400 (seconds)");

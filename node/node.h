@@ -37,6 +37,7 @@ typedef struct node_config {
     const char *tls_cert_pem;    /* gateway certificate chain (PEM text), or NULL: HTTP */
     const char *tls_key_pem;     /* its private key (PEM text); with tls_cert_pem */
     unsigned session_ttl_s;      /* dashboard session lifetime; 0: GW_SESSION_TTL_S */
+    const char *peer_ca;         /* CA file for other gateways' https:// in catch-up, or NULL */
     bool join;                   /* not a genesis member: wait to be added by node.add */
     const char *raft_addr;       /* override / required with join: tcp://host:port */
     const char *http_addr;       /* override / required with join: http://host:port */

@@ -77,8 +77,8 @@ static void curl_init_once(void)
 }
 
 /* GET one range; 0 with the body, or -1 with errmsg. */
-static int fetch(CURL *h, body *b, const char *base, uint64_t from, uint64_t count,
-                 const atomic_bool *stop, char *errmsg, size_t errmsg_len)
+static int fetch(CURL *h, const char *peer_ca, body *b, const char *base, uint64_t from,
+                 uint64_t count, const atomic_bool *stop, char *errmsg, size_t errmsg_len)
 {
     char url[CHAIN_ADDR_MAX + 128];
     snprintf(url, sizeof url, "%s/api/v1/blocks?from=%llu&limit=%llu&format=cbor", base,
@@ -96,6 +96,8 @@ static int fetch(CURL *h, body *b, const char *base, uint64_t from, uint64_t cou
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, stop_check);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)stop);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "provena-node/catchup");
+    if (peer_ca)
+        curl_easy_setopt(h, CURLOPT_CAINFO, peer_ca);
     CURLcode rc = curl_easy_perform(h);
     if (rc != CURLE_OK) {
         snprintf(errmsg, errmsg_len, "%.128s, blocks from %llu: %s", base, (unsigned long long)from,
@@ -126,6 +128,7 @@ typedef struct cu {
     const atomic_bool *stop;
     catchup_stats *st;
     CURL *h;
+    const char *peer_ca; /* CA file for https:// gateways, or NULL */
     body b;
     size_t start;   /* the peer the next request goes to first */
     unsigned pause; /* ms before the next round over all peers */
@@ -164,7 +167,7 @@ static int get_range(cu *x, uint64_t *lo, uint64_t hi, const uint8_t top[CHAIN_H
             int e;
             for (;;) {
                 uint64_t want = hi - *lo + 1;
-                e = fetch(x->h, &x->b, p->http_addr, *lo, want, x->stop, why, sizeof why);
+                e = fetch(x->h, x->peer_ca, &x->b, p->http_addr, *lo, want, x->stop, why, sizeof why);
                 if (e == 0) {
                     e = chain_blocks_split(x->blks, x->lens, &x->n, CATCHUP_RANGE, x->b.p,
                                            x->b.len, why, sizeof why);
@@ -303,8 +306,8 @@ static int pin_history(cu *x, const chain_head *head, pinned **out, size_t *nout
     return CHAIN_OK;
 }
 
-int catchup_run(chain *c, const chain_marker *m, uint64_t self_id, const atomic_bool *stop,
-                catchup_stats *st, char *errmsg, size_t errmsg_len)
+int catchup_run(chain *c, const chain_marker *m, uint64_t self_id, const char *peer_ca,
+                const atomic_bool *stop, catchup_stats *st, char *errmsg, size_t errmsg_len)
 {
     memset(st, 0, sizeof *st);
     errmsg[0] = '\0';
@@ -341,6 +344,7 @@ int catchup_run(chain *c, const chain_marker *m, uint64_t self_id, const atomic_
         x->stop = stop;
         x->st = st;
         x->pause = 100;
+        x->peer_ca = peer_ca;
         if ((rc = pin_history(x, &head, &ranges, &nranges, errmsg, errmsg_len)) != CHAIN_OK)
             goto done;
         log_msg(LOG_LEVEL_INFO,

@@ -39,15 +39,16 @@ typedef struct catchup_stats {
  * that is not the committed history (logged at error level with the peer's
  * node id and address) — is left for the next; rounds over all peers repeat
  * with a growing pause. CHAIN_ERR_BAD_BLOCK when the local head itself is
- * not on the committed history. Blocks the calling thread until done or *stop
+ * not on the committed history. https:// gateways are verified against the
+ * CA file peer_ca (NULL: the system's store). Blocks the calling thread until done or *stop
  * becomes true (checked between requests and during transfers). Returns
  * CHAIN_OK; CHAIN_ERR_INVALID when stopped or no peer is listed; the error of
  * chain_marker_reach (the replayed head is not the marker's) or a local
  * storage failure, each with errmsg. Blocks already replayed stay applied.
  * Must run on the thread that applies blocks.
  */
-int catchup_run(chain *c, const chain_marker *m, uint64_t self_id, const atomic_bool *stop,
-                catchup_stats *st, char *errmsg, size_t errmsg_len)
+int catchup_run(chain *c, const chain_marker *m, uint64_t self_id, const char *peer_ca,
+                const atomic_bool *stop, catchup_stats *st, char *errmsg, size_t errmsg_len)
     __attribute__((warn_unused_result));
 
 #endif
