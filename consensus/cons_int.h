@@ -179,6 +179,9 @@ const struct raft_message *cons_guard_install_term(cons_snap_seen *s, const stru
 /* cons_loop.c */
 void cons_halt(cons *c, const char *why, int code);
 void *cons_loop_main(void *arg);
+/* One line through log/ as "consensus[ID]: ..."; cons_log at info, cons_log_at
+ * at a LOG_LEVEL_* of log/log.h. Any thread. PROVENA_CONS_QUIET silences both. */
 void cons_log(cons *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cons_log_at(cons *c, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

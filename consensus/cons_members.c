@@ -16,6 +16,7 @@
  * chain state is not loaded yet cannot empty the cluster.
  */
 #include "consensus/cons_int.h"
+#include "log/log.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@ static void change_cb(struct raft_change *req, int status)
 {
     cons *c = req->data;
     if (status != 0)
-        cons_log(c, "membership change: %s", raft_strerror(status));
+        cons_log_at(c, LOG_LEVEL_WARN, "membership change: %s", raft_strerror(status));
     c->change_pending = false;
     free(req);
 }
@@ -128,5 +129,5 @@ void cons_members_reconcile(cons *c, uint64_t now_ms)
     }
 out:
     if (rv != 0 && rv != RAFT_CANTCHANGE)
-        cons_log(c, "membership change refused: %s", raft_strerror(rv));
+        cons_log_at(c, LOG_LEVEL_WARN, "membership change refused: %s", raft_strerror(rv));
 }
