@@ -27,6 +27,8 @@
 #define CONS_INFLIGHT_MAX  16         /* blocks proposed and not yet applied/failed */
 #define CONS_FWD_BYTES     (1u << 20) /* bytes of txs per forward frame */
 #define CONS_TERM_JUMP_MAX 1024       /* farthest term ahead taken while a leader is known */
+#define CONS_LAG_HISTORY   1024       /* leader's last-index samples kept for lag_ms */
+#define CONS_LAG_SAMPLE_MS 10         /* at most one sample this often (so >= 10 s kept) */
 
 enum { CONS_RUNNING, CONS_TRANSFER, CONS_CLOSING, CONS_CLOSED, CONS_HALTED };
 
@@ -124,6 +126,18 @@ struct cons {
     uint64_t guard_log_ms, guard_log_suppressed;
     uint64_t other_chain_logged, other_chain_log_ms; /* frames of another network, logged */
     uint64_t malformed_logged, malformed_log_ms;     /* malformed frames, logged */
+    /* member health (cons_members.c), kept on every node, reported by the leader */
+    struct {
+        uint64_t id;
+        uint64_t heard_ms; /* last valid frame from it, monotonic ms; 0 never */
+        bool silent;       /* logged as silent and not yet as back */
+        uint64_t silent_since_ms;
+    } health[CONS_PEERS_MAX];
+    uint64_t lead_since_ms; /* when this node last became leader (0: not leader) */
+    struct {
+        uint64_t index, ms;
+    } lag_hist[CONS_LAG_HISTORY]; /* (leader's last index, when first seen), oldest first */
+    unsigned lag_head, lag_n;
 
     /* ---- shared (mu) ---- */
     pthread_mutex_t mu;
@@ -161,6 +175,12 @@ const char *cons_msg_name(int type);
 
 /* cons_members.c: leader only, after the barrier. */
 void cons_members_reconcile(cons *c, uint64_t now_ms);
+/* cons_members.c: a frame from member id passed the guard at now_ms. */
+void cons_members_heard(cons *c, uint64_t id, uint64_t now_ms);
+/* cons_members.c: fills the health fields of peers[0..n) (which name the
+ * servers of the configuration) when this node leads, else clears them; logs a
+ * member going silent and coming back. Consensus thread, raft started. */
+void cons_members_health(cons *c, cons_peer_status *peers, size_t n, uint64_t now_ms);
 
 /* cons_guard.c: called on every frame before raft sees it. Rewrites an
  * AppendEntries whose prev_log_index this follower compacted below its snapshot

@@ -350,6 +350,8 @@ static void publish_status(cons *c)
         }
         out->npeers = np;
     }
+    if (conf != NULL)
+        cons_members_health(c, out->peers, np, cons_now_ms());
     out->id = c->cfg.id;
     out->leader_id = st.leader_id;
     out->term = st.term;
@@ -430,6 +432,7 @@ static void deliver_inbox(cons *c)
             if (c->recv_cb && c->state != CONS_HALTED && !install_busy &&
                 cons_guard_frame(c, batch[i])) {
                 /* raft owns entries/batch and snapshot data from here on */
+                cons_members_heard(c, batch[i]->msg.server_id, cons_now_ms());
                 cons_guard_append_entries(&c->raft, &batch[i]->msg);
                 c->recv_cb(&c->io, &batch[i]->msg);
             } else {

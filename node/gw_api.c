@@ -486,10 +486,19 @@ static void route_status(gw_req *r)
     json_object_set_new(o, "commit_index", json_u64(st->replica.commit_index));
     json_object_set_new(o, "last_applied", json_u64(st->replica.last_applied));
     json_object_set_new(o, "height", json_integer((json_int_t)h.height));
-    for (size_t i = 0; i < st->replica.npeers && i < CHAIN_NODES_MAX; i++)
-        json_array_append_new(
-            peers, json_pack("{s:I,s:s,s:b}", "id", (json_int_t)st->replica.peers[i].id, "raft",
-                             st->replica.peers[i].raft_addr, "voter", st->replica.peers[i].voter));
+    for (size_t i = 0; i < st->replica.npeers && i < CHAIN_NODES_MAX; i++) {
+        const __typeof__(st->replica.peers[0]) *p = &st->replica.peers[i];
+        json_t *po = json_pack("{s:I,s:s,s:b}", "id", (json_int_t)p->id, "raft", p->raft_addr,
+                               "voter", p->voter);
+        if (po && p->health_known) { /* the leader's view of each member */
+            json_object_set_new(po, "up", json_boolean(p->up));
+            json_object_set_new(po, "last_contact_ms", json_u64(p->last_contact_ms));
+            json_object_set_new(po, "match_index", json_u64(p->match_index));
+            json_object_set_new(po, "lag_entries", json_u64(p->lag_entries));
+            json_object_set_new(po, "lag_ms", json_u64(p->lag_ms));
+        }
+        json_array_append_new(peers, po);
+    }
     json_object_set_new(o, "peers", peers);
     hex_set(o, "chain_id", r->g->chain_id, CHAIN_HASH_LEN);
     gw_status_versions(o);

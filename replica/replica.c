@@ -183,6 +183,12 @@ void replica_status_get(replica *r, replica_status *out)
         out->peers[i].id = st.peers[i].id;
         snprintf(out->peers[i].raft_addr, sizeof out->peers[i].raft_addr, "%s", st.peers[i].addr);
         out->peers[i].voter = st.peers[i].voter;
+        out->peers[i].health_known = st.peers[i].health_known;
+        out->peers[i].up = st.peers[i].up;
+        out->peers[i].last_contact_ms = st.peers[i].last_contact_ms;
+        out->peers[i].match_index = st.peers[i].match_index;
+        out->peers[i].lag_entries = st.peers[i].lag_entries;
+        out->peers[i].lag_ms = st.peers[i].lag_ms;
     }
 }
 

@@ -105,6 +105,9 @@ typedef struct replica_status {
         uint64_t id;
         char raft_addr[CHAIN_ADDR_MAX + 1];
         bool voter;
+        /* the leader's view (consensus.h cons_peer_status); all 0 elsewhere */
+        bool health_known, up;
+        uint64_t last_contact_ms, match_index, lag_entries, lag_ms;
     } peers[CHAIN_NODES_MAX];
 } replica_status;
 
