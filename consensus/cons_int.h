@@ -9,6 +9,7 @@
  *                                       callbacks as RAFT_CANCELED) --> CLOSED
  *   any --fatal disk/apply error (cons_halt)--> HALTED: raft is no longer
  *   driven, submits fail with CONS_ERR_STOPPED; cons_stop still closes it.
+ *   RUNNING --cons_retire(), once not leader (cons_members_retire)--> HALTED
  */
 #ifndef CONS_INT_H
 #define CONS_INT_H
@@ -134,6 +135,9 @@ struct cons {
         uint64_t silent_since_ms;
     } health[CONS_PEERS_MAX];
     uint64_t lead_since_ms; /* when this node last became leader (0: not leader) */
+    /* a removal waiting until the member holds the entry that removed it (so
+     * its own ledger tells it; cons_members.c rule 4) */
+    uint64_t leaving_id, leaving_since_ms, leaving_index, leaving_ready_ms;
     struct {
         uint64_t index, ms;
     } lag_hist[CONS_LAG_HISTORY]; /* (leader's last index, when first seen), oldest first */
@@ -143,6 +147,7 @@ struct cons {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stop_req;
+    bool retire_req; /* cons_retire: removed by the network */
     bool halted;
     bool kick; /* new txs worth a look before the next deadline */
     cons_wire **inbox;
@@ -175,6 +180,9 @@ const char *cons_msg_name(int type);
 
 /* cons_members.c: leader only, after the barrier. */
 void cons_members_reconcile(cons *c, uint64_t now_ms);
+/* cons_members.c: cons_retire() was asked: halts this server once it does not
+ * lead (a leader is moved out by the reconcile rule first). Consensus thread. */
+void cons_members_retire(cons *c);
 /* cons_members.c: a frame from member id passed the guard at now_ms. */
 void cons_members_heard(cons *c, uint64_t id, uint64_t now_ms);
 /* cons_members.c: fills the health fields of peers[0..n) (which name the

@@ -162,14 +162,16 @@ static void propose_blocks(cons *c)
             return; /* retried after a pause */
         }
         if (used == 0) {
-            cons_log_at(c, LOG_LEVEL_WARN, "dropping a transaction of %zu bytes: fits no block", c->stage[0].len);
+            cons_log_at(c, LOG_LEVEL_WARN, "dropping a transaction of %zu bytes: fits no block",
+                        c->stage[0].len);
             free(out);
             c->txs_dropped++;
             stage_drop(c, 1);
             continue;
         }
         if (used > n || out_len == 0 || out_len > CONS_ENTRY_MAX) {
-            cons_log_at(c, LOG_LEVEL_WARN, "build returned %zu/%zu txs in %zu bytes: refused", used, n, out_len);
+            cons_log_at(c, LOG_LEVEL_WARN, "build returned %zu/%zu txs in %zu bytes: refused", used,
+                        n, out_len);
             free(out);
             c->build_retry_us = cons_now_us() + c->cfg.block_linger_us + 1000;
             return;
@@ -283,16 +285,16 @@ static void log_net_refusals(cons *c, const cons_net_stats *ns)
     if (ns->rx_other_chain != c->other_chain_logged && now >= c->other_chain_log_ms + 1000) {
         cons_log_at(c, LOG_LEVEL_WARN,
                     "refused %llu frame(s) from another network (chain id %016llx..., this "
-                 "network's %02x%02x%02x%02x...)",
-                 (unsigned long long)(ns->rx_other_chain - c->other_chain_logged),
-                 (unsigned long long)ns->other_chain_head, c->cfg.chain_id[0], c->cfg.chain_id[1],
-                 c->cfg.chain_id[2], c->cfg.chain_id[3]);
+                    "network's %02x%02x%02x%02x...)",
+                    (unsigned long long)(ns->rx_other_chain - c->other_chain_logged),
+                    (unsigned long long)ns->other_chain_head, c->cfg.chain_id[0],
+                    c->cfg.chain_id[1], c->cfg.chain_id[2], c->cfg.chain_id[3]);
         c->other_chain_logged = ns->rx_other_chain;
         c->other_chain_log_ms = now;
     }
     if (ns->rx_malformed != c->malformed_logged && now >= c->malformed_log_ms + 1000) {
         cons_log_at(c, LOG_LEVEL_WARN, "dropped %llu malformed frame(s) (cons_codec refused them)",
-                 (unsigned long long)(ns->rx_malformed - c->malformed_logged));
+                    (unsigned long long)(ns->rx_malformed - c->malformed_logged));
         c->malformed_logged = ns->rx_malformed;
         c->malformed_log_ms = now;
     }
@@ -526,8 +528,10 @@ void *cons_loop_main(void *arg)
             check_leadership(c);
         }
         pthread_mutex_lock(&c->mu);
-        bool stop = c->stop_req;
+        bool stop = c->stop_req, retire = c->retire_req;
         pthread_mutex_unlock(&c->mu);
+        if (retire && !stop && c->state == CONS_RUNNING)
+            cons_members_retire(c);
         if (stop)
             handle_stop(c, cons_now_ms());
         cons_io_flush(c);

@@ -9,7 +9,12 @@
  *   3. a wanted standby                                 -> raft_assign voter;
  *      libraft first runs catch-up rounds (raft_catch_up) and only then commits
  *      the promotion, so a lagging node never joins the quorum
- *   4. a server nobody wants (not this leader)          -> raft_remove
+ *   4. a server nobody wants (not this leader)          -> raft_remove, once
+ *      it has stored the commit index at the time of the decision and a few
+ *      heartbeats have carried that commit to it (at most
+ *      CONS_LEAVE_WAIT_MS for one that does not answer): its own ledger then
+ *      holds the node.remove, and the node stops taking part by itself
+ *      (cons_retire) instead of campaigning against the rest
  *   5. this leader itself is unwanted                   -> raft_transfer, and
  *      the next leader removes it by rule 4
  * An empty wanted list means "no opinion" and changes nothing, so a node whose
@@ -32,6 +37,8 @@
 #include "log/log.h"
 
 #define CONS_MEMBERS_PERIOD_MS 200
+#define CONS_LEAVE_WAIT_MS     5000 /* longest wait for a leaving member to catch up */
+#define CONS_LEAVE_BEATS       4    /* heartbeats after it stored the removal */
 
 static void change_cb(struct raft_change *req, int status)
 {
@@ -131,7 +138,25 @@ void cons_members_reconcile(cons *c, uint64_t now_ms)
                 free(t);
             return;
         }
-        cons_log(c, "removing server %llu", (unsigned long long)id);
+        if (c->leaving_id != id) {
+            c->leaving_id = id;
+            c->leaving_since_ms = now_ms;
+            c->leaving_index = raft_commit_index(&c->raft);
+            c->leaving_ready_ms = 0;
+        }
+        raft_index match = 0;
+        if (raft_match_index(&c->raft, id, &match) == 0 && match >= c->leaving_index &&
+            c->leaving_ready_ms == 0)
+            c->leaving_ready_ms = now_ms;
+        bool told = c->leaving_ready_ms != 0 &&
+                    now_ms >= c->leaving_ready_ms + CONS_LEAVE_BEATS * c->cfg.heartbeat_ms;
+        if (!told && now_ms < c->leaving_since_ms + CONS_LEAVE_WAIT_MS) {
+            c->next_members_ms = now_ms + c->cfg.heartbeat_ms; /* look again soon */
+            return;
+        }
+        cons_log(c, "removing server %llu%s", (unsigned long long)id,
+                 told ? "" : " (it did not catch up: it learns of it only from another node)");
+        c->leaving_id = 0;
         rv = start_change(c, 2, NULL, id, 0);
         if (rv == 0)
             cons_net_forget(c->net, id);
@@ -260,8 +285,7 @@ void cons_members_health(cons *c, cons_peer_status *peers, size_t n, uint64_t no
             c->health[k].silent_since_ms = heard;
             cons_log_at(c, LOG_LEVEL_WARN,
                         "member %llu (%s) silent: no frame for %llu ms (%llu entries behind)",
-                        (unsigned long long)p->id, p->addr,
-                        (unsigned long long)p->last_contact_ms,
+                        (unsigned long long)p->id, p->addr, (unsigned long long)p->last_contact_ms,
                         (unsigned long long)p->lag_entries);
         } else if (p->up && c->health[k].silent) {
             c->health[k].silent = false;
@@ -271,4 +295,18 @@ void cons_members_health(cons *c, cons_peer_status *peers, size_t n, uint64_t no
                      (unsigned long long)p->lag_entries);
         }
     }
+}
+
+/* ---- leaving ------------------------------------------------------------------ */
+
+void cons_members_retire(cons *c)
+{
+    if (raft_state(&c->raft) == RAFT_LEADER)
+        return; /* cons_members_reconcile rule 5 transfers leadership first */
+    cons_log_at(c, LOG_LEVEL_WARN,
+                "removed from the network's membership: no longer voting or campaigning");
+    c->state = CONS_HALTED;
+    pthread_mutex_lock(&c->mu);
+    c->halted = true;
+    pthread_mutex_unlock(&c->mu);
 }

@@ -175,6 +175,14 @@ void cons_status_get(cons *c, cons_status *out);
 /* "follower", "candidate", "leader", or "unknown". Static string. */
 const char *cons_role_name(int role);
 
+/* The network removed this server (its ledger says so): it stops taking part
+ * for good. A follower or candidate stops at once — no more elections or
+ * votes, frames ignored, cons_submit answers CONS_ERR_STOPPED, status says
+ * stopped; a leader first hands leadership over (the membership rule that
+ * moves an unwanted leader out) and stops as soon as it no longer leads.
+ * Idempotent; any thread; never blocks. cons_stop is still needed to free c. */
+void cons_retire(cons *c);
+
 /* If leader, transfer leadership to an up-to-date voter and wait for it (at most
  * one election timeout + 1 s); then stop the thread, close sockets and LMDB and
  * free c. c == NULL is a no-op. Not from the consensus thread. */

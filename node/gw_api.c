@@ -486,6 +486,9 @@ static void route_status(gw_req *r)
     json_object_set_new(o, "commit_index", json_u64(st->replica.commit_index));
     json_object_set_new(o, "last_applied", json_u64(st->replica.last_applied));
     json_object_set_new(o, "height", json_integer((json_int_t)h.height));
+    json_object_set_new(o, "removed", json_boolean(st->replica.removed_height != 0));
+    if (st->replica.removed_height)
+        json_object_set_new(o, "removed_at_height", json_u64(st->replica.removed_height));
     for (size_t i = 0; i < st->replica.npeers && i < CHAIN_NODES_MAX; i++) {
         const __typeof__(st->replica.peers[0]) *p = &st->replica.peers[i];
         json_t *po = json_pack("{s:I,s:s,s:b}", "id", (json_int_t)p->id, "raft", p->raft_addr,
@@ -581,6 +584,8 @@ static const char *result_code(int res)
         return "timeout";
     case REPLICA_STOPPING:
         return "stopping";
+    case REPLICA_REMOVED:
+        return "removed";
     default:
         return "internal";
     }
@@ -611,6 +616,18 @@ static json_t *item_json(const tx_item *it)
 }
 
 static void submit_reply(gw_req *r);
+
+/* The error object of a 410: this node left the network and took nothing. */
+static json_t *removed_error(gw_req *r)
+{
+    char m[200];
+    snprintf(m, sizeof m,
+             "node %llu was removed from the network at height %llu and takes no "
+             "transactions; send them to a member",
+             (unsigned long long)r->g->deps.node_id,
+             (unsigned long long)replica_removed_height(r->g->deps.replica));
+    return json_pack("{s:s,s:s}", "code", "removed", "message", m);
+}
 
 /* On a pool worker: hand every tx over, then wait for each (batch), or
  * submit-and-wait (one tx). */
@@ -649,9 +666,18 @@ static void submit_reply(gw_req *r)
     tx_batch *b = r->work;
     if (b->batch) {
         json_t *a = json_array();
-        for (size_t i = 0; i < b->n; i++)
+        size_t removed = 0;
+        for (size_t i = 0; i < b->n; i++) {
             json_array_append_new(a, item_json(&b->items[i]));
-        gw_reply_json(r, b->wait_ms ? 200 : 202, json_pack("{s:o}", "receipts", a));
+            removed += b->items[i].err == CHAIN_OK && b->items[i].res == REPLICA_REMOVED;
+        }
+        json_t *o = json_pack("{s:o}", "receipts", a);
+        unsigned status = b->wait_ms ? 200 : 202;
+        if (removed > 0 && removed == b->n) { /* none handed over, ever: go elsewhere */
+            status = 410;
+            json_object_set_new(o, "error", removed_error(r));
+        }
+        gw_reply_json(r, status, o);
     } else {
         tx_item *it = &b->items[0];
         unsigned status;
@@ -673,6 +699,10 @@ static void submit_reply(gw_req *r)
                               it->rc.detail[0] ? it->rc.detail : chain_strerror(it->rc.code)));
         } else if (it->res == REPLICA_QUEUED) {
             status = 202;
+        } else if (it->res == REPLICA_REMOVED) {
+            /* for good, and the tx was not handed over: a client goes elsewhere */
+            status = 410;
+            json_object_set_new(o, "error", removed_error(r));
         } else {
             status = it->res == REPLICA_TIMEOUT ? 504 : 503;
             json_object_set_new(o, "error",

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const unsigned statuses[] = {200, 202, 400, 404, 405, 409, 413,
+static const unsigned statuses[] = {200, 202, 400, 404, 405, 409, 410, 413,
                                     415, 422, 429, 500, 503, 504, 0 /* other */};
 #define NSTATUS (sizeof statuses / sizeof statuses[0])
 
@@ -157,8 +157,7 @@ static void render_members(mbuf *b, const replica_status *rs)
                           (unsigned long long)p->lag_entries);
                 break;
             default:
-                mb_printf(b, "%s{node=\"%llu\"} %.3f\n", fam[f].name, id,
-                          (double)p->lag_ms / 1e3);
+                mb_printf(b, "%s{node=\"%llu\"} %.3f\n", fam[f].name, id, (double)p->lag_ms / 1e3);
             }
         }
     }
@@ -225,7 +224,7 @@ int metrics_render(gw_metrics *m, char **out, size_t *out_len, const gw_status *
     mb_printf(&b, "provena_commit_latency_seconds_count %llu\n",
               (unsigned long long)atomic_load(&m->lat_count));
     if (st) {
-        static const char *roles[] = {"leader", "follower", "candidate", "stopped"};
+        static const char *roles[] = {"leader", "follower", "candidate", "stopped", "removed"};
         mb_printf(&b,
                   "# HELP provena_raft_term Current Raft term.\n# TYPE provena_raft_term "
                   "gauge\nprovena_raft_term %llu\n",
@@ -244,7 +243,7 @@ int metrics_render(gw_metrics *m, char **out, size_t *out_len, const gw_status *
                   (unsigned long long)st->replica.leader_id);
         mb_printf(&b, "# HELP provena_raft_role 1 for this node's current role.\n"
                       "# TYPE provena_raft_role gauge\n");
-        for (size_t i = 0; i < 4; i++)
+        for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
             mb_printf(&b, "provena_raft_role{role=\"%s\"} %d\n", roles[i],
                       st->replica.role_name && strcmp(st->replica.role_name, roles[i]) == 0);
         mb_printf(&b,

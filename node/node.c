@@ -203,6 +203,18 @@ static bool node_lookup(node *n, chain_node_info *out)
     return false;
 }
 
+/* The ledger lists this node as removed. */
+static bool node_removed(node *n)
+{
+    chain_rd *rd;
+    chain_node_info self;
+    if (chain_rd_begin(n->chain, &rd) != CHAIN_OK)
+        return false;
+    bool removed = chain_node_get(rd, n->id, &self) == CHAIN_OK && self.removed;
+    chain_rd_end(rd);
+    return removed;
+}
+
 int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_len)
 {
     char path[NODE_PATH_MAX], msg[384];
@@ -259,6 +271,13 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
     /* Addresses: the command line wins, then the ledger, then genesis. */
     chain_node_info self;
     bool known = node_lookup(n, &self);
+    if (node_removed(n)) { /* genesis may still list it: the ledger has the last word */
+        snprintf(errmsg, errmsg_len,
+                 "--id %llu: this node was removed from the network (node.remove); it takes no "
+                 "part under this id again (to serve again, add a node with a new id and key)",
+                 (unsigned long long)n->id);
+        goto fail;
+    }
     if (!known && !cfg->join) {
         snprintf(errmsg, errmsg_len,
                  "--id %llu: not a node of this network (start a node added by node.add "

@@ -28,8 +28,9 @@ struct replica {
     submit_reg *reg;
     replica_fsm *fsm;
     cons *cons;
-    _Atomic(cons *) cons_ready; /* set once consensus started; read by forwarders */
-    atomic_bool stop;           /* shutdown began: a catch-up in progress gives up */
+    _Atomic(cons *) cons_ready;      /* set once consensus started; read by forwarders */
+    atomic_bool stop;                /* shutdown began: a catch-up in progress gives up */
+    _Atomic uint64_t removed_height; /* the block that removed this node (0: a member) */
     bool shut;
 };
 
@@ -39,7 +40,7 @@ const char *replica_result_name(int res)
         [REPLICA_COMMITTED] = "committed", [REPLICA_QUEUED] = "queued",
         [REPLICA_REJECTED] = "rejected",   [REPLICA_NO_LEADER] = "no_leader",
         [REPLICA_BUSY] = "busy",           [REPLICA_TIMEOUT] = "timeout",
-        [REPLICA_STOPPING] = "stopping",
+        [REPLICA_STOPPING] = "stopping",   [REPLICA_REMOVED] = "removed",
     };
     if (res < 0 || (size_t)res >= sizeof names / sizeof names[0])
         return "unknown";
@@ -64,10 +65,38 @@ static int result_of_cons(int err)
 
 int replica_forward(replica *r, const uint8_t *tx, size_t len)
 {
+    if (atomic_load(&r->removed_height))
+        return REPLICA_REMOVED;
     cons *c = atomic_load(&r->cons_ready);
     if (!c)
         return REPLICA_NO_LEADER;
     return result_of_cons(cons_submit(c, tx, len));
+}
+
+/* Applier thread, after a block that changed membership: was this node the
+ * one removed? Then it says so once, takes no more transactions and leaves
+ * consensus (cons_retire: no more elections; a leader hands over first). */
+static void members_changed(void *ctx, uint64_t height)
+{
+    replica *r = ctx;
+    if (atomic_load(&r->removed_height))
+        return;
+    chain_rd *rd;
+    chain_node_info self;
+    if (chain_rd_begin(r->chain, &rd) != CHAIN_OK)
+        return;
+    int e = chain_node_get(rd, r->id, &self);
+    chain_rd_end(rd);
+    if (e != CHAIN_OK || !self.removed)
+        return;
+    atomic_store(&r->removed_height, height);
+    log_msg(LOG_LEVEL_WARN,
+            "this node (%llu) was removed from the network at height %llu (node.remove): it "
+            "takes no more transactions and leaves consensus; its ledger stays readable",
+            (unsigned long long)r->id, (unsigned long long)height);
+    cons *c = atomic_load(&r->cons_ready);
+    if (c)
+        cons_retire(c);
 }
 
 static int forward_cb(void *ctx, const uint8_t *tx, size_t len)
@@ -124,6 +153,7 @@ int replica_open(replica **out, chain *c, const replica_config *cfg, char *errms
     cc.snapshot_threshold = cfg->snapshot_threshold;
     if (cc.snapshot_threshold > 0 && cc.snapshot_threshold < 256)
         cc.snapshot_trailing = cc.snapshot_threshold / 2; /* small thresholds: tests */
+    fsm_on_members(r->fsm, members_changed, r);
     fsm_cons(r->fsm, &cc.fsm);
     if (cons_start(&r->cons, &cc, msg, sizeof msg) != 0) {
         snprintf(errmsg, errmsg_len, "start consensus on %s (%s/raft): %s", cfg->raft_addr,
@@ -131,6 +161,8 @@ int replica_open(replica **out, chain *c, const replica_config *cfg, char *errms
         goto fail;
     }
     atomic_store(&r->cons_ready, r->cons);
+    if (atomic_load(&r->removed_height)) /* removed while consensus was starting */
+        cons_retire(r->cons);
     log_msg(LOG_LEVEL_INFO, "raft listening on %s (%zu members known%s)", cfg->raft_addr, cc.npeers,
             cfg->join ? ", joining" : "");
     *out = r;
@@ -166,6 +198,7 @@ void replica_status_get(replica *r, replica_status *out)
         return;
     out->id = r->id;
     out->waiting = submit_waiting(r->reg);
+    out->removed_height = atomic_load(&r->removed_height);
     cons *c = atomic_load(&r->cons_ready);
     if (!c)
         return;
@@ -176,7 +209,9 @@ void replica_status_get(replica *r, replica_status *out)
     out->commit_index = st.commit_index;
     out->last_applied = st.last_applied;
     out->role = st.stopped ? -1 : st.role;
-    out->role_name = st.stopped ? "stopped" : cons_role_name(st.role);
+    out->role_name = out->removed_height && st.stopped ? "removed"
+                     : st.stopped                      ? "stopped"
+                                                       : cons_role_name(st.role);
     size_t np = st.npeers < CHAIN_NODES_MAX ? st.npeers : CHAIN_NODES_MAX;
     out->npeers = np;
     for (size_t i = 0; i < np; i++) {
@@ -190,6 +225,11 @@ void replica_status_get(replica *r, replica_status *out)
         out->peers[i].lag_entries = st.peers[i].lag_entries;
         out->peers[i].lag_ms = st.peers[i].lag_ms;
     }
+}
+
+uint64_t replica_removed_height(replica *r)
+{
+    return r ? atomic_load(&r->removed_height) : 0;
 }
 
 void replica_shutdown(replica *r)
