@@ -105,13 +105,23 @@ static int forward_cb(void *ctx, const uint8_t *tx, size_t len)
 }
 
 /* The voters consensus starts with: the ledger's nodes, this one at the
- * address it was given, and this one added when it is not listed (joining). */
+ * address it was given, and this one added when it is not listed (joining).
+ * Another node listed at this node's own address is a former member whose
+ * machine this one took over (its removal is in blocks this node has not
+ * fetched yet): it is left out, since the address is this node's now. */
 static void initial_peers(replica *r, const replica_config *cfg, cons_config *cc)
 {
     chain_node_info members[CHAIN_NODES_MAX];
     size_t nm = fsm_members(r->fsm, members, CHAIN_NODES_MAX);
     bool listed = false;
     for (size_t i = 0; i < nm && cc->npeers < CONS_PEERS_MAX; i++) {
+        if (members[i].id != cfg->id && strcmp(members[i].raft_addr, cfg->raft_addr) == 0) {
+            log_msg(LOG_LEVEL_WARN,
+                    "node %llu is listed at this node's address %s in the ledger as known here; "
+                    "taking the address over (its removal comes with the blocks to fetch)",
+                    (unsigned long long)members[i].id, cfg->raft_addr);
+            continue;
+        }
         cons_peer *p = &cc->peers[cc->npeers++];
         p->id = members[i].id;
         listed |= members[i].id == cfg->id;
