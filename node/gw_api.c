@@ -438,11 +438,35 @@ static void route_nonce(gw_req *r)
     gw_reply_json(r, 200, o);
 }
 
+/* The operator of node id and whether the ledger has it revoked; false when
+ * the node or its operator is unknown here. */
+static bool operator_of(chain_rd *rd, uint64_t id, char op[CHAIN_ID_MAX + 1], bool *revoked)
+{
+    chain_node_info n;
+    chain_participant p;
+    *revoked = false;
+    op[0] = '\0';
+    if (chain_node_get(rd, id, &n) != CHAIN_OK)
+        return false;
+    memcpy(op, n.operator_id, CHAIN_ID_MAX + 1);
+    if (n.operator_id[0] && chain_participant_get(rd, &p, n.operator_id) == CHAIN_OK)
+        *revoked = p.revoked;
+    return true;
+}
+
 static void status_of(gw *g, gw_status *st)
 {
     memset(st, 0, sizeof *st);
     replica_status_get(g->deps.replica, &st->replica);
     st->replica.id = g->deps.node_id;
+    chain_rd *rd;
+    if (chain_rd_begin(g->deps.chain, &rd) == CHAIN_OK) {
+        operator_of(rd, g->deps.node_id, st->operator_id, &st->operator_revoked);
+        for (size_t i = 0; i < st->replica.npeers && i < CHAIN_NODES_MAX; i++)
+            operator_of(rd, st->replica.peers[i].id, st->peer_ops[i].operator_id,
+                        &st->peer_ops[i].revoked);
+        chain_rd_end(rd);
+    }
     if (g->deps.scanq) {
         scanq_stats qs;
         scanq_stats_get(g->deps.scanq, &qs);
@@ -487,12 +511,16 @@ static void route_status(gw_req *r)
     json_object_set_new(o, "last_applied", json_u64(st->replica.last_applied));
     json_object_set_new(o, "height", json_integer((json_int_t)h.height));
     json_object_set_new(o, "removed", json_boolean(st->replica.removed_height != 0));
+    json_object_set_new(o, "operator", json_string(st->operator_id));
+    json_object_set_new(o, "operator_revoked", json_boolean(st->operator_revoked));
     if (st->replica.removed_height)
         json_object_set_new(o, "removed_at_height", json_u64(st->replica.removed_height));
     for (size_t i = 0; i < st->replica.npeers && i < CHAIN_NODES_MAX; i++) {
         const __typeof__(st->replica.peers[0]) *p = &st->replica.peers[i];
-        json_t *po = json_pack("{s:I,s:s,s:b}", "id", (json_int_t)p->id, "raft", p->raft_addr,
-                               "voter", p->voter);
+        json_t *po =
+            json_pack("{s:I,s:s,s:b,s:s,s:b}", "id", (json_int_t)p->id, "raft", p->raft_addr,
+                      "voter", p->voter, "operator", st->peer_ops[i].operator_id,
+                      "operator_revoked", st->peer_ops[i].revoked);
         if (po && p->health_known) { /* the leader's view of each member */
             json_object_set_new(po, "up", json_boolean(p->up));
             json_object_set_new(po, "last_contact_ms", json_u64(p->last_contact_ms));

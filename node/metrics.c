@@ -251,6 +251,17 @@ int metrics_render(gw_metrics *m, char **out, size_t *out_len, const gw_status *
                   "# TYPE provena_raft_peers gauge\nprovena_raft_peers %zu\n",
                   st->replica.npeers);
         render_members(&b, &st->replica);
+        size_t revoked = 0;
+        for (size_t i = 0; i < st->replica.npeers && i < CHAIN_NODES_MAX; i++)
+            revoked += st->peer_ops[i].revoked;
+        mb_printf(&b,
+                  "# HELP provena_node_operator_revoked 1 when the participant operating this "
+                  "node is revoked in the ledger.\n"
+                  "# TYPE provena_node_operator_revoked gauge\nprovena_node_operator_revoked %d\n"
+                  "# HELP provena_raft_members_operator_revoked Members whose operator is "
+                  "revoked.\n# TYPE provena_raft_members_operator_revoked gauge\n"
+                  "provena_raft_members_operator_revoked %zu\n",
+                  st->operator_revoked ? 1 : 0, revoked);
     }
     if (head) {
         mb_printf(&b,
