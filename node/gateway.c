@@ -606,17 +606,15 @@ int gw_start(gw **out, const gw_config *cfg, const gw_deps *deps, char *errmsg, 
         tls[0].option = MHD_OPTION_END;
     /* MHD_USE_EPOLL is the current name of MHD_USE_EPOLL_LINUX_ONLY (the old
      * name is deprecated and would warn under -Werror). */
-    g->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                                  MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
-                                  (g->tls ? MHD_USE_TLS : 0),
-                              0, NULL, NULL, on_access, g, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-                              NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
-                              threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)GW_CONN_MAX,
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)GW_CONN_TIMEOUT_S,
-                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)GW_CONN_MEMORY,
-                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, g,
-                              MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_ARRAY,
-                              tls, MHD_OPTION_END);
+    g->mhd = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+            MHD_USE_ERROR_LOG | (g->tls ? MHD_USE_TLS : 0),
+        0, NULL, NULL, on_access, g, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)GW_CONN_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)GW_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)GW_CONN_MEMORY,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, g, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape,
+        NULL, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
     if (!g->mhd) {
         close(fd);
         snprintf(errmsg, errmsg_len, "listen %s: libmicrohttpd failed to start%s", cfg->listen,
