@@ -746,6 +746,10 @@ int chain_participants(chain_rd *rd, chain_participant_fn fn, void *ctx) CHAIN_W
 /* Nodes currently in the network (removed ones excluded). Fills at most max. */
 size_t chain_nodes(chain_rd *rd, chain_node_info *out, size_t max);
 
+/* One node's record, removed ones included (out->removed says so). CHAIN_OK,
+ * CHAIN_ERR_NOT_FOUND, or CHAIN_ERR_STORAGE; out written only on CHAIN_OK. */
+int chain_node_get(chain_rd *rd, uint64_t id, chain_node_info *out) CHAIN_WUR;
+
 /* The nonce the next transaction of key must carry (last used + 1; 1 for a new key). */
 uint64_t chain_nonce_next(chain_rd *rd, const uint8_t key[CHAIN_KEY_LEN]);
 

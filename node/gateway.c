@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log/log.h"
+
 #define GW_CONN_MEMORY    (16u << 10) /* per-connection buffer (headers, response head); libmicrohttpd zeroes it for every request */
 #define GW_LISTEN_BACKLOG 1024
 
@@ -443,7 +445,10 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     (void)cls;
     char msg[256];
     vsnprintf(msg, sizeof msg, fmt, ap);
-    fprintf(stderr, "gateway: %s%s", msg, strchr(msg, '\n') ? "" : "\n");
+    size_t n = strlen(msg);
+    while (n > 0 && msg[n - 1] == '\n')
+        msg[--n] = '\0';
+    log_msg(LOG_LEVEL_WARN, "gateway: %s", msg); /* libmicrohttpd's own lines, one per event */
 }
 
 /* ---- start / stop ------------------------------------------------------------------ */

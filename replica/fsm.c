@@ -317,6 +317,11 @@ size_t fsm_members(replica_fsm *f, chain_node_info *out, size_t max)
     return n;
 }
 
+void fsm_on_members(replica_fsm *f, void (*fn)(void *ctx, uint64_t height), void *ctx)
+{
+    applier_on_members(f->ap, fn, ctx);
+}
+
 void fsm_leader_changed(replica_fsm *f, bool is_leader)
 {
     f->leader = is_leader;

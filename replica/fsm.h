@@ -52,6 +52,10 @@ int fsm_restore(replica_fsm *f, const uint8_t *buf, size_t len);
 int fsm_build(replica_fsm *f, uint8_t **out, size_t *out_len, size_t *used,
               const uint8_t *const *txs, const size_t *lens, size_t n);
 
+/* applier_on_members (applier.h) of f's applier: fn(ctx, height) on the
+ * applier thread after a block that changed membership. Before fsm_cons. */
+void fsm_on_members(replica_fsm *f, void (*fn)(void *ctx, uint64_t height), void *ctx);
+
 /* Nodes in the network per the ledger (removed ones excluded). */
 size_t fsm_members(replica_fsm *f, chain_node_info *out, size_t max);
 
