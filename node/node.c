@@ -327,6 +327,15 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
                  (unsigned long long)n->id);
         goto fail;
     }
+    bool https = strncmp(n->http_addr, "https://", 8) == 0;
+    if (https != (cfg->tls_cert_pem != NULL)) {
+        snprintf(errmsg, errmsg_len,
+                 https ? "http address %.200s is https://: give --tls-cert and --tls-key"
+                       : "--tls-cert: the http address %.200s says plain http:// (name it "
+                         "https:// in genesis, node.add or --http)",
+                 n->http_addr);
+        goto fail;
+    }
     if (has_key && known) {
         uint8_t pub[CHAIN_KEY_LEN];
         if (chain_key_pub(pub, seckey) != CHAIN_OK || memcmp(pub, self.pub, CHAIN_KEY_LEN) != 0) {
@@ -343,6 +352,7 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
         .join = cfg->join,
         .snapshot_threshold = (unsigned)cfg->snapshot_threshold,
         .block_linger_us = NODE_BLOCK_LINGER_US,
+        .peer_ca = cfg->peer_ca,
     };
     _Static_assert(sizeof rc.chain_id == CHAIN_HASH_LEN, "the chain id is what frames carry");
     memcpy(rc.chain_id, n->genesis->chain_id, sizeof rc.chain_id);
@@ -369,6 +379,9 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
         .listen = n->http_addr,
         .region_header = cfg->region_header ? n->region_header : NULL,
         .admin_token = cfg->admin_token ? n->admin_token : NULL,
+        .tls_cert_pem = cfg->tls_cert_pem,
+        .tls_key_pem = cfg->tls_key_pem,
+        .session_ttl_s = cfg->session_ttl_s,
         .threads = cfg->http_threads,
     };
     gw_deps deps = {

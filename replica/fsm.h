@@ -26,6 +26,9 @@ typedef struct replica_fsm replica_fsm;
 int fsm_new(replica_fsm **out, chain *c, uint64_t node_id, submit_reg *reg,
             const atomic_bool *stop) CHAIN_WUR;
 void fsm_free(replica_fsm *f);
+/* The CA file (copied; NULL: the system's store) against which catch-up
+ * verifies other nodes' https:// gateways. 0, or -1 on OOM. */
+int fsm_set_peer_ca(replica_fsm *f, const char *path) CHAIN_WUR;
 
 /* Applies the committed block at log index; wakes the submitters of its txs.
  * 0, or -1 on a local failure (storage, memory) with nothing applied. */

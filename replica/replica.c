@@ -147,7 +147,8 @@ int replica_open(replica **out, chain *c, const replica_config *cfg, char *errms
     r->id = cfg->id;
     r->chain = c;
     if (submit_reg_new(&r->reg, c, chain_genesis_of(c)->chain_id, forward_cb, r) != CHAIN_OK ||
-        fsm_new(&r->fsm, c, cfg->id, r->reg, &r->stop) != CHAIN_OK) {
+        fsm_new(&r->fsm, c, cfg->id, r->reg, &r->stop) != CHAIN_OK ||
+        fsm_set_peer_ca(r->fsm, cfg->peer_ca) != 0) {
         snprintf(errmsg, errmsg_len, "out of memory");
         goto fail;
     }
