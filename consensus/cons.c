@@ -89,7 +89,9 @@ static void net_raft_frame(void *ctx, cons_wire *w)
 {
     cons *c = ctx;
     pthread_mutex_lock(&c->mu);
-    if (c->inbox_n == CONS_INBOX_MAX || c->stop_req) {
+    /* frames still flow while a stopping leader hands over (it must hear its
+     * followers catch up); only once raft closes are they dropped */
+    if (c->inbox_n == CONS_INBOX_MAX || c->frames_off) {
         c->inbox_dropped++;
         pthread_mutex_unlock(&c->mu);
         cons_wire_release(w);

@@ -140,10 +140,11 @@ static int get_range(cu *x, uint64_t *lo, uint64_t hi, const uint8_t top[CHAIN_H
             int e;
             for (;;) {
                 uint64_t want = hi - *lo + 1;
-                e = fetch(x->h, x->peer_ca, &x->b, p->http_addr, *lo, want, x->stop, why, sizeof why);
+                e = fetch(x->h, x->peer_ca, &x->b, p->http_addr, *lo, want, x->stop, why,
+                          sizeof why);
                 if (e == 0) {
-                    e = chain_blocks_split(x->blks, x->lens, &x->n, CATCHUP_RANGE, x->b.p,
-                                           x->b.len, why, sizeof why);
+                    e = chain_blocks_split(x->blks, x->lens, &x->n, CATCHUP_RANGE, x->b.p, x->b.len,
+                                           why, sizeof why);
                     if (e == CHAIN_OK && x->n == 0) {
                         snprintf(why, sizeof why, "an empty range from %llu",
                                  (unsigned long long)*lo);
@@ -191,8 +192,7 @@ static int get_range(cu *x, uint64_t *lo, uint64_t hi, const uint8_t top[CHAIN_H
                         "served it): %s; nothing of it applied",
                         (unsigned long long)p->id, p->http_addr, why);
             else
-                log_msg(LOG_LEVEL_WARN, "catch-up: node %llu: %s", (unsigned long long)p->id,
-                        why);
+                log_msg(LOG_LEVEL_WARN, "catch-up: node %llu: %s", (unsigned long long)p->id, why);
         }
         if (atomic_load(x->stop))
             break;
