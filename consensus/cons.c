@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "mono/mono.h"
+
 const char *cons_strerror(int code)
 {
     switch (code) {
@@ -334,11 +336,11 @@ int cons_start(cons **out, const cons_config *cfg, char *errmsg, size_t errmsg_l
     apply_defaults(&c->cfg);
     snprintf(c->data_dir, sizeof c->data_dir, "%s/raft", cfg->data_dir);
     c->cfg.data_dir = c->data_dir;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    if (mono_cond_init(&c->cv) != 0) {
+        snprintf(errmsg, errmsg_len, "out of memory");
+        free(c);
+        return CONS_ERR_NOMEM;
+    }
     pthread_mutex_init(&c->mu, NULL);
     c->inbox = calloc(CONS_INBOX_MAX, sizeof *c->inbox);
     c->txq = calloc(c->cfg.queue_max, sizeof *c->txq);
