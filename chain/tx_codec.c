@@ -108,6 +108,9 @@ static void put_field(cbu_wr *w, const chain_tx *tx, const txf *f)
     case TXF_KEY:
         cbu_put_bytes(w, tx->key, CHAIN_KEY_LEN);
         break;
+    case TXF_CERT:
+        cbu_put_bytes(w, tx->tls, tx->tls_len);
+        break;
     case TXF_CLAIM_HASH:
         cbu_put_bytes(w, tx->claim_hash, CHAIN_HASH_LEN);
         break;
@@ -423,6 +426,17 @@ static int get_field(cbu_rd *r, chain_tx *tx, const txf *f)
     case TXF_KEY:
         tx->has_key = true;
         return cbu_get_bytes_n(r, tx->key, CHAIN_KEY_LEN, field);
+    case TXF_CERT: {
+        const uint8_t *p;
+        size_t n;
+        if ((rc = cbu_get_bytes(r, &p, &n, CHAIN_TLS_CERT_MAX, field)))
+            return rc;
+        if (n == 0)
+            return cbu_fail(r, CHAIN_ERR_MALFORMED, "%s: empty", field);
+        memcpy(tx->tls, p, n);
+        tx->tls_len = n;
+        return CHAIN_OK;
+    }
     case TXF_CLAIM_HASH:
         tx->has_claim_hash = true;
         return cbu_get_bytes_n(r, tx->claim_hash, CHAIN_HASH_LEN, field);

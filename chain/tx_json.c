@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <assert.h>
+
 #include "chain/chain.h"
 #include "chain/tx_schema.h"
 
@@ -24,7 +26,8 @@
 
 static json_t *hex_json(const uint8_t *p, size_t n)
 {
-    char hex[2 * CHAIN_SIG_LEN + 1];
+    assert(n <= CHAIN_TLS_CERT_MAX);
+    char hex[2 * CHAIN_TLS_CERT_MAX + 1]; /* the longest: a TLS certificate */
     chain_hex(hex, p, n);
     return json_string(hex);
 }
@@ -101,6 +104,8 @@ static json_t *field_json(const chain_tx *tx, const txf *f)
         return json_boolean(base[f->off] == 1);
     case TXF_KEY:
         return hex_json(tx->key, CHAIN_KEY_LEN);
+    case TXF_CERT:
+        return hex_json(tx->tls, tx->tls_len);
     case TXF_CLAIM_HASH:
         return hex_json(tx->claim_hash, CHAIN_HASH_LEN);
     case TXF_REASON:
@@ -352,6 +357,19 @@ static int get_field(jctx *c, chain_tx *tx, const txf *f, const json_t *v)
     case TXF_KEY:
         tx->has_key = true;
         return get_hex(c, v, field, tx->key, CHAIN_KEY_LEN);
+    case TXF_CERT: {
+        const char *s = json_string_value(v);
+        size_t n = s ? json_string_length(v) : 0;
+        if (s == NULL || n == 0 || n % 2)
+            return jfail(c, CHAIN_ERR_MALFORMED, "%s: not hex (a DER certificate)", field);
+        if (n > 2 * CHAIN_TLS_CERT_MAX)
+            return jfail(c, CHAIN_ERR_TOO_LARGE, "%s: over %d bytes", field, CHAIN_TLS_CERT_MAX);
+        int got = chain_unhex(tx->tls, sizeof tx->tls, s, n);
+        if (got != (int)(n / 2))
+            return jfail(c, CHAIN_ERR_MALFORMED, "%s: not hex (a DER certificate)", field);
+        tx->tls_len = (size_t)got;
+        return CHAIN_OK;
+    }
     case TXF_CLAIM_HASH:
         tx->has_claim_hash = true;
         return get_hex(c, v, field, tx->claim_hash, CHAIN_HASH_LEN);

@@ -101,12 +101,17 @@ static const txf f_participant_rotate[] = {
 };
 static const txf f_node_add[] = {
     FIELD("pub", TXF_KEY, REQ),
+    FIELD("tls", TXF_CERT, 0),
     TEXT("http", TXF_ADDR, http_addr, REQ),
     TEXT("raft", TXF_ADDR, raft_addr, REQ),
     NUM("node_id", TXF_U64, node_id, REQ),
     TEXT("operator", TXF_ID, name, REQ),
 };
 static const txf f_node_remove[] = {
+    NUM("node_id", TXF_U64, node_id, REQ),
+};
+static const txf f_node_rotate[] = {
+    FIELD("tls", TXF_CERT, REQ),
     NUM("node_id", TXF_U64, node_id, REQ),
 };
 static const txf f_policy_set[] = {
@@ -148,6 +153,7 @@ static const tx_schema schemas[CHAIN_TX__COUNT] = {
     [CHAIN_TX_NODE_REMOVE] = SCHEMA(f_node_remove),
     [CHAIN_TX_POLICY_SET] = SCHEMA(f_policy_set),
     [CHAIN_TX_SCANS] = SCHEMA(f_scans),
+    [CHAIN_TX_NODE_ROTATE] = SCHEMA(f_node_rotate),
 };
 
 const tx_schema *tx_schema_of(int type)
@@ -305,6 +311,8 @@ bool txf_present(const chain_tx *tx, const txf *f)
         return tx->nunits > 0;
     case TXF_KEY:
         return tx->has_key;
+    case TXF_CERT:
+        return tx->tls_len > 0;
     case TXF_CLAIM_HASH:
         return tx->has_claim_hash;
     case TXF_REASON:
@@ -394,6 +402,13 @@ int txf_check(const chain_tx *tx, const txf *f, char *errmsg, size_t elen)
         if (!tx_pub_valid(tx->key))
             return fail(errmsg, elen, CHAIN_ERR_INVALID, "body.%s: not a valid public key", f->key);
         return CHAIN_OK;
+    case TXF_CERT: {
+        char why[160];
+        int rc = chain_tls_cert_check(NULL, tx->tls, tx->tls_len, why, sizeof why);
+        if (rc)
+            return fail(errmsg, elen, rc, "body.%s: %s", f->key, why);
+        return CHAIN_OK;
+    }
     case TXF_U32:
     case TXF_U64:
     case TXF_CLAIM_HASH:

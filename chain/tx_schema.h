@@ -41,6 +41,7 @@ enum txf_kind {
     TXF_ROLE,       /* role: role name text (carrier, seller, service, brand) */
     TXF_REGIONS,    /* regions/nregions: array of region text */
     TXF_SCANS,      /* scans/nscans: array of scan record maps */
+    TXF_CERT,       /* tls/tls_len: bstr, a pinnable TLS certificate (chain_tls_cert_check) */
 };
 
 #define TXF_REQUIRED 1u
