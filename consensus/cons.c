@@ -332,6 +332,15 @@ int cons_start(cons **out, const cons_config *cfg, char *errmsg, size_t errmsg_l
     apply_defaults(&c->cfg);
     snprintf(c->data_dir, sizeof c->data_dir, "%s/raft", cfg->data_dir);
     c->cfg.data_dir = c->data_dir;
+    if (cfg->tls_file) {
+        if (strlen(cfg->tls_file) >= sizeof c->tls_file) {
+            snprintf(errmsg, errmsg_len, "TLS key file name too long");
+            cons_free(c);
+            return CONS_ERR_INVALID;
+        }
+        snprintf(c->tls_file, sizeof c->tls_file, "%s", cfg->tls_file);
+        c->cfg.tls_file = c->tls_file;
+    }
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -360,7 +369,8 @@ int cons_start(cons **out, const cons_config *cfg, char *errmsg, size_t errmsg_l
     cons_io_setup(c);
     cons_fsm_setup(c);
     cons_net_cbs cbs = {c, net_raft_frame, net_tx};
-    rv = cons_net_open(&c->net, c->cfg.id, c->cfg.chain_id, c->addr, &cbs, sub, sizeof sub);
+    rv = cons_net_open(&c->net, c->cfg.id, c->cfg.chain_id, c->addr, c->cfg.tls_file,
+                       c->cfg.peers, c->cfg.npeers, &cbs, sub, sizeof sub);
     if (rv) {
         snprintf(errmsg, errmsg_len, "%s", sub);
         cons_free(c);

@@ -545,7 +545,7 @@ int genesis_load(chain_genesis **out, const char *path, char *errmsg, size_t err
 
 static json_t *hex_json(const uint8_t *p, size_t n)
 {
-    char hex[2 * CHAIN_HASH_LEN + 1];
+    char hex[2 * CHAIN_TLS_CERT_MAX + 1]; /* the longest: a TLS certificate */
     chain_hex(hex, p, n);
     return json_string(hex);
 }

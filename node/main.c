@@ -31,7 +31,11 @@ static void usage(FILE *f)
                "  --admin-token TOKEN       token for the dashboard's admin views\n"
                "  --admin-token-file FILE   the token from FILE (mode 0600; not seen in ps)\n"
                "  --join                    not in genesis: wait to be added by node.add\n"
-               "  --raft tcp://HOST:PORT    Raft address (required with --join)\n"
+               "  --raft-tls FILE           this node's TLS key and certificate (`provena key\n"
+               "                            new --tls`, mode 0600): node-to-node links are\n"
+               "                            mutual TLS with the keys the ledger pins\n"
+               "  --raft tls+tcp://HOST:PORT  Raft address (required with --join)\n"
+               "  --insecure-plaintext      allow tcp:// Raft links without TLS (tests only)\n"
                "  --http http://HOST:PORT   HTTP address (required with --join)\n"
                "  --region-header NAME      header a fronting proxy sets with the region\n"
                "  --log-level LEVEL         error, warn, info (default) or debug\n"
@@ -84,6 +88,10 @@ int main(int argc, char **argv)
             cfg.join = true;
             continue;
         }
+        if (strcmp(a, "--insecure-plaintext") == 0) {
+            cfg.insecure_plaintext = true;
+            continue;
+        }
         /* every other option takes one value */
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strncmp(a, "--", 2) != 0)
@@ -115,9 +123,13 @@ int main(int argc, char **argv)
             if (log_set_format(v) != 0)
                 return bad_arg(a, "not one of text, json");
         } else if (strcmp(a, "--raft") == 0) {
-            if (strncmp(v, "tcp://", 6) != 0)
-                return bad_arg(a, "not a tcp://HOST:PORT address");
+            if (strncmp(v, "tls+tcp://", 10) != 0 && strncmp(v, "tcp://", 6) != 0)
+                return bad_arg(a, "not a tls+tcp://HOST:PORT address");
             cfg.raft_addr = v;
+        } else if (strcmp(a, "--raft-tls") == 0) {
+            if (!*v)
+                return bad_arg(a, "empty file name");
+            cfg.raft_tls_path = v;
         } else if (strcmp(a, "--http") == 0) {
             if (strncmp(v, "http://", 7) != 0)
                 return bad_arg(a, "not an http://HOST:PORT address");

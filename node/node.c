@@ -280,6 +280,26 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
                  (unsigned long long)n->id);
         goto fail;
     }
+    /* Node-to-node links: mutual TLS unless a test says otherwise. */
+    bool tls_addr = strncmp(n->raft_addr, "tls+tcp://", 10) == 0;
+    if (!tls_addr && !cfg->insecure_plaintext) {
+        snprintf(errmsg, errmsg_len,
+                 "raft address %s: plaintext node-to-node links are refused; use "
+                 "tls+tcp:// with --raft-tls FILE (--insecure-plaintext only for tests)",
+                 n->raft_addr);
+        goto fail;
+    }
+    if (tls_addr && !cfg->raft_tls_path) {
+        snprintf(errmsg, errmsg_len,
+                 "raft address %s: --raft-tls FILE required (provena key new --tls FILE)",
+                 n->raft_addr);
+        goto fail;
+    }
+    if (!tls_addr && cfg->raft_tls_path) {
+        snprintf(errmsg, errmsg_len, "--raft-tls: the raft address %s is not tls+tcp://",
+                 n->raft_addr);
+        goto fail;
+    }
     if (has_key && known) {
         uint8_t pub[CHAIN_KEY_LEN];
         if (chain_key_pub(pub, seckey) != CHAIN_OK || memcmp(pub, self.pub, CHAIN_KEY_LEN) != 0) {
@@ -293,6 +313,7 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
         .id = n->id,
         .data_dir = cfg->data_dir,
         .raft_addr = n->raft_addr,
+        .tls_file = tls_addr ? cfg->raft_tls_path : NULL,
         .join = cfg->join,
         .snapshot_threshold = (unsigned)cfg->snapshot_threshold,
         .block_linger_us = NODE_BLOCK_LINGER_US,

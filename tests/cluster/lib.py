@@ -145,7 +145,14 @@ class Node:
     def __init__(self, cluster, nid, raft_port, http_port, key_path, pub):
         self.cluster = cluster
         self.id = nid
-        self.raft = f"tcp://127.0.0.1:{raft_port}"
+        if cluster.tls:
+            # the node's TLS key file and the certificate the ledger pins for it
+            self.tls_key = os.path.join(cluster.dir, f"node{nid}.tls")
+            self.cert = txtool("tls-key", self.tls_key)[0][0]
+            self.raft = f"tls+tcp://127.0.0.1:{raft_port}"
+        else:
+            self.tls_key = self.cert = None
+            self.raft = f"tcp://127.0.0.1:{raft_port}"
         self.http_port = http_port
         self.http = f"http://127.0.0.1:{http_port}"
         self.key = key_path
@@ -159,6 +166,7 @@ class Node:
     def start(self, extra=()):
         args = [NODE_BIN, "--genesis", self.cluster.genesis, "--id", str(self.id),
                 "--data", self.data, "--key", self.key, "--log-level", "info",
+                *(["--raft-tls", self.tls_key] if self.tls_key else ["--insecure-plaintext"]),
                 *self.cluster.node_args, *extra]
         if self.joined:
             args += ["--join", "--raft", self.raft, "--http", self.http]
@@ -301,8 +309,12 @@ def head_key(head):
 
 
 class Cluster:
-    def __init__(self, n, name="cluster", node_args=()):
+    def __init__(self, n, name="cluster", node_args=(), tls=True):
+        """n nodes of one network. Node-to-node links are mutual TLS with keys
+        pinned in genesis (each node gets a TLS key file) unless tls=False:
+        then plain tcp:// with --insecure-plaintext."""
         self.dir = tempfile.mkdtemp(prefix=f"provena-{name}-")
+        self.tls = tls
         self.node_args = list(node_args)
         self.brand_key = os.path.join(self.dir, "brand.key")
         self.brand_pub = txtool("key", self.brand_key)[0][0]
@@ -320,8 +332,9 @@ class Cluster:
             "brands": [{"id": "acme", "name": "Acme Test", "pub": self.brand_pub,
                         "prefixes": [BRAND_PREFIX]}],
             "participants": [],
-            "nodes": [{"id": nd.id, "operator": "acme", "raft": nd.raft, "http": nd.http,
-                       "pub": nd.pub} for nd in self.nodes],
+            "nodes": [dict({"id": nd.id, "operator": "acme", "raft": nd.raft, "http": nd.http,
+                            "pub": nd.pub}, **({"tls": nd.cert} if nd.cert else {}))
+                      for nd in self.nodes],
         }
         with open(self.genesis, "w") as f:
             json.dump(doc, f, indent=1)
@@ -368,7 +381,7 @@ class Cluster:
         self.nodes.append(nd)
         nonce = self.next_nonces(1)
         tx = txtool("node-add", self.genesis, self.brand_key, nonce, nid, "acme", nd.raft,
-                    nd.http, pub)[0]
+                    nd.http, pub, *([nd.cert] if nd.cert else []))[0]
         return nd, tx
 
     def start_all(self):
