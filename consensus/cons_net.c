@@ -294,7 +294,8 @@ static int listen_start(cons_net *n, char *errmsg, size_t errmsg_len)
     return CONS_OK;
 }
 
-/* Replace the pins by peers' certificates (this node's own excluded);
+/* Replace the pins by peers' certificates (this node's own included: its key
+ * is trusted on its own listener, as any member's);
  * returns true when the set of (id, key) changed. Closes inbound pipes bound
  * to a key no longer pinned for their node. Consensus thread (or open). */
 static bool pins_replace(cons_net *n, const cons_peer *peers, size_t np)
@@ -302,7 +303,7 @@ static bool pins_replace(cons_net *n, const cons_peer *peers, size_t np)
     cons_tls_pin next[CONS_PEERS_MAX];
     size_t k = 0;
     for (size_t i = 0; i < np && k < CONS_PEERS_MAX; i++)
-        if (peers[i].id != n->self_id && peers[i].tls_len &&
+        if (peers[i].tls_len &&
             cons_tls_pin_make(&next[k], peers[i].id, peers[i].tls, peers[i].tls_len))
             k++;
     uint32_t doomed[CONS_NET_PIPES_MAX];
