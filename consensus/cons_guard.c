@@ -126,8 +126,9 @@ void cons_guard_pins(cons *c, uint64_t now_ms)
     int what = cons_net_pins_set(c->net, c->wanted, c->nwanted, e, sizeof e);
     if (what & CONS_NET_PINS_CHANGED)
         cons_log(c, "TLS: the pinned keys changed (%zu member(s)): connections of keys no longer "
-                    "pinned closed, listener restarted",
-                 c->nwanted);
+                    "pinned closed%s",
+                 c->nwanted,
+                 what & CONS_NET_LISTENER_RESTARTED ? ", listener restarted to trust the new" : "");
     if (what & CONS_NET_KEY_RELOADED)
         cons_log(c, "TLS: %s changed on disk: now using its key", c->tls_file);
     if (what & CONS_NET_KEY_BAD)

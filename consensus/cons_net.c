@@ -296,9 +296,11 @@ static int listen_start(cons_net *n, char *errmsg, size_t errmsg_len)
 
 /* Replace the pins by peers' certificates (this node's own included: its key
  * is trusted on its own listener, as any member's);
- * returns true when the set of (id, key) changed. Closes inbound pipes bound
- * to a key no longer pinned for their node. Consensus thread (or open). */
-static bool pins_replace(cons_net *n, const cons_peer *peers, size_t np)
+ * returns true when the set of (id, key) changed, and sets *added when a key
+ * not pinned before appeared (the listener must then learn to trust it).
+ * Closes inbound pipes bound to a key no longer pinned for their node.
+ * Consensus thread (or open). */
+static bool pins_replace(cons_net *n, const cons_peer *peers, size_t np, bool *added)
 {
     cons_tls_pin next[CONS_PEERS_MAX];
     size_t k = 0;
@@ -310,9 +312,14 @@ static bool pins_replace(cons_net *n, const cons_peer *peers, size_t np)
     size_t nd = 0;
     pthread_mutex_lock(&n->pin_mu);
     bool changed = k != n->npins;
-    for (size_t i = 0; i < k && !changed; i++) {
+    *added = false;
+    for (size_t i = 0; i < k; i++) {
+        bool known = false;
+        for (size_t j = 0; j < n->npins && !known; j++)
+            known = memcmp(n->pins[j].fp, next[i].fp, sizeof next[i].fp) == 0;
         const cons_tls_pin *o = pin_find(n, next[i].id);
-        changed = !o || memcmp(o->fp, next[i].fp, sizeof o->fp) != 0;
+        changed |= !o || memcmp(o->fp, next[i].fp, sizeof o->fp) != 0;
+        *added |= !known;
     }
     if (changed) {
         for (size_t i = 0; i < n->npins; i++)
@@ -380,7 +387,8 @@ int cons_net_open(cons_net **out, uint64_t self_id, const uint8_t *chain, const 
             free(n);
             return CONS_ERR_INVALID;
         }
-        (void)pins_replace(n, pins, npins);
+        bool added;
+        (void)pins_replace(n, pins, npins, &added);
     }
     if ((rv = nng_pull0_open(&n->pull)) != 0) {
         snprintf(errmsg, errmsg_len, "nng pull socket: %s", nng_strerror(rv));
@@ -649,11 +657,18 @@ int cons_net_pins_set(cons_net *n, const cons_peer *peers, size_t np, char *errm
             atomic_fetch_add(&n->key_reloads, 1);
         }
     }
-    bool changed = np > 0 && pins_replace(n, peers, np);
+    bool added = false;
+    bool changed = np > 0 && pins_replace(n, peers, np, &added);
     if (changed) {
         what |= CONS_NET_PINS_CHANGED;
         atomic_fetch_add(&n->pin_changes, 1);
     }
+    /* The listener is restarted only when it must trust a new key (node.add,
+     * node.rotate) or present a new one of its own: a restart drops every
+     * inbound connection (peers redial at once, but a leader may miss a
+     * heartbeat round). A key that is only retired (node.remove) loses its
+     * connections and HELLOs above and keeps no more than the ability to
+     * finish a handshake, until the next restart. */
     if (changed || (what & CONS_NET_KEY_RELOADED) || !n->listening) {
         for (int i = 0; i < CONS_NET_PEERS_MAX; i++)
             if (n->peers[i].used) {
@@ -668,9 +683,13 @@ int cons_net_pins_set(cons_net *n, const cons_peer *peers, size_t np, char *errm
                     peer_drop(&n->peers[i]);
             }
         char e[256];
-        if (listen_start(n, e, sizeof e) != 0) {
-            snprintf(errmsg, errmsg_len, "%s (retrying)", e);
-            what |= CONS_NET_LISTEN_FAILED;
+        if ((added || (what & CONS_NET_KEY_RELOADED) || !n->listening)) {
+            if (listen_start(n, e, sizeof e) != 0) {
+                snprintf(errmsg, errmsg_len, "%s (retrying)", e);
+                what |= CONS_NET_LISTEN_FAILED;
+            } else {
+                what |= CONS_NET_LISTENER_RESTARTED;
+            }
         }
     }
     return what;

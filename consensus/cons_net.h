@@ -62,14 +62,16 @@ void cons_net_forget(cons_net *n, uint64_t id);
  * the current members with their pinned certificates (np == 0: no opinion,
  * nothing changes). Reloads the key file when it changed on disk. When the
  * pinned keys or this node's key changed: closes connections of keys no
- * longer pinned, restarts the listener and drops dialers that trusted another
- * key. Returns a mask of CONS_NET_* (0: nothing happened); errmsg says what
+ * longer pinned and drops dialers that trusted another key; restarts the
+ * listener when it must trust a key it did not (or show this node's new
+ * one). Returns a mask of CONS_NET_* (0: nothing happened); errmsg says what
  * failed for _KEY_BAD and _LISTEN_FAILED. No-op for a plaintext net. */
 enum {
     CONS_NET_PINS_CHANGED = 1,
     CONS_NET_KEY_RELOADED = 2,
     CONS_NET_KEY_BAD = 4,       /* the key file changed but does not load: old key kept */
     CONS_NET_LISTEN_FAILED = 8, /* retried on the next call */
+    CONS_NET_LISTENER_RESTARTED = 16, /* to trust a new key or show this node's new one */
 };
 int cons_net_pins_set(cons_net *n, const cons_peer *peers, size_t np, char *errmsg,
                       size_t errmsg_len);

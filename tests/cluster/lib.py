@@ -162,12 +162,15 @@ class Node:
         self.proc = None
         self.joined = False
 
+    def link_args(self):
+        """provena-node's options for its Raft links: its TLS key, or plaintext."""
+        return ["--raft-tls", self.tls_key] if self.tls_key else ["--insecure-plaintext"]
+
     # ---- process ----------------------------------------------------------
     def start(self, extra=()):
         args = [NODE_BIN, "--genesis", self.cluster.genesis, "--id", str(self.id),
                 "--data", self.data, "--key", self.key, "--log-level", "info",
-                *(["--raft-tls", self.tls_key] if self.tls_key else ["--insecure-plaintext"]),
-                *self.cluster.node_args, *extra]
+                *self.link_args(), *self.cluster.node_args, *extra]
         if self.joined:
             args += ["--join", "--raft", self.raft, "--http", self.http]
         logf = open(self.log, "ab")
