@@ -59,13 +59,13 @@ def frame(to, chain, sender, *msg):
     HELLO; a stranger's handshake must be refused."""
     env = dict(os.environ)
     member = next((nd for nd in to.cluster.nodes if nd.id == sender[0]), None)
-    if to.cluster.tls:
+    if to.cluster.raft_tls:
         env["FRAMETOOL_TLS_TRUST"] = to.cert
         env["FRAMETOOL_TLS_KEY"] = member.tls_key if member else stranger_key(to.cluster)
         env["FRAMETOOL_HELLO"] = f"{sender[0]}:{to.id}"
     rc = subprocess.run([FRAMETOOL, "send", to.raft, chain, str(sender[0]), sender[1],
                          *map(str, msg)], timeout=30, env=env).returncode
-    want = 0 if member or not to.cluster.tls else 3
+    want = 0 if member or not to.cluster.raft_tls else 3
     assert rc == want, f"frametool from {sender} to node {to.id}: exit {rc}, expected {want}"
 
 
