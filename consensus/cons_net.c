@@ -99,6 +99,51 @@ static uint64_t wall_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* Closing an nng socket or listener can block for good in nng 1.5.2 when a
+ * pipe is mid-way through a frame (seen with TLS pipes): a close asked for by
+ * the consensus thread (a dialer dropped, the listener replaced) runs on a
+ * detached thread of its own, so the worst case is a leaked thread, never a
+ * stuck consensus thread. The handles are plain ids: closing one twice is
+ * harmless (NNG_ECLOSED). */
+typedef struct async_close {
+    bool is_listener;
+    nng_socket sock;
+    nng_listener listener;
+} async_close;
+
+static void *async_close_main(void *arg)
+{
+    async_close *a = arg;
+    pthread_setname_np(pthread_self(), "cons-nngclose");
+    if (a->is_listener)
+        nng_listener_close(a->listener);
+    else
+        nng_close(a->sock);
+    free(a);
+    return NULL;
+}
+
+static void close_later(bool is_listener, nng_socket s, nng_listener l)
+{
+    async_close *a = malloc(sizeof *a);
+    pthread_t t;
+    pthread_attr_t at;
+    if (a) {
+        *a = (async_close){is_listener, s, l};
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        bool started = pthread_create(&t, &at, async_close_main, a) == 0;
+        pthread_attr_destroy(&at);
+        if (started)
+            return;
+        free(a);
+    }
+    if (is_listener) /* no thread to spare: close here */
+        nng_listener_close(l);
+    else
+        nng_close(s);
+}
+
 /* pin_mu held */
 static const cons_tls_pin *pin_find(const cons_net *n, uint64_t id)
 {
@@ -160,7 +205,9 @@ static void hello_check(cons_net *n, nng_pipe p, const cons_wire *w)
     pthread_mutex_lock(&n->pin_mu);
     net_pipe *s = pipe_find(n, (uint32_t)nng_pipe_id(p));
     const cons_tls_pin *pin = pin_find(n, w->from_id);
-    if (s && pin && s->node == 0 && w->hello_to == n->self_id && skew <= CONS_HELLO_SKEW_MS &&
+    /* a second HELLO on a bound pipe is taken only from the same node */
+    if (s && pin && (s->node == 0 || s->node == w->from_id) && w->hello_to == n->self_id &&
+        skew <= CONS_HELLO_SKEW_MS &&
         cons_tls_hello_verify(pin, w->hello_sig, w->hello_sig_len, n->chain, w->from_id,
                               w->hello_to, w->hello_ts_ms)) {
         s->node = w->from_id;
@@ -264,11 +311,13 @@ static void recv_cb(void *arg)
  * within CONS_NET reconnect times and say HELLO again. */
 static int listen_start(cons_net *n, char *errmsg, size_t errmsg_len)
 {
-    if (n->listening) {
-        nng_listener_close(n->listener);
+    if (n->listening) { /* the port is free once the old one closed: retried until then */
+        close_later(true, (nng_socket)NNG_SOCKET_INITIALIZER, n->listener);
         n->listening = false;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
     }
-    nng_listener l;
+    nng_listener l = NNG_LISTENER_INITIALIZER;
     nng_tls_config *cfg = NULL;
     int rv = nng_listener_create(&l, n->pull, n->addr);
     if (rv == 0 && n->tls) {
@@ -287,6 +336,8 @@ static int listen_start(cons_net *n, char *errmsg, size_t errmsg_len)
     if (rv == 0)
         rv = nng_listener_start(l, 0);
     if (rv != 0) {
+        if (nng_listener_id(l) > 0)
+            nng_listener_close(l); /* never started: nothing to wait for */
         snprintf(errmsg, errmsg_len, "nng listen %s: %s", n->addr, nng_strerror(rv));
         return CONS_ERR_NET;
     }
@@ -509,7 +560,7 @@ void cons_net_close(cons_net *n)
 
 static void peer_drop(net_peer *p)
 {
-    nng_close(p->sock);
+    close_later(false, p->sock, (nng_listener)NNG_LISTENER_INITIALIZER);
     p->used = false;
 }
 
