@@ -122,6 +122,21 @@ int chain_key_pub(uint8_t pub[CHAIN_KEY_LEN], const uint8_t seckey[CHAIN_SECKEY_
 /* BIP-340 signature of a 32-byte message hash (aux randomness from getrandom). */
 int chain_sign(uint8_t sig[CHAIN_SIG_LEN], const uint8_t seckey[CHAIN_SECKEY_LEN],
                const uint8_t msg32[CHAIN_HASH_LEN]) CHAIN_WUR;
+
+/* A signer for many messages under one key (a mint signs a label per unit):
+ * chain_sign derives the keypair, an EC multiplication as costly as the
+ * signature, and reads getrandom on every call; a chain_signer derives the
+ * keypair once and draws BIP-340 aux randomness from a hash chain seeded by
+ * one getrandom. Its signatures are the ones chain_sign makes and
+ * chain_verify checks. One thread uses a signer at a time; signers on
+ * different threads are independent. chain_signer_new: CHAIN_ERR_INVALID for
+ * an invalid key or no randomness, CHAIN_ERR_NOMEM. chain_signer_free wipes
+ * the key material (NULL-safe). */
+typedef struct chain_signer chain_signer;
+int chain_signer_new(chain_signer **out, const uint8_t seckey[CHAIN_SECKEY_LEN]) CHAIN_WUR;
+int chain_signer_sign(chain_signer *s, uint8_t sig[CHAIN_SIG_LEN],
+                      const uint8_t msg32[CHAIN_HASH_LEN]) CHAIN_WUR;
+void chain_signer_free(chain_signer *s);
 /* true when sig is a valid BIP-340 signature of msg32 by pub. Thread-safe. */
 bool chain_verify(const uint8_t sig[CHAIN_SIG_LEN], const uint8_t pub[CHAIN_KEY_LEN],
                   const uint8_t msg32[CHAIN_HASH_LEN]);

@@ -244,7 +244,7 @@ const char *cli_resolver_local(const char *url);
  * cmd, when it is local (cli_resolver_local). */
 const char *cli_resolver_pick(char *buf, size_t buf_len, const char *given,
                               const char *genesis_resolver, const char *node, const char *cmd);
-int cli_cmd_epcis(int argc, char **argv); /* cli_epcis.c: epcis export */
+int cli_cmd_epcis(int argc, char **argv);     /* cli_epcis.c: epcis export */
 int cli_cmd_dashboard(int argc, char **argv); /* cli_dashboard.c: dashboard login */
 
 /* Defaults from the environment. */

@@ -23,10 +23,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
-#include <secp256k1.h>
-#include <secp256k1_extrakeys.h>
-#include <secp256k1_schnorrsig.h>
-#include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,56 +154,6 @@ out:
     return rc;
 }
 
-/*
- * One worker's label signer. chain_sign derives the keypair (an EC
- * multiplication as costly as the signature) and reads getrandom for every
- * call; a mint signs a million labels with one key, so each worker derives the
- * keypair once and draws BIP-340 aux randomness from a seeded hash chain.
- * Signatures are the same BIP-340 signatures chain_verify checks.
- */
-typedef struct signer {
-    secp256k1_context *ctx;
-    secp256k1_keypair kp;
-    uint8_t seed[32];
-    uint64_t counter;
-} signer;
-
-static int signer_init(signer *sg, const uint8_t sk[CHAIN_SECKEY_LEN])
-{
-    memset(sg, 0, sizeof *sg);
-    uint8_t rnd[32];
-    sg->ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
-    if (!sg->ctx || getrandom(rnd, sizeof rnd, 0) != sizeof rnd ||
-        getrandom(sg->seed, sizeof sg->seed, 0) != sizeof sg->seed ||
-        !secp256k1_context_randomize(sg->ctx, rnd) ||
-        !secp256k1_keypair_create(sg->ctx, &sg->kp, sk)) {
-        if (sg->ctx)
-            secp256k1_context_destroy(sg->ctx);
-        sg->ctx = NULL;
-        return -1;
-    }
-    return 0;
-}
-
-static void signer_free(signer *sg)
-{
-    if (sg->ctx)
-        secp256k1_context_destroy(sg->ctx);
-    explicit_bzero(sg, sizeof *sg);
-}
-
-static int signer_sign(signer *sg, uint8_t sig[CHAIN_SIG_LEN], const uint8_t msg[CHAIN_HASH_LEN])
-{
-    uint8_t in[40], aux[32];
-    memcpy(in, sg->seed, 32);
-    memcpy(in + 32, &sg->counter, 8);
-    sg->counter++;
-    chain_tagged_hash(aux, "provena/cli/aux/v1", in, sizeof in);
-    int ok = secp256k1_schnorrsig_sign32(sg->ctx, sig, msg, &sg->kp, aux);
-    explicit_bzero(aux, sizeof aux);
-    return ok ? 0 : -1;
-}
-
 static int build_batch(const mint *m, mbatch *b, size_t index)
 {
     size_t n = index + 1 < m->nbatches ? m->batch_size
@@ -220,8 +166,9 @@ static int build_batch(const mint *m, mbatch *b, size_t index)
         snprintf(b->errmsg, sizeof b->errmsg, "out of memory");
         return -1;
     }
-    signer sg;
-    if (signer_init(&sg, m->sk) != 0) {
+    /* one keypair per batch, not per label (chain_signer) */
+    chain_signer *sg = NULL;
+    if (chain_signer_new(&sg, m->sk) != CHAIN_OK) {
         snprintf(b->errmsg, sizeof b->errmsg, "cannot set up the label signer");
         return -1;
     }
@@ -236,12 +183,12 @@ static int build_batch(const mint *m, mbatch *b, size_t index)
         b->ptrs[i] = b->serials[i];
         chain_label_hash(msg, m->chain_id, m->gtin, b->serials[i], m->lot,
                          m->expiry ? m->expiry : "");
-        if (signer_sign(&sg, b->sigs[i], msg) != 0) {
+        if (chain_signer_sign(sg, b->sigs[i], msg) != CHAIN_OK) {
             snprintf(b->errmsg, sizeof b->errmsg, "signing a label failed");
             rc = -1;
         }
     }
-    signer_free(&sg);
+    chain_signer_free(sg);
     if (rc == 0 && m->labels_dir && render_labels(m, b, index) != 0)
         rc = -1;
     return rc;

@@ -16,7 +16,12 @@
  *      lagging node that has no leader still follows a far-ahead network).
  *   3. one leader per term: AppendEntries, InstallSnapshot and TimeoutNow at
  *      the current term or later come only from the leader this node follows
- *      (when it follows one), and never to a leader.
+ *      (when it follows one) or, at the current term, from the candidate this
+ *      node voted for in it, and never to a leader, unless it is the node this
+ *      leader hands leadership to, at a later term. (A vote for a candidate
+ *      sent by a leadership transfer leaves libraft 0.22 still naming the
+ *      old leader: refusing the new one there held every handover at stop
+ *      for an election timeout.)
  *   4. the log: an AppendEntries that contradicts a committed entry is refused
  *      (libraft 0.22.1 answers it with RAFT_SHUTDOWN, and on that error path
  *      both recvAppendEntries and the legacy recv callback free the entries'
@@ -209,7 +214,7 @@ static void guard_log(cons *c, const char *fmt, ...)
     va_end(ap);
     if (c->guard_log_suppressed)
         cons_log_at(c, LOG_LEVEL_WARN, "%s (and %llu more refusals since the last line)", line,
-                 (unsigned long long)c->guard_log_suppressed);
+                    (unsigned long long)c->guard_log_suppressed);
     else
         cons_log_at(c, LOG_LEVEL_WARN, "%s", line);
     c->guard_log_ms = now;
@@ -316,9 +321,9 @@ bool cons_guard_frame(cons *c, cons_wire *w)
     bool from_leader_kind = m->type == RAFT_APPEND_ENTRIES || m->type == RAFT_INSTALL_SNAPSHOT ||
                             m->type == RAFT_TIMEOUT_NOW;
     if (!why && from_leader_kind && term >= cur) {
-        if (leader)
+        if (leader && !(term > cur && raft_transferee(r) == w->from_id))
             why = "a leader's message sent to this node, which leads";
-        else if (lid != 0 && lid != w->from_id)
+        else if (lid != 0 && lid != w->from_id && !(term == cur && raft_voted_for(r) == w->from_id))
             why = "a leader's message from a node that is not the leader this node follows";
     }
     if (!why && m->type == RAFT_APPEND_ENTRIES)

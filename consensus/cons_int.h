@@ -118,6 +118,7 @@ struct cons {
     bool change_pending;
     uint64_t next_members_ms;
     bool transfer_done;
+    uint64_t transfer_from_ms; /* when cons_stop's transfer began (0: none) */
     uint64_t stop_deadline_ms;
     uint64_t blocks_proposed, txs_forwarded, txs_dropped;
     /* guard (cons_guard.c) */
@@ -152,6 +153,7 @@ struct cons {
     pthread_cond_t cv;
     bool stop_req;
     bool retire_req; /* cons_retire: removed by the network */
+    bool frames_off; /* raft is closing: incoming frames are dropped */
     bool halted;
     bool kick; /* new txs worth a look before the next deadline */
     cons_wire **inbox;

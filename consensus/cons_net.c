@@ -40,6 +40,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "mono/mono.h"
+
 #define CONS_NET_PEERS_MAX (2 * CONS_PEERS_MAX) /* dialers kept at once */
 #define CONS_NET_PIPES_MAX 64                   /* inbound connections at once */
 #define CONS_NET_SENDBUF   256                  /* frames buffered per peer */
@@ -521,12 +523,12 @@ void cons_net_close(cons_net *n)
      * stuck close must not keep a node from stopping. Nothing is lost by
      * leaving it: Raft and its disk state are closed before this. */
     atomic_store(&n->stopping, true);
+    if (mono_cond_init(&n->close_cv) != 0) {
+        fprintf(stderr, "consensus: closing the network: no condition variable; "
+                        "leaving it to the process exit\n");
+        return;
+    }
     pthread_mutex_init(&n->close_mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&n->close_cv, &ca);
-    pthread_condattr_destroy(&ca);
     pthread_t closer;
     if (pthread_create(&closer, NULL, closer_main, n) != 0) {
         n->close_abandoned = false;

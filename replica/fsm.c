@@ -55,7 +55,7 @@ struct replica_fsm {
     chain *chain;
     submit_reg *reg;
     uint64_t node_id;
-    char *peer_ca; /* catch-up's CA file for https:// gateways, or NULL */
+    char *peer_ca;           /* catch-up's CA file for https:// gateways, or NULL */
     const atomic_bool *stop; /* the node is stopping: a catch-up gives up */
     applier *ap;
     /* consensus thread only */

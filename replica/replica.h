@@ -49,8 +49,8 @@ typedef struct replica_config {
     unsigned snapshot_threshold;      /* Raft entries between snapshots; 0: consensus default */
     unsigned block_linger_us;         /* leader: longest wait for a fuller block */
     uint8_t chain_id[CHAIN_HASH_LEN]; /* the network: every Raft frame carries it */
-    const char *peer_ca; /* PEM CA file for other nodes' https:// gateways during
-                            catch-up; NULL: the system's store */
+    const char *peer_ca;              /* PEM CA file for other nodes' https:// gateways during
+                                         catch-up; NULL: the system's store */
 } replica_config;
 
 /*
