@@ -20,9 +20,11 @@
  * HELLO (hello_check) binds it to the sender's node id, after which only
  * frames naming that sender pass. cons_net_pins_set, on the consensus thread,
  * follows the ledger: when the pinned set changes it swaps the pins, closes
- * the pipes of keys no longer pinned, rebuilds the listener (an nng TLS
- * configuration cannot change once used) and drops dialers whose peer's pin
- * changed; it also reloads this node's own key file when the file changes.
+ * the pipes of keys no longer pinned, drops dialers whose peer's pin changed
+ * and, when a key was added, rebuilds the listener (an nng TLS configuration
+ * cannot change once used); it also reloads this node's own key file when
+ * the file changes. Sockets and listeners it retires are closed on threads
+ * of their own (close_later): nng 1.5.2 can block for good in such a close.
  * The peer table is touched only by the consensus thread; pins and pipes by
  * both, under pin_mu.
  */
