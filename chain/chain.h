@@ -38,8 +38,10 @@
 #define CHAIN_MARKETS_MAX       32
 #define CHAIN_REGIONS_MAX       16
 #define CHAIN_PREFIXES_MAX      8
-#define CHAIN_PREFIX_MAX        12         /* GS1 company prefix, 4..12 digits */
-#define CHAIN_CODE_MAX          64         /* one-time claim code */
+#define CHAIN_PREFIX_MAX        12 /* GS1 company prefix, 4..12 digits */
+#define CHAIN_CODE_MAX          64 /* one-time claim code, normalized */
+#define CHAIN_OFFER_MAX_DAYS    30 /* a transfer offer lapses within this */
+#define CHAIN_OFFER_MAX_MS      ((uint64_t)CHAIN_OFFER_MAX_DAYS * 86400000u)
 #define CHAIN_MINT_MAX          10000      /* serials per mint transaction */
 #define CHAIN_UNITS_MAX         10000      /* units per pickup/deliver/flag/unflag */
 #define CHAIN_SCANS_MAX         4096       /* scan records per scans transaction */
@@ -90,6 +92,8 @@ enum chain_err {
     CHAIN_ERR_STORAGE,               /* "storage": LMDB failed (message says how) */
     CHAIN_ERR_NOMEM,                 /* "nomem" */
     CHAIN_ERR_INVALID,               /* "invalid": a field value is out of its domain */
+    CHAIN_ERR_NO_OFFER,              /* "no_offer": no claim or transfer offer is open */
+    CHAIN_ERR_OFFER_EXPIRED,         /* "offer_expired": the transfer offer has lapsed */
     CHAIN_ERR__COUNT
 };
 
@@ -101,14 +105,15 @@ const char *chain_strerror(int err);
 /* ---- hashing, keys, signatures (libsecp256k1) ------------------------------- */
 
 /* Domain tags: one per purpose, so no hash can be replayed as another. */
-#define CHAIN_TAG_TX      "provena/tx/v1"      /* sighash = tx id: unsigned tx CBOR */
-#define CHAIN_TAG_BLOCK   "provena/block/v1"   /* block id: header CBOR */
-#define CHAIN_TAG_MERKLE  "provena/merkle/v1"  /* interior Merkle nodes */
-#define CHAIN_TAG_LABEL   "provena/label/v1"   /* label signature message */
-#define CHAIN_TAG_GENESIS "provena/genesis/v1" /* chain id */
-#define CHAIN_TAG_CLAIM   "provena/claim/v1"   /* claim-code commitment */
-#define CHAIN_TAG_STATE   "provena/state/v1"   /* running state digest */
-#define CHAIN_TAG_AUTH    "provena/auth/v1"    /* dashboard login challenges */
+#define CHAIN_TAG_TX       "provena/tx/v1"       /* sighash = tx id: unsigned tx CBOR */
+#define CHAIN_TAG_BLOCK    "provena/block/v1"    /* block id: header CBOR */
+#define CHAIN_TAG_MERKLE   "provena/merkle/v1"   /* interior Merkle nodes */
+#define CHAIN_TAG_LABEL    "provena/label/v1"    /* label signature message */
+#define CHAIN_TAG_GENESIS  "provena/genesis/v1"  /* chain id */
+#define CHAIN_TAG_CLAIM    "provena/claim/v2"    /* what a claim key signs: the new owner */
+#define CHAIN_TAG_CLAIMKEY "provena/claimkey/v1" /* code -> one-time claim key (KDF) */
+#define CHAIN_TAG_STATE    "provena/state/v1"    /* running state digest */
+#define CHAIN_TAG_AUTH     "provena/auth/v1"     /* dashboard login challenges */
 
 /* out = BIP-340 tagged SHA-256 of msg. Thread-safe, never fails. */
 void chain_tagged_hash(uint8_t out[CHAIN_HASH_LEN], const char *tag, const uint8_t *msg,
@@ -155,9 +160,29 @@ int chain_pct_decode(char *out, size_t cap, const char *s, size_t n);
 void chain_label_hash(uint8_t out[CHAIN_HASH_LEN], const uint8_t chain_id[CHAIN_HASH_LEN],
                       const char *gtin, const char *serial, const char *lot, const char *expiry);
 
-/* Claim-code commitment: tagged_hash(CLAIM, CBOR [gtin, serial, code]). */
-void chain_claim_hash(uint8_t out[CHAIN_HASH_LEN], const char *gtin, const char *serial,
-                      const char *code, size_t code_len);
+/* Claim and transfer codes (Crockford base32). The code itself never reaches
+ * the ledger: it derives a unit-bound one-time key whose public half the sale
+ * (or the owner's transfer offer) commits to, and whose signature over the new
+ * owner proves the code was known.
+ *
+ * chain_code_normalize: out = s[0..n) as Crockford promises to read it — case
+ * folded to upper, '-' and ' ' dropped, I and L read as 1, O as 0. Returns the
+ * normalized length (1..CHAIN_CODE_MAX), or -1 for any other character
+ * (including U), an empty result or one longer than cap-1 / CHAIN_CODE_MAX. */
+int chain_code_normalize(char *out, size_t cap, const char *s, size_t n) CHAIN_WUR;
+
+/* The one-time claim key of a code for one unit: seckey = tagged_hash(CLAIMKEY,
+ * CBOR [gtin, serial, normalized code, counter]) for the first counter (0, 1,
+ * ...) that gives a valid secp256k1 secret key; pub its x-only public key.
+ * CHAIN_ERR_INVALID when the code does not normalize. The caller wipes seckey. */
+int chain_claim_key(uint8_t seckey[CHAIN_SECKEY_LEN], uint8_t pub[CHAIN_KEY_LEN], const char *gtin,
+                    const char *serial, const char *code, size_t code_len) CHAIN_WUR;
+
+/* What a claim key signs: tagged_hash(CLAIM, CBOR [chain_id, gtin, serial,
+ * new owner identity]). Binding the owner means a claim seen in flight cannot
+ * be redirected to anyone else. */
+void chain_claim_msg(uint8_t out[CHAIN_HASH_LEN], const uint8_t chain_id[CHAIN_HASH_LEN],
+                     const char *gtin, const char *serial, const uint8_t owner[CHAIN_KEY_LEN]);
 
 /* ---- roles, lifecycle, flags ---------------------------------------------- */
 
@@ -179,6 +204,8 @@ int chain_role_parse(const char *s);   /* -1 when unknown */
  *   DELIVERED (holder is a seller) --sell--> SOLD (claim code) --claim--> OWNED
  *                                  --sell (buyer key)---------------> OWNED
  *   OWNED --transfer--> OWNED
+ *   OWNED --transfer.offer--> OWNED (offer open) --claim--> OWNED (new owner)
+ *                                                --transfer.cancel / expiry--> OWNED
  * flag destroyed ends every lifecycle step; other flags block sell/transfer.
  */
 enum chain_unit_state {
@@ -230,6 +257,8 @@ enum chain_tx_type {
     CHAIN_TX_NODE_REMOVE,
     CHAIN_TX_POLICY_SET,
     CHAIN_TX_SCANS,
+    CHAIN_TX_TRANSFER_OFFER,  /* owner: a one-time offer anyone with its code may claim */
+    CHAIN_TX_TRANSFER_CANCEL, /* owner: withdraws the open offer */
     CHAIN_TX__COUNT
 };
 /* "mint", "pickup", ..., "warranty.activate", "participant.add", "policy.set", "scans" */
@@ -291,9 +320,10 @@ typedef struct chain_tx {
     uint8_t key[CHAIN_KEY_LEN]; /* sell: buyer key; transfer: new owner;
                                    participant.add/rotate, node.add: public key */
     bool has_key;
-    uint8_t claim_hash[CHAIN_HASH_LEN]; /* sell with a claim code */
-    bool has_claim_hash;
-    char code[CHAIN_CODE_MAX + 1];     /* claim: the one-time code */
+    uint8_t claim_key[CHAIN_KEY_LEN];  /* sell with a claim code, transfer.offer: the
+                                          code's one-time public key (zero: absent) */
+    uint8_t claim_sig[CHAIN_SIG_LEN];  /* claim: that key's signature of chain_claim_msg */
+    uint64_t expires;                  /* transfer.offer: block time (ms) it lapses at */
     char region[CHAIN_REGION_MAX + 1]; /* pickup, deliver, sell: where (optional) */
     unsigned reason;                   /* flag, unflag: one enum chain_flag bit */
     int outcome;                       /* warranty.resolve: enum chain_warranty_outcome */
@@ -653,7 +683,9 @@ typedef struct chain_unit {
     char holder[CHAIN_ID_MAX + 1]; /* participant holding it, "" once sold */
     uint8_t owner[CHAIN_KEY_LEN];
     bool has_owner;
-    bool claim_pending;          /* sold with a claim code not yet redeemed */
+    bool claim_pending;          /* sold with a claim code not yet redeemed, or
+                                    (owned) a transfer offer open until offer_expires */
+    uint64_t offer_expires;      /* ms; 0 unless a transfer offer is open */
     uint64_t minted_at, sold_at; /* ms */
     uint32_t warranty_months;
     bool warranty_active;

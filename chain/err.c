@@ -52,6 +52,8 @@ static const struct {
     [CHAIN_ERR_STORAGE] = {"storage", "storage failure"},
     [CHAIN_ERR_NOMEM] = {"nomem", "out of memory"},
     [CHAIN_ERR_INVALID] = {"invalid", "field value out of its domain"},
+    [CHAIN_ERR_NO_OFFER] = {"no_offer", "no claim or transfer offer is open"},
+    [CHAIN_ERR_OFFER_EXPIRED] = {"offer_expired", "the transfer offer has lapsed"},
 };
 
 const char *chain_err_code(int err)
@@ -168,6 +170,8 @@ static const char *const tx_type_names[CHAIN_TX__COUNT] = {
     [CHAIN_TX_NODE_REMOVE] = "node.remove",
     [CHAIN_TX_POLICY_SET] = "policy.set",
     [CHAIN_TX_SCANS] = "scans",
+    [CHAIN_TX_TRANSFER_OFFER] = "transfer.offer",
+    [CHAIN_TX_TRANSFER_CANCEL] = "transfer.cancel",
 };
 
 const char *chain_tx_type_name(int type)

@@ -108,8 +108,8 @@ static void put_field(cbu_wr *w, const chain_tx *tx, const txf *f)
     case TXF_KEY:
         cbu_put_bytes(w, tx->key, CHAIN_KEY_LEN);
         break;
-    case TXF_CLAIM_HASH:
-        cbu_put_bytes(w, tx->claim_hash, CHAIN_HASH_LEN);
+    case TXF_BYTES:
+        cbu_put_bytes(w, base + f->off, f->cap);
         break;
     case TXF_REASON:
         cbu_put_cstr(w, chain_flag_name(tx->reason));
@@ -423,9 +423,8 @@ static int get_field(cbu_rd *r, chain_tx *tx, const txf *f)
     case TXF_KEY:
         tx->has_key = true;
         return cbu_get_bytes_n(r, tx->key, CHAIN_KEY_LEN, field);
-    case TXF_CLAIM_HASH:
-        tx->has_claim_hash = true;
-        return cbu_get_bytes_n(r, tx->claim_hash, CHAIN_HASH_LEN, field);
+    case TXF_BYTES:
+        return cbu_get_bytes_n(r, base + f->off, f->cap, field);
     case TXF_REASON:
     case TXF_OUTCOME:
     case TXF_ROLE: {

@@ -101,8 +101,8 @@ static json_t *field_json(const chain_tx *tx, const txf *f)
         return json_boolean(base[f->off] == 1);
     case TXF_KEY:
         return hex_json(tx->key, CHAIN_KEY_LEN);
-    case TXF_CLAIM_HASH:
-        return hex_json(tx->claim_hash, CHAIN_HASH_LEN);
+    case TXF_BYTES:
+        return hex_json(base + f->off, f->cap);
     case TXF_REASON:
         return json_string(chain_flag_name(tx->reason));
     case TXF_OUTCOME:
@@ -352,9 +352,8 @@ static int get_field(jctx *c, chain_tx *tx, const txf *f, const json_t *v)
     case TXF_KEY:
         tx->has_key = true;
         return get_hex(c, v, field, tx->key, CHAIN_KEY_LEN);
-    case TXF_CLAIM_HASH:
-        tx->has_claim_hash = true;
-        return get_hex(c, v, field, tx->claim_hash, CHAIN_HASH_LEN);
+    case TXF_BYTES:
+        return get_hex(c, v, field, base + f->off, f->cap);
     case TXF_REASON:
     case TXF_OUTCOME:
     case TXF_ROLE: {

@@ -239,6 +239,8 @@ unsigned gw_status_of_chain_err(int err)
     case CHAIN_ERR_DUPLICATE_NODE:
     case CHAIN_ERR_DUPLICATE_TX:
     case CHAIN_ERR_FLAGGED:
+    case CHAIN_ERR_NO_OFFER:
+    case CHAIN_ERR_OFFER_EXPIRED:
         return 409;
     case CHAIN_ERR_BAD_SIGNATURE:
     case CHAIN_ERR_WRONG_CHAIN:

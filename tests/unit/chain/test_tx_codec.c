@@ -65,14 +65,23 @@ static void sample(chain_tx *tx, int type)
     case CHAIN_TX_SELL:
         tx->units = &unit1;
         tx->nunits = 1;
-        memset(tx->claim_hash, 0xcc, 32);
-        tx->has_claim_hash = true;
+        memcpy(tx->claim_key, pubs[1], 32);
         strcpy(tx->region, "DE");
         break;
     case CHAIN_TX_CLAIM:
         tx->units = &unit1;
         tx->nunits = 1;
-        strcpy(tx->code, "K7Q-22XW-91");
+        memset(tx->claim_sig, 0x5c, 64);
+        break;
+    case CHAIN_TX_TRANSFER_OFFER:
+        tx->units = &unit1;
+        tx->nunits = 1;
+        memcpy(tx->claim_key, pubs[1], 32);
+        tx->expires = 1767225600000u;
+        break;
+    case CHAIN_TX_TRANSFER_CANCEL:
+        tx->units = &unit1;
+        tx->nunits = 1;
         break;
     case CHAIN_TX_TRANSFER:
         tx->units = &unit1;
@@ -626,7 +635,7 @@ static void test_tx_missing_required_field_named(void **state)
     uint8_t *tx = wrap_body("claim", body, sizeof body, &len);
     char msg[128];
     assert_int_equal(decode_rc(tx, len, msg, sizeof msg), CHAIN_ERR_MALFORMED);
-    assert_string_equal(msg, "body.code: missing");
+    assert_string_equal(msg, "body.claim_sig: missing");
     free(tx);
 }
 
@@ -680,7 +689,8 @@ static void test_tx_sell_needs_exactly_one_buyer_form(void **state)
     memcpy(tx.key, pubs[0], 32);
     tx.has_key = true;
     assert_int_equal(chain_tx_encode(&buf, &len, &tx), CHAIN_ERR_MALFORMED);
-    tx.has_key = tx.has_claim_hash = false;
+    tx.has_key = false;
+    memset(tx.claim_key, 0, sizeof tx.claim_key);
     assert_int_equal(chain_tx_encode(&buf, &len, &tx), CHAIN_ERR_MALFORMED);
 }
 
@@ -800,8 +810,8 @@ static void test_tx_pickup_over_units_max_too_large(void **state)
     assert_null(buf);
     /* the same count spliced into a canonical encoding of the edge case */
     assert_int_equal(pickup_n(CHAIN_UNITS_MAX, &buf, &len), CHAIN_OK);
-    const uint8_t at_max[] = {'u', 'n', 'i', 't', 's', 0x99, CHAIN_UNITS_MAX >> 8,
-                              CHAIN_UNITS_MAX & 0xff};
+    const uint8_t at_max[] = {
+        'u', 'n', 'i', 't', 's', 0x99, CHAIN_UNITS_MAX >> 8, CHAIN_UNITS_MAX & 0xff};
     size_t off = find(buf, len, (const char *)at_max, sizeof at_max);
     /* every unit encodes to the same length (serials U000000..U009999) and the
      * array ends where the next key, "region", starts: append a copy of the
