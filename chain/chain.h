@@ -94,6 +94,17 @@ enum chain_err {
     CHAIN_ERR_INVALID,               /* "invalid": a field value is out of its domain */
     CHAIN_ERR_NO_OFFER,              /* "no_offer": no claim or transfer offer is open */
     CHAIN_ERR_OFFER_EXPIRED,         /* "offer_expired": the transfer offer has lapsed */
+    /* A passkey (WebAuthn) assertion refused, each reason its own code: */
+    CHAIN_ERR_WEBAUTHN_MALFORMED, /* "webauthn_malformed": authenticatorData, clientDataJSON,
+                                     signature or key do not parse */
+    CHAIN_ERR_WEBAUTHN_TYPE,      /* "webauthn_type": clientData type is not webauthn.get */
+    CHAIN_ERR_WEBAUTHN_CHALLENGE, /* "webauthn_challenge": not signed for this tx id */
+    CHAIN_ERR_WEBAUTHN_ORIGIN,    /* "webauthn_origin": origin not allowed (or cross-origin) */
+    CHAIN_ERR_WEBAUTHN_RP,        /* "webauthn_rp": rpIdHash is not the network's rp id */
+    CHAIN_ERR_WEBAUTHN_PRESENCE,  /* "webauthn_presence": user presence (or verification
+                                     the network asks for) not asserted */
+    CHAIN_ERR_WEBAUTHN_SIGNATURE, /* "webauthn_signature": ECDSA P-256 does not verify */
+    CHAIN_ERR_WEBAUTHN_REPLAY,    /* "webauthn_replay": signature counter did not advance */
     CHAIN_ERR__COUNT
 };
 
@@ -183,6 +194,82 @@ int chain_claim_key(uint8_t seckey[CHAIN_SECKEY_LEN], uint8_t pub[CHAIN_KEY_LEN]
  * be redirected to anyone else. */
 void chain_claim_msg(uint8_t out[CHAIN_HASH_LEN], const uint8_t chain_id[CHAIN_HASH_LEN],
                      const char *gtin, const char *serial, const uint8_t owner[CHAIN_KEY_LEN]);
+
+/* ---- passkeys (WebAuthn, ES256 over P-256, OpenSSL libcrypto) ---------------- */
+
+#define CHAIN_RP_ID_MAX    253  /* a domain name */
+#define CHAIN_ORIGIN_MAX   127  /* "https://shop.example:8443" */
+#define CHAIN_ORIGINS_MAX  8
+#define CHAIN_CRED_ID_MAX  1023 /* WebAuthn's own bound on a credential id */
+#define CHAIN_P256_PUB_LEN 65   /* SEC1 uncompressed point 04 || x || y */
+#define CHAIN_ADATA_MIN    37   /* rpIdHash[32] flags[1] signCount[4] */
+#define CHAIN_ADATA_MAX    1024 /* authenticatorData with extensions */
+#define CHAIN_CDATA_MAX    1024 /* clientDataJSON */
+#define CHAIN_DER_SIG_MAX  72   /* DER ECDSA P-256 signature */
+#define CHAIN_TAG_PASSKEY  "provena/passkey/v1" /* passkey identity */
+
+/* The network's WebAuthn relying party (genesis "webauthn"). An empty id means
+ * passkeys are not accepted on this network. */
+typedef struct chain_rp {
+    char id[CHAIN_RP_ID_MAX + 1];
+    char origins[CHAIN_ORIGINS_MAX][CHAIN_ORIGIN_MAX + 1]; /* exact matches */
+    size_t norigins;
+    bool require_uv; /* user verification (PIN, biometrics), not just presence */
+} chain_rp;
+
+/* What a passkey-signed transaction carries beside its body (the "auth" map):
+ * the credential (id and public key: the owner's identity) and one assertion
+ * whose challenge is the tx id. Lengths are bounded by the CHAIN_*_MAX above. */
+typedef struct chain_passkey_auth {
+    uint8_t cred[CHAIN_CRED_ID_MAX];
+    size_t cred_len;                /* 1..CHAIN_CRED_ID_MAX */
+    uint8_t pub[CHAIN_P256_PUB_LEN]; /* the COSE ES256 key's x and y, as a SEC1 point */
+    uint8_t adata[CHAIN_ADATA_MAX];
+    size_t adata_len; /* CHAIN_ADATA_MIN..CHAIN_ADATA_MAX */
+    uint8_t cdata[CHAIN_CDATA_MAX];
+    size_t cdata_len; /* 1..CHAIN_CDATA_MAX */
+    uint8_t sig[CHAIN_DER_SIG_MAX];
+    size_t sig_len; /* 8..CHAIN_DER_SIG_MAX */
+} chain_passkey_auth;
+
+/* A passkey's identity on the ledger (owner, signer, nonce account): the
+ * 32-byte tagged_hash(PASSKEY, CBOR [credential id bstr, public key bstr65]). */
+void chain_passkey_id(uint8_t out[CHAIN_HASH_LEN], const uint8_t *cred, size_t cred_len,
+                      const uint8_t pub[CHAIN_P256_PUB_LEN]);
+
+/* Parsed clientDataJSON (pointers into a private copy; see chain_webauthn_cdata). */
+typedef struct chain_cdata {
+    char type[16];
+    char challenge[64];
+    char origin[CHAIN_ORIGIN_MAX + 1];
+    bool cross_origin;
+} chain_cdata;
+
+/* Parses clientDataJSON (jansson, duplicate keys refused): an object with
+ * string "type", "challenge", "origin", optional boolean "crossOrigin"; other
+ * members (topOrigin, tokenBinding, ...) ignored. Over-long values are
+ * malformed. CHAIN_OK or CHAIN_ERR_WEBAUTHN_MALFORMED; *out written on success. */
+int chain_webauthn_cdata(chain_cdata *out, const uint8_t *json, size_t len, char *errmsg,
+                         size_t errmsg_len) CHAIN_WUR;
+
+/* Reads authenticatorData: rpIdHash, flags and the big-endian signature
+ * counter. CHAIN_ERR_WEBAUTHN_MALFORMED outside CHAIN_ADATA_MIN..MAX. */
+int chain_webauthn_adata(uint8_t rp_hash[CHAIN_HASH_LEN], uint8_t *flags, uint32_t *count,
+                         const uint8_t *adata, size_t len) CHAIN_WUR;
+
+/*
+ * Verifies a passkey assertion for challenge (the tx id), every node alike:
+ * clientData type "webauthn.get" (_TYPE), challenge = base64url(challenge)
+ * (_CHALLENGE), origin one of rp->origins and not crossOrigin (_ORIGIN),
+ * rpIdHash = SHA-256(rp->id) (_RP; also when rp is NULL or has no id), user
+ * present and, when rp->require_uv, verified (_PRESENCE), and the DER ECDSA
+ * P-256 signature over authenticatorData || SHA-256(clientDataJSON) by a->pub
+ * (_SIGNATURE). Anything that does not parse is _MALFORMED. The signature
+ * counter is written to *count on success (NULL: not wanted). Thread-safe.
+ */
+int chain_webauthn_verify(const chain_rp *rp, const chain_passkey_auth *a,
+                          const uint8_t challenge[CHAIN_HASH_LEN], uint32_t *count, char *errmsg,
+                          size_t errmsg_len) CHAIN_WUR;
 
 /* ---- roles, lifecycle, flags ---------------------------------------------- */
 
