@@ -103,8 +103,8 @@ enum chain_err {
     CHAIN_ERR_WEBAUTHN_RP,        /* "webauthn_rp": rpIdHash is not the network's rp id */
     CHAIN_ERR_WEBAUTHN_PRESENCE,  /* "webauthn_presence": user presence (or verification
                                      the network asks for) not asserted */
-    CHAIN_ERR_WEBAUTHN_SIGNATURE, /* "webauthn_signature": ECDSA P-256 does not verify */
-    CHAIN_ERR_WEBAUTHN_REPLAY,    /* "webauthn_replay": signature counter did not advance */
+    CHAIN_ERR_WEBAUTHN_SIGNATURE, /* "webauthn_signature": ECDSA P-256 does not verify (a
+                                     signature that is not DER included) */
     CHAIN_ERR__COUNT
 };
 
@@ -380,8 +380,10 @@ typedef struct chain_scan {
  * as long as it is not passed to chain_tx_free().
  * Wire form (canonical CBOR map, keys sorted per RFC 8949 §4.2.1):
  *   {"type": text, "chain": bstr32, "signer": bstr32, "nonce": uint, "time": uint,
- *    "body": map, "sig": bstr64}
- * The tx id / sighash is tagged_hash(TX, encoding of the same map without "sig").
+ *    "body": map, "sig": bstr64, ["auth": {"pub": bstr65, "sig": bstr (DER),
+ *    "cred": bstr, "adata": bstr, "cdata": bstr}]}
+ * The tx id / sighash is tagged_hash(TX, encoding of the same map without "sig"
+ * and "auth"). A passkey-signed tx has "auth" and a "sig" of 64 zero bytes.
  */
 typedef struct chain_tx {
     int type; /* enum chain_tx_type */
@@ -389,7 +391,11 @@ typedef struct chain_tx {
     uint8_t signer[CHAIN_KEY_LEN];
     uint64_t nonce; /* exactly last accepted + 1 per signer, from 1 */
     uint64_t time;  /* signer's clock; informational, never used by rules */
-    uint8_t sig[CHAIN_SIG_LEN];
+    uint8_t sig[CHAIN_SIG_LEN]; /* all zero when auth is set */
+    /* A passkey-signed tx: signer = chain_passkey_id(auth->cred, auth->pub) and
+     * auth carries the assertion over the tx id; NULL for a BIP-340 signer.
+     * Heap-owned like the arrays below. */
+    chain_passkey_auth *auth;
 
     /* body fields, by type (unused ones zero) */
     char gtin[GS1_GTIN_LEN + 1];        /* mint; policy.set scope ("" = network) */
@@ -453,10 +459,19 @@ int chain_tx_id(uint8_t out[CHAIN_HASH_LEN], const chain_tx *tx) CHAIN_WUR;
 int chain_tx_sign(chain_tx *tx, const uint8_t seckey[CHAIN_SECKEY_LEN]) CHAIN_WUR;
 
 /* Stateless admission check of an encoded tx, as the leader does before a tx
- * can reach the log: decodes, checks the chain id and the signature. Fills id
+ * can reach the log: decodes, checks the chain id and the signature (BIP-340,
+ * or a passkey assertion against rp: NULL refuses every passkey tx). Fills id
  * (the tx id) on success. Thread-safe. */
 int chain_tx_precheck(uint8_t id[CHAIN_HASH_LEN], const uint8_t chain_id[CHAIN_HASH_LEN],
-                      const uint8_t *buf, size_t len, char *errmsg, size_t errmsg_len) CHAIN_WUR;
+                      const chain_rp *rp, const uint8_t *buf, size_t len, char *errmsg,
+                      size_t errmsg_len) CHAIN_WUR;
+
+/* The signature check alone, of a decoded tx whose id is id: a BIP-340
+ * signature by tx->signer (CHAIN_ERR_BAD_SIGNATURE), or, with tx->auth, the
+ * signer being that passkey (CHAIN_ERR_BAD_SIGNATURE) and its assertion
+ * (chain_webauthn_verify's codes). Thread-safe. */
+int chain_tx_verify(const chain_rp *rp, const chain_tx *tx, const uint8_t id[CHAIN_HASH_LEN],
+                    char *errmsg, size_t errmsg_len) CHAIN_WUR;
 
 /* JSON at the HTTP edge (jansson). to_json returns a new reference (NULL on
  * OOM): {"type","chain","signer","nonce","time","body":{...},"sig"}, binary as
@@ -511,6 +526,10 @@ typedef struct chain_genesis {
      * what labels carry by default; "" when the genesis names none (the chain id
      * then covers the same fields as before the field existed). */
     char resolver[CHAIN_RESOLVER_MAX + 1];
+    /* The WebAuthn relying party customers' passkeys are bound to; rp.id ""
+     * (no "webauthn" in the document: the chain id covers it only when present)
+     * means the network accepts no passkeys. */
+    chain_rp rp;
     uint8_t chain_id[CHAIN_HASH_LEN]; /* tagged_hash(GENESIS, canonical CBOR) */
 } chain_genesis;
 

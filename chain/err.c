@@ -65,8 +65,7 @@ static const struct {
                                      "passkey assertion lacks user presence or verification"},
     [CHAIN_ERR_WEBAUTHN_SIGNATURE] = {"webauthn_signature",
                                       "passkey signature does not verify"},
-    [CHAIN_ERR_WEBAUTHN_REPLAY] = {"webauthn_replay",
-                                   "passkey signature counter did not advance (replay or clone)"},
+
 };
 
 const char *chain_err_code(int err)

@@ -301,7 +301,7 @@ def head_key(head):
 
 
 class Cluster:
-    def __init__(self, n, name="cluster", node_args=()):
+    def __init__(self, n, name="cluster", node_args=(), genesis_extra=None):
         self.dir = tempfile.mkdtemp(prefix=f"provena-{name}-")
         self.node_args = list(node_args)
         self.brand_key = os.path.join(self.dir, "brand.key")
@@ -323,6 +323,8 @@ class Cluster:
             "nodes": [{"id": nd.id, "operator": "acme", "raft": nd.raft, "http": nd.http,
                        "pub": nd.pub} for nd in self.nodes],
         }
+        if genesis_extra:
+            doc.update(genesis_extra(self) if callable(genesis_extra) else genesis_extra)
         with open(self.genesis, "w") as f:
             json.dump(doc, f, indent=1)
         self.nonce = 0  # last brand nonce handed out (fallback when no node answers)

@@ -347,7 +347,7 @@ static void test_tx_precheck_accepts_signed_tx(void **state)
     uint8_t *buf = signed_sample(CHAIN_TX_PICKUP, &len);
     uint8_t id[32], want[32];
     char msg[128];
-    assert_int_equal(chain_tx_precheck(id, chain_id, buf, len, msg, sizeof msg), CHAIN_OK);
+    assert_int_equal(chain_tx_precheck(id, chain_id, NULL, buf, len, msg, sizeof msg), CHAIN_OK);
     chain_tx t;
     assert_int_equal(chain_tx_decode(&t, buf, len, NULL, 0), CHAIN_OK);
     assert_int_equal(chain_tx_id(want, &t), CHAIN_OK);
@@ -365,7 +365,7 @@ static void test_tx_other_chain_refused_by_precheck(void **state)
     memcpy(other, chain_id, 32);
     other[0] ^= 1;
     char msg[128];
-    assert_int_equal(chain_tx_precheck(id, other, buf, len, msg, sizeof msg),
+    assert_int_equal(chain_tx_precheck(id, other, NULL, buf, len, msg, sizeof msg),
                      CHAIN_ERR_WRONG_CHAIN);
     free(buf);
 }
@@ -379,12 +379,12 @@ static void test_tx_bad_signature_refused_by_precheck(void **state)
     /* "sig" is the first key: map head, key (4 bytes), bstr head (2 bytes). */
     assert_int_equal(buf[5], 0x58);
     buf[7 + 10] ^= 0x01;
-    assert_int_equal(chain_tx_precheck(id, chain_id, buf, len, NULL, 0), CHAIN_ERR_BAD_SIGNATURE);
+    assert_int_equal(chain_tx_precheck(id, chain_id, NULL, buf, len, NULL, 0), CHAIN_ERR_BAD_SIGNATURE);
     buf[7 + 10] ^= 0x01;
     /* A changed body invalidates the signature too. */
     size_t off = find(buf, len, "DE-BY", 5);
     buf[off + 3] = 'N';
-    assert_int_equal(chain_tx_precheck(id, chain_id, buf, len, NULL, 0), CHAIN_ERR_BAD_SIGNATURE);
+    assert_int_equal(chain_tx_precheck(id, chain_id, NULL, buf, len, NULL, 0), CHAIN_ERR_BAD_SIGNATURE);
     free(buf);
 }
 
@@ -729,7 +729,7 @@ static void test_tx_mint_10000_fits_and_decodes(void **state)
     assert_int_equal(t.nunits, CHAIN_MINT_MAX);
     assert_string_equal(t.serials[CHAIN_MINT_MAX - 1], "SN000000000000009999");
     uint8_t id[32];
-    assert_int_equal(chain_tx_precheck(id, chain_id, buf, len, NULL, 0), CHAIN_OK);
+    assert_int_equal(chain_tx_precheck(id, chain_id, NULL, buf, len, NULL, 0), CHAIN_OK);
     chain_tx_free(&t);
     free(buf);
 }
@@ -794,7 +794,7 @@ static void test_tx_pickup_units_max_fits_and_decodes(void **state)
     assert_int_equal(t.nunits, CHAIN_UNITS_MAX);
     assert_string_equal(t.units[CHAIN_UNITS_MAX - 1].serial, "U009999");
     uint8_t id[32];
-    assert_int_equal(chain_tx_precheck(id, chain_id, buf, len, NULL, 0), CHAIN_OK);
+    assert_int_equal(chain_tx_precheck(id, chain_id, NULL, buf, len, NULL, 0), CHAIN_OK);
     chain_tx_free(&t);
     free(buf);
 }
@@ -833,7 +833,7 @@ static void test_tx_pickup_over_units_max_too_large(void **state)
     /* the count itself is refused, before 10,001 units are allocated and read */
     assert_string_equal(msg, "body.units: 10001 entries, at most 10000");
     uint8_t id[32];
-    assert_int_equal(chain_tx_precheck(id, chain_id, tx, l2, NULL, 0), CHAIN_ERR_TOO_LARGE);
+    assert_int_equal(chain_tx_precheck(id, chain_id, NULL, tx, l2, NULL, 0), CHAIN_ERR_TOO_LARGE);
     free(tx);
     free(buf);
 }
