@@ -11,8 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "chain/cbor_util.h"
 #include "chain/chain.h"
+#include "chain/tx_schema.h"
 
 #define GTIN "09506000134352"
 
@@ -876,6 +879,80 @@ static void test_tx_decode_leaves_output_on_failure(void **state)
     assert_int_equal(t.nonce, 0xababababababababull);
 }
 
+/* A passkey-signed tx: "auth" beside "sig", outside the id; one encoding; the
+ * id from bytes equals the decoded one; JSON round trip; bounds of auth. */
+static void test_tx_passkey_auth_roundtrip_and_bounds(void **state)
+{
+    (void)state;
+    static chain_passkey_auth a;
+    memset(&a, 0, sizeof a);
+    a.pub[0] = 4;
+    memset(a.pub + 1, 0x11, 64);
+    a.cred_len = 16;
+    memset(a.cred, 0xc7, a.cred_len);
+    a.adata_len = CHAIN_ADATA_MIN;
+    memset(a.adata, 0xad, a.adata_len);
+    a.cdata_len = 100;
+    memset(a.cdata, '{', a.cdata_len);
+    a.sig_len = 70;
+    memset(a.sig, 0x30, a.sig_len);
+    chain_tx tx, back;
+    sample(&tx, CHAIN_TX_WARRANTY_ACTIVATE);
+    memset(tx.sig, 0, sizeof tx.sig);
+    chain_passkey_id(tx.signer, a.cred, a.cred_len, a.pub);
+    uint8_t id_plain[32], id[32], raw_id[32];
+    assert_int_equal(chain_tx_id(id_plain, &tx), CHAIN_OK);
+    tx.auth = &a;
+    assert_int_equal(chain_tx_id(id, &tx), CHAIN_OK);
+    assert_memory_equal(id, id_plain, 32); /* the assertion is not part of what it signs */
+    uint8_t *buf, *again;
+    size_t len, alen;
+    assert_int_equal(chain_tx_encode(&buf, &len, &tx), CHAIN_OK);
+    assert_int_equal(buf[0], 0xa8);
+    assert_int_equal(tx_id_raw(raw_id, buf, len), CHAIN_OK);
+    assert_memory_equal(raw_id, id, 32);
+    char msg[160];
+    assert_int_equal(chain_tx_decode(&back, buf, len, msg, sizeof msg), CHAIN_OK);
+    assert_non_null(back.auth);
+    assert_int_equal(back.auth->cdata_len, 100);
+    assert_memory_equal(back.auth->sig, a.sig, a.sig_len);
+    json_t *j = chain_tx_to_json(&back);
+    assert_non_null(j);
+    chain_tx_free(&back);
+    assert_int_equal(chain_tx_from_json(&back, j, msg, sizeof msg), CHAIN_OK);
+    json_decref(j);
+    assert_int_equal(chain_tx_encode(&again, &alen, &back), CHAIN_OK);
+    assert_int_equal(alen, len);
+    assert_memory_equal(again, buf, len);
+    free(again);
+    chain_tx_free(&back);
+    /* the precheck without a relying party refuses it; a bad BIP-340 path is not taken */
+    assert_int_equal(chain_tx_precheck(raw_id, tx.chain, NULL, buf, len, msg, sizeof msg),
+                     CHAIN_ERR_WEBAUTHN_MALFORMED); /* 0x7b... is no JSON object */
+    free(buf);
+    /* with auth, sig must be 64 zero bytes */
+    tx.sig[0] = 1;
+    assert_int_equal(chain_tx_encode(&buf, &len, &tx), CHAIN_ERR_MALFORMED);
+    tx.sig[0] = 0;
+    /* bounds: exactly at them, and one past */
+    a.cdata_len = CHAIN_CDATA_MAX;
+    a.adata_len = CHAIN_ADATA_MAX;
+    a.sig_len = CHAIN_DER_SIG_MAX;
+    a.cred_len = CHAIN_CRED_ID_MAX;
+    assert_int_equal(chain_tx_encode(&buf, &len, &tx), CHAIN_OK);
+    assert_int_equal(chain_tx_decode(&back, buf, len, msg, sizeof msg), CHAIN_OK);
+    chain_tx_free(&back);
+    free(buf);
+    size_t *lens[] = {&a.cdata_len, &a.adata_len, &a.sig_len, &a.cred_len};
+    for (size_t k = 0; k < 4; k++) {
+        (*lens[k])++;
+        assert_int_equal(chain_tx_encode(&buf, &len, &tx), CHAIN_ERR_MALFORMED);
+        (*lens[k])--;
+    }
+    a.adata_len = CHAIN_ADATA_MIN - 1;
+    assert_int_equal(chain_tx_encode(&buf, &len, &tx), CHAIN_ERR_MALFORMED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -902,6 +979,7 @@ int main(void)
         cmocka_unit_test(test_tx_bad_gtin_serial_region_refused),
         cmocka_unit_test(test_tx_invalid_body_key_refused),
         cmocka_unit_test(test_tx_sell_needs_exactly_one_buyer_form),
+        cmocka_unit_test(test_tx_passkey_auth_roundtrip_and_bounds),
         cmocka_unit_test(test_tx_mint_10000_fits_and_decodes),
         cmocka_unit_test(test_tx_mint_over_max_serials_too_large),
         cmocka_unit_test(test_tx_pickup_units_max_fits_and_decodes),
