@@ -9,7 +9,8 @@ PKGS=(
   build-essential cmake pkg-config git
   libsecp256k1-dev liblmdb-dev lmdb-utils libnng-dev libcbor-dev libqrencode-dev
   libmicrohttpd-dev libuv1-dev libjansson-dev libpng-dev libcmocka-dev
-  libcurl4-openssl-dev libssl-dev nodejs clang clang-format curl wrk zbar-tools chromium python3 procps
+  libcurl4-openssl-dev libssl-dev nodejs clang clang-format curl wrk zbar-tools chromium python3 procps \
+  python3-cryptography
   librsvg2-bin lcov
 )
 # librsvg2-bin: rsvg-convert rasterizes label SVGs for the zbarimg round trip in
