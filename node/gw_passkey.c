@@ -18,6 +18,19 @@
 #include <string.h>
 
 #include "node/gw_priv.h"
+#include "node/passkey_js.h" /* generated from node/static/passkey.js */
+
+/* GET /static/passkey.js: the page's one script (immutable per build). */
+void gw_route_passkey_js(gw_req *r)
+{
+    char *p = malloc(sizeof passkey_js);
+    if (p == NULL) {
+        gw_reply_error(r, 503, "nomem", "out of memory");
+        return;
+    }
+    memcpy(p, passkey_js, sizeof passkey_js);
+    gw_reply(r, 200, "text/javascript; charset=utf-8", p, sizeof passkey_js);
+}
 
 #define PREPARE_BODY_MAX (64u << 10)
 
