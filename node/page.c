@@ -172,7 +172,7 @@ static void own_section(gw_buf *b, const gw_view *v)
                              "for=\"pk-code\">Code from the seller</label>"
                            : "<h2>Take over this product</h2><form id=\"pk-claim\"><label "
                              "for=\"pk-code\">Transfer code from the owner</label>");
-        gw_buf_puts(b, "<input id=\"pk-code\" name=\"code\" autocomplete=\"off\" "
+        gw_buf_puts(b, "<input id=\"pk-code\" autocomplete=\"off\" "
                        "autocapitalize=\"characters\" required maxlength=\"80\">"
                        "<button type=\"submit\">Claim with a passkey</button></form>");
     }

@@ -56,7 +56,7 @@
   const claim = document.getElementById("pk-claim");
   if (claim) claim.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const code = claim.elements.code.value;
+    const code = document.getElementById("pk-code").value; // no name: never in a URL
     try {
       say("Creating your passkey…");
       const pk = await newPasskey();
