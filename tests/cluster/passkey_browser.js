@@ -80,6 +80,14 @@ async function main() {
     const idA = await a.evaluate(() => JSON.parse(localStorage.getItem('provena-passkeys'))[0].id);
     await a.click('form[data-act="warranty.activate"] button');
     await status(a, 'Done');
+    // the page reloads itself; another node may lag a moment behind the commit
+    const until = Date.now() + T;
+    for (;;) {
+      await a.waitForTimeout(500);
+      await a.reload();
+      if ((await a.textContent('main')).includes('Warranty activated')) break;
+      if (Date.now() > until) throw new Error('warranty activation never shown');
+    }
     await a.waitForSelector('#pk-owner:not([hidden])', { timeout: T });
     await a.click('form[data-act="transfer.offer"] button');
     await status(a, 'Transfer offered');

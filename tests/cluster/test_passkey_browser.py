@@ -5,7 +5,7 @@ virtual authenticator. A seller sells with a code (CLI); customer A claims on
 node 1's page, activates the warranty, offers a transfer; customer B claims it
 on node 2's page; all three nodes then show B's passkey as owner. Pages are
 served on `localhost` (an IP address is not a valid rp id). Phone-size
-screenshots are kept in the test directory. Exit 77 without playwright-core or
+screenshots are kept in build/screenshots/passkey/. Exit 77 without playwright-core or
 chromium."""
 import json
 import os
@@ -72,7 +72,7 @@ def run(c):
     gtin, serial = u.split("/")
     urls = [nd.http.replace("127.0.0.1", "localhost") + f"/01/{gtin}/21/{serial}"
             for nd in c.nodes[:2]]
-    shots = os.path.join(c.dir, "screenshots")
+    shots = os.path.join(lib.BUILD, "screenshots", "passkey")  # kept after the run
     os.makedirs(shots, exist_ok=True)
     p = subprocess.run(["node", os.path.join(HERE, "passkey_browser.js"), *urls, code, shots],
                        capture_output=True, text=True, timeout=lib.scaled(300))
