@@ -105,7 +105,12 @@ __attribute__((unused)) static inline bool unit_check(const st_unit *s)
     bool sold = u->state == CHAIN_UNIT_SOLD || u->state == CHAIN_UNIT_OWNED;
     return u->state >= CHAIN_UNIT_MINTED && u->state < CHAIN_UNIT__COUNT &&
            u->has_owner == (u->state == CHAIN_UNIT_OWNED) &&
-           u->claim_pending == (u->state == CHAIN_UNIT_SOLD) && (u->holder[0] == '\0') == sold &&
+           /* a claim is pending when sold; when owned, a transfer offer may be
+              open, and only an offer has an expiry */
+           (u->state == CHAIN_UNIT_SOLD ? u->claim_pending
+                                        : !u->claim_pending || u->state == CHAIN_UNIT_OWNED) &&
+           (u->offer_expires != 0) == (u->claim_pending && u->state == CHAIN_UNIT_OWNED) &&
+           (u->holder[0] == '\0') == sold &&
            (u->sold_at != 0) == sold && (u->warranty_active ? sold : true) &&
            (u->open_claims == 0 || u->warranty_active);
 }

@@ -197,15 +197,15 @@ void chain_claim_msg(uint8_t out[CHAIN_HASH_LEN], const uint8_t chain_id[CHAIN_H
 
 /* ---- passkeys (WebAuthn, ES256 over P-256, OpenSSL libcrypto) ---------------- */
 
-#define CHAIN_RP_ID_MAX    253  /* a domain name */
-#define CHAIN_ORIGIN_MAX   127  /* "https://shop.example:8443" */
+#define CHAIN_RP_ID_MAX    253 /* a domain name */
+#define CHAIN_ORIGIN_MAX   127 /* "https://shop.example:8443" */
 #define CHAIN_ORIGINS_MAX  8
-#define CHAIN_CRED_ID_MAX  1023 /* WebAuthn's own bound on a credential id */
-#define CHAIN_P256_PUB_LEN 65   /* SEC1 uncompressed point 04 || x || y */
-#define CHAIN_ADATA_MIN    37   /* rpIdHash[32] flags[1] signCount[4] */
-#define CHAIN_ADATA_MAX    1024 /* authenticatorData with extensions */
-#define CHAIN_CDATA_MAX    1024 /* clientDataJSON */
-#define CHAIN_DER_SIG_MAX  72   /* DER ECDSA P-256 signature */
+#define CHAIN_CRED_ID_MAX  1023                 /* WebAuthn's own bound on a credential id */
+#define CHAIN_P256_PUB_LEN 65                   /* SEC1 uncompressed point 04 || x || y */
+#define CHAIN_ADATA_MIN    37                   /* rpIdHash[32] flags[1] signCount[4] */
+#define CHAIN_ADATA_MAX    1024                 /* authenticatorData with extensions */
+#define CHAIN_CDATA_MAX    1024                 /* clientDataJSON */
+#define CHAIN_DER_SIG_MAX  72                   /* DER ECDSA P-256 signature */
 #define CHAIN_TAG_PASSKEY  "provena/passkey/v1" /* passkey identity */
 
 /* The network's WebAuthn relying party (genesis "webauthn"). An empty id means
@@ -222,7 +222,7 @@ typedef struct chain_rp {
  * whose challenge is the tx id. Lengths are bounded by the CHAIN_*_MAX above. */
 typedef struct chain_passkey_auth {
     uint8_t cred[CHAIN_CRED_ID_MAX];
-    size_t cred_len;                /* 1..CHAIN_CRED_ID_MAX */
+    size_t cred_len;                 /* 1..CHAIN_CRED_ID_MAX */
     uint8_t pub[CHAIN_P256_PUB_LEN]; /* the COSE ES256 key's x and y, as a SEC1 point */
     uint8_t adata[CHAIN_ADATA_MAX];
     size_t adata_len; /* CHAIN_ADATA_MIN..CHAIN_ADATA_MAX */
@@ -389,8 +389,8 @@ typedef struct chain_tx {
     int type; /* enum chain_tx_type */
     uint8_t chain[CHAIN_HASH_LEN];
     uint8_t signer[CHAIN_KEY_LEN];
-    uint64_t nonce; /* exactly last accepted + 1 per signer, from 1 */
-    uint64_t time;  /* signer's clock; informational, never used by rules */
+    uint64_t nonce;             /* exactly last accepted + 1 per signer, from 1 */
+    uint64_t time;              /* signer's clock; informational, never used by rules */
     uint8_t sig[CHAIN_SIG_LEN]; /* all zero when auth is set */
     /* A passkey-signed tx: signer = chain_passkey_id(auth->cred, auth->pub) and
      * auth carries the assertion over the tx id; NULL for a BIP-340 signer.

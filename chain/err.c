@@ -63,8 +63,7 @@ static const struct {
     [CHAIN_ERR_WEBAUTHN_RP] = {"webauthn_rp", "passkey assertion is for another relying party"},
     [CHAIN_ERR_WEBAUTHN_PRESENCE] = {"webauthn_presence",
                                      "passkey assertion lacks user presence or verification"},
-    [CHAIN_ERR_WEBAUTHN_SIGNATURE] = {"webauthn_signature",
-                                      "passkey signature does not verify"},
+    [CHAIN_ERR_WEBAUTHN_SIGNATURE] = {"webauthn_signature", "passkey signature does not verify"},
 
 };
 

@@ -127,15 +127,16 @@ static int auth_check(const chain_tx *tx, char *errmsg, size_t elen)
     const char *bad = a->cred_len < 1 || a->cred_len > CHAIN_CRED_ID_MAX ? "auth.cred"
                       : a->adata_len < CHAIN_ADATA_MIN || a->adata_len > CHAIN_ADATA_MAX
                           ? "auth.adata"
-                      : a->cdata_len < 1 || a->cdata_len > CHAIN_CDATA_MAX   ? "auth.cdata"
-                      : a->sig_len < 8 || a->sig_len > CHAIN_DER_SIG_MAX     ? "auth.sig"
-                      : memcmp(tx->sig, zero, CHAIN_SIG_LEN) != 0            ? "sig"
-                                                                             : NULL;
+                      : a->cdata_len < 1 || a->cdata_len > CHAIN_CDATA_MAX ? "auth.cdata"
+                      : a->sig_len < 8 || a->sig_len > CHAIN_DER_SIG_MAX   ? "auth.sig"
+                      : memcmp(tx->sig, zero, CHAIN_SIG_LEN) != 0          ? "sig"
+                                                                           : NULL;
     if (bad == NULL)
         return CHAIN_OK;
     if (errmsg != NULL && elen > 0)
         snprintf(errmsg, elen, "%s: %s", bad,
-                 bad[0] == 's' ? "not 64 zero bytes in a passkey-signed tx" : "length out of bounds");
+                 bad[0] == 's' ? "not 64 zero bytes in a passkey-signed tx"
+                               : "length out of bounds");
     return CHAIN_ERR_MALFORMED;
 }
 
@@ -630,8 +631,7 @@ int chain_tx_verify(const chain_rp *rp, const chain_tx *tx, const uint8_t id[CHA
 }
 
 int chain_tx_precheck(uint8_t id[CHAIN_HASH_LEN], const uint8_t chain_id[CHAIN_HASH_LEN],
-                      const chain_rp *rp, const uint8_t *buf, size_t len, char *errmsg,
-                      size_t elen)
+                      const chain_rp *rp, const uint8_t *buf, size_t len, char *errmsg, size_t elen)
 {
     chain_tx t;
     int rc = chain_tx_decode(&t, buf, len, errmsg, elen);

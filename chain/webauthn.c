@@ -77,8 +77,8 @@ int chain_webauthn_cdata(chain_cdata *out, const uint8_t *json, size_t len, char
                          size_t elen)
 {
     if (len == 0 || len > CHAIN_CDATA_MAX)
-        return wfail(errmsg, elen, CHAIN_ERR_WEBAUTHN_MALFORMED,
-                     "clientDataJSON: %zu bytes, 1..%d", len, CHAIN_CDATA_MAX);
+        return wfail(errmsg, elen, CHAIN_ERR_WEBAUTHN_MALFORMED, "clientDataJSON: %zu bytes, 1..%d",
+                     len, CHAIN_CDATA_MAX);
     json_error_t jerr;
     json_t *o = json_loadb((const char *)json, len, JSON_REJECT_DUPLICATES, &jerr);
     chain_cdata c;
@@ -186,8 +186,9 @@ int chain_webauthn_verify(const chain_rp *rp, const chain_passkey_auth *a,
         return wfail(errmsg, elen, CHAIN_ERR_WEBAUTHN_MALFORMED,
                      "auth: credential id or signature out of bounds");
     if (chain_webauthn_adata(rp_hash, &flags, &cnt, a->adata, a->adata_len) != CHAIN_OK)
-        return wfail(errmsg, elen, CHAIN_ERR_WEBAUTHN_MALFORMED, "authenticatorData: %zu bytes, %d..%d",
-                     a->adata_len, CHAIN_ADATA_MIN, CHAIN_ADATA_MAX);
+        return wfail(errmsg, elen, CHAIN_ERR_WEBAUTHN_MALFORMED,
+                     "authenticatorData: %zu bytes, %d..%d", a->adata_len, CHAIN_ADATA_MIN,
+                     CHAIN_ADATA_MAX);
     int rc = chain_webauthn_cdata(&cd, a->cdata, a->cdata_len, errmsg, elen);
     if (rc)
         return rc;
@@ -211,7 +212,8 @@ int chain_webauthn_verify(const chain_rp *rp, const chain_passkey_auth *a,
         return wfail(errmsg, elen, CHAIN_ERR_WEBAUTHN_RP,
                      "authenticatorData: rpIdHash is not SHA-256(\"%.64s\")", rp->id);
     if (!(flags & FLAG_UP))
-        return wfail(errmsg, elen, CHAIN_ERR_WEBAUTHN_PRESENCE, "authenticatorData: user not present");
+        return wfail(errmsg, elen, CHAIN_ERR_WEBAUTHN_PRESENCE,
+                     "authenticatorData: user not present");
     if (rp->require_uv && !(flags & FLAG_UV))
         return wfail(errmsg, elen, CHAIN_ERR_WEBAUTHN_PRESENCE,
                      "authenticatorData: user not verified, and the network asks for it");

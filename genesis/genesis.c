@@ -425,8 +425,7 @@ static int parse_webauthn(gctx *c, const json_t *v, chain_genesis *g)
                         "valid WebAuthn rp id)");
     memcpy(g->rp.id, s, n + 1);
     const json_t *arr = json_object_get(v, "origins");
-    if (!json_is_array(arr) || json_array_size(arr) < 1 ||
-        json_array_size(arr) > CHAIN_ORIGINS_MAX)
+    if (!json_is_array(arr) || json_array_size(arr) < 1 || json_array_size(arr) > CHAIN_ORIGINS_MAX)
         return gfail(c, "webauthn.origins: not an array of 1..%d origins", CHAIN_ORIGINS_MAX);
     for (size_t i = 0; i < json_array_size(arr); i++) {
         const json_t *o = json_array_get(arr, i);
@@ -439,8 +438,10 @@ static int parse_webauthn(gctx *c, const json_t *v, chain_genesis *g)
         for (size_t k = scheme; good && k < on; k++)
             good = os[k] > ' ' && os[k] < 0x7f && os[k] != '/' && os[k] != '?' && os[k] != '#';
         if (!good)
-            return gfail(c, "webauthn.origins[%zu]: not an http(s) origin (scheme://host[:port], "
-                            "at most %d bytes)", i, CHAIN_ORIGIN_MAX);
+            return gfail(c,
+                         "webauthn.origins[%zu]: not an http(s) origin (scheme://host[:port], "
+                         "at most %d bytes)",
+                         i, CHAIN_ORIGIN_MAX);
         memcpy(g->rp.origins[i], os, on + 1);
         g->rp.norigins = i + 1;
     }
@@ -454,8 +455,8 @@ static int parse_webauthn(gctx *c, const json_t *v, chain_genesis *g)
 
 static int parse_root(gctx *c, const json_t *root, chain_genesis *g)
 {
-    static const char *const keys[] = {"chain",  "time",     "brands",   "participants", "nodes",
-                                       "policy", "resolver", "webauthn", NULL};
+    static const char *const keys[] = {
+        "chain", "time", "brands", "participants", "nodes", "policy", "resolver", "webauthn", NULL};
     if (!json_is_object(root))
         return gfail(c, "genesis: not a JSON object");
     int rc;

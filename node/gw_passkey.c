@@ -85,8 +85,8 @@ static int apply_code(gw_req *r, json_t *j, const json_t *code, const uint8_t si
     memcpy(serial, slash + 1, sl + 1);
     uint8_t sk[CHAIN_SECKEY_LEN], pub[CHAIN_KEY_LEN], out[CHAIN_SIG_LEN];
     size_t outlen = CHAIN_KEY_LEN;
-    int e = c ? chain_claim_key(sk, pub, gtin, serial, c, json_string_length(code))
-              : CHAIN_ERR_INVALID;
+    int e =
+        c ? chain_claim_key(sk, pub, gtin, serial, c, json_string_length(code)) : CHAIN_ERR_INVALID;
     if (e != CHAIN_OK) {
         snprintf(msg, mlen, "code: not a code (Crockford base32, dashes and spaces allowed)");
         goto done;

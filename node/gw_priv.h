@@ -102,8 +102,8 @@ void gw_route_label_svg(gw_req *r);
 void gw_route_label_png(gw_req *r);
 void gw_route_report(gw_req *r);
 void gw_route_tx_prepare(gw_req *r); /* gw_passkey.c: the unsigned tx a passkey signs */
-void gw_route_passkey_js(gw_req *r);  /* gw_passkey.c: the page's script */
-void gw_route_dashboard(gw_req *r); /* gw_dash.c: admin token */
+void gw_route_passkey_js(gw_req *r); /* gw_passkey.c: the page's script */
+void gw_route_dashboard(gw_req *r);  /* gw_dash.c: admin token */
 void gw_route_analytics(gw_req *r);
 void gw_route_alerts(gw_req *r);
 void gw_route_unit_epcis(gw_req *r); /* gw_epcis.c: EPCIS 2.0 */

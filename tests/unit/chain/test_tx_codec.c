@@ -382,12 +382,14 @@ static void test_tx_bad_signature_refused_by_precheck(void **state)
     /* "sig" is the first key: map head, key (4 bytes), bstr head (2 bytes). */
     assert_int_equal(buf[5], 0x58);
     buf[7 + 10] ^= 0x01;
-    assert_int_equal(chain_tx_precheck(id, chain_id, NULL, buf, len, NULL, 0), CHAIN_ERR_BAD_SIGNATURE);
+    assert_int_equal(chain_tx_precheck(id, chain_id, NULL, buf, len, NULL, 0),
+                     CHAIN_ERR_BAD_SIGNATURE);
     buf[7 + 10] ^= 0x01;
     /* A changed body invalidates the signature too. */
     size_t off = find(buf, len, "DE-BY", 5);
     buf[off + 3] = 'N';
-    assert_int_equal(chain_tx_precheck(id, chain_id, NULL, buf, len, NULL, 0), CHAIN_ERR_BAD_SIGNATURE);
+    assert_int_equal(chain_tx_precheck(id, chain_id, NULL, buf, len, NULL, 0),
+                     CHAIN_ERR_BAD_SIGNATURE);
     free(buf);
 }
 

@@ -127,8 +127,9 @@ static void test_bounds_at_and_past(void **state)
                      CHAIN_ERR_WEBAUTHN_MALFORMED);
     /* clientDataJSON of exactly CHAIN_CDATA_MAX bytes parses; one more does not */
     char cd[CHAIN_CDATA_MAX + 2];
-    int head = snprintf(cd, sizeof cd, "{\"type\":\"webauthn.get\",\"challenge\":\"c\","
-                                       "\"origin\":\"o\",\"pad\":\"");
+    int head = snprintf(cd, sizeof cd,
+                        "{\"type\":\"webauthn.get\",\"challenge\":\"c\","
+                        "\"origin\":\"o\",\"pad\":\"");
     size_t pad = CHAIN_CDATA_MAX - (size_t)head - 2;
     memset(cd + head, 'x', pad);
     memcpy(cd + head + pad, "\"}", 2);
@@ -160,8 +161,7 @@ static void test_bounds_at_and_past(void **state)
     assert_int_equal(chain_webauthn_verify(&rp, &a, wv_challenge, NULL, msg, sizeof msg),
                      CHAIN_ERR_WEBAUTHN_MALFORMED);
     a.cred_len = CHAIN_CRED_ID_MAX; /* the id is not signed: the assertion still verifies */
-    assert_int_equal(chain_webauthn_verify(&rp, &a, wv_challenge, NULL, msg, sizeof msg),
-                     CHAIN_OK);
+    assert_int_equal(chain_webauthn_verify(&rp, &a, wv_challenge, NULL, msg, sizeof msg), CHAIN_OK);
     a.sig_len = CHAIN_DER_SIG_MAX + 1;
     assert_int_equal(chain_webauthn_verify(&rp, &a, wv_challenge, NULL, msg, sizeof msg),
                      CHAIN_ERR_WEBAUTHN_MALFORMED);

@@ -323,9 +323,9 @@ static void test_genesis_webauthn_optional_and_bounded(void **state)
     json_object_del(j, "webauthn");
     assert_int_equal(parse_json(j, msg, sizeof msg, &a), CHAIN_OK);
     assert_string_equal(a->rp.id, "");
-    json_t *w = json_pack("{s:s,s:[s,s],s:s}", "rp_id", "localhost", "origins",
-                          "http://localhost:8101", "https://shop.example", "user_verification",
-                          "required");
+    json_t *w =
+        json_pack("{s:s,s:[s,s],s:s}", "rp_id", "localhost", "origins", "http://localhost:8101",
+                  "https://shop.example", "user_verification", "required");
     json_object_set_new(j, "webauthn", w);
     assert_int_equal(parse_json(j, msg, sizeof msg, &b), CHAIN_OK);
     assert_string_equal(b->rp.id, "localhost");
