@@ -181,6 +181,7 @@ static const char *const tx_type_names[CHAIN_TX__COUNT] = {
     [CHAIN_TX_NODE_REMOVE] = "node.remove",
     [CHAIN_TX_POLICY_SET] = "policy.set",
     [CHAIN_TX_SCANS] = "scans",
+    [CHAIN_TX_NODE_ROTATE] = "node.rotate",
     [CHAIN_TX_TRANSFER_OFFER] = "transfer.offer",
     [CHAIN_TX_TRANSFER_CANCEL] = "transfer.cancel",
 };

@@ -109,12 +109,17 @@ static const txf f_participant_rotate[] = {
 };
 static const txf f_node_add[] = {
     FIELD("pub", TXF_KEY, REQ),
+    FIELD("tls", TXF_CERT, 0),
     TEXT("http", TXF_ADDR, http_addr, REQ),
     TEXT("raft", TXF_ADDR, raft_addr, REQ),
     NUM("node_id", TXF_U64, node_id, REQ),
     TEXT("operator", TXF_ID, name, REQ),
 };
 static const txf f_node_remove[] = {
+    NUM("node_id", TXF_U64, node_id, REQ),
+};
+static const txf f_node_rotate[] = {
+    FIELD("tls", TXF_CERT, REQ),
     NUM("node_id", TXF_U64, node_id, REQ),
 };
 static const txf f_policy_set[] = {
@@ -156,6 +161,7 @@ static const tx_schema schemas[CHAIN_TX__COUNT] = {
     [CHAIN_TX_NODE_REMOVE] = SCHEMA(f_node_remove),
     [CHAIN_TX_POLICY_SET] = SCHEMA(f_policy_set),
     [CHAIN_TX_SCANS] = SCHEMA(f_scans),
+    [CHAIN_TX_NODE_ROTATE] = SCHEMA(f_node_rotate),
     [CHAIN_TX_TRANSFER_OFFER] = SCHEMA(f_transfer_offer),
     [CHAIN_TX_TRANSFER_CANCEL] = SCHEMA(f_unit_only),
 };
@@ -174,40 +180,30 @@ const tx_schema *tx_schema_of(int type)
  * txf_check() then holds a built transaction to the same bounds. */
 /* clang-format off: one row per kind reads as a table */
 static const txf_shape shapes[] = {
-    [TXF_GTIN] = {.value = TXV_TEXT},
-    [TXF_LOT] = {.value = TXV_TEXT},
-    [TXF_EXPIRY] = {.value = TXV_TEXT},
-    [TXF_NAME] = {.value = TXV_TEXT},
-    [TXF_ID] = {.value = TXV_TEXT},
-    [TXF_NOTE] = {.value = TXV_TEXT},
-    [TXF_REGION] = {.value = TXV_TEXT},
-    [TXF_ADDR] = {.value = TXV_TEXT},
-    [TXF_U32] = {.value = TXV_UINT, .max = UINT32_MAX},
-    [TXF_U64] = {.value = TXV_UINT, .max = UINT64_MAX},
-    [TXF_BOOL12] = {.value = TXV_BOOL},
-    [TXF_MARKETS] = {.value = TXV_TEXT, .array = true, .max = CHAIN_MARKETS_MAX, .size = 3},
-    [TXF_SERIALS] = {.value = TXV_TEXT,
-                     .array = true,
-                     .nonempty = true,
-                     .max = CHAIN_MINT_MAX,
-                     .size = GS1_SERIAL_MAX + 1},
-    [TXF_LABEL_SIGS] = {.value = TXV_BYTES,
-                        .array = true,
-                        .nonempty = true,
-                        .max = CHAIN_MINT_MAX,
-                        .size = CHAIN_SIG_LEN},
-    [TXF_UNITS] = {.value = TXV_UNIT, .array = true, .nonempty = true, .max = CHAIN_UNITS_MAX},
-    [TXF_UNIT] = {.value = TXV_UNIT},
-    [TXF_KEY] = {.value = TXV_BYTES, .size = CHAIN_KEY_LEN},
-    [TXF_BYTES] = {.value = TXV_BYTES}, /* .size: the field's cap (txf_shape_of) */
-    [TXF_REASON] = {.value = TXV_NAME},
-    [TXF_OUTCOME] = {.value = TXV_NAME},
-    [TXF_ROLE] = {.value = TXV_NAME},
-    [TXF_REGIONS] = {.value = TXV_TEXT,
-                     .array = true,
-                     .max = CHAIN_REGIONS_MAX,
-                     .size = CHAIN_REGION_MAX + 1},
-    [TXF_SCANS] = {.value = TXV_SCAN, .array = true, .nonempty = true, .max = CHAIN_SCANS_MAX},
+    [TXF_GTIN]       = {.value = TXV_TEXT},
+    [TXF_LOT]        = {.value = TXV_TEXT},
+    [TXF_EXPIRY]     = {.value = TXV_TEXT},
+    [TXF_NAME]       = {.value = TXV_TEXT},
+    [TXF_ID]         = {.value = TXV_TEXT},
+    [TXF_NOTE]       = {.value = TXV_TEXT},
+    [TXF_REGION]     = {.value = TXV_TEXT},
+    [TXF_ADDR]       = {.value = TXV_TEXT},
+    [TXF_U32]        = {.value = TXV_UINT, .max = UINT32_MAX},
+    [TXF_U64]        = {.value = TXV_UINT, .max = UINT64_MAX},
+    [TXF_BOOL12]     = {.value = TXV_BOOL},
+    [TXF_MARKETS]    = {.value = TXV_TEXT, .array = true, .max = CHAIN_MARKETS_MAX, .size = 3},
+    [TXF_SERIALS]    = {.value = TXV_TEXT, .array = true, .nonempty = true, .max = CHAIN_MINT_MAX, .size = GS1_SERIAL_MAX + 1},
+    [TXF_LABEL_SIGS] = {.value = TXV_BYTES, .array = true, .nonempty = true, .max = CHAIN_MINT_MAX, .size = CHAIN_SIG_LEN},
+    [TXF_UNITS]      = {.value = TXV_UNIT, .array = true, .nonempty = true, .max = CHAIN_UNITS_MAX},
+    [TXF_UNIT]       = {.value = TXV_UNIT},
+    [TXF_KEY]        = {.value = TXV_BYTES, .size = CHAIN_KEY_LEN},
+    [TXF_BYTES]      = {.value = TXV_BYTES}, /* .size: the field's cap (txf_shape_of) */
+    [TXF_REASON]     = {.value = TXV_NAME},
+    [TXF_OUTCOME]    = {.value = TXV_NAME},
+    [TXF_ROLE]       = {.value = TXV_NAME},
+    [TXF_REGIONS]    = {.value = TXV_TEXT, .array = true, .max = CHAIN_REGIONS_MAX, .size = CHAIN_REGION_MAX + 1},
+    [TXF_SCANS]      = {.value = TXV_SCAN, .array = true, .nonempty = true, .max = CHAIN_SCANS_MAX},
+    [TXF_CERT]       = {.value = TXV_VBYTES, .size = CHAIN_TLS_CERT_MAX},
 };
 /* clang-format on */
 _Static_assert(sizeof(((chain_tx *)0)->markets[0]) == 3, "markets entries are alpha-2 + NUL");
@@ -222,7 +218,7 @@ const txf_shape *txf_shape_of(const txf *f)
         assert(f->cap == CHAIN_KEY_LEN || f->cap == CHAIN_SIG_LEN);
         return f->cap == CHAIN_SIG_LEN ? &b64 : &b32;
     }
-    assert(f->kind >= TXF_GTIN && f->kind <= TXF_SCANS);
+    assert(f->kind >= TXF_GTIN && f->kind <= TXF_CERT);
     return &shapes[f->kind];
 }
 
@@ -408,10 +404,19 @@ uint8_t *txf_bytes(const chain_tx *tx, const txf *f, size_t i)
         return t->label_sigs[i];
     case TXF_KEY:
         return t->key;
+    case TXF_CERT:
+        return t->tls;
     default:
         assert(f->kind == TXF_BYTES);
         return (uint8_t *)t + f->off;
     }
+}
+
+size_t *txf_vlen(const chain_tx *tx, const txf *f)
+{
+    assert(f->kind == TXF_CERT);
+    (void)f;
+    return &((chain_tx *)tx)->tls_len;
 }
 
 gs1_sgtin *txf_unit(const chain_tx *tx, const txf *f, size_t i)
@@ -607,6 +612,8 @@ bool txf_present(const chain_tx *tx, const txf *f)
         return tx->nunits > 0;
     case TXF_KEY:
         return tx->has_key;
+    case TXF_CERT:
+        return tx->tls_len > 0;
     case TXF_REASON:
         return tx->reason != 0;
     case TXF_OUTCOME:
@@ -693,6 +700,13 @@ int txf_check(const chain_tx *tx, const txf *f, char *errmsg, size_t elen)
         if (!tx_pub_valid(tx->key))
             return fail(errmsg, elen, CHAIN_ERR_INVALID, "body.%s: not a valid public key", f->key);
         return CHAIN_OK;
+    case TXF_CERT: {
+        char why[160];
+        int rc = chain_tls_cert_check(NULL, tx->tls, tx->tls_len, why, sizeof why);
+        if (rc)
+            return fail(errmsg, elen, rc, "body.%s: %s", f->key, why);
+        return CHAIN_OK;
+    }
     case TXF_U32:
     case TXF_U64:
         return CHAIN_OK;
