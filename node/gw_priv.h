@@ -106,6 +106,11 @@ void gw_route_label_svg(gw_req *r);
 void gw_route_label_png(gw_req *r);
 void gw_route_report(gw_req *r);
 void gw_route_dashboard(gw_req *r); /* gw_dash.c: admin token */
+/* The dashboard's HTML (gw_dash_page.c): the overview, a lot's and a unit's
+ * drill-down, into b. token: the raw ?token= to keep in links, or NULL. */
+void gw_dash_render(gw_buf *b, const scan_dash *d, const char *token);
+void gw_dash_render_lot(gw_buf *b, const scan_lot_view *lv, const char *token);
+void gw_dash_render_unit(gw_buf *b, const scan_unit_view *u, const char *token);
 void gw_route_analytics(gw_req *r);
 void gw_route_alerts(gw_req *r);
 void gw_route_unit_epcis(gw_req *r); /* gw_epcis.c: EPCIS 2.0 */

@@ -184,9 +184,8 @@ static void event_li(gw_buf *b, const gw_view *v, const gw_event *e)
 static void banner(gw_buf *b, const gw_view *v)
 {
     const chain_unit *u = v->unit;
-    gw_buf_printf(b, "<header class=\"b %s\" role=\"status\"><h1>%s %s</h1>",
-                  verdict_status_name(v->v.status), v->v.status == VERDICT_GENUINE ? "✓" : "⚠",
-                  status_words(v->lang, v->v.status));
+    gw_buf_printf(b, "<header class=\"b %s\"><h1>%s %s</h1>", verdict_status_name(v->v.status),
+                  v->v.status == VERDICT_GENUINE ? "✓" : "⚠", status_words(v->lang, v->v.status));
     if (v->v.reasons) {
         gw_buf_puts(b, "<ul>");
         for (int r = 0; r < VERDICT_R__COUNT; r++)
@@ -241,8 +240,12 @@ static void facts(gw_buf *b, const gw_view *v)
             gw_time_fmt(end, u->warranty_end);
             snprintf(wtxt, sizeof wtxt, "%s, %s %.10s", ws, T(v, GW_M_UNTIL), end);
         } else {
-            snprintf(wtxt, sizeof wtxt, "%s (%u %s)", ws, u->warranty_months,
-                     T(v, GW_M_MONTHS_FROM_SALE));
+            if (strcmp(gw_warranty_status(u, v->now), "not_started") == 0)
+                snprintf(wtxt, sizeof wtxt, "%u %s", u->warranty_months,
+                         T(v, GW_M_MONTHS_FROM_SALE));
+            else
+                snprintf(wtxt, sizeof wtxt, "%s (%u %s)", ws, u->warranty_months,
+                         T(v, GW_M_MONTHS_FROM_SALE));
         }
         dl_row(b, T(v, GW_M_WARRANTY), wtxt);
     }
@@ -326,7 +329,7 @@ void gw_page_render(gw_buf *b, const gw_view *v)
 void gw_page_error(gw_buf *b, int lang, unsigned status, const char *title, const char *detail)
 {
     head(b, lang, title);
-    gw_buf_printf(b, "<header class=\"b %s\" role=\"status\"><h1>",
+    gw_buf_printf(b, "<header class=\"b %s\"><h1>",
                   status < 300    ? "genuine"
                   : status == 404 ? "not_genuine"
                                   : "suspicious");
