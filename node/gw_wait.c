@@ -45,7 +45,7 @@ uint64_t gw_applied_height(gw *g)
     return h.height;
 }
 
-static void reply_behind(gw_req *r, uint64_t have)
+static void reply_behind(gw_req *r, uint64_t have, bool busy)
 {
     if (r->route < gw_nroutes && gw_routes[r->route].fn == gw_route_resolve && !r->want_json) {
         int lang = gw_req_lang(r);
@@ -58,10 +58,17 @@ static void reply_behind(gw_req *r, uint64_t have)
         }
         gw_buf_free(&b);
     }
-    gw_reply_error(r, 503, "behind",
-                   "this node has applied block %llu, not yet min_height %llu; retry (here or on "
-                   "another node)",
-                   (unsigned long long)have, (unsigned long long)r->min_height);
+    if (busy)
+        gw_reply_error(r, 503, "busy",
+                       "this node has applied block %llu, not yet min_height %llu, and %d reads "
+                       "are already waiting; retry (here or on another node)",
+                       (unsigned long long)have, (unsigned long long)r->min_height,
+                       GW_MIN_HEIGHT_WAITERS);
+    else
+        gw_reply_error(r, 503, "behind",
+                       "this node has applied block %llu, not yet min_height %llu; retry (here or "
+                       "on another node)",
+                       (unsigned long long)have, (unsigned long long)r->min_height);
 }
 
 /* On a pool worker: poll until the height is applied or the deadline. */
@@ -76,7 +83,7 @@ static void wait_work(gw_req *r)
     }
     __atomic_sub_fetch(&g->min_height_waiters, 1, __ATOMIC_RELAXED);
     if (have < r->min_height) {
-        reply_behind(r, have);
+        reply_behind(r, have, false);
         return;
     }
     r->now_ms = wall_ms();
@@ -103,14 +110,14 @@ bool gw_min_height_gate(gw_req *r)
     gw *g = r->g;
     if (__atomic_add_fetch(&g->min_height_waiters, 1, __ATOMIC_RELAXED) > GW_MIN_HEIGHT_WAITERS) {
         __atomic_sub_fetch(&g->min_height_waiters, 1, __ATOMIC_RELAXED);
-        reply_behind(r, have);
+        reply_behind(r, have, true);
         return false;
     }
     r->wait_until_ms = mono_ms() + GW_MIN_HEIGHT_WAIT_MS;
     if (!gw_defer(r, wait_work)) {
         __atomic_sub_fetch(&g->min_height_waiters, 1, __ATOMIC_RELAXED);
         r->wait_until_ms = 0;
-        reply_behind(r, have);
+        reply_behind(r, have, true);
     }
     return false;
 }
