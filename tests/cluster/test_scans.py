@@ -72,6 +72,17 @@ def main():
         lib.wait_for(probes_counted, lib.scaled(20), "3 probes in analytics on node 1")
         print("ok: unknown-serial probes at node 3 counted in node 1's analytics")
 
+        # scans count in the region where each happened (DE at node 1, JP at node 2),
+        # not all in the unit's latest region; every node counts alike
+        def by_region(nd):
+            st, doc = nd.get(f"/api/v1/analytics?token={TOKEN}")
+            return doc["scans_by_region"] if st == 200 else None
+        lib.wait_for(lambda: all(by_region(nd) == {"DE": 1, "JP": 1} for nd in c.nodes),
+                     lib.scaled(20), "scans by region DE 1, JP 1 on every node")
+        st, doc = c.nodes[2].get(f"/api/v1/analytics?token={TOKEN}")
+        assert sum(d["scans"] for d in doc["scans_per_day"]) == 2, doc["scans_per_day"]
+        print("ok: scans by region where they happened (DE 1, JP 1) and per day, on all nodes")
+
         # the dashboard and analytics need the admin token
         st, doc = c.nodes[0].get("/api/v1/analytics")
         assert st == 401 and doc["error"]["code"] == "unauthorized", (st, doc)
@@ -95,6 +106,30 @@ def main():
         st, page = c.nodes[0].request("GET", f"/dashboard?token={TOKEN}", accept="text/html")
         assert st == 200 and b"<svg" in page and b"T1" in page, (st, page[:200])
         print("ok: dashboard refuses no/wrong token (401), renders with it (SVG charts, T1 listed)")
+
+        # drill-downs: a lot lists its units, a unit shows its reasons in words
+        n1 = c.nodes[0]
+        st, page = n1.request("GET", f"/dashboard?lot={lib.GTIN}/L1&token={TOKEN}",
+                              accept="text/html")
+        assert st == 200 and b"T1" in page and b"T2" in page and b"Suspicious" in page, st
+        assert f"/dashboard?unit={lib.GTIN}/T1&amp;token={TOKEN}".encode() in page
+        st, page = n1.request("GET", f"/dashboard?unit={lib.GTIN}/T1&token={TOKEN}",
+                              accept="text/html")
+        assert st == 200 and b"Scanned in places too far apart" in page and b"DE" in page, st
+        # bounds and errors: a lot name at GS1_LOT_MAX (20) is read (unknown: 404), one
+        # past is 400; malformed values are 400; unknown units 404
+        for q, want, code in ((f"lot={lib.GTIN}/" + "A" * 20, 404, "unknown_lot"),
+                              (f"lot={lib.GTIN}/" + "A" * 21, 400, "bad_query"),
+                              (f"unit={lib.GTIN}/" + "S" * 20, 404, "unknown_unit"),
+                              (f"unit={lib.GTIN}/" + "S" * 21, 400, "bad_query"),
+                              ("lot=12345/L1", 400, "bad_query"), (f"lot={lib.GTIN}", 400, "bad_query"),
+                              (f"lot={lib.GTIN}/", 400, "bad_query"), ("unit=%zz", 400, "bad_query"),
+                              (f"unit={lib.GTIN}/NOPE1", 404, "unknown_unit")):
+            st, doc = n1.get(f"/dashboard?{q}&token={TOKEN}")
+            assert st == want and doc["error"]["code"] == code, (q, st, doc)
+        st, doc = n1.get(f"/dashboard?lot={lib.GTIN}/L1")
+        assert st == 401, (st, doc)
+        print("ok: dashboard drill-downs (lot, unit) and their 400/404 errors")
 
         chrome = shutil.which("chromium") or shutil.which("chromium-browser")
         assert chrome, "chromium is installed (scripts/install-deps.sh)"
