@@ -95,6 +95,8 @@ static int fold(st_actx *a, const chain_scan *s)
         return count_probe(a, s);
     if (rc)
         return rc;
+    if (s->kind == CHAIN_SCAN_SCAN && (rc = count_region(a, s)))
+        return rc;
     uint8_t k[ST_CLIENT_KEY];
     st_key_unit(k, s->id.gtin, s->id.serial);
     chain_scan_stats st;
@@ -151,8 +153,6 @@ int rule_scans(st_actx *a)
     for (size_t i = 0; i < tx->nscans; i++) {
         const chain_scan *s = &tx->scans[i];
         int rc = s->kind == CHAIN_SCAN_PROBE ? count_probe(a, s) : fold(a, s);
-        if (rc == CHAIN_OK && s->kind == CHAIN_SCAN_SCAN)
-            rc = count_region(a, s);
         if (rc)
             return rc;
     }
