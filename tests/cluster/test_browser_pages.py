@@ -128,8 +128,9 @@ def run(c):
         return st == 200 and doc["verdict"]["status"] == "suspicious"
     lib.wait_for(is_suspicious, lib.scaled(60), "the report's scans batch on node 3", interval=0.3)
 
-    # scans where they happened: two in DE and one in FR, through node 3
-    for unit, region in ((genuine, "DE"), (owned, "DE"), (sold, "FR")):
+    # scans where they happened: two in DE and one in AT (both in the lot's markets,
+    # so no verdict changes), through node 3
+    for unit, region in ((genuine, "DE"), (owned, "DE"), (sold, "AT")):
         gu, su = unit.split("/")
         req = urllib.request.Request(f"http://127.0.0.1:{n3.http_port}/01/{gu}/21/{su}",
                                      headers={"X-Test-Region": region,
@@ -140,15 +141,16 @@ def run(c):
     def regions():
         st, doc = n3.get(f"/api/v1/analytics?token={TOKEN}")
         return st == 200 and doc["scans_by_region"].get("DE") == 2 and \
-            doc["scans_by_region"].get("FR") == 1
+            doc["scans_by_region"].get("AT") == 1
     lib.wait_for(regions, lib.scaled(60), "scans by region on node 3", interval=0.3)
 
     reasons = "header [data-reason]"
     mh = f"min_height={last}"
     pages = [
         {"name": "genuine", "url": page_url(genuine, mh), "text": ["Genuine", f"as of block"]},
-        {"name": "sold", "url": page_url(sold, mh), "text": ["sold, not yet claimed"]},
-        {"name": "owned", "url": page_url(owned, mh), "text": ["sold and owned by a customer"]},
+        {"name": "sold", "url": page_url(sold, mh), "text": ["Genuine", "sold, not yet claimed"]},
+        {"name": "owned", "url": page_url(owned, mh),
+         "text": ["Genuine", "sold and owned by a customer", "Ownership claimed"]},
         {"name": "recalled", "url": page_url(recalled, mh), "readable": reasons,
          "text": ["Recalled", "The brand has recalled this unit"]},
         {"name": "stolen", "url": page_url(stolen, mh), "readable": reasons,
