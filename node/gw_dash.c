@@ -1,11 +1,12 @@
 /*
  * gw_dash.c — the brand's scan-intelligence views: GET /dashboard (HTML with
  * inline SVG, no script, no CDN), GET /api/v1/analytics and GET
- * /api/v1/alerts (JSON). All three need the admin token (--admin-token):
- * "Authorization: Bearer <token>" or ?token=. No token configured → 403.
+ * /api/v1/alerts (JSON). All three need a dashboard session of a current
+ * brand key (gw_session.c), as "Authorization: Bearer <session>" or the
+ * session cookie; never a token in the URL.
  *
  * The figures come from scan_dash_collect, scan_dash_lot and scan_dash_unit
- * (scan/dash.c); this file checks the token, reads ?lot= / ?unit= (the
+ * (scan/dash.c); this file checks the session, reads ?lot= / ?unit= (the
  * drill-downs) and hands the figures to gw_dash_page.c, which draws them.
  */
 #include <stdlib.h>
@@ -14,29 +15,9 @@
 #include "node/gw_priv.h"
 #include "scan/scan.h"
 
-/* Checks the admin token; replies (401/403) and returns false when refused. */
 static bool authorized(gw_req *r)
 {
-    const char *want = r->g->admin_token;
-    if (want == NULL || want[0] == '\0') {
-        gw_reply_error(r, 403, "forbidden",
-                       "no admin token configured on this node "
-                       "(start provena-node with --admin-token)");
-        return false;
-    }
-    const char *got = gw_arg(r, "token");
-    const char *h = gw_header(r, "Authorization");
-    if (h && strncmp(h, "Bearer ", 7) == 0)
-        got = h + 7;
-    size_t n = strlen(want);
-    unsigned diff = got == NULL || strlen(got) != n;
-    for (size_t i = 0; got && !diff && i < n; i++)
-        diff |= (unsigned)(got[i] ^ want[i]);
-    if (diff) {
-        gw_reply_error(r, 401, "unauthorized", "missing or wrong admin token");
-        return false;
-    }
-    return true;
+    return gw_dash_authorized(r); /* gw_session.c: a ledger-backed session */
 }
 
 static scan_dash *collect(gw_req *r, uint64_t since)
@@ -172,7 +153,6 @@ void gw_route_dashboard(gw_req *r)
         return;
     if (!by_lot && !drill_arg(r, "unit", gtin, serial, sizeof serial, &by_unit))
         return;
-    const char *token = gw_arg(r, "token");
     gw_buf b = {0};
     if (by_lot) {
         scan_lot_view *lv;
@@ -185,7 +165,7 @@ void gw_route_dashboard(gw_req *r)
             gw_reply_chain_err(r, e, "reading the lot");
             return;
         }
-        gw_dash_render_lot(&b, lv, token);
+        gw_dash_render_lot(&b, lv);
         free(lv);
     } else if (by_unit) {
         scan_unit_view u;
@@ -198,14 +178,14 @@ void gw_route_dashboard(gw_req *r)
             gw_reply_chain_err(r, e, "reading the unit");
             return;
         }
-        gw_dash_render_unit(&b, &u, token);
+        gw_dash_render_unit(&b, &u);
     } else {
         scan_dash *d = collect(r, 0);
         if (!d) {
             gw_reply_error(r, 503, "storage", "could not read scan aggregates");
             return;
         }
-        gw_dash_render(&b, d, token);
+        gw_dash_render(&b, d);
         free(d);
     }
     reply_html(r, &b);

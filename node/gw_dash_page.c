@@ -7,8 +7,8 @@
  * charts scale to the width, wide tables scroll inside their own box) and
  * passes axe-core (one main landmark, every chart an image with a text
  * equivalent, dated axes). Reasons are shown in words (verdict_reason_text),
- * states and flags by their names. Links keep the ?token= the page was opened
- * with, so drilling down works with a token in the URL as with a header.
+ * states and flags by their names. Links carry no credential: the dashboard
+ * session travels as a cookie (gw_session.c).
  */
 #include <string.h>
 
@@ -37,7 +37,6 @@ static const char *const css =
 
 typedef struct dash_ctx {
     gw_buf *b;
-    const char *token; /* raw ?token= or NULL */
 } dash_ctx;
 
 static void head(gw_buf *b, const char *title)
@@ -56,17 +55,13 @@ static void tail(gw_buf *b)
     gw_buf_puts(b, "</main></body></html>\n");
 }
 
-/* href="/dashboard?k=v[&token=…]" with v HTML-escaped; v may hold '/'. */
+/* href="/dashboard[?k=v]" with v HTML-escaped; v may hold '/'. */
 static void link_open(dash_ctx *x, const char *k, const char *v)
 {
     gw_buf_puts(x->b, "<a href=\"/dashboard");
     if (k) {
         gw_buf_printf(x->b, "?%s=", k);
         gw_buf_html(x->b, v);
-    }
-    if (x->token) {
-        gw_buf_puts(x->b, k ? "&amp;token=" : "?token=");
-        gw_buf_html(x->b, x->token);
     }
     gw_buf_puts(x->b, "\">");
 }
@@ -197,9 +192,9 @@ static void reasons_words(gw_buf *b, uint32_t reasons)
         gw_buf_puts(b, "—");
 }
 
-void gw_dash_render(gw_buf *b, const scan_dash *d, const char *token)
+void gw_dash_render(gw_buf *b, const scan_dash *d)
 {
-    dash_ctx x = {b, token};
+    dash_ctx x = {b};
     head(b, "Provena dashboard");
     gw_buf_printf(b,
                   "<h1>Provena dashboard</h1><section id=\"totals\" aria-label=\"Totals\">"
@@ -285,9 +280,9 @@ static void unit_item(dash_ctx *x, const scan_unit_view *u)
     gw_buf_puts(b, "</li>");
 }
 
-void gw_dash_render_lot(gw_buf *b, const scan_lot_view *lv, const char *token)
+void gw_dash_render_lot(gw_buf *b, const scan_lot_view *lv)
 {
-    dash_ctx x = {b, token};
+    dash_ctx x = {b};
     char title[GS1_GTIN_LEN + GS1_LOT_MAX + 32];
     snprintf(title, sizeof title, "Lot %s/%s", lv->lot.gtin, lv->lot.lot);
     head(b, title);
@@ -317,9 +312,9 @@ void gw_dash_render_lot(gw_buf *b, const scan_lot_view *lv, const char *token)
     tail(b);
 }
 
-void gw_dash_render_unit(gw_buf *b, const scan_unit_view *u, const char *token)
+void gw_dash_render_unit(gw_buf *b, const scan_unit_view *u)
 {
-    dash_ctx x = {b, token};
+    dash_ctx x = {b};
     const chain_scan_stats *st = &u->stats;
     char title[GS1_GTIN_LEN + GS1_SERIAL_MAX + 16];
     snprintf(title, sizeof title, "Unit %s/%s", u->unit.id.gtin, u->unit.id.serial);

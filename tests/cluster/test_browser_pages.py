@@ -27,7 +27,6 @@ sys.path.insert(0, os.path.join(HERE, "..", "browser"))
 import lib  # noqa: E402
 import browser  # noqa: E402
 
-TOKEN = "dash-token-for-browser-test-0123456789"
 SHOTS = os.path.join(lib.BUILD, "browser-shots")
 FAILS = []
 
@@ -63,8 +62,7 @@ def main():
     if miss:
         print("FAIL: browser test tools missing (run scripts/install-deps.sh): " + ", ".join(miss))
         sys.exit(1)
-    c = lib.Cluster(3, name="browser",
-                    node_args=["--admin-token", TOKEN, "--region-header", "X-Test-Region"])
+    c = lib.Cluster(3, name="browser", node_args=["--region-header", "X-Test-Region"])
     ok = False
     try:
         run(c)
@@ -128,6 +126,10 @@ def run(c):
         return st == 200 and doc["verdict"]["status"] == "suspicious"
     lib.wait_for(is_suspicious, lib.scaled(60), "the report's scans batch on node 3", interval=0.3)
 
+    rc, session, err = n3.dashboard_login(c.brand_key)  # the brand signs in to node 3
+    assert rc == 0 and session, (rc, err)
+    auth = {"Authorization": "Bearer " + session}
+
     # scans where they happened: two in DE and one in AT (both in the lot's markets,
     # so no verdict changes), through node 3
     for unit, region in ((genuine, "DE"), (owned, "DE"), (sold, "AT")):
@@ -139,7 +141,7 @@ def run(c):
               f"scan of {unit} in {region}")
 
     def regions():
-        st, doc = n3.get(f"/api/v1/analytics?token={TOKEN}")
+        st, doc = n3.get("/api/v1/analytics", session)
         return st == 200 and doc["scans_by_region"].get("DE") == 2 and \
             doc["scans_by_region"].get("AT") == 1
     lib.wait_for(regions, lib.scaled(60), "scans by region on node 3", interval=0.3)
@@ -165,14 +167,16 @@ def run(c):
          "text": ["Zurückgerufen", "Die Marke hat dieses Exemplar zurückgerufen"], "lang": "de"},
         {"name": "stolen-ja", "url": page_url(stolen), "locale": "ja-JP", "readable": reasons,
          "text": ["盗難届あり"], "lang": "ja"},
-        {"name": "dashboard", "url": f"http://127.0.0.1:{n3.http_port}/dashboard?token={TOKEN}",
-         "text": ["Scans by region", "Scans per day", "DE"]},
-        {"name": "dashboard-lot",
-         "url": f"http://127.0.0.1:{n3.http_port}/dashboard?lot={lib.GTIN}/L7&token={TOKEN}",
+        {"name": "dashboard", "url": f"http://127.0.0.1:{n3.http_port}/dashboard",
+         "headers": auth, "text": ["Scans by region", "Scans per day", "DE"]},
+        {"name": "dashboard-lot", "headers": auth,
+         "url": f"http://127.0.0.1:{n3.http_port}/dashboard?lot={lib.GTIN}/L7",
          "text": ["Lot " + lib.GTIN + "/L7", "Reported stolen", "Recalled"]},
-        {"name": "dashboard-unit",
-         "url": f"http://127.0.0.1:{n3.http_port}/dashboard?unit={suspicious}&token={TOKEN}",
+        {"name": "dashboard-unit", "headers": auth,
+         "url": f"http://127.0.0.1:{n3.http_port}/dashboard?unit={suspicious}",
          "text": ["Customers reported it as a suspected fake", "Suspicious"]},
+        {"name": "dashboard-login", "url": f"http://127.0.0.1:{n3.http_port}/dashboard/login",
+         "text": []},
     ]
     res = browser.run_js("pages.js", {"out": SHOTS, "viewports": ["phone", "desktop"],
                                       "pages": pages}, lib.skip)
