@@ -28,7 +28,8 @@ static const char *const css =
     "th{color:#444}td.n{text-align:right;white-space:nowrap}"
     ".bar{display:inline-block;height:12px;background:#2f6f4f;vertical-align:middle;"
     "margin-right:6px}"
-    "svg{width:100%;height:auto;display:block}a{color:#1a4f8a}"
+    "svg{width:100%;height:auto;display:block}a{color:#1a4f8a}th.n{text-align:right}"
+    ".charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(280px,1fr));gap:0 24px}"
     "nav a{margin-right:12px}.muted{color:#555}"
     "ul.units{list-style:none;padding:0;margin:0}ul.units li{padding:8px 0;"
     "border-bottom:1px solid #ddd;overflow-wrap:anywhere}"
@@ -160,7 +161,7 @@ static void kv_table(dash_ctx *x, const char *head_key, const scan_kv *t, size_t
             max = t[i].n;
     gw_buf_printf(b,
                   "<div class=\"scroll\"><table><tr><th scope=\"col\">%s</th>"
-                  "<th scope=\"col\">Scans</th></tr>",
+                  "<th scope=\"col\" class=\"n\">Scans</th></tr>",
                   head_key);
     for (size_t i = 0; i < n; i++) {
         gw_buf_puts(b, "<tr><td>");
@@ -204,15 +205,18 @@ void gw_dash_render(gw_buf *b, const scan_dash *d)
                   (unsigned long long)d->scans, (unsigned long long)d->probes,
                   (unsigned long long)d->reports, (unsigned long long)d->units,
                   (unsigned long long)d->suspicious);
-    gw_buf_printf(b, "<section id=\"per-day\"><h2>Scans per day (last %d days, UTC)</h2>",
+    gw_buf_printf(b,
+                  "<section id=\"per-day\" class=\"charts\"><div><h2>Scans per day (last %d "
+                  "days, UTC)</h2>",
                   SCAN_DASH_DAYS);
     day_chart(b, "Scans", d->days, SCAN_DASH_DAYS, d->now, "#2f5f8f");
-    gw_buf_puts(b, "<h2>Probes of unknown serials per day</h2>");
+    gw_buf_puts(b, "</div><div><h2>Probes of unknown serials per day</h2>");
     day_chart(b, "Probes", d->probe_days, SCAN_DASH_DAYS, d->now, "#a33");
-    gw_buf_printf(b,
-                  "</section><section id=\"regions\"><h2>Scans by region (where they happened, "
-                  "last %d days)</h2>",
-                  SCAN_DASH_DAYS);
+    gw_buf_printf(
+        b,
+        "</div></section><section id=\"regions\"><h2>Scans by region (where they happened, "
+        "last %d days)</h2>",
+        SCAN_DASH_DAYS);
     kv_table(&x, "Region", d->regions, d->nregions, false);
     gw_buf_puts(b, "</section><section id=\"lots\"><h2>Scans per lot</h2>");
     kv_table(&x, "Lot", d->lots, d->nlots, true);
