@@ -124,7 +124,10 @@ static void wanted_refresh(cons *c, uint64_t now_ms, bool force)
  * node with no state yet) the configuration's first pins stay. */
 void cons_guard_pins(cons *c, uint64_t now_ms)
 {
-    if (!c->cfg.tls_file || now_ms < c->pins_ms + CONS_PINS_EVERY_MS)
+    if (!c->cfg.tls_file)
+        return;
+    cons_net_tick(c->net, c->wanted, c->nwanted);
+    if (now_ms < c->pins_ms + CONS_PINS_EVERY_MS)
         return;
     c->pins_ms = now_ms;
     wanted_refresh(c, now_ms, true);

@@ -55,6 +55,11 @@ void cons_net_close(cons_net *n);
  * Consensus thread only. Returns 0 when queued, nonzero when dropped. */
 int cons_net_send(cons_net *n, uint64_t id, const char *addr, uint8_t *buf, size_t len);
 
+/* TLS, consensus thread, every loop iteration: keeps a connection open to
+ * every member (so a first vote or append does not wait for a handshake) and
+ * sends the HELLO a new connection owes at once, not with the next frame. */
+void cons_net_tick(cons_net *n, const cons_peer *members, size_t np);
+
 /* Close the dialer to id (after it left the configuration). Consensus thread. */
 void cons_net_forget(cons_net *n, uint64_t id);
 
