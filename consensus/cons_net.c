@@ -656,8 +656,9 @@ static void hello_send(cons_net *n, net_peer *p)
     size_t len;
     uint64_t ts = wall_ms();
     size_t sl = cons_tls_hello_sign(&n->self, sig, n->chain, n->self_id, p->id, ts);
-    if (sl == 0 || cons_codec_encode_hello(&buf, &len, n->chain, n->self_id, n->addr, p->id, ts,
-                                           sig, sl) != 0 ||
+    if (sl == 0 ||
+        cons_codec_encode_hello(&buf, &len, n->chain, n->self_id, n->addr, p->id, ts, sig, sl) !=
+            0 ||
         peer_put(n, p, buf, len) != 0)
         atomic_store(&p->hello_due, true); /* try again with the next frame */
 }
