@@ -41,7 +41,6 @@ enum txf_kind {
     TXF_NAME,       /* char[] at off: UTF-8 text, 1..cap-1, no controls */
     TXF_ID,         /* char[] at off: participant id [a-z0-9._-]{1,32} */
     TXF_NOTE,       /* char[] at off: UTF-8 text, 1..256, no controls */
-    TXF_CODE,       /* char[] at off: claim code, UTF-8, 1..64 */
     TXF_REGION,     /* char[7] at off: [A-Z]{2}(-[A-Z0-9]{1,3})? */
     TXF_ADDR,       /* char[128] at off: URL, printable ASCII without spaces */
     TXF_U32,        /* uint32_t at off */
@@ -53,12 +52,13 @@ enum txf_kind {
     TXF_UNITS,      /* units/nunits: array of [gtin, serial] */
     TXF_UNIT,       /* units[0], nunits == 1: [gtin, serial] */
     TXF_KEY,        /* key + has_key: bstr32 */
-    TXF_CLAIM_HASH, /* claim_hash + has_claim_hash: bstr32 */
+    TXF_BYTES,      /* uint8_t[cap] at off: bstr of exactly cap bytes; all zero = absent */
     TXF_REASON,     /* reason: flag name text */
     TXF_OUTCOME,    /* outcome: outcome name text */
     TXF_ROLE,       /* role: role name text (carrier, seller, service, brand) */
     TXF_REGIONS,    /* regions/nregions: array of region text */
     TXF_SCANS,      /* scans/nscans: array of scan record maps */
+    TXF_CERT,       /* tls/tls_len: bstr, a pinnable TLS certificate (chain_tls_cert_check) */
 };
 
 #define TXF_REQUIRED 1u
@@ -94,6 +94,7 @@ enum txv {
     TXV_BYTES,    /* exactly shape.size bytes: CBOR bstr, JSON lowercase hex */
     TXV_UNIT,     /* gs1_sgtin: CBOR [gtin, serial], JSON "GTIN/SERIAL" */
     TXV_SCAN,     /* chain_scan: a map with the TXS_* keys */
+    TXV_VBYTES,   /* 1..shape.size bytes (length in *txf_vlen): CBOR bstr, JSON hex */
 };
 
 typedef struct txf_shape {
@@ -128,6 +129,8 @@ const char *txf_get_name(const chain_tx *tx, const txf *f);
 bool txf_set_name(chain_tx *tx, const txf *f, const char *name);
 /* Storage of a TXV_BYTES / TXV_UNIT / TXV_SCAN value, for reading or writing. */
 uint8_t *txf_bytes(const chain_tx *tx, const txf *f, size_t i);
+/* The length of a TXV_VBYTES value. */
+size_t *txf_vlen(const chain_tx *tx, const txf *f);
 gs1_sgtin *txf_unit(const chain_tx *tx, const txf *f, size_t i);
 chain_scan *txf_scan(const chain_tx *tx, const txf *f, size_t i);
 
@@ -149,7 +152,7 @@ bool txf_present(const chain_tx *tx, const txf *f);
 int txf_check(const chain_tx *tx, const txf *f, char *errmsg, size_t errmsg_len) CHAIN_WUR;
 
 /* Whole-body checks across fields (required fields present, sell has exactly
- * one of buyer/claim_hash, label_sigs match serials, ...). */
+ * one of buyer/claim_key, label_sigs match serials, ...). */
 int tx_body_check(const chain_tx *tx, char *errmsg, size_t errmsg_len) CHAIN_WUR;
 
 /* Checks scan record i (kind, unit, region, note). */

@@ -350,6 +350,15 @@ int cons_start(cons **out, const cons_config *cfg, char *errmsg, size_t errmsg_l
         cons_free(c);
         return CONS_ERR_NOMEM;
     }
+    if (cfg->tls_file) {
+        if (strlen(cfg->tls_file) >= sizeof c->tls_file) {
+            snprintf(errmsg, errmsg_len, "TLS key file name too long");
+            cons_free(c);
+            return CONS_ERR_INVALID;
+        }
+        snprintf(c->tls_file, sizeof c->tls_file, "%s", cfg->tls_file);
+        c->cfg.tls_file = c->tls_file;
+    }
     if (mkdir(c->data_dir, 0700) != 0 && errno != EEXIST) {
         snprintf(errmsg, errmsg_len, "mkdir %s: %s", c->data_dir, strerror(errno));
         cons_free(c);
@@ -364,7 +373,8 @@ int cons_start(cons **out, const cons_config *cfg, char *errmsg, size_t errmsg_l
     cons_io_setup(c);
     cons_fsm_setup(c);
     cons_net_cbs cbs = {c, net_raft_frame, net_tx};
-    rv = cons_net_open(&c->net, c->cfg.id, c->cfg.chain_id, c->addr, &cbs, sub, sizeof sub);
+    rv = cons_net_open(&c->net, c->cfg.id, c->cfg.chain_id, c->addr, c->cfg.tls_file,
+                       c->cfg.peers, c->cfg.npeers, &cbs, sub, sizeof sub);
     if (rv) {
         snprintf(errmsg, errmsg_len, "%s", sub);
         cons_free(c);

@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#define CONS_PINS_EVERY_MS 1000 /* how often the TLS pins follow the ledger */
 #define CONS_WANTED_TTL_MS 200  /* how long a membership read is reused for identity checks */
 #define CONS_GUARD_LOG_MS  1000 /* at most one refusal line per second */
 
@@ -115,6 +116,38 @@ static void wanted_refresh(cons *c, uint64_t now_ms, bool force)
     for (size_t i = 0; i < n; i++)
         c->wanted[i].addr[CONS_ADDR_MAX - 1] = 0;
     c->nwanted = n;
+}
+
+/* Once a second: hand the ledger's members and their pinned TLS certificates
+ * to the transport, which trusts exactly those (cons_net_pins_set), and say
+ * in the log what that changed. Before any member list is known (a joining
+ * node with no state yet) the configuration's first pins stay. */
+void cons_guard_pins(cons *c, uint64_t now_ms)
+{
+    if (!c->cfg.tls_file || now_ms < c->pins_ms + CONS_PINS_EVERY_MS)
+        return;
+    c->pins_ms = now_ms;
+    wanted_refresh(c, now_ms, true);
+    char e[256] = "";
+    int what = cons_net_pins_set(c->net, c->wanted, c->nwanted, e, sizeof e);
+    if (what & CONS_NET_PINS_CHANGED)
+        cons_log(c, "TLS: the pinned keys changed (%zu member(s)): connections of keys no longer "
+                    "pinned closed%s",
+                 c->nwanted,
+                 what & CONS_NET_LISTENER_RESTARTED ? ", listener restarted to trust the new" : "");
+    if (what & CONS_NET_KEY_RELOADED)
+        cons_log(c, "TLS: %s changed on disk: now using its key", c->tls_file);
+    if (what & CONS_NET_KEY_BAD)
+        cons_log(c, "TLS: %s changed but cannot be used, keeping the old key: %s", c->tls_file,
+                 e);
+    if (what & CONS_NET_LISTEN_FAILED)
+        cons_log(c, "TLS: %s", e);
+    bool pinned = cons_net_self_pinned(c->net, c->wanted, c->nwanted);
+    if (!pinned && !c->self_unpinned_logged)
+        cons_log(c, "TLS: the ledger pins another certificate for node %llu than %s holds: peers "
+                    "refuse this node until the pinned key is installed there",
+                 (unsigned long long)c->cfg.id, c->tls_file);
+    c->self_unpinned_logged = !pinned;
 }
 
 static const cons_peer *wanted_find(const cons *c, uint64_t id)

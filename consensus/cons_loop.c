@@ -17,6 +17,7 @@
  * Up to CONS_INFLIGHT_MAX blocks are in flight (pipelined) at once.
  */
 #include "consensus/cons_int.h"
+#include "consensus/cons_tls.h"
 #include "log/log.h"
 
 #include <assert.h>
@@ -298,6 +299,21 @@ static void log_net_refusals(cons *c, const cons_net_stats *ns)
         c->malformed_logged = ns->rx_malformed;
         c->malformed_log_ms = now;
     }
+    /* frames before a HELLO are normal right after a peer (re)connects (those
+     * queued while it was away): counted, and said only beside a refusal */
+    const uint64_t tls[3] = {ns->hellos_refused, ns->rx_unauth, ns->rx_wrong_sender};
+    if ((tls[0] != c->tls_logged[0] || tls[2] != c->tls_logged[2]) &&
+        now >= c->tls_log_ms + 1000) {
+        cons_log(c,
+                 "TLS: refused %llu HELLO(s) (key not pinned for the id claimed, bad signature, "
+                 "wrong receiver, clock off by more than %d s), dropped %llu frame(s) before a "
+                 "HELLO and %llu naming another sender than their connection's",
+                 (unsigned long long)(tls[0] - c->tls_logged[0]), CONS_HELLO_SKEW_MS / 1000,
+                 (unsigned long long)(tls[1] - c->tls_logged[1]),
+                 (unsigned long long)(tls[2] - c->tls_logged[2]));
+        memcpy(c->tls_logged, tls, sizeof tls);
+        c->tls_log_ms = now;
+    }
 }
 
 /* Updates c->status in place, once per loop iteration: the peer list (the
@@ -366,6 +382,11 @@ static void publish_status(cons *c)
     out->msgs_malformed = ns.rx_malformed;
     out->msgs_other_chain = ns.rx_other_chain;
     out->msgs_refused = c->msgs_refused;
+    out->tls = ns.tls;
+    out->msgs_unauthenticated = ns.rx_unauth;
+    out->msgs_wrong_sender = ns.rx_wrong_sender;
+    out->hellos_refused = ns.hellos_refused;
+    out->tls_pin_changes = ns.pin_changes;
     out->msgs_dropped = ns.tx_dropped + c->inbox_dropped;
     out->queued = c->txq_n + c->nstage;
     out->stopped = c->halted || c->stop_req;
@@ -568,6 +589,7 @@ void *cons_loop_main(void *arg)
         if (stop)
             handle_stop(c, cons_now_ms());
         cons_io_flush(c);
+        cons_guard_pins(c, cons_now_ms());
         publish_status(c);
     }
     return NULL;

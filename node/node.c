@@ -315,6 +315,26 @@ static int settle_identity(node *n, const node_config *cfg, const uint8_t *secke
                  (unsigned long long)n->id);
         return -1;
     }
+    /* Node-to-node links: mutual TLS unless a test says otherwise. */
+    bool tls_addr = strncmp(n->raft_addr, "tls+tcp://", 10) == 0;
+    if (!tls_addr && !cfg->insecure_plaintext) {
+        snprintf(errmsg, errmsg_len,
+                 "raft address %s: plaintext node-to-node links are refused; use "
+                 "tls+tcp:// with --raft-tls FILE (--insecure-plaintext only for tests)",
+                 n->raft_addr);
+        return -1;
+    }
+    if (tls_addr && !cfg->raft_tls_path) {
+        snprintf(errmsg, errmsg_len,
+                 "raft address %s: --raft-tls FILE required (provena key new --tls FILE)",
+                 n->raft_addr);
+        return -1;
+    }
+    if (!tls_addr && cfg->raft_tls_path) {
+        snprintf(errmsg, errmsg_len, "--raft-tls: the raft address %s is not tls+tcp://",
+                 n->raft_addr);
+        return -1;
+    }
     bool https = strncmp(n->http_addr, "https://", 8) == 0;
     if (https != (cfg->tls_cert_pem != NULL)) {
         snprintf(errmsg, errmsg_len,
@@ -344,6 +364,7 @@ static int start_engine(node *n, const node_config *cfg, const uint8_t *seckey, 
         .id = n->id,
         .data_dir = cfg->data_dir,
         .raft_addr = n->raft_addr,
+        .tls_file = strncmp(n->raft_addr, "tls+tcp://", 10) == 0 ? cfg->raft_tls_path : NULL,
         .join = cfg->join,
         .snapshot_threshold = (unsigned)cfg->snapshot_threshold,
         .block_linger_us = NODE_BLOCK_LINGER_US,

@@ -64,6 +64,10 @@ K="$DATA/keys"
 for k in brand carrier seller service node1 node2 node3 alice bob; do
   "$P" key new "$K/$k.key" > "$K/$k.pub"
 done
+# each node's TLS key: its certificate is pinned in genesis, its links are mutual TLS
+for i in 1 2 3; do
+  "$P" key new --tls "$K/node$i.tls" >/dev/null
+done
 pub() { cat "$K/$1.pub"; }
 
 G="$DATA/genesis.json"
@@ -77,16 +81,26 @@ G="$DATA/genesis.json"
   --name "Acme Service Munich" --pub "$(pub service)" --regions DE-BY
 OPS=(acme carrier-dhl seller-berlin)
 for i in 1 2 3; do
-  "$P" genesis add-node "$G" --id $i --raft "tcp://127.0.0.1:${RAFT_PORTS[$((i-1))]}" \
+  "$P" genesis add-node "$G" --id $i --raft "tls+tcp://127.0.0.1:${RAFT_PORTS[$((i-1))]}" \
     --http "http://127.0.0.1:${HTTP_PORTS[$((i-1))]}" --pub "$(pub node$i)" \
-    --operator "${OPS[$((i-1))]}"
+    --tls "$K/node$i.tls" --operator "${OPS[$((i-1))]}"
 done
+# Customers' passkeys: the pages are served on localhost (an IP address is not
+# a valid WebAuthn rp id), so the relying party is localhost and each node's
+# localhost origin is allowed.
+python3 - "$G" "${HTTP_PORTS[@]}" <<'PY'
+import json, sys
+path, ports = sys.argv[1], sys.argv[2:]
+doc = json.load(open(path))
+doc["webauthn"] = {"rp_id": "localhost", "origins": [f"http://localhost:{p}" for p in ports]}
+json.dump(doc, open(path, "w"), indent=1)
+PY
 CHAIN_ID=$("$P" genesis show "$G" 2>/dev/null)
 say "genesis $G, chain id $CHAIN_ID"
 
 for i in 1 2 3; do
   "$NODE_BIN" --genesis "$G" --id $i --data "$DATA/node$i" --key "$K/node$i.key" \
-    >"$DATA/node$i.log" 2>&1 &
+    --raft-tls "$K/node$i.tls" >"$DATA/node$i.log" 2>&1 &
   PIDS+=($!)
 done
 say "started nodes (pids ${PIDS[*]}), logs in $DATA/node{1,2,3}.log"
@@ -132,6 +146,9 @@ say "alice transfers ${U[0]} to bob"
 "$P" transfer "${U[0]}" --key "$K/alice.key" --to "$(pub bob)"
 say "seller sells ${U[1]} straight to alice's key"
 "$P" sell "${U[1]}" --key "$K/seller.key" --buyer "$(pub alice)"
+say "seller sells ${U[5]} with a claim code, for a customer on a phone"
+PCODE=$("$P" sell "${U[5]}" --key "$K/seller.key" --claim-code | sed -n 's/^claim code: //p')
+[ -n "$PCODE" ] || die "no claim code printed"
 say "brand recalls ${U[2]}"
 "$P" flag --key "$K/brand.key" --reason recalled "${U[2]}"
 
@@ -162,6 +179,8 @@ Open:
   unit page (sold, claimed, transferred)  $N1/01/$GTIN/21/$SER0
   copied label, now suspicious            $N1/01/$GTIN/21/$SER3
   recalled unit                           $N1/01/$GTIN/21/${U[2]#*/}
+  customer on a phone (claim with code $PCODE and a passkey, in Chromium):
+                                          http://localhost:${HTTP_PORTS[0]}/01/$GTIN/21/${U[5]#*/}
   a label (PNG)                           $N1/api/v1/units/$GTIN/$SER0/label.png
                                           (printed labels: $DATA/labels/, e.g. $PNG)
   dashboard                               $DASH

@@ -10,7 +10,7 @@ stop, and the "leaderless" time is from SIGTERM until the two others agree on
 a new leader. The stopped node is started again and catches up before the
 next run. Prints each run and the maximum; asserts the bound a client may
 see (1 s, ten times the gaps measured here on a quiet machine;
-scaled by PROVENA_TEST_SCALE): before stopping leaders kept hearing their
+scaled by PROVENA_TIME_SCALE): before stopping leaders kept hearing their
 followers, every run here took 1.2-2.1 s. The figures
 measured go to docs/OPERATIONS.md.
 """

@@ -14,6 +14,7 @@
 #include "chain/chain.h"
 
 static char chain_hex_s[65], key_hex[65], sig_hex[129], hash_hex[65];
+static char cert_hex[2 * CHAIN_TLS_CERT_MAX + 1];
 static uint8_t sk[32];
 
 static int setup(void **state)
@@ -28,10 +29,17 @@ static int setup(void **state)
     memset(sig, 0x5a, 64);
     chain_hex(sig_hex, sig, 64);
     chain_hex(hash_hex, cid, 32);
+    char *pem;
+    uint8_t der[CHAIN_TLS_CERT_MAX];
+    size_t dl;
+    assert_int_equal(chain_tls_key_new(&pem, der, &dl, "node 4"), CHAIN_OK);
+    free(pem);
+    chain_hex(cert_hex, der, dl);
     return 0;
 }
 
-/* Body JSON per type; %K is a valid key, %H a hash, %S a signature. */
+/* Body JSON per type; %K is a valid key, %H a hash, %S a signature, %T a TLS
+ * certificate. */
 static const struct {
     const char *type;
     const char *body;
@@ -41,9 +49,12 @@ static const struct {
              "\"label_sigs\":[\"%S\",\"%S\"]}"},
     {"pickup", "{\"units\":[\"09506000134352/A/1\",\"09506000134352/B2\"],\"region\":\"DE-BY\"}"},
     {"deliver", "{\"units\":[\"09506000134352/A/1\"],\"to\":\"seller-berlin\"}"},
-    {"sell", "{\"unit\":\"09506000134352/A/1\",\"claim_hash\":\"%H\",\"region\":\"DE\"}"},
+    {"sell", "{\"unit\":\"09506000134352/A/1\",\"claim_key\":\"%K\",\"region\":\"DE\"}"},
     {"sell", "{\"unit\":\"09506000134352/A/1\",\"buyer\":\"%K\"}"},
-    {"claim", "{\"unit\":\"09506000134352/A/1\",\"code\":\"K7Q-22XW\"}"},
+    {"claim", "{\"unit\":\"09506000134352/A/1\",\"claim_sig\":\"%S\"}"},
+    {"transfer.offer",
+     "{\"unit\":\"09506000134352/A/1\",\"offer_key\":\"%K\",\"expires\":1767225600000}"},
+    {"transfer.cancel", "{\"unit\":\"09506000134352/A/1\"}"},
     {"transfer", "{\"unit\":\"09506000134352/A/1\",\"to_key\":\"%K\"}"},
     {"warranty.activate", "{\"unit\":\"09506000134352/A/1\"}"},
     {"warranty.extend", "{\"unit\":\"09506000134352/A/1\",\"months\":12,\"note\":\"goodwill\"}"},
@@ -57,6 +68,9 @@ static const struct {
     {"participant.rotate", "{\"id\":\"carrier-dhl\",\"pub\":\"%K\"}"},
     {"node.add", "{\"node_id\":4,\"operator\":\"acme\",\"raft\":\"tcp://10.0.0.4:7001\","
                  "\"http\":\"http://10.0.0.4:8001\",\"pub\":\"%K\"}"},
+    {"node.add", "{\"node_id\":4,\"operator\":\"acme\",\"raft\":\"tls+tcp://10.0.0.4:7001\","
+                 "\"http\":\"http://10.0.0.4:8001\",\"pub\":\"%K\",\"tls\":\"%T\"}"},
+    {"node.rotate", "{\"node_id\":4,\"tls\":\"%T\"}"},
     {"node.remove", "{\"node_id\":4}"},
     {"policy.set", "{\"gtin\":\"09506000134352\",\"max_clients\":8,\"travel_kmh\":1000,"
                    "\"unsold_scan_suspicious\":true,\"outside_markets\":false}"},
@@ -69,7 +83,7 @@ static const struct {
 /* Expands %K/%H/%S and wraps the body into a full transaction object. */
 static json_t *tx_json(const char *type, const char *body)
 {
-    char buf[4096];
+    char buf[8192];
     size_t o = 0;
     o += (size_t)snprintf(buf, sizeof buf,
                           "{\"type\":\"%s\",\"chain\":\"%s\",\"nonce\":3,\"time\":1767225600,"
@@ -83,6 +97,8 @@ static json_t *tx_json(const char *type, const char *body)
             rep = hash_hex;
         else if (p[0] == '%' && p[1] == 'S')
             rep = sig_hex;
+        else if (p[0] == '%' && p[1] == 'T')
+            rep = cert_hex;
         if (rep) {
             o += (size_t)snprintf(buf + o, sizeof buf - o, "%s", rep);
             p++;
@@ -261,13 +277,12 @@ static const struct {
     size_t fixed, max;
     char pad;
 } text_bounds[] = {
-    {"participant.add", "id", "{\"id\":\"@\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":\"%K\"}", 0,
-     CHAIN_ID_MAX, 'a'},
+    {"participant.add", "id", "{\"id\":\"@\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":\"%K\"}",
+     0, CHAIN_ID_MAX, 'a'},
     {"participant.add", "name", "{\"id\":\"d\",\"name\":\"@\",\"role\":\"carrier\",\"pub\":\"%K\"}",
      0, CHAIN_NAME_MAX, 'N'},
-    {"flag", "note", "{\"units\":[\"09506000134352/AB\"],\"reason\":\"recalled\",\"note\":\"@\"}", 0,
-     CHAIN_NOTE_MAX, 'n'},
-    {"claim", "code", "{\"unit\":\"09506000134352/AB\",\"code\":\"@\"}", 0, CHAIN_CODE_MAX, 'K'},
+    {"flag", "note", "{\"units\":[\"09506000134352/AB\"],\"reason\":\"recalled\",\"note\":\"@\"}",
+     0, CHAIN_NOTE_MAX, 'n'},
     {"deliver", "to", "{\"units\":[\"09506000134352/AB\"],\"to\":\"@\"}", 0, CHAIN_ID_MAX, 's'},
     {"node.add", "raft",
      "{\"node_id\":4,\"operator\":\"acme\",\"raft\":\"tcp://@:7001\",\"http\":\"http://h:8001\","
@@ -317,8 +332,8 @@ static void test_tx_json_text_fields_at_and_over_their_bound(void **state)
         assert_int_equal(chain_tx_encode(&enc, &len, &tx), CHAIN_OK);
         assert_int_equal(chain_tx_decode(&back, enc, len, NULL, 0), CHAIN_OK);
         json_t *a = chain_tx_to_json(&tx), *b = chain_tx_to_json(&back);
-        const char *v = json_string_value(
-            json_object_get(json_object_get(b, "body"), text_bounds[i].field));
+        const char *v =
+            json_string_value(json_object_get(json_object_get(b, "body"), text_bounds[i].field));
         assert_non_null(v);
         assert_int_equal(strlen(v), max);
         assert_true(json_equal(a, b));
@@ -396,8 +411,8 @@ static void test_tx_json_region_lists_at_and_over_their_bound(void **state)
          "\"label_sigs\":[\"%S\"]}",
          "markets", CHAIN_MARKETS_MAX},
         {"participant.add",
-         "{\"id\":\"d\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":\"%K\",\"regions\":[]}", "regions",
-         CHAIN_REGIONS_MAX},
+         "{\"id\":\"d\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":\"%K\",\"regions\":[]}",
+         "regions", CHAIN_REGIONS_MAX},
     };
     assert_true(sizeof codes / sizeof *codes > CHAIN_MARKETS_MAX);
     for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
