@@ -156,7 +156,7 @@ int rule_node_add(st_actx *a)
     size_t live;
     if ((rc = live_nodes(a, &live)))
         return rc;
-    if (live > CHAIN_NODES_MAX)
+    if (live >= CHAIN_NODES_MAX)
         return st_refuse(a, CHAIN_ERR_BAD_STATE, "already %d nodes, the most a network has",
                          CHAIN_NODES_MAX);
     bool used;
