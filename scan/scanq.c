@@ -64,7 +64,7 @@ void scanq_record(scanq *q, const chain_scan *scan)
         scan->kind >= CHAIN_SCAN_SCAN && scan->kind <= CHAIN_SCAN_REPORT &&
         gs1_gtin_valid(scan->id.gtin, strnlen(scan->id.gtin, sizeof scan->id.gtin)) &&
         gs1_serial_valid(scan->id.serial, strnlen(scan->id.serial, sizeof scan->id.serial));
-    if (!q->stopping && valid && q->n < SCANQ_MAX - 1) {
+    if (!q->stopping && valid && q->n < SCANQ_MAX) {
         chain_scan *s = &q->buf[q->n++];
         *s = *scan;
         s->region[CHAIN_REGION_MAX] = '\0';
