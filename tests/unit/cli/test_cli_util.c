@@ -129,6 +129,8 @@ static void test_split_list(void **st)
     assert_int_equal(cli_split_list(out, 4, "DE,,FR"), -1);
     assert_int_equal(cli_split_list(out, 2, "DE,FR,IT"), -1);
     assert_int_equal(cli_split_list(out, 4, "TOOLONGX"), -1);
+    assert_int_equal(cli_split_list(out, 4, "de-by!"), -1); /* six characters, not a code */
+    assert_int_equal(cli_split_list(out, 4, "DE,F1"), -1);
 }
 
 /* ---- units -------------------------------------------------------------------------- */

@@ -345,8 +345,7 @@ static json_t *grown(const char *array, size_t count)
             snprintf(buf, sizeof buf, "http://127.0.0.1:%zu", 30000 + i);
             json_object_set_new(e, "http", json_string(buf));
         } else {
-            snprintf(buf, sizeof buf, "%s-%zu", strcmp(array, "brands") == 0 ? "brand" : "part",
-                     i);
+            snprintf(buf, sizeof buf, "%s-%zu", strcmp(array, "brands") == 0 ? "brand" : "part", i);
             json_object_set_new(e, "id", json_string(buf));
             if (strcmp(array, "brands") == 0) { /* a company prefix of its own */
                 snprintf(buf, sizeof buf, "95061%02zu", i);
@@ -355,11 +354,10 @@ static json_t *grown(const char *array, size_t count)
                 json_object_set_new(e, "prefixes", pre);
             }
         }
-        json_object_set_new(e, "pub", key_hex((unsigned)(i + (strcmp(array, "nodes") == 0
-                                                                 ? 3000
-                                                                 : strcmp(array, "brands") == 0
-                                                                       ? 2000
-                                                                       : 0))));
+        json_object_set_new(e, "pub",
+                            key_hex((unsigned)(i + (strcmp(array, "nodes") == 0    ? 3000
+                                                    : strcmp(array, "brands") == 0 ? 2000
+                                                                                   : 0))));
         json_array_append_new(arr, e);
     }
     assert_int_equal(json_array_size(arr), count);
@@ -435,8 +433,7 @@ static void test_genesis_prefixes_and_regions_at_limit(void **state)
             snprintf(buf, sizeof buf, "DE-%c%c", 'A' + (int)(i / 26), 'A' + (int)(i % 26));
             json_array_append_new(reg, json_string(buf));
         }
-        json_object_set_new(json_array_get(json_object_get(j, "participants"), 0), "regions",
-                            reg);
+        json_object_set_new(json_array_get(json_object_get(j, "participants"), 0), "regions", reg);
         int rc = parse_json(j, msg, sizeof msg, extra ? NULL : &g);
         if (extra == 0) {
             if (rc != CHAIN_OK)
