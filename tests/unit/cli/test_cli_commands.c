@@ -458,6 +458,131 @@ static void test_lifecycle_limits_through_the_command(void **st)
     assert_null(strstr(err, "--code"));
 }
 
+/* `provena genesis SUB ARGS...` with stderr caught, as run_caught. */
+static int genesis_caught(char *err, size_t errlen, int argc, char **argv)
+{
+    char path[] = "/tmp/provena-err-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fd, 2);
+    int rc = cli_cmd_genesis(argc, argv);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    ssize_t n = pread(fd, err, errlen - 1, 0);
+    err[n > 0 ? n : 0] = '\0';
+    close(fd);
+    unlink(path);
+    return rc;
+}
+
+/* Genesis editing: each refused argument named, exit 2 for usage and 1 for a
+ * file that cannot be used; the file is never left half-written. */
+static void test_genesis_arguments_refused_naming_them(void **st)
+{
+    (void)st;
+    char npub[65], bad_json[160], other[160];
+    pub_of(npub, node_key);
+    snprintf(bad_json, sizeof bad_json, "%s/bad.json", dir);
+    FILE *f = fopen(bad_json, "w");
+    assert_non_null(f);
+    fputs("{\"chain\": \n", f);
+    fclose(f);
+    snprintf(other, sizeof other, "%s/other.json", dir);
+    static const struct {
+        int rc;
+        const char *want;
+        const char *argv[16];
+    } cases[] = {
+        {CLI_USAGE, "unknown subcommand 'grow'", {"grow"}},
+        {CLI_USAGE,
+         "--chain: required",
+         {"init", "--brand-key", "KEY", "--prefix", "9506000", "--out", "OTHER"}},
+        {CLI_USAGE,
+         "--brand-key: required",
+         {"init", "--chain", "c", "--prefix", "9506000", "--out", "OTHER"}},
+        {CLI_USAGE,
+         "--prefix: required",
+         {"init", "--chain", "c", "--brand-key", "KEY", "--out", "OTHER"}},
+        {CLI_USAGE,
+         "--out: required",
+         {"init", "--chain", "c", "--brand-key", "KEY", "--prefix", "9506000"}},
+        {CLI_USAGE,
+         "--time: not unix seconds",
+         {"init", "--chain", "c", "--brand-key", "KEY", "--prefix", "9506000", "--out", "OTHER",
+          "--time", "yesterday"}},
+        {CLI_FAIL,
+         "--brand-key",
+         {"init", "--chain", "c", "--brand-key", "/nonexistent/k", "--prefix", "9506000", "--out",
+          "OTHER"}},
+        {CLI_FAIL,
+         "would not be a valid genesis",
+         {"init", "--chain", "Bad Name", "--brand-key", "KEY", "--prefix", "9506000", "--out",
+          "OTHER"}},
+        {CLI_USAGE,
+         "--role: one of",
+         {"add-participant", "GEN", "--id", "x", "--name", "X", "--pub", "NPUB"}},
+        {CLI_USAGE,
+         "--name: required",
+         {"add-participant", "GEN", "--role", "seller", "--id", "x", "--pub", "NPUB"}},
+        {CLI_USAGE,
+         "--id: required",
+         {"add-participant", "GEN", "--role", "seller", "--name", "X", "--pub", "NPUB"}},
+        {CLI_USAGE,
+         "--regions",
+         {"add-participant", "GEN", "--role", "seller", "--id", "x", "--name", "X", "--pub", "NPUB",
+          "--regions", "DE,Bavaria"}},
+        {CLI_FAIL,
+         "/nonexistent/g.json",
+         {"add-participant", "/nonexistent/g.json", "--role", "seller", "--id", "x", "--name", "X",
+          "--pub", "NPUB"}},
+        {CLI_FAIL,
+         "line 2",
+         {"add-participant", "BAD", "--role", "seller", "--id", "x", "--name", "X", "--pub",
+          "NPUB"}},
+        {CLI_USAGE, "--id: a node number", {"add-node", "GEN", "--id", "0"}},
+        {CLI_USAGE, "--raft: required", {"add-node", "GEN", "--id", "5"}},
+        {CLI_USAGE, "--http: required", {"add-node", "GEN", "--id", "5", "--raft", "tcp://h:1"}},
+        {CLI_USAGE,
+         "--pub: not 64 hex",
+         {"add-node", "GEN", "--id", "5", "--raft", "tcp://h:1", "--http", "http://h:2", "--pub",
+          "xyz"}},
+        {CLI_FAIL,
+         "would not be a valid genesis",
+         {"add-node", "GEN", "--id", "5", "--raft", "tcp://h:1", "--http", "http://h:2", "--pub",
+          "NPUB", "--operator", "nobody"}},
+        {CLI_FAIL, "/nonexistent/g.json", {"show", "/nonexistent/g.json"}},
+        {CLI_FAIL, "line 2", {"show", "BAD"}},
+        {CLI_USAGE, "missing argument", {"show"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *argv[16];
+        int argc = 0;
+        for (int k = 0; cases[i].argv[k]; k++) {
+            const char *a = cases[i].argv[k];
+            argv[argc++] = (char *)(!strcmp(a, "KEY")     ? brand_key
+                                    : !strcmp(a, "GEN")   ? gen
+                                    : !strcmp(a, "NPUB")  ? npub
+                                    : !strcmp(a, "BAD")   ? bad_json
+                                    : !strcmp(a, "OTHER") ? other
+                                                          : a);
+        }
+        char *before = slurp(gen);
+        char err[2048];
+        int rc = genesis_caught(err, sizeof err, argc, argv);
+        if (rc != cases[i].rc || !strstr(err, cases[i].want))
+            fail_msg("case %zu (genesis %s): exit %d, want %d; printed \"%s\", want \"%s\"", i,
+                     cases[i].argv[0], rc, cases[i].rc, err, cases[i].want);
+        char *after = slurp(gen);
+        assert_string_equal(before, after); /* nothing written */
+        free(before);
+        free(after);
+        assert_int_equal(access(other, F_OK), -1);
+    }
+}
+
 /* Labels must point where phones can reach: local hosts are named, public ones not. */
 static void test_resolver_local_addresses_named(void **st)
 {
@@ -500,6 +625,7 @@ int main(void)
         cmocka_unit_test(test_resolver_local_addresses_named),
         cmocka_unit_test(test_lifecycle_arguments_refused_naming_them),
         cmocka_unit_test(test_lifecycle_limits_through_the_command),
+        cmocka_unit_test(test_genesis_arguments_refused_naming_them),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
