@@ -299,6 +299,73 @@ static void test_parse_positionals_at_limit(void **st)
     assert_int_equal(cli_parse(&many, CLI_POS_MAX + 1, argv, pos, &np, CLI_POS_MAX), CLI_USAGE);
 }
 
+/* ---- files ------------------------------------------------------------------------------ */
+
+/* cli_file_read: a file of exactly max bytes is read, max + 1 refused "too
+ * large"; a directory is a read error, a missing file names the path. */
+static void test_file_read_bounded_and_errors_named(void **st)
+{
+    (void)st;
+    char dir[] = "/tmp/provena-files-XXXXXX", path[128], e[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/f", dir);
+    FILE *f = fopen(path, "w");
+    fputs("0123456789", f);
+    fclose(f);
+    char *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(cli_file_read(&buf, &len, path, 10, e, sizeof e), 0);
+    assert_int_equal(len, 10);
+    assert_string_equal(buf, "0123456789");
+    free(buf);
+    buf = NULL;
+    assert_int_equal(cli_file_read(&buf, &len, path, 9, e, sizeof e), -1);
+    assert_non_null(strstr(e, "file too large"));
+    assert_null(buf);
+    assert_int_equal(cli_file_read(&buf, &len, dir, 100, e, sizeof e), -1);
+    assert_non_null(strstr(e, "read error"));
+    char missing[160];
+    snprintf(missing, sizeof missing, "%s/none", dir);
+    assert_int_equal(cli_file_read(&buf, &len, missing, 100, e, sizeof e), -1);
+    assert_non_null(strstr(e, missing));
+    /* writes: into a missing directory, and over a directory: refused, nothing left */
+    snprintf(missing, sizeof missing, "%s/no/such", dir);
+    assert_int_equal(cli_file_write_atomic(missing, "x", 1, e, sizeof e), -1);
+    assert_non_null(strstr(e, "no/such.tmp."));
+    char sub[160];
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_int_equal(cli_file_write_atomic(sub, "x", 1, e, sizeof e), -1);
+    assert_non_null(strstr(e, sub));
+    assert_int_equal(cli_file_write_atomic(path, "new", 3, e, sizeof e), 0);
+    assert_int_equal(cli_file_read(&buf, &len, path, 10, e, sizeof e), 0);
+    assert_string_equal(buf, "new");
+    free(buf);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "ls %s | grep -c tmp >/dev/null", dir);
+    assert_int_not_equal(system(cmd), 0); /* no temporary file left behind */
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* PROVENA_NODE and PROVENA_KEY: unset or empty mean the default / none. */
+static void test_env_defaults(void **st)
+{
+    (void)st;
+    setenv("PROVENA_NODE", "", 1);
+    assert_string_equal(cli_env_node(), CLI_NODE_DEFAULT);
+    setenv("PROVENA_NODE", "http://n:1", 1);
+    assert_string_equal(cli_env_node(), "http://n:1");
+    unsetenv("PROVENA_NODE");
+    assert_string_equal(cli_env_node(), CLI_NODE_DEFAULT);
+    setenv("PROVENA_KEY", "", 1);
+    assert_null(cli_env_key());
+    setenv("PROVENA_KEY", "/k", 1);
+    assert_string_equal(cli_env_key(), "/k");
+    unsetenv("PROVENA_KEY");
+    assert_null(cli_env_key());
+}
+
 /* ---- keys --------------------------------------------------------------------------- */
 
 static void test_key_roundtrip_0600_no_overwrite(void **st)
@@ -437,6 +504,8 @@ int main(void)
         cmocka_unit_test(test_units_file_at_limit_and_one_past),
         cmocka_unit_test(test_node_list_at_limit_and_one_past),
         cmocka_unit_test(test_parse_positionals_at_limit),
+        cmocka_unit_test(test_file_read_bounded_and_errors_named),
+        cmocka_unit_test(test_env_defaults),
         cmocka_unit_test(test_key_roundtrip_0600_no_overwrite),
         cmocka_unit_test(test_key_read_rejects_garbage),
         cmocka_unit_test(test_serials_random_and_gs1_valid),
