@@ -12,6 +12,11 @@
  * timeout, 429, 500) says nothing about the outcome: the loop keeps trying
  * until the caller's deadline, and then reports CLI_SUBMIT_UNKNOWN with the
  * last thing it saw — never a failure, since the tx may have committed.
+ * One exception: 410 "removed" is a node that left the network and says it
+ * did not hand the tx over. The loop moves on to the next node; when every
+ * node of the list answered so and no other answer came (so no node can hold
+ * the tx), it stops at once with REFUSED and the node's message, instead of
+ * retrying until the deadline.
  *
  *   classify(answer) --accepted--> ACCEPTED
  *                    --receipt rejected / 400 / 413 / 415--> REFUSED
@@ -62,22 +67,36 @@ int cli_submit_bytes(cli_http *h, json_t **receipt, char *errmsg, size_t errmsg_
 {
     uint64_t deadline = cli_now_ms() + timeout_ms;
     char e[512] = "";
+    size_t removed = 0;      /* 410 answers: nodes that left the network */
+    bool maybe_sent = false; /* some other answer (or none): a node may hold the tx */
     *receipt = NULL;
     for (;;) {
         cli_resp r = {0};
         bool next_node = true;
         if (cli_http_post(h, &r, "/api/v1/tx", "application/cbor", tx, len, e, sizeof e) == 0) {
-            int c = cli_submit_classify(r.status, r.body, r.len, receipt);
-            if (c != CLI_SUBMIT_RETRY) {
-                if (c == CLI_SUBMIT_REFUSED && !*receipt)
-                    cli_http_error_text(errmsg, errmsg_len, &r);
+            if (r.status == 410) {
+                cli_http_error_text(e, sizeof e, &r);
                 cli_resp_free(&r);
-                return c;
+                if (++removed >= cli_http_nodes(h) && !maybe_sent) {
+                    snprintf(errmsg, errmsg_len, "%s", e);
+                    return CLI_SUBMIT_REFUSED;
+                }
+            } else {
+                maybe_sent = true;
+                int c = cli_submit_classify(r.status, r.body, r.len, receipt);
+                if (c != CLI_SUBMIT_RETRY) {
+                    if (c == CLI_SUBMIT_REFUSED && !*receipt)
+                        cli_http_error_text(errmsg, errmsg_len, &r);
+                    cli_resp_free(&r);
+                    return c;
+                }
+                cli_http_error_text(e, sizeof e, &r);
+                /* a 504 means the node has our tx and waits for it: ask it again */
+                next_node = r.status != 504;
+                cli_resp_free(&r);
             }
-            cli_http_error_text(e, sizeof e, &r);
-            /* a 504 means the node has our tx and waits for it: ask it again */
-            next_node = r.status != 504;
-            cli_resp_free(&r);
+        } else {
+            maybe_sent = true;
         }
         if (cli_now_ms() >= deadline)
             break;

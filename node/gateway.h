@@ -42,7 +42,10 @@ typedef struct gw_deps {
 typedef struct gw_config {
     const char *listen;        /* "http://127.0.0.1:8101" or "127.0.0.1:8101" */
     const char *region_header; /* header a fronting proxy sets with the ISO region, or NULL */
-    const char *admin_token;   /* dashboard admin token, or NULL */
+    const char *admin_token;   /* dashboard break-glass token, or NULL */
+    const char *tls_cert_pem;  /* HTTPS: certificate chain, PEM text; NULL: plain HTTP */
+    const char *tls_key_pem;   /* HTTPS: its private key, PEM text (copied, wiped at stop) */
+    unsigned session_ttl_s;    /* dashboard session lifetime; 0: GW_SESSION_TTL_S */
     unsigned threads;          /* worker threads; 0: number of cores */
 } gw_config;
 

@@ -28,8 +28,9 @@ struct replica {
     submit_reg *reg;
     replica_fsm *fsm;
     cons *cons;
-    _Atomic(cons *) cons_ready; /* set once consensus started; read by forwarders */
-    atomic_bool stop;           /* shutdown began: a catch-up in progress gives up */
+    _Atomic(cons *) cons_ready;      /* set once consensus started; read by forwarders */
+    atomic_bool stop;                /* shutdown began: a catch-up in progress gives up */
+    _Atomic uint64_t removed_height; /* the block that removed this node (0: a member) */
     bool shut;
 };
 
@@ -39,7 +40,7 @@ const char *replica_result_name(int res)
         [REPLICA_COMMITTED] = "committed", [REPLICA_QUEUED] = "queued",
         [REPLICA_REJECTED] = "rejected",   [REPLICA_NO_LEADER] = "no_leader",
         [REPLICA_BUSY] = "busy",           [REPLICA_TIMEOUT] = "timeout",
-        [REPLICA_STOPPING] = "stopping",
+        [REPLICA_STOPPING] = "stopping",   [REPLICA_REMOVED] = "removed",
     };
     if (res < 0 || (size_t)res >= sizeof names / sizeof names[0])
         return "unknown";
@@ -64,10 +65,38 @@ static int result_of_cons(int err)
 
 int replica_forward(replica *r, const uint8_t *tx, size_t len)
 {
+    if (atomic_load(&r->removed_height))
+        return REPLICA_REMOVED;
     cons *c = atomic_load(&r->cons_ready);
     if (!c)
         return REPLICA_NO_LEADER;
     return result_of_cons(cons_submit(c, tx, len));
+}
+
+/* Applier thread, after a block that changed membership: was this node the
+ * one removed? Then it says so once, takes no more transactions and leaves
+ * consensus (cons_retire: no more elections; a leader hands over first). */
+static void members_changed(void *ctx, uint64_t height)
+{
+    replica *r = ctx;
+    if (atomic_load(&r->removed_height))
+        return;
+    chain_rd *rd;
+    chain_node_info self;
+    if (chain_rd_begin(r->chain, &rd) != CHAIN_OK)
+        return;
+    int e = chain_node_get(rd, r->id, &self);
+    chain_rd_end(rd);
+    if (e != CHAIN_OK || !self.removed)
+        return;
+    atomic_store(&r->removed_height, height);
+    log_msg(LOG_LEVEL_WARN,
+            "this node (%llu) was removed from the network at height %llu (node.remove): it "
+            "takes no more transactions and leaves consensus; its ledger stays readable",
+            (unsigned long long)r->id, (unsigned long long)height);
+    cons *c = atomic_load(&r->cons_ready);
+    if (c)
+        cons_retire(c);
 }
 
 static int forward_cb(void *ctx, const uint8_t *tx, size_t len)
@@ -76,13 +105,23 @@ static int forward_cb(void *ctx, const uint8_t *tx, size_t len)
 }
 
 /* The voters consensus starts with: the ledger's nodes, this one at the
- * address it was given, and this one added when it is not listed (joining). */
+ * address it was given, and this one added when it is not listed (joining).
+ * Another node listed at this node's own address is a former member whose
+ * machine this one took over (its removal is in blocks this node has not
+ * fetched yet): it is left out, since the address is this node's now. */
 static void initial_peers(replica *r, const replica_config *cfg, cons_config *cc)
 {
     chain_node_info members[CHAIN_NODES_MAX];
     size_t nm = fsm_members(r->fsm, members, CHAIN_NODES_MAX);
     bool listed = false;
     for (size_t i = 0; i < nm && cc->npeers < CONS_PEERS_MAX; i++) {
+        if (members[i].id != cfg->id && strcmp(members[i].raft_addr, cfg->raft_addr) == 0) {
+            log_msg(LOG_LEVEL_WARN,
+                    "node %llu is listed at this node's address %s in the ledger as known here; "
+                    "taking the address over (its removal comes with the blocks to fetch)",
+                    (unsigned long long)members[i].id, cfg->raft_addr);
+            continue;
+        }
         cons_peer *p = &cc->peers[cc->npeers++];
         p->id = members[i].id;
         listed |= members[i].id == cfg->id;
@@ -108,7 +147,8 @@ int replica_open(replica **out, chain *c, const replica_config *cfg, char *errms
     r->id = cfg->id;
     r->chain = c;
     if (submit_reg_new(&r->reg, c, chain_genesis_of(c)->chain_id, forward_cb, r) != CHAIN_OK ||
-        fsm_new(&r->fsm, c, cfg->id, r->reg, &r->stop) != CHAIN_OK) {
+        fsm_new(&r->fsm, c, cfg->id, r->reg, &r->stop) != CHAIN_OK ||
+        fsm_set_peer_ca(r->fsm, cfg->peer_ca) != 0) {
         snprintf(errmsg, errmsg_len, "out of memory");
         goto fail;
     }
@@ -124,6 +164,7 @@ int replica_open(replica **out, chain *c, const replica_config *cfg, char *errms
     cc.snapshot_threshold = cfg->snapshot_threshold;
     if (cc.snapshot_threshold > 0 && cc.snapshot_threshold < 256)
         cc.snapshot_trailing = cc.snapshot_threshold / 2; /* small thresholds: tests */
+    fsm_on_members(r->fsm, members_changed, r);
     fsm_cons(r->fsm, &cc.fsm);
     if (cons_start(&r->cons, &cc, msg, sizeof msg) != 0) {
         snprintf(errmsg, errmsg_len, "start consensus on %s (%s/raft): %s", cfg->raft_addr,
@@ -131,6 +172,8 @@ int replica_open(replica **out, chain *c, const replica_config *cfg, char *errms
         goto fail;
     }
     atomic_store(&r->cons_ready, r->cons);
+    if (atomic_load(&r->removed_height)) /* removed while consensus was starting */
+        cons_retire(r->cons);
     log_msg(LOG_LEVEL_INFO, "raft listening on %s (%zu members known%s)", cfg->raft_addr, cc.npeers,
             cfg->join ? ", joining" : "");
     *out = r;
@@ -166,6 +209,7 @@ void replica_status_get(replica *r, replica_status *out)
         return;
     out->id = r->id;
     out->waiting = submit_waiting(r->reg);
+    out->removed_height = atomic_load(&r->removed_height);
     cons *c = atomic_load(&r->cons_ready);
     if (!c)
         return;
@@ -176,14 +220,27 @@ void replica_status_get(replica *r, replica_status *out)
     out->commit_index = st.commit_index;
     out->last_applied = st.last_applied;
     out->role = st.stopped ? -1 : st.role;
-    out->role_name = st.stopped ? "stopped" : cons_role_name(st.role);
+    out->role_name = out->removed_height && st.stopped ? "removed"
+                     : st.stopped                      ? "stopped"
+                                                       : cons_role_name(st.role);
     size_t np = st.npeers < CHAIN_NODES_MAX ? st.npeers : CHAIN_NODES_MAX;
     out->npeers = np;
     for (size_t i = 0; i < np; i++) {
         out->peers[i].id = st.peers[i].id;
         snprintf(out->peers[i].raft_addr, sizeof out->peers[i].raft_addr, "%s", st.peers[i].addr);
         out->peers[i].voter = st.peers[i].voter;
+        out->peers[i].health_known = st.peers[i].health_known;
+        out->peers[i].up = st.peers[i].up;
+        out->peers[i].last_contact_ms = st.peers[i].last_contact_ms;
+        out->peers[i].match_index = st.peers[i].match_index;
+        out->peers[i].lag_entries = st.peers[i].lag_entries;
+        out->peers[i].lag_ms = st.peers[i].lag_ms;
     }
+}
+
+uint64_t replica_removed_height(replica *r)
+{
+    return r ? atomic_load(&r->removed_height) : 0;
 }
 
 void replica_shutdown(replica *r)
