@@ -8,15 +8,16 @@
 # nodes' threads exact), then captures with lcov and prints lines and branches
 # per top-level source folder (chain, consensus, node, cli, genesis, and any
 # folder added later). Floors per module (FLOOR below); the script exits 1
-# when one is not met, or when a test failed. The HTML report goes to BUILD_DIR/coverage/index.html.
+# when one is not met, or when a test failed. The HTML report goes to
+# BUILD_DIR/coverage/index.html.
 # COVERAGE_REPORT_ONLY=1 prints the table from the counters already there.
 set -uo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 B=${1:-$SRC/build-cov}
 JOBS=${JOBS:-2}
 RC=(--rc lcov_branch_coverage=1)
-# Floors: what holds now, a point under the last full run (chain 76.2, consensus
-# 77.0, node 68.8, cli 67.1 % branches), so coverage can only grow. The targets
+# Floors: what holds now, a point under the last full run (chain 76.6, consensus
+# 77.2, node 69.4, cli 67.7 % branches), so coverage can only grow. The targets
 # of issue #20 are higher (chain and consensus 85 %, node and cli 75 %); raise
 # these as tests close the gap (docs/TESTING.md).
 declare -A FLOOR=([chain]=75 [consensus]=76 [node]=67 [cli]=66)
