@@ -226,6 +226,41 @@ static void test_node_add_remove_sets_members_changed(void **state)
     chain_rd_end(rd);
 }
 
+/* CHAIN_NODES_MAX nodes not removed: adding up to it works, one more is
+ * refused bad_state, and a removed node frees its place. */
+static void test_node_add_at_limit_then_refused(void **state)
+{
+    hc_env *e = *state;
+    uint8_t sk[32], pub[CHAIN_NODES_MAX + 3][32];
+    for (uint64_t id = 3; id <= CHAIN_NODES_MAX + 2; id++)
+        assert_int_equal(chain_key_generate(sk, pub[id]), CHAIN_OK);
+    for (uint64_t id = 3; id <= CHAIN_NODES_MAX; id++) /* nodes 1 and 2 are the genesis's */
+        assert_int_equal(node_add(e, HK_BRAND, id, pub[id], "acme"), CHAIN_OK);
+    chain_rd *rd;
+    chain_node_info nodes[CHAIN_NODES_MAX + 1];
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_nodes(rd, nodes, CHAIN_NODES_MAX + 1), CHAIN_NODES_MAX);
+    chain_rd_end(rd);
+    char detail[256] = "";
+    chain_tx tx = hc_tx(CHAIN_TX_NODE_ADD);
+    tx.node_id = CHAIN_NODES_MAX + 1;
+    tx.has_key = true;
+    memcpy(tx.key, pub[CHAIN_NODES_MAX + 1], 32);
+    snprintf(tx.name, sizeof tx.name, "acme");
+    snprintf(tx.raft_addr, sizeof tx.raft_addr, "tcp://127.0.0.1:7999");
+    snprintf(tx.http_addr, sizeof tx.http_addr, "http://127.0.0.1:8999");
+    assert_int_equal(hc_apply1(e, HK_BRAND, &tx, detail), CHAIN_ERR_BAD_STATE);
+    assert_non_null(strstr(detail, "16 nodes"));
+    assert_int_equal(node_remove(e, HK_BRAND, 5), CHAIN_OK);
+    assert_int_equal(node_add(e, HK_BRAND, CHAIN_NODES_MAX + 1, pub[CHAIN_NODES_MAX + 1], "acme"),
+                     CHAIN_OK);
+    assert_int_equal(node_add(e, HK_BRAND, CHAIN_NODES_MAX + 2, pub[CHAIN_NODES_MAX + 2], "acme"),
+                     CHAIN_ERR_BAD_STATE);
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_nodes(rd, nodes, CHAIN_NODES_MAX + 1), CHAIN_NODES_MAX);
+    chain_rd_end(rd);
+}
+
 static int node_rotate(hc_env *e, int who, uint64_t id, const uint8_t *der, size_t len)
 {
     chain_tx tx = hc_tx(CHAIN_TX_NODE_ROTATE);
@@ -544,6 +579,7 @@ int main(void)
         T(test_rotate_by_self_old_key_refused_new_key_works),
         T(test_rotate_by_brand_allowed),
         T(test_node_add_remove_sets_members_changed),
+        T(test_node_add_at_limit_then_refused),
         T(test_policy_set_merges_lot_gtin_brand_genesis),
         T(test_policy_set_for_other_brands_gtin_refused_bad_gtin),
         T(test_scans_by_node_fold_into_stats),
