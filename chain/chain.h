@@ -253,7 +253,8 @@ typedef struct chain_scan {
     gs1_sgtin id;                      /* for a probe: the unknown code as scanned */
     uint64_t time;                     /* gateway clock, unix seconds */
     char region[CHAIN_REGION_MAX + 1]; /* "" when unknown */
-    uint8_t client[16];                /* salted, daily-rotated hash of the client address */
+    uint8_t client[16]; /* keyed, daily-rotated hash: bytes 0..7 the client's network
+                           (/24, /48), 8..15 its address (node/gw_client.c) */
     uint8_t verdict;                   /* verdict the gateway gave (node-defined enum) */
     char note[CHAIN_NOTE_MAX + 1];     /* reports only */
 } chain_scan;
@@ -748,13 +749,14 @@ void chain_policy_effective(chain_rd *rd, chain_policy *out, const char *gtin, c
 
 typedef struct chain_scan_stats {
     uint64_t scans;                 /* all recorded scans of the unit */
-    uint32_t distinct_clients;      /* distinct client hashes seen */
-    uint32_t reports;               /* "suspected fake" reports */
+    uint32_t distinct_clients;      /* distinct client networks (/24, /48) that scanned it */
+    uint32_t reports;               /* networks that reported it as a suspected fake */
     uint64_t first_time, last_time; /* seconds */
     char last_region[CHAIN_REGION_MAX + 1];
-    uint32_t outside_markets;   /* scans from a region outside the lot's markets */
-    uint32_t unsold_public;     /* public scans before sale */
-    uint32_t impossible_travel; /* consecutive scan pairs faster than policy allows */
+    uint32_t outside_markets;   /* networks that scanned it outside the lot's markets */
+    uint32_t unsold_public;     /* networks that scanned it before its sale */
+    uint32_t impossible_travel; /* networks whose scan came faster than policy allows
+                                   after the previous one (tx_scans.c) */
     uint32_t nregions;
     char regions[8][CHAIN_REGION_MAX + 1]; /* most recent distinct regions */
 } chain_scan_stats;
