@@ -12,6 +12,8 @@
  * timeout, 429, 500) says nothing about the outcome: the loop keeps trying
  * until the caller's deadline, and then reports CLI_SUBMIT_UNKNOWN with the
  * last thing it saw — never a failure, since the tx may have committed.
+ * Except 507 disk_full before any try could have handed the tx over: the
+ * node wrote nothing, so it is reported at once as refused (disk_full).
  *
  *   classify(answer) --accepted--> ACCEPTED
  *                    --receipt rejected / 400 / 413 / 415--> REFUSED
@@ -62,12 +64,23 @@ int cli_submit_bytes(cli_http *h, json_t **receipt, char *errmsg, size_t errmsg_
 {
     uint64_t deadline = cli_now_ms() + timeout_ms;
     char e[512] = "";
+    bool maybe_taken = false; /* some earlier try may have handed the tx over */
     *receipt = NULL;
     for (;;) {
         cli_resp r = {0};
         bool next_node = true;
-        if (cli_http_post(h, &r, "/api/v1/tx", "application/cbor", tx, len, e, sizeof e) == 0) {
+        if (cli_http_post(h, &r, "/api/v1/tx", "application/cbor", tx, len, e, sizeof e) != 0) {
+            maybe_taken = true;
+        } else {
             int c = cli_submit_classify(r.status, r.body, r.len, receipt);
+            if (c == CLI_SUBMIT_RETRY && r.status == 507 && !maybe_taken) {
+                /* disk full: the node wrote nothing, and no earlier try handed
+                 * the tx over — a definite "not now", said at once */
+                cli_http_error_text(errmsg, errmsg_len, &r);
+                cli_resp_free(&r);
+                return CLI_SUBMIT_REFUSED;
+            }
+            maybe_taken |= r.status == 504 || r.status == 202;
             if (c != CLI_SUBMIT_RETRY) {
                 if (c == CLI_SUBMIT_REFUSED && !*receipt)
                     cli_http_error_text(errmsg, errmsg_len, &r);

@@ -491,6 +491,10 @@ static void route_status(gw_req *r)
             peers, json_pack("{s:I,s:s,s:b}", "id", (json_int_t)st->replica.peers[i].id, "raft",
                              st->replica.peers[i].raft_addr, "voter", st->replica.peers[i].voter));
     json_object_set_new(o, "peers", peers);
+    json_object_set_new(o, "disk",
+                        json_pack("{s:b,s:o,s:o}", "full", st->replica.disk_full, "free_bytes",
+                                  json_u64(st->replica.disk_free), "reserve_bytes",
+                                  json_u64(st->replica.disk_reserve)));
     hex_set(o, "chain_id", r->g->chain_id, CHAIN_HASH_LEN);
     gw_status_versions(o);
     free(st);
@@ -573,6 +577,8 @@ static const char *result_code(int res)
         return "timeout";
     case REPLICA_STOPPING:
         return "stopping";
+    case REPLICA_DISK_FULL:
+        return "disk_full";
     default:
         return "internal";
     }
@@ -677,13 +683,19 @@ static void submit_reply(gw_req *r)
         } else if (it->res == REPLICA_QUEUED) {
             status = 202;
         } else {
-            status = it->res == REPLICA_TIMEOUT ? 504 : 503;
+            status = it->res == REPLICA_TIMEOUT     ? 504
+                     : it->res == REPLICA_DISK_FULL ? 507
+                                                    : 503;
+            const char *m = it->res == REPLICA_TIMEOUT
+                                ? "not committed in time; outcome unknown, look the tx id up later"
+                            : it->res == REPLICA_DISK_FULL
+                                ? "the node's data disk is full: nothing was written; retry once "
+                                  "the operator has freed space"
+                                : "cannot submit now; retry soon";
+            if (it->res == REPLICA_DISK_FULL)
+                r->retry_after_s = 30;
             json_object_set_new(o, "error",
-                                json_pack("{s:s,s:s}", "code", result_code(it->res), "message",
-                                          it->res == REPLICA_TIMEOUT
-                                              ? "not committed in time; outcome unknown, look "
-                                                "the tx id up later"
-                                              : "cannot submit now; retry soon"));
+                                json_pack("{s:s,s:s}", "code", result_code(it->res), "message", m));
         }
         gw_reply_json(r, status, o);
     }
@@ -900,6 +912,13 @@ static void route_tx_post(gw_req *r)
     }
     if (!r->g->deps.replica) {
         gw_reply_error(r, 503, "no_leader", "this node takes no submissions");
+        return;
+    }
+    if (replica_disk_full(r->g->deps.replica)) {
+        r->retry_after_s = 30;
+        gw_reply_error(r, 507, "disk_full",
+                       "the node's data disk is full: nothing was written; retry once the "
+                       "operator has freed space");
         return;
     }
     tx_batch *b = parse_txs(r);

@@ -223,6 +223,7 @@ void gw_route_resolve(gw_req *r)
         if (raw.failed)
             snprintf(err, sizeof err, "link longer than %d bytes", GS1_DL_MAX);
         gw_buf_free(&raw);
+        metrics_scan_bad_code(g->metrics);
         if (r->want_json)
             gw_reply_error(r, 400, "bad_unit", "%s", err);
         else
@@ -548,6 +549,7 @@ void gw_route_report(gw_req *r)
     gs1_link link;
     char err[160];
     if (gs1_parse_unit(&link, unit, strlen(unit), err, sizeof err) != 0) {
+        metrics_scan_bad_code(r->g->metrics);
         gw_reply_error(r, 400, "bad_unit", "%s", err);
         return;
     }

@@ -300,6 +300,7 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
         .join = cfg->join,
         .snapshot_threshold = (unsigned)cfg->snapshot_threshold,
         .block_linger_us = NODE_BLOCK_LINGER_US,
+        .disk_reserve = cfg->disk_reserve,
     };
     _Static_assert(sizeof rc.chain_id == CHAIN_HASH_LEN, "the chain id is what frames carry");
     memcpy(rc.chain_id, n->genesis->chain_id, sizeof rc.chain_id);

@@ -14,6 +14,7 @@ enum replica_result {
     REPLICA_BUSY,          /* a queue is full: retry later */
     REPLICA_TIMEOUT,       /* not committed within the wait; outcome unknown (look up by id) */
     REPLICA_STOPPING,      /* replica_shutdown has begun, or consensus halted */
+    REPLICA_DISK_FULL,     /* the data disk is below its reserve: retry once space returns */
 };
 
 #endif
