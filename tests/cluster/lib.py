@@ -208,11 +208,11 @@ class Node:
 
     # ---- HTTP ---------------------------------------------------------------
     def request(self, method, path, body=None, ctype=None, accept="application/json",
-                timeout=None):
+                timeout=None, headers=None):
         conn = http.client.HTTPConnection("127.0.0.1", self.http_port,
                                           timeout=timeout or scaled(20))
         try:
-            headers = {"Accept": accept}
+            headers = {"Accept": accept, **(headers or {})}
             if ctype:
                 headers["Content-Type"] = ctype
             conn.request(method, path, body=body, headers=headers)

@@ -15,6 +15,8 @@
  *   txtool pickup GENESIS KEY NONCE GTIN SERIAL
  *   txtool node-add GENESIS KEY NONCE ID OPERATOR RAFT HTTP NODEPUBHEX
  *   txtool node-remove GENESIS KEY NONCE ID
+ *   txtool claim GENESIS KEY NONCE GTIN SERIAL CODE
+ *                                   a customer's claim of a unit sold with a code
  *   txtool scans GENESIS KEY NONCE GTIN SERIAL
  *                                   a node-signed batch of one scan record
  *
@@ -185,6 +187,17 @@ int main(int argc, char **argv)
         tx_init(&tx, g, CHAIN_TX_PICKUP, nonce);
         tx.units = &u;
         tx.nunits = 1;
+        rc = chain_tx_sign(&tx, sk) == CHAIN_OK && emit(&tx) == 0 ? 0 : 1;
+    } else if (strcmp(cmd, "claim") == 0 && argc == 8) {
+        chain_tx tx;
+        gs1_sgtin u;
+        memset(&u, 0, sizeof u);
+        snprintf(u.gtin, sizeof u.gtin, "%s", argv[5]);
+        snprintf(u.serial, sizeof u.serial, "%s", argv[6]);
+        tx_init(&tx, g, CHAIN_TX_CLAIM, nonce);
+        tx.units = &u;
+        tx.nunits = 1;
+        snprintf(tx.code, sizeof tx.code, "%s", argv[7]);
         rc = chain_tx_sign(&tx, sk) == CHAIN_OK && emit(&tx) == 0 ? 0 : 1;
     } else if (strcmp(cmd, "node-add") == 0 && argc == 10) {
         chain_tx tx;
