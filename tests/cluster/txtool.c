@@ -17,6 +17,9 @@
  *   txtool node-remove GENESIS KEY NONCE ID
  *   txtool claim GENESIS KEY NONCE GTIN SERIAL CODE
  *                                   a customer's claim of a unit sold with a code
+ *   txtool claim-seq GENESIS KEY NONCE0 COUNT GTIN SERIAL CODE
+ *                                   COUNT such claims, nonces NONCE0..
+ *   txtool id-of CBORHEX            prints the tx id of an encoded tx
  *   txtool scans GENESIS KEY NONCE GTIN SERIAL
  *                                   a node-signed batch of one scan record
  *
@@ -24,6 +27,7 @@
  * (chain_tx_to_json, compact) instead of CBOR hex.
  */
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +153,25 @@ int main(int argc, char **argv)
         printf("%s\n", hex);
         return 0;
     }
+    if (strcmp(cmd, "id-of") == 0) {
+        size_t n = strlen(argv[2]) / 2;
+        uint8_t *raw = malloc(n ? n : 1), id[32];
+        chain_tx tx;
+        char m[128];
+        if (!raw || chain_unhex(raw, n, argv[2], strlen(argv[2])) != (int)n ||
+            chain_tx_decode(&tx, raw, n, m, sizeof m) != CHAIN_OK) {
+            free(raw);
+            return die("id-of: not the hex of an encoded tx");
+        }
+        int e = chain_tx_id(id, &tx);
+        chain_tx_free(&tx);
+        free(raw);
+        if (e != CHAIN_OK)
+            return die("id-of: no id");
+        chain_hex(hex, id, 32);
+        printf("%s\n", hex);
+        return 0;
+    }
 
     chain_genesis *g;
     char msg[256];
@@ -188,17 +211,24 @@ int main(int argc, char **argv)
         tx.units = &u;
         tx.nunits = 1;
         rc = chain_tx_sign(&tx, sk) == CHAIN_OK && emit(&tx) == 0 ? 0 : 1;
-    } else if (strcmp(cmd, "claim") == 0 && argc == 8) {
-        chain_tx tx;
-        gs1_sgtin u;
-        memset(&u, 0, sizeof u);
-        snprintf(u.gtin, sizeof u.gtin, "%s", argv[5]);
-        snprintf(u.serial, sizeof u.serial, "%s", argv[6]);
-        tx_init(&tx, g, CHAIN_TX_CLAIM, nonce);
-        tx.units = &u;
-        tx.nunits = 1;
-        snprintf(tx.code, sizeof tx.code, "%s", argv[7]);
-        rc = chain_tx_sign(&tx, sk) == CHAIN_OK && emit(&tx) == 0 ? 0 : 1;
+    } else if ((strcmp(cmd, "claim") == 0 && argc == 8) ||
+               (strcmp(cmd, "claim-seq") == 0 && argc == 9)) {
+        bool seq = strcmp(cmd, "claim-seq") == 0;
+        unsigned long count = seq ? strtoul(argv[5], NULL, 10) : 1;
+        char **a = argv + (seq ? 6 : 5); /* GTIN SERIAL CODE */
+        rc = 0;
+        for (unsigned long i = 0; i < count && rc == 0; i++) {
+            chain_tx tx;
+            gs1_sgtin u;
+            memset(&u, 0, sizeof u);
+            snprintf(u.gtin, sizeof u.gtin, "%s", a[0]);
+            snprintf(u.serial, sizeof u.serial, "%s", a[1]);
+            tx_init(&tx, g, CHAIN_TX_CLAIM, nonce + i);
+            tx.units = &u;
+            tx.nunits = 1;
+            snprintf(tx.code, sizeof tx.code, "%s", a[2]);
+            rc = chain_tx_sign(&tx, sk) == CHAIN_OK && emit(&tx) == 0 ? 0 : 1;
+        }
     } else if (strcmp(cmd, "node-add") == 0 && argc == 10) {
         chain_tx tx;
         tx_init(&tx, g, CHAIN_TX_NODE_ADD, nonce);
