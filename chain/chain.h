@@ -90,6 +90,8 @@ enum chain_err {
     CHAIN_ERR_STORAGE,               /* "storage": LMDB failed (message says how) */
     CHAIN_ERR_NOMEM,                 /* "nomem" */
     CHAIN_ERR_INVALID,               /* "invalid": a field value is out of its domain */
+    CHAIN_ERR_DISK_FULL, /* "disk_full": a write found no space (ENOSPC, EDQUOT); nothing
+                            was written, the same write can succeed once space returns */
     CHAIN_ERR__COUNT
 };
 

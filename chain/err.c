@@ -52,6 +52,7 @@ static const struct {
     [CHAIN_ERR_STORAGE] = {"storage", "storage failure"},
     [CHAIN_ERR_NOMEM] = {"nomem", "out of memory"},
     [CHAIN_ERR_INVALID] = {"invalid", "field value out of its domain"},
+    [CHAIN_ERR_DISK_FULL] = {"disk_full", "no space left on the data disk"},
 };
 
 const char *chain_err_code(int err)

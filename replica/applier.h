@@ -14,7 +14,10 @@
  * commits its ledger a few times less often.
  *
  * States:  RUNNING --applier_push/applier_drain--> RUNNING
- *          RUNNING --a local failure (disk, memory)--> FAILED: every later
+ *          RUNNING --no space on the disk--> WAITING: the group is kept and
+ *                    tried again every APPLIER_DISK_RETRY_MS (drain waits)
+ *          WAITING --space again--> RUNNING
+ *          RUNNING --another local failure (I/O, memory)--> FAILED: every later
  *                    push and drain returns -1 (consensus halts the node; the
  *                    blocks are still in the Raft log for the next start)
  *          any --applier_stop--> gone (after applying what was queued)
@@ -33,6 +36,7 @@
 #define APPLIER_GROUP_MAX    64           /* blocks applied in one LMDB transaction */
 #define APPLIER_DEFER_US     20000        /* with no local waiter: gather blocks this long */
 #define APPLIER_DEFER_BLOCKS 32           /* or until this many are queued */
+#define APPLIER_DISK_RETRY_MS 200         /* a group that found the disk full: next try */
 
 typedef struct applier applier;
 

@@ -22,12 +22,11 @@
 #include <sys/statvfs.h>
 
 #include "log/log.h"
-#include "mono/mono.h"
 
 struct disk_watch {
     char *dir;
     uint64_t reserve;
-    _Atomic uint64_t free_bytes, checked_ms;
+    _Atomic uint64_t free_bytes;
     atomic_bool full;
 };
 
@@ -55,12 +54,6 @@ bool disk_full(disk_watch *d)
 {
     if (!d)
         return false;
-    uint64_t now = mono_ms(), last = atomic_load(&d->checked_ms);
-    if (last != 0 && now - last < DISK_CHECK_MS)
-        return atomic_load(&d->full);
-    /* one thread reads; the others keep the last reading meanwhile */
-    if (!atomic_compare_exchange_strong(&d->checked_ms, &last, now ? now : 1))
-        return atomic_load(&d->full);
     struct statvfs vfs;
     if (statvfs(d->dir, &vfs) != 0) /* cannot tell: keep the last state */
         return atomic_load(&d->full);

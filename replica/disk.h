@@ -10,7 +10,6 @@
 #include <stdint.h>
 
 #define DISK_RESERVE_DEFAULT (64ull << 20) /* bytes kept free unless configured */
-#define DISK_CHECK_MS        100           /* a reading is reused this long */
 
 typedef struct disk_watch disk_watch;
 
@@ -20,8 +19,9 @@ disk_watch *disk_watch_new(const char *dir, uint64_t reserve);
 void disk_watch_free(disk_watch *d); /* NULL-safe */
 
 /* True while the free space is below the reserve: writes must be refused.
- * Reads the filesystem at most every DISK_CHECK_MS; logs each change of
- * state. d NULL: false. Thread-safe; never blocks beyond one statvfs. */
+ * Reads the filesystem each call (one statvfs, about a microsecond: a reading
+ * reused even for 100 ms let a write through onto a disk filled meanwhile);
+ * logs each change of state. d NULL: false. Thread-safe. */
 bool disk_full(disk_watch *d);
 
 /* The last reading: free bytes (UINT64_MAX when unknown) and the reserve. */
