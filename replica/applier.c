@@ -26,12 +26,14 @@
 #include "replica/applier.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "log/log.h"
+#include "replica/disk.h"
 #include "mono/mono.h"
 
 typedef struct item {
@@ -54,6 +56,7 @@ struct applier {
     size_t bytes;
     bool quit, failed;
     bool disk_waiting; /* applier thread only: the last group found the disk full */
+    _Atomic(struct disk_watch *) disk;
     unsigned defer_us;       /* applier_start's; 0: never defer */
     bool deferring;          /* the thread waits for more blocks (push need not wake it) */
     unsigned draining;       /* applier_drain callers: no deferring */
@@ -132,7 +135,8 @@ static int apply_group(applier *a, size_t n)
     char msg[256];
     int err =
         chain_blocks_apply_peeked(a->chain, res, index, blks, lens, peeked, n, msg, sizeof msg);
-    if (err == CHAIN_ERR_DISK_FULL) {
+    if (err == CHAIN_ERR_DISK_FULL ||
+        (err == CHAIN_ERR_STORAGE && disk_full(atomic_load(&a->disk)))) {
         if (!a->disk_waiting)
             log_msg(LOG_LEVEL_ERROR,
                     "apply index %llu..%llu: %s: %s; retrying every %u ms until space returns",
@@ -206,6 +210,11 @@ static void *applier_main(void *arg)
     pthread_cond_broadcast(&a->space);
     pthread_mutex_unlock(&a->mu);
     return NULL;
+}
+
+void applier_set_disk(applier *a, struct disk_watch *d)
+{
+    atomic_store(&a->disk, d);
 }
 
 int applier_start(applier **out, chain *c, submit_reg *reg, unsigned defer_us)

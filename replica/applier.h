@@ -44,6 +44,13 @@ typedef struct applier applier;
  * defer_us: how long blocks may gather while nobody here waits for a receipt
  * (the node passes APPLIER_DEFER_US; 0 never defers). 0, or -1 when the
  * thread or memory cannot be had. */
+struct disk_watch;
+/* A storage failure while d reports the disk below its reserve is taken for a
+ * full disk (LMDB reports a short write on a full filesystem as EIO): the
+ * group is kept and retried, as for CHAIN_ERR_DISK_FULL. d borrowed; set
+ * before the first push; NULL: only CHAIN_ERR_DISK_FULL retries. */
+void applier_set_disk(applier *a, struct disk_watch *d);
+
 int applier_start(applier **out, chain *c, submit_reg *reg, unsigned defer_us)
     __attribute__((warn_unused_result));
 

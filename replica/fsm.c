@@ -392,4 +392,5 @@ void fsm_cons(replica_fsm *f, cons_fsm *out)
 void fsm_set_disk(replica_fsm *f, disk_watch *d)
 {
     f->disk = d;
+    applier_set_disk(f->ap, d);
 }
