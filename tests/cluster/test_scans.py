@@ -1,6 +1,7 @@
 """Scan intelligence against three real provena-node processes.
 
-A label scanned in Germany and then in Japan minutes later turns SUSPICIOUS
+A label scanned in Germany, Japan and Brazil minutes apart, by clients of three
+networks (as the trusted fronting proxy names them), turns SUSPICIOUS
 (impossible_travel) on every node, because each gateway's scans replicate as
 node-signed `scans` transactions; probes of unknown serials are counted in the
 analytics; the dashboard refuses a request without the admin token and renders
@@ -37,7 +38,8 @@ def bearer(nd, path, token):
 
 def main():
     lib.require_built()
-    c = lib.Cluster(3, name="scans", node_args=("--admin-token", TOKEN))
+    c = lib.Cluster(3, name="scans", node_args=("--admin-token", TOKEN, "--trusted-proxy",
+                                                "127.0.0.1", "--region-header", "X-Region"))
     try:
         c.start_all()
         c.leader()
@@ -48,17 +50,22 @@ def main():
         for nd in c.nodes:
             assert verdict(nd, "T1")["status"] == "genuine"
 
-        # one copy of the label scanned in Germany at node 1, another in Japan at node 2
-        st, doc = c.nodes[0].get(f"/01/{lib.GTIN}/21/T1?region=DE")
-        assert st == 200, (st, doc)
-        st, doc = c.nodes[1].get(f"/01/{lib.GTIN}/21/T1?region=JP")
-        assert st == 200, (st, doc)
+        # copies of the label scanned in Germany at node 1, in Japan at node 2 and in
+        # Brazil at node 3, by clients of three networks as the fronting proxy
+        # (--trusted-proxy) names them: two far jumps, two witnesses
+        for nd, ip, region in ((c.nodes[0], "203.0.113.5", "DE"),
+                               (c.nodes[1], "198.51.100.9", "JP"),
+                               (c.nodes[2], "192.0.2.77", "BR")):
+            st, doc = nd.request("GET", f"/01/{lib.GTIN}/21/T1",
+                                 headers={"X-Forwarded-For": ip, "X-Region": region})
+            assert st == 200, (st, doc)
 
         def suspicious_everywhere():
             return all(verdict(nd, "T1")["status"] == "suspicious" and
                        "impossible_travel" in verdict(nd, "T1")["reasons"] for nd in c.nodes)
         lib.wait_for(suspicious_everywhere, lib.scaled(20), "T1 suspicious on every node")
-        print("ok: DE then JP within minutes → suspicious (impossible_travel) on all 3 nodes")
+        print("ok: DE, JP, BR within minutes from three networks → suspicious "
+              "(impossible_travel) on all 3 nodes")
         assert verdict(c.nodes[2], "T2")["status"] == "genuine", "an unscanned unit stays genuine"
 
         # probes of unknown serials of a real GTIN are counted
