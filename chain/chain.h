@@ -255,8 +255,8 @@ typedef struct chain_scan {
     gs1_sgtin id;                      /* for a probe: the unknown code as scanned */
     uint64_t time;                     /* gateway clock, unix seconds */
     char region[CHAIN_REGION_MAX + 1]; /* "" when unknown */
-    uint8_t client[16]; /* keyed, daily-rotated hash: bytes 0..7 the client's network
-                           (/24, /48), 8..15 its address (node/gw_client.c) */
+    uint8_t client[16];                /* keyed, daily-rotated hash: bytes 0..7 the client's network
+                                          (/24, /48), 8..15 its address (node/gw_client.c) */
     uint8_t verdict;                   /* verdict the gateway gave (node-defined enum) */
     char note[CHAIN_NOTE_MAX + 1];     /* reports only */
 } chain_scan;

@@ -25,7 +25,7 @@
 #include "chain/state_int.h"
 
 __attribute__((format(printf, 4, 5))) static int refuse(char *errmsg, size_t errmsg_len, int code,
-                                                       const char *fmt, ...)
+                                                        const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -48,8 +48,8 @@ static int customer_standing(chain *c, MDB_txn *txn, const chain_tx *tx, char *e
     case CHAIN_TX_UNFLAG:
         break;
     default:
-        return refuse(errmsg, errmsg_len, CHAIN_ERR_UNKNOWN_SIGNER,
-                      "%s needs a registered signer", type);
+        return refuse(errmsg, errmsg_len, CHAIN_ERR_UNKNOWN_SIGNER, "%s needs a registered signer",
+                      type);
     }
     if (tx->nunits == 0)
         return refuse(errmsg, errmsg_len, CHAIN_ERR_MALFORMED, "%s names no unit", type);
@@ -93,8 +93,8 @@ int chain_tx_standing(chain *c, const chain_tx *tx, char *errmsg, size_t errmsg_
     if (rc == CHAIN_OK) {
         chain_participant p;
         if (!current)
-            rc = refuse(errmsg, errmsg_len, CHAIN_ERR_REVOKED_SIGNER,
-                        "key of %s was rotated away", id);
+            rc = refuse(errmsg, errmsg_len, CHAIN_ERR_REVOKED_SIGNER, "key of %s was rotated away",
+                        id);
         else if ((rc = st_part_get(c, rd->txn, &p, id)) == CHAIN_OK && p.revoked)
             rc = refuse(errmsg, errmsg_len, CHAIN_ERR_REVOKED_SIGNER, "participant %s is revoked",
                         p.id);

@@ -36,7 +36,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define GW_CONN_MEMORY    (16u << 10) /* per-connection buffer (headers, response head); libmicrohttpd zeroes it for every request */
+#define GW_CONN_MEMORY                                                                             \
+    (16u << 10) /* per-connection buffer (headers, response head); libmicrohttpd zeroes it for     \
+                   every request */
 #define GW_LISTEN_BACKLOG 1024
 
 static uint64_t now_ms(void)
@@ -538,8 +540,7 @@ int gw_start(gw **out, const gw_config *cfg, const gw_deps *deps, char *errmsg, 
     gw_client_key(g->client_key, g->chain_id, cfg->scan_secret);
     if (cfg->trusted_proxy) {
         if (!gw_addr_parse(&g->proxy, cfg->trusted_proxy, strlen(cfg->trusted_proxy))) {
-            snprintf(errmsg, errmsg_len, "trusted proxy %s: not an IP address",
-                     cfg->trusted_proxy);
+            snprintf(errmsg, errmsg_len, "trusted proxy %s: not an IP address", cfg->trusted_proxy);
             goto fail;
         }
         g->has_proxy = true;
@@ -560,8 +561,8 @@ int gw_start(gw **out, const gw_config *cfg, const gw_deps *deps, char *errmsg, 
     g->metrics = metrics_new(route_names, gw_nroutes + 1);
     g->region_header = cfg->region_header ? strdup(cfg->region_header) : NULL;
     g->admin_token = cfg->admin_token ? strdup(cfg->admin_token) : NULL;
-    if (!g->rate || !g->report_unit || !g->tx_client || !g->tx_signer || !g->metrics || (cfg->region_header && !g->region_header) ||
-        (cfg->admin_token && !g->admin_token)) {
+    if (!g->rate || !g->report_unit || !g->tx_client || !g->tx_signer || !g->metrics ||
+        (cfg->region_header && !g->region_header) || (cfg->admin_token && !g->admin_token)) {
         snprintf(errmsg, errmsg_len, "gateway: out of memory");
         goto fail;
     }
@@ -594,16 +595,15 @@ int gw_start(gw **out, const gw_config *cfg, const gw_deps *deps, char *errmsg, 
                                                          : cfg->conn_per_client;
     /* MHD_USE_EPOLL is the current name of MHD_USE_EPOLL_LINUX_ONLY (the old
      * name is deprecated and would warn under -Werror). */
-    g->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                                  MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
-                              0, NULL, NULL, on_access, g, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-                              NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
-                              threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)GW_CONN_MAX,
-                              MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)GW_CONN_TIMEOUT_S,
-                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)GW_CONN_MEMORY,
-                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, g,
-                              MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_END);
+    g->mhd = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+            MHD_USE_ERROR_LOG,
+        0, NULL, NULL, on_access, g, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)GW_CONN_MAX, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        per_ip, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)GW_CONN_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)GW_CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, g, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_END);
     if (!g->mhd) {
         close(fd);
         snprintf(errmsg, errmsg_len, "listen %s: libmicrohttpd failed to start", cfg->listen);

@@ -542,9 +542,9 @@ typedef struct tx_item {
     size_t len;
     uint8_t *own;
     chain_receipt rc;
-    int res; /* enum gw_submit_result */
-    int err; /* a parse error before submission (CHAIN_OK: none) */
-    bool limited;      /* refused by the signer's rate limit, never submitted */
+    int res;      /* enum gw_submit_result */
+    int err;      /* a parse error before submission (CHAIN_OK: none) */
+    bool limited; /* refused by the signer's rate limit, never submitted */
     char msg[96];
 } tx_item;
 
@@ -663,8 +663,8 @@ static void submit_reply(gw_req *r)
         json_t *o = item_json(it);
         if (it->limited) {
             status = 429;
-            json_object_set_new(o, "error", json_pack("{s:s,s:s}", "code", "rate_limited",
-                                                      "message", it->msg));
+            json_object_set_new(o, "error",
+                                json_pack("{s:s,s:s}", "code", "rate_limited", "message", it->msg));
         } else if (it->err != CHAIN_OK) {
             /* the JSON was read but a field is missing or wrong: 422, not 400 */
             status = gw_status_of_chain_err(it->err);
@@ -683,9 +683,7 @@ static void submit_reply(gw_req *r)
         } else if (it->res == REPLICA_QUEUED) {
             status = 202;
         } else {
-            status = it->res == REPLICA_TIMEOUT     ? 504
-                     : it->res == REPLICA_DISK_FULL ? 507
-                                                    : 503;
+            status = it->res == REPLICA_TIMEOUT ? 504 : it->res == REPLICA_DISK_FULL ? 507 : 503;
             const char *m = it->res == REPLICA_TIMEOUT
                                 ? "not committed in time; outcome unknown, look the tx id up later"
                             : it->res == REPLICA_DISK_FULL

@@ -30,7 +30,7 @@
 #define GW_LOT_PAGE_MAX 1000  /* units per GET /lots page */
 #define GW_NOTE_MAX     CHAIN_NOTE_MAX
 #define GW_CLIENT_LEN   16
-#define GW_PROBE_SERIAL "0" /* serial of a scan record whose code names no unit */
+#define GW_PROBE_SERIAL "0"  /* serial of a scan record whose code names no unit */
 #define GW_RATE_TABLE   4096 /* client buckets (bounded; the least recent is evicted) */
 #define GW_RATE_PER_S   10   /* default: sustained requests/s per client (scans, reports) */
 #define GW_RATE_BURST   40

@@ -97,8 +97,8 @@ bool gw_rate_take_retry(gw_rate *r, const uint8_t client[GW_CLIENT_LEN], unsigne
     if (ok)
         b->tokens -= cost;
     else if (retry_ms) /* when enough will have refilled (never: cost over the burst) */
-        *retry_ms = cost > r->burst ? UINT64_MAX
-                                    : (uint64_t)((cost - b->tokens) / r->rate_per_ms) + 1;
+        *retry_ms =
+            cost > r->burst ? UINT64_MAX : (uint64_t)((cost - b->tokens) / r->rate_per_ms) + 1;
     pthread_mutex_unlock(&r->s[st].mu);
     return ok;
 }

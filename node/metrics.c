@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const unsigned statuses[] = {200, 202, 400, 403, 404, 405, 409, 413, 415,
-                                    422, 429, 500, 503, 504, 507, 0 /* other */};
+static const unsigned statuses[] = {200, 202, 400, 403, 404, 405, 409, 413,
+                                    415, 422, 429, 500, 503, 504, 507, 0 /* other */};
 #define NSTATUS (sizeof statuses / sizeof statuses[0])
 
 static const uint64_t lat_bounds_us[] = {1000,   2500,   5000,   10000,   25000,   50000,
@@ -171,9 +171,10 @@ int metrics_render(gw_metrics *m, char **out, size_t *out_len, const gw_status *
                   st->replica.disk_full ? 1 : 0, (unsigned long long)st->replica.disk_free,
                   (unsigned long long)st->replica.disk_reserve);
     }
-    mb_printf(&b, "# HELP provena_scan_bad_codes_total Scans and reports of codes that are no "
-                  "GTIN/serial: counted here, never recorded.\n"
-                  "# TYPE provena_scan_bad_codes_total counter\nprovena_scan_bad_codes_total %llu\n",
+    mb_printf(&b,
+              "# HELP provena_scan_bad_codes_total Scans and reports of codes that are no "
+              "GTIN/serial: counted here, never recorded.\n"
+              "# TYPE provena_scan_bad_codes_total counter\nprovena_scan_bad_codes_total %llu\n",
               (unsigned long long)atomic_load(&m->bad_codes));
     mb_printf(&b,
               "# HELP provena_build_info This build's version and formats (always 1).\n"

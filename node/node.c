@@ -333,7 +333,8 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
     if (g6 && strcmp(g6, "off") == 0)
         g6 = NULL;
     if (!g4 && !g6)
-        log_msg(LOG_LEVEL_WARN, "no GeoIP database: scans carry a region only from --trusted-proxy");
+        log_msg(LOG_LEVEL_WARN,
+                "no GeoIP database: scans carry a region only from --trusted-proxy");
     if (!cfg->scan_secret)
         log_msg(LOG_LEVEL_INFO, "no --scan-secret-file: client hashes are keyed by the chain id "
                                 "alone (anyone with the genesis can test a guessed address)");

@@ -31,12 +31,12 @@
 #include "chain/chain.h"
 #include "replica/submit.h"
 
-#define APPLIER_QUEUE_MAX    64           /* blocks handed over and not yet applied */
-#define APPLIER_QUEUE_BYTES  (256u << 20) /* their bytes (one bigger block still goes alone) */
-#define APPLIER_GROUP_MAX    64           /* blocks applied in one LMDB transaction */
-#define APPLIER_DEFER_US     20000        /* with no local waiter: gather blocks this long */
-#define APPLIER_DEFER_BLOCKS 32           /* or until this many are queued */
-#define APPLIER_DISK_RETRY_MS 200         /* a group that found the disk full: next try */
+#define APPLIER_QUEUE_MAX     64           /* blocks handed over and not yet applied */
+#define APPLIER_QUEUE_BYTES   (256u << 20) /* their bytes (one bigger block still goes alone) */
+#define APPLIER_GROUP_MAX     64           /* blocks applied in one LMDB transaction */
+#define APPLIER_DEFER_US      20000        /* with no local waiter: gather blocks this long */
+#define APPLIER_DEFER_BLOCKS  32           /* or until this many are queued */
+#define APPLIER_DISK_RETRY_MS 200          /* a group that found the disk full: next try */
 
 typedef struct applier applier;
 

@@ -67,8 +67,7 @@ static void test_standing_unknown_key_registered_types_refused_unknown_signer(vo
     hc_env *e = *state;
     assert_int_equal(standing(e, HK_EVE, CHAIN_TX_MINT, "S", NULL), CHAIN_ERR_UNKNOWN_SIGNER);
     assert_int_equal(standing(e, HK_EVE, CHAIN_TX_PICKUP, "S", NULL), CHAIN_ERR_UNKNOWN_SIGNER);
-    assert_int_equal(standing(e, HK_EVE, CHAIN_TX_POLICY_SET, "S", NULL),
-                     CHAIN_ERR_UNKNOWN_SIGNER);
+    assert_int_equal(standing(e, HK_EVE, CHAIN_TX_POLICY_SET, "S", NULL), CHAIN_ERR_UNKNOWN_SIGNER);
 }
 
 static void test_standing_participants_and_nodes_pass(void **state)

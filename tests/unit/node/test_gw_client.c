@@ -41,8 +41,14 @@ static void test_addr_parse_refuses_garbage(void **st)
 {
     (void)st;
     gw_addr a = {.family = 77};
-    const char *bad[] = {"", " ", "203.0.113", "203.0.113.256", "example.org", "1.2.3.4, 5.6.7.8",
-                         "::g", "203.0.113.5:80"};
+    const char *bad[] = {"",
+                         " ",
+                         "203.0.113",
+                         "203.0.113.256",
+                         "example.org",
+                         "1.2.3.4, 5.6.7.8",
+                         "::g",
+                         "203.0.113.5:80"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_false(gw_addr_parse(&a, bad[i], strlen(bad[i])));
     char longer[200];
@@ -79,12 +85,12 @@ static void test_client_hash_network_then_address(void **st)
     gw_client_hash(hk, key2, 20000, &a);
     gw_client_hash(hd, key, 20001, &a);
     assert_memory_equal(ha, ha2, 16);
-    assert_memory_equal(ha, hb, 8);          /* one /24: one network */
+    assert_memory_equal(ha, hb, 8);             /* one /24: one network */
     assert_memory_not_equal(ha + 8, hb + 8, 8); /* two addresses */
-    assert_memory_not_equal(ha, hc, 8);      /* another /24 */
-    assert_memory_not_equal(ha, hk, 8);      /* another key */
+    assert_memory_not_equal(ha, hc, 8);         /* another /24 */
+    assert_memory_not_equal(ha, hk, 8);         /* another key */
     assert_memory_not_equal(ha + 8, hk + 8, 8);
-    assert_memory_not_equal(ha, hd, 8);      /* another day */
+    assert_memory_not_equal(ha, hd, 8); /* another day */
     /* IPv6: one /48, two hosts */
     gw_addr x = addr("2001:db8:1:2::1"), y = addr("2001:db8:1:ffff::2"), z = addr("2001:db8:2::1");
     uint8_t hx[16], hy[16], hz[16];
