@@ -800,8 +800,8 @@ static void test_tx_pickup_over_units_max_too_large(void **state)
     assert_null(buf);
     /* the same count spliced into a canonical encoding of the edge case */
     assert_int_equal(pickup_n(CHAIN_UNITS_MAX, &buf, &len), CHAIN_OK);
-    const uint8_t at_max[] = {
-        'u', 'n', 'i', 't', 's', 0x99, CHAIN_UNITS_MAX >> 8, CHAIN_UNITS_MAX & 0xff};
+    const uint8_t at_max[] = {'u', 'n', 'i', 't', 's', 0x99, CHAIN_UNITS_MAX >> 8,
+                              CHAIN_UNITS_MAX & 0xff};
     size_t off = find(buf, len, (const char *)at_max, sizeof at_max);
     /* every unit encodes to the same length (serials U000000..U009999) and the
      * array ends where the next key, "region", starts: append a copy of the

@@ -261,12 +261,12 @@ static const struct {
     size_t fixed, max;
     char pad;
 } text_bounds[] = {
-    {"participant.add", "id", "{\"id\":\"@\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":\"%K\"}",
-     0, CHAIN_ID_MAX, 'a'},
+    {"participant.add", "id", "{\"id\":\"@\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":\"%K\"}", 0,
+     CHAIN_ID_MAX, 'a'},
     {"participant.add", "name", "{\"id\":\"d\",\"name\":\"@\",\"role\":\"carrier\",\"pub\":\"%K\"}",
      0, CHAIN_NAME_MAX, 'N'},
-    {"flag", "note", "{\"units\":[\"09506000134352/AB\"],\"reason\":\"recalled\",\"note\":\"@\"}",
-     0, CHAIN_NOTE_MAX, 'n'},
+    {"flag", "note", "{\"units\":[\"09506000134352/AB\"],\"reason\":\"recalled\",\"note\":\"@\"}", 0,
+     CHAIN_NOTE_MAX, 'n'},
     {"claim", "code", "{\"unit\":\"09506000134352/AB\",\"code\":\"@\"}", 0, CHAIN_CODE_MAX, 'K'},
     {"deliver", "to", "{\"units\":[\"09506000134352/AB\"],\"to\":\"@\"}", 0, CHAIN_ID_MAX, 's'},
     {"node.add", "raft",
@@ -317,8 +317,8 @@ static void test_tx_json_text_fields_at_and_over_their_bound(void **state)
         assert_int_equal(chain_tx_encode(&enc, &len, &tx), CHAIN_OK);
         assert_int_equal(chain_tx_decode(&back, enc, len, NULL, 0), CHAIN_OK);
         json_t *a = chain_tx_to_json(&tx), *b = chain_tx_to_json(&back);
-        const char *v =
-            json_string_value(json_object_get(json_object_get(b, "body"), text_bounds[i].field));
+        const char *v = json_string_value(
+            json_object_get(json_object_get(b, "body"), text_bounds[i].field));
         assert_non_null(v);
         assert_int_equal(strlen(v), max);
         assert_true(json_equal(a, b));
@@ -396,8 +396,8 @@ static void test_tx_json_region_lists_at_and_over_their_bound(void **state)
          "\"label_sigs\":[\"%S\"]}",
          "markets", CHAIN_MARKETS_MAX},
         {"participant.add",
-         "{\"id\":\"d\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":\"%K\",\"regions\":[]}",
-         "regions", CHAIN_REGIONS_MAX},
+         "{\"id\":\"d\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":\"%K\",\"regions\":[]}", "regions",
+         CHAIN_REGIONS_MAX},
     };
     assert_true(sizeof codes / sizeof *codes > CHAIN_MARKETS_MAX);
     for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {

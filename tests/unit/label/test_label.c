@@ -28,11 +28,11 @@ static int have_zbarimg(void)
  * scripts/install-deps.sh installs both tools. */
 static int skipped;
 
-#define SKIP_BECAUSE(why)                                                                          \
-    do {                                                                                           \
-        fprintf(stderr, "SKIPPED: %s\n", why);                                                     \
-        skipped++;                                                                                 \
-        skip();                                                                                    \
+#define SKIP_BECAUSE(why)                                                                     \
+    do {                                                                                      \
+        fprintf(stderr, "SKIPPED: %s\n", why);                                                \
+        skipped++;                                                                            \
+        skip();                                                                               \
     } while (0)
 
 static void test_label_png_round_trip(void **state)
