@@ -16,12 +16,15 @@
  * Blocks travel in ranges: chain_blocks_encode writes consecutive stored
  * blocks as one CBOR array of byte strings (bounded in count and bytes, what
  * a gateway answers), chain_blocks_split reads such an array back through the
- * bounded reader without copying.
+ * bounded reader without copying, and chain_blocks_verify_back checks such a
+ * range against the block id it must end in, so a catching-up node pins every
+ * block it will replay to the marker's head id before it replays the first.
  *
  * Format (canonical CBOR):
  *   {"chain": bstr32, "digest": bstr32, "height": uint, "id": bstr32,
  *    "index": uint, "nodes": [[node id, http url], ...], "version": 2}
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -250,5 +253,55 @@ int chain_blocks_split(const uint8_t **blks, size_t *lens, size_t *count, size_t
     if (rc)
         return rc;
     *count = n;
+    return CHAIN_OK;
+}
+
+int chain_blocks_verify_back(uint8_t prev_id[CHAIN_HASH_LEN], const uint8_t *const *blks,
+                             const size_t *lens, size_t n, uint64_t from,
+                             const uint8_t top_id[CHAIN_HASH_LEN], char *errmsg,
+                             size_t errmsg_len)
+{
+    if (errmsg != NULL && errmsg_len > 0)
+        errmsg[0] = '\0';
+    if (n == 0 || from == 0 || from + n < from) {
+        if (errmsg != NULL && errmsg_len > 0)
+            snprintf(errmsg, errmsg_len, "an empty range");
+        return CHAIN_ERR_INVALID;
+    }
+    uint8_t want[CHAIN_HASH_LEN];
+    memcpy(want, top_id, CHAIN_HASH_LEN);
+    for (size_t k = n; k-- > 0;) {
+        uint64_t height = from + k;
+        chain_block_header hdr;
+        uint8_t id[CHAIN_HASH_LEN];
+        size_t ntx;
+        int rc = chain_block_peek(&hdr, id, &ntx, blks[k], lens[k]);
+        if (rc != CHAIN_OK) {
+            if (errmsg != NULL && errmsg_len > 0)
+                snprintf(errmsg, errmsg_len, "block at height %llu does not decode: %s",
+                         (unsigned long long)height, chain_err_code(rc));
+            return rc;
+        }
+        if (hdr.height != height) {
+            if (errmsg != NULL && errmsg_len > 0)
+                snprintf(errmsg, errmsg_len, "block at position %llu claims height %llu",
+                         (unsigned long long)height, (unsigned long long)hdr.height);
+            return CHAIN_ERR_BAD_BLOCK;
+        }
+        if (memcmp(id, want, CHAIN_HASH_LEN) != 0) {
+            if (errmsg != NULL && errmsg_len > 0) {
+                char got_hex[17], want_hex[17];
+                chain_hex(got_hex, id, 8);
+                chain_hex(want_hex, want, 8);
+                snprintf(errmsg, errmsg_len,
+                         "block at height %llu has id %s…, the committed history has %s… "
+                         "there: a fork, refused before replay",
+                         (unsigned long long)height, got_hex, want_hex);
+            }
+            return CHAIN_ERR_BAD_BLOCK;
+        }
+        memcpy(want, hdr.prev, CHAIN_HASH_LEN);
+    }
+    memcpy(prev_id, want, CHAIN_HASH_LEN);
     return CHAIN_OK;
 }

@@ -606,6 +606,21 @@ int chain_blocks_encode(chain_rd *rd, uint64_t from, size_t max_blocks, size_t m
 int chain_blocks_split(const uint8_t **blks, size_t *lens, size_t *count, size_t max_blocks,
                        const uint8_t *buf, size_t len, char *errmsg, size_t errmsg_len) CHAIN_WUR;
 
+/* Checks, before anything is applied, that blks[0..n-1] (untrusted, from a
+ * peer) are the blocks from..from+n-1 of the one history whose block at
+ * from+n-1 has the id top_id: each block peeks (its Merkle root holds), its
+ * height is from+i, its prev is the id of the block before it, and the last
+ * one's id is top_id. Walks backwards from top_id, so a validly signed fork
+ * fails at its first block, before a single one is replayed. On CHAIN_OK
+ * writes prev_id = the prev of blks[0] (the id block from-1 must have, to go
+ * on backwards); on failure CHAIN_ERR_BAD_BLOCK (does not link, or is not the
+ * history top_id commits to) or the peek's error, with errmsg naming the
+ * height, and prev_id unchanged. n ≥ 1. Pure, any thread. */
+int chain_blocks_verify_back(uint8_t prev_id[CHAIN_HASH_LEN], const uint8_t *const *blks,
+                             const size_t *lens, size_t n, uint64_t from,
+                             const uint8_t top_id[CHAIN_HASH_LEN], char *errmsg,
+                             size_t errmsg_len) CHAIN_WUR;
+
 /* A consensus snapshot of the ledger: where the state is, not the state. */
 typedef struct chain_marker_node {
     uint64_t id;
@@ -740,6 +755,10 @@ int chain_participants(chain_rd *rd, chain_participant_fn fn, void *ctx) CHAIN_W
 
 /* Nodes currently in the network (removed ones excluded). Fills at most max. */
 size_t chain_nodes(chain_rd *rd, chain_node_info *out, size_t max);
+
+/* One node's record, removed ones included (out->removed says so). CHAIN_OK,
+ * CHAIN_ERR_NOT_FOUND, or CHAIN_ERR_STORAGE; out written only on CHAIN_OK. */
+int chain_node_get(chain_rd *rd, uint64_t id, chain_node_info *out) CHAIN_WUR;
 
 /* The nonce the next transaction of key must carry (last used + 1; 1 for a new key). */
 uint64_t chain_nonce_next(chain_rd *rd, const uint8_t key[CHAIN_KEY_LEN]);

@@ -629,6 +629,11 @@ size_t chain_nodes(chain_rd *rd, chain_node_info *out, size_t max)
     return n;
 }
 
+int chain_node_get(chain_rd *rd, uint64_t id, chain_node_info *out)
+{
+    return st_node_get(rd->c, rd->txn, out, id);
+}
+
 uint64_t chain_nonce_next(chain_rd *rd, const uint8_t key[CHAIN_KEY_LEN])
 {
     uint64_t last = 0;

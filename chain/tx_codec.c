@@ -12,6 +12,7 @@
  * catches whatever the structural checks let through (an optional field sent
  * with its empty value, for instance): one meaning, one byte string.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,78 +58,46 @@ static void put_scan(cbu_wr *w, const chain_scan *s)
     }
 }
 
+/* One value of field f (entry i of an array). */
+static void put_value(cbu_wr *w, const chain_tx *tx, const txf *f, const txf_shape *sh, size_t i)
+{
+    switch ((enum txv)sh->value) {
+    case TXV_UINT:
+        cbu_put_uint(w, txf_get_uint(tx, f));
+        break;
+    case TXV_BOOL:
+        cbu_put_bool(w, txf_get_bool(tx, f));
+        break;
+    case TXV_TEXT:
+        cbu_put_cstr(w, txf_get_text(tx, f, i));
+        break;
+    case TXV_NAME:
+        cbu_put_cstr(w, txf_get_name(tx, f));
+        break;
+    case TXV_BYTES:
+        cbu_put_bytes(w, txf_bytes(tx, f, i), sh->size);
+        break;
+    case TXV_UNIT:
+        put_unit(w, txf_unit(tx, f, i));
+        break;
+    case TXV_SCAN:
+        put_scan(w, txf_scan(tx, f, i));
+        break;
+    }
+}
+
 static void put_field(cbu_wr *w, const chain_tx *tx, const txf *f)
 {
-    const uint8_t *base = (const uint8_t *)tx;
+    const txf_shape *sh = txf_shape_of(f);
     cbu_put_key(w, f->key);
-    switch (f->kind) {
-    case TXF_U32: {
-        uint32_t v;
-        memcpy(&v, base + f->off, sizeof v);
-        cbu_put_uint(w, v);
-        break;
+    if (!sh->array) {
+        put_value(w, tx, f, sh, 0);
+        return;
     }
-    case TXF_U64: {
-        uint64_t v;
-        memcpy(&v, base + f->off, sizeof v);
-        cbu_put_uint(w, v);
-        break;
-    }
-    case TXF_BOOL12:
-        cbu_put_bool(w, base[f->off] == 1);
-        break;
-    case TXF_MARKETS:
-        cbu_put_array(w, tx->nmarkets);
-        for (size_t i = 0; i < tx->nmarkets; i++)
-            cbu_put_text(w, tx->markets[i], 2);
-        break;
-    case TXF_REGIONS:
-        cbu_put_array(w, tx->nregions);
-        for (size_t i = 0; i < tx->nregions; i++)
-            cbu_put_cstr(w, tx->regions[i]);
-        break;
-    case TXF_SERIALS:
-        cbu_put_array(w, tx->nunits);
-        for (size_t i = 0; i < tx->nunits; i++)
-            cbu_put_cstr(w, tx->serials[i]);
-        break;
-    case TXF_LABEL_SIGS:
-        cbu_put_array(w, tx->nunits);
-        for (size_t i = 0; i < tx->nunits; i++)
-            cbu_put_bytes(w, tx->label_sigs[i], CHAIN_SIG_LEN);
-        break;
-    case TXF_UNITS:
-        cbu_put_array(w, tx->nunits);
-        for (size_t i = 0; i < tx->nunits; i++)
-            put_unit(w, &tx->units[i]);
-        break;
-    case TXF_UNIT:
-        put_unit(w, &tx->units[0]);
-        break;
-    case TXF_KEY:
-        cbu_put_bytes(w, tx->key, CHAIN_KEY_LEN);
-        break;
-    case TXF_CLAIM_HASH:
-        cbu_put_bytes(w, tx->claim_hash, CHAIN_HASH_LEN);
-        break;
-    case TXF_REASON:
-        cbu_put_cstr(w, chain_flag_name(tx->reason));
-        break;
-    case TXF_OUTCOME:
-        cbu_put_cstr(w, chain_outcome_name(tx->outcome));
-        break;
-    case TXF_ROLE:
-        cbu_put_cstr(w, chain_role_name(tx->role));
-        break;
-    case TXF_SCANS:
-        cbu_put_array(w, tx->nscans);
-        for (size_t i = 0; i < tx->nscans; i++)
-            put_scan(w, &tx->scans[i]);
-        break;
-    default: /* text kinds */
-        cbu_put_cstr(w, (const char *)base + f->off);
-        break;
-    }
+    size_t n = txf_count(tx, f);
+    cbu_put_array(w, n);
+    for (size_t i = 0; i < n; i++)
+        put_value(w, tx, f, sh, i);
 }
 
 /* Canonical encoding of tx, with or without "sig". Validates every field
@@ -320,147 +289,82 @@ static int get_scan(cbu_rd *r, chain_scan *s, size_t idx)
     return CHAIN_OK;
 }
 
+/* One value of field f (entry i of an array). Array entries of text are
+ * read as words and checked by the schema afterwards (tx_body_check). */
+static int get_value(cbu_rd *r, chain_tx *tx, const txf *f, const txf_shape *sh, size_t i,
+                     const char *field)
+{
+    int rc;
+    switch ((enum txv)sh->value) {
+    case TXV_UINT: {
+        uint64_t v;
+        if ((rc = cbu_get_uint_max(r, &v, sh->max, field)))
+            return rc;
+        txf_set_uint(tx, f, v);
+        return CHAIN_OK;
+    }
+    case TXV_BOOL: {
+        bool b;
+        if ((rc = cbu_get_bool(r, &b, field)))
+            return rc;
+        txf_set_bool(tx, f, b);
+        return CHAIN_OK;
+    }
+    case TXV_TEXT: {
+        char text[CHAIN_NOTE_MAX + 1]; /* the longest scalar text */
+        const char *s = text;
+        size_t n = 0;
+        assert(txf_text_cap(f) <= sizeof text);
+        if (sh->array)
+            rc = cbu_get_text_ref(r, &s, &n, txf_text_cap(f) - 1, field);
+        else if ((rc = cbu_get_text(r, text, txf_text_cap(f), field)) == CHAIN_OK)
+            n = strlen(text);
+        if (rc)
+            return rc;
+        if (txf_set_text(tx, f, i, s, n))
+            return cbu_fail(r, CHAIN_ERR_NOMEM, "%s: out of memory", field);
+        return CHAIN_OK;
+    }
+    case TXV_NAME: {
+        char word[24];
+        if ((rc = get_word(r, word, sizeof word, field)))
+            return rc;
+        if (!txf_set_name(tx, f, word))
+            return cbu_fail(r, CHAIN_ERR_INVALID, "%s: unknown value \"%s\"", field, word);
+        return CHAIN_OK;
+    }
+    case TXV_BYTES:
+        return cbu_get_bytes_n(r, txf_bytes(tx, f, i), sh->size, field);
+    case TXV_UNIT:
+        return get_unit(r, txf_unit(tx, f, i), field);
+    case TXV_SCAN:
+        return get_scan(r, txf_scan(tx, f, i), i);
+    }
+    return cbu_fail(r, CHAIN_ERR_INVALID, "%s: unknown value shape", field);
+}
+
 static int get_field(cbu_rd *r, chain_tx *tx, const txf *f)
 {
     char field[48];
     snprintf(field, sizeof field, "body.%s", f->key);
-    uint8_t *base = (uint8_t *)tx;
-    size_t n;
+    const txf_shape *sh = txf_shape_of(f);
+    size_t n = 1;
     int rc;
-    switch (f->kind) {
-    case TXF_U32: {
-        uint64_t v;
-        if ((rc = cbu_get_uint_max(r, &v, UINT32_MAX, field)))
+    if (sh->array) {
+        if ((rc = cbu_get_array(r, &n, sh->max, field)))
             return rc;
-        uint32_t v32 = (uint32_t)v;
-        memcpy(base + f->off, &v32, sizeof v32);
-        return CHAIN_OK;
-    }
-    case TXF_U64: {
-        uint64_t v;
-        if ((rc = cbu_get_uint(r, &v, field)))
-            return rc;
-        memcpy(base + f->off, &v, sizeof v);
-        return CHAIN_OK;
-    }
-    case TXF_BOOL12: {
-        bool b;
-        if ((rc = cbu_get_bool(r, &b, field)))
-            return rc;
-        base[f->off] = b ? 1 : 2;
-        return CHAIN_OK;
-    }
-    case TXF_MARKETS:
-        if ((rc = cbu_get_array(r, &n, CHAIN_MARKETS_MAX, field)))
-            return rc;
-        for (size_t i = 0; i < n; i++)
-            if ((rc = get_word(r, tx->markets[i], sizeof tx->markets[i], field)))
-                return rc;
-        tx->nmarkets = n;
-        return CHAIN_OK;
-    case TXF_REGIONS:
-        if ((rc = cbu_get_array(r, &n, CHAIN_REGIONS_MAX, field)))
-            return rc;
-        for (size_t i = 0; i < n; i++)
-            if ((rc = get_word(r, tx->regions[i], sizeof tx->regions[i], field)))
-                return rc;
-        tx->nregions = n;
-        return CHAIN_OK;
-    case TXF_SERIALS:
-        if ((rc = cbu_get_array(r, &n, CHAIN_MINT_MAX, field)))
-            return rc;
-        if (n == 0)
+        char msg[96];
+        if ((rc = txf_count_check(tx, f, n, true, msg, sizeof msg)))
+            return cbu_fail(r, rc, "%s", msg);
+        if (n == 0 && sh->nonempty)
             return cbu_fail(r, CHAIN_ERR_MALFORMED, "%s: empty", field);
-        tx->serials = calloc(n, sizeof *tx->serials);
-        if (tx->serials == NULL)
-            return cbu_fail(r, CHAIN_ERR_NOMEM, "%s: out of memory", field);
-        tx->nunits = n;
-        for (size_t i = 0; i < n; i++) {
-            const char *s;
-            size_t sl;
-            if ((rc = cbu_get_text_ref(r, &s, &sl, GS1_SERIAL_MAX, field)))
-                return rc;
-            tx->serials[i] = malloc(sl + 1);
-            if (tx->serials[i] == NULL)
-                return cbu_fail(r, CHAIN_ERR_NOMEM, "%s: out of memory", field);
-            memcpy(tx->serials[i], s, sl);
-            tx->serials[i][sl] = '\0';
-        }
-        return CHAIN_OK;
-    case TXF_LABEL_SIGS:
-        if ((rc = cbu_get_array(r, &n, CHAIN_MINT_MAX, field)))
-            return rc;
-        /* "serials" sorts first, so its count is known here. */
-        if (tx->serials == NULL || n != tx->nunits)
-            return cbu_fail(r, CHAIN_ERR_MALFORMED, "%s: %zu signatures for %zu serials", field, n,
-                            tx->serials ? tx->nunits : 0);
-        tx->label_sigs = malloc(n * sizeof *tx->label_sigs);
-        if (tx->label_sigs == NULL)
-            return cbu_fail(r, CHAIN_ERR_NOMEM, "%s: out of memory", field);
-        for (size_t i = 0; i < n; i++)
-            if ((rc = cbu_get_bytes_n(r, tx->label_sigs[i], CHAIN_SIG_LEN, field)))
-                return rc;
-        return CHAIN_OK;
-    case TXF_UNITS:
-        if ((rc = cbu_get_array(r, &n, CHAIN_UNITS_MAX, field)))
-            return rc;
-        if (n == 0)
-            return cbu_fail(r, CHAIN_ERR_MALFORMED, "%s: empty", field);
-        tx->units = calloc(n, sizeof *tx->units);
-        if (tx->units == NULL)
-            return cbu_fail(r, CHAIN_ERR_NOMEM, "%s: out of memory", field);
-        tx->nunits = n;
-        for (size_t i = 0; i < n; i++)
-            if ((rc = get_unit(r, &tx->units[i], field)))
-                return rc;
-        return CHAIN_OK;
-    case TXF_UNIT:
-        tx->units = calloc(1, sizeof *tx->units);
-        if (tx->units == NULL)
-            return cbu_fail(r, CHAIN_ERR_NOMEM, "%s: out of memory", field);
-        tx->nunits = 1;
-        return get_unit(r, &tx->units[0], field);
-    case TXF_KEY:
-        tx->has_key = true;
-        return cbu_get_bytes_n(r, tx->key, CHAIN_KEY_LEN, field);
-    case TXF_CLAIM_HASH:
-        tx->has_claim_hash = true;
-        return cbu_get_bytes_n(r, tx->claim_hash, CHAIN_HASH_LEN, field);
-    case TXF_REASON:
-    case TXF_OUTCOME:
-    case TXF_ROLE: {
-        char word[24];
-        if ((rc = get_word(r, word, sizeof word, field)))
-            return rc;
-        int v = f->kind == TXF_REASON    ? chain_flag_parse(word)
-                : f->kind == TXF_OUTCOME ? chain_outcome_parse(word)
-                                         : chain_role_parse(word);
-        if (v <= 0)
-            return cbu_fail(r, CHAIN_ERR_INVALID, "%s: unknown value \"%s\"", field, word);
-        if (f->kind == TXF_REASON)
-            tx->reason = (unsigned)v;
-        else if (f->kind == TXF_OUTCOME)
-            tx->outcome = v;
-        else
-            tx->role = v;
-        return CHAIN_OK;
     }
-    case TXF_SCANS:
-        if ((rc = cbu_get_array(r, &n, CHAIN_SCANS_MAX, field)))
+    if (txf_make(tx, f, n))
+        return cbu_fail(r, CHAIN_ERR_NOMEM, "%s: out of memory", field);
+    for (size_t i = 0; i < n; i++)
+        if ((rc = get_value(r, tx, f, sh, i, field)))
             return rc;
-        if (n == 0)
-            return cbu_fail(r, CHAIN_ERR_MALFORMED, "%s: empty", field);
-        tx->scans = calloc(n, sizeof *tx->scans);
-        if (tx->scans == NULL)
-            return cbu_fail(r, CHAIN_ERR_NOMEM, "%s: out of memory", field);
-        tx->nscans = n;
-        for (size_t i = 0; i < n; i++)
-            if ((rc = get_scan(r, &tx->scans[i], i)))
-                return rc;
-        return CHAIN_OK;
-    default: /* text kinds */
-        return cbu_get_text(r, (char *)base + f->off, f->cap, field);
-    }
+    return CHAIN_OK;
 }
 
 static int decode_body(cbu_rd *r, chain_tx *tx)

@@ -11,6 +11,7 @@
  * tx_body_check, so a transaction built from JSON encodes without surprise.
  * "signer" and "sig" may be absent (zero) so a client can build, then sign.
  */
+#include <assert.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -81,74 +82,40 @@ static json_t *scan_json(const chain_scan *s)
     return o;
 }
 
+/* One value of field f (entry i of an array). */
+static json_t *value_json(const chain_tx *tx, const txf *f, const txf_shape *sh, size_t i)
+{
+    switch ((enum txv)sh->value) {
+    case TXV_UINT:
+        return u64_json(txf_get_uint(tx, f));
+    case TXV_BOOL:
+        return json_boolean(txf_get_bool(tx, f));
+    case TXV_TEXT:
+        return json_string(txf_get_text(tx, f, i));
+    case TXV_NAME:
+        return json_string(txf_get_name(tx, f));
+    case TXV_BYTES:
+        return hex_json(txf_bytes(tx, f, i), sh->size);
+    case TXV_UNIT:
+        return unit_json(txf_unit(tx, f, i));
+    case TXV_SCAN:
+        return scan_json(txf_scan(tx, f, i));
+    }
+    return NULL;
+}
+
 static json_t *field_json(const chain_tx *tx, const txf *f)
 {
-    const uint8_t *base = (const uint8_t *)tx;
-    json_t *arr;
-    bool ok = true;
-    switch (f->kind) {
-    case TXF_U32: {
-        uint32_t v;
-        memcpy(&v, base + f->off, sizeof v);
-        return json_integer(v);
-    }
-    case TXF_U64: {
-        uint64_t v;
-        memcpy(&v, base + f->off, sizeof v);
-        return u64_json(v);
-    }
-    case TXF_BOOL12:
-        return json_boolean(base[f->off] == 1);
-    case TXF_KEY:
-        return hex_json(tx->key, CHAIN_KEY_LEN);
-    case TXF_CLAIM_HASH:
-        return hex_json(tx->claim_hash, CHAIN_HASH_LEN);
-    case TXF_REASON:
-        return json_string(chain_flag_name(tx->reason));
-    case TXF_OUTCOME:
-        return json_string(chain_outcome_name(tx->outcome));
-    case TXF_ROLE:
-        return json_string(chain_role_name(tx->role));
-    case TXF_UNIT:
-        return unit_json(&tx->units[0]);
-    case TXF_MARKETS:
-    case TXF_REGIONS:
-    case TXF_SERIALS:
-    case TXF_LABEL_SIGS:
-    case TXF_UNITS:
-    case TXF_SCANS:
-        break;
-    default: /* text */
-        return json_string((const char *)base + f->off);
-    }
-    if ((arr = json_array()) == NULL)
+    const txf_shape *sh = txf_shape_of(f);
+    if (!sh->array)
+        return value_json(tx, f, sh, 0);
+    json_t *arr = json_array();
+    if (arr == NULL)
         return NULL;
-    switch (f->kind) {
-    case TXF_MARKETS:
-        for (size_t i = 0; ok && i < tx->nmarkets; i++)
-            append(arr, json_string(tx->markets[i]), &ok);
-        break;
-    case TXF_REGIONS:
-        for (size_t i = 0; ok && i < tx->nregions; i++)
-            append(arr, json_string(tx->regions[i]), &ok);
-        break;
-    case TXF_SERIALS:
-        for (size_t i = 0; ok && i < tx->nunits; i++)
-            append(arr, json_string(tx->serials[i]), &ok);
-        break;
-    case TXF_LABEL_SIGS:
-        for (size_t i = 0; ok && i < tx->nunits; i++)
-            append(arr, hex_json(tx->label_sigs[i], CHAIN_SIG_LEN), &ok);
-        break;
-    case TXF_UNITS:
-        for (size_t i = 0; ok && i < tx->nunits; i++)
-            append(arr, unit_json(&tx->units[i]), &ok);
-        break;
-    default: /* TXF_SCANS */
-        for (size_t i = 0; ok && i < tx->nscans; i++)
-            append(arr, scan_json(&tx->scans[i]), &ok);
-        break;
-    }
+    bool ok = true;
+    size_t n = txf_count(tx, f);
+    for (size_t i = 0; ok && i < n; i++)
+        append(arr, value_json(tx, f, sh, i), &ok);
     if (!ok) {
         json_decref(arr);
         return NULL;
@@ -321,151 +288,77 @@ static int get_scan(jctx *c, const json_t *o, size_t idx, chain_scan *s)
     return CHAIN_OK;
 }
 
+/* One value of field f (entry i of an array), named field in messages. */
+static int get_value(jctx *c, chain_tx *tx, const txf *f, const txf_shape *sh, size_t i,
+                     const json_t *v, const char *field)
+{
+    int rc;
+    switch ((enum txv)sh->value) {
+    case TXV_UINT: {
+        uint64_t x;
+        if ((rc = get_u64(c, v, field, &x)))
+            return rc;
+        if (x > sh->max)
+            return jfail(c, CHAIN_ERR_INVALID, "%s: over %llu", field, (unsigned long long)sh->max);
+        txf_set_uint(tx, f, x);
+        return CHAIN_OK;
+    }
+    case TXV_BOOL:
+        if (!json_is_boolean(v))
+            return jfail(c, CHAIN_ERR_MALFORMED, "%s: not true or false", field);
+        txf_set_bool(tx, f, json_is_true(v));
+        return CHAIN_OK;
+    case TXV_TEXT: {
+        char text[CHAIN_NOTE_MAX + 1]; /* the longest text */
+        assert(txf_text_cap(f) <= sizeof text);
+        if ((rc = get_text(c, v, field, text, txf_text_cap(f))))
+            return rc;
+        return txf_set_text(tx, f, i, text, strlen(text));
+    }
+    case TXV_NAME: {
+        const char *s = json_string_value(v);
+        if (s == NULL)
+            return jfail(c, CHAIN_ERR_MALFORMED, "%s: not a string", field);
+        if (!txf_set_name(tx, f, s))
+            return jfail(c, CHAIN_ERR_INVALID, "%s: unknown value \"%.24s\"", field, s);
+        return CHAIN_OK;
+    }
+    case TXV_BYTES:
+        return get_hex(c, v, field, txf_bytes(tx, f, i), sh->size);
+    case TXV_UNIT:
+        return get_unit(c, v, field, txf_unit(tx, f, i));
+    case TXV_SCAN:
+        return get_scan(c, v, i, txf_scan(tx, f, i));
+    }
+    return jfail(c, CHAIN_ERR_INVALID, "%s: unknown value shape", field);
+}
+
 static int get_field(jctx *c, chain_tx *tx, const txf *f, const json_t *v)
 {
     char field[48], item[80];
     snprintf(field, sizeof field, "body.%s", f->key);
-    uint8_t *base = (uint8_t *)tx;
-    size_t n;
+    const txf_shape *sh = txf_shape_of(f);
     int rc;
-    switch (f->kind) {
-    case TXF_U32:
-    case TXF_U64: {
-        uint64_t x;
-        if ((rc = get_u64(c, v, field, &x)))
-            return rc;
-        if (f->kind == TXF_U64) {
-            memcpy(base + f->off, &x, sizeof x);
-            return CHAIN_OK;
-        }
-        if (x > UINT32_MAX)
-            return jfail(c, CHAIN_ERR_INVALID, "%s: over %u", field, UINT32_MAX);
-        uint32_t x32 = (uint32_t)x;
-        memcpy(base + f->off, &x32, sizeof x32);
-        return CHAIN_OK;
+    if (!sh->array) {
+        if (txf_make(tx, f, 1))
+            return CHAIN_ERR_NOMEM;
+        return get_value(c, tx, f, sh, 0, v, field);
     }
-    case TXF_BOOL12:
-        if (!json_is_boolean(v))
-            return jfail(c, CHAIN_ERR_MALFORMED, "%s: not true or false", field);
-        base[f->off] = json_is_true(v) ? 1 : 2;
-        return CHAIN_OK;
-    case TXF_KEY:
-        tx->has_key = true;
-        return get_hex(c, v, field, tx->key, CHAIN_KEY_LEN);
-    case TXF_CLAIM_HASH:
-        tx->has_claim_hash = true;
-        return get_hex(c, v, field, tx->claim_hash, CHAIN_HASH_LEN);
-    case TXF_REASON:
-    case TXF_OUTCOME:
-    case TXF_ROLE: {
-        const char *s = json_string_value(v);
-        if (s == NULL)
-            return jfail(c, CHAIN_ERR_MALFORMED, "%s: not a string", field);
-        int x = f->kind == TXF_REASON    ? chain_flag_parse(s)
-                : f->kind == TXF_OUTCOME ? chain_outcome_parse(s)
-                                         : chain_role_parse(s);
-        if (x <= 0)
-            return jfail(c, CHAIN_ERR_INVALID, "%s: unknown value \"%.24s\"", field, s);
-        if (f->kind == TXF_REASON)
-            tx->reason = (unsigned)x;
-        else if (f->kind == TXF_OUTCOME)
-            tx->outcome = x;
-        else
-            tx->role = x;
-        return CHAIN_OK;
+    size_t n = 0;
+    if ((rc = get_arr(c, v, field, sh->max, &n)))
+        return rc;
+    if ((rc = txf_count_check(tx, f, n, false, c->errmsg, c->errmsg_len)))
+        return rc;
+    if (n == 0 && sh->nonempty)
+        return jfail(c, CHAIN_ERR_MALFORMED, "%s: empty", field);
+    if (txf_make(tx, f, n))
+        return CHAIN_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(item, sizeof item, "%s[%zu]", field, i);
+        if ((rc = get_value(c, tx, f, sh, i, json_array_get(v, i), item)))
+            return rc;
     }
-    case TXF_UNIT:
-        if ((tx->units = calloc(1, sizeof *tx->units)) == NULL)
-            return CHAIN_ERR_NOMEM;
-        tx->nunits = 1;
-        return get_unit(c, v, field, &tx->units[0]);
-    case TXF_MARKETS:
-        if ((rc = get_arr(c, v, field, CHAIN_MARKETS_MAX, &n)))
-            return rc;
-        for (size_t i = 0; i < n; i++) {
-            snprintf(item, sizeof item, "%s[%zu]", field, i);
-            if ((rc = get_text(c, json_array_get(v, i), item, tx->markets[i], 3)))
-                return rc;
-        }
-        tx->nmarkets = n;
-        return CHAIN_OK;
-    case TXF_REGIONS:
-        if ((rc = get_arr(c, v, field, CHAIN_REGIONS_MAX, &n)))
-            return rc;
-        for (size_t i = 0; i < n; i++) {
-            snprintf(item, sizeof item, "%s[%zu]", field, i);
-            if ((rc =
-                     get_text(c, json_array_get(v, i), item, tx->regions[i], CHAIN_REGION_MAX + 1)))
-                return rc;
-        }
-        tx->nregions = n;
-        return CHAIN_OK;
-    case TXF_SERIALS:
-        if ((rc = get_arr(c, v, field, CHAIN_MINT_MAX, &n)))
-            return rc;
-        if (tx->label_sigs != NULL && n != tx->nunits)
-            return jfail(c, CHAIN_ERR_MALFORMED, "%s: %zu serials for %zu label_sigs", field, n,
-                         tx->nunits);
-        if (n == 0)
-            return jfail(c, CHAIN_ERR_MALFORMED, "%s: empty", field);
-        if ((tx->serials = calloc(n, sizeof *tx->serials)) == NULL)
-            return CHAIN_ERR_NOMEM;
-        tx->nunits = n;
-        for (size_t i = 0; i < n; i++) {
-            char s[GS1_SERIAL_MAX + 1];
-            snprintf(item, sizeof item, "%s[%zu]", field, i);
-            if ((rc = get_text(c, json_array_get(v, i), item, s, sizeof s)))
-                return rc;
-            if ((tx->serials[i] = strdup(s)) == NULL)
-                return CHAIN_ERR_NOMEM;
-        }
-        return CHAIN_OK;
-    case TXF_LABEL_SIGS:
-        if ((rc = get_arr(c, v, field, CHAIN_MINT_MAX, &n)))
-            return rc;
-        if (tx->serials != NULL && n != tx->nunits)
-            return jfail(c, CHAIN_ERR_MALFORMED, "%s: %zu signatures for %zu serials", field, n,
-                         tx->nunits);
-        if (n == 0)
-            return jfail(c, CHAIN_ERR_MALFORMED, "%s: empty", field);
-        if ((tx->label_sigs = malloc(n * sizeof *tx->label_sigs)) == NULL)
-            return CHAIN_ERR_NOMEM;
-        tx->nunits = n;
-        for (size_t i = 0; i < n; i++) {
-            snprintf(item, sizeof item, "%s[%zu]", field, i);
-            if ((rc = get_hex(c, json_array_get(v, i), item, tx->label_sigs[i], CHAIN_SIG_LEN)))
-                return rc;
-        }
-        return CHAIN_OK;
-    case TXF_UNITS:
-        if ((rc = get_arr(c, v, field, CHAIN_UNITS_MAX, &n)))
-            return rc;
-        if (n == 0)
-            return jfail(c, CHAIN_ERR_MALFORMED, "%s: empty", field);
-        if ((tx->units = calloc(n, sizeof *tx->units)) == NULL)
-            return CHAIN_ERR_NOMEM;
-        tx->nunits = n;
-        for (size_t i = 0; i < n; i++) {
-            snprintf(item, sizeof item, "%s[%zu]", field, i);
-            if ((rc = get_unit(c, json_array_get(v, i), item, &tx->units[i])))
-                return rc;
-        }
-        return CHAIN_OK;
-    case TXF_SCANS:
-        if ((rc = get_arr(c, v, field, CHAIN_SCANS_MAX, &n)))
-            return rc;
-        if (n == 0)
-            return jfail(c, CHAIN_ERR_MALFORMED, "%s: empty", field);
-        if ((tx->scans = calloc(n, sizeof *tx->scans)) == NULL)
-            return CHAIN_ERR_NOMEM;
-        tx->nscans = n;
-        for (size_t i = 0; i < n; i++)
-            if ((rc = get_scan(c, json_array_get(v, i), i, &tx->scans[i])))
-                return rc;
-        return CHAIN_OK;
-    default: /* text */
-        return get_text(c, v, field, (char *)base + f->off, f->cap);
-    }
+    return CHAIN_OK;
 }
 
 static int from_json(jctx *c, chain_tx *t, const json_t *j)

@@ -10,8 +10,10 @@
  */
 #include "chain/tx_schema.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "chain/cbor_util.h"
@@ -157,6 +159,253 @@ const tx_schema *tx_schema_of(int type)
     return &schemas[type];
 }
 
+/* ---- where each kind keeps its value ---------------------------------------------- */
+
+/* The value shape of every kind. The bounds here are what the decoders read
+ * (an array over max is refused before anything is allocated for it);
+ * txf_check() then holds a built transaction to the same bounds. */
+/* clang-format off: one row per kind reads as a table */
+static const txf_shape shapes[] = {
+    [TXF_GTIN]       = {.value = TXV_TEXT},
+    [TXF_LOT]        = {.value = TXV_TEXT},
+    [TXF_EXPIRY]     = {.value = TXV_TEXT},
+    [TXF_NAME]       = {.value = TXV_TEXT},
+    [TXF_ID]         = {.value = TXV_TEXT},
+    [TXF_NOTE]       = {.value = TXV_TEXT},
+    [TXF_CODE]       = {.value = TXV_TEXT},
+    [TXF_REGION]     = {.value = TXV_TEXT},
+    [TXF_ADDR]       = {.value = TXV_TEXT},
+    [TXF_U32]        = {.value = TXV_UINT, .max = UINT32_MAX},
+    [TXF_U64]        = {.value = TXV_UINT, .max = UINT64_MAX},
+    [TXF_BOOL12]     = {.value = TXV_BOOL},
+    [TXF_MARKETS]    = {.value = TXV_TEXT, .array = true, .max = CHAIN_MARKETS_MAX, .size = 3},
+    [TXF_SERIALS]    = {.value = TXV_TEXT, .array = true, .nonempty = true, .max = CHAIN_MINT_MAX, .size = GS1_SERIAL_MAX + 1},
+    [TXF_LABEL_SIGS] = {.value = TXV_BYTES, .array = true, .nonempty = true, .max = CHAIN_MINT_MAX, .size = CHAIN_SIG_LEN},
+    [TXF_UNITS]      = {.value = TXV_UNIT, .array = true, .nonempty = true, .max = CHAIN_UNITS_MAX},
+    [TXF_UNIT]       = {.value = TXV_UNIT},
+    [TXF_KEY]        = {.value = TXV_BYTES, .size = CHAIN_KEY_LEN},
+    [TXF_CLAIM_HASH] = {.value = TXV_BYTES, .size = CHAIN_HASH_LEN},
+    [TXF_REASON]     = {.value = TXV_NAME},
+    [TXF_OUTCOME]    = {.value = TXV_NAME},
+    [TXF_ROLE]       = {.value = TXV_NAME},
+    [TXF_REGIONS]    = {.value = TXV_TEXT, .array = true, .max = CHAIN_REGIONS_MAX, .size = CHAIN_REGION_MAX + 1},
+    [TXF_SCANS]      = {.value = TXV_SCAN, .array = true, .nonempty = true, .max = CHAIN_SCANS_MAX},
+};
+/* clang-format on */
+_Static_assert(sizeof(((chain_tx *)0)->markets[0]) == 3, "markets entries are alpha-2 + NUL");
+_Static_assert(sizeof(((chain_tx *)0)->regions[0]) == CHAIN_REGION_MAX + 1, "regions entries");
+
+const txf_shape *txf_shape_of(const txf *f)
+{
+    assert(f->kind >= TXF_GTIN && f->kind <= TXF_SCANS);
+    return &shapes[f->kind];
+}
+
+size_t txf_count(const chain_tx *tx, const txf *f)
+{
+    switch (f->kind) {
+    case TXF_MARKETS:
+        return tx->nmarkets;
+    case TXF_REGIONS:
+        return tx->nregions;
+    case TXF_SERIALS:
+    case TXF_LABEL_SIGS:
+    case TXF_UNITS:
+        return tx->nunits;
+    case TXF_SCANS:
+        return tx->nscans;
+    default:
+        return 1;
+    }
+}
+
+int txf_make(chain_tx *tx, const txf *f, size_t n)
+{
+    switch (f->kind) {
+    case TXF_MARKETS:
+        assert(n <= CHAIN_MARKETS_MAX);
+        tx->nmarkets = n;
+        return CHAIN_OK;
+    case TXF_REGIONS:
+        assert(n <= CHAIN_REGIONS_MAX);
+        tx->nregions = n;
+        return CHAIN_OK;
+    case TXF_SERIALS:
+        if ((tx->serials = calloc(n, sizeof *tx->serials)) == NULL)
+            return CHAIN_ERR_NOMEM;
+        tx->nunits = n;
+        return CHAIN_OK;
+    case TXF_LABEL_SIGS:
+        if ((tx->label_sigs = malloc(n * sizeof *tx->label_sigs)) == NULL)
+            return CHAIN_ERR_NOMEM;
+        tx->nunits = n;
+        return CHAIN_OK;
+    case TXF_UNITS:
+    case TXF_UNIT:
+        if ((tx->units = calloc(n, sizeof *tx->units)) == NULL)
+            return CHAIN_ERR_NOMEM;
+        tx->nunits = n;
+        return CHAIN_OK;
+    case TXF_SCANS:
+        if ((tx->scans = calloc(n, sizeof *tx->scans)) == NULL)
+            return CHAIN_ERR_NOMEM;
+        tx->nscans = n;
+        return CHAIN_OK;
+    case TXF_KEY:
+        tx->has_key = true;
+        return CHAIN_OK;
+    case TXF_CLAIM_HASH:
+        tx->has_claim_hash = true;
+        return CHAIN_OK;
+    default:
+        return CHAIN_OK;
+    }
+}
+
+uint64_t txf_get_uint(const chain_tx *tx, const txf *f)
+{
+    const uint8_t *base = (const uint8_t *)tx;
+    if (f->kind == TXF_U32) {
+        uint32_t v;
+        memcpy(&v, base + f->off, sizeof v);
+        return v;
+    }
+    assert(f->kind == TXF_U64);
+    uint64_t v;
+    memcpy(&v, base + f->off, sizeof v);
+    return v;
+}
+
+void txf_set_uint(chain_tx *tx, const txf *f, uint64_t v)
+{
+    uint8_t *base = (uint8_t *)tx;
+    assert(v <= shapes[f->kind].max);
+    if (f->kind == TXF_U32) {
+        uint32_t v32 = (uint32_t)v;
+        memcpy(base + f->off, &v32, sizeof v32);
+        return;
+    }
+    assert(f->kind == TXF_U64);
+    memcpy(base + f->off, &v, sizeof v);
+}
+
+/* TXF_BOOL12: 1 = true, 2 = false, 0 = absent. */
+bool txf_get_bool(const chain_tx *tx, const txf *f)
+{
+    assert(f->kind == TXF_BOOL12);
+    return ((const uint8_t *)tx)[f->off] == 1;
+}
+
+void txf_set_bool(chain_tx *tx, const txf *f, bool v)
+{
+    assert(f->kind == TXF_BOOL12);
+    ((uint8_t *)tx)[f->off] = v ? 1 : 2;
+}
+
+size_t txf_text_cap(const txf *f)
+{
+    return shapes[f->kind].array ? shapes[f->kind].size : f->cap;
+}
+
+const char *txf_get_text(const chain_tx *tx, const txf *f, size_t i)
+{
+    switch (f->kind) {
+    case TXF_MARKETS:
+        return tx->markets[i];
+    case TXF_REGIONS:
+        return tx->regions[i];
+    case TXF_SERIALS:
+        return tx->serials[i];
+    default:
+        assert(shapes[f->kind].value == TXV_TEXT && !shapes[f->kind].array);
+        return (const char *)tx + f->off;
+    }
+}
+
+int txf_set_text(chain_tx *tx, const txf *f, size_t i, const char *s, size_t n)
+{
+    char *out;
+    assert(n < txf_text_cap(f));
+    switch (f->kind) {
+    case TXF_MARKETS:
+        out = tx->markets[i];
+        break;
+    case TXF_REGIONS:
+        out = tx->regions[i];
+        break;
+    case TXF_SERIALS:
+        if ((out = tx->serials[i] = malloc(n + 1)) == NULL)
+            return CHAIN_ERR_NOMEM;
+        break;
+    default:
+        assert(shapes[f->kind].value == TXV_TEXT && !shapes[f->kind].array);
+        out = (char *)tx + f->off;
+        break;
+    }
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return CHAIN_OK;
+}
+
+const char *txf_get_name(const chain_tx *tx, const txf *f)
+{
+    switch (f->kind) {
+    case TXF_REASON:
+        return chain_flag_name(tx->reason);
+    case TXF_OUTCOME:
+        return chain_outcome_name(tx->outcome);
+    default:
+        assert(f->kind == TXF_ROLE);
+        return chain_role_name(tx->role);
+    }
+}
+
+bool txf_set_name(chain_tx *tx, const txf *f, const char *name)
+{
+    int v = f->kind == TXF_REASON    ? chain_flag_parse(name)
+            : f->kind == TXF_OUTCOME ? chain_outcome_parse(name)
+                                     : chain_role_parse(name);
+    assert(f->kind == TXF_REASON || f->kind == TXF_OUTCOME || f->kind == TXF_ROLE);
+    if (v <= 0)
+        return false;
+    if (f->kind == TXF_REASON)
+        tx->reason = (unsigned)v;
+    else if (f->kind == TXF_OUTCOME)
+        tx->outcome = v;
+    else
+        tx->role = v;
+    return true;
+}
+
+/* The const in, non-const out of strchr: one accessor serves both codecs. */
+uint8_t *txf_bytes(const chain_tx *tx, const txf *f, size_t i)
+{
+    chain_tx *t = (chain_tx *)tx;
+    switch (f->kind) {
+    case TXF_LABEL_SIGS:
+        return t->label_sigs[i];
+    case TXF_KEY:
+        return t->key;
+    default:
+        assert(f->kind == TXF_CLAIM_HASH);
+        return t->claim_hash;
+    }
+}
+
+gs1_sgtin *txf_unit(const chain_tx *tx, const txf *f, size_t i)
+{
+    assert(f->kind == TXF_UNITS || (f->kind == TXF_UNIT && i == 0));
+    (void)f;
+    return &tx->units[i];
+}
+
+chain_scan *txf_scan(const chain_tx *tx, const txf *f, size_t i)
+{
+    assert(f->kind == TXF_SCANS);
+    (void)f;
+    return &tx->scans[i];
+}
+
 /* ---- formats ------------------------------------------------------------------ */
 
 static bool upper(char c)
@@ -261,6 +510,20 @@ static int fail(char *errmsg, size_t len, int code, const char *fmt, ...)
         va_end(ap);
     }
     return code;
+}
+
+int txf_count_check(const chain_tx *tx, const txf *f, size_t n, bool in_order, char *errmsg,
+                    size_t elen)
+{
+    /* serials and label_sigs share nunits; serials sorts first. */
+    if (f->kind == TXF_LABEL_SIGS &&
+        ((in_order && tx->serials == NULL) || (tx->serials != NULL && n != tx->nunits)))
+        return fail(errmsg, elen, CHAIN_ERR_MALFORMED, "body.%s: %zu signatures for %zu serials",
+                    f->key, n, tx->serials ? tx->nunits : 0);
+    if (f->kind == TXF_SERIALS && tx->label_sigs != NULL && n != tx->nunits)
+        return fail(errmsg, elen, CHAIN_ERR_MALFORMED, "body.%s: %zu serials for %zu label_sigs",
+                    f->key, n, tx->nunits);
+    return CHAIN_OK;
 }
 
 static const char *text_at(const chain_tx *tx, const txf *f)

@@ -6,6 +6,24 @@
  * (tx_json.c) both walk this table, so a field is named, bounded and validated
  * once. The exact key table is documented in docs/ARCHITECTURE.md ("Chain:
  * data model, encoding and rules").
+ *
+ * The codecs never touch a chain_tx member by name. A field's kind (enum
+ * txf_kind) says where its value lives and which value shape it has (enum
+ * txv: an integer, a boolean, text, a name, bytes, a unit, a scan record, or
+ * an array of one of these); each codec has one reader and one writer per
+ * shape and reaches the storage through the txf_* accessors below.
+ *
+ * TO ADD A BODY FIELD:
+ *   1. add the member to chain_tx (chain.h);
+ *   2. add one row to the type's f_<type>[] table in tx_schema.c, in
+ *      canonical key order (shorter keys first, then bytewise), with an
+ *      existing kind: TEXT(key, kind, member, flags) for text, NUM(...) for
+ *      integers and booleans, FIELD(...) for the rest;
+ *   3. document the key in docs/ARCHITECTURE.md and docs/API.md.
+ * Nothing changes in tx_codec.c or tx_json.c. Only a field stored in a new
+ * way needs a new kind: one row in shapes[] and its cases in the accessors,
+ * txf_present and txf_check (all in tx_schema.c). Only a new value shape
+ * (a new enum txv) needs a reader and a writer in each codec.
  */
 #ifndef PROVENA_CHAIN_TX_SCHEMA_H
 #define PROVENA_CHAIN_TX_SCHEMA_H
@@ -66,6 +84,59 @@ typedef struct tx_schema {
     const txf *fields; /* in canonical key order */
     size_t n;
 } tx_schema;
+
+/* The shape of a field's value, as the codecs read and write it. */
+enum txv {
+    TXV_UINT = 1, /* unsigned integer, at most shape.max */
+    TXV_BOOL,     /* true or false */
+    TXV_TEXT,     /* text of at most shape.size - 1 bytes (scalar: txf.cap - 1) */
+    TXV_NAME,     /* an enum by its name (chain_flag_name, ...) */
+    TXV_BYTES,    /* exactly shape.size bytes: CBOR bstr, JSON lowercase hex */
+    TXV_UNIT,     /* gs1_sgtin: CBOR [gtin, serial], JSON "GTIN/SERIAL" */
+    TXV_SCAN,     /* chain_scan: a map with the TXS_* keys */
+};
+
+typedef struct txf_shape {
+    uint8_t value; /* enum txv of the field, or of each entry of an array */
+    bool array;    /* an array of values, at most max entries */
+    bool nonempty; /* an array that decoding refuses empty */
+    uint64_t max;  /* array: entries; TXV_UINT: largest value */
+    size_t size;   /* TXV_BYTES: length; TXV_TEXT array entries: capacity */
+} txf_shape;
+
+/* The value shape of field f (never NULL for a field of a schema). */
+const txf_shape *txf_shape_of(const txf *f);
+
+/* Field storage, for the codecs. i is the entry of an array field (0 for a
+ * scalar) and must be below txf_count(). Getters read a valid tx; setters
+ * write only the field's own storage. */
+size_t txf_count(const chain_tx *tx, const txf *f);
+/* Readies f for n values (1 for a scalar): allocates the arrays kept on the
+ * heap, sets the count and the has_* flag. The allocations belong to tx
+ * (chain_tx_free). CHAIN_ERR_NOMEM when out of memory. */
+int txf_make(chain_tx *tx, const txf *f, size_t n) CHAIN_WUR;
+uint64_t txf_get_uint(const chain_tx *tx, const txf *f);
+void txf_set_uint(chain_tx *tx, const txf *f, uint64_t v); /* v <= shape max */
+bool txf_get_bool(const chain_tx *tx, const txf *f);
+void txf_set_bool(chain_tx *tx, const txf *f, bool v);
+const char *txf_get_text(const chain_tx *tx, const txf *f, size_t i);
+/* Copies s[0..n) with a NUL; n below the capacity (txf_text_cap). NOMEM. */
+int txf_set_text(chain_tx *tx, const txf *f, size_t i, const char *s, size_t n) CHAIN_WUR;
+size_t txf_text_cap(const txf *f);
+const char *txf_get_name(const chain_tx *tx, const txf *f);
+/* Sets the enum from its name (a C string); false when the name is unknown. */
+bool txf_set_name(chain_tx *tx, const txf *f, const char *name);
+/* Storage of a TXV_BYTES / TXV_UNIT / TXV_SCAN value, for reading or writing. */
+uint8_t *txf_bytes(const chain_tx *tx, const txf *f, size_t i);
+gs1_sgtin *txf_unit(const chain_tx *tx, const txf *f, size_t i);
+chain_scan *txf_scan(const chain_tx *tx, const txf *f, size_t i);
+
+/* Before n entries of array field f are decoded: refuses a count that
+ * disagrees with a field sharing it (serials and label_sigs). in_order: the
+ * input is canonical, so the field listed first must have been read. Writes
+ * "body.<key>: ..." into errmsg and returns CHAIN_ERR_MALFORMED. */
+int txf_count_check(const chain_tx *tx, const txf *f, size_t n, bool in_order, char *errmsg,
+                    size_t errmsg_len) CHAIN_WUR;
 
 /* The body schema of a type; NULL for an unknown type. */
 const tx_schema *tx_schema_of(int type);

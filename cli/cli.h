@@ -195,7 +195,9 @@ int cli_submit_classify(long status, const char *body, size_t len, json_t **rece
 /* POSTs the same signed bytes to h's node, moving to the next node of its
  * list after a transport error or a 503, until classify says ACCEPTED or
  * REFUSED or timeout_ms has passed (then CLI_SUBMIT_UNKNOWN, with the last
- * error in errmsg). *receipt: new reference on ACCEPTED / REFUSED-with-receipt,
+ * error in errmsg). A 410 ("removed": a node that left the network and did
+ * not take the tx) moves on too; when every node of the list answered 410 and
+ * nothing else, REFUSED at once with that node's message in errmsg. *receipt: new reference on ACCEPTED / REFUSED-with-receipt,
  * else NULL; on REFUSED without one errmsg says why. Blocks. */
 int cli_submit_bytes(cli_http *h, json_t **receipt, char *errmsg, size_t errmsg_len,
                      const uint8_t *tx, size_t len, uint64_t timeout_ms) CLI_WUR;
@@ -238,6 +240,7 @@ const char *cli_resolver_local(const char *url);
 const char *cli_resolver_pick(char *buf, size_t buf_len, const char *given,
                               const char *genesis_resolver, const char *node, const char *cmd);
 int cli_cmd_epcis(int argc, char **argv); /* cli_epcis.c: epcis export */
+int cli_cmd_dashboard(int argc, char **argv); /* cli_dashboard.c: dashboard login */
 
 /* Defaults from the environment. */
 const char *cli_env_node(void);

@@ -147,6 +147,11 @@ static int perform(cli_http *h, cli_resp *resp, const char *path, const char *ct
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 120000L);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "provena-cli/1");
+    /* an https:// node whose certificate is not in the system's store (a
+     * network's own CA, or a self-signed gateway certificate) */
+    const char *ca = getenv("PROVENA_CACERT");
+    if (ca && ca[0])
+        curl_easy_setopt(c, CURLOPT_CAINFO, ca);
     hdrs = curl_slist_append(hdrs, "Accept: application/json");
     hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
     if (post) {

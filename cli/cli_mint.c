@@ -326,10 +326,13 @@ static int post_unsure(cli_http *h, mbatch **bs, size_t k)
     return 0;
 }
 
-/* POSTs b with ?wait=0, retrying while the node is busy or has no leader. */
+/* POSTs b with ?wait=0, retrying while the node is busy or has no leader,
+ * and on the next node of the list while nodes answer 410 (removed from the
+ * network: they did not take it). */
 static int post_batch(cli_http *h, mbatch *b, char *e, size_t elen)
 {
     uint64_t deadline = cli_now_ms() + MINT_NO_LEADER_MS;
+    size_t removed = 0;
     for (;;) {
         cli_resp r = {0};
         if (cli_http_post(h, &r, "/api/v1/tx?wait=0", "application/cbor", b->enc, b->enc_len, e,
@@ -339,6 +342,12 @@ static int post_batch(cli_http *h, mbatch *b, char *e, size_t elen)
         json_t *j = json_loadb(r.body, r.len, 0, NULL);
         const char *status = json_string_value(json_object_get(j, "status"));
         bool retry = st == 503 && cli_now_ms() < deadline;
+        if (st == 410 && ++removed < cli_http_nodes(h)) {
+            json_decref(j);
+            cli_resp_free(&r);
+            cli_http_next(h);
+            continue;
+        }
         if (st == 200 || st == 202) {
             json_decref(j);
             cli_resp_free(&r);
@@ -348,7 +357,7 @@ static int post_batch(cli_http *h, mbatch *b, char *e, size_t elen)
         if (!retry) {
             const char *code = json_string_value(json_object_get(j, "code"));
             const char *detail = json_string_value(json_object_get(j, "detail"));
-            if (code && status)
+            if (code && status && !json_is_object(json_object_get(j, "error")))
                 snprintf(e, elen, "%s: %s%s%s", status, code, detail ? ": " : "",
                          detail ? detail : "");
             else
@@ -405,12 +414,18 @@ static int post_group(cli_http *h, mbatch **bs, size_t k, char *e, size_t elen)
     }
     uint64_t deadline = cli_now_ms() + MINT_NO_LEADER_MS;
     int rc = -1;
+    size_t removed = 0;
     for (;;) {
         cli_resp r = {0};
         if (cli_http_post(h, &r, "/api/v1/tx?wait=0", "application/cbor", body, (size_t)(q - body),
                           e, elen) != 0) {
             rc = post_unsure(h, bs, k);
             break;
+        }
+        if (r.status == 410 && ++removed < cli_http_nodes(h)) { /* left the network */
+            cli_resp_free(&r);
+            cli_http_next(h);
+            continue;
         }
         if (r.status == 503 && cli_now_ms() < deadline) {
             cli_resp_free(&r);

@@ -12,8 +12,13 @@
  * timeout, 429, 500) says nothing about the outcome: the loop keeps trying
  * until the caller's deadline, and then reports CLI_SUBMIT_UNKNOWN with the
  * last thing it saw — never a failure, since the tx may have committed.
- * Except 507 disk_full before any try could have handed the tx over: the
- * node wrote nothing, so it is reported at once as refused (disk_full).
+ * One exception: 410 "removed" is a node that left the network and says it
+ * did not hand the tx over. The loop moves on to the next node; when every
+ * node of the list answered so and no other answer came (so no node can hold
+ * the tx), it stops at once with REFUSED and the node's message, instead of
+ * retrying until the deadline. The other: 507 disk_full before any answer
+ * that could mean a node holds the tx: that node wrote nothing, so it is
+ * reported at once as refused (disk_full).
  *
  *   classify(answer) --accepted--> ACCEPTED
  *                    --receipt rejected / 400 / 413 / 415--> REFUSED
@@ -64,33 +69,42 @@ int cli_submit_bytes(cli_http *h, json_t **receipt, char *errmsg, size_t errmsg_
 {
     uint64_t deadline = cli_now_ms() + timeout_ms;
     char e[512] = "";
-    bool maybe_taken = false; /* some earlier try may have handed the tx over */
+    size_t removed = 0;      /* 410 answers: nodes that left the network */
+    bool maybe_sent = false; /* some other answer (or none): a node may hold the tx */
     *receipt = NULL;
     for (;;) {
         cli_resp r = {0};
         bool next_node = true;
-        if (cli_http_post(h, &r, "/api/v1/tx", "application/cbor", tx, len, e, sizeof e) != 0) {
-            maybe_taken = true;
-        } else {
-            int c = cli_submit_classify(r.status, r.body, r.len, receipt);
-            if (c == CLI_SUBMIT_RETRY && r.status == 507 && !maybe_taken) {
-                /* disk full: the node wrote nothing, and no earlier try handed
-                 * the tx over — a definite "not now", said at once */
+        if (cli_http_post(h, &r, "/api/v1/tx", "application/cbor", tx, len, e, sizeof e) == 0) {
+            if (r.status == 410) {
+                cli_http_error_text(e, sizeof e, &r);
+                cli_resp_free(&r);
+                if (++removed >= cli_http_nodes(h) && !maybe_sent) {
+                    snprintf(errmsg, errmsg_len, "%s", e);
+                    return CLI_SUBMIT_REFUSED;
+                }
+            } else if (r.status == 507 && !maybe_sent) {
+                /* disk full: the node wrote nothing, and no earlier try can
+                 * have handed the tx over — a definite "not now", said at once */
                 cli_http_error_text(errmsg, errmsg_len, &r);
                 cli_resp_free(&r);
                 return CLI_SUBMIT_REFUSED;
-            }
-            maybe_taken |= r.status == 504 || r.status == 202;
-            if (c != CLI_SUBMIT_RETRY) {
-                if (c == CLI_SUBMIT_REFUSED && !*receipt)
-                    cli_http_error_text(errmsg, errmsg_len, &r);
+            } else {
+                maybe_sent = true;
+                int c = cli_submit_classify(r.status, r.body, r.len, receipt);
+                if (c != CLI_SUBMIT_RETRY) {
+                    if (c == CLI_SUBMIT_REFUSED && !*receipt)
+                        cli_http_error_text(errmsg, errmsg_len, &r);
+                    cli_resp_free(&r);
+                    return c;
+                }
+                cli_http_error_text(e, sizeof e, &r);
+                /* a 504 means the node has our tx and waits for it: ask it again */
+                next_node = r.status != 504;
                 cli_resp_free(&r);
-                return c;
             }
-            cli_http_error_text(e, sizeof e, &r);
-            /* a 504 means the node has our tx and waits for it: ask it again */
-            next_node = r.status != 504;
-            cli_resp_free(&r);
+        } else {
+            maybe_sent = true;
         }
         if (cli_now_ms() >= deadline)
             break;

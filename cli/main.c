@@ -24,6 +24,7 @@ static void usage(FILE *f)
             "  participant add | revoke | rotate\n"
             "  node add | remove\n"
             "  policy set\n"
+            "  dashboard login --node URL --key FILE [--out FILE]\n"
             "carriers and sellers:\n"
             "  pickup UNITS... | --file F\n"
             "  deliver --to PARTICIPANT UNITS... | --file F\n"
@@ -39,7 +40,8 @@ static void usage(FILE *f)
             "  epcis export --gtin G --lot L [--from T] [--to T] --out FILE\n\n"
             "A unit is GTIN/SERIAL, a Digital Link URL, or an element string\n"
             "(01)09506000134352(21)AB12. Environment: PROVENA_NODE (default %s;\n"
-            "a list URL,URL lets a submission move to another node), PROVENA_KEY.\n\n"
+            "a list URL,URL lets a submission move to another node), PROVENA_KEY,\n"
+            "PROVENA_CACERT (CA file for an https:// node not in the system's store).\n\n"
             "Exit codes: 0 accepted / done, 1 refused or failed, 2 usage error,\n"
             "3 outcome unknown (the tx id is printed; ask with provena tx status ID).\n",
             CLI_NODE_DEFAULT);
@@ -80,6 +82,8 @@ int main(int argc, char **argv)
         rc = cli_cmd_tx(sub_argc, sub_argv);
     } else if (strcmp(cmd, "epcis") == 0) {
         rc = cli_cmd_epcis(sub_argc, sub_argv);
+    } else if (strcmp(cmd, "dashboard") == 0) {
+        rc = cli_cmd_dashboard(sub_argc, sub_argv);
     } else if (cli_is_lifecycle(cmd)) {
         rc = cli_cmd_lifecycle(cmd, sub_argc, sub_argv);
     } else {

@@ -391,6 +391,15 @@ int cons_start(cons **out, const cons_config *cfg, char *errmsg, size_t errmsg_l
     return CONS_OK;
 }
 
+void cons_retire(cons *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->retire_req = true;
+    c->kick = true; /* one look now; a leader then waits for its transfer */
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
 void cons_stop(cons *c)
 {
     if (!c)

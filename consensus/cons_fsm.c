@@ -15,6 +15,7 @@
  * from then on; on restart the FSM replays from its own applied index.
  */
 #include "consensus/cons_int.h"
+#include "log/log.h"
 
 #include <stdlib.h>
 
@@ -51,7 +52,7 @@ static int rfsm_snapshot(struct raft_fsm *f, struct raft_buffer *bufs[], unsigne
     if (c->cfg.fsm.snapshot(c->cfg.fsm.ctx, &data, &len) != 0)
         return RAFT_IOERR;
     if (len > CONS_MSG_MAX - 4096) {
-        cons_log(c, "snapshot of %zu bytes exceeds CONS_MSG_MAX; not taken", len);
+        cons_log_at(c, LOG_LEVEL_WARN, "snapshot of %zu bytes exceeds CONS_MSG_MAX; not taken", len);
         free(data);
         return RAFT_TOOBIG;
     }

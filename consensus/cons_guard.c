@@ -29,6 +29,7 @@
  * only way a frame could reach the double free.
  */
 #include "consensus/cons_int.h"
+#include "log/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -174,10 +175,10 @@ static void guard_log(cons *c, const char *fmt, ...)
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     if (c->guard_log_suppressed)
-        cons_log(c, "%s (and %llu more refusals since the last line)", line,
+        cons_log_at(c, LOG_LEVEL_WARN, "%s (and %llu more refusals since the last line)", line,
                  (unsigned long long)c->guard_log_suppressed);
     else
-        cons_log(c, "%s", line);
+        cons_log_at(c, LOG_LEVEL_WARN, "%s", line);
     c->guard_log_ms = now;
     c->guard_log_suppressed = 0;
 }

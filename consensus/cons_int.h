@@ -9,6 +9,7 @@
  *                                       callbacks as RAFT_CANCELED) --> CLOSED
  *   any --fatal disk/apply error (cons_halt)--> HALTED: raft is no longer
  *   driven, submits fail with CONS_ERR_STOPPED; cons_stop still closes it.
+ *   RUNNING --cons_retire(), once not leader (cons_members_retire)--> HALTED
  */
 #ifndef CONS_INT_H
 #define CONS_INT_H
@@ -27,6 +28,8 @@
 #define CONS_INFLIGHT_MAX  16         /* blocks proposed and not yet applied/failed */
 #define CONS_FWD_BYTES     (1u << 20) /* bytes of txs per forward frame */
 #define CONS_TERM_JUMP_MAX 1024       /* farthest term ahead taken while a leader is known */
+#define CONS_LAG_HISTORY   1024       /* leader's last-index samples kept for lag_ms */
+#define CONS_LAG_SAMPLE_MS 10         /* at most one sample this often (so >= 10 s kept) */
 
 enum { CONS_RUNNING, CONS_TRANSFER, CONS_CLOSING, CONS_CLOSED, CONS_HALTED };
 
@@ -124,11 +127,27 @@ struct cons {
     uint64_t guard_log_ms, guard_log_suppressed;
     uint64_t other_chain_logged, other_chain_log_ms; /* frames of another network, logged */
     uint64_t malformed_logged, malformed_log_ms;     /* malformed frames, logged */
+    /* member health (cons_members.c), kept on every node, reported by the leader */
+    struct {
+        uint64_t id;
+        uint64_t heard_ms; /* last valid frame from it, monotonic ms; 0 never */
+        bool silent;       /* logged as silent and not yet as back */
+        uint64_t silent_since_ms;
+    } health[CONS_PEERS_MAX];
+    uint64_t lead_since_ms; /* when this node last became leader (0: not leader) */
+    /* a removal waiting until the member holds the entry that removed it (so
+     * its own ledger tells it; cons_members.c rule 4) */
+    uint64_t leaving_id, leaving_since_ms, leaving_index, leaving_ready_ms;
+    struct {
+        uint64_t index, ms;
+    } lag_hist[CONS_LAG_HISTORY]; /* (leader's last index, when first seen), oldest first */
+    unsigned lag_head, lag_n;
 
     /* ---- shared (mu) ---- */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stop_req;
+    bool retire_req; /* cons_retire: removed by the network */
     bool halted;
     bool kick; /* new txs worth a look before the next deadline */
     cons_wire **inbox;
@@ -161,6 +180,15 @@ const char *cons_msg_name(int type);
 
 /* cons_members.c: leader only, after the barrier. */
 void cons_members_reconcile(cons *c, uint64_t now_ms);
+/* cons_members.c: cons_retire() was asked: halts this server once it does not
+ * lead (a leader is moved out by the reconcile rule first). Consensus thread. */
+void cons_members_retire(cons *c);
+/* cons_members.c: a frame from member id passed the guard at now_ms. */
+void cons_members_heard(cons *c, uint64_t id, uint64_t now_ms);
+/* cons_members.c: fills the health fields of peers[0..n) (which name the
+ * servers of the configuration) when this node leads, else clears them; logs a
+ * member going silent and coming back. Consensus thread, raft started. */
+void cons_members_health(cons *c, cons_peer_status *peers, size_t n, uint64_t now_ms);
 
 /* cons_guard.c: called on every frame before raft sees it. Rewrites an
  * AppendEntries whose prev_log_index this follower compacted below its snapshot
@@ -179,6 +207,9 @@ const struct raft_message *cons_guard_install_term(cons_snap_seen *s, const stru
 /* cons_loop.c */
 void cons_halt(cons *c, const char *why, int code);
 void *cons_loop_main(void *arg);
+/* One line through log/ as "consensus[ID]: ..."; cons_log at info, cons_log_at
+ * at a LOG_LEVEL_* of log/log.h. Any thread. PROVENA_CONS_QUIET silences both. */
 void cons_log(cons *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cons_log_at(cons *c, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

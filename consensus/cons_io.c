@@ -16,6 +16,7 @@
  * queued with RAFT_CANCELED and then fires raft's close callback.
  */
 #include "consensus/cons_int.h"
+#include "log/log.h"
 
 #include <assert.h>
 #include <stddef.h>
@@ -376,7 +377,7 @@ void cons_io_flush(cons *c)
             }
             if (rv) {
                 /* raft has no way to hear about a failed write: stop here. */
-                cons_log(c, "disk write: %s", cons_store_errmsg(c->store));
+                cons_log_at(c, LOG_LEVEL_ERROR, "disk write: %s", cons_store_errmsg(c->store));
                 cons_halt(c, "disk write", rv);
                 c->disk = d; /* kept so that closing cancels them */
                 c->ndisk = c->capdisk = n;

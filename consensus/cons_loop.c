@@ -17,6 +17,7 @@
  * Up to CONS_INFLIGHT_MAX blocks are in flight (pipelined) at once.
  */
 #include "consensus/cons_int.h"
+#include "log/log.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -26,23 +27,39 @@
 #include <string.h>
 #include <time.h>
 
-void cons_log(cons *c, const char *fmt, ...)
+/* Every line goes through log/ (time, level, the operator's --log-format);
+ * "consensus[N]: " names the member, so lines of several nodes in one test
+ * log stay apart. */
+static void cons_vlog(cons *c, int level, const char *fmt, va_list ap)
 {
     char line[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
     if (getenv("PROVENA_CONS_QUIET"))
         return;
-    fprintf(stderr, "consensus[%llu]: %s\n", (unsigned long long)c->cfg.id, line);
+    log_msg(level, "consensus[%llu]: %s", (unsigned long long)c->cfg.id, line);
+}
+
+void cons_log(cons *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cons_vlog(c, LOG_LEVEL_INFO, fmt, ap);
+    va_end(ap);
+}
+
+void cons_log_at(cons *c, int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    cons_vlog(c, level, fmt, ap);
+    va_end(ap);
 }
 
 void cons_halt(cons *c, const char *why, int code)
 {
     if (c->state == CONS_HALTED)
         return;
-    cons_log(c, "halted: %s: %s", why, raft_strerror(code));
+    cons_log_at(c, LOG_LEVEL_ERROR, "halted: %s: %s", why, raft_strerror(code));
     c->state = CONS_HALTED;
     pthread_mutex_lock(&c->mu);
     c->halted = true;
@@ -145,14 +162,16 @@ static void propose_blocks(cons *c)
             return; /* retried after a pause */
         }
         if (used == 0) {
-            cons_log(c, "dropping a transaction of %zu bytes: fits no block", c->stage[0].len);
+            cons_log_at(c, LOG_LEVEL_WARN, "dropping a transaction of %zu bytes: fits no block",
+                        c->stage[0].len);
             free(out);
             c->txs_dropped++;
             stage_drop(c, 1);
             continue;
         }
         if (used > n || out_len == 0 || out_len > CONS_ENTRY_MAX) {
-            cons_log(c, "build returned %zu/%zu txs in %zu bytes: refused", used, n, out_len);
+            cons_log_at(c, LOG_LEVEL_WARN, "build returned %zu/%zu txs in %zu bytes: refused", used,
+                        n, out_len);
             free(out);
             c->build_retry_us = cons_now_us() + c->cfg.block_linger_us + 1000;
             return;
@@ -171,7 +190,7 @@ static void propose_blocks(cons *c)
         req->data = c;
         rv = raft_apply(&c->raft, req, &buf, 1, apply_cb);
         if (rv != 0) {
-            cons_log(c, "propose: %s", raft_strerror(rv));
+            cons_log_at(c, LOG_LEVEL_WARN, "propose: %s", raft_strerror(rv));
             raft_free(buf.base);
             free(req);
             c->build_retry_us = cons_now_us() + 100000; /* e.g. RAFT_NOSPACE: back off */
@@ -249,7 +268,7 @@ static void check_leadership(cons *c)
         if (rv == 0) {
             c->barrier_pending = true;
         } else {
-            cons_log(c, "barrier: %s", raft_errmsg(&c->raft));
+            cons_log_at(c, LOG_LEVEL_WARN, "barrier: %s", raft_errmsg(&c->raft));
             free(req);
         }
     }
@@ -264,18 +283,18 @@ static void log_net_refusals(cons *c, const cons_net_stats *ns)
 {
     uint64_t now = cons_now_ms();
     if (ns->rx_other_chain != c->other_chain_logged && now >= c->other_chain_log_ms + 1000) {
-        cons_log(c,
-                 "refused %llu frame(s) from another network (chain id %016llx..., this "
-                 "network's %02x%02x%02x%02x...)",
-                 (unsigned long long)(ns->rx_other_chain - c->other_chain_logged),
-                 (unsigned long long)ns->other_chain_head, c->cfg.chain_id[0], c->cfg.chain_id[1],
-                 c->cfg.chain_id[2], c->cfg.chain_id[3]);
+        cons_log_at(c, LOG_LEVEL_WARN,
+                    "refused %llu frame(s) from another network (chain id %016llx..., this "
+                    "network's %02x%02x%02x%02x...)",
+                    (unsigned long long)(ns->rx_other_chain - c->other_chain_logged),
+                    (unsigned long long)ns->other_chain_head, c->cfg.chain_id[0],
+                    c->cfg.chain_id[1], c->cfg.chain_id[2], c->cfg.chain_id[3]);
         c->other_chain_logged = ns->rx_other_chain;
         c->other_chain_log_ms = now;
     }
     if (ns->rx_malformed != c->malformed_logged && now >= c->malformed_log_ms + 1000) {
-        cons_log(c, "dropped %llu malformed frame(s) (cons_codec refused them)",
-                 (unsigned long long)(ns->rx_malformed - c->malformed_logged));
+        cons_log_at(c, LOG_LEVEL_WARN, "dropped %llu malformed frame(s) (cons_codec refused them)",
+                    (unsigned long long)(ns->rx_malformed - c->malformed_logged));
         c->malformed_logged = ns->rx_malformed;
         c->malformed_log_ms = now;
     }
@@ -333,6 +352,8 @@ static void publish_status(cons *c)
         }
         out->npeers = np;
     }
+    if (conf != NULL)
+        cons_members_health(c, out->peers, np, cons_now_ms());
     out->id = c->cfg.id;
     out->leader_id = st.leader_id;
     out->term = st.term;
@@ -413,6 +434,7 @@ static void deliver_inbox(cons *c)
             if (c->recv_cb && c->state != CONS_HALTED && !install_busy &&
                 cons_guard_frame(c, batch[i])) {
                 /* raft owns entries/batch and snapshot data from here on */
+                cons_members_heard(c, batch[i]->msg.server_id, cons_now_ms());
                 cons_guard_append_entries(&c->raft, &batch[i]->msg);
                 c->recv_cb(&c->io, &batch[i]->msg);
             } else {
@@ -506,8 +528,10 @@ void *cons_loop_main(void *arg)
             check_leadership(c);
         }
         pthread_mutex_lock(&c->mu);
-        bool stop = c->stop_req;
+        bool stop = c->stop_req, retire = c->retire_req;
         pthread_mutex_unlock(&c->mu);
+        if (retire && !stop && c->state == CONS_RUNNING)
+            cons_members_retire(c);
         if (stop)
             handle_stop(c, cons_now_ms());
         cons_io_flush(c);

@@ -16,6 +16,7 @@
  * The peer table is touched only by the consensus thread.
  */
 #include "consensus/cons_net.h"
+#include "log/log.h"
 
 #include <nng/nng.h>
 #include <nng/protocol/pipeline0/pull.h>
@@ -202,9 +203,9 @@ void cons_net_close(cons_net *n)
         n->close_abandoned = true;
     pthread_mutex_unlock(&n->close_mu);
     if (!done) {
-        fprintf(stderr,
+        log_msg(LOG_LEVEL_WARN,
                 "consensus: closing the network did not finish in %d ms (nng); "
-                "leaving it to the process exit\n",
+                "leaving it to the process exit",
                 CONS_NET_CLOSE_MS);
         return;
     }

@@ -135,11 +135,25 @@ int cons_start(cons **out, const cons_config *cfg, char *errmsg, size_t errmsg_l
  * CONS_ERR_TOO_LARGE, CONS_ERR_INVALID (empty) or CONS_ERR_STOPPED. */
 int cons_submit(cons *c, const void *tx, size_t len);
 
+/* Members are "silent" (up == false) after this long without a valid frame
+ * from them at the leader: two default election timeouts. */
+#define CONS_MEMBER_SILENT_MS 1000
+
 typedef struct cons_peer_status {
     uint64_t id;
     char addr[CONS_ADDR_MAX];
     bool voter;
     int raft_role; /* 0 standby, 1 voter, 2 spare (libraft codes) */
+    /* Health, as the leader sees it; health_known is false on every other node
+     * (only the leader hears from every member) and the fields below are 0. */
+    bool health_known;
+    bool up;                  /* a valid frame came within CONS_MEMBER_SILENT_MS */
+    uint64_t last_contact_ms; /* since the last valid frame (or since this node leads) */
+    uint64_t match_index;     /* highest log index known to be stored on the member */
+    uint64_t lag_entries;     /* leader's last index - match_index */
+    uint64_t lag_ms;          /* how long ago the leader's log first held an entry the
+                                 member still lacks (0: caught up); at least, once past
+                                 the history kept (CONS_LAG_HISTORY samples) */
 } cons_peer_status;
 
 typedef struct cons_status {
@@ -160,6 +174,14 @@ void cons_status_get(cons *c, cons_status *out);
 
 /* "follower", "candidate", "leader", or "unknown". Static string. */
 const char *cons_role_name(int role);
+
+/* The network removed this server (its ledger says so): it stops taking part
+ * for good. A follower or candidate stops at once — no more elections or
+ * votes, frames ignored, cons_submit answers CONS_ERR_STOPPED, status says
+ * stopped; a leader first hands leadership over (the membership rule that
+ * moves an unwanted leader out) and stops as soon as it no longer leads.
+ * Idempotent; any thread; never blocks. cons_stop is still needed to free c. */
+void cons_retire(cons *c);
 
 /* If leader, transfer leadership to an up-to-date voter and wait for it (at most
  * one election timeout + 1 s); then stop the thread, close sockets and LMDB and

@@ -36,9 +36,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define GW_CONN_MEMORY                                                                             \
-    (16u << 10) /* per-connection buffer (headers, response head); libmicrohttpd zeroes it for     \
-                   every request */
+#include "log/log.h"
+
+#define GW_CONN_MEMORY    (16u << 10) /* per-connection buffer (headers, response head); libmicrohttpd zeroes it for every request */
 #define GW_LISTEN_BACKLOG 1024
 
 static uint64_t now_ms(void)
@@ -279,6 +279,10 @@ static enum MHD_Result queue(gw_req *r)
         MHD_add_response_header(resp, "Link", r->link);
     if (r->location)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
+    if (r->cookie) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->cookie);
+        explicit_bzero(r->cookie, strlen(r->cookie));
+    }
     if (r->status == 429 || r->status == 503 || r->status == 507) {
         char ra[24];
         snprintf(ra, sizeof ra, "%u", r->retry_after_s ? r->retry_after_s : 1);
@@ -429,6 +433,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     free(r->out);
     free(r->link);
     free(r->location);
+    free(r->cookie);
     free(r);
     *con_cls = NULL;
 }
@@ -447,7 +452,10 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     (void)cls;
     char msg[256];
     vsnprintf(msg, sizeof msg, fmt, ap);
-    fprintf(stderr, "gateway: %s%s", msg, strchr(msg, '\n') ? "" : "\n");
+    size_t n = strlen(msg);
+    while (n > 0 && msg[n - 1] == '\n')
+        msg[--n] = '\0';
+    log_msg(LOG_LEVEL_WARN, "gateway: %s", msg); /* libmicrohttpd's own lines, one per event */
 }
 
 /* ---- start / stop ------------------------------------------------------------------ */
@@ -457,6 +465,8 @@ static int listen_socket(const char *listen_s, char *errmsg, size_t elen)
     const char *hp = listen_s;
     if (strncmp(hp, "http://", 7) == 0)
         hp += 7;
+    else if (strncmp(hp, "https://", 8) == 0)
+        hp += 8;
     char host[256];
     size_t hl = strcspn(hp, "/");
     if (hl >= sizeof host) {
@@ -566,6 +576,28 @@ int gw_start(gw **out, const gw_config *cfg, const gw_deps *deps, char *errmsg, 
         snprintf(errmsg, errmsg_len, "gateway: out of memory");
         goto fail;
     }
+    if ((cfg->tls_cert_pem != NULL) != (cfg->tls_key_pem != NULL)) {
+        snprintf(errmsg, errmsg_len, "gateway: HTTPS needs both a certificate and a key");
+        goto fail;
+    }
+    if (cfg->tls_cert_pem) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            snprintf(errmsg, errmsg_len, "--tls-cert: this libmicrohttpd is built without TLS");
+            goto fail;
+        }
+        g->tls_cert = strdup(cfg->tls_cert_pem);
+        g->tls_key = strdup(cfg->tls_key_pem);
+        if (!g->tls_cert || !g->tls_key) {
+            snprintf(errmsg, errmsg_len, "gateway: out of memory");
+            goto fail;
+        }
+        g->tls = true;
+    }
+    g->session_ttl_s = cfg->session_ttl_s ? cfg->session_ttl_s : GW_SESSION_TTL_S;
+    if ((g->sessions = gw_sessions_new()) == NULL) {
+        snprintf(errmsg, errmsg_len, "gateway: out of memory");
+        goto fail;
+    }
     json_object_seed(0); /* before any thread builds JSON */
 
     for (size_t i = 0; i < GW_POOL_THREADS; i++) {
@@ -593,20 +625,35 @@ int gw_start(gw **out, const gw_config *cfg, const gw_deps *deps, char *errmsg, 
     unsigned per_ip = cfg->conn_per_client == 0          ? GW_CONN_PER_CLIENT
                       : cfg->conn_per_client == UINT_MAX ? 0
                                                          : cfg->conn_per_client;
+    /* HTTPS through libmicrohttpd's GnuTLS: the certificate and key from
+     * memory (read by the node from files only its user may read), TLS 1.2 or
+     * later only. Without them the options list below is empty. */
+    struct MHD_OptionItem tls[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, g->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, g->tls_key},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0,
+         (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE"},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    if (!g->tls)
+        tls[0].option = MHD_OPTION_END;
     /* MHD_USE_EPOLL is the current name of MHD_USE_EPOLL_LINUX_ONLY (the old
      * name is deprecated and would warn under -Werror). */
-    g->mhd = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-            MHD_USE_ERROR_LOG,
-        0, NULL, NULL, on_access, g, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)GW_CONN_MAX, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        per_ip, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)GW_CONN_TIMEOUT_S,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)GW_CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, g, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_END);
+    g->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                                  MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+                                  (g->tls ? MHD_USE_TLS : 0),
+                              0, NULL, NULL, on_access, g, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+                              NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
+                              threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)GW_CONN_MAX, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)GW_CONN_TIMEOUT_S,
+                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)GW_CONN_MEMORY,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, g,
+                              MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_ARRAY,
+                              tls, MHD_OPTION_END);
     if (!g->mhd) {
         close(fd);
-        snprintf(errmsg, errmsg_len, "listen %s: libmicrohttpd failed to start", cfg->listen);
+        snprintf(errmsg, errmsg_len, "listen %s: libmicrohttpd failed to start%s", cfg->listen,
+                 g->tls ? " (is --tls-key the private key of --tls-cert?)" : "");
         goto fail;
     }
     *out = g;
@@ -640,7 +687,14 @@ void gw_stop(gw *g)
     gw_rate_free(g->tx_signer);
     gw_geo_close(g->geo);
     free(g->region_header);
+    if (g->admin_token)
+        explicit_bzero(g->admin_token, strlen(g->admin_token));
     free(g->admin_token);
+    if (g->tls_key)
+        explicit_bzero(g->tls_key, strlen(g->tls_key));
+    free(g->tls_key);
+    free(g->tls_cert);
+    gw_sessions_free(g->sessions);
     pthread_mutex_destroy(&g->pool_mu);
     pthread_cond_destroy(&g->pool_cv);
     explicit_bzero(g->client_key, sizeof g->client_key);

@@ -54,7 +54,10 @@ typedef struct gw_config {
     unsigned conn_per_client;    /* 0: GW_CONN_PER_CLIENT; UINT_MAX: no cap */
     double tx_rate;              /* 0: GW_TX_RATE; < 0: off */
     unsigned tx_burst;           /* 0: GW_TX_BURST */
-    const char *admin_token;     /* dashboard admin token, or NULL */
+    const char *admin_token;     /* dashboard break-glass token, or NULL */
+    const char *tls_cert_pem;    /* HTTPS: certificate chain, PEM text; NULL: plain HTTP */
+    const char *tls_key_pem;     /* HTTPS: its private key, PEM text (copied, wiped at stop) */
+    unsigned session_ttl_s;      /* dashboard session lifetime; 0: GW_SESSION_TTL_S */
     unsigned threads;            /* worker threads; 0: number of cores */
 } gw_config;
 

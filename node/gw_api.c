@@ -438,11 +438,35 @@ static void route_nonce(gw_req *r)
     gw_reply_json(r, 200, o);
 }
 
+/* The operator of node id and whether the ledger has it revoked; false when
+ * the node or its operator is unknown here. */
+static bool operator_of(chain_rd *rd, uint64_t id, char op[CHAIN_ID_MAX + 1], bool *revoked)
+{
+    chain_node_info n;
+    chain_participant p;
+    *revoked = false;
+    op[0] = '\0';
+    if (chain_node_get(rd, id, &n) != CHAIN_OK)
+        return false;
+    memcpy(op, n.operator_id, CHAIN_ID_MAX + 1);
+    if (n.operator_id[0] && chain_participant_get(rd, &p, n.operator_id) == CHAIN_OK)
+        *revoked = p.revoked;
+    return true;
+}
+
 static void status_of(gw *g, gw_status *st)
 {
     memset(st, 0, sizeof *st);
     replica_status_get(g->deps.replica, &st->replica);
     st->replica.id = g->deps.node_id;
+    chain_rd *rd;
+    if (chain_rd_begin(g->deps.chain, &rd) == CHAIN_OK) {
+        operator_of(rd, g->deps.node_id, st->operator_id, &st->operator_revoked);
+        for (size_t i = 0; i < st->replica.npeers && i < CHAIN_NODES_MAX; i++)
+            operator_of(rd, st->replica.peers[i].id, st->peer_ops[i].operator_id,
+                        &st->peer_ops[i].revoked);
+        chain_rd_end(rd);
+    }
     if (g->deps.scanq) {
         scanq_stats qs;
         scanq_stats_get(g->deps.scanq, &qs);
@@ -486,10 +510,26 @@ static void route_status(gw_req *r)
     json_object_set_new(o, "commit_index", json_u64(st->replica.commit_index));
     json_object_set_new(o, "last_applied", json_u64(st->replica.last_applied));
     json_object_set_new(o, "height", json_integer((json_int_t)h.height));
-    for (size_t i = 0; i < st->replica.npeers && i < CHAIN_NODES_MAX; i++)
-        json_array_append_new(
-            peers, json_pack("{s:I,s:s,s:b}", "id", (json_int_t)st->replica.peers[i].id, "raft",
-                             st->replica.peers[i].raft_addr, "voter", st->replica.peers[i].voter));
+    json_object_set_new(o, "removed", json_boolean(st->replica.removed_height != 0));
+    json_object_set_new(o, "operator", json_string(st->operator_id));
+    json_object_set_new(o, "operator_revoked", json_boolean(st->operator_revoked));
+    if (st->replica.removed_height)
+        json_object_set_new(o, "removed_at_height", json_u64(st->replica.removed_height));
+    for (size_t i = 0; i < st->replica.npeers && i < CHAIN_NODES_MAX; i++) {
+        const __typeof__(st->replica.peers[0]) *p = &st->replica.peers[i];
+        json_t *po =
+            json_pack("{s:I,s:s,s:b,s:s,s:b}", "id", (json_int_t)p->id, "raft", p->raft_addr,
+                      "voter", p->voter, "operator", st->peer_ops[i].operator_id,
+                      "operator_revoked", st->peer_ops[i].revoked);
+        if (po && p->health_known) { /* the leader's view of each member */
+            json_object_set_new(po, "up", json_boolean(p->up));
+            json_object_set_new(po, "last_contact_ms", json_u64(p->last_contact_ms));
+            json_object_set_new(po, "match_index", json_u64(p->match_index));
+            json_object_set_new(po, "lag_entries", json_u64(p->lag_entries));
+            json_object_set_new(po, "lag_ms", json_u64(p->lag_ms));
+        }
+        json_array_append_new(peers, po);
+    }
     json_object_set_new(o, "peers", peers);
     json_object_set_new(o, "disk",
                         json_pack("{s:b,s:o,s:o}", "full", st->replica.disk_full, "free_bytes",
@@ -579,6 +619,8 @@ static const char *result_code(int res)
         return "stopping";
     case REPLICA_DISK_FULL:
         return "disk_full";
+    case REPLICA_REMOVED:
+        return "removed";
     default:
         return "internal";
     }
@@ -617,6 +659,18 @@ static json_t *item_json(const tx_item *it)
 
 static void submit_reply(gw_req *r);
 
+/* The error object of a 410: this node left the network and took nothing. */
+static json_t *removed_error(gw_req *r)
+{
+    char m[200];
+    snprintf(m, sizeof m,
+             "node %llu was removed from the network at height %llu and takes no "
+             "transactions; send them to a member",
+             (unsigned long long)r->g->deps.node_id,
+             (unsigned long long)replica_removed_height(r->g->deps.replica));
+    return json_pack("{s:s,s:s}", "code", "removed", "message", m);
+}
+
 /* On a pool worker: hand every tx over, then wait for each (batch), or
  * submit-and-wait (one tx). */
 static void submit_work(gw_req *r)
@@ -654,9 +708,18 @@ static void submit_reply(gw_req *r)
     tx_batch *b = r->work;
     if (b->batch) {
         json_t *a = json_array();
-        for (size_t i = 0; i < b->n; i++)
+        size_t removed = 0;
+        for (size_t i = 0; i < b->n; i++) {
             json_array_append_new(a, item_json(&b->items[i]));
-        gw_reply_json(r, b->wait_ms ? 200 : 202, json_pack("{s:o}", "receipts", a));
+            removed += b->items[i].err == CHAIN_OK && b->items[i].res == REPLICA_REMOVED;
+        }
+        json_t *o = json_pack("{s:o}", "receipts", a);
+        unsigned status = b->wait_ms ? 200 : 202;
+        if (removed > 0 && removed == b->n) { /* none handed over, ever: go elsewhere */
+            status = 410;
+            json_object_set_new(o, "error", removed_error(r));
+        }
+        gw_reply_json(r, status, o);
     } else {
         tx_item *it = &b->items[0];
         unsigned status;
@@ -682,6 +745,10 @@ static void submit_reply(gw_req *r)
                               it->rc.detail[0] ? it->rc.detail : chain_strerror(it->rc.code)));
         } else if (it->res == REPLICA_QUEUED) {
             status = 202;
+        } else if (it->res == REPLICA_REMOVED) {
+            /* for good, and the tx was not handed over: a client goes elsewhere */
+            status = 410;
+            json_object_set_new(o, "error", removed_error(r));
         } else {
             status = it->res == REPLICA_TIMEOUT ? 504 : it->res == REPLICA_DISK_FULL ? 507 : 503;
             const char *m = it->res == REPLICA_TIMEOUT
@@ -965,6 +1032,10 @@ const gw_route gw_routes[] = {
     {GW_POST, "/api/v1/reports", gw_route_report, "report"},
     {GW_GET, "/metrics", route_metrics, "metrics"},
     {GW_GET, "/dashboard", gw_route_dashboard, "dashboard"},
+    {GW_GET | GW_POST, "/dashboard/login", gw_route_dash_login, "dashboard_login"},
+    {GW_POST, "/api/v1/dashboard/challenge", gw_route_dash_challenge, "dashboard_challenge"},
+    {GW_POST, "/api/v1/dashboard/session", gw_route_dash_session, "dashboard_session"},
+    {GW_POST, "/api/v1/dashboard/logout", gw_route_dash_logout, "dashboard_logout"},
     {GW_GET, "/api/v1/analytics", gw_route_analytics, "analytics"},
     {GW_GET, "/api/v1/alerts", gw_route_alerts, "alerts"},
     {GW_GET, "/api/v1/units/*/*/epcis", gw_route_unit_epcis, "unit_epcis"},

@@ -1,11 +1,12 @@
 /*
  * gw_dash.c — the brand's scan-intelligence views: GET /dashboard (HTML with
  * inline SVG, no script, no CDN), GET /api/v1/analytics and GET
- * /api/v1/alerts (JSON). All three need the admin token (--admin-token):
- * "Authorization: Bearer <token>" or ?token=. No token configured → 403.
+ * /api/v1/alerts (JSON). All three need a dashboard session of a current
+ * brand key (gw_session.c), as "Authorization: Bearer <session>" or the
+ * session cookie; never a token in the URL.
  *
- * The figures come from scan_dash_collect (scan/dash.c); this file checks the
- * token and renders them.
+ * The figures come from scan_dash_collect (scan/dash.c); this file renders
+ * them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,29 +14,9 @@
 #include "node/gw_priv.h"
 #include "scan/scan.h"
 
-/* Checks the admin token; replies (401/403) and returns false when refused. */
 static bool authorized(gw_req *r)
 {
-    const char *want = r->g->admin_token;
-    if (want == NULL || want[0] == '\0') {
-        gw_reply_error(r, 403, "forbidden",
-                       "no admin token configured on this node "
-                       "(start provena-node with --admin-token)");
-        return false;
-    }
-    const char *got = gw_arg(r, "token");
-    const char *h = gw_header(r, "Authorization");
-    if (h && strncmp(h, "Bearer ", 7) == 0)
-        got = h + 7;
-    size_t n = strlen(want);
-    unsigned diff = got == NULL || strlen(got) != n;
-    for (size_t i = 0; got && !diff && i < n; i++)
-        diff |= (unsigned)(got[i] ^ want[i]);
-    if (diff) {
-        gw_reply_error(r, 401, "unauthorized", "missing or wrong admin token");
-        return false;
-    }
-    return true;
+    return gw_dash_authorized(r); /* gw_session.c: a ledger-backed session */
 }
 
 static scan_dash *collect(gw_req *r, uint64_t since)

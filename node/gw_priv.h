@@ -150,11 +150,67 @@ bool gw_linkset_try(gw_req *r);
 void gw_link_header(gw_req *r, const gs1_sgtin *id);
 extern const size_t gw_nroutes;
 
+/* ---- dashboard sessions (gw_session.c) ---------------------------------------------- */
+#define GW_CHALLENGE_LEN   32  /* bytes of a login challenge */
+#define GW_CHALLENGE_TTL_S 120 /* a challenge must be answered within this */
+#define GW_CHALLENGES_MAX  256 /* outstanding challenges; a new one replaces the oldest */
+#define GW_SESSIONS_MAX    256 /* live sessions; a new one replaces the first to expire */
+#define GW_SESSION_TTL_S   900 /* default session lifetime (--session-ttl) */
+#define GW_TOKEN_LEN       32  /* random bytes of a session token */
+#define GW_TOKEN_HEX       (2 * GW_TOKEN_LEN)
+#define GW_SESSION_COOKIE  "provena_session"
+#define GW_TAG_DASH_LOGIN  "provena/dashboard-login/v1" /* signed: chain id ‖ challenge */
+#define GW_TAG_SESSION     "provena/dashboard-session/v1"
+#define GW_TAG_SECRET      "provena/secret-compare/v1"
+
+typedef struct gw_sessions gw_sessions;
+enum { GW_SESSION_OK = 0, GW_SESSION_UNKNOWN, GW_SESSION_EXPIRED };
+/* An empty store (NULL on OOM); gw_sessions_free wipes and frees (NULL-safe).
+ * Every function below is thread-safe and never blocks beyond a mutex. */
+gw_sessions *gw_sessions_new(void);
+void gw_sessions_free(gw_sessions *s);
+/* A fresh random challenge, valid GW_CHALLENGE_TTL_S from now_ms. 0, or -1
+ * when getrandom fails. */
+int gw_challenge_new(gw_sessions *s, uint8_t out[GW_CHALLENGE_LEN], uint64_t now_ms)
+    __attribute__((warn_unused_result));
+/* true when c was issued and has not expired; c is used up either way. */
+bool gw_challenge_take(gw_sessions *s, const uint8_t c[GW_CHALLENGE_LEN], uint64_t now_ms);
+/* A new session for (key, id) until now_ms + ttl_ms: its token (64 hex + NUL)
+ * into token; the store keeps only the token's hash. 0, or -1 (getrandom). */
+int gw_session_new(gw_sessions *s, char token[GW_TOKEN_HEX + 1], const uint8_t key[CHAIN_KEY_LEN],
+                   const char *id, uint64_t now_ms, uint64_t ttl_ms)
+    __attribute__((warn_unused_result));
+/* Looks the presented token (len bytes, any content) up in constant time over
+ * the store: GW_SESSION_OK with key, id and *exp_ms (when not NULL) written;
+ * GW_SESSION_EXPIRED (the session is dropped); GW_SESSION_UNKNOWN. */
+int gw_session_find(gw_sessions *s, uint8_t key[CHAIN_KEY_LEN], char id[CHAIN_ID_MAX + 1],
+                    uint64_t *exp_ms, const char *tok, size_t len, uint64_t now_ms);
+/* Ends the session of this token, if any. */
+void gw_session_end(gw_sessions *s, const char *tok, size_t len);
+/* Compares two secrets of any lengths in time independent of their bytes
+ * (CRYPTO_memcmp over equal-length tagged hashes). Pure. */
+bool gw_secret_equal(const void *a, size_t alen, const void *b, size_t blen);
+/* What a dashboard login signs: tagged_hash(GW_TAG_DASH_LOGIN, chain id ‖ challenge). */
+void gw_dash_login_digest(uint8_t out[CHAIN_HASH_LEN], const uint8_t chain_id[CHAIN_HASH_LEN],
+                          const uint8_t challenge[GW_CHALLENGE_LEN]);
+/* The dashboard views' gate: true for a live session whose key the ledger
+ * still names as a current brand key (or the break-glass token); otherwise
+ * answers 400/401/403/503 and returns false. */
+bool gw_dash_authorized(gw_req *r);
+void gw_route_dash_challenge(gw_req *r);
+void gw_route_dash_session(gw_req *r);
+void gw_route_dash_logout(gw_req *r);
+void gw_route_dash_login(gw_req *r);
+
 /* ---- the gateway and one request --------------------------------------------------- */
 struct gw {
     gw_deps deps;
     char *region_header;
     char *admin_token;
+    char *tls_cert, *tls_key; /* PEM, when tls */
+    bool tls;                 /* serving HTTPS: session cookies are Secure */
+    unsigned session_ttl_s;
+    gw_sessions *sessions; /* dashboard challenges and sessions (gw_session.c) */
     struct MHD_Daemon *mhd;
     gw_metrics *metrics;
     gw_rate *rate;        /* scans and reports per client */
@@ -203,6 +259,7 @@ struct gw_req {
     bool responded;
     char *link;     /* Link header (malloc'd, freed with the request) or NULL */
     char *location; /* Location header of a redirect (malloc'd) or NULL */
+    char *cookie;   /* Set-Cookie header (malloc'd) or NULL */
     /* deferral to the pool, or suspension until a callback (gw_suspend) */
     bool deferred, done;
     gw_handler defer_fn;

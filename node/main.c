@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log/log.h"
 #include "node/version.h"
@@ -31,11 +32,16 @@ static void usage(FILE *f)
                "  --data DIR                data directory (DIR/chain, DIR/raft)\n"
                "  --key FILE                node key (64 hex chars, `provena key new`): signs\n"
                "                            scans batches; without it scans are not replicated\n"
-               "  --admin-token TOKEN       token for the dashboard's admin views\n"
-               "  --admin-token-file FILE   the token from FILE (mode 0600; not seen in ps)\n"
+               "  --admin-token-file FILE   break-glass token for the dashboard (mode 0600);\n"
+               "                            brand keys sign in with `provena dashboard login`\n"
+               "  --session-ttl SECONDS     dashboard session lifetime (default 900)\n"
+               "  --tls-cert FILE           serve HTTPS with this PEM certificate chain\n"
+               "  --tls-key FILE            and this PEM private key (mode 0600)\n"
+               "  --peer-ca FILE            CA file for other nodes' https:// gateways when\n"
+               "                            catching up (default: the system's store)\n"
                "  --join                    not in genesis: wait to be added by node.add\n"
                "  --raft tcp://HOST:PORT    Raft address (required with --join)\n"
-               "  --http http://HOST:PORT   HTTP address (required with --join)\n"
+               "  --http URL                http:// or https://HOST:PORT (required with --join)\n"
                "  --trusted-proxy ADDR      IP address of a fronting proxy: its X-Forwarded-For\n"
                "                            and --region-header are believed, nobody else's\n"
                "  --region-header NAME      header that proxy sets with the scan's region\n"
@@ -91,6 +97,7 @@ int main(int argc, char **argv)
     memset(&cfg, 0, sizeof cfg);
     int level = LOG_LEVEL_INFO;
     static char token[NODE_TOKEN_MAX + 1], secret[NODE_TOKEN_MAX + 1];
+    static char *tls_cert, *tls_key; /* static: reachable until exit */
     char err[512];
 
     for (int i = 1; i < argc; i++) {
@@ -125,9 +132,30 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--key") == 0)
             cfg.key_path = v;
         else if (strcmp(a, "--admin-token") == 0) {
-            if (!*v)
-                return bad_arg(a, "empty token");
-            cfg.admin_token = v;
+            /* a token on the command line is in every local user's ps */
+            return bad_arg(a, "removed: a secret on the command line is visible in ps; use "
+                              "--admin-token-file FILE (mode 0600) or `provena dashboard login`");
+        } else if (strcmp(a, "--tls-cert") == 0 || strcmp(a, "--tls-key") == 0) {
+            bool key = a[6] == 'k';
+            char **dst = key ? &tls_key : &tls_cert;
+            if (*dst) {
+                if (key)
+                    explicit_bzero(*dst, strlen(*dst));
+                free(*dst);
+                *dst = NULL;
+            }
+            if (node_pem_file_read(dst, a, v, key, err, sizeof err) != 0) {
+                fprintf(stderr, "provena-node: %s\n", err);
+                return 2;
+            }
+        } else if (strcmp(a, "--peer-ca") == 0) {
+            if (access(v, R_OK) != 0)
+                return bad_arg(a, "not a readable file (PEM CA certificates)");
+            cfg.peer_ca = v;
+        } else if (strcmp(a, "--session-ttl") == 0) {
+            if (parse_u64(&n, v, 1, 86400) != 0)
+                return bad_arg(a, "not an integer in 1..86400 (seconds)");
+            cfg.session_ttl_s = (unsigned)n;
         } else if (strcmp(a, "--admin-token-file") == 0) {
             if (node_token_file_read(token, sizeof token, v, err, sizeof err) != 0) {
                 fprintf(stderr, "provena-node: %s\n", err);
@@ -142,8 +170,8 @@ int main(int argc, char **argv)
                 return bad_arg(a, "not a tcp://HOST:PORT address");
             cfg.raft_addr = v;
         } else if (strcmp(a, "--http") == 0) {
-            if (strncmp(v, "http://", 7) != 0)
-                return bad_arg(a, "not an http://HOST:PORT address");
+            if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
+                return bad_arg(a, "not an http:// or https://HOST:PORT address");
             cfg.http_addr = v;
         } else if (strcmp(a, "--trusted-proxy") == 0) {
             if (!node_addr_valid(v))
@@ -207,6 +235,10 @@ int main(int argc, char **argv)
         return bad_arg("--data", "required");
     if (cfg.region_header && !cfg.trusted_proxy)
         return bad_arg("--region-header", "needs --trusted-proxy (whose header it is)");
+    if ((tls_cert == NULL) != (tls_key == NULL))
+        return bad_arg(tls_cert ? "--tls-cert" : "--tls-key", "needs --tls-cert and --tls-key");
+    cfg.tls_cert_pem = tls_cert;
+    cfg.tls_key_pem = tls_key;
     if (cfg.join && (!cfg.raft_addr || !cfg.http_addr))
         return bad_arg("--join", "needs --raft and --http (the addresses given to node.add)");
     log_set_level(level);
@@ -221,7 +253,10 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     node *n;
-    if (node_start(&n, &cfg, err, sizeof err) != 0) {
+    int started = node_start(&n, &cfg, err, sizeof err);
+    if (tls_key) /* the gateway keeps its own copy */
+        explicit_bzero(tls_key, strlen(tls_key));
+    if (started != 0) {
         log_msg(LOG_LEVEL_ERROR, "start failed: %s", err);
         return 1;
     }

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const unsigned statuses[] = {200, 202, 400, 403, 404, 405, 409, 413,
+static const unsigned statuses[] = {200, 202, 400, 403, 404, 405, 409, 410, 413,
                                     415, 422, 429, 500, 503, 504, 507, 0 /* other */};
 #define NSTATUS (sizeof statuses / sizeof statuses[0])
 
@@ -125,6 +125,51 @@ __attribute__((format(printf, 2, 3))) static void mb_printf(mbuf *b, const char 
     }
 }
 
+/* Each member's health as the leader sees it; nothing on other nodes (only
+ * the leader hears from every member). */
+static void render_members(mbuf *b, const replica_status *rs)
+{
+    static const struct {
+        const char *name, *help;
+    } fam[] = {
+        {"provena_raft_member_up", "1 while the leader hears from the member (0: silent)."},
+        {"provena_raft_member_last_contact_seconds", "Since the leader last heard the member."},
+        {"provena_raft_member_match_index", "Highest log index stored on the member."},
+        {"provena_raft_member_lag_entries", "Leader's last index minus the member's match."},
+        {"provena_raft_member_lag_seconds",
+         "How long ago the leader first held an entry the member still lacks."},
+    };
+    size_t np = rs->npeers < CHAIN_NODES_MAX ? rs->npeers : CHAIN_NODES_MAX;
+    if (np == 0 || !rs->peers[0].health_known)
+        return;
+    for (size_t f = 0; f < sizeof fam / sizeof fam[0]; f++) {
+        mb_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", fam[f].name, fam[f].help, fam[f].name);
+        for (size_t i = 0; i < np; i++) {
+            const __typeof__(rs->peers[0]) *p = &rs->peers[i];
+            unsigned long long id = (unsigned long long)p->id;
+            switch (f) {
+            case 0:
+                mb_printf(b, "%s{node=\"%llu\"} %d\n", fam[f].name, id, p->up ? 1 : 0);
+                break;
+            case 1:
+                mb_printf(b, "%s{node=\"%llu\"} %.3f\n", fam[f].name, id,
+                          (double)p->last_contact_ms / 1e3);
+                break;
+            case 2:
+                mb_printf(b, "%s{node=\"%llu\"} %llu\n", fam[f].name, id,
+                          (unsigned long long)p->match_index);
+                break;
+            case 3:
+                mb_printf(b, "%s{node=\"%llu\"} %llu\n", fam[f].name, id,
+                          (unsigned long long)p->lag_entries);
+                break;
+            default:
+                mb_printf(b, "%s{node=\"%llu\"} %.3f\n", fam[f].name, id, (double)p->lag_ms / 1e3);
+            }
+        }
+    }
+}
+
 int metrics_render(gw_metrics *m, char **out, size_t *out_len, const gw_status *st,
                    const chain_head *head, uint64_t lmdb_bytes)
 {
@@ -201,7 +246,7 @@ int metrics_render(gw_metrics *m, char **out, size_t *out_len, const gw_status *
     mb_printf(&b, "provena_commit_latency_seconds_count %llu\n",
               (unsigned long long)atomic_load(&m->lat_count));
     if (st) {
-        static const char *roles[] = {"leader", "follower", "candidate", "stopped"};
+        static const char *roles[] = {"leader", "follower", "candidate", "stopped", "removed"};
         mb_printf(&b,
                   "# HELP provena_raft_term Current Raft term.\n# TYPE provena_raft_term "
                   "gauge\nprovena_raft_term %llu\n",
@@ -220,13 +265,25 @@ int metrics_render(gw_metrics *m, char **out, size_t *out_len, const gw_status *
                   (unsigned long long)st->replica.leader_id);
         mb_printf(&b, "# HELP provena_raft_role 1 for this node's current role.\n"
                       "# TYPE provena_raft_role gauge\n");
-        for (size_t i = 0; i < 4; i++)
+        for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
             mb_printf(&b, "provena_raft_role{role=\"%s\"} %d\n", roles[i],
                       st->replica.role_name && strcmp(st->replica.role_name, roles[i]) == 0);
         mb_printf(&b,
                   "# HELP provena_raft_peers Members known to this node.\n"
                   "# TYPE provena_raft_peers gauge\nprovena_raft_peers %zu\n",
                   st->replica.npeers);
+        render_members(&b, &st->replica);
+        size_t revoked = 0;
+        for (size_t i = 0; i < st->replica.npeers && i < CHAIN_NODES_MAX; i++)
+            revoked += st->peer_ops[i].revoked;
+        mb_printf(&b,
+                  "# HELP provena_node_operator_revoked 1 when the participant operating this "
+                  "node is revoked in the ledger.\n"
+                  "# TYPE provena_node_operator_revoked gauge\nprovena_node_operator_revoked %d\n"
+                  "# HELP provena_raft_members_operator_revoked Members whose operator is "
+                  "revoked.\n# TYPE provena_raft_members_operator_revoked gauge\n"
+                  "provena_raft_members_operator_revoked %zu\n",
+                  st->operator_revoked ? 1 : 0, revoked);
     }
     if (head) {
         mb_printf(&b,

@@ -23,6 +23,14 @@
 typedef struct gw_status {
     replica_status replica;
     uint64_t scans_dropped, scan_batches;
+    /* from the ledger: who operates this node and each peer (index as in
+     * replica.peers), and whether that participant is revoked */
+    char operator_id[CHAIN_ID_MAX + 1];
+    bool operator_revoked;
+    struct {
+        char operator_id[CHAIN_ID_MAX + 1];
+        bool revoked;
+    } peer_ops[CHAIN_NODES_MAX];
 } gw_status;
 
 typedef struct gw_metrics gw_metrics;

@@ -138,16 +138,44 @@ static void latency_hook(void *ctx, uint64_t usec)
 
 /* ---- monitor: one log line per role / leader / term change; the ledger's next pages ---- */
 
+#define NODE_OPERATOR_ROUNDS 25 /* the operator's standing is read every 25 rounds (5 s) */
+
+/* The ledger says the participant operating this node is revoked. */
+static bool operator_revoked(node *n)
+{
+    chain_rd *rd;
+    chain_node_info self;
+    chain_participant p;
+    if (chain_rd_begin(n->chain, &rd) != CHAIN_OK)
+        return false;
+    bool revoked = chain_node_get(rd, n->id, &self) == CHAIN_OK && self.operator_id[0] &&
+                   chain_participant_get(rd, &p, self.operator_id) == CHAIN_OK && p.revoked;
+    chain_rd_end(rd);
+    return revoked;
+}
+
 static void *monitor_main(void *arg)
 {
     node *n = arg;
     pthread_setname_np(pthread_self(), "monitor");
     int last_role = -2; /* no role yet (-1 is "stopped") */
     uint64_t last_leader = UINT64_MAX, last_term = 0;
-    bool prepare_failed = false;
+    bool prepare_failed = false, op_revoked = false;
+    unsigned round = 0;
     pthread_mutex_lock(&n->mu);
     while (!n->stopping) {
         pthread_mutex_unlock(&n->mu);
+        if (round++ % NODE_OPERATOR_ROUNDS == 0 && operator_revoked(n) != op_revoked) {
+            op_revoked = !op_revoked;
+            if (op_revoked)
+                log_msg(LOG_LEVEL_WARN,
+                        "the participant operating this node is revoked in the ledger: the "
+                        "node still votes; remove it (provena node remove --id %llu) or hand "
+                        "it to another operator (docs/OPERATIONS.md)",
+                        (unsigned long long)n->id);
+            else
+                log_msg(LOG_LEVEL_INFO, "this node's operator is no longer revoked");
+        }
         int prc = chain_storage_prepare(n->chain, NODE_LEDGER_AHEAD);
         if (prc != CHAIN_OK && !prepare_failed) {
             log_msg(LOG_LEVEL_WARN,
@@ -207,6 +235,18 @@ static bool node_lookup(node *n, chain_node_info *out)
     return false;
 }
 
+/* The ledger lists this node as removed. */
+static bool node_removed(node *n)
+{
+    chain_rd *rd;
+    chain_node_info self;
+    if (chain_rd_begin(n->chain, &rd) != CHAIN_OK)
+        return false;
+    bool removed = chain_node_get(rd, n->id, &self) == CHAIN_OK && self.removed;
+    chain_rd_end(rd);
+    return removed;
+}
+
 int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_len)
 {
     char path[NODE_PATH_MAX], msg[384];
@@ -263,6 +303,13 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
     /* Addresses: the command line wins, then the ledger, then genesis. */
     chain_node_info self;
     bool known = node_lookup(n, &self);
+    if (node_removed(n)) { /* genesis may still list it: the ledger has the last word */
+        snprintf(errmsg, errmsg_len,
+                 "--id %llu: this node was removed from the network (node.remove); it takes no "
+                 "part under this id again (to serve again, add a node with a new id and key)",
+                 (unsigned long long)n->id);
+        goto fail;
+    }
     if (!known && !cfg->join) {
         snprintf(errmsg, errmsg_len,
                  "--id %llu: not a node of this network (start a node added by node.add "
@@ -284,6 +331,15 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
                  (unsigned long long)n->id);
         goto fail;
     }
+    bool https = strncmp(n->http_addr, "https://", 8) == 0;
+    if (https != (cfg->tls_cert_pem != NULL)) {
+        snprintf(errmsg, errmsg_len,
+                 https ? "http address %.200s is https://: give --tls-cert and --tls-key"
+                       : "--tls-cert: the http address %.200s says plain http:// (name it "
+                         "https:// in genesis, node.add or --http)",
+                 n->http_addr);
+        goto fail;
+    }
     if (has_key && known) {
         uint8_t pub[CHAIN_KEY_LEN];
         if (chain_key_pub(pub, seckey) != CHAIN_OK || memcmp(pub, self.pub, CHAIN_KEY_LEN) != 0) {
@@ -301,6 +357,7 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
         .snapshot_threshold = (unsigned)cfg->snapshot_threshold,
         .block_linger_us = NODE_BLOCK_LINGER_US,
         .disk_reserve = cfg->disk_reserve,
+        .peer_ca = cfg->peer_ca,
     };
     _Static_assert(sizeof rc.chain_id == CHAIN_HASH_LEN, "the chain id is what frames carry");
     memcpy(rc.chain_id, n->genesis->chain_id, sizeof rc.chain_id);
@@ -349,6 +406,9 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
         .tx_burst = cfg->tx_burst,
         .region_header = cfg->region_header ? n->region_header : NULL,
         .admin_token = cfg->admin_token ? n->admin_token : NULL,
+        .tls_cert_pem = cfg->tls_cert_pem,
+        .tls_key_pem = cfg->tls_key_pem,
+        .session_ttl_s = cfg->session_ttl_s,
         .threads = cfg->http_threads,
     };
     gw_deps deps = {

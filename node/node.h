@@ -33,7 +33,11 @@ typedef struct node_config {
     const char *data_dir;        /* DIR: DIR/chain and DIR/raft are created (required) */
     const char *key_path;        /* node key file (64 hex chars or 32 raw bytes), or NULL:
                                     scans are then counted but not replicated */
-    const char *admin_token;     /* dashboard token, or NULL */
+    const char *admin_token;     /* dashboard break-glass token, or NULL */
+    const char *tls_cert_pem;    /* gateway certificate chain (PEM text), or NULL: HTTP */
+    const char *tls_key_pem;     /* its private key (PEM text); with tls_cert_pem */
+    unsigned session_ttl_s;      /* dashboard session lifetime; 0: GW_SESSION_TTL_S */
+    const char *peer_ca;         /* CA file for other gateways' https:// in catch-up, or NULL */
     bool join;                   /* not a genesis member: wait to be added by node.add */
     const char *raft_addr;       /* override / required with join: tcp://host:port */
     const char *http_addr;       /* override / required with join: http://host:port */
@@ -80,5 +84,13 @@ int node_secret_fd_check(int fd, const char *what, const char *path, char *errms
  * 0 with out NUL-terminated, or -1 with errmsg (out untouched). */
 int node_token_file_read(char *out, size_t out_len, const char *path, char *errmsg,
                          size_t errmsg_len);
+
+#define NODE_PEM_MAX (64u << 10) /* bytes of a --tls-cert or --tls-key file */
+/* Reads a PEM file of 1..NODE_PEM_MAX bytes (what = the option, for messages)
+ * into *out (malloc'd, NUL-terminated; the caller frees, and wipes a key with
+ * explicit_bzero first). secret: the file must pass node_secret_fd_check.
+ * 0, or -1 with errmsg naming the option and the file (*out untouched). */
+int node_pem_file_read(char **out, const char *what, const char *path, bool secret, char *errmsg,
+                       size_t errmsg_len) NODE_WUR;
 
 #endif

@@ -10,6 +10,7 @@
 #include "node/node.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -72,5 +73,49 @@ int node_token_file_read(char *out, size_t out_len, const char *path, char *errm
     memcpy(out, buf, len);
     out[len] = '\0';
     explicit_bzero(buf, sizeof buf);
+    return 0;
+}
+
+int node_pem_file_read(char **out, const char *what, const char *path, bool secret, char *errmsg,
+                       size_t errmsg_len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(errmsg, errmsg_len, "%s %s: %s", what, path, strerror(errno));
+        return -1;
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = secret ? node_secret_fd_check(fd, what, path, errmsg, errmsg_len) : 0;
+    if (rc == 0 && (buf = malloc(NODE_PEM_MAX + 2)) == NULL) {
+        snprintf(errmsg, errmsg_len, "%s %s: out of memory", what, path);
+        rc = -1;
+    }
+    while (rc == 0 && len < NODE_PEM_MAX + 1) {
+        ssize_t n = read(fd, buf + len, NODE_PEM_MAX + 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(errmsg, errmsg_len, "%s %s: %s", what, path, strerror(errno));
+            rc = -1;
+        }
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    if (rc == 0 && (len == 0 || len > NODE_PEM_MAX || memchr(buf, '\0', len) != NULL ||
+                    strstr((buf[len] = '\0', buf), "-----BEGIN ") == NULL)) {
+        snprintf(errmsg, errmsg_len, "%s %s: want a PEM file of 1..%u bytes", what, path,
+                 NODE_PEM_MAX);
+        rc = -1;
+    }
+    if (rc != 0) {
+        if (buf)
+            explicit_bzero(buf, NODE_PEM_MAX + 2);
+        free(buf);
+        return -1;
+    }
+    *out = buf;
     return 0;
 }

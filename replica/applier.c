@@ -55,9 +55,11 @@ struct applier {
     size_t head, queued; /* queued includes the group being applied */
     size_t bytes;
     bool quit, failed;
+    unsigned defer_us;                              /* applier_start's; 0: never defer */
+    void (*on_members)(void *ctx, uint64_t height); /* set before the first push */
+    void *on_members_ctx;
     bool disk_waiting; /* applier thread only: the last group found the disk full */
     _Atomic(struct disk_watch *) disk;
-    unsigned defer_us;       /* applier_start's; 0: never defer */
     bool deferring;          /* the thread waits for more blocks (push need not wake it) */
     unsigned draining;       /* applier_drain callers: no deferring */
     bool waiter_seen;        /* set by the on_wait hook: no deferring */
@@ -99,9 +101,12 @@ static void report(applier *a, const item *it, const chain_apply_result *res)
         return; /* index applied before (a replay after restart): nothing happened */
     if (res->block_code == CHAIN_OK) {
         submit_on_receipts(a->reg, res->receipts, res->nreceipts);
-        if (res->members_changed)
+        if (res->members_changed) {
             log_msg(LOG_LEVEL_INFO, "block %llu changed membership or policy",
                     (unsigned long long)res->height);
+            if (a->on_members)
+                a->on_members(a->on_members_ctx, res->height);
+        }
         log_msg(LOG_LEVEL_DEBUG, "applied index %llu block %llu (%zu txs)",
                 (unsigned long long)it->index, (unsigned long long)res->height, res->nreceipts);
     } else {
@@ -244,6 +249,14 @@ int applier_start(applier **out, chain *c, submit_reg *reg, unsigned defer_us)
     submit_reg_on_wait(reg, on_wait, a);
     *out = a;
     return 0;
+}
+
+void applier_on_members(applier *a, void (*fn)(void *ctx, uint64_t height), void *ctx)
+{
+    pthread_mutex_lock(&a->mu); /* orders the store before the thread's next group */
+    a->on_members = fn;
+    a->on_members_ctx = ctx;
+    pthread_mutex_unlock(&a->mu);
 }
 
 int applier_push(applier *a, uint64_t index, const uint8_t *blk, size_t len)

@@ -54,6 +54,11 @@ void applier_set_disk(applier *a, struct disk_watch *d);
 int applier_start(applier **out, chain *c, submit_reg *reg, unsigned defer_us)
     __attribute__((warn_unused_result));
 
+/* fn(ctx, height) runs on the applier thread after each block that changed
+ * membership or policy is in the ledger (readers see it). Set it before the
+ * first push; NULL clears. */
+void applier_on_members(applier *a, void (*fn)(void *ctx, uint64_t height), void *ctx);
+
 /* Queues a copy of the block committed at consensus index `index` (indexes
  * strictly increasing). Waits while the queue is full. 0, or -1 when the
  * applier has failed (nothing queued). One thread pushes (consensus's). */

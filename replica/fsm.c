@@ -57,6 +57,7 @@ struct replica_fsm {
     chain *chain;
     submit_reg *reg;
     uint64_t node_id;
+    char *peer_ca; /* catch-up's CA file for https:// gateways, or NULL */
     const atomic_bool *stop; /* the node is stopping: a catch-up gives up */
     applier *ap;
     disk_watch *disk; /* borrowed; NULL: not watched */
@@ -108,6 +109,13 @@ static int committed_from_ledger(replica_fsm *f)
     return 0;
 }
 
+int fsm_set_peer_ca(replica_fsm *f, const char *path)
+{
+    free(f->peer_ca);
+    f->peer_ca = path ? strdup(path) : NULL;
+    return path && !f->peer_ca ? -1 : 0;
+}
+
 int fsm_new(replica_fsm **out, chain *c, uint64_t node_id, submit_reg *reg, const atomic_bool *stop)
 {
     replica_fsm *f = calloc(1, sizeof *f);
@@ -130,6 +138,7 @@ void fsm_free(replica_fsm *f)
     if (!f)
         return;
     applier_stop(f->ap);
+    free(f->peer_ca);
     free(f);
 }
 
@@ -209,7 +218,7 @@ int fsm_restore(replica_fsm *f, const uint8_t *buf, size_t len)
     log_msg(LOG_LEVEL_INFO, "catching up to height %llu (index %llu) from the other nodes",
             (unsigned long long)m.height, (unsigned long long)m.index);
     catchup_stats st;
-    err = catchup_run(f->chain, &m, f->node_id, f->stop, &st, msg, sizeof msg);
+    err = catchup_run(f->chain, &m, f->node_id, f->peer_ca, f->stop, &st, msg, sizeof msg);
     if (st.blocks > 0)
         submit_on_restore(f->reg);
     if (committed_from_ledger(f) != 0)
@@ -309,6 +318,11 @@ size_t fsm_members(replica_fsm *f, chain_node_info *out, size_t max)
     size_t n = chain_nodes(rd, out, max);
     chain_rd_end(rd);
     return n;
+}
+
+void fsm_on_members(replica_fsm *f, void (*fn)(void *ctx, uint64_t height), void *ctx)
+{
+    applier_on_members(f->ap, fn, ctx);
 }
 
 void fsm_leader_changed(replica_fsm *f, bool is_leader)

@@ -31,6 +31,9 @@ void fsm_set_disk(replica_fsm *f, struct disk_watch *d);
 int fsm_new(replica_fsm **out, chain *c, uint64_t node_id, submit_reg *reg,
             const atomic_bool *stop) CHAIN_WUR;
 void fsm_free(replica_fsm *f);
+/* The CA file (copied; NULL: the system's store) against which catch-up
+ * verifies other nodes' https:// gateways. 0, or -1 on OOM. */
+int fsm_set_peer_ca(replica_fsm *f, const char *path) CHAIN_WUR;
 
 /* Applies the committed block at log index; wakes the submitters of its txs.
  * 0, or -1 on a local failure (storage, memory) with nothing applied. */
@@ -53,6 +56,10 @@ int fsm_restore(replica_fsm *f, const uint8_t *buf, size_t len);
  */
 int fsm_build(replica_fsm *f, uint8_t **out, size_t *out_len, size_t *used,
               const uint8_t *const *txs, const size_t *lens, size_t n);
+
+/* applier_on_members (applier.h) of f's applier: fn(ctx, height) on the
+ * applier thread after a block that changed membership. Before fsm_cons. */
+void fsm_on_members(replica_fsm *f, void (*fn)(void *ctx, uint64_t height), void *ctx);
 
 /* Nodes in the network per the ledger (removed ones excluded). */
 size_t fsm_members(replica_fsm *f, chain_node_info *out, size_t max);

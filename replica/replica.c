@@ -29,8 +29,9 @@ struct replica {
     submit_reg *reg;
     replica_fsm *fsm;
     cons *cons;
-    _Atomic(cons *) cons_ready; /* set once consensus started; read by forwarders */
-    atomic_bool stop;           /* shutdown began: a catch-up in progress gives up */
+    _Atomic(cons *) cons_ready;      /* set once consensus started; read by forwarders */
+    atomic_bool stop;                /* shutdown began: a catch-up in progress gives up */
+    _Atomic uint64_t removed_height; /* the block that removed this node (0: a member) */
     bool shut;
     disk_watch *disk; /* free space of the data disk against its reserve */
 };
@@ -41,7 +42,8 @@ const char *replica_result_name(int res)
         [REPLICA_COMMITTED] = "committed", [REPLICA_QUEUED] = "queued",
         [REPLICA_REJECTED] = "rejected",   [REPLICA_NO_LEADER] = "no_leader",
         [REPLICA_BUSY] = "busy",           [REPLICA_TIMEOUT] = "timeout",
-        [REPLICA_STOPPING] = "stopping",   [REPLICA_DISK_FULL] = "disk_full",
+        [REPLICA_STOPPING] = "stopping",   [REPLICA_REMOVED] = "removed",
+        [REPLICA_DISK_FULL] = "disk_full",
     };
     if (res < 0 || (size_t)res >= sizeof names / sizeof names[0])
         return "unknown";
@@ -66,6 +68,8 @@ static int result_of_cons(int err)
 
 int replica_forward(replica *r, const uint8_t *tx, size_t len)
 {
+    if (atomic_load(&r->removed_height))
+        return REPLICA_REMOVED;
     cons *c = atomic_load(&r->cons_ready);
     if (!c)
         return REPLICA_NO_LEADER;
@@ -74,19 +78,55 @@ int replica_forward(replica *r, const uint8_t *tx, size_t len)
     return result_of_cons(cons_submit(c, tx, len));
 }
 
+/* Applier thread, after a block that changed membership: was this node the
+ * one removed? Then it says so once, takes no more transactions and leaves
+ * consensus (cons_retire: no more elections; a leader hands over first). */
+static void members_changed(void *ctx, uint64_t height)
+{
+    replica *r = ctx;
+    if (atomic_load(&r->removed_height))
+        return;
+    chain_rd *rd;
+    chain_node_info self;
+    if (chain_rd_begin(r->chain, &rd) != CHAIN_OK)
+        return;
+    int e = chain_node_get(rd, r->id, &self);
+    chain_rd_end(rd);
+    if (e != CHAIN_OK || !self.removed)
+        return;
+    atomic_store(&r->removed_height, height);
+    log_msg(LOG_LEVEL_WARN,
+            "this node (%llu) was removed from the network at height %llu (node.remove): it "
+            "takes no more transactions and leaves consensus; its ledger stays readable",
+            (unsigned long long)r->id, (unsigned long long)height);
+    cons *c = atomic_load(&r->cons_ready);
+    if (c)
+        cons_retire(c);
+}
+
 static int forward_cb(void *ctx, const uint8_t *tx, size_t len)
 {
     return replica_forward(ctx, tx, len);
 }
 
 /* The voters consensus starts with: the ledger's nodes, this one at the
- * address it was given, and this one added when it is not listed (joining). */
+ * address it was given, and this one added when it is not listed (joining).
+ * Another node listed at this node's own address is a former member whose
+ * machine this one took over (its removal is in blocks this node has not
+ * fetched yet): it is left out, since the address is this node's now. */
 static void initial_peers(replica *r, const replica_config *cfg, cons_config *cc)
 {
     chain_node_info members[CHAIN_NODES_MAX];
     size_t nm = fsm_members(r->fsm, members, CHAIN_NODES_MAX);
     bool listed = false;
     for (size_t i = 0; i < nm && cc->npeers < CONS_PEERS_MAX; i++) {
+        if (members[i].id != cfg->id && strcmp(members[i].raft_addr, cfg->raft_addr) == 0) {
+            log_msg(LOG_LEVEL_WARN,
+                    "node %llu is listed at this node's address %s in the ledger as known here; "
+                    "taking the address over (its removal comes with the blocks to fetch)",
+                    (unsigned long long)members[i].id, cfg->raft_addr);
+            continue;
+        }
         cons_peer *p = &cc->peers[cc->npeers++];
         p->id = members[i].id;
         listed |= members[i].id == cfg->id;
@@ -116,7 +156,8 @@ int replica_open(replica **out, chain *c, const replica_config *cfg, char *errms
         goto fail;
     }
     if (submit_reg_new(&r->reg, c, chain_genesis_of(c)->chain_id, forward_cb, r) != CHAIN_OK ||
-        fsm_new(&r->fsm, c, cfg->id, r->reg, &r->stop) != CHAIN_OK) {
+        fsm_new(&r->fsm, c, cfg->id, r->reg, &r->stop) != CHAIN_OK ||
+        fsm_set_peer_ca(r->fsm, cfg->peer_ca) != 0) {
         snprintf(errmsg, errmsg_len, "out of memory");
         goto fail;
     }
@@ -133,6 +174,7 @@ int replica_open(replica **out, chain *c, const replica_config *cfg, char *errms
     if (cc.snapshot_threshold > 0 && cc.snapshot_threshold < 256)
         cc.snapshot_trailing = cc.snapshot_threshold / 2; /* small thresholds: tests */
     fsm_set_disk(r->fsm, r->disk);
+    fsm_on_members(r->fsm, members_changed, r);
     fsm_cons(r->fsm, &cc.fsm);
     if (cons_start(&r->cons, &cc, msg, sizeof msg) != 0) {
         snprintf(errmsg, errmsg_len, "start consensus on %s (%s/raft): %s", cfg->raft_addr,
@@ -140,6 +182,8 @@ int replica_open(replica **out, chain *c, const replica_config *cfg, char *errms
         goto fail;
     }
     atomic_store(&r->cons_ready, r->cons);
+    if (atomic_load(&r->removed_height)) /* removed while consensus was starting */
+        cons_retire(r->cons);
     log_msg(LOG_LEVEL_INFO, "raft listening on %s (%zu members known%s)", cfg->raft_addr, cc.npeers,
             cfg->join ? ", joining" : "");
     *out = r;
@@ -191,6 +235,7 @@ void replica_status_get(replica *r, replica_status *out)
     out->id = r->id;
     out->waiting = submit_waiting(r->reg);
     disk_state(r->disk, &out->disk_full, &out->disk_free, &out->disk_reserve);
+    out->removed_height = atomic_load(&r->removed_height);
     cons *c = atomic_load(&r->cons_ready);
     if (!c)
         return;
@@ -201,14 +246,27 @@ void replica_status_get(replica *r, replica_status *out)
     out->commit_index = st.commit_index;
     out->last_applied = st.last_applied;
     out->role = st.stopped ? -1 : st.role;
-    out->role_name = st.stopped ? "stopped" : cons_role_name(st.role);
+    out->role_name = out->removed_height && st.stopped ? "removed"
+                     : st.stopped                      ? "stopped"
+                                                       : cons_role_name(st.role);
     size_t np = st.npeers < CHAIN_NODES_MAX ? st.npeers : CHAIN_NODES_MAX;
     out->npeers = np;
     for (size_t i = 0; i < np; i++) {
         out->peers[i].id = st.peers[i].id;
         snprintf(out->peers[i].raft_addr, sizeof out->peers[i].raft_addr, "%s", st.peers[i].addr);
         out->peers[i].voter = st.peers[i].voter;
+        out->peers[i].health_known = st.peers[i].health_known;
+        out->peers[i].up = st.peers[i].up;
+        out->peers[i].last_contact_ms = st.peers[i].last_contact_ms;
+        out->peers[i].match_index = st.peers[i].match_index;
+        out->peers[i].lag_entries = st.peers[i].lag_entries;
+        out->peers[i].lag_ms = st.peers[i].lag_ms;
     }
+}
+
+uint64_t replica_removed_height(replica *r)
+{
+    return r ? atomic_load(&r->removed_height) : 0;
 }
 
 void replica_shutdown(replica *r)

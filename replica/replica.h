@@ -48,6 +48,8 @@ typedef struct replica_config {
     unsigned block_linger_us;         /* leader: longest wait for a fuller block */
     uint8_t chain_id[CHAIN_HASH_LEN]; /* the network: every Raft frame carries it */
     uint64_t disk_reserve;            /* bytes kept free on data_dir's disk; 0: 64 MiB (disk.h) */
+    const char *peer_ca; /* PEM CA file for other nodes' https:// gateways during
+                            catch-up; NULL: the system's store */
 } replica_config;
 
 /*
@@ -90,7 +92,8 @@ void replica_submit_async(replica *r, const uint8_t *tx, size_t len, unsigned wa
 
 /* Hands an encoded tx this node signed itself (a scans batch) to consensus
  * without precheck or wait. REPLICA_QUEUED when taken, else _NO_LEADER,
- * _BUSY, _STOPPING or _DISK_FULL. Thread-safe; never blocks. */
+ * _BUSY, _STOPPING, _DISK_FULL or _REMOVED (this node was removed by
+ * node.remove). Thread-safe; never blocks. */
 int replica_forward(replica *r, const uint8_t *tx, size_t len);
 
 /* Observes the commit latency, in microseconds, of each submission that
@@ -100,17 +103,23 @@ void replica_set_latency(replica *r, void (*fn)(void *ctx, uint64_t usec), void 
 
 typedef struct replica_status {
     uint64_t id, leader_id, term, commit_index, last_applied;
-    int role;              /* consensus role code, -1 when stopped */
-    const char *role_name; /* "leader", "follower", "candidate", "stopped" (static) */
-    size_t waiting;        /* transactions waiting for their receipt here */
-    bool disk_full;        /* free space below the reserve: writes refused */
-    uint64_t disk_free;    /* bytes free on the data disk (UINT64_MAX: unknown) */
-    uint64_t disk_reserve; /* bytes kept free */
+    int role;                /* consensus role code, -1 when stopped */
+    const char *role_name;   /* "leader", "follower", "candidate", "stopped", "removed"
+                                (static) */
+    uint64_t removed_height; /* the block that removed this node from the network; 0 while
+                                it is a member. Submissions then end REPLICA_REMOVED */
+    size_t waiting;          /* transactions waiting for their receipt here */
+    bool disk_full;          /* free space below the reserve: writes refused */
+    uint64_t disk_free;      /* bytes free on the data disk (UINT64_MAX: unknown) */
+    uint64_t disk_reserve;   /* bytes kept free */
     size_t npeers;
     struct {
         uint64_t id;
         char raft_addr[CHAIN_ADDR_MAX + 1];
         bool voter;
+        /* the leader's view (consensus.h cons_peer_status); all 0 elsewhere */
+        bool health_known, up;
+        uint64_t last_contact_ms, match_index, lag_entries, lag_ms;
     } peers[CHAIN_NODES_MAX];
 } replica_status;
 
@@ -121,6 +130,10 @@ bool replica_disk_full(replica *r);
 /* Copies the engine's state as of a few ms ago (consensus's last loop).
  * Thread-safe; never blocks for long. r NULL reports "stopped". */
 void replica_status_get(replica *r, replica_status *out);
+
+/* The height of the block that removed this node from the network (node.remove),
+ * 0 while it is a member. Thread-safe; NULL-safe (0). */
+uint64_t replica_removed_height(replica *r);
 
 /* Refuses new submissions, ends every waiting and asynchronous one with
  * REPLICA_STOPPING and makes a catch-up in progress give up; returns once no

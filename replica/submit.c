@@ -530,7 +530,8 @@ int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t l
 
     uint64_t deadline = mono_ms() + wait_ms;
     res = REPLICA_TIMEOUT;
-    while (w->state != W_DONE && !r->stopping && w->last_err != REPLICA_STOPPING) {
+    while (w->state != W_DONE && !r->stopping && w->last_err != REPLICA_STOPPING &&
+           !(w->last_err == REPLICA_REMOVED && !w->sent)) {
         uint64_t now = mono_ms();
         if (now >= deadline)
             break;
@@ -615,8 +616,9 @@ static void sweep(submit_reg *r)
                 w->last_lookup_ms = now;
                 waiter_lookup(r, w);
             }
-            /* the sweeper stops before the registry does: only deadlines end here */
-            expire_listeners(r, w, mono_ms(), false);
+            /* the sweeper stops before the registry does: only deadlines end here,
+             * and a removed node's refusal of a tx it never handed over */
+            expire_listeners(r, w, mono_ms(), w->last_err == REPLICA_REMOVED && !w->sent);
             /* the lock was dropped: new waiters may have been pushed in front of w
              * (only this thread removes, so w is still on the list, further on) */
             while (*pp != w)
@@ -693,6 +695,8 @@ void submit_tx_async(submit_reg *r, const uint8_t *tx, size_t len, unsigned wait
     } else if (created) {
         w->last_lookup_ms = mono_ms();
         waiter_send(r, w); /* looks the ledger up first, then forwards */
+        if (w->state != W_DONE && w->last_err == REPLICA_REMOVED && !w->sent)
+            expire_listeners(r, w, mono_ms(), true); /* it never will: say so now */
     }
     pthread_mutex_unlock(&r->mu);
     fire(r);

@@ -84,13 +84,9 @@ done
 CHAIN_ID=$("$P" genesis show "$G" 2>/dev/null)
 say "genesis $G, chain id $CHAIN_ID"
 
-# The brand's dashboard token for this demo: random, kept in demo-data only.
-[ -f "$DATA/admin.token" ] || head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$DATA/admin.token"
-chmod 600 "$DATA/admin.token"
-TOKEN=$(cat "$DATA/admin.token")
 for i in 1 2 3; do
   "$NODE_BIN" --genesis "$G" --id $i --data "$DATA/node$i" --key "$K/node$i.key" \
-    --admin-token "$TOKEN" --trusted-proxy 127.0.0.1 --region-header X-Region \
+    --trusted-proxy 127.0.0.1 --region-header X-Region \
     >"$DATA/node$i.log" 2>&1 &
   PIDS+=($!)
 done
@@ -157,8 +153,12 @@ curl -sf -o /dev/null -H 'X-Forwarded-For: 192.0.2.77' -H 'X-Region: BR' \
 SER0=${U[0]#*/}
 SER3=${U[3]#*/}
 PNG=$(ls "$DATA/labels"/*.png 2>/dev/null | head -1)
-DASH="(not served by this build)"
-if curl -sf -o /dev/null "$N1/dashboard?token=$TOKEN"; then DASH="$N1/dashboard?token=$TOKEN"; fi
+DASH="(sign-in failed: see $P dashboard login --help)"
+# the brand's key signs node 1's login challenge; the session stays in a 0600 file
+rm -f "$DATA/dashboard.session"
+if "$P" dashboard login --node "$N1" --key "$K/brand.key" --out "$DATA/dashboard.session" 2>/dev/null; then
+  DASH="$N1/dashboard/login (paste the session in $DATA/dashboard.session)"
+fi
 cat <<EOF
 
 Provena demo network is running: chain provena-demo ($CHAIN_ID)

@@ -20,6 +20,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -147,7 +148,8 @@ class Node:
         self.id = nid
         self.raft = f"tcp://127.0.0.1:{raft_port}"
         self.http_port = http_port
-        self.http = f"http://127.0.0.1:{http_port}"
+        self.tls = cluster.tls  # (cert, key) when the gateways serve HTTPS
+        self.http = f"{'https' if self.tls else 'http'}://127.0.0.1:{http_port}"
         self.key = key_path
         self.pub = pub
         self.data = os.path.join(cluster.dir, f"node{nid}")
@@ -160,6 +162,8 @@ class Node:
         args = [NODE_BIN, "--genesis", self.cluster.genesis, "--id", str(self.id),
                 "--data", self.data, "--key", self.key, "--log-level", "info",
                 *self.cluster.node_args, *extra]
+        if self.tls:
+            args += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1], "--peer-ca", self.tls[0]]
         if self.joined:
             args += ["--join", "--raft", self.raft, "--http", self.http]
         logf = open(self.log, "ab")
@@ -209,8 +213,13 @@ class Node:
     # ---- HTTP ---------------------------------------------------------------
     def request(self, method, path, body=None, ctype=None, accept="application/json",
                 timeout=None, headers=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.http_port,
-                                          timeout=timeout or scaled(20))
+        if self.tls:
+            ctx = ssl.create_default_context(cafile=self.tls[0])
+            conn = http.client.HTTPSConnection("127.0.0.1", self.http_port, context=ctx,
+                                               timeout=timeout or scaled(20))
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.http_port,
+                                              timeout=timeout or scaled(20))
         try:
             headers = {"Accept": accept, **(headers or {})}
             if ctype:
@@ -226,8 +235,16 @@ class Node:
         finally:
             conn.close()
 
-    def get(self, path):
-        return self.request("GET", path)
+    def get(self, path, session=None):
+        """GET; with session, as "Authorization: Bearer <session>"."""
+        return self.request("GET", path,
+                            headers={"Authorization": "Bearer " + session} if session else None)
+
+    def dashboard_login(self, key_path):
+        """A dashboard session of this node for the key file (provena dashboard
+        login): (exit code, session or "", stderr)."""
+        rc, out, err = run_cli("dashboard", "login", "--node", self.http, "--key", key_path)
+        return rc, out.strip(), err
 
     def submit_cbor(self, cbor_hex, wait=True):
         q = "" if wait else "?wait=0"
@@ -301,8 +318,19 @@ def head_key(head):
 
 
 class Cluster:
-    def __init__(self, n, name="cluster", node_args=()):
+    def __init__(self, n, name="cluster", node_args=(), tls=False):
+        """tls: every gateway serves HTTPS with one self-signed certificate for
+        127.0.0.1 (openssl), which is also each node's --peer-ca."""
         self.dir = tempfile.mkdtemp(prefix=f"provena-{name}-")
+        self.tls = None
+        if tls:
+            crt, key = os.path.join(self.dir, "gw.crt"), os.path.join(self.dir, "gw.key")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", crt,
+                            "-days", "30", "-subj", "/CN=127.0.0.1", "-addext",
+                            "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+            os.chmod(key, 0o600)
+            self.tls = (crt, key)
         self.node_args = list(node_args)
         self.brand_key = os.path.join(self.dir, "brand.key")
         self.brand_pub = txtool("key", self.brand_key)[0][0]

@@ -43,7 +43,7 @@ def main():
                 pass
     assert p.returncode == 0, f"demo.sh exited {p.returncode}:\n{out}"
     for want in (f"127.0.0.1:{ports[0]}", "Provena demo network is running", "/01/09506000123455/21/", "label.png",
-                 "/metrics", "/dashboard?token=", "provena history", "stopping the nodes"):
+                 "/metrics", "/dashboard/login (paste the session", "provena history", "stopping the nodes"):
         assert want in out, f"demo output lacks {want!r}:\n{out}"
     units = open(os.path.join(data, "units.txt")).read().split()
     assert len(units) == 24

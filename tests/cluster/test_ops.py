@@ -20,7 +20,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
 from lib import scaled, wait_for  # noqa: E402
 
-TOKEN = "ops-admin-token-5f3a9c"
 
 
 def json_batch(c, nd):
@@ -48,9 +47,11 @@ def json_batch(c, nd):
 def alerts(c, nd):
     st, doc = nd.get("/api/v1/alerts")
     assert st == 401 and doc["error"]["code"] == "unauthorized", (st, doc)
-    st, doc = nd.get(f"/api/v1/alerts?token={TOKEN}")
+    rc, tok, err = nd.dashboard_login(c.brand_key)
+    assert rc == 0 and len(tok) == 64, (rc, tok, err)
+    st, doc = nd.get("/api/v1/alerts", tok)
     assert st == 200 and doc["alerts"] == [], (st, doc)
-    st, doc = nd.get(f"/api/v1/alerts?token={TOKEN}&since=x")
+    st, doc = nd.get("/api/v1/alerts?since=x", tok)
     assert st == 400, (st, doc)
     txid, hexcbor = c.mint(["AL1"], lot="A1")
     st, doc = nd.submit_cbor(hexcbor)
@@ -69,16 +70,16 @@ def alerts(c, nd):
         assert st == 202, (src, st)
 
     def listed():
-        st, doc = nd.get(f"/api/v1/alerts?token={TOKEN}")
+        st, doc = nd.get("/api/v1/alerts", tok)
         assert st == 200, (st, doc)
         return [a for a in doc["alerts"] if a.get("serial") == "AL1"]
     got = wait_for(listed, scaled(20), "the reported unit in /api/v1/alerts")[0]
     assert got["type"] == "suspicious" and got["gtin"] == lib.GTIN, got
     assert "reported_fake" in got["reasons"], got
     later = got["time"] + 1
-    st, doc = nd.get(f"/api/v1/alerts?token={TOKEN}&since={later}")
+    st, doc = nd.get(f"/api/v1/alerts?since={later}", tok)
     assert st == 200 and not [a for a in doc["alerts"] if a.get("serial") == "AL1"], doc
-    print(f"ok: alerts: 401 without the token; a reported unit listed ({got['reasons']}); "
+    print(f"ok: alerts: 401 without a session; a reported unit listed ({got['reasons']}); "
           "since hides older alerts")
 
 
@@ -121,7 +122,7 @@ def corrupt_raft_log(c, nd):
 
 def main():
     lib.require_built()
-    c = lib.Cluster(1, name="ops", node_args=("--admin-token", TOKEN))
+    c = lib.Cluster(1, name="ops")
     nd = c.nodes[0]
     try:
         nd.start()

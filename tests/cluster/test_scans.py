@@ -4,8 +4,10 @@ A label scanned in Germany, Japan and Brazil minutes apart, by clients of three
 networks (as the trusted fronting proxy names them), turns SUSPICIOUS
 (impossible_travel) on every node, because each gateway's scans replicate as
 node-signed `scans` transactions; probes of unknown serials are counted in the
-analytics; the dashboard refuses a request without the admin token and renders
-with it; after a node restarts, its view of the scans is intact.
+analytics; the dashboard refuses a request without a credential and renders with
+a brand key's session (and with the operator's break-glass token from
+--admin-token-file, every near miss of which is refused); after a node restarts,
+its view of the scans is intact.
 """
 import http.client
 import os
@@ -38,8 +40,13 @@ def bearer(nd, path, token):
 
 def main():
     lib.require_built()
-    c = lib.Cluster(3, name="scans", node_args=("--admin-token", TOKEN, "--trusted-proxy",
-                                                "127.0.0.1", "--region-header", "X-Region"))
+    c = lib.Cluster(3, name="scans", node_args=("--trusted-proxy", "127.0.0.1",
+                                                "--region-header", "X-Region"))
+    token_file = os.path.join(c.dir, "admin.token")
+    with open(token_file, "w") as f:
+        f.write(TOKEN + "\n")
+    os.chmod(token_file, 0o600)
+    c.node_args += ["--admin-token-file", token_file]
     try:
         c.start_all()
         c.leader()
@@ -68,45 +75,54 @@ def main():
               "(impossible_travel) on all 3 nodes")
         assert verdict(c.nodes[2], "T2")["status"] == "genuine", "an unscanned unit stays genuine"
 
+        rc, session, err = c.nodes[0].dashboard_login(c.brand_key)
+        assert rc == 0 and len(session) == 64, (rc, session, err)
+
         # probes of unknown serials of a real GTIN are counted
         for s in ("NOPE1", "NOPE2", "NOPE3"):
             st, doc = c.nodes[2].get(f"/01/{lib.GTIN}/21/{s}")
             assert st == 404 and doc["verdict"]["status"] == "not_genuine", (st, doc)
 
         def probes_counted():
-            st, doc = c.nodes[0].get(f"/api/v1/analytics?token={TOKEN}")
+            st, doc = c.nodes[0].get("/api/v1/analytics", session)
             return st == 200 and doc["totals"]["probes"] >= 3
         lib.wait_for(probes_counted, lib.scaled(20), "3 probes in analytics on node 1")
         print("ok: unknown-serial probes at node 3 counted in node 1's analytics")
 
-        # the dashboard and analytics need the admin token
+        # the dashboard and analytics need a credential, never taken from the URL
         st, doc = c.nodes[0].get("/api/v1/analytics")
         assert st == 401 and doc["error"]["code"] == "unauthorized", (st, doc)
-        st, doc = c.nodes[0].get("/api/v1/analytics?token=wrong")
-        assert st == 401, (st, doc)
-        # every near miss of the secret is refused, in the query and as a Bearer
-        # header: a prefix, the token with more after it, the same length with one
+        st, doc = c.nodes[0].get(f"/api/v1/analytics?token={TOKEN}")
+        assert st == 400 and doc["error"]["code"] == "bad_request", (st, doc)
+        # every near miss of the break-glass token is refused as a Bearer header:
+        # a prefix, the token with more after it, the same length with one
         # character wrong, and empty
         wrong = {"prefix": TOKEN[:-1], "longer": TOKEN + "0", "same length": TOKEN[:-1] + "X",
                  "empty": ""}
         for what, tok in wrong.items():
-            st, doc = c.nodes[0].get("/api/v1/analytics?token=" + tok)
-            assert st == 401 and doc["error"]["code"] == "unauthorized", (what, st, doc)
             st, _ = bearer(c.nodes[0], "/api/v1/analytics", tok)
             assert st == 401, ("Bearer", what, st)
         st, _ = bearer(c.nodes[0], "/api/v1/analytics", TOKEN)
         assert st == 200, ("Bearer with the token", st)
-        print("ok: admin token: prefix, longer, same-length wrong and empty all 401; exact 200")
+        print("ok: break-glass token: prefix, longer, same-length wrong and empty all 401; "
+              "exact 200; ?token= in the URL 400")
         st, doc = c.nodes[0].request("GET", "/dashboard", accept="text/html")
         assert st == 401, (st, doc)
-        st, page = c.nodes[0].request("GET", f"/dashboard?token={TOKEN}", accept="text/html")
+        st, page = c.nodes[0].request("GET", "/dashboard", accept="text/html",
+                                      headers={"Authorization": "Bearer " + session})
         assert st == 200 and b"<svg" in page and b"T1" in page, (st, page[:200])
-        print("ok: dashboard refuses no/wrong token (401), renders with it (SVG charts, T1 listed)")
+        print("ok: dashboard refuses no credential (401), renders with a brand session (SVG "
+              "charts, T1 listed)")
 
         chrome = shutil.which("chromium") or shutil.which("chromium-browser")
         assert chrome, "chromium is installed (scripts/install-deps.sh)"
         shot = os.path.join(c.dir, "dashboard.png")
-        url = f"{c.nodes[0].http}/dashboard?token={TOKEN}"
+        # the browser gets the page as fetched with the session (a headless
+        # browser takes no Authorization header; a person uses /dashboard/login)
+        page_file = os.path.join(c.dir, "dashboard.html")
+        with open(page_file, "wb") as f:
+            f.write(page)
+        url = "file://" + page_file
         args = [chrome, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                 "--disable-background-networking", "--no-first-run",
                 "--window-size=1280,1400", "--user-data-dir=" + os.path.join(c.dir, "chrome")]

@@ -79,6 +79,53 @@ static void test_token_file(void **st)
     assert_non_null(strstr(e, "No such file"));
 }
 
+/* A PEM-looking file of exactly n bytes. */
+static void put_pem(const char *path, size_t n, mode_t mode)
+{
+    static const char head[] = "-----BEGIN PRIVATE KEY-----\n";
+    char *b = malloc(n);
+    assert_non_null(b);
+    memset(b, 'A', n);
+    memcpy(b, head, n < sizeof head - 1 ? n : sizeof head - 1);
+    unlink(path);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, n, f), n);
+    fclose(f);
+    free(b);
+    assert_int_equal(chmod(path, mode), 0);
+}
+
+static void test_pem_file_bounds_and_mode(void **st)
+{
+    (void)st;
+    char path[128], e[512];
+    char *out = NULL;
+    snprintf(path, sizeof path, "%s/gw.key", dir);
+    put_pem(path, NODE_PEM_MAX, 0600); /* exactly at the bound */
+    assert_int_equal(node_pem_file_read(&out, "--tls-key", path, true, e, sizeof e), 0);
+    assert_int_equal(strlen(out), NODE_PEM_MAX);
+    free(out);
+    out = NULL;
+    put_pem(path, NODE_PEM_MAX + 1, 0600); /* one past it */
+    assert_int_equal(node_pem_file_read(&out, "--tls-key", path, true, e, sizeof e), -1);
+    assert_non_null(strstr(e, "--tls-key"));
+    assert_non_null(strstr(e, "want a PEM file"));
+    assert_null(out);
+    put_pem(path, 100, 0640); /* a key others may read */
+    assert_int_equal(node_pem_file_read(&out, "--tls-key", path, true, e, sizeof e), -1);
+    assert_non_null(strstr(e, "chmod 600"));
+    /* a certificate is public: its mode is not checked */
+    assert_int_equal(node_pem_file_read(&out, "--tls-cert", path, false, e, sizeof e), 0);
+    free(out);
+    out = NULL;
+    put(path, "not a pem file\n", 0600);
+    assert_int_equal(node_pem_file_read(&out, "--tls-cert", path, false, e, sizeof e), -1);
+    put(path, "", 0600);
+    assert_int_equal(node_pem_file_read(&out, "--tls-cert", path, false, e, sizeof e), -1);
+    assert_null(out);
+}
+
 static int setup(void **st)
 {
     (void)st;
@@ -99,6 +146,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_group_readable_refused),
         cmocka_unit_test(test_token_file),
+        cmocka_unit_test(test_pem_file_bounds_and_mode),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
