@@ -53,7 +53,7 @@ def verdict(nd, serial):
 
 
 def analytics(nd):
-    st, doc = nd.get(f"/api/v1/analytics?token={TOKEN}")
+    st, doc = nd.request("GET", "/api/v1/analytics", headers={"Authorization": "Bearer " + TOKEN})
     assert st == 200, (st, doc)
     return doc
 
@@ -76,8 +76,13 @@ def metric(nd, name):
 def main():
     lib.require_built()
     c = lib.Cluster(3, name="signals", node_args=(
-        "--admin-token", TOKEN, "--trusted-proxy", "127.0.0.1", "--region-header", "X-Region",
+        "--trusted-proxy", "127.0.0.1", "--region-header", "X-Region",
         "--geoip", "off", "--geoip6", "off"))
+    token_file = os.path.join(c.dir, "admin.token")
+    with open(token_file, "w") as f:
+        f.write(TOKEN + "\n")
+    os.chmod(token_file, 0o600)
+    c.node_args += ["--admin-token-file", token_file]
     passed = 0
     try:
         c.start_all()
