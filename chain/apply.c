@@ -68,6 +68,7 @@ static const tx_kind kinds[CHAIN_TX__COUNT] = {
     [CHAIN_TX_NODE_REMOVE] = {R_(BRAND), rule_node_remove, true},
     [CHAIN_TX_POLICY_SET] = {R_(BRAND), rule_policy_set, true},
     [CHAIN_TX_SCANS] = {R_(NODE), rule_scans, false},
+    [CHAIN_TX_NODE_ROTATE] = {R_(BRAND), rule_node_rotate, true},
 };
 
 int st_refuse(st_actx *a, int code, const char *fmt, ...)

@@ -258,8 +258,7 @@ int chain_blocks_split(const uint8_t **blks, size_t *lens, size_t *count, size_t
 
 int chain_blocks_verify_back(uint8_t prev_id[CHAIN_HASH_LEN], const uint8_t *const *blks,
                              const size_t *lens, size_t n, uint64_t from,
-                             const uint8_t top_id[CHAIN_HASH_LEN], char *errmsg,
-                             size_t errmsg_len)
+                             const uint8_t top_id[CHAIN_HASH_LEN], char *errmsg, size_t errmsg_len)
 {
     if (errmsg != NULL && errmsg_len > 0)
         errmsg[0] = '\0';

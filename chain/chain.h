@@ -49,6 +49,7 @@
 #define CHAIN_BRANDS_MAX        8
 #define CHAIN_PARTICIPANTS_MAX  1024 /* in a genesis document */
 #define CHAIN_NODES_MAX         16
+#define CHAIN_TLS_CERT_MAX      1024 /* a node's pinned TLS certificate, DER */
 #define CHAIN_GENESIS_MAX_BYTES (1u << 20)
 #define CHAIN_CBOR_DEPTH_MAX    8
 
@@ -123,6 +124,21 @@ int chain_key_pub(uint8_t pub[CHAIN_KEY_LEN], const uint8_t seckey[CHAIN_SECKEY_
 /* BIP-340 signature of a 32-byte message hash (aux randomness from getrandom). */
 int chain_sign(uint8_t sig[CHAIN_SIG_LEN], const uint8_t seckey[CHAIN_SECKEY_LEN],
                const uint8_t msg32[CHAIN_HASH_LEN]) CHAIN_WUR;
+
+/* A signer for many messages under one key (a mint signs a label per unit):
+ * chain_sign derives the keypair, an EC multiplication as costly as the
+ * signature, and reads getrandom on every call; a chain_signer derives the
+ * keypair once and draws BIP-340 aux randomness from a hash chain seeded by
+ * one getrandom. Its signatures are the ones chain_sign makes and
+ * chain_verify checks. One thread uses a signer at a time; signers on
+ * different threads are independent. chain_signer_new: CHAIN_ERR_INVALID for
+ * an invalid key or no randomness, CHAIN_ERR_NOMEM. chain_signer_free wipes
+ * the key material (NULL-safe). */
+typedef struct chain_signer chain_signer;
+int chain_signer_new(chain_signer **out, const uint8_t seckey[CHAIN_SECKEY_LEN]) CHAIN_WUR;
+int chain_signer_sign(chain_signer *s, uint8_t sig[CHAIN_SIG_LEN],
+                      const uint8_t msg32[CHAIN_HASH_LEN]) CHAIN_WUR;
+void chain_signer_free(chain_signer *s);
 /* true when sig is a valid BIP-340 signature of msg32 by pub. Thread-safe. */
 bool chain_verify(const uint8_t sig[CHAIN_SIG_LEN], const uint8_t pub[CHAIN_KEY_LEN],
                   const uint8_t msg32[CHAIN_HASH_LEN]);
@@ -131,6 +147,33 @@ bool chain_verify(const uint8_t sig[CHAIN_SIG_LEN], const uint8_t pub[CHAIN_KEY_
  * decoded length or -1 on a bad character, wrong length or overflow. */
 void chain_hex(char *out, const uint8_t *in, size_t n); /* out: 2n+1 bytes */
 int chain_unhex(uint8_t *out, size_t out_len, const char *in, size_t n);
+
+/*
+ * Node TLS certificates (tls_cert.c, OpenSSL libcrypto). The ledger pins each
+ * node's certificate (genesis, node.add, node.rotate); node-to-node links are
+ * mutual TLS trusting exactly the pinned certificates, which never expire.
+ * A pinnable certificate is: DER exactly as OpenSSL re-encodes it, X.509 v3,
+ * self-signed (its signature verifies with its own key: the operator holds
+ * the key), basicConstraints present with CA:FALSE (so a pinned certificate
+ * can never vouch for another key), a P-256 EC key, at most
+ * CHAIN_TLS_CERT_MAX bytes.
+ */
+/* CHAIN_OK and fp = SHA-256 of the certificate's SubjectPublicKeyInfo (the key
+ * identity: two certificates of one key have the same fp), or
+ * CHAIN_ERR_INVALID / _TOO_LARGE with errmsg saying which rule failed. fp may
+ * be NULL. Thread-safe. */
+int chain_tls_cert_check(uint8_t fp[CHAIN_HASH_LEN], const uint8_t *der, size_t len, char *errmsg,
+                         size_t errmsg_len) CHAIN_WUR;
+/* A fresh P-256 key and its self-signed certificate (CN = cn, valid from
+ * 2000-01-01 to 9999-12-31, i.e. no expiry): *pem is malloc'd and holds the
+ * private key then the certificate, PEM (caller wipes and frees); der/der_len
+ * the certificate. */
+int chain_tls_key_new(char **pem, uint8_t der[CHAIN_TLS_CERT_MAX], size_t *der_len,
+                      const char *cn) CHAIN_WUR;
+/* The first CERTIFICATE block of a PEM text (other blocks, such as a private
+ * key, are skipped) as DER; not checked (use chain_tls_cert_check). */
+int chain_tls_cert_from_pem(uint8_t der[CHAIN_TLS_CERT_MAX], size_t *der_len, const char *pem,
+                            size_t pem_len) CHAIN_WUR;
 /* The ledger's field rules, for documents checked outside chain/ (genesis,
  * scans): s[0..n) need not be NUL-terminated.
  *   text:   valid UTF-8, no control characters (C0, DEL) — names, notes
@@ -232,6 +275,7 @@ enum chain_tx_type {
     CHAIN_TX_NODE_REMOVE,
     CHAIN_TX_POLICY_SET,
     CHAIN_TX_SCANS,
+    CHAIN_TX_NODE_ROTATE, /* pins a new TLS certificate for a node */
     CHAIN_TX__COUNT
 };
 /* "mint", "pickup", ..., "warranty.activate", "participant.add", "policy.set", "scans" */
@@ -308,7 +352,10 @@ typedef struct chain_tx {
     int role;                          /* participant.add */
     char regions[CHAIN_REGIONS_MAX][CHAIN_REGION_MAX + 1]; /* participant.add */
     size_t nregions;
-    uint64_t node_id;                   /* node.add, node.remove */
+    uint64_t node_id;                   /* node.add, node.remove, node.rotate */
+    uint8_t tls[CHAIN_TLS_CERT_MAX];    /* node.add (optional), node.rotate: the node's TLS
+                                           certificate, DER (chain_tls_cert_check) */
+    size_t tls_len;
     char raft_addr[CHAIN_ADDR_MAX + 1]; /* node.add */
     char http_addr[CHAIN_ADDR_MAX + 1]; /* node.add */
     chain_policy policy;                /* policy.set */
@@ -381,6 +428,8 @@ typedef struct chain_node_info {
     char http_addr[CHAIN_ADDR_MAX + 1]; /* http://host:port */
     uint8_t pub[CHAIN_KEY_LEN];         /* signs scans batches */
     bool removed;
+    uint8_t tls[CHAIN_TLS_CERT_MAX]; /* pinned TLS certificate (DER), tls_len bytes */
+    size_t tls_len;                  /* 0: none pinned (plaintext test networks only) */
 } chain_node_info;
 
 typedef struct chain_genesis {

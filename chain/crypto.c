@@ -129,6 +129,51 @@ out:
     return rc;
 }
 
+struct chain_signer {
+    secp256k1_keypair kp;
+    uint8_t seed[32]; /* aux randomness i is H(seed || i) */
+    uint64_t counter;
+};
+
+int chain_signer_new(chain_signer **out, const uint8_t seckey[CHAIN_SECKEY_LEN])
+{
+    chain_signer *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return CHAIN_ERR_NOMEM;
+    if (fill_random(s->seed, sizeof s->seed) != 0 ||
+        !secp256k1_keypair_create(get_ctx(), &s->kp, seckey)) {
+        chain_signer_free(s);
+        return CHAIN_ERR_INVALID;
+    }
+    *out = s;
+    return CHAIN_OK;
+}
+
+int chain_signer_sign(chain_signer *s, uint8_t sig[CHAIN_SIG_LEN],
+                      const uint8_t msg32[CHAIN_HASH_LEN])
+{
+    uint8_t in[40], aux[32], out[CHAIN_SIG_LEN];
+    memcpy(in, s->seed, 32);
+    memcpy(in + 32, &s->counter, 8);
+    s->counter++;
+    chain_tagged_hash(aux, "provena/signer/aux/v1", in, sizeof in);
+    int ok = secp256k1_schnorrsig_sign32(get_ctx(), out, msg32, &s->kp, aux);
+    explicit_bzero(in, sizeof in);
+    explicit_bzero(aux, sizeof aux);
+    if (!ok)
+        return CHAIN_ERR_INVALID;
+    memcpy(sig, out, sizeof out);
+    return CHAIN_OK;
+}
+
+void chain_signer_free(chain_signer *s)
+{
+    if (s == NULL)
+        return;
+    explicit_bzero(s, sizeof *s);
+    free(s);
+}
+
 /*
  * Parsed signer keys, cached per thread. Lifting an x-only key to a point
  * costs a square root, ~5 us or a sixth of a verification, and a ledger sees

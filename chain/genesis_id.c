@@ -22,11 +22,15 @@ static int encode_genesis(const chain_genesis *g, uint8_t **out, size_t *out_len
     cbu_put_array(&w, g->nnodes);
     for (size_t i = 0; i < g->nnodes; i++) {
         const chain_node_info *n = &g->nodes[i];
-        cbu_put_map(&w, 5);
+        cbu_put_map(&w, n->tls_len ? 6 : 5);
         cbu_put_key(&w, "id");
         cbu_put_uint(&w, n->id);
         cbu_put_key(&w, "pub");
         cbu_put_bytes(&w, n->pub, CHAIN_KEY_LEN);
+        if (n->tls_len) { /* absent: the same chain id as before the field existed */
+            cbu_put_key(&w, "tls");
+            cbu_put_bytes(&w, n->tls, n->tls_len);
+        }
         cbu_put_key(&w, "http");
         cbu_put_cstr(&w, n->http_addr);
         cbu_put_key(&w, "raft");

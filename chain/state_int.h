@@ -219,6 +219,7 @@ int rule_participant_add(st_actx *a);
 int rule_participant_revoke(st_actx *a);
 int rule_participant_rotate(st_actx *a);
 int rule_node_add(st_actx *a);
+int rule_node_rotate(st_actx *a);
 int rule_node_remove(st_actx *a);
 int rule_policy_set(st_actx *a);
 int rule_scans(st_actx *a);

@@ -383,10 +383,20 @@ int st_node_get(chain *c, MDB_txn *t, st_node *out, uint64_t id)
         return rc;
     st_node n;
     memset(&n, 0, sizeof n);
+    /* 7 keys; 6 in records written before nodes had a TLS certificate */
     rr x;
-    rr_init(&x, &v, 6);
+    rr_init(&x, &v, 7);
+    bool has_tls = x.rc == CHAIN_OK;
+    if (!has_tls)
+        rr_init(&x, &v, 6);
     rr_uint(&x, "id", &n.id);
     rr_bytes(&x, "pub", n.pub, CHAIN_KEY_LEN);
+    if (has_tls && rr_key(&x, "tls")) {
+        const uint8_t *p = NULL;
+        x.rc = cbu_get_bytes(&x.r, &p, &n.tls_len, CHAIN_TLS_CERT_MAX, "tls");
+        if (x.rc == CHAIN_OK && n.tls_len)
+            memcpy(n.tls, p, n.tls_len);
+    }
     rr_text(&x, "http", n.http_addr, sizeof n.http_addr);
     rr_text(&x, "raft", n.raft_addr, sizeof n.raft_addr);
     rr_bool(&x, "removed", &n.removed);
@@ -400,9 +410,10 @@ int st_node_get(chain *c, MDB_txn *t, st_node *out, uint64_t id)
 int st_node_put(chain *c, MDB_txn *t, const st_node *n)
 {
     ww x;
-    ww_init(&x, 6);
+    ww_init(&x, 7);
     ww_uint(&x, "id", n->id);
     ww_bytes(&x, "pub", n->pub, CHAIN_KEY_LEN);
+    ww_bytes(&x, "tls", n->tls, n->tls_len);
     ww_text(&x, "http", n->http_addr);
     ww_text(&x, "raft", n->raft_addr);
     ww_bool(&x, "removed", n->removed);

@@ -77,6 +77,9 @@ static void put_value(cbu_wr *w, const chain_tx *tx, const txf *f, const txf_sha
     case TXV_BYTES:
         cbu_put_bytes(w, txf_bytes(tx, f, i), sh->size);
         break;
+    case TXV_VBYTES:
+        cbu_put_bytes(w, txf_bytes(tx, f, i), *txf_vlen(tx, f));
+        break;
     case TXV_UNIT:
         put_unit(w, txf_unit(tx, f, i));
         break;
@@ -335,6 +338,18 @@ static int get_value(cbu_rd *r, chain_tx *tx, const txf *f, const txf_shape *sh,
     }
     case TXV_BYTES:
         return cbu_get_bytes_n(r, txf_bytes(tx, f, i), sh->size, field);
+    case TXV_VBYTES: {
+        const uint8_t *p;
+        size_t n;
+        int rc = cbu_get_bytes(r, &p, &n, sh->size, field);
+        if (rc)
+            return rc;
+        if (n == 0)
+            return cbu_fail(r, CHAIN_ERR_MALFORMED, "%s: empty", field);
+        memcpy(txf_bytes(tx, f, i), p, n);
+        *txf_vlen(tx, f) = n;
+        return CHAIN_OK;
+    }
     case TXV_UNIT:
         return get_unit(r, txf_unit(tx, f, i), field);
     case TXV_SCAN:

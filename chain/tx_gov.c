@@ -117,6 +117,66 @@ int rule_participant_rotate(st_actx *a)
     return st_pkey_put(a->c, a->txn, p.pub, p.id, true);
 }
 
+/* Whether a TLS key (fp: chain_tls_cert_check) is pinned for any node,
+ * removed ones included: one key names one node id, so a peer's key tells
+ * which node it is. Bounded: node records are few. */
+static int tls_in_use(st_actx *a, const uint8_t fp[CHAIN_HASH_LEN], bool *used)
+{
+    MDB_cursor *cur;
+    if (mdb_cursor_open(a->txn, a->c->dbi[DB_NODES], &cur))
+        return CHAIN_ERR_STORAGE;
+    MDB_val k, v;
+    *used = false;
+    int rc = CHAIN_OK;
+    for (int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0 && !*used;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        st_node o;
+        uint8_t ofp[CHAIN_HASH_LEN];
+        if (k.mv_size != 8)
+            continue;
+        if ((rc = st_node_get(a->c, a->txn, &o, st_rd_be64(k.mv_data))))
+            break;
+        if (o.tls_len && chain_tls_cert_check(ofp, o.tls, o.tls_len, NULL, 0) == CHAIN_OK &&
+            memcmp(ofp, fp, CHAIN_HASH_LEN) == 0)
+            *used = true;
+    }
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+/* The key fingerprint of tx's certificate, refused when it is pinned already. */
+static int tls_fresh(st_actx *a, uint8_t fp[CHAIN_HASH_LEN])
+{
+    char why[160];
+    int rc = chain_tls_cert_check(fp, a->tx->tls, a->tx->tls_len, why, sizeof why);
+    if (rc)
+        return st_refuse(a, rc, "tls: %s", why);
+    bool used;
+    if ((rc = tls_in_use(a, fp, &used)))
+        return rc;
+    if (used)
+        return st_refuse(a, CHAIN_ERR_DUPLICATE_NODE, "tls: key already pinned (now or before)");
+    return CHAIN_OK;
+}
+
+int rule_node_rotate(st_actx *a)
+{
+    st_node n;
+    int rc = st_node_get(a->c, a->txn, &n, a->tx->node_id);
+    if (rc == CHAIN_ERR_NOT_FOUND || (rc == CHAIN_OK && n.removed))
+        return st_refuse(a, CHAIN_ERR_UNKNOWN_NODE, "no node %llu",
+                         (unsigned long long)a->tx->node_id);
+    if (rc)
+        return rc;
+    uint8_t fp[CHAIN_HASH_LEN];
+    if ((rc = tls_fresh(a, fp)))
+        return rc;
+    memcpy(n.tls, a->tx->tls, a->tx->tls_len);
+    n.tls_len = a->tx->tls_len;
+    a->members_changed = true;
+    return st_node_put(a->c, a->txn, &n);
+}
+
 int rule_node_add(st_actx *a)
 {
     const chain_tx *tx = a->tx;
@@ -134,6 +194,9 @@ int rule_node_add(st_actx *a)
         return rc;
     if (used)
         return st_refuse(a, CHAIN_ERR_DUPLICATE_NODE, "pub: key already registered");
+    uint8_t fp[CHAIN_HASH_LEN];
+    if (tx->tls_len && (rc = tls_fresh(a, fp)))
+        return rc;
     chain_participant op;
     if ((rc = load_part(a, &op, tx->name)))
         return rc;
@@ -145,6 +208,8 @@ int rule_node_add(st_actx *a)
     memcpy(n.raft_addr, tx->raft_addr, sizeof n.raft_addr);
     memcpy(n.http_addr, tx->http_addr, sizeof n.http_addr);
     memcpy(n.pub, tx->key, CHAIN_KEY_LEN);
+    memcpy(n.tls, tx->tls, tx->tls_len);
+    n.tls_len = tx->tls_len;
     if ((rc = st_node_put(a->c, a->txn, &n)))
         return rc;
     a->members_changed = true;

@@ -25,7 +25,8 @@
 
 static json_t *hex_json(const uint8_t *p, size_t n)
 {
-    char hex[2 * CHAIN_SIG_LEN + 1];
+    assert(n <= CHAIN_TLS_CERT_MAX);
+    char hex[2 * CHAIN_TLS_CERT_MAX + 1]; /* the longest: a TLS certificate */
     chain_hex(hex, p, n);
     return json_string(hex);
 }
@@ -96,6 +97,8 @@ static json_t *value_json(const chain_tx *tx, const txf *f, const txf_shape *sh,
         return json_string(txf_get_name(tx, f));
     case TXV_BYTES:
         return hex_json(txf_bytes(tx, f, i), sh->size);
+    case TXV_VBYTES:
+        return hex_json(txf_bytes(tx, f, i), *txf_vlen(tx, f));
     case TXV_UNIT:
         return unit_json(txf_unit(tx, f, i));
     case TXV_SCAN:
@@ -325,6 +328,19 @@ static int get_value(jctx *c, chain_tx *tx, const txf *f, const txf_shape *sh, s
     }
     case TXV_BYTES:
         return get_hex(c, v, field, txf_bytes(tx, f, i), sh->size);
+    case TXV_VBYTES: {
+        const char *s = json_string_value(v);
+        size_t n = s ? json_string_length(v) : 0;
+        if (s == NULL || n == 0 || n % 2)
+            return jfail(c, CHAIN_ERR_MALFORMED, "%s: not hex bytes", field);
+        if (n > 2 * sh->size)
+            return jfail(c, CHAIN_ERR_TOO_LARGE, "%s: over %zu bytes", field, sh->size);
+        int got = chain_unhex(txf_bytes(tx, f, i), sh->size, s, n);
+        if (got != (int)(n / 2))
+            return jfail(c, CHAIN_ERR_MALFORMED, "%s: not hex bytes", field);
+        *txf_vlen(tx, f) = (size_t)got;
+        return CHAIN_OK;
+    }
     case TXV_UNIT:
         return get_unit(c, v, field, txf_unit(tx, f, i));
     case TXV_SCAN:

@@ -103,12 +103,17 @@ static const txf f_participant_rotate[] = {
 };
 static const txf f_node_add[] = {
     FIELD("pub", TXF_KEY, REQ),
+    FIELD("tls", TXF_CERT, 0),
     TEXT("http", TXF_ADDR, http_addr, REQ),
     TEXT("raft", TXF_ADDR, raft_addr, REQ),
     NUM("node_id", TXF_U64, node_id, REQ),
     TEXT("operator", TXF_ID, name, REQ),
 };
 static const txf f_node_remove[] = {
+    NUM("node_id", TXF_U64, node_id, REQ),
+};
+static const txf f_node_rotate[] = {
+    FIELD("tls", TXF_CERT, REQ),
     NUM("node_id", TXF_U64, node_id, REQ),
 };
 static const txf f_policy_set[] = {
@@ -150,6 +155,7 @@ static const tx_schema schemas[CHAIN_TX__COUNT] = {
     [CHAIN_TX_NODE_REMOVE] = SCHEMA(f_node_remove),
     [CHAIN_TX_POLICY_SET] = SCHEMA(f_policy_set),
     [CHAIN_TX_SCANS] = SCHEMA(f_scans),
+    [CHAIN_TX_NODE_ROTATE] = SCHEMA(f_node_rotate),
 };
 
 const tx_schema *tx_schema_of(int type)
@@ -190,6 +196,7 @@ static const txf_shape shapes[] = {
     [TXF_ROLE]       = {.value = TXV_NAME},
     [TXF_REGIONS]    = {.value = TXV_TEXT, .array = true, .max = CHAIN_REGIONS_MAX, .size = CHAIN_REGION_MAX + 1},
     [TXF_SCANS]      = {.value = TXV_SCAN, .array = true, .nonempty = true, .max = CHAIN_SCANS_MAX},
+    [TXF_CERT]       = {.value = TXV_VBYTES, .size = CHAIN_TLS_CERT_MAX},
 };
 /* clang-format on */
 _Static_assert(sizeof(((chain_tx *)0)->markets[0]) == 3, "markets entries are alpha-2 + NUL");
@@ -197,7 +204,7 @@ _Static_assert(sizeof(((chain_tx *)0)->regions[0]) == CHAIN_REGION_MAX + 1, "reg
 
 const txf_shape *txf_shape_of(const txf *f)
 {
-    assert(f->kind >= TXF_GTIN && f->kind <= TXF_SCANS);
+    assert(f->kind >= TXF_GTIN && f->kind <= TXF_CERT);
     return &shapes[f->kind];
 }
 
@@ -386,10 +393,19 @@ uint8_t *txf_bytes(const chain_tx *tx, const txf *f, size_t i)
         return t->label_sigs[i];
     case TXF_KEY:
         return t->key;
+    case TXF_CERT:
+        return t->tls;
     default:
         assert(f->kind == TXF_CLAIM_HASH);
         return t->claim_hash;
     }
+}
+
+size_t *txf_vlen(const chain_tx *tx, const txf *f)
+{
+    assert(f->kind == TXF_CERT);
+    (void)f;
+    return &((chain_tx *)tx)->tls_len;
 }
 
 gs1_sgtin *txf_unit(const chain_tx *tx, const txf *f, size_t i)
@@ -568,6 +584,8 @@ bool txf_present(const chain_tx *tx, const txf *f)
         return tx->nunits > 0;
     case TXF_KEY:
         return tx->has_key;
+    case TXF_CERT:
+        return tx->tls_len > 0;
     case TXF_CLAIM_HASH:
         return tx->has_claim_hash;
     case TXF_REASON:
@@ -657,6 +675,13 @@ int txf_check(const chain_tx *tx, const txf *f, char *errmsg, size_t elen)
         if (!tx_pub_valid(tx->key))
             return fail(errmsg, elen, CHAIN_ERR_INVALID, "body.%s: not a valid public key", f->key);
         return CHAIN_OK;
+    case TXF_CERT: {
+        char why[160];
+        int rc = chain_tls_cert_check(NULL, tx->tls, tx->tls_len, why, sizeof why);
+        if (rc)
+            return fail(errmsg, elen, rc, "body.%s: %s", f->key, why);
+        return CHAIN_OK;
+    }
     case TXF_U32:
     case TXF_U64:
     case TXF_CLAIM_HASH:

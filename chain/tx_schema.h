@@ -59,6 +59,7 @@ enum txf_kind {
     TXF_ROLE,       /* role: role name text (carrier, seller, service, brand) */
     TXF_REGIONS,    /* regions/nregions: array of region text */
     TXF_SCANS,      /* scans/nscans: array of scan record maps */
+    TXF_CERT,       /* tls/tls_len: bstr, a pinnable TLS certificate (chain_tls_cert_check) */
 };
 
 #define TXF_REQUIRED 1u
@@ -94,6 +95,7 @@ enum txv {
     TXV_BYTES,    /* exactly shape.size bytes: CBOR bstr, JSON lowercase hex */
     TXV_UNIT,     /* gs1_sgtin: CBOR [gtin, serial], JSON "GTIN/SERIAL" */
     TXV_SCAN,     /* chain_scan: a map with the TXS_* keys */
+    TXV_VBYTES,   /* 1..shape.size bytes (length in *txf_vlen): CBOR bstr, JSON hex */
 };
 
 typedef struct txf_shape {
@@ -128,6 +130,8 @@ const char *txf_get_name(const chain_tx *tx, const txf *f);
 bool txf_set_name(chain_tx *tx, const txf *f, const char *name);
 /* Storage of a TXV_BYTES / TXV_UNIT / TXV_SCAN value, for reading or writing. */
 uint8_t *txf_bytes(const chain_tx *tx, const txf *f, size_t i);
+/* The length of a TXV_VBYTES value. */
+size_t *txf_vlen(const chain_tx *tx, const txf *f);
 gs1_sgtin *txf_unit(const chain_tx *tx, const txf *f, size_t i);
 chain_scan *txf_scan(const chain_tx *tx, const txf *f, size_t i);
 

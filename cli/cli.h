@@ -94,6 +94,11 @@ int cli_key_read(uint8_t seckey[CHAIN_SECKEY_LEN], const char *path, char *errms
 /* Creates path exclusively (O_EXCL, 0600): refuses to overwrite. */
 int cli_key_write(const char *path, const uint8_t seckey[CHAIN_SECKEY_LEN], char *errmsg,
                   size_t errmsg_len) CLI_WUR;
+/* The TLS certificate in a PEM file (a certificate alone, or a key file of
+ * `provena key new --tls`: only its certificate is read), as DER, checked to
+ * be pinnable (chain_tls_cert_check). 0 or -1 with errmsg naming the file. */
+int cli_tls_cert_read(uint8_t der[CHAIN_TLS_CERT_MAX], size_t *der_len, const char *path,
+                      char *errmsg, size_t errmsg_len) CLI_WUR;
 /* Whole file into a NUL-terminated malloc'd buffer of at most max bytes. */
 int cli_file_read(char **out, size_t *len, const char *path, size_t max, char *errmsg,
                   size_t errmsg_len) CLI_WUR;
@@ -239,7 +244,7 @@ const char *cli_resolver_local(const char *url);
  * cmd, when it is local (cli_resolver_local). */
 const char *cli_resolver_pick(char *buf, size_t buf_len, const char *given,
                               const char *genesis_resolver, const char *node, const char *cmd);
-int cli_cmd_epcis(int argc, char **argv); /* cli_epcis.c: epcis export */
+int cli_cmd_epcis(int argc, char **argv);     /* cli_epcis.c: epcis export */
 int cli_cmd_dashboard(int argc, char **argv); /* cli_dashboard.c: dashboard login */
 
 /* Defaults from the environment. */

@@ -18,33 +18,17 @@
  * node's. Any mismatch stops the audit with exit 1 and names the height.
  */
 #include "cli/cli.h"
+#include "cli/cli_audit.h"
 #include "genesis/genesis.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 #define AUDIT_RANGE 1000 /* blocks asked for per request (the gateway's GW_BLOCKS_MAX) */
 /* a range answer: 16 MiB of blocks, or one block of up to CHAIN_BLOCK_MAX_BYTES */
 #define AUDIT_RESP_MAX ((size_t)CHAIN_BLOCK_MAX_BYTES + (24u << 20))
-
-/* Refusals of a transaction's bytes, which no gateway lets into a block. */
-static bool tampered(int code)
-{
-    return code == CHAIN_ERR_MALFORMED || code == CHAIN_ERR_NON_CANONICAL ||
-           code == CHAIN_ERR_TOO_LARGE || code == CHAIN_ERR_WRONG_CHAIN ||
-           code == CHAIN_ERR_BAD_SIGNATURE;
-}
 
 int cli_cmd_chain(int argc, char **argv)
 {
@@ -123,10 +107,7 @@ int cli_cmd_chain(int argc, char **argv)
         goto out;
     }
     have_dir = true;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    chain_options copt = {.map_size = 0,
-                          .no_sync = true,
-                          .verify_threads = ncpu > 1 ? (unsigned)(ncpu > 16 ? 16 : ncpu) : 0};
+    chain_options copt = cli_audit_scratch_options();
     if (chain_open(&c, dir, g, &copt, e, sizeof e) != CHAIN_OK) {
         cli_fail(cmd, "scratch ledger: %s", e);
         goto out;
@@ -162,62 +143,28 @@ int cli_cmd_chain(int argc, char **argv)
             goto out;
         }
         for (size_t i = 0; i < k && ht <= height; i++, ht++) {
-            chain_block_header hdr;
-            uint8_t bid[CHAIN_HASH_LEN];
-            size_t ntx = 0;
-            int pr = chain_block_peek(&hdr, bid, &ntx, blks[i], lens[i]);
-            const char *what = NULL;
-            if (pr != CHAIN_OK)
-                what = "header or Merkle root does not verify";
-            else if (hdr.height != ht)
-                what = "header height differs from its position";
-            else if (memcmp(hdr.prev, prev, CHAIN_HASH_LEN) != 0)
-                what = "prev does not link to the block before";
-            if (what) {
+            const char *what;
+            int v = cli_audit_block(c, ht, blks[i], lens[i], prev, &txs, &what, e, sizeof e);
+            if (v != CLI_AUDIT_OK) {
                 cli_resp_free(&r);
-                cli_fail(cmd, "MISMATCH at height %llu: %s", (unsigned long long)ht, what);
+                if (v == CLI_AUDIT_APPLY)
+                    cli_fail(cmd, "height %llu: scratch apply failed: %s", (unsigned long long)ht,
+                             what);
+                else
+                    cli_fail(cmd, "MISMATCH at height %llu: %s", (unsigned long long)ht, what);
                 goto out;
             }
-            chain_apply_result res;
-            memset(&res, 0, sizeof res);
-            if (chain_block_apply(c, &res, ht, blks[i], lens[i], e, sizeof e) != CHAIN_OK) {
-                cli_resp_free(&r);
-                cli_fail(cmd, "height %llu: scratch apply failed: %s", (unsigned long long)ht, e);
-                goto out;
-            }
-            const char *bad = res.block_code != CHAIN_OK || res.height != ht ||
-                                      memcmp(res.block_id, bid, CHAIN_HASH_LEN) != 0
-                                  ? "the block does not apply on its parent"
-                                  : NULL;
-            for (size_t t = 0; !bad && t < res.nreceipts; t++)
-                if (tampered(res.receipts[t].code)) {
-                    snprintf(e, sizeof e, "tx %zu: %s: %s", t, chain_err_code(res.receipts[t].code),
-                             res.receipts[t].detail);
-                    bad = e;
-                }
-            chain_apply_result_free(&res);
-            if (bad) {
-                cli_resp_free(&r);
-                cli_fail(cmd, "MISMATCH at height %llu: %s", (unsigned long long)ht, bad);
-                goto out;
-            }
-            memcpy(prev, bid, CHAIN_HASH_LEN);
-            txs += ntx;
             cli_progress_add(&prog, 1);
         }
         cli_resp_free(&r);
     }
     cli_progress_end(&prog);
-    chain_rd *rd = NULL;
     chain_head mine;
-    if (chain_rd_begin(c, &rd) != CHAIN_OK || chain_head_get(rd, &mine) != CHAIN_OK) {
-        if (rd)
-            chain_rd_end(rd);
+    if (cli_audit_head(c, &mine) != CHAIN_OK) {
         cli_fail(cmd, "scratch ledger: cannot read head");
         goto out;
     }
-    chain_rd_end(rd);
-    char a[65], b[65];
+    char a[65];
     if (memcmp(mine.id, node_id, CHAIN_HASH_LEN) != 0) {
         chain_hex(a, mine.id, CHAIN_HASH_LEN);
         cli_fail(cmd, "MISMATCH at height %llu: head id %s, node says %s",
@@ -230,24 +177,13 @@ int cli_cmd_chain(int argc, char **argv)
                  (unsigned long long)height, a, dg_s);
         goto out;
     }
-    chain_hex(a, mine.id, CHAIN_HASH_LEN);
-    chain_hex(b, mine.state_digest, CHAIN_HASH_LEN);
-    if (json)
-        printf("{\"ok\":true,\"height\":%llu,\"txs\":%llu,\"units\":%llu,\"head\":\"%s\","
-               "\"state_digest\":\"%s\"}\n",
-               (unsigned long long)height, (unsigned long long)txs, (unsigned long long)mine.units,
-               a, b);
-    else
-        printf("audit OK: %llu blocks, %llu txs, %llu units re-verified from genesis\n"
-               "head %s\nstate digest %s (matches %s)\n",
-               (unsigned long long)height, (unsigned long long)txs, (unsigned long long)mine.units,
-               a, b, node);
+    cli_audit_print_ok(json, height, txs, &mine, node);
     rc = CLI_OK;
 out:
     if (c)
         chain_close(c);
     if (have_dir)
-        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        cli_audit_rmdir(dir);
     json_decref(head);
     cli_http_free(h);
     chain_genesis_free(g);

@@ -12,24 +12,16 @@
  * digest must equal the backup's own.
  */
 #include "cli/cli.h"
+#include "cli/cli_audit.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
 /* Copies file src to dst (new); 0 or -1 with errmsg. */
 static int copy_file(const char *dst, const char *src, char *errmsg, size_t errmsg_len)
@@ -62,61 +54,19 @@ done:
     return rc;
 }
 
-static bool tampered(int code)
-{
-    return code == CHAIN_ERR_MALFORMED || code == CHAIN_ERR_NON_CANONICAL ||
-           code == CHAIN_ERR_TOO_LARGE || code == CHAIN_ERR_WRONG_CHAIN ||
-           code == CHAIN_ERR_BAD_SIGNATURE;
-}
-
 /* Block ht of the backup, checked and re-applied into scratch; NULL when it
  * holds, else what is wrong (in e or a static string). */
 static const char *check_block(chain *scratch, chain_rd *rd, uint64_t ht,
                                uint8_t prev[CHAIN_HASH_LEN], uint64_t *txs, char *e, size_t elen)
 {
     const uint8_t *raw;
-    size_t len, ntx = 0;
+    size_t len;
     if (chain_block_get(rd, &raw, &len, ht) != CHAIN_OK)
         return "the backup has no such block";
-    chain_block_header hdr;
-    uint8_t bid[CHAIN_HASH_LEN];
-    if (chain_block_peek(&hdr, bid, &ntx, raw, len) != CHAIN_OK)
-        return "header or Merkle root does not verify";
-    if (hdr.height != ht)
-        return "header height differs from its position";
-    if (memcmp(hdr.prev, prev, CHAIN_HASH_LEN) != 0)
-        return "prev does not link to the block before";
-    chain_apply_result res;
-    memset(&res, 0, sizeof res);
-    if (chain_block_apply(scratch, &res, ht, raw, len, e, elen) != CHAIN_OK)
-        return e;
-    const char *bad = res.block_code != CHAIN_OK || res.height != ht ||
-                              memcmp(res.block_id, bid, CHAIN_HASH_LEN) != 0
-                          ? "the block does not apply on its parent"
-                          : NULL;
-    for (size_t t = 0; !bad && t < res.nreceipts; t++)
-        if (tampered(res.receipts[t].code)) {
-            snprintf(e, elen, "tx %zu: %s: %s", t, chain_err_code(res.receipts[t].code),
-                     res.receipts[t].detail);
-            bad = e;
-        }
-    chain_apply_result_free(&res);
-    if (!bad) {
-        memcpy(prev, bid, CHAIN_HASH_LEN);
-        *txs += ntx;
-    }
-    return bad;
-}
-
-static int head_of(chain *c, chain_head *h)
-{
-    chain_rd *rd = NULL;
-    int rc = chain_rd_begin(c, &rd);
-    if (rc == CHAIN_OK)
-        rc = chain_head_get(rd, h);
-    if (rd)
-        chain_rd_end(rd);
-    return rc;
+    const char *what;
+    if (cli_audit_block(scratch, ht, raw, len, prev, txs, &what, e, elen) != CLI_AUDIT_OK)
+        return what;
+    return NULL;
 }
 
 int cli_audit_file(const char *cmd, const char *file, const chain_genesis *g, bool json)
@@ -130,9 +80,7 @@ int cli_audit_file(const char *cmd, const char *file, const chain_genesis *g, bo
     snprintf(sub, sizeof sub, "%s/backup", dir);
     snprintf(path, sizeof path, "%s/chain.mdb", sub);
     chain_options bopt = {.no_sync = true};
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    chain_options sopt = {.no_sync = true,
-                          .verify_threads = ncpu > 1 ? (unsigned)(ncpu > 16 ? 16 : ncpu) : 0};
+    chain_options sopt = cli_audit_scratch_options();
     if (mkdir(sub, 0700) != 0 || copy_file(path, file, e, sizeof e) != 0) {
         cli_fail(cmd, "--file: %s", e);
         goto out;
@@ -142,7 +90,7 @@ int cli_audit_file(const char *cmd, const char *file, const chain_genesis *g, bo
         goto out;
     }
     chain_head want, got;
-    if (head_of(bk, &want) != CHAIN_OK || chain_rd_begin(bk, &rd) != CHAIN_OK) {
+    if (cli_audit_head(bk, &want) != CHAIN_OK || chain_rd_begin(bk, &rd) != CHAIN_OK) {
         cli_fail(cmd, "--file %s: cannot read its head", file);
         goto out;
     }
@@ -166,7 +114,7 @@ int cli_audit_file(const char *cmd, const char *file, const chain_genesis *g, bo
     }
     cli_progress_end(&prog);
     char a[65], b[65];
-    if (head_of(scratch, &got) != CHAIN_OK) {
+    if (cli_audit_head(scratch, &got) != CHAIN_OK) {
         cli_fail(cmd, "scratch ledger: cannot read head");
         goto out;
     }
@@ -180,16 +128,7 @@ int cli_audit_file(const char *cmd, const char *file, const chain_genesis *g, bo
                  (unsigned long long)want.height, a, b);
         goto out;
     }
-    if (json)
-        printf("{\"ok\":true,\"height\":%llu,\"txs\":%llu,\"units\":%llu,\"head\":\"%s\","
-               "\"state_digest\":\"%s\"}\n",
-               (unsigned long long)want.height, (unsigned long long)txs,
-               (unsigned long long)got.units, a, b);
-    else
-        printf("audit OK: %llu blocks, %llu txs, %llu units re-verified from genesis\n"
-               "head %s\nstate digest %s (matches %s)\n",
-               (unsigned long long)want.height, (unsigned long long)txs,
-               (unsigned long long)got.units, a, b, file);
+    cli_audit_print_ok(json, want.height, txs, &got, file);
     rc = CLI_OK;
 out:
     if (rd)
@@ -198,6 +137,6 @@ out:
         chain_close(scratch);
     if (bk)
         chain_close(bk);
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    cli_audit_rmdir(dir);
     return rc;
 }

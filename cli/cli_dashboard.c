@@ -25,8 +25,8 @@ static json_t *post_json(cli_http *h, const char *path, const char *body, long *
                          size_t elen)
 {
     cli_resp r = {0};
-    if (cli_http_post(h, &r, path, "application/json", body ? body : "", body ? strlen(body) : 0,
-                      e, elen) != 0)
+    if (cli_http_post(h, &r, path, "application/json", body ? body : "", body ? strlen(body) : 0, e,
+                      elen) != 0)
         return NULL;
     *status = r.status;
     json_t *j = NULL;
@@ -48,8 +48,7 @@ static int login(int argc, char **argv)
     const cli_opt opts[] = {
         {"node", "URL", "the node whose dashboard to open (default $PROVENA_NODE)", &node, NULL},
         {"key", "FILE", "a brand key file (default $PROVENA_KEY)", &key_path, NULL},
-        {"out", "FILE", "write the session to FILE (new, mode 0600) instead of stdout", &out,
-         NULL},
+        {"out", "FILE", "write the session to FILE (new, mode 0600) instead of stdout", &out, NULL},
     };
     const cli_spec spec = {cmd,
                            "--node URL --key FILE [--out FILE]",
@@ -68,7 +67,8 @@ static int login(int argc, char **argv)
     if (!key_path || !key_path[0])
         return cli_usage_err(cmd, "--key: required (a brand key file)");
     if (strchr(node, ','))
-        return cli_usage_err(cmd, "--node: one node (a session is valid on the node that issued it)");
+        return cli_usage_err(cmd,
+                             "--node: one node (a session is valid on the node that issued it)");
     char e[512];
     uint8_t sk[CHAIN_SECKEY_LEN], pub[CHAIN_KEY_LEN];
     if (cli_key_read(sk, key_path, e, sizeof e) != 0)
@@ -108,8 +108,8 @@ static int login(int argc, char **argv)
     char body[512], key_hex[65], sig_hex[129];
     chain_hex(key_hex, pub, sizeof pub);
     chain_hex(sig_hex, sig, sizeof sig);
-    snprintf(body, sizeof body, "{\"challenge\":\"%s\",\"key\":\"%s\",\"sig\":\"%s\"}", cs,
-             key_hex, sig_hex);
+    snprintf(body, sizeof body, "{\"challenge\":\"%s\",\"key\":\"%s\",\"sig\":\"%s\"}", cs, key_hex,
+             sig_hex);
     ses = post_json(h, "/api/v1/dashboard/session", body, &status, e, sizeof e);
     const char *token = ses ? json_string_value(json_object_get(ses, "session")) : NULL;
     if (!token) {

@@ -243,16 +243,18 @@ static int gen_add_participant(int argc, char **argv)
 
 static int gen_add_node(int argc, char **argv)
 {
-    const char *id_s = NULL, *raft = NULL, *http = NULL, *pub = NULL, *op = NULL;
+    const char *id_s = NULL, *raft = NULL, *http = NULL, *pub = NULL, *op = NULL, *tls = NULL;
     const cli_opt opts[] = {
         {"id", "N", "Raft node id (1..)", &id_s, NULL},
-        {"raft", "URL", "node-to-node address, tcp://host:port", &raft, NULL},
+        {"raft", "URL", "node-to-node address, tls+tcp://host:port", &raft, NULL},
+        {"tls", "FILE", "the node's TLS certificate to pin (PEM: `provena key cert`, or the "
+                        "key file of `provena key new --tls`)", &tls, NULL},
         {"http", "URL", "gateway address, http://host:port", &http, NULL},
         {"pub", "HEX", "the node's public key (it signs scans)", &pub, NULL},
         {"operator", "ID", "operating brand or participant (default: first brand)", &op, NULL},
     };
     const cli_spec spec = {"provena genesis add-node",
-                           "FILE --id N --raft URL --http URL --pub HEX [--operator ID]",
+                           "FILE --id N --raft URL --http URL --pub HEX --tls CERT [--operator ID]",
                            "Adds a node to a genesis document.",
                            opts,
                            sizeof opts / sizeof *opts,
@@ -267,7 +269,18 @@ static int gen_add_node(int argc, char **argv)
     if (!id_s || !cli_parse_u64(&nid, id_s, 1, INT32_MAX))
         return cli_usage_err(spec.cmd, "--id: a node number 1..");
     if (!raft)
-        return cli_usage_err(spec.cmd, "--raft: required (tcp://host:port)");
+        return cli_usage_err(spec.cmd, "--raft: required (tls+tcp://host:port)");
+    bool tls_addr = strncmp(raft, "tls+tcp://", 10) == 0;
+    if (tls_addr && !tls)
+        return cli_usage_err(spec.cmd, "--tls: required with a tls+tcp:// address (the "
+                                       "node's certificate, `provena key new --tls`)");
+    if (!tls_addr && tls)
+        return cli_usage_err(spec.cmd, "--tls: the --raft address is not tls+tcp://");
+    uint8_t der[CHAIN_TLS_CERT_MAX];
+    size_t dl = 0;
+    char terr[320];
+    if (tls && cli_tls_cert_read(der, &dl, tls, terr, sizeof terr) != 0)
+        return cli_usage_err(spec.cmd, "--tls: %s", terr);
     if (!http)
         return cli_usage_err(spec.cmd, "--http: required (http://host:port)");
     uint8_t k[32];
@@ -284,8 +297,14 @@ static int gen_add_node(int argc, char **argv)
         arr = json_array();
         json_object_set_new(doc, "nodes", arr);
     }
-    json_array_append_new(arr, json_pack("{s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)nid, "operator",
-                                         op ? op : "", "raft", raft, "http", http, "pub", pub));
+    json_t *node = json_pack("{s:I,s:s,s:s,s:s,s:s}", "id", (json_int_t)nid, "operator",
+                             op ? op : "", "raft", raft, "http", http, "pub", pub);
+    if (dl) {
+        char hex[2 * CHAIN_TLS_CERT_MAX + 1];
+        chain_hex(hex, der, dl);
+        json_object_set_new(node, "tls", json_string(hex));
+    }
+    json_array_append_new(arr, node);
     rc = gen_write(spec.cmd, pos[0], doc);
     json_decref(doc);
     return rc;

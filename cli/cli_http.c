@@ -8,6 +8,7 @@
  * as {"error":{"code","message"}} and are shown as "code: message".
  */
 #include "cli/cli.h"
+#include "httpbody/httpbody.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -21,36 +22,6 @@ struct cli_http {
     char bases[CLI_NODES_MAX][512];
     size_t nbases, cur;
 };
-
-typedef struct sink {
-    char *p;
-    size_t len, cap, max;
-    bool overflow;
-} sink;
-
-static size_t sink_write(char *data, size_t size, size_t nmemb, void *ud)
-{
-    sink *s = ud;
-    size_t n = size * nmemb;
-    if (s->len + n > s->max) {
-        s->overflow = true;
-        return 0; /* aborts the transfer */
-    }
-    if (s->len + n + 1 > s->cap) {
-        size_t nc = s->cap ? s->cap : 4096;
-        while (nc < s->len + n + 1)
-            nc *= 2;
-        char *np = realloc(s->p, nc);
-        if (!np)
-            return 0;
-        s->p = np;
-        s->cap = nc;
-    }
-    memcpy(s->p + s->len, data, n);
-    s->len += n;
-    s->p[s->len] = '\0';
-    return n;
-}
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static void global_init(void)
@@ -136,12 +107,13 @@ static int perform(cli_http *h, cli_resp *resp, const char *path, const char *ct
         snprintf(errmsg, errmsg_len, "URL too long");
         return -1;
     }
-    sink s = {.max = max ? max : CLI_RESP_MAX};
+    httpbody s;
+    httpbody_init(&s, max ? max : CLI_RESP_MAX);
     struct curl_slist *hdrs = NULL;
     CURL *c = h->curl;
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, httpbody_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
@@ -170,7 +142,7 @@ static int perform(cli_http *h, cli_resp *resp, const char *path, const char *ct
             snprintf(errmsg, errmsg_len, "%s: answer larger than %zu bytes", url, s.max);
         else
             snprintf(errmsg, errmsg_len, "%s: %s", url, curl_easy_strerror(rc));
-        free(s.p);
+        httpbody_free(&s);
         return -1;
     }
     long status = 0;
@@ -183,7 +155,7 @@ static int perform(cli_http *h, cli_resp *resp, const char *path, const char *ct
         }
     }
     resp->status = status;
-    resp->body = s.p;
+    resp->body = (char *)s.p;
     resp->len = s.len;
     return 0;
 }

@@ -537,23 +537,26 @@ static int verb_node(int argc, char **argv)
     const char *sub = argc > 0 ? argv[0] : "";
     int type = !strcmp(sub, "add")      ? CHAIN_TX_NODE_ADD
                : !strcmp(sub, "remove") ? CHAIN_TX_NODE_REMOVE
+               : !strcmp(sub, "rotate") ? CHAIN_TX_NODE_ROTATE
                                         : 0;
     if (!type) {
         bool help = !strcmp(sub, "--help") || !strcmp(sub, "-h");
         fprintf(help ? stdout : stderr,
-                "usage: provena node add --id N --raft URL --http URL --pub HEX "
-                "[--operator ID]\n       provena node remove --id N\n");
+                "usage: provena node add --id N --raft URL --http URL --pub HEX --tls CERT "
+                "[--operator ID]\n       provena node remove --id N\n"
+                "       provena node rotate --id N --tls CERT\n");
         return help ? CLI_OK : CLI_USAGE;
     }
     lc c;
     char cmd[64];
     snprintf(cmd, sizeof cmd, "provena node %s", sub);
     lc_init(&c, cmd);
-    const char *id = NULL, *raft = NULL, *http = NULL, *pub = NULL, *op = NULL;
+    const char *id = NULL, *raft = NULL, *http = NULL, *pub = NULL, *op = NULL, *tls = NULL;
     const cli_opt opts[] = {
         LC_OPTS(c),
         {"id", "N", "node id", &id, NULL},
-        {"raft", "URL", "add: tcp://host:port", &raft, NULL},
+        {"raft", "URL", "add: tls+tcp://host:port", &raft, NULL},
+        {"tls", "CERT", "add, rotate: the node's TLS certificate to pin (PEM file)", &tls, NULL},
         {"http", "URL", "add: http://host:port", &http, NULL},
         {"pub", "HEX", "add: the node's public key", &pub, NULL},
         {"operator", "ID", "add: operating participant (default: the brand's id)", &op, NULL},
@@ -573,9 +576,23 @@ static int verb_node(int argc, char **argv)
     chain_tx tx = {.type = type};
     if (!id || !cli_parse_u64(&tx.node_id, id, 1, INT32_MAX))
         return cli_usage_err(cmd, "--id: a node number 1..");
+    bool tls_addr = raft && strncmp(raft, "tls+tcp://", 10) == 0;
+    if (type == CHAIN_TX_NODE_ROTATE && !tls)
+        return cli_usage_err(cmd, "--tls: required (the node's new certificate)");
+    if (type == CHAIN_TX_NODE_ADD && tls_addr && !tls)
+        return cli_usage_err(cmd, "--tls: required with a tls+tcp:// address");
+    if (type == CHAIN_TX_NODE_ADD && !tls_addr && tls)
+        return cli_usage_err(cmd, "--tls: the --raft address is not tls+tcp://");
+    if (type == CHAIN_TX_NODE_REMOVE && tls)
+        return cli_usage_err(cmd, "--tls: only for add and rotate");
+    if (tls) {
+        char terr[320];
+        if (cli_tls_cert_read(tx.tls, &tx.tls_len, tls, terr, sizeof terr) != 0)
+            return cli_usage_err(cmd, "--tls: %s", terr);
+    }
     if (type == CHAIN_TX_NODE_ADD) {
         if (!raft || strlen(raft) > CHAIN_ADDR_MAX)
-            return cli_usage_err(cmd, "--raft: required (tcp://host:port)");
+            return cli_usage_err(cmd, "--raft: required (tls+tcp://host:port)");
         if (!http || strlen(http) > CHAIN_ADDR_MAX)
             return cli_usage_err(cmd, "--http: required (http://host:port)");
         if (!cli_parse_key_hex(tx.key, pub))

@@ -23,10 +23,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <pthread.h>
-#include <secp256k1.h>
-#include <secp256k1_extrakeys.h>
-#include <secp256k1_schnorrsig.h>
-#include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,56 +154,6 @@ out:
     return rc;
 }
 
-/*
- * One worker's label signer. chain_sign derives the keypair (an EC
- * multiplication as costly as the signature) and reads getrandom for every
- * call; a mint signs a million labels with one key, so each worker derives the
- * keypair once and draws BIP-340 aux randomness from a seeded hash chain.
- * Signatures are the same BIP-340 signatures chain_verify checks.
- */
-typedef struct signer {
-    secp256k1_context *ctx;
-    secp256k1_keypair kp;
-    uint8_t seed[32];
-    uint64_t counter;
-} signer;
-
-static int signer_init(signer *sg, const uint8_t sk[CHAIN_SECKEY_LEN])
-{
-    memset(sg, 0, sizeof *sg);
-    uint8_t rnd[32];
-    sg->ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
-    if (!sg->ctx || getrandom(rnd, sizeof rnd, 0) != sizeof rnd ||
-        getrandom(sg->seed, sizeof sg->seed, 0) != sizeof sg->seed ||
-        !secp256k1_context_randomize(sg->ctx, rnd) ||
-        !secp256k1_keypair_create(sg->ctx, &sg->kp, sk)) {
-        if (sg->ctx)
-            secp256k1_context_destroy(sg->ctx);
-        sg->ctx = NULL;
-        return -1;
-    }
-    return 0;
-}
-
-static void signer_free(signer *sg)
-{
-    if (sg->ctx)
-        secp256k1_context_destroy(sg->ctx);
-    explicit_bzero(sg, sizeof *sg);
-}
-
-static int signer_sign(signer *sg, uint8_t sig[CHAIN_SIG_LEN], const uint8_t msg[CHAIN_HASH_LEN])
-{
-    uint8_t in[40], aux[32];
-    memcpy(in, sg->seed, 32);
-    memcpy(in + 32, &sg->counter, 8);
-    sg->counter++;
-    chain_tagged_hash(aux, "provena/cli/aux/v1", in, sizeof in);
-    int ok = secp256k1_schnorrsig_sign32(sg->ctx, sig, msg, &sg->kp, aux);
-    explicit_bzero(aux, sizeof aux);
-    return ok ? 0 : -1;
-}
-
 static int build_batch(const mint *m, mbatch *b, size_t index)
 {
     size_t n = index + 1 < m->nbatches ? m->batch_size
@@ -220,8 +166,9 @@ static int build_batch(const mint *m, mbatch *b, size_t index)
         snprintf(b->errmsg, sizeof b->errmsg, "out of memory");
         return -1;
     }
-    signer sg;
-    if (signer_init(&sg, m->sk) != 0) {
+    /* one keypair per batch, not per label (chain_signer) */
+    chain_signer *sg = NULL;
+    if (chain_signer_new(&sg, m->sk) != CHAIN_OK) {
         snprintf(b->errmsg, sizeof b->errmsg, "cannot set up the label signer");
         return -1;
     }
@@ -236,12 +183,12 @@ static int build_batch(const mint *m, mbatch *b, size_t index)
         b->ptrs[i] = b->serials[i];
         chain_label_hash(msg, m->chain_id, m->gtin, b->serials[i], m->lot,
                          m->expiry ? m->expiry : "");
-        if (signer_sign(&sg, b->sigs[i], msg) != 0) {
+        if (chain_signer_sign(sg, b->sigs[i], msg) != CHAIN_OK) {
             snprintf(b->errmsg, sizeof b->errmsg, "signing a label failed");
             rc = -1;
         }
     }
-    signer_free(&sg);
+    chain_signer_free(sg);
     if (rc == 0 && m->labels_dir && render_labels(m, b, index) != 0)
         rc = -1;
     return rc;
@@ -643,6 +590,174 @@ static int mint_args(mint *m, const char *cmd, const char *count_s, const char *
     return CLI_OK;
 }
 
+/* One mint run's submitting side (main thread): where the pipeline stands. */
+typedef struct mrun {
+    mint *m;
+    cli_http *h;
+    FILE *csv;
+    const char *cmd;
+    const uint8_t *pub;
+    bool dry_run;
+    uint64_t nonce;  /* of the next mint tx signed */
+    size_t head;     /* oldest batch not yet receipted */
+    size_t inflight; /* batches sent and not yet receipted */
+    unsigned resyncs;
+    cli_progress prog;
+    char e[512];
+} mrun;
+
+/* A batch is done: its units are printed (and written to the CSV). */
+static void run_done(mrun *r, mbatch *b)
+{
+    emit(r->m, b, r->csv);
+    cli_progress_add(&r->prog, b->n);
+    b->state = B_DONE;
+    batch_release(b);
+    r->head++;
+}
+
+/* Signs and POSTs the k ready batches from ns (a dry run only emits them).
+ * CLI_OK, or the failure already reported. */
+static int run_send(mrun *r, size_t ns, size_t k)
+{
+    mint *m = r->m;
+    mbatch *group[MINT_POST_TXS];
+    for (size_t i = 0; i < k; i++) {
+        mbatch *b = &m->batches[ns + i];
+        if (b->err)
+            return cli_fail(r->cmd, "batch %zu: %s", ns + i + 1, b->errmsg);
+        if (r->dry_run)
+            run_done(r, b);
+        else if (sign_encode(m, b, r->nonce++, r->e, sizeof r->e) != 0)
+            return cli_fail(r->cmd, "batch %zu: %s", ns + i + 1, r->e);
+        group[i] = b;
+    }
+    if (!r->dry_run) {
+        if (post_group(r->h, group, k, r->e, sizeof r->e) != 0)
+            return cli_fail(r->cmd, "batch %zu: %s", ns + 1, r->e);
+        for (size_t i = 0; i < k; i++) {
+            group[i]->state = B_SENT;
+            group[i]->first_sent_ms = group[i]->sent_ms;
+        }
+        r->inflight += k;
+    }
+    pthread_mutex_lock(&m->mu);
+    m->next_submit += k;
+    pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    return CLI_OK;
+}
+
+/* Polls the oldest batch in flight: done, still waiting, lost or stale (its
+ * batches signed again), or a failure. CLI_OK to go on, else the result. */
+static int run_poll(mrun *r)
+{
+    mint *m = r->m;
+    mbatch *b = &m->batches[r->head];
+    int code = 0;
+    int p = poll_batch(r->h, m, b, &code, r->e, sizeof r->e);
+    bool lost = p == 0 && cli_now_ms() - b->sent_ms > MINT_RESEND_MS;
+    if (p == 0 && !lost) {
+        usleep(MINT_POLL_MS * 1000);
+        return CLI_OK;
+    }
+    if (lost || (p < 0 && code == CHAIN_ERR_STALE_NONCE)) {
+        /* Lost (no waiter on the node forwards a wait=0 tx again after a
+         * leader change) or stale: sign the unlanded ones again in order. */
+        if (++r->resyncs > MINT_RESYNC_MAX)
+            return mint_unknown(m, r->head, m->next_submit, "too many resubmissions");
+        if (resync(r->h, m, r->head, m->next_submit, &r->nonce, r->pub, r->e, sizeof r->e) != 0) {
+            /* The network is unsettled (an election): try again shortly. */
+            fprintf(stderr, "%s: batch %zu: resubmit: %s (retrying)\n", r->cmd, r->head + 1, r->e);
+            m->batches[r->head].sent_ms = cli_now_ms();
+            usleep(500 * 1000);
+        }
+        return CLI_OK;
+    }
+    if (p < 0) {
+        if (code == MINT_ERR_UNKNOWN)
+            return mint_unknown(m, r->head, m->next_submit, r->e);
+        return cli_fail(r->cmd, "batch %zu: %s", r->head + 1, r->e);
+    }
+    run_done(r, b);
+    r->inflight--;
+    return CLI_OK;
+}
+
+/* The submitting loop: sends ready batches while the window allows, else
+ * polls the oldest one in flight, until every batch is receipted. */
+static int run_pipeline(mrun *r)
+{
+    mint *m = r->m;
+    cli_progress_start(&r->prog, "mint", m->count);
+    uint64_t t0 = cli_now_ms();
+    while (r->head < m->nbatches) {
+        pthread_mutex_lock(&m->mu);
+        size_t ns = m->next_submit;
+        bool can_send = ns < m->nbatches && r->inflight < MINT_INFLIGHT;
+        if (can_send && r->inflight == 0)
+            while (m->batches[ns].state != B_READY)
+                pthread_cond_wait(&m->cv, &m->mu);
+        /* Consecutive ready batches, up to one POST's worth and the window. */
+        size_t k = 0;
+        while (can_send && k < MINT_POST_TXS && ns + k < m->nbatches &&
+               r->inflight + k < MINT_INFLIGHT && m->batches[ns + k].state == B_READY)
+            k++;
+        pthread_mutex_unlock(&m->mu);
+        int rc = CLI_OK;
+        if (k > 0)
+            rc = run_send(r, ns, k);
+        else if (r->inflight > 0)
+            rc = run_poll(r);
+        if (rc != CLI_OK)
+            return rc;
+    }
+    cli_progress_end(&r->prog);
+    uint64_t el = cli_now_ms() - t0;
+    fprintf(stderr, "%s %llu units of %s lot %s in %zu txs, %.1f s (%.0f units/s)\n",
+            r->dry_run ? "signed (dry run, nothing submitted)" : "minted",
+            (unsigned long long)m->count, m->gtin, m->lot, m->nbatches, (double)el / 1000.0,
+            el ? (double)m->count * 1000.0 / (double)el : 0.0);
+    return CLI_OK;
+}
+
+/* Starts up to one builder a core; the number started (0: none could be). */
+static size_t workers_start(mint *m, pthread_t th[MINT_WORKERS_MAX])
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nworkers = ncpu < 1 ? 1 : ncpu > MINT_WORKERS_MAX ? MINT_WORKERS_MAX : (size_t)ncpu;
+    size_t nth = 0;
+    for (; nth < nworkers; nth++)
+        if (pthread_create(&th[nth], NULL, worker, m) != 0)
+            break;
+    return nth;
+}
+
+/* Stops and joins the builders and drops every batch's buffers. */
+static void workers_stop(mint *m, pthread_t th[MINT_WORKERS_MAX], size_t nth)
+{
+    pthread_mutex_lock(&m->mu);
+    m->stop = true;
+    pthread_cond_broadcast(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+    for (size_t i = 0; i < nth; i++)
+        pthread_join(th[i], NULL);
+    for (size_t i = 0; i < m->nbatches; i++)
+        batch_release(&m->batches[i]);
+}
+
+/* Warns when the key is none of the genesis's brand keys (the chain will
+ * refuse the mint; a dry run still shows what would be signed). */
+static void warn_not_brand(const char *cmd, const chain_genesis *g,
+                           const uint8_t pub[CHAIN_KEY_LEN])
+{
+    bool is_brand = false;
+    for (size_t i = 0; i < g->nbrands; i++)
+        is_brand |= memcmp(g->brands[i].pub, pub, CHAIN_KEY_LEN) == 0;
+    if (!is_brand)
+        fprintf(stderr, "%s: warning: --key is not a brand key in the genesis\n", cmd);
+}
+
 int cli_cmd_mint(int argc, char **argv)
 {
     static const char cmd[] = "provena mint";
@@ -713,11 +828,7 @@ int cli_cmd_mint(int argc, char **argv)
         goto out;
     }
     m.resolver = cli_resolver_pick(resolver, sizeof resolver, m.resolver, g->resolver, node, cmd);
-    bool is_brand = false;
-    for (size_t i = 0; i < g->nbrands; i++)
-        is_brand |= memcmp(g->brands[i].pub, pub, CHAIN_KEY_LEN) == 0;
-    if (!is_brand)
-        fprintf(stderr, "%s: warning: --key is not a brand key in the genesis\n", cmd);
+    warn_not_brand(cmd, g, pub);
     if (csv_path) {
         csv = fopen(csv_path, "w");
         if (!csv) {
@@ -733,129 +844,15 @@ int cli_cmd_mint(int argc, char **argv)
     }
     pthread_mutex_init(&m.mu, NULL);
     pthread_cond_init(&m.cv, NULL);
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t nworkers = ncpu < 1 ? 1 : ncpu > MINT_WORKERS_MAX ? MINT_WORKERS_MAX : (size_t)ncpu;
-    for (; nth < nworkers; nth++)
-        if (pthread_create(&th[nth], NULL, worker, &m) != 0)
-            break;
-    if (nth == 0) {
+    if ((nth = workers_start(&m, th)) == 0) {
         cli_fail(cmd, "cannot start worker threads");
         goto out_threads;
     }
-
-    cli_progress prog;
-    cli_progress_start(&prog, "mint", m.count);
-    size_t head = 0; /* oldest batch not yet receipted */
-    size_t inflight = 0;
-    unsigned resyncs = 0;
-    uint64_t t0 = cli_now_ms();
-    while (head < m.nbatches) {
-        pthread_mutex_lock(&m.mu);
-        size_t ns = m.next_submit;
-        bool can_send = ns < m.nbatches && inflight < MINT_INFLIGHT;
-        if (can_send && inflight == 0)
-            while (m.batches[ns].state != B_READY)
-                pthread_cond_wait(&m.cv, &m.mu);
-        /* Consecutive ready batches, up to one POST's worth and the window. */
-        size_t k = 0;
-        while (can_send && k < MINT_POST_TXS && ns + k < m.nbatches &&
-               inflight + k < MINT_INFLIGHT && m.batches[ns + k].state == B_READY)
-            k++;
-        pthread_mutex_unlock(&m.mu);
-        if (k > 0) {
-            mbatch *group[MINT_POST_TXS];
-            for (size_t i = 0; i < k; i++) {
-                mbatch *b = &m.batches[ns + i];
-                if (b->err) {
-                    cli_fail(cmd, "batch %zu: %s", ns + i + 1, b->errmsg);
-                    goto out_threads;
-                }
-                if (dry_run) {
-                    emit(&m, b, csv);
-                    cli_progress_add(&prog, b->n);
-                    b->state = B_DONE;
-                    batch_release(b);
-                    head++;
-                } else if (sign_encode(&m, b, nonce++, e, sizeof e) != 0) {
-                    cli_fail(cmd, "batch %zu: %s", ns + i + 1, e);
-                    goto out_threads;
-                }
-                group[i] = b;
-            }
-            if (!dry_run) {
-                if (post_group(h, group, k, e, sizeof e) != 0) {
-                    cli_fail(cmd, "batch %zu: %s", ns + 1, e);
-                    goto out_threads;
-                }
-                for (size_t i = 0; i < k; i++) {
-                    group[i]->state = B_SENT;
-                    group[i]->first_sent_ms = group[i]->sent_ms;
-                }
-                inflight += k;
-            }
-            pthread_mutex_lock(&m.mu);
-            m.next_submit += k;
-            pthread_cond_broadcast(&m.cv);
-            pthread_mutex_unlock(&m.mu);
-            continue;
-        }
-        if (inflight == 0)
-            continue;
-        mbatch *b = &m.batches[head];
-        int code = 0;
-        int p = poll_batch(h, &m, b, &code, e, sizeof e);
-        bool lost = p == 0 && cli_now_ms() - b->sent_ms > MINT_RESEND_MS;
-        if (p == 0 && !lost) {
-            usleep(MINT_POLL_MS * 1000);
-            continue;
-        }
-        if (lost || (p < 0 && code == CHAIN_ERR_STALE_NONCE)) {
-            /* Lost (no waiter on the node forwards a wait=0 tx again after a
-             * leader change) or stale: sign the unlanded ones again in order. */
-            if (++resyncs > MINT_RESYNC_MAX) {
-                rc = mint_unknown(&m, head, m.next_submit, "too many resubmissions");
-                goto out_threads;
-            }
-            if (resync(h, &m, head, m.next_submit, &nonce, pub, e, sizeof e) != 0) {
-                /* The network is unsettled (an election): try again shortly. */
-                fprintf(stderr, "%s: batch %zu: resubmit: %s (retrying)\n", cmd, head + 1, e);
-                m.batches[head].sent_ms = cli_now_ms();
-                usleep(500 * 1000);
-            }
-            continue;
-        }
-        if (p < 0) {
-            if (code == MINT_ERR_UNKNOWN)
-                rc = mint_unknown(&m, head, m.next_submit, e);
-            else
-                cli_fail(cmd, "batch %zu: %s", head + 1, e);
-            goto out_threads;
-        }
-        emit(&m, b, csv);
-        cli_progress_add(&prog, b->n);
-        b->state = B_DONE;
-        batch_release(b);
-        head++;
-        inflight--;
-    }
-    cli_progress_end(&prog);
-    {
-        uint64_t el = cli_now_ms() - t0;
-        fprintf(stderr, "%s %llu units of %s lot %s in %zu txs, %.1f s (%.0f units/s)\n",
-                dry_run ? "signed (dry run, nothing submitted)" : "minted",
-                (unsigned long long)m.count, m.gtin, m.lot, m.nbatches, (double)el / 1000.0,
-                el ? (double)m.count * 1000.0 / (double)el : 0.0);
-    }
-    rc = CLI_OK;
+    mrun run = {
+        .m = &m, .h = h, .csv = csv, .cmd = cmd, .pub = pub, .dry_run = dry_run, .nonce = nonce};
+    rc = run_pipeline(&run);
 out_threads:
-    pthread_mutex_lock(&m.mu);
-    m.stop = true;
-    pthread_cond_broadcast(&m.cv);
-    pthread_mutex_unlock(&m.mu);
-    for (size_t i = 0; i < nth; i++)
-        pthread_join(th[i], NULL);
-    for (size_t i = 0; i < m.nbatches; i++)
-        batch_release(&m.batches[i]);
+    workers_stop(&m, th, nth);
     pthread_cond_destroy(&m.cv);
     pthread_mutex_destroy(&m.mu);
 out:

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "mono/mono.h"
+
 const char *cons_strerror(int code)
 {
     switch (code) {
@@ -87,7 +89,9 @@ static void net_raft_frame(void *ctx, cons_wire *w)
 {
     cons *c = ctx;
     pthread_mutex_lock(&c->mu);
-    if (c->inbox_n == CONS_INBOX_MAX || c->stop_req) {
+    /* frames still flow while a stopping leader hands over (it must hear its
+     * followers catch up); only once raft closes are they dropped */
+    if (c->inbox_n == CONS_INBOX_MAX || c->frames_off) {
         c->inbox_dropped++;
         pthread_mutex_unlock(&c->mu);
         cons_wire_release(w);
@@ -332,11 +336,11 @@ int cons_start(cons **out, const cons_config *cfg, char *errmsg, size_t errmsg_l
     apply_defaults(&c->cfg);
     snprintf(c->data_dir, sizeof c->data_dir, "%s/raft", cfg->data_dir);
     c->cfg.data_dir = c->data_dir;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    if (mono_cond_init(&c->cv) != 0) {
+        snprintf(errmsg, errmsg_len, "out of memory");
+        free(c);
+        return CONS_ERR_NOMEM;
+    }
     pthread_mutex_init(&c->mu, NULL);
     c->inbox = calloc(CONS_INBOX_MAX, sizeof *c->inbox);
     c->txq = calloc(c->cfg.queue_max, sizeof *c->txq);
@@ -345,6 +349,15 @@ int cons_start(cons **out, const cons_config *cfg, char *errmsg, size_t errmsg_l
         snprintf(errmsg, errmsg_len, "out of memory");
         cons_free(c);
         return CONS_ERR_NOMEM;
+    }
+    if (cfg->tls_file) {
+        if (strlen(cfg->tls_file) >= sizeof c->tls_file) {
+            snprintf(errmsg, errmsg_len, "TLS key file name too long");
+            cons_free(c);
+            return CONS_ERR_INVALID;
+        }
+        snprintf(c->tls_file, sizeof c->tls_file, "%s", cfg->tls_file);
+        c->cfg.tls_file = c->tls_file;
     }
     if (mkdir(c->data_dir, 0700) != 0 && errno != EEXIST) {
         snprintf(errmsg, errmsg_len, "mkdir %s: %s", c->data_dir, strerror(errno));
@@ -360,7 +373,8 @@ int cons_start(cons **out, const cons_config *cfg, char *errmsg, size_t errmsg_l
     cons_io_setup(c);
     cons_fsm_setup(c);
     cons_net_cbs cbs = {c, net_raft_frame, net_tx};
-    rv = cons_net_open(&c->net, c->cfg.id, c->cfg.chain_id, c->addr, &cbs, sub, sizeof sub);
+    rv = cons_net_open(&c->net, c->cfg.id, c->cfg.chain_id, c->addr, c->cfg.tls_file,
+                       c->cfg.peers, c->cfg.npeers, &cbs, sub, sizeof sub);
     if (rv) {
         snprintf(errmsg, errmsg_len, "%s", sub);
         cons_free(c);

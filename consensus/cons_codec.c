@@ -190,6 +190,28 @@ int cons_codec_encode_forward(uint8_t **out, size_t *out_len, const uint8_t *cha
     return 0;
 }
 
+int cons_codec_encode_hello(uint8_t **out, size_t *out_len, const uint8_t *chain, uint64_t from_id,
+                            const char *from_addr, uint64_t to_id, uint64_t ts_ms,
+                            const uint8_t *sig, size_t sig_len)
+{
+    if (sig_len == 0 || sig_len > CONS_HELLO_SIG_MAX || to_id == 0)
+        return RAFT_INVALID;
+    wr w = {NULL, 0};
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass && !(w.p = malloc(w.n)))
+            return RAFT_NOMEM;
+        w.n = 0;
+        w_header(&w, chain, CONS_KIND_HELLO, from_id, from_addr);
+        w_u64(&w, to_id);
+        w_u64(&w, ts_ms);
+        w_u8(&w, (uint8_t)sig_len);
+        w_bytes(&w, sig, sig_len);
+    }
+    *out = w.p;
+    *out_len = w.n;
+    return 0;
+}
+
 /* ---- bounded reader ---------------------------------------------------------- */
 
 typedef struct rd {
@@ -482,6 +504,17 @@ int cons_codec_decode(cons_wire *w, const uint8_t *chain, const uint8_t *buf, si
                 a->last_log_term > a->term || !index_ok(a->last_log_index))
                    ? RAFT_MALFORMED
                    : 0;
+    }
+    case CONS_KIND_HELLO: {
+        w->hello_to = r_u64(&r);
+        w->hello_ts_ms = r_u64(&r);
+        uint8_t sl = r_u8(&r);
+        const uint8_t *sig = r_take(&r, sl);
+        if (r.bad || r.left || w->hello_to == 0 || sl == 0 || sl > CONS_HELLO_SIG_MAX)
+            return RAFT_MALFORMED;
+        memcpy(w->hello_sig, sig, sl);
+        w->hello_sig_len = sl;
+        return 0;
     }
     case CONS_KIND_FORWARD: {
         uint32_t n = r_u32(&r);

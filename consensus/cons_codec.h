@@ -7,6 +7,10 @@
  * kind 1..6 are raft's enum raft_message_type, CONS_KIND_FORWARD carries
  * transactions from a follower to the leader:
  *   count u32 | (len u32 | bytes){count}
+ * and CONS_KIND_HELLO, the first frame on every TLS connection, binds the
+ * connection to the sender's node id (cons_tls.h):
+ *   to_id u64 | ts_ms u64 | sig_len u8 | sig (ECDSA, DER, by the sender's
+ *   pinned TLS key)
  * Every length is checked against the bytes remaining before it is used, and
  * every field against what raft may be handed without tripping an assert or a
  * free on its error paths (see cons_codec_decode); any failure returns
@@ -22,6 +26,8 @@
 #include <stdint.h>
 
 #define CONS_KIND_FORWARD    16
+#define CONS_KIND_HELLO      17
+#define CONS_HELLO_SIG_MAX   80 /* a DER ECDSA P-256 signature is at most 72 bytes */
 #define CONS_FORWARD_MAX_TXS 4096                /* txs in one forward frame */
 #define CONS_AE_MAX_ENTRIES  65536               /* entries in one AppendEntries */
 #define CONS_TERM_MAX        (UINT64_C(1) << 48) /* larger terms are refused */
@@ -39,6 +45,9 @@ typedef struct cons_wire {
     const uint8_t *fwd;      /* FORWARD: validated body (points into input) */
     size_t fwd_len;
     uint32_t fwd_count;
+    uint64_t hello_to, hello_ts_ms; /* HELLO: receiver's id, sender's clock (unix ms) */
+    uint8_t hello_sig[CONS_HELLO_SIG_MAX];
+    size_t hello_sig_len;
 } cons_wire;
 
 /* Encode a raft message of network `chain` (CONS_CHAIN_ID_LEN bytes) from
@@ -51,6 +60,11 @@ int cons_codec_encode_raft(uint8_t **out, size_t *out_len, const uint8_t *chain,
 int cons_codec_encode_forward(uint8_t **out, size_t *out_len, const uint8_t *chain,
                               uint64_t from_id, const char *from_addr, const uint8_t *const *txs,
                               const size_t *lens, size_t n) __attribute__((warn_unused_result));
+
+/* Encode a HELLO frame (sig made by cons_tls_hello_sign). */
+int cons_codec_encode_hello(uint8_t **out, size_t *out_len, const uint8_t *chain, uint64_t from_id,
+                            const char *from_addr, uint64_t to_id, uint64_t ts_ms,
+                            const uint8_t *sig, size_t sig_len) __attribute__((warn_unused_result));
 
 /* Decode one frame of network `chain`. Returns 0, RAFT_MALFORMED, RAFT_NOMEM or
  * CONS_CODEC_OTHER_CHAIN (w->chain_id then holds the sender's chain id). buf is

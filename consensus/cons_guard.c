@@ -16,7 +16,12 @@
  *      lagging node that has no leader still follows a far-ahead network).
  *   3. one leader per term: AppendEntries, InstallSnapshot and TimeoutNow at
  *      the current term or later come only from the leader this node follows
- *      (when it follows one), and never to a leader.
+ *      (when it follows one) or, at the current term, from the candidate this
+ *      node voted for in it, and never to a leader, unless it is the node this
+ *      leader hands leadership to, at a later term. (A vote for a candidate
+ *      sent by a leadership transfer leaves libraft 0.22 still naming the
+ *      old leader: refusing the new one there held every handover at stop
+ *      for an election timeout.)
  *   4. the log: an AppendEntries that contradicts a committed entry is refused
  *      (libraft 0.22.1 answers it with RAFT_SHUTDOWN, and on that error path
  *      both recvAppendEntries and the legacy recv callback free the entries'
@@ -35,6 +40,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#define CONS_PINS_EVERY_MS 1000 /* how often the TLS pins follow the ledger */
 #define CONS_WANTED_TTL_MS 200  /* how long a membership read is reused for identity checks */
 #define CONS_GUARD_LOG_MS  1000 /* at most one refusal line per second */
 
@@ -112,6 +118,38 @@ static void wanted_refresh(cons *c, uint64_t now_ms, bool force)
     c->nwanted = n;
 }
 
+/* Once a second: hand the ledger's members and their pinned TLS certificates
+ * to the transport, which trusts exactly those (cons_net_pins_set), and say
+ * in the log what that changed. Before any member list is known (a joining
+ * node with no state yet) the configuration's first pins stay. */
+void cons_guard_pins(cons *c, uint64_t now_ms)
+{
+    if (!c->cfg.tls_file || now_ms < c->pins_ms + CONS_PINS_EVERY_MS)
+        return;
+    c->pins_ms = now_ms;
+    wanted_refresh(c, now_ms, true);
+    char e[256] = "";
+    int what = cons_net_pins_set(c->net, c->wanted, c->nwanted, e, sizeof e);
+    if (what & CONS_NET_PINS_CHANGED)
+        cons_log(c, "TLS: the pinned keys changed (%zu member(s)): connections of keys no longer "
+                    "pinned closed%s",
+                 c->nwanted,
+                 what & CONS_NET_LISTENER_RESTARTED ? ", listener restarted to trust the new" : "");
+    if (what & CONS_NET_KEY_RELOADED)
+        cons_log(c, "TLS: %s changed on disk: now using its key", c->tls_file);
+    if (what & CONS_NET_KEY_BAD)
+        cons_log(c, "TLS: %s changed but cannot be used, keeping the old key: %s", c->tls_file,
+                 e);
+    if (what & CONS_NET_LISTEN_FAILED)
+        cons_log(c, "TLS: %s", e);
+    bool pinned = cons_net_self_pinned(c->net, c->wanted, c->nwanted);
+    if (!pinned && !c->self_unpinned_logged)
+        cons_log(c, "TLS: the ledger pins another certificate for node %llu than %s holds: peers "
+                    "refuse this node until the pinned key is installed there",
+                 (unsigned long long)c->cfg.id, c->tls_file);
+    c->self_unpinned_logged = !pinned;
+}
+
 static const cons_peer *wanted_find(const cons *c, uint64_t id)
 {
     for (size_t i = 0; i < c->nwanted; i++)
@@ -176,7 +214,7 @@ static void guard_log(cons *c, const char *fmt, ...)
     va_end(ap);
     if (c->guard_log_suppressed)
         cons_log_at(c, LOG_LEVEL_WARN, "%s (and %llu more refusals since the last line)", line,
-                 (unsigned long long)c->guard_log_suppressed);
+                    (unsigned long long)c->guard_log_suppressed);
     else
         cons_log_at(c, LOG_LEVEL_WARN, "%s", line);
     c->guard_log_ms = now;
@@ -283,9 +321,9 @@ bool cons_guard_frame(cons *c, cons_wire *w)
     bool from_leader_kind = m->type == RAFT_APPEND_ENTRIES || m->type == RAFT_INSTALL_SNAPSHOT ||
                             m->type == RAFT_TIMEOUT_NOW;
     if (!why && from_leader_kind && term >= cur) {
-        if (leader)
+        if (leader && !(term > cur && raft_transferee(r) == w->from_id))
             why = "a leader's message sent to this node, which leads";
-        else if (lid != 0 && lid != w->from_id)
+        else if (lid != 0 && lid != w->from_id && !(term == cur && raft_voted_for(r) == w->from_id))
             why = "a leader's message from a node that is not the leader this node follows";
     }
     if (!why && m->type == RAFT_APPEND_ENTRIES)

@@ -74,6 +74,7 @@ struct cons {
     cons_config cfg;
     char addr[CONS_ADDR_MAX];
     char data_dir[4096];
+    char tls_file[4096];
 
     /* ---- consensus thread ---- */
     struct raft raft;
@@ -117,6 +118,7 @@ struct cons {
     bool change_pending;
     uint64_t next_members_ms;
     bool transfer_done;
+    uint64_t transfer_from_ms; /* when cons_stop's transfer began (0: none) */
     uint64_t stop_deadline_ms;
     uint64_t blocks_proposed, txs_forwarded, txs_dropped;
     /* guard (cons_guard.c) */
@@ -127,6 +129,9 @@ struct cons {
     uint64_t guard_log_ms, guard_log_suppressed;
     uint64_t other_chain_logged, other_chain_log_ms; /* frames of another network, logged */
     uint64_t malformed_logged, malformed_log_ms;     /* malformed frames, logged */
+    uint64_t pins_ms;                                /* last cons_net_pins_set */
+    uint64_t tls_logged[3], tls_log_ms;              /* refusals of the TLS layer, logged */
+    bool self_unpinned_logged;
     /* member health (cons_members.c), kept on every node, reported by the leader */
     struct {
         uint64_t id;
@@ -148,6 +153,7 @@ struct cons {
     pthread_cond_t cv;
     bool stop_req;
     bool retire_req; /* cons_retire: removed by the network */
+    bool frames_off; /* raft is closing: incoming frames are dropped */
     bool halted;
     bool kick; /* new txs worth a look before the next deadline */
     cons_wire **inbox;
@@ -176,6 +182,8 @@ void cons_fsm_setup(cons *c);
 /* cons_guard.c: true when raft may see frame w (possibly cut: see the file's
  * comment); false when it is refused (logged, counted; the caller releases it). */
 bool cons_guard_frame(cons *c, cons_wire *w);
+/* cons_guard.c: the transport's TLS pins follow the ledger (about once a second). */
+void cons_guard_pins(cons *c, uint64_t now_ms);
 const char *cons_msg_name(int type);
 
 /* cons_members.c: leader only, after the barrier. */

@@ -25,16 +25,16 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "mono/mono.h"
+
 uint64_t cons_now_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    return mono_us();
 }
 
 uint64_t cons_now_ms(void)
 {
-    return cons_now_us() / 1000u;
+    return mono_ms();
 }
 
 static cons *io_cons(struct raft_io *io)

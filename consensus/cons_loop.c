@@ -17,6 +17,7 @@
  * Up to CONS_INFLIGHT_MAX blocks are in flight (pipelined) at once.
  */
 #include "consensus/cons_int.h"
+#include "consensus/cons_tls.h"
 #include "log/log.h"
 
 #include <assert.h>
@@ -298,6 +299,21 @@ static void log_net_refusals(cons *c, const cons_net_stats *ns)
         c->malformed_logged = ns->rx_malformed;
         c->malformed_log_ms = now;
     }
+    /* frames before a HELLO are normal right after a peer (re)connects (those
+     * queued while it was away): counted, and said only beside a refusal */
+    const uint64_t tls[3] = {ns->hellos_refused, ns->rx_unauth, ns->rx_wrong_sender};
+    if ((tls[0] != c->tls_logged[0] || tls[2] != c->tls_logged[2]) &&
+        now >= c->tls_log_ms + 1000) {
+        cons_log(c,
+                 "TLS: refused %llu HELLO(s) (key not pinned for the id claimed, bad signature, "
+                 "wrong receiver, clock off by more than %d s), dropped %llu frame(s) before a "
+                 "HELLO and %llu naming another sender than their connection's",
+                 (unsigned long long)(tls[0] - c->tls_logged[0]), CONS_HELLO_SKEW_MS / 1000,
+                 (unsigned long long)(tls[1] - c->tls_logged[1]),
+                 (unsigned long long)(tls[2] - c->tls_logged[2]));
+        memcpy(c->tls_logged, tls, sizeof tls);
+        c->tls_log_ms = now;
+    }
 }
 
 /* Updates c->status in place, once per loop iteration: the peer list (the
@@ -366,6 +382,11 @@ static void publish_status(cons *c)
     out->msgs_malformed = ns.rx_malformed;
     out->msgs_other_chain = ns.rx_other_chain;
     out->msgs_refused = c->msgs_refused;
+    out->tls = ns.tls;
+    out->msgs_unauthenticated = ns.rx_unauth;
+    out->msgs_wrong_sender = ns.rx_wrong_sender;
+    out->hellos_refused = ns.hellos_refused;
+    out->tls_pin_changes = ns.pin_changes;
     out->msgs_dropped = ns.tx_dropped + c->inbox_dropped;
     out->queued = c->txq_n + c->nstage;
     out->stopped = c->halted || c->stop_req;
@@ -431,10 +452,15 @@ static void deliver_inbox(cons *c)
                                 (c->snapshot_puts > 0 || c->raft.legacy.snapshot_taking);
             if (install_busy)
                 c->installs_dropped_busy++;
-            if (c->recv_cb && c->state != CONS_HALTED && !install_busy &&
-                cons_guard_frame(c, batch[i])) {
+            if (c->recv_cb && (c->state == CONS_RUNNING || c->state == CONS_TRANSFER) &&
+                !install_busy && cons_guard_frame(c, batch[i])) {
                 /* raft owns entries/batch and snapshot data from here on */
                 cons_members_heard(c, batch[i]->msg.server_id, cons_now_ms());
+                /* libraft ignores a TimeoutNow (a leader handing over) while an
+                 * append is being persisted, and the leader sends it once:
+                 * finish the entries of this batch first */
+                if (batch[i]->kind == RAFT_TIMEOUT_NOW)
+                    cons_io_flush(c);
                 cons_guard_append_entries(&c->raft, &batch[i]->msg);
                 c->recv_cb(&c->io, &batch[i]->msg);
             } else {
@@ -465,21 +491,49 @@ static void handle_stop(cons *c, uint64_t now)
             if (t) {
                 t->data = c;
                 c->transfer_done = false;
-                if (raft_transfer(&c->raft, t, 0, transfer_done_cb) != 0) {
+                int rv = raft_transfer(&c->raft, t, 0, transfer_done_cb);
+                if (rv != 0) {
                     free(t);
                     c->transfer_done = true;
+                    cons_log_at(c, LOG_LEVEL_WARN, "stopping: leadership transfer refused: %s",
+                                raft_strerror(rv));
+                } else {
+                    c->transfer_from_ms = now;
+                    cons_log(c, "stopping: handing leadership to %llu",
+                             (unsigned long long)raft_transferee(&c->raft));
                 }
             }
         }
     }
-    if (c->state == CONS_TRANSFER && (c->transfer_done || now >= c->stop_deadline_ms)) {
+    /* the transfer is over once another node leads: this one is a follower
+     * (libraft's transfer callback may come only later) */
+    bool handed = c->transfer_from_ms && raft_state(&c->raft) != RAFT_LEADER;
+    if (c->state == CONS_TRANSFER && (c->transfer_done || handed || now >= c->stop_deadline_ms)) {
+        if (c->transfer_from_ms) {
+            raft_id lid;
+            const char *laddr;
+            raft_leader(&c->raft, &lid, &laddr);
+            if (handed)
+                cons_log(c, "stopping: leadership handed over in %llu ms (leader now %llu)",
+                         (unsigned long long)(now - c->transfer_from_ms), (unsigned long long)lid);
+            else
+                cons_log_at(c, LOG_LEVEL_WARN,
+                            "stopping: leadership transfer did not complete in %llu ms",
+                            (unsigned long long)(now - c->transfer_from_ms));
+        }
         if (c->ready && c->cfg.fsm.leader_changed)
             c->cfg.fsm.leader_changed(c->cfg.fsm.ctx, false);
         c->ready = false;
         c->state = CONS_CLOSING;
+        pthread_mutex_lock(&c->mu);
+        c->frames_off = true;
+        pthread_mutex_unlock(&c->mu);
         raft_close(&c->raft, raft_closed_cb);
     }
     if (c->state == CONS_HALTED && !c->close_cb) {
+        pthread_mutex_lock(&c->mu);
+        c->frames_off = true;
+        pthread_mutex_unlock(&c->mu);
         raft_close(&c->raft, raft_closed_cb);
     }
 }
@@ -535,6 +589,7 @@ void *cons_loop_main(void *arg)
         if (stop)
             handle_stop(c, cons_now_ms());
         cons_io_flush(c);
+        cons_guard_pins(c, cons_now_ms());
         publish_status(c);
     }
     return NULL;

@@ -52,10 +52,15 @@ const char *cons_strerror(int code);
 
 typedef struct cons cons;
 
-/* One server: its raft id (> 0) and the nng URL it listens on for raft traffic. */
+#define CONS_PEER_CERT_MAX 1024 /* a pinned TLS certificate, DER */
+
+/* One server: its raft id (> 0), the nng URL it listens on for raft traffic
+ * and the TLS certificate the ledger pins for it. */
 typedef struct cons_peer {
     uint64_t id;
-    char addr[CONS_ADDR_MAX]; /* e.g. "tcp://127.0.0.1:7001" */
+    char addr[CONS_ADDR_MAX]; /* e.g. "tls+tcp://127.0.0.1:7001" */
+    uint8_t tls[CONS_PEER_CERT_MAX];
+    size_t tls_len; /* 0: none pinned (a plaintext network) */
 } cons_peer;
 
 /* Callbacks supplied by the node. All run on the consensus thread only, one at a
@@ -105,6 +110,10 @@ typedef struct cons_config {
     uint8_t chain_id[CONS_CHAIN_ID_LEN]; /* the network: every frame carries it, and a
                                             frame with another one is refused and logged */
     const char *data_dir;                /* raft state: data_dir/raft (own LMDB env), created */
+    const char *tls_file; /* this node's TLS key file (private key + certificate, PEM;
+                             re-read when it changes on disk): every link is mutual TLS
+                             trusting the certificates members() pins. NULL: plaintext
+                             tcp:// (tests only) */
     cons_peer peers[CONS_PEERS_MAX];     /* initial voters, must include this id (its
                                             addr is where this node listens) */
     size_t npeers;
@@ -164,6 +173,11 @@ typedef struct cons_status {
     uint64_t blocks_proposed, txs_forwarded, msgs_dropped, msgs_malformed;
     uint64_t msgs_other_chain; /* frames of another network, refused */
     uint64_t msgs_refused;     /* well-formed frames refused by the guard (cons_guard.c) */
+    bool tls;                  /* links are mutual TLS (cons_config.tls_file) */
+    uint64_t msgs_unauthenticated; /* frames on a connection with no verified HELLO */
+    uint64_t msgs_wrong_sender;    /* frames naming another node than their HELLO */
+    uint64_t hellos_refused;       /* HELLOs refused (unpinned key, bad signature, ...) */
+    uint64_t tls_pin_changes;      /* times the pinned keys changed (rotation, add, remove) */
     size_t npeers;
     cons_peer_status peers[CONS_PEERS_MAX];
 } cons_status;

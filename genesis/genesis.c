@@ -122,6 +122,28 @@ static int get_pub(gctx *c, const json_t *obj, const char *path, uint8_t pub[CHA
     return CHAIN_OK;
 }
 
+/* Optional "tls": the node's TLS certificate, DER in hex, pinnable
+ * (chain_tls_cert_check). */
+static int get_tls(gctx *c, const json_t *obj, const char *path, chain_node_info *out)
+{
+    json_t *v = json_object_get(obj, "tls");
+    out->tls_len = 0;
+    if (v == NULL)
+        return CHAIN_OK;
+    size_t n = json_string_length(v);
+    if (!json_is_string(v) || n == 0 || n % 2)
+        return gfail(c, "%s.tls: not hex (a DER certificate)", path);
+    if (n > 2 * CHAIN_TLS_CERT_MAX)
+        return gfail(c, "%s.tls: over %d bytes", path, CHAIN_TLS_CERT_MAX);
+    if (chain_unhex(out->tls, sizeof out->tls, json_string_value(v), n) != (int)(n / 2))
+        return gfail(c, "%s.tls: not hex (a DER certificate)", path);
+    out->tls_len = n / 2;
+    char why[160];
+    if (chain_tls_cert_check(NULL, out->tls, out->tls_len, why, sizeof why) != CHAIN_OK)
+        return gfail(c, "%s.tls: %s", path, why);
+    return CHAIN_OK;
+}
+
 static int get_addr(gctx *c, const json_t *obj, const char *path, const char *key,
                     const char *const *schemes, char out[CHAIN_ADDR_MAX + 1])
 {
@@ -236,7 +258,7 @@ static int parse_participant(gctx *c, const json_t *p, const char *path, chain_p
 
 static int parse_node(gctx *c, const json_t *nd, const char *path, chain_node_info *out)
 {
-    static const char *const keys[] = {"id", "operator", "raft", "http", "pub", NULL};
+    static const char *const keys[] = {"id", "operator", "raft", "http", "pub", "tls", NULL};
     static const char *const raft[] = {"tcp://", "tls+tcp://", NULL};
     static const char *const http[] = {"http://", "https://", NULL};
     if (!json_is_object(nd))
@@ -252,9 +274,10 @@ static int parse_node(gctx *c, const json_t *nd, const char *path, chain_node_in
     out->id = (uint64_t)json_integer_value(id);
     if ((rc = get_id(c, nd, path, "operator", out->operator_id)) ||
         (rc = get_addr(c, nd, path, "raft", raft, out->raft_addr)) ||
-        (rc = get_addr(c, nd, path, "http", http, out->http_addr)))
+        (rc = get_addr(c, nd, path, "http", http, out->http_addr)) ||
+        (rc = get_pub(c, nd, path, out->pub)))
         return rc;
-    return get_pub(c, nd, path, out->pub);
+    return get_tls(c, nd, path, out);
 }
 
 static int get_u32(gctx *c, const json_t *pol, const char *key, uint32_t def, uint32_t *out)
@@ -357,6 +380,14 @@ static int check_unique(gctx *c, const chain_genesis *g)
                 rc = gfail(c, "nodes[%zu].raft: duplicate address", i);
             else if (strcmp(n->http_addr, g->nodes[j].http_addr) == 0)
                 rc = gfail(c, "nodes[%zu].http: duplicate address", i);
+            else if (n->tls_len && g->nodes[j].tls_len) {
+                uint8_t a[CHAIN_HASH_LEN], b[CHAIN_HASH_LEN];
+                if (chain_tls_cert_check(a, n->tls, n->tls_len, NULL, 0) == CHAIN_OK &&
+                    chain_tls_cert_check(b, g->nodes[j].tls, g->nodes[j].tls_len, NULL, 0) ==
+                        CHAIN_OK &&
+                    memcmp(a, b, sizeof a) == 0)
+                    rc = gfail(c, "nodes[%zu].tls: the key of nodes[%zu]", i, j);
+            }
         }
         if (rc)
             break;
@@ -514,7 +545,7 @@ int genesis_load(chain_genesis **out, const char *path, char *errmsg, size_t err
 
 static json_t *hex_json(const uint8_t *p, size_t n)
 {
-    char hex[2 * CHAIN_HASH_LEN + 1];
+    char hex[2 * CHAIN_TLS_CERT_MAX + 1]; /* the longest: a TLS certificate */
     chain_hex(hex, p, n);
     return json_string(hex);
 }
@@ -590,6 +621,8 @@ json_t *genesis_to_json(const chain_genesis *g)
         put(o, "raft", json_string(n->raft_addr), &ok);
         put(o, "http", json_string(n->http_addr), &ok);
         put(o, "pub", hex_json(n->pub, CHAIN_KEY_LEN), &ok);
+        if (n->tls_len)
+            put(o, "tls", hex_json(n->tls, n->tls_len), &ok);
     }
     const chain_policy *p = &g->policy;
     json_t *pol = json_object();

@@ -17,10 +17,13 @@
  * whatever thread it runs, calls gw_resume, and the next call of the access
  * handler builds the answer and queues it.
  * So the polling threads never block, and reads keep flowing during commits.
+ * A request's state (reading, answered, suspended, resumed) is one field with
+ * its diagram in gw_req_state.h; on_access is a switch over it.
  */
 #include "node/gw_priv.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -38,7 +41,9 @@
 
 #include "log/log.h"
 
-#define GW_CONN_MEMORY    (16u << 10) /* per-connection buffer (headers, response head); libmicrohttpd zeroes it for every request */
+#define GW_CONN_MEMORY                                                                             \
+    (16u << 10) /* per-connection buffer (headers, response head); libmicrohttpd zeroes it for     \
+                   every request */
 #define GW_LISTEN_BACKLOG 1024
 
 static uint64_t now_ms(void)
@@ -94,13 +99,22 @@ bool gw_param(gw_req *r, size_t i, char *out, size_t cap)
 
 /* ---- responses ---------------------------------------------------------------- */
 
+/* True once gw_reply recorded an answer (its status is never 0). */
+static bool answered(const gw_req *r)
+{
+    return r->status != 0;
+}
+
 void gw_reply(gw_req *r, unsigned status, const char *type, char *buf, size_t len)
 {
-    if (r->responded) { /* a handler bug; keep the first answer */
+    assert(status != 0);
+    if (answered(r)) { /* a handler bug; keep the first answer */
         free(buf);
         return;
     }
-    r->responded = true;
+    int next = gw_req_next(r->state, GW_EV_REPLY);
+    assert(next >= 0);
+    r->state = next;
     r->status = status;
     r->out = buf;
     r->out_len = len;
@@ -200,9 +214,9 @@ static void *pool_main(void *arg)
         g->pool_len--;
         pthread_mutex_unlock(&g->pool_mu);
         r->defer_fn(r);
-        if (!r->responded)
+        if (!answered(r))
             gw_reply_error(r, 500, "internal", "handler gave no answer");
-        r->done = true;
+        r->state = gw_req_next(r->state, GW_EV_RESUME);
         MHD_resume_connection(r->conn);
         pthread_mutex_lock(&g->pool_mu);
     }
@@ -212,14 +226,16 @@ static void *pool_main(void *arg)
 
 void gw_suspend(gw_req *r, gw_handler finish)
 {
-    r->deferred = true;
+    assert(r->state == GW_REQ_READING);
     r->finish = finish;
+    r->state = gw_req_next(r->state, GW_EV_SUSPEND);
     MHD_suspend_connection(r->conn);
 }
 
 void gw_resume(gw_req *r)
 {
-    r->done = true;
+    assert(r->state == GW_REQ_SUSPENDED);
+    r->state = gw_req_next(r->state, GW_EV_RESUME);
     MHD_resume_connection(r->conn);
 }
 
@@ -231,8 +247,9 @@ bool gw_defer(gw_req *r, gw_handler fn)
         pthread_mutex_unlock(&g->pool_mu);
         return false;
     }
-    r->deferred = true;
+    assert(r->state == GW_REQ_READING);
     r->defer_fn = fn;
+    r->state = gw_req_next(r->state, GW_EV_SUSPEND);
     MHD_suspend_connection(r->conn);
     r->pool_next = NULL;
     if (g->pool_tail)
@@ -259,7 +276,7 @@ static const char *allow_header(unsigned m)
 
 static enum MHD_Result queue(gw_req *r)
 {
-    if (!r->responded)
+    if (!answered(r))
         gw_reply_error(r, 500, "internal", "no answer");
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(r->out_len, r->out, MHD_RESPMEM_MUST_FREE);
@@ -305,7 +322,7 @@ static void dispatch(gw_req *r)
     r->want_json = wants_json(r);
     client_identify(r);
     gw_routes[r->route].fn(r);
-    if (!r->deferred && !r->responded)
+    if (r->state == GW_REQ_READING) /* neither answered nor suspended */
         gw_reply_error(r, 500, "internal", "handler gave no answer");
 }
 
@@ -382,17 +399,20 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         }
         return MHD_YES; /* a GET: dispatched on the next call */
     }
-    if (r->deferred) {
-        if (!r->done)
-            return MHD_YES;
-        if (r->finish && !r->responded)
+    switch (gw_req_action(r->state)) {
+    case GW_ACT_WAIT:
+        return MHD_YES;
+    case GW_ACT_FINISH:
+        if (r->finish && !answered(r))
             r->finish(r); /* builds the answer here, on the polling thread */
-        if (!r->responded)
+        if (!answered(r))
             gw_reply_error(r, 500, "internal", "handler gave no answer");
         return queue(r);
-    }
-    if (r->responded)
+    case GW_ACT_QUEUE:
         return queue(r); /* a GET's 404 / 405 from the first call */
+    default:             /* GW_ACT_READ */
+        break;
+    }
     if (*upload_size > 0) {
         size_t n = *upload_size;
         *upload_size = 0;
@@ -415,7 +435,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return MHD_YES;
     }
     dispatch(r);
-    return r->deferred ? MHD_YES : queue(r);
+    return r->state == GW_REQ_ANSWERED ? queue(r) : MHD_YES; /* else suspended */
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -639,17 +659,16 @@ int gw_start(gw **out, const gw_config *cfg, const gw_deps *deps, char *errmsg, 
         tls[0].option = MHD_OPTION_END;
     /* MHD_USE_EPOLL is the current name of MHD_USE_EPOLL_LINUX_ONLY (the old
      * name is deprecated and would warn under -Werror). */
-    g->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                                  MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
-                                  (g->tls ? MHD_USE_TLS : 0),
-                              0, NULL, NULL, on_access, g, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-                              NULL, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE,
-                              threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)GW_CONN_MAX, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)GW_CONN_TIMEOUT_S,
-                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)GW_CONN_MEMORY,
-                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, g,
-                              MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_ARRAY,
-                              tls, MHD_OPTION_END);
+    g->mhd = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+            MHD_USE_ERROR_LOG | (g->tls ? MHD_USE_TLS : 0),
+        0, NULL, NULL, on_access, g, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)GW_CONN_MAX,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)GW_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)GW_CONN_MEMORY,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, g, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape,
+        NULL, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
     if (!g->mhd) {
         close(fd);
         snprintf(errmsg, errmsg_len, "listen %s: libmicrohttpd failed to start%s", cfg->listen,

@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +20,7 @@
 #include <jansson.h>
 
 #include "node/gateway.h"
+#include "node/gw_req_state.h"
 #include "node/metrics.h"
 #include "scan/scan.h"
 
@@ -256,12 +258,12 @@ struct gw_req {
     const char *out_type;
     const char *allow; /* Allow header for 405 */
     bool no_store;
-    bool responded;
     char *link;     /* Link header (malloc'd, freed with the request) or NULL */
     char *location; /* Location header of a redirect (malloc'd) or NULL */
     char *cookie;   /* Set-Cookie header (malloc'd) or NULL */
-    /* deferral to the pool, or suspension until a callback (gw_suspend) */
-    bool deferred, done;
+    /* enum gw_req_state (gw_req_state.h); written by the pool worker or a
+     * gw_resume caller while the polling thread may read it */
+    atomic_int state;
     gw_handler defer_fn;
     gw_handler finish;             /* gw_suspend: builds the answer once resumed */
     void *work;                    /* the deferred handler's state (owned by it) */

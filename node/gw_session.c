@@ -293,8 +293,8 @@ bool gw_dash_authorized(gw_req *r)
     if (status != 0) {
         if (status == 403)
             gw_session_end(r->g->sessions, tok, len);
-        gw_reply_error(r, status, status == 403 ? "forbidden" : "storage",
-                       "%s%s", why, status == 403 ? ": the session is ended" : "");
+        gw_reply_error(r, status, status == 403 ? "forbidden" : "storage", "%s%s", why,
+                       status == 403 ? ": the session is ended" : "");
         return false;
     }
     return true;
@@ -347,17 +347,17 @@ void gw_route_dash_session(gw_req *r)
         return;
     }
     json_error_t je;
-    json_t *o = r->body_len ? json_loadb((const char *)r->body, r->body_len,
-                                         JSON_REJECT_DUPLICATES, &je)
-                            : NULL;
+    json_t *o = r->body_len
+                    ? json_loadb((const char *)r->body, r->body_len, JSON_REJECT_DUPLICATES, &je)
+                    : NULL;
     uint8_t c[GW_CHALLENGE_LEN], key[CHAIN_KEY_LEN], sig[CHAIN_SIG_LEN];
-    const char *bad = !json_is_object(o)                               ? "body: a JSON object"
-                      : !hex_field(c, sizeof c, o, "challenge")        ? "challenge: 64 hex"
-                      : !hex_field(key, sizeof key, o, "key")          ? "key: 64 hex"
-                      : !hex_field(sig, sizeof sig, o, "sig")          ? "sig: 128 hex"
-                      : json_object_size(o) != 3                       ? "body: exactly challenge, "
-                                                                         "key and sig"
-                                                                       : NULL;
+    const char *bad = !json_is_object(o)                        ? "body: a JSON object"
+                      : !hex_field(c, sizeof c, o, "challenge") ? "challenge: 64 hex"
+                      : !hex_field(key, sizeof key, o, "key")   ? "key: 64 hex"
+                      : !hex_field(sig, sizeof sig, o, "sig")   ? "sig: 128 hex"
+                      : json_object_size(o) != 3                ? "body: exactly challenge, "
+                                                                  "key and sig"
+                                                                : NULL;
     json_decref(o);
     if (bad) {
         gw_reply_error(r, 400, "bad_request", "%s", bad);
@@ -433,8 +433,7 @@ void gw_route_dash_login(gw_req *r)
         n--;
     const char *tok = (const char *)r->body + sizeof name - 1;
     size_t len = n >= sizeof name - 1 ? n - (sizeof name - 1) : 0;
-    if (n < sizeof name - 1 || memcmp(r->body, name, sizeof name - 1) != 0 ||
-        len != GW_TOKEN_HEX) {
+    if (n < sizeof name - 1 || memcmp(r->body, name, sizeof name - 1) != 0 || len != GW_TOKEN_HEX) {
         gw_reply_error(r, 400, "bad_request", "body: session=<the 64 hex characters of a session>");
         return;
     }

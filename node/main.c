@@ -40,7 +40,11 @@ static void usage(FILE *f)
                "  --peer-ca FILE            CA file for other nodes' https:// gateways when\n"
                "                            catching up (default: the system's store)\n"
                "  --join                    not in genesis: wait to be added by node.add\n"
-               "  --raft tcp://HOST:PORT    Raft address (required with --join)\n"
+               "  --raft-tls FILE           this node's TLS key and certificate (`provena key\n"
+               "                            new --tls`, mode 0600): node-to-node links are\n"
+               "                            mutual TLS with the keys the ledger pins\n"
+               "  --raft tls+tcp://HOST:PORT  Raft address (required with --join)\n"
+               "  --insecure-plaintext      allow tcp:// Raft links without TLS (tests only)\n"
                "  --http URL                http:// or https://HOST:PORT (required with --join)\n"
                "  --trusted-proxy ADDR      IP address of a fronting proxy: its X-Forwarded-For\n"
                "                            and --region-header are believed, nobody else's\n"
@@ -114,6 +118,10 @@ int main(int argc, char **argv)
             cfg.join = true;
             continue;
         }
+        if (strcmp(a, "--insecure-plaintext") == 0) {
+            cfg.insecure_plaintext = true;
+            continue;
+        }
         /* every other option takes one value */
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strncmp(a, "--", 2) != 0)
@@ -166,9 +174,13 @@ int main(int argc, char **argv)
             if (log_set_format(v) != 0)
                 return bad_arg(a, "not one of text, json");
         } else if (strcmp(a, "--raft") == 0) {
-            if (strncmp(v, "tcp://", 6) != 0)
-                return bad_arg(a, "not a tcp://HOST:PORT address");
+            if (strncmp(v, "tls+tcp://", 10) != 0 && strncmp(v, "tcp://", 6) != 0)
+                return bad_arg(a, "not a tls+tcp://HOST:PORT address");
             cfg.raft_addr = v;
+        } else if (strcmp(a, "--raft-tls") == 0) {
+            if (!*v)
+                return bad_arg(a, "empty file name");
+            cfg.raft_tls_path = v;
         } else if (strcmp(a, "--http") == 0) {
             if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
                 return bad_arg(a, "not an http:// or https://HOST:PORT address");

@@ -247,60 +247,48 @@ static bool node_removed(node *n)
     return removed;
 }
 
-int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_len)
+/* Loads the genesis document of cfg. */
+static int load_genesis(node *n, const node_config *cfg, char *errmsg, size_t errmsg_len)
 {
-    char path[NODE_PATH_MAX], msg[384];
-    uint8_t seckey[CHAIN_SECKEY_LEN];
-    bool has_key = false;
-    int err;
-
-    node *n = calloc(1, sizeof *n);
-    if (!n) {
-        snprintf(errmsg, errmsg_len, "out of memory");
-        return -1;
-    }
-    n->id = cfg->id;
-    pthread_mutex_init(&n->mu, NULL);
-    if (mono_cond_init(&n->cv) != 0) {
-        pthread_mutex_destroy(&n->mu);
-        free(n);
-        snprintf(errmsg, errmsg_len, "out of memory");
-        return -1;
-    }
-
-    log_msg(LOG_LEVEL_INFO, "provena-node %llu starting: genesis %s, data %s",
-            (unsigned long long)cfg->id, cfg->genesis_path, cfg->data_dir);
-
-    err = genesis_load(&n->genesis, cfg->genesis_path, msg, sizeof msg);
+    char msg[384];
+    int err = genesis_load(&n->genesis, cfg->genesis_path, msg, sizeof msg);
     if (err != CHAIN_OK) {
         snprintf(errmsg, errmsg_len, "--genesis %s: %s", cfg->genesis_path, msg);
-        goto fail;
+        return -1;
     }
     char cid[2 * CHAIN_HASH_LEN + 1];
     chain_hex(cid, n->genesis->chain_id, CHAIN_HASH_LEN);
     log_msg(LOG_LEVEL_INFO, "network \"%s\", chain id %s", n->genesis->chain_name, cid);
+    return 0;
+}
 
-    if (cfg->key_path) {
-        if (node_key_load(seckey, cfg->key_path, errmsg, errmsg_len) != 0)
-            goto fail;
-        has_key = true;
-    }
-
+/* Opens the ledger under cfg->data_dir/chain (creating the directories). */
+static int open_ledger(node *n, const node_config *cfg, char *errmsg, size_t errmsg_len)
+{
+    char path[NODE_PATH_MAX], msg[384];
+    int err;
     if (mkdir_p(cfg->data_dir, errmsg, errmsg_len) != 0)
-        goto fail;
+        return -1;
     snprintf(path, sizeof path, "%s/chain", cfg->data_dir);
     if (mkdir_p(path, errmsg, errmsg_len) != 0)
-        goto fail;
+        return -1;
     /* One fsync per ledger commit: the Raft log keeps every entry after the last
      * marker, and a marker is taken only after the ledger is synced. */
     chain_options copt = {.map_size = 0, .no_sync = cfg->no_sync, .defer_meta_sync = true};
     err = chain_open(&n->chain, path, n->genesis, &copt, msg, sizeof msg);
     if (err != CHAIN_OK) {
         snprintf(errmsg, errmsg_len, "open chain %s: %s: %s", path, chain_err_code(err), msg);
-        goto fail;
+        return -1;
     }
+    return 0;
+}
 
-    /* Addresses: the command line wins, then the ledger, then genesis. */
+/* Who this node is: refuses a removed or unknown id, settles its addresses
+ * (the command line wins, then the ledger, then genesis), checks that TLS
+ * matches the http address and that the key is the one registered. */
+static int settle_identity(node *n, const node_config *cfg, const uint8_t *seckey, char *errmsg,
+                           size_t errmsg_len)
+{
     chain_node_info self;
     bool known = node_lookup(n, &self);
     if (node_removed(n)) { /* genesis may still list it: the ledger has the last word */
@@ -308,14 +296,14 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
                  "--id %llu: this node was removed from the network (node.remove); it takes no "
                  "part under this id again (to serve again, add a node with a new id and key)",
                  (unsigned long long)n->id);
-        goto fail;
+        return -1;
     }
     if (!known && !cfg->join) {
         snprintf(errmsg, errmsg_len,
                  "--id %llu: not a node of this network (start a node added by node.add "
                  "with --join --raft ADDR --http ADDR)",
                  (unsigned long long)n->id);
-        goto fail;
+        return -1;
     }
     snprintf(n->raft_addr, sizeof n->raft_addr, "%s",
              cfg->raft_addr ? cfg->raft_addr
@@ -329,7 +317,27 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
         snprintf(errmsg, errmsg_len,
                  "--id %llu: no raft/http address known; give --raft and --http",
                  (unsigned long long)n->id);
-        goto fail;
+        return -1;
+    }
+    /* Node-to-node links: mutual TLS unless a test says otherwise. */
+    bool tls_addr = strncmp(n->raft_addr, "tls+tcp://", 10) == 0;
+    if (!tls_addr && !cfg->insecure_plaintext) {
+        snprintf(errmsg, errmsg_len,
+                 "raft address %s: plaintext node-to-node links are refused; use "
+                 "tls+tcp:// with --raft-tls FILE (--insecure-plaintext only for tests)",
+                 n->raft_addr);
+        return -1;
+    }
+    if (tls_addr && !cfg->raft_tls_path) {
+        snprintf(errmsg, errmsg_len,
+                 "raft address %s: --raft-tls FILE required (provena key new --tls FILE)",
+                 n->raft_addr);
+        return -1;
+    }
+    if (!tls_addr && cfg->raft_tls_path) {
+        snprintf(errmsg, errmsg_len, "--raft-tls: the raft address %s is not tls+tcp://",
+                 n->raft_addr);
+        return -1;
     }
     bool https = strncmp(n->http_addr, "https://", 8) == 0;
     if (https != (cfg->tls_cert_pem != NULL)) {
@@ -338,21 +346,29 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
                        : "--tls-cert: the http address %.200s says plain http:// (name it "
                          "https:// in genesis, node.add or --http)",
                  n->http_addr);
-        goto fail;
+        return -1;
     }
-    if (has_key && known) {
+    if (seckey && known) {
         uint8_t pub[CHAIN_KEY_LEN];
         if (chain_key_pub(pub, seckey) != CHAIN_OK || memcmp(pub, self.pub, CHAIN_KEY_LEN) != 0) {
             snprintf(errmsg, errmsg_len, "--key %s: not the key registered for node %llu",
                      cfg->key_path, (unsigned long long)n->id);
-            goto fail;
+            return -1;
         }
     }
+    return 0;
+}
 
+/* The engine (replica) and the scan queue, which signs scans with seckey
+ * (NULL: scans are counted here but not replicated). */
+static int start_engine(node *n, const node_config *cfg, const uint8_t *seckey, char *errmsg,
+                        size_t errmsg_len)
+{
     replica_config rc = {
         .id = n->id,
         .data_dir = cfg->data_dir,
         .raft_addr = n->raft_addr,
+        .tls_file = strncmp(n->raft_addr, "tls+tcp://", 10) == 0 ? cfg->raft_tls_path : NULL,
         .join = cfg->join,
         .snapshot_threshold = (unsigned)cfg->snapshot_threshold,
         .block_linger_us = NODE_BLOCK_LINGER_US,
@@ -362,21 +378,22 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
     _Static_assert(sizeof rc.chain_id == CHAIN_HASH_LEN, "the chain id is what frames carry");
     memcpy(rc.chain_id, n->genesis->chain_id, sizeof rc.chain_id);
     if (replica_open(&n->replica, n->chain, &rc, errmsg, errmsg_len) != 0)
-        goto fail;
+        return -1;
     replica_set_latency(n->replica, latency_hook, n);
-
-    err = scanq_start(&n->scanq, n->chain, n->genesis->chain_id, has_key ? seckey : NULL,
-                      scan_forward, n);
-    explicit_bzero(seckey, sizeof seckey);
-    has_key = false;
+    int err = scanq_start(&n->scanq, n->chain, n->genesis->chain_id, seckey, scan_forward, n);
     if (err != CHAIN_OK) {
         snprintf(errmsg, errmsg_len, "scan queue: %s", chain_err_code(err));
-        goto fail;
+        return -1;
     }
     if (!cfg->key_path)
         log_msg(LOG_LEVEL_WARN, "no --key: scans are counted here but not replicated");
+    return 0;
+}
 
-    /* gateway */
+/* The HTTP gateway on n->http_addr, calling the engine directly. */
+static int start_gateway(node *n, const node_config *cfg, char *errmsg, size_t errmsg_len)
+{
+    char msg[384];
     snprintf(n->admin_token, sizeof n->admin_token, "%s", cfg->admin_token ? cfg->admin_token : "");
     snprintf(n->region_header, sizeof n->region_header, "%s",
              cfg->region_header ? cfg->region_header : "");
@@ -421,10 +438,48 @@ int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_l
     };
     if (gw_start(&n->gw, &gc, &deps, msg, sizeof msg) != 0) {
         snprintf(errmsg, errmsg_len, "start gateway: %s", msg);
-        goto fail;
+        return -1;
     }
     log_msg(LOG_LEVEL_INFO, "http listening on %s", n->http_addr);
+    return 0;
+}
 
+int node_start(node **out, const node_config *cfg, char *errmsg, size_t errmsg_len)
+{
+    uint8_t seckey[CHAIN_SECKEY_LEN];
+    bool has_key = false;
+
+    node *n = calloc(1, sizeof *n);
+    if (!n) {
+        snprintf(errmsg, errmsg_len, "out of memory");
+        return -1;
+    }
+    n->id = cfg->id;
+    pthread_mutex_init(&n->mu, NULL);
+    if (mono_cond_init(&n->cv) != 0) {
+        pthread_mutex_destroy(&n->mu);
+        free(n);
+        snprintf(errmsg, errmsg_len, "out of memory");
+        return -1;
+    }
+    log_msg(LOG_LEVEL_INFO, "provena-node %llu starting: genesis %s, data %s",
+            (unsigned long long)cfg->id, cfg->genesis_path, cfg->data_dir);
+    if (load_genesis(n, cfg, errmsg, errmsg_len) != 0)
+        goto fail;
+    if (cfg->key_path) { /* read before anything is created on disk */
+        if (node_key_load(seckey, cfg->key_path, errmsg, errmsg_len) != 0)
+            goto fail;
+        has_key = true;
+    }
+    if (open_ledger(n, cfg, errmsg, errmsg_len) != 0)
+        goto fail;
+    if (settle_identity(n, cfg, has_key ? seckey : NULL, errmsg, errmsg_len) != 0)
+        goto fail;
+    int rc = start_engine(n, cfg, has_key ? seckey : NULL, errmsg, errmsg_len);
+    explicit_bzero(seckey, sizeof seckey); /* the scan queue keeps its own copy */
+    has_key = false;
+    if (rc != 0 || start_gateway(n, cfg, errmsg, errmsg_len) != 0)
+        goto fail;
     if (pthread_create(&n->monitor, NULL, monitor_main, n) == 0)
         n->monitor_running = true;
     log_msg(LOG_LEVEL_INFO, "node %llu started", (unsigned long long)n->id);

@@ -39,7 +39,9 @@ typedef struct node_config {
     unsigned session_ttl_s;      /* dashboard session lifetime; 0: GW_SESSION_TTL_S */
     const char *peer_ca;         /* CA file for other gateways' https:// in catch-up, or NULL */
     bool join;                   /* not a genesis member: wait to be added by node.add */
-    const char *raft_addr;       /* override / required with join: tcp://host:port */
+    const char *raft_addr;       /* override / required with join: tls+tcp://host:port */
+    const char *raft_tls_path;   /* this node's TLS key file (Raft links), or NULL */
+    bool insecure_plaintext;     /* allow tcp:// Raft links, no TLS (tests only) */
     const char *http_addr;       /* override / required with join: http://host:port */
     const char *trusted_proxy;   /* fronting proxy's address, or NULL (see gw_config) */
     const char *region_header;   /* header that proxy sets with the region, or NULL */

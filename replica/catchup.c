@@ -32,36 +32,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "httpbody/httpbody.h"
 #include "log/log.h"
 
-typedef struct body {
-    uint8_t *p;
-    size_t len, cap;
-    bool overflow;
-} body;
-
-static size_t body_write(char *data, size_t size, size_t nmemb, void *ud)
-{
-    body *b = ud;
-    size_t n = size * nmemb;
-    if (n > CATCHUP_RESP_MAX - b->len) {
-        b->overflow = true;
-        return 0; /* aborts the transfer */
-    }
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 64u << 10;
-        while (cap < b->len + n)
-            cap *= 2;
-        uint8_t *np = realloc(b->p, cap);
-        if (!np)
-            return 0;
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, data, n);
-    b->len += n;
-    return n;
-}
+typedef httpbody body; /* the answer for one range of blocks */
 
 /* libcurl's progress callback: nonzero aborts the transfer once stop is set. */
 static int stop_check(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
@@ -83,11 +57,10 @@ static int fetch(CURL *h, const char *peer_ca, body *b, const char *base, uint64
     char url[CHAIN_ADDR_MAX + 128];
     snprintf(url, sizeof url, "%s/api/v1/blocks?from=%llu&limit=%llu&format=cbor", base,
              (unsigned long long)from, (unsigned long long)count);
-    b->len = 0;
-    b->overflow = false;
+    httpbody_reset(b);
     curl_easy_reset(h);
     curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, httpbody_write);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
@@ -167,10 +140,11 @@ static int get_range(cu *x, uint64_t *lo, uint64_t hi, const uint8_t top[CHAIN_H
             int e;
             for (;;) {
                 uint64_t want = hi - *lo + 1;
-                e = fetch(x->h, x->peer_ca, &x->b, p->http_addr, *lo, want, x->stop, why, sizeof why);
+                e = fetch(x->h, x->peer_ca, &x->b, p->http_addr, *lo, want, x->stop, why,
+                          sizeof why);
                 if (e == 0) {
-                    e = chain_blocks_split(x->blks, x->lens, &x->n, CATCHUP_RANGE, x->b.p,
-                                           x->b.len, why, sizeof why);
+                    e = chain_blocks_split(x->blks, x->lens, &x->n, CATCHUP_RANGE, x->b.p, x->b.len,
+                                           why, sizeof why);
                     if (e == CHAIN_OK && x->n == 0) {
                         snprintf(why, sizeof why, "an empty range from %llu",
                                  (unsigned long long)*lo);
@@ -218,8 +192,7 @@ static int get_range(cu *x, uint64_t *lo, uint64_t hi, const uint8_t top[CHAIN_H
                         "served it): %s; nothing of it applied",
                         (unsigned long long)p->id, p->http_addr, why);
             else
-                log_msg(LOG_LEVEL_WARN, "catch-up: node %llu: %s", (unsigned long long)p->id,
-                        why);
+                log_msg(LOG_LEVEL_WARN, "catch-up: node %llu: %s", (unsigned long long)p->id, why);
         }
         if (atomic_load(x->stop))
             break;
@@ -345,6 +318,7 @@ int catchup_run(chain *c, const chain_marker *m, uint64_t self_id, const char *p
         x->st = st;
         x->pause = 100;
         x->peer_ca = peer_ca;
+        httpbody_init(&x->b, CATCHUP_RESP_MAX);
         if ((rc = pin_history(x, &head, &ranges, &nranges, errmsg, errmsg_len)) != CHAIN_OK)
             goto done;
         log_msg(LOG_LEVEL_INFO,
@@ -372,7 +346,7 @@ int catchup_run(chain *c, const chain_marker *m, uint64_t self_id, const char *p
     }
 done:
     if (x) {
-        free(x->b.p);
+        httpbody_free(&x->b);
         if (x->h)
             curl_easy_cleanup(x->h);
         free(x);

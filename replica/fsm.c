@@ -57,7 +57,7 @@ struct replica_fsm {
     chain *chain;
     submit_reg *reg;
     uint64_t node_id;
-    char *peer_ca; /* catch-up's CA file for https:// gateways, or NULL */
+    char *peer_ca;           /* catch-up's CA file for https:// gateways, or NULL */
     const atomic_bool *stop; /* the node is stopping: a catch-up gives up */
     applier *ap;
     disk_watch *disk; /* borrowed; NULL: not watched */
@@ -380,6 +380,9 @@ static size_t cons_members(void *ctx, cons_peer *out, size_t max)
     for (size_t i = 0; i < n && k < max; i++, k++) {
         out[k].id = nodes[i].id;
         snprintf(out[k].addr, sizeof out[k].addr, "%s", nodes[i].raft_addr);
+        _Static_assert(sizeof out[k].tls == sizeof nodes[i].tls, "one pinned certificate size");
+        memcpy(out[k].tls, nodes[i].tls, nodes[i].tls_len);
+        out[k].tls_len = nodes[i].tls_len;
     }
     return k;
 }

@@ -132,6 +132,9 @@ static void initial_peers(replica *r, const replica_config *cfg, cons_config *cc
         listed |= members[i].id == cfg->id;
         snprintf(p->addr, sizeof p->addr, "%s",
                  members[i].id == cfg->id ? cfg->raft_addr : members[i].raft_addr);
+        _Static_assert(sizeof p->tls == sizeof members[i].tls, "one pinned certificate size");
+        memcpy(p->tls, members[i].tls, members[i].tls_len);
+        p->tls_len = members[i].tls_len;
     }
     if (!listed && cc->npeers < CONS_PEERS_MAX) {
         cons_peer *p = &cc->peers[cc->npeers++];
@@ -167,6 +170,7 @@ int replica_open(replica **out, chain *c, const replica_config *cfg, char *errms
     _Static_assert(sizeof cc.chain_id == sizeof cfg->chain_id, "one chain id length");
     memcpy(cc.chain_id, cfg->chain_id, sizeof cc.chain_id);
     cc.data_dir = cfg->data_dir;
+    cc.tls_file = cfg->tls_file;
     initial_peers(r, cfg, &cc);
     cc.join = cfg->join;
     cc.block_linger_us = cfg->block_linger_us;

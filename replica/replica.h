@@ -43,13 +43,15 @@ typedef struct replica_config {
     uint64_t id;                      /* this node's Raft id, ≥ 1 */
     const char *data_dir;             /* consensus keeps DIR/raft (created) */
     const char *raft_addr;            /* where this node listens for Raft traffic */
+    const char *tls_file;             /* this node's TLS key file (cons_config.tls_file);
+                                         NULL: plaintext links (tests only) */
     bool join;                        /* not a member yet: never bootstrap, wait for node.add */
     unsigned snapshot_threshold;      /* Raft entries between snapshots; 0: consensus default */
     unsigned block_linger_us;         /* leader: longest wait for a fuller block */
     uint8_t chain_id[CHAIN_HASH_LEN]; /* the network: every Raft frame carries it */
     uint64_t disk_reserve;            /* bytes kept free on data_dir's disk; 0: 64 MiB (disk.h) */
-    const char *peer_ca; /* PEM CA file for other nodes' https:// gateways during
-                            catch-up; NULL: the system's store */
+    const char *peer_ca;              /* PEM CA file for other nodes' https:// gateways during
+                                         catch-up; NULL: the system's store */
 } replica_config;
 
 /*

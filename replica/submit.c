@@ -21,7 +21,9 @@
  * never run under the registry's mutex. One sweeper thread does for waiters
  * with listeners what a sleeping submitter does for its own: forwards again
  * (RESEND, or SUBMIT_RESEND_MS without a receipt), re-reads the ledger every
- * SUBMIT_SLICE_MS, and ends listeners whose wait is over.
+ * SUBMIT_SLICE_MS, and ends listeners whose wait is over. Both kinds of wait
+ * take each step through waiter_step and end the same way (waiter_hopeless,
+ * waiter_unfinished), so the protocol is written once.
  *
  * Waiter states:  PENDING --submit_on_receipts / ledger lookup--> DONE
  *                 PENDING --submit_on_skipped--> RESEND --waiter forwards--> PENDING
@@ -438,6 +440,55 @@ static void waiter_lookup(submit_reg *r, waiter *w)
         waiter_done(r, w, &rc);
 }
 
+/*
+ * The resend/lookup protocol both kinds of wait follow, one step (lock held;
+ * dropped around the I/O): a skipped tx (RESEND) is forwarded again at once;
+ * when due, one without a receipt SUBMIT_RESEND_MS after its last forward is
+ * forwarded again, else the ledger is re-read. A sleeping submitter is due
+ * when its timed wait ran out; the sweeper passes its own timers. True when
+ * the step was a ledger read.
+ */
+static bool waiter_step(submit_reg *r, waiter *w, uint64_t now, bool resend_due, bool lookup_due)
+{
+    if (w->state == W_RESEND) {
+        w->state = W_PENDING;
+        waiter_send(r, w);
+    } else if (resend_due && now >= w->last_sent_ms + SUBMIT_RESEND_MS) {
+        waiter_send(r, w);
+    } else if (lookup_due) {
+        waiter_lookup(r, w);
+        return true;
+    }
+    return false;
+}
+
+/* True when w can no longer complete: this node was removed before it ever
+ * handed the tx over. Every wait on w ends at once. */
+static bool waiter_hopeless(const waiter *w)
+{
+    return w->last_err == REPLICA_REMOVED && !w->sent;
+}
+
+/* What a wait that ended without a receipt reports: stopping, the reason the
+ * tx was never handed over, or a timeout (the outcome is not known). */
+static int waiter_unfinished(const submit_reg *r, const waiter *w)
+{
+    if (r->stopping)
+        return REPLICA_STOPPING;
+    if (!w->sent && w->last_err)
+        return w->last_err; /* never handed over: say why, not "unknown" */
+    return REPLICA_TIMEOUT;
+}
+
+/* A skipped or possibly lost tx: its waits forward it again now. */
+static void waiter_resend(waiter *w)
+{
+    if (w->state == W_PENDING) {
+        w->state = W_RESEND;
+        pthread_cond_broadcast(&w->cv);
+    }
+}
+
 /* The precheck both entry points share: decode, chain id, signature, the
  * signer's standing (chain_tx_standing). CHAIN_OK
  * with *rc's tx id set and the bytes remembered as verified here, or the
@@ -531,7 +582,7 @@ int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t l
     uint64_t deadline = mono_ms() + wait_ms;
     res = REPLICA_TIMEOUT;
     while (w->state != W_DONE && !r->stopping && w->last_err != REPLICA_STOPPING &&
-           !(w->last_err == REPLICA_REMOVED && !w->sent)) {
+           !waiter_hopeless(w)) {
         uint64_t now = mono_ms();
         if (now >= deadline)
             break;
@@ -546,24 +597,13 @@ int submit_tx(submit_reg *r, chain_receipt *receipt, const uint8_t *tx, size_t l
         int rc = pthread_cond_timedwait(&w->cv, &r->mu, &ts);
         if (w->state == W_DONE || r->stopping)
             break;
-        if (w->state == W_RESEND) {
-            w->state = W_PENDING;
-            waiter_send(r, w);
-        } else if (rc == ETIMEDOUT) {
-            if (mono_ms() >= w->last_sent_ms + SUBMIT_RESEND_MS) {
-                waiter_send(r, w);
-            } else {
-                waiter_lookup(r, w);
-            }
-        }
+        (void)waiter_step(r, w, mono_ms(), rc == ETIMEDOUT, rc == ETIMEDOUT);
     }
     if (w->state == W_DONE) {
         *receipt = w->rc;
         res = REPLICA_COMMITTED;
-    } else if (r->stopping || w->last_err == REPLICA_STOPPING) {
-        res = REPLICA_STOPPING;
-    } else if (!w->sent && w->last_err) {
-        res = w->last_err; /* never handed over: say why, not "unknown" */
+    } else {
+        res = w->last_err == REPLICA_STOPPING ? REPLICA_STOPPING : waiter_unfinished(r, w);
     }
     submit_latency_fn lat = r->latency;
     void *lat_ctx = r->latency_ctx;
@@ -592,10 +632,7 @@ static void expire_listeners(submit_reg *r, waiter *w, uint64_t now, bool all)
             continue;
         }
         *pp = l->next;
-        int res = r->stopping               ? REPLICA_STOPPING
-                  : !w->sent && w->last_err ? w->last_err
-                                            : REPLICA_TIMEOUT;
-        listener_fire(r, w, l, res);
+        listener_fire(r, w, l, waiter_unfinished(r, w));
     }
 }
 
@@ -607,18 +644,11 @@ static void sweep(submit_reg *r)
     while (*pp) {
         waiter *w = *pp;
         if (w->state != W_DONE && w->listeners) {
-            if (w->state == W_RESEND) {
-                w->state = W_PENDING;
-                waiter_send(r, w);
-            } else if (now >= w->last_sent_ms + SUBMIT_RESEND_MS) {
-                waiter_send(r, w);
-            } else if (now >= w->last_lookup_ms + SUBMIT_SLICE_MS) {
+            if (waiter_step(r, w, now, true, now >= w->last_lookup_ms + SUBMIT_SLICE_MS))
                 w->last_lookup_ms = now;
-                waiter_lookup(r, w);
-            }
             /* the sweeper stops before the registry does: only deadlines end here,
              * and a removed node's refusal of a tx it never handed over */
-            expire_listeners(r, w, mono_ms(), w->last_err == REPLICA_REMOVED && !w->sent);
+            expire_listeners(r, w, mono_ms(), waiter_hopeless(w));
             /* the lock was dropped: new waiters may have been pushed in front of w
              * (only this thread removes, so w is still on the list, further on) */
             while (*pp != w)
@@ -695,7 +725,7 @@ void submit_tx_async(submit_reg *r, const uint8_t *tx, size_t len, unsigned wait
     } else if (created) {
         w->last_lookup_ms = mono_ms();
         waiter_send(r, w); /* looks the ledger up first, then forwards */
-        if (w->state != W_DONE && w->last_err == REPLICA_REMOVED && !w->sent)
+        if (w->state != W_DONE && waiter_hopeless(w))
             expire_listeners(r, w, mono_ms(), true); /* it never will: say so now */
     }
     pthread_mutex_unlock(&r->mu);
@@ -721,10 +751,8 @@ void submit_on_skipped(submit_reg *r, const chain_receipt *rcs, size_t n)
     if (r->nwaiters > 0)
         for (size_t i = 0; i < n; i++) {
             waiter *w = waiter_find(r, rcs[i].tx);
-            if (w && w->state == W_PENDING) {
-                w->state = W_RESEND;
-                pthread_cond_broadcast(&w->cv);
-            }
+            if (w)
+                waiter_resend(w);
         }
     pthread_cond_signal(&r->sweep_cv);
     pthread_mutex_unlock(&r->mu);
@@ -738,10 +766,7 @@ void submit_on_restore(submit_reg *r)
     pthread_mutex_lock(&r->mu);
     for (size_t b = 0; b < SUBMIT_BUCKETS; b++)
         for (waiter *w = r->buckets[b]; w; w = w->next)
-            if (w->state == W_PENDING) {
-                w->state = W_RESEND;
-                pthread_cond_broadcast(&w->cv);
-            }
+            waiter_resend(w);
     pthread_cond_signal(&r->sweep_cv);
     pthread_mutex_unlock(&r->mu);
 }

@@ -64,6 +64,10 @@ K="$DATA/keys"
 for k in brand carrier seller service node1 node2 node3 alice bob; do
   "$P" key new "$K/$k.key" > "$K/$k.pub"
 done
+# each node's TLS key: its certificate is pinned in genesis, its links are mutual TLS
+for i in 1 2 3; do
+  "$P" key new --tls "$K/node$i.tls" >/dev/null
+done
 pub() { cat "$K/$1.pub"; }
 
 G="$DATA/genesis.json"
@@ -77,9 +81,9 @@ G="$DATA/genesis.json"
   --name "Acme Service Munich" --pub "$(pub service)" --regions DE-BY
 OPS=(acme carrier-dhl seller-berlin)
 for i in 1 2 3; do
-  "$P" genesis add-node "$G" --id $i --raft "tcp://127.0.0.1:${RAFT_PORTS[$((i-1))]}" \
+  "$P" genesis add-node "$G" --id $i --raft "tls+tcp://127.0.0.1:${RAFT_PORTS[$((i-1))]}" \
     --http "http://127.0.0.1:${HTTP_PORTS[$((i-1))]}" --pub "$(pub node$i)" \
-    --operator "${OPS[$((i-1))]}"
+    --tls "$K/node$i.tls" --operator "${OPS[$((i-1))]}"
 done
 CHAIN_ID=$("$P" genesis show "$G" 2>/dev/null)
 say "genesis $G, chain id $CHAIN_ID"
@@ -87,7 +91,7 @@ say "genesis $G, chain id $CHAIN_ID"
 for i in 1 2 3; do
   "$NODE_BIN" --genesis "$G" --id $i --data "$DATA/node$i" --key "$K/node$i.key" \
     --trusted-proxy 127.0.0.1 --region-header X-Region \
-    >"$DATA/node$i.log" 2>&1 &
+    --raft-tls "$K/node$i.tls" >"$DATA/node$i.log" 2>&1 &
   PIDS+=($!)
 done
 say "started nodes (pids ${PIDS[*]}), logs in $DATA/node{1,2,3}.log"

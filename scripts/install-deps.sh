@@ -10,11 +10,13 @@ PKGS=(
   libsecp256k1-dev liblmdb-dev lmdb-utils libnng-dev libcbor-dev libqrencode-dev
   libmicrohttpd-dev libuv1-dev libjansson-dev libpng-dev libcmocka-dev
   libcurl4-openssl-dev libssl-dev nodejs clang clang-format curl wrk zbar-tools chromium python3 procps
-  librsvg2-bin lcov libgeoip-dev geoip-database
+  librsvg2-bin lcov openssl libgeoip-dev geoip-database
 )
 # librsvg2-bin: rsvg-convert rasterizes label SVGs for the zbarimg round trip in
 #   tests/unit/label (without it that test is reported skipped, and CI fails).
 # lcov: `make coverage` (branch coverage per module).
+# openssl: the command makes the throwaway gateway certificates of the HTTPS cluster
+#   tests (test_dashboard_auth, test_catchup_tls).
 # libgeoip-dev, geoip-database: the gateway's own country lookup of a scan's
 #   client address (GeoIP.dat, GeoIPv6.dat). Bookworm ships no MaxMind-format
 #   country database for libmaxminddb, so the legacy GeoIP pair is the one

@@ -16,8 +16,15 @@
  *   timeout TERM LAST_INDEX LAST_TERM
  *   snapshot TERM LAST_INDEX LAST_TERM CONF_INDEX CONFHEX DATAHEX
  *   forward HEX...
- * TO is an nng URL (tcp://127.0.0.1:PORT). The tool dials, sends one frame,
- * waits until nng has written it (or 3 s) and exits 0; 1 on any error.
+ * TO is an nng URL (tcp:// or tls+tcp://127.0.0.1:PORT). The tool dials, sends
+ * one frame, waits until nng has written it (or 3 s) and exits 0; 1 on any
+ * error, 3 when the connection itself failed (for TLS: the handshake was
+ * refused). For tls+tcp:// the environment says who the tool is:
+ *   FRAMETOOL_TLS_TRUST=HEX      the server's certificate (DER hex) to trust
+ *   FRAMETOOL_TLS_KEY=FILE       a key file to present (none: no certificate)
+ *   FRAMETOOL_HELLO=FROM:TO      first send a HELLO signed with that key as
+ *                                node FROM to node TO
+ *   FRAMETOOL_HELLO_CHAIN=HEX    ...naming this chain id (default: CHAINHEX)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +36,7 @@
 #include <nng/protocol/pipeline0/push.h>
 
 #include "consensus/cons_codec.h"
+#include "consensus/cons_tls.h"
 
 static int die(const char *m)
 {
@@ -161,18 +169,94 @@ static int build(uint8_t **out, size_t *out_len, const uint8_t *chain, uint64_t 
     return rv;
 }
 
-static int send_frame(const char *to, uint8_t *buf, size_t len)
+/* The TLS client configuration the environment describes (see the top). */
+static int tls_client(nng_tls_config **out, cons_tls_id *id, bool *have_id)
+{
+    const char *trust = getenv("FRAMETOOL_TLS_TRUST"), *key = getenv("FRAMETOOL_TLS_KEY");
+    nng_tls_config *cfg;
+    char e[256];
+    *have_id = false;
+    if (nng_tls_config_alloc(&cfg, NNG_TLS_MODE_CLIENT) != 0)
+        return die("tls config");
+    if (key) {
+        if (cons_tls_id_load(id, key, e, sizeof e) != 0) {
+            fprintf(stderr, "frametool: %s\n", e);
+            return 1;
+        }
+        *have_id = true;
+        if (nng_tls_config_own_cert(cfg, id->cert_pem, id->key_pem, NULL) != 0)
+            return die("tls own cert");
+    }
+    if (trust) {
+        uint8_t der[CONS_TLS_CERT_MAX];
+        size_t dl;
+        cons_tls_pin pin;
+        if (unhex(der, sizeof der, trust, &dl) != 0 || !cons_tls_pin_make(&pin, 1, der, dl))
+            return die("FRAMETOOL_TLS_TRUST: not a DER certificate in hex");
+        const cons_tls_pin *t[1] = {&pin};
+        nng_tls_config *tmp;
+        nng_tls_config_free(cfg);
+        if (cons_tls_config(&tmp, NNG_TLS_MODE_CLIENT, *have_id ? id : NULL, t, 1) != 0)
+            return die("tls config");
+        cfg = tmp;
+        cons_tls_pin_free(&pin);
+    }
+    nng_tls_config_auth_mode(cfg, NNG_TLS_AUTH_MODE_REQUIRED);
+    *out = cfg;
+    return 0;
+}
+
+static int send_frame(const char *to, const uint8_t *chain, uint8_t *buf, size_t len)
 {
     nng_socket s;
     if (nng_push0_open(&s) != 0)
         return die("nng push socket");
     nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 3000);
-    int rv = nng_dial(s, to, NULL, 0);
+    nng_dialer d;
+    cons_tls_id id = {0};
+    bool have_id = false;
+    int rv = nng_dialer_create(&d, s, to);
+    if (rv == 0 && strncmp(to, "tls+tcp://", 10) == 0) {
+        nng_tls_config *cfg;
+        if (tls_client(&cfg, &id, &have_id) != 0) {
+            nng_close(s);
+            return 1;
+        }
+        rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, cfg);
+        nng_tls_config_free(cfg);
+    }
+    if (rv == 0)
+        rv = nng_dialer_start(d, 0);
     if (rv != 0) {
         fprintf(stderr, "frametool: dial %s: %s\n", to, nng_strerror(rv));
         nng_close(s);
-        return 1;
+        cons_tls_id_free(&id);
+        return 3;
     }
+    const char *hello = getenv("FRAMETOOL_HELLO");
+    if (hello) {
+        uint64_t from = 0, hto = 0;
+        uint8_t hchain[CONS_CHAIN_ID_LEN], sig[CONS_HELLO_SIG_MAX], *hb;
+        size_t hcl = sizeof hchain, hl;
+        const char *hc = getenv("FRAMETOOL_HELLO_CHAIN");
+        if (hc ? unhex(hchain, sizeof hchain, hc, &hcl) != 0 || hcl != sizeof hchain
+               : (memcpy(hchain, chain, sizeof hchain), 0))
+            return die("FRAMETOOL_HELLO_CHAIN: 64 hex digits");
+        if (!have_id || sscanf(hello, "%lu:%lu", &from, &hto) != 2)
+            return die("FRAMETOOL_HELLO=FROM:TO needs FRAMETOOL_TLS_KEY");
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        uint64_t ts = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+        size_t sl = cons_tls_hello_sign(&id, sig, hchain, from, hto, ts);
+        if (sl == 0 || cons_codec_encode_hello(&hb, &hl, hchain, from, "tls+tcp://127.0.0.1:1",
+                                               hto, ts, sig, sl) != 0)
+            return die("hello");
+        rv = nng_send(s, hb, hl, 0);
+        free(hb);
+        if (rv != 0)
+            return die("send hello");
+    }
+    cons_tls_id_free(&id);
     rv = nng_send(s, buf, len, 0);
     if (rv != 0) {
         fprintf(stderr, "frametool: send: %s\n", nng_strerror(rv));
@@ -232,7 +316,7 @@ int main(int argc, char **argv)
         if (f)
             fclose(f);
     } else {
-        rv = send_frame(argv[2], buf, len);
+        rv = send_frame(argv[2], chain, buf, len);
     }
     free(buf);
     return rv;

@@ -146,7 +146,14 @@ class Node:
     def __init__(self, cluster, nid, raft_port, http_port, key_path, pub):
         self.cluster = cluster
         self.id = nid
-        self.raft = f"tcp://127.0.0.1:{raft_port}"
+        if cluster.raft_tls:
+            # the node's TLS key file and the certificate the ledger pins for it
+            self.tls_key = os.path.join(cluster.dir, f"node{nid}.tls")
+            self.cert = txtool("tls-key", self.tls_key)[0][0]
+            self.raft = f"tls+tcp://127.0.0.1:{raft_port}"
+        else:
+            self.tls_key = self.cert = None
+            self.raft = f"tcp://127.0.0.1:{raft_port}"
         self.http_port = http_port
         self.tls = cluster.tls  # (cert, key) when the gateways serve HTTPS
         self.http = f"{'https' if self.tls else 'http'}://127.0.0.1:{http_port}"
@@ -157,11 +164,15 @@ class Node:
         self.proc = None
         self.joined = False
 
+    def link_args(self):
+        """provena-node's options for its Raft links: its TLS key, or plaintext."""
+        return ["--raft-tls", self.tls_key] if self.tls_key else ["--insecure-plaintext"]
+
     # ---- process ----------------------------------------------------------
     def start(self, extra=()):
         args = [NODE_BIN, "--genesis", self.cluster.genesis, "--id", str(self.id),
                 "--data", self.data, "--key", self.key, "--log-level", "info",
-                *self.cluster.node_args, *extra]
+                *self.link_args(), *self.cluster.node_args, *extra]
         if self.tls:
             args += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1], "--peer-ca", self.tls[0]]
         if self.joined:
@@ -318,10 +329,14 @@ def head_key(head):
 
 
 class Cluster:
-    def __init__(self, n, name="cluster", node_args=(), tls=False):
+    def __init__(self, n, name="cluster", node_args=(), tls=False, raft_tls=True):
         """tls: every gateway serves HTTPS with one self-signed certificate for
-        127.0.0.1 (openssl), which is also each node's --peer-ca."""
+        127.0.0.1 (openssl), which is also each node's --peer-ca.
+        raft_tls: node-to-node links are mutual TLS with keys pinned in genesis
+        (each node gets a TLS key file); False: plain tcp:// with
+        --insecure-plaintext."""
         self.dir = tempfile.mkdtemp(prefix=f"provena-{name}-")
+        self.raft_tls = raft_tls
         self.tls = None
         if tls:
             crt, key = os.path.join(self.dir, "gw.crt"), os.path.join(self.dir, "gw.key")
@@ -348,8 +363,9 @@ class Cluster:
             "brands": [{"id": "acme", "name": "Acme Test", "pub": self.brand_pub,
                         "prefixes": [BRAND_PREFIX]}],
             "participants": [],
-            "nodes": [{"id": nd.id, "operator": "acme", "raft": nd.raft, "http": nd.http,
-                       "pub": nd.pub} for nd in self.nodes],
+            "nodes": [dict({"id": nd.id, "operator": "acme", "raft": nd.raft, "http": nd.http,
+                            "pub": nd.pub}, **({"tls": nd.cert} if nd.cert else {}))
+                      for nd in self.nodes],
         }
         with open(self.genesis, "w") as f:
             json.dump(doc, f, indent=1)
@@ -396,7 +412,7 @@ class Cluster:
         self.nodes.append(nd)
         nonce = self.next_nonces(1)
         tx = txtool("node-add", self.genesis, self.brand_key, nonce, nid, "acme", nd.raft,
-                    nd.http, pub)[0]
+                    nd.http, pub, *([nd.cert] if nd.cert else []))[0]
         return nd, tx
 
     def start_all(self):

@@ -192,7 +192,7 @@ def check_tls(c):
     base = f"https://127.0.0.1:{http}"
     log = open(os.path.join(d, "node.log"), "ab")
     args = [lib.NODE_BIN, "--genesis", g2, "--id", "1", "--data", os.path.join(d, "data"),
-            "--key", nd.key]
+            "--key", nd.key, "--insecure-plaintext"]
     # the key file must not be readable by others, and the address must say https
     os.chmod(key, 0o644)
     p = subprocess.run(args + ["--tls-cert", crt, "--tls-key", key], capture_output=True,

@@ -44,7 +44,7 @@ def main():
         c.nodes.append(new)
         nonce = c.next_nonces(1)
         txid, tx = lib.txtool("node-add", c.genesis, c.brand_key, nonce, nid, "acme", new.raft,
-                              new.http, pub)[0]
+                              new.http, pub, *([new.cert] if new.cert else []))[0]
         st, doc = leader.submit_until_definite(tx, scaled(30))
         assert st == 200 and doc.get("status") == "accepted", (st, doc)
         assert new.raft == old.raft and new.http == old.http

@@ -88,7 +88,7 @@ def main():
         # restarted, it refuses to start, naming the removal
         gone.stop()
         p = subprocess.run([lib.NODE_BIN, "--genesis", c.genesis, "--id", str(gone.id),
-                            "--data", gone.data, "--key", gone.key],
+                            "--data", gone.data, "--key", gone.key, *gone.link_args()],
                            capture_output=True, text=True, timeout=scaled(30))
         assert p.returncode != 0 and "was removed from the network" in p.stderr, p
         print("ok: restarted, the removed node refuses to start: "

@@ -110,7 +110,8 @@ def corrupt_raft_log(c, nd):
     before = len(nd.log_text())
     log = open(nd.log, "ab")
     p = subprocess.run([lib.NODE_BIN, "--genesis", c.genesis, "--id", str(nd.id), "--data",
-                        nd.data, "--key", nd.key, "--log-level", "info"], stdout=log, stderr=log,
+                        nd.data, "--key", nd.key, "--log-level", "info", *nd.link_args()],
+                       stdout=log, stderr=log,
                        stdin=subprocess.DEVNULL, timeout=scaled(30))
     log.close()
     out = nd.log_text()[before:]

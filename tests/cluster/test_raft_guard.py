@@ -2,7 +2,11 @@
 """Cluster test: forged Raft frames against real provena-node processes.
 
 Every frame is made by tests/cluster/frametool (encoded by consensus/cons_codec.c,
-so it is what a peer could really send) and sent to a node's Raft port. On a
+so it is what a peer could really send) and sent to a node's Raft port. The
+network runs on mutual TLS, and a frame "from" a member is sent with that
+member's own TLS key and HELLO: the guard is tested against authenticated
+peers, the case TLS cannot help with. A frame from a stranger (id 99, a key
+no one pinned) is refused at the handshake (frametool exit 3). On a
 three-node network, in order:
   1. the AppendEntries whose entry is a configuration libraft cannot decode
      (it made libraft free the entries' batch twice and killed the follower):
@@ -42,10 +46,27 @@ FRAMETOOL = os.path.join(lib.BUILD, "tests", "cluster", "frametool")
 STRANGER = (99, "tcp://127.0.0.1:1")  # an id and address no genesis names
 
 
+def stranger_key(c):
+    path = os.path.join(c.dir, "stranger.tls")
+    if not os.path.exists(path):
+        lib.txtool("tls-key", path)
+    return path
+
+
 def frame(to, chain, sender, *msg):
-    """Sends one frame; `sender` is (id, raft address) as the frame claims it."""
-    subprocess.run([FRAMETOOL, "send", to.raft, chain, str(sender[0]), sender[1],
-                    *map(str, msg)], check=True, timeout=30)
+    """Sends one frame; `sender` is (id, raft address) as the frame claims it.
+    On TLS a member sender's frame goes out under that member's key and
+    HELLO; a stranger's handshake must be refused."""
+    env = dict(os.environ)
+    member = next((nd for nd in to.cluster.nodes if nd.id == sender[0]), None)
+    if to.cluster.raft_tls:
+        env["FRAMETOOL_TLS_TRUST"] = to.cert
+        env["FRAMETOOL_TLS_KEY"] = member.tls_key if member else stranger_key(to.cluster)
+        env["FRAMETOOL_HELLO"] = f"{sender[0]}:{to.id}"
+    rc = subprocess.run([FRAMETOOL, "send", to.raft, chain, str(sender[0]), sender[1],
+                         *map(str, msg)], timeout=30, env=env).returncode
+    want = 0 if member or not to.cluster.raft_tls else 3
+    assert rc == want, f"frametool from {sender} to node {to.id}: exit {rc}, expected {want}"
 
 
 def conf_hex(*servers):

@@ -13,13 +13,16 @@
  *   txtool mint-seq GENESIS KEY NONCE0 COUNT GTIN LOT PREFIX
  *                                   COUNT one-serial mints, nonces NONCE0.., serials PREFIXn
  *   txtool pickup GENESIS KEY NONCE GTIN SERIAL
- *   txtool node-add GENESIS KEY NONCE ID OPERATOR RAFT HTTP NODEPUBHEX
+ *   txtool tls-key FILE             new node TLS key + certificate → FILE (PEM, 0600);
+ *                                   prints the certificate (DER hex)
+ *   txtool node-add GENESIS KEY NONCE ID OPERATOR RAFT HTTP NODEPUBHEX [CERTHEX]
  *   txtool node-remove GENESIS KEY NONCE ID
  *   txtool claim GENESIS KEY NONCE GTIN SERIAL CODE
  *                                   a customer's claim of a unit sold with a code
  *   txtool claim-seq GENESIS KEY NONCE0 COUNT GTIN SERIAL CODE
  *                                   COUNT such claims, nonces NONCE0..
  *   txtool id-of CBORHEX            prints the tx id of an encoded tx
+ *   txtool node-rotate GENESIS KEY NONCE ID CERTHEX
  *   txtool scans GENESIS KEY NONCE GTIN SERIAL
  *                                   a node-signed batch of one scan record
  *
@@ -146,6 +149,26 @@ int main(int argc, char **argv)
         printf("%s\n", hex);
         return 0;
     }
+    if (strcmp(cmd, "tls-key") == 0) {
+        char *pem;
+        uint8_t der[CHAIN_TLS_CERT_MAX];
+        size_t dl;
+        if (chain_tls_key_new(&pem, der, &dl, "provena test node") != CHAIN_OK)
+            return die("cannot make a TLS key");
+        int fd = open(argv[2], O_WRONLY | O_CREAT | O_EXCL, 0600);
+        size_t pl = strlen(pem);
+        bool ok = fd >= 0 && write(fd, pem, pl) == (ssize_t)pl;
+        if (fd >= 0)
+            close(fd);
+        explicit_bzero(pem, pl);
+        free(pem);
+        if (!ok)
+            return die("cannot write the TLS key file");
+        char chex[2 * CHAIN_TLS_CERT_MAX + 1];
+        chain_hex(chex, der, dl);
+        printf("%s\n", chex);
+        return 0;
+    }
     if (strcmp(cmd, "pub") == 0) {
         if (load_key(sk, argv[2]) != 0 || chain_key_pub(pub, sk) != CHAIN_OK)
             return die("bad key file");
@@ -229,7 +252,18 @@ int main(int argc, char **argv)
             snprintf(tx.code, sizeof tx.code, "%s", a[2]);
             rc = chain_tx_sign(&tx, sk) == CHAIN_OK && emit(&tx) == 0 ? 0 : 1;
         }
-    } else if (strcmp(cmd, "node-add") == 0 && argc == 10) {
+    } else if (strcmp(cmd, "node-rotate") == 0 && argc == 7) {
+        chain_tx tx;
+        tx_init(&tx, g, CHAIN_TX_NODE_ROTATE, nonce);
+        tx.node_id = strtoull(argv[5], NULL, 10);
+        int n = chain_unhex(tx.tls, sizeof tx.tls, argv[6], strlen(argv[6]));
+        if (n <= 0) {
+            rc = die("cert: not hex");
+            goto out;
+        }
+        tx.tls_len = (size_t)n;
+        rc = chain_tx_sign(&tx, sk) == CHAIN_OK && emit(&tx) == 0 ? 0 : 1;
+    } else if (strcmp(cmd, "node-add") == 0 && (argc == 10 || argc == 11)) {
         chain_tx tx;
         tx_init(&tx, g, CHAIN_TX_NODE_ADD, nonce);
         tx.node_id = strtoull(argv[5], NULL, 10);
@@ -241,6 +275,14 @@ int main(int argc, char **argv)
             goto out;
         }
         tx.has_key = true;
+        if (argc == 11) {
+            int n = chain_unhex(tx.tls, sizeof tx.tls, argv[10], strlen(argv[10]));
+            if (n <= 0) {
+                rc = die("cert: not hex");
+                goto out;
+            }
+            tx.tls_len = (size_t)n;
+        }
         rc = chain_tx_sign(&tx, sk) == CHAIN_OK && emit(&tx) == 0 ? 0 : 1;
     } else if (strcmp(cmd, "node-remove") == 0 && argc == 6) {
         chain_tx tx;

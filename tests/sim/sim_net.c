@@ -40,10 +40,14 @@ cons_net *sim_net_of(unsigned node)
 }
 
 int cons_net_open(cons_net **out, uint64_t self_id, const uint8_t *chain, const char *addr,
+                  const char *tls_file, const cons_peer *pins, size_t npins,
                   const cons_net_cbs *cbs, char *errmsg, size_t errmsg_len)
 {
     (void)chain; /* every simulated node shares one network; deliver() decodes with it */
     (void)addr;
+    (void)tls_file; /* simulated links are not encrypted: the simulation is of raft */
+    (void)pins;
+    (void)npins;
     (void)cbs;
     (void)errmsg;
     (void)errmsg_len;
@@ -60,6 +64,25 @@ void cons_net_forget(cons_net *n, uint64_t id)
 {
     (void)n;
     (void)id;
+}
+
+int cons_net_pins_set(cons_net *n, const cons_peer *peers, size_t np, char *errmsg,
+                      size_t errmsg_len)
+{
+    (void)n;
+    (void)peers;
+    (void)np;
+    (void)errmsg;
+    (void)errmsg_len;
+    return 0;
+}
+
+bool cons_net_self_pinned(cons_net *n, const cons_peer *peers, size_t np)
+{
+    (void)n;
+    (void)peers;
+    (void)np;
+    return true;
 }
 
 void cons_net_stats_get(cons_net *n, cons_net_stats *out)

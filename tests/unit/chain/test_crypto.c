@@ -159,12 +159,39 @@ static void test_b64url_roundtrip_and_refusals(void **state)
     assert_int_equal(chain_unb64url(out, 1, "AAAA", 4), -1);          /* overflow */
 }
 
+/* chain_signer: its signatures verify like chain_sign's, differ per call
+ * (fresh aux randomness), and an invalid key is refused. */
+static void test_signer_signs_what_verify_accepts(void **state)
+{
+    (void)state;
+    uint8_t sk[CHAIN_SECKEY_LEN], pub[CHAIN_KEY_LEN], msg[CHAIN_HASH_LEN], other[CHAIN_HASH_LEN];
+    uint8_t s1[CHAIN_SIG_LEN], s2[CHAIN_SIG_LEN];
+    assert_int_equal(chain_key_generate(sk, pub), CHAIN_OK);
+    memset(msg, 0x42, sizeof msg);
+    memset(other, 0x43, sizeof other);
+    chain_signer *sg = NULL;
+    assert_int_equal(chain_signer_new(&sg, sk), CHAIN_OK);
+    assert_int_equal(chain_signer_sign(sg, s1, msg), CHAIN_OK);
+    assert_int_equal(chain_signer_sign(sg, s2, msg), CHAIN_OK);
+    assert_true(chain_verify(s1, pub, msg));
+    assert_true(chain_verify(s2, pub, msg));
+    assert_memory_not_equal(s1, s2, CHAIN_SIG_LEN);
+    assert_false(chain_verify(s1, pub, other));
+    chain_signer_free(sg);
+    chain_signer_free(NULL);
+    uint8_t zero[CHAIN_SECKEY_LEN] = {0};
+    sg = NULL;
+    assert_int_equal(chain_signer_new(&sg, zero), CHAIN_ERR_INVALID);
+    assert_null(sg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bip340_vector0_verifies_and_pub_matches),
         cmocka_unit_test(test_bip340_vector1_verifies),
         cmocka_unit_test(test_sign_verify_and_wrong_message_refused),
+        cmocka_unit_test(test_signer_signs_what_verify_accepts),
         cmocka_unit_test(test_invalid_seckey_refused),
         cmocka_unit_test(test_verify_refuses_pub_not_on_curve),
         cmocka_unit_test(test_tagged_hash_known_answer),

@@ -226,6 +226,68 @@ static void test_node_add_remove_sets_members_changed(void **state)
     chain_rd_end(rd);
 }
 
+static int node_rotate(hc_env *e, int who, uint64_t id, const uint8_t *der, size_t len)
+{
+    chain_tx tx = hc_tx(CHAIN_TX_NODE_ROTATE);
+    tx.node_id = id;
+    memcpy(tx.tls, der, len);
+    tx.tls_len = len;
+    return hc_apply1(e, who, &tx, NULL);
+}
+
+/* node.rotate: brand only, a live node, a key pinned for no node (node.add's
+ * and its own included); the new certificate replaces the pin. */
+static void test_node_rotate_pins_a_fresh_key(void **state)
+{
+    hc_env *e = *state;
+    uint8_t a[CHAIN_TLS_CERT_MAX], b[CHAIN_TLS_CERT_MAX];
+    size_t al, bl;
+    char *pem;
+    assert_int_equal(chain_tls_key_new(&pem, a, &al, "a"), CHAIN_OK);
+    free(pem);
+    assert_int_equal(chain_tls_key_new(&pem, b, &bl, "b"), CHAIN_OK);
+    free(pem);
+    assert_int_equal(node_rotate(e, HK_CARRIER, 1, a, al), CHAIN_ERR_WRONG_ROLE);
+    assert_int_equal(node_rotate(e, HK_BRAND, 9, a, al), CHAIN_ERR_UNKNOWN_NODE);
+    assert_int_equal(node_rotate(e, HK_BRAND, 1, a, al), CHAIN_OK);
+    chain_rd *rd;
+    chain_node_info n;
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_node_get(rd, 1, &n), CHAIN_OK);
+    chain_rd_end(rd);
+    assert_int_equal(n.tls_len, al);
+    assert_memory_equal(n.tls, a, al);
+    /* the same key again, for itself or another node: refused */
+    assert_int_equal(node_rotate(e, HK_BRAND, 1, a, al), CHAIN_ERR_DUPLICATE_NODE);
+    assert_int_equal(node_rotate(e, HK_BRAND, 2, a, al), CHAIN_ERR_DUPLICATE_NODE);
+    /* node.add with a pinned key: refused; with a fresh one: pinned */
+    uint8_t sk[32], pub[32];
+    assert_int_equal(chain_key_generate(sk, pub), CHAIN_OK);
+    chain_tx tx = hc_tx(CHAIN_TX_NODE_ADD);
+    tx.node_id = 5;
+    tx.has_key = true;
+    memcpy(tx.key, pub, 32);
+    snprintf(tx.name, sizeof tx.name, "acme");
+    snprintf(tx.raft_addr, sizeof tx.raft_addr, "tls+tcp://127.0.0.1:7105");
+    snprintf(tx.http_addr, sizeof tx.http_addr, "http://127.0.0.1:8105");
+    memcpy(tx.tls, a, al);
+    tx.tls_len = al;
+    assert_int_equal(hc_apply1(e, HK_BRAND, &tx, NULL), CHAIN_ERR_DUPLICATE_NODE);
+    memcpy(tx.tls, b, bl);
+    tx.tls_len = bl;
+    assert_int_equal(hc_apply1(e, HK_BRAND, &tx, NULL), CHAIN_OK);
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_node_get(rd, 5, &n), CHAIN_OK);
+    chain_rd_end(rd);
+    assert_int_equal(n.tls_len, bl);
+    assert_memory_equal(n.tls, b, bl);
+    /* a removed node cannot be rotated */
+    assert_int_equal(node_remove(e, HK_BRAND, 5), CHAIN_OK);
+    assert_int_equal(chain_tls_key_new(&pem, b, &bl, "c"), CHAIN_OK);
+    free(pem);
+    assert_int_equal(node_rotate(e, HK_BRAND, 5, b, bl), CHAIN_ERR_UNKNOWN_NODE);
+}
+
 static int policy_set(hc_env *e, int who, const char *gtin, const char *lot, chain_policy p)
 {
     chain_tx tx = hc_tx(CHAIN_TX_POLICY_SET);
@@ -470,6 +532,7 @@ int main(void)
         T(test_scans_travel_kmh_edge),
         T(test_scans_by_removed_node_refused_revoked_signer),
         T(test_node_key_may_only_sign_scans),
+        T(test_node_rotate_pins_a_fresh_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

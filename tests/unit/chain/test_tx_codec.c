@@ -24,6 +24,8 @@ static gs1_sgtin units3[3] = {{GTIN, "AB12"}, {GTIN, "CD34"}, {"00012345600012",
 static char *serials2[2] = {"S1", "S2"};
 static uint8_t label_sigs2[2][64];
 static chain_scan scans2[2];
+static uint8_t cert[CHAIN_TLS_CERT_MAX]; /* a pinnable TLS certificate */
+static size_t cert_len;
 
 static void base(chain_tx *tx, int type)
 {
@@ -136,6 +138,11 @@ static void sample(chain_tx *tx, int type)
     case CHAIN_TX_NODE_REMOVE:
         tx->node_id = 4;
         break;
+    case CHAIN_TX_NODE_ROTATE:
+        tx->node_id = 4;
+        memcpy(tx->tls, cert, cert_len);
+        tx->tls_len = cert_len;
+        break;
     case CHAIN_TX_POLICY_SET:
         strcpy(tx->gtin, GTIN);
         strcpy(tx->lot, "L2026-01");
@@ -163,6 +170,9 @@ static int setup(void **state)
     for (int i = 0; i < 32; i++)
         chain_id[i] = (uint8_t)(0xa0 + i);
     memset(label_sigs2, 0x5a, sizeof label_sigs2);
+    char *pem;
+    assert_int_equal(chain_tls_key_new(&pem, cert, &cert_len, "node 4"), CHAIN_OK);
+    free(pem);
     scans2[0] = (chain_scan){.kind = CHAIN_SCAN_SCAN,
                              .id = {GTIN, "AB12"},
                              .time = 1767225700,

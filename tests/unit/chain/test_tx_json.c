@@ -14,6 +14,7 @@
 #include "chain/chain.h"
 
 static char chain_hex_s[65], key_hex[65], sig_hex[129], hash_hex[65];
+static char cert_hex[2 * CHAIN_TLS_CERT_MAX + 1];
 static uint8_t sk[32];
 
 static int setup(void **state)
@@ -28,10 +29,17 @@ static int setup(void **state)
     memset(sig, 0x5a, 64);
     chain_hex(sig_hex, sig, 64);
     chain_hex(hash_hex, cid, 32);
+    char *pem;
+    uint8_t der[CHAIN_TLS_CERT_MAX];
+    size_t dl;
+    assert_int_equal(chain_tls_key_new(&pem, der, &dl, "node 4"), CHAIN_OK);
+    free(pem);
+    chain_hex(cert_hex, der, dl);
     return 0;
 }
 
-/* Body JSON per type; %K is a valid key, %H a hash, %S a signature. */
+/* Body JSON per type; %K is a valid key, %H a hash, %S a signature, %T a TLS
+ * certificate. */
 static const struct {
     const char *type;
     const char *body;
@@ -57,6 +65,9 @@ static const struct {
     {"participant.rotate", "{\"id\":\"carrier-dhl\",\"pub\":\"%K\"}"},
     {"node.add", "{\"node_id\":4,\"operator\":\"acme\",\"raft\":\"tcp://10.0.0.4:7001\","
                  "\"http\":\"http://10.0.0.4:8001\",\"pub\":\"%K\"}"},
+    {"node.add", "{\"node_id\":4,\"operator\":\"acme\",\"raft\":\"tls+tcp://10.0.0.4:7001\","
+                 "\"http\":\"http://10.0.0.4:8001\",\"pub\":\"%K\",\"tls\":\"%T\"}"},
+    {"node.rotate", "{\"node_id\":4,\"tls\":\"%T\"}"},
     {"node.remove", "{\"node_id\":4}"},
     {"policy.set", "{\"gtin\":\"09506000134352\",\"max_clients\":8,\"travel_kmh\":1000,"
                    "\"unsold_scan_suspicious\":true,\"outside_markets\":false}"},
@@ -69,7 +80,7 @@ static const struct {
 /* Expands %K/%H/%S and wraps the body into a full transaction object. */
 static json_t *tx_json(const char *type, const char *body)
 {
-    char buf[4096];
+    char buf[8192];
     size_t o = 0;
     o += (size_t)snprintf(buf, sizeof buf,
                           "{\"type\":\"%s\",\"chain\":\"%s\",\"nonce\":3,\"time\":1767225600,"
@@ -83,6 +94,8 @@ static json_t *tx_json(const char *type, const char *body)
             rep = hash_hex;
         else if (p[0] == '%' && p[1] == 'S')
             rep = sig_hex;
+        else if (p[0] == '%' && p[1] == 'T')
+            rep = cert_hex;
         if (rep) {
             o += (size_t)snprintf(buf + o, sizeof buf - o, "%s", rep);
             p++;

@@ -82,9 +82,9 @@ static void test_verify_back_whole_range_pinned_to_top(void **state)
                      CHAIN_OK);
     assert_memory_equal(prev, base_id, 32);
     /* the top part of the range alone: prev is the id of the block below it */
-    assert_int_equal(chain_blocks_verify_back(prev, blks() + 2, len + 2, 3, 13, id[N - 1], e,
-                                              sizeof e),
-                     CHAIN_OK);
+    assert_int_equal(
+        chain_blocks_verify_back(prev, blks() + 2, len + 2, 3, 13, id[N - 1], e, sizeof e),
+        CHAIN_OK);
     assert_memory_equal(prev, id[1], 32);
     /* one block */
     assert_int_equal(chain_blocks_verify_back(prev, blks(), len, 1, 11, id[0], e, sizeof e),

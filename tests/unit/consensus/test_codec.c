@@ -403,6 +403,43 @@ static void test_codec_garbage_never_crashes(void **state)
     assert_true(flipped_ok > 100);
 }
 
+/* A HELLO round-trips; its signature may be 1..CONS_HELLO_SIG_MAX bytes
+ * (exactly at the limit decodes, one past it is refused by the encoder and,
+ * hand-made, by the decoder); a receiver id of 0 and trailing bytes refused. */
+static void test_codec_hello_bounds(void **state)
+{
+    (void)state;
+    uint8_t sig[CONS_HELLO_SIG_MAX + 1], *buf;
+    size_t len;
+    memset(sig, 0x5a, sizeof sig);
+    cons_wire w;
+    assert_int_equal(cons_codec_encode_hello(&buf, &len, CHAIN, 3, ADDR, 2, 1234, sig,
+                                             CONS_HELLO_SIG_MAX),
+                     0);
+    assert_int_equal(decode(&w, buf, len), 0);
+    assert_int_equal(w.kind, CONS_KIND_HELLO);
+    assert_int_equal(w.from_id, 3);
+    assert_int_equal(w.hello_to, 2);
+    assert_int_equal(w.hello_ts_ms, 1234);
+    assert_int_equal(w.hello_sig_len, CONS_HELLO_SIG_MAX);
+    /* one byte more: the length byte says 81 and the bytes are there */
+    uint8_t *big = malloc(len + 1);
+    memcpy(big, buf, len);
+    big[len - CONS_HELLO_SIG_MAX - 1] = CONS_HELLO_SIG_MAX + 1;
+    big[len] = 0x5a;
+    assert_int_equal(decode(&w, big, len + 1), RAFT_MALFORMED);
+    assert_int_equal(decode(&w, buf, len - 1), RAFT_MALFORMED); /* truncated */
+    free(big);
+    free(buf);
+    assert_int_not_equal(cons_codec_encode_hello(&buf, &len, CHAIN, 3, ADDR, 2, 1, sig,
+                                                 CONS_HELLO_SIG_MAX + 1),
+                         0);
+    assert_int_not_equal(cons_codec_encode_hello(&buf, &len, CHAIN, 3, ADDR, 0, 1, sig, 8), 0);
+    assert_int_equal(cons_codec_encode_hello(&buf, &len, OTHER, 3, ADDR, 2, 1, sig, 8), 0);
+    assert_int_equal(decode(&w, buf, len), CONS_CODEC_OTHER_CHAIN);
+    free(buf);
+}
+
 /* A frame naming another network is refused with its own code, and says whose. */
 static void test_codec_other_chain_refused(void **state)
 {
@@ -737,6 +774,7 @@ int main(void)
         cmocka_unit_test(test_codec_oversized_entry_length_refused),
         cmocka_unit_test(test_codec_garbage_never_crashes),
         cmocka_unit_test(test_codec_other_chain_refused),
+        cmocka_unit_test(test_codec_hello_bounds),
         cmocka_unit_test(test_codec_forward_tx_length_at_limit),
         cmocka_unit_test(test_codec_forward_count_at_limit),
         cmocka_unit_test(test_codec_sender_address_at_limit),

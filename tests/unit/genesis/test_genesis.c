@@ -197,6 +197,47 @@ static void test_genesis_malformed_variants_name_the_field(void **state)
     }
 }
 
+/* nodes[].tls: a pinnable certificate in hex, kept through genesis_to_json,
+ * covered by the chain id; a CA certificate, bad hex and one key pinned for
+ * two nodes are refused naming the field. */
+static void test_genesis_node_tls_pinned(void **state)
+{
+    (void)state;
+    char *pem;
+    uint8_t der[CHAIN_TLS_CERT_MAX];
+    size_t dl;
+    char hex[2 * CHAIN_TLS_CERT_MAX + 1], msg[256];
+    assert_int_equal(chain_tls_key_new(&pem, der, &dl, "n1"), CHAIN_OK);
+    free(pem);
+    chain_hex(hex, der, dl);
+    json_t *j = json_deep_copy(example);
+    json_t *nodes = json_object_get(j, "nodes");
+    chain_genesis *plain = NULL, *g = NULL, *back = NULL;
+    assert_int_equal(parse_json(j, msg, sizeof msg, &plain), CHAIN_OK);
+    json_object_set_new(json_array_get(nodes, 0), "tls", json_string(hex));
+    assert_int_equal(parse_json(j, msg, sizeof msg, &g), CHAIN_OK);
+    assert_int_equal(g->nodes[0].tls_len, dl);
+    assert_memory_equal(g->nodes[0].tls, der, dl);
+    assert_memory_not_equal(g->chain_id, plain->chain_id, CHAIN_HASH_LEN);
+    json_t *out = genesis_to_json(g);
+    assert_non_null(out);
+    assert_int_equal(parse_json(out, msg, sizeof msg, &back), CHAIN_OK);
+    assert_memory_equal(back->chain_id, g->chain_id, CHAIN_HASH_LEN);
+    json_decref(out);
+    /* the same key for a second node */
+    json_object_set_new(json_array_get(nodes, 1), "tls", json_string(hex));
+    assert_int_equal(parse_json(j, msg, sizeof msg, NULL), CHAIN_ERR_BAD_GENESIS);
+    assert_non_null(strstr(msg, "nodes[1].tls"));
+    json_object_del(json_array_get(nodes, 1), "tls");
+    json_object_set_new(json_array_get(nodes, 0), "tls", json_string("abc"));
+    assert_int_equal(parse_json(j, msg, sizeof msg, NULL), CHAIN_ERR_BAD_GENESIS);
+    assert_non_null(strstr(msg, "nodes[0].tls"));
+    chain_genesis_free(plain);
+    chain_genesis_free(g);
+    chain_genesis_free(back);
+    json_decref(j);
+}
+
 static void test_genesis_shared_key_refused(void **state)
 {
     (void)state;
@@ -324,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_genesis_garbage_truncated_and_oversized_refused),
         cmocka_unit_test(test_genesis_load_missing_file_names_path),
         cmocka_unit_test(test_genesis_resolver_optional_and_bounded),
+        cmocka_unit_test(test_genesis_node_tls_pinned),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -68,8 +68,7 @@ static void test_session_expires(void **st)
     uint8_t key[32] = {1}, got[32];
     char tok[GW_TOKEN_HEX + 1], id[CHAIN_ID_MAX + 1];
     assert_int_equal(gw_session_new(s, tok, key, "acme", T0, 1000), 0);
-    assert_int_equal(gw_session_find(s, got, id, NULL, tok, GW_TOKEN_HEX, T0 + 999),
-                     GW_SESSION_OK);
+    assert_int_equal(gw_session_find(s, got, id, NULL, tok, GW_TOKEN_HEX, T0 + 999), GW_SESSION_OK);
     assert_int_equal(gw_session_find(s, got, id, NULL, tok, GW_TOKEN_HEX, T0 + 1000),
                      GW_SESSION_EXPIRED);
     /* dropped once seen expired */
@@ -112,7 +111,7 @@ static void test_challenge_used_once_and_expires(void **st)
     assert_false(gw_challenge_take(s, c, T0 + 2)); /* used */
     assert_int_equal(gw_challenge_new(s, d, T0), 0);
     assert_false(gw_challenge_take(s, d, T0 + GW_CHALLENGE_TTL_S * 1000ull)); /* expired */
-    assert_false(gw_challenge_take(s, d, T0 + 1));                          /* and gone */
+    assert_false(gw_challenge_take(s, d, T0 + 1));                            /* and gone */
     memset(never, 0, sizeof never);
     assert_false(gw_challenge_take(s, never, T0)); /* a free slot is not a challenge */
     gw_sessions_free(s);
