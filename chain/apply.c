@@ -233,7 +233,7 @@ static void set_err(char *errmsg, size_t errmsg_len, const char *what, int rc)
 {
     if (errmsg == NULL || errmsg_len == 0 || errmsg[0] != '\0')
         return;
-    if (rc == CHAIN_ERR_STORAGE)
+    if (rc == CHAIN_ERR_STORAGE || rc == CHAIN_ERR_DISK_FULL)
         snprintf(errmsg, errmsg_len, "apply block: %s: lmdb: %s", what, st_last_lmdb_error());
     else
         snprintf(errmsg, errmsg_len, "apply block: %s: %s", what, chain_err_code(rc));

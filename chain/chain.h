@@ -106,6 +106,8 @@ enum chain_err {
                                      the network asks for) not asserted */
     CHAIN_ERR_WEBAUTHN_SIGNATURE, /* "webauthn_signature": ECDSA P-256 does not verify (a
                                      signature that is not DER included) */
+    CHAIN_ERR_DISK_FULL, /* "disk_full": a write found no space (ENOSPC, EDQUOT); nothing
+                            was written, the same write can succeed once space returns */
     CHAIN_ERR__COUNT
 };
 
@@ -413,7 +415,8 @@ typedef struct chain_scan {
     gs1_sgtin id;                      /* for a probe: the unknown code as scanned */
     uint64_t time;                     /* gateway clock, unix seconds */
     char region[CHAIN_REGION_MAX + 1]; /* "" when unknown */
-    uint8_t client[16];                /* salted, daily-rotated hash of the client address */
+    uint8_t client[16];                /* keyed, daily-rotated hash: bytes 0..7 the client's network
+                                          (/24, /48), 8..15 its address (node/gw_client.c) */
     uint8_t verdict;                   /* verdict the gateway gave (node-defined enum) */
     char note[CHAIN_NOTE_MAX + 1];     /* reports only */
 } chain_scan;
@@ -655,6 +658,13 @@ typedef struct chain_options {
 int chain_open(chain **out, const char *dir, const chain_genesis *g, const chain_options *opt,
                char *errmsg, size_t errmsg_len) CHAIN_WUR;
 void chain_close(chain *c);
+
+/* Admission: does tx's signer have standing to put tx on the log (see
+ * standing.c)? Reads c's applied state in one read transaction. CHAIN_OK, or
+ * the code the rules would refuse it with (unknown_signer, revoked_signer,
+ * unknown_unit, bad_state, bad_claim_code, not_owner) and errmsg filled, or a
+ * storage error. tx is borrowed. Thread-safe; never waits for the writer. */
+int chain_tx_standing(chain *c, const chain_tx *tx, char *errmsg, size_t errmsg_len) CHAIN_WUR;
 
 /* Transactions this process already verified (a node's admission precheck).
  * When set, chain_block_apply asks known(ctx, id, raw, len) before checking a
@@ -947,13 +957,14 @@ void chain_policy_effective(chain_rd *rd, chain_policy *out, const char *gtin, c
 
 typedef struct chain_scan_stats {
     uint64_t scans;                 /* all recorded scans of the unit */
-    uint32_t distinct_clients;      /* distinct client hashes seen */
-    uint32_t reports;               /* "suspected fake" reports */
+    uint32_t distinct_clients;      /* distinct client networks (/24, /48) that scanned it */
+    uint32_t reports;               /* networks that reported it as a suspected fake */
     uint64_t first_time, last_time; /* seconds */
     char last_region[CHAIN_REGION_MAX + 1];
-    uint32_t outside_markets;   /* scans from a region outside the lot's markets */
-    uint32_t unsold_public;     /* public scans before sale */
-    uint32_t impossible_travel; /* consecutive scan pairs faster than policy allows */
+    uint32_t outside_markets;   /* networks that scanned it outside the lot's markets */
+    uint32_t unsold_public;     /* networks that scanned it before its sale */
+    uint32_t impossible_travel; /* networks whose scan came faster than policy allows
+                                   after the previous one (tx_scans.c) */
     uint32_t nregions;
     char regions[8][CHAIN_REGION_MAX + 1]; /* most recent distinct regions */
 } chain_scan_stats;

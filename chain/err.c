@@ -65,6 +65,7 @@ static const struct {
                                      "passkey assertion lacks user presence or verification"},
     [CHAIN_ERR_WEBAUTHN_SIGNATURE] = {"webauthn_signature", "passkey signature does not verify"},
 
+    [CHAIN_ERR_DISK_FULL] = {"disk_full", "no space left on the data disk"},
 };
 
 const char *chain_err_code(int err)

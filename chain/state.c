@@ -80,11 +80,20 @@ void st_key_unit_split(gs1_sgtin *id, const uint8_t k[ST_UNIT_KEY])
     id->serial[GS1_SERIAL_MAX] = '\0';
 }
 
+int st_err_of_mrc(int mrc)
+{
+    if (mrc == ENOMEM)
+        return CHAIN_ERR_NOMEM;
+    if (mrc == ENOSPC || mrc == EDQUOT) /* MDB_MAP_FULL is not: more disk would not help */
+        return CHAIN_ERR_DISK_FULL;
+    return CHAIN_ERR_STORAGE;
+}
+
 int st_lmdb_err(int mrc, const char *what, char *errmsg, size_t errmsg_len)
 {
     if (errmsg != NULL && errmsg_len > 0)
         snprintf(errmsg, errmsg_len, "%s: lmdb: %s", what, mdb_strerror(mrc));
-    return mrc == ENOMEM ? CHAIN_ERR_NOMEM : CHAIN_ERR_STORAGE;
+    return st_err_of_mrc(mrc);
 }
 
 /* The last LMDB failure on this thread, so the caller that reports a
@@ -103,7 +112,7 @@ static int map_mrc(int mrc)
     if (mrc == MDB_NOTFOUND)
         return CHAIN_ERR_NOT_FOUND;
     last_mrc = mrc;
-    return mrc == ENOMEM ? CHAIN_ERR_NOMEM : CHAIN_ERR_STORAGE;
+    return st_err_of_mrc(mrc);
 }
 
 int st_get(MDB_txn *t, MDB_dbi dbi, const void *k, size_t kl, MDB_val *v)

@@ -100,6 +100,9 @@ void st_be32(uint8_t out[4], uint32_t v);
 
 /* ---- errors: LMDB codes become CHAIN_ERR_STORAGE / NOMEM, with a message ---- */
 int st_lmdb_err(int mrc, const char *what, char *errmsg, size_t errmsg_len);
+/* The chain error of an LMDB / errno code: NOMEM, DISK_FULL (ENOSPC, EDQUOT)
+ * or STORAGE. */
+int st_err_of_mrc(int mrc);
 
 /* pagecache.c: a descriptor of the ledger file for chain_storage_prepare, or -1. */
 int st_pagecache_open(const char *path);
@@ -226,7 +229,7 @@ int rule_scans(st_actx *a);
 /* Local failures that abort the whole block rather than refuse one tx. */
 static inline bool st_fatal(int rc)
 {
-    return rc == CHAIN_ERR_STORAGE || rc == CHAIN_ERR_NOMEM;
+    return rc == CHAIN_ERR_STORAGE || rc == CHAIN_ERR_NOMEM || rc == CHAIN_ERR_DISK_FULL;
 }
 
 /* Owner index maintenance (sale, claim, transfer). */

@@ -425,7 +425,7 @@ static void test_scans_by_node_fold_into_stats(void **state)
     assert_int_equal(st.last_time, 1200);
     assert_string_equal(st.last_region, "US");
     assert_int_equal(st.outside_markets, 1);
-    assert_int_equal(st.unsold_public, 3);
+    assert_int_equal(st.unsold_public, 2); /* networks, not scans: client 1 scanned twice */
     assert_int_equal(st.nregions, 3);
     assert_string_equal(st.regions[0], "FR");
     assert_string_equal(st.regions[1], "US");
@@ -499,6 +499,51 @@ static void test_scans_count_by_region_and_day(void **state)
     assert_int_equal(r.day[2], 1);
     assert_int_equal(r.n[2], 1);
     assert_int_equal(probes, 2);
+}
+
+/* A client hash's first 8 bytes name its network: scans from one network —
+ * one address many times, or many addresses of one /24, or one client seen
+ * through several gateways (the same keyed hash) — count once in every
+ * signal; a second network counts again. */
+static void test_scans_count_networks_not_scans(void **state)
+{
+    hc_env *e = *state;
+    assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "L1", "N", 1), CHAIN_OK);
+    chain_scan sc[6];
+    for (int i = 0; i < 5; i++) { /* net 0x11, addresses 1..5, regions outside DE/FR */
+        sc[i] = scan_of("N", i % 2 ? CHAIN_SCAN_REPORT : CHAIN_SCAN_SCAN, 1000 + (uint64_t)i,
+                        i % 2 ? "JP" : "US", 0x11);
+        sc[i].client[15] = (uint8_t)i;
+    }
+    sc[5] = sc[0]; /* the same client again, as another gateway would record it */
+    chain_tx tx = hc_tx(CHAIN_TX_SCANS);
+    tx.scans = sc;
+    tx.nscans = 6;
+    assert_int_equal(hc_apply1(e, HK_NODE, &tx, NULL), CHAIN_OK);
+    chain_rd *rd;
+    chain_scan_stats st;
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_scan_stats_get(rd, &st, HC_GTIN, "N"), CHAIN_OK);
+    chain_rd_end(rd);
+    assert_int_equal(st.scans, 4);
+    assert_int_equal(st.distinct_clients, 1);
+    assert_int_equal(st.reports, 1);
+    assert_int_equal(st.outside_markets, 1);
+    assert_int_equal(st.unsold_public, 1);
+    assert_int_equal(st.impossible_travel, 1); /* US → JP in a second, from one network */
+
+    chain_scan two = scan_of("N", CHAIN_SCAN_REPORT, 1010, "JP", 0x22);
+    tx = hc_tx(CHAIN_TX_SCANS);
+    tx.scans = &two;
+    tx.nscans = 1;
+    assert_int_equal(hc_apply1(e, HK_NODE, &tx, NULL), CHAIN_OK);
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_scan_stats_get(rd, &st, HC_GTIN, "N"), CHAIN_OK);
+    chain_rd_end(rd);
+    assert_int_equal(st.distinct_clients, 2);
+    assert_int_equal(st.reports, 2);
+    assert_int_equal(st.outside_markets, 2);
+    assert_int_equal(st.impossible_travel, 2); /* US → JP in 6 s, a second network */
 }
 
 static uint32_t travel_after(hc_env *e, const char *serial, const char *r1, const char *r2,
@@ -585,6 +630,7 @@ int main(void)
         T(test_scans_by_node_fold_into_stats),
         T(test_scans_impossible_travel),
         T(test_scans_count_by_region_and_day),
+        T(test_scans_count_networks_not_scans),
         T(test_scans_travel_kmh_edge),
         T(test_scans_by_removed_node_refused_revoked_signer),
         T(test_node_key_may_only_sign_scans),
