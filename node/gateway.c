@@ -285,13 +285,18 @@ static enum MHD_Result queue(gw_req *r)
     if (r->out_type && strncmp(r->out_type, "text/html", 9) == 0)
         MHD_add_response_header(resp, "Content-Security-Policy",
                                 "default-src 'none'; style-src 'unsafe-inline'; "
-                                "img-src 'self'; form-action 'self'");
+                                "img-src 'self'; form-action 'self'; "
+                                "script-src 'self'; connect-src 'self'");
     if (r->allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
     if (r->link)
         MHD_add_response_header(resp, "Link", r->link);
     if (r->location)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
+    if (r->content_language)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_LANGUAGE, r->content_language);
+    if (r->vary_lang)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept, Accept-Language");
     if (r->cookie) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->cookie);
         explicit_bzero(r->cookie, strlen(r->cookie));

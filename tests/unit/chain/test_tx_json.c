@@ -49,9 +49,12 @@ static const struct {
              "\"label_sigs\":[\"%S\",\"%S\"]}"},
     {"pickup", "{\"units\":[\"09506000134352/A/1\",\"09506000134352/B2\"],\"region\":\"DE-BY\"}"},
     {"deliver", "{\"units\":[\"09506000134352/A/1\"],\"to\":\"seller-berlin\"}"},
-    {"sell", "{\"unit\":\"09506000134352/A/1\",\"claim_hash\":\"%H\",\"region\":\"DE\"}"},
+    {"sell", "{\"unit\":\"09506000134352/A/1\",\"claim_key\":\"%K\",\"region\":\"DE\"}"},
     {"sell", "{\"unit\":\"09506000134352/A/1\",\"buyer\":\"%K\"}"},
-    {"claim", "{\"unit\":\"09506000134352/A/1\",\"code\":\"K7Q-22XW\"}"},
+    {"claim", "{\"unit\":\"09506000134352/A/1\",\"claim_sig\":\"%S\"}"},
+    {"transfer.offer",
+     "{\"unit\":\"09506000134352/A/1\",\"offer_key\":\"%K\",\"expires\":1767225600000}"},
+    {"transfer.cancel", "{\"unit\":\"09506000134352/A/1\"}"},
     {"transfer", "{\"unit\":\"09506000134352/A/1\",\"to_key\":\"%K\"}"},
     {"warranty.activate", "{\"unit\":\"09506000134352/A/1\"}"},
     {"warranty.extend", "{\"unit\":\"09506000134352/A/1\",\"months\":12,\"note\":\"goodwill\"}"},
@@ -213,6 +216,140 @@ static void test_tx_json_errors_name_the_field(void **state)
     expect_refused("mint.all", "{}", CHAIN_ERR_INVALID, "type: unknown type");
 }
 
+/* Every field format the schema checks, refused through the JSON path with the
+ * field named: ids, regions, markets, addresses, expiry dates, keys, texts,
+ * enumerations, and the per-type rules (sell, policy.set, scans records). */
+static void test_tx_json_field_formats_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *type, *body, *want;
+    } cases[] = {
+        {"deliver", "{\"units\":[\"09506000134352/AB\"],\"to\":\"Seller\"}", "body.to"},
+        {"deliver", "{\"units\":[\"09506000134352/AB\"],\"to\":\"a b\"}", "body.to"},
+        {"participant.revoke", "{\"id\":\"\"}", "body.id"},
+        {"pickup", "{\"units\":[\"09506000134352/AB\"],\"region\":\"D\"}", "body.region"},
+        {"pickup", "{\"units\":[\"09506000134352/AB\"],\"region\":\"DEU\"}", "body.region"},
+        {"pickup", "{\"units\":[\"09506000134352/AB\"],\"region\":\"DE-\"}", "body.region"},
+        {"pickup", "{\"units\":[\"09506000134352/AB\"],\"region\":\"DE_BY\"}", "body.region"},
+        {"pickup", "{\"units\":[\"09506000134352/AB\"],\"region\":\"DE-b\"}", "body.region"},
+        {"pickup", "{\"units\":[\"09506000134352/AB\"],\"region\":\"1E\"}", "body.region"},
+        {"mint",
+         "{\"gtin\":\"09506000134352\",\"lot\":\"L1\",\"model\":\"m\",\"expiry\":\"2812\","
+         "\"serials\":[\"A\"],\"label_sigs\":[\"%S\"]}",
+         "body.expiry"},
+        {"mint",
+         "{\"gtin\":\"09506000134352\",\"lot\":\"L1\",\"model\":\"m\",\"expiry\":\"28a200\","
+         "\"serials\":[\"A\"],\"label_sigs\":[\"%S\"]}",
+         "body.expiry"},
+        {"mint",
+         "{\"gtin\":\"09506000134352\",\"lot\":\"L1\",\"model\":\"m\",\"expiry\":\"281300\","
+         "\"serials\":[\"A\"],\"label_sigs\":[\"%S\"]}",
+         "body.expiry"},
+        {"mint",
+         "{\"gtin\":\"09506000134352\",\"lot\":\"L1\",\"model\":\"m\",\"expiry\":\"281232\","
+         "\"serials\":[\"A\"],\"label_sigs\":[\"%S\"]}",
+         "body.expiry"},
+        {"mint",
+         "{\"gtin\":\"09506000134352\",\"lot\":\"L1\",\"model\":\"m\",\"expiry\":\"280000\","
+         "\"serials\":[\"A\"],\"label_sigs\":[\"%S\"]}",
+         "body.expiry"},
+        {"mint",
+         "{\"gtin\":\"09506000134352\",\"lot\":\"L 1\",\"model\":\"m\","
+         "\"serials\":[\"A\"],\"label_sigs\":[\"%S\"]}",
+         "body.lot"},
+        {"mint",
+         "{\"gtin\":\"09506000134353\",\"lot\":\"L1\",\"model\":\"m\","
+         "\"serials\":[\"A\"],\"label_sigs\":[\"%S\"]}",
+         "body.gtin"},
+        {"mint",
+         "{\"gtin\":\"09506000134352\",\"lot\":\"L1\",\"model\":\"m\","
+         "\"serials\":[\"A B\"],\"label_sigs\":[\"%S\"]}",
+         "body.serials[0]"},
+        {"mint",
+         "{\"gtin\":\"09506000134352\",\"lot\":\"L1\",\"model\":\"m\",\"markets\":[\"de\"],"
+         "\"serials\":[\"A\"],\"label_sigs\":[\"%S\"]}",
+         "body.markets[0]"},
+        {"mint",
+         "{\"gtin\":\"09506000134352\",\"lot\":\"L1\",\"model\":\"m\",\"markets\":[\"D1\"],"
+         "\"serials\":[\"A\"],\"label_sigs\":[\"%S\"]}",
+         "body.markets[0]"},
+        {"mint",
+         "{\"gtin\":\"09506000134352\",\"lot\":\"L1\",\"model\":\"m\",\"markets\":[\"DE\","
+         "\"FR\",\"DE\"],\"serials\":[\"A\"],\"label_sigs\":[\"%S\"]}",
+         "body.markets[2]"},
+        {"mint",
+         "{\"gtin\":\"09506000134352\",\"lot\":\"L1\",\"model\":\"\\u0001\","
+         "\"serials\":[\"A\"],\"label_sigs\":[\"%S\"]}",
+         "body.model"},
+        {"participant.add",
+         "{\"id\":\"d\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":\"%K\","
+         "\"regions\":[\"DE\",\"DE\"]}",
+         "body.regions[1]"},
+        {"participant.add",
+         "{\"id\":\"d\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":\"%K\","
+         "\"regions\":[\"de-by\"]}",
+         "body.regions[0]"},
+        {"participant.add", "{\"id\":\"d\",\"name\":\"D\",\"role\":\"pilot\",\"pub\":\"%K\"}",
+         "body.role"},
+        {"participant.add",
+         "{\"id\":\"d\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":"
+         "\"0000000000000000000000000000000000000000000000000000000000000005\"}",
+         "body.pub"},
+        {"node.add",
+         "{\"node_id\":4,\"operator\":\"acme\",\"raft\":\"tcp://a b:1\","
+         "\"http\":\"http://a:2\",\"pub\":\"%K\"}",
+         "body.raft"},
+        {"node.add",
+         "{\"node_id\":4,\"operator\":\"acme\",\"raft\":\"tcp://a:1\","
+         "\"http\":\"http://a:2\\u007f\",\"pub\":\"%K\"}",
+         "body.http"},
+        {"node.add",
+         "{\"node_id\":4,\"operator\":\"acme\",\"raft\":\"tcp://a:1\","
+         "\"http\":\"http://a:2\"}",
+         "body.pub"},
+        {"warranty.resolve", "{\"unit\":\"09506000134352/AB\",\"outcome\":\"fixed\"}",
+         "body.outcome"},
+        {"warranty.resolve", "{\"unit\":\"09506000134352/AB\"}", "body.outcome"},
+        {"sell", "{\"unit\":\"09506000134352/AB\"}", "body"},
+        {"sell", "{\"unit\":\"09506000134352/AB\",\"buyer\":\"%K\",\"claim_hash\":\"%H\"}", "body"},
+        {"sell", "{\"units\":[\"09506000134352/AB\"],\"buyer\":\"%K\"}", "body.units"},
+        {"claim", "{\"unit\":\"09506000134352/AB\",\"code\":\"a\\u0003b\"}", "body.code"},
+        {"policy.set", "{\"gtin\":\"09506000134352\"}", "body"},
+        {"policy.set", "{\"gtin\":\"09506000134353\",\"max_clients\":1}", "body.gtin"},
+        {"policy.set", "{\"unsold_scan_suspicious\":3}", "body.unsold_scan_suspicious"},
+        {"scans", "{\"records\":[{\"kind\":\"look\",\"unit\":\"09506000134352/AB\",\"time\":1}]}",
+         "body.records[0].kind"},
+        {"scans",
+         "{\"records\":[{\"kind\":\"scan\",\"unit\":\"09506000134352/"
+         "AB\",\"time\":1,\"region\":\"xx\"}]}",
+         "body.records[0].region"},
+        {"scans", "{\"records\":[{\"kind\":\"scan\",\"unit\":\"09506000134353/AB\",\"time\":1}]}",
+         "body.records[0].unit"},
+        {"scans",
+         "{\"records\":[{\"kind\":\"report\",\"unit\":\"09506000134352/AB\",\"time\":1,"
+         "\"note\":\"a\\u0002\"}]}",
+         "body.records[0].note"},
+        {"scans", "{\"records\":[]}", "body.records"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *body = cases[i].body;
+        json_t *j = tx_json(cases[i].type, body);
+        assert_non_null(j);
+        chain_tx tx;
+        char msg[200] = "";
+        int rc = chain_tx_from_json(&tx, j, msg, sizeof msg);
+        if (rc == CHAIN_OK) {
+            chain_tx_free(&tx);
+            fail_msg("case %zu %s %s: accepted", i, cases[i].type, body);
+        }
+        if (strncmp(msg, cases[i].want, strlen(cases[i].want)) != 0)
+            fail_msg("case %zu %s %s: %s \"%s\", want \"%s\"", i, cases[i].type, body,
+                     chain_err_code(rc), msg, cases[i].want);
+        json_decref(j);
+    }
+}
+
 static void test_tx_json_top_level_errors(void **state)
 {
     (void)state;
@@ -274,13 +411,12 @@ static const struct {
     size_t fixed, max;
     char pad;
 } text_bounds[] = {
-    {"participant.add", "id", "{\"id\":\"@\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":\"%K\"}", 0,
-     CHAIN_ID_MAX, 'a'},
+    {"participant.add", "id", "{\"id\":\"@\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":\"%K\"}",
+     0, CHAIN_ID_MAX, 'a'},
     {"participant.add", "name", "{\"id\":\"d\",\"name\":\"@\",\"role\":\"carrier\",\"pub\":\"%K\"}",
      0, CHAIN_NAME_MAX, 'N'},
-    {"flag", "note", "{\"units\":[\"09506000134352/AB\"],\"reason\":\"recalled\",\"note\":\"@\"}", 0,
-     CHAIN_NOTE_MAX, 'n'},
-    {"claim", "code", "{\"unit\":\"09506000134352/AB\",\"code\":\"@\"}", 0, CHAIN_CODE_MAX, 'K'},
+    {"flag", "note", "{\"units\":[\"09506000134352/AB\"],\"reason\":\"recalled\",\"note\":\"@\"}",
+     0, CHAIN_NOTE_MAX, 'n'},
     {"deliver", "to", "{\"units\":[\"09506000134352/AB\"],\"to\":\"@\"}", 0, CHAIN_ID_MAX, 's'},
     {"node.add", "raft",
      "{\"node_id\":4,\"operator\":\"acme\",\"raft\":\"tcp://@:7001\",\"http\":\"http://h:8001\","
@@ -330,8 +466,8 @@ static void test_tx_json_text_fields_at_and_over_their_bound(void **state)
         assert_int_equal(chain_tx_encode(&enc, &len, &tx), CHAIN_OK);
         assert_int_equal(chain_tx_decode(&back, enc, len, NULL, 0), CHAIN_OK);
         json_t *a = chain_tx_to_json(&tx), *b = chain_tx_to_json(&back);
-        const char *v = json_string_value(
-            json_object_get(json_object_get(b, "body"), text_bounds[i].field));
+        const char *v =
+            json_string_value(json_object_get(json_object_get(b, "body"), text_bounds[i].field));
         assert_non_null(v);
         assert_int_equal(strlen(v), max);
         assert_true(json_equal(a, b));
@@ -409,8 +545,8 @@ static void test_tx_json_region_lists_at_and_over_their_bound(void **state)
          "\"label_sigs\":[\"%S\"]}",
          "markets", CHAIN_MARKETS_MAX},
         {"participant.add",
-         "{\"id\":\"d\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":\"%K\",\"regions\":[]}", "regions",
-         CHAIN_REGIONS_MAX},
+         "{\"id\":\"d\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":\"%K\",\"regions\":[]}",
+         "regions", CHAIN_REGIONS_MAX},
     };
     assert_true(sizeof codes / sizeof *codes > CHAIN_MARKETS_MAX);
     for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
@@ -457,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_tx_json_roundtrip_every_type),
         cmocka_unit_test(test_tx_json_units_are_gtin_slash_serial),
         cmocka_unit_test(test_tx_json_errors_name_the_field),
+        cmocka_unit_test(test_tx_json_field_formats_refused),
         cmocka_unit_test(test_tx_json_top_level_errors),
         cmocka_unit_test(test_tx_json_big_nonce_as_string),
         cmocka_unit_test(test_tx_json_too_many_units_too_large),
