@@ -69,6 +69,7 @@ static const tx_kind kinds[CHAIN_TX__COUNT] = {
     [CHAIN_TX_POLICY_SET] = {R_(BRAND), rule_policy_set, true},
     [CHAIN_TX_SCANS] = {R_(NODE), rule_scans, false},
     [CHAIN_TX_NODE_ROTATE] = {R_(BRAND), rule_node_rotate, true},
+    [CHAIN_TX_RESOLVER_SET] = {R_(BRAND), rule_resolver_set, false},
 };
 
 int st_refuse(st_actx *a, int code, const char *fmt, ...)

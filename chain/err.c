@@ -169,6 +169,7 @@ static const char *const tx_type_names[CHAIN_TX__COUNT] = {
     [CHAIN_TX_POLICY_SET] = "policy.set",
     [CHAIN_TX_SCANS] = "scans",
     [CHAIN_TX_NODE_ROTATE] = "node.rotate",
+    [CHAIN_TX_RESOLVER_SET] = "resolver.set",
 };
 
 const char *chain_tx_type_name(int type)
