@@ -69,6 +69,8 @@ static const tx_kind kinds[CHAIN_TX__COUNT] = {
     [CHAIN_TX_POLICY_SET] = {R_(BRAND), rule_policy_set, true},
     [CHAIN_TX_SCANS] = {R_(NODE), rule_scans, false},
     [CHAIN_TX_NODE_ROTATE] = {R_(BRAND), rule_node_rotate, true},
+    [CHAIN_TX_TRANSFER_OFFER] = {ROLES_ANY_KEY, rule_transfer_offer, false},
+    [CHAIN_TX_TRANSFER_CANCEL] = {ROLES_ANY_KEY, rule_transfer_cancel, false},
     [CHAIN_TX_RESOLVER_SET] = {R_(BRAND), rule_resolver_set, false},
 };
 
@@ -105,7 +107,12 @@ __attribute__((unused)) static inline bool unit_check(const st_unit *s)
     bool sold = u->state == CHAIN_UNIT_SOLD || u->state == CHAIN_UNIT_OWNED;
     return u->state >= CHAIN_UNIT_MINTED && u->state < CHAIN_UNIT__COUNT &&
            u->has_owner == (u->state == CHAIN_UNIT_OWNED) &&
-           u->claim_pending == (u->state == CHAIN_UNIT_SOLD) && (u->holder[0] == '\0') == sold &&
+           /* a claim is pending when sold; when owned, a transfer offer may be
+              open, and only an offer has an expiry */
+           (u->state == CHAIN_UNIT_SOLD ? u->claim_pending
+                                        : !u->claim_pending || u->state == CHAIN_UNIT_OWNED) &&
+           (u->offer_expires != 0) == (u->claim_pending && u->state == CHAIN_UNIT_OWNED) &&
+           (u->holder[0] == '\0') == sold &&
            (u->sold_at != 0) == sold && (u->warranty_active ? sold : true) &&
            (u->open_claims == 0 || u->warranty_active);
 }
@@ -213,13 +220,14 @@ void chain_apply_result_free(chain_apply_result *r)
     r->nreceipts = 0;
 }
 
-/* chain_verify, unless this process already verified these exact bytes. */
-static bool verify_tx(const chain *c, const chain_tx *tx, const uint8_t id[CHAIN_HASH_LEN],
-                      const uint8_t *raw, size_t rlen)
+/* chain_tx_verify against the genesis relying party, unless this process
+ * already verified these exact bytes (precheck used the same rp). */
+static int verify_tx(const chain *c, const chain_tx *tx, const uint8_t id[CHAIN_HASH_LEN],
+                     const uint8_t *raw, size_t rlen, char *detail, size_t dlen)
 {
     if (c->verified != NULL && c->verified(c->verified_ctx, id, raw, rlen))
-        return true;
-    return chain_verify(tx->sig, tx->signer, id);
+        return CHAIN_OK;
+    return chain_tx_verify(&c->g->rp, tx, id, detail, dlen);
 }
 
 static void set_err(char *errmsg, size_t errmsg_len, const char *what, int rc)
@@ -278,9 +286,8 @@ static void pre_check_one(pre_check *p, const chain *c, const uint8_t *raw, size
     if (memcmp(tx.chain, c->g->chain_id, CHAIN_HASH_LEN) != 0) {
         p->code = CHAIN_ERR_WRONG_CHAIN;
         snprintf(p->detail, sizeof p->detail, "signed for another chain");
-    } else if (!verify_tx(c, &tx, p->id, raw, rlen)) {
-        p->code = CHAIN_ERR_BAD_SIGNATURE;
-        snprintf(p->detail, sizeof p->detail, "signature does not verify for signer");
+    } else {
+        p->code = verify_tx(c, &tx, p->id, raw, rlen, p->detail, sizeof p->detail);
     }
     chain_tx_free(&tx);
 }
@@ -387,9 +394,8 @@ static int apply_one(blk_ctx *b, chain_receipt *r, uint32_t i, const uint8_t *ra
     } else if (memcmp(tx.chain, b->c->g->chain_id, CHAIN_HASH_LEN) != 0) {
         r->code = CHAIN_ERR_WRONG_CHAIN;
         snprintf(r->detail, sizeof r->detail, "signed for another chain");
-    } else if (!verify_tx(b->c, &tx, r->tx, raw, rlen)) {
-        r->code = CHAIN_ERR_BAD_SIGNATURE;
-        snprintf(r->detail, sizeof r->detail, "signature does not verify for signer");
+    } else {
+        r->code = verify_tx(b->c, &tx, r->tx, raw, rlen, r->detail, sizeof r->detail);
     }
     if (r->code != CHAIN_OK) {
         chain_tx_free(&tx);

@@ -38,8 +38,10 @@
 #define CHAIN_MARKETS_MAX       32
 #define CHAIN_REGIONS_MAX       16
 #define CHAIN_PREFIXES_MAX      8
-#define CHAIN_PREFIX_MAX        12         /* GS1 company prefix, 4..12 digits */
-#define CHAIN_CODE_MAX          64         /* one-time claim code */
+#define CHAIN_PREFIX_MAX        12 /* GS1 company prefix, 4..12 digits */
+#define CHAIN_CODE_MAX          64 /* one-time claim code, normalized */
+#define CHAIN_OFFER_MAX_DAYS    30 /* a transfer offer lapses within this */
+#define CHAIN_OFFER_MAX_MS      ((uint64_t)CHAIN_OFFER_MAX_DAYS * 86400000u)
 #define CHAIN_MINT_MAX          10000      /* serials per mint transaction */
 #define CHAIN_UNITS_MAX         10000      /* units per pickup/deliver/flag/unflag */
 #define CHAIN_SCANS_MAX         4096       /* scan records per scans transaction */
@@ -91,6 +93,19 @@ enum chain_err {
     CHAIN_ERR_STORAGE,               /* "storage": LMDB failed (message says how) */
     CHAIN_ERR_NOMEM,                 /* "nomem" */
     CHAIN_ERR_INVALID,               /* "invalid": a field value is out of its domain */
+    CHAIN_ERR_NO_OFFER,              /* "no_offer": no claim or transfer offer is open */
+    CHAIN_ERR_OFFER_EXPIRED,         /* "offer_expired": the transfer offer has lapsed */
+    /* A passkey (WebAuthn) assertion refused, each reason its own code: */
+    CHAIN_ERR_WEBAUTHN_MALFORMED, /* "webauthn_malformed": authenticatorData, clientDataJSON,
+                                     signature or key do not parse */
+    CHAIN_ERR_WEBAUTHN_TYPE,      /* "webauthn_type": clientData type is not webauthn.get */
+    CHAIN_ERR_WEBAUTHN_CHALLENGE, /* "webauthn_challenge": not signed for this tx id */
+    CHAIN_ERR_WEBAUTHN_ORIGIN,    /* "webauthn_origin": origin not allowed (or cross-origin) */
+    CHAIN_ERR_WEBAUTHN_RP,        /* "webauthn_rp": rpIdHash is not the network's rp id */
+    CHAIN_ERR_WEBAUTHN_PRESENCE,  /* "webauthn_presence": user presence (or verification
+                                     the network asks for) not asserted */
+    CHAIN_ERR_WEBAUTHN_SIGNATURE, /* "webauthn_signature": ECDSA P-256 does not verify (a
+                                     signature that is not DER included) */
     CHAIN_ERR__COUNT
 };
 
@@ -102,14 +117,15 @@ const char *chain_strerror(int err);
 /* ---- hashing, keys, signatures (libsecp256k1) ------------------------------- */
 
 /* Domain tags: one per purpose, so no hash can be replayed as another. */
-#define CHAIN_TAG_TX      "provena/tx/v1"      /* sighash = tx id: unsigned tx CBOR */
-#define CHAIN_TAG_BLOCK   "provena/block/v1"   /* block id: header CBOR */
-#define CHAIN_TAG_MERKLE  "provena/merkle/v1"  /* interior Merkle nodes */
-#define CHAIN_TAG_LABEL   "provena/label/v1"   /* label signature message */
-#define CHAIN_TAG_GENESIS "provena/genesis/v1" /* chain id */
-#define CHAIN_TAG_CLAIM   "provena/claim/v1"   /* claim-code commitment */
-#define CHAIN_TAG_STATE   "provena/state/v1"   /* running state digest */
-#define CHAIN_TAG_AUTH    "provena/auth/v1"    /* dashboard login challenges */
+#define CHAIN_TAG_TX       "provena/tx/v1"       /* sighash = tx id: unsigned tx CBOR */
+#define CHAIN_TAG_BLOCK    "provena/block/v1"    /* block id: header CBOR */
+#define CHAIN_TAG_MERKLE   "provena/merkle/v1"   /* interior Merkle nodes */
+#define CHAIN_TAG_LABEL    "provena/label/v1"    /* label signature message */
+#define CHAIN_TAG_GENESIS  "provena/genesis/v1"  /* chain id */
+#define CHAIN_TAG_CLAIM    "provena/claim/v2"    /* what a claim key signs: the new owner */
+#define CHAIN_TAG_CLAIMKEY "provena/claimkey/v1" /* code -> one-time claim key (KDF) */
+#define CHAIN_TAG_STATE    "provena/state/v1"    /* running state digest */
+#define CHAIN_TAG_AUTH     "provena/auth/v1"     /* dashboard login challenges */
 
 /* out = BIP-340 tagged SHA-256 of msg. Thread-safe, never fails. */
 void chain_tagged_hash(uint8_t out[CHAIN_HASH_LEN], const char *tag, const uint8_t *msg,
@@ -202,9 +218,105 @@ int chain_pct_decode(char *out, size_t cap, const char *s, size_t n);
 void chain_label_hash(uint8_t out[CHAIN_HASH_LEN], const uint8_t chain_id[CHAIN_HASH_LEN],
                       const char *gtin, const char *serial, const char *lot, const char *expiry);
 
-/* Claim-code commitment: tagged_hash(CLAIM, CBOR [gtin, serial, code]). */
-void chain_claim_hash(uint8_t out[CHAIN_HASH_LEN], const char *gtin, const char *serial,
-                      const char *code, size_t code_len);
+/* Claim and transfer codes (Crockford base32). The code itself never reaches
+ * the ledger: it derives a unit-bound one-time key whose public half the sale
+ * (or the owner's transfer offer) commits to, and whose signature over the new
+ * owner proves the code was known.
+ *
+ * chain_code_normalize: out = s[0..n) as Crockford promises to read it — case
+ * folded to upper, '-' and ' ' dropped, I and L read as 1, O as 0. Returns the
+ * normalized length (1..CHAIN_CODE_MAX), or -1 for any other character
+ * (including U), an empty result or one longer than cap-1 / CHAIN_CODE_MAX. */
+int chain_code_normalize(char *out, size_t cap, const char *s, size_t n) CHAIN_WUR;
+
+/* The one-time claim key of a code for one unit: seckey = tagged_hash(CLAIMKEY,
+ * CBOR [gtin, serial, normalized code, counter]) for the first counter (0, 1,
+ * ...) that gives a valid secp256k1 secret key; pub its x-only public key.
+ * CHAIN_ERR_INVALID when the code does not normalize. The caller wipes seckey. */
+int chain_claim_key(uint8_t seckey[CHAIN_SECKEY_LEN], uint8_t pub[CHAIN_KEY_LEN], const char *gtin,
+                    const char *serial, const char *code, size_t code_len) CHAIN_WUR;
+
+/* What a claim key signs: tagged_hash(CLAIM, CBOR [chain_id, gtin, serial,
+ * new owner identity]). Binding the owner means a claim seen in flight cannot
+ * be redirected to anyone else. */
+void chain_claim_msg(uint8_t out[CHAIN_HASH_LEN], const uint8_t chain_id[CHAIN_HASH_LEN],
+                     const char *gtin, const char *serial, const uint8_t owner[CHAIN_KEY_LEN]);
+
+/* ---- passkeys (WebAuthn, ES256 over P-256, OpenSSL libcrypto) ---------------- */
+
+#define CHAIN_RP_ID_MAX    253 /* a domain name */
+#define CHAIN_ORIGIN_MAX   127 /* "https://shop.example:8443" */
+#define CHAIN_ORIGINS_MAX  8
+#define CHAIN_CRED_ID_MAX  1023                 /* WebAuthn's own bound on a credential id */
+#define CHAIN_P256_PUB_LEN 65                   /* SEC1 uncompressed point 04 || x || y */
+#define CHAIN_ADATA_MIN    37                   /* rpIdHash[32] flags[1] signCount[4] */
+#define CHAIN_ADATA_MAX    1024                 /* authenticatorData with extensions */
+#define CHAIN_CDATA_MAX    1024                 /* clientDataJSON */
+#define CHAIN_DER_SIG_MAX  72                   /* DER ECDSA P-256 signature */
+#define CHAIN_TAG_PASSKEY  "provena/passkey/v1" /* passkey identity */
+
+/* The network's WebAuthn relying party (genesis "webauthn"). An empty id means
+ * passkeys are not accepted on this network. */
+typedef struct chain_rp {
+    char id[CHAIN_RP_ID_MAX + 1];
+    char origins[CHAIN_ORIGINS_MAX][CHAIN_ORIGIN_MAX + 1]; /* exact matches */
+    size_t norigins;
+    bool require_uv; /* user verification (PIN, biometrics), not just presence */
+} chain_rp;
+
+/* What a passkey-signed transaction carries beside its body (the "auth" map):
+ * the credential (id and public key: the owner's identity) and one assertion
+ * whose challenge is the tx id. Lengths are bounded by the CHAIN_*_MAX above. */
+typedef struct chain_passkey_auth {
+    uint8_t cred[CHAIN_CRED_ID_MAX];
+    size_t cred_len;                 /* 1..CHAIN_CRED_ID_MAX */
+    uint8_t pub[CHAIN_P256_PUB_LEN]; /* the COSE ES256 key's x and y, as a SEC1 point */
+    uint8_t adata[CHAIN_ADATA_MAX];
+    size_t adata_len; /* CHAIN_ADATA_MIN..CHAIN_ADATA_MAX */
+    uint8_t cdata[CHAIN_CDATA_MAX];
+    size_t cdata_len; /* 1..CHAIN_CDATA_MAX */
+    uint8_t sig[CHAIN_DER_SIG_MAX];
+    size_t sig_len; /* 8..CHAIN_DER_SIG_MAX */
+} chain_passkey_auth;
+
+/* A passkey's identity on the ledger (owner, signer, nonce account): the
+ * 32-byte tagged_hash(PASSKEY, CBOR [credential id bstr, public key bstr65]). */
+void chain_passkey_id(uint8_t out[CHAIN_HASH_LEN], const uint8_t *cred, size_t cred_len,
+                      const uint8_t pub[CHAIN_P256_PUB_LEN]);
+
+/* Parsed clientDataJSON (pointers into a private copy; see chain_webauthn_cdata). */
+typedef struct chain_cdata {
+    char type[16];
+    char challenge[64];
+    char origin[CHAIN_ORIGIN_MAX + 1];
+    bool cross_origin;
+} chain_cdata;
+
+/* Parses clientDataJSON (jansson, duplicate keys refused): an object with
+ * string "type", "challenge", "origin", optional boolean "crossOrigin"; other
+ * members (topOrigin, tokenBinding, ...) ignored. Over-long values are
+ * malformed. CHAIN_OK or CHAIN_ERR_WEBAUTHN_MALFORMED; *out written on success. */
+int chain_webauthn_cdata(chain_cdata *out, const uint8_t *json, size_t len, char *errmsg,
+                         size_t errmsg_len) CHAIN_WUR;
+
+/* Reads authenticatorData: rpIdHash, flags and the big-endian signature
+ * counter. CHAIN_ERR_WEBAUTHN_MALFORMED outside CHAIN_ADATA_MIN..MAX. */
+int chain_webauthn_adata(uint8_t rp_hash[CHAIN_HASH_LEN], uint8_t *flags, uint32_t *count,
+                         const uint8_t *adata, size_t len) CHAIN_WUR;
+
+/*
+ * Verifies a passkey assertion for challenge (the tx id), every node alike:
+ * clientData type "webauthn.get" (_TYPE), challenge = base64url(challenge)
+ * (_CHALLENGE), origin one of rp->origins and not crossOrigin (_ORIGIN),
+ * rpIdHash = SHA-256(rp->id) (_RP; also when rp is NULL or has no id), user
+ * present and, when rp->require_uv, verified (_PRESENCE), and the DER ECDSA
+ * P-256 signature over authenticatorData || SHA-256(clientDataJSON) by a->pub
+ * (_SIGNATURE). Anything that does not parse is _MALFORMED. The signature
+ * counter is written to *count on success (NULL: not wanted). Thread-safe.
+ */
+int chain_webauthn_verify(const chain_rp *rp, const chain_passkey_auth *a,
+                          const uint8_t challenge[CHAIN_HASH_LEN], uint32_t *count, char *errmsg,
+                          size_t errmsg_len) CHAIN_WUR;
 
 /* ---- roles, lifecycle, flags ---------------------------------------------- */
 
@@ -226,6 +338,8 @@ int chain_role_parse(const char *s);   /* -1 when unknown */
  *   DELIVERED (holder is a seller) --sell--> SOLD (claim code) --claim--> OWNED
  *                                  --sell (buyer key)---------------> OWNED
  *   OWNED --transfer--> OWNED
+ *   OWNED --transfer.offer--> OWNED (offer open) --claim--> OWNED (new owner)
+ *                                                --transfer.cancel / expiry--> OWNED
  * flag destroyed ends every lifecycle step; other flags block sell/transfer.
  */
 enum chain_unit_state {
@@ -277,8 +391,10 @@ enum chain_tx_type {
     CHAIN_TX_NODE_REMOVE,
     CHAIN_TX_POLICY_SET,
     CHAIN_TX_SCANS,
-    CHAIN_TX_NODE_ROTATE,  /* pins a new TLS certificate for a node */
-    CHAIN_TX_RESOLVER_SET, /* the network's public resolver base URL (overrides genesis's) */
+    CHAIN_TX_NODE_ROTATE, /* pins a new TLS certificate for a node */
+    CHAIN_TX_TRANSFER_OFFER,  /* owner: a one-time offer anyone with its code may claim */
+    CHAIN_TX_TRANSFER_CANCEL, /* owner: withdraws the open offer */
+    CHAIN_TX_RESOLVER_SET,    /* the network's public resolver base URL (overrides genesis's) */
     CHAIN_TX__COUNT
 };
 /* "mint", "pickup", ..., "warranty.activate", "participant.add", "policy.set", "scans" */
@@ -313,16 +429,22 @@ typedef struct chain_scan {
  * as long as it is not passed to chain_tx_free().
  * Wire form (canonical CBOR map, keys sorted per RFC 8949 §4.2.1):
  *   {"type": text, "chain": bstr32, "signer": bstr32, "nonce": uint, "time": uint,
- *    "body": map, "sig": bstr64}
- * The tx id / sighash is tagged_hash(TX, encoding of the same map without "sig").
+ *    "body": map, "sig": bstr64, ["auth": {"pub": bstr65, "sig": bstr (DER),
+ *    "cred": bstr, "adata": bstr, "cdata": bstr}]}
+ * The tx id / sighash is tagged_hash(TX, encoding of the same map without "sig"
+ * and "auth"). A passkey-signed tx has "auth" and a "sig" of 64 zero bytes.
  */
 typedef struct chain_tx {
     int type; /* enum chain_tx_type */
     uint8_t chain[CHAIN_HASH_LEN];
     uint8_t signer[CHAIN_KEY_LEN];
-    uint64_t nonce; /* exactly last accepted + 1 per signer, from 1 */
-    uint64_t time;  /* signer's clock; informational, never used by rules */
-    uint8_t sig[CHAIN_SIG_LEN];
+    uint64_t nonce;             /* exactly last accepted + 1 per signer, from 1 */
+    uint64_t time;              /* signer's clock; informational, never used by rules */
+    uint8_t sig[CHAIN_SIG_LEN]; /* all zero when auth is set */
+    /* A passkey-signed tx: signer = chain_passkey_id(auth->cred, auth->pub) and
+     * auth carries the assertion over the tx id; NULL for a BIP-340 signer.
+     * Heap-owned like the arrays below. */
+    chain_passkey_auth *auth;
 
     /* body fields, by type (unused ones zero) */
     char gtin[GS1_GTIN_LEN + 1];        /* mint; policy.set scope ("" = network) */
@@ -340,9 +462,10 @@ typedef struct chain_tx {
     uint8_t key[CHAIN_KEY_LEN]; /* sell: buyer key; transfer: new owner;
                                    participant.add/rotate, node.add: public key */
     bool has_key;
-    uint8_t claim_hash[CHAIN_HASH_LEN]; /* sell with a claim code */
-    bool has_claim_hash;
-    char code[CHAIN_CODE_MAX + 1];     /* claim: the one-time code */
+    uint8_t claim_key[CHAIN_KEY_LEN];  /* sell with a claim code, transfer.offer: the
+                                          code's one-time public key (zero: absent) */
+    uint8_t claim_sig[CHAIN_SIG_LEN];  /* claim: that key's signature of chain_claim_msg */
+    uint64_t expires;                  /* transfer.offer: block time (ms) it lapses at */
     char region[CHAIN_REGION_MAX + 1]; /* pickup, deliver, sell: where (optional) */
     unsigned reason;                   /* flag, unflag: one enum chain_flag bit */
     int outcome;                       /* warranty.resolve: enum chain_warranty_outcome */
@@ -389,10 +512,19 @@ int chain_tx_id(uint8_t out[CHAIN_HASH_LEN], const chain_tx *tx) CHAIN_WUR;
 int chain_tx_sign(chain_tx *tx, const uint8_t seckey[CHAIN_SECKEY_LEN]) CHAIN_WUR;
 
 /* Stateless admission check of an encoded tx, as the leader does before a tx
- * can reach the log: decodes, checks the chain id and the signature. Fills id
+ * can reach the log: decodes, checks the chain id and the signature (BIP-340,
+ * or a passkey assertion against rp: NULL refuses every passkey tx). Fills id
  * (the tx id) on success. Thread-safe. */
 int chain_tx_precheck(uint8_t id[CHAIN_HASH_LEN], const uint8_t chain_id[CHAIN_HASH_LEN],
-                      const uint8_t *buf, size_t len, char *errmsg, size_t errmsg_len) CHAIN_WUR;
+                      const chain_rp *rp, const uint8_t *buf, size_t len, char *errmsg,
+                      size_t errmsg_len) CHAIN_WUR;
+
+/* The signature check alone, of a decoded tx whose id is id: a BIP-340
+ * signature by tx->signer (CHAIN_ERR_BAD_SIGNATURE), or, with tx->auth, the
+ * signer being that passkey (CHAIN_ERR_BAD_SIGNATURE) and its assertion
+ * (chain_webauthn_verify's codes). Thread-safe. */
+int chain_tx_verify(const chain_rp *rp, const chain_tx *tx, const uint8_t id[CHAIN_HASH_LEN],
+                    char *errmsg, size_t errmsg_len) CHAIN_WUR;
 
 /* JSON at the HTTP edge (jansson). to_json returns a new reference (NULL on
  * OOM): {"type","chain","signer","nonce","time","body":{...},"sig"}, binary as
@@ -449,6 +581,10 @@ typedef struct chain_genesis {
      * what labels carry by default; "" when the genesis names none (the chain id
      * then covers the same fields as before the field existed). */
     char resolver[CHAIN_RESOLVER_MAX + 1];
+    /* The WebAuthn relying party customers' passkeys are bound to; rp.id ""
+     * (no "webauthn" in the document: the chain id covers it only when present)
+     * means the network accepts no passkeys. */
+    chain_rp rp;
     uint8_t chain_id[CHAIN_HASH_LEN]; /* tagged_hash(GENESIS, canonical CBOR) */
 } chain_genesis;
 
@@ -723,7 +859,9 @@ typedef struct chain_unit {
     char holder[CHAIN_ID_MAX + 1]; /* participant holding it, "" once sold */
     uint8_t owner[CHAIN_KEY_LEN];
     bool has_owner;
-    bool claim_pending;          /* sold with a claim code not yet redeemed */
+    bool claim_pending;          /* sold with a claim code not yet redeemed, or
+                                    (owned) a transfer offer open until offer_expires */
+    uint64_t offer_expires;      /* ms; 0 unless a transfer offer is open */
     uint64_t minted_at, sold_at; /* ms */
     uint32_t warranty_months;
     bool warranty_active;

@@ -1,7 +1,7 @@
 /*
  * crypto.c — hashing, keys and signatures (libsecp256k1), hex/base64url, and
- * the two small commitments that are hashes of canonical CBOR arrays (label
- * and claim code).
+ * the small hashes of canonical CBOR arrays (label message, the claim-code
+ * key derivation and the claim message).
  *
  * One secp256k1 context serves the whole process. It is created and
  * randomized (blinding seed from getrandom) once, under pthread_once, and is
@@ -371,23 +371,86 @@ void chain_label_hash(uint8_t out[CHAIN_HASH_LEN], const uint8_t chain_id[CHAIN_
         chain_tagged_hash(out, CHAIN_TAG_LABEL, p, n);
 }
 
-void chain_claim_hash(uint8_t out[CHAIN_HASH_LEN], const char *gtin, const char *serial,
-                      const char *code, size_t code_len)
+int chain_code_normalize(char *out, size_t cap, const char *s, size_t n)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '-' || c == ' ')
+            continue;
+        if (c >= 'a' && c <= 'z')
+            c = (char)(c - 'a' + 'A');
+        if (c == 'I' || c == 'L')
+            c = '1';
+        else if (c == 'O')
+            c = '0';
+        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z')) || c == 'U')
+            return -1;
+        if (j + 1 >= cap || j >= CHAIN_CODE_MAX)
+            return -1;
+        out[j++] = c;
+    }
+    if (j == 0)
+        return -1;
+    out[j] = '\0';
+    return (int)j;
+}
+
+int chain_claim_key(uint8_t seckey[CHAIN_SECKEY_LEN], uint8_t pub[CHAIN_KEY_LEN], const char *gtin,
+                    const char *serial, const char *code, size_t code_len)
+{
+    char norm[CHAIN_CODE_MAX + 1];
+    uint8_t buf[COMMIT_BUF], sk[CHAIN_SECKEY_LEN];
+    size_t lg = strnlen(gtin, GS1_GTIN_LEN + 1), ls = strnlen(serial, GS1_SERIAL_MAX + 1);
+    int nn = chain_code_normalize(norm, sizeof norm, code, code_len);
+    int rc = CHAIN_ERR_INVALID;
+    if (nn < 0 || lg > GS1_GTIN_LEN || ls > GS1_SERIAL_MAX)
+        goto done;
+    /* A counter makes the derivation total: a hash that is not a valid
+     * secret key (probability ~2^-128) moves on to the next. */
+    for (unsigned ctr = 0; ctr < 256; ctr++) {
+        cbu_wr w;
+        cbu_wr_init_fixed(&w, buf, sizeof buf);
+        cbu_put_array(&w, 4);
+        cbu_put_text(&w, gtin, lg);
+        cbu_put_text(&w, serial, ls);
+        cbu_put_text(&w, norm, (size_t)nn);
+        cbu_put_uint(&w, ctr);
+        uint8_t *p;
+        size_t n;
+        if (cbu_wr_finish(&w, &p, &n) != CHAIN_OK)
+            goto done;
+        chain_tagged_hash(sk, CHAIN_TAG_CLAIMKEY, p, n);
+        if (chain_key_pub(pub, sk) == CHAIN_OK) {
+            memcpy(seckey, sk, sizeof sk);
+            rc = CHAIN_OK;
+            goto done;
+        }
+    }
+done:
+    explicit_bzero(norm, sizeof norm); /* the code is a bearer secret */
+    explicit_bzero(buf, sizeof buf);
+    explicit_bzero(sk, sizeof sk);
+    return rc;
+}
+
+void chain_claim_msg(uint8_t out[CHAIN_HASH_LEN], const uint8_t chain_id[CHAIN_HASH_LEN],
+                     const char *gtin, const char *serial, const uint8_t owner[CHAIN_KEY_LEN])
 {
     uint8_t buf[COMMIT_BUF];
     size_t lg = strnlen(gtin, GS1_GTIN_LEN + 1), ls = strnlen(serial, GS1_SERIAL_MAX + 1);
     memset(out, 0, CHAIN_HASH_LEN);
-    if (lg > GS1_GTIN_LEN || ls > GS1_SERIAL_MAX || code_len > CHAIN_CODE_MAX)
+    if (lg > GS1_GTIN_LEN || ls > GS1_SERIAL_MAX)
         return;
     cbu_wr w;
     cbu_wr_init_fixed(&w, buf, sizeof buf);
-    cbu_put_array(&w, 3);
+    cbu_put_array(&w, 4);
+    cbu_put_bytes(&w, chain_id, CHAIN_HASH_LEN);
     cbu_put_text(&w, gtin, lg);
     cbu_put_text(&w, serial, ls);
-    cbu_put_text(&w, code, code_len);
+    cbu_put_bytes(&w, owner, CHAIN_KEY_LEN);
     uint8_t *p;
     size_t n;
     if (cbu_wr_finish(&w, &p, &n) == CHAIN_OK)
         chain_tagged_hash(out, CHAIN_TAG_CLAIM, p, n);
-    explicit_bzero(buf, sizeof buf); /* the code is a bearer secret */
 }

@@ -52,6 +52,19 @@ static const struct {
     [CHAIN_ERR_STORAGE] = {"storage", "storage failure"},
     [CHAIN_ERR_NOMEM] = {"nomem", "out of memory"},
     [CHAIN_ERR_INVALID] = {"invalid", "field value out of its domain"},
+    [CHAIN_ERR_NO_OFFER] = {"no_offer", "no claim or transfer offer is open"},
+    [CHAIN_ERR_OFFER_EXPIRED] = {"offer_expired", "the transfer offer has lapsed"},
+    [CHAIN_ERR_WEBAUTHN_MALFORMED] = {"webauthn_malformed", "passkey assertion does not parse"},
+    [CHAIN_ERR_WEBAUTHN_TYPE] = {"webauthn_type", "passkey assertion is not of type webauthn.get"},
+    [CHAIN_ERR_WEBAUTHN_CHALLENGE] = {"webauthn_challenge",
+                                      "passkey assertion was made for another transaction"},
+    [CHAIN_ERR_WEBAUTHN_ORIGIN] = {"webauthn_origin",
+                                   "passkey assertion comes from an origin not allowed"},
+    [CHAIN_ERR_WEBAUTHN_RP] = {"webauthn_rp", "passkey assertion is for another relying party"},
+    [CHAIN_ERR_WEBAUTHN_PRESENCE] = {"webauthn_presence",
+                                     "passkey assertion lacks user presence or verification"},
+    [CHAIN_ERR_WEBAUTHN_SIGNATURE] = {"webauthn_signature", "passkey signature does not verify"},
+
 };
 
 const char *chain_err_code(int err)
@@ -169,6 +182,8 @@ static const char *const tx_type_names[CHAIN_TX__COUNT] = {
     [CHAIN_TX_POLICY_SET] = "policy.set",
     [CHAIN_TX_SCANS] = "scans",
     [CHAIN_TX_NODE_ROTATE] = "node.rotate",
+    [CHAIN_TX_TRANSFER_OFFER] = "transfer.offer",
+    [CHAIN_TX_TRANSFER_CANCEL] = "transfer.cancel",
     [CHAIN_TX_RESOLVER_SET] = "resolver.set",
 };
 

@@ -13,7 +13,7 @@ static int encode_genesis(const chain_genesis *g, uint8_t **out, size_t *out_len
 {
     cbu_wr w;
     cbu_wr_init(&w, CHAIN_GENESIS_MAX_BYTES);
-    cbu_put_map(&w, g->resolver[0] ? 7 : 6);
+    cbu_put_map(&w, 6 + (g->resolver[0] ? 1u : 0u) + (g->rp.id[0] ? 1u : 0u));
     cbu_put_key(&w, "time");
     cbu_put_uint(&w, g->time);
     cbu_put_key(&w, "chain");
@@ -72,6 +72,18 @@ static int encode_genesis(const chain_genesis *g, uint8_t **out, size_t *out_len
     if (g->resolver[0]) { /* optional: a genesis without one keeps its id */
         cbu_put_key(&w, "resolver");
         cbu_put_cstr(&w, g->resolver);
+    }
+    if (g->rp.id[0]) { /* optional, like the resolver */
+        cbu_put_key(&w, "webauthn");
+        cbu_put_map(&w, 3);
+        cbu_put_key(&w, "rp_id");
+        cbu_put_cstr(&w, g->rp.id);
+        cbu_put_key(&w, "origins");
+        cbu_put_array(&w, g->rp.norigins);
+        for (size_t i = 0; i < g->rp.norigins; i++)
+            cbu_put_cstr(&w, g->rp.origins[i]);
+        cbu_put_key(&w, "require_uv");
+        cbu_put_bool(&w, g->rp.require_uv);
     }
     cbu_put_key(&w, "participants");
     cbu_put_array(&w, g->nparticipants);

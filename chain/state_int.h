@@ -80,8 +80,8 @@ typedef struct st_head {
 /* Unit record: chain_unit plus what the rules need and readers do not. */
 typedef struct st_unit {
     chain_unit u;
-    char seller[CHAIN_ID_MAX + 1];      /* participant who sold it */
-    uint8_t claim_hash[CHAIN_HASH_LEN]; /* valid while u.claim_pending */
+    char seller[CHAIN_ID_MAX + 1];    /* participant who sold it */
+    uint8_t claim_key[CHAIN_KEY_LEN]; /* valid while u.claim_pending */
 } st_unit;
 
 /* Node record. */
@@ -207,6 +207,8 @@ int rule_deliver(st_actx *a);
 int rule_sell(st_actx *a);
 int rule_claim(st_actx *a);
 int rule_transfer(st_actx *a);
+int rule_transfer_offer(st_actx *a);
+int rule_transfer_cancel(st_actx *a);
 int rule_warranty_activate(st_actx *a);
 int rule_warranty_extend(st_actx *a);
 int rule_warranty_claim(st_actx *a);

@@ -238,13 +238,14 @@ int st_unit_get(chain *c, MDB_txn *t, st_unit *out, const char *gtin, const char
     uint64_t state = 0, flags = 0;
     bool has_claim = false;
     rr x;
-    rr_init(&x, &v, 18);
+    rr_init(&x, &v, 19);
     rr_text(&x, "lot", u->lot, sizeof u->lot);
     rr_bytes(&x, "lsig", u->label_sig, CHAIN_SIG_LEN);
+    rr_uint(&x, "oexp", &u->offer_expires);
     rr_uint(&x, "sold", &u->sold_at);
     rr_uint(&x, "wend", &u->warranty_end);
     rr_text(&x, "brand", u->brand, sizeof u->brand);
-    rr_bytes_opt(&x, "claim", s.claim_hash, CHAIN_HASH_LEN, &has_claim);
+    rr_bytes_opt(&x, "claim", s.claim_key, CHAIN_KEY_LEN, &has_claim);
     rr_uint(&x, "flags", &flags);
     rr_text(&x, "model", u->model, sizeof u->model);
     rr_bytes_opt(&x, "owner", u->owner, CHAIN_KEY_LEN, &u->has_owner);
@@ -270,13 +271,14 @@ int st_unit_put(chain *c, MDB_txn *t, const st_unit *s, unsigned flags)
 {
     const chain_unit *u = &s->u;
     ww x;
-    ww_init(&x, 18);
+    ww_init(&x, 19);
     ww_text(&x, "lot", u->lot);
     ww_bytes(&x, "lsig", u->label_sig, CHAIN_SIG_LEN);
+    ww_uint(&x, "oexp", u->offer_expires);
     ww_uint(&x, "sold", u->sold_at);
     ww_uint(&x, "wend", u->warranty_end);
     ww_text(&x, "brand", u->brand);
-    ww_bytes(&x, "claim", s->claim_hash, u->claim_pending ? CHAIN_HASH_LEN : 0);
+    ww_bytes(&x, "claim", s->claim_key, u->claim_pending ? CHAIN_KEY_LEN : 0);
     ww_uint(&x, "flags", u->flags);
     ww_text(&x, "model", u->model);
     ww_bytes(&x, "owner", u->owner, u->has_owner ? CHAIN_KEY_LEN : 0);

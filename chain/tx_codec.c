@@ -103,12 +103,54 @@ static void put_field(cbu_wr *w, const chain_tx *tx, const txf *f)
         put_value(w, tx, f, sh, i);
 }
 
-/* Canonical encoding of tx, with or without "sig". Validates every field
- * first, so nothing out of bounds is ever written. */
+/* The "auth" entry of a passkey-signed tx; keys in canonical order. */
+static void put_auth(cbu_wr *w, const chain_passkey_auth *a)
+{
+    cbu_put_key(w, "auth");
+    cbu_put_map(w, 5);
+    cbu_put_key(w, "pub");
+    cbu_put_bytes(w, a->pub, CHAIN_P256_PUB_LEN);
+    cbu_put_key(w, "sig");
+    cbu_put_bytes(w, a->sig, a->sig_len);
+    cbu_put_key(w, "cred");
+    cbu_put_bytes(w, a->cred, a->cred_len);
+    cbu_put_key(w, "adata");
+    cbu_put_bytes(w, a->adata, a->adata_len);
+    cbu_put_key(w, "cdata");
+    cbu_put_bytes(w, a->cdata, a->cdata_len);
+}
+
+/* Bounds of an auth, checked before it is encoded or after it is decoded. */
+static int auth_check(const chain_tx *tx, char *errmsg, size_t elen)
+{
+    const chain_passkey_auth *a = tx->auth;
+    static const uint8_t zero[CHAIN_SIG_LEN];
+    if (a == NULL)
+        return CHAIN_OK;
+    const char *bad = a->cred_len < 1 || a->cred_len > CHAIN_CRED_ID_MAX ? "auth.cred"
+                      : a->adata_len < CHAIN_ADATA_MIN || a->adata_len > CHAIN_ADATA_MAX
+                          ? "auth.adata"
+                      : a->cdata_len < 1 || a->cdata_len > CHAIN_CDATA_MAX ? "auth.cdata"
+                      : a->sig_len < 8 || a->sig_len > CHAIN_DER_SIG_MAX   ? "auth.sig"
+                      : memcmp(tx->sig, zero, CHAIN_SIG_LEN) != 0          ? "sig"
+                                                                           : NULL;
+    if (bad == NULL)
+        return CHAIN_OK;
+    if (errmsg != NULL && elen > 0)
+        snprintf(errmsg, elen, "%s: %s", bad,
+                 bad[0] == 's' ? "not 64 zero bytes in a passkey-signed tx"
+                               : "length out of bounds");
+    return CHAIN_ERR_MALFORMED;
+}
+
+/* Canonical encoding of tx, with or without "sig" (and "auth"). Validates
+ * every field first, so nothing out of bounds is ever written. */
 static int encode(uint8_t **out, size_t *out_len, const chain_tx *tx, bool with_sig)
 {
     char msg[128];
     int rc = tx_body_check(tx, msg, sizeof msg);
+    if (rc == CHAIN_OK && with_sig)
+        rc = auth_check(tx, msg, sizeof msg);
     if (rc)
         return rc;
     const tx_schema *sc = tx_schema_of(tx->type);
@@ -118,12 +160,15 @@ static int encode(uint8_t **out, size_t *out_len, const chain_tx *tx, bool with_
 
     cbu_wr w;
     cbu_wr_init(&w, CHAIN_TX_MAX_BYTES);
-    /* Canonical order: sig, body, time, type, chain, nonce, signer. */
-    cbu_put_map(&w, with_sig ? 7 : 6);
+    /* Canonical order: sig, auth, body, time, type, chain, nonce, signer. */
+    const bool auth = with_sig && tx->auth != NULL;
+    cbu_put_map(&w, with_sig ? 7 + (size_t)auth : 6);
     if (with_sig) {
         cbu_put_key(&w, "sig");
         cbu_put_bytes(&w, tx->sig, CHAIN_SIG_LEN);
     }
+    if (auth)
+        put_auth(&w, tx->auth);
     cbu_put_key(&w, "body");
     cbu_put_map(&w, nbody);
     for (size_t i = 0; i < sc->n; i++)
@@ -159,20 +204,33 @@ int chain_tx_id(uint8_t out[CHAIN_HASH_LEN], const chain_tx *tx)
     return CHAIN_OK;
 }
 
-/* a7 63 's' 'i' 'g' 58 40 <64 bytes> */
+/* a7 63 's' 'i' 'g' 58 40 <64 bytes> (a8 and an "auth" entry next when
+ * passkey-signed) */
 #define SIG_ENTRY_LEN (1 + 4 + 2 + CHAIN_SIG_LEN)
 
 int tx_id_raw(uint8_t out[CHAIN_HASH_LEN], const uint8_t *buf, size_t len)
 {
-    static const uint8_t prefix[] = {0xa7, 0x63, 's', 'i', 'g', 0x58, CHAIN_SIG_LEN};
-    if (len < SIG_ENTRY_LEN || len > CHAIN_TX_MAX_BYTES || memcmp(buf, prefix, sizeof prefix) != 0)
+    static const uint8_t prefix[] = {0x63, 's', 'i', 'g', 0x58, CHAIN_SIG_LEN};
+    static const uint8_t auth_key[] = {0x64, 'a', 'u', 't', 'h'};
+    if (len < SIG_ENTRY_LEN || len > CHAIN_TX_MAX_BYTES || (buf[0] != 0xa7 && buf[0] != 0xa8) ||
+        memcmp(buf + 1, prefix, sizeof prefix) != 0)
         return CHAIN_ERR_MALFORMED;
-    uint8_t *tmp = malloc(len - SIG_ENTRY_LEN + 1);
+    size_t skip = SIG_ENTRY_LEN;
+    if (buf[0] == 0xa8) {
+        if (len < skip + sizeof auth_key || memcmp(buf + skip, auth_key, sizeof auth_key) != 0)
+            return CHAIN_ERR_MALFORMED;
+        cbu_rd r;
+        cbu_rd_init(&r, buf + skip + sizeof auth_key, len - skip - sizeof auth_key, NULL, 0);
+        if (cbu_skip(&r, "auth") != CHAIN_OK)
+            return CHAIN_ERR_MALFORMED;
+        skip = (size_t)(r.p - buf);
+    }
+    uint8_t *tmp = malloc(len - skip + 1);
     if (tmp == NULL)
         return CHAIN_ERR_NOMEM;
     tmp[0] = 0xa6;
-    memcpy(tmp + 1, buf + SIG_ENTRY_LEN, len - SIG_ENTRY_LEN);
-    chain_tagged_hash(out, CHAIN_TAG_TX, tmp, len - SIG_ENTRY_LEN + 1);
+    memcpy(tmp + 1, buf + skip, len - skip);
+    chain_tagged_hash(out, CHAIN_TAG_TX, tmp, len - skip + 1);
     free(tmp);
     return CHAIN_OK;
 }
@@ -210,6 +268,7 @@ void chain_tx_free(chain_tx *tx)
     free(tx->label_sigs);
     free(tx->units);
     free(tx->scans);
+    free(tx->auth);
     memset(tx, 0, sizeof *tx);
 }
 
@@ -410,6 +469,66 @@ static int decode_body(cbu_rd *r, chain_tx *tx)
     return cbu_rd_done(r);
 }
 
+/* One bounded byte string into out[max]. */
+static int get_blob(cbu_rd *r, uint8_t *out, size_t *n, size_t min, size_t max, const char *field)
+{
+    const uint8_t *p;
+    size_t len;
+    int rc = cbu_get_bytes(r, &p, &len, max, field);
+    if (rc)
+        return rc;
+    if (len < min)
+        return cbu_fail(r, CHAIN_ERR_MALFORMED, "%s: %zu bytes, at least %zu", field, len, min);
+    memcpy(out, p, len);
+    *n = len;
+    return CHAIN_OK;
+}
+
+static int get_auth(cbu_rd *r, chain_tx *t)
+{
+    size_t n;
+    int rc = cbu_get_map(r, &n, 5, "auth");
+    if (rc)
+        return rc;
+    if (n != 5)
+        return cbu_fail(r, CHAIN_ERR_MALFORMED, "auth: needs pub, sig, cred, adata and cdata");
+    chain_passkey_auth *a = t->auth = calloc(1, sizeof *a);
+    if (a == NULL)
+        return cbu_fail(r, CHAIN_ERR_NOMEM, "auth: out of memory");
+    static const char *const keys[] = {"pub", "sig", "cred", "adata", "cdata"};
+    cbu_keys k = CBU_KEYS_INIT;
+    for (size_t i = 0; i < 5; i++) {
+        const char *key;
+        size_t kl;
+        if ((rc = cbu_get_key(r, &k, &key, &kl)))
+            return rc;
+        if (!cbu_key_is(key, kl, keys[i]))
+            return cbu_fail(r, CHAIN_ERR_MALFORMED, "auth.%.*s: unknown or out of order", (int)kl,
+                            key);
+        switch (i) {
+        case 0:
+            rc = cbu_get_bytes_n(r, a->pub, CHAIN_P256_PUB_LEN, "auth.pub");
+            break;
+        case 1:
+            rc = get_blob(r, a->sig, &a->sig_len, 8, CHAIN_DER_SIG_MAX, "auth.sig");
+            break;
+        case 2:
+            rc = get_blob(r, a->cred, &a->cred_len, 1, CHAIN_CRED_ID_MAX, "auth.cred");
+            break;
+        case 3:
+            rc = get_blob(r, a->adata, &a->adata_len, CHAIN_ADATA_MIN, CHAIN_ADATA_MAX,
+                          "auth.adata");
+            break;
+        default:
+            rc = get_blob(r, a->cdata, &a->cdata_len, 1, CHAIN_CDATA_MAX, "auth.cdata");
+            break;
+        }
+        if (rc)
+            return rc;
+    }
+    return CHAIN_OK;
+}
+
 /* Decodes into *t (zeroed by the caller); on failure t may hold allocations. */
 static int decode(chain_tx *t, const uint8_t *buf, size_t len, char *errmsg, size_t elen)
 {
@@ -434,6 +553,8 @@ static int decode(chain_tx *t, const uint8_t *buf, size_t len, char *errmsg, siz
         if (cbu_key_is(key, kl, "sig")) {
             rc = cbu_get_bytes_n(&r, t->sig, CHAIN_SIG_LEN, "sig");
             seen |= 1;
+        } else if (cbu_key_is(key, kl, "auth")) {
+            rc = get_auth(&r, t);
         } else if (cbu_key_is(key, kl, "body")) {
             body = r.p;
             rc = cbu_skip(&r, "body");
@@ -474,7 +595,7 @@ static int decode(chain_tx *t, const uint8_t *buf, size_t len, char *errmsg, siz
     cbu_rd_init(&br, body, body_len, errmsg, elen);
     if ((rc = decode_body(&br, t)))
         return rc;
-    if ((rc = tx_body_check(t, errmsg, elen)))
+    if ((rc = tx_body_check(t, errmsg, elen)) || (rc = auth_check(t, errmsg, elen)))
         return rc;
 
     uint8_t *again;
@@ -504,8 +625,28 @@ int chain_tx_decode(chain_tx *tx, const uint8_t *buf, size_t len, char *errmsg, 
     return CHAIN_OK;
 }
 
+int chain_tx_verify(const chain_rp *rp, const chain_tx *tx, const uint8_t id[CHAIN_HASH_LEN],
+                    char *errmsg, size_t elen)
+{
+    if (tx->auth == NULL) {
+        if (chain_verify(tx->sig, tx->signer, id))
+            return CHAIN_OK;
+        if (errmsg != NULL && elen > 0)
+            snprintf(errmsg, elen, "signature does not verify for signer");
+        return CHAIN_ERR_BAD_SIGNATURE;
+    }
+    uint8_t pk[CHAIN_HASH_LEN];
+    chain_passkey_id(pk, tx->auth->cred, tx->auth->cred_len, tx->auth->pub);
+    if (memcmp(pk, tx->signer, CHAIN_HASH_LEN) != 0) {
+        if (errmsg != NULL && elen > 0)
+            snprintf(errmsg, elen, "signer is not the passkey in auth");
+        return CHAIN_ERR_BAD_SIGNATURE;
+    }
+    return chain_webauthn_verify(rp, tx->auth, id, NULL, errmsg, elen);
+}
+
 int chain_tx_precheck(uint8_t id[CHAIN_HASH_LEN], const uint8_t chain_id[CHAIN_HASH_LEN],
-                      const uint8_t *buf, size_t len, char *errmsg, size_t elen)
+                      const chain_rp *rp, const uint8_t *buf, size_t len, char *errmsg, size_t elen)
 {
     chain_tx t;
     int rc = chain_tx_decode(&t, buf, len, errmsg, elen);
@@ -522,10 +663,7 @@ int chain_tx_precheck(uint8_t id[CHAIN_HASH_LEN], const uint8_t chain_id[CHAIN_H
         snprintf(errmsg, elen, "chain: signed for another chain");
     } else if ((rc = chain_tx_id(h, &t)) != CHAIN_OK) {
         snprintf(errmsg, elen, "transaction: cannot compute id");
-    } else if (!chain_verify(t.sig, t.signer, h)) {
-        rc = CHAIN_ERR_BAD_SIGNATURE;
-        snprintf(errmsg, elen, "sig: does not verify for signer");
-    } else {
+    } else if ((rc = chain_tx_verify(rp, &t, h, errmsg, elen)) == CHAIN_OK) {
         memcpy(id, h, sizeof h);
     }
     chain_tx_free(&t);

@@ -25,10 +25,15 @@
 
 static json_t *hex_json(const uint8_t *p, size_t n)
 {
-    assert(n <= CHAIN_TLS_CERT_MAX);
-    char hex[2 * CHAIN_TLS_CERT_MAX + 1]; /* the longest: a TLS certificate */
+    char small[2 * CHAIN_SIG_LEN + 1];
+    char *hex = n <= CHAIN_SIG_LEN ? small : malloc(2 * n + 1); /* auth fields are longer */
+    if (hex == NULL)
+        return NULL;
     chain_hex(hex, p, n);
-    return json_string(hex);
+    json_t *j = json_string(hex);
+    if (hex != small)
+        free(hex);
+    return j;
 }
 
 static json_t *unit_json(const gs1_sgtin *u)
@@ -144,7 +149,20 @@ json_t *chain_tx_to_json(const chain_tx *tx)
     put(o, "nonce", u64_json(tx->nonce), &ok);
     put(o, "time", u64_json(tx->time), &ok);
     put(o, "sig", hex_json(tx->sig, CHAIN_SIG_LEN), &ok);
+    if (tx->auth != NULL) {
+        const chain_passkey_auth *a = tx->auth;
+        json_t *au = json_object();
+        put(o, "auth", au, &ok);
+        if (ok) {
+            put(au, "pub", hex_json(a->pub, CHAIN_P256_PUB_LEN), &ok);
+            put(au, "sig", hex_json(a->sig, a->sig_len), &ok);
+            put(au, "cred", hex_json(a->cred, a->cred_len), &ok);
+            put(au, "adata", hex_json(a->adata, a->adata_len), &ok);
+            put(au, "cdata", hex_json(a->cdata, a->cdata_len), &ok);
+        }
+    }
     put(o, "body", body, &ok);
+
     for (size_t i = 0; ok && i < sc->n; i++)
         if (txf_present(tx, &sc->fields[i]))
             put(body, sc->fields[i].key, field_json(tx, &sc->fields[i]), &ok);
@@ -203,6 +221,43 @@ static int get_hex(jctx *c, const json_t *v, const char *field, uint8_t *out, si
     const char *s = json_string_value(v);
     if (s == NULL || json_string_length(v) != 2 * n || chain_unhex(out, n, s, 2 * n) != (int)n)
         return jfail(c, CHAIN_ERR_MALFORMED, "%s: not %zu hex characters", field, 2 * n);
+    return CHAIN_OK;
+}
+
+/* Hex of min..max bytes into out; *n the decoded length. */
+static int get_hexv(jctx *c, const json_t *v, const char *field, uint8_t *out, size_t *n,
+                    size_t min, size_t max)
+{
+    const char *s = json_string_value(v);
+    size_t l = json_is_string(v) ? json_string_length(v) : 0;
+    int got;
+    if (s == NULL || l % 2 != 0 || l / 2 < min || l / 2 > max ||
+        (got = chain_unhex(out, max, s, l)) != (int)(l / 2))
+        return jfail(c, CHAIN_ERR_MALFORMED, "%s: not %zu..%zu bytes of hex", field, min, max);
+    *n = (size_t)got;
+    return CHAIN_OK;
+}
+
+static int get_auth(jctx *c, chain_tx *t, const json_t *v)
+{
+    if (!json_is_object(v) || json_object_size(v) != 5)
+        return jfail(c, CHAIN_ERR_MALFORMED, "auth: needs pub, sig, cred, adata and cdata");
+    chain_passkey_auth *a = t->auth = calloc(1, sizeof *a);
+    if (a == NULL)
+        return CHAIN_ERR_NOMEM;
+    size_t pl;
+    int rc;
+    if ((rc = get_hexv(c, json_object_get(v, "pub"), "auth.pub", a->pub, &pl, CHAIN_P256_PUB_LEN,
+                       CHAIN_P256_PUB_LEN)) ||
+        (rc = get_hexv(c, json_object_get(v, "sig"), "auth.sig", a->sig, &a->sig_len, 8,
+                       CHAIN_DER_SIG_MAX)) ||
+        (rc = get_hexv(c, json_object_get(v, "cred"), "auth.cred", a->cred, &a->cred_len, 1,
+                       CHAIN_CRED_ID_MAX)) ||
+        (rc = get_hexv(c, json_object_get(v, "adata"), "auth.adata", a->adata, &a->adata_len,
+                       CHAIN_ADATA_MIN, CHAIN_ADATA_MAX)) ||
+        (rc = get_hexv(c, json_object_get(v, "cdata"), "auth.cdata", a->cdata, &a->cdata_len, 1,
+                       CHAIN_CDATA_MAX)))
+        return rc;
     return CHAIN_OK;
 }
 
@@ -402,6 +457,8 @@ static int from_json(jctx *c, chain_tx *t, const json_t *j)
             rc = get_hex(c, v, "signer", t->signer, CHAIN_KEY_LEN);
         } else if (strcmp(k, "sig") == 0) {
             rc = get_hex(c, v, "sig", t->sig, CHAIN_SIG_LEN);
+        } else if (strcmp(k, "auth") == 0) {
+            rc = get_auth(c, t, v);
         } else if (strcmp(k, "nonce") == 0) {
             rc = get_u64(c, v, "nonce", &t->nonce);
             have_nonce = true;

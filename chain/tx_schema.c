@@ -25,6 +25,7 @@
     {                                                                                              \
         k, kind, fl, OFF(m), CAP(m)                                                                \
     }
+#define BYTES(k, m, fl) TEXT(k, TXF_BYTES, m, fl)
 #define FIELD(k, kind, fl)                                                                         \
     {                                                                                              \
         k, kind, fl, 0, 0                                                                          \
@@ -57,11 +58,16 @@ static const txf f_sell[] = {
     FIELD("unit", TXF_UNIT, REQ),
     FIELD("buyer", TXF_KEY, 0),
     TEXT("region", TXF_REGION, region, 0),
-    FIELD("claim_hash", TXF_CLAIM_HASH, 0),
+    BYTES("claim_key", claim_key, 0),
 };
 static const txf f_claim[] = {
-    TEXT("code", TXF_CODE, code, REQ),
     FIELD("unit", TXF_UNIT, REQ),
+    BYTES("claim_sig", claim_sig, REQ),
+};
+static const txf f_transfer_offer[] = {
+    FIELD("unit", TXF_UNIT, REQ),
+    NUM("expires", TXF_U64, expires, REQ),
+    BYTES("offer_key", claim_key, REQ),
 };
 static const txf f_transfer[] = {
     FIELD("unit", TXF_UNIT, REQ),
@@ -159,6 +165,8 @@ static const tx_schema schemas[CHAIN_TX__COUNT] = {
     [CHAIN_TX_POLICY_SET] = SCHEMA(f_policy_set),
     [CHAIN_TX_SCANS] = SCHEMA(f_scans),
     [CHAIN_TX_NODE_ROTATE] = SCHEMA(f_node_rotate),
+    [CHAIN_TX_TRANSFER_OFFER] = SCHEMA(f_transfer_offer),
+    [CHAIN_TX_TRANSFER_CANCEL] = SCHEMA(f_unit_only),
     [CHAIN_TX_RESOLVER_SET] = SCHEMA(f_resolver_set),
 };
 
@@ -182,7 +190,6 @@ static const txf_shape shapes[] = {
     [TXF_NAME]       = {.value = TXV_TEXT},
     [TXF_ID]         = {.value = TXV_TEXT},
     [TXF_NOTE]       = {.value = TXV_TEXT},
-    [TXF_CODE]       = {.value = TXV_TEXT},
     [TXF_REGION]     = {.value = TXV_TEXT},
     [TXF_ADDR]       = {.value = TXV_TEXT},
     [TXF_U32]        = {.value = TXV_UINT, .max = UINT32_MAX},
@@ -194,7 +201,7 @@ static const txf_shape shapes[] = {
     [TXF_UNITS]      = {.value = TXV_UNIT, .array = true, .nonempty = true, .max = CHAIN_UNITS_MAX},
     [TXF_UNIT]       = {.value = TXV_UNIT},
     [TXF_KEY]        = {.value = TXV_BYTES, .size = CHAIN_KEY_LEN},
-    [TXF_CLAIM_HASH] = {.value = TXV_BYTES, .size = CHAIN_HASH_LEN},
+    [TXF_BYTES]      = {.value = TXV_BYTES}, /* .size: the field's cap (txf_shape_of) */
     [TXF_REASON]     = {.value = TXV_NAME},
     [TXF_OUTCOME]    = {.value = TXV_NAME},
     [TXF_ROLE]       = {.value = TXV_NAME},
@@ -209,6 +216,13 @@ _Static_assert(sizeof(((chain_tx *)0)->regions[0]) == CHAIN_REGION_MAX + 1, "reg
 
 const txf_shape *txf_shape_of(const txf *f)
 {
+    /* TXF_BYTES fields differ in length only: one shape per length in use. */
+    static const txf_shape b32 = {.value = TXV_BYTES, .size = CHAIN_KEY_LEN},
+                           b64 = {.value = TXV_BYTES, .size = CHAIN_SIG_LEN};
+    if (f->kind == TXF_BYTES) {
+        assert(f->cap == CHAIN_KEY_LEN || f->cap == CHAIN_SIG_LEN);
+        return f->cap == CHAIN_SIG_LEN ? &b64 : &b32;
+    }
     assert(f->kind >= TXF_GTIN && f->kind <= TXF_CERT);
     return &shapes[f->kind];
 }
@@ -265,9 +279,6 @@ int txf_make(chain_tx *tx, const txf *f, size_t n)
         return CHAIN_OK;
     case TXF_KEY:
         tx->has_key = true;
-        return CHAIN_OK;
-    case TXF_CLAIM_HASH:
-        tx->has_claim_hash = true;
         return CHAIN_OK;
     default:
         return CHAIN_OK;
@@ -401,8 +412,8 @@ uint8_t *txf_bytes(const chain_tx *tx, const txf *f, size_t i)
     case TXF_CERT:
         return t->tls;
     default:
-        assert(f->kind == TXF_CLAIM_HASH);
-        return t->claim_hash;
+        assert(f->kind == TXF_BYTES);
+        return (uint8_t *)t + f->off;
     }
 }
 
@@ -552,6 +563,19 @@ static const char *text_at(const chain_tx *tx, const txf *f)
     return (const char *)tx + f->off;
 }
 
+static const uint8_t *base_at(const chain_tx *tx, const txf *f)
+{
+    return (const uint8_t *)tx + f->off;
+}
+
+static bool chain_key_nonzero(const uint8_t k[CHAIN_KEY_LEN])
+{
+    for (size_t i = 0; i < CHAIN_KEY_LEN; i++)
+        if (k[i])
+            return true;
+    return false;
+}
+
 bool txf_present(const chain_tx *tx, const txf *f)
 {
     const uint8_t *base = (const uint8_t *)tx;
@@ -562,11 +586,15 @@ bool txf_present(const chain_tx *tx, const txf *f)
     case TXF_NAME:
     case TXF_ID:
     case TXF_NOTE:
-    case TXF_CODE:
     case TXF_REGION:
     case TXF_ADDR:
     case TXF_RESOLVER:
         return text_at(tx, f)[0] != '\0';
+    case TXF_BYTES:
+        for (size_t i = 0; i < f->cap; i++)
+            if (base[f->off + i] != 0)
+                return true;
+        return false;
     case TXF_U32: {
         uint32_t v;
         memcpy(&v, base + f->off, sizeof v);
@@ -592,8 +620,6 @@ bool txf_present(const chain_tx *tx, const txf *f)
         return tx->has_key;
     case TXF_CERT:
         return tx->tls_len > 0;
-    case TXF_CLAIM_HASH:
-        return tx->has_claim_hash;
     case TXF_REASON:
         return tx->reason != 0;
     case TXF_OUTCOME:
@@ -647,7 +673,7 @@ static int check_text(const chain_tx *tx, const txf *f, char *errmsg, size_t ele
                         "trailing '/', query or fragment",
                         f->key, CHAIN_RESOLVER_MAX);
         break;
-    default: /* NAME, NOTE, CODE: any text without controls */
+    default: /* NAME, NOTE: any text without controls */
         if (!cbu_utf8_valid(s, n))
             return fail(errmsg, elen, CHAIN_ERR_INVALID,
                         "body.%s: not valid text (UTF-8, no controls)", f->key);
@@ -680,7 +706,6 @@ int txf_check(const chain_tx *tx, const txf *f, char *errmsg, size_t elen)
     case TXF_NAME:
     case TXF_ID:
     case TXF_NOTE:
-    case TXF_CODE:
     case TXF_REGION:
     case TXF_ADDR:
     case TXF_RESOLVER:
@@ -698,7 +723,11 @@ int txf_check(const chain_tx *tx, const txf *f, char *errmsg, size_t elen)
     }
     case TXF_U32:
     case TXF_U64:
-    case TXF_CLAIM_HASH:
+        return CHAIN_OK;
+    case TXF_BYTES:
+        /* A one-time claim or offer key is a public key like any other. */
+        if (f->cap == CHAIN_KEY_LEN && !tx_pub_valid(base_at(tx, f)))
+            return fail(errmsg, elen, CHAIN_ERR_INVALID, "body.%s: not a valid public key", f->key);
         return CHAIN_OK;
     case TXF_BOOL12: {
         uint8_t v = ((const uint8_t *)tx)[f->off];
@@ -820,9 +849,9 @@ int tx_body_check(const chain_tx *tx, char *errmsg, size_t elen)
     }
     switch (tx->type) {
     case CHAIN_TX_SELL:
-        if (tx->has_key == tx->has_claim_hash)
+        if (tx->has_key == chain_key_nonzero(tx->claim_key))
             return fail(errmsg, elen, CHAIN_ERR_MALFORMED,
-                        "body: sell needs exactly one of buyer, claim_hash");
+                        "body: sell needs exactly one of buyer, claim_key");
         break;
     case CHAIN_TX_POLICY_SET: {
         const chain_policy *p = &tx->policy;

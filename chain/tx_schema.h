@@ -41,7 +41,6 @@ enum txf_kind {
     TXF_NAME,       /* char[] at off: UTF-8 text, 1..cap-1, no controls */
     TXF_ID,         /* char[] at off: participant id [a-z0-9._-]{1,32} */
     TXF_NOTE,       /* char[] at off: UTF-8 text, 1..256, no controls */
-    TXF_CODE,       /* char[] at off: claim code, UTF-8, 1..64 */
     TXF_REGION,     /* char[7] at off: [A-Z]{2}(-[A-Z0-9]{1,3})? */
     TXF_ADDR,       /* char[128] at off: URL, printable ASCII without spaces */
     TXF_U32,        /* uint32_t at off */
@@ -53,7 +52,7 @@ enum txf_kind {
     TXF_UNITS,      /* units/nunits: array of [gtin, serial] */
     TXF_UNIT,       /* units[0], nunits == 1: [gtin, serial] */
     TXF_KEY,        /* key + has_key: bstr32 */
-    TXF_CLAIM_HASH, /* claim_hash + has_claim_hash: bstr32 */
+    TXF_BYTES,      /* uint8_t[cap] at off: bstr of exactly cap bytes; all zero = absent */
     TXF_REASON,     /* reason: flag name text */
     TXF_OUTCOME,    /* outcome: outcome name text */
     TXF_ROLE,       /* role: role name text (carrier, seller, service, brand) */
@@ -154,7 +153,7 @@ bool txf_present(const chain_tx *tx, const txf *f);
 int txf_check(const chain_tx *tx, const txf *f, char *errmsg, size_t errmsg_len) CHAIN_WUR;
 
 /* Whole-body checks across fields (required fields present, sell has exactly
- * one of buyer/claim_hash, label_sigs match serials, ...). */
+ * one of buyer/claim_key, label_sigs match serials, ...). */
 int tx_body_check(const chain_tx *tx, char *errmsg, size_t errmsg_len) CHAIN_WUR;
 
 /* Checks scan record i (kind, unit, region, note). */

@@ -258,14 +258,13 @@ static int sell_code_keep(lc *c, const char *code, const char *code_out)
     if (code_out) {
         if (cli_secret_write(code_out, code, e, sizeof e) != 0)
             return cli_fail(c->cmd, "--code-out %s", e);
-        fprintf(stderr, "%s: claim code written to %s (valid once the sale is accepted)\n", c->cmd,
-                code_out);
+        fprintf(stderr, "%s: claim code written to %s (valid once accepted)\n", c->cmd, code_out);
         return CLI_OK;
     }
     if (c->json)
         printf("{\"claim_code\":\"%s\"}\n", code);
     else
-        printf("claim code: %s\n(give it to the buyer once the sale is accepted; it is shown "
+        printf("claim code: %s\n(give it to the new owner once this is accepted; it is shown "
                "only once)\n",
                code);
     if (fflush(stdout) != 0)
@@ -314,10 +313,13 @@ static int verb_sell(int argc, char **argv)
             return cli_usage_err(c.cmd, "--buyer: not 64 hex characters");
         tx.has_key = true;
     } else {
+        uint8_t sk[CHAIN_SECKEY_LEN];
         if (cli_code_random(code) != 0)
             return cli_fail(c.cmd, "no randomness");
-        chain_claim_hash(tx.claim_hash, u.gtin, u.serial, code, strlen(code));
-        tx.has_claim_hash = true;
+        rc = chain_claim_key(sk, tx.claim_key, u.gtin, u.serial, code, strlen(code));
+        explicit_bzero(sk, sizeof sk); /* the seller only commits to the public half */
+        if (rc != CHAIN_OK)
+            return cli_fail(c.cmd, "cannot derive the claim key");
     }
     if ((rc = lc_open(&c)) == CLI_OK && code[0])
         rc = sell_code_keep(&c, code, code_out);
@@ -328,6 +330,23 @@ static int verb_sell(int argc, char **argv)
     return rc;
 }
 
+/* Signs the claim message for the signer (c->pub, once lc_open has read the
+ * key) with the key the code derives; the code goes no further than here. */
+static int claim_sign(lc *c, chain_tx *tx, const char *code)
+{
+    uint8_t sk[CHAIN_SECKEY_LEN], pub[CHAIN_KEY_LEN], m[CHAIN_HASH_LEN];
+    const gs1_sgtin *u = &tx->units[0];
+    if (chain_claim_key(sk, pub, u->gtin, u->serial, code, strlen(code)) != CHAIN_OK)
+        return cli_usage_err(c->cmd,
+                             "--code: not a code (Crockford base32, dashes and spaces "
+                             "allowed, at most %d characters)",
+                             CHAIN_CODE_MAX);
+    chain_claim_msg(m, c->chain_id, u->gtin, u->serial, c->pub);
+    int rc = chain_sign(tx->claim_sig, sk, m);
+    explicit_bzero(sk, sizeof sk);
+    return rc == CHAIN_OK ? CLI_OK : cli_fail(c->cmd, "cannot sign the claim");
+}
+
 static int verb_claim(int argc, char **argv)
 {
     lc c;
@@ -336,7 +355,8 @@ static int verb_claim(int argc, char **argv)
     const cli_opt opts[] = {LC_OPTS(c), {"code", "C", "the one-time claim code", &code, NULL}};
     const cli_spec spec = {c.cmd,
                            "UNIT --code C",
-                           "The buyer redeems a claim code: the unit becomes owned by --key.",
+                           "Redeems a claim code (from the sale) or a transfer offer's code: "
+                           "the unit becomes owned by --key.",
                            opts,
                            sizeof opts / sizeof *opts,
                            1,
@@ -350,17 +370,81 @@ static int verb_claim(int argc, char **argv)
     chain_tx tx = {.type = CHAIN_TX_CLAIM, .units = &u, .nunits = 1};
     if ((rc = lc_unit(&c, pos[0], &u)) != CLI_OK)
         return rc;
-    if (!code || !code[0] || strlen(code) > CHAIN_CODE_MAX)
-        return cli_usage_err(c.cmd, "--code: required, 1..%d characters", CHAIN_CODE_MAX);
-    snprintf(tx.code, sizeof tx.code, "%s", code);
-    if ((rc = lc_open(&c)) == CLI_OK)
+    char norm[CHAIN_CODE_MAX + 1];
+    if (!code || chain_code_normalize(norm, sizeof norm, code, strlen(code)) < 0)
+        return cli_usage_err(c.cmd,
+                             "--code: required, Crockford base32 (dashes and spaces allowed), "
+                             "at most %d characters",
+                             CHAIN_CODE_MAX);
+    explicit_bzero(norm, sizeof norm);
+    if ((rc = lc_open(&c)) == CLI_OK && (rc = claim_sign(&c, &tx, code)) == CLI_OK)
         rc = lc_send(&c, &tx, "claim");
+    lc_close(&c);
+    return rc;
+}
+
+/* transfer UNIT --to PUBHEX | transfer offer UNIT [--days N] | transfer cancel UNIT */
+static int verb_transfer_offer(int argc, char **argv, bool cancel)
+{
+    lc c;
+    lc_init(&c, cancel ? "provena transfer cancel" : "provena transfer offer");
+    const char *days_s = NULL, *code_out = NULL;
+    const cli_opt opts[] = {
+        LC_OPTS(c),
+        {"days", "N", "offer: valid for N days (1..30, default 7)", &days_s, NULL},
+        {"code-out", "FILE", "offer: write the code to FILE (new, mode 0600) before submitting",
+         &code_out, NULL},
+    };
+    const cli_spec spec = {c.cmd,
+                           cancel ? "UNIT" : "UNIT [--days N] [--code-out FILE]",
+                           cancel ? "The owner withdraws the open transfer offer."
+                                  : "The owner offers the unit to whoever redeems the printed "
+                                    "code with `provena claim` (or on the unit's page).",
+                           opts,
+                           sizeof opts / sizeof *opts,
+                           1,
+                           1};
+    const char *pos[1];
+    size_t np;
+    int rc = cli_parse(&spec, argc, argv, pos, &np, 1);
+    if (rc != CLI_OK)
+        return rc;
+    gs1_sgtin u;
+    chain_tx tx = {.type = cancel ? CHAIN_TX_TRANSFER_CANCEL : CHAIN_TX_TRANSFER_OFFER,
+                   .units = &u,
+                   .nunits = 1};
+    if ((rc = lc_unit(&c, pos[0], &u)) != CLI_OK)
+        return rc;
+    uint64_t days = 7;
+    if (cancel && (days_s || code_out))
+        return cli_usage_err(c.cmd, "--days, --code-out: only for an offer");
+    if (days_s && !cli_parse_u64(&days, days_s, 1, CHAIN_OFFER_MAX_DAYS))
+        return cli_usage_err(c.cmd, "--days: a number 1..%d", CHAIN_OFFER_MAX_DAYS);
+    char code[CLI_CODE_LEN + 1] = "";
+    if (!cancel) {
+        uint8_t sk[CHAIN_SECKEY_LEN];
+        if (cli_code_random(code) != 0)
+            return cli_fail(c.cmd, "no randomness");
+        rc = chain_claim_key(sk, tx.claim_key, u.gtin, u.serial, code, strlen(code));
+        explicit_bzero(sk, sizeof sk);
+        if (rc != CHAIN_OK)
+            return cli_fail(c.cmd, "cannot derive the offer key");
+        /* Expiry is judged against block time; the signer's clock only proposes it. */
+        tx.expires = cli_wall_ms() + days * 86400000u - 60000u;
+    }
+    if ((rc = lc_open(&c)) == CLI_OK && code[0])
+        rc = sell_code_keep(&c, code, code_out);
+    if (rc == CLI_OK)
+        rc = lc_send(&c, &tx, cancel ? "transfer.cancel" : "transfer.offer");
+    explicit_bzero(code, sizeof code);
     lc_close(&c);
     return rc;
 }
 
 static int verb_transfer(int argc, char **argv)
 {
+    if (argc > 0 && (strcmp(argv[0], "offer") == 0 || strcmp(argv[0], "cancel") == 0))
+        return verb_transfer_offer(argc - 1, argv + 1, argv[0][0] == 'c');
     lc c;
     lc_init(&c, "provena transfer");
     const char *to = NULL;

@@ -33,6 +33,7 @@ static void usage(FILE *f)
             "owners and service centres:\n"
             "  claim UNIT --code C\n"
             "  transfer UNIT --to PUBHEX\n"
+            "  transfer offer UNIT [--days N] | transfer cancel UNIT\n"
             "  warranty activate | extend | claim | resolve UNIT\n"
             "anyone:\n"
             "  history UNIT [--json]\n"

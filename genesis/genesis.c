@@ -421,10 +421,67 @@ static int parse_resolver(gctx *c, const json_t *v, chain_genesis *g)
     return 0;
 }
 
+/* Optional "webauthn": {"rp_id": domain, "origins": [exact origins], and
+ * "user_verification": "required" | "preferred" (default)}. The rp id is a
+ * host name (WebAuthn refuses IP addresses); each origin an http(s) origin
+ * without a path. */
+static int parse_webauthn(gctx *c, const json_t *v, chain_genesis *g)
+{
+    static const char *const keys[] = {"rp_id", "origins", "user_verification", NULL};
+    if (v == NULL)
+        return 0;
+    if (!json_is_object(v))
+        return gfail(c, "webauthn: not an object");
+    int rc;
+    if ((rc = only_keys(c, v, "webauthn.", keys)))
+        return rc;
+    const json_t *id = json_object_get(v, "rp_id");
+    const char *s = json_string_value(id);
+    size_t n = json_is_string(id) ? json_string_length(id) : 0;
+    bool ok = s != NULL && n >= 1 && n <= CHAIN_RP_ID_MAX && s[0] != '.' && s[n - 1] != '.';
+    bool digits_only = true;
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
+             s[i] == '-';
+        digits_only &= (s[i] >= '0' && s[i] <= '9') || s[i] == '.';
+    }
+    if (!ok || digits_only)
+        return gfail(c, "webauthn.rp_id: not a lower-case host name (an IP address is not a "
+                        "valid WebAuthn rp id)");
+    memcpy(g->rp.id, s, n + 1);
+    const json_t *arr = json_object_get(v, "origins");
+    if (!json_is_array(arr) || json_array_size(arr) < 1 || json_array_size(arr) > CHAIN_ORIGINS_MAX)
+        return gfail(c, "webauthn.origins: not an array of 1..%d origins", CHAIN_ORIGINS_MAX);
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        const json_t *o = json_array_get(arr, i);
+        const char *os = json_string_value(o);
+        size_t on = json_is_string(o) ? json_string_length(o) : 0;
+        size_t scheme = os && strncmp(os, "https://", 8) == 0  ? 8
+                        : os && strncmp(os, "http://", 7) == 0 ? 7
+                                                               : 0;
+        bool good = scheme && on > scheme && on <= CHAIN_ORIGIN_MAX;
+        for (size_t k = scheme; good && k < on; k++)
+            good = os[k] > ' ' && os[k] < 0x7f && os[k] != '/' && os[k] != '?' && os[k] != '#';
+        if (!good)
+            return gfail(c,
+                         "webauthn.origins[%zu]: not an http(s) origin (scheme://host[:port], "
+                         "at most %d bytes)",
+                         i, CHAIN_ORIGIN_MAX);
+        memcpy(g->rp.origins[i], os, on + 1);
+        g->rp.norigins = i + 1;
+    }
+    const json_t *uv = json_object_get(v, "user_verification");
+    const char *us = json_string_value(uv);
+    if (uv != NULL && (us == NULL || (strcmp(us, "required") != 0 && strcmp(us, "preferred") != 0)))
+        return gfail(c, "webauthn.user_verification: not \"required\" or \"preferred\"");
+    g->rp.require_uv = us != NULL && strcmp(us, "required") == 0;
+    return 0;
+}
+
 static int parse_root(gctx *c, const json_t *root, chain_genesis *g)
 {
-    static const char *const keys[] = {"chain", "time",   "brands",   "participants",
-                                       "nodes", "policy", "resolver", NULL};
+    static const char *const keys[] = {
+        "chain", "time", "brands", "participants", "nodes", "policy", "resolver", "webauthn", NULL};
     if (!json_is_object(root))
         return gfail(c, "genesis: not a JSON object");
     int rc;
@@ -449,6 +506,8 @@ static int parse_root(gctx *c, const json_t *root, chain_genesis *g)
         return gfail(c, "time: not a non-negative integer (unix seconds)");
     g->time = (uint64_t)json_integer_value(t);
     if ((rc = parse_resolver(c, json_object_get(root, "resolver"), g)))
+        return rc;
+    if ((rc = parse_webauthn(c, json_object_get(root, "webauthn"), g)))
         return rc;
 
     json_t *arr;
@@ -567,6 +626,20 @@ json_t *genesis_to_json(const chain_genesis *g)
     put(root, "time", json_integer((json_int_t)g->time), &ok);
     if (g->resolver[0])
         put(root, "resolver", json_string(g->resolver), &ok);
+    if (g->rp.id[0]) {
+        json_t *w = json_object(), *origins = json_array();
+        put(root, "webauthn", w, &ok);
+        if (ok) {
+            put(w, "rp_id", json_string(g->rp.id), &ok);
+            put(w, "origins", origins, &ok);
+            for (size_t i = 0; ok && i < g->rp.norigins; i++)
+                append(origins, json_string(g->rp.origins[i]), &ok);
+            put(w, "user_verification", json_string(g->rp.require_uv ? "required" : "preferred"),
+                &ok);
+        } else {
+            json_decref(origins);
+        }
+    }
     json_t *brands = json_array();
     put(root, "brands", brands, &ok);
     for (size_t i = 0; ok && i < g->nbrands; i++) {

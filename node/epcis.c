@@ -46,6 +46,8 @@ static const step steps[] = {
     {CHAIN_TX_SELL, "OBSERVE", "retail_selling", "retail_sold"},
     {CHAIN_TX_CLAIM, "OBSERVE", EPCIS_NS "BizStep-claim", NULL},
     {CHAIN_TX_TRANSFER, "OBSERVE", EPCIS_NS "BizStep-transfer", NULL},
+    {CHAIN_TX_TRANSFER_OFFER, "OBSERVE", EPCIS_NS "BizStep-transfer_offer", NULL},
+    {CHAIN_TX_TRANSFER_CANCEL, "OBSERVE", EPCIS_NS "BizStep-transfer_cancel", NULL},
     {CHAIN_TX_WARRANTY_ACTIVATE, "OBSERVE", EPCIS_NS "BizStep-warranty_activate", NULL},
     {CHAIN_TX_WARRANTY_EXTEND, "OBSERVE", EPCIS_NS "BizStep-warranty_extend", NULL},
     {CHAIN_TX_WARRANTY_CLAIM, "OBSERVE", EPCIS_NS "BizStep-warranty_claim", NULL},

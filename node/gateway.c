@@ -285,7 +285,8 @@ static enum MHD_Result queue(gw_req *r)
     if (r->out_type && strncmp(r->out_type, "text/html", 9) == 0)
         MHD_add_response_header(resp, "Content-Security-Policy",
                                 "default-src 'none'; style-src 'unsafe-inline'; "
-                                "img-src 'self'; form-action 'self'");
+                                "img-src 'self'; form-action 'self'; "
+                                "script-src 'self'; connect-src 'self'");
     if (r->allow)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
     if (r->link)

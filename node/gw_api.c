@@ -944,6 +944,8 @@ const gw_route gw_routes[] = {
     {GW_GET, "/api/v1/lots/*/*", route_lot, "lot"},
     {GW_GET, "/api/v1/tx/*", route_tx_get, "tx_get"},
     {GW_POST, "/api/v1/tx", route_tx_post, "tx_post"},
+    {GW_POST, "/api/v1/tx/prepare", gw_route_tx_prepare, "tx_prepare"},
+    {GW_GET, "/static/passkey.js", gw_route_passkey_js, "passkey_js"},
     {GW_GET, "/api/v1/blocks", route_blocks, "blocks"},
     {GW_GET, "/api/v1/blocks/*", route_block, "block"},
     {GW_GET, "/api/v1/head", route_head, "head"},

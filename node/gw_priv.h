@@ -103,7 +103,9 @@ void gw_route_history(gw_req *r);
 void gw_route_label_svg(gw_req *r);
 void gw_route_label_png(gw_req *r);
 void gw_route_report(gw_req *r);
-void gw_route_dashboard(gw_req *r); /* gw_dash.c: admin token */
+void gw_route_tx_prepare(gw_req *r); /* gw_passkey.c: the unsigned tx a passkey signs */
+void gw_route_passkey_js(gw_req *r); /* gw_passkey.c: the page's script */
+void gw_route_dashboard(gw_req *r);  /* gw_dash.c: admin token */
 void gw_route_analytics(gw_req *r);
 void gw_route_alerts(gw_req *r);
 void gw_route_unit_epcis(gw_req *r); /* gw_epcis.c: EPCIS 2.0 */
@@ -277,6 +279,7 @@ typedef struct gw_view {
     uint32_t first_seq;     /* seq of events[0] (older ones not shown) */
     uint64_t now;           /* unix seconds */
     const char *report_url; /* form action */
+    const char *rp_id;      /* the network's WebAuthn rp id ("" : no passkeys) */
 } gw_view;
 
 json_t *gw_json_unit(const chain_unit *u, const chain_lot *lot, uint64_t now);

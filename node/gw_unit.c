@@ -241,6 +241,7 @@ void gw_route_resolve(gw_req *r)
     };
     gw_view v;
     view_from(&v, &vb, &link.id, r->now_ms);
+    v.rp_id = r->g->deps.genesis ? r->g->deps.genesis->rp.id : "";
     verdict_eval(&v.v, &in);
 
     chain_scan s;

@@ -239,6 +239,8 @@ unsigned gw_status_of_chain_err(int err)
     case CHAIN_ERR_DUPLICATE_NODE:
     case CHAIN_ERR_DUPLICATE_TX:
     case CHAIN_ERR_FLAGGED:
+    case CHAIN_ERR_NO_OFFER:
+    case CHAIN_ERR_OFFER_EXPIRED:
         return 409;
     case CHAIN_ERR_BAD_SIGNATURE:
     case CHAIN_ERR_WRONG_CHAIN:
@@ -255,6 +257,13 @@ unsigned gw_status_of_chain_err(int err)
     case CHAIN_ERR_BAD_SERIAL:
     case CHAIN_ERR_INVALID:
     case CHAIN_ERR_BAD_GENESIS:
+    case CHAIN_ERR_WEBAUTHN_MALFORMED:
+    case CHAIN_ERR_WEBAUTHN_TYPE:
+    case CHAIN_ERR_WEBAUTHN_CHALLENGE:
+    case CHAIN_ERR_WEBAUTHN_ORIGIN:
+    case CHAIN_ERR_WEBAUTHN_RP:
+    case CHAIN_ERR_WEBAUTHN_PRESENCE:
+    case CHAIN_ERR_WEBAUTHN_SIGNATURE:
         return 422;
     case CHAIN_ERR_BAD_BLOCK:
         return 503; /* landed in a skipped block: retry */

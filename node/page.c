@@ -42,6 +42,8 @@ static const char *const event_words[CHAIN_TX__COUNT] = {
     [CHAIN_TX_SELL] = "Sold",
     [CHAIN_TX_CLAIM] = "Ownership claimed",
     [CHAIN_TX_TRANSFER] = "Ownership transferred",
+    [CHAIN_TX_TRANSFER_OFFER] = "Offered for transfer",
+    [CHAIN_TX_TRANSFER_CANCEL] = "Transfer offer withdrawn",
     [CHAIN_TX_WARRANTY_ACTIVATE] = "Warranty activated",
     [CHAIN_TX_WARRANTY_EXTEND] = "Warranty extended",
     [CHAIN_TX_WARRANTY_CLAIM] = "Warranty claim filed",
@@ -142,6 +144,58 @@ static void event_li(gw_buf *b, const gw_event *e)
     gw_buf_puts(b, "</li>");
 }
 
+/* The customer's part of the page: plain forms that /static/passkey.js turns
+ * into passkey ceremonies. Without JavaScript it says what is possible and
+ * the rest of the page reads the same.
+ *   sold with a claim pending, or owned with a transfer offer open: claim;
+ *   owned: the owner's actions, shown by the script only to the browser that
+ *   holds the owner's passkey; everyone else sees the public verdict only. */
+static void own_section(gw_buf *b, const gw_view *v)
+{
+    const chain_unit *u = v->unit;
+    if (u == NULL || v->rp_id == NULL || v->rp_id[0] == '\0' ||
+        (u->state != CHAIN_UNIT_SOLD && u->state != CHAIN_UNIT_OWNED))
+        return;
+    char owner[2 * CHAIN_KEY_LEN + 1] = "";
+    if (u->has_owner)
+        chain_hex(owner, u->owner, CHAIN_KEY_LEN);
+    gw_buf_puts(b, "<section id=\"own\" data-unit=\"");
+    gw_buf_html(b, v->id.gtin);
+    gw_buf_puts(b, "/");
+    gw_buf_html(b, v->id.serial);
+    gw_buf_puts(b, "\" data-rp=\"");
+    gw_buf_html(b, v->rp_id);
+    gw_buf_printf(b, "\" data-owner=\"%s\">", owner);
+    if (u->claim_pending) {
+        gw_buf_puts(b, u->state == CHAIN_UNIT_SOLD
+                           ? "<h2>Claim this product</h2><form id=\"pk-claim\"><label "
+                             "for=\"pk-code\">Code from the seller</label>"
+                           : "<h2>Take over this product</h2><form id=\"pk-claim\"><label "
+                             "for=\"pk-code\">Transfer code from the owner</label>");
+        gw_buf_puts(b, "<input id=\"pk-code\" autocomplete=\"off\" "
+                       "autocapitalize=\"characters\" required maxlength=\"80\">"
+                       "<button type=\"submit\">Claim with a passkey</button></form>");
+    }
+    if (u->state == CHAIN_UNIT_OWNED)
+        gw_buf_puts(b, "<div id=\"pk-owner\" hidden><h2>For the owner</h2>"
+                       "<form data-act=\"warranty.activate\"><button type=\"submit\">"
+                       "Activate the warranty</button></form>"
+                       "<form data-act=\"warranty.claim\"><label for=\"pk-note\">What is "
+                       "wrong? (optional)</label><textarea id=\"pk-note\" name=\"note\" "
+                       "maxlength=\"256\"></textarea><button type=\"submit\">File a warranty "
+                       "claim</button></form>"
+                       "<form data-act=\"transfer.offer\"><button type=\"submit\">Offer a "
+                       "transfer</button><output id=\"pk-offer\"></output></form>"
+                       "<form data-act=\"transfer.cancel\"><button type=\"submit\">Withdraw "
+                       "the offer</button></form>"
+                       "<form data-act=\"flag\"><button type=\"submit\">Report stolen"
+                       "</button></form></div>");
+    gw_buf_puts(b, "<p id=\"pk-out\" role=\"status\" aria-live=\"polite\"></p>"
+                   "<noscript><p>Claiming and the owner's actions need JavaScript and a browser "
+                   "with passkeys (or the provena command line).</p></noscript></section>"
+                   "<script src=\"/static/passkey.js\" defer></script>");
+}
+
 void gw_page_render(gw_buf *b, const gw_view *v)
 {
     const chain_unit *u = v->unit;
@@ -222,6 +276,7 @@ void gw_page_render(gw_buf *b, const gw_view *v)
                        "It may be a copy.</p>");
     }
 
+    own_section(b, v);
     gw_buf_puts(b, "<h2>Something wrong?</h2><form method=\"post\" action=\"");
     gw_buf_html(b, v->report_url ? v->report_url : "/api/v1/reports");
     gw_buf_puts(b, "\"><input type=\"hidden\" name=\"unit\" value=\"");

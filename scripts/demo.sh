@@ -85,6 +85,16 @@ for i in 1 2 3; do
     --http "http://127.0.0.1:${HTTP_PORTS[$((i-1))]}" --pub "$(pub node$i)" \
     --tls "$K/node$i.tls" --operator "${OPS[$((i-1))]}"
 done
+# Customers' passkeys: the pages are served on localhost (an IP address is not
+# a valid WebAuthn rp id), so the relying party is localhost and each node's
+# localhost origin is allowed.
+python3 - "$G" "${HTTP_PORTS[@]}" <<'PY'
+import json, sys
+path, ports = sys.argv[1], sys.argv[2:]
+doc = json.load(open(path))
+doc["webauthn"] = {"rp_id": "localhost", "origins": [f"http://localhost:{p}" for p in ports]}
+json.dump(doc, open(path, "w"), indent=1)
+PY
 CHAIN_ID=$("$P" genesis show "$G" 2>/dev/null)
 say "genesis $G, chain id $CHAIN_ID"
 
@@ -136,6 +146,9 @@ say "alice transfers ${U[0]} to bob"
 "$P" transfer "${U[0]}" --key "$K/alice.key" --to "$(pub bob)"
 say "seller sells ${U[1]} straight to alice's key"
 "$P" sell "${U[1]}" --key "$K/seller.key" --buyer "$(pub alice)"
+say "seller sells ${U[5]} with a claim code, for a customer on a phone"
+PCODE=$("$P" sell "${U[5]}" --key "$K/seller.key" --claim-code | sed -n 's/^claim code: //p')
+[ -n "$PCODE" ] || die "no claim code printed"
 say "brand recalls ${U[2]}"
 "$P" flag --key "$K/brand.key" --reason recalled "${U[2]}"
 
@@ -166,6 +179,8 @@ Open:
   unit page (sold, claimed, transferred)  $N1/01/$GTIN/21/$SER0
   copied label, now suspicious            $N1/01/$GTIN/21/$SER3
   recalled unit                           $N1/01/$GTIN/21/${U[2]#*/}
+  customer on a phone (claim with code $PCODE and a passkey, in Chromium):
+                                          http://localhost:${HTTP_PORTS[0]}/01/$GTIN/21/${U[5]#*/}
   a label (PNG)                           $N1/api/v1/units/$GTIN/$SER0/label.png
                                           (printed labels: $DATA/labels/, e.g. $PNG)
   dashboard                               $DASH

@@ -329,12 +329,15 @@ def head_key(head):
 
 
 class Cluster:
-    def __init__(self, n, name="cluster", node_args=(), tls=False, raft_tls=True):
+    def __init__(self, n, name="cluster", node_args=(), tls=False, raft_tls=True,
+                 genesis_extra=None):
         """tls: every gateway serves HTTPS with one self-signed certificate for
         127.0.0.1 (openssl), which is also each node's --peer-ca.
         raft_tls: node-to-node links are mutual TLS with keys pinned in genesis
         (each node gets a TLS key file); False: plain tcp:// with
-        --insecure-plaintext."""
+        --insecure-plaintext.
+        genesis_extra: top-level genesis members to add (a dict, or a function
+        of the cluster returning one)."""
         self.dir = tempfile.mkdtemp(prefix=f"provena-{name}-")
         self.raft_tls = raft_tls
         self.tls = None
@@ -367,6 +370,8 @@ class Cluster:
                             "pub": nd.pub}, **({"tls": nd.cert} if nd.cert else {}))
                       for nd in self.nodes],
         }
+        if genesis_extra:
+            doc.update(genesis_extra(self) if callable(genesis_extra) else genesis_extra)
         with open(self.genesis, "w") as f:
             json.dump(doc, f, indent=1)
         self.nonce = 0  # last brand nonce handed out (fallback when no node answers)

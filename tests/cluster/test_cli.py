@@ -221,10 +221,37 @@ def run(c):
     refused(("not_holder", "bad_state"), "sell", u4, "--buyer", keys["alice"][1], key=keys["seller"][0], **N)
     r = cli("sell", u0, "--claim-code", key=keys["seller"][0], check=0, **N)
     code = [ln.split(": ", 1)[1] for ln in r.out.splitlines() if ln.startswith("claim code: ")][0]
-    refused("bad_claim_code", "claim", u0, "--code", "AAAA-BBBB-CCCC-DDDD",
-            key=keys["alice"][0], **N)
-    cli("claim", u0, "--code", code, key=keys["alice"][0], check=0, **N)
+    # a wrong code is refused, and the refused claim shows no code on the ledger
+    wrong = code[:-1] + ("0" if code[-1] != "0" else "1")
+    r = refused("bad_claim_code", "claim", u0, "--code", wrong, key=keys["alice"][0], **N)
+    txid = r.err.rsplit("(tx ", 1)[1].rstrip(")\n ")
+    c.wait_same_head()
+    st, doc = lib.wait_for(lambda: (lambda r: r if r[0] == 200 else None)(
+        c.nodes[1].get("/api/v1/tx/" + txid)), 30, "the refused claim on node 2")
+    assert doc["receipt"]["code"] == "bad_claim_code", doc
+    body = doc["tx"]["body"]
+    assert sorted(body) == ["claim_sig", "unit"], body
+    flat = json.dumps(doc).upper()
+    for form in (wrong, wrong.replace("-", ""), code.replace("-", "")):
+        assert form.upper() not in flat, (form, doc)
+    cli("claim", u0, "--code", "not a code!", key=keys["alice"][0], check=2, **N)
+    # typed as a person might: lower case, spaces for dashes, O for 0 and l for 1
+    typed = code.lower().replace("-", " ").replace("0", "o").replace("1", "l")
+    cli("claim", u0, "--code", typed, key=keys["alice"][0], check=0, **N)
+    refused("no_offer", "claim", u0, "--code", code, key=keys["bob"][0], **N)
     refused("not_owner", "transfer", u0, "--to", keys["bob"][1], key=keys["bob"][0], **N)
+    # a transfer offer: one code, cancelled, then a new one claimed once
+    r = cli("transfer", "offer", u0, key=keys["alice"][0], check=0, **N)
+    ocode = [ln.split(": ", 1)[1] for ln in r.out.splitlines() if ln.startswith("claim code: ")][0]
+    refused("not_owner", "transfer", "cancel", u0, key=keys["bob"][0], **N)
+    cli("transfer", "cancel", u0, key=keys["alice"][0], check=0, **N)
+    refused("no_offer", "claim", u0, "--code", ocode, key=keys["bob"][0], **N)
+    cli("transfer", "offer", u0, "--days", 31, key=keys["alice"][0], check=2, **N)
+    r = cli("transfer", "offer", u0, "--days", 1, key=keys["alice"][0], check=0, **N)
+    ocode = [ln.split(": ", 1)[1] for ln in r.out.splitlines() if ln.startswith("claim code: ")][0]
+    cli("claim", u0, "--code", ocode, key=keys["bob"][0], check=0, **N)
+    refused("not_owner", "transfer", u0, "--to", keys["alice"][1], key=keys["alice"][0], **N)
+    cli("transfer", u0, "--to", keys["alice"][1], key=keys["bob"][0], check=0, **N)
     cli("transfer", u0, "--to", keys["bob"][1], key=keys["alice"][0], check=0, **N)
     refused(("bad_state", "not_holder"), "pickup", u0, key=keys["carrier"][0], **N)
 
@@ -283,7 +310,8 @@ def run(c):
         histories.append([(e["type"], e.get("actor_id", "")) for e in doc["history"]])
     assert histories[0] == histories[1] == histories[2], histories
     types = [t for t, _ in histories[0]]
-    assert types == ["mint", "pickup", "deliver", "sell", "claim", "transfer",
+    assert types == ["mint", "pickup", "deliver", "sell", "claim", "transfer.offer",
+                     "transfer.cancel", "transfer.offer", "claim", "transfer", "transfer",
                      "warranty.activate", "warranty.claim", "warranty.resolve"], types
     r = cli("history", u1, node=c.nodes[2].http, check=0)
     lines = r.out.splitlines()

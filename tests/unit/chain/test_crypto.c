@@ -105,23 +105,69 @@ static void test_label_hash_known_answer(void **state)
     assert_memory_equal(h, want, 32);
 }
 
-static void test_claim_hash_known_answer(void **state)
+/* Vectors from an independent implementation (Python hashlib for the tagged
+ * hashes, pyca/cryptography's SECP256K1 for the public key). */
+static void test_claim_key_known_answer(void **state)
 {
     (void)state;
-    uint8_t h[32], want[32];
-    chain_claim_hash(h, "09506000134352", "AB12", "SECRET-CODE", 11);
-    unhex_exact(want, 32, "a29bbc267f6f2f3bfa9b3fd233d889cea1b90759473ae569585f5b65ae5b364e");
+    uint8_t sk[32], pub[32], want_sk[32], want_pub[32];
+    /* "abcd-iefg o hjk" reads as ABCD1EFG0HJK */
+    assert_int_equal(chain_claim_key(sk, pub, "09506000134352", "AB12", "abcd-iefg o hjk", 15),
+                     CHAIN_OK);
+    unhex_exact(want_sk, 32, "7be8e8f9bfeb5bc5ee3f7f7595661610c653bd5905579a5998ea8633d4670071");
+    unhex_exact(want_pub, 32, "c6941a5e3c650123d04ebed7899045e7b86eb54df6bad49c795f1371426ab64b");
+    assert_memory_equal(sk, want_sk, 32);
+    assert_memory_equal(pub, want_pub, 32);
+    /* another unit, same code: another key (unit-bound) */
+    assert_int_equal(chain_claim_key(sk, pub, "09506000134352", "AB13", "ABCD1EFG0HJK", 12),
+                     CHAIN_OK);
+    assert_memory_not_equal(pub, want_pub, 32);
+}
+
+static void test_claim_msg_known_answer(void **state)
+{
+    (void)state;
+    uint8_t cid[32], owner[32], h[32], want[32];
+    for (int i = 0; i < 32; i++)
+        cid[i] = (uint8_t)i;
+    memset(owner, 0xaa, sizeof owner);
+    chain_claim_msg(h, cid, "09506000134352", "AB12", owner);
+    unhex_exact(want, 32, "e658c8c35313601eacd8143a3149013b5962013e56315046641ad6bea8216902");
     assert_memory_equal(h, want, 32);
 }
 
-static void test_claim_hash_over_long_code_is_zero(void **state)
+static void test_code_normalize_as_crockford(void **state)
 {
     (void)state;
-    char code[CHAIN_CODE_MAX + 1];
-    memset(code, 'x', sizeof code);
-    uint8_t h[32], zero[32] = {0};
-    chain_claim_hash(h, "09506000134352", "AB12", code, sizeof code);
-    assert_memory_equal(h, zero, 32);
+    char out[CHAIN_CODE_MAX + 1];
+    static const struct {
+        const char *in, *want;
+    } ok[] = {
+        {"ABCD-EFGH", "ABCDEFGH"},
+        {"abcd efgh", "ABCDEFGH"},
+        {"iIlL", "1111"},
+        {"oO0", "000"},
+        {" -a- ", "A"},
+        {"Z9", "Z9"},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        assert_int_equal(chain_code_normalize(out, sizeof out, ok[i].in, strlen(ok[i].in)),
+                         (int)strlen(ok[i].want));
+        assert_string_equal(out, ok[i].want);
+    }
+    static const char *const bad[] = {"", "- -", "AU", "a_b", "é", "a\tb", "a.b"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(chain_code_normalize(out, sizeof out, bad[i], strlen(bad[i])), -1);
+    /* exactly CHAIN_CODE_MAX characters after normalization, and one more */
+    char in[2 * CHAIN_CODE_MAX + 2];
+    memset(in, 'A', CHAIN_CODE_MAX);
+    memset(in + CHAIN_CODE_MAX, '-', CHAIN_CODE_MAX); /* dashes do not count */
+    assert_int_equal(chain_code_normalize(out, sizeof out, in, 2 * CHAIN_CODE_MAX), CHAIN_CODE_MAX);
+    in[2 * CHAIN_CODE_MAX] = 'A';
+    assert_int_equal(chain_code_normalize(out, sizeof out, in, 2 * CHAIN_CODE_MAX + 1), -1);
+    uint8_t sk[32], pub[32];
+    assert_int_equal(chain_claim_key(sk, pub, "09506000134352", "AB12", "AU", 2),
+                     CHAIN_ERR_INVALID);
 }
 
 static void test_hex_roundtrip_and_refusals(void **state)
@@ -196,8 +242,9 @@ int main(void)
         cmocka_unit_test(test_verify_refuses_pub_not_on_curve),
         cmocka_unit_test(test_tagged_hash_known_answer),
         cmocka_unit_test(test_label_hash_known_answer),
-        cmocka_unit_test(test_claim_hash_known_answer),
-        cmocka_unit_test(test_claim_hash_over_long_code_is_zero),
+        cmocka_unit_test(test_claim_key_known_answer),
+        cmocka_unit_test(test_claim_msg_known_answer),
+        cmocka_unit_test(test_code_normalize_as_crockford),
         cmocka_unit_test(test_hex_roundtrip_and_refusals),
         cmocka_unit_test(test_b64url_roundtrip_and_refusals),
     };

@@ -55,6 +55,8 @@ static int random_tx(hc_env *e, chain_tx *tx, gs1_sgtin *u, char **serials, uint
         CHAIN_TX_SELL,
         CHAIN_TX_CLAIM,
         CHAIN_TX_TRANSFER,
+        CHAIN_TX_TRANSFER_OFFER,
+        CHAIN_TX_TRANSFER_CANCEL,
         CHAIN_TX_WARRANTY_ACTIVATE,
         CHAIN_TX_WARRANTY_EXTEND,
         CHAIN_TX_WARRANTY_CLAIM,
@@ -104,14 +106,31 @@ static int random_tx(hc_env *e, chain_tx *tx, gs1_sgtin *u, char **serials, uint
             tx->has_key = true;
             memcpy(tx->key, e->pub[HK_ALICE + pick(3)], 32);
         } else {
-            tx->has_claim_hash = true;
-            chain_claim_hash(tx->claim_hash, u->gtin, u->serial, "code", 4);
+            uint8_t sk[32];
+            assert_int_equal(chain_claim_key(sk, tx->claim_key, u->gtin, u->serial, "C0DE", 4),
+                             CHAIN_OK);
         }
         break;
-    case CHAIN_TX_CLAIM:
+    case CHAIN_TX_TRANSFER_OFFER: {
         who = HK_ALICE + (int)pick(3);
-        snprintf(tx->code, sizeof tx->code, "%s", pick(4) ? "code" : "nope");
+        uint8_t sk[32];
+        assert_int_equal(chain_claim_key(sk, tx->claim_key, u->gtin, u->serial, "C0DE", 4),
+                         CHAIN_OK);
+        tx->expires = e->time + 1000 * (1 + pick(3));
         break;
+    }
+    case CHAIN_TX_TRANSFER_CANCEL:
+        who = HK_ALICE + (int)pick(3);
+        break;
+    case CHAIN_TX_CLAIM: {
+        who = HK_ALICE + (int)pick(3);
+        uint8_t sk[32], pub[32], m[32];
+        assert_int_equal(chain_claim_key(sk, pub, u->gtin, u->serial, pick(4) ? "C0DE" : "N0PE", 4),
+                         CHAIN_OK);
+        chain_claim_msg(m, e->g->chain_id, u->gtin, u->serial, e->pub[who]);
+        assert_int_equal(chain_sign(tx->claim_sig, sk, m), CHAIN_OK);
+        break;
+    }
     case CHAIN_TX_TRANSFER:
         who = HK_ALICE + (int)pick(3);
         tx->has_key = true;

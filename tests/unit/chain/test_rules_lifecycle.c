@@ -61,18 +61,54 @@ static int sell_code(hc_env *e, const char *serial, const char *code)
     chain_tx tx = hc_tx(CHAIN_TX_SELL);
     tx.units = &u;
     tx.nunits = 1;
-    tx.has_claim_hash = true;
-    chain_claim_hash(tx.claim_hash, HC_GTIN, serial, code, strlen(code));
+    uint8_t sk[32];
+    assert_int_equal(chain_claim_key(sk, tx.claim_key, HC_GTIN, serial, code, strlen(code)),
+                     CHAIN_OK);
     return hc_apply1(e, HK_SELLER, &tx, NULL);
 }
 
-static int claim(hc_env *e, int who, const char *serial, const char *code)
+/* A claim as `who`, signed with the key `code` derives (for `for_owner`'s
+ * identity: a claim signature made for someone else). CHAIN_ERR_INVALID
+ * when the code does not even derive a key (nothing is submitted). */
+static int claim_for(hc_env *e, int who, int for_owner, const char *serial, const char *code)
 {
     gs1_sgtin u = hc_unit(HC_GTIN, serial);
     chain_tx tx = hc_tx(CHAIN_TX_CLAIM);
     tx.units = &u;
     tx.nunits = 1;
-    snprintf(tx.code, sizeof tx.code, "%s", code);
+    uint8_t sk[32], pub[32], m[32];
+    int rc = chain_claim_key(sk, pub, HC_GTIN, serial, code, strlen(code));
+    if (rc)
+        return rc;
+    chain_claim_msg(m, e->g->chain_id, HC_GTIN, serial, e->pub[for_owner]);
+    assert_int_equal(chain_sign(tx.claim_sig, sk, m), CHAIN_OK);
+    return hc_apply1(e, who, &tx, NULL);
+}
+
+static int claim(hc_env *e, int who, const char *serial, const char *code)
+{
+    return claim_for(e, who, who, serial, code);
+}
+
+static int offer(hc_env *e, int who, const char *serial, const char *code, uint64_t ttl_ms)
+{
+    gs1_sgtin u = hc_unit(HC_GTIN, serial);
+    chain_tx tx = hc_tx(CHAIN_TX_TRANSFER_OFFER);
+    tx.units = &u;
+    tx.nunits = 1;
+    uint8_t sk[32];
+    assert_int_equal(chain_claim_key(sk, tx.claim_key, HC_GTIN, serial, code, strlen(code)),
+                     CHAIN_OK);
+    tx.expires = e->time + 1000 + ttl_ms; /* the next block is 1 s after the head */
+    return hc_apply1(e, who, &tx, NULL);
+}
+
+static int cancel(hc_env *e, int who, const char *serial)
+{
+    gs1_sgtin u = hc_unit(HC_GTIN, serial);
+    chain_tx tx = hc_tx(CHAIN_TX_TRANSFER_CANCEL);
+    tx.units = &u;
+    tx.nunits = 1;
     return hc_apply1(e, who, &tx, NULL);
 }
 
@@ -362,10 +398,14 @@ static void test_sell_with_claim_code_then_claim_by_any_key(void **state)
     assert_int_equal(claim(e, HK_BOB, "C", "wrong"), CHAIN_ERR_BAD_CLAIM_CODE);
     /* near misses of the secret: a prefix, more after it, one character off */
     assert_int_equal(claim(e, HK_BOB, "C", "open-sesam"), CHAIN_ERR_BAD_CLAIM_CODE);
-    assert_int_equal(claim(e, HK_BOB, "C", "open-sesame!"), CHAIN_ERR_BAD_CLAIM_CODE);
+    assert_int_equal(claim(e, HK_BOB, "C", "open-sesamee"), CHAIN_ERR_BAD_CLAIM_CODE);
     assert_int_equal(claim(e, HK_BOB, "C", "open-sesamf"), CHAIN_ERR_BAD_CLAIM_CODE);
-    assert_int_equal(claim(e, HK_BOB, "C", "Open-sesame"), CHAIN_ERR_BAD_CLAIM_CODE);
-    /* and empty: not even a transaction (the code is a required field) */
+    /* not a code at all, or empty: no key, no transaction */
+    assert_int_equal(claim(e, HK_BOB, "C", "open-sesame!"), CHAIN_ERR_INVALID);
+    assert_int_equal(claim(e, HK_BOB, "C", ""), CHAIN_ERR_INVALID);
+    /* the right code's signature made for Bob does not let Eve claim */
+    assert_int_equal(claim_for(e, HK_EVE, HK_BOB, "C", "open-sesame"), CHAIN_ERR_BAD_CLAIM_CODE);
+    /* and no claim_sig: not even a transaction (a required field) */
     gs1_sgtin cu = hc_unit(HC_GTIN, "C");
     chain_tx empty = hc_tx(CHAIN_TX_CLAIM);
     empty.units = &cu;
@@ -375,13 +415,73 @@ static void test_sell_with_claim_code_then_claim_by_any_key(void **state)
     empty.time = 1767225600;
     assert_int_equal(chain_tx_sign(&empty, e->sk[HK_BOB]), CHAIN_ERR_MALFORMED);
     assert_true(hc_get_unit(e, HC_GTIN, "C").claim_pending);
-    assert_int_equal(claim(e, HK_BOB, "C", "open-sesame"), CHAIN_OK);
+    /* typed as Crockford allows: case, spaces, O for 0 (the code reads 0PEN-SESAME) */
+    assert_int_equal(claim(e, HK_BOB, "C", " OPEN sesame"), CHAIN_OK);
     u = hc_get_unit(e, HC_GTIN, "C");
     assert_int_equal(u.state, CHAIN_UNIT_OWNED);
     assert_false(u.claim_pending);
     assert_memory_equal(u.owner, e->pub[HK_BOB], 32);
     /* a second claim finds no claim pending */
-    assert_int_equal(claim(e, HK_EVE, "C", "open-sesame"), CHAIN_ERR_BAD_STATE);
+    assert_int_equal(claim(e, HK_EVE, "C", "open-sesame"), CHAIN_ERR_NO_OFFER);
+}
+
+static void test_transfer_offer_claimed_by_code_once(void **state)
+{
+    hc_env *e = *state;
+    hc_unit_owned(e, "O", HK_ALICE);
+    assert_int_equal(offer(e, HK_BOB, "O", "GIFT-1234", 60000), CHAIN_ERR_NOT_OWNER);
+    assert_int_equal(claim(e, HK_BOB, "O", "GIFT-1234"), CHAIN_ERR_NO_OFFER);
+    assert_int_equal(offer(e, HK_ALICE, "O", "GIFT-1234", 60000), CHAIN_OK);
+    chain_unit u = hc_get_unit(e, HC_GTIN, "O");
+    assert_true(u.claim_pending);
+    assert_int_equal(u.state, CHAIN_UNIT_OWNED);
+    assert_memory_equal(u.owner, e->pub[HK_ALICE], 32); /* still Alice's until claimed */
+    assert_int_equal(claim(e, HK_BOB, "O", "GIFT-1235"), CHAIN_ERR_BAD_CLAIM_CODE);
+    assert_int_equal(claim(e, HK_BOB, "O", "gift 1234"), CHAIN_OK);
+    u = hc_get_unit(e, HC_GTIN, "O");
+    assert_memory_equal(u.owner, e->pub[HK_BOB], 32);
+    assert_false(u.claim_pending);
+    /* one-time: the same code again finds nothing, and Alice can no longer act */
+    assert_int_equal(claim(e, HK_EVE, "O", "GIFT-1234"), CHAIN_ERR_NO_OFFER);
+    assert_int_equal(offer(e, HK_ALICE, "O", "AGAIN", 60000), CHAIN_ERR_NOT_OWNER);
+    assert_int_equal(cancel(e, HK_ALICE, "O"), CHAIN_ERR_NOT_OWNER);
+}
+
+static void test_transfer_offer_cancel_replace_and_expiry(void **state)
+{
+    hc_env *e = *state;
+    hc_unit_owned(e, "X", HK_ALICE);
+    assert_int_equal(cancel(e, HK_ALICE, "X"), CHAIN_ERR_NO_OFFER);
+    assert_int_equal(offer(e, HK_ALICE, "X", "FIRST", 60000), CHAIN_OK);
+    assert_int_equal(cancel(e, HK_ALICE, "X"), CHAIN_OK);
+    assert_int_equal(claim(e, HK_BOB, "X", "FIRST"), CHAIN_ERR_NO_OFFER);
+    /* a later offer replaces the earlier one */
+    assert_int_equal(offer(e, HK_ALICE, "X", "FIRST", 60000), CHAIN_OK);
+    assert_int_equal(offer(e, HK_ALICE, "X", "SECOND", 60000), CHAIN_OK);
+    assert_int_equal(claim(e, HK_BOB, "X", "FIRST"), CHAIN_ERR_BAD_CLAIM_CODE);
+    /* lapses: valid for 1.5 s of block time; each block is 1 s later */
+    assert_int_equal(offer(e, HK_ALICE, "X", "THIRD", 500), CHAIN_OK);
+    assert_int_equal(claim(e, HK_BOB, "X", "THIRD"), CHAIN_ERR_OFFER_EXPIRED);
+    assert_memory_equal(hc_get_unit(e, HC_GTIN, "X").owner, e->pub[HK_ALICE], 32);
+    /* bounds: not already lapsed, at most CHAIN_OFFER_MAX_DAYS (exactly, and 1 ms past) */
+    gs1_sgtin u = hc_unit(HC_GTIN, "X");
+    chain_tx tx = hc_tx(CHAIN_TX_TRANSFER_OFFER);
+    tx.units = &u;
+    tx.nunits = 1;
+    uint8_t sk[32];
+    assert_int_equal(chain_claim_key(sk, tx.claim_key, HC_GTIN, "X", "LATE", 4), CHAIN_OK);
+    tx.expires = e->time + 1000;
+    assert_int_equal(hc_apply1(e, HK_ALICE, &tx, NULL), CHAIN_ERR_INVALID);
+    tx.expires = e->time + 1000 + CHAIN_OFFER_MAX_MS + 1;
+    tx.time = tx.nonce = 0;
+    assert_int_equal(hc_apply1(e, HK_ALICE, &tx, NULL), CHAIN_ERR_INVALID);
+    tx.expires = e->time + 1000 + CHAIN_OFFER_MAX_MS;
+    tx.time = tx.nonce = 0;
+    assert_int_equal(hc_apply1(e, HK_ALICE, &tx, NULL), CHAIN_OK);
+    /* a direct transfer closes the open offer */
+    assert_int_equal(transfer(e, HK_ALICE, "X", HK_EVE), CHAIN_OK);
+    assert_false(hc_get_unit(e, HC_GTIN, "X").claim_pending);
+    assert_int_equal(claim(e, HK_BOB, "X", "LATE"), CHAIN_ERR_NO_OFFER);
 }
 
 static void test_claim_code_of_other_unit_refused_bad_claim_code(void **state)
@@ -392,8 +492,8 @@ static void test_claim_code_of_other_unit_refused_bad_claim_code(void **state)
     chain_tx tx = hc_tx(CHAIN_TX_SELL);
     tx.units = &u;
     tx.nunits = 1;
-    tx.has_claim_hash = true;
-    chain_claim_hash(tx.claim_hash, HC_GTIN, "OTHER", "x", 1); /* bound to another serial */
+    uint8_t sk[32]; /* bound to another serial */
+    assert_int_equal(chain_claim_key(sk, tx.claim_key, HC_GTIN, "OTHER", "x", 1), CHAIN_OK);
     assert_int_equal(hc_apply1(e, HK_SELLER, &tx, NULL), CHAIN_OK);
     assert_int_equal(claim(e, HK_BOB, "C", "x"), CHAIN_ERR_BAD_CLAIM_CODE);
 }
@@ -575,6 +675,8 @@ int main(void)
         T(test_sell_recalled_refused_flagged),
         T(test_sell_with_claim_code_then_claim_by_any_key),
         T(test_claim_code_of_other_unit_refused_bad_claim_code),
+        T(test_transfer_offer_claimed_by_code_once),
+        T(test_transfer_offer_cancel_replace_and_expiry),
         T(test_transfer_by_owner_moves_owner_index),
         T(test_transfer_of_unsold_refused_bad_state),
         T(test_transfer_stolen_refused_flagged),

@@ -11,8 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "chain/cbor_util.h"
 #include "chain/chain.h"
+#include "chain/tx_schema.h"
 
 #define GTIN "09506000134352"
 
@@ -67,14 +70,23 @@ static void sample(chain_tx *tx, int type)
     case CHAIN_TX_SELL:
         tx->units = &unit1;
         tx->nunits = 1;
-        memset(tx->claim_hash, 0xcc, 32);
-        tx->has_claim_hash = true;
+        memcpy(tx->claim_key, pubs[1], 32);
         strcpy(tx->region, "DE");
         break;
     case CHAIN_TX_CLAIM:
         tx->units = &unit1;
         tx->nunits = 1;
-        strcpy(tx->code, "K7Q-22XW-91");
+        memset(tx->claim_sig, 0x5c, 64);
+        break;
+    case CHAIN_TX_TRANSFER_OFFER:
+        tx->units = &unit1;
+        tx->nunits = 1;
+        memcpy(tx->claim_key, pubs[1], 32);
+        tx->expires = 1767225600000u;
+        break;
+    case CHAIN_TX_TRANSFER_CANCEL:
+        tx->units = &unit1;
+        tx->nunits = 1;
         break;
     case CHAIN_TX_TRANSFER:
         tx->units = &unit1;
@@ -351,7 +363,7 @@ static void test_tx_precheck_accepts_signed_tx(void **state)
     uint8_t *buf = signed_sample(CHAIN_TX_PICKUP, &len);
     uint8_t id[32], want[32];
     char msg[128];
-    assert_int_equal(chain_tx_precheck(id, chain_id, buf, len, msg, sizeof msg), CHAIN_OK);
+    assert_int_equal(chain_tx_precheck(id, chain_id, NULL, buf, len, msg, sizeof msg), CHAIN_OK);
     chain_tx t;
     assert_int_equal(chain_tx_decode(&t, buf, len, NULL, 0), CHAIN_OK);
     assert_int_equal(chain_tx_id(want, &t), CHAIN_OK);
@@ -369,7 +381,7 @@ static void test_tx_other_chain_refused_by_precheck(void **state)
     memcpy(other, chain_id, 32);
     other[0] ^= 1;
     char msg[128];
-    assert_int_equal(chain_tx_precheck(id, other, buf, len, msg, sizeof msg),
+    assert_int_equal(chain_tx_precheck(id, other, NULL, buf, len, msg, sizeof msg),
                      CHAIN_ERR_WRONG_CHAIN);
     free(buf);
 }
@@ -383,12 +395,14 @@ static void test_tx_bad_signature_refused_by_precheck(void **state)
     /* "sig" is the first key: map head, key (4 bytes), bstr head (2 bytes). */
     assert_int_equal(buf[5], 0x58);
     buf[7 + 10] ^= 0x01;
-    assert_int_equal(chain_tx_precheck(id, chain_id, buf, len, NULL, 0), CHAIN_ERR_BAD_SIGNATURE);
+    assert_int_equal(chain_tx_precheck(id, chain_id, NULL, buf, len, NULL, 0),
+                     CHAIN_ERR_BAD_SIGNATURE);
     buf[7 + 10] ^= 0x01;
     /* A changed body invalidates the signature too. */
     size_t off = find(buf, len, "DE-BY", 5);
     buf[off + 3] = 'N';
-    assert_int_equal(chain_tx_precheck(id, chain_id, buf, len, NULL, 0), CHAIN_ERR_BAD_SIGNATURE);
+    assert_int_equal(chain_tx_precheck(id, chain_id, NULL, buf, len, NULL, 0),
+                     CHAIN_ERR_BAD_SIGNATURE);
     free(buf);
 }
 
@@ -639,7 +653,7 @@ static void test_tx_missing_required_field_named(void **state)
     uint8_t *tx = wrap_body("claim", body, sizeof body, &len);
     char msg[128];
     assert_int_equal(decode_rc(tx, len, msg, sizeof msg), CHAIN_ERR_MALFORMED);
-    assert_string_equal(msg, "body.code: missing");
+    assert_string_equal(msg, "body.claim_sig: missing");
     free(tx);
 }
 
@@ -693,7 +707,8 @@ static void test_tx_sell_needs_exactly_one_buyer_form(void **state)
     memcpy(tx.key, pubs[0], 32);
     tx.has_key = true;
     assert_int_equal(chain_tx_encode(&buf, &len, &tx), CHAIN_ERR_MALFORMED);
-    tx.has_key = tx.has_claim_hash = false;
+    tx.has_key = false;
+    memset(tx.claim_key, 0, sizeof tx.claim_key);
     assert_int_equal(chain_tx_encode(&buf, &len, &tx), CHAIN_ERR_MALFORMED);
 }
 
@@ -732,7 +747,7 @@ static void test_tx_mint_10000_fits_and_decodes(void **state)
     assert_int_equal(t.nunits, CHAIN_MINT_MAX);
     assert_string_equal(t.serials[CHAIN_MINT_MAX - 1], "SN000000000000009999");
     uint8_t id[32];
-    assert_int_equal(chain_tx_precheck(id, chain_id, buf, len, NULL, 0), CHAIN_OK);
+    assert_int_equal(chain_tx_precheck(id, chain_id, NULL, buf, len, NULL, 0), CHAIN_OK);
     chain_tx_free(&t);
     free(buf);
 }
@@ -797,7 +812,7 @@ static void test_tx_pickup_units_max_fits_and_decodes(void **state)
     assert_int_equal(t.nunits, CHAIN_UNITS_MAX);
     assert_string_equal(t.units[CHAIN_UNITS_MAX - 1].serial, "U009999");
     uint8_t id[32];
-    assert_int_equal(chain_tx_precheck(id, chain_id, buf, len, NULL, 0), CHAIN_OK);
+    assert_int_equal(chain_tx_precheck(id, chain_id, NULL, buf, len, NULL, 0), CHAIN_OK);
     chain_tx_free(&t);
     free(buf);
 }
@@ -813,8 +828,8 @@ static void test_tx_pickup_over_units_max_too_large(void **state)
     assert_null(buf);
     /* the same count spliced into a canonical encoding of the edge case */
     assert_int_equal(pickup_n(CHAIN_UNITS_MAX, &buf, &len), CHAIN_OK);
-    const uint8_t at_max[] = {'u', 'n', 'i', 't', 's', 0x99, CHAIN_UNITS_MAX >> 8,
-                              CHAIN_UNITS_MAX & 0xff};
+    const uint8_t at_max[] = {
+        'u', 'n', 'i', 't', 's', 0x99, CHAIN_UNITS_MAX >> 8, CHAIN_UNITS_MAX & 0xff};
     size_t off = find(buf, len, (const char *)at_max, sizeof at_max);
     /* every unit encodes to the same length (serials U000000..U009999) and the
      * array ends where the next key, "region", starts: append a copy of the
@@ -836,7 +851,7 @@ static void test_tx_pickup_over_units_max_too_large(void **state)
     /* the count itself is refused, before 10,001 units are allocated and read */
     assert_string_equal(msg, "body.units: 10001 entries, at most 10000");
     uint8_t id[32];
-    assert_int_equal(chain_tx_precheck(id, chain_id, tx, l2, NULL, 0), CHAIN_ERR_TOO_LARGE);
+    assert_int_equal(chain_tx_precheck(id, chain_id, NULL, tx, l2, NULL, 0), CHAIN_ERR_TOO_LARGE);
     free(tx);
     free(buf);
 }
@@ -879,6 +894,80 @@ static void test_tx_decode_leaves_output_on_failure(void **state)
     assert_int_equal(t.nonce, 0xababababababababull);
 }
 
+/* A passkey-signed tx: "auth" beside "sig", outside the id; one encoding; the
+ * id from bytes equals the decoded one; JSON round trip; bounds of auth. */
+static void test_tx_passkey_auth_roundtrip_and_bounds(void **state)
+{
+    (void)state;
+    static chain_passkey_auth a;
+    memset(&a, 0, sizeof a);
+    a.pub[0] = 4;
+    memset(a.pub + 1, 0x11, 64);
+    a.cred_len = 16;
+    memset(a.cred, 0xc7, a.cred_len);
+    a.adata_len = CHAIN_ADATA_MIN;
+    memset(a.adata, 0xad, a.adata_len);
+    a.cdata_len = 100;
+    memset(a.cdata, '{', a.cdata_len);
+    a.sig_len = 70;
+    memset(a.sig, 0x30, a.sig_len);
+    chain_tx tx, back;
+    sample(&tx, CHAIN_TX_WARRANTY_ACTIVATE);
+    memset(tx.sig, 0, sizeof tx.sig);
+    chain_passkey_id(tx.signer, a.cred, a.cred_len, a.pub);
+    uint8_t id_plain[32], id[32], raw_id[32];
+    assert_int_equal(chain_tx_id(id_plain, &tx), CHAIN_OK);
+    tx.auth = &a;
+    assert_int_equal(chain_tx_id(id, &tx), CHAIN_OK);
+    assert_memory_equal(id, id_plain, 32); /* the assertion is not part of what it signs */
+    uint8_t *buf, *again;
+    size_t len, alen;
+    assert_int_equal(chain_tx_encode(&buf, &len, &tx), CHAIN_OK);
+    assert_int_equal(buf[0], 0xa8);
+    assert_int_equal(tx_id_raw(raw_id, buf, len), CHAIN_OK);
+    assert_memory_equal(raw_id, id, 32);
+    char msg[160];
+    assert_int_equal(chain_tx_decode(&back, buf, len, msg, sizeof msg), CHAIN_OK);
+    assert_non_null(back.auth);
+    assert_int_equal(back.auth->cdata_len, 100);
+    assert_memory_equal(back.auth->sig, a.sig, a.sig_len);
+    json_t *j = chain_tx_to_json(&back);
+    assert_non_null(j);
+    chain_tx_free(&back);
+    assert_int_equal(chain_tx_from_json(&back, j, msg, sizeof msg), CHAIN_OK);
+    json_decref(j);
+    assert_int_equal(chain_tx_encode(&again, &alen, &back), CHAIN_OK);
+    assert_int_equal(alen, len);
+    assert_memory_equal(again, buf, len);
+    free(again);
+    chain_tx_free(&back);
+    /* the precheck without a relying party refuses it; a bad BIP-340 path is not taken */
+    assert_int_equal(chain_tx_precheck(raw_id, tx.chain, NULL, buf, len, msg, sizeof msg),
+                     CHAIN_ERR_WEBAUTHN_MALFORMED); /* 0x7b... is no JSON object */
+    free(buf);
+    /* with auth, sig must be 64 zero bytes */
+    tx.sig[0] = 1;
+    assert_int_equal(chain_tx_encode(&buf, &len, &tx), CHAIN_ERR_MALFORMED);
+    tx.sig[0] = 0;
+    /* bounds: exactly at them, and one past */
+    a.cdata_len = CHAIN_CDATA_MAX;
+    a.adata_len = CHAIN_ADATA_MAX;
+    a.sig_len = CHAIN_DER_SIG_MAX;
+    a.cred_len = CHAIN_CRED_ID_MAX;
+    assert_int_equal(chain_tx_encode(&buf, &len, &tx), CHAIN_OK);
+    assert_int_equal(chain_tx_decode(&back, buf, len, msg, sizeof msg), CHAIN_OK);
+    chain_tx_free(&back);
+    free(buf);
+    size_t *lens[] = {&a.cdata_len, &a.adata_len, &a.sig_len, &a.cred_len};
+    for (size_t k = 0; k < 4; k++) {
+        (*lens[k])++;
+        assert_int_equal(chain_tx_encode(&buf, &len, &tx), CHAIN_ERR_MALFORMED);
+        (*lens[k])--;
+    }
+    a.adata_len = CHAIN_ADATA_MIN - 1;
+    assert_int_equal(chain_tx_encode(&buf, &len, &tx), CHAIN_ERR_MALFORMED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -905,6 +994,7 @@ int main(void)
         cmocka_unit_test(test_tx_bad_gtin_serial_region_refused),
         cmocka_unit_test(test_tx_invalid_body_key_refused),
         cmocka_unit_test(test_tx_sell_needs_exactly_one_buyer_form),
+        cmocka_unit_test(test_tx_passkey_auth_roundtrip_and_bounds),
         cmocka_unit_test(test_tx_mint_10000_fits_and_decodes),
         cmocka_unit_test(test_tx_mint_over_max_serials_too_large),
         cmocka_unit_test(test_tx_pickup_units_max_fits_and_decodes),

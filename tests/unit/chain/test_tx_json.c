@@ -49,9 +49,12 @@ static const struct {
              "\"label_sigs\":[\"%S\",\"%S\"]}"},
     {"pickup", "{\"units\":[\"09506000134352/A/1\",\"09506000134352/B2\"],\"region\":\"DE-BY\"}"},
     {"deliver", "{\"units\":[\"09506000134352/A/1\"],\"to\":\"seller-berlin\"}"},
-    {"sell", "{\"unit\":\"09506000134352/A/1\",\"claim_hash\":\"%H\",\"region\":\"DE\"}"},
+    {"sell", "{\"unit\":\"09506000134352/A/1\",\"claim_key\":\"%K\",\"region\":\"DE\"}"},
     {"sell", "{\"unit\":\"09506000134352/A/1\",\"buyer\":\"%K\"}"},
-    {"claim", "{\"unit\":\"09506000134352/A/1\",\"code\":\"K7Q-22XW\"}"},
+    {"claim", "{\"unit\":\"09506000134352/A/1\",\"claim_sig\":\"%S\"}"},
+    {"transfer.offer",
+     "{\"unit\":\"09506000134352/A/1\",\"offer_key\":\"%K\",\"expires\":1767225600000}"},
+    {"transfer.cancel", "{\"unit\":\"09506000134352/A/1\"}"},
     {"transfer", "{\"unit\":\"09506000134352/A/1\",\"to_key\":\"%K\"}"},
     {"warranty.activate", "{\"unit\":\"09506000134352/A/1\"}"},
     {"warranty.extend", "{\"unit\":\"09506000134352/A/1\",\"months\":12,\"note\":\"goodwill\"}"},
@@ -290,13 +293,12 @@ static const struct {
     size_t fixed, max;
     char pad;
 } text_bounds[] = {
-    {"participant.add", "id", "{\"id\":\"@\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":\"%K\"}", 0,
-     CHAIN_ID_MAX, 'a'},
+    {"participant.add", "id", "{\"id\":\"@\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":\"%K\"}",
+     0, CHAIN_ID_MAX, 'a'},
     {"participant.add", "name", "{\"id\":\"d\",\"name\":\"@\",\"role\":\"carrier\",\"pub\":\"%K\"}",
      0, CHAIN_NAME_MAX, 'N'},
-    {"flag", "note", "{\"units\":[\"09506000134352/AB\"],\"reason\":\"recalled\",\"note\":\"@\"}", 0,
-     CHAIN_NOTE_MAX, 'n'},
-    {"claim", "code", "{\"unit\":\"09506000134352/AB\",\"code\":\"@\"}", 0, CHAIN_CODE_MAX, 'K'},
+    {"flag", "note", "{\"units\":[\"09506000134352/AB\"],\"reason\":\"recalled\",\"note\":\"@\"}",
+     0, CHAIN_NOTE_MAX, 'n'},
     {"deliver", "to", "{\"units\":[\"09506000134352/AB\"],\"to\":\"@\"}", 0, CHAIN_ID_MAX, 's'},
     {"node.add", "raft",
      "{\"node_id\":4,\"operator\":\"acme\",\"raft\":\"tcp://@:7001\",\"http\":\"http://h:8001\","
@@ -347,8 +349,8 @@ static void test_tx_json_text_fields_at_and_over_their_bound(void **state)
         assert_int_equal(chain_tx_encode(&enc, &len, &tx), CHAIN_OK);
         assert_int_equal(chain_tx_decode(&back, enc, len, NULL, 0), CHAIN_OK);
         json_t *a = chain_tx_to_json(&tx), *b = chain_tx_to_json(&back);
-        const char *v = json_string_value(
-            json_object_get(json_object_get(b, "body"), text_bounds[i].field));
+        const char *v =
+            json_string_value(json_object_get(json_object_get(b, "body"), text_bounds[i].field));
         assert_non_null(v);
         assert_int_equal(strlen(v), max);
         assert_true(json_equal(a, b));
@@ -426,8 +428,8 @@ static void test_tx_json_region_lists_at_and_over_their_bound(void **state)
          "\"label_sigs\":[\"%S\"]}",
          "markets", CHAIN_MARKETS_MAX},
         {"participant.add",
-         "{\"id\":\"d\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":\"%K\",\"regions\":[]}", "regions",
-         CHAIN_REGIONS_MAX},
+         "{\"id\":\"d\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":\"%K\",\"regions\":[]}",
+         "regions", CHAIN_REGIONS_MAX},
     };
     assert_true(sizeof codes / sizeof *codes > CHAIN_MARKETS_MAX);
     for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {

@@ -352,10 +352,81 @@ static void test_genesis_resolver_optional_and_bounded(void **state)
     chain_genesis_free(c);
 }
 
+/* The optional WebAuthn relying party: covered by the chain id when present,
+ * round-trips, refuses IP addresses and bad origins; origins count and length
+ * exactly at their bounds and one past. */
+static void test_genesis_webauthn_optional_and_bounded(void **state)
+{
+    (void)state;
+    chain_genesis *a, *b, *c;
+    char msg[256];
+    json_t *j = json_deep_copy(example);
+    json_object_del(j, "webauthn");
+    assert_int_equal(parse_json(j, msg, sizeof msg, &a), CHAIN_OK);
+    assert_string_equal(a->rp.id, "");
+    json_t *w =
+        json_pack("{s:s,s:[s,s],s:s}", "rp_id", "localhost", "origins", "http://localhost:8101",
+                  "https://shop.example", "user_verification", "required");
+    json_object_set_new(j, "webauthn", w);
+    assert_int_equal(parse_json(j, msg, sizeof msg, &b), CHAIN_OK);
+    assert_string_equal(b->rp.id, "localhost");
+    assert_int_equal(b->rp.norigins, 2);
+    assert_string_equal(b->rp.origins[1], "https://shop.example");
+    assert_true(b->rp.require_uv);
+    assert_memory_not_equal(a->chain_id, b->chain_id, 32);
+    json_t *rt = genesis_to_json(b);
+    assert_int_equal(parse_json(rt, msg, sizeof msg, &c), CHAIN_OK);
+    assert_memory_equal(b->chain_id, c->chain_id, 32);
+    json_decref(rt);
+    static const char *const bad_ids[] = {"127.0.0.1", "", "Localhost", ".x", "x.", "a b"};
+    for (size_t i = 0; i < sizeof bad_ids / sizeof *bad_ids; i++) {
+        json_object_set_new(w, "rp_id", json_string(bad_ids[i]));
+        assert_int_equal(parse_json(j, msg, sizeof msg, NULL), CHAIN_ERR_BAD_GENESIS);
+        assert_non_null(strstr(msg, "webauthn.rp_id"));
+    }
+    json_object_set_new(w, "rp_id", json_string("localhost"));
+    static const char *const bad_origins[] = {"localhost:8101", "http://", "http://x/",
+                                              "http://x/path", "ftp://x"};
+    for (size_t i = 0; i < sizeof bad_origins / sizeof *bad_origins; i++) {
+        json_object_set_new(w, "origins", json_pack("[s]", bad_origins[i]));
+        assert_int_equal(parse_json(j, msg, sizeof msg, NULL), CHAIN_ERR_BAD_GENESIS);
+        assert_non_null(strstr(msg, "webauthn.origins[0]"));
+    }
+    json_t *many = json_array();
+    for (int i = 0; i < CHAIN_ORIGINS_MAX; i++) {
+        char o[40];
+        snprintf(o, sizeof o, "http://localhost:%d", 8100 + i);
+        json_array_append_new(many, json_string(o));
+    }
+    json_object_set(w, "origins", many);
+    assert_int_equal(parse_json(j, msg, sizeof msg, NULL), CHAIN_OK);
+    json_array_append_new(many, json_string("http://localhost:9999"));
+    assert_int_equal(parse_json(j, msg, sizeof msg, NULL), CHAIN_ERR_BAD_GENESIS);
+    json_decref(many);
+    char o[CHAIN_ORIGIN_MAX + 2];
+    memset(o, 'a', sizeof o);
+    memcpy(o, "https://", 8);
+    o[CHAIN_ORIGIN_MAX] = '\0';
+    json_object_set_new(w, "origins", json_pack("[s]", o));
+    assert_int_equal(parse_json(j, msg, sizeof msg, NULL), CHAIN_OK);
+    o[CHAIN_ORIGIN_MAX] = 'a';
+    o[CHAIN_ORIGIN_MAX + 1] = '\0';
+    json_object_set_new(w, "origins", json_pack("[s]", o));
+    assert_int_equal(parse_json(j, msg, sizeof msg, NULL), CHAIN_ERR_BAD_GENESIS);
+    json_object_set_new(w, "origins", json_pack("[s]", "http://localhost"));
+    json_object_set_new(w, "user_verification", json_string("always"));
+    assert_int_equal(parse_json(j, msg, sizeof msg, NULL), CHAIN_ERR_BAD_GENESIS);
+    json_decref(j);
+    chain_genesis_free(a);
+    chain_genesis_free(b);
+    chain_genesis_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_genesis_example_loads),
+        cmocka_unit_test(test_genesis_webauthn_optional_and_bounded),
         cmocka_unit_test(test_genesis_chain_id_stable_across_json_forms),
         cmocka_unit_test(test_genesis_any_change_changes_chain_id),
         cmocka_unit_test(test_genesis_malformed_variants_name_the_field),

@@ -140,7 +140,7 @@ static void test_scanq_batch_signed_by_node_with_dropped_count(void **state)
     chain_tx_free(&tx);
     uint8_t id[32];
     assert_int_equal(
-        chain_tx_precheck(id, f->g->chain_id, f->last_tx, f->last_len, msg, sizeof msg), CHAIN_OK);
+        chain_tx_precheck(id, f->g->chain_id, NULL, f->last_tx, f->last_len, msg, sizeof msg), CHAIN_OK);
 }
 
 static void test_scanq_without_key_counts_and_submits_nothing(void **state)

@@ -1,0 +1,105 @@
+// passkey.js — the customer's side of the Digital Link page: claim with a
+// code and a new passkey, then act as the owner (warranty, transfer offer,
+// report stolen). No framework, no build step; the page reads fine without it.
+// The node prepares each unsigned transaction (POST /api/v1/tx/prepare); its id
+// is the WebAuthn challenge; the browser signs it and the node submits it.
+"use strict";
+(function () {
+  const sec = document.getElementById("own");
+  if (!sec || !window.PublicKeyCredential) return;
+  const unit = sec.dataset.unit, rp = sec.dataset.rp, owner = sec.dataset.owner || "";
+  const out = document.getElementById("pk-out");
+  const hex = (b) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, "0")).join("");
+  const unhex = (h) => new Uint8Array(h.match(/../g).map((x) => parseInt(x, 16)));
+  const unb64 = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+  const say = (t) => { out.textContent = t; };
+  const store = () => JSON.parse(localStorage.getItem("provena-passkeys") || "[]");
+  const mine = () => store().find((k) => k.id === owner);
+
+  async function post(path, doc) {
+    const r = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" },
+                                  body: JSON.stringify(doc) });
+    const j = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Error((j.error && (j.error.code + ": " + j.error.message)) || r.status);
+    return j;
+  }
+
+  // prepare -> navigator.credentials.get(challenge = tx id) -> submit
+  async function signAndSend(pk, type, body, code) {
+    const req = { type: type, body: body, passkey: { cred: pk.cred, pub: pk.pub } };
+    if (code) req.code = code;
+    const p = await post("/api/v1/tx/prepare", req);
+    const a = await navigator.credentials.get({ publicKey: {
+      challenge: unb64(p.challenge), rpId: rp, userVerification: "preferred",
+      allowCredentials: [{ type: "public-key", id: unhex(pk.cred) }] } });
+    const tx = p.tx;
+    tx.sig = "00".repeat(64);
+    tx.auth = { pub: pk.pub, cred: pk.cred, adata: hex(a.response.authenticatorData),
+                cdata: hex(a.response.clientDataJSON), sig: hex(a.response.signature) };
+    return [await post("/api/v1/tx", tx), tx.signer];
+  }
+
+  async function newPasskey() {
+    const c = await navigator.credentials.create({ publicKey: {
+      rp: { id: rp, name: "Provena" },
+      user: { id: crypto.getRandomValues(new Uint8Array(16)), name: "owner of " + unit,
+              displayName: "Owner of " + unit },
+      challenge: crypto.getRandomValues(new Uint8Array(32)),
+      pubKeyCredParams: [{ type: "public-key", alg: -7 }],
+      authenticatorSelection: { residentKey: "preferred", userVerification: "preferred" },
+      attestation: "none" } });
+    if (c.response.getPublicKeyAlgorithm() !== -7) throw new Error("passkey is not ES256");
+    const spki = new Uint8Array(c.response.getPublicKey());
+    return { cred: hex(c.rawId), pub: hex(spki.slice(spki.length - 65)) };
+  }
+
+  const claim = document.getElementById("pk-claim");
+  if (claim) claim.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const code = document.getElementById("pk-code").value; // no name: never in a URL
+    try {
+      say("Creating your passkey…");
+      const pk = await newPasskey();
+      say("Claiming…");
+      const [rc, id] = await signAndSend(pk, "claim", { unit: unit }, code);
+      pk.id = id;
+      const all = store().filter((k) => k.id !== pk.id);
+      all.push(pk);
+      localStorage.setItem("provena-passkeys", JSON.stringify(all));
+      say("Claimed: you own this product (block " + rc.height + ").");
+      setTimeout(() => location.reload(), 800);
+    } catch (err) { say("Not claimed: " + err.message); }
+  });
+
+  const pk = mine();
+  const panel = document.getElementById("pk-owner");
+  if (!pk || !panel) return;
+  panel.hidden = false;
+  const randomCode = () => {
+    const A = "0123456789ABCDEFGHJKMNPQRSTVWXYZ", r = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(r, (x, i) => (i && i % 4 === 0 ? "-" : "") + A[x & 31]).join("");
+  };
+  panel.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const f = e.target, type = f.dataset.act;
+    const body = type === "flag" ? { units: [unit], reason: "stolen" } : { unit: unit };
+    let code = null;
+    if (type === "warranty.claim" && f.elements.note.value) body.note = f.elements.note.value;
+    if (type === "transfer.offer") {
+      code = randomCode();
+      body.expires = Date.now() + 7 * 86400000;
+    }
+    try {
+      say("Signing…");
+      const [rc] = await signAndSend(pk, type, body, code);
+      if (code) {
+        document.getElementById("pk-offer").textContent = code;
+        say("Transfer offered (block " + rc.height + "). Show the code to the new owner: " +
+            "it works once, for 7 days.");
+      } else {
+        say("Done (block " + rc.height + ").");
+        setTimeout(() => location.reload(), 800);
+      }
+    } catch (err) { say("Refused: " + err.message); }
+  });
+})();
