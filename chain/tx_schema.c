@@ -223,7 +223,7 @@ const txf_shape *txf_shape_of(const txf *f)
         assert(f->cap == CHAIN_KEY_LEN || f->cap == CHAIN_SIG_LEN);
         return f->cap == CHAIN_SIG_LEN ? &b64 : &b32;
     }
-    assert(f->kind >= TXF_GTIN && f->kind <= TXF_CERT);
+    assert(f->kind >= TXF_GTIN && f->kind <= TXF_RESOLVER);
     return &shapes[f->kind];
 }
 
