@@ -981,4 +981,12 @@ int chain_scan_units(chain_rd *rd, chain_scan_unit_fn fn, void *ctx) CHAIN_WUR;
 typedef int (*chain_probe_fn)(void *ctx, const char *gtin, uint32_t day, uint64_t count);
 int chain_probes(chain_rd *rd, chain_probe_fn fn, void *ctx) CHAIN_WUR;
 
+/* Calls fn for every (region, day) count of public scans of known units
+ * (kind scan; not probes, not reports) where they happened: region "" when
+ * the gateway knew none;
+ * day is unix seconds / 86400. In region then day order; fn returns nonzero
+ * to stop early. O(regions × days recorded). */
+typedef int (*chain_region_fn)(void *ctx, const char *region, uint32_t day, uint64_t count);
+int chain_scan_regions(chain_rd *rd, chain_region_fn fn, void *ctx) CHAIN_WUR;
+
 #endif

@@ -125,8 +125,7 @@ static bool add_ext(X509 *x, int nid, const char *value)
     return ok;
 }
 
-int chain_tls_key_new(char **pem, uint8_t der[CHAIN_TLS_CERT_MAX], size_t *der_len,
-                      const char *cn)
+int chain_tls_key_new(char **pem, uint8_t der[CHAIN_TLS_CERT_MAX], size_t *der_len, const char *cn)
 {
     EVP_PKEY *pk = EVP_EC_gen("P-256");
     X509 *x = X509_new();

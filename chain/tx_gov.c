@@ -8,7 +8,8 @@
  * participants of its own brand only. Revoked participants keep their record
  * (history names them); their key then signs nothing (revoked_signer).
  * Nodes keep their record after node.remove, and their key is refused from
- * then on; the last node cannot be removed. Policies are overrides per scope
+ * then on; the last node cannot be removed, and a network has at most
+ * CHAIN_NODES_MAX nodes not removed. Policies are overrides per scope
  * — brand default (no gtin), gtin, gtin+lot — merged field by field with the
  * earlier override at the same scope; chain_policy_effective then reads
  * lot → gtin → brand → genesis.
@@ -117,6 +118,26 @@ int rule_participant_rotate(st_actx *a)
     return st_pkey_put(a->c, a->txn, p.pub, p.id, true);
 }
 
+/* How many nodes are not removed (bounded: node records are few). */
+static int live_nodes(st_actx *a, size_t *live)
+{
+    MDB_cursor *cur;
+    if (mdb_cursor_open(a->txn, a->c->dbi[DB_NODES], &cur))
+        return CHAIN_ERR_STORAGE;
+    MDB_val k, v;
+    size_t n = 0;
+    for (int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        st_node o;
+        if (k.mv_size == 8 && st_node_get(a->c, a->txn, &o, st_rd_be64(k.mv_data)) == CHAIN_OK &&
+            !o.removed)
+            n++;
+    }
+    mdb_cursor_close(cur);
+    *live = n;
+    return CHAIN_OK;
+}
+
 /* Whether a TLS key (fp: chain_tls_cert_check) is pinned for any node,
  * removed ones included: one key names one node id, so a peer's key tells
  * which node it is. Bounded: node records are few. */
@@ -189,6 +210,15 @@ int rule_node_add(st_actx *a)
         return rc;
     if (tx->node_id == 0)
         return st_refuse(a, CHAIN_ERR_INVALID, "node_id: at least 1");
+    /* Consensus holds at most CONS_PEERS_MAX == CHAIN_NODES_MAX servers and
+     * every reader of the membership takes CHAIN_NODES_MAX: a node past it
+     * would be in the ledger but never in the configuration. */
+    size_t live;
+    if ((rc = live_nodes(a, &live)))
+        return rc;
+    if (live >= CHAIN_NODES_MAX)
+        return st_refuse(a, CHAIN_ERR_BAD_STATE, "already %d nodes, the most a network has",
+                         CHAIN_NODES_MAX);
     bool used;
     if ((rc = key_in_use(a, tx->key, &used)))
         return rc;
@@ -225,20 +255,9 @@ int rule_node_remove(st_actx *a)
                          (unsigned long long)a->tx->node_id);
     if (rc)
         return rc;
-    /* Count live nodes (bounded: node records are few). */
-    MDB_cursor *cur;
-    if (mdb_cursor_open(a->txn, a->c->dbi[DB_NODES], &cur))
-        return CHAIN_ERR_STORAGE;
-    MDB_val k, v;
-    size_t live = 0;
-    for (int mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
-         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        st_node o;
-        if (k.mv_size == 8 && st_node_get(a->c, a->txn, &o, st_rd_be64(k.mv_data)) == CHAIN_OK &&
-            !o.removed)
-            live++;
-    }
-    mdb_cursor_close(cur);
+    size_t live;
+    if ((rc = live_nodes(a, &live)))
+        return rc;
     if (live <= 1)
         return st_refuse(a, CHAIN_ERR_BAD_STATE, "node %llu is the last node",
                          (unsigned long long)n.id);

@@ -13,6 +13,10 @@
  * a scan whose region's country centroid (chain/geo.c) is farther from the
  * unit's latest scan region than the effective policy's travel_kmh allows in
  * the time between them (integer km and seconds; see geo.c on determinism).
+ * Every public scan of a known unit (kind scan) also counts per (region, UTC day)
+ * where it happened ("" when unknown), in DB_PROBES under a key of its own
+ * size (REGION_KEY), so the dashboard can say where scans happen rather than
+ * where each unit was scanned last.
  * Cost: O(records), a few LMDB operations each.
  */
 #include <string.h>
@@ -20,6 +24,22 @@
 #include "chain/geo.h"
 #include "chain/state_int.h"
 #include "chain/tx_schema.h"
+
+/* Region-day counter key: 'R', the region NUL-padded, the day big-endian. */
+#define REGION_KEY (1 + CHAIN_REGION_MAX + 4)
+_Static_assert(REGION_KEY != GS1_GTIN_LEN + 4, "region keys must not look like probe keys");
+
+static int count_region(st_actx *a, const chain_scan *s)
+{
+    uint8_t k[REGION_KEY] = {'R'};
+    memcpy(k + 1, s->region, strnlen(s->region, CHAIN_REGION_MAX));
+    st_be32(k + 1 + CHAIN_REGION_MAX, (uint32_t)(s->time / 86400u));
+    uint64_t n = 0;
+    int rc = st_uint_get(a->txn, a->c->dbi[DB_PROBES], k, sizeof k, &n);
+    if (rc && rc != CHAIN_ERR_NOT_FOUND)
+        return rc;
+    return st_uint_put(a->txn, a->c->dbi[DB_PROBES], k, sizeof k, n + 1);
+}
 
 static int count_probe(st_actx *a, const chain_scan *s)
 {
@@ -74,6 +94,8 @@ static int fold(st_actx *a, const chain_scan *s)
     if (rc == CHAIN_ERR_NOT_FOUND)
         return count_probe(a, s);
     if (rc)
+        return rc;
+    if (s->kind == CHAIN_SCAN_SCAN && (rc = count_region(a, s)))
         return rc;
     uint8_t k[ST_CLIENT_KEY];
     st_key_unit(k, s->id.gtin, s->id.serial);
@@ -189,6 +211,39 @@ int chain_probes(chain_rd *rd, chain_probe_fn fn, void *ctx)
         if ((rc = st_uint_get(rd->txn, rd->c->dbi[DB_PROBES], kb, k.mv_size, &n)))
             break;
         if (fn(ctx, gtin, day, n))
+            break;
+    }
+    if (rc == CHAIN_OK && mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
+        rc = CHAIN_ERR_STORAGE;
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+int chain_scan_regions(chain_rd *rd, chain_region_fn fn, void *ctx)
+{
+    MDB_cursor *cur;
+    if (mdb_cursor_open(rd->txn, rd->c->dbi[DB_PROBES], &cur) != MDB_SUCCESS)
+        return CHAIN_ERR_STORAGE;
+    MDB_val k, v;
+    uint8_t first = 'R';
+    k.mv_size = 1;
+    k.mv_data = &first;
+    int rc = CHAIN_OK, mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    for (; mrc == MDB_SUCCESS; mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *kb = k.mv_data;
+        if (k.mv_size < 1 || kb[0] != 'R')
+            break;
+        if (k.mv_size != REGION_KEY)
+            continue;
+        char region[CHAIN_REGION_MAX + 1];
+        memcpy(region, kb + 1, CHAIN_REGION_MAX);
+        region[CHAIN_REGION_MAX] = '\0';
+        const uint8_t *d = kb + 1 + CHAIN_REGION_MAX;
+        uint32_t day = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+        uint64_t n = 0;
+        if ((rc = st_uint_get(rd->txn, rd->c->dbi[DB_PROBES], kb, k.mv_size, &n)))
+            break;
+        if (fn(ctx, region, day, n))
             break;
     }
     if (rc == CHAIN_OK && mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)

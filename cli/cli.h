@@ -74,8 +74,8 @@ int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf
 bool cli_parse_u64(uint64_t *out, const char *s, uint64_t min, uint64_t max);
 /* 64 hex characters → 32 bytes; false otherwise. */
 bool cli_parse_key_hex(uint8_t out[32], const char *s);
-/* Splits "DE,FR" into up to max upper-case codes of at most width-1 chars;
- * returns the count or -1 when an item is empty or too long. */
+/* Splits "DE,FR" into up to max upper-case region codes (DE or DE-BY);
+ * returns the count or -1 when an item is empty, too long or not a code. */
 int cli_split_list(char (*out)[CHAIN_REGION_MAX + 1], size_t max, const char *s);
 
 /* Parses a unit named as GTIN/SERIAL, a Digital Link URL, or an element string.

@@ -247,8 +247,10 @@ static int gen_add_node(int argc, char **argv)
     const cli_opt opts[] = {
         {"id", "N", "Raft node id (1..)", &id_s, NULL},
         {"raft", "URL", "node-to-node address, tls+tcp://host:port", &raft, NULL},
-        {"tls", "FILE", "the node's TLS certificate to pin (PEM: `provena key cert`, or the "
-                        "key file of `provena key new --tls`)", &tls, NULL},
+        {"tls", "FILE",
+         "the node's TLS certificate to pin (PEM: `provena key cert`, or the "
+         "key file of `provena key new --tls`)",
+         &tls, NULL},
         {"http", "URL", "gateway address, http://host:port", &http, NULL},
         {"pub", "HEX", "the node's public key (it signs scans)", &pub, NULL},
         {"operator", "ID", "operating brand or participant (default: first brand)", &op, NULL},

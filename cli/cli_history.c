@@ -4,12 +4,18 @@
  *
  * Both read the node's JSON API and either pass it through (--json) or render
  * it for a person: one line per event, oldest first, with who did it.
+ * history --min-height H (the height of one's own receipt) reads your own
+ * writes: a node that has not applied H answers 503 after a short wait, and
+ * the next node of the list is asked, for at most HISTORY_WAIT_MS in all.
  */
 #include "cli/cli.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#define HISTORY_WAIT_MS 15000 /* --min-height: longest the nodes are asked in turn */
 
 static const char *jstr(json_t *o, const char *k)
 {
@@ -56,19 +62,56 @@ static void event_line(json_t *ev)
     printf("  [block %lld]\n", (long long)json_integer_value(json_object_get(ev, "height")));
 }
 
+/* GET path on h's nodes until one answers 2xx, or (with wait) until no node
+ * is behind any more or HISTORY_WAIT_MS pass: a 503 (not yet at min_height)
+ * moves to the next node. The object, or NULL with errmsg. */
+static json_t *get_fresh(cli_http *h, const char *path, bool wait, char *errmsg, size_t errmsg_len)
+{
+    uint64_t deadline = cli_wall_ms() + HISTORY_WAIT_MS;
+    for (;;) {
+        cli_resp r = {0};
+        if (cli_http_get(h, &r, path, 0, errmsg, errmsg_len) != 0)
+            return NULL;
+        if (r.status >= 200 && r.status <= 299) {
+            json_error_t je;
+            json_t *j = json_loadb(r.body, r.len, 0, &je);
+            cli_resp_free(&r);
+            if (!json_is_object(j)) {
+                json_decref(j);
+                snprintf(errmsg, errmsg_len, "%s: not a JSON object", path);
+                return NULL;
+            }
+            return j;
+        }
+        cli_http_error_text(errmsg, errmsg_len, &r);
+        long st = r.status;
+        cli_resp_free(&r);
+        if (!wait || st != 503 || cli_wall_ms() >= deadline)
+            return NULL;
+        cli_http_next(h);
+        if (cli_http_nodes(h) == 1)
+            usleep(500 * 1000); /* the node waited already; give it a moment more */
+    }
+}
+
 int cli_cmd_history(int argc, char **argv)
 {
     const char *node = cli_env_node();
+    const char *min_height = NULL;
     bool json = false;
     const cli_opt opts[] = {
         {"node", "URL", "node base URL (default $PROVENA_NODE)", &node, NULL},
         {"json", NULL, "print the node's {\"unit\",\"verdict\",\"history\"}", NULL, &json},
+        {"min-height", "H",
+         "read a state with at least block H applied (the height your write's receipt "
+         "printed); nodes still behind are skipped",
+         &min_height, NULL},
     };
     const cli_spec spec = {"provena history",
-                           "UNIT [--json]",
+                           "UNIT [--min-height H] [--json]",
                            "Shows a unit's verdict, state and full history.",
                            opts,
-                           2,
+                           3,
                            1,
                            1};
     const char *pos[1];
@@ -77,9 +120,13 @@ int cli_cmd_history(int argc, char **argv)
     if (rc != CLI_OK)
         return rc;
     gs1_link l;
-    char e[512], path[128];
+    char e[512], path[192];
     if (cli_unit_parse(&l, pos[0], e, sizeof e) != 0)
         return cli_usage_err(spec.cmd, "unit '%s': %s", pos[0], e);
+    uint64_t mh = 0;
+    if (min_height && !cli_parse_u64(&mh, min_height, 0, INT64_MAX))
+        return cli_usage_err(spec.cmd, "--min-height '%s': expected a block height 0..%lld",
+                             min_height, (long long)INT64_MAX);
     cli_http *h = cli_http_new(node);
     if (!h)
         return cli_fail(spec.cmd, "out of memory");
@@ -94,8 +141,10 @@ int cli_cmd_history(int argc, char **argv)
             k += (size_t)sprintf(ser + k, "%%%02X", (unsigned char)*p);
     }
     ser[k] = '\0';
-    snprintf(path, sizeof path, "/api/v1/units/%s/%s", l.id.gtin, ser);
-    json_t *j = cli_http_get_json(h, path, e, sizeof e);
+    int pl = snprintf(path, sizeof path, "/api/v1/units/%s/%s", l.id.gtin, ser);
+    if (min_height)
+        snprintf(path + pl, sizeof path - (size_t)pl, "?min_height=%llu", (unsigned long long)mh);
+    json_t *j = get_fresh(h, path, min_height != NULL, e, sizeof e);
     cli_http_free(h);
     if (!j)
         return cli_fail(spec.cmd, "%s/%s: %s", l.id.gtin, l.id.serial, e);
@@ -134,7 +183,8 @@ int cli_cmd_history(int argc, char **argv)
         printf("\n");
     }
     json_t *hist = json_object_get(j, "history"), *ev;
-    printf("history (%zu events):\n", json_array_size(hist));
+    printf("history (%zu events, as of block %lld):\n", json_array_size(hist),
+           (long long)json_integer_value(json_object_get(j, "as_of_height")));
     json_array_foreach(hist, i, ev) event_line(ev);
     json_decref(j);
     return CLI_OK;

@@ -172,6 +172,8 @@ int cli_split_list(char (*out)[CHAIN_REGION_MAX + 1], size_t max, const char *s)
         for (size_t i = 0; i < len; i++)
             out[n][i] = (char)toupper((unsigned char)p[i]);
         out[n][len] = '\0';
+        if (!chain_region_valid(out[n], len))
+            return -1; /* the ledger would refuse it: say so here, naming the option */
         n++;
         if (!e)
             break;

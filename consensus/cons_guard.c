@@ -124,28 +124,32 @@ static void wanted_refresh(cons *c, uint64_t now_ms, bool force)
  * node with no state yet) the configuration's first pins stay. */
 void cons_guard_pins(cons *c, uint64_t now_ms)
 {
-    if (!c->cfg.tls_file || now_ms < c->pins_ms + CONS_PINS_EVERY_MS)
+    if (!c->cfg.tls_file)
+        return;
+    cons_net_tick(c->net, c->wanted, c->nwanted);
+    if (now_ms < c->pins_ms + CONS_PINS_EVERY_MS)
         return;
     c->pins_ms = now_ms;
     wanted_refresh(c, now_ms, true);
     char e[256] = "";
     int what = cons_net_pins_set(c->net, c->wanted, c->nwanted, e, sizeof e);
     if (what & CONS_NET_PINS_CHANGED)
-        cons_log(c, "TLS: the pinned keys changed (%zu member(s)): connections of keys no longer "
-                    "pinned closed%s",
+        cons_log(c,
+                 "TLS: the pinned keys changed (%zu member(s)): connections of keys no longer "
+                 "pinned closed%s",
                  c->nwanted,
                  what & CONS_NET_LISTENER_RESTARTED ? ", listener restarted to trust the new" : "");
     if (what & CONS_NET_KEY_RELOADED)
         cons_log(c, "TLS: %s changed on disk: now using its key", c->tls_file);
     if (what & CONS_NET_KEY_BAD)
-        cons_log(c, "TLS: %s changed but cannot be used, keeping the old key: %s", c->tls_file,
-                 e);
+        cons_log(c, "TLS: %s changed but cannot be used, keeping the old key: %s", c->tls_file, e);
     if (what & CONS_NET_LISTEN_FAILED)
         cons_log(c, "TLS: %s", e);
     bool pinned = cons_net_self_pinned(c->net, c->wanted, c->nwanted);
     if (!pinned && !c->self_unpinned_logged)
-        cons_log(c, "TLS: the ledger pins another certificate for node %llu than %s holds: peers "
-                    "refuse this node until the pinned key is installed there",
+        cons_log(c,
+                 "TLS: the ledger pins another certificate for node %llu than %s holds: peers "
+                 "refuse this node until the pinned key is installed there",
                  (unsigned long long)c->cfg.id, c->tls_file);
     c->self_unpinned_logged = !pinned;
 }

@@ -302,8 +302,7 @@ static void log_net_refusals(cons *c, const cons_net_stats *ns)
     /* frames before a HELLO are normal right after a peer (re)connects (those
      * queued while it was away): counted, and said only beside a refusal */
     const uint64_t tls[3] = {ns->hellos_refused, ns->rx_unauth, ns->rx_wrong_sender};
-    if ((tls[0] != c->tls_logged[0] || tls[2] != c->tls_logged[2]) &&
-        now >= c->tls_log_ms + 1000) {
+    if ((tls[0] != c->tls_logged[0] || tls[2] != c->tls_logged[2]) && now >= c->tls_log_ms + 1000) {
         cons_log(c,
                  "TLS: refused %llu HELLO(s) (key not pinned for the id claimed, bad signature, "
                  "wrong receiver, clock off by more than %d s), dropped %llu frame(s) before a "

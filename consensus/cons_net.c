@@ -568,17 +568,16 @@ static void peer_drop(net_peer *p)
     p->used = false;
 }
 
+/* The dialer to (id, addr), made when missing. Consensus thread: the pins
+ * are written only by this thread, so reading them here needs no lock. */
 static net_peer *peer_get(cons_net *n, uint64_t id, const char *addr)
 {
     net_peer *free_slot = NULL;
-    cons_tls_pin pin = {0};
+    const cons_tls_pin *pin = NULL;
     if (n->tls) {
-        pthread_mutex_lock(&n->pin_mu);
-        const cons_tls_pin *pp = pin_find(n, id);
-        bool have = pp && cons_tls_pin_make(&pin, id, pp->der, pp->der_len);
-        pthread_mutex_unlock(&n->pin_mu);
-        if (!have || strncmp(addr, "tls+tcp://", 10) != 0) /* no pinned key: no link */
-            return NULL;
+        pin = pin_find(n, id);
+        if (!pin || !pin->key || strncmp(addr, "tls+tcp://", 10) != 0)
+            return NULL; /* no pinned key: no link */
     }
     for (int i = 0; i < CONS_NET_PEERS_MAX; i++) {
         net_peer *p = &n->peers[i];
@@ -589,10 +588,8 @@ static net_peer *peer_get(cons_net *n, uint64_t id, const char *addr)
         }
         if (p->id != id)
             continue;
-        if (strcmp(p->addr, addr) == 0 && (!n->tls || memcmp(p->fp, pin.fp, sizeof p->fp) == 0)) {
-            cons_tls_pin_free(&pin);
+        if (strcmp(p->addr, addr) == 0 && (!pin || memcmp(p->fp, pin->fp, sizeof p->fp) == 0))
             return p;
-        }
         peer_drop(p); /* the peer moved or its key changed: redial */
         free_slot = p;
         break;
@@ -600,11 +597,9 @@ static net_peer *peer_get(cons_net *n, uint64_t id, const char *addr)
     net_peer *p = free_slot;
     nng_dialer d;
     nng_tls_config *cfg = NULL;
-    if (!p || strlen(addr) >= CONS_ADDR_MAX || nng_push0_open(&p->sock) != 0) {
-        cons_tls_pin_free(&pin);
+    if (!p || strlen(addr) >= CONS_ADDR_MAX || nng_push0_open(&p->sock) != 0)
         return NULL;
-    }
-    const cons_tls_pin *trust[1] = {&pin};
+    const cons_tls_pin *trust[1] = {pin};
     atomic_store(&p->hello_due, false);
     nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, CONS_NET_SENDBUF);
     nng_socket_set_ms(p->sock, NNG_OPT_RECONNMINT, 20);
@@ -623,14 +618,13 @@ static net_peer *peer_get(cons_net *n, uint64_t id, const char *addr)
         rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK);
     if (rv != 0) {
         nng_close(p->sock);
-        cons_tls_pin_free(&pin);
         return NULL;
     }
     p->id = id;
     snprintf(p->addr, sizeof p->addr, "%s", addr);
-    memcpy(p->fp, pin.fp, sizeof p->fp);
+    if (pin)
+        memcpy(p->fp, pin->fp, sizeof p->fp);
     p->used = true;
-    cons_tls_pin_free(&pin);
     return p;
 }
 
@@ -662,8 +656,9 @@ static void hello_send(cons_net *n, net_peer *p)
     size_t len;
     uint64_t ts = wall_ms();
     size_t sl = cons_tls_hello_sign(&n->self, sig, n->chain, n->self_id, p->id, ts);
-    if (sl == 0 || cons_codec_encode_hello(&buf, &len, n->chain, n->self_id, n->addr, p->id, ts,
-                                           sig, sl) != 0 ||
+    if (sl == 0 ||
+        cons_codec_encode_hello(&buf, &len, n->chain, n->self_id, n->addr, p->id, ts, sig, sl) !=
+            0 ||
         peer_put(n, p, buf, len) != 0)
         atomic_store(&p->hello_due, true); /* try again with the next frame */
 }
@@ -684,6 +679,19 @@ int cons_net_send(cons_net *n, uint64_t id, const char *addr, uint8_t *buf, size
     }
     atomic_fetch_add(&n->tx, 1);
     return 0;
+}
+
+void cons_net_tick(cons_net *n, const cons_peer *members, size_t np)
+{
+    if (!n->tls)
+        return;
+    for (size_t i = 0; i < np; i++) {
+        if (members[i].id == n->self_id)
+            continue;
+        net_peer *p = peer_get(n, members[i].id, members[i].addr);
+        if (p && atomic_exchange(&p->hello_due, false))
+            hello_send(n, p);
+    }
 }
 
 void cons_net_forget(cons_net *n, uint64_t id)

@@ -6,10 +6,10 @@
  * cons_codec. With a TLS key file every link is mutual TLS trusting only the
  * certificates the ledger pins, and an inbound connection carries frames only
  * after its HELLO proved which member it is (cons_tls.h); without one, links
- * are plain tcp:// (tests only: the node refuses it unless told otherwise). A receiver thread decodes incoming frames and hands them over
- * through the two callbacks (which must be cheap and thread-safe: they run on
- * the receiver thread). Sending never blocks: a full or unconnected peer queue
- * drops the frame (raft retries on its own).
+ * are plain tcp:// (tests only: the node refuses it unless told otherwise). A receiver thread
+ * decodes incoming frames and hands them over through the two callbacks (which must be cheap and
+ * thread-safe: they run on the receiver thread). Sending never blocks: a full or unconnected peer
+ * queue drops the frame (raft retries on its own).
  */
 #ifndef CONS_NET_H
 #define CONS_NET_H
@@ -55,6 +55,11 @@ void cons_net_close(cons_net *n);
  * Consensus thread only. Returns 0 when queued, nonzero when dropped. */
 int cons_net_send(cons_net *n, uint64_t id, const char *addr, uint8_t *buf, size_t len);
 
+/* TLS, consensus thread, every loop iteration: keeps a connection open to
+ * every member (so a first vote or append does not wait for a handshake) and
+ * sends the HELLO a new connection owes at once, not with the next frame. */
+void cons_net_tick(cons_net *n, const cons_peer *members, size_t np);
+
 /* Close the dialer to id (after it left the configuration). Consensus thread. */
 void cons_net_forget(cons_net *n, uint64_t id);
 
@@ -69,8 +74,8 @@ void cons_net_forget(cons_net *n, uint64_t id);
 enum {
     CONS_NET_PINS_CHANGED = 1,
     CONS_NET_KEY_RELOADED = 2,
-    CONS_NET_KEY_BAD = 4,       /* the key file changed but does not load: old key kept */
-    CONS_NET_LISTEN_FAILED = 8, /* retried on the next call */
+    CONS_NET_KEY_BAD = 4,             /* the key file changed but does not load: old key kept */
+    CONS_NET_LISTEN_FAILED = 8,       /* retried on the next call */
     CONS_NET_LISTENER_RESTARTED = 16, /* to trust a new key or show this node's new one */
 };
 int cons_net_pins_set(cons_net *n, const cons_peer *peers, size_t np, char *errmsg,

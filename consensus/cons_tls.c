@@ -43,8 +43,8 @@ static char *read_key_file(const char *path, struct stat *st, char *errmsg, size
     if (fstat(fileno(f), st) != 0) {
         snprintf(errmsg, elen, "%s: %s", path, strerror(errno));
     } else if (st->st_mode & 077) {
-        snprintf(errmsg, elen, "%s: readable by group or others (chmod 600: it holds a private key)",
-                 path);
+        snprintf(errmsg, elen,
+                 "%s: readable by group or others (chmod 600: it holds a private key)", path);
     } else if (st->st_size <= 0 || st->st_size > CONS_TLS_FILE_MAX) {
         snprintf(errmsg, elen, "%s: not 1..%d bytes", path, CONS_TLS_FILE_MAX);
     } else if ((buf = malloc((size_t)st->st_size + 1)) == NULL) {
@@ -107,8 +107,8 @@ int cons_tls_id_load(cons_tls_id *id, const char *path, char *errmsg, size_t ele
     cons_tls_id n = {0};
     EVP_PKEY *ck = x ? X509_get0_pubkey(x) : NULL;
     if (!key || !x) {
-        snprintf(errmsg, elen, "%s: needs a PEM private key and certificate (provena key new --tls)",
-                 path);
+        snprintf(errmsg, elen,
+                 "%s: needs a PEM private key and certificate (provena key new --tls)", path);
     } else if (!ck || EVP_PKEY_eq(key, ck) != 1) {
         snprintf(errmsg, elen, "%s: the certificate is not of the private key", path);
     } else if ((dl = i2d_X509(x, &der)) <= 0 || dl > CONS_TLS_CERT_MAX) {

@@ -26,14 +26,14 @@
 
 #include "consensus/cons_codec.h"
 
-#define CONS_TLS_CERT_MAX   CONS_PEER_CERT_MAX /* DER certificate */
-#define CONS_TLS_FILE_MAX   16384          /* a key file: private key + certificate, PEM */
-#define CONS_HELLO_SKEW_MS  (15 * 60000)   /* HELLO clock difference accepted */
+#define CONS_TLS_CERT_MAX  CONS_PEER_CERT_MAX /* DER certificate */
+#define CONS_TLS_FILE_MAX  16384              /* a key file: private key + certificate, PEM */
+#define CONS_HELLO_SKEW_MS (15 * 60000)       /* HELLO clock difference accepted */
 
 /* This node's identity: its key and certificate, from the key file. */
 typedef struct cons_tls_id {
-    void *key;                     /* EVP_PKEY */
-    char *cert_pem, *key_pem;      /* for nng; key_pem wiped on free */
+    void *key;                /* EVP_PKEY */
+    char *cert_pem, *key_pem; /* for nng; key_pem wiped on free */
     uint8_t der[CONS_TLS_CERT_MAX];
     size_t der_len;
     uint8_t fp[32];                /* SHA-256 of the SubjectPublicKeyInfo */

@@ -293,6 +293,10 @@ static enum MHD_Result queue(gw_req *r)
         MHD_add_response_header(resp, "Link", r->link);
     if (r->location)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, r->location);
+    if (r->content_language)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_LANGUAGE, r->content_language);
+    if (r->vary_lang)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept, Accept-Language");
     if (r->cookie) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->cookie);
         explicit_bzero(r->cookie, strlen(r->cookie));

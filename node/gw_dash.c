@@ -5,8 +5,9 @@
  * brand key (gw_session.c), as "Authorization: Bearer <session>" or the
  * session cookie; never a token in the URL.
  *
- * The figures come from scan_dash_collect (scan/dash.c); this file renders
- * them.
+ * The figures come from scan_dash_collect, scan_dash_lot and scan_dash_unit
+ * (scan/dash.c); this file checks the session, reads ?lot= / ?unit= (the
+ * drill-downs) and hands the figures to gw_dash_page.c, which draws them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -107,110 +108,85 @@ void gw_route_alerts(gw_req *r)
     gw_reply_json(r, 200, o);
 }
 
-static void bars(gw_buf *b, const uint64_t *v, size_t n, const char *color)
+/* ?lot=GTIN/LOT or ?unit=GTIN/SERIAL, decoded and split at the first '/'.
+ * false (and a 400 answered) when present but malformed; *found false when absent. */
+static bool drill_arg(gw_req *r, const char *key, char *gtin, char *rest, size_t rest_cap,
+                      bool *found)
 {
-    uint64_t max = 1;
-    for (size_t i = 0; i < n; i++)
-        if (v[i] > max)
-            max = v[i];
-    gw_buf_printf(b, "<svg width=\"%zu\" height=\"120\" role=\"img\">", n * 20 + 10);
-    for (size_t i = 0; i < n; i++) {
-        unsigned h = (unsigned)(v[n - 1 - i] * 100 / max);
-        gw_buf_printf(b,
-                      "<rect x=\"%zu\" y=\"%u\" width=\"16\" height=\"%u\" fill=\"%s\">"
-                      "<title>%llu</title></rect>",
-                      i * 20 + 5, 105 - h, h, color, (unsigned long long)v[n - 1 - i]);
+    const char *raw = gw_arg(r, key);
+    *found = raw != NULL;
+    if (!raw)
+        return true;
+    char dec[GS1_GTIN_LEN + GS1_SERIAL_MAX + GS1_LOT_MAX + 4];
+    size_t rl = strnlen(raw, sizeof dec * 3 + 1);
+    int n = rl > sizeof dec * 3 ? -1 : chain_pct_decode(dec, sizeof dec, raw, rl);
+    const char *slash = n > 0 ? memchr(dec, '/', (size_t)n) : NULL;
+    if (!slash || slash - dec != GS1_GTIN_LEN || !gs1_gtin_valid(dec, GS1_GTIN_LEN) ||
+        strlen(slash + 1) == 0 || strlen(slash + 1) >= rest_cap) {
+        gw_reply_error(r, 400, "bad_query", "%s: expected GTIN-14/%s", key,
+                       strcmp(key, "lot") == 0 ? "LOT" : "SERIAL");
+        return false;
     }
-    gw_buf_puts(b, "</svg>");
+    memcpy(gtin, dec, GS1_GTIN_LEN);
+    gtin[GS1_GTIN_LEN] = '\0';
+    snprintf(rest, rest_cap, "%s", slash + 1);
+    return true;
 }
 
-static void hbars(gw_buf *b, const scan_kv *t, size_t n)
+static void reply_html(gw_req *r, gw_buf *b)
 {
-    uint64_t max = 1;
-    for (size_t i = 0; i < n; i++)
-        if (t[i].n > max)
-            max = t[i].n;
-    gw_buf_printf(b, "<svg width=\"520\" height=\"%zu\" role=\"img\">", n * 22 + 4);
-    for (size_t i = 0; i < n; i++) {
-        unsigned w = (unsigned)(t[i].n * 300 / max);
-        gw_buf_printf(b, "<text x=\"0\" y=\"%zu\" font-size=\"12\">", i * 22 + 16);
-        gw_buf_html(b, t[i].key);
-        gw_buf_printf(b,
-                      "</text><rect x=\"180\" y=\"%zu\" width=\"%u\" height=\"16\" "
-                      "fill=\"#4a7\"/><text x=\"%u\" y=\"%zu\" font-size=\"12\">%llu</text>",
-                      i * 22 + 4, w, 186 + w, i * 22 + 16, (unsigned long long)t[i].n);
+    if (b->failed) {
+        gw_buf_free(b);
+        gw_reply_error(r, 503, "nomem", "out of memory");
+        return;
     }
-    gw_buf_puts(b, "</svg>");
+    gw_reply(r, 200, "text/html; charset=utf-8", b->p, b->len);
 }
 
 void gw_route_dashboard(gw_req *r)
 {
     if (!authorized(r))
         return;
-    scan_dash *d = collect(r, 0);
-    if (!d) {
-        gw_reply_error(r, 503, "storage", "could not read scan aggregates");
+    char gtin[GS1_GTIN_LEN + 1], lot[GS1_LOT_MAX + 1], serial[GS1_SERIAL_MAX + 1];
+    bool by_lot, by_unit;
+    if (!drill_arg(r, "lot", gtin, lot, sizeof lot, &by_lot))
         return;
-    }
+    if (!by_lot && !drill_arg(r, "unit", gtin, serial, sizeof serial, &by_unit))
+        return;
     gw_buf b = {0};
-    gw_buf_puts(&b, "<!doctype html><html><head><meta charset=\"utf-8\">"
-                    "<title>Provena dashboard</title><style>body{font-family:sans-serif;"
-                    "margin:2em}section{margin-bottom:2em}td,th{padding:2px 8px;text-align:left}"
-                    "</style></head><body><h1>Provena dashboard</h1>");
-    gw_buf_printf(&b,
-                  "<section id=\"totals\"><p>Scans: <b>%llu</b> · Probes of unknown serials: "
-                  "<b>%llu</b> · Reports: <b>%llu</b> · Units scanned: <b>%llu</b> · "
-                  "Suspicious: <b>%llu</b></p></section>",
-                  (unsigned long long)d->scans, (unsigned long long)d->probes,
-                  (unsigned long long)d->reports, (unsigned long long)d->units,
-                  (unsigned long long)d->suspicious);
-    gw_buf_puts(&b, "<section id=\"per-day\"><h2>Scans per day (last 30 days, by latest "
-                    "scan)</h2>");
-    bars(&b, d->days, SCAN_DASH_DAYS, "#47a");
-    gw_buf_puts(&b, "<h2>Probes of unknown serials per day</h2>");
-    bars(&b, d->probe_days, SCAN_DASH_DAYS, "#a44");
-    gw_buf_puts(&b, "</section><section id=\"regions\"><h2>Scans by region</h2>");
-    hbars(&b, d->regions, d->nregions);
-    gw_buf_puts(&b, "</section><section id=\"lots\"><h2>Scans per lot</h2>");
-    hbars(&b, d->lots, d->nlots);
-    gw_buf_puts(&b, "</section><section id=\"suspicious\"><h2>Top suspicious units</h2><table>"
-                    "<tr><th>GTIN</th><th>Serial</th><th>Scans</th><th>Reasons</th></tr>");
-    for (size_t i = 0; i < d->ntop; i++) {
-        gw_buf_puts(&b, "<tr><td>");
-        gw_buf_html(&b, d->top[i].gtin);
-        gw_buf_puts(&b, "</td><td>");
-        gw_buf_html(&b, d->top[i].serial);
-        gw_buf_printf(&b, "</td><td>%llu</td><td>", (unsigned long long)d->top[i].scans);
-        for (int k = 0; k < VERDICT_R__COUNT; k++)
-            if (d->top[i].reasons & (1u << k))
-                gw_buf_printf(&b, "<span data-reason=\"%s\">%s</span> ", verdict_reason_name(k),
-                              verdict_reason_name(k));
-        gw_buf_puts(&b, "</td></tr>");
-    }
-    gw_buf_puts(&b, "</table></section><section id=\"alerts\"><h2>Recent alerts</h2><ul>");
-    for (size_t i = 0; i < d->nalerts && i < 20; i++) {
-        char t[32];
-        gw_time_fmt(t, d->alerts[i].time * 1000);
-        gw_buf_printf(&b, "<li>%s: ", t);
-        if (d->alerts[i].kind == 1) {
-            gw_buf_printf(&b, "%llu probes of unknown serials of GTIN ",
-                          (unsigned long long)d->alerts[i].count);
-            gw_buf_html(&b, d->alerts[i].gtin);
-        } else {
-            gw_buf_puts(&b, "unit ");
-            gw_buf_html(&b, d->alerts[i].gtin);
-            gw_buf_puts(&b, "/");
-            gw_buf_html(&b, d->alerts[i].serial);
-            gw_buf_puts(&b, " turned suspicious");
+    if (by_lot) {
+        scan_lot_view *lv;
+        int e = scan_dash_lot(&lv, r->g->deps.chain, gtin, lot, r->now_ms / 1000);
+        if (e == CHAIN_ERR_NOT_FOUND) {
+            gw_reply_error(r, 404, "unknown_lot", "no lot %s/%s", gtin, lot);
+            return;
         }
-        gw_buf_puts(&b, "</li>");
+        if (e != CHAIN_OK) {
+            gw_reply_chain_err(r, e, "reading the lot");
+            return;
+        }
+        gw_dash_render_lot(&b, lv);
+        free(lv);
+    } else if (by_unit) {
+        scan_unit_view u;
+        int e = scan_dash_unit(&u, r->g->deps.chain, gtin, serial, r->now_ms / 1000);
+        if (e == CHAIN_ERR_NOT_FOUND) {
+            gw_reply_error(r, 404, "unknown_unit", "no unit %s/%s", gtin, serial);
+            return;
+        }
+        if (e != CHAIN_OK) {
+            gw_reply_chain_err(r, e, "reading the unit");
+            return;
+        }
+        gw_dash_render_unit(&b, &u);
+    } else {
+        scan_dash *d = collect(r, 0);
+        if (!d) {
+            gw_reply_error(r, 503, "storage", "could not read scan aggregates");
+            return;
+        }
+        gw_dash_render(&b, d);
+        free(d);
     }
-    gw_buf_puts(&b, "</ul></section></body></html>");
-    free(d);
-    if (b.failed) {
-        gw_buf_free(&b);
-        gw_reply_error(r, 503, "nomem", "out of memory");
-        return;
-    }
-    gw_reply(r, 200, "text/html; charset=utf-8", b.p, b.len);
+    reply_html(r, &b);
 }

@@ -157,6 +157,7 @@ json_t *gw_json_view(const gw_view *v)
         json_object_set_new(o, "unit", u);
     }
     json_object_set_new(o, "verdict", gw_json_verdict(&v->v));
+    set_u64(o, "as_of_height", v->height);
     json_t *h = json_array();
     for (size_t i = 0; i < v->nevents; i++)
         json_array_append_new(h, gw_json_event(&v->events[i]));

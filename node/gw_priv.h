@@ -38,7 +38,11 @@
 #define GW_POOL_THREADS                                                                            \
     128 /* workers for POST /api/v1/tx (they block in submit): at least                            \
            the concurrent submitters a node should serve at once */
-#define GW_POOL_QUEUE GW_CONN_MAX
+#define GW_POOL_QUEUE         GW_CONN_MAX
+#define GW_MIN_HEIGHT_MAX     INT64_MAX /* ?min_height: a JSON integer */
+#define GW_MIN_HEIGHT_WAIT_MS 2000      /* longest wait for this node to apply it */
+#define GW_MIN_HEIGHT_POLL_MS 10
+#define GW_MIN_HEIGHT_WAITERS 32 /* reads waiting at once (pool workers they hold) */
 
 enum gw_method { GW_GET = 1u << 0, GW_POST = 1u << 1, GW_HEAD = 1u << 2 };
 
@@ -105,7 +109,12 @@ void gw_route_label_png(gw_req *r);
 void gw_route_report(gw_req *r);
 void gw_route_tx_prepare(gw_req *r); /* gw_passkey.c: the unsigned tx a passkey signs */
 void gw_route_passkey_js(gw_req *r); /* gw_passkey.c: the page's script */
-void gw_route_dashboard(gw_req *r);  /* gw_dash.c: admin token */
+void gw_route_dashboard(gw_req *r); /* gw_dash.c: admin token */
+/* The dashboard's HTML (gw_dash_page.c): the overview, a lot's and a unit's
+ * drill-down, into b. Links carry no credential (the session is a cookie). */
+void gw_dash_render(gw_buf *b, const scan_dash *d);
+void gw_dash_render_lot(gw_buf *b, const scan_lot_view *lv);
+void gw_dash_render_unit(gw_buf *b, const scan_unit_view *u);
 void gw_route_analytics(gw_req *r);
 void gw_route_alerts(gw_req *r);
 void gw_route_unit_epcis(gw_req *r); /* gw_epcis.c: EPCIS 2.0 */
@@ -196,6 +205,7 @@ struct gw {
     bool pool_stop;
     pthread_t pool_threads[GW_POOL_THREADS];
     size_t pool_nthreads;
+    unsigned min_height_waiters; /* reads waiting in gw_wait.c (atomic) */
 };
 
 struct gw_req {
@@ -220,9 +230,14 @@ struct gw_req {
     const char *out_type;
     const char *allow; /* Allow header for 405 */
     bool no_store;
-    char *link;     /* Link header (malloc'd, freed with the request) or NULL */
-    char *location; /* Location header of a redirect (malloc'd) or NULL */
-    char *cookie;   /* Set-Cookie header (malloc'd) or NULL */
+    char *link;                   /* Link header (malloc'd, freed with the request) or NULL */
+    char *location;               /* Location header of a redirect (malloc'd) or NULL */
+    char *cookie;                 /* Set-Cookie header (malloc'd) or NULL */
+    const char *content_language; /* Content-Language of a localized answer, or NULL */
+    bool vary_lang;               /* the answer depends on Accept-Language (Vary) */
+    /* ?min_height: the request waits (on a pool worker) for this node to apply it */
+    uint64_t min_height;
+    uint64_t wait_until_ms; /* 0: not waiting yet */
     /* enum gw_req_state (gw_req_state.h); written by the pool worker or a
      * gw_resume caller while the polling thread may read it */
     atomic_int state;
@@ -250,6 +265,14 @@ bool gw_defer(gw_req *r, gw_handler fn);
  * polling thread and answers through gw_reply_*. */
 void gw_suspend(gw_req *r, gw_handler finish);
 void gw_resume(gw_req *r);
+/* The ?min_height gate of a read (gw_wait.c). true: read now. false: r is
+ * answered (400 bad_query, 503 behind) or deferred to a pool worker that
+ * runs r's route again once this node has applied min_height (at most
+ * GW_MIN_HEIGHT_WAIT_MS later). Call it before any side effect of the route;
+ * the route may then run on a pool worker. */
+bool gw_min_height_gate(gw_req *r);
+/* The height this node has applied (0 when unreadable). Any thread. */
+uint64_t gw_applied_height(gw *g);
 /* Records one public scan (never blocks) and counts it. */
 void gw_record_scan(gw_req *r, const chain_scan *s);
 
@@ -280,6 +303,9 @@ typedef struct gw_view {
     uint64_t now;           /* unix seconds */
     const char *report_url; /* form action */
     const char *rp_id;      /* the network's WebAuthn rp id ("" : no passkeys) */
+    int lang;               /* enum gw_lang of the words (gw_i18n.h) */
+    uint64_t height;        /* the block height the view was read at ("as of block H") */
+    const char *self_url;   /* this page's path and query without lang=, or NULL */
 } gw_view;
 
 json_t *gw_json_unit(const chain_unit *u, const chain_lot *lot, uint64_t now);
@@ -290,9 +316,13 @@ json_t *gw_json_receipt(const chain_receipt *rc, const char *status);
 json_t *gw_json_participant(const chain_participant *p);
 const char *gw_warranty_status(const chain_unit *u, uint64_t now); /* "active", ... */
 
+/* The language of r's page (?lang=, then Accept-Language; gw_i18n.h); also
+ * sets r's Content-Language and Vary. */
+int gw_req_lang(gw_req *r);
 /* HTML page of a view into b (bounded by GW_PAGE_MAX). */
 void gw_page_render(gw_buf *b, const gw_view *v);
-/* Small HTML page for an error ("This code is not a valid product link"). */
-void gw_page_error(gw_buf *b, unsigned status, const char *title, const char *detail);
+/* Small HTML page for an error ("This code is not a valid product link") in
+ * lang (enum gw_lang): title and detail are already in that language. */
+void gw_page_error(gw_buf *b, int lang, unsigned status, const char *title, const char *detail);
 
 #endif

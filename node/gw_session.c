@@ -405,15 +405,22 @@ void gw_route_dash_logout(gw_req *r)
     gw_reply_json(r, 200, json_pack("{s:b}", "ended", tok != NULL));
 }
 
+/* Readable on a phone and for a screen reader: lang, viewport, one main
+ * landmark, a labelled field that fits the width (tests/cluster/
+ * test_browser_pages.py checks it with axe-core). */
 static const char login_page[] =
-    "<!doctype html><html><head><meta charset=\"utf-8\"><title>Provena dashboard: sign "
-    "in</title><style>body{font-family:sans-serif;margin:2em}input{width:40em}</style>"
-    "</head><body><h1>Sign in to the dashboard</h1><p>Run <code>provena dashboard login "
+    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+    "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+    "<title>Provena dashboard: sign in</title><style>body{font:16px/1.45 system-ui,sans-serif;"
+    "margin:0;color:#1a1a1a;background:#f5f5f2}main{max-width:40em;margin:auto;padding:16px}"
+    "code{overflow-wrap:anywhere}input{width:100%;box-sizing:border-box;font:inherit;"
+    "padding:8px}button{margin-top:8px;padding:10px 14px;font:inherit}</style>"
+    "</head><body><main><h1>Sign in to the dashboard</h1><p>Run <code>provena dashboard login "
     "--node URL --key BRAND.key</code> and paste the session it prints. The session "
     "stays in an HttpOnly cookie of this site; it is never put in a URL.</p>"
-    "<form method=\"post\" action=\"/dashboard/login\"><input name=\"session\" "
-    "autocomplete=\"off\" required pattern=\"[0-9a-f]{64}\"> <button>Sign in</button>"
-    "</form></body></html>";
+    "<form method=\"post\" action=\"/dashboard/login\"><label for=\"s\">Session</label>"
+    "<input id=\"s\" name=\"session\" autocomplete=\"off\" required "
+    "pattern=\"[0-9a-f]{64}\"><button>Sign in</button></form></main></body></html>";
 
 void gw_route_dash_login(gw_req *r)
 {

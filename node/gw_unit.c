@@ -9,8 +9,11 @@
  * (label_check; a signature other than the stored one, a reprint, opens a
  * second short chain_rd for the brand's key) → verdict_eval → record the
  * scan → answer. Each snapshot is closed before the answer is serialized, so
- * a reader holds LMDB pages only briefly.
+ * a reader holds LMDB pages only briefly. Every read passes the ?min_height
+ * gate first (gw_wait.c) and says the height it was read at, so a client
+ * that just wrote never sees an older state than its own receipt's.
  */
+#include "node/gw_i18n.h"
 #include "node/gw_priv.h"
 #include "label/label.h"
 
@@ -27,6 +30,7 @@ typedef struct view_buf {
     gw_event *events;
     size_t nevents, cap;
     bool found, have_lot, have_stats;
+    uint64_t height; /* the head of the snapshot */
     /* a tiny cache: a unit's history names the same few participants */
     struct {
         char id[CHAIN_ID_MAX + 1];
@@ -73,6 +77,11 @@ static int view_load(gw *g, view_buf *vb, const gs1_sgtin *id, uint32_t from, ui
     int err = chain_rd_begin(g->deps.chain, &vb->rd);
     if (err != CHAIN_OK)
         return err;
+    chain_head head;
+    err = chain_head_get(vb->rd, &head);
+    if (err != CHAIN_OK)
+        goto out;
+    vb->height = head.height;
     err = chain_unit_get(vb->rd, &vb->unit, id->gtin, id->serial);
     if (err == CHAIN_ERR_NOT_FOUND || err == CHAIN_ERR_UNKNOWN_UNIT) {
         err = CHAIN_OK;
@@ -157,6 +166,8 @@ static void view_from(gw_view *v, view_buf *vb, const gs1_sgtin *id, uint64_t no
     v->nevents = vb->nevents;
     v->now = now_ms / 1000;
     v->report_url = "/api/v1/reports";
+    v->height = vb->height;
+    v->lang = GW_LANG_EN;
 }
 
 static void reply_page(gw_req *r, unsigned status, const gw_view *v)
@@ -171,10 +182,11 @@ static void reply_page(gw_req *r, unsigned status, const gw_view *v)
     gw_reply(r, status, "text/html; charset=utf-8", b.p, b.len);
 }
 
-static void reply_html_error(gw_req *r, unsigned status, const char *title, const char *detail)
+static void reply_html_error(gw_req *r, int lang, unsigned status, const char *title,
+                             const char *detail)
 {
     gw_buf b = {0};
-    gw_page_error(&b, status, title, detail);
+    gw_page_error(&b, lang, status, title, detail);
     if (b.failed) {
         gw_buf_free(&b);
         gw_reply_error(r, 503, "nomem", "out of memory");
@@ -196,11 +208,41 @@ static void region_of(gw_req *r, char out[CHAIN_REGION_MAX + 1], const char *hin
     }
 }
 
+/* The page's own path and query without lang= (for the language links), or
+ * NULL when it does not fit. */
+static char *self_url(gw_req *r)
+{
+    gw_buf q = {.max = GS1_DL_MAX + 1}, out = {.max = GS1_DL_MAX + 1};
+    gw_query_raw(r, &q);
+    gw_buf_puts(&out, r->path);
+    char sep = '?';
+    for (size_t i = q.len ? 1 : 0; !q.failed && i < q.len;) {
+        size_t end = i;
+        while (end < q.len && q.p[end] != '&')
+            end++;
+        if (!(end - i >= 5 && memcmp(q.p + i, "lang=", 5) == 0) && end > i) {
+            gw_buf_put(&out, &sep, 1);
+            gw_buf_put(&out, q.p + i, end - i);
+            sep = '&';
+        }
+        i = end + 1;
+    }
+    gw_buf_put(&out, "", 1);
+    bool ok = !q.failed && !out.failed;
+    gw_buf_free(&q);
+    if (!ok) {
+        gw_buf_free(&out);
+        return NULL;
+    }
+    return out.p;
+}
+
 void gw_route_resolve(gw_req *r)
 {
     gw *g = r->g;
     if (gw_linkset_try(r)) /* links, not the page (gw_linkset.c) */
         return;
+    int lang = gw_req_lang(r);
     gw_buf raw = {.max = GS1_DL_MAX + 1};
     gw_buf_puts(&raw, r->path);
     gw_query_raw(r, &raw);
@@ -213,16 +255,19 @@ void gw_route_resolve(gw_req *r)
         if (r->want_json)
             gw_reply_error(r, 400, "bad_unit", "%s", err);
         else
-            reply_html_error(r, 400, "Not a valid product code", err);
+            reply_html_error(r, lang, 400, gw_msg(lang, GW_M_E_BAD_CODE), err);
         return;
     }
     gw_buf_free(&raw);
+    if (!gw_min_height_gate(r))
+        return;
     if (!gw_rate_take(g->rate, r->client, 1, r->now_ms)) {
         metrics_rate_limited(g->metrics);
         if (r->want_json)
             gw_reply_error(r, 429, "rate_limited", "too many scans from this client; retry soon");
         else
-            reply_html_error(r, 429, "Too many scans", "Please wait a moment and try again.");
+            reply_html_error(r, lang, 429, gw_msg(lang, GW_M_E_TOO_MANY),
+                             gw_msg(lang, GW_M_E_TOO_MANY_DETAIL));
         return;
     }
     view_buf vb = {0};
@@ -242,6 +287,7 @@ void gw_route_resolve(gw_req *r)
     gw_view v;
     view_from(&v, &vb, &link.id, r->now_ms);
     v.rp_id = r->g->deps.genesis ? r->g->deps.genesis->rp.id : "";
+    v.lang = lang;
     verdict_eval(&v.v, &in);
 
     chain_scan s;
@@ -265,7 +311,10 @@ void gw_route_resolve(gw_req *r)
                                           "no unit with this GTIN and serial"));
         gw_reply_json(r, status, j);
     } else {
+        char *self = self_url(r);
+        v.self_url = self;
         reply_page(r, status, &v);
+        free(self);
     }
     free(vb.events);
 }
@@ -288,7 +337,7 @@ static bool unit_params(gw_req *r, gs1_sgtin *id)
 void gw_route_unit(gw_req *r)
 {
     gs1_sgtin id;
-    if (!unit_params(r, &id))
+    if (!unit_params(r, &id) || !gw_min_height_gate(r))
         return;
     view_buf vb = {0};
     int e = view_load(r->g, &vb, &id, 0, GW_HISTORY_MAX, true);
@@ -335,7 +384,7 @@ void gw_route_history(gw_req *r)
     gs1_sgtin id;
     uint64_t from, limit;
     if (!unit_params(r, &id) || !query_u64(r, "from", &from, 0, UINT32_MAX) ||
-        !query_u64(r, "limit", &limit, 100, GW_HISTORY_MAX))
+        !query_u64(r, "limit", &limit, 100, GW_HISTORY_MAX) || !gw_min_height_gate(r))
         return;
     if (limit == 0)
         limit = 100;
@@ -354,6 +403,7 @@ void gw_route_history(gw_req *r)
     snprintf(unit, sizeof unit, "%s/%s", id.gtin, id.serial);
     json_object_set_new(o, "unit", json_string(unit));
     json_object_set_new(o, "events", json_integer(vb.unit.nevents));
+    json_object_set_new(o, "as_of_height", json_integer((json_int_t)vb.height));
     for (size_t i = 0; i < vb.nevents; i++)
         json_array_append_new(h, gw_json_event(&vb.events[i]));
     json_object_set_new(o, "history", h);
@@ -552,9 +602,9 @@ void gw_route_report(gw_req *r)
     memcpy(s.note, note, nl + 1);
     gw_record_scan(r, &s);
     if (form && !r->want_json) {
+        int lang = gw_req_lang(r);
         gw_buf b = {0};
-        gw_page_error(&b, 202, "Thank you",
-                      "Your report was recorded. The brand will look into this product.");
+        gw_page_error(&b, lang, 202, gw_msg(lang, GW_M_THANKS), gw_msg(lang, GW_M_THANKS_DETAIL));
         if (!b.failed) {
             gw_reply(r, 202, "text/html; charset=utf-8", b.p, b.len);
             return;

@@ -4,10 +4,14 @@
  * Server-rendered, no JavaScript, inline CSS: a coloured verdict banner with
  * words (colour is never the only signal), the product facts, the timeline
  * newest first, warranty, the owner as a short fingerprint, and a form that
- * POSTs a "suspected fake" report. Every ledger string goes through
- * gw_buf_html. The page stays under GW_PAGE_MAX: events are drawn while the
- * budget lasts (notes cut to a line), the rest is counted and left to the JSON.
+ * POSTs a "suspected fake" report. Every word a person reads comes from the
+ * message table (gw_i18n.c) in the request's language, never an enum name;
+ * the footer says which block the page is as of and links the other
+ * languages. Every ledger string goes through gw_buf_html. The page stays
+ * under GW_PAGE_MAX: events are drawn while the budget lasts (notes cut to a
+ * line), the rest is counted and left to the JSON.
  */
+#include "node/gw_i18n.h"
 #include "node/gw_priv.h"
 
 #include <string.h>
@@ -15,48 +19,84 @@
 #define NOTE_CUT     80
 #define TAIL_RESERVE 3000 /* bytes kept for the form and footer */
 
+/* Colours meet WCAG AA (4.5:1) for their text: white on every banner colour,
+ * #555 or darker on the page and card backgrounds. The history's cards are
+ * `ol.h > li` only, so the banner's reason list keeps the banner's colours. */
 static const char *const css =
     "body{margin:0;font:16px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;"
     "color:#1a1a1a;background:#f5f5f2}"
     ".b{padding:20px 16px;color:#fff}.b h1{margin:0;font-size:28px}"
-    ".b ul{margin:8px 0 0;padding-left:20px}"
+    ".b ul{margin:8px 0 0;padding-left:20px}.b li{color:#fff;background:none;margin:2px 0}"
     ".genuine{background:#1b7a3a}.suspicious{background:#a35c00}.expired{background:#6b5a1e}"
     ".recalled,.stolen,.not_genuine{background:#b3141b}"
     "main{padding:8px 16px 24px;max-width:640px;margin:auto}"
     "h2{font-size:18px;margin:20px 0 8px}"
     "dl{display:grid;grid-template-columns:auto 1fr;gap:4px 12px;margin:0}"
     "dt{color:#555}dd{margin:0;overflow-wrap:anywhere}"
-    "ol{list-style:none;padding:0;margin:0}"
-    "li{background:#fff;border-left:4px solid #888;padding:8px 10px;margin:0 0 8px}"
-    "li small{color:#555;display:block}"
+    "ol.h{list-style:none;padding:0;margin:0}"
+    "ol.h>li{background:#fff;border-left:4px solid #888;padding:8px 10px;margin:0 0 8px;"
+    "overflow-wrap:anywhere}"
+    "ol.h small{color:#555;display:block}"
     "textarea{width:100%;box-sizing:border-box;min-height:64px;font:inherit}"
     "button{margin-top:8px;padding:10px 14px;font:inherit;background:#b3141b;color:#fff;"
     "border:0;border-radius:4px}"
-    "footer{color:#666;font-size:13px;padding:16px;text-align:center}";
+    "footer{color:#555;font-size:13px;padding:16px;text-align:center}"
+    "footer a{color:#1a4f8a}nav{margin-top:8px}nav a{margin:0 6px;display:inline-block;"
+    "padding:4px 0}";
 
-/* What each event type says, in words for people. */
-static const char *const event_words[CHAIN_TX__COUNT] = {
-    [CHAIN_TX_MINT] = "Made",
-    [CHAIN_TX_PICKUP] = "Picked up for transport",
-    [CHAIN_TX_DELIVER] = "Delivered",
-    [CHAIN_TX_SELL] = "Sold",
-    [CHAIN_TX_CLAIM] = "Ownership claimed",
-    [CHAIN_TX_TRANSFER] = "Ownership transferred",
-    [CHAIN_TX_TRANSFER_OFFER] = "Offered for transfer",
-    [CHAIN_TX_TRANSFER_CANCEL] = "Transfer offer withdrawn",
-    [CHAIN_TX_WARRANTY_ACTIVATE] = "Warranty activated",
-    [CHAIN_TX_WARRANTY_EXTEND] = "Warranty extended",
-    [CHAIN_TX_WARRANTY_CLAIM] = "Warranty claim filed",
-    [CHAIN_TX_WARRANTY_RESOLVE] = "Warranty claim resolved",
-    [CHAIN_TX_FLAG] = "Flagged",
-    [CHAIN_TX_UNFLAG] = "Flag cleared",
-};
-
-static const char *words_of(int type)
+static const char *T(const gw_view *v, int msg)
 {
-    if (type > 0 && type < CHAIN_TX__COUNT && event_words[type])
-        return event_words[type];
+    return gw_msg(v->lang, msg);
+}
+
+static const char *event_words(int lang, int type)
+{
+    if (type >= CHAIN_TX_MINT && type <= CHAIN_TX_UNFLAG)
+        return gw_msg(lang, GW_M_EV_MINT + (type - CHAIN_TX_MINT));
+    if (type == CHAIN_TX_TRANSFER_OFFER)
+        return gw_msg(lang, GW_M_EV_TRANSFER_OFFER);
+    if (type == CHAIN_TX_TRANSFER_CANCEL)
+        return gw_msg(lang, GW_M_EV_TRANSFER_CANCEL);
     return chain_tx_type_name(type);
+}
+
+static const char *flag_words(int lang, unsigned flag)
+{
+    for (int i = 0; i < 4; i++)
+        if (flag == (1u << i))
+            return gw_msg(lang, GW_M_FLAG_RECALLED + i);
+    return chain_flag_name(flag);
+}
+
+static const char *outcome_words(int lang, int outcome)
+{
+    if (outcome >= CHAIN_OUTCOME_REPAIRED && outcome <= CHAIN_OUTCOME_REJECTED)
+        return gw_msg(lang, GW_M_OUT_REPAIRED + (outcome - CHAIN_OUTCOME_REPAIRED));
+    return chain_outcome_name(outcome);
+}
+
+static const char *state_words(int lang, int state)
+{
+    if (state >= CHAIN_UNIT_MINTED && state <= CHAIN_UNIT_OWNED)
+        return gw_msg(lang, GW_M_STATE_MINTED + (state - CHAIN_UNIT_MINTED));
+    return chain_unit_state_name(state);
+}
+
+static const char *warranty_words(int lang, const char *status)
+{
+    static const char *const names[] = {"not_started", "expired", "claim_open", "active",
+                                        "inactive"};
+    for (int i = 0; i < 5; i++)
+        if (strcmp(status, names[i]) == 0)
+            return gw_msg(lang, GW_M_W_NOT_STARTED + i);
+    return status;
+}
+
+static const char *status_words(int lang, int status)
+{
+    if (status >= VERDICT_GENUINE && status < VERDICT__COUNT)
+        return gw_msg(lang, GW_M_ST_GENUINE + (status - VERDICT_GENUINE));
+    return verdict_status_title(status);
 }
 
 static void dl_row(gw_buf *b, const char *k, const char *v)
@@ -64,17 +104,19 @@ static void dl_row(gw_buf *b, const char *k, const char *v)
     if (!v || !v[0])
         return;
     gw_buf_puts(b, "<dt>");
-    gw_buf_puts(b, k);
+    gw_buf_html(b, k);
     gw_buf_puts(b, "</dt><dd>");
     gw_buf_html(b, v);
     gw_buf_puts(b, "</dd>");
 }
 
-static void head(gw_buf *b, const char *title)
+static void head(gw_buf *b, int lang, const char *title)
 {
-    gw_buf_puts(b, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-                   "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-                   "<meta name=\"robots\" content=\"noindex\"><title>");
+    gw_buf_printf(b,
+                  "<!doctype html><html lang=\"%s\"><head><meta charset=\"utf-8\">"
+                  "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+                  "<meta name=\"robots\" content=\"noindex\"><title>",
+                  gw_lang_code(lang));
     gw_buf_html(b, title);
     gw_buf_puts(b, "</title><style>");
     gw_buf_puts(b, css);
@@ -97,37 +139,36 @@ static void html_cut(gw_buf *b, const char *s, size_t max)
     gw_buf_html(b, tmp);
 }
 
-static void event_li(gw_buf *b, const gw_event *e)
+static void event_li(gw_buf *b, const gw_view *v, const gw_event *e)
 {
     const chain_event *ev = &e->ev;
     char when[32], fp[17];
     gw_time_fmt(when, ev->time);
     gw_buf_puts(b, "<li><b>");
-    gw_buf_html(b, words_of(ev->type));
+    gw_buf_html(b, event_words(v->lang, ev->type));
     if ((ev->type == CHAIN_TX_FLAG || ev->type == CHAIN_TX_UNFLAG) && ev->reason) {
         gw_buf_puts(b, ": ");
-        gw_buf_html(b, chain_flag_name(ev->reason));
+        gw_buf_html(b, flag_words(v->lang, ev->reason));
     }
     if (ev->type == CHAIN_TX_WARRANTY_RESOLVE && ev->outcome) {
         gw_buf_puts(b, ": ");
-        gw_buf_html(b, chain_outcome_name(ev->outcome));
+        gw_buf_html(b, outcome_words(v->lang, ev->outcome));
     }
     if (ev->type == CHAIN_TX_WARRANTY_EXTEND && ev->months)
-        gw_buf_printf(b, " by %u months", ev->months);
+        gw_buf_printf(b, " +%u %s", ev->months, T(v, GW_M_EXTENDED_BY_MONTHS));
     gw_buf_puts(b, "</b>");
     if (ev->to[0]) {
-        gw_buf_puts(b, " to ");
+        gw_buf_printf(b, " %s ", T(v, GW_M_TO));
         gw_buf_html(b, e->to_name[0] ? e->to_name : ev->to);
     }
-    gw_buf_puts(b, "<small>by ");
+    gw_buf_printf(b, "<small>%s ", T(v, GW_M_BY));
     if (e->actor_name[0]) {
         gw_buf_html(b, e->actor_name);
     } else if (ev->actor_id[0]) {
         gw_buf_html(b, ev->actor_id);
     } else {
         gw_fingerprint(fp, ev->actor);
-        gw_buf_puts(b, "customer ");
-        gw_buf_puts(b, fp);
+        gw_buf_printf(b, "%s %s", T(v, GW_M_CUSTOMER), fp);
     }
     gw_buf_puts(b, "</small><small>");
     gw_buf_puts(b, when);
@@ -135,7 +176,7 @@ static void event_li(gw_buf *b, const gw_event *e)
         gw_buf_puts(b, " · ");
         gw_buf_html(b, ev->region);
     }
-    gw_buf_printf(b, " · block %llu</small>", (unsigned long long)ev->height);
+    gw_buf_printf(b, " · %s %llu</small>", T(v, GW_M_BLOCK), (unsigned long long)ev->height);
     if (ev->note[0]) {
         gw_buf_puts(b, "<small>“");
         html_cut(b, ev->note, NOTE_CUT);
@@ -167,133 +208,190 @@ static void own_section(gw_buf *b, const gw_view *v)
     gw_buf_html(b, v->rp_id);
     gw_buf_printf(b, "\" data-owner=\"%s\">", owner);
     if (u->claim_pending) {
-        gw_buf_puts(b, u->state == CHAIN_UNIT_SOLD
-                           ? "<h2>Claim this product</h2><form id=\"pk-claim\"><label "
-                             "for=\"pk-code\">Code from the seller</label>"
-                           : "<h2>Take over this product</h2><form id=\"pk-claim\"><label "
-                             "for=\"pk-code\">Transfer code from the owner</label>");
-        gw_buf_puts(b, "<input id=\"pk-code\" autocomplete=\"off\" "
-                       "autocapitalize=\"characters\" required maxlength=\"80\">"
-                       "<button type=\"submit\">Claim with a passkey</button></form>");
+        bool sold = u->state == CHAIN_UNIT_SOLD;
+        gw_buf_printf(b, "<h2>%s</h2><form id=\"pk-claim\"><label for=\"pk-code\">%s</label>",
+                      T(v, sold ? GW_M_OWN_CLAIM_H : GW_M_OWN_TAKEOVER_H),
+                      T(v, sold ? GW_M_OWN_CODE_SELLER : GW_M_OWN_CODE_OWNER));
+        gw_buf_printf(b,
+                      "<input id=\"pk-code\" autocomplete=\"off\" "
+                      "autocapitalize=\"characters\" required maxlength=\"80\">"
+                      "<button type=\"submit\">%s</button></form>",
+                      T(v, GW_M_OWN_CLAIM_BUTTON));
     }
     if (u->state == CHAIN_UNIT_OWNED)
-        gw_buf_puts(b, "<div id=\"pk-owner\" hidden><h2>For the owner</h2>"
-                       "<form data-act=\"warranty.activate\"><button type=\"submit\">"
-                       "Activate the warranty</button></form>"
-                       "<form data-act=\"warranty.claim\"><label for=\"pk-note\">What is "
-                       "wrong? (optional)</label><textarea id=\"pk-note\" name=\"note\" "
-                       "maxlength=\"256\"></textarea><button type=\"submit\">File a warranty "
-                       "claim</button></form>"
-                       "<form data-act=\"transfer.offer\"><button type=\"submit\">Offer a "
-                       "transfer</button><output id=\"pk-offer\"></output></form>"
-                       "<form data-act=\"transfer.cancel\"><button type=\"submit\">Withdraw "
-                       "the offer</button></form>"
-                       "<form data-act=\"flag\"><button type=\"submit\">Report stolen"
-                       "</button></form></div>");
-    gw_buf_puts(b, "<p id=\"pk-out\" role=\"status\" aria-live=\"polite\"></p>"
-                   "<noscript><p>Claiming and the owner's actions need JavaScript and a browser "
-                   "with passkeys (or the provena command line).</p></noscript></section>"
-                   "<script src=\"/static/passkey.js\" defer></script>");
+        gw_buf_printf(b,
+                      "<div id=\"pk-owner\" hidden><h2>%s</h2>"
+                      "<form data-act=\"warranty.activate\"><button type=\"submit\">%s"
+                      "</button></form>"
+                      "<form data-act=\"warranty.claim\"><label for=\"pk-note\">%s</label>"
+                      "<textarea id=\"pk-note\" name=\"note\" maxlength=\"256\"></textarea>"
+                      "<button type=\"submit\">%s</button></form>"
+                      "<form data-act=\"transfer.offer\"><button type=\"submit\">%s</button>"
+                      "<output id=\"pk-offer\"></output></form>"
+                      "<form data-act=\"transfer.cancel\"><button type=\"submit\">%s"
+                      "</button></form>"
+                      "<form data-act=\"flag\"><button type=\"submit\">%s</button></form>"
+                      "</div>",
+                      T(v, GW_M_OWN_OWNER_H), T(v, GW_M_OWN_WARRANTY_BUTTON), T(v, GW_M_OWN_NOTE),
+                      T(v, GW_M_OWN_WCLAIM_BUTTON), T(v, GW_M_OWN_OFFER_BUTTON),
+                      T(v, GW_M_OWN_WITHDRAW_BUTTON), T(v, GW_M_OWN_STOLEN_BUTTON));
+    gw_buf_printf(b,
+                  "<p id=\"pk-out\" role=\"status\" aria-live=\"polite\"></p>"
+                  "<noscript><p>%s</p></noscript></section>",
+                  T(v, GW_M_OWN_NOSCRIPT));
+    gw_buf_puts(b, "<script src=\"/static/passkey.js\" defer></script>");
 }
 
-void gw_page_render(gw_buf *b, const gw_view *v)
+static void banner(gw_buf *b, const gw_view *v)
 {
     const chain_unit *u = v->unit;
-    const char *status = verdict_status_name(v->v.status);
-    char title[160];
-    snprintf(title, sizeof title, "%s — %s", verdict_status_title(v->v.status),
-             u && u->model[0] ? u->model : "Product check");
-    head(b, title);
-    gw_buf_printf(b, "<header class=\"b %s\" role=\"status\"><h1>%s %s</h1>", status,
-                  v->v.status == VERDICT_GENUINE ? "✓" : "⚠", verdict_status_title(v->v.status));
+    gw_buf_printf(b, "<header class=\"b %s\"><h1>%s %s</h1>", verdict_status_name(v->v.status),
+                  v->v.status == VERDICT_GENUINE ? "✓" : "⚠", status_words(v->lang, v->v.status));
     if (v->v.reasons) {
         gw_buf_puts(b, "<ul>");
         for (int r = 0; r < VERDICT_R__COUNT; r++)
             if (v->v.reasons & (1u << r)) {
                 gw_buf_printf(b, "<li data-reason=\"%s\">", verdict_reason_name(r));
-                gw_buf_html(b, verdict_reason_text(r));
+                gw_buf_html(b, T(v, GW_M_R_UNKNOWN_SERIAL + r));
                 gw_buf_puts(b, "</li>");
             }
         gw_buf_puts(b, "</ul>");
     } else if (u) {
-        gw_buf_puts(b, "<div>Made by ");
+        gw_buf_puts(b, "<p>");
+        gw_buf_html(b, T(v, GW_M_MADE_BY_PRE));
         gw_buf_html(b, v->brand_name && v->brand_name[0] ? v->brand_name : u->brand);
-        gw_buf_puts(b, " and recorded on the shared ledger.</div>");
+        gw_buf_html(b, T(v, GW_M_MADE_BY_POST));
+        gw_buf_puts(b, "</p>");
     }
-    gw_buf_puts(b, "</header><main>");
+    gw_buf_puts(b, "</header>");
+}
 
-    gw_buf_puts(b, "<h2>Product</h2><dl>");
+static void facts(gw_buf *b, const gw_view *v)
+{
+    const chain_unit *u = v->unit;
+    gw_buf_printf(b, "<h2>%s</h2><dl>", T(v, GW_M_PRODUCT));
     if (u) {
-        dl_row(b, "Model", u->model);
-        dl_row(b, "Brand", v->brand_name && v->brand_name[0] ? v->brand_name : u->brand);
+        dl_row(b, T(v, GW_M_MODEL), u->model);
+        dl_row(b, T(v, GW_M_BRAND), v->brand_name && v->brand_name[0] ? v->brand_name : u->brand);
     }
-    dl_row(b, "GTIN", v->id.gtin);
-    dl_row(b, "Serial", v->id.serial);
+    dl_row(b, T(v, GW_M_GTIN), v->id.gtin);
+    dl_row(b, T(v, GW_M_SERIAL), v->id.serial);
     if (u) {
-        dl_row(b, "Lot", u->lot);
+        dl_row(b, T(v, GW_M_LOT), u->lot);
         if (u->expiry[0]) {
-            char exp[32];
-            snprintf(exp, sizeof exp, "20%.2s-%.2s-%.2s%s", u->expiry, u->expiry + 2, u->expiry + 4,
-                     verdict_expired(u->expiry, v->now) ? " (expired)" : "");
-            dl_row(b, "Expiry", exp);
+            char exp[96];
+            bool gone = verdict_expired(u->expiry, v->now);
+            snprintf(exp, sizeof exp, "20%.2s-%.2s-%.2s%s%s%s", u->expiry, u->expiry + 2,
+                     u->expiry + 4, gone ? " (" : "", gone ? T(v, GW_M_EXPIRED_NOTE) : "",
+                     gone ? ")" : "");
+            dl_row(b, T(v, GW_M_EXPIRY), exp);
         }
-        dl_row(b, "Status", chain_unit_state_name(u->state));
+        dl_row(b, T(v, GW_M_STATUS), state_words(v->lang, u->state));
         if (u->has_owner) {
             char fp[17];
             gw_fingerprint(fp, u->owner);
-            dl_row(b, "Owner", fp);
+            dl_row(b, T(v, GW_M_OWNER), fp);
         } else if (u->claim_pending) {
-            dl_row(b, "Owner", "sold, not yet claimed");
+            dl_row(b, T(v, GW_M_OWNER), T(v, GW_M_OWNER_UNCLAIMED));
         }
-        const char *ws = gw_warranty_status(u, v->now);
-        char wtxt[96];
+        const char *ws = warranty_words(v->lang, gw_warranty_status(u, v->now));
+        char wtxt[256];
         if (u->warranty_end) {
             char end[32];
             gw_time_fmt(end, u->warranty_end);
-            snprintf(wtxt, sizeof wtxt, "%s, until %.10s", ws, end);
+            snprintf(wtxt, sizeof wtxt, "%s, %s %.10s", ws, T(v, GW_M_UNTIL), end);
         } else {
-            snprintf(wtxt, sizeof wtxt, "%s (%u months from sale)", ws, u->warranty_months);
+            if (strcmp(gw_warranty_status(u, v->now), "not_started") == 0)
+                snprintf(wtxt, sizeof wtxt, "%u %s", u->warranty_months,
+                         T(v, GW_M_MONTHS_FROM_SALE));
+            else
+                snprintf(wtxt, sizeof wtxt, "%s (%u %s)", ws, u->warranty_months,
+                         T(v, GW_M_MONTHS_FROM_SALE));
         }
-        dl_row(b, "Warranty", wtxt);
+        dl_row(b, T(v, GW_M_WARRANTY), wtxt);
     }
     gw_buf_puts(b, "</dl>");
+}
 
-    if (u) {
-        gw_buf_printf(b, "<h2>History (%u events)</h2><ol>", u->nevents);
-        size_t shown = 0;
-        for (size_t i = v->nevents; i-- > 0;) {
-            if (b->len + TAIL_RESERVE > GW_PAGE_MAX)
-                break;
-            event_li(b, &v->events[i]);
-            shown++;
-        }
-        gw_buf_puts(b, "</ol>");
-        if (shown < u->nevents)
-            gw_buf_printf(b, "<p>%llu earlier events are in the JSON history.</p>",
-                          (unsigned long long)(u->nevents - shown));
-    } else {
-        gw_buf_puts(b, "<p>This code does not match any product the brand has made. "
-                       "It may be a copy.</p>");
+static void history(gw_buf *b, const gw_view *v)
+{
+    const chain_unit *u = v->unit;
+    if (!u) {
+        gw_buf_printf(b, "<p>%s</p>", T(v, GW_M_NO_SUCH_PRODUCT));
+        return;
     }
+    gw_buf_printf(b, "<h2>%s (%u %s)</h2><ol class=\"h\">", T(v, GW_M_HISTORY), u->nevents,
+                  T(v, GW_M_EVENTS));
+    size_t shown = 0;
+    for (size_t i = v->nevents; i-- > 0;) {
+        if (b->len + TAIL_RESERVE > GW_PAGE_MAX)
+            break;
+        event_li(b, v, &v->events[i]);
+        shown++;
+    }
+    gw_buf_puts(b, "</ol>");
+    if (shown < u->nevents)
+        gw_buf_printf(b, "<p>%llu %s</p>", (unsigned long long)(u->nevents - shown),
+                      T(v, GW_M_EARLIER_EVENTS));
+}
 
-    own_section(b, v);
-    gw_buf_puts(b, "<h2>Something wrong?</h2><form method=\"post\" action=\"");
+static void report_form(gw_buf *b, const gw_view *v)
+{
+    gw_buf_printf(b, "<h2>%s</h2><form method=\"post\" action=\"", T(v, GW_M_SOMETHING_WRONG));
     gw_buf_html(b, v->report_url ? v->report_url : "/api/v1/reports");
-    gw_buf_puts(b, "\"><input type=\"hidden\" name=\"unit\" value=\"");
+    gw_buf_printf(b, "?lang=%s\"><input type=\"hidden\" name=\"unit\" value=\"",
+                  gw_lang_code(v->lang));
     gw_buf_html(b, v->id.gtin);
     gw_buf_puts(b, "/");
     gw_buf_html(b, v->id.serial);
-    gw_buf_puts(b, "\"><label for=\"n\">What looks wrong? (optional)</label>"
-                   "<textarea id=\"n\" name=\"note\" maxlength=\"256\"></textarea>"
-                   "<button type=\"submit\">Report suspected fake</button></form>");
-    gw_buf_puts(b, "</main><footer>Checked against the Provena ledger. "
-                   "No location or address of yours is stored.</footer></body></html>\n");
+    gw_buf_printf(b,
+                  "\"><label for=\"n\">%s</label>"
+                  "<textarea id=\"n\" name=\"note\" maxlength=\"256\"></textarea>"
+                  "<button type=\"submit\">%s</button></form>",
+                  T(v, GW_M_WHAT_LOOKS_WRONG), T(v, GW_M_REPORT_BUTTON));
 }
 
-void gw_page_error(gw_buf *b, unsigned status, const char *title, const char *detail)
+/* Links to the page in the other languages: self_url (path and query
+ * without lang, already HTML-safe once escaped) plus lang=xx. */
+static void lang_nav(gw_buf *b, int lang, const char *self_url)
 {
-    head(b, title);
-    gw_buf_printf(b, "<header class=\"b %s\" role=\"status\"><h1>",
+    if (!self_url)
+        return;
+    bool has_query = strchr(self_url, '?') != NULL;
+    gw_buf_printf(b, "<nav aria-label=\"%s\">", gw_msg(lang, GW_M_LANGUAGE));
+    for (int l = 0; l < GW_LANG__COUNT; l++) {
+        gw_buf_puts(b, "<a href=\"");
+        gw_buf_html(b, self_url);
+        gw_buf_printf(b, "%slang=%s\" lang=\"%s\" hreflang=\"%s\"%s>%s</a>",
+                      has_query ? "&amp;" : "?", gw_lang_code(l), gw_lang_code(l), gw_lang_code(l),
+                      l == lang ? " aria-current=\"page\"" : "", gw_lang_name(l));
+    }
+    gw_buf_puts(b, "</nav>");
+}
+
+void gw_page_render(gw_buf *b, const gw_view *v)
+{
+    const chain_unit *u = v->unit;
+    char title[200];
+    snprintf(title, sizeof title, "%s — %s", status_words(v->lang, v->v.status),
+             u && u->model[0] ? u->model : T(v, GW_M_PRODUCT_CHECK));
+    head(b, v->lang, title);
+    banner(b, v);
+    gw_buf_puts(b, "<main>");
+    facts(b, v);
+    history(b, v);
+    own_section(b, v);
+    report_form(b, v);
+    gw_buf_printf(b, "</main><footer><p>%s</p><p id=\"as-of\">%s %llu</p>", T(v, GW_M_FOOTER),
+                  T(v, GW_M_AS_OF_BLOCK), (unsigned long long)v->height);
+    lang_nav(b, v->lang, v->self_url);
+    gw_buf_puts(b, "</footer></body></html>\n");
+}
+
+void gw_page_error(gw_buf *b, int lang, unsigned status, const char *title, const char *detail)
+{
+    head(b, lang, title);
+    gw_buf_printf(b, "<header class=\"b %s\"><h1>",
                   status < 300    ? "genuine"
                   : status == 404 ? "not_genuine"
                                   : "suspicious");
@@ -301,4 +399,12 @@ void gw_page_error(gw_buf *b, unsigned status, const char *title, const char *de
     gw_buf_puts(b, "</h1></header><main><p>");
     gw_buf_html(b, detail ? detail : "");
     gw_buf_puts(b, "</p></main></body></html>\n");
+}
+
+int gw_req_lang(gw_req *r)
+{
+    int lang = gw_lang_pick(gw_arg(r, "lang"), gw_header(r, "Accept-Language"));
+    r->content_language = gw_lang_code(lang);
+    r->vary_lang = true;
+    return lang;
 }

@@ -4,9 +4,11 @@
  * (chain_probes) in one read transaction, each suspicious unit judged by the
  * verdict rules (verdict.c). Everything kept is bounded: SCAN_DASH_DAYS
  * days, SCAN_DASH_KEYS regions and lots, the top SCAN_DASH_TOP units,
- * SCAN_DASH_ALERTS alerts. Scans per day and by region are attributed to each
- * unit's latest scan (its day and region): the chain keeps per-unit
- * aggregates, not every scan. The gateway (node/gw_dash.c) renders them.
+ * SCAN_DASH_ALERTS alerts. Scans per day and by region come from the chain's
+ * (region, day) counters (chain_scan_regions), so each scan counts where and
+ * when it happened. scan_dash_lot and scan_dash_unit are the drill-downs: a
+ * lot's units (at most SCAN_DASH_LOT_UNITS) and one unit, each with its scan
+ * aggregates and verdict. The gateway (node/gw_dash.c) renders them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,11 +67,6 @@ static int on_unit(void *ctx, const gs1_sgtin *id, const chain_scan_stats *st)
     d->units++;
     d->scans += st->scans;
     d->reports += st->reports;
-    uint64_t today = d->now / 86400, day = st->last_time / 86400;
-    if (day <= today && today - day < SCAN_DASH_DAYS)
-        d->days[today - day] += st->scans;
-    if (st->last_region[0])
-        bump(d->regions, &d->nregions, st->last_region, st->scans);
     chain_unit u;
     if (chain_unit_get(rd, &u, id->gtin, id->serial) != CHAIN_OK)
         return 0;
@@ -116,6 +113,17 @@ static int on_probe(void *ctx, const char *gtin, uint32_t day, uint64_t count)
     return 0;
 }
 
+static int on_region(void *ctx, const char *region, uint32_t day, uint64_t count)
+{
+    scan_dash *d = ((walk *)ctx)->d;
+    uint64_t today = d->now / 86400;
+    if (day > today || today - day >= SCAN_DASH_DAYS)
+        return 0;
+    d->days[today - day] += count;
+    bump(d->regions, &d->nregions, region[0] ? region : "unknown", count);
+    return 0;
+}
+
 static int by_time_desc(const void *x, const void *y)
 {
     const scan_alert *a = x, *b = y;
@@ -144,6 +152,8 @@ int scan_dash_collect(scan_dash **out, chain *c, uint64_t now, uint64_t since)
     rc = chain_scan_units(w.rd, on_unit, &w);
     if (rc == CHAIN_OK)
         rc = chain_probes(w.rd, on_probe, &w);
+    if (rc == CHAIN_OK)
+        rc = chain_scan_regions(w.rd, on_region, &w);
     chain_rd_end(w.rd);
     if (rc != CHAIN_OK) {
         free(d);
@@ -153,5 +163,85 @@ int scan_dash_collect(scan_dash **out, chain *c, uint64_t now, uint64_t since)
     qsort(d->regions, d->nregions, sizeof d->regions[0], by_n_desc);
     qsort(d->lots, d->nlots, sizeof d->lots[0], by_n_desc);
     *out = d;
+    return CHAIN_OK;
+}
+
+/* ---- drill-downs ----------------------------------------------------------------- */
+
+static int unit_view(scan_unit_view *out, chain_rd *rd, const char *gtin, const char *serial,
+                     uint64_t now)
+{
+    int rc = chain_unit_get(rd, &out->unit, gtin, serial);
+    if (rc == CHAIN_ERR_UNKNOWN_UNIT)
+        rc = CHAIN_ERR_NOT_FOUND;
+    if (rc != CHAIN_OK)
+        return rc;
+    bool scanned = chain_scan_stats_get(rd, &out->stats, gtin, serial) == CHAIN_OK;
+    if (!scanned)
+        memset(&out->stats, 0, sizeof out->stats);
+    chain_policy pol;
+    chain_policy_effective(rd, &pol, gtin, out->unit.lot);
+    verdict_input in = {
+        .unit = &out->unit, .stats = scanned ? &out->stats : NULL, .policy = &pol, .now = now};
+    verdict_eval(&out->v, &in);
+    return CHAIN_OK;
+}
+
+int scan_dash_unit(scan_unit_view *out, chain *c, const char *gtin, const char *serial,
+                   uint64_t now)
+{
+    chain_rd *rd;
+    scan_unit_view v;
+    int rc = chain_rd_begin(c, &rd);
+    if (rc != CHAIN_OK)
+        return rc;
+    rc = unit_view(&v, rd, gtin, serial, now);
+    chain_rd_end(rd);
+    if (rc == CHAIN_OK)
+        *out = v;
+    return rc;
+}
+
+typedef struct lot_walk {
+    scan_lot_view *lv;
+    chain_rd *rd;
+    uint64_t now;
+    int rc;
+} lot_walk;
+
+static int on_lot_unit(void *ctx, const gs1_sgtin *id)
+{
+    lot_walk *w = ctx;
+    if (w->lv->nunits == SCAN_DASH_LOT_UNITS)
+        return 1;
+    w->rc = unit_view(&w->lv->units[w->lv->nunits], w->rd, id->gtin, id->serial, w->now);
+    if (w->rc != CHAIN_OK)
+        return 1;
+    w->lv->nunits++;
+    return 0;
+}
+
+int scan_dash_lot(scan_lot_view **out, chain *c, const char *gtin, const char *lot, uint64_t now)
+{
+    scan_lot_view *lv = calloc(1, sizeof *lv);
+    if (!lv)
+        return CHAIN_ERR_NOMEM;
+    lot_walk w = {.lv = lv, .now = now, .rc = CHAIN_OK};
+    int rc = chain_rd_begin(c, &w.rd);
+    if (rc != CHAIN_OK) {
+        free(lv);
+        return rc;
+    }
+    rc = chain_lot_get(w.rd, &lv->lot, gtin, lot);
+    if (rc == CHAIN_OK)
+        rc = chain_lot_units(w.rd, gtin, lot, NULL, SCAN_DASH_LOT_UNITS, on_lot_unit, &w);
+    if (rc == CHAIN_OK)
+        rc = w.rc;
+    chain_rd_end(w.rd);
+    if (rc != CHAIN_OK) {
+        free(lv);
+        return rc;
+    }
+    *out = lv;
     return CHAIN_OK;
 }

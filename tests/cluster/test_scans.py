@@ -9,6 +9,7 @@ a brand key's session (and with the operator's break-glass token from
 its view of the scans is intact.
 """
 import http.client
+import json
 import os
 import shutil
 import subprocess
@@ -82,6 +83,17 @@ def main():
         lib.wait_for(probes_counted, lib.scaled(20), "3 probes in analytics on node 1")
         print("ok: unknown-serial probes at node 3 counted in node 1's analytics")
 
+        # scans count in the region where each happened (DE at node 1, JP at node 2),
+        # not all in the unit's latest region; every node counts alike
+        def by_region(nd):  # sessions are per node: the break-glass token on each
+            st, body = bearer(nd, "/api/v1/analytics", TOKEN)
+            return json.loads(body)["scans_by_region"] if st == 200 else None
+        lib.wait_for(lambda: all(by_region(nd) == {"DE": 1, "JP": 1} for nd in c.nodes),
+                     lib.scaled(20), "scans by region DE 1, JP 1 on every node")
+        st, doc = c.nodes[0].get("/api/v1/analytics", session)
+        assert sum(d["scans"] for d in doc["scans_per_day"]) == 2, doc["scans_per_day"]
+        print("ok: scans by region where they happened (DE 1, JP 1) and per day, on all nodes")
+
         # the dashboard and analytics need a credential, never taken from the URL
         st, doc = c.nodes[0].get("/api/v1/analytics")
         assert st == 401 and doc["error"]["code"] == "unauthorized", (st, doc)
@@ -106,6 +118,31 @@ def main():
         assert st == 200 and b"<svg" in page and b"T1" in page, (st, page[:200])
         print("ok: dashboard refuses no credential (401), renders with a brand session (SVG "
               "charts, T1 listed)")
+
+        # drill-downs: a lot lists its units, a unit shows its reasons in words
+        n1 = c.nodes[0]
+        auth = {"Authorization": "Bearer " + session}
+        st, dpage = n1.request("GET", f"/dashboard?lot={lib.GTIN}/L1", accept="text/html",
+                              headers=auth)
+        assert st == 200 and b"T1" in dpage and b"T2" in dpage and b"Suspicious" in dpage, st
+        assert f'href="/dashboard?unit={lib.GTIN}/T1"'.encode() in dpage
+        st, dpage = n1.request("GET", f"/dashboard?unit={lib.GTIN}/T1", accept="text/html",
+                              headers=auth)
+        assert st == 200 and b"Scanned in places too far apart" in dpage and b"DE" in dpage, st
+        # bounds and errors: a lot name at GS1_LOT_MAX (20) is read (unknown: 404), one
+        # past is 400; malformed values are 400; unknown units 404
+        for q, want, code in ((f"lot={lib.GTIN}/" + "A" * 20, 404, "unknown_lot"),
+                              (f"lot={lib.GTIN}/" + "A" * 21, 400, "bad_query"),
+                              (f"unit={lib.GTIN}/" + "S" * 20, 404, "unknown_unit"),
+                              (f"unit={lib.GTIN}/" + "S" * 21, 400, "bad_query"),
+                              ("lot=12345/L1", 400, "bad_query"), (f"lot={lib.GTIN}", 400, "bad_query"),
+                              (f"lot={lib.GTIN}/", 400, "bad_query"), ("unit=%zz", 400, "bad_query"),
+                              (f"unit={lib.GTIN}/NOPE1", 404, "unknown_unit")):
+            st, doc = n1.get(f"/dashboard?{q}", session)
+            assert st == want and doc["error"]["code"] == code, (q, st, doc)
+        st, doc = n1.get(f"/dashboard?lot={lib.GTIN}/L1")
+        assert st == 401, (st, doc)
+        print("ok: dashboard drill-downs (lot, unit) and their 400/404 errors")
 
         chrome = shutil.which("chromium") or shutil.which("chromium-browser")
         assert chrome, "chromium is installed (scripts/install-deps.sh)"

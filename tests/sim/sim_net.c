@@ -77,6 +77,13 @@ int cons_net_pins_set(cons_net *n, const cons_peer *peers, size_t np, char *errm
     return 0;
 }
 
+void cons_net_tick(cons_net *n, const cons_peer *members, size_t np)
+{
+    (void)n;
+    (void)members;
+    (void)np;
+}
+
 bool cons_net_self_pinned(cons_net *n, const cons_peer *peers, size_t np)
 {
     (void)n;

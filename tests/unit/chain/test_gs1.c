@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "chain/chain.h"
@@ -147,6 +148,80 @@ static void test_pct_decode_limits(void **state)
     assert_string_equal(out, "");
 }
 
+/* Each way a unit reference can be wrong, refused with the part named, and the
+ * output untouched; and the parts a Digital Link may carry besides the unit. */
+static void test_parse_refusals_name_the_part(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *want;
+    } bad[] = {
+        {"", "empty or longer"},
+        {"https://id.example/01/09506000134352", "no /21/{serial}"},
+        {"https://id.example/01/09506000134352/21", "AI '21' has no value"},
+        {"https://id.example/01/09506000134352/22/X/21/A", "path AI '22' is not supported"},
+        {"https://id.example/01/09506000134353/21/A", "09506000134353"},
+        {"https://id.example/01/09506000134352/21/A?17=2812", "expiry (17)"},
+        {"https://id.example/01/09506000134352/21/A?17=28120x", "expiry (17)"},
+        {"https://id.example/01/09506000134352/21/A/10/L%20", "lot (10)"},
+        {"https://id.example/01/09506000134352/21/A?10=a%20b", "lot (10)"},
+        {"https://id.example/01/09506000134352/21/A?region=DE-BAYERN-OBERLAND",
+         "region: longer than 15"},
+        {"https://id.example/01/09506000134352/21/A B", "serial (21)"},
+        {"(01)09506000134352", "needs (01) and (21)"},
+        {"(21)A", "needs (01) and (21)"},
+        {"(01)09506000134352(21", "unclosed '('"},
+        {"(01)09506000134352(22)A", "AI (22) is not supported"},
+        {"(01)09506000134352(21)A(17)2812", "expiry (17): must be YYMMDD"},
+        {"(01)09506000134352(21)A(10)L 1", "lot (10)"},
+        {"(01)09506000134352x(21)A", "09506000134352x"},
+        {"09506000134352", "expected GTIN/SERIAL"},
+        {"0950600013435/A", "GTIN"},
+        {"09506000134352/", "serial"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        gs1_link l;
+        memset(&l, 0x5a, sizeof l);
+        char err[200] = "";
+        if (gs1_parse_unit(&l, bad[i].in, strlen(bad[i].in), err, sizeof err) != -1)
+            fail_msg("%s: accepted", bad[i].in);
+        if (!strstr(err, bad[i].want))
+            fail_msg("%s: \"%s\", want \"%s\"", bad[i].in, err, bad[i].want);
+        assert_int_equal(((unsigned char *)&l)[0], 0x5a); /* untouched */
+    }
+    char sig[GS1_SIG_B64_MAX + 80];
+    int n = snprintf(sig, sizeof sig, "https://id.example/01/09506000134352/21/A?sig=");
+    memset(sig + n, 'Q', GS1_SIG_B64_MAX + 1);
+    sig[n + GS1_SIG_B64_MAX + 1] = '\0';
+    gs1_link l;
+    char err[200] = "";
+    assert_int_equal(gs1_parse_unit(&l, sig, strlen(sig), err, sizeof err), -1);
+    assert_non_null(strstr(err, "sig: longer than 128"));
+    sig[n + GS1_SIG_B64_MAX] = '\0'; /* exactly GS1_SIG_B64_MAX: taken */
+    assert_int_equal(gs1_parse_unit(&l, sig, strlen(sig), err, sizeof err), 0);
+    assert_int_equal(strlen(l.sig), GS1_SIG_B64_MAX);
+    char nul[] = "09506000134352/A\0B";
+    assert_int_equal(gs1_parse_unit(&l, nul, sizeof nul - 1, err, sizeof err), -1);
+    assert_non_null(strstr(err, "NUL"));
+    /* what a link may carry: lot and expiry in the query, other keys ignored, a fragment ends it */
+    const char *ok = "https://id.example/01/09506000134352/21/A?10=L7&17=281231&x=1&region=FR#top";
+    assert_int_equal(gs1_parse_unit(&l, ok, strlen(ok), err, sizeof err), 0);
+    assert_string_equal(l.lot, "L7");
+    assert_string_equal(l.expiry, "281231");
+    assert_string_equal(l.region, "FR");
+    const char *es = "(01)09506000134352(10)L8(17)290101(21)B";
+    assert_int_equal(gs1_parse_unit(&l, es, strlen(es), err, sizeof err), 0);
+    assert_string_equal(l.lot, "L8");
+    assert_string_equal(l.expiry, "290101");
+    assert_string_equal(l.id.serial, "B");
+    assert_int_equal(gs1_check_digit("7", 1), 0);
+    assert_int_equal(gs1_check_digit("0950600013435x2", 15), 0);
+    char out[GS1_GTIN_LEN + 1];
+    assert_int_equal(gs1_gtin_normalize(out, "123456789", 9), -1);
+    assert_int_equal(gs1_gtin_normalize(out, "95060001", 8),
+                     gs1_gtin_valid("00000095060001", 14) ? 0 : -1);
+}
+
 static void test_link_format_roundtrip(void **state)
 {
     (void)state;
@@ -184,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_parse_refuses_garbage_with_reason),
         cmocka_unit_test(test_parse_percent_escapes),
         cmocka_unit_test(test_pct_decode_limits),
+        cmocka_unit_test(test_parse_refusals_name_the_part),
         cmocka_unit_test(test_link_format_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

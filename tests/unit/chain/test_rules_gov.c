@@ -226,6 +226,41 @@ static void test_node_add_remove_sets_members_changed(void **state)
     chain_rd_end(rd);
 }
 
+/* CHAIN_NODES_MAX nodes not removed: adding up to it works, one more is
+ * refused bad_state, and a removed node frees its place. */
+static void test_node_add_at_limit_then_refused(void **state)
+{
+    hc_env *e = *state;
+    uint8_t sk[32], pub[CHAIN_NODES_MAX + 3][32];
+    for (uint64_t id = 3; id <= CHAIN_NODES_MAX + 2; id++)
+        assert_int_equal(chain_key_generate(sk, pub[id]), CHAIN_OK);
+    for (uint64_t id = 3; id <= CHAIN_NODES_MAX; id++) /* nodes 1 and 2 are the genesis's */
+        assert_int_equal(node_add(e, HK_BRAND, id, pub[id], "acme"), CHAIN_OK);
+    chain_rd *rd;
+    chain_node_info nodes[CHAIN_NODES_MAX + 1];
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_nodes(rd, nodes, CHAIN_NODES_MAX + 1), CHAIN_NODES_MAX);
+    chain_rd_end(rd);
+    char detail[256] = "";
+    chain_tx tx = hc_tx(CHAIN_TX_NODE_ADD);
+    tx.node_id = CHAIN_NODES_MAX + 1;
+    tx.has_key = true;
+    memcpy(tx.key, pub[CHAIN_NODES_MAX + 1], 32);
+    snprintf(tx.name, sizeof tx.name, "acme");
+    snprintf(tx.raft_addr, sizeof tx.raft_addr, "tcp://127.0.0.1:7999");
+    snprintf(tx.http_addr, sizeof tx.http_addr, "http://127.0.0.1:8999");
+    assert_int_equal(hc_apply1(e, HK_BRAND, &tx, detail), CHAIN_ERR_BAD_STATE);
+    assert_non_null(strstr(detail, "16 nodes"));
+    assert_int_equal(node_remove(e, HK_BRAND, 5), CHAIN_OK);
+    assert_int_equal(node_add(e, HK_BRAND, CHAIN_NODES_MAX + 1, pub[CHAIN_NODES_MAX + 1], "acme"),
+                     CHAIN_OK);
+    assert_int_equal(node_add(e, HK_BRAND, CHAIN_NODES_MAX + 2, pub[CHAIN_NODES_MAX + 2], "acme"),
+                     CHAIN_ERR_BAD_STATE);
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_nodes(rd, nodes, CHAIN_NODES_MAX + 1), CHAIN_NODES_MAX);
+    chain_rd_end(rd);
+}
+
 static int node_rotate(hc_env *e, int who, uint64_t id, const uint8_t *der, size_t len)
 {
     chain_tx tx = hc_tx(CHAIN_TX_NODE_ROTATE);
@@ -399,6 +434,71 @@ static void test_scans_by_node_fold_into_stats(void **state)
     chain_rd_end(rd);
     /* scans never add unit history */
     assert_int_equal(hc_get_unit(e, HC_GTIN, "S").nevents, 1);
+}
+
+typedef struct region_seen {
+    char region[8][CHAIN_REGION_MAX + 1];
+    uint32_t day[8];
+    uint64_t n[8];
+    size_t count;
+} region_seen;
+
+static int on_region(void *ctx, const char *region, uint32_t day, uint64_t n)
+{
+    region_seen *r = ctx;
+    assert_true(r->count < 8);
+    snprintf(r->region[r->count], sizeof r->region[0], "%s", region);
+    r->day[r->count] = day;
+    r->n[r->count++] = n;
+    return 0;
+}
+
+static int count_probe_rows(void *ctx, const char *gtin, uint32_t day, uint64_t n)
+{
+    (void)gtin;
+    (void)day;
+    *(uint64_t *)ctx += n;
+    return 0;
+}
+
+/* Each public scan of a known unit counts in the region and UTC day where it
+ * happened; reports, probes and scans of unknown codes do not; the counters
+ * never show up among the probe counters that share their database. */
+static void test_scans_count_by_region_and_day(void **state)
+{
+    hc_env *e = *state;
+    assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "L1", "S", 1), CHAIN_OK);
+    chain_scan sc[7] = {
+        scan_of("S", CHAIN_SCAN_SCAN, 1000, "DE", 1),
+        scan_of("S", CHAIN_SCAN_SCAN, 2000, "DE", 2),
+        scan_of("S", CHAIN_SCAN_SCAN, 86400 + 5, "DE-BY", 1), /* the next UTC day */
+        scan_of("S", CHAIN_SCAN_SCAN, 3000, "", 3),           /* region unknown */
+        scan_of("S", CHAIN_SCAN_REPORT, 3100, "FR", 3),       /* a report: not a scan */
+        scan_of("NOPE", CHAIN_SCAN_PROBE, 3200, "JP", 4),     /* a probe: counted as one */
+        scan_of("UNKNOWN", CHAIN_SCAN_SCAN, 3300, "US", 5),   /* no such unit: a probe */
+    };
+    chain_tx tx = hc_tx(CHAIN_TX_SCANS);
+    tx.scans = sc;
+    tx.nscans = 7;
+    assert_int_equal(hc_apply1(e, HK_NODE, &tx, NULL), CHAIN_OK);
+    chain_rd *rd;
+    region_seen r = {0};
+    uint64_t probes = 0;
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_scan_regions(rd, on_region, &r), CHAIN_OK);
+    assert_int_equal(chain_probes(rd, count_probe_rows, &probes), CHAIN_OK);
+    chain_rd_end(rd);
+    assert_int_equal(r.count, 3); /* in key order: "", "DE", "DE-BY" */
+    assert_string_equal(r.region[0], "");
+    assert_int_equal(r.day[0], 0);
+    assert_int_equal(r.n[0], 1);
+    assert_string_equal(r.region[1], "DE");
+    assert_int_equal(r.day[1], 0);
+    assert_int_equal(r.n[1], 2);
+    assert_string_equal(r.region[2], "DE-BY");
+    assert_int_equal(r.day[2], 1);
+    assert_int_equal(r.n[2], 1);
+    assert_int_equal(probes, 2);
 }
 
 static uint32_t travel_after(hc_env *e, const char *serial, const char *r1, const char *r2,
@@ -581,10 +681,12 @@ int main(void)
         T(test_rotate_by_self_old_key_refused_new_key_works),
         T(test_rotate_by_brand_allowed),
         T(test_node_add_remove_sets_members_changed),
+        T(test_node_add_at_limit_then_refused),
         T(test_policy_set_merges_lot_gtin_brand_genesis),
         T(test_policy_set_for_other_brands_gtin_refused_bad_gtin),
         T(test_scans_by_node_fold_into_stats),
         T(test_scans_impossible_travel),
+        T(test_scans_count_by_region_and_day),
         T(test_scans_travel_kmh_edge),
         T(test_scans_by_removed_node_refused_revoked_signer),
         T(test_node_key_may_only_sign_scans),

@@ -622,6 +622,41 @@ static void test_tx_deep_nesting_refused(void **state)
     free(tx);
 }
 
+/* CHAIN_CBOR_DEPTH_MAX: a body of exactly that many nested non-empty arrays
+ * (or maps) gets past the bounded skip and is refused only for its shape; one
+ * level more is refused as too deep. */
+static void test_tx_nesting_at_depth_limit(void **state)
+{
+    (void)state;
+    for (int map = 0; map < 2; map++) {
+        for (int extra = 0; extra < 2; extra++) {
+            uint8_t body[2 * (CHAIN_CBOR_DEPTH_MAX + 1) + 1];
+            size_t n = 0, levels = CHAIN_CBOR_DEPTH_MAX + (size_t)extra;
+            for (size_t i = 0; i < levels; i++) {
+                if (map) { /* {0: {0: ... 0}} */
+                    body[n++] = 0xa1;
+                    body[n++] = 0x00;
+                } else { /* [[ ... [0] ... ]] */
+                    body[n++] = 0x81;
+                }
+            }
+            body[n++] = 0x00;
+            size_t len;
+            uint8_t *tx = wrap_body("pickup", body, n, &len);
+            char msg[128] = "";
+            int rc = decode_rc(tx, len, msg, sizeof msg);
+            if (extra) {
+                assert_int_equal(rc, CHAIN_ERR_TOO_LARGE);
+                assert_non_null(strstr(msg, "nested deeper than 8"));
+            } else {
+                assert_int_equal(rc, CHAIN_ERR_MALFORMED);
+                assert_null(strstr(msg, "nested"));
+            }
+            free(tx);
+        }
+    }
+}
+
 static void test_tx_float_in_body_refused(void **state)
 {
     (void)state;
@@ -988,6 +1023,7 @@ int main(void)
         cmocka_unit_test(test_tx_every_truncation_refused),
         cmocka_unit_test(test_tx_garbage_refused),
         cmocka_unit_test(test_tx_deep_nesting_refused),
+        cmocka_unit_test(test_tx_nesting_at_depth_limit),
         cmocka_unit_test(test_tx_float_in_body_refused),
         cmocka_unit_test(test_tx_unknown_type_refused),
         cmocka_unit_test(test_tx_missing_required_field_named),

@@ -232,6 +232,140 @@ static void test_tx_json_errors_name_the_field(void **state)
     expect_refused("resolver.set", "{\"url\":7}", CHAIN_ERR_MALFORMED, "body.url:");
 }
 
+/* Every field format the schema checks, refused through the JSON path with the
+ * field named: ids, regions, markets, addresses, expiry dates, keys, texts,
+ * enumerations, and the per-type rules (sell, policy.set, scans records). */
+static void test_tx_json_field_formats_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *type, *body, *want;
+    } cases[] = {
+        {"deliver", "{\"units\":[\"09506000134352/AB\"],\"to\":\"Seller\"}", "body.to"},
+        {"deliver", "{\"units\":[\"09506000134352/AB\"],\"to\":\"a b\"}", "body.to"},
+        {"participant.revoke", "{\"id\":\"\"}", "body.id"},
+        {"pickup", "{\"units\":[\"09506000134352/AB\"],\"region\":\"D\"}", "body.region"},
+        {"pickup", "{\"units\":[\"09506000134352/AB\"],\"region\":\"DEU\"}", "body.region"},
+        {"pickup", "{\"units\":[\"09506000134352/AB\"],\"region\":\"DE-\"}", "body.region"},
+        {"pickup", "{\"units\":[\"09506000134352/AB\"],\"region\":\"DE_BY\"}", "body.region"},
+        {"pickup", "{\"units\":[\"09506000134352/AB\"],\"region\":\"DE-b\"}", "body.region"},
+        {"pickup", "{\"units\":[\"09506000134352/AB\"],\"region\":\"1E\"}", "body.region"},
+        {"mint",
+         "{\"gtin\":\"09506000134352\",\"lot\":\"L1\",\"model\":\"m\",\"expiry\":\"2812\","
+         "\"serials\":[\"A\"],\"label_sigs\":[\"%S\"]}",
+         "body.expiry"},
+        {"mint",
+         "{\"gtin\":\"09506000134352\",\"lot\":\"L1\",\"model\":\"m\",\"expiry\":\"28a200\","
+         "\"serials\":[\"A\"],\"label_sigs\":[\"%S\"]}",
+         "body.expiry"},
+        {"mint",
+         "{\"gtin\":\"09506000134352\",\"lot\":\"L1\",\"model\":\"m\",\"expiry\":\"281300\","
+         "\"serials\":[\"A\"],\"label_sigs\":[\"%S\"]}",
+         "body.expiry"},
+        {"mint",
+         "{\"gtin\":\"09506000134352\",\"lot\":\"L1\",\"model\":\"m\",\"expiry\":\"281232\","
+         "\"serials\":[\"A\"],\"label_sigs\":[\"%S\"]}",
+         "body.expiry"},
+        {"mint",
+         "{\"gtin\":\"09506000134352\",\"lot\":\"L1\",\"model\":\"m\",\"expiry\":\"280000\","
+         "\"serials\":[\"A\"],\"label_sigs\":[\"%S\"]}",
+         "body.expiry"},
+        {"mint",
+         "{\"gtin\":\"09506000134352\",\"lot\":\"L 1\",\"model\":\"m\","
+         "\"serials\":[\"A\"],\"label_sigs\":[\"%S\"]}",
+         "body.lot"},
+        {"mint",
+         "{\"gtin\":\"09506000134353\",\"lot\":\"L1\",\"model\":\"m\","
+         "\"serials\":[\"A\"],\"label_sigs\":[\"%S\"]}",
+         "body.gtin"},
+        {"mint",
+         "{\"gtin\":\"09506000134352\",\"lot\":\"L1\",\"model\":\"m\","
+         "\"serials\":[\"A B\"],\"label_sigs\":[\"%S\"]}",
+         "body.serials[0]"},
+        {"mint",
+         "{\"gtin\":\"09506000134352\",\"lot\":\"L1\",\"model\":\"m\",\"markets\":[\"de\"],"
+         "\"serials\":[\"A\"],\"label_sigs\":[\"%S\"]}",
+         "body.markets[0]"},
+        {"mint",
+         "{\"gtin\":\"09506000134352\",\"lot\":\"L1\",\"model\":\"m\",\"markets\":[\"D1\"],"
+         "\"serials\":[\"A\"],\"label_sigs\":[\"%S\"]}",
+         "body.markets[0]"},
+        {"mint",
+         "{\"gtin\":\"09506000134352\",\"lot\":\"L1\",\"model\":\"m\",\"markets\":[\"DE\","
+         "\"FR\",\"DE\"],\"serials\":[\"A\"],\"label_sigs\":[\"%S\"]}",
+         "body.markets[2]"},
+        {"mint",
+         "{\"gtin\":\"09506000134352\",\"lot\":\"L1\",\"model\":\"\\u0001\","
+         "\"serials\":[\"A\"],\"label_sigs\":[\"%S\"]}",
+         "body.model"},
+        {"participant.add",
+         "{\"id\":\"d\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":\"%K\","
+         "\"regions\":[\"DE\",\"DE\"]}",
+         "body.regions[1]"},
+        {"participant.add",
+         "{\"id\":\"d\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":\"%K\","
+         "\"regions\":[\"de-by\"]}",
+         "body.regions[0]"},
+        {"participant.add", "{\"id\":\"d\",\"name\":\"D\",\"role\":\"pilot\",\"pub\":\"%K\"}",
+         "body.role"},
+        {"participant.add",
+         "{\"id\":\"d\",\"name\":\"D\",\"role\":\"carrier\",\"pub\":"
+         "\"0000000000000000000000000000000000000000000000000000000000000005\"}",
+         "body.pub"},
+        {"node.add",
+         "{\"node_id\":4,\"operator\":\"acme\",\"raft\":\"tcp://a b:1\","
+         "\"http\":\"http://a:2\",\"pub\":\"%K\"}",
+         "body.raft"},
+        {"node.add",
+         "{\"node_id\":4,\"operator\":\"acme\",\"raft\":\"tcp://a:1\","
+         "\"http\":\"http://a:2\\u007f\",\"pub\":\"%K\"}",
+         "body.http"},
+        {"node.add",
+         "{\"node_id\":4,\"operator\":\"acme\",\"raft\":\"tcp://a:1\","
+         "\"http\":\"http://a:2\"}",
+         "body.pub"},
+        {"warranty.resolve", "{\"unit\":\"09506000134352/AB\",\"outcome\":\"fixed\"}",
+         "body.outcome"},
+        {"warranty.resolve", "{\"unit\":\"09506000134352/AB\"}", "body.outcome"},
+        {"sell", "{\"unit\":\"09506000134352/AB\"}", "body"},
+        {"sell", "{\"unit\":\"09506000134352/AB\",\"buyer\":\"%K\",\"claim_hash\":\"%H\"}", "body"},
+        {"sell", "{\"units\":[\"09506000134352/AB\"],\"buyer\":\"%K\"}", "body.units"},
+        {"claim", "{\"unit\":\"09506000134352/AB\",\"code\":\"a\\u0003b\"}", "body.code"},
+        {"policy.set", "{\"gtin\":\"09506000134352\"}", "body"},
+        {"policy.set", "{\"gtin\":\"09506000134353\",\"max_clients\":1}", "body.gtin"},
+        {"policy.set", "{\"unsold_scan_suspicious\":3}", "body.unsold_scan_suspicious"},
+        {"scans", "{\"records\":[{\"kind\":\"look\",\"unit\":\"09506000134352/AB\",\"time\":1}]}",
+         "body.records[0].kind"},
+        {"scans",
+         "{\"records\":[{\"kind\":\"scan\",\"unit\":\"09506000134352/"
+         "AB\",\"time\":1,\"region\":\"xx\"}]}",
+         "body.records[0].region"},
+        {"scans", "{\"records\":[{\"kind\":\"scan\",\"unit\":\"09506000134353/AB\",\"time\":1}]}",
+         "body.records[0].unit"},
+        {"scans",
+         "{\"records\":[{\"kind\":\"report\",\"unit\":\"09506000134352/AB\",\"time\":1,"
+         "\"note\":\"a\\u0002\"}]}",
+         "body.records[0].note"},
+        {"scans", "{\"records\":[]}", "body.records"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *body = cases[i].body;
+        json_t *j = tx_json(cases[i].type, body);
+        assert_non_null(j);
+        chain_tx tx;
+        char msg[200] = "";
+        int rc = chain_tx_from_json(&tx, j, msg, sizeof msg);
+        if (rc == CHAIN_OK) {
+            chain_tx_free(&tx);
+            fail_msg("case %zu %s %s: accepted", i, cases[i].type, body);
+        }
+        if (strncmp(msg, cases[i].want, strlen(cases[i].want)) != 0)
+            fail_msg("case %zu %s %s: %s \"%s\", want \"%s\"", i, cases[i].type, body,
+                     chain_err_code(rc), msg, cases[i].want);
+        json_decref(j);
+    }
+}
+
 static void test_tx_json_top_level_errors(void **state)
 {
     (void)state;
@@ -476,6 +610,7 @@ int main(void)
         cmocka_unit_test(test_tx_json_roundtrip_every_type),
         cmocka_unit_test(test_tx_json_units_are_gtin_slash_serial),
         cmocka_unit_test(test_tx_json_errors_name_the_field),
+        cmocka_unit_test(test_tx_json_field_formats_refused),
         cmocka_unit_test(test_tx_json_top_level_errors),
         cmocka_unit_test(test_tx_json_big_nonce_as_string),
         cmocka_unit_test(test_tx_json_too_many_units_too_large),

@@ -269,6 +269,320 @@ static void test_sell_code_out_written_first_and_unknown_exit(void **st)
                      CLI_UNKNOWN);
 }
 
+/* ---- lifecycle and governance commands: every argument checked before signing ---------- */
+
+/* Runs `provena VERB ARGS...` with stderr caught; returns the exit code and
+ * leaves what it printed in err. */
+static int run_caught(char *err, size_t errlen, const char *verb, int argc, char **argv)
+{
+    char path[] = "/tmp/provena-err-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fd, 2);
+    int rc = cli_cmd_lifecycle(verb, argc, argv);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    ssize_t n = pread(fd, err, errlen - 1, 0);
+    err[n > 0 ? n : 0] = '\0';
+    close(fd);
+    unlink(path);
+    return rc;
+}
+
+#define U   "09506000123455/A1"
+#define PUB "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
+
+typedef struct arg_case {
+    int rc;
+    const char *want; /* in what it printed to stderr */
+    const char *argv[16];
+} arg_case;
+
+/* argv[0] is the verb; "KEY" and "GEN" stand for the test's key and genesis. */
+static const arg_case arg_cases[] = {
+    {CLI_USAGE, "no units given", {"pickup", "--key", "KEY"}},
+    {CLI_USAGE, "unit 'x'", {"pickup", "x"}},
+    {CLI_USAGE, "--region", {"pickup", "--region", "de-by!", U}},
+    {CLI_USAGE, "--file", {"pickup", "--file", "/nonexistent/units.txt"}},
+    {CLI_USAGE, "--key: required", {"pickup", U}},
+    {CLI_USAGE, "--timeout", {"pickup", U, "--key", "KEY", "--timeout", "0"}},
+    {CLI_FAIL, "--key", {"pickup", U, "--key", "/nonexistent/k"}},
+    {CLI_USAGE, "--node", {"pickup", U, "--key", "KEY", "--node", "http://a,,http://b"}},
+    {CLI_FAIL,
+     "/nonexistent/g.json",
+     {"pickup", U, "--key", "KEY", "--genesis", "/nonexistent/g.json"}},
+    {CLI_USAGE, "--nonce", {"pickup", U, "--key", "KEY", "--genesis", "GEN", "--nonce", "0"}},
+    {CLI_USAGE, "unknown option --bogus", {"pickup", U, "--bogus"}},
+    {CLI_USAGE, "--to: required", {"deliver", U}},
+    {CLI_USAGE, "--reason", {"flag", U}},
+    {CLI_USAGE, "--reason", {"unflag", U, "--reason", "lost"}},
+    {CLI_USAGE, "--note: longer than 256", {"flag", U, "--reason", "stolen", "--note", "LONGNOTE"}},
+    {CLI_USAGE, "exactly one of --buyer", {"sell", U}},
+    {CLI_USAGE, "exactly one of --buyer", {"sell", U, "--claim-code", "--buyer", PUB}},
+    {CLI_USAGE,
+     "--code-out: only with --claim-code",
+     {"sell", U, "--buyer", PUB, "--code-out", "/tmp/x"}},
+    {CLI_USAGE, "--buyer: not 64 hex", {"sell", U, "--buyer", "abc"}},
+    {CLI_USAGE, "--region", {"sell", U, "--buyer", PUB, "--region", "x"}},
+    {CLI_USAGE, "missing argument", {"sell", "--buyer", PUB}},
+    {CLI_USAGE, "--code: required", {"claim", U}},
+    {CLI_USAGE, "--code: required", {"claim", U, "--code", ""}},
+    {CLI_USAGE, "--code: required", {"claim", U, "--code", "LONGCODE"}},
+    {CLI_USAGE, "--to: not 64 hex", {"transfer", U, "--to", "abc"}},
+    {CLI_USAGE, "--to: not 64 hex", {"transfer", U}},
+    {CLI_USAGE, "usage: provena warranty", {"warranty"}},
+    {CLI_USAGE, "usage: provena warranty", {"warranty", "renew", U}},
+    {CLI_USAGE, "--months: a number 1..1200", {"warranty", "extend", U}},
+    {CLI_USAGE, "--months: a number 1..1200", {"warranty", "extend", U, "--months", "1201"}},
+    {CLI_USAGE, "--months: only for extend", {"warranty", "activate", U, "--months", "1"}},
+    {CLI_USAGE, "--outcome: one of", {"warranty", "resolve", U}},
+    {CLI_USAGE, "--outcome: one of", {"warranty", "resolve", U, "--outcome", "fixed"}},
+    {CLI_USAGE, "--outcome: only for resolve", {"warranty", "claim", U, "--outcome", "repaired"}},
+    {CLI_USAGE, "--note: longer than 256", {"warranty", "claim", U, "--note", "LONGNOTE"}},
+    {CLI_USAGE, "unit 'x'", {"warranty", "activate", "x"}},
+    {CLI_USAGE, "usage: provena participant", {"participant"}},
+    {CLI_USAGE, "participant id: required", {"participant", "add", "--pub", PUB}},
+    {CLI_USAGE, "participant id: required", {"participant", "revoke", "LONGID"}},
+    {CLI_USAGE, "--pub: not 64 hex", {"participant", "add", "--id", "x", "--pub", "ab"}},
+    {CLI_USAGE, "--pub: not 64 hex", {"participant", "rotate", "x"}},
+    {CLI_USAGE, "--name: required", {"participant", "add", "--id", "x", "--pub", PUB}},
+    {CLI_USAGE, "--role: one of", {"participant", "add", "--id", "x", "--pub", PUB, "--name", "X"}},
+    {CLI_USAGE,
+     "--role: one of",
+     {"participant", "add", "--id", "x", "--pub", PUB, "--name", "X", "--role", "brand"}},
+    {CLI_USAGE,
+     "--regions",
+     {"participant", "add", "--id", "x", "--pub", PUB, "--name", "X", "--role", "seller",
+      "--regions", "DE,F!"}},
+    {CLI_USAGE, "usage: provena node", {"node", "join"}},
+    {CLI_USAGE, "--id: a node number", {"node", "remove"}},
+    {CLI_USAGE, "--id: a node number", {"node", "remove", "--id", "0"}},
+    {CLI_USAGE, "--raft: required", {"node", "add", "--id", "3"}},
+    {CLI_USAGE, "--http: required", {"node", "add", "--id", "3", "--raft", "tcp://h:1"}},
+    {CLI_USAGE,
+     "--pub: not 64 hex",
+     {"node", "add", "--id", "3", "--raft", "tcp://h:1", "--http", "http://h:2"}},
+    {CLI_USAGE, "usage: provena policy set", {"policy"}},
+    {CLI_USAGE, "--scope: '123' is not a GTIN", {"policy", "set", "--scope", "123"}},
+    {CLI_USAGE, "--scope: lot", {"policy", "set", "--scope", "09506000123455/a b"}},
+    {CLI_USAGE, "--max-clients: a number", {"policy", "set", "--max-clients", "0"}},
+    {CLI_USAGE, "--travel-kmh: a number", {"policy", "set", "--travel-kmh", "4294967296"}},
+    {CLI_USAGE,
+     "--unsold-scan-suspicious: yes or no",
+     {"policy", "set", "--unsold-scan-suspicious", "maybe"}},
+    {CLI_USAGE, "--outside-markets: yes or no", {"policy", "set", "--outside-markets", "2"}},
+    {CLI_USAGE, "unknown command 'fly'", {"fly"}},
+};
+
+/* Each refused argument gives its exit code (2 usage, 1 failure) and a
+ * message naming the argument, before anything is signed or sent. */
+static void test_lifecycle_arguments_refused_naming_them(void **st)
+{
+    (void)st;
+    unsetenv("PROVENA_KEY");
+    unsetenv("PROVENA_NODE");
+    char longnote[CHAIN_NOTE_MAX + 2], longcode[CHAIN_CODE_MAX + 2], longid[CHAIN_ID_MAX + 2];
+    memset(longnote, 'n', sizeof longnote - 1);
+    longnote[sizeof longnote - 1] = '\0';
+    memset(longcode, 'c', sizeof longcode - 1);
+    longcode[sizeof longcode - 1] = '\0';
+    memset(longid, 'i', sizeof longid - 1);
+    longid[sizeof longid - 1] = '\0';
+    for (size_t i = 0; i < sizeof arg_cases / sizeof *arg_cases; i++) {
+        const arg_case *c = &arg_cases[i];
+        char *argv[16];
+        int argc = 0;
+        for (int k = 1; c->argv[k]; k++) {
+            const char *a = c->argv[k];
+            argv[argc++] = (char *)(!strcmp(a, "KEY")        ? brand_key
+                                    : !strcmp(a, "GEN")      ? gen
+                                    : !strcmp(a, "LONGNOTE") ? longnote
+                                    : !strcmp(a, "LONGCODE") ? longcode
+                                    : !strcmp(a, "LONGID")   ? longid
+                                                             : a);
+        }
+        char err[2048];
+        int rc = run_caught(err, sizeof err, c->argv[0], argc, argv);
+        if (rc != c->rc || !strstr(err, c->want))
+            fail_msg("case %zu (%s %s): exit %d, want %d; printed \"%s\", want \"%s\"", i,
+                     c->argv[0], c->argv[1] ? c->argv[1] : "", rc, c->rc, err, c->want);
+    }
+}
+
+/* The limits through the commands: one more --node URL than CLI_NODES_MAX is a
+ * usage error naming --node; CHAIN_NOTE_MAX and CHAIN_CODE_MAX themselves get
+ * past the argument checks (the failure is then the unreachable node). */
+static void test_lifecycle_limits_through_the_command(void **st)
+{
+    (void)st;
+    unsetenv("PROVENA_KEY");
+    char nodes[CLI_NODES_MAX * 24 + 32] = "";
+    for (int i = 0; i <= CLI_NODES_MAX; i++)
+        snprintf(nodes + strlen(nodes), sizeof nodes - strlen(nodes), "%shttp://127.0.0.1:%d",
+                 i ? "," : "", 1 + i);
+    char err[2048];
+    char *past[] = {U, "--key", brand_key, "--node", nodes};
+    assert_int_equal(run_caught(err, sizeof err, "pickup", 5, past), CLI_USAGE);
+    assert_non_null(strstr(err, "--node: not a URL or a list URL,URL of at most 16"));
+    char note[CHAIN_NOTE_MAX + 1], code[CHAIN_CODE_MAX + 1];
+    memset(note, 'n', CHAIN_NOTE_MAX);
+    note[CHAIN_NOTE_MAX] = '\0';
+    memset(code, 'c', CHAIN_CODE_MAX);
+    code[CHAIN_CODE_MAX] = '\0';
+    *strrchr(nodes, ',') = '\0'; /* exactly CLI_NODES_MAX */
+    char *flag[] = {U,   "--reason", "stolen", "--note", note,  "--key",     brand_key, "--genesis",
+                    gen, "--nonce",  "1",      "--node", nodes, "--timeout", "1"};
+    int rc = run_caught(err, sizeof err, "flag", (int)(sizeof flag / sizeof *flag), flag);
+    assert_true(rc == CLI_FAIL || rc == CLI_UNKNOWN);
+    assert_null(strstr(err, "--note"));
+    assert_null(strstr(err, "--node:"));
+    char *claim[] = {U,
+                     "--code",
+                     code,
+                     "--key",
+                     brand_key,
+                     "--genesis",
+                     gen,
+                     "--nonce",
+                     "1",
+                     "--node",
+                     "http://127.0.0.1:1",
+                     "--timeout",
+                     "1"};
+    rc = run_caught(err, sizeof err, "claim", (int)(sizeof claim / sizeof *claim), claim);
+    if (rc != CLI_FAIL && rc != CLI_UNKNOWN)
+        fail_msg("claim with a %d-character code: exit %d: %s", CHAIN_CODE_MAX, rc, err);
+    assert_null(strstr(err, "--code"));
+}
+
+/* `provena genesis SUB ARGS...` with stderr caught, as run_caught. */
+static int genesis_caught(char *err, size_t errlen, int argc, char **argv)
+{
+    char path[] = "/tmp/provena-err-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fd, 2);
+    int rc = cli_cmd_genesis(argc, argv);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    ssize_t n = pread(fd, err, errlen - 1, 0);
+    err[n > 0 ? n : 0] = '\0';
+    close(fd);
+    unlink(path);
+    return rc;
+}
+
+/* Genesis editing: each refused argument named, exit 2 for usage and 1 for a
+ * file that cannot be used; the file is never left half-written. */
+static void test_genesis_arguments_refused_naming_them(void **st)
+{
+    (void)st;
+    char npub[65], bad_json[160], other[160];
+    pub_of(npub, node_key);
+    snprintf(bad_json, sizeof bad_json, "%s/bad.json", dir);
+    FILE *f = fopen(bad_json, "w");
+    assert_non_null(f);
+    fputs("{\"chain\": \n", f);
+    fclose(f);
+    snprintf(other, sizeof other, "%s/other.json", dir);
+    static const struct {
+        int rc;
+        const char *want;
+        const char *argv[16];
+    } cases[] = {
+        {CLI_USAGE, "unknown subcommand 'grow'", {"grow"}},
+        {CLI_USAGE,
+         "--chain: required",
+         {"init", "--brand-key", "KEY", "--prefix", "9506000", "--out", "OTHER"}},
+        {CLI_USAGE,
+         "--brand-key: required",
+         {"init", "--chain", "c", "--prefix", "9506000", "--out", "OTHER"}},
+        {CLI_USAGE,
+         "--prefix: required",
+         {"init", "--chain", "c", "--brand-key", "KEY", "--out", "OTHER"}},
+        {CLI_USAGE,
+         "--out: required",
+         {"init", "--chain", "c", "--brand-key", "KEY", "--prefix", "9506000"}},
+        {CLI_USAGE,
+         "--time: not unix seconds",
+         {"init", "--chain", "c", "--brand-key", "KEY", "--prefix", "9506000", "--out", "OTHER",
+          "--time", "yesterday"}},
+        {CLI_FAIL,
+         "--brand-key",
+         {"init", "--chain", "c", "--brand-key", "/nonexistent/k", "--prefix", "9506000", "--out",
+          "OTHER"}},
+        {CLI_FAIL,
+         "would not be a valid genesis",
+         {"init", "--chain", "Bad Name", "--brand-key", "KEY", "--prefix", "9506000", "--out",
+          "OTHER"}},
+        {CLI_USAGE,
+         "--role: one of",
+         {"add-participant", "GEN", "--id", "x", "--name", "X", "--pub", "NPUB"}},
+        {CLI_USAGE,
+         "--name: required",
+         {"add-participant", "GEN", "--role", "seller", "--id", "x", "--pub", "NPUB"}},
+        {CLI_USAGE,
+         "--id: required",
+         {"add-participant", "GEN", "--role", "seller", "--name", "X", "--pub", "NPUB"}},
+        {CLI_USAGE,
+         "--regions",
+         {"add-participant", "GEN", "--role", "seller", "--id", "x", "--name", "X", "--pub", "NPUB",
+          "--regions", "DE,Bavaria"}},
+        {CLI_FAIL,
+         "/nonexistent/g.json",
+         {"add-participant", "/nonexistent/g.json", "--role", "seller", "--id", "x", "--name", "X",
+          "--pub", "NPUB"}},
+        {CLI_FAIL,
+         "line 2",
+         {"add-participant", "BAD", "--role", "seller", "--id", "x", "--name", "X", "--pub",
+          "NPUB"}},
+        {CLI_USAGE, "--id: a node number", {"add-node", "GEN", "--id", "0"}},
+        {CLI_USAGE, "--raft: required", {"add-node", "GEN", "--id", "5"}},
+        {CLI_USAGE, "--http: required", {"add-node", "GEN", "--id", "5", "--raft", "tcp://h:1"}},
+        {CLI_USAGE,
+         "--pub: not 64 hex",
+         {"add-node", "GEN", "--id", "5", "--raft", "tcp://h:1", "--http", "http://h:2", "--pub",
+          "xyz"}},
+        {CLI_FAIL,
+         "would not be a valid genesis",
+         {"add-node", "GEN", "--id", "5", "--raft", "tcp://h:1", "--http", "http://h:2", "--pub",
+          "NPUB", "--operator", "nobody"}},
+        {CLI_FAIL, "/nonexistent/g.json", {"show", "/nonexistent/g.json"}},
+        {CLI_FAIL, "line 2", {"show", "BAD"}},
+        {CLI_USAGE, "missing argument", {"show"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *argv[16];
+        int argc = 0;
+        for (int k = 0; cases[i].argv[k]; k++) {
+            const char *a = cases[i].argv[k];
+            argv[argc++] = (char *)(!strcmp(a, "KEY")     ? brand_key
+                                    : !strcmp(a, "GEN")   ? gen
+                                    : !strcmp(a, "NPUB")  ? npub
+                                    : !strcmp(a, "BAD")   ? bad_json
+                                    : !strcmp(a, "OTHER") ? other
+                                                          : a);
+        }
+        char *before = slurp(gen);
+        char err[2048];
+        int rc = genesis_caught(err, sizeof err, argc, argv);
+        if (rc != cases[i].rc || !strstr(err, cases[i].want))
+            fail_msg("case %zu (genesis %s): exit %d, want %d; printed \"%s\", want \"%s\"", i,
+                     cases[i].argv[0], rc, cases[i].rc, err, cases[i].want);
+        char *after = slurp(gen);
+        assert_string_equal(before, after); /* nothing written */
+        free(before);
+        free(after);
+        assert_int_equal(access(other, F_OK), -1);
+    }
+}
+
 /* Labels must point where phones can reach: local hosts are named, public ones not. */
 static void test_resolver_local_addresses_named(void **st)
 {
@@ -309,6 +623,9 @@ int main(void)
         cmocka_unit_test(test_submit_classify_definite_or_retry),
         cmocka_unit_test(test_sell_code_out_written_first_and_unknown_exit),
         cmocka_unit_test(test_resolver_local_addresses_named),
+        cmocka_unit_test(test_lifecycle_arguments_refused_naming_them),
+        cmocka_unit_test(test_lifecycle_limits_through_the_command),
+        cmocka_unit_test(test_genesis_arguments_refused_naming_them),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -129,6 +129,8 @@ static void test_split_list(void **st)
     assert_int_equal(cli_split_list(out, 4, "DE,,FR"), -1);
     assert_int_equal(cli_split_list(out, 2, "DE,FR,IT"), -1);
     assert_int_equal(cli_split_list(out, 4, "TOOLONGX"), -1);
+    assert_int_equal(cli_split_list(out, 4, "de-by!"), -1); /* six characters, not a code */
+    assert_int_equal(cli_split_list(out, 4, "DE,F1"), -1);
 }
 
 /* ---- units -------------------------------------------------------------------------- */
@@ -205,6 +207,163 @@ static void test_units_file(void **st)
     assert_string_equal(u[1].serial, "A2");
     free(u);
     unlink(path);
+}
+
+/* ---- named limits at their bound and one past it -------------------------------------- */
+
+/* CLI_UNITS_FILE_MAX: a file of exactly that many units is read whole (comments
+ * and blank lines do not count); one unit more is refused naming the file. */
+static void test_units_file_at_limit_and_one_past(void **st)
+{
+    (void)st;
+    char path[] = "/tmp/provena-units-XXXXXX";
+    for (int extra = 0; extra < 2; extra++) {
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        FILE *f = fdopen(fd, "w");
+        fprintf(f, "# header\n\n");
+        for (unsigned i = 0; i < CLI_UNITS_FILE_MAX + (unsigned)extra; i++)
+            fprintf(f, GTIN "/S%u\n", i);
+        fclose(f);
+        gs1_sgtin *u = NULL;
+        size_t n = 0;
+        char e[256] = "";
+        int rc = cli_units_read_file(&u, &n, path, e, sizeof e);
+        if (extra) {
+            assert_int_equal(rc, -1);
+            assert_non_null(strstr(e, path));
+            assert_non_null(strstr(e, "more than 1000000 units"));
+        } else {
+            if (rc != 0)
+                fail_msg("%s", e);
+            assert_int_equal(n, CLI_UNITS_FILE_MAX);
+            assert_string_equal(u[CLI_UNITS_FILE_MAX - 1].serial, "S999999");
+        }
+        free(u);
+        unlink(path);
+        strcpy(path, "/tmp/provena-units-XXXXXX");
+    }
+}
+
+/* CLI_NODES_MAX: a --node list of exactly that many URLs is taken, one more
+ * refused; a URL of 511 bytes (after trailing slashes) is taken, 512 refused. */
+static void test_node_list_at_limit_and_one_past(void **st)
+{
+    (void)st;
+    char list[CLI_NODES_MAX * 32 + 64] = "";
+    for (int i = 0; i < CLI_NODES_MAX + 1; i++) {
+        char one[40];
+        snprintf(one, sizeof one, "%shttp://127.0.0.1:%d/", i ? "," : "", 9000 + i);
+        if (i == CLI_NODES_MAX) {
+            cli_http *h = cli_http_new(list);
+            assert_non_null(h);
+            assert_int_equal(cli_http_nodes(h), CLI_NODES_MAX);
+            assert_string_equal(cli_http_base(h), "http://127.0.0.1:9000");
+            for (int k = 0; k < CLI_NODES_MAX - 1; k++)
+                cli_http_next(h);
+            assert_string_equal(cli_http_base(h), "http://127.0.0.1:9015");
+            cli_http_next(h); /* round robin back to the first */
+            assert_string_equal(cli_http_base(h), "http://127.0.0.1:9000");
+            cli_http_free(h);
+        }
+        strcat(list, one);
+    }
+    assert_null(cli_http_new(list));
+    assert_null(cli_http_new("http://a,,http://b")); /* an empty URL */
+    char url[600];
+    memset(url, 'a', sizeof url);
+    memcpy(url, "http://", 7);
+    url[511] = '/'; /* trailing slashes are dropped before the length check */
+    url[512] = '\0';
+    cli_http *h = cli_http_new(url);
+    assert_non_null(h);
+    assert_int_equal(strlen(cli_http_base(h)), 511);
+    cli_http_free(h);
+    url[511] = 'a';
+    assert_null(cli_http_new(url));
+}
+
+/* CLI_POS_MAX positional arguments (units on the command line of pickup,
+ * deliver, flag, unflag) are taken; one more is a usage error. */
+static void test_parse_positionals_at_limit(void **st)
+{
+    (void)st;
+    static char *argv[CLI_POS_MAX + 1];
+    static const char *pos[CLI_POS_MAX];
+    for (int i = 0; i < CLI_POS_MAX + 1; i++)
+        argv[i] = GTIN "/A1";
+    const cli_spec many = {"provena test", "UNIT...", "test", opts, 3, 1, CLI_POS_MAX};
+    size_t np = 0;
+    assert_int_equal(cli_parse(&many, CLI_POS_MAX, argv, pos, &np, CLI_POS_MAX), CLI_OK);
+    assert_int_equal(np, CLI_POS_MAX);
+    assert_int_equal(cli_parse(&many, CLI_POS_MAX + 1, argv, pos, &np, CLI_POS_MAX), CLI_USAGE);
+}
+
+/* ---- files ------------------------------------------------------------------------------ */
+
+/* cli_file_read: a file of exactly max bytes is read, max + 1 refused "too
+ * large"; a directory is a read error, a missing file names the path. */
+static void test_file_read_bounded_and_errors_named(void **st)
+{
+    (void)st;
+    char dir[] = "/tmp/provena-files-XXXXXX", path[128], e[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/f", dir);
+    FILE *f = fopen(path, "w");
+    fputs("0123456789", f);
+    fclose(f);
+    char *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(cli_file_read(&buf, &len, path, 10, e, sizeof e), 0);
+    assert_int_equal(len, 10);
+    assert_string_equal(buf, "0123456789");
+    free(buf);
+    buf = NULL;
+    assert_int_equal(cli_file_read(&buf, &len, path, 9, e, sizeof e), -1);
+    assert_non_null(strstr(e, "file too large"));
+    assert_null(buf);
+    assert_int_equal(cli_file_read(&buf, &len, dir, 100, e, sizeof e), -1);
+    assert_non_null(strstr(e, "read error"));
+    char missing[160];
+    snprintf(missing, sizeof missing, "%s/none", dir);
+    assert_int_equal(cli_file_read(&buf, &len, missing, 100, e, sizeof e), -1);
+    assert_non_null(strstr(e, missing));
+    /* writes: into a missing directory, and over a directory: refused, nothing left */
+    snprintf(missing, sizeof missing, "%s/no/such", dir);
+    assert_int_equal(cli_file_write_atomic(missing, "x", 1, e, sizeof e), -1);
+    assert_non_null(strstr(e, "no/such.tmp."));
+    char sub[160];
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_int_equal(cli_file_write_atomic(sub, "x", 1, e, sizeof e), -1);
+    assert_non_null(strstr(e, sub));
+    assert_int_equal(cli_file_write_atomic(path, "new", 3, e, sizeof e), 0);
+    assert_int_equal(cli_file_read(&buf, &len, path, 10, e, sizeof e), 0);
+    assert_string_equal(buf, "new");
+    free(buf);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "ls %s | grep -c tmp >/dev/null", dir);
+    assert_int_not_equal(system(cmd), 0); /* no temporary file left behind */
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* PROVENA_NODE and PROVENA_KEY: unset or empty mean the default / none. */
+static void test_env_defaults(void **st)
+{
+    (void)st;
+    setenv("PROVENA_NODE", "", 1);
+    assert_string_equal(cli_env_node(), CLI_NODE_DEFAULT);
+    setenv("PROVENA_NODE", "http://n:1", 1);
+    assert_string_equal(cli_env_node(), "http://n:1");
+    unsetenv("PROVENA_NODE");
+    assert_string_equal(cli_env_node(), CLI_NODE_DEFAULT);
+    setenv("PROVENA_KEY", "", 1);
+    assert_null(cli_env_key());
+    setenv("PROVENA_KEY", "/k", 1);
+    assert_string_equal(cli_env_key(), "/k");
+    unsetenv("PROVENA_KEY");
+    assert_null(cli_env_key());
 }
 
 /* ---- keys --------------------------------------------------------------------------- */
@@ -342,6 +501,11 @@ int main(void)
         cmocka_unit_test(test_unit_element_string),
         cmocka_unit_test(test_unit_bad_check_digit_refused),
         cmocka_unit_test(test_units_file),
+        cmocka_unit_test(test_units_file_at_limit_and_one_past),
+        cmocka_unit_test(test_node_list_at_limit_and_one_past),
+        cmocka_unit_test(test_parse_positionals_at_limit),
+        cmocka_unit_test(test_file_read_bounded_and_errors_named),
+        cmocka_unit_test(test_env_defaults),
         cmocka_unit_test(test_key_roundtrip_0600_no_overwrite),
         cmocka_unit_test(test_key_read_rejects_garbage),
         cmocka_unit_test(test_serials_random_and_gs1_valid),

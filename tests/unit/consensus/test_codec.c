@@ -413,9 +413,8 @@ static void test_codec_hello_bounds(void **state)
     size_t len;
     memset(sig, 0x5a, sizeof sig);
     cons_wire w;
-    assert_int_equal(cons_codec_encode_hello(&buf, &len, CHAIN, 3, ADDR, 2, 1234, sig,
-                                             CONS_HELLO_SIG_MAX),
-                     0);
+    assert_int_equal(
+        cons_codec_encode_hello(&buf, &len, CHAIN, 3, ADDR, 2, 1234, sig, CONS_HELLO_SIG_MAX), 0);
     assert_int_equal(decode(&w, buf, len), 0);
     assert_int_equal(w.kind, CONS_KIND_HELLO);
     assert_int_equal(w.from_id, 3);
@@ -431,9 +430,8 @@ static void test_codec_hello_bounds(void **state)
     assert_int_equal(decode(&w, buf, len - 1), RAFT_MALFORMED); /* truncated */
     free(big);
     free(buf);
-    assert_int_not_equal(cons_codec_encode_hello(&buf, &len, CHAIN, 3, ADDR, 2, 1, sig,
-                                                 CONS_HELLO_SIG_MAX + 1),
-                         0);
+    assert_int_not_equal(
+        cons_codec_encode_hello(&buf, &len, CHAIN, 3, ADDR, 2, 1, sig, CONS_HELLO_SIG_MAX + 1), 0);
     assert_int_not_equal(cons_codec_encode_hello(&buf, &len, CHAIN, 3, ADDR, 0, 1, sig, 8), 0);
     assert_int_equal(cons_codec_encode_hello(&buf, &len, OTHER, 3, ADDR, 2, 1, sig, 8), 0);
     assert_int_equal(decode(&w, buf, len), CONS_CODEC_OTHER_CHAIN);

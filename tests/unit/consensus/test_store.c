@@ -10,6 +10,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <lmdb.h>
+#include <stdio.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -313,6 +316,175 @@ static void test_store_survives_crash_without_close(void **state)
     helper_rmtree(dir);
 }
 
+/* ---- what is on disk is checked, not trusted ---------------------------------------- */
+
+/* Opens the store's LMDB environment directly (the store closed) and writes or
+ * deletes one raw record: a corruption a crash, a disk or a hand could leave. */
+static void raw_edit(const char *dir, const char *db, const void *key, size_t klen, const void *val,
+                     size_t vlen)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
+    assert_int_equal(mdb_env_set_mapsize(env, (size_t)16 << 30), 0);
+    assert_int_equal(mdb_env_open(env, dir, MDB_NOTLS, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, db, 0, &dbi), 0);
+    MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+    if (val)
+        assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    else
+        assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+static void le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * (7 - i)));
+}
+
+/* A store with term 2, vote 1 and entries 1..3, closed. */
+static char *store_with_entries(void)
+{
+    char *dir = helper_tmpdir("corrupt");
+    cons_store *s = open_store(dir);
+    assert_int_equal(cons_store_set_term(s, 2), 0);
+    assert_int_equal(cons_store_set_vote(s, 1), 0);
+    append_n(s, 1, 3, 2);
+    cons_store_close(s);
+    return dir;
+}
+
+/* What opening and loading the store answers: RAFT_CORRUPT (or another
+ * error) with a message, never a crash or entries raft would trip on. */
+static int open_and_load(const char *dir, char *msg, size_t msg_len)
+{
+    cons_store *s = NULL;
+    int rc = cons_store_open(&s, dir, msg, msg_len);
+    if (rc)
+        return rc;
+    loaded l = {0};
+    rc = cons_store_load(s, &l.term, &l.vote, &l.snap, &l.start, &l.e, &l.n);
+    if (rc == 0)
+        unload(&l);
+    else
+        snprintf(msg, msg_len, "%s", cons_store_errmsg(s));
+    cons_store_close(s);
+    return rc;
+}
+
+static void expect_corrupt(char *dir, const char *want)
+{
+    char msg[512] = "";
+    int rc = open_and_load(dir, msg, sizeof msg);
+    if (rc != RAFT_CORRUPT || !strstr(msg, want))
+        fail_msg("got %d \"%s\", want RAFT_CORRUPT \"%s\"", rc, msg, want);
+    helper_rmtree(dir);
+}
+
+static void test_store_corrupt_meta_refused(void **state)
+{
+    (void)state;
+    char *dir = store_with_entries();
+    raw_edit(dir, "meta", "term", 4, "abc", 3);
+    expect_corrupt(dir, "meta term: 3 bytes");
+    dir = store_with_entries();
+    raw_edit(dir, "meta", "vote", 4, "123456789", 9);
+    expect_corrupt(dir, "meta vote: 9 bytes");
+}
+
+static void test_store_corrupt_log_refused(void **state)
+{
+    (void)state;
+    uint8_t key[8], val[16];
+    /* a key that is not an index: the last key is read at open */
+    char *dir = store_with_entries();
+    raw_edit(dir, "log", "zzzz", 4, "x", 1);
+    expect_corrupt(dir, "log key of 4 bytes");
+    /* a hole in the log */
+    dir = store_with_entries();
+    be64(key, 2);
+    raw_edit(dir, "log", key, 8, NULL, 0);
+    expect_corrupt(dir, "log gap: 3 after 1");
+    /* a record shorter than its header */
+    dir = store_with_entries();
+    raw_edit(dir, "log", key, 8, "abc", 3);
+    expect_corrupt(dir, "log record of 8/3 bytes");
+    /* term 0, and an unknown entry type */
+    for (int k = 0; k < 2; k++) {
+        dir = store_with_entries();
+        le64(val, k ? 2 : 0);
+        val[8] = k ? 9 : RAFT_COMMAND;
+        raw_edit(dir, "log", key, 8, val, 10);
+        expect_corrupt(dir, "entry 2: bad term/type");
+    }
+}
+
+static void test_store_corrupt_snapshot_refused(void **state)
+{
+    (void)state;
+    uint8_t snap[28 + 64] = {0};
+    /* shorter than a snapshot header; with no log, open reads it */
+    char *dir = helper_tmpdir("corrupt");
+    cons_store *s = open_store(dir);
+    cons_store_close(s);
+    raw_edit(dir, "meta", "snap", 4, snap, 5);
+    expect_corrupt(dir, "snapshot: 5 bytes");
+    /* a header whose configuration length is 0 */
+    dir = helper_tmpdir("corrupt");
+    s = open_store(dir);
+    cons_store_close(s);
+    le64(snap, 10);
+    raw_edit(dir, "meta", "snap", 4, snap, 28);
+    expect_corrupt(dir, "snapshot: bad header");
+    /* a good snapshot at 10 while the log is 1..3: raft would see a hole */
+    struct raft_configuration conf;
+    raft_configuration_init(&conf);
+    assert_int_equal(raft_configuration_add(&conf, 1, "tcp://127.0.0.1:1", RAFT_VOTER), 0);
+    struct raft_buffer enc;
+    assert_int_equal(raft_configuration_encode(&conf, &enc), 0);
+    raft_configuration_close(&conf);
+    assert_true(enc.len <= 64);
+    le64(snap, 10);
+    le64(snap + 8, 2);
+    le64(snap + 16, 1);
+    snap[24] = (uint8_t)enc.len;
+    memcpy(snap + 28, enc.base, enc.len);
+    dir = store_with_entries();
+    raw_edit(dir, "meta", "snap", 4, snap, 28 + enc.len);
+    raft_free(enc.base);
+    expect_corrupt(dir, "does not meet snapshot 10");
+}
+
+/* A data directory that cannot hold an environment (a file in its place) is
+ * refused at open with the path and LMDB's reason. */
+static void test_store_open_on_a_file_refused(void **state)
+{
+    (void)state;
+    char *dir = helper_tmpdir("notadir");
+    char path[512];
+    snprintf(path, sizeof path, "%s/file", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    cons_store *s = NULL;
+    char msg[512] = "";
+    assert_int_equal(cons_store_open(&s, path, msg, sizeof msg), RAFT_IOERR);
+    assert_non_null(strstr(msg, path));
+    assert_null(s);
+    helper_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +496,10 @@ int main(void)
         cmocka_unit_test(test_store_snapshot_keeps_trailing),
         cmocka_unit_test(test_store_installed_snapshot_replaces_log),
         cmocka_unit_test(test_store_survives_crash_without_close),
+        cmocka_unit_test(test_store_corrupt_meta_refused),
+        cmocka_unit_test(test_store_corrupt_log_refused),
+        cmocka_unit_test(test_store_corrupt_snapshot_refused),
+        cmocka_unit_test(test_store_open_on_a_file_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -422,6 +422,143 @@ static void test_genesis_webauthn_optional_and_bounded(void **state)
     chain_genesis_free(c);
 }
 
+/* ---- counts at their bound and one past it ----------------------------------------- */
+
+/* A distinct valid x-only key per n (secret key n + 0x100, never one of the
+ * example's), as 64 hex characters. */
+static json_t *key_hex(unsigned n)
+{
+    uint8_t sk[CHAIN_SECKEY_LEN] = {0}, pub[CHAIN_KEY_LEN];
+    n += 0x100;
+    sk[29] = (uint8_t)(n >> 16);
+    sk[30] = (uint8_t)(n >> 8);
+    sk[31] = (uint8_t)n;
+    assert_int_equal(chain_key_pub(pub, sk), CHAIN_OK);
+    char hex[2 * CHAIN_KEY_LEN + 1];
+    chain_hex(hex, pub, CHAIN_KEY_LEN);
+    return json_string(hex);
+}
+
+/* The example with `array` grown (copies of its first entry with a fresh id,
+ * key and addresses) to exactly `count` entries. */
+static json_t *grown(const char *array, size_t count)
+{
+    json_t *j = json_deep_copy(example);
+    json_t *arr = json_object_get(j, array);
+    json_t *first = json_array_get(arr, 0);
+    for (size_t i = json_array_size(arr); i < count; i++) {
+        json_t *e = json_deep_copy(first);
+        char buf[64];
+        if (strcmp(array, "nodes") == 0) {
+            json_object_set_new(e, "id", json_integer((json_int_t)i + 100));
+            snprintf(buf, sizeof buf, "tcp://127.0.0.1:%zu", 20000 + i);
+            json_object_set_new(e, "raft", json_string(buf));
+            snprintf(buf, sizeof buf, "http://127.0.0.1:%zu", 30000 + i);
+            json_object_set_new(e, "http", json_string(buf));
+        } else {
+            snprintf(buf, sizeof buf, "%s-%zu", strcmp(array, "brands") == 0 ? "brand" : "part", i);
+            json_object_set_new(e, "id", json_string(buf));
+            if (strcmp(array, "brands") == 0) { /* a company prefix of its own */
+                snprintf(buf, sizeof buf, "95061%02zu", i);
+                json_t *pre = json_array();
+                json_array_append_new(pre, json_string(buf));
+                json_object_set_new(e, "prefixes", pre);
+            }
+        }
+        json_object_set_new(e, "pub",
+                            key_hex((unsigned)(i + (strcmp(array, "nodes") == 0    ? 3000
+                                                    : strcmp(array, "brands") == 0 ? 2000
+                                                                                   : 0))));
+        json_array_append_new(arr, e);
+    }
+    assert_int_equal(json_array_size(arr), count);
+    return j;
+}
+
+/* brands (CHAIN_BRANDS_MAX), participants (CHAIN_PARTICIPANTS_MAX) and nodes
+ * (CHAIN_NODES_MAX): exactly the bound loads with every entry kept, one more
+ * is refused naming the array and the bound. */
+static void test_genesis_counts_at_limit_and_one_past(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *array;
+        size_t max;
+        const char *want;
+    } cases[] = {
+        {"brands", CHAIN_BRANDS_MAX, "brands: needs 1 to 8 entries"},
+        {"participants", CHAIN_PARTICIPANTS_MAX, "participants: needs 0 to 1024 entries"},
+        {"nodes", CHAIN_NODES_MAX, "nodes: needs 1 to 16 entries"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char msg[256] = "";
+        chain_genesis *g = NULL;
+        json_t *j = grown(cases[i].array, cases[i].max);
+        int rc = parse_json(j, msg, sizeof msg, &g);
+        if (rc != CHAIN_OK)
+            fail_msg("%s at %zu: %s", cases[i].array, cases[i].max, msg);
+        size_t got = i == 0 ? g->nbrands : i == 1 ? g->nparticipants : g->nnodes;
+        assert_int_equal(got, cases[i].max);
+        chain_genesis_free(g);
+        json_decref(j);
+        j = grown(cases[i].array, cases[i].max + 1);
+        assert_int_equal(parse_json(j, msg, sizeof msg, NULL), CHAIN_ERR_BAD_GENESIS);
+        assert_string_equal(msg, cases[i].want);
+        json_decref(j);
+    }
+}
+
+/* A brand's company prefixes (CHAIN_PREFIXES_MAX) and a participant's regions
+ * (CHAIN_REGIONS_MAX): the bound loads, one more is refused naming the field. */
+static void test_genesis_prefixes_and_regions_at_limit(void **state)
+{
+    (void)state;
+    char msg[256] = "";
+    chain_genesis *g = NULL;
+    for (size_t extra = 0; extra < 2; extra++) {
+        json_t *j = json_deep_copy(example);
+        json_t *pre = json_array();
+        for (size_t i = 0; i < CHAIN_PREFIXES_MAX + extra; i++) {
+            char buf[16];
+            snprintf(buf, sizeof buf, "95060%02zu", i);
+            json_array_append_new(pre, json_string(buf));
+        }
+        json_object_set_new(json_array_get(json_object_get(j, "brands"), 0), "prefixes", pre);
+        int rc = parse_json(j, msg, sizeof msg, extra ? NULL : &g);
+        if (extra == 0) {
+            if (rc != CHAIN_OK)
+                fail_msg("%d prefixes: %s", CHAIN_PREFIXES_MAX, msg);
+            assert_int_equal(g->brands[0].nprefixes, CHAIN_PREFIXES_MAX);
+            chain_genesis_free(g);
+        } else {
+            assert_int_equal(rc, CHAIN_ERR_BAD_GENESIS);
+            assert_string_equal(msg, "brands[0].prefixes: needs 1 to 8 entries");
+        }
+        json_decref(j);
+    }
+    for (size_t extra = 0; extra < 2; extra++) {
+        json_t *j = json_deep_copy(example);
+        json_t *reg = json_array();
+        for (size_t i = 0; i < CHAIN_REGIONS_MAX + extra; i++) {
+            char buf[8];
+            snprintf(buf, sizeof buf, "DE-%c%c", 'A' + (int)(i / 26), 'A' + (int)(i % 26));
+            json_array_append_new(reg, json_string(buf));
+        }
+        json_object_set_new(json_array_get(json_object_get(j, "participants"), 0), "regions", reg);
+        int rc = parse_json(j, msg, sizeof msg, extra ? NULL : &g);
+        if (extra == 0) {
+            if (rc != CHAIN_OK)
+                fail_msg("%d regions: %s", CHAIN_REGIONS_MAX, msg);
+            assert_int_equal(g->participants[0].nregions, CHAIN_REGIONS_MAX);
+            chain_genesis_free(g);
+        } else {
+            assert_int_equal(rc, CHAIN_ERR_BAD_GENESIS);
+            assert_string_equal(msg, "participants[0].regions: needs 0 to 16 entries");
+        }
+        json_decref(j);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -436,6 +573,8 @@ int main(void)
         cmocka_unit_test(test_genesis_garbage_truncated_and_oversized_refused),
         cmocka_unit_test(test_genesis_load_missing_file_names_path),
         cmocka_unit_test(test_genesis_resolver_optional_and_bounded),
+        cmocka_unit_test(test_genesis_counts_at_limit_and_one_past),
+        cmocka_unit_test(test_genesis_prefixes_and_regions_at_limit),
         cmocka_unit_test(test_genesis_node_tls_pinned),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -169,7 +169,7 @@ static void test_page_has_verdict_and_escapes(void **st)
     assert_non_null(strstr(b.p, "abababababababab"));
     assert_non_null(strstr(b.p, "DE-BY"));
     assert_non_null(strstr(b.p, "Shop One"));
-    assert_non_null(strstr(b.p, "action=\"/api/v1/reports\""));
+    assert_non_null(strstr(b.p, "action=\"/api/v1/reports?lang=en\""));
     assert_non_null(strstr(b.p, "Report suspected fake"));
     assert_null(strstr(b.p, "<script"));
     assert_null(strstr(b.p, "<b>X7")); /* the raw serial never appears */

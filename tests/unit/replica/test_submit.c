@@ -396,6 +396,78 @@ static void test_async_receipt_calls_back_once(void **state)
     submit_reg_free(r);
 }
 
+/* Counts how asynchronous submissions ended, by result. */
+typedef struct async_count {
+    atomic_uint busy, stopping, other;
+} async_count;
+
+static void async_counted(void *ctx, int result, const chain_receipt *rc)
+{
+    (void)rc;
+    async_count *a = ctx;
+    if (result == REPLICA_BUSY)
+        atomic_fetch_add(&a->busy, 1);
+    else if (result == REPLICA_STOPPING)
+        atomic_fetch_add(&a->stopping, 1);
+    else
+        atomic_fetch_add(&a->other, 1);
+}
+
+/* SUBMIT_WAITERS_MAX distinct transactions can wait at once; the next one is
+ * answered busy in the call and not forwarded, while one more submission of
+ * a transaction already waited for still joins its waiter. */
+static void test_submit_waiters_at_limit_then_busy(void **state)
+{
+    fixture *f = *state;
+    submit_reg *r;
+    assert_int_equal(submit_reg_new(&r, f->c, f->g->chain_id, fake_forward, f), CHAIN_OK);
+    static async_count a;
+    memset(&a, 0, sizeof a);
+    uint8_t *first = NULL, id[32];
+    size_t first_len = 0;
+    for (unsigned i = 0; i < SUBMIT_WAITERS_MAX; i++) {
+        uint8_t *tx;
+        size_t len;
+        char serial[16];
+        snprintf(serial, sizeof serial, "w%u", i);
+        make_mint(f, &tx, &len, id, 1, serial);
+        submit_tx_async(r, tx, len, 600000, async_counted, &a);
+        if (i == 0) {
+            first = tx;
+            first_len = len;
+        } else {
+            free(tx);
+        }
+    }
+    assert_int_equal(atomic_load(&a.busy) + atomic_load(&a.other) + atomic_load(&a.stopping), 0);
+    assert_int_equal(submit_waiting(r), SUBMIT_WAITERS_MAX);
+    assert_true(forwards(f) >= SUBMIT_WAITERS_MAX); /* each once, and resent while waiting */
+    /* one more distinct tx: busy at once, never forwarded */
+    uint8_t *tx;
+    size_t len;
+    make_mint(f, &tx, &len, id, 1, "one-past");
+    submit_tx_async(r, tx, len, 600000, async_counted, &a);
+    assert_int_equal(atomic_load(&a.busy), 1);
+    chain_receipt rc;
+    assert_int_equal(submit_tx(r, &rc, tx, len, 100), REPLICA_BUSY); /* and a waiting one */
+    pthread_mutex_lock(&f->mu); /* the last tx forwarded is a waiting one, never this */
+    assert_false(f->last_len == len && memcmp(f->last_tx, tx, len) == 0);
+    pthread_mutex_unlock(&f->mu);
+    assert_int_equal(submit_waiting(r), SUBMIT_WAITERS_MAX);
+    /* the same tx as a waiting one joins it: no new waiter, not busy */
+    submit_tx_async(r, first, first_len, 600000, async_counted, &a);
+    assert_int_equal(atomic_load(&a.busy), 1);
+    assert_int_equal(submit_waiting(r), SUBMIT_WAITERS_MAX);
+    free(tx);
+    free(first);
+    submit_reg_shutdown(r); /* every listener ends, once, with stopping */
+    for (int i = 0; i < 200 && atomic_load(&a.stopping) < SUBMIT_WAITERS_MAX + 1; i++)
+        usleep(50 * 1000);
+    assert_int_equal(atomic_load(&a.stopping), SUBMIT_WAITERS_MAX + 1);
+    assert_int_equal(atomic_load(&a.other), 0);
+    submit_reg_free(r);
+}
+
 static void test_async_refusals_timeout_and_stop(void **state)
 {
     fixture *f = *state;
@@ -784,6 +856,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_submit_wait0_queued_and_forwarded_once, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_async_receipt_calls_back_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_submit_waiters_at_limit_then_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_refusals_timeout_and_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_applier_applies_in_order_and_wakes_the_waiter, setup,
                                         teardown),

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "chain/chain.h"
 #include "genesis/genesis.h"
@@ -37,11 +38,21 @@ typedef struct fixture {
     size_t nnonces;
     uint8_t *last_tx;
     size_t last_len;
+    /* a gate that holds the flusher inside submit (gmu/gcv) */
+    pthread_mutex_t gmu;
+    pthread_cond_t gcv;
+    bool gate, entered;
 } fixture;
 
 static int fake_submit(void *ctx, const uint8_t *tx, size_t len)
 {
     fixture *f = ctx;
+    pthread_mutex_lock(&f->gmu);
+    f->entered = true;
+    pthread_cond_broadcast(&f->gcv);
+    while (f->gate)
+        pthread_cond_wait(&f->gcv, &f->gmu);
+    pthread_mutex_unlock(&f->gmu);
     pthread_mutex_lock(&f->mu);
     int r = f->calls++ < f->refuse_first ? 1 : f->result;
     chain_tx t;
@@ -68,6 +79,8 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     pthread_mutex_init(&f->mu, NULL);
+    pthread_mutex_init(&f->gmu, NULL);
+    pthread_cond_init(&f->gcv, NULL);
     f->result = 0;
     assert_int_equal(chain_key_generate(f->brand_sk, f->brand_pub), CHAIN_OK);
     assert_int_equal(chain_key_generate(f->node_sk, f->node_pub), CHAIN_OK);
@@ -101,6 +114,8 @@ static int teardown(void **state)
         return -1;
     free(f->last_tx);
     pthread_mutex_destroy(&f->mu);
+    pthread_mutex_destroy(&f->gmu);
+    pthread_cond_destroy(&f->gcv);
     free(f);
     return 0;
 }
@@ -225,6 +240,49 @@ static void test_scanq_nonces_continue_before_apply(void **state)
     assert_int_equal(f->listed, 2 * SCANQ_BATCH_MAX + 1);
 }
 
+/* While the flusher is held inside submit, the buffer takes exactly
+ * SCANQ_MAX records and counts the next one as dropped; all of them are
+ * accounted for once the flusher goes on. */
+static void test_scanq_buffer_holds_max_then_drops(void **state)
+{
+    fixture *f = *state;
+    f->gate = true;
+    scanq *q;
+    assert_int_equal(scanq_start(&q, f->c, f->g->chain_id, f->node_sk, fake_submit, f), CHAIN_OK);
+    chain_scan s = a_scan("abc", "DE");
+    scanq_record(q, &s);
+    /* the flush of that one record enters submit within about SCANQ_FLUSH_MS */
+    pthread_mutex_lock(&f->gmu);
+    for (int i = 0; i < 600 && !f->entered; i++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&f->gcv, &f->gmu, &ts);
+    }
+    bool entered = f->entered;
+    pthread_mutex_unlock(&f->gmu);
+    /* no assertion while the flusher is held: a failure must not leave it there */
+    scanq_stats at = {0}, past = {0};
+    if (entered) {
+        for (int i = 0; i < SCANQ_MAX; i++)
+            scanq_record(q, &s);
+        scanq_stats_get(q, &at);
+        scanq_record(q, &s);
+        scanq_stats_get(q, &past);
+    }
+    pthread_mutex_lock(&f->gmu);
+    f->gate = false;
+    pthread_cond_broadcast(&f->gcv);
+    pthread_mutex_unlock(&f->gmu);
+    scanq_stop(q);
+    assert_true(entered);
+    assert_int_equal(at.recorded, 1 + SCANQ_MAX);
+    assert_int_equal(at.dropped, 0);
+    assert_int_equal(past.dropped, 1);
+    assert_int_equal(f->listed, 1 + SCANQ_MAX);
+    assert_int_equal(f->dropped, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +296,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_scanq_refused_batch_counted_in_the_next, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_scanq_nonces_continue_before_apply, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scanq_buffer_holds_max_then_drops, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
