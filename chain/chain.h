@@ -196,11 +196,15 @@ int chain_tls_cert_from_pem(uint8_t der[CHAIN_TLS_CERT_MAX], size_t *der_len, co
  *   id:     [a-z0-9._-]{1,CHAIN_ID_MAX}        — participant, brand ids
  *   region: [A-Z]{2}(-[A-Z0-9]{1,3})?          — ISO 3166 country / subdivision
  *   addr:   1..CHAIN_ADDR_MAX printable, no space — node URLs
+ *   resolver: http:// or https:// and a host, at most CHAIN_RESOLVER_MAX
+ *           printable bytes, no space, '?', '#' nor trailing '/' — the
+ *           network's resolver base URL (genesis "resolver", resolver.set)
  *   pub:    a BIP-340 x-only key that parses */
 bool chain_text_valid(const char *s, size_t n);
 bool chain_id_valid(const char *s, size_t n);
 bool chain_region_valid(const char *s, size_t n);
 bool chain_addr_valid(const char *s, size_t n);
+bool chain_resolver_valid(const char *s, size_t n);
 bool chain_pub_valid(const uint8_t pub[CHAIN_KEY_LEN]);
 void chain_b64url(char *out, const uint8_t *in, size_t n); /* out: 4*ceil(n/3)+1 bytes */
 int chain_unb64url(uint8_t *out, size_t out_len, const char *in, size_t n);
@@ -392,6 +396,7 @@ enum chain_tx_type {
     CHAIN_TX_NODE_ROTATE, /* pins a new TLS certificate for a node */
     CHAIN_TX_TRANSFER_OFFER,  /* owner: a one-time offer anyone with its code may claim */
     CHAIN_TX_TRANSFER_CANCEL, /* owner: withdraws the open offer */
+    CHAIN_TX_RESOLVER_SET,    /* the network's public resolver base URL (overrides genesis's) */
     CHAIN_TX__COUNT
 };
 /* "mint", "pickup", ..., "warranty.activate", "participant.add", "policy.set", "scans" */
@@ -482,6 +487,7 @@ typedef struct chain_tx {
     char raft_addr[CHAIN_ADDR_MAX + 1]; /* node.add */
     char http_addr[CHAIN_ADDR_MAX + 1]; /* node.add */
     chain_policy policy;                /* policy.set */
+    char resolver[CHAIN_RESOLVER_MAX + 1]; /* resolver.set (chain_resolver_valid) */
     chain_scan *scans;                  /* scans: nscans records */
     size_t nscans;
     uint64_t dropped; /* scans: records counted but not listed (overload) */
@@ -952,6 +958,11 @@ uint64_t chain_nonce_next(chain_rd *rd, const uint8_t key[CHAIN_KEY_LEN]);
 
 /* Effective policy for a unit's gtin and lot (lot → gtin → brand → genesis). */
 void chain_policy_effective(chain_rd *rd, chain_policy *out, const char *gtin, const char *lot);
+
+/* The network's current public resolver base URL: the last resolver.set
+ * accepted, else the genesis's, else "" (none named). CHAIN_OK or a storage
+ * error; out is always a terminated string. */
+int chain_resolver_current(chain_rd *rd, char out[CHAIN_RESOLVER_MAX + 1]) CHAIN_WUR;
 
 /* ---- scan aggregates (filled by applying scans transactions) ------------------- */
 

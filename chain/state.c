@@ -13,6 +13,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -640,6 +641,24 @@ uint64_t chain_nonce_next(chain_rd *rd, const uint8_t key[CHAIN_KEY_LEN])
     if (st_uint_get(rd->txn, rd->c->dbi[DB_NONCES], key, CHAIN_KEY_LEN, &last) != CHAIN_OK)
         last = 0;
     return last + 1;
+}
+
+int chain_resolver_current(chain_rd *rd, char out[CHAIN_RESOLVER_MAX + 1])
+{
+    MDB_val v;
+    int rc = st_get(rd->txn, rd->c->dbi[DB_META], "resolver", 8, &v);
+    if (rc == CHAIN_ERR_NOT_FOUND) {
+        snprintf(out, CHAIN_RESOLVER_MAX + 1, "%s", rd->c->g->resolver);
+        return CHAIN_OK;
+    }
+    out[0] = '\0';
+    if (rc)
+        return rc;
+    if (v.mv_size > CHAIN_RESOLVER_MAX)
+        return CHAIN_ERR_STORAGE;
+    memcpy(out, v.mv_data, v.mv_size);
+    out[v.mv_size] = '\0';
+    return CHAIN_OK;
 }
 
 void chain_policy_effective(chain_rd *rd, chain_policy *out, const char *gtin, const char *lot)

@@ -20,7 +20,8 @@
 
 /* The named databases, in snapshot order. */
 enum st_db {
-    DB_META,        /* text key ("chain_id", "head", "applied", "dropped") → CBOR */
+    DB_META,        /* text key ("chain_id", "head", "applied", "dropped") → CBOR;
+                       "resolver" → the URL's bytes (resolver.set) */
     DB_BLOCKS,      /* be64 height → encoded block */
     DB_TXS,         /* tx id → tx record (receipt + where its bytes sit in its block) */
     DB_UNITS,       /* unit key → unit record, and unit key || be32 seq → its event
@@ -224,6 +225,7 @@ int rule_node_add(st_actx *a);
 int rule_node_rotate(st_actx *a);
 int rule_node_remove(st_actx *a);
 int rule_policy_set(st_actx *a);
+int rule_resolver_set(st_actx *a);
 int rule_scans(st_actx *a);
 
 /* Local failures that abort the whole block rather than refuse one tx. */

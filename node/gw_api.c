@@ -496,10 +496,13 @@ static void route_status(gw_req *r)
     }
     status_of(r->g, st);
     chain_head h = {0};
+    char resolver[CHAIN_RESOLVER_MAX + 1] = "";
     chain_rd *rd;
     if (chain_rd_begin(r->g->deps.chain, &rd) == CHAIN_OK) {
         if (chain_head_get(rd, &h) != CHAIN_OK)
             memset(&h, 0, sizeof h);
+        if (chain_resolver_current(rd, resolver) != CHAIN_OK)
+            resolver[0] = '\0';
         chain_rd_end(rd);
     }
     json_t *o = json_object(), *peers = json_array();
@@ -536,6 +539,8 @@ static void route_status(gw_req *r)
                                   json_u64(st->replica.disk_free), "reserve_bytes",
                                   json_u64(st->replica.disk_reserve)));
     hex_set(o, "chain_id", r->g->chain_id, CHAIN_HASH_LEN);
+    /* the network's resolver (resolver.set, else genesis); null when none */
+    json_object_set_new(o, "resolver", resolver[0] ? json_string(resolver) : json_null());
     gw_status_versions(o);
     free(st);
     gw_reply_json(r, 200, o);

@@ -612,6 +612,108 @@ static void test_node_key_may_only_sign_scans(void **state)
     assert_int_equal(hc_mint(e, HK_NODE, HC_GTIN, "L", "A", 1), CHAIN_ERR_WRONG_ROLE);
 }
 
+static int resolver_set(hc_env *e, int who, const char *url)
+{
+    chain_tx tx = hc_tx(CHAIN_TX_RESOLVER_SET);
+    assert_true(strlen(url) < sizeof tx.resolver);
+    memcpy(tx.resolver, url, strlen(url) + 1);
+    return hc_apply1(e, who, &tx, NULL);
+}
+
+static void resolver_is(hc_env *e, const char *want)
+{
+    chain_rd *rd;
+    char got[CHAIN_RESOLVER_MAX + 1];
+    memset(got, 'x', sizeof got);
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_resolver_current(rd, got), CHAIN_OK);
+    chain_rd_end(rd);
+    assert_string_equal(got, want);
+}
+
+/* A URL of exactly len bytes: https://r<pad>.example */
+static void url_of(char *out, size_t len)
+{
+    size_t pad = len - strlen("https://r.example");
+    memcpy(out, "https://r", 9);
+    memset(out + 9, 'a', pad);
+    memcpy(out + 9 + pad, ".example", 9);
+    assert_int_equal(strlen(out), len);
+}
+
+static void test_resolver_set_by_any_brand_replaces_genesis(void **state)
+{
+    hc_env *e = *state;
+    resolver_is(e, e->g->resolver); /* none set: the genesis's */
+    assert_int_equal(resolver_set(e, HK_BRAND, "https://id.acme.example"), CHAIN_OK);
+    resolver_is(e, "https://id.acme.example");
+    /* network-wide, like participants and nodes: another brand's admin may change it */
+    assert_int_equal(resolver_set(e, HK_BRAND2, "http://resolver.example:8080/gs1"), CHAIN_OK);
+    resolver_is(e, "http://resolver.example:8080/gs1");
+    /* the value survives a reopen (it is ledger state) */
+    hc_close(e);
+    hc_reopen(e);
+    resolver_is(e, "http://resolver.example:8080/gs1");
+}
+
+static void test_resolver_set_by_non_brand_refused_wrong_role(void **state)
+{
+    hc_env *e = *state;
+    assert_int_equal(resolver_set(e, HK_BRAND, "https://id.acme.example"), CHAIN_OK);
+    static const int others[] = {HK_CARRIER, HK_SELLER, HK_SERVICE, HK_NODE};
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++)
+        assert_int_equal(resolver_set(e, others[i], "https://evil.example"),
+                         CHAIN_ERR_WRONG_ROLE);
+    assert_int_equal(resolver_set(e, HK_ALICE, "https://evil.example"), CHAIN_ERR_UNKNOWN_SIGNER);
+    resolver_is(e, "https://id.acme.example");
+}
+
+static void test_resolver_set_size_limit_and_forms(void **state)
+{
+    hc_env *e = *state;
+    char url[CHAIN_RESOLVER_MAX + 8];
+    url_of(url, CHAIN_RESOLVER_MAX); /* exactly at the limit: accepted */
+    assert_int_equal(resolver_set(e, HK_BRAND, url), CHAIN_OK);
+    resolver_is(e, url);
+    assert_true(chain_resolver_valid(url, CHAIN_RESOLVER_MAX));
+    /* one past: not a valid resolver, and not storable in a transaction */
+    url_of(url, CHAIN_RESOLVER_MAX + 1);
+    assert_false(chain_resolver_valid(url, CHAIN_RESOLVER_MAX + 1));
+    chain_tx tx = hc_tx(CHAIN_TX_RESOLVER_SET);
+    memcpy(tx.resolver, url, sizeof tx.resolver); /* fills the field with no terminator */
+    assert_int_equal(chain_tx_sign(&tx, e->sk[HK_BRAND]), CHAIN_ERR_TOO_LARGE);
+    uint8_t *enc = NULL;
+    size_t len = 0;
+    assert_int_equal(chain_tx_encode(&enc, &len, &tx), CHAIN_ERR_TOO_LARGE);
+    assert_null(enc);
+    /* refused forms: the genesis rule */
+    static const char *const bad[] = {"https://id.acme.example/", "ftp://id.acme.example",
+                                      "https://", "id.acme.example", "https://a.example?x",
+                                      "https://a.example#x", "https://a b.example"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_false(chain_resolver_valid(bad[i], strlen(bad[i])));
+        tx = hc_tx(CHAIN_TX_RESOLVER_SET);
+        snprintf(tx.resolver, sizeof tx.resolver, "%s", bad[i]);
+        assert_int_equal(chain_tx_sign(&tx, e->sk[HK_BRAND]), CHAIN_ERR_INVALID);
+        assert_int_equal(chain_tx_encode(&enc, &len, &tx), CHAIN_ERR_INVALID);
+    }
+    /* a well-formed encoding with a trailing '/' patched in is refused by the decoder */
+    url_of(url, 40);
+    tx = hc_tx(CHAIN_TX_RESOLVER_SET);
+    memcpy(tx.resolver, url, 41);
+    hc_encode(e, HK_BRAND, &tx, &enc, &len);
+    uint8_t *at = memmem(enc, len, url, 40);
+    assert_non_null(at);
+    at[39] = '/';
+    chain_tx back;
+    char msg[200] = "";
+    assert_int_equal(chain_tx_decode(&back, enc, len, msg, sizeof msg), CHAIN_ERR_INVALID);
+    assert_non_null(strstr(msg, "body.url"));
+    free(enc);
+    url_of(url, CHAIN_RESOLVER_MAX);
+    resolver_is(e, url); /* nothing refused changed it */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -635,6 +737,9 @@ int main(void)
         T(test_scans_by_removed_node_refused_revoked_signer),
         T(test_node_key_may_only_sign_scans),
         T(test_node_rotate_pins_a_fresh_key),
+        T(test_resolver_set_by_any_brand_replaces_genesis),
+        T(test_resolver_set_by_non_brand_refused_wrong_role),
+        T(test_resolver_set_size_limit_and_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
