@@ -227,7 +227,7 @@ static void own_section(gw_buf *b, const gw_view *v)
                       "<textarea id=\"pk-note\" name=\"note\" maxlength=\"256\"></textarea>"
                       "<button type=\"submit\">%s</button></form>"
                       "<form data-act=\"transfer.offer\"><button type=\"submit\">%s</button>"
-                      "<output id=\"pk-offer\"></output></form>"
+                      "<output id=\"pk-offer\"></output><div id=\"pk-qr\" hidden></div></form>"
                       "<form data-act=\"transfer.cancel\"><button type=\"submit\">%s"
                       "</button></form>"
                       "<form data-act=\"flag\"><button type=\"submit\">%s</button></form>"
