@@ -65,6 +65,10 @@ void gw_route_qr_svg(gw_req *r)
     }
     json_error_t je;
     json_t *j = json_loadb((const char *)r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
+    if (j == NULL) {
+        gw_reply_error(r, 400, "malformed_json", "expected {\"url\": \"...\"}");
+        return;
+    }
     const json_t *u = json_object_get(j, "url");
     const char *url = json_string_value(u);
     size_t n = json_is_string(u) ? json_string_length(u) : 0;

@@ -127,6 +127,9 @@
       const [rc] = await signAndSend(pk, type, body, code);
       if (code) {
         document.getElementById("pk-offer").textContent = code;
+        f.querySelector("button").hidden = true; // one open offer at a time
+        const cancel = panel.querySelector('form[data-act="transfer.cancel"]');
+        if (cancel) cancel.hidden = false;
         await showQr(code);
         say("Transfer offered (block " + rc.height + "). Show the code to the new owner: " +
             "it works once, for 7 days.");
