@@ -72,8 +72,7 @@ void gw_route_qr_svg(gw_req *r)
     const json_t *u = json_object_get(j, "url");
     const char *url = json_string_value(u);
     size_t n = json_is_string(u) ? json_string_length(u) : 0;
-    if (!json_is_object(j) || url == NULL || n < 1 || n > LABEL_URL_MAX ||
-        strlen(url) != n ||
+    if (!json_is_object(j) || url == NULL || n < 1 || n > LABEL_URL_MAX || strlen(url) != n ||
         (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)) {
         json_decref(j);
         gw_reply_error(r, 400, "bad_url", "url: an http(s) URL of 1..%d bytes", LABEL_URL_MAX);

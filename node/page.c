@@ -47,7 +47,7 @@ static const char *const css =
     "button.warn{background:#b3141b}"
     "#own form,#own p{margin:0 0 16px}"
     "#pk-offer{display:block;font:600 22px/1.3 ui-monospace,monospace;letter-spacing:.06em;"
-    "margin:12px 0 8px;overflow-wrap:anywhere}"
+    "margin:12px 0 8px;overflow-wrap:anywhere}#pk-offer:empty{display:none}"
     "#pk-qr svg{display:block;max-width:100%;height:auto}"
     "footer{color:#555;font-size:13px;padding:16px;text-align:center}"
     "footer a{color:#1a4f8a}nav{margin-top:8px}nav a{margin:0 6px;display:inline-block;"
