@@ -71,6 +71,7 @@ static const tx_kind kinds[CHAIN_TX__COUNT] = {
     [CHAIN_TX_NODE_ROTATE] = {R_(BRAND), rule_node_rotate, true},
     [CHAIN_TX_TRANSFER_OFFER] = {ROLES_ANY_KEY, rule_transfer_offer, false},
     [CHAIN_TX_TRANSFER_CANCEL] = {ROLES_ANY_KEY, rule_transfer_cancel, false},
+    [CHAIN_TX_RESOLVER_SET] = {R_(BRAND), rule_resolver_set, false},
 };
 
 int st_refuse(st_actx *a, int code, const char *fmt, ...)
@@ -233,7 +234,7 @@ static void set_err(char *errmsg, size_t errmsg_len, const char *what, int rc)
 {
     if (errmsg == NULL || errmsg_len == 0 || errmsg[0] != '\0')
         return;
-    if (rc == CHAIN_ERR_STORAGE)
+    if (rc == CHAIN_ERR_STORAGE || rc == CHAIN_ERR_DISK_FULL)
         snprintf(errmsg, errmsg_len, "apply block: %s: lmdb: %s", what, st_last_lmdb_error());
     else
         snprintf(errmsg, errmsg_len, "apply block: %s: %s", what, chain_err_code(rc));

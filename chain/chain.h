@@ -106,6 +106,8 @@ enum chain_err {
                                      the network asks for) not asserted */
     CHAIN_ERR_WEBAUTHN_SIGNATURE, /* "webauthn_signature": ECDSA P-256 does not verify (a
                                      signature that is not DER included) */
+    CHAIN_ERR_DISK_FULL, /* "disk_full": a write found no space (ENOSPC, EDQUOT); nothing
+                            was written, the same write can succeed once space returns */
     CHAIN_ERR__COUNT
 };
 
@@ -194,11 +196,15 @@ int chain_tls_cert_from_pem(uint8_t der[CHAIN_TLS_CERT_MAX], size_t *der_len, co
  *   id:     [a-z0-9._-]{1,CHAIN_ID_MAX}        — participant, brand ids
  *   region: [A-Z]{2}(-[A-Z0-9]{1,3})?          — ISO 3166 country / subdivision
  *   addr:   1..CHAIN_ADDR_MAX printable, no space — node URLs
+ *   resolver: http:// or https:// and a host, at most CHAIN_RESOLVER_MAX
+ *           printable bytes, no space, '?', '#' nor trailing '/' — the
+ *           network's resolver base URL (genesis "resolver", resolver.set)
  *   pub:    a BIP-340 x-only key that parses */
 bool chain_text_valid(const char *s, size_t n);
 bool chain_id_valid(const char *s, size_t n);
 bool chain_region_valid(const char *s, size_t n);
 bool chain_addr_valid(const char *s, size_t n);
+bool chain_resolver_valid(const char *s, size_t n);
 bool chain_pub_valid(const uint8_t pub[CHAIN_KEY_LEN]);
 void chain_b64url(char *out, const uint8_t *in, size_t n); /* out: 4*ceil(n/3)+1 bytes */
 int chain_unb64url(uint8_t *out, size_t out_len, const char *in, size_t n);
@@ -390,6 +396,7 @@ enum chain_tx_type {
     CHAIN_TX_NODE_ROTATE, /* pins a new TLS certificate for a node */
     CHAIN_TX_TRANSFER_OFFER,  /* owner: a one-time offer anyone with its code may claim */
     CHAIN_TX_TRANSFER_CANCEL, /* owner: withdraws the open offer */
+    CHAIN_TX_RESOLVER_SET,    /* the network's public resolver base URL (overrides genesis's) */
     CHAIN_TX__COUNT
 };
 /* "mint", "pickup", ..., "warranty.activate", "participant.add", "policy.set", "scans" */
@@ -413,7 +420,8 @@ typedef struct chain_scan {
     gs1_sgtin id;                      /* for a probe: the unknown code as scanned */
     uint64_t time;                     /* gateway clock, unix seconds */
     char region[CHAIN_REGION_MAX + 1]; /* "" when unknown */
-    uint8_t client[16];                /* salted, daily-rotated hash of the client address */
+    uint8_t client[16];                /* keyed, daily-rotated hash: bytes 0..7 the client's network
+                                          (/24, /48), 8..15 its address (node/gw_client.c) */
     uint8_t verdict;                   /* verdict the gateway gave (node-defined enum) */
     char note[CHAIN_NOTE_MAX + 1];     /* reports only */
 } chain_scan;
@@ -479,6 +487,7 @@ typedef struct chain_tx {
     char raft_addr[CHAIN_ADDR_MAX + 1]; /* node.add */
     char http_addr[CHAIN_ADDR_MAX + 1]; /* node.add */
     chain_policy policy;                /* policy.set */
+    char resolver[CHAIN_RESOLVER_MAX + 1]; /* resolver.set (chain_resolver_valid) */
     chain_scan *scans;                  /* scans: nscans records */
     size_t nscans;
     uint64_t dropped; /* scans: records counted but not listed (overload) */
@@ -655,6 +664,13 @@ typedef struct chain_options {
 int chain_open(chain **out, const char *dir, const chain_genesis *g, const chain_options *opt,
                char *errmsg, size_t errmsg_len) CHAIN_WUR;
 void chain_close(chain *c);
+
+/* Admission: does tx's signer have standing to put tx on the log (see
+ * standing.c)? Reads c's applied state in one read transaction. CHAIN_OK, or
+ * the code the rules would refuse it with (unknown_signer, revoked_signer,
+ * unknown_unit, bad_state, bad_claim_code, not_owner) and errmsg filled, or a
+ * storage error. tx is borrowed. Thread-safe; never waits for the writer. */
+int chain_tx_standing(chain *c, const chain_tx *tx, char *errmsg, size_t errmsg_len) CHAIN_WUR;
 
 /* Transactions this process already verified (a node's admission precheck).
  * When set, chain_block_apply asks known(ctx, id, raw, len) before checking a
@@ -943,17 +959,23 @@ uint64_t chain_nonce_next(chain_rd *rd, const uint8_t key[CHAIN_KEY_LEN]);
 /* Effective policy for a unit's gtin and lot (lot → gtin → brand → genesis). */
 void chain_policy_effective(chain_rd *rd, chain_policy *out, const char *gtin, const char *lot);
 
+/* The network's current public resolver base URL: the last resolver.set
+ * accepted, else the genesis's, else "" (none named). CHAIN_OK or a storage
+ * error; out is always a terminated string. */
+int chain_resolver_current(chain_rd *rd, char out[CHAIN_RESOLVER_MAX + 1]) CHAIN_WUR;
+
 /* ---- scan aggregates (filled by applying scans transactions) ------------------- */
 
 typedef struct chain_scan_stats {
     uint64_t scans;                 /* all recorded scans of the unit */
-    uint32_t distinct_clients;      /* distinct client hashes seen */
-    uint32_t reports;               /* "suspected fake" reports */
+    uint32_t distinct_clients;      /* distinct client networks (/24, /48) that scanned it */
+    uint32_t reports;               /* networks that reported it as a suspected fake */
     uint64_t first_time, last_time; /* seconds */
     char last_region[CHAIN_REGION_MAX + 1];
-    uint32_t outside_markets;   /* scans from a region outside the lot's markets */
-    uint32_t unsold_public;     /* public scans before sale */
-    uint32_t impossible_travel; /* consecutive scan pairs faster than policy allows */
+    uint32_t outside_markets;   /* networks that scanned it outside the lot's markets */
+    uint32_t unsold_public;     /* networks that scanned it before its sale */
+    uint32_t impossible_travel; /* networks whose scan came faster than policy allows
+                                   after the previous one (tx_scans.c) */
     uint32_t nregions;
     char regions[8][CHAIN_REGION_MAX + 1]; /* most recent distinct regions */
 } chain_scan_stats;

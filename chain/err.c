@@ -65,6 +65,7 @@ static const struct {
                                      "passkey assertion lacks user presence or verification"},
     [CHAIN_ERR_WEBAUTHN_SIGNATURE] = {"webauthn_signature", "passkey signature does not verify"},
 
+    [CHAIN_ERR_DISK_FULL] = {"disk_full", "no space left on the data disk"},
 };
 
 const char *chain_err_code(int err)
@@ -184,6 +185,7 @@ static const char *const tx_type_names[CHAIN_TX__COUNT] = {
     [CHAIN_TX_NODE_ROTATE] = "node.rotate",
     [CHAIN_TX_TRANSFER_OFFER] = "transfer.offer",
     [CHAIN_TX_TRANSFER_CANCEL] = "transfer.cancel",
+    [CHAIN_TX_RESOLVER_SET] = "resolver.set",
 };
 
 const char *chain_tx_type_name(int type)

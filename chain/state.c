@@ -13,6 +13,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -80,11 +81,20 @@ void st_key_unit_split(gs1_sgtin *id, const uint8_t k[ST_UNIT_KEY])
     id->serial[GS1_SERIAL_MAX] = '\0';
 }
 
+int st_err_of_mrc(int mrc)
+{
+    if (mrc == ENOMEM)
+        return CHAIN_ERR_NOMEM;
+    if (mrc == ENOSPC || mrc == EDQUOT) /* MDB_MAP_FULL is not: more disk would not help */
+        return CHAIN_ERR_DISK_FULL;
+    return CHAIN_ERR_STORAGE;
+}
+
 int st_lmdb_err(int mrc, const char *what, char *errmsg, size_t errmsg_len)
 {
     if (errmsg != NULL && errmsg_len > 0)
         snprintf(errmsg, errmsg_len, "%s: lmdb: %s", what, mdb_strerror(mrc));
-    return mrc == ENOMEM ? CHAIN_ERR_NOMEM : CHAIN_ERR_STORAGE;
+    return st_err_of_mrc(mrc);
 }
 
 /* The last LMDB failure on this thread, so the caller that reports a
@@ -103,7 +113,7 @@ static int map_mrc(int mrc)
     if (mrc == MDB_NOTFOUND)
         return CHAIN_ERR_NOT_FOUND;
     last_mrc = mrc;
-    return mrc == ENOMEM ? CHAIN_ERR_NOMEM : CHAIN_ERR_STORAGE;
+    return st_err_of_mrc(mrc);
 }
 
 int st_get(MDB_txn *t, MDB_dbi dbi, const void *k, size_t kl, MDB_val *v)
@@ -631,6 +641,24 @@ uint64_t chain_nonce_next(chain_rd *rd, const uint8_t key[CHAIN_KEY_LEN])
     if (st_uint_get(rd->txn, rd->c->dbi[DB_NONCES], key, CHAIN_KEY_LEN, &last) != CHAIN_OK)
         last = 0;
     return last + 1;
+}
+
+int chain_resolver_current(chain_rd *rd, char out[CHAIN_RESOLVER_MAX + 1])
+{
+    MDB_val v;
+    int rc = st_get(rd->txn, rd->c->dbi[DB_META], "resolver", 8, &v);
+    if (rc == CHAIN_ERR_NOT_FOUND) {
+        snprintf(out, CHAIN_RESOLVER_MAX + 1, "%s", rd->c->g->resolver);
+        return CHAIN_OK;
+    }
+    out[0] = '\0';
+    if (rc)
+        return rc;
+    if (v.mv_size > CHAIN_RESOLVER_MAX)
+        return CHAIN_ERR_STORAGE;
+    memcpy(out, v.mv_data, v.mv_size);
+    out[v.mv_size] = '\0';
+    return CHAIN_OK;
 }
 
 void chain_policy_effective(chain_rd *rd, chain_policy *out, const char *gtin, const char *lot)

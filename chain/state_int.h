@@ -20,7 +20,8 @@
 
 /* The named databases, in snapshot order. */
 enum st_db {
-    DB_META,        /* text key ("chain_id", "head", "applied", "dropped") → CBOR */
+    DB_META,        /* text key ("chain_id", "head", "applied", "dropped") → CBOR;
+                       "resolver" → the URL's bytes (resolver.set) */
     DB_BLOCKS,      /* be64 height → encoded block */
     DB_TXS,         /* tx id → tx record (receipt + where its bytes sit in its block) */
     DB_UNITS,       /* unit key → unit record, and unit key || be32 seq → its event
@@ -100,6 +101,9 @@ void st_be32(uint8_t out[4], uint32_t v);
 
 /* ---- errors: LMDB codes become CHAIN_ERR_STORAGE / NOMEM, with a message ---- */
 int st_lmdb_err(int mrc, const char *what, char *errmsg, size_t errmsg_len);
+/* The chain error of an LMDB / errno code: NOMEM, DISK_FULL (ENOSPC, EDQUOT)
+ * or STORAGE. */
+int st_err_of_mrc(int mrc);
 
 /* pagecache.c: a descriptor of the ledger file for chain_storage_prepare, or -1. */
 int st_pagecache_open(const char *path);
@@ -221,12 +225,13 @@ int rule_node_add(st_actx *a);
 int rule_node_rotate(st_actx *a);
 int rule_node_remove(st_actx *a);
 int rule_policy_set(st_actx *a);
+int rule_resolver_set(st_actx *a);
 int rule_scans(st_actx *a);
 
 /* Local failures that abort the whole block rather than refuse one tx. */
 static inline bool st_fatal(int rc)
 {
-    return rc == CHAIN_ERR_STORAGE || rc == CHAIN_ERR_NOMEM;
+    return rc == CHAIN_ERR_STORAGE || rc == CHAIN_ERR_NOMEM || rc == CHAIN_ERR_DISK_FULL;
 }
 
 /* Owner index maintenance (sale, claim, transfer). */

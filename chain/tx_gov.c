@@ -266,6 +266,15 @@ int rule_node_remove(st_actx *a)
     return st_node_put(a->c, a->txn, &n);
 }
 
+/* Any brand admin, as for the other network-wide acts (participants, nodes):
+ * the last accepted value is the network's resolver from then on. The format
+ * was checked with the body (chain_resolver_valid). */
+int rule_resolver_set(st_actx *a)
+{
+    const char *url = a->tx->resolver;
+    return st_put(a->txn, a->c->dbi[DB_META], "resolver", 8, url, strlen(url), 0);
+}
+
 int rule_policy_set(st_actx *a)
 {
     const chain_tx *tx = a->tx;

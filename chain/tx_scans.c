@@ -2,21 +2,35 @@
  * tx_scans.c — a node-signed batch of public scan records, folded into
  * per-unit aggregates (chain_scan_stats) that every node computes alike.
  *
- * Only a current node key may sign a scans tx. For each record of a known
- * unit: scans (kind scan) or reports (kind report) count up; a client hash
- * first seen for the unit (DB_SCANCLIENTS holds unit||client) counts a
- * distinct client; first/last time are min/max of the gateway times, and the
- * last region follows the latest time; a region outside the lot's markets,
- * and a public scan before sale, are counted. The regions list keeps the 8
- * most recent distinct regions, newest first. Probes, and scans of codes that
- * name no unit, count per GTIN per day (DB_PROBES). impossible_travel counts
- * a scan whose region's country centroid (chain/geo.c) is farther from the
- * unit's latest scan region than the effective policy's travel_kmh allows in
- * the time between them (integer km and seconds; see geo.c on determinism).
+ * Only a current node key may sign a scans tx. Scans of a known unit count
+ * up (scans); first/last time are min/max of the gateway times, the last
+ * region follows the latest time, and the regions list keeps the 8 most
+ * recent distinct regions, newest first. Probes, and any record of a code
+ * that names no unit, count per GTIN per day (DB_PROBES).
+ *
+ * Every signal a verdict rule reads counts NETWORKS, not records or clients:
+ * a record's client hash begins with 8 bytes naming the client's network
+ * (IPv4 /24, IPv6 /48; node/gw_client.c), and each counter below goes up
+ * only the first time a network gives it evidence about the unit
+ * (DB_SCANCLIENTS holds unit || tag || network || 0-padding, one tag per
+ * counter). So one machine, or one subnet, scanning a thousand times or
+ * through every gateway counts once:
+ *   distinct_clients   'c' networks that scanned or reported the unit
+ *   reports            'r' networks that reported it as a suspected fake
+ *   outside_markets    'm' networks that scanned it from a region outside
+ *                          the lot's markets
+ *   unsold_public      'u' networks that scanned it before its sale
+ *   impossible_travel  't' networks whose scan's region (country centroid,
+ *                          chain/geo.c) is farther from the unit's latest
+ *                          scan region than the policy's travel_kmh allows in
+ *                          the time between (integer km and seconds)
+ * The verdict (scan/verdict.c) asks for VERDICT_CORROBORATION networks.
+ *
  * Every public scan of a known unit (kind scan) also counts per (region, UTC day)
  * where it happened ("" when unknown), in DB_PROBES under a key of its own
  * size (REGION_KEY), so the dashboard can say where scans happen rather than
- * where each unit was scanned last.
+ * where each unit was scanned last (records, not networks: a statistic, not a
+ * verdict signal).
  * Cost: O(records), a few LMDB operations each.
  */
 #include <string.h>
@@ -87,6 +101,36 @@ static bool too_fast(const chain_scan_stats *st, const chain_scan *s, uint32_t k
     return (uint64_t)km * 3600u > (uint64_t)kmh * dt;
 }
 
+/* True the first time the network of s gives evidence `tag` about unit key k
+ * (ST_UNIT_KEY bytes), and remembers it. */
+static int first_from_network(st_actx *a, const uint8_t *unit_key, char tag, const chain_scan *s,
+                              bool *first)
+{
+    uint8_t k[ST_CLIENT_KEY];
+    _Static_assert(ST_CLIENT_KEY == ST_UNIT_KEY + 16, "tag, 8 network bytes, 7 zero");
+    memcpy(k, unit_key, ST_UNIT_KEY);
+    memset(k + ST_UNIT_KEY, 0, 16);
+    k[ST_UNIT_KEY] = (uint8_t)tag;
+    memcpy(k + ST_UNIT_KEY + 1, s->client, 8);
+    MDB_val v;
+    int rc = st_get(a->txn, a->c->dbi[DB_SCANCLIENTS], k, sizeof k, &v);
+    *first = rc == CHAIN_ERR_NOT_FOUND;
+    if (*first)
+        rc = st_put(a->txn, a->c->dbi[DB_SCANCLIENTS], k, sizeof k, "", 0, 0);
+    return rc;
+}
+
+/* Counts *counter up when s's network gives evidence `tag` for the first time. */
+static int count_network(st_actx *a, const uint8_t *unit_key, char tag, const chain_scan *s,
+                         uint32_t *counter)
+{
+    bool first;
+    int rc = first_from_network(a, unit_key, tag, s, &first);
+    if (rc == CHAIN_OK && first)
+        (*counter)++;
+    return rc;
+}
+
 static int fold(st_actx *a, const chain_scan *s)
 {
     st_unit u;
@@ -97,7 +141,7 @@ static int fold(st_actx *a, const chain_scan *s)
         return rc;
     if (s->kind == CHAIN_SCAN_SCAN && (rc = count_region(a, s)))
         return rc;
-    uint8_t k[ST_CLIENT_KEY];
+    uint8_t k[ST_UNIT_KEY];
     st_key_unit(k, s->id.gtin, s->id.serial);
     chain_scan_stats st;
     rc = st_stats_get(a->c, a->txn, &st, k);
@@ -105,26 +149,21 @@ static int fold(st_actx *a, const chain_scan *s)
         memset(&st, 0, sizeof st);
     else if (rc)
         return rc;
-    bool first = st.scans == 0 && st.reports == 0;
+    rc = CHAIN_OK;
+    bool first = st.scans == 0 && st.reports == 0 && st.distinct_clients == 0;
     if (s->kind == CHAIN_SCAN_REPORT)
-        st.reports++;
+        rc = count_network(a, k, 'r', s, &st.reports);
     else
         st.scans++;
-    memcpy(k + ST_UNIT_KEY, s->client, 16);
-    MDB_val v;
-    rc = st_get(a->txn, a->c->dbi[DB_SCANCLIENTS], k, sizeof k, &v);
-    if (rc == CHAIN_ERR_NOT_FOUND) {
-        st.distinct_clients++;
-        rc = st_put(a->txn, a->c->dbi[DB_SCANCLIENTS], k, sizeof k, "", 0, 0);
-    }
-    if (rc)
+    if (rc || (rc = count_network(a, k, 'c', s, &st.distinct_clients)))
         return rc;
     if (!first && s->region[0] != '\0') {
         chain_policy pol;
         if ((rc = st_policy_effective(a->c, a->txn, &pol, u.u.id.gtin, u.u.lot)))
             return rc;
-        if (too_fast(&st, s, pol.travel_kmh))
-            st.impossible_travel++;
+        if (too_fast(&st, s, pol.travel_kmh) &&
+            (rc = count_network(a, k, 't', s, &st.impossible_travel)))
+            return rc;
     }
     if (first || s->time < st.first_time)
         st.first_time = s->time;
@@ -137,13 +176,16 @@ static int fold(st_actx *a, const chain_scan *s)
         remember_region(&st, s->region);
         chain_lot lot;
         rc = st_lot_get(a->c, a->txn, &lot, u.u.id.gtin, u.u.lot);
-        if (rc == CHAIN_OK && lot.nmarkets > 0 && !in_markets(&lot, s->region))
-            st.outside_markets++;
-        else if (rc && rc != CHAIN_ERR_NOT_FOUND)
+        if (rc == CHAIN_OK && lot.nmarkets > 0 && !in_markets(&lot, s->region)) {
+            if ((rc = count_network(a, k, 'm', s, &st.outside_markets)))
+                return rc;
+        } else if (rc && rc != CHAIN_ERR_NOT_FOUND) {
             return rc;
+        }
     }
-    if (s->kind == CHAIN_SCAN_SCAN && u.u.state != CHAIN_UNIT_SOLD && u.u.state != CHAIN_UNIT_OWNED)
-        st.unsold_public++;
+    if (s->kind == CHAIN_SCAN_SCAN && u.u.state != CHAIN_UNIT_SOLD &&
+        u.u.state != CHAIN_UNIT_OWNED && (rc = count_network(a, k, 'u', s, &st.unsold_public)))
+        return rc;
     return st_stats_put(a->c, a->txn, &st, k);
 }
 

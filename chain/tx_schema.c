@@ -132,6 +132,9 @@ static const txf f_policy_set[] = {
     NUM("warranty_months", TXF_U32, policy.warranty_months, 0),
     NUM("unsold_scan_suspicious", TXF_BOOL12, policy.unsold_scan_suspicious, 0),
 };
+static const txf f_resolver_set[] = {
+    TEXT("url", TXF_RESOLVER, resolver, REQ),
+};
 static const txf f_scans[] = {
     NUM("dropped", TXF_U64, dropped, 0),
     FIELD("records", TXF_SCANS, REQ),
@@ -164,6 +167,7 @@ static const tx_schema schemas[CHAIN_TX__COUNT] = {
     [CHAIN_TX_NODE_ROTATE] = SCHEMA(f_node_rotate),
     [CHAIN_TX_TRANSFER_OFFER] = SCHEMA(f_transfer_offer),
     [CHAIN_TX_TRANSFER_CANCEL] = SCHEMA(f_unit_only),
+    [CHAIN_TX_RESOLVER_SET] = SCHEMA(f_resolver_set),
 };
 
 const tx_schema *tx_schema_of(int type)
@@ -204,6 +208,7 @@ static const txf_shape shapes[] = {
     [TXF_REGIONS]    = {.value = TXV_TEXT, .array = true, .max = CHAIN_REGIONS_MAX, .size = CHAIN_REGION_MAX + 1},
     [TXF_SCANS]      = {.value = TXV_SCAN, .array = true, .nonempty = true, .max = CHAIN_SCANS_MAX},
     [TXF_CERT]       = {.value = TXV_VBYTES, .size = CHAIN_TLS_CERT_MAX},
+    [TXF_RESOLVER]   = {.value = TXV_TEXT},
 };
 /* clang-format on */
 _Static_assert(sizeof(((chain_tx *)0)->markets[0]) == 3, "markets entries are alpha-2 + NUL");
@@ -218,7 +223,7 @@ const txf_shape *txf_shape_of(const txf *f)
         assert(f->cap == CHAIN_KEY_LEN || f->cap == CHAIN_SIG_LEN);
         return f->cap == CHAIN_SIG_LEN ? &b64 : &b32;
     }
-    assert(f->kind >= TXF_GTIN && f->kind <= TXF_CERT);
+    assert(f->kind >= TXF_GTIN && f->kind <= TXF_RESOLVER);
     return &shapes[f->kind];
 }
 
@@ -583,6 +588,7 @@ bool txf_present(const chain_tx *tx, const txf *f)
     case TXF_NOTE:
     case TXF_REGION:
     case TXF_ADDR:
+    case TXF_RESOLVER:
         return text_at(tx, f)[0] != '\0';
     case TXF_BYTES:
         for (size_t i = 0; i < f->cap; i++)
@@ -660,6 +666,13 @@ static int check_text(const chain_tx *tx, const txf *f, char *errmsg, size_t ele
         if (!tx_addr_valid(s, n))
             return fail(errmsg, elen, CHAIN_ERR_INVALID, "body.%s: not an address", f->key);
         break;
+    case TXF_RESOLVER:
+        if (!chain_resolver_valid(s, n))
+            return fail(errmsg, elen, CHAIN_ERR_INVALID,
+                        "body.%s: not an http(s):// base URL of at most %d bytes without a "
+                        "trailing '/', query or fragment",
+                        f->key, CHAIN_RESOLVER_MAX);
+        break;
     default: /* NAME, NOTE: any text without controls */
         if (!cbu_utf8_valid(s, n))
             return fail(errmsg, elen, CHAIN_ERR_INVALID,
@@ -695,6 +708,7 @@ int txf_check(const chain_tx *tx, const txf *f, char *errmsg, size_t elen)
     case TXF_NOTE:
     case TXF_REGION:
     case TXF_ADDR:
+    case TXF_RESOLVER:
         return check_text(tx, f, errmsg, elen);
     case TXF_KEY:
         if (!tx_pub_valid(tx->key))
@@ -869,6 +883,17 @@ bool chain_id_valid(const char *s, size_t n)
 bool chain_region_valid(const char *s, size_t n)
 {
     return tx_region_valid(s, n);
+}
+
+bool chain_resolver_valid(const char *s, size_t n)
+{
+    size_t scheme = n >= 8 && strncmp(s, "https://", 8) == 0  ? 8
+                    : n >= 7 && strncmp(s, "http://", 7) == 0 ? 7
+                                                              : 0;
+    bool ok = scheme && n > scheme && n <= CHAIN_RESOLVER_MAX && s[n - 1] != '/';
+    for (size_t i = 0; ok && i < n; i++)
+        ok = s[i] > ' ' && s[i] < 0x7f && s[i] != '?' && s[i] != '#';
+    return ok;
 }
 
 bool chain_addr_valid(const char *s, size_t n)

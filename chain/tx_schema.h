@@ -59,6 +59,8 @@ enum txf_kind {
     TXF_REGIONS,    /* regions/nregions: array of region text */
     TXF_SCANS,      /* scans/nscans: array of scan record maps */
     TXF_CERT,       /* tls/tls_len: bstr, a pinnable TLS certificate (chain_tls_cert_check) */
+    TXF_RESOLVER,   /* char[CHAIN_RESOLVER_MAX + 1] at off: chain_resolver_valid (last kind:
+                       txf_shape_of asserts the range) */
 };
 
 #define TXF_REQUIRED 1u

@@ -239,11 +239,12 @@ int cli_audit_file(const char *cmd, const char *file, const chain_genesis *g, bo
  * local-network name"), or NULL (a public address, or a DNS name: not looked
  * up). Pure. */
 const char *cli_resolver_local(const char *url);
-/* The resolver labels carry: given (--resolver), else the genesis's (when not
- * ""), else the first URL of the node list (in buf). Warns on stderr, naming
- * cmd, when it is local (cli_resolver_local). */
+/* The resolver labels carry: given (--resolver), else the network's (the
+ * node's current one, else the genesis's; when not ""), else the first URL of
+ * the node list (in buf). Warns on stderr, naming cmd, when it is local
+ * (cli_resolver_local). */
 const char *cli_resolver_pick(char *buf, size_t buf_len, const char *given,
-                              const char *genesis_resolver, const char *node, const char *cmd);
+                              const char *network_resolver, const char *node, const char *cmd);
 int cli_cmd_epcis(int argc, char **argv);     /* cli_epcis.c: epcis export */
 int cli_cmd_dashboard(int argc, char **argv); /* cli_dashboard.c: dashboard login */
 

@@ -788,6 +788,44 @@ static int verb_policy(int argc, char **argv)
     return rc;
 }
 
+/* provena resolver set URL: the network's public resolver base URL (brand). */
+static int verb_resolver(int argc, char **argv)
+{
+    if (argc < 1 || strcmp(argv[0], "set") != 0) {
+        bool help = argc > 0 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"));
+        fprintf(help ? stdout : stderr, "usage: provena resolver set URL --key FILE\n");
+        return help ? CLI_OK : CLI_USAGE;
+    }
+    lc c;
+    lc_init(&c, "provena resolver set");
+    const cli_opt opts[] = {LC_OPTS(c)};
+    const cli_spec spec = {c.cmd,
+                           "URL",
+                           "Sets the network's public resolver base URL, the one labels carry "
+                           "from then on (brand; every node must run a version that knows "
+                           "resolver.set).",
+                           opts,
+                           sizeof opts / sizeof *opts,
+                           1,
+                           1};
+    const char *pos[1];
+    size_t np;
+    int rc = cli_parse(&spec, argc - 1, argv + 1, pos, &np, 1);
+    if (rc != CLI_OK)
+        return rc;
+    chain_tx tx = {.type = CHAIN_TX_RESOLVER_SET};
+    if (!chain_resolver_valid(pos[0], strlen(pos[0])))
+        return cli_usage_err(c.cmd,
+                             "URL: '%s' is not an http(s):// base URL of at most %d bytes "
+                             "without a trailing '/', query or fragment",
+                             pos[0], CHAIN_RESOLVER_MAX);
+    snprintf(tx.resolver, sizeof tx.resolver, "%s", pos[0]);
+    if ((rc = lc_open(&c)) == CLI_OK)
+        rc = lc_send(&c, &tx, "resolver set");
+    lc_close(&c);
+    return rc;
+}
+
 /* ---- dispatcher ----------------------------------------------------------------------- */
 
 static int v_pickup(int argc, char **argv)
@@ -814,7 +852,7 @@ static const struct {
     {"pickup", v_pickup},  {"deliver", v_deliver},      {"sell", verb_sell},
     {"claim", verb_claim}, {"transfer", verb_transfer}, {"warranty", verb_warranty},
     {"flag", v_flag},      {"unflag", v_unflag},        {"participant", verb_participant},
-    {"node", verb_node},   {"policy", verb_policy},
+    {"node", verb_node},   {"policy", verb_policy},     {"resolver", verb_resolver},
 };
 
 bool cli_is_lifecycle(const char *verb)

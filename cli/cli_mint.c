@@ -758,6 +758,22 @@ static void warn_not_brand(const char *cmd, const chain_genesis *g,
         fprintf(stderr, "%s: warning: --key is not a brand key in the genesis\n", cmd);
 }
 
+/* The network's current resolver as the node reports it (/api/v1/status
+ * "resolver": the last resolver.set, else the genesis's). False when the node
+ * names none or does not know the field (a node before resolver.set). */
+static bool network_resolver(char out[CHAIN_RESOLVER_MAX + 1], cli_http *h)
+{
+    char e[256];
+    json_t *st = cli_http_get_json(h, "/api/v1/status", e, sizeof e);
+    json_t *v = st ? json_object_get(st, "resolver") : NULL;
+    const char *s = json_string_value(v);
+    bool ok = s && chain_resolver_valid(s, json_string_length(v));
+    if (ok)
+        snprintf(out, CHAIN_RESOLVER_MAX + 1, "%s", s);
+    json_decref(st);
+    return ok;
+}
+
 int cli_cmd_mint(int argc, char **argv)
 {
     static const char cmd[] = "provena mint";
@@ -776,7 +792,9 @@ int cli_cmd_mint(int argc, char **argv)
         {"count", "N", "units to mint", &count_s, NULL},
         {"labels", "DIR", "write an SVG + PNG label per unit and printable sheets", &m.labels_dir,
          NULL},
-        {"resolver", "URL", "label resolver (default: the genesis's, else the node URL)",
+        {"resolver", "URL",
+         "label resolver (default: the network's current one, set by resolver.set or the "
+         "genesis, else the node URL)",
          &m.resolver, NULL},
         {"csv", "FILE", "also write gtin,serial,lot,expiry,url per unit", &csv_path, NULL},
         {"batch", "N", "units per mint tx (default 10000)", &batch_s, NULL},
@@ -827,7 +845,11 @@ int cli_cmd_mint(int argc, char **argv)
         cli_fail(cmd, "%s", h ? e : "out of memory");
         goto out;
     }
-    m.resolver = cli_resolver_pick(resolver, sizeof resolver, m.resolver, g->resolver, node, cmd);
+    char current[CHAIN_RESOLVER_MAX + 1];
+    const char *network = g->resolver;
+    if (!m.resolver && !dry_run && network_resolver(current, h))
+        network = current;
+    m.resolver = cli_resolver_pick(resolver, sizeof resolver, m.resolver, network, node, cmd);
     warn_not_brand(cmd, g, pub);
     if (csv_path) {
         csv = fopen(csv_path, "w");

@@ -76,11 +76,11 @@ const char *cli_resolver_local(const char *url)
 }
 
 const char *cli_resolver_pick(char *buf, size_t buf_len, const char *given,
-                              const char *genesis_resolver, const char *node, const char *cmd)
+                              const char *network_resolver, const char *node, const char *cmd)
 {
     const char *r = given;
-    if (!r && genesis_resolver && genesis_resolver[0])
-        r = genesis_resolver;
+    if (!r && network_resolver && network_resolver[0])
+        r = network_resolver;
     if (!r) {
         /* the first node of a --node list */
         size_t n = strcspn(node, ",");

@@ -16,7 +16,9 @@
  * did not hand the tx over. The loop moves on to the next node; when every
  * node of the list answered so and no other answer came (so no node can hold
  * the tx), it stops at once with REFUSED and the node's message, instead of
- * retrying until the deadline.
+ * retrying until the deadline. The other: 507 disk_full before any answer
+ * that could mean a node holds the tx: that node wrote nothing, so it is
+ * reported at once as refused (disk_full).
  *
  *   classify(answer) --accepted--> ACCEPTED
  *                    --receipt rejected / 400 / 413 / 415--> REFUSED
@@ -81,6 +83,12 @@ int cli_submit_bytes(cli_http *h, json_t **receipt, char *errmsg, size_t errmsg_
                     snprintf(errmsg, errmsg_len, "%s", e);
                     return CLI_SUBMIT_REFUSED;
                 }
+            } else if (r.status == 507 && !maybe_sent) {
+                /* disk full: the node wrote nothing, and no earlier try can
+                 * have handed the tx over — a definite "not now", said at once */
+                cli_http_error_text(errmsg, errmsg_len, &r);
+                cli_resp_free(&r);
+                return CLI_SUBMIT_REFUSED;
             } else {
                 maybe_sent = true;
                 int c = cli_submit_classify(r.status, r.body, r.len, receipt);

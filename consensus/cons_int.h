@@ -102,8 +102,10 @@ struct cons {
     uint64_t restore_index; /* index of the snapshot raft may restore next */
     /* snapshot_put requests not completed yet. libraft 0.22 answers an
      * InstallSnapshot that arrives while a snapshot is being taken or persisted
-     * with RAFT_BUSY and never frees its conf and data, so the loop drops such a
-     * message itself (the leader retries); see deliver_inbox. */
+     * with RAFT_BUSY and never frees its conf and data, or, while one is being
+     * taken, parks it and then persists a NULL request when the take completes
+     * (takeSnapshotCb, a segfault; fixture seed 379603272), so the loop drops
+     * such a message itself (the leader retries); see deliver_inbox. */
     unsigned snapshot_puts;
     uint64_t installs_dropped_busy;
     cons_snap_seen snap_seen; /* snapshots handed out by snapshot_get (cons_guard.c) */

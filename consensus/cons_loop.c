@@ -588,7 +588,12 @@ void *cons_loop_main(void *arg)
         if (stop)
             handle_stop(c, cons_now_ms());
         cons_io_flush(c);
-        cons_guard_pins(c, cons_now_ms());
+        /* A halted server (removed from the network, or stopped by a fault)
+         * sends nothing: no HELLOs to members that no longer pin its key
+         * (they refuse and close, and nng 1.5.2 has crashed sending on a TLS
+         * push socket in that churn). */
+        if (c->state != CONS_HALTED)
+            cons_guard_pins(c, cons_now_ms());
         publish_status(c);
     }
     return NULL;

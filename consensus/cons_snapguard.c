@@ -22,11 +22,8 @@
 
 #include <string.h>
 
-bool cons_guard_append_entries(const struct raft *r, struct raft_message *m)
+static bool guard_stall(const struct raft *r, struct raft_append_entries *a)
 {
-    if (m->type != RAFT_APPEND_ENTRIES)
-        return false;
-    struct raft_append_entries *a = &m->append_entries;
     raft_index snap = r->trail.snapshot.index;
     raft_term snap_term = r->trail.snapshot.term;
     raft_index prev = a->prev_log_index;
@@ -54,6 +51,37 @@ bool cons_guard_append_entries(const struct raft *r, struct raft_message *m)
     a->prev_log_index = snap;
     a->prev_log_term = snap_term;
     return true;
+}
+
+/*
+ * Commit index going backwards. On an AppendEntries libraft 0.22.1 sets
+ * commit_index = min(leader_commit, prev_log_index + n_entries) whenever
+ * leader_commit is above its commit index (replication.c), also when the
+ * entries end below it: a heartbeat with prev 64 and no entries, sent while
+ * the leader's view of this follower lagged (acks lost), took a follower
+ * from commit 65 back to 64 with entry 65 already applied. Its next snapshot
+ * was then labelled 64 but held the state after 65; a server that installed
+ * it applied 65 a second time (the fixture's snapshots+partitions mode, seed
+ * 45515235). When the message cannot raise the commit index, its
+ * leader_commit is lowered to ours so raft leaves the commit index alone, as
+ * the rule intends; everything else about the message is unchanged.
+ */
+static bool guard_commit_back(const struct raft *r, struct raft_append_entries *a)
+{
+    if (a->leader_commit <= r->commit_index ||
+        a->prev_log_index + a->n_entries >= r->commit_index)
+        return false;
+    a->leader_commit = r->commit_index;
+    return true;
+}
+
+bool cons_guard_append_entries(const struct raft *r, struct raft_message *m)
+{
+    if (m->type != RAFT_APPEND_ENTRIES)
+        return false;
+    bool stall = guard_stall(r, &m->append_entries);
+    bool commit = guard_commit_back(r, &m->append_entries);
+    return stall || commit;
 }
 
 /*

@@ -414,13 +414,7 @@ static int parse_resolver(gctx *c, const json_t *v, chain_genesis *g)
         return 0;
     const char *s = json_string_value(v);
     size_t n = json_is_string(v) ? json_string_length(v) : 0;
-    size_t scheme = s && strncmp(s, "https://", 8) == 0  ? 8
-                    : s && strncmp(s, "http://", 7) == 0 ? 7
-                                                         : 0;
-    bool ok = scheme && n > scheme && n <= CHAIN_RESOLVER_MAX && s[n - 1] != '/';
-    for (size_t i = 0; ok && i < n; i++)
-        ok = s[i] > ' ' && s[i] < 0x7f && s[i] != '?' && s[i] != '#';
-    if (!ok)
+    if (s == NULL || strlen(s) != n || !chain_resolver_valid(s, n))
         return gfail(c, "resolver: not an http(s):// base URL of at most 128 bytes without a "
                         "trailing '/', query or fragment");
     memcpy(g->resolver, s, n + 1);

@@ -1,7 +1,7 @@
 /*
  * gateway.c — libmicrohttpd glue: the daemon, one access handler that routes
  * every request through the route table (gw_api.c), the body limit, the
- * response builder, the per-day client-hash salt, and a small worker pool.
+ * response builder, who the client is (gw_client.c), and a small worker pool.
  *
  * Request life: the first call of the access handler allocates a gw_req,
  * matches the route (404 / 405), refuses a Content-Length over GW_BODY_MAX
@@ -26,6 +26,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -150,38 +151,41 @@ void gw_reply_chain_err(gw_req *r, int err, const char *detail)
                    chain_strerror(err), detail && detail[0] ? ": " : "", detail ? detail : "");
 }
 
-/* ---- client identity: a salted, daily-rotated hash, never the address -------------- */
+/* ---- client identity: a keyed, daily-rotated hash, never the address -------------- */
 
-static void client_hash(gw *g, uint8_t out[GW_CLIENT_LEN], struct MHD_Connection *conn,
-                        uint64_t now)
+/* The client's address: the peer's, or — when the peer is the trusted proxy —
+ * the last address of its X-Forwarded-For (the one the proxy itself saw;
+ * earlier entries are the client's own claims). Then its hash, and the region
+ * the gateway knows: the trusted proxy's region header, else GeoIP. */
+static void client_identify(gw_req *r)
 {
-    uint8_t msg[32 + 16];
-    size_t n = 32;
+    gw *g = r->g;
     const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-    uint64_t day = now / 86400000;
-    pthread_mutex_lock(&g->salt_mu);
-    if (day != g->salt_day) {
-        /* a new UTC day: yesterday's hashes can no longer be linked to today's */
-        if (getrandom(g->salt, sizeof g->salt, 0) != (ssize_t)sizeof g->salt)
-            for (size_t i = 0; i < sizeof g->salt; i++)
-                g->salt[i] ^= (uint8_t)(now >> (i % 8)) ^ (uint8_t)rand();
-        g->salt_day = day;
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    gw_addr a, *ap = NULL;
+    if (ci && gw_addr_of_sockaddr(&a, ci->client_addr))
+        ap = &a;
+    bool via_proxy = ap && g->has_proxy && gw_addr_equal(ap, &g->proxy);
+    if (via_proxy) {
+        const char *xff = gw_header(r, "X-Forwarded-For");
+        if (xff) {
+            const char *last = strrchr(xff, ',');
+            last = last ? last + 1 : xff;
+            gw_addr fwd;
+            if (gw_addr_parse(&fwd, last, strlen(last)))
+                a = fwd;
+        }
     }
-    memcpy(msg, g->salt, 32);
-    pthread_mutex_unlock(&g->salt_mu);
-    if (sa && sa->sa_family == AF_INET) {
-        memcpy(msg + n, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
-        n += 4;
-    } else if (sa && sa->sa_family == AF_INET6) {
-        memcpy(msg + n, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
-        n += 16;
+    gw_client_hash(r->client, g->client_key, r->now_ms / 86400000, ap);
+    r->region[0] = '\0';
+    if (via_proxy && g->region_header) {
+        const char *h = gw_header(r, g->region_header);
+        if (h && gw_region_norm(r->region, h, strlen(h)))
+            return;
+        r->region[0] = '\0';
     }
-    uint8_t h[CHAIN_HASH_LEN];
-    chain_tagged_hash(h, "provena/client/v1", msg, n);
-    memcpy(out, h, GW_CLIENT_LEN);
-    explicit_bzero(msg, sizeof msg);
+    if (ap && !gw_geo_country(g->geo, ap, r->region))
+        r->region[0] = '\0';
 }
 
 void gw_record_scan(gw_req *r, const chain_scan *s)
@@ -301,8 +305,11 @@ static enum MHD_Result queue(gw_req *r)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->cookie);
         explicit_bzero(r->cookie, strlen(r->cookie));
     }
-    if (r->status == 429 || r->status == 503)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    if (r->status == 429 || r->status == 503 || r->status == 507) {
+        char ra[24];
+        snprintf(ra, sizeof ra, "%u", r->retry_after_s ? r->retry_after_s : 1);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
     enum MHD_Result ok = MHD_queue_response(r->conn, r->status, resp);
     MHD_destroy_response(resp);
     metrics_request(r->g->metrics, r->route, r->status);
@@ -318,7 +325,7 @@ static bool wants_json(gw_req *r)
 static void dispatch(gw_req *r)
 {
     r->want_json = wants_json(r);
-    client_hash(r->g, r->client, r->conn, r->now_ms);
+    client_identify(r);
     gw_routes[r->route].fn(r);
     if (r->state == GW_REQ_READING) /* neither answered nor suspended */
         gw_reply_error(r, 500, "internal", "handler gave no answer");
@@ -563,20 +570,34 @@ int gw_start(gw **out, const gw_config *cfg, const gw_deps *deps, char *errmsg, 
     }
     g->deps = *deps;
     memcpy(g->chain_id, deps->genesis->chain_id, CHAIN_HASH_LEN);
-    pthread_mutex_init(&g->salt_mu, NULL);
     pthread_mutex_init(&g->pool_mu, NULL);
     pthread_cond_init(&g->pool_cv, NULL);
-    g->salt_day = UINT64_MAX;
+    gw_client_key(g->client_key, g->chain_id, cfg->scan_secret);
+    if (cfg->trusted_proxy) {
+        if (!gw_addr_parse(&g->proxy, cfg->trusted_proxy, strlen(cfg->trusted_proxy))) {
+            snprintf(errmsg, errmsg_len, "trusted proxy %s: not an IP address", cfg->trusted_proxy);
+            goto fail;
+        }
+        g->has_proxy = true;
+    }
+    if ((cfg->geoip4 || cfg->geoip6) &&
+        gw_geo_open(&g->geo, cfg->geoip4, cfg->geoip6, errmsg, errmsg_len) != 0)
+        goto fail;
     /* PROVENA_GW_RATE=off|N (requests/s per client) overrides the default, for
      * benchmarks from one address and for tests. */
     unsigned rate = env_unsigned("PROVENA_GW_RATE", GW_RATE_PER_S);
     unsigned burst = env_unsigned("PROVENA_GW_BURST", rate ? GW_RATE_BURST : 0);
     g->rate = gw_rate_new(rate, burst < rate ? rate : burst);
+    g->report_unit = gw_rate_new(GW_REPORT_UNIT_PER_DAY / 86400.0, GW_REPORT_UNIT_PER_DAY);
+    double tx_rate = cfg->tx_rate == 0 ? GW_TX_RATE : cfg->tx_rate < 0 ? 0 : cfg->tx_rate;
+    unsigned tx_burst = cfg->tx_burst ? cfg->tx_burst : GW_TX_BURST;
+    g->tx_client = gw_rate_new(tx_rate, tx_burst);
+    g->tx_signer = gw_rate_new(tx_rate, tx_burst);
     g->metrics = metrics_new(route_names, gw_nroutes + 1);
     g->region_header = cfg->region_header ? strdup(cfg->region_header) : NULL;
     g->admin_token = cfg->admin_token ? strdup(cfg->admin_token) : NULL;
-    if (!g->rate || !g->metrics || (cfg->region_header && !g->region_header) ||
-        (cfg->admin_token && !g->admin_token)) {
+    if (!g->rate || !g->report_unit || !g->tx_client || !g->tx_signer || !g->metrics ||
+        (cfg->region_header && !g->region_header) || (cfg->admin_token && !g->admin_token)) {
         snprintf(errmsg, errmsg_len, "gateway: out of memory");
         goto fail;
     }
@@ -622,6 +643,13 @@ int gw_start(gw **out, const gw_config *cfg, const gw_deps *deps, char *errmsg, 
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (unsigned)n : 2;
     }
+    /* One address may hold at most conn_per_client connections: one client
+     * must not use up GW_CONN_MAX and make everyone else wait in the backlog.
+     * Behind a proxy every client shares its address, so the operator raises
+     * or lifts the cap there and the proxy enforces its own. */
+    unsigned per_ip = cfg->conn_per_client == 0          ? GW_CONN_PER_CLIENT
+                      : cfg->conn_per_client == UINT_MAX ? 0
+                                                         : cfg->conn_per_client;
     /* HTTPS through libmicrohttpd's GnuTLS: the certificate and key from
      * memory (read by the node from files only its user may read), TLS 1.2 or
      * later only. Without them the options list below is empty. */
@@ -641,7 +669,8 @@ int gw_start(gw **out, const gw_config *cfg, const gw_deps *deps, char *errmsg, 
             MHD_USE_ERROR_LOG | (g->tls ? MHD_USE_TLS : 0),
         0, NULL, NULL, on_access, g, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)GW_CONN_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)GW_CONN_MAX,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)GW_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)GW_CONN_MEMORY,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, g, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape,
         NULL, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
@@ -677,6 +706,10 @@ void gw_stop(gw *g)
         close(lfd);
     metrics_free(g->metrics);
     gw_rate_free(g->rate);
+    gw_rate_free(g->report_unit);
+    gw_rate_free(g->tx_client);
+    gw_rate_free(g->tx_signer);
+    gw_geo_close(g->geo);
     free(g->region_header);
     if (g->admin_token)
         explicit_bzero(g->admin_token, strlen(g->admin_token));
@@ -686,10 +719,9 @@ void gw_stop(gw *g)
     free(g->tls_key);
     free(g->tls_cert);
     gw_sessions_free(g->sessions);
-    pthread_mutex_destroy(&g->salt_mu);
     pthread_mutex_destroy(&g->pool_mu);
     pthread_cond_destroy(&g->pool_cv);
-    explicit_bzero(g->salt, sizeof g->salt);
+    explicit_bzero(g->client_key, sizeof g->client_key);
     free(g);
 }
 

@@ -39,14 +39,26 @@ typedef struct gw_deps {
     scanq *scanq;         /* public scans/probes/reports; NULL: only counted in metrics */
 } gw_deps;
 
+#define GW_CONN_PER_CLIENT     64   /* default: concurrent connections from one address */
+#define GW_TX_RATE             2000 /* default: transactions/s per client and per signer */
+#define GW_TX_BURST            8192 /* default burst of each (a few full batches) */
+#define GW_REPORT_UNIT_PER_DAY 1    /* reports one client may file about one unit a day */
+
 typedef struct gw_config {
-    const char *listen;        /* "http://127.0.0.1:8101" or "127.0.0.1:8101" */
-    const char *region_header; /* header a fronting proxy sets with the ISO region, or NULL */
-    const char *admin_token;   /* dashboard break-glass token, or NULL */
-    const char *tls_cert_pem;  /* HTTPS: certificate chain, PEM text; NULL: plain HTTP */
-    const char *tls_key_pem;   /* HTTPS: its private key, PEM text (copied, wiped at stop) */
-    unsigned session_ttl_s;    /* dashboard session lifetime; 0: GW_SESSION_TTL_S */
-    unsigned threads;          /* worker threads; 0: number of cores */
+    const char *listen;          /* "http://127.0.0.1:8101" or "127.0.0.1:8101" */
+    const char *trusted_proxy;   /* address of the fronting proxy whose X-Forwarded-For and
+                                    region header are believed, or NULL */
+    const char *region_header;   /* header that proxy sets with the ISO region, or NULL */
+    const char *geoip4, *geoip6; /* libGeoIP country databases, or NULL */
+    const char *scan_secret;     /* network secret of client hashes, or NULL (public key) */
+    unsigned conn_per_client;    /* 0: GW_CONN_PER_CLIENT; UINT_MAX: no cap */
+    double tx_rate;              /* 0: GW_TX_RATE; < 0: off */
+    unsigned tx_burst;           /* 0: GW_TX_BURST */
+    const char *admin_token;     /* dashboard break-glass token, or NULL */
+    const char *tls_cert_pem;    /* HTTPS: certificate chain, PEM text; NULL: plain HTTP */
+    const char *tls_key_pem;     /* HTTPS: its private key, PEM text (copied, wiped at stop) */
+    unsigned session_ttl_s;      /* dashboard session lifetime; 0: GW_SESSION_TTL_S */
+    unsigned threads;            /* worker threads; 0: number of cores */
 } gw_config;
 
 /* Starts listening. deps is copied. Returns 0, or -1 with errmsg filled

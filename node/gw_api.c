@@ -496,10 +496,13 @@ static void route_status(gw_req *r)
     }
     status_of(r->g, st);
     chain_head h = {0};
+    char resolver[CHAIN_RESOLVER_MAX + 1] = "";
     chain_rd *rd;
     if (chain_rd_begin(r->g->deps.chain, &rd) == CHAIN_OK) {
         if (chain_head_get(rd, &h) != CHAIN_OK)
             memset(&h, 0, sizeof h);
+        if (chain_resolver_current(rd, resolver) != CHAIN_OK)
+            resolver[0] = '\0';
         chain_rd_end(rd);
     }
     json_t *o = json_object(), *peers = json_array();
@@ -531,7 +534,13 @@ static void route_status(gw_req *r)
         json_array_append_new(peers, po);
     }
     json_object_set_new(o, "peers", peers);
+    json_object_set_new(o, "disk",
+                        json_pack("{s:b,s:o,s:o}", "full", st->replica.disk_full, "free_bytes",
+                                  json_u64(st->replica.disk_free), "reserve_bytes",
+                                  json_u64(st->replica.disk_reserve)));
     hex_set(o, "chain_id", r->g->chain_id, CHAIN_HASH_LEN);
+    /* the network's resolver (resolver.set, else genesis); null when none */
+    json_object_set_new(o, "resolver", resolver[0] ? json_string(resolver) : json_null());
     gw_status_versions(o);
     free(st);
     gw_reply_json(r, 200, o);
@@ -578,8 +587,9 @@ typedef struct tx_item {
     size_t len;
     uint8_t *own;
     chain_receipt rc;
-    int res; /* enum gw_submit_result */
-    int err; /* a parse error before submission (CHAIN_OK: none) */
+    int res;      /* enum gw_submit_result */
+    int err;      /* a parse error before submission (CHAIN_OK: none) */
+    bool limited; /* refused by the signer's rate limit, never submitted */
     char msg[96];
 } tx_item;
 
@@ -612,6 +622,8 @@ static const char *result_code(int res)
         return "timeout";
     case REPLICA_STOPPING:
         return "stopping";
+    case REPLICA_DISK_FULL:
+        return "disk_full";
     case REPLICA_REMOVED:
         return "removed";
     default:
@@ -621,6 +633,13 @@ static const char *result_code(int res)
 
 static json_t *item_json(const tx_item *it)
 {
+    if (it->limited) {
+        json_t *o = json_object();
+        json_object_set_new(o, "status", json_string("rate_limited"));
+        json_object_set_new(o, "code", json_string("rate_limited"));
+        json_object_set_new(o, "detail", json_string(it->msg));
+        return o;
+    }
     if (it->err != CHAIN_OK) {
         json_t *o = json_object();
         json_object_set_new(o, "status", json_string("rejected"));
@@ -667,7 +686,7 @@ static void submit_work(gw_req *r)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (size_t i = 0; i < b->n; i++) {
         tx_item *it = &b->items[i];
-        if (it->err != CHAIN_OK)
+        if (it->err != CHAIN_OK || it->limited)
             continue;
         unsigned w = b->batch ? 0 : b->wait_ms;
         it->res = replica_submit(g->deps.replica, &it->rc, it->p, it->len, w);
@@ -675,7 +694,7 @@ static void submit_work(gw_req *r)
     if (b->batch && b->wait_ms > 0) {
         for (size_t i = 0; i < b->n; i++) {
             tx_item *it = &b->items[i];
-            if (it->err != CHAIN_OK || it->res != REPLICA_QUEUED)
+            if (it->err != CHAIN_OK || it->limited || it->res != REPLICA_QUEUED)
                 continue;
             struct timespec t;
             clock_gettime(CLOCK_MONOTONIC, &t);
@@ -710,7 +729,11 @@ static void submit_reply(gw_req *r)
         tx_item *it = &b->items[0];
         unsigned status;
         json_t *o = item_json(it);
-        if (it->err != CHAIN_OK) {
+        if (it->limited) {
+            status = 429;
+            json_object_set_new(o, "error",
+                                json_pack("{s:s,s:s}", "code", "rate_limited", "message", it->msg));
+        } else if (it->err != CHAIN_OK) {
             /* the JSON was read but a field is missing or wrong: 422, not 400 */
             status = gw_status_of_chain_err(it->err);
             if (status == 400)
@@ -732,13 +755,17 @@ static void submit_reply(gw_req *r)
             status = 410;
             json_object_set_new(o, "error", removed_error(r));
         } else {
-            status = it->res == REPLICA_TIMEOUT ? 504 : 503;
+            status = it->res == REPLICA_TIMEOUT ? 504 : it->res == REPLICA_DISK_FULL ? 507 : 503;
+            const char *m = it->res == REPLICA_TIMEOUT
+                                ? "not committed in time; outcome unknown, look the tx id up later"
+                            : it->res == REPLICA_DISK_FULL
+                                ? "the node's data disk is full: nothing was written; retry once "
+                                  "the operator has freed space"
+                                : "cannot submit now; retry soon";
+            if (it->res == REPLICA_DISK_FULL)
+                r->retry_after_s = 30;
             json_object_set_new(o, "error",
-                                json_pack("{s:s,s:s}", "code", result_code(it->res), "message",
-                                          it->res == REPLICA_TIMEOUT
-                                              ? "not committed in time; outcome unknown, look "
-                                                "the tx id up later"
-                                              : "cannot submit now; retry soon"));
+                                json_pack("{s:s,s:s}", "code", result_code(it->res), "message", m));
         }
         gw_reply_json(r, status, o);
     }
@@ -896,6 +923,55 @@ static void submit_done(void *ctx, int result, const chain_receipt *receipt)
     gw_resume(r);
 }
 
+/* Rate limits of submissions (before any work is queued): the client pays one
+ * token per transaction — a batch over its budget is refused whole, 429 —
+ * and each signer one per transaction it signed; a transaction whose signer
+ * is over budget is not submitted (its receipt says rate_limited; a single
+ * transaction gets 429). Retry-After says when enough tokens are back. false
+ * when the request was answered. */
+static bool tx_rate_check(gw_req *r, tx_batch *b)
+{
+    gw *g = r->g;
+    uint64_t retry = 0, worst = 0;
+    if (!gw_rate_take_retry(g->tx_client, r->client, (unsigned)b->n, r->now_ms, &retry)) {
+        metrics_rate_limited(g->metrics);
+        r->retry_after_s = retry == UINT64_MAX ? 60 : (unsigned)(retry / 1000 + 1);
+        if (retry == UINT64_MAX)
+            gw_reply_error(r, 429, "rate_limited",
+                           "a batch of %zu transactions is over this client's burst", b->n);
+        else
+            gw_reply_error(r, 429, "rate_limited",
+                           "too many transactions from this client; retry in %u s",
+                           r->retry_after_s);
+        return false;
+    }
+    size_t limited = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        tx_item *it = &b->items[i];
+        if (it->err != CHAIN_OK)
+            continue;
+        chain_tx t;
+        char m[8];
+        if (chain_tx_decode(&t, it->p, it->len, m, sizeof m) != CHAIN_OK)
+            continue; /* the submit precheck refuses it with the reason */
+        uint8_t key[GW_CLIENT_LEN];
+        memcpy(key, t.signer + 8, GW_CLIENT_LEN); /* a key's bytes are uniform */
+        chain_tx_free(&t);
+        if (!gw_rate_take_retry(g->tx_signer, key, 1, r->now_ms, &retry)) {
+            it->limited = true;
+            snprintf(it->msg, sizeof it->msg, "too many transactions from this signer");
+            if (retry > worst)
+                worst = retry;
+            limited++;
+        }
+    }
+    if (limited) {
+        metrics_rate_limited(g->metrics);
+        r->retry_after_s = (unsigned)(worst / 1000 + 1);
+    }
+    return true;
+}
+
 static void route_tx_post(gw_req *r)
 {
     const char *w = gw_arg(r, "wait");
@@ -908,13 +984,24 @@ static void route_tx_post(gw_req *r)
         gw_reply_error(r, 503, "no_leader", "this node takes no submissions");
         return;
     }
+    if (replica_disk_full(r->g->deps.replica)) {
+        r->retry_after_s = 30;
+        gw_reply_error(r, 507, "disk_full",
+                       "the node's data disk is full: nothing was written; retry once the "
+                       "operator has freed space");
+        return;
+    }
     tx_batch *b = parse_txs(r);
     if (!b)
         return;
     b->wait_ms = (unsigned)wait_ms;
+    if (!tx_rate_check(r, b)) {
+        batch_free(b);
+        return;
+    }
     r->work = b;
     r->work_free = batch_free_cb;
-    if (!b->batch && b->wait_ms > 0 && b->items[0].err == CHAIN_OK) {
+    if (!b->batch && b->wait_ms > 0 && b->items[0].err == CHAIN_OK && !b->items[0].limited) {
         /* one tx waiting for its receipt: no worker waits, the receipt resumes it */
         gw_suspend(r, submit_reply);
         replica_submit_async(r->g->deps.replica, b->items[0].p, b->items[0].len, b->wait_ms,

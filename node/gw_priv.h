@@ -32,6 +32,7 @@
 #define GW_LOT_PAGE_MAX 1000  /* units per GET /lots page */
 #define GW_NOTE_MAX     CHAIN_NOTE_MAX
 #define GW_CLIENT_LEN   16
+#define GW_PROBE_SERIAL "0"  /* serial of a scan record whose code names no unit */
 #define GW_RATE_TABLE   4096 /* client buckets (bounded; the least recent is evicted) */
 #define GW_RATE_PER_S   10   /* default: sustained requests/s per client (scans, reports) */
 #define GW_RATE_BURST   40
@@ -73,12 +74,46 @@ bool gw_parse_u64(uint64_t *out, const char *s, size_t n);
 
 /* ---- per-client token buckets (gw_rate.c) ------------------------------------------ */
 typedef struct gw_rate gw_rate;
-/* rate_per_s 0: limiting off (gw_rate_take always true). */
-gw_rate *gw_rate_new(unsigned rate_per_s, unsigned burst);
+/* rate_per_s 0: limiting off (gw_rate_take always true); below 1 is fine
+ * (1/3600: one token an hour). burst 0: max(rate_per_s, 1). */
+gw_rate *gw_rate_new(double rate_per_s, unsigned burst);
 void gw_rate_free(gw_rate *r);
 /* Takes `cost` tokens of client's bucket at now_ms; false (and nothing taken)
  * when it has too few. Thread-safe; O(1). */
 bool gw_rate_take(gw_rate *r, const uint8_t client[GW_CLIENT_LEN], unsigned cost, uint64_t now_ms);
+/* gw_rate_take that, when it refuses, sets *retry_ms (if not NULL) to how long
+ * until cost tokens will be there (UINT64_MAX: cost is over the burst). */
+bool gw_rate_take_retry(gw_rate *r, const uint8_t client[GW_CLIENT_LEN], unsigned cost,
+                        uint64_t now_ms, uint64_t *retry_ms);
+
+/* ---- client identity and country (gw_client.c) ------------------------------------- */
+typedef struct gw_addr {
+    int family; /* AF_INET (b[0..4)) or AF_INET6 (b[0..16)) */
+    uint8_t b[16];
+} gw_addr;
+struct sockaddr;
+/* "192.0.2.7" / "2001:db8::1" (surrounding blanks allowed) of n bytes. false
+ * when not one address; *out written only on success. Pure. */
+bool gw_addr_parse(gw_addr *out, const char *s, size_t n);
+/* The address of a socket peer; an IPv4-mapped IPv6 address becomes IPv4. */
+bool gw_addr_of_sockaddr(gw_addr *out, const struct sockaddr *sa);
+bool gw_addr_equal(const gw_addr *a, const gw_addr *b);
+/* The network-wide key of client hashes: tagged_hash(chain id || secret);
+ * secret NULL or "" gives the public key every node also derives. */
+void gw_client_key(uint8_t key[32], const uint8_t chain_id[CHAIN_HASH_LEN], const char *secret);
+/* Client hash of a (NULL: unknown) on UTC day `day`: bytes 0..7 name its
+ * network (/24, /48), bytes 8..15 the address. Pure; the same on every node. */
+void gw_client_hash(uint8_t out[GW_CLIENT_LEN], const uint8_t key[32], uint64_t day,
+                    const gw_addr *a);
+typedef struct gw_geo gw_geo;
+/* Opens libGeoIP country databases (either path may be NULL) into memory.
+ * 0, or -1 with errmsg ("geoip FILE: not a country database"). */
+int gw_geo_open(gw_geo **out, const char *v4_path, const char *v6_path, char *errmsg,
+                size_t errmsg_len) __attribute__((warn_unused_result));
+void gw_geo_close(gw_geo *g); /* NULL-safe */
+/* The ISO country of a; false when unknown (no database, private address,
+ * anonymous proxy). Thread-safe. */
+bool gw_geo_country(const gw_geo *g, const gw_addr *a, char out[CHAIN_REGION_MAX + 1]);
 
 /* ---- router (gateway.c) ---------------------------------------------------------- */
 typedef struct gw_req gw_req;
@@ -192,12 +227,15 @@ struct gw {
     gw_sessions *sessions; /* dashboard challenges and sessions (gw_session.c) */
     struct MHD_Daemon *mhd;
     gw_metrics *metrics;
-    gw_rate *rate;
+    gw_rate *rate;        /* scans and reports per client */
+    gw_rate *report_unit; /* reports per (client, unit) */
+    gw_rate *tx_client;   /* POST /api/v1/tx: transactions per client */
+    gw_rate *tx_signer;   /* ... and per signer key */
     uint8_t chain_id[CHAIN_HASH_LEN];
-    /* daily salt of client hashes: random per process per UTC day */
-    pthread_mutex_t salt_mu;
-    uint64_t salt_day;
-    uint8_t salt[32];
+    uint8_t client_key[32]; /* network-wide key of client hashes (gw_client.c) */
+    bool has_proxy;
+    gw_addr proxy; /* --trusted-proxy: its X-Forwarded-For and region header count */
+    gw_geo *geo;   /* NULL: no country lookup */
     /* worker pool for handlers that block (POST /api/v1/tx) */
     pthread_mutex_t pool_mu;
     pthread_cond_t pool_cv;
@@ -223,7 +261,9 @@ struct gw_req {
     bool body_too_large;
     bool want_json;
     uint8_t client[GW_CLIENT_LEN];
+    char region[CHAIN_REGION_MAX + 1]; /* the gateway's own knowledge ("" unknown) */
     uint64_t now_ms;
+    unsigned retry_after_s; /* Retry-After of a 429/503/507 (0: 1 s) */
     /* the response */
     unsigned status;
     char *out;

@@ -33,13 +33,13 @@ struct gw_rate {
     } s[STRIPES];
 };
 
-gw_rate *gw_rate_new(unsigned rate_per_s, unsigned burst)
+gw_rate *gw_rate_new(double rate_per_s, unsigned burst)
 {
     gw_rate *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
     r->rate_per_ms = rate_per_s / 1000.0;
-    r->burst = burst ? burst : rate_per_s;
+    r->burst = burst ? burst : rate_per_s < 1 ? 1 : rate_per_s;
     for (size_t i = 0; i < STRIPES; i++)
         pthread_mutex_init(&r->s[i].mu, NULL);
     return r;
@@ -56,10 +56,18 @@ void gw_rate_free(gw_rate *r)
 
 bool gw_rate_take(gw_rate *r, const uint8_t client[GW_CLIENT_LEN], unsigned cost, uint64_t now_ms)
 {
+    return gw_rate_take_retry(r, client, cost, now_ms, NULL);
+}
+
+bool gw_rate_take_retry(gw_rate *r, const uint8_t client[GW_CLIENT_LEN], unsigned cost,
+                        uint64_t now_ms, uint64_t *retry_ms)
+{
     if (!r || r->rate_per_ms <= 0)
         return true;
-    /* the client hash is already uniform: its bytes pick stripe and slot */
-    size_t st = client[0] % STRIPES, slot = ((size_t)client[1] << 8 | client[2]) % PER_STRIPE;
+    /* the key is a hash, already uniform: its bytes pick stripe and slot. The
+     * last 8 bytes of a client hash are its address (the first 8 its network,
+     * shared by neighbours), so those pick. */
+    size_t st = client[8] % STRIPES, slot = ((size_t)client[9] << 8 | client[10]) % PER_STRIPE;
     pthread_mutex_lock(&r->s[st].mu);
     bucket *b = NULL, *victim = NULL;
     for (size_t i = 0; i < PROBE; i++) {
@@ -88,6 +96,9 @@ bool gw_rate_take(gw_rate *r, const uint8_t client[GW_CLIENT_LEN], unsigned cost
     bool ok = b->tokens >= cost;
     if (ok)
         b->tokens -= cost;
+    else if (retry_ms) /* when enough will have refilled (never: cost over the burst) */
+        *retry_ms =
+            cost > r->burst ? UINT64_MAX : (uint64_t)((cost - b->tokens) / r->rate_per_ms) + 1;
     pthread_mutex_unlock(&r->s[st].mu);
     return ok;
 }

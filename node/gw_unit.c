@@ -195,17 +195,30 @@ static void reply_html_error(gw_req *r, int lang, unsigned status, const char *t
     gw_reply(r, status, "text/html; charset=utf-8", b.p, b.len);
 }
 
+/* The region a scan is recorded with: what the gateway knows (the trusted
+ * proxy's header, else GeoIP; r->region). The client's ?region= hint is only
+ * ever a refinement of it — a subdivision of the country the gateway found
+ * ("DE" + hint "DE-BY" → "DE-BY"); alone, or naming another country, it is
+ * ignored, so no client can place its own scan. */
 static void region_of(gw_req *r, char out[CHAIN_REGION_MAX + 1], const char *hint)
 {
-    out[0] = '\0';
-    if (hint && hint[0] && gw_region_norm(out, hint, strlen(hint)))
-        return;
-    out[0] = '\0';
-    if (r->g->region_header) {
-        const char *h = gw_header(r, r->g->region_header);
-        if (h && !gw_region_norm(out, h, strlen(h)))
-            out[0] = '\0';
-    }
+    snprintf(out, CHAIN_REGION_MAX + 1, "%s", r->region);
+    char h[CHAIN_REGION_MAX + 1];
+    if (out[0] && strlen(out) == 2 && hint && hint[0] && gw_region_norm(h, hint, strlen(hint)) &&
+        strlen(h) > 2 && memcmp(h, out, 2) == 0)
+        memcpy(out, h, sizeof h);
+}
+
+/* The identity a scan record carries: the unit's own for a unit in the
+ * ledger; for a code that names none, only its GTIN (whose check digit held)
+ * and the serial GW_PROBE_SERIAL, with kind probe: a probe counts per GTIN and
+ * day whatever its serial (so a real unit with that serial is never touched),
+ * and a string a prober chose is never written into the ledger. */
+static void record_id(gs1_sgtin *out, const gs1_sgtin *id, bool found)
+{
+    *out = *id;
+    if (!found)
+        snprintf(out->serial, sizeof out->serial, "%s", GW_PROBE_SERIAL);
 }
 
 /* The page's own path and query without lang= (for the language links), or
@@ -252,6 +265,7 @@ void gw_route_resolve(gw_req *r)
         if (raw.failed)
             snprintf(err, sizeof err, "link longer than %d bytes", GS1_DL_MAX);
         gw_buf_free(&raw);
+        metrics_scan_bad_code(g->metrics);
         if (r->want_json)
             gw_reply_error(r, 400, "bad_unit", "%s", err);
         else
@@ -261,8 +275,10 @@ void gw_route_resolve(gw_req *r)
     gw_buf_free(&raw);
     if (!gw_min_height_gate(r))
         return;
-    if (!gw_rate_take(g->rate, r->client, 1, r->now_ms)) {
+    uint64_t retry = 0;
+    if (!gw_rate_take_retry(g->rate, r->client, 1, r->now_ms, &retry)) {
         metrics_rate_limited(g->metrics);
+        r->retry_after_s = (unsigned)(retry / 1000 + 1);
         if (r->want_json)
             gw_reply_error(r, 429, "rate_limited", "too many scans from this client; retry soon");
         else
@@ -293,7 +309,7 @@ void gw_route_resolve(gw_req *r)
     chain_scan s;
     memset(&s, 0, sizeof s);
     s.kind = vb.found ? CHAIN_SCAN_SCAN : CHAIN_SCAN_PROBE;
-    s.id = link.id;
+    record_id(&s.id, &link.id, vb.found);
     s.time = r->now_ms / 1000;
     region_of(r, s.region, link.region);
     memcpy(s.client, r->client, sizeof s.client);
@@ -584,18 +600,43 @@ void gw_route_report(gw_req *r)
     gs1_link link;
     char err[160];
     if (gs1_parse_unit(&link, unit, strlen(unit), err, sizeof err) != 0) {
+        metrics_scan_bad_code(r->g->metrics);
         gw_reply_error(r, 400, "bad_unit", "%s", err);
         return;
     }
-    if (!gw_rate_take(r->g->rate, r->client, 5, r->now_ms)) {
+    /* per client and unit: one report a day (a key of client hash and unit,
+     * so the table holds no unit in the clear), then per client overall */
+    uint8_t cu[CHAIN_HASH_LEN], km[GW_CLIENT_LEN + GS1_GTIN_LEN + GS1_SERIAL_MAX];
+    size_t sl = strlen(link.id.serial);
+    memcpy(km, r->client, GW_CLIENT_LEN);
+    memcpy(km + GW_CLIENT_LEN, link.id.gtin, GS1_GTIN_LEN);
+    memcpy(km + GW_CLIENT_LEN + GS1_GTIN_LEN, link.id.serial, sl);
+    chain_tagged_hash(cu, "provena/report-limit/v1", km, GW_CLIENT_LEN + GS1_GTIN_LEN + sl);
+    uint64_t retry = 0;
+    if (!gw_rate_take_retry(r->g->report_unit, cu, 1, r->now_ms, &retry)) {
         metrics_rate_limited(r->g->metrics);
+        r->retry_after_s = retry / 1000 + 1 > 86400 ? 86400 : (unsigned)(retry / 1000 + 1);
+        gw_reply_error(r, 429, "rate_limited",
+                       "this unit was already reported from here today; thank you");
+        return;
+    }
+    if (!gw_rate_take_retry(r->g->rate, r->client, 5, r->now_ms, &retry)) {
+        metrics_rate_limited(r->g->metrics);
+        r->retry_after_s = retry / 1000 + 1 > 3600 ? 3600 : (unsigned)(retry / 1000 + 1);
         gw_reply_error(r, 429, "rate_limited", "too many reports from this client; retry later");
         return;
     }
+    bool found = false;
+    chain_rd *rd;
+    if (chain_rd_begin(r->g->deps.chain, &rd) == CHAIN_OK) {
+        chain_unit u;
+        found = chain_unit_get(rd, &u, link.id.gtin, link.id.serial) == CHAIN_OK;
+        chain_rd_end(rd);
+    }
     chain_scan s;
     memset(&s, 0, sizeof s);
-    s.kind = CHAIN_SCAN_REPORT;
-    s.id = link.id;
+    s.kind = found ? CHAIN_SCAN_REPORT : CHAIN_SCAN_PROBE; /* no unit: counted as a probe */
+    record_id(&s.id, &link.id, found);
     s.time = r->now_ms / 1000;
     region_of(r, s.region, link.region);
     memcpy(s.client, r->client, sizeof s.client);

@@ -267,6 +267,8 @@ unsigned gw_status_of_chain_err(int err)
         return 422;
     case CHAIN_ERR_BAD_BLOCK:
         return 503; /* landed in a skipped block: retry */
+    case CHAIN_ERR_DISK_FULL:
+        return 507;
     case CHAIN_ERR_NOMEM:
         return 503;
     default:

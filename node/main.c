@@ -7,10 +7,13 @@
  * inside library code. Exit status: 0 after a clean stop, 1 when the node
  * could not start, 2 for bad arguments.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,13 +46,33 @@ static void usage(FILE *f)
                "  --raft tls+tcp://HOST:PORT  Raft address (required with --join)\n"
                "  --insecure-plaintext      allow tcp:// Raft links without TLS (tests only)\n"
                "  --http URL                http:// or https://HOST:PORT (required with --join)\n"
-               "  --region-header NAME      header a fronting proxy sets with the region\n"
+               "  --trusted-proxy ADDR      IP address of a fronting proxy: its X-Forwarded-For\n"
+               "                            and --region-header are believed, nobody else's\n"
+               "  --region-header NAME      header that proxy sets with the scan's region\n"
+               "                            (needs --trusted-proxy)\n"
+               "  --geoip FILE|off          IPv4 country database (default: Debian's\n"
+               "                            /usr/share/GeoIP/GeoIP.dat when installed)\n"
+               "  --geoip6 FILE|off         IPv6 country database (GeoIPv6.dat)\n"
+               "  --scan-secret-file FILE   network secret keying client hashes: the same\n"
+               "                            file on every node (mode 0600)\n"
+               "  --conn-per-client N|off   connections one address may hold (default 64)\n"
+               "  --tx-rate N|off           transactions/s per client and per signer\n"
+               "                            (default 2000)\n"
+               "  --tx-burst N              their burst (default 8192)\n"
+               "  --disk-reserve-mb N       free space kept on the data disk: below it\n"
+               "                            writes are refused (disk_full), default 64\n"
                "  --log-level LEVEL         error, warn, info (default) or debug\n"
                "  --log-format FORMAT       text (default) or json: one object a line\n"
                "  --snapshot-threshold N    Raft entries between snapshots\n"
                "  --http-threads N          gateway worker threads (default: cores)\n"
                "  --version                 version, ledger and wire formats\n"
                "  --help                    this text\n");
+}
+
+static bool node_addr_valid(const char *s)
+{
+    unsigned char b[16];
+    return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
 }
 
 static int bad_arg(const char *arg, const char *why)
@@ -77,7 +100,7 @@ int main(int argc, char **argv)
     node_config cfg;
     memset(&cfg, 0, sizeof cfg);
     int level = LOG_LEVEL_INFO;
-    static char token[NODE_TOKEN_MAX + 1];
+    static char token[NODE_TOKEN_MAX + 1], secret[NODE_TOKEN_MAX + 1];
     static char *tls_cert, *tls_key; /* static: reachable until exit */
     char err[512];
 
@@ -162,6 +185,42 @@ int main(int argc, char **argv)
             if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
                 return bad_arg(a, "not an http:// or https://HOST:PORT address");
             cfg.http_addr = v;
+        } else if (strcmp(a, "--trusted-proxy") == 0) {
+            if (!node_addr_valid(v))
+                return bad_arg(a, "not an IPv4 or IPv6 address");
+            cfg.trusted_proxy = v;
+        } else if (strcmp(a, "--geoip") == 0) {
+            cfg.geoip4 = v;
+        } else if (strcmp(a, "--geoip6") == 0) {
+            cfg.geoip6 = v;
+        } else if (strcmp(a, "--scan-secret-file") == 0) {
+            if (node_token_file_read(secret, sizeof secret, v, err, sizeof err) != 0) {
+                fprintf(stderr, "provena-node: --scan-secret-file: %s\n", err);
+                return 2;
+            }
+            cfg.scan_secret = secret;
+        } else if (strcmp(a, "--conn-per-client") == 0) {
+            if (strcmp(v, "off") == 0)
+                cfg.conn_per_client = UINT_MAX;
+            else if (parse_u64(&n, v, 1, 65535) != 0)
+                return bad_arg(a, "not off or an integer in 1..65535");
+            else
+                cfg.conn_per_client = (unsigned)n;
+        } else if (strcmp(a, "--tx-rate") == 0) {
+            if (strcmp(v, "off") == 0)
+                cfg.tx_rate = -1;
+            else if (parse_u64(&n, v, 1, 1000000) != 0)
+                return bad_arg(a, "not off or an integer in 1..1000000");
+            else
+                cfg.tx_rate = (double)n;
+        } else if (strcmp(a, "--tx-burst") == 0) {
+            if (parse_u64(&n, v, 1, 1000000) != 0)
+                return bad_arg(a, "not an integer in 1..1000000");
+            cfg.tx_burst = (unsigned)n;
+        } else if (strcmp(a, "--disk-reserve-mb") == 0) {
+            if (parse_u64(&n, v, 1, 1u << 20) != 0)
+                return bad_arg(a, "not an integer in 1..1048576");
+            cfg.disk_reserve = n << 20;
         } else if (strcmp(a, "--region-header") == 0) {
             if (!*v || strpbrk(v, " :\r\n\t"))
                 return bad_arg(a, "not a header name");
@@ -186,6 +245,8 @@ int main(int argc, char **argv)
         return bad_arg("--id", "required");
     if (!cfg.data_dir)
         return bad_arg("--data", "required");
+    if (cfg.region_header && !cfg.trusted_proxy)
+        return bad_arg("--region-header", "needs --trusted-proxy (whose header it is)");
     if ((tls_cert == NULL) != (tls_key == NULL))
         return bad_arg(tls_cert ? "--tls-cert" : "--tls-key", "needs --tls-cert and --tls-key");
     cfg.tls_cert_pem = tls_cert;

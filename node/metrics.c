@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const unsigned statuses[] = {200, 202, 400, 404, 405, 409, 410, 413,
-                                    415, 422, 429, 500, 503, 504, 0 /* other */};
+static const unsigned statuses[] = {200, 202, 400, 403, 404, 405, 409, 410, 413,
+                                    415, 422, 429, 500, 503, 504, 507, 0 /* other */};
 #define NSTATUS (sizeof statuses / sizeof statuses[0])
 
 static const uint64_t lat_bounds_us[] = {1000,   2500,   5000,   10000,   25000,   50000,
@@ -29,6 +29,7 @@ struct gw_metrics {
     _Atomic uint64_t req[METRICS_ROUTES_MAX][NSTATUS];
     _Atomic uint64_t scans[4];
     _Atomic uint64_t rate_limited;
+    _Atomic uint64_t bad_codes;
     _Atomic uint64_t lat[NLAT + 1];
     _Atomic uint64_t lat_sum, lat_count;
 };
@@ -64,6 +65,12 @@ void metrics_scan(gw_metrics *m, int kind)
 {
     if (m && kind >= 1 && kind <= 3)
         atomic_fetch_add_explicit(&m->scans[kind], 1, memory_order_relaxed);
+}
+
+void metrics_scan_bad_code(gw_metrics *m)
+{
+    if (m)
+        atomic_fetch_add_explicit(&m->bad_codes, 1, memory_order_relaxed);
 }
 
 void metrics_rate_limited(gw_metrics *m)
@@ -198,7 +205,22 @@ int metrics_render(gw_metrics *m, char **out, size_t *out_len, const gw_status *
                   "# HELP provena_scan_batches_total Node-signed scans transactions submitted.\n"
                   "# TYPE provena_scan_batches_total counter\nprovena_scan_batches_total %llu\n",
                   (unsigned long long)st->scans_dropped, (unsigned long long)st->scan_batches);
+        mb_printf(&b,
+                  "# HELP provena_disk_full 1 while the data disk is below its reserve and "
+                  "writes are refused.\n"
+                  "# TYPE provena_disk_full gauge\nprovena_disk_full %d\n"
+                  "# HELP provena_disk_free_bytes Free bytes on the data disk.\n"
+                  "# TYPE provena_disk_free_bytes gauge\nprovena_disk_free_bytes %llu\n"
+                  "# HELP provena_disk_reserve_bytes Free bytes below which writes stop.\n"
+                  "# TYPE provena_disk_reserve_bytes gauge\nprovena_disk_reserve_bytes %llu\n",
+                  st->replica.disk_full ? 1 : 0, (unsigned long long)st->replica.disk_free,
+                  (unsigned long long)st->replica.disk_reserve);
     }
+    mb_printf(&b,
+              "# HELP provena_scan_bad_codes_total Scans and reports of codes that are no "
+              "GTIN/serial: counted here, never recorded.\n"
+              "# TYPE provena_scan_bad_codes_total counter\nprovena_scan_bad_codes_total %llu\n",
+              (unsigned long long)atomic_load(&m->bad_codes));
     mb_printf(&b,
               "# HELP provena_build_info This build's version and formats (always 1).\n"
               "# TYPE provena_build_info gauge\n"

@@ -45,6 +45,8 @@ void metrics_request(gw_metrics *m, size_t route, unsigned status);
 /* One scan handed to record_scan; kind is enum chain_scan_kind. */
 void metrics_scan(gw_metrics *m, int kind);
 void metrics_rate_limited(gw_metrics *m);
+/* One scan or report of a code that does not parse as GTIN + serial. */
+void metrics_scan_bad_code(gw_metrics *m);
 /* Commit latency of one submission, microseconds. */
 void metrics_commit_latency(gw_metrics *m, uint64_t usec);
 

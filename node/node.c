@@ -44,6 +44,10 @@
  * gains nothing more. */
 #define NODE_BLOCK_LINGER_US 1000
 
+/* Debian's geoip-database: the gateway's country lookup when none is named. */
+#define NODE_GEOIP4_DEFAULT "/usr/share/GeoIP/GeoIP.dat"
+#define NODE_GEOIP6_DEFAULT "/usr/share/GeoIP/GeoIPv6.dat"
+
 /* ---- node --------------------------------------------------------------------- */
 
 struct node {
@@ -368,6 +372,7 @@ static int start_engine(node *n, const node_config *cfg, const uint8_t *seckey, 
         .join = cfg->join,
         .snapshot_threshold = (unsigned)cfg->snapshot_threshold,
         .block_linger_us = NODE_BLOCK_LINGER_US,
+        .disk_reserve = cfg->disk_reserve,
         .peer_ca = cfg->peer_ca,
     };
     _Static_assert(sizeof rc.chain_id == CHAIN_HASH_LEN, "the chain id is what frames carry");
@@ -392,8 +397,30 @@ static int start_gateway(node *n, const node_config *cfg, char *errmsg, size_t e
     snprintf(n->admin_token, sizeof n->admin_token, "%s", cfg->admin_token ? cfg->admin_token : "");
     snprintf(n->region_header, sizeof n->region_header, "%s",
              cfg->region_header ? cfg->region_header : "");
+    const char *g4 = cfg->geoip4, *g6 = cfg->geoip6;
+    if (!g4 && access(NODE_GEOIP4_DEFAULT, R_OK) == 0)
+        g4 = NODE_GEOIP4_DEFAULT;
+    if (!g6 && access(NODE_GEOIP6_DEFAULT, R_OK) == 0)
+        g6 = NODE_GEOIP6_DEFAULT;
+    if (g4 && strcmp(g4, "off") == 0)
+        g4 = NULL;
+    if (g6 && strcmp(g6, "off") == 0)
+        g6 = NULL;
+    if (!g4 && !g6)
+        log_msg(LOG_LEVEL_WARN,
+                "no GeoIP database: scans carry a region only from --trusted-proxy");
+    if (!cfg->scan_secret)
+        log_msg(LOG_LEVEL_INFO, "no --scan-secret-file: client hashes are keyed by the chain id "
+                                "alone (anyone with the genesis can test a guessed address)");
     gw_config gc = {
         .listen = n->http_addr,
+        .trusted_proxy = cfg->trusted_proxy,
+        .geoip4 = g4,
+        .geoip6 = g6,
+        .scan_secret = cfg->scan_secret,
+        .conn_per_client = cfg->conn_per_client,
+        .tx_rate = cfg->tx_rate,
+        .tx_burst = cfg->tx_burst,
         .region_header = cfg->region_header ? n->region_header : NULL,
         .admin_token = cfg->admin_token ? n->admin_token : NULL,
         .tls_cert_pem = cfg->tls_cert_pem,

@@ -43,7 +43,16 @@ typedef struct node_config {
     const char *raft_tls_path;   /* this node's TLS key file (Raft links), or NULL */
     bool insecure_plaintext;     /* allow tcp:// Raft links, no TLS (tests only) */
     const char *http_addr;       /* override / required with join: http://host:port */
-    const char *region_header;   /* header carrying the scanner's region, or NULL */
+    const char *trusted_proxy;   /* fronting proxy's address, or NULL (see gw_config) */
+    const char *region_header;   /* header that proxy sets with the region, or NULL */
+    const char *geoip4, *geoip6; /* country databases; NULL: Debian's, when installed;
+                                    "off": none */
+    const char *scan_secret;     /* network secret of client hashes, or NULL */
+    unsigned conn_per_client;    /* 0: default; UINT_MAX: no cap */
+    double tx_rate;              /* transactions/s per client and per signer; 0: default,
+                                    < 0: off */
+    unsigned tx_burst;           /* 0: default */
+    uint64_t disk_reserve;       /* bytes kept free on the data disk; 0: default */
     uint64_t snapshot_threshold; /* Raft entries between snapshots; 0: consensus default */
     unsigned http_threads;       /* 0: number of cores */
     bool no_sync;                /* benchmarks of the non-durable path only */

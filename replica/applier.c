@@ -7,9 +7,13 @@
  * budget) is full; the applier thread takes a prefix of at most
  * APPLIER_GROUP_MAX blocks, applies it with chain_blocks_apply outside the
  * lock, and only then removes it from the ring (so `queued` counts blocks
- * being applied too, and drain waits for them). A failed group marks the
- * applier FAILED; its blocks and all later ones stay unapplied, which is
- * safe: consensus halts the node and Raft still holds them.
+ * being applied too, and drain waits for them). A group that found the disk
+ * full (CHAIN_ERR_DISK_FULL: its LMDB transaction was aborted, nothing
+ * written) stays at the front and is tried again every
+ * APPLIER_DISK_RETRY_MS until space returns: the node goes on by itself.
+ * Any other failed group marks the applier FAILED; its blocks and all later
+ * ones stay unapplied, which is safe: consensus halts the node and Raft still
+ * holds them.
  *
  * Deferring: while nobody on this node waits for a receipt (submit_waiting is
  * 0; typically a follower whose clients write elsewhere), the thread lets
@@ -22,12 +26,14 @@
 #include "replica/applier.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "log/log.h"
+#include "replica/disk.h"
 #include "mono/mono.h"
 
 typedef struct item {
@@ -52,6 +58,8 @@ struct applier {
     unsigned defer_us;                              /* applier_start's; 0: never defer */
     void (*on_members)(void *ctx, uint64_t height); /* set before the first push */
     void *on_members_ctx;
+    bool disk_waiting; /* applier thread only: the last group found the disk full */
+    _Atomic(struct disk_watch *) disk;
     bool deferring;          /* the thread waits for more blocks (push need not wake it) */
     unsigned draining;       /* applier_drain callers: no deferring */
     bool waiter_seen;        /* set by the on_wait hook: no deferring */
@@ -108,8 +116,12 @@ static void report(applier *a, const item *it, const chain_apply_result *res)
     }
 }
 
-/* Applies ring[head .. head+n) (the lock is not held). false on a local failure. */
-static bool apply_group(applier *a, size_t n)
+enum group_result { GROUP_OK, GROUP_RETRY, GROUP_FAILED };
+
+/* Applies ring[head .. head+n) (the lock is not held). GROUP_RETRY when the
+ * disk had no space (nothing was written: the same group applies later),
+ * GROUP_FAILED on another local failure. */
+static int apply_group(applier *a, size_t n)
 {
     uint64_t index[APPLIER_GROUP_MAX];
     const uint8_t *blks[APPLIER_GROUP_MAX];
@@ -117,7 +129,7 @@ static bool apply_group(applier *a, size_t n)
     const chain_block_ids *peeked[APPLIER_GROUP_MAX];
     chain_apply_result res[APPLIER_GROUP_MAX];
     if (n == 0 || n > APPLIER_GROUP_MAX)
-        return n == 0;
+        return n == 0 ? GROUP_OK : GROUP_FAILED;
     for (size_t i = 0; i < n; i++) {
         const item *it = &a->ring[(a->head + i) % APPLIER_QUEUE_MAX];
         index[i] = it->index;
@@ -128,16 +140,30 @@ static bool apply_group(applier *a, size_t n)
     char msg[256];
     int err =
         chain_blocks_apply_peeked(a->chain, res, index, blks, lens, peeked, n, msg, sizeof msg);
+    if (err == CHAIN_ERR_DISK_FULL ||
+        (err == CHAIN_ERR_STORAGE && disk_full(atomic_load(&a->disk)))) {
+        if (!a->disk_waiting)
+            log_msg(LOG_LEVEL_ERROR,
+                    "apply index %llu..%llu: %s: %s; retrying every %u ms until space returns",
+                    (unsigned long long)index[0], (unsigned long long)index[n - 1],
+                    chain_err_code(err), msg, APPLIER_DISK_RETRY_MS);
+        a->disk_waiting = true;
+        return GROUP_RETRY;
+    }
     if (err != CHAIN_OK) {
         log_msg(LOG_LEVEL_ERROR, "apply index %llu..%llu: %s: %s", (unsigned long long)index[0],
                 (unsigned long long)index[n - 1], chain_err_code(err), msg);
-        return false;
+        return GROUP_FAILED;
     }
+    if (a->disk_waiting)
+        log_msg(LOG_LEVEL_INFO, "apply index %llu..%llu: space is back, applied",
+                (unsigned long long)index[0], (unsigned long long)index[n - 1]);
+    a->disk_waiting = false;
     for (size_t i = 0; i < n; i++) {
         report(a, &a->ring[(a->head + i) % APPLIER_QUEUE_MAX], &res[i]);
         chain_apply_result_free(&res[i]);
     }
-    return true;
+    return GROUP_OK;
 }
 
 static void *applier_main(void *arg)
@@ -153,8 +179,20 @@ static void *applier_main(void *arg)
         defer(a);
         size_t n = a->queued < APPLIER_GROUP_MAX ? a->queued : APPLIER_GROUP_MAX;
         pthread_mutex_unlock(&a->mu);
-        bool ok = apply_group(a, n);
+        int gr = apply_group(a, n);
         pthread_mutex_lock(&a->mu);
+        if (gr == GROUP_RETRY) {
+            /* nothing written: keep the group, wait, try it again (a stop
+             * leaves it to Raft, which still holds it) */
+            struct timespec ts;
+            mono_deadline(&ts, mono_us() + APPLIER_DISK_RETRY_MS * 1000ull);
+            if (!a->quit)
+                pthread_cond_timedwait(&a->work, &a->mu, &ts);
+            if (a->quit)
+                break;
+            continue;
+        }
+        bool ok = gr == GROUP_OK;
         for (size_t i = 0; i < n; i++) {
             item *it = &a->ring[a->head];
             a->bytes -= it->len;
@@ -177,6 +215,11 @@ static void *applier_main(void *arg)
     pthread_cond_broadcast(&a->space);
     pthread_mutex_unlock(&a->mu);
     return NULL;
+}
+
+void applier_set_disk(applier *a, struct disk_watch *d)
+{
+    atomic_store(&a->disk, d);
 }
 
 int applier_start(applier **out, chain *c, submit_reg *reg, unsigned defer_us)

@@ -14,7 +14,10 @@
  * commits its ledger a few times less often.
  *
  * States:  RUNNING --applier_push/applier_drain--> RUNNING
- *          RUNNING --a local failure (disk, memory)--> FAILED: every later
+ *          RUNNING --no space on the disk--> WAITING: the group is kept and
+ *                    tried again every APPLIER_DISK_RETRY_MS (drain waits)
+ *          WAITING --space again--> RUNNING
+ *          RUNNING --another local failure (I/O, memory)--> FAILED: every later
  *                    push and drain returns -1 (consensus halts the node; the
  *                    blocks are still in the Raft log for the next start)
  *          any --applier_stop--> gone (after applying what was queued)
@@ -28,11 +31,12 @@
 #include "chain/chain.h"
 #include "replica/submit.h"
 
-#define APPLIER_QUEUE_MAX    64           /* blocks handed over and not yet applied */
-#define APPLIER_QUEUE_BYTES  (256u << 20) /* their bytes (one bigger block still goes alone) */
-#define APPLIER_GROUP_MAX    64           /* blocks applied in one LMDB transaction */
-#define APPLIER_DEFER_US     20000        /* with no local waiter: gather blocks this long */
-#define APPLIER_DEFER_BLOCKS 32           /* or until this many are queued */
+#define APPLIER_QUEUE_MAX     64           /* blocks handed over and not yet applied */
+#define APPLIER_QUEUE_BYTES   (256u << 20) /* their bytes (one bigger block still goes alone) */
+#define APPLIER_GROUP_MAX     64           /* blocks applied in one LMDB transaction */
+#define APPLIER_DEFER_US      20000        /* with no local waiter: gather blocks this long */
+#define APPLIER_DEFER_BLOCKS  32           /* or until this many are queued */
+#define APPLIER_DISK_RETRY_MS 200          /* a group that found the disk full: next try */
 
 typedef struct applier applier;
 
@@ -40,6 +44,13 @@ typedef struct applier applier;
  * defer_us: how long blocks may gather while nobody here waits for a receipt
  * (the node passes APPLIER_DEFER_US; 0 never defers). 0, or -1 when the
  * thread or memory cannot be had. */
+struct disk_watch;
+/* A storage failure while d reports the disk below its reserve is taken for a
+ * full disk (LMDB reports a short write on a full filesystem as EIO): the
+ * group is kept and retried, as for CHAIN_ERR_DISK_FULL. d borrowed; set
+ * before the first push; NULL: only CHAIN_ERR_DISK_FULL retries. */
+void applier_set_disk(applier *a, struct disk_watch *d);
+
 int applier_start(applier **out, chain *c, submit_reg *reg, unsigned defer_us)
     __attribute__((warn_unused_result));
 

@@ -35,6 +35,8 @@
  */
 #include "replica/fsm.h"
 
+#include "replica/disk.h"
+
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +60,7 @@ struct replica_fsm {
     char *peer_ca;           /* catch-up's CA file for https:// gateways, or NULL */
     const atomic_bool *stop; /* the node is stopping: a catch-up gives up */
     applier *ap;
+    disk_watch *disk; /* borrowed; NULL: not watched */
     /* consensus thread only */
     proposal committed; /* the head after every block committed so far */
     bool leader;
@@ -359,6 +362,9 @@ static int cons_restore(void *ctx, const void *buf, size_t len)
 static int cons_build(void *ctx, const void *const *txs, const size_t *lens, size_t n, void **out,
                       size_t *out_len, size_t *used)
 {
+    replica_fsm *f = ctx;
+    if (disk_full(f->disk))
+        return -1; /* no block while the disk is below its reserve: consensus retries */
     uint8_t *b;
     if (fsm_build(ctx, &b, out_len, used, (const uint8_t *const *)txs, lens, n) != 0)
         return -1;
@@ -398,4 +404,10 @@ void fsm_cons(replica_fsm *f, cons_fsm *out)
         .members = cons_members,
         .leader_changed = cons_leader_changed,
     };
+}
+
+void fsm_set_disk(replica_fsm *f, disk_watch *d)
+{
+    f->disk = d;
+    applier_set_disk(f->ap, d);
 }

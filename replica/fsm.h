@@ -23,6 +23,11 @@ typedef struct replica_fsm replica_fsm;
 
 /* c, reg and stop are borrowed and must outlive the fsm; *stop true makes a
  * catch-up in fsm_restore give up (the node is stopping). */
+struct disk_watch;
+/* Leaders build no block while d reports the disk full (d borrowed, NULL: not
+ * watched). Call before consensus starts. */
+void fsm_set_disk(replica_fsm *f, struct disk_watch *d);
+
 int fsm_new(replica_fsm **out, chain *c, uint64_t node_id, submit_reg *reg,
             const atomic_bool *stop) CHAIN_WUR;
 void fsm_free(replica_fsm *f);

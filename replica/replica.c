@@ -19,6 +19,7 @@
 
 #include "consensus/consensus.h"
 #include "log/log.h"
+#include "replica/disk.h"
 #include "replica/fsm.h"
 #include "replica/submit.h"
 
@@ -32,6 +33,7 @@ struct replica {
     atomic_bool stop;                /* shutdown began: a catch-up in progress gives up */
     _Atomic uint64_t removed_height; /* the block that removed this node (0: a member) */
     bool shut;
+    disk_watch *disk; /* free space of the data disk against its reserve */
 };
 
 const char *replica_result_name(int res)
@@ -41,6 +43,7 @@ const char *replica_result_name(int res)
         [REPLICA_REJECTED] = "rejected",   [REPLICA_NO_LEADER] = "no_leader",
         [REPLICA_BUSY] = "busy",           [REPLICA_TIMEOUT] = "timeout",
         [REPLICA_STOPPING] = "stopping",   [REPLICA_REMOVED] = "removed",
+        [REPLICA_DISK_FULL] = "disk_full",
     };
     if (res < 0 || (size_t)res >= sizeof names / sizeof names[0])
         return "unknown";
@@ -70,6 +73,8 @@ int replica_forward(replica *r, const uint8_t *tx, size_t len)
     cons *c = atomic_load(&r->cons_ready);
     if (!c)
         return REPLICA_NO_LEADER;
+    if (disk_full(r->disk))
+        return REPLICA_DISK_FULL;
     return result_of_cons(cons_submit(c, tx, len));
 }
 
@@ -149,6 +154,10 @@ int replica_open(replica **out, chain *c, const replica_config *cfg, char *errms
     }
     r->id = cfg->id;
     r->chain = c;
+    if (!(r->disk = disk_watch_new(cfg->data_dir, cfg->disk_reserve))) {
+        snprintf(errmsg, errmsg_len, "out of memory");
+        goto fail;
+    }
     if (submit_reg_new(&r->reg, c, chain_genesis_of(c)->chain_id, forward_cb, r) != CHAIN_OK ||
         fsm_new(&r->fsm, c, cfg->id, r->reg, &r->stop) != CHAIN_OK ||
         fsm_set_peer_ca(r->fsm, cfg->peer_ca) != 0) {
@@ -168,6 +177,7 @@ int replica_open(replica **out, chain *c, const replica_config *cfg, char *errms
     cc.snapshot_threshold = cfg->snapshot_threshold;
     if (cc.snapshot_threshold > 0 && cc.snapshot_threshold < 256)
         cc.snapshot_trailing = cc.snapshot_threshold / 2; /* small thresholds: tests */
+    fsm_set_disk(r->fsm, r->disk);
     fsm_on_members(r->fsm, members_changed, r);
     fsm_cons(r->fsm, &cc.fsm);
     if (cons_start(&r->cons, &cc, msg, sizeof msg) != 0) {
@@ -190,18 +200,33 @@ fail:
 int replica_submit(replica *r, chain_receipt *receipt, const uint8_t *tx, size_t len,
                    unsigned wait_ms)
 {
+    if (disk_full(r->disk)) {
+        memset(receipt, 0, sizeof *receipt);
+        return REPLICA_DISK_FULL;
+    }
     return submit_tx(r->reg, receipt, tx, len, wait_ms);
 }
 
 void replica_submit_async(replica *r, const uint8_t *tx, size_t len, unsigned wait_ms,
                           replica_done_fn done, void *ctx)
 {
+    if (disk_full(r->disk)) {
+        chain_receipt rc;
+        memset(&rc, 0, sizeof rc);
+        done(ctx, REPLICA_DISK_FULL, &rc);
+        return;
+    }
     submit_tx_async(r->reg, tx, len, wait_ms, done, ctx);
 }
 
 void replica_set_latency(replica *r, void (*fn)(void *ctx, uint64_t usec), void *ctx)
 {
     submit_reg_set_latency(r->reg, fn, ctx);
+}
+
+bool replica_disk_full(replica *r)
+{
+    return r && disk_full(r->disk);
 }
 
 void replica_status_get(replica *r, replica_status *out)
@@ -213,6 +238,7 @@ void replica_status_get(replica *r, replica_status *out)
         return;
     out->id = r->id;
     out->waiting = submit_waiting(r->reg);
+    disk_state(r->disk, &out->disk_full, &out->disk_free, &out->disk_reserve);
     out->removed_height = atomic_load(&r->removed_height);
     cons *c = atomic_load(&r->cons_ready);
     if (!c)
@@ -268,5 +294,6 @@ void replica_close(replica *r)
     }
     fsm_free(r->fsm);
     submit_reg_free(r->reg);
+    disk_watch_free(r->disk);
     free(r);
 }

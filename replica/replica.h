@@ -49,6 +49,7 @@ typedef struct replica_config {
     unsigned snapshot_threshold;      /* Raft entries between snapshots; 0: consensus default */
     unsigned block_linger_us;         /* leader: longest wait for a fuller block */
     uint8_t chain_id[CHAIN_HASH_LEN]; /* the network: every Raft frame carries it */
+    uint64_t disk_reserve;            /* bytes kept free on data_dir's disk; 0: 64 MiB (disk.h) */
     const char *peer_ca;              /* PEM CA file for other nodes' https:// gateways during
                                          catch-up; NULL: the system's store */
 } replica_config;
@@ -65,7 +66,9 @@ int replica_open(replica **out, chain *c, const replica_config *cfg, char *errms
                  size_t errmsg_len) CHAIN_WUR;
 
 /*
- * Prechecks tx (format, chain id, signature); answers a tx already in the
+ * Refuses at once with REPLICA_DISK_FULL while the data disk is below its
+ * reserve (nothing is written; retry once space returns). Prechecks tx
+ * (format, chain id, signature, the signer's standing); answers a tx already in the
  * ledger with its stored receipt at once; joins the waiter of the same tx id
  * or hands the tx to consensus; then, when wait_ms > 0, blocks until its
  * receipt is applied here or wait_ms passes. Returns an enum replica_result;
@@ -91,8 +94,8 @@ void replica_submit_async(replica *r, const uint8_t *tx, size_t len, unsigned wa
 
 /* Hands an encoded tx this node signed itself (a scans batch) to consensus
  * without precheck or wait. REPLICA_QUEUED when taken, else _NO_LEADER,
- * _BUSY, _STOPPING or _REMOVED (this node was removed by node.remove).
- * Thread-safe; never blocks. */
+ * _BUSY, _STOPPING, _DISK_FULL or _REMOVED (this node was removed by
+ * node.remove). Thread-safe; never blocks. */
 int replica_forward(replica *r, const uint8_t *tx, size_t len);
 
 /* Observes the commit latency, in microseconds, of each submission that
@@ -108,6 +111,9 @@ typedef struct replica_status {
     uint64_t removed_height; /* the block that removed this node from the network; 0 while
                                 it is a member. Submissions then end REPLICA_REMOVED */
     size_t waiting;          /* transactions waiting for their receipt here */
+    bool disk_full;          /* free space below the reserve: writes refused */
+    uint64_t disk_free;      /* bytes free on the data disk (UINT64_MAX: unknown) */
+    uint64_t disk_reserve;   /* bytes kept free */
     size_t npeers;
     struct {
         uint64_t id;
@@ -118,6 +124,10 @@ typedef struct replica_status {
         uint64_t last_contact_ms, match_index, lag_entries, lag_ms;
     } peers[CHAIN_NODES_MAX];
 } replica_status;
+
+/* True while the data disk is below its reserve (writes refused). r NULL:
+ * false. Thread-safe; at most one statvfs. */
+bool replica_disk_full(replica *r);
 
 /* Copies the engine's state as of a few ms ago (consensus's last loop).
  * Thread-safe; never blocks for long. r NULL reports "stopped". */

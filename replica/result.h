@@ -16,6 +16,7 @@ enum replica_result {
     REPLICA_STOPPING,      /* replica_shutdown has begun, or consensus halted */
     REPLICA_REMOVED,       /* this node was removed from the network (node.remove) and
                               did not hand the tx over: it never will; use another node */
+    REPLICA_DISK_FULL,     /* the data disk is below its reserve: retry once space returns */
 };
 
 #endif

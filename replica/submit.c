@@ -489,13 +489,14 @@ static void waiter_resend(waiter *w)
     }
 }
 
-/* The precheck both entry points share: decode, chain id, signature. CHAIN_OK
+/* The precheck both entry points share: decode, chain id, signature, the
+ * signer's standing (chain_tx_standing). CHAIN_OK
  * with *rc's tx id set and the bytes remembered as verified here, or the
  * refusal with *rc filled as a rejected receipt. */
 static int admit(submit_reg *r, chain_receipt *rc, uint8_t id[CHAIN_HASH_LEN], const uint8_t *tx,
                  size_t len)
 {
-    char msg[sizeof rc->detail];
+    char msg[sizeof rc->detail - 24]; /* room for "refused at admission: " */
     memset(rc, 0, sizeof *rc);
     int err = chain_tx_precheck(id, r->chain_id,
                                 r->chain != NULL ? &chain_genesis_of(r->chain)->rp : NULL, tx, len,
@@ -507,6 +508,22 @@ static int admit(submit_reg *r, chain_receipt *rc, uint8_t id[CHAIN_HASH_LEN], c
         return err;
     }
     memcpy(rc->tx, id, CHAIN_HASH_LEN);
+    /* standing: a tx its signer has no standing for is refused here, never
+     * logged — unless it is already in the ledger (a retry gets its receipt) */
+    chain_tx t;
+    err = chain_tx_decode(&t, tx, len, msg, sizeof msg);
+    if (err == CHAIN_OK) {
+        err = chain_tx_standing(r->chain, &t, msg, sizeof msg);
+        chain_tx_free(&t);
+    }
+    if (err != CHAIN_OK) {
+        chain_receipt known;
+        if (!ledger_lookup(r, &known, id)) {
+            rc->code = err;
+            snprintf(rc->detail, sizeof rc->detail, "refused at admission: %s", msg);
+            return err;
+        }
+    }
     verified_add(r, id, tx, len);
     return CHAIN_OK;
 }

@@ -7,6 +7,9 @@
  * fired rows, so a page can say "recalled" and still show "reported as fake".
  * Scan-intelligence rules read chain_scan_stats, which only replicated scans
  * batches fill — so the verdict is the same on every node for the same state.
+ * Those counters count client networks, not scans (chain/tx_scans.c), and no
+ * scan signal alone turns a unit suspicious: each needs evidence from
+ * VERDICT_CORROBORATION distinct networks.
  * To add a rule: add a reason to verdict.h, its names below, and a row.
  */
 #include "scan/verdict.h"
@@ -59,24 +62,24 @@ static bool r_too_many(const verdict_input *in)
 
 static bool r_travel(const verdict_input *in)
 {
-    return in->unit && in->stats && in->stats->impossible_travel > 0;
+    return in->unit && in->stats && in->stats->impossible_travel >= VERDICT_CORROBORATION;
 }
 
 static bool r_markets(const verdict_input *in)
 {
     return in->unit && in->stats && in->policy && in->policy->flagged_markets_only == 1 &&
-           in->stats->outside_markets > 0;
+           in->stats->outside_markets >= VERDICT_CORROBORATION;
 }
 
 static bool r_unsold(const verdict_input *in)
 {
     return in->unit && in->stats && in->policy && in->policy->unsold_scan_suspicious == 1 &&
-           in->stats->unsold_public > 0;
+           in->stats->unsold_public >= VERDICT_CORROBORATION;
 }
 
 static bool r_reported(const verdict_input *in)
 {
-    return in->unit && in->stats && in->stats->reports > 0;
+    return in->unit && in->stats && in->stats->reports >= VERDICT_CORROBORATION;
 }
 
 static const struct rule {

@@ -16,6 +16,12 @@
 
 #include "chain/chain.h"
 
+/* Distinct client networks (IPv4 /24, IPv6 /48) whose scans must agree before
+ * a scan signal (impossible travel, outside markets, scanned before sale,
+ * reported fake) turns a unit suspicious: one network — one person, one
+ * office, one botnet host — is never enough. */
+#define VERDICT_CORROBORATION 2
+
 /* Ordered by severity: when several rules fire, the highest status wins.
  * Values are stable: they are recorded as chain_scan.verdict. */
 enum verdict_status {
@@ -36,7 +42,7 @@ enum verdict_reason {
     VERDICT_R_STOLEN,
     VERDICT_R_RECALLED,
     VERDICT_R_EXPIRED,
-    VERDICT_R_TOO_MANY_CLIENTS, /* more distinct clients than policy max_clients */
+    VERDICT_R_TOO_MANY_CLIENTS, /* more distinct client networks than policy max_clients */
     VERDICT_R_IMPOSSIBLE_TRAVEL,
     VERDICT_R_OUTSIDE_MARKETS,
     VERDICT_R_SCANNED_BEFORE_SALE,

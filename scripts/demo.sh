@@ -100,6 +100,7 @@ say "genesis $G, chain id $CHAIN_ID"
 
 for i in 1 2 3; do
   "$NODE_BIN" --genesis "$G" --id $i --data "$DATA/node$i" --key "$K/node$i.key" \
+    --trusted-proxy 127.0.0.1 --region-header X-Region \
     --raft-tls "$K/node$i.tls" >"$DATA/node$i.log" 2>&1 &
   PIDS+=($!)
 done
@@ -156,10 +157,15 @@ say "brand recalls ${U[2]}"
 URL=$(awk -F, -v s="${U[3]#*/}" '$2 == s { print $5 }' "$DATA/units.csv")
 [ -n "$URL" ] || die "no URL for ${U[3]} in units.csv"
 PATHQ=${URL#http://127.0.0.1:${HTTP_PORTS[0]}}
-say "scanning ${U[3]} from DE (node 1) and JP (node 2): a copied code"
-curl -sf -o /dev/null "$N1$PATHQ&region=DE" || true
+# The nodes believe a fronting proxy on 127.0.0.1 (--trusted-proxy): its
+# X-Forwarded-For names the client and X-Region its country. Three networks
+# in three countries minutes apart: corroborated impossible travel.
+say "scanning ${U[3]} from DE (node 1), JP (node 2) and BR (node 3): a copied code"
+curl -sf -o /dev/null -H 'X-Forwarded-For: 203.0.113.5' -H 'X-Region: DE' "$N1$PATHQ" || true
 sleep 1
-curl -sf -o /dev/null "$N2$PATHQ&region=JP" || true
+curl -sf -o /dev/null -H 'X-Forwarded-For: 198.51.100.9' -H 'X-Region: JP' "$N2$PATHQ" || true
+curl -sf -o /dev/null -H 'X-Forwarded-For: 192.0.2.77' -H 'X-Region: BR' \
+  "http://127.0.0.1:${HTTP_PORTS[2]}$PATHQ" || true
 
 SER0=${U[0]#*/}
 SER3=${U[3]#*/}

@@ -10,7 +10,7 @@ PKGS=(
   libsecp256k1-dev liblmdb-dev lmdb-utils libnng-dev libcbor-dev libqrencode-dev
   libmicrohttpd-dev libuv1-dev libjansson-dev libpng-dev libcmocka-dev
   libcurl4-openssl-dev libssl-dev nodejs clang clang-format curl wrk zbar-tools chromium python3 procps
-  python3-cryptography librsvg2-bin lcov openssl fonts-wqy-zenhei
+  python3-cryptography librsvg2-bin lcov openssl fonts-wqy-zenhei libgeoip-dev geoip-database
 )
 # librsvg2-bin: rsvg-convert rasterizes label SVGs for the zbarimg round trip in
 #   tests/unit/label (without it that test is reported skipped, and CI fails).
@@ -19,6 +19,10 @@ PKGS=(
 #   tests (test_dashboard_auth, test_catchup_tls).
 # fonts-wqy-zenhei: CJK glyphs, so the browser test's screenshots of the
 #   Japanese and Chinese pages show words rather than empty boxes.
+# libgeoip-dev, geoip-database: the gateway's own country lookup of a scan's
+#   client address (GeoIP.dat, GeoIPv6.dat). Bookworm ships no MaxMind-format
+#   country database for libmaxminddb, so the legacy GeoIP pair is the one
+#   that works from Debian alone; an operator may point --geoip at a newer one.
 RAFT_PKG=libraft-dev
 RAFT_MIN=0.22
 

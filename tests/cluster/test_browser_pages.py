@@ -62,7 +62,8 @@ def main():
     if miss:
         print("FAIL: browser test tools missing (run scripts/install-deps.sh): " + ", ".join(miss))
         sys.exit(1)
-    c = lib.Cluster(3, name="browser", node_args=["--region-header", "X-Test-Region"])
+    c = lib.Cluster(3, name="browser", node_args=["--trusted-proxy", "127.0.0.1",
+                                                    "--region-header", "X-Test-Region"])
     ok = False
     try:
         run(c)
@@ -114,11 +115,16 @@ def run(c):
         q = u.query + ("&" + query if query else "")
         return f"http://127.0.0.1:{n3.http_port}{u.path}?{q}"
 
-    # a report through node 1 makes the unit suspicious once its scans batch replicates
+    # reports from two networks (as the fronting proxy names the clients) through node 1
+    # make the unit suspicious once their scans batch replicates
     body = urllib.parse.urlencode({"unit": suspicious, "note": "stitching looks off"}).encode()
-    req = urllib.request.Request(f"http://127.0.0.1:{n1.http_port}/api/v1/reports", data=body,
-                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
-    check(urllib.request.urlopen(req, timeout=lib.scaled(10)).status == 202, "report accepted")
+    for client in ("203.0.113.5", "198.51.100.9"):
+        req = urllib.request.Request(f"http://127.0.0.1:{n1.http_port}/api/v1/reports",
+                                     data=body,
+                                     headers={"Content-Type": "application/x-www-form-urlencoded",
+                                              "X-Forwarded-For": client})
+        check(urllib.request.urlopen(req, timeout=lib.scaled(10)).status == 202,
+              f"report from {client} accepted")
     gt, se = suspicious.split("/")
 
     def is_suspicious():

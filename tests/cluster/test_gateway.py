@@ -465,9 +465,11 @@ def run(c, nd):
                       json.dumps({"unit": f"{G}/S1", "note": "logo <b>wrong</b>"}).encode(),
                       "application/json")
     check(st == 202 and doc.get("status") == "recorded", f"report JSON → 202 ({st} {doc})")
+    # the form from another client (one report per client and unit a day)
     st, hd, body = raw_request(nd, "POST", "/api/v1/reports",
                                urllib.parse.urlencode({"unit": f"{G}/S1", "note": "odd"}).encode(),
-                               {"Content-Type": "application/x-www-form-urlencoded"})
+                               {"Content-Type": "application/x-www-form-urlencoded"},
+                               source="127.0.0.9")
     check(st == 202 and b"Thank you" in body, f"report form → 202 page ({st})")
     st, _, doc = jreq(nd, "POST", "/api/v1/reports",
                       json.dumps({"unit": f"{G}/S1", "note": "x" * 300}).encode(), "application/json")

@@ -3,12 +3,13 @@
 - a JSON array of transactions on POST /api/v1/tx: one receipt per element, in
   order, a bad element refused on its own while the others commit;
 - GET /api/v1/alerts: refused without the admin token, and after a customer
-  reports a unit as fake, the unit is listed with the reason `reported_fake`;
+  reports a unit as fake from a second network, the unit is listed with the reason `reported_fake`;
   `since` after the alert hides it;
 - a Raft log file corrupted while the node was stopped: the node refuses to start,
   exits non-zero, and says which entry is bad (it never serves from it).
 """
 
+import http.client
 import json
 import os
 import subprocess
@@ -55,10 +56,18 @@ def alerts(c, nd):
     txid, hexcbor = c.mint(["AL1"], lot="A1")
     st, doc = nd.submit_cbor(hexcbor)
     assert st == 200, (st, doc)
-    st, doc = nd.request("POST", "/api/v1/reports",
-                         json.dumps({"unit": f"{lib.GTIN}/AL1", "note": "logo misprinted"}).encode(),
-                         "application/json")
-    assert st == 202, (st, doc)
+    # two customers of two networks (127.0.0.0/24, 127.0.1.0/24): a report is a scan
+    # signal, and one network's alone never turns a unit suspicious
+    for src in ("127.0.0.1", "127.0.1.1"):
+        conn = http.client.HTTPConnection("127.0.0.1", nd.http_port, timeout=scaled(20),
+                                          source_address=(src, 0))
+        conn.request("POST", "/api/v1/reports",
+                     json.dumps({"unit": f"{lib.GTIN}/AL1", "note": "logo misprinted"}).encode(),
+                     {"Content-Type": "application/json", "Accept": "application/json"})
+        r = conn.getresponse()
+        st = r.status
+        conn.close()
+        assert st == 202, (src, st)
 
     def listed():
         st, doc = nd.get("/api/v1/alerts", tok)

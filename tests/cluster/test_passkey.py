@@ -180,6 +180,14 @@ def run(c):
     codes = [code]
 
     A, B, M = Passkey(), Passkey(), Passkey()
+    # node 2 answers about the sale once it has applied it (as the page a customer
+    # claims from shows the claim form only then): admission judges by that state
+    g_, s_ = u0.split("/")
+
+    def sold_on_n2():
+        doc = n2.get(f"/api/v1/units/{g_}/{s_}")[1] or {}
+        return (doc.get("unit") or {}).get("state") == "sold"
+    lib.wait_for(sold_on_n2, lib.scaled(30), "the sale on node 2")
     # a wrong code: refused, and the refused claim carries no code
     wrong = code[:-1] + ("0" if code[-1] != "0" else "1")
     codes.append(wrong)
@@ -226,6 +234,10 @@ def run(c):
     p, (st, err, doc) = signed(n1, A, origin, "transfer.offer", {"unit": u0, "expires": exp},
                                code=gift)
     assert st == 200, doc
+    # B claims through node 2 once node 2 has applied the offer (admission judges
+    # standing by the state this node has applied)
+    h = doc["height"]
+    lib.wait_for(lambda: n2.head()["height"] >= h, lib.scaled(30), f"block {h} on node 2")
     p, (st, err, doc) = signed(n2, B, origin, "claim", {"unit": u0}, code=gift.replace("-", " "))
     assert st == 200, doc
     assert owner_everywhere(c, u0) == B.id

@@ -1,6 +1,7 @@
 """Scan intelligence against three real provena-node processes.
 
-A label scanned in Germany and then in Japan minutes later turns SUSPICIOUS
+A label scanned in Germany, Japan and Brazil minutes apart, by clients of three
+networks (as the trusted fronting proxy names them), turns SUSPICIOUS
 (impossible_travel) on every node, because each gateway's scans replicate as
 node-signed `scans` transactions; probes of unknown serials are counted in the
 analytics; the dashboard refuses a request without a credential and renders with
@@ -40,7 +41,8 @@ def bearer(nd, path, token):
 
 def main():
     lib.require_built()
-    c = lib.Cluster(3, name="scans")
+    c = lib.Cluster(3, name="scans", node_args=("--trusted-proxy", "127.0.0.1",
+                                                "--region-header", "X-Region"))
     token_file = os.path.join(c.dir, "admin.token")
     with open(token_file, "w") as f:
         f.write(TOKEN + "\n")
@@ -56,17 +58,22 @@ def main():
         for nd in c.nodes:
             assert verdict(nd, "T1")["status"] == "genuine"
 
-        # one copy of the label scanned in Germany at node 1, another in Japan at node 2
-        st, doc = c.nodes[0].get(f"/01/{lib.GTIN}/21/T1?region=DE")
-        assert st == 200, (st, doc)
-        st, doc = c.nodes[1].get(f"/01/{lib.GTIN}/21/T1?region=JP")
-        assert st == 200, (st, doc)
+        # copies of the label scanned in Germany at node 1, in Japan at node 2 and in
+        # Brazil at node 3, by clients of three networks as the fronting proxy
+        # (--trusted-proxy) names them: two far jumps, two witnesses
+        for nd, ip, region in ((c.nodes[0], "203.0.113.5", "DE"),
+                               (c.nodes[1], "198.51.100.9", "JP"),
+                               (c.nodes[2], "192.0.2.77", "BR")):
+            st, doc = nd.request("GET", f"/01/{lib.GTIN}/21/T1",
+                                 headers={"X-Forwarded-For": ip, "X-Region": region})
+            assert st == 200, (st, doc)
 
         def suspicious_everywhere():
             return all(verdict(nd, "T1")["status"] == "suspicious" and
                        "impossible_travel" in verdict(nd, "T1")["reasons"] for nd in c.nodes)
         lib.wait_for(suspicious_everywhere, lib.scaled(20), "T1 suspicious on every node")
-        print("ok: DE then JP within minutes → suspicious (impossible_travel) on all 3 nodes")
+        print("ok: DE, JP, BR within minutes from three networks → suspicious "
+              "(impossible_travel) on all 3 nodes")
         assert verdict(c.nodes[2], "T2")["status"] == "genuine", "an unscanned unit stays genuine"
 
         rc, session, err = c.nodes[0].dashboard_login(c.brand_key)
@@ -88,11 +95,13 @@ def main():
         def by_region(nd):  # sessions are per node: the break-glass token on each
             st, body = bearer(nd, "/api/v1/analytics", TOKEN)
             return json.loads(body)["scans_by_region"] if st == 200 else None
-        lib.wait_for(lambda: all(by_region(nd) == {"DE": 1, "JP": 1} for nd in c.nodes),
-                     lib.scaled(20), "scans by region DE 1, JP 1 on every node")
+        lib.wait_for(lambda: all(by_region(nd) == {"DE": 1, "JP": 1, "BR": 1}
+                                    for nd in c.nodes),
+                     lib.scaled(20), "scans by region DE 1, JP 1, BR 1 on every node")
         st, doc = c.nodes[0].get("/api/v1/analytics", session)
-        assert sum(d["scans"] for d in doc["scans_per_day"]) == 2, doc["scans_per_day"]
-        print("ok: scans by region where they happened (DE 1, JP 1) and per day, on all nodes")
+        assert sum(d["scans"] for d in doc["scans_per_day"]) == 3, doc["scans_per_day"]
+        print("ok: scans by region where they happened (DE 1, JP 1, BR 1) and per day, "
+              "on all nodes")
 
         # the dashboard and analytics need a credential, never taken from the URL
         st, doc = c.nodes[0].get("/api/v1/analytics")

@@ -17,6 +17,11 @@
  *                                   prints the certificate (DER hex)
  *   txtool node-add GENESIS KEY NONCE ID OPERATOR RAFT HTTP NODEPUBHEX [CERTHEX]
  *   txtool node-remove GENESIS KEY NONCE ID
+ *   txtool claim GENESIS KEY NONCE GTIN SERIAL CODE
+ *                                   a customer's claim of a unit sold with a code
+ *   txtool claim-seq GENESIS KEY NONCE0 COUNT GTIN SERIAL CODE
+ *                                   COUNT such claims, nonces NONCE0..
+ *   txtool id-of CBORHEX            prints the tx id of an encoded tx
  *   txtool node-rotate GENESIS KEY NONCE ID CERTHEX
  *   txtool scans GENESIS KEY NONCE GTIN SERIAL
  *                                   a node-signed batch of one scan record
@@ -25,6 +30,7 @@
  * (chain_tx_to_json, compact) instead of CBOR hex.
  */
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +176,25 @@ int main(int argc, char **argv)
         printf("%s\n", hex);
         return 0;
     }
+    if (strcmp(cmd, "id-of") == 0) {
+        size_t n = strlen(argv[2]) / 2;
+        uint8_t *raw = malloc(n ? n : 1), id[32];
+        chain_tx tx;
+        char m[128];
+        if (!raw || chain_unhex(raw, n, argv[2], strlen(argv[2])) != (int)n ||
+            chain_tx_decode(&tx, raw, n, m, sizeof m) != CHAIN_OK) {
+            free(raw);
+            return die("id-of: not the hex of an encoded tx");
+        }
+        int e = chain_tx_id(id, &tx);
+        chain_tx_free(&tx);
+        free(raw);
+        if (e != CHAIN_OK)
+            return die("id-of: no id");
+        chain_hex(hex, id, 32);
+        printf("%s\n", hex);
+        return 0;
+    }
 
     chain_genesis *g;
     char msg[256];
@@ -209,6 +234,35 @@ int main(int argc, char **argv)
         tx.units = &u;
         tx.nunits = 1;
         rc = chain_tx_sign(&tx, sk) == CHAIN_OK && emit(&tx) == 0 ? 0 : 1;
+    } else if ((strcmp(cmd, "claim") == 0 && argc == 8) ||
+               (strcmp(cmd, "claim-seq") == 0 && argc == 9)) {
+        bool seq = strcmp(cmd, "claim-seq") == 0;
+        unsigned long count = seq ? strtoul(argv[5], NULL, 10) : 1;
+        char **a = argv + (seq ? 6 : 5); /* GTIN SERIAL CODE */
+        rc = 0;
+        for (unsigned long i = 0; i < count && rc == 0; i++) {
+            chain_tx tx;
+            gs1_sgtin u;
+            memset(&u, 0, sizeof u);
+            snprintf(u.gtin, sizeof u.gtin, "%s", a[0]);
+            snprintf(u.serial, sizeof u.serial, "%s", a[1]);
+            tx_init(&tx, g, CHAIN_TX_CLAIM, nonce + i);
+            tx.units = &u;
+            tx.nunits = 1;
+            /* the claim signature of the key the code derives, over this
+             * signer (a code that derives no key: a signature of no key) */
+            uint8_t csk[CHAIN_SECKEY_LEN], cpub[CHAIN_KEY_LEN], me[CHAIN_KEY_LEN], m[CHAIN_HASH_LEN];
+            memset(tx.claim_sig, 0x5a, sizeof tx.claim_sig);
+            if (chain_claim_key(csk, cpub, a[0], a[1], a[2], strlen(a[2])) == CHAIN_OK &&
+                chain_key_pub(me, sk) == CHAIN_OK) {
+                chain_claim_msg(m, g->chain_id, a[0], a[1], me);
+                if (chain_sign(tx.claim_sig, csk, m) != CHAIN_OK) {
+                    rc = die("claim: cannot sign");
+                    goto out;
+                }
+            }
+            rc = chain_tx_sign(&tx, sk) == CHAIN_OK && emit(&tx) == 0 ? 0 : 1;
+        }
     } else if (strcmp(cmd, "node-rotate") == 0 && argc == 7) {
         chain_tx tx;
         tx_init(&tx, g, CHAIN_TX_NODE_ROTATE, nonce);

@@ -65,6 +65,7 @@ static int random_tx(hc_env *e, chain_tx *tx, gs1_sgtin *u, char **serials, uint
         CHAIN_TX_UNFLAG,
         CHAIN_TX_SCANS,
         CHAIN_TX_POLICY_SET,
+        CHAIN_TX_RESOLVER_SET,
     };
     int type = types[pick(sizeof types / sizeof types[0])];
     *tx = hc_tx(type);
@@ -178,6 +179,12 @@ static int random_tx(hc_env *e, chain_tx *tx, gs1_sgtin *u, char **serials, uint
         tx->policy.max_clients = 1 + pick(9);
         if (pick(2))
             snprintf(tx->gtin, sizeof tx->gtin, "%s", HC_GTIN);
+        break;
+    case CHAIN_TX_RESOLVER_SET:
+        tx->units = NULL;
+        tx->nunits = 0;
+        who = pick(4) ? HK_BRAND : HK_CARRIER;
+        snprintf(tx->resolver, sizeof tx->resolver, "https://r%u.example", (unsigned)pick(9));
         break;
     }
     return who;

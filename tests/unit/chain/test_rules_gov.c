@@ -425,7 +425,7 @@ static void test_scans_by_node_fold_into_stats(void **state)
     assert_int_equal(st.last_time, 1200);
     assert_string_equal(st.last_region, "US");
     assert_int_equal(st.outside_markets, 1);
-    assert_int_equal(st.unsold_public, 3);
+    assert_int_equal(st.unsold_public, 2); /* networks, not scans: client 1 scanned twice */
     assert_int_equal(st.nregions, 3);
     assert_string_equal(st.regions[0], "FR");
     assert_string_equal(st.regions[1], "US");
@@ -501,6 +501,51 @@ static void test_scans_count_by_region_and_day(void **state)
     assert_int_equal(probes, 2);
 }
 
+/* A client hash's first 8 bytes name its network: scans from one network —
+ * one address many times, or many addresses of one /24, or one client seen
+ * through several gateways (the same keyed hash) — count once in every
+ * signal; a second network counts again. */
+static void test_scans_count_networks_not_scans(void **state)
+{
+    hc_env *e = *state;
+    assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "L1", "N", 1), CHAIN_OK);
+    chain_scan sc[6];
+    for (int i = 0; i < 5; i++) { /* net 0x11, addresses 1..5, regions outside DE/FR */
+        sc[i] = scan_of("N", i % 2 ? CHAIN_SCAN_REPORT : CHAIN_SCAN_SCAN, 1000 + (uint64_t)i,
+                        i % 2 ? "JP" : "US", 0x11);
+        sc[i].client[15] = (uint8_t)i;
+    }
+    sc[5] = sc[0]; /* the same client again, as another gateway would record it */
+    chain_tx tx = hc_tx(CHAIN_TX_SCANS);
+    tx.scans = sc;
+    tx.nscans = 6;
+    assert_int_equal(hc_apply1(e, HK_NODE, &tx, NULL), CHAIN_OK);
+    chain_rd *rd;
+    chain_scan_stats st;
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_scan_stats_get(rd, &st, HC_GTIN, "N"), CHAIN_OK);
+    chain_rd_end(rd);
+    assert_int_equal(st.scans, 4);
+    assert_int_equal(st.distinct_clients, 1);
+    assert_int_equal(st.reports, 1);
+    assert_int_equal(st.outside_markets, 1);
+    assert_int_equal(st.unsold_public, 1);
+    assert_int_equal(st.impossible_travel, 1); /* US → JP in a second, from one network */
+
+    chain_scan two = scan_of("N", CHAIN_SCAN_REPORT, 1010, "JP", 0x22);
+    tx = hc_tx(CHAIN_TX_SCANS);
+    tx.scans = &two;
+    tx.nscans = 1;
+    assert_int_equal(hc_apply1(e, HK_NODE, &tx, NULL), CHAIN_OK);
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_scan_stats_get(rd, &st, HC_GTIN, "N"), CHAIN_OK);
+    chain_rd_end(rd);
+    assert_int_equal(st.distinct_clients, 2);
+    assert_int_equal(st.reports, 2);
+    assert_int_equal(st.outside_markets, 2);
+    assert_int_equal(st.impossible_travel, 2); /* US → JP in 6 s, a second network */
+}
+
 static uint32_t travel_after(hc_env *e, const char *serial, const char *r1, const char *r2,
                              uint64_t dt)
 {
@@ -567,6 +612,108 @@ static void test_node_key_may_only_sign_scans(void **state)
     assert_int_equal(hc_mint(e, HK_NODE, HC_GTIN, "L", "A", 1), CHAIN_ERR_WRONG_ROLE);
 }
 
+static int resolver_set(hc_env *e, int who, const char *url)
+{
+    chain_tx tx = hc_tx(CHAIN_TX_RESOLVER_SET);
+    assert_true(strlen(url) < sizeof tx.resolver);
+    memcpy(tx.resolver, url, strlen(url) + 1);
+    return hc_apply1(e, who, &tx, NULL);
+}
+
+static void resolver_is(hc_env *e, const char *want)
+{
+    chain_rd *rd;
+    char got[CHAIN_RESOLVER_MAX + 1];
+    memset(got, 'x', sizeof got);
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_resolver_current(rd, got), CHAIN_OK);
+    chain_rd_end(rd);
+    assert_string_equal(got, want);
+}
+
+/* A URL of exactly len bytes: https://r<pad>.example */
+static void url_of(char *out, size_t len)
+{
+    size_t pad = len - strlen("https://r.example");
+    memcpy(out, "https://r", 9);
+    memset(out + 9, 'a', pad);
+    memcpy(out + 9 + pad, ".example", 9);
+    assert_int_equal(strlen(out), len);
+}
+
+static void test_resolver_set_by_any_brand_replaces_genesis(void **state)
+{
+    hc_env *e = *state;
+    resolver_is(e, e->g->resolver); /* none set: the genesis's */
+    assert_int_equal(resolver_set(e, HK_BRAND, "https://id.acme.example"), CHAIN_OK);
+    resolver_is(e, "https://id.acme.example");
+    /* network-wide, like participants and nodes: another brand's admin may change it */
+    assert_int_equal(resolver_set(e, HK_BRAND2, "http://resolver.example:8080/gs1"), CHAIN_OK);
+    resolver_is(e, "http://resolver.example:8080/gs1");
+    /* the value survives a reopen (it is ledger state) */
+    hc_close(e);
+    hc_reopen(e);
+    resolver_is(e, "http://resolver.example:8080/gs1");
+}
+
+static void test_resolver_set_by_non_brand_refused_wrong_role(void **state)
+{
+    hc_env *e = *state;
+    assert_int_equal(resolver_set(e, HK_BRAND, "https://id.acme.example"), CHAIN_OK);
+    static const int others[] = {HK_CARRIER, HK_SELLER, HK_SERVICE, HK_NODE};
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++)
+        assert_int_equal(resolver_set(e, others[i], "https://evil.example"),
+                         CHAIN_ERR_WRONG_ROLE);
+    assert_int_equal(resolver_set(e, HK_ALICE, "https://evil.example"), CHAIN_ERR_UNKNOWN_SIGNER);
+    resolver_is(e, "https://id.acme.example");
+}
+
+static void test_resolver_set_size_limit_and_forms(void **state)
+{
+    hc_env *e = *state;
+    char url[CHAIN_RESOLVER_MAX + 8];
+    url_of(url, CHAIN_RESOLVER_MAX); /* exactly at the limit: accepted */
+    assert_int_equal(resolver_set(e, HK_BRAND, url), CHAIN_OK);
+    resolver_is(e, url);
+    assert_true(chain_resolver_valid(url, CHAIN_RESOLVER_MAX));
+    /* one past: not a valid resolver, and not storable in a transaction */
+    url_of(url, CHAIN_RESOLVER_MAX + 1);
+    assert_false(chain_resolver_valid(url, CHAIN_RESOLVER_MAX + 1));
+    chain_tx tx = hc_tx(CHAIN_TX_RESOLVER_SET);
+    memcpy(tx.resolver, url, sizeof tx.resolver); /* fills the field with no terminator */
+    assert_int_equal(chain_tx_sign(&tx, e->sk[HK_BRAND]), CHAIN_ERR_TOO_LARGE);
+    uint8_t *enc = NULL;
+    size_t len = 0;
+    assert_int_equal(chain_tx_encode(&enc, &len, &tx), CHAIN_ERR_TOO_LARGE);
+    assert_null(enc);
+    /* refused forms: the genesis rule */
+    static const char *const bad[] = {"https://id.acme.example/", "ftp://id.acme.example",
+                                      "https://", "id.acme.example", "https://a.example?x",
+                                      "https://a.example#x", "https://a b.example"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_false(chain_resolver_valid(bad[i], strlen(bad[i])));
+        tx = hc_tx(CHAIN_TX_RESOLVER_SET);
+        snprintf(tx.resolver, sizeof tx.resolver, "%s", bad[i]);
+        assert_int_equal(chain_tx_sign(&tx, e->sk[HK_BRAND]), CHAIN_ERR_INVALID);
+        assert_int_equal(chain_tx_encode(&enc, &len, &tx), CHAIN_ERR_INVALID);
+    }
+    /* a well-formed encoding with a trailing '/' patched in is refused by the decoder */
+    url_of(url, 40);
+    tx = hc_tx(CHAIN_TX_RESOLVER_SET);
+    memcpy(tx.resolver, url, 41);
+    hc_encode(e, HK_BRAND, &tx, &enc, &len);
+    uint8_t *at = memmem(enc, len, url, 40);
+    assert_non_null(at);
+    at[39] = '/';
+    chain_tx back;
+    char msg[200] = "";
+    assert_int_equal(chain_tx_decode(&back, enc, len, msg, sizeof msg), CHAIN_ERR_INVALID);
+    assert_non_null(strstr(msg, "body.url"));
+    free(enc);
+    url_of(url, CHAIN_RESOLVER_MAX);
+    resolver_is(e, url); /* nothing refused changed it */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -585,10 +732,14 @@ int main(void)
         T(test_scans_by_node_fold_into_stats),
         T(test_scans_impossible_travel),
         T(test_scans_count_by_region_and_day),
+        T(test_scans_count_networks_not_scans),
         T(test_scans_travel_kmh_edge),
         T(test_scans_by_removed_node_refused_revoked_signer),
         T(test_node_key_may_only_sign_scans),
         T(test_node_rotate_pins_a_fresh_key),
+        T(test_resolver_set_by_any_brand_replaces_genesis),
+        T(test_resolver_set_by_non_brand_refused_wrong_role),
+        T(test_resolver_set_size_limit_and_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

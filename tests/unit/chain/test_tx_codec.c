@@ -162,6 +162,9 @@ static void sample(chain_tx *tx, int type)
         tx->policy.unsold_scan_suspicious = 2;
         tx->policy.flagged_markets_only = 1;
         break;
+    case CHAIN_TX_RESOLVER_SET:
+        strcpy(tx->resolver, "https://id.acme.example");
+        break;
     case CHAIN_TX_SCANS:
         tx->scans = scans2;
         tx->nscans = 2;

@@ -72,6 +72,7 @@ static const struct {
                  "\"http\":\"http://10.0.0.4:8001\",\"pub\":\"%K\",\"tls\":\"%T\"}"},
     {"node.rotate", "{\"node_id\":4,\"tls\":\"%T\"}"},
     {"node.remove", "{\"node_id\":4}"},
+    {"resolver.set", "{\"url\":\"https://id.acme.example\"}"},
     {"policy.set", "{\"gtin\":\"09506000134352\",\"max_clients\":8,\"travel_kmh\":1000,"
                    "\"unsold_scan_suspicious\":true,\"outside_markets\":false}"},
     {"scans", "{\"records\":[{\"kind\":\"scan\",\"unit\":\"09506000134352/A/1\",\"time\":5,"
@@ -214,6 +215,21 @@ static void test_tx_json_errors_name_the_field(void **state)
                    "\"time\":1,\"client\":\"00\"}]}",
                    CHAIN_ERR_MALFORMED, "body.records[0].client: not 32 hex");
     expect_refused("mint.all", "{}", CHAIN_ERR_INVALID, "type: unknown type");
+    /* resolver.set: the genesis "resolver" rule (chain_resolver_valid) */
+    static const char *const bad_urls[] = {
+        "https://id.acme.example/", "ftp://id.acme.example", "id.acme.example", "https://",
+        "http://", "https://id.acme.example?x=1", "https://id.acme.example#top",
+        "https://id acme.example", "HTTPS://id.acme.example", "https://id.acme.example/\\t",
+    };
+    for (size_t i = 0; i < sizeof bad_urls / sizeof *bad_urls; i++) {
+        char body[160];
+        snprintf(body, sizeof body, "{\"url\":\"%s\"}", bad_urls[i]);
+        expect_refused("resolver.set", body, CHAIN_ERR_INVALID,
+                       "body.url: not an http(s):// base URL");
+    }
+    expect_refused("resolver.set", "{\"url\":\"\"}", CHAIN_ERR_MALFORMED, "body.url:");
+    expect_refused("resolver.set", "{}", CHAIN_ERR_MALFORMED, "body.url: missing");
+    expect_refused("resolver.set", "{\"url\":7}", CHAIN_ERR_MALFORMED, "body.url:");
 }
 
 /* Every field format the schema checks, refused through the JSON path with the
@@ -433,6 +449,7 @@ static const struct {
      "{\"gtin\":\"09506000134352\",\"lot\":\"L\",\"model\":\"@\",\"serials\":[\"B2\"],"
      "\"label_sigs\":[\"%S\"]}",
      0, CHAIN_NAME_MAX, 'm'},
+    {"resolver.set", "url", "{\"url\":\"https://id.@.example\"}", 19, CHAIN_RESOLVER_MAX, 'r'},
 };
 
 static json_t *padded(size_t i, size_t len)

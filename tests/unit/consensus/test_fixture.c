@@ -21,7 +21,9 @@
  *
  * libraft 0.22.1's fixture stub truncates its log wrongly once it has
  * installed a snapshot (see fixture_truncate below and docs/ARCHITECTURE.md,
- * "Deterministic simulation"); the test wraps that one method.
+ * "Deterministic simulation"); the test wraps that one method. Frames reach
+ * raft as in cons_loop.c: an InstallSnapshot is dropped while a snapshot is
+ * being taken or persisted, and every frame passes consensus/'s guards.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -232,6 +234,22 @@ static int fixture_snapshot_put(struct raft_io *io, unsigned trailing,
     return rv;
 }
 
+/* An InstallSnapshot that arrives while this server takes or persists a
+ * snapshot is dropped, as cons_loop.c's deliver_inbox drops it. libraft
+ * 0.22.1 would park it (snapshot_pending) until its own snapshot_put
+ * completes, and then takeSnapshotCb (legacy.c) clears snapshot_pending
+ * before reading it and persists NULL: a segfault (seed 379603272,
+ * snapshots+kills). */
+static bool install_busy(const stub_log *l)
+{
+    if (l->raft->legacy.snapshot_taking)
+        return true;
+    for (unsigned k = 0; k < 4; k++)
+        if (l->installs[k].req)
+            return true;
+    return false;
+}
+
 /* Every frame passes consensus/'s guard first, as in cons_loop.c (a
  * follower's snapshot ahead of the leader's view of it would otherwise stall
  * replication in libraft 0.22.1; see cons_guard.c). PROVENA_SIM_NO_GUARD=1
@@ -239,8 +257,16 @@ static int fixture_snapshot_put(struct raft_io *io, unsigned trailing,
 static void fixture_recv(struct raft_io *io, struct raft_message *m)
 {
     stub_log *l = stub_of(io);
-    if (!getenv("PROVENA_SIM_NO_GUARD"))
+    if (!getenv("PROVENA_SIM_NO_GUARD")) {
+        if (m->type == RAFT_INSTALL_SNAPSHOT && install_busy(l)) {
+            /* dropped as cons_loop.c drops it (the leader sends it again);
+             * raft would have owned the conf and data */
+            raft_configuration_close(&m->install_snapshot.conf);
+            raft_free(m->install_snapshot.data.base);
+            return;
+        }
         cons_guard_append_entries(l->raft, m);
+    }
     l->recv(io, m);
 }
 

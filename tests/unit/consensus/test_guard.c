@@ -6,6 +6,8 @@
  * a zeroed struct raft with the public trail fields set: snapshot at 108
  * (term 5), entries kept from 101 (offset 100), commit 108, term 5.
  * Fixture seed 315990473 (snapshots+kills) is the same stall end to end.
+ * Also: an AppendEntries that would move the commit index back gets a
+ * leader_commit no higher than ours (fixture seed 45515235).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -144,6 +146,42 @@ static void test_guard_leaves_other_messages(void **state)
     untouched(&r, v);
 }
 
+/* An AppendEntries ending below our commit index (108) whose leader_commit
+ * is above it: raft would set commit = min(leader_commit, last new entry),
+ * moving it back (fixture seed 45515235); leader_commit is lowered to ours.
+ * One ending at or past our commit index, or not claiming more, is left. */
+static struct raft_message committing(raft_index prev, unsigned n, raft_index leader_commit)
+{
+    struct raft_message m = append(5, prev, n, 5);
+    m.append_entries.leader_commit = leader_commit;
+    return m;
+}
+
+static void test_guard_keeps_commit_index_from_going_back(void **state)
+{
+    (void)state;
+    struct raft r = follower();
+    struct raft_message m = committing(104, 0, 110); /* the heartbeat of the seed */
+    assert_true(cons_guard_append_entries(&r, &m));
+    assert_int_equal(m.append_entries.leader_commit, 108);
+    assert_int_equal(m.append_entries.prev_log_index, 104);
+    assert_int_equal(m.append_entries.n_entries, 0);
+    m = committing(104, 3, 110); /* entries 105..107: one below the commit index */
+    assert_true(cons_guard_append_entries(&r, &m));
+    assert_int_equal(m.append_entries.leader_commit, 108);
+    assert_int_equal(m.append_entries.n_entries, 3);
+    release(&m);
+    untouched(&r, committing(104, 4, 110)); /* ends at 108: min is 108 */
+    untouched(&r, committing(104, 6, 110)); /* ends past it: raises to 110 */
+    untouched(&r, committing(104, 0, 108)); /* claims no more than we have */
+    untouched(&r, committing(104, 0, 100)); /* claims less: raft ignores it */
+    /* the stall rewrite first (prev 95 -> 108), then nothing is below 108 */
+    m = committing(95, 5, 110);
+    assert_true(cons_guard_append_entries(&r, &m));
+    assert_int_equal(m.append_entries.prev_log_index, 108);
+    assert_int_equal(m.append_entries.leader_commit, 110);
+}
+
 /* The snapshot handed out was (70, term 6); raft's InstallSnapshot for it
  * says term 4 (the older snapshot's, fixture seed 5734): the copy sent says 6. */
 static void test_guard_install_takes_loaded_snapshot_term(void **state)
@@ -186,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_guard_frees_entries_all_covered),
         cmocka_unit_test(test_guard_leaves_other_messages),
         cmocka_unit_test(test_guard_install_takes_loaded_snapshot_term),
+        cmocka_unit_test(test_guard_keeps_commit_index_from_going_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

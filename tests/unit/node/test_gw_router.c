@@ -202,6 +202,29 @@ static void test_rate_limit_per_client(void **st)
     gw_rate_free(off);
 }
 
+static void test_rate_retry_after_says_when(void **st)
+{
+    (void)st;
+    gw_rate *r = gw_rate_new(2, 3); /* 2/s, burst 3 */
+    uint8_t a[GW_CLIENT_LEN] = {0};
+    a[8] = 5;
+    uint64_t retry = 0;
+    for (int i = 0; i < 3; i++) /* exactly the burst */
+        assert_true(gw_rate_take_retry(r, a, 1, 1000, &retry));
+    assert_false(gw_rate_take_retry(r, a, 1, 1000, &retry)); /* one past it */
+    assert_true(retry >= 500 && retry <= 501);               /* one token per 500 ms */
+    assert_false(gw_rate_take_retry(r, a, 4, 3000, &retry)); /* over the burst: never */
+    assert_int_equal(retry, UINT64_MAX);
+    gw_rate_free(r);
+    /* one an hour: the first passes, the second waits the hour */
+    gw_rate *slow = gw_rate_new(1.0 / 3600, 1);
+    assert_true(gw_rate_take_retry(slow, a, 1, 1000, &retry));
+    assert_false(gw_rate_take_retry(slow, a, 1, 2000, &retry));
+    assert_true(retry > 3590000 && retry <= 3600001);
+    assert_true(gw_rate_take(slow, a, 1, 1000 + 3600000));
+    gw_rate_free(slow);
+}
+
 static void test_rate_table_bounded_under_many_clients(void **st)
 {
     (void)st;
@@ -210,6 +233,7 @@ static void test_rate_table_bounded_under_many_clients(void **st)
     /* far more clients than slots: every fresh client still gets its first token */
     for (uint32_t i = 0; i < 100000; i++) {
         memcpy(c, &i, sizeof i);
+        memcpy(c + 8, &i, sizeof i);
         c[5] = (uint8_t)(i * 31);
         assert_true(gw_rate_take(r, c, 1, 5000 + i));
     }
@@ -240,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_param_decoded_nul_refused),
         cmocka_unit_test(test_status_mapping),
         cmocka_unit_test(test_rate_limit_per_client),
+        cmocka_unit_test(test_rate_retry_after_says_when),
         cmocka_unit_test(test_rate_table_bounded_under_many_clients),
         cmocka_unit_test(test_buf_html_escapes),
     };

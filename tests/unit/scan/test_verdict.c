@@ -130,17 +130,39 @@ static void test_verdict_scan_rules_suspicious(void **st)
     assert_int_equal(v.reasons, BIT(VERDICT_R_TOO_MANY_CLIENTS));
 
     memset(&s, 0, sizeof s);
-    s.impossible_travel = 1;
+    s.impossible_travel = VERDICT_CORROBORATION;
     assert_int_equal(eval(&u, &s, 0).reasons, BIT(VERDICT_R_IMPOSSIBLE_TRAVEL));
     memset(&s, 0, sizeof s);
-    s.outside_markets = 2;
+    s.outside_markets = VERDICT_CORROBORATION;
     assert_int_equal(eval(&u, &s, 0).reasons, BIT(VERDICT_R_OUTSIDE_MARKETS));
     memset(&s, 0, sizeof s);
-    s.unsold_public = 1;
+    s.unsold_public = VERDICT_CORROBORATION;
     assert_int_equal(eval(&u, &s, 0).reasons, BIT(VERDICT_R_SCANNED_BEFORE_SALE));
     memset(&s, 0, sizeof s);
-    s.reports = 1;
+    s.reports = VERDICT_CORROBORATION;
     assert_int_equal(eval(&u, &s, 0).reasons, BIT(VERDICT_R_REPORTED_FAKE));
+}
+
+/* One network's evidence is never enough: every scan signal at
+ * VERDICT_CORROBORATION - 1 networks leaves the unit genuine, at the bound it
+ * is suspicious (the at-limit / one-short pair of each signal). */
+static void test_verdict_scan_signals_need_corroboration(void **st)
+{
+    (void)st;
+    chain_unit u = unit();
+    chain_scan_stats s = {.scans = 1000,
+                          .impossible_travel = VERDICT_CORROBORATION - 1,
+                          .outside_markets = VERDICT_CORROBORATION - 1,
+                          .unsold_public = VERDICT_CORROBORATION - 1,
+                          .reports = VERDICT_CORROBORATION - 1,
+                          .distinct_clients = 1};
+    verdict v = eval(&u, &s, VERDICT_SIG_OK);
+    assert_int_equal(v.status, VERDICT_GENUINE);
+    assert_int_equal(v.reasons, 0);
+    s.impossible_travel++;
+    v = eval(&u, &s, VERDICT_SIG_OK);
+    assert_int_equal(v.status, VERDICT_SUSPICIOUS);
+    assert_int_equal(v.reasons, BIT(VERDICT_R_IMPOSSIBLE_TRAVEL));
 }
 
 /* max_clients is the most distinct clients a genuine unit may have: exactly the
@@ -197,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_verdict_expired),
         cmocka_unit_test(test_verdict_expiry_dates),
         cmocka_unit_test(test_verdict_scan_rules_suspicious),
+        cmocka_unit_test(test_verdict_scan_signals_need_corroboration),
         cmocka_unit_test(test_verdict_max_clients_edge),
         cmocka_unit_test(test_verdict_policy_switches_rules_off),
         cmocka_unit_test(test_verdict_names_cover_every_value),
