@@ -1028,6 +1028,7 @@ const gw_route gw_routes[] = {
     {GW_POST, "/api/v1/tx", route_tx_post, "tx_post"},
     {GW_POST, "/api/v1/tx/prepare", gw_route_tx_prepare, "tx_prepare"},
     {GW_GET, "/static/passkey.js", gw_route_passkey_js, "passkey_js"},
+    {GW_POST, "/api/v1/qr.svg", gw_route_qr_svg, "qr_svg"},
     {GW_GET, "/api/v1/blocks", route_blocks, "blocks"},
     {GW_GET, "/api/v1/blocks/*", route_block, "block"},
     {GW_GET, "/api/v1/head", route_head, "head"},

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "label/label.h"
 #include "node/gw_priv.h"
 #include "node/passkey_js.h" /* generated from node/static/passkey.js */
 
@@ -30,6 +31,62 @@ void gw_route_passkey_js(gw_req *r)
     }
     memcpy(p, passkey_js, sizeof passkey_js);
     gw_reply(r, 200, "text/javascript; charset=utf-8", p, sizeof passkey_js);
+}
+
+/*
+ * POST /api/v1/qr.svg {"url": "..."}: the QR of a transfer offer. The
+ * recipient scans it and lands on the unit's page with the code in the URL
+ * fragment (#code=...), which a browser never sends to a server, and the
+ * page's script fills the claim form from it. The QR is drawn here with
+ * libqrencode (label/) rather than in the page: a QR encoder in the page
+ * would be either hand-written or a vendored library served beside
+ * passkey.js, and the code reaches this node anyway, in the same way, when
+ * the offer is prepared (POST /api/v1/tx/prepare "code"). So the URL with
+ * its fragment travels in a POST body (never a request line, so never in an
+ * access log), lives only in this request's memory and is answered once,
+ * not stored and not cached (Cache-Control: no-store).
+ */
+#define QR_BODY_MAX (4u << 10)
+
+void gw_route_qr_svg(gw_req *r)
+{
+    const char *ct = gw_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!ct || strncmp(ct, "application/json", 16) != 0) {
+        gw_reply_error(r, 415, "unsupported_media_type", "send application/json");
+        return;
+    }
+    if (r->body_len > QR_BODY_MAX) {
+        gw_reply_error(r, 413, "too_large", "a QR request is at most %u bytes", QR_BODY_MAX);
+        return;
+    }
+    if (!gw_rate_take(r->g->rate, r->client, 1, r->now_ms)) {
+        gw_reply_error(r, 429, "rate_limited", "too many requests from this client; retry soon");
+        return;
+    }
+    json_error_t je;
+    json_t *j = json_loadb((const char *)r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
+    if (j == NULL) {
+        gw_reply_error(r, 400, "malformed_json", "expected {\"url\": \"...\"}");
+        return;
+    }
+    const json_t *u = json_object_get(j, "url");
+    const char *url = json_string_value(u);
+    size_t n = json_is_string(u) ? json_string_length(u) : 0;
+    if (!json_is_object(j) || url == NULL || n < 1 || n > LABEL_URL_MAX || strlen(url) != n ||
+        (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0)) {
+        json_decref(j);
+        gw_reply_error(r, 400, "bad_url", "url: an http(s) URL of 1..%d bytes", LABEL_URL_MAX);
+        return;
+    }
+    char *svg;
+    size_t len;
+    int e = label_svg(&svg, &len, url, 0);
+    json_decref(j);
+    if (e != LABEL_OK) {
+        gw_reply_error(r, 500, "label", "%s", label_strerror(e));
+        return;
+    }
+    gw_reply(r, 200, "image/svg+xml", svg, len);
 }
 
 #define PREPARE_BODY_MAX (64u << 10)

@@ -37,9 +37,18 @@ static const char *const css =
     "ol.h>li{background:#fff;border-left:4px solid #888;padding:8px 10px;margin:0 0 8px;"
     "overflow-wrap:anywhere}"
     "ol.h small{color:#555;display:block}"
-    "textarea{width:100%;box-sizing:border-box;min-height:64px;font:inherit}"
-    "button{margin-top:8px;padding:10px 14px;font:inherit;background:#b3141b;color:#fff;"
-    "border:0;border-radius:4px}"
+    "label{display:block}"
+    "textarea,input{display:block;width:100%;box-sizing:border-box;font:inherit;"
+    "padding:8px 10px;border:1px solid #767676;border-radius:4px;background:#fff}"
+    "textarea{min-height:64px}"
+    "#pk-code{font-family:ui-monospace,monospace;letter-spacing:.08em}"
+    "button{margin-top:8px;padding:10px 14px;font:inherit;background:#1a4f8a;color:#fff;"
+    "border:0;border-radius:4px;min-height:44px}"
+    "button.warn{background:#b3141b}"
+    "#own form,#own p{margin:0 0 16px}"
+    "#pk-offer{display:block;font:600 22px/1.3 ui-monospace,monospace;letter-spacing:.06em;"
+    "margin:12px 0 8px;overflow-wrap:anywhere}#pk-offer:empty{display:none}"
+    "#pk-qr svg{display:block;max-width:100%;height:auto}"
     "footer{color:#555;font-size:13px;padding:16px;text-align:center}"
     "footer a{color:#1a4f8a}nav{margin-top:8px}nav a{margin:0 6px;display:inline-block;"
     "padding:4px 0}";
@@ -218,23 +227,36 @@ static void own_section(gw_buf *b, const gw_view *v)
                       "<button type=\"submit\">%s</button></form>",
                       T(v, GW_M_OWN_CLAIM_BUTTON));
     }
-    if (u->state == CHAIN_UNIT_OWNED)
+    if (u->state == CHAIN_UNIT_OWNED) {
+        /* Only the actions the ledger would accept now: the warranty is
+         * activated once and claimed while active; an offer is withdrawn
+         * only while open (the script shows "withdraw" after making one). */
+        uint64_t now_ms = v->now * 1000u;
+        bool in_term = u->warranty_end == 0 || now_ms <= u->warranty_end;
+        bool offer_open = u->claim_pending;
+        gw_buf_printf(b, "<div id=\"pk-owner\" hidden><h2>%s</h2>", T(v, GW_M_OWN_OWNER_H));
+        if (!u->warranty_active && in_term)
+            gw_buf_printf(b,
+                          "<form data-act=\"warranty.activate\"><button type=\"submit\">%s"
+                          "</button></form>",
+                          T(v, GW_M_OWN_WARRANTY_BUTTON));
+        if (u->warranty_active && in_term)
+            gw_buf_printf(b,
+                          "<form data-act=\"warranty.claim\"><label for=\"pk-note\">%s</label>"
+                          "<textarea id=\"pk-note\" name=\"note\" maxlength=\"256\"></textarea>"
+                          "<button type=\"submit\">%s</button></form>",
+                          T(v, GW_M_OWN_NOTE), T(v, GW_M_OWN_WCLAIM_BUTTON));
         gw_buf_printf(b,
-                      "<div id=\"pk-owner\" hidden><h2>%s</h2>"
-                      "<form data-act=\"warranty.activate\"><button type=\"submit\">%s"
+                      "<form data-act=\"transfer.offer\"%s><button type=\"submit\">%s</button>"
+                      "<output id=\"pk-offer\"></output><div id=\"pk-qr\" hidden></div></form>"
+                      "<form data-act=\"transfer.cancel\"%s><button type=\"submit\">%s"
                       "</button></form>"
-                      "<form data-act=\"warranty.claim\"><label for=\"pk-note\">%s</label>"
-                      "<textarea id=\"pk-note\" name=\"note\" maxlength=\"256\"></textarea>"
-                      "<button type=\"submit\">%s</button></form>"
-                      "<form data-act=\"transfer.offer\"><button type=\"submit\">%s</button>"
-                      "<output id=\"pk-offer\"></output></form>"
-                      "<form data-act=\"transfer.cancel\"><button type=\"submit\">%s"
-                      "</button></form>"
-                      "<form data-act=\"flag\"><button type=\"submit\">%s</button></form>"
-                      "</div>",
-                      T(v, GW_M_OWN_OWNER_H), T(v, GW_M_OWN_WARRANTY_BUTTON), T(v, GW_M_OWN_NOTE),
-                      T(v, GW_M_OWN_WCLAIM_BUTTON), T(v, GW_M_OWN_OFFER_BUTTON),
-                      T(v, GW_M_OWN_WITHDRAW_BUTTON), T(v, GW_M_OWN_STOLEN_BUTTON));
+                      "<form data-act=\"flag\"><button class=\"warn\" type=\"submit\">%s"
+                      "</button></form></div>",
+                      offer_open ? " hidden" : "", T(v, GW_M_OWN_OFFER_BUTTON),
+                      offer_open ? "" : " hidden", T(v, GW_M_OWN_WITHDRAW_BUTTON),
+                      T(v, GW_M_OWN_STOLEN_BUTTON));
+    }
     gw_buf_printf(b,
                   "<p id=\"pk-out\" role=\"status\" aria-live=\"polite\"></p>"
                   "<noscript><p>%s</p></noscript></section>",
@@ -347,7 +369,7 @@ static void report_form(gw_buf *b, const gw_view *v)
     gw_buf_printf(b,
                   "\"><label for=\"n\">%s</label>"
                   "<textarea id=\"n\" name=\"note\" maxlength=\"256\"></textarea>"
-                  "<button type=\"submit\">%s</button></form>",
+                  "<button class=\"warn\" type=\"submit\">%s</button></form>",
                   T(v, GW_M_WHAT_LOOKS_WRONG), T(v, GW_M_REPORT_BUTTON));
 }
 

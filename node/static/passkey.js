@@ -15,6 +15,15 @@
   const say = (t) => { out.textContent = t; };
   const store = () => JSON.parse(localStorage.getItem("provena-passkeys") || "[]");
   const mine = () => store().find((k) => k.id === owner);
+  // Reload at least as of the block that holds our write (?min_height=H,
+  // keeping lang=): whichever node answers waits for it or says 503, so a
+  // write never seems to vanish. The #code= fragment goes with the reload.
+  const reloadAt = (h) => {
+    const u = new URL(location.href);
+    u.searchParams.set("min_height", String(h));
+    u.hash = "";
+    location.replace(u.toString());
+  };
 
   async function post(path, doc) {
     const r = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" },
@@ -67,9 +76,14 @@
       all.push(pk);
       localStorage.setItem("provena-passkeys", JSON.stringify(all));
       say("Claimed: you own this product (block " + rc.height + ").");
-      setTimeout(() => location.reload(), 800);
+      setTimeout(() => reloadAt(rc.height), 800);
     } catch (err) { say("Not claimed: " + err.message); }
   });
+  // A transfer offer's QR opens this page with #code=...: a fragment never
+  // leaves the browser; it fills the claim form.
+  const frag = new URLSearchParams(location.hash.slice(1)).get("code");
+  const codeIn = document.getElementById("pk-code");
+  if (frag && codeIn) codeIn.value = frag;
 
   const pk = mine();
   const panel = document.getElementById("pk-owner");
@@ -79,6 +93,25 @@
     const A = "0123456789ABCDEFGHJKMNPQRSTVWXYZ", r = crypto.getRandomValues(new Uint8Array(16));
     return Array.from(r, (x, i) => (i && i % 4 === 0 ? "-" : "") + A[x & 31]).join("");
   };
+  // The QR the recipient scans: this page's URL (no query) with the code in
+  // the fragment, drawn by the node (POST /api/v1/qr.svg, see gw_passkey.c).
+  async function showQr(code) {
+    const u = new URL(location.href);
+    u.search = "";
+    u.hash = "code=" + code;
+    const r = await fetch("/api/v1/qr.svg", { method: "POST",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify({ url: u.toString() }) });
+    if (!r.ok) return; // the code as text is enough
+    const svg = new DOMParser().parseFromString(await r.text(), "image/svg+xml").documentElement;
+    if (svg.nodeName !== "svg") return;
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", "QR code: " + code);
+    svg.setAttribute("width", "220");
+    svg.setAttribute("height", "220");
+    const box = document.getElementById("pk-qr");
+    box.replaceChildren(document.importNode(svg, true));
+    box.hidden = false;
+  }
   panel.addEventListener("submit", async (e) => {
     e.preventDefault();
     const f = e.target, type = f.dataset.act;
@@ -94,11 +127,15 @@
       const [rc] = await signAndSend(pk, type, body, code);
       if (code) {
         document.getElementById("pk-offer").textContent = code;
+        f.querySelector("button").hidden = true; // one open offer at a time
+        const cancel = panel.querySelector('form[data-act="transfer.cancel"]');
+        if (cancel) cancel.hidden = false;
+        await showQr(code);
         say("Transfer offered (block " + rc.height + "). Show the code to the new owner: " +
             "it works once, for 7 days.");
       } else {
         say("Done (block " + rc.height + ").");
-        setTimeout(() => location.reload(), 800);
+        setTimeout(() => reloadAt(rc.height), 800);
       }
     } catch (err) { say("Refused: " + err.message); }
   });

@@ -13,9 +13,11 @@ passkey's identity) is refused with its own code, the same whichever node takes
 it. No code appears in any transaction, receipt or node log."""
 import base64
 import hashlib
+import http.client
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -244,6 +246,9 @@ def run(c):
     p, (st, err, doc) = signed(n3, B, origin, "claim", {"unit": u0}, code=gift)
     assert (st, err) == (409, "no_offer"), doc
 
+    # ---- the offer's QR: the page URL with #code=, drawn by POST /api/v1/qr.svg ------------
+    qr_code(c, u0, gift)
+
     # ---- no code anywhere: transactions, history, logs --------------------------------------
     c.wait_same_head()
     st, hist = n3.get(f"/api/v1/units/{u0}/history")
@@ -266,6 +271,57 @@ def run(c):
         norm = cd.upper().replace("-", "").replace(" ", "")
         assert norm not in flat, f"code {cd} found on the ledger or in a log"
     assert "claim_sig" in blob  # the blocks were really read
+
+
+def qr_code(c, unit, gift):
+    """POST /api/v1/qr.svg: an SVG QR of the URL in the body; zbarimg (via
+    rsvg-convert) reads the URL back. The URL is 1..1024 bytes, http(s); the
+    body at most 4096 bytes. The code must not reach a log (checked after)."""
+    nd = c.nodes[0]
+    gtin, serial = unit.split("/")
+    url = nd.http + f"/01/{gtin}/21/{serial}#code={gift}"
+
+    def qr(doc, raw=None, ctype="application/json"):
+        body = raw if raw is not None else json.dumps(doc).encode()
+        conn = http.client.HTTPConnection("127.0.0.1", nd.http_port, timeout=lib.scaled(20))
+        try:
+            conn.request("POST", "/api/v1/qr.svg", body=body, headers={"Content-Type": ctype})
+            resp = conn.getresponse()
+            return resp.status, resp.getheader("Content-Type"), resp.read()
+        finally:
+            conn.close()
+
+    def decodes(svg):
+        if not (shutil.which("rsvg-convert") and shutil.which("zbarimg")):
+            raise AssertionError("rsvg-convert and zbarimg needed (scripts/install-deps.sh)")
+        png = subprocess.run(["rsvg-convert", "-w", "400"], input=svg, capture_output=True,
+                             check=True).stdout
+        return subprocess.run(["zbarimg", "-q", "--raw", "-"], input=png, capture_output=True,
+                              check=True).stdout.decode().strip()
+
+    st, ct, svg = qr({"url": url})
+    assert st == 200 and ct == "image/svg+xml", (st, ct, svg[:200])
+    assert decodes(svg) == url
+    # the URL: exactly 1024 bytes is drawn, 1025 is refused
+    base = nd.http + "/"
+    for n, want in ((1024, 200), (1025, 400)):
+        st, ct, out = qr({"url": base + "x" * (n - len(base))})
+        assert st == want, (n, st, out[:200])
+        if want == 400:
+            assert json.loads(out)["error"]["code"] == "bad_url", out
+    # the body: exactly 4096 bytes (padded with JSON whitespace) is read, 4097 refused
+    doc = json.dumps({"url": url}).encode()
+    for n, want in ((4096, 200), (4097, 413)):
+        st, ct, out = qr(None, raw=doc + b" " * (n - len(doc)))
+        assert st == want, (n, st, out[:200])
+    for bad in ({"url": ""}, {"url": "ftp://x/y"}, {"url": 7}, {"link": url}, ["x"],
+                {"url": "javascript:alert(1)"}):
+        st, ct, out = qr(bad)
+        assert st == 400 and json.loads(out)["error"]["code"] == "bad_url", (bad, st, out)
+    st, ct, out = qr(None, raw=b"{not json")
+    assert st == 400 and json.loads(out)["error"]["code"] == "malformed_json", (st, out)
+    st, ct, out = qr(None, raw=url.encode(), ctype="text/plain")
+    assert st == 415, (st, out)
 
 
 if __name__ == "__main__":
