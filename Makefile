@@ -25,6 +25,7 @@ build-san:
 check: deps build build-san
 	@bash tests/ctest-check.sh $(BUILD) --output-on-failure -j $(JOBS)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  bash tests/ctest-check.sh $(BUILD_SAN) --output-on-failure -j $(JOBS)
 
