@@ -215,7 +215,8 @@ static void own_section(gw_buf *b, const gw_view *v)
     gw_buf_html(b, v->id.serial);
     gw_buf_puts(b, "\" data-rp=\"");
     gw_buf_html(b, v->rp_id);
-    gw_buf_printf(b, "\" data-owner=\"%s\">", owner);
+    gw_buf_printf(b, "\" data-uv=\"%s\" data-owner=\"%s\">", v->rp_uv ? "required" : "preferred",
+                  owner);
     if (u->claim_pending) {
         bool sold = u->state == CHAIN_UNIT_SOLD;
         gw_buf_printf(b, "<h2>%s</h2><form id=\"pk-claim\"><label for=\"pk-code\">%s</label>",

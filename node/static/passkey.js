@@ -7,7 +7,10 @@
 (function () {
   const sec = document.getElementById("own");
   if (!sec || !window.PublicKeyCredential) return;
+  // The relying party in force (genesis, or the last rp.set) as the node
+  // read it with this page: rp id and whether user verification is required.
   const unit = sec.dataset.unit, rp = sec.dataset.rp, owner = sec.dataset.owner || "";
+  const uv = sec.dataset.uv === "required" ? "required" : "preferred";
   const out = document.getElementById("pk-out");
   const hex = (b) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, "0")).join("");
   const unhex = (h) => new Uint8Array(h.match(/../g).map((x) => parseInt(x, 16)));
@@ -39,7 +42,7 @@
     if (code) req.code = code;
     const p = await post("/api/v1/tx/prepare", req);
     const a = await navigator.credentials.get({ publicKey: {
-      challenge: unb64(p.challenge), rpId: rp, userVerification: "preferred",
+      challenge: unb64(p.challenge), rpId: rp, userVerification: uv,
       allowCredentials: [{ type: "public-key", id: unhex(pk.cred) }] } });
     const tx = p.tx;
     tx.sig = "00".repeat(64);
@@ -55,7 +58,7 @@
               displayName: "Owner of " + unit },
       challenge: crypto.getRandomValues(new Uint8Array(32)),
       pubKeyCredParams: [{ type: "public-key", alg: -7 }],
-      authenticatorSelection: { residentKey: "preferred", userVerification: "preferred" },
+      authenticatorSelection: { residentKey: "preferred", userVerification: uv },
       attestation: "none" } });
     if (c.response.getPublicKeyAlgorithm() !== -7) throw new Error("passkey is not ES256");
     const spki = new Uint8Array(c.response.getPublicKey());

@@ -714,6 +714,70 @@ static void test_resolver_set_size_limit_and_forms(void **state)
     resolver_is(e, url); /* nothing refused changed it */
 }
 
+static int rp_set(hc_env *e, int who, const char *id, const char *origin, uint8_t uv)
+{
+    chain_tx tx = hc_tx(CHAIN_TX_RP_SET);
+    snprintf(tx.rp.id, sizeof tx.rp.id, "%s", id);
+    snprintf(tx.rp.origins[0], sizeof tx.rp.origins[0], "%s", origin);
+    tx.rp.norigins = 1;
+    tx.rp_uv = uv;
+    return hc_apply1(e, who, &tx, NULL);
+}
+
+static chain_rp rp_now(hc_env *e)
+{
+    chain_rd *rd;
+    chain_rp rp;
+    memset(&rp, 0x5a, sizeof rp);
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_rp_current(rd, &rp), CHAIN_OK);
+    chain_rd_end(rd);
+    return rp;
+}
+
+static void test_rp_set_by_brand_replaces_genesis(void **state)
+{
+    hc_env *e = *state;
+    chain_rp rp = rp_now(e); /* none set: the genesis's */
+    assert_memory_equal(&rp, &e->g->rp, sizeof rp);
+    assert_int_equal(rp_set(e, HK_BRAND, "shop.acme.example", "https://shop.acme.example", 1),
+                     CHAIN_OK);
+    rp = rp_now(e);
+    assert_string_equal(rp.id, "shop.acme.example");
+    assert_int_equal(rp.norigins, 1);
+    assert_string_equal(rp.origins[0], "https://shop.acme.example");
+    assert_true(rp.require_uv);
+    /* absent uv_required means presence is enough */
+    assert_int_equal(rp_set(e, HK_BRAND2, "localhost", "http://localhost:8101", 0), CHAIN_OK);
+    rp = rp_now(e);
+    assert_string_equal(rp.id, "localhost");
+    assert_false(rp.require_uv);
+    /* ledger state: it survives a reopen */
+    hc_close(e);
+    hc_reopen(e);
+    rp = rp_now(e);
+    assert_string_equal(rp.origins[0], "http://localhost:8101");
+}
+
+static void test_rp_set_by_non_brand_refused(void **state)
+{
+    hc_env *e = *state;
+    static const int others[] = {HK_CARRIER, HK_SELLER, HK_SERVICE, HK_NODE};
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++)
+        assert_int_equal(rp_set(e, others[i], "evil.example", "https://evil.example", 2),
+                         CHAIN_ERR_WRONG_ROLE);
+    assert_int_equal(rp_set(e, HK_ALICE, "evil.example", "https://evil.example", 2),
+                     CHAIN_ERR_UNKNOWN_SIGNER);
+    chain_rp rp = rp_now(e);
+    assert_memory_equal(&rp, &e->g->rp, sizeof rp);
+    /* an invalid body never reaches the rules: refused when signed */
+    chain_tx tx = hc_tx(CHAIN_TX_RP_SET);
+    snprintf(tx.rp.id, sizeof tx.rp.id, "10.0.0.1"); /* an IP address is no rp id */
+    snprintf(tx.rp.origins[0], sizeof tx.rp.origins[0], "https://10.0.0.1");
+    tx.rp.norigins = 1;
+    assert_int_equal(chain_tx_sign(&tx, e->sk[HK_BRAND]), CHAIN_ERR_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -737,6 +801,8 @@ int main(void)
         T(test_scans_by_removed_node_refused_revoked_signer),
         T(test_node_key_may_only_sign_scans),
         T(test_node_rotate_pins_a_fresh_key),
+        T(test_rp_set_by_brand_replaces_genesis),
+        T(test_rp_set_by_non_brand_refused),
         T(test_resolver_set_by_any_brand_replaces_genesis),
         T(test_resolver_set_by_non_brand_refused_wrong_role),
         T(test_resolver_set_size_limit_and_forms),
