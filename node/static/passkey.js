@@ -48,7 +48,11 @@
     tx.sig = "00".repeat(64);
     tx.auth = { pub: pk.pub, cred: pk.cred, adata: hex(a.response.authenticatorData),
                 cdata: hex(a.response.clientDataJSON), sig: hex(a.response.signature) };
-    return [await post("/api/v1/tx", tx), tx.signer];
+    // this page was read at ?min_height=H (after our last write): whichever
+    // node takes the next step admits it only once it has applied H too
+    const mh = new URLSearchParams(location.search).get("min_height");
+    const q = mh && /^[0-9]{1,18}$/.test(mh) ? "?min_height=" + mh : "";
+    return [await post("/api/v1/tx" + q, tx), tx.signer];
   }
 
   async function newPasskey() {
