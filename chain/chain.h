@@ -700,9 +700,10 @@ void chain_close(chain *c);
 
 /* Admission: does tx's signer have standing to put tx on the log (see
  * standing.c)? Reads c's applied state in one read transaction. CHAIN_OK, or
- * the code the rules would refuse it with (unknown_signer, revoked_signer,
- * unknown_unit, bad_state, bad_claim_code, not_owner) and errmsg filled, or a
- * storage error. tx is borrowed. Thread-safe; never waits for the writer. */
+ * the code the rules would refuse it with (a passkey assertion that does not
+ * fit the relying party in force: chain_webauthn_check_rp's codes;
+ * unknown_signer, revoked_signer, unknown_unit, bad_state, bad_claim_code,
+ * not_owner) and errmsg filled, or a storage error. tx is borrowed. Thread-safe; never waits for the writer. */
 int chain_tx_standing(chain *c, const chain_tx *tx, char *errmsg, size_t errmsg_len) CHAIN_WUR;
 
 /* Transactions this process already verified (a node's admission precheck).
