@@ -76,8 +76,10 @@ typedef struct net_peer {
 } net_peer;
 
 /* When each peer was last heard and whether it redialed us: written on nng
- * threads (deliver), read and cleared on the consensus thread. A slot is
- * claimed for a node id once and kept. */
+ * threads (deliver, only for frames admitted from a pinned member under TLS),
+ * read and cleared on the consensus thread. A slot is claimed for a node id
+ * once and kept; past CONS_NET_PEERS_MAX ids a link is left to TCP's own
+ * retransmission. */
 typedef struct net_heard {
     atomic_uint_fast64_t id, ms;
     atomic_bool redialed;
