@@ -78,10 +78,13 @@ class Net:
         self.moved = False
         self.switch = None
         probe = _run("ip", "netns", "add", self.hub, check=False)
+        if probe.returncode == 0:
+            self.made.append(self.hub)
+            probe = _run("ip", "-n", self.hub, "link", "set", "lo", "up", check=False)
         if probe.returncode != 0:
-            lib.skip(f"cannot create a network namespace (needs CAP_NET_ADMIN): "
+            self.close()
+            lib.skip(f"cannot configure a network namespace (needs CAP_NET_ADMIN): "
                      f"{probe.stderr.strip()}")
-        self.made.append(self.hub)
         try:
             self._build()
         except Exception:
@@ -103,7 +106,6 @@ class Net:
         return ["ip", "netns", "exec", self.ns(node.id)]
 
     def _build(self):
-        _run("ip", "-n", self.hub, "link", "set", "lo", "up")
         for k in range(1, self.n + 1):
             _run("ip", "netns", "add", self.ns(k))
             self.made.append(self.ns(k))
