@@ -22,7 +22,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
 import netns  # noqa: E402
-from lib import scaled, wait_for  # noqa: E402
+from lib import scaled  # noqa: E402
 
 BATCH = 10  # acknowledged mints before the cut and again during it
 WAIT_MS = 3000  # how long the submit to the cut-off leader waits for its receipt
