@@ -35,9 +35,9 @@
  * when its peer has sent nothing for CONS_NET_SILENT_MS since the first of
  * our frames it left unanswered (raft answers every request), and, with TLS,
  * when the peer's own new connection says HELLO (it redialed: the way back
- * may be as stale). A dialer younger than CONS_NET_SILENT_MS is kept, so two
- * nodes do not redial each other in turn; a large frame (a snapshot) extends
- * the wait by its transfer time at CONS_NET_SLOW_BPS.
+ * may be as stale). A dialer made or connected less than CONS_NET_SILENT_MS
+ * ago is kept, so two nodes do not redial each other in turn; a large frame
+ * (a snapshot) extends the wait by its transfer time at CONS_NET_SLOW_BPS.
  */
 #include "consensus/cons_net.h"
 #include "consensus/cons_tls.h"
@@ -71,6 +71,7 @@ typedef struct net_peer {
     atomic_bool hello_due; /* TLS: a new connection; send a HELLO first */
     bool used;
     uint64_t born_ms;       /* mono_ms when this dialer was made */
+    atomic_uint_fast64_t connected_ms; /* its last connection (nng's pipe-event thread) */
     uint64_t unanswered_ms; /* first frame sent since the peer was last heard (0: none) */
     uint64_t grace_ms;      /* extra silence allowed after a large frame */
 } net_peer;
@@ -224,8 +225,10 @@ static void push_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
     (void)p;
     net_peer *peer = arg;
-    if (ev == NNG_PIPE_EV_ADD_POST)
+    if (ev == NNG_PIPE_EV_ADD_POST) {
+        atomic_store(&peer->connected_ms, mono_ms());
         atomic_store(&peer->hello_due, true);
+    }
 }
 
 /* The heard slot of node id, claimed when missing (any thread); NULL when
@@ -266,8 +269,11 @@ static bool peer_stale(cons_net *n, net_peer *p, uint64_t now)
         p->grace_ms = 0;
     }
     bool hinted = atomic_exchange(&h->redialed, false);
-    if (now < p->born_ms + CONS_NET_SILENT_MS)
-        return false; /* fresh: a hint now answers our own redial */
+    uint64_t fresh = atomic_load(&p->connected_ms);
+    if (fresh < p->born_ms)
+        fresh = p->born_ms;
+    if (now < fresh + CONS_NET_SILENT_MS)
+        return false; /* fresh: a hint now answers our own (re)connection */
     if (hinted)
         return true;
     return p->unanswered_ms && now >= p->unanswered_ms + CONS_NET_SILENT_MS + p->grace_ms;
@@ -684,6 +690,7 @@ static net_peer *peer_get(cons_net *n, uint64_t id, const char *addr)
         return NULL;
     const cons_tls_pin *trust[1] = {pin};
     atomic_store(&p->hello_due, false);
+    atomic_store(&p->connected_ms, 0);
     nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, CONS_NET_SENDBUF);
     nng_socket_set_ms(p->sock, NNG_OPT_RECONNMINT, 20);
     nng_socket_set_ms(p->sock, NNG_OPT_RECONNMAXT, 500);
