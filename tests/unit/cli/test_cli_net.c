@@ -1,0 +1,277 @@
+/*
+ * test_cli_net.c — the read commands against a real gateway in this process:
+ * a ledger with a few units and one refused transaction (the chain tests'
+ * helper), gw_start on a free port, and the commands called as main() would
+ * with stdout and stderr caught. Each command's exit contract is checked
+ * against the node's real answers: 0 found / accepted, 1 refused or not
+ * there (named), 2 usage, 3 unknown (no node answered); a node list whose
+ * first node is down is served by the next.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "helper_chain.h"
+#include "node/gateway.h"
+
+static hc_env E;
+static gw *G;
+static char base[64], both[160], dir[64];
+static char ok_id[65], bad_id[65];
+#define DOWN "http://127.0.0.1:1"
+#define GT   HC_GTIN
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* One transaction of `who` in its own block; its id in hex. */
+static void apply_one(int who, chain_tx *tx, char id[65], int want)
+{
+    uint8_t *buf;
+    size_t len;
+    hc_encode(&E, who, tx, &buf, &len);
+    chain_apply_result res;
+    assert_int_equal(hc_block(&E, &res, &buf, &len, 1), CHAIN_OK);
+    assert_int_equal(res.receipts[0].code, want);
+    chain_hex(id, res.receipts[0].tx, CHAIN_HASH_LEN);
+    chain_apply_result_free(&res);
+}
+
+static int setup(void **st)
+{
+    (void)st;
+    unsetenv("PROVENA_NODE");
+    hc_setup(&E);
+    hc_unit_delivered(&E, "NETA1");
+    hc_unit_owned(&E, "NETB2", HK_ALICE);
+    gs1_sgtin u = hc_unit(GT, "NETA1");
+    chain_tx tx = hc_tx(CHAIN_TX_FLAG);
+    tx.units = &u;
+    tx.nunits = 1;
+    tx.reason = CHAIN_FLAG_RECALLED;
+    snprintf(tx.note, sizeof tx.note, "batch check");
+    apply_one(HK_BRAND, &tx, ok_id, CHAIN_OK);
+    tx = hc_tx(CHAIN_TX_PICKUP); /* a carrier cannot pick up a sold unit */
+    gs1_sgtin sold = hc_unit(GT, "NETB2");
+    tx.units = &sold;
+    tx.nunits = 1;
+    apply_one(HK_CARRIER, &tx, bad_id, CHAIN_ERR_BAD_STATE);
+    gw_deps deps = {.chain = E.c, .genesis = E.g, .node_id = 1, .resolver = "http://127.0.0.1"};
+    char err[256] = "";
+    for (int tries = 0; tries < 20; tries++) {
+        char listen[64];
+        int port = free_port();
+        snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+        gw_config cfg = {.listen = listen, .threads = 2};
+        if (gw_start(&G, &cfg, &deps, err, sizeof err) == 0) {
+            snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+            snprintf(both, sizeof both, "%s,%s", DOWN, base);
+            strcpy(dir, "/tmp/provena-clinet-XXXXXX");
+            return mkdtemp(dir) ? 0 : -1;
+        }
+    }
+    fprintf(stderr, "gw_start: %s\n", err);
+    return -1;
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    gw_stop(G);
+    hc_teardown(&E);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd);
+}
+
+/* Runs fn(argc, argv) with stdout and stderr caught into out (both, in order). */
+static int caught(char *out, size_t outlen, int (*fn)(int, char **), int argc, char **argv)
+{
+    char path[] = "/tmp/provena-out-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stdout);
+    fflush(stderr);
+    int s1 = dup(1), s2 = dup(2);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    int rc = fn(argc, argv);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(s1, 1);
+    dup2(s2, 2);
+    close(s1);
+    close(s2);
+    ssize_t n = pread(fd, out, outlen - 1, 0);
+    out[n > 0 ? n : 0] = '\0';
+    close(fd);
+    unlink(path);
+    return rc;
+}
+
+typedef struct net_case {
+    int (*fn)(int, char **);
+    int rc;
+    const char *want; /* in what it printed */
+    const char *argv[16];
+} net_case;
+
+/* "BASE" stands for the gateway's URL, "BOTH" for a down node then it, "OK"
+ * and "BAD" for the accepted and the refused tx's ids, "OUT" for a file in
+ * the test's directory. */
+static const net_case cases[] = {
+    /* provena status */
+    {cli_cmd_status, CLI_OK, "head: height 9", {"--node", "BASE"}},
+    {cli_cmd_status, CLI_OK, "\"status\"", {"--node", "BASE", "--json"}},
+    {cli_cmd_status, CLI_FAIL, "http://127.0.0.1:1", {"--node", DOWN}},
+    {cli_cmd_status, CLI_USAGE, "unknown option", {"--node", "BASE", "--colour"}},
+    /* provena history */
+    {cli_cmd_history, CLI_OK, "history (4 events, as of block 9)", {GT "/NETA1", "--node", "BASE"}},
+    {cli_cmd_history, CLI_OK, "reason recalled \"batch check\"", {GT "/NETA1", "--node", "BASE"}},
+    {cli_cmd_history, CLI_OK, "owner ", {GT "/NETB2", "--node", "BASE", "--min-height", "9"}},
+    {cli_cmd_history, CLI_OK, "\"history\"", {GT "/NETB2", "--node", "BOTH", "--json"}},
+    {cli_cmd_history, CLI_FAIL, "unknown_unit", {GT "/NOPE", "--node", "BASE"}},
+    {cli_cmd_history, CLI_FAIL, "no_such.", {GT "/no_such.", "--node", "BASE"}},
+    {cli_cmd_history, CLI_FAIL, GT "/NETA1", {GT "/NETA1", "--node", DOWN}},
+    {cli_cmd_history, CLI_USAGE, "unit 'x'", {"x", "--node", "BASE"}},
+    {cli_cmd_history,
+     CLI_USAGE,
+     "--min-height '9223372036854775808'",
+     {GT "/NETA1", "--node", "BASE", "--min-height", "9223372036854775808"}},
+    /* provena tx status */
+    {cli_cmd_tx, CLI_OK, "accepted at height 8", {"status", "OK", "--node", "BASE"}},
+    {cli_cmd_tx, CLI_OK, "accepted at height 8", {"status", "OK", "--node", "BOTH"}},
+    {cli_cmd_tx, CLI_OK, "\"status\":\"accepted\"", {"status", "OK", "--node", "BASE", "--json"}},
+    {cli_cmd_tx, CLI_FAIL, "refused at height 9: bad_state", {"status", "BAD", "--node", "BASE"}},
+    {cli_cmd_tx, CLI_FAIL, "\"status\":\"rejected\"", {"status", "BAD", "--node", "BASE", "--json"}},
+    {cli_cmd_tx,
+     CLI_UNKNOWN,
+     "not in the ledger",
+     {"status", "00000000000000000000000000000000000000000000000000000000000000aa", "--node",
+      "BASE", "--wait", "1"}},
+    {cli_cmd_tx,
+     CLI_UNKNOWN,
+     "\"status\":\"unknown\"",
+     {"status", "00000000000000000000000000000000000000000000000000000000000000aa", "--node",
+      "BASE", "--json"}},
+    {cli_cmd_tx, CLI_USAGE, "--wait", {"status", "OK", "--node", "BASE", "--wait", "x"}},
+    {cli_cmd_tx, CLI_USAGE, "--node", {"status", "OK", "--node", "http://a,,http://b"}},
+    {cli_cmd_tx, CLI_USAGE, "unknown subcommand", {"stats"}},
+    {cli_cmd_tx, CLI_USAGE, "unknown subcommand", {NULL}},
+    {cli_cmd_tx, CLI_HELP, "usage: provena tx status", {"--help"}},
+    /* provena epcis export */
+    {cli_cmd_epcis,
+     CLI_OK,
+     "",
+     {"export", "--gtin", GT, "--lot", "L1", "--out", "OUT", "--node", "BASE"}},
+    {cli_cmd_epcis,
+     CLI_OK,
+     "",
+     {"export", "--gtin", GT, "--lot", "L1", "--from", "2000-01-01T00:00:00Z", "--to",
+      "2999-01-01T00:00:00Z", "--out", "OUT", "--node", "BASE"}},
+    {cli_cmd_epcis,
+     CLI_USAGE,
+     "GE_eventTime",
+     {"export", "--gtin", GT, "--lot", "L1", "--from", "yesterday", "--out", "OUT", "--node",
+      "BASE"}},
+    {cli_cmd_epcis,
+     CLI_FAIL,
+     "http://127.0.0.1:1",
+     {"export", "--gtin", GT, "--lot", "L1", "--out", "OUT", "--node", DOWN}},
+    {cli_cmd_epcis,
+     CLI_FAIL,
+     "/nonexistent/dir/x.json",
+     {"export", "--gtin", GT, "--lot", "L1", "--out", "/nonexistent/dir/x.json", "--node",
+      "BASE"}},
+    {cli_cmd_epcis, CLI_USAGE, "unknown subcommand 'import'", {"import", "--out", "OUT"}},
+    {cli_cmd_epcis, CLI_USAGE, "--gtin", {"export", "--gtin", "123", "--lot", "L1"}},
+    {cli_cmd_epcis, CLI_USAGE, "--gtin", {"export", "--lot", "L1"}},
+    {cli_cmd_epcis, CLI_USAGE, "--lot", {"export", "--gtin", GT, "--lot", "a b"}},
+    {cli_cmd_epcis, CLI_USAGE, "--lot", {"export", "--gtin", GT}},
+    {cli_cmd_epcis, CLI_USAGE, "--out: required", {"export", "--gtin", GT, "--lot", "L1"}},
+};
+
+static void test_read_commands_against_a_node(void **st)
+{
+    (void)st;
+    char outfile[128];
+    snprintf(outfile, sizeof outfile, "%s/lot.json", dir);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const net_case *c = &cases[i];
+        char *argv[16];
+        int argc = 0;
+        for (int k = 0; c->argv[k]; k++) {
+            const char *a = c->argv[k];
+            argv[argc++] = (char *)(!strcmp(a, "BASE")  ? base
+                                    : !strcmp(a, "BOTH") ? both
+                                    : !strcmp(a, "OK")   ? ok_id
+                                    : !strcmp(a, "BAD")  ? bad_id
+                                    : !strcmp(a, "OUT")  ? outfile
+                                                         : a);
+        }
+        argv[argc] = NULL;
+        char out[16384];
+        unlink(outfile);
+        int rc = caught(out, sizeof out, c->fn, argc, argv);
+        if (rc != c->rc || !strstr(out, c->want))
+            fail_msg("case %zu (%s %s): exit %d, want %d; printed \"%.600s\", want \"%s\"", i,
+                     argc ? argv[0] : "", argc > 1 ? argv[1] : "", rc, c->rc, out, c->want);
+        /* an export writes its file whole or not at all */
+        bool wrote = access(outfile, F_OK) == 0;
+        if (c->fn == cli_cmd_epcis && wrote != (rc == CLI_OK))
+            fail_msg("case %zu: exit %d but the file %s", i, rc, wrote ? "exists" : "is missing");
+    }
+}
+
+/* The export is one EPCISDocument with every event of the lot's units. */
+static void test_epcis_export_holds_the_lot(void **st)
+{
+    (void)st;
+    char outfile[128], out[4096];
+    snprintf(outfile, sizeof outfile, "%s/lot2.json", dir);
+    char *argv[] = {"export", "--gtin", GT, "--lot", "L1", "--out", outfile, "--node", base};
+    assert_int_equal(caught(out, sizeof out, cli_cmd_epcis, 9, argv), CLI_OK);
+    json_error_t je;
+    json_t *doc = json_load_file(outfile, 0, &je);
+    if (!doc)
+        fail_msg("%s: line %d: %s", outfile, je.line, je.text);
+    assert_string_equal(json_string_value(json_object_get(doc, "type")), "EPCISDocument");
+    json_t *list = json_object_get(
+        json_object_get(json_object_get(doc, "epcisBody"), "eventList") ? json_object_get(doc,
+                                                                                          "epcisBody")
+                                                                        : NULL,
+        "eventList");
+    /* NETA1: mint, pickup, deliver, flag; NETB2: mint, pickup, deliver, sell */
+    assert_int_equal(json_array_size(list), 8);
+    json_decref(doc);
+    unlink(outfile);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_read_commands_against_a_node),
+        cmocka_unit_test(test_epcis_export_holds_the_lot),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
