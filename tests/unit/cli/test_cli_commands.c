@@ -271,20 +271,25 @@ static void test_sell_code_out_written_first_and_unknown_exit(void **st)
 
 /* ---- lifecycle and governance commands: every argument checked before signing ---------- */
 
-/* Runs `provena VERB ARGS...` with stderr caught; returns the exit code and
- * leaves what it printed in err. */
+/* Runs `provena VERB ARGS...` with stderr and stdout (help goes there)
+ * caught; returns the exit code and leaves what it printed in err. */
 static int run_caught(char *err, size_t errlen, const char *verb, int argc, char **argv)
 {
     char path[] = "/tmp/provena-err-XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
+    fflush(stdout);
     fflush(stderr);
-    int saved = dup(2);
+    int saved = dup(2), saved1 = dup(1);
     dup2(fd, 2);
+    dup2(fd, 1);
     int rc = cli_cmd_lifecycle(verb, argc, argv);
+    fflush(stdout);
     fflush(stderr);
     dup2(saved, 2);
+    dup2(saved1, 1);
     close(saved);
+    close(saved1);
     ssize_t n = pread(fd, err, errlen - 1, 0);
     err[n > 0 ? n : 0] = '\0';
     close(fd);
@@ -375,6 +380,41 @@ static const arg_case arg_cases[] = {
      {"policy", "set", "--unsold-scan-suspicious", "maybe"}},
     {CLI_USAGE, "--outside-markets: yes or no", {"policy", "set", "--outside-markets", "2"}},
     {CLI_USAGE, "unknown command 'fly'", {"fly"}},
+    /* help is asked for: usage on stdout, exit 0 */
+    {CLI_OK, "usage: provena warranty", {"warranty", "--help"}},
+    {CLI_OK, "usage: provena participant", {"participant", "-h"}},
+    {CLI_OK, "usage: provena node", {"node", "--help"}},
+    {CLI_OK, "usage: provena policy set", {"policy", "--help"}},
+    {CLI_USAGE, "usage: provena policy set", {"policy", "get"}},
+    /* transfer offers */
+    {CLI_USAGE, "--days, --code-out: only for an offer", {"transfer", "cancel", U, "--days", "3"}},
+    {CLI_USAGE, "--days: a number 1..", {"transfer", "offer", U, "--days", "0"}},
+    {CLI_USAGE, "--days: a number 1..", {"transfer", "offer", U, "--days", "31"}},
+    {CLI_USAGE, "unit 'x'", {"transfer", "offer", "x"}},
+    {CLI_USAGE, "missing argument", {"transfer", "cancel"}},
+    /* node governance: TLS pins go with tls+tcp:// addresses only */
+    {CLI_USAGE, "--tls: required (the node's new certificate)", {"node", "rotate", "--id", "2"}},
+    {CLI_USAGE,
+     "--tls: required with a tls+tcp:// address",
+     {"node", "add", "--id", "3", "--raft", "tls+tcp://h:1"}},
+    {CLI_USAGE,
+     "--tls: the --raft address is not tls+tcp://",
+     {"node", "add", "--id", "3", "--raft", "tcp://h:1", "--tls", "/nonexistent/c.pem"}},
+    {CLI_USAGE, "--tls: only for add and rotate", {"node", "remove", "--id", "2", "--tls", "x"}},
+    {CLI_USAGE, "--tls: ", {"node", "rotate", "--id", "2", "--tls", "/nonexistent/c.pem"}},
+    {CLI_USAGE, "--raft: required", {"node", "add", "--id", "3", "--raft", "LONGADDR"}},
+    {CLI_USAGE,
+     "--http: required",
+     {"node", "add", "--id", "3", "--raft", "tcp://h:1", "--http", "LONGADDR"}},
+    {CLI_USAGE, "--id: a node number", {"node", "add", "--id", "2147483648"}},
+    /* participants */
+    {CLI_USAGE, "--name: required", {"participant", "add", "--id", "x", "--pub", PUB, "--name",
+                                     "LONGNAME"}},
+    {CLI_USAGE, "participant id: required", {"participant", "rotate", "", "--pub", PUB}},
+    /* policy values */
+    {CLI_USAGE, "--unsold-scan-suspicious: yes or no",
+     {"policy", "set", "--unsold-scan-suspicious", "YES"}},
+    {CLI_USAGE, "--travel-kmh: a number", {"policy", "set", "--travel-kmh", "x"}},
 };
 
 /* Each refused argument gives its exit code (2 usage, 1 failure) and a
@@ -385,6 +425,11 @@ static void test_lifecycle_arguments_refused_naming_them(void **st)
     unsetenv("PROVENA_KEY");
     unsetenv("PROVENA_NODE");
     char longnote[CHAIN_NOTE_MAX + 2], longcode[CHAIN_CODE_MAX + 2], longid[CHAIN_ID_MAX + 2];
+    char longaddr[CHAIN_ADDR_MAX + 2], longname[CHAIN_NAME_MAX + 2];
+    memset(longaddr, 'a', sizeof longaddr - 1);
+    longaddr[sizeof longaddr - 1] = '\0';
+    memset(longname, 'm', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
     memset(longnote, 'n', sizeof longnote - 1);
     longnote[sizeof longnote - 1] = '\0';
     memset(longcode, 'c', sizeof longcode - 1);
@@ -402,6 +447,8 @@ static void test_lifecycle_arguments_refused_naming_them(void **st)
                                     : !strcmp(a, "LONGNOTE") ? longnote
                                     : !strcmp(a, "LONGCODE") ? longcode
                                     : !strcmp(a, "LONGID")   ? longid
+                                    : !strcmp(a, "LONGADDR") ? longaddr
+                                    : !strcmp(a, "LONGNAME") ? longname
                                                              : a);
         }
         char err[2048];

@@ -28,7 +28,7 @@
 static hc_env E;
 static gw *G;
 static char base[64], both[160], dir[64];
-static char ok_id[65], bad_id[65];
+static char ok_id[65], bad_id[65], key[128];
 #define DOWN "http://127.0.0.1:1"
 #define GT   HC_GTIN
 
@@ -87,7 +87,11 @@ static int setup(void **st)
             snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
             snprintf(both, sizeof both, "%s,%s", DOWN, base);
             strcpy(dir, "/tmp/provena-clinet-XXXXXX");
-            return mkdtemp(dir) ? 0 : -1;
+            if (!mkdtemp(dir))
+                return -1;
+            snprintf(key, sizeof key, "%s/brand.key", dir);
+            char *kv[] = {"new", key};
+            return cli_cmd_key(2, kv) == CLI_OK ? 0 : -1;
         }
     }
     fprintf(stderr, "gw_start: %s\n", err);
@@ -129,11 +133,17 @@ static int caught(char *out, size_t outlen, int (*fn)(int, char **), int argc, c
     return rc;
 }
 
+/* `provena VERB ARGS...` with the verb as argv[0] */
+static int lifecycle(int argc, char **argv)
+{
+    return cli_cmd_lifecycle(argv[0], argc - 1, argv + 1);
+}
+
 typedef struct net_case {
     int (*fn)(int, char **);
     int rc;
     const char *want; /* in what it printed */
-    const char *argv[16];
+    const char *argv[24];
 } net_case;
 
 /* "BASE" stands for the gateway's URL, "BOTH" for a down node then it, "OK"
@@ -209,6 +219,25 @@ static const net_case cases[] = {
     {cli_cmd_epcis, CLI_USAGE, "--lot", {"export", "--gtin", GT, "--lot", "a b"}},
     {cli_cmd_epcis, CLI_USAGE, "--lot", {"export", "--gtin", GT}},
     {cli_cmd_epcis, CLI_USAGE, "--out: required", {"export", "--gtin", GT, "--lot", "L1"}},
+    /* writes: the chain id, nonce and participants come from the node; this node
+     * takes no submissions (503 no_leader), so after --timeout the outcome is
+     * unknown (exit 3), never a failure */
+    {lifecycle,
+     CLI_UNKNOWN,
+     "it may still commit. Ask with: provena tx status",
+     {"deliver", GT "/NETA1", "--to", "Seller A", "--key", "KEY", "--node", "BOTH", "--timeout",
+      "1"}},
+    {lifecycle,
+     CLI_UNKNOWN,
+     "no_leader",
+     {"node", "add", "--id", "3", "--raft", "tcp://127.0.0.1:7103", "--http",
+      "http://127.0.0.1:8103", "--pub",
+      "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798", "--key", "KEY", "--node",
+      "BASE", "--timeout", "1"}},
+    {lifecycle, CLI_FAIL, "http://127.0.0.1:1",
+     {"pickup", GT "/NETA1", "--key", "KEY", "--node", DOWN, "--timeout", "1"}},
+    {cli_cmd_mint, CLI_FAIL, "http://127.0.0.1:1",
+     {"--gtin", GT, "--lot", "L9", "--count", "1", "--key", "KEY", "--node", DOWN}},
 };
 
 static void test_read_commands_against_a_node(void **st)
@@ -218,7 +247,7 @@ static void test_read_commands_against_a_node(void **st)
     snprintf(outfile, sizeof outfile, "%s/lot.json", dir);
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         const net_case *c = &cases[i];
-        char *argv[16];
+        char *argv[24];
         int argc = 0;
         for (int k = 0; c->argv[k]; k++) {
             const char *a = c->argv[k];
@@ -227,6 +256,7 @@ static void test_read_commands_against_a_node(void **st)
                                     : !strcmp(a, "OK")   ? ok_id
                                     : !strcmp(a, "BAD")  ? bad_id
                                     : !strcmp(a, "OUT")  ? outfile
+                                    : !strcmp(a, "KEY")  ? key
                                                          : a);
         }
         argv[argc] = NULL;
