@@ -173,7 +173,10 @@ static const net_case cases[] = {
     {cli_cmd_tx, CLI_OK, "accepted at height 8", {"status", "OK", "--node", "BOTH"}},
     {cli_cmd_tx, CLI_OK, "\"status\":\"accepted\"", {"status", "OK", "--node", "BASE", "--json"}},
     {cli_cmd_tx, CLI_FAIL, "refused at height 9: bad_state", {"status", "BAD", "--node", "BASE"}},
-    {cli_cmd_tx, CLI_FAIL, "\"status\":\"rejected\"", {"status", "BAD", "--node", "BASE", "--json"}},
+    {cli_cmd_tx,
+     CLI_FAIL,
+     "\"status\":\"rejected\"",
+     {"status", "BAD", "--node", "BASE", "--json"}},
     {cli_cmd_tx,
      CLI_UNKNOWN,
      "not in the ledger",
@@ -211,8 +214,7 @@ static const net_case cases[] = {
     {cli_cmd_epcis,
      CLI_FAIL,
      "/nonexistent/dir/x.json",
-     {"export", "--gtin", GT, "--lot", "L1", "--out", "/nonexistent/dir/x.json", "--node",
-      "BASE"}},
+     {"export", "--gtin", GT, "--lot", "L1", "--out", "/nonexistent/dir/x.json", "--node", "BASE"}},
     {cli_cmd_epcis, CLI_USAGE, "unknown subcommand 'import'", {"import", "--out", "OUT"}},
     {cli_cmd_epcis, CLI_USAGE, "--gtin", {"export", "--gtin", "123", "--lot", "L1"}},
     {cli_cmd_epcis, CLI_USAGE, "--gtin", {"export", "--lot", "L1"}},
@@ -234,9 +236,13 @@ static const net_case cases[] = {
       "http://127.0.0.1:8103", "--pub",
       "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798", "--key", "KEY", "--node",
       "BASE", "--timeout", "1"}},
-    {lifecycle, CLI_FAIL, "http://127.0.0.1:1",
+    {lifecycle,
+     CLI_FAIL,
+     "http://127.0.0.1:1",
      {"pickup", GT "/NETA1", "--key", "KEY", "--node", DOWN, "--timeout", "1"}},
-    {cli_cmd_mint, CLI_FAIL, "http://127.0.0.1:1",
+    {cli_cmd_mint,
+     CLI_FAIL,
+     "http://127.0.0.1:1",
      {"--gtin", GT, "--lot", "L9", "--count", "1", "--key", "KEY", "--node", DOWN}},
 };
 
@@ -251,7 +257,7 @@ static void test_read_commands_against_a_node(void **st)
         int argc = 0;
         for (int k = 0; c->argv[k]; k++) {
             const char *a = c->argv[k];
-            argv[argc++] = (char *)(!strcmp(a, "BASE")  ? base
+            argv[argc++] = (char *)(!strcmp(a, "BASE")   ? base
                                     : !strcmp(a, "BOTH") ? both
                                     : !strcmp(a, "OK")   ? ok_id
                                     : !strcmp(a, "BAD")  ? bad_id
@@ -286,11 +292,10 @@ static void test_epcis_export_holds_the_lot(void **st)
     if (!doc)
         fail_msg("%s: line %d: %s", outfile, je.line, je.text);
     assert_string_equal(json_string_value(json_object_get(doc, "type")), "EPCISDocument");
-    json_t *list = json_object_get(
-        json_object_get(json_object_get(doc, "epcisBody"), "eventList") ? json_object_get(doc,
-                                                                                          "epcisBody")
-                                                                        : NULL,
-        "eventList");
+    json_t *list = json_object_get(json_object_get(json_object_get(doc, "epcisBody"), "eventList")
+                                       ? json_object_get(doc, "epcisBody")
+                                       : NULL,
+                                   "eventList");
     /* NETA1: mint, pickup, deliver, flag; NETB2: mint, pickup, deliver, sell */
     assert_int_equal(json_array_size(list), 8);
     json_decref(doc);

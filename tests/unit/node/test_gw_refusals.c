@@ -200,7 +200,8 @@ static const gw_case cases[] = {
     /* participants and nonces */
     {"GET", "/api/v1/participants/nobody", NULL, NULL, 404, "not_found"},
     {"GET",
-     "/api/v1/participants/iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii",
+     "/api/v1/participants/"
+     "iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii",
      NULL, NULL, 400, "bad_request"},
     {"GET", "/api/v1/participants/seller-a", NULL, NULL, 200, ""},
     {"GET", "/api/v1/participants", NULL, NULL, 200, ""},
@@ -237,10 +238,9 @@ static const gw_case cases[] = {
      "bad_epc"},
     {"GET", "/epcis/events?MATCH_epc=https://id.gs1.org/01/" GT "/10/L%201", NULL, NULL, 400,
      "bad_epc"},
-    {"GET", "/epcis/events?MATCH_epc=https://id.gs1.org/01/09506000134353/10/L1", NULL, NULL,
-     400, "bad_epc"},
-    {"GET", "/epcis/events?MATCH_epc=https://id.gs1.org/01/" GT "/10/", NULL, NULL, 400,
+    {"GET", "/epcis/events?MATCH_epc=https://id.gs1.org/01/09506000134353/10/L1", NULL, NULL, 400,
      "bad_epc"},
+    {"GET", "/epcis/events?MATCH_epc=https://id.gs1.org/01/" GT "/10/", NULL, NULL, 400, "bad_epc"},
     {"GET", "/epcis/events?MATCH_epc=https://id.gs1.org/01/" GT "/10/L1", NULL, NULL, 200, ""},
     {"GET", EV "&EQ_bizStep=Shipping", NULL, NULL, 400, "bad_biz_step"},
     {"GET", EV "&EQ_bizStep=juggling", NULL, NULL, 200, ""}, /* a CBV-shaped word: no match */
@@ -265,11 +265,11 @@ static const gw_case cases[] = {
     {"GET", EV "&perPage=1001", NULL, NULL, 400, "bad_per_page"},
     {"GET", EV "&perPage=1000", NULL, NULL, 200, ""},
     {"GET", EV "&nextPageToken=!!!", NULL, NULL, 400, "bad_page_token"},
-    {"GET", EV "&nextPageToken=MTox", NULL, NULL, 400, "bad_page_token"},  /* "1:1" */
-    {"GET", EV "&nextPageToken=MToxOg", NULL, NULL, 400, "bad_page_token"}, /* "1:1:" past nsrc */
+    {"GET", EV "&nextPageToken=MTox", NULL, NULL, 400, "bad_page_token"},    /* "1:1" */
+    {"GET", EV "&nextPageToken=MToxOg", NULL, NULL, 400, "bad_page_token"},  /* "1:1:" past nsrc */
     {"GET", EV "&nextPageToken=MDoxOlg", NULL, NULL, 400, "bad_page_token"}, /* a unit's cursor
                                                                                  naming a serial */
-    {"GET", EV "&nextPageToken=MDoxOg", NULL, NULL, 200, ""},                 /* "0:1:" */
+    {"GET", EV "&nextPageToken=MDoxOg", NULL, NULL, 200, ""},                /* "0:1:" */
 };
 
 static void test_refusals_with_their_codes(void **st)
@@ -323,13 +323,16 @@ static void test_start_refusals_named(void **st)
         {{.listen = longaddr}, false, "address too long"},
         {{.listen = "http://256.1.1.1:8101"}, false, "listen http://256.1.1.1:8101: "},
         {{.listen = busy}, false, "Address already in use"},
-        {{.listen = "127.0.0.1:0", .trusted_proxy = "proxy.example"}, false,
+        {{.listen = "127.0.0.1:0", .trusted_proxy = "proxy.example"},
+         false,
          "trusted proxy proxy.example: not an IP address"},
         {{.listen = "127.0.0.1:0", .tls_cert_pem = pem}, false, "needs both a certificate"},
         {{.listen = "127.0.0.1:0", .tls_key_pem = pem}, false, "needs both a certificate"},
-        {{.listen = "127.0.0.1:0", .tls_cert_pem = pem, .tls_key_pem = pem}, false,
+        {{.listen = "127.0.0.1:0", .tls_cert_pem = pem, .tls_key_pem = pem},
+         false,
          "is --tls-key the private key of --tls-cert?"},
-        {{.listen = "127.0.0.1:0", .geoip4 = "/nonexistent/GeoIP.dat"}, false,
+        {{.listen = "127.0.0.1:0", .geoip4 = "/nonexistent/GeoIP.dat"},
+         false,
          "/nonexistent/GeoIP.dat"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
