@@ -28,7 +28,19 @@
 static hc_env E;
 static gw *G;
 static char base[64], both[160], dir[64];
-static char ok_id[65], bad_id[65], key[128];
+static char ok_id[65], bad_id[65], key[128], genfile[128];
+static char url_owned[256], url_recalled[256], url_forged[256], url_unknown[256];
+
+/* The label URL of GT/serial in lot L1, signed with sk. */
+static void label_url(char out[256], const char *serial, const uint8_t *sk)
+{
+    uint8_t msg[CHAIN_HASH_LEN], sig[CHAIN_SIG_LEN];
+    chain_label_hash(msg, E.g->chain_id, HC_GTIN, serial, "L1", "");
+    assert_int_equal(chain_sign(sig, sk, msg), CHAIN_OK);
+    char b64[100];
+    chain_b64url(b64, sig, sizeof sig);
+    snprintf(out, 256, "https://id.example/01/%s/21/%s?10=L1&sig=%s", HC_GTIN, serial, b64);
+}
 #define DOWN "http://127.0.0.1:1"
 #define GT   HC_GTIN
 
@@ -90,6 +102,16 @@ static int setup(void **st)
             if (!mkdtemp(dir))
                 return -1;
             snprintf(key, sizeof key, "%s/brand.key", dir);
+            /* the network's genesis, as its node serves it */
+            snprintf(genfile, sizeof genfile, "%s/genesis.json", dir);
+            char cmd[512];
+            snprintf(cmd, sizeof cmd, "curl -sf -o %s %s/api/v1/genesis", genfile, base);
+            if (system(cmd) != 0)
+                return -1;
+            label_url(url_owned, "NETB2", E.sk[HK_BRAND]);
+            label_url(url_recalled, "NETA1", E.sk[HK_BRAND]);
+            label_url(url_forged, "NETB2", E.sk[HK_SELLER]);
+            label_url(url_unknown, "NOPE9", E.sk[HK_BRAND]);
             char *kv[] = {"new", key};
             return cli_cmd_key(2, kv) == CLI_OK ? 0 : -1;
         }
@@ -221,6 +243,48 @@ static const net_case cases[] = {
     {cli_cmd_epcis, CLI_USAGE, "--lot", {"export", "--gtin", GT, "--lot", "a b"}},
     {cli_cmd_epcis, CLI_USAGE, "--lot", {"export", "--gtin", GT}},
     {cli_cmd_epcis, CLI_USAGE, "--out: required", {"export", "--gtin", GT, "--lot", "L1"}},
+    /* provena verify: the label offline, then the node's verdict */
+    {cli_cmd_verify,
+     CLI_OK,
+     "label signature GENUINE, signed by Acme (acme)\nnode verdict: genuine",
+     {"OWNED", "--genesis", "GENFILE", "--node", "BASE"}},
+    {cli_cmd_verify,
+     CLI_OK,
+     "\"verdict\":{",
+     {"OWNED", "--genesis", "GENFILE", "--node", "BASE", "--json"}},
+    {cli_cmd_verify,
+     CLI_OK,
+     "node verdict: recalled (",
+     {"RECALLED", "--genesis", "GENFILE", "--node", "BASE"}},
+    {cli_cmd_verify,
+     CLI_FAIL,
+     "NOT GENUINE: bad label signature",
+     {"FORGED", "--genesis", "GENFILE", "--node", "BASE"}},
+    {cli_cmd_verify,
+     CLI_FAIL,
+     "\"signature\":\"bad\",\"reason\":\"bad label signature",
+     {"FORGED", "--genesis", "GENFILE", "--offline", "--json"}},
+    {cli_cmd_verify,
+     CLI_FAIL,
+     "unknown_unit: no unit with this GTIN and serial",
+     {"UNKNOWN", "--genesis", "GENFILE", "--node", "BASE"}},
+    {cli_cmd_verify,
+     CLI_FAIL,
+     "provena verify: node http://127.0.0.1:1",
+     {"OWNED", "--genesis", "GENFILE", "--node", DOWN}},
+    {cli_cmd_verify,
+     CLI_FAIL,
+     "no sig= parameter",
+     {"https://id.example/01/" GT "/21/NETB2", "--genesis", "GENFILE", "--offline"}},
+    {cli_cmd_verify,
+     CLI_FAIL,
+     "not a base64url 64-byte signature",
+     {"https://id.example/01/" GT "/21/NETB2?sig=abc", "--genesis", "GENFILE", "--offline"}},
+    {cli_cmd_verify,
+     CLI_FAIL,
+     "--genesis /nonexistent/g.json",
+     {"OWNED", "--genesis", "/nonexistent/g.json", "--offline"}},
+    {cli_cmd_verify, CLI_USAGE, "URL 'x'", {"x", "--genesis", "GENFILE"}},
     /* writes: the chain id, nonce and participants come from the node; this node
      * takes no submissions (503 no_leader), so after --timeout the outcome is
      * unknown (exit 3), never a failure */
@@ -257,13 +321,18 @@ static void test_read_commands_against_a_node(void **st)
         int argc = 0;
         for (int k = 0; c->argv[k]; k++) {
             const char *a = c->argv[k];
-            argv[argc++] = (char *)(!strcmp(a, "BASE")   ? base
-                                    : !strcmp(a, "BOTH") ? both
-                                    : !strcmp(a, "OK")   ? ok_id
-                                    : !strcmp(a, "BAD")  ? bad_id
-                                    : !strcmp(a, "OUT")  ? outfile
-                                    : !strcmp(a, "KEY")  ? key
-                                                         : a);
+            argv[argc++] = (char *)(!strcmp(a, "BASE")       ? base
+                                    : !strcmp(a, "BOTH")     ? both
+                                    : !strcmp(a, "OK")       ? ok_id
+                                    : !strcmp(a, "BAD")      ? bad_id
+                                    : !strcmp(a, "OUT")      ? outfile
+                                    : !strcmp(a, "KEY")      ? key
+                                    : !strcmp(a, "GENFILE")  ? genfile
+                                    : !strcmp(a, "OWNED")    ? url_owned
+                                    : !strcmp(a, "RECALLED") ? url_recalled
+                                    : !strcmp(a, "FORGED")   ? url_forged
+                                    : !strcmp(a, "UNKNOWN")  ? url_unknown
+                                                             : a);
         }
         argv[argc] = NULL;
         char out[16384];
