@@ -55,8 +55,8 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ctx)
 }
 
 /* One request; body NULL for GET, else POSTed with ctype (NULL: none). */
-static resp req(const char *method, const char *path, const char *ctype, const void *body,
-                size_t blen)
+static resp req_h(const char *method, const char *path, const char *ctype, const void *body,
+                  size_t blen, const char *hdr)
 {
     resp r = {0, NULL, 0};
     char url[8192];
@@ -71,7 +71,10 @@ static resp req(const char *method, const char *path, const char *ctype, const v
     } else if (body) {
         hd = curl_slist_append(hd, "Content-Type:"); /* none at all */
     }
-    hd = curl_slist_append(hd, "Accept: application/json");
+    if (hdr)
+        hd = curl_slist_append(hd, hdr);
+    if (!hdr || strncmp(hdr, "Accept:", 7) != 0)
+        hd = curl_slist_append(hd, "Accept: application/json");
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hd);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
@@ -93,6 +96,12 @@ static resp req(const char *method, const char *path, const char *ctype, const v
     if (!r.body)
         r.body = calloc(1, 1);
     return r;
+}
+
+static resp req(const char *method, const char *path, const char *ctype, const void *body,
+                size_t blen)
+{
+    return req_h(method, path, ctype, body, blen, NULL);
 }
 
 /* The error code of an answer: {"error":{"code":...}} (also inside EPCIS's
@@ -126,7 +135,8 @@ static int setup(void **st)
     hc_unit_delivered(&E, "GWA1");
     hc_unit_owned(&E, "GWB2", HK_ALICE);
     chain_hex(pub_hex, E.pub[HK_SELLER], 32);
-    gw_deps deps = {.chain = E.c, .genesis = E.g, .node_id = 1, .resolver = "http://127.0.0.1"};
+    /* no resolver configured: links are built from the request's Host */
+    gw_deps deps = {.chain = E.c, .genesis = E.g, .node_id = 1, .resolver = NULL};
     char err[256];
     for (int tries = 0; tries < 20; tries++) {
         char listen[64];
@@ -153,123 +163,167 @@ static int teardown(void **st)
 
 #define GT  HC_GTIN
 #define H64 "00000000000000000000000000000000000000000000000000000000000000aa"
-#define EV  "/epcis/events?MATCH_epc=https://id.gs1.org/01/" GT "/21/GWA1"
+#define H255                                                                                       \
+    "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"  \
+    "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"  \
+    "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"
+#define EV "/epcis/events?MATCH_epc=https://id.gs1.org/01/" GT "/21/GWA1"
 
 typedef struct gw_case {
     const char *method, *path, *ctype, *body; /* body NULL: GET without one */
     long status;
     const char *code; /* error code, or "" for an answer without one */
+    const char *hdr;  /* one more request header, or NULL */
+    const char *has;  /* in the answer's body, or NULL */
 } gw_case;
 
 /* "SELLER" in a path stands for the seller's key in hex. */
 static const gw_case cases[] = {
     /* routes and methods */
-    {"GET", "/api/v1/nothing", NULL, NULL, 404, "not_found"},
-    {"POST", "/api/v1/head", "application/json", "{}", 405, "method_not_allowed"},
-    {"DELETE", "/api/v1/head", NULL, NULL, 405, "method_not_allowed"},
-    {"GET", "/api/v1/head", NULL, NULL, 200, ""},
-    {"GET", "/api/v1/genesis", NULL, NULL, 200, ""},
-    {"GET", "/api/v1/status", NULL, NULL, 200, ""},
-    {"GET", "/metrics", NULL, NULL, 200, ""},
+    {"GET", "/api/v1/nothing", NULL, NULL, 404, "not_found", NULL, NULL},
+    {"POST", "/api/v1/head", "application/json", "{}", 405, "method_not_allowed", NULL, NULL},
+    {"DELETE", "/api/v1/head", NULL, NULL, 405, "method_not_allowed", NULL, NULL},
+    {"GET", "/api/v1/head", NULL, NULL, 200, "", NULL, NULL},
+    {"GET", "/api/v1/genesis", NULL, NULL, 200, "", NULL, NULL},
+    {"GET", "/api/v1/status", NULL, NULL, 200, "", NULL, NULL},
+    {"GET", "/metrics", NULL, NULL, 200, "", NULL, NULL},
     /* transactions by id */
-    {"GET", "/api/v1/tx/zz", NULL, NULL, 400, "bad_request"},
-    {"GET", "/api/v1/tx/" H64 "a", NULL, NULL, 400, "bad_request"},
-    {"GET", "/api/v1/tx/" H64, NULL, NULL, 404, "not_found"},
+    {"GET", "/api/v1/tx/zz", NULL, NULL, 400, "bad_request", NULL, NULL},
+    {"GET", "/api/v1/tx/" H64 "a", NULL, NULL, 400, "bad_request", NULL, NULL},
+    {"GET", "/api/v1/tx/" H64, NULL, NULL, 404, "not_found", NULL, NULL},
     /* blocks */
-    {"GET", "/api/v1/blocks/0", NULL, NULL, 400, "bad_request"},
-    {"GET", "/api/v1/blocks/x1", NULL, NULL, 400, "bad_request"},
-    {"GET", "/api/v1/blocks/18446744073709551616", NULL, NULL, 400, "bad_request"},
-    {"GET", "/api/v1/blocks/999", NULL, NULL, 404, "not_found"},
-    {"GET", "/api/v1/blocks/1?format=xml", NULL, NULL, 400, "bad_query"},
-    {"GET", "/api/v1/blocks/1?format=json", NULL, NULL, 200, ""},
-    {"GET", "/api/v1/blocks/1?format=cbor", NULL, NULL, 200, ""},
-    {"GET", "/api/v1/blocks?from=0", NULL, NULL, 400, "bad_query"},
-    {"GET", "/api/v1/blocks?from=1&limit=0", NULL, NULL, 400, "bad_query"},
-    {"GET", "/api/v1/blocks?from=1&limit=x", NULL, NULL, 400, "bad_query"},
-    {"GET", "/api/v1/blocks?from=1&limit=2", NULL, NULL, 200, ""},
-    {"GET", "/api/v1/blocks?from=999", NULL, NULL, 404, "not_found"},
+    {"GET", "/api/v1/blocks/0", NULL, NULL, 400, "bad_request", NULL, NULL},
+    {"GET", "/api/v1/blocks/x1", NULL, NULL, 400, "bad_request", NULL, NULL},
+    {"GET", "/api/v1/blocks/18446744073709551616", NULL, NULL, 400, "bad_request", NULL, NULL},
+    {"GET", "/api/v1/blocks/999", NULL, NULL, 404, "not_found", NULL, NULL},
+    {"GET", "/api/v1/blocks/1?format=xml", NULL, NULL, 400, "bad_query", NULL, NULL},
+    {"GET", "/api/v1/blocks/1?format=json", NULL, NULL, 200, "", NULL, NULL},
+    {"GET", "/api/v1/blocks/1?format=cbor", NULL, NULL, 200, "", NULL, NULL},
+    {"GET", "/api/v1/blocks?from=0", NULL, NULL, 400, "bad_query", NULL, NULL},
+    {"GET", "/api/v1/blocks?from=1&limit=0", NULL, NULL, 400, "bad_query", NULL, NULL},
+    {"GET", "/api/v1/blocks?from=1&limit=x", NULL, NULL, 400, "bad_query", NULL, NULL},
+    {"GET", "/api/v1/blocks?from=1&limit=2", NULL, NULL, 200, "", NULL, NULL},
+    {"GET", "/api/v1/blocks?from=999", NULL, NULL, 404, "not_found", NULL, NULL},
     /* lots */
-    {"GET", "/api/v1/lots/123/L1", NULL, NULL, 400, "bad_unit"},
-    {"GET", "/api/v1/lots/" GT "/L%201", NULL, NULL, 400, "bad_unit"},
-    {"GET", "/api/v1/lots/" GT "/NOPE", NULL, NULL, 404, "not_found"},
-    {"GET", "/api/v1/lots/" GT "/L1?limit=1001", NULL, NULL, 400, "bad_query"},
-    {"GET", "/api/v1/lots/" GT "/L1?limit=-1", NULL, NULL, 400, "bad_query"},
-    {"GET", "/api/v1/lots/" GT "/L1?after=%ZZ", NULL, NULL, 400, "bad_query"},
-    {"GET", "/api/v1/lots/" GT "/L1?limit=1000&after=GWA1", NULL, NULL, 200, ""},
-    {"GET", "/api/v1/lots/" GT "/L1?limit=0", NULL, NULL, 200, ""},
+    {"GET", "/api/v1/lots/123/L1", NULL, NULL, 400, "bad_unit", NULL, NULL},
+    {"GET", "/api/v1/lots/" GT "/L%201", NULL, NULL, 400, "bad_unit", NULL, NULL},
+    {"GET", "/api/v1/lots/" GT "/NOPE", NULL, NULL, 404, "not_found", NULL, NULL},
+    {"GET", "/api/v1/lots/" GT "/L1?limit=1001", NULL, NULL, 400, "bad_query", NULL, NULL},
+    {"GET", "/api/v1/lots/" GT "/L1?limit=-1", NULL, NULL, 400, "bad_query", NULL, NULL},
+    {"GET", "/api/v1/lots/" GT "/L1?after=%ZZ", NULL, NULL, 400, "bad_query", NULL, NULL},
+    {"GET", "/api/v1/lots/" GT "/L1?limit=1000&after=GWA1", NULL, NULL, 200, "", NULL, NULL},
+    {"GET", "/api/v1/lots/" GT "/L1?limit=0", NULL, NULL, 200, "", NULL, NULL},
     /* participants and nonces */
-    {"GET", "/api/v1/participants/nobody", NULL, NULL, 404, "not_found"},
+    {"GET", "/api/v1/participants/nobody", NULL, NULL, 404, "not_found", NULL, NULL},
     {"GET",
      "/api/v1/participants/"
      "iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii",
-     NULL, NULL, 400, "bad_request"},
-    {"GET", "/api/v1/participants/seller-a", NULL, NULL, 200, ""},
-    {"GET", "/api/v1/participants", NULL, NULL, 200, ""},
-    {"GET", "/api/v1/nonce/zz", NULL, NULL, 400, "bad_request"},
-    {"GET", "/api/v1/nonce/SELLER", NULL, NULL, 200, ""},
+     NULL, NULL, 400, "bad_request", NULL, NULL},
+    {"GET", "/api/v1/participants/seller-a", NULL, NULL, 200, "", NULL, NULL},
+    {"GET", "/api/v1/participants", NULL, NULL, 200, "", NULL, NULL},
+    {"GET", "/api/v1/nonce/zz", NULL, NULL, 400, "bad_request", NULL, NULL},
+    {"GET", "/api/v1/nonce/SELLER", NULL, NULL, 200, "", NULL, NULL},
     /* units */
-    {"GET", "/api/v1/units/123/GWA1", NULL, NULL, 400, "bad_unit"},
-    {"GET", "/api/v1/units/" GT "/GW%20A1", NULL, NULL, 400, "bad_unit"},
-    {"GET", "/api/v1/units/" GT "/NOPE", NULL, NULL, 404, "unknown_unit"},
-    {"GET", "/api/v1/units/" GT "/GWA1", NULL, NULL, 200, ""},
-    {"GET", "/api/v1/units/" GT "/NOPE/history", NULL, NULL, 404, "unknown_unit"},
-    {"GET", "/api/v1/units/" GT "/GWA1/history?from=x", NULL, NULL, 400, "bad_query"},
-    {"GET", "/api/v1/units/" GT "/GWA1/history?limit=201", NULL, NULL, 400, "bad_query"},
-    {"GET", "/api/v1/units/" GT "/GWA1/history?from=4294967296", NULL, NULL, 400, "bad_query"},
-    {"GET", "/api/v1/units/" GT "/GWA1/history?from=1&limit=1", NULL, NULL, 200, ""},
-    {"GET", "/api/v1/units/" GT "/GWA1/history?limit=0", NULL, NULL, 200, ""},
-    {"GET", "/api/v1/units/" GT "/NOPE/label.svg", NULL, NULL, 404, "unknown_unit"},
-    {"GET", "/api/v1/units/123/GWA1/label.png", NULL, NULL, 400, "bad_unit"},
-    {"GET", "/api/v1/units/" GT "/NOPE/epcis", NULL, NULL, 404, "unknown_unit"},
-    {"GET", "/api/v1/units/123/GWA1/epcis", NULL, NULL, 400, "bad_unit"},
-    {"GET", "/api/v1/units/" GT "/GWB2/epcis", NULL, NULL, 200, ""},
-    {"GET", "/01/123/21/GWA1", NULL, NULL, 400, "bad_unit"},
+    {"GET", "/api/v1/units/123/GWA1", NULL, NULL, 400, "bad_unit", NULL, NULL},
+    {"GET", "/api/v1/units/" GT "/GW%20A1", NULL, NULL, 400, "bad_unit", NULL, NULL},
+    {"GET", "/api/v1/units/" GT "/NOPE", NULL, NULL, 404, "unknown_unit", NULL, NULL},
+    {"GET", "/api/v1/units/" GT "/GWA1", NULL, NULL, 200, "", NULL, NULL},
+    {"GET", "/api/v1/units/" GT "/NOPE/history", NULL, NULL, 404, "unknown_unit", NULL, NULL},
+    {"GET", "/api/v1/units/" GT "/GWA1/history?from=x", NULL, NULL, 400, "bad_query", NULL, NULL},
+    {"GET", "/api/v1/units/" GT "/GWA1/history?limit=201", NULL, NULL, 400, "bad_query", NULL,
+     NULL},
+    {"GET", "/api/v1/units/" GT "/GWA1/history?from=4294967296", NULL, NULL, 400, "bad_query", NULL,
+     NULL},
+    {"GET", "/api/v1/units/" GT "/GWA1/history?from=1&limit=1", NULL, NULL, 200, "", NULL, NULL},
+    {"GET", "/api/v1/units/" GT "/GWA1/history?limit=0", NULL, NULL, 200, "", NULL, NULL},
+    {"GET", "/api/v1/units/" GT "/NOPE/label.svg", NULL, NULL, 404, "unknown_unit", NULL, NULL},
+    {"GET", "/api/v1/units/123/GWA1/label.png", NULL, NULL, 400, "bad_unit", NULL, NULL},
+    {"GET", "/api/v1/units/" GT "/NOPE/epcis", NULL, NULL, 404, "unknown_unit", NULL, NULL},
+    {"GET", "/api/v1/units/123/GWA1/epcis", NULL, NULL, 400, "bad_unit", NULL, NULL},
+    {"GET", "/api/v1/units/" GT "/GWB2/epcis", NULL, NULL, 200, "", NULL, NULL},
+    {"GET", "/01/123/21/GWA1", NULL, NULL, 400, "bad_unit", NULL, NULL},
     /* submissions: the query is read first; a gateway with no replica takes none */
-    {"POST", "/api/v1/tx?wait=60001", "application/json", "{}", 400, "bad_query"},
-    {"POST", "/api/v1/tx?wait=x", "application/json", "{}", 400, "bad_query"},
-    {"POST", "/api/v1/tx?wait=60000", "application/json", "{}", 503, "no_leader"},
+    {"POST", "/api/v1/tx?wait=60001", "application/json", "{}", 400, "bad_query", NULL, NULL},
+    {"POST", "/api/v1/tx?wait=x", "application/json", "{}", 400, "bad_query", NULL, NULL},
+    {"POST", "/api/v1/tx?wait=60000", "application/json", "{}", 503, "no_leader", NULL, NULL},
+    /* Digital Link resolver: link types and linksets (RFC 9264) */
+    {"GET", "/01/" GT "/21/GWA1?linkType=linkset", NULL, NULL, 200, "", NULL, "\"linkset\""},
+    {"GET", "/01/" GT "/21/GWA1?linkType=all", NULL, NULL, 200, "", NULL, "not recalled"},
+    {"GET", "/01/" GT "/21/GWA1", NULL, NULL, 200, "", "Accept: application/linkset+json",
+     "registerProduct"},
+    {"GET", "/01/" GT "/21/GWA1?linkType=gs1:traceability", NULL, NULL, 307, "", NULL,
+     "/api/v1/units/" GT "/GWA1/epcis"},
+    {"GET", "/01/" GT "/21/GWA1?linkType=https://gs1.org/voc/pip", NULL, NULL, 307, "", NULL,
+     "\"location\":\"http://"},
+    {"GET", "/01/" GT "/21/GWA1?linkType=gs1:recallStatus", NULL, NULL, 307, "", NULL, NULL},
+    {"GET", "/01/" GT "/21/GWA1?linkType=gs1:smpc", NULL, NULL, 404, "link_type_unavailable", NULL,
+     NULL},
+    {"GET", "/01/" GT "/21/GWA1?linkType=gs1:", NULL, NULL, 400, "bad_link_type", NULL, NULL},
+    {"GET", "/01/" GT "/21/GWA1?linkType=gs1:a-b", NULL, NULL, 400, "bad_link_type", NULL, NULL},
+    {"GET", "/01/" GT "/21/GWA1?linkType=pip", NULL, NULL, 400, "bad_link_type", NULL, NULL},
+    {"GET", "/01/" GT "/21/GWA1?linkType=%ZZ", NULL, NULL, 400, "bad_link_type", NULL, NULL},
+    {"GET", "/01/" GT "/21/NOPE?linkType=linkset", NULL, NULL, 404, "unknown_unit", NULL, NULL},
+    {"GET", "/01/123/21/GWA1?linkType=linkset", NULL, NULL, 400, "bad_unit", NULL, NULL},
+    /* links are built on the request's Host when no resolver is configured:
+     * a printable host of at most 255 bytes, else localhost */
+    {"GET", "/.well-known/gs1resolver", NULL, NULL, 200, "", "Host: id.example:8080",
+     "\"resolverRoot\":\"http://id.example:8080\""},
+    {"GET", "/.well-known/gs1resolver", NULL, NULL, 200, "", "Host: a\"b",
+     "\"resolverRoot\":\"http://localhost\""},
+    {"GET", "/.well-known/gs1resolver", NULL, NULL, 200, "", "HOST255",
+     "\"resolverRoot\":\"http://" H255 "\""},
+    {"GET", "/.well-known/gs1resolver", NULL, NULL, 200, "", "HOST256",
+     "\"resolverRoot\":\"http://localhost\""},
     /* EPCIS queries */
-    {"GET", "/epcis/events", NULL, NULL, 413, "query_too_complex"},
-    {"GET", EV "&colour=red", NULL, NULL, 400, "unknown_parameter"},
-    {"GET", "/epcis/events?MATCH_epc=%ZZ", NULL, NULL, 400, "bad_epc"},
-    {"GET", "/epcis/events?MATCH_epc=urn:x", NULL, NULL, 400, "bad_epc"},
-    {"GET", "/epcis/events?MATCH_epc=,", NULL, NULL, 400, "bad_epc"},
+    {"GET", "/epcis/events", NULL, NULL, 413, "query_too_complex", NULL, NULL},
+    {"GET", EV "&colour=red", NULL, NULL, 400, "unknown_parameter", NULL, NULL},
+    {"GET", "/epcis/events?MATCH_epc=%ZZ", NULL, NULL, 400, "bad_epc", NULL, NULL},
+    {"GET", "/epcis/events?MATCH_epc=urn:x", NULL, NULL, 400, "bad_epc", NULL, NULL},
+    {"GET", "/epcis/events?MATCH_epc=,", NULL, NULL, 400, "bad_epc", NULL, NULL},
     {"GET", "/epcis/events?MATCH_epc=https://id.gs1.org/01/" GT "/10/L1/x", NULL, NULL, 400,
-     "bad_epc"},
+     "bad_epc", NULL, NULL},
     {"GET", "/epcis/events?MATCH_epc=https://id.gs1.org/01/" GT "/10/L%201", NULL, NULL, 400,
-     "bad_epc"},
+     "bad_epc", NULL, NULL},
     {"GET", "/epcis/events?MATCH_epc=https://id.gs1.org/01/09506000134353/10/L1", NULL, NULL, 400,
-     "bad_epc"},
-    {"GET", "/epcis/events?MATCH_epc=https://id.gs1.org/01/" GT "/10/", NULL, NULL, 400, "bad_epc"},
-    {"GET", "/epcis/events?MATCH_epc=https://id.gs1.org/01/" GT "/10/L1", NULL, NULL, 200, ""},
-    {"GET", EV "&EQ_bizStep=Shipping", NULL, NULL, 400, "bad_biz_step"},
-    {"GET", EV "&EQ_bizStep=juggling", NULL, NULL, 200, ""}, /* a CBV-shaped word: no match */
-    {"GET", EV "&EQ_bizStep=", NULL, NULL, 400, "bad_biz_step"},
-    {"GET", EV "&EQ_bizStep=shipping,receiving", NULL, NULL, 200, ""},
-    {"GET", EV "&GE_eventTime=yesterday", NULL, NULL, 400, "bad_time"},
-    {"GET", EV "&GE_eventTime=2026-13-01T00:00:00Z", NULL, NULL, 400, "bad_time"},
-    {"GET", EV "&GE_eventTime=2026-01-32T00:00:00Z", NULL, NULL, 400, "bad_time"},
-    {"GET", EV "&GE_eventTime=2026-01-01T24:00:00Z", NULL, NULL, 400, "bad_time"},
-    {"GET", EV "&GE_eventTime=1969-12-31T23:59:59Z", NULL, NULL, 400, "bad_time"},
-    {"GET", EV "&GE_eventTime=2026-01-01T00:00:00", NULL, NULL, 400, "bad_time"},
-    {"GET", EV "&GE_eventTime=2026-01-01T00:00:00%2B15:00", NULL, NULL, 400, "bad_time"},
-    {"GET", EV "&GE_eventTime=2026-01-01T00:00:00%2B01:60", NULL, NULL, 400, "bad_time"},
-    {"GET", EV "&GE_eventTime=2026-01-01T00:00:00.1234567890Z", NULL, NULL, 400, "bad_time"},
-    {"GET", EV "&GE_eventTime=2026-01-01T00:00:00.Z", NULL, NULL, 400, "bad_time"},
-    {"GET", EV "&GE_eventTime=2026-01-01x00:00:00Z", NULL, NULL, 400, "bad_time"},
-    {"GET", EV "&LT_eventTime=2026-1-01T00:00:00Z", NULL, NULL, 400, "bad_time"},
+     "bad_epc", NULL, NULL},
+    {"GET", "/epcis/events?MATCH_epc=https://id.gs1.org/01/" GT "/10/", NULL, NULL, 400, "bad_epc",
+     NULL, NULL},
+    {"GET", "/epcis/events?MATCH_epc=https://id.gs1.org/01/" GT "/10/L1", NULL, NULL, 200, "", NULL,
+     NULL},
+    {"GET", EV "&EQ_bizStep=Shipping", NULL, NULL, 400, "bad_biz_step", NULL, NULL},
+    {"GET", EV "&EQ_bizStep=juggling", NULL, NULL, 200, "", NULL,
+     NULL}, /* a CBV-shaped word: no match */
+    {"GET", EV "&EQ_bizStep=", NULL, NULL, 400, "bad_biz_step", NULL, NULL},
+    {"GET", EV "&EQ_bizStep=shipping,receiving", NULL, NULL, 200, "", NULL, NULL},
+    {"GET", EV "&GE_eventTime=yesterday", NULL, NULL, 400, "bad_time", NULL, NULL},
+    {"GET", EV "&GE_eventTime=2026-13-01T00:00:00Z", NULL, NULL, 400, "bad_time", NULL, NULL},
+    {"GET", EV "&GE_eventTime=2026-01-32T00:00:00Z", NULL, NULL, 400, "bad_time", NULL, NULL},
+    {"GET", EV "&GE_eventTime=2026-01-01T24:00:00Z", NULL, NULL, 400, "bad_time", NULL, NULL},
+    {"GET", EV "&GE_eventTime=1969-12-31T23:59:59Z", NULL, NULL, 400, "bad_time", NULL, NULL},
+    {"GET", EV "&GE_eventTime=2026-01-01T00:00:00", NULL, NULL, 400, "bad_time", NULL, NULL},
+    {"GET", EV "&GE_eventTime=2026-01-01T00:00:00%2B15:00", NULL, NULL, 400, "bad_time", NULL,
+     NULL},
+    {"GET", EV "&GE_eventTime=2026-01-01T00:00:00%2B01:60", NULL, NULL, 400, "bad_time", NULL,
+     NULL},
+    {"GET", EV "&GE_eventTime=2026-01-01T00:00:00.1234567890Z", NULL, NULL, 400, "bad_time", NULL,
+     NULL},
+    {"GET", EV "&GE_eventTime=2026-01-01T00:00:00.Z", NULL, NULL, 400, "bad_time", NULL, NULL},
+    {"GET", EV "&GE_eventTime=2026-01-01x00:00:00Z", NULL, NULL, 400, "bad_time", NULL, NULL},
+    {"GET", EV "&LT_eventTime=2026-1-01T00:00:00Z", NULL, NULL, 400, "bad_time", NULL, NULL},
     {"GET", EV "&GE_eventTime=2000-01-01T00:00:00.5%2B14:00&LT_eventTime=2999-01-01t00:00:00-01:30",
-     NULL, NULL, 200, ""},
-    {"GET", EV "&GE_eventTime=2000-01-01T00:00:00z", NULL, NULL, 200, ""},
-    {"GET", EV "&perPage=0", NULL, NULL, 400, "bad_per_page"},
-    {"GET", EV "&perPage=1001", NULL, NULL, 400, "bad_per_page"},
-    {"GET", EV "&perPage=1000", NULL, NULL, 200, ""},
-    {"GET", EV "&nextPageToken=!!!", NULL, NULL, 400, "bad_page_token"},
-    {"GET", EV "&nextPageToken=MTox", NULL, NULL, 400, "bad_page_token"},    /* "1:1" */
-    {"GET", EV "&nextPageToken=MToxOg", NULL, NULL, 400, "bad_page_token"},  /* "1:1:" past nsrc */
-    {"GET", EV "&nextPageToken=MDoxOlg", NULL, NULL, 400, "bad_page_token"}, /* a unit's cursor
-                                                                                 naming a serial */
-    {"GET", EV "&nextPageToken=MDoxOg", NULL, NULL, 200, ""},                /* "0:1:" */
+     NULL, NULL, 200, "", NULL, NULL},
+    {"GET", EV "&GE_eventTime=2000-01-01T00:00:00z", NULL, NULL, 200, "", NULL, NULL},
+    {"GET", EV "&perPage=0", NULL, NULL, 400, "bad_per_page", NULL, NULL},
+    {"GET", EV "&perPage=1001", NULL, NULL, 400, "bad_per_page", NULL, NULL},
+    {"GET", EV "&perPage=1000", NULL, NULL, 200, "", NULL, NULL},
+    {"GET", EV "&nextPageToken=!!!", NULL, NULL, 400, "bad_page_token", NULL, NULL},
+    {"GET", EV "&nextPageToken=MTox", NULL, NULL, 400, "bad_page_token", NULL, NULL}, /* "1:1" */
+    {"GET", EV "&nextPageToken=MToxOg", NULL, NULL, 400, "bad_page_token", NULL,
+     NULL}, /* "1:1:" past nsrc */
+    {"GET", EV "&nextPageToken=MDoxOlg", NULL, NULL, 400, "bad_page_token", NULL,
+     NULL},                                                               /* a unit's cursor
+                                                                  naming a serial */
+    {"GET", EV "&nextPageToken=MDoxOg", NULL, NULL, 200, "", NULL, NULL}, /* "0:1:" */
 };
 
 static void test_refusals_with_their_codes(void **st)
@@ -283,7 +337,17 @@ static void test_refusals_with_their_codes(void **st)
             snprintf(path, sizeof path, "%.*s%s%s", (int)(s - c->path), c->path, pub_hex, s + 6);
         else
             snprintf(path, sizeof path, "%s", c->path);
-        resp r = req(c->method, path, c->ctype, c->body, c->body ? strlen(c->body) : 0);
+        char host[300];
+        const char *hdr = c->hdr;
+        if (hdr && strncmp(hdr, "HOST", 4) == 0) { /* "Host: " and 255 or 256 'h' */
+            int n = atoi(hdr + 4);
+            snprintf(host, sizeof host, "Host: %0*d", n, 0);
+            memset(host + 6, 'h', (size_t)n);
+            hdr = host;
+        }
+        resp r = req_h(c->method, path, c->ctype, c->body, c->body ? strlen(c->body) : 0, hdr);
+        if (c->has && !strstr(r.body, c->has))
+            fail_msg("case %zu: %s %s: no \"%s\" in %.400s", i, c->method, c->path, c->has, r.body);
         char code[64];
         code_of(&r, code, sizeof code);
         if (r.status != c->status || strcmp(code, c->code) != 0)
