@@ -177,6 +177,48 @@ static void test_failed_write_changes_nothing(void **st)
     assert_true(hc_get_unit(&E, HC_GTIN, "S1").flags & CHAIN_FLAG_STOLEN);
 }
 
+/* The consensus index contract: 0 is never an index, a group's indexes
+ * increase; a refused call writes nothing and zeroes the results. */
+static void test_apply_index_contract(void **st)
+{
+    (void)st;
+    gs1_sgtin u = hc_unit(HC_GTIN, "S1");
+    chain_tx tx = hc_tx(CHAIN_TX_FLAG);
+    tx.units = &u;
+    tx.nunits = 1;
+    tx.reason = CHAIN_FLAG_STOLEN;
+    uint8_t *t, *blk;
+    size_t tl, bl;
+    hc_encode(&E, HK_ALICE, &tx, &t, &tl);
+    hc_build(&E, &blk, &bl, &t, &tl, 1);
+    free(t);
+    chain_head h0 = hc_get_head(&E);
+    chain_apply_result res[2];
+    memset(res, 0xa5, sizeof res);
+    char err[256] = "";
+    assert_int_equal(chain_block_apply(E.c, &res[0], 0, blk, bl, err, sizeof err),
+                     CHAIN_ERR_INVALID);
+    assert_non_null(strstr(err, "consensus index 0"));
+    assert_null(res[0].receipts);
+    const uint8_t *blks[2] = {blk, blk};
+    size_t lens[2] = {bl, bl};
+    const uint64_t same[2] = {E.index + 1, E.index + 1}, zero[2] = {0, E.index + 1},
+                   down[2] = {E.index + 2, E.index + 1};
+    const uint64_t *bad[] = {same, zero, down};
+    for (size_t i = 0; i < 3; i++) {
+        memset(res, 0xa5, sizeof res);
+        err[0] = '\0';
+        assert_int_equal(chain_blocks_apply(E.c, res, bad[i], blks, lens, 2, err, sizeof err),
+                         CHAIN_ERR_INVALID);
+        assert_non_null(strstr(err, "indexes must be > 0 and increase"));
+        assert_null(res[0].receipts);
+        assert_null(res[1].receipts);
+    }
+    assert_int_equal(hc_get_head(&E).height, h0.height);
+    assert_int_equal(chain_applied_index(E.c), E.index);
+    free(blk);
+}
+
 /* Every reader slot taken (254, as chain_open sets): the next read is
  * refused CHAIN_ERR_STORAGE at once; one slot freed, it is served. */
 static void test_reader_slots_exhausted(void **st)
@@ -307,6 +349,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_refusals_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_write_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_slots_exhausted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_apply_index_contract, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_records_are_storage_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
