@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -28,7 +29,7 @@
 static hc_env E;
 static gw *G;
 static char base[64], both[160], dir[64];
-static char ok_id[65], bad_id[65], key[128], genfile[128];
+static char ok_id[65], bad_id[65], key[128], genfile[128], brandkey[128], session[128];
 static char url_owned[256], url_recalled[256], url_forged[256], url_unknown[256];
 
 /* The label URL of GT/serial in lot L1, signed with sk. */
@@ -102,6 +103,16 @@ static int setup(void **st)
             if (!mkdtemp(dir))
                 return -1;
             snprintf(key, sizeof key, "%s/brand.key", dir);
+            /* the brand's own key, as a key file */
+            snprintf(brandkey, sizeof brandkey, "%s/acme.key", dir);
+            char hex[65];
+            chain_hex(hex, E.sk[HK_BRAND], 32);
+            FILE *kf = fopen(brandkey, "w");
+            if (!kf)
+                return -1;
+            fprintf(kf, "%s\n", hex);
+            fclose(kf);
+            snprintf(session, sizeof session, "%s/session", dir);
             /* the network's genesis, as its node serves it */
             snprintf(genfile, sizeof genfile, "%s/genesis.json", dir);
             char cmd[512];
@@ -285,6 +296,33 @@ static const net_case cases[] = {
      "--genesis /nonexistent/g.json",
      {"OWNED", "--genesis", "/nonexistent/g.json", "--offline"}},
     {cli_cmd_verify, CLI_USAGE, "URL 'x'", {"x", "--genesis", "GENFILE"}},
+    /* provena dashboard login: a brand key signs the node's challenge */
+    {cli_cmd_dashboard,
+     CLI_OK,
+     "signed in to",
+     {"login", "--node", "BASE", "--key", "BRANDKEY", "--out", "SESSION"}},
+    {cli_cmd_dashboard,
+     CLI_FAIL,
+     "--out: ",
+     {"login", "--node", "BASE", "--key", "BRANDKEY", "--out", "SESSION"}}, /* never overwritten */
+    {cli_cmd_dashboard, CLI_OK, "signed in to", {"login", "--node", "BASE", "--key", "BRANDKEY"}},
+    {cli_cmd_dashboard, CLI_FAIL, "refused", {"login", "--node", "BASE", "--key", "KEY"}},
+    {cli_cmd_dashboard,
+     CLI_FAIL,
+     "http://127.0.0.1:1",
+     {"login", "--node", DOWN, "--key", "BRANDKEY"}},
+    {cli_cmd_dashboard,
+     CLI_FAIL,
+     "/nonexistent/k",
+     {"login", "--node", "BASE", "--key", "/nonexistent/k"}},
+    {cli_cmd_dashboard,
+     CLI_USAGE,
+     "--node: one node",
+     {"login", "--node", "BOTH", "--key", "BRANDKEY"}},
+    {cli_cmd_dashboard, CLI_USAGE, "--key: required", {"login", "--node", "BASE", "--key", ""}},
+    {cli_cmd_dashboard, CLI_USAGE, "unknown subcommand logout", {"logout"}},
+    {cli_cmd_dashboard, CLI_USAGE, "unknown subcommand (none)", {NULL}},
+    {cli_cmd_dashboard, CLI_HELP, "usage: provena dashboard login", {"-h"}},
     /* writes: the chain id, nonce and participants come from the node; this node
      * takes no submissions (503 no_leader), so after --timeout the outcome is
      * unknown (exit 3), never a failure */
@@ -328,6 +366,8 @@ static void test_read_commands_against_a_node(void **st)
                                     : !strcmp(a, "OUT")      ? outfile
                                     : !strcmp(a, "KEY")      ? key
                                     : !strcmp(a, "GENFILE")  ? genfile
+                                    : !strcmp(a, "BRANDKEY") ? brandkey
+                                    : !strcmp(a, "SESSION")  ? session
                                     : !strcmp(a, "OWNED")    ? url_owned
                                     : !strcmp(a, "RECALLED") ? url_recalled
                                     : !strcmp(a, "FORGED")   ? url_forged
@@ -371,11 +411,39 @@ static void test_epcis_export_holds_the_lot(void **st)
     unlink(outfile);
 }
 
+/* The session the table's login wrote: a new file of mode 0600 holding one
+ * token, which the node takes as a Bearer session. */
+static void test_dashboard_session_file(void **st)
+{
+    (void)st;
+    struct stat sb;
+    assert_int_equal(stat(session, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    char tok[256] = "", cmd[600];
+    FILE *f = fopen(session, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(tok, sizeof tok, f));
+    fclose(f);
+    tok[strcspn(tok, "\n")] = '\0';
+    assert_true(strlen(tok) >= 32);
+    snprintf(cmd, sizeof cmd,
+             "curl -s -o /dev/null -w %%{http_code} -H 'Authorization: Bearer %s' "
+             "%s/api/v1/analytics | grep -qx 200",
+             tok, base);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd,
+             "curl -s -o /dev/null -w %%{http_code} -H 'Authorization: Bearer %.*sx' "
+             "%s/api/v1/analytics | grep -qx 401",
+             (int)strlen(tok) - 1, tok, base);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_read_commands_against_a_node),
         cmocka_unit_test(test_epcis_export_holds_the_lot),
+        cmocka_unit_test(test_dashboard_session_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
