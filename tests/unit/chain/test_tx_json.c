@@ -220,9 +220,16 @@ static void test_tx_json_errors_name_the_field(void **state)
     expect_refused("mint.all", "{}", CHAIN_ERR_INVALID, "type: unknown type");
     /* resolver.set: the genesis "resolver" rule (chain_resolver_valid) */
     static const char *const bad_urls[] = {
-        "https://id.acme.example/", "ftp://id.acme.example", "id.acme.example", "https://",
-        "http://", "https://id.acme.example?x=1", "https://id.acme.example#top",
-        "https://id acme.example", "HTTPS://id.acme.example", "https://id.acme.example/\\t",
+        "https://id.acme.example/",
+        "ftp://id.acme.example",
+        "id.acme.example",
+        "https://",
+        "http://",
+        "https://id.acme.example?x=1",
+        "https://id.acme.example#top",
+        "https://id acme.example",
+        "HTTPS://id.acme.example",
+        "https://id.acme.example/\\t",
     };
     for (size_t i = 0; i < sizeof bad_urls / sizeof *bad_urls; i++) {
         char body[160];
@@ -446,6 +453,56 @@ static void test_tx_json_field_formats_refused(void **state)
          "\"note\":\"a\\u0002\"}]}",
          "body.records[0].note"},
         {"scans", "{\"records\":[]}", "body.records"},
+        {"scans", "{\"records\":\"all\"}", "body.records: not an array"},
+        {"scans", "{\"records\":[1]}", "body.records[0]: not an object"},
+        {"scans", "{\"records\":[{\"unit\":\"09506000134352/AB\",\"time\":1}]}",
+         "body.records[0]: needs kind"},
+        {"scans",
+         "{\"records\":[{\"kind\":\"scan\",\"unit\":\"09506000134352/AB\",\"time\":1,\"x\":1}]}",
+         "body.records[0].x: unknown field"},
+        {"scans", "{\"records\":[{\"kind\":7,\"unit\":\"09506000134352/AB\",\"time\":1}]}",
+         "body.records[0].kind"},
+        {"scans",
+         "{\"records\":[{\"kind\":\"scan\",\"unit\":\"09506000134352/AB\",\"time\":1,"
+         "\"verdict\":256}]}",
+         "body.records[0].verdict: over 255"},
+        {"scans", "{\"records\":[{\"kind\":\"scan\",\"unit\":\"09506000134352/AB\",\"time\":-1}]}",
+         "body.records[0].time: not a non-negative integer"},
+        {"scans",
+         "{\"records\":[{\"kind\":\"scan\",\"unit\":\"09506000134352/AB\",\"time\":\"1a\"}]}",
+         "body.records[0].time: not a non-negative integer"},
+        {"scans",
+         "{\"records\":[{\"kind\":\"scan\",\"unit\":\"09506000134352/AB\",\"time\":\"\"}]}",
+         "body.records[0].time: not a non-negative integer"},
+        {"scans",
+         "{\"records\":[{\"kind\":\"scan\",\"unit\":\"09506000134352/AB\","
+         "\"time\":\"18446744073709551616\"}]}",
+         "body.records[0].time: not a non-negative integer"},
+        {"scans",
+         "{\"records\":[{\"kind\":\"scan\",\"unit\":\"09506000134352/AB\","
+         "\"time\":\"000000000000000000001\"}]}",
+         "body.records[0].time: not a non-negative integer"},
+        {"scans",
+         "{\"records\":[{\"kind\":\"scan\",\"unit\":\"09506000134352/AB\",\"time\":1,"
+         "\"client\":\"zz\"}]}",
+         "body.records[0].client: not 32 hex characters"},
+        {"scans",
+         "{\"records\":[{\"kind\":\"scan\",\"unit\":\"09506000134352/AB\",\"time\":1,"
+         "\"region\":7}]}",
+         "body.records[0].region: not a string"},
+        {"pickup", "{\"units\":\"09506000134352/AB\"}", "body.units: not an array"},
+        {"pickup", "{\"units\":[\"09506000134352AB\"]}", "body.units[0]: not \"GTIN/SERIAL\""},
+        {"pickup", "{\"units\":[\"0950600013435/AB\"]}", "body.units[0]: not \"GTIN/SERIAL\""},
+        {"pickup", "{\"units\":[\"09506000134352/\"]}", "body.units[0]: not \"GTIN/SERIAL\""},
+        {"pickup", "{\"units\":[\"09506000134352/ABCDEFGHIJKLMNOPQRSTU\"]}",
+         "body.units[0]: not \"GTIN/SERIAL\""},
+        {"pickup", "{\"units\":[7]}", "body.units[0]: not \"GTIN/SERIAL\""},
+        {"pickup", "{\"units\":[]}", "body.units"},
+        {"deliver", "{\"units\":[\"09506000134352/AB\"],\"to\":5}", "body.to: not a string"},
+        {"deliver", "{\"units\":[\"09506000134352/AB\"],\"to\":\"s\",\"colour\":1}",
+         "body.colour: unknown field for deliver"},
+        {"sell", "{\"unit\":\"09506000134352/AB\",\"buyer\":\"abc\"}", "body.buyer"},
+        {"sell", "{\"unit\":\"09506000134352/AB\",\"buyer\":7}", "body.buyer"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         const char *body = cases[i].body;
@@ -485,6 +542,61 @@ static void test_tx_json_top_level_errors(void **state)
     json_t *arr = json_array();
     assert_int_equal(chain_tx_from_json(&tx, arr, msg, sizeof msg), CHAIN_ERR_MALFORMED);
     json_decref(arr);
+}
+
+/* Top-level members of every shape but the right one, each named. */
+static void test_tx_json_top_level_shapes_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *key, *value, *want; /* value NULL: the member removed */
+    } cases[] = {
+        {"nonce", "-1", "nonce: not a non-negative integer"},
+        {"nonce", "\"\"", "nonce: not a non-negative integer"},
+        {"nonce", "\"1x\"", "nonce: not a non-negative integer"},
+        {"nonce", "\"18446744073709551616\"", "nonce: not a non-negative integer"},
+        {"nonce", "1.5", "nonce: not a non-negative integer"},
+        {"nonce", NULL, "nonce: missing"},
+        {"time", "\"soon\"", "time: not a non-negative integer"},
+        {"body", "[]", "body: not an object"},
+        {"body", NULL, "body: missing"},
+        {"type", "7", "type: missing"},
+        {"type", "\"mint.burn\"", "type: unknown type \"mint.burn\""},
+        {"signer", "\"ab\"", "signer: not 64 hex characters"},
+        {"sig", "\"ab\"", "sig: not 128 hex characters"},
+        {"auth", "{}", "auth: needs pub, sig, cred, adata and cdata"},
+        {"auth",
+         "{\"pub\":\"ab\",\"sig\":\"ab\",\"cred\":\"ab\",\"adata\":\"ab\",\"cdata\":\"ab\"}",
+         "auth.pub: not 65..65 bytes of hex"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        json_t *j = tx_json("participant.revoke", "{\"id\":\"x\"}");
+        if (cases[i].value) {
+            json_t *v = json_loads(cases[i].value, JSON_DECODE_ANY, NULL);
+            assert_non_null(v);
+            json_object_set_new(j, cases[i].key, v);
+        } else {
+            json_object_del(j, cases[i].key);
+        }
+        chain_tx tx;
+        char msg[200] = "";
+        int rc = chain_tx_from_json(&tx, j, msg, sizeof msg);
+        if (rc == CHAIN_OK) {
+            chain_tx_free(&tx);
+            fail_msg("case %zu (%s): accepted", i, cases[i].key);
+        }
+        if (strncmp(msg, cases[i].want, strlen(cases[i].want)) != 0)
+            fail_msg("case %zu (%s): \"%s\", want \"%s\"", i, cases[i].key, msg, cases[i].want);
+        json_decref(j);
+    }
+    /* the largest nonce as a string, and as a 20-digit string with leading zeros */
+    json_t *j = tx_json("participant.revoke", "{\"id\":\"x\"}");
+    json_object_set_new(j, "nonce", json_string("00000000000000000007"));
+    chain_tx tx;
+    assert_int_equal(chain_tx_from_json(&tx, j, NULL, 0), CHAIN_OK);
+    assert_true(tx.nonce == 7);
+    chain_tx_free(&tx);
+    json_decref(j);
 }
 
 static void test_tx_json_big_nonce_as_string(void **state)
@@ -715,6 +827,7 @@ int main(void)
         cmocka_unit_test(test_tx_json_field_formats_refused),
         cmocka_unit_test(test_tx_json_top_level_errors),
         cmocka_unit_test(test_tx_json_big_nonce_as_string),
+        cmocka_unit_test(test_tx_json_top_level_shapes_refused),
         cmocka_unit_test(test_tx_json_too_many_units_too_large),
         cmocka_unit_test(test_tx_json_text_fields_at_and_over_their_bound),
         cmocka_unit_test(test_tx_json_scans_max_edge),
