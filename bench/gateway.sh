@@ -58,7 +58,7 @@ PORT=${URL##*:}
 
 NODE_PID=
 start_node() { # [--key FILE]: with the key, scans are signed into batches and replicated
-  PROVENA_GW_RATE=off "$NODE_BIN" --genesis "$DIR/genesis.json" --id 1 --data "$DIR/node1" \
+  PROVENA_GW_RATE=off "$NODE_BIN" --genesis "$DIR/genesis.json" --id 1 --data "$DIR/node1" --insecure-plaintext \
     "$@" >>"$DIR/node.log" 2>&1 &
   NODE_PID=$!
   for _ in $(seq 1 300); do
