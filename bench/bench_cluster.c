@@ -17,7 +17,8 @@
  * work directory, fsync on: its defaults) and drives it with the same client:
  * 250-byte puts through etcd's HTTP/JSON gateway (POST /v3/kv/put) at 1 and 64
  * connections, and serializable range reads (POST /v3/kv/range) at 64. etcd's
- * figure is the median of its six runs (three before, three after ours).
+ * figure is the median of its six runs (the upper middle; three before, three
+ * after ours).
  * Prints one table: both sides (ops/s, p50, p99, CPU per op of the three
  * server processes), the ratio, and the floors of issue 18 (≥ 1.5x etcd's puts/s
  * at 64 connections; p50 at 1 and p99 at 64 no higher than etcd's; resolutions
@@ -1144,8 +1145,7 @@ static int cmp_cpu(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Median of n runs, figure by figure (an even n takes the lower middle's neighbour
- * above: the 4th of 6). */
+/* Median of n runs, figure by figure (of an even n, the upper middle: the 4th of 6). */
 static result median_of(const result *rs, int n)
 {
     result tmp[2 * BENCH_RUNS], m;
