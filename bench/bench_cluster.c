@@ -24,10 +24,12 @@
  * at 64 connections; p50 at 1 and p99 at 64 no higher than etcd's; resolutions
  * ≥ 5x etcd's serializable reads with p99 ≤ 5 ms).
  *
- * usage: bench_cluster [--quick] [--node PATH] [--no-etcd] [--etcd-smoke]
+ * usage: bench_cluster [--quick] [--node PATH] [--no-etcd] [--etcd-smoke] [--etcd-reads KEYS]
  * (PATH default: ../provena-node next to this binary, or $PROVENA_NODE).
  * --etcd-smoke only starts the etcd cluster, puts and reads one key back and
- * stops it (exit 0 when all of that worked). Exit 0 when the floors hold, 3 when
+ * stops it (exit 0 when all of that worked). --etcd-reads KEYS puts KEYS keys
+ * into a fresh etcd cluster and prints the median of three runs of serializable
+ * reads at 64 connections as "reads/s p50_ms p99_ms" (bench/gateway.sh's peer). Exit 0 when the floors hold, 3 when
  * one does not, 1 on an error.
  * BENCH_KEEP=1 keeps the work directory and runs the nodes at log level info.
  * Every child (node or etcd member) dies with the bench (PR_SET_PDEATHSIG),
@@ -1237,6 +1239,35 @@ static int smoke(void)
     return ok && gone ? 0 : 1;
 }
 
+/* etcd's serializable reads alone (for bench/gateway.sh): a fresh cluster, `keys`
+ * puts, then three runs of 64 connections reading random keys; prints
+ * "reads/s p50_ms p99_ms" of the median run. */
+static int reads_only(size_t keys)
+{
+    int leader = etcd_start();
+    if (!etcd_check(leader))
+        die("etcd: a put was not read back (logs in %s)", workdir);
+    while (etcd_seq < keys) {
+        size_t per = (keys - etcd_seq) / BENCH_SUBMITTERS_MAX;
+        per = per == 0 ? 1 : per > 500 ? 500 : per;
+        result r = etcd_puts(BENCH_SUBMITTERS_MAX, per, true, leader);
+        if (r.failed)
+            die("etcd: puts failed (logs in %s)", workdir);
+    }
+    result rs[BENCH_RUNS];
+    for (int r = 0; r < BENCH_RUNS; r++) {
+        rs[r] = etcd_reads(BENCH_SUBMITTERS_MAX, 500);
+        print_run("etcd    ", r + 1, ROW_READ, &rs[r]);
+        if (rs[r].failed)
+            die("etcd: reads failed (logs in %s)", workdir);
+    }
+    etcd_stop();
+    result m = median_of(rs, BENCH_RUNS);
+    printf("%.0f %.2f %.2f\n", m.tps, m.p50_ms, m.p99_ms);
+    cleanup_workdir();
+    return 0;
+}
+
 static const char *verdict(bool ok)
 {
     return ok ? "met" : "NOT MET";
@@ -1246,6 +1277,7 @@ int main(int argc, char **argv)
 {
     char bin[PATH_MAX];
     bool quick = false, with_etcd = true, only_smoke = false;
+    long read_keys = 0;
     const char *env = getenv("PROVENA_NODE");
     if (env)
         snprintf(bin, sizeof bin, "%s", env);
@@ -1265,11 +1297,20 @@ int main(int argc, char **argv)
             with_etcd = false;
         else if (strcmp(argv[i], "--etcd-smoke") == 0)
             only_smoke = true;
+        else if (strcmp(argv[i], "--etcd-reads") == 0 && i + 1 < argc) {
+            char *end;
+            read_keys = strtol(argv[++i], &end, 10);
+            if (*end || read_keys < 1 || read_keys > 10000000) {
+                fprintf(stderr, "bench_cluster: --etcd-reads: not an integer in 1..10000000\n");
+                return 2;
+            }
+        }
         else if (strcmp(argv[i], "--node") == 0 && i + 1 < argc)
             snprintf(bin, sizeof bin, "%s", argv[++i]);
         else {
             fprintf(stderr,
-                    "usage: bench_cluster [--quick] [--node PATH] [--no-etcd] [--etcd-smoke]\n");
+                    "usage: bench_cluster [--quick] [--node PATH] [--no-etcd] [--etcd-smoke] "
+                    "[--etcd-reads KEYS]\n");
             return 2;
         }
     }
@@ -1285,6 +1326,8 @@ int main(int argc, char **argv)
         die("%s", "mkdtemp");
     if (only_smoke)
         return smoke();
+    if (read_keys)
+        return reads_only((size_t)read_keys);
     if (access(bin, X_OK) != 0)
         die("no provena-node at %s (build it, or pass --node)", bin);
 
