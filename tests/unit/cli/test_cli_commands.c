@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "helper_cli.h"
 #include "genesis/genesis.h"
 
 static char dir[64];
@@ -662,35 +663,10 @@ static void test_resolver_local_addresses_named(void **st)
                         "https://x.example");
 }
 
-/* fn(argc, argv) with stdout and stderr caught into out. */
-static int fn_caught(char *out, size_t outlen, int (*fn)(int, char **), int argc, char **argv)
-{
-    char path[] = "/tmp/provena-out-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(stdout);
-    fflush(stderr);
-    int s1 = dup(1), s2 = dup(2);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    int rc = fn(argc, argv);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(s1, 1);
-    dup2(s2, 2);
-    close(s1);
-    close(s2);
-    ssize_t n = pread(fd, out, outlen - 1, 0);
-    out[n > 0 ? n : 0] = '\0';
-    close(fd);
-    unlink(path);
-    return rc;
-}
-
 #define KEY_RUN(out, ...)                                                                          \
     ({                                                                                             \
         char *argv_[] = {__VA_ARGS__};                                                             \
-        fn_caught(out, sizeof out, cli_cmd_key, (int)(sizeof argv_ / sizeof *argv_), argv_);       \
+        helper_caught(out, sizeof out, cli_cmd_key, (int)(sizeof argv_ / sizeof *argv_), argv_);   \
     })
 
 /* A node's TLS key: created once (0600), its certificate printed as PEM and
@@ -836,7 +812,7 @@ static void test_mint_arguments_refused_naming_them(void **st)
                                                               : a);
         }
         char out[4096];
-        int rc = fn_caught(out, sizeof out, cli_cmd_mint, argc, argv);
+        int rc = helper_caught(out, sizeof out, cli_cmd_mint, argc, argv);
         if (rc != cases[i].rc || !strstr(out, cases[i].want))
             fail_msg("case %zu: exit %d, want %d; printed \"%s\", want \"%s\"", i, rc, cases[i].rc,
                      out, cases[i].want);
@@ -855,7 +831,7 @@ static void test_mint_arguments_refused_naming_them(void **st)
                   "1200",      "--batch",    "10000",
                   "--model",   longmodel,    "--expiry",
                   "281231",    "--resolver", "https://id.example"};
-    int rc = fn_caught(out, sizeof out, cli_cmd_mint, (int)(sizeof ok / sizeof *ok), ok);
+    int rc = helper_caught(out, sizeof out, cli_cmd_mint, (int)(sizeof ok / sizeof *ok), ok);
     if (rc != CLI_OK)
         fail_msg("dry run: exit %d: %s", rc, out);
     FILE *f = fopen(csv, "r");

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "helper_cli.h"
 #include "helper_chain.h"
 #include "node/gateway.h"
 
@@ -139,31 +140,6 @@ static int teardown(void **st)
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     return system(cmd);
-}
-
-/* Runs fn(argc, argv) with stdout and stderr caught into out (both, in order). */
-static int caught(char *out, size_t outlen, int (*fn)(int, char **), int argc, char **argv)
-{
-    char path[] = "/tmp/provena-out-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(stdout);
-    fflush(stderr);
-    int s1 = dup(1), s2 = dup(2);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    int rc = fn(argc, argv);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(s1, 1);
-    dup2(s2, 2);
-    close(s1);
-    close(s2);
-    ssize_t n = pread(fd, out, outlen - 1, 0);
-    out[n > 0 ? n : 0] = '\0';
-    close(fd);
-    unlink(path);
-    return rc;
 }
 
 /* `provena VERB ARGS...` with the verb as argv[0] */
@@ -397,7 +373,7 @@ static void test_read_commands_against_a_node(void **st)
         argv[argc] = NULL;
         char out[16384];
         unlink(outfile);
-        int rc = caught(out, sizeof out, c->fn, argc, argv);
+        int rc = helper_caught(out, sizeof out, c->fn, argc, argv);
         if (rc != c->rc || !strstr(out, c->want))
             fail_msg("case %zu (%s %s): exit %d, want %d; printed \"%.600s\", want \"%s\"", i,
                      argc ? argv[0] : "", argc > 1 ? argv[1] : "", rc, c->rc, out, c->want);
@@ -415,7 +391,7 @@ static void test_epcis_export_holds_the_lot(void **st)
     char outfile[128], out[4096];
     snprintf(outfile, sizeof outfile, "%s/lot2.json", dir);
     char *argv[] = {"export", "--gtin", GT, "--lot", "L1", "--out", outfile, "--node", base};
-    assert_int_equal(caught(out, sizeof out, cli_cmd_epcis, 9, argv), CLI_OK);
+    assert_int_equal(helper_caught(out, sizeof out, cli_cmd_epcis, 9, argv), CLI_OK);
     json_error_t je;
     json_t *doc = json_load_file(outfile, 0, &je);
     if (!doc)
