@@ -112,6 +112,7 @@ struct cons {
     /* leadership */
     bool was_leader; /* raft_state == LEADER at the last check */
     uint64_t leader_term;
+    uint64_t last_leader; /* the last non-zero leader id raft reported (leader_moved) */
     bool barrier_pending, ready; /* ready: barrier applied, leader_changed(true) sent */
     unsigned inflight;
     uint64_t build_retry_us; /* after a failed build(), not before this */

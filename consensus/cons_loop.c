@@ -260,6 +260,15 @@ static void check_leadership(cons *c)
         cons_log(c, "leader for term %llu", (unsigned long long)term);
     }
     c->was_leader = leader;
+    raft_id lid;
+    const char *laddr;
+    raft_leader(&c->raft, &lid, &laddr);
+    if (lid && lid != c->last_leader) {
+        bool moved = c->last_leader != 0;
+        c->last_leader = lid;
+        if (moved && c->cfg.fsm.leader_moved)
+            c->cfg.fsm.leader_moved(c->cfg.fsm.ctx);
+    }
     if (leader && !c->ready && !c->barrier_pending && c->state == CONS_RUNNING) {
         struct raft_barrier *req = calloc(1, sizeof *req);
         if (!req)

@@ -103,6 +103,11 @@ typedef struct cons_fsm {
      * proposal head from applied state; build() calls follow. false: leadership
      * was lost (only sent after a true). May be NULL. */
     void (*leader_changed)(void *ctx, bool is_leader);
+    /* Another server (or this one) is now the leader this node knows, after a
+     * different one: txs this node forwarded to the previous leader may never
+     * be proposed (it stopped, or lost leadership with them staged), so the
+     * caller may forward its pending txs again at once. May be NULL. */
+    void (*leader_moved)(void *ctx);
 } cons_fsm;
 
 typedef struct cons_config {

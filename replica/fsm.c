@@ -220,7 +220,7 @@ int fsm_restore(replica_fsm *f, const uint8_t *buf, size_t len)
     catchup_stats st;
     err = catchup_run(f->chain, &m, f->node_id, f->peer_ca, f->stop, &st, msg, sizeof msg);
     if (st.blocks > 0)
-        submit_on_restore(f->reg);
+        submit_resend_all(f->reg);
     if (committed_from_ledger(f) != 0)
         err = err ? err : CHAIN_ERR_STORAGE;
     if (err != CHAIN_OK) {
@@ -392,6 +392,12 @@ static void cons_leader_changed(void *ctx, bool is_leader)
     fsm_leader_changed(ctx, is_leader);
 }
 
+static void cons_leader_moved(void *ctx)
+{
+    replica_fsm *f = ctx;
+    submit_resend_all(f->reg);
+}
+
 void fsm_cons(replica_fsm *f, cons_fsm *out)
 {
     *out = (cons_fsm){
@@ -403,6 +409,7 @@ void fsm_cons(replica_fsm *f, cons_fsm *out)
         .build = cons_build,
         .members = cons_members,
         .leader_changed = cons_leader_changed,
+        .leader_moved = cons_leader_moved,
     };
 }
 

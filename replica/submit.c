@@ -760,11 +760,12 @@ void submit_on_skipped(submit_reg *r, const chain_receipt *rcs, size_t n)
     pthread_mutex_unlock(&r->mu);
 }
 
-void submit_on_restore(submit_reg *r)
+void submit_resend_all(submit_reg *r)
 {
-    /* Waiters re-read the ledger on their own within SUBMIT_SLICE_MS; waking them
-     * now only makes that immediate. Treating it as a skip does exactly that:
-     * waiter_send finds the tx in the ledger, or forwards it once more. */
+    /* Waiters re-read the ledger within SUBMIT_SLICE_MS and forward again after
+     * SUBMIT_RESEND_MS on their own; this makes both immediate. Treating it as a
+     * skip does exactly that: waiter_send finds the tx in the ledger, or
+     * forwards it once more (a duplicate gets the first receipt). */
     pthread_mutex_lock(&r->mu);
     for (size_t b = 0; b < SUBMIT_BUCKETS; b++)
         for (waiter *w = r->buckets[b]; w; w = w->next)

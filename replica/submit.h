@@ -4,7 +4,8 @@
  * receipt" across the asynchronous replication path. Gateway threads block
  * in submit_tx; the applier thread reports applied and skipped blocks through
  * submit_on_receipts / submit_on_skipped, the consensus thread a restored
- * snapshot through submit_on_restore; waiters are keyed by transaction id.
+ * snapshot or a new leader through submit_resend_all; waiters are keyed by
+ * transaction id.
  */
 #ifndef PROVENA_REPLICA_SUBMIT_H
 #define PROVENA_REPLICA_SUBMIT_H
@@ -79,9 +80,10 @@ void submit_on_receipts(submit_reg *r, const chain_receipt *rcs, size_t n);
 /* Applier thread, after a block was skipped (did not link): its txs changed
  * nothing, so their waiters forward them again. */
 void submit_on_skipped(submit_reg *r, const chain_receipt *rcs, size_t n);
-/* Consensus thread, after a snapshot's catch-up replayed blocks: every
- * waiter looks itself up. */
-void submit_on_restore(submit_reg *r);
+/* Consensus thread, after a snapshot's catch-up replayed blocks or when a new
+ * leader is known (a forward to the previous one may be lost): every waiter
+ * looks itself up and forwards its tx again when it is not in the ledger. */
+void submit_resend_all(submit_reg *r);
 
 /* Refuses new submissions, wakes every waiter and ends every asynchronous
  * submission with REPLICA_STOPPING; returns once no thread is inside
