@@ -179,6 +179,11 @@ void gw_route_tx_prepare(gw_req *r)
                        PREPARE_BODY_MAX);
         return;
     }
+    /* ?min_height=H: the nonce and the claim checks come from this node's
+     * applied state, so a step prepared right after the one before it, through
+     * another node, waits here until this node has applied that step */
+    if (!gw_min_height_gate(r))
+        return;
     json_error_t je;
     json_t *j = json_loadb((const char *)r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
     if (!json_is_object(j)) {

@@ -94,12 +94,13 @@ class Passkey:
                 "adata": adata.hex(), "cdata": cdata.hex()}
 
 
-def prepare(nd, pk, typ, body, code=None):
+def prepare(nd, pk, typ, body, code=None, min_height=None):
     req = {"type": typ, "body": body, "passkey": pk.ref()}
     if code is not None:
         req["code"] = code
-    st, doc = nd.request("POST", "/api/v1/tx/prepare", json.dumps(req).encode(),
-                         "application/json")
+    # min_height: the nonce is the node's view; name the step before's height
+    path = "/api/v1/tx/prepare" + (f"?min_height={min_height}" if min_height else "")
+    st, doc = nd.request("POST", path, json.dumps(req).encode(), "application/json")
     assert st == 200, (typ, st, doc)
     assert doc["tx"]["signer"] == pk.id, doc
     assert base64.urlsafe_b64decode(doc["challenge"] + "=") == bytes.fromhex(doc["id"]), doc
@@ -116,8 +117,8 @@ def submit(nd, tx, auth):
     return st, code, doc
 
 
-def signed(nd, pk, origin, typ, body, code=None, **kw):
-    p = prepare(nd, pk, typ, body, code)
+def signed(nd, pk, origin, typ, body, code=None, min_height=None, **kw):
+    p = prepare(nd, pk, typ, body, code, min_height)
     return p, submit(nd, p["tx"], pk.assert_(p["challenge"], origin, **kw))
 
 
@@ -200,11 +201,12 @@ def run(c):
     # the warranty, by A
     act, (st, err, doc) = signed(n3, A, origin, "warranty.activate", {"unit": u0})
     assert st == 200, doc
+    act_h = doc["height"]  # A's next steps, through other nodes, name this height
     old_auth = A.assert_(act["challenge"], origin)
 
     # ---- every bad assertion, each with its own code, on every node alike ----------------
     def refused(want, nd, **kw):
-        p = prepare(nd, A, "warranty.claim", {"unit": u0, "note": "zip"})
+        p = prepare(nd, A, "warranty.claim", {"unit": u0, "note": "zip"}, min_height=act_h)
         kw.setdefault("origin", origin)
         auth = kw.pop("auth", None) or A.assert_(p["challenge"], **kw)
         st, err, doc = submit(nd, p["tx"], auth)
@@ -219,7 +221,7 @@ def run(c):
         refused("webauthn_signature", nd, key=ec.generate_private_key(ec.SECP256R1()))
         refused("webauthn_malformed", nd, cdata=b'{"type":"webauthn.get"')
     # another passkey's assertion under A's identity: not A's signature
-    p = prepare(n1, A, "warranty.claim", {"unit": u0})
+    p = prepare(n1, A, "warranty.claim", {"unit": u0}, min_height=act_h)
     st, err, doc = submit(n1, p["tx"], M.assert_(p["challenge"], origin))
     assert (st, err) == (422, "bad_signature"), doc
     # the same accepted transaction sent again changes nothing
@@ -232,7 +234,7 @@ def run(c):
     import time
     exp = int(time.time() * 1000) + 3600_000
     p, (st, err, doc) = signed(n1, A, origin, "transfer.offer", {"unit": u0, "expires": exp},
-                               code=gift)
+                               code=gift, min_height=act_h)
     assert st == 200, doc
     # B claims through node 2 once node 2 has applied the offer (admission judges
     # standing by the state this node has applied)
