@@ -45,13 +45,28 @@ static const txf f_mint[] = {
     FIELD("label_sigs", TXF_LABEL_SIGS, REQ),
     NUM("warranty_months", TXF_U32, warranty_months, 0),
 };
+/* pickup and deliver name units, a parent (sscc), or both: tx_body_check
+ * wants at least one. */
 static const txf f_pickup[] = {
-    FIELD("units", TXF_UNITS, REQ),
+    TEXT("sscc", TXF_SSCC, sscc, 0),
+    FIELD("units", TXF_UNITS, 0),
     TEXT("region", TXF_REGION, region, 0),
 };
 static const txf f_deliver[] = {
     TEXT("to", TXF_ID, to, REQ),
-    FIELD("units", TXF_UNITS, REQ),
+    TEXT("sscc", TXF_SSCC, sscc, 0),
+    FIELD("units", TXF_UNITS, 0),
+    TEXT("region", TXF_REGION, region, 0),
+};
+/* pack: units and/or parents (nesting) into sscc; at least one child. */
+static const txf f_pack[] = {
+    TEXT("sscc", TXF_SSCC, sscc, REQ),
+    FIELD("units", TXF_UNITS, 0),
+    TEXT("region", TXF_REGION, region, 0),
+    FIELD("parents", TXF_SSCCS, 0),
+};
+static const txf f_unpack[] = {
+    TEXT("sscc", TXF_SSCC, sscc, REQ),
     TEXT("region", TXF_REGION, region, 0),
 };
 static const txf f_sell[] = {
@@ -168,6 +183,8 @@ static const tx_schema schemas[CHAIN_TX__COUNT] = {
     [CHAIN_TX_TRANSFER_OFFER] = SCHEMA(f_transfer_offer),
     [CHAIN_TX_TRANSFER_CANCEL] = SCHEMA(f_unit_only),
     [CHAIN_TX_RESOLVER_SET] = SCHEMA(f_resolver_set),
+    [CHAIN_TX_PACK] = SCHEMA(f_pack),
+    [CHAIN_TX_UNPACK] = SCHEMA(f_unpack),
 };
 
 const tx_schema *tx_schema_of(int type)
@@ -184,31 +201,48 @@ const tx_schema *tx_schema_of(int type)
  * txf_check() then holds a built transaction to the same bounds. */
 /* clang-format off: one row per kind reads as a table */
 static const txf_shape shapes[] = {
-    [TXF_GTIN]       = {.value = TXV_TEXT},
-    [TXF_LOT]        = {.value = TXV_TEXT},
-    [TXF_EXPIRY]     = {.value = TXV_TEXT},
-    [TXF_NAME]       = {.value = TXV_TEXT},
-    [TXF_ID]         = {.value = TXV_TEXT},
-    [TXF_NOTE]       = {.value = TXV_TEXT},
-    [TXF_REGION]     = {.value = TXV_TEXT},
-    [TXF_ADDR]       = {.value = TXV_TEXT},
-    [TXF_U32]        = {.value = TXV_UINT, .max = UINT32_MAX},
-    [TXF_U64]        = {.value = TXV_UINT, .max = UINT64_MAX},
-    [TXF_BOOL12]     = {.value = TXV_BOOL},
-    [TXF_MARKETS]    = {.value = TXV_TEXT, .array = true, .max = CHAIN_MARKETS_MAX, .size = 3},
-    [TXF_SERIALS]    = {.value = TXV_TEXT, .array = true, .nonempty = true, .max = CHAIN_MINT_MAX, .size = GS1_SERIAL_MAX + 1},
-    [TXF_LABEL_SIGS] = {.value = TXV_BYTES, .array = true, .nonempty = true, .max = CHAIN_MINT_MAX, .size = CHAIN_SIG_LEN},
-    [TXF_UNITS]      = {.value = TXV_UNIT, .array = true, .nonempty = true, .max = CHAIN_UNITS_MAX},
-    [TXF_UNIT]       = {.value = TXV_UNIT},
-    [TXF_KEY]        = {.value = TXV_BYTES, .size = CHAIN_KEY_LEN},
-    [TXF_BYTES]      = {.value = TXV_BYTES}, /* .size: the field's cap (txf_shape_of) */
-    [TXF_REASON]     = {.value = TXV_NAME},
-    [TXF_OUTCOME]    = {.value = TXV_NAME},
-    [TXF_ROLE]       = {.value = TXV_NAME},
-    [TXF_REGIONS]    = {.value = TXV_TEXT, .array = true, .max = CHAIN_REGIONS_MAX, .size = CHAIN_REGION_MAX + 1},
-    [TXF_SCANS]      = {.value = TXV_SCAN, .array = true, .nonempty = true, .max = CHAIN_SCANS_MAX},
-    [TXF_CERT]       = {.value = TXV_VBYTES, .size = CHAIN_TLS_CERT_MAX},
-    [TXF_RESOLVER]   = {.value = TXV_TEXT},
+    [TXF_GTIN] = {.value = TXV_TEXT},
+    [TXF_LOT] = {.value = TXV_TEXT},
+    [TXF_EXPIRY] = {.value = TXV_TEXT},
+    [TXF_NAME] = {.value = TXV_TEXT},
+    [TXF_ID] = {.value = TXV_TEXT},
+    [TXF_NOTE] = {.value = TXV_TEXT},
+    [TXF_REGION] = {.value = TXV_TEXT},
+    [TXF_ADDR] = {.value = TXV_TEXT},
+    [TXF_U32] = {.value = TXV_UINT, .max = UINT32_MAX},
+    [TXF_U64] = {.value = TXV_UINT, .max = UINT64_MAX},
+    [TXF_BOOL12] = {.value = TXV_BOOL},
+    [TXF_MARKETS] = {.value = TXV_TEXT, .array = true, .max = CHAIN_MARKETS_MAX, .size = 3},
+    [TXF_SERIALS] = {.value = TXV_TEXT,
+                     .array = true,
+                     .nonempty = true,
+                     .max = CHAIN_MINT_MAX,
+                     .size = GS1_SERIAL_MAX + 1},
+    [TXF_LABEL_SIGS] = {.value = TXV_BYTES,
+                        .array = true,
+                        .nonempty = true,
+                        .max = CHAIN_MINT_MAX,
+                        .size = CHAIN_SIG_LEN},
+    [TXF_UNITS] = {.value = TXV_UNIT, .array = true, .nonempty = true, .max = CHAIN_UNITS_MAX},
+    [TXF_UNIT] = {.value = TXV_UNIT},
+    [TXF_KEY] = {.value = TXV_BYTES, .size = CHAIN_KEY_LEN},
+    [TXF_BYTES] = {.value = TXV_BYTES}, /* .size: the field's cap (txf_shape_of) */
+    [TXF_REASON] = {.value = TXV_NAME},
+    [TXF_OUTCOME] = {.value = TXV_NAME},
+    [TXF_ROLE] = {.value = TXV_NAME},
+    [TXF_REGIONS] = {.value = TXV_TEXT,
+                     .array = true,
+                     .max = CHAIN_REGIONS_MAX,
+                     .size = CHAIN_REGION_MAX + 1},
+    [TXF_SCANS] = {.value = TXV_SCAN, .array = true, .nonempty = true, .max = CHAIN_SCANS_MAX},
+    [TXF_CERT] = {.value = TXV_VBYTES, .size = CHAIN_TLS_CERT_MAX},
+    [TXF_RESOLVER] = {.value = TXV_TEXT},
+    [TXF_SSCC] = {.value = TXV_TEXT},
+    [TXF_SSCCS] = {.value = TXV_TEXT,
+                   .array = true,
+                   .nonempty = true,
+                   .max = CHAIN_UNITS_MAX,
+                   .size = GS1_SSCC_LEN + 1},
 };
 /* clang-format on */
 _Static_assert(sizeof(((chain_tx *)0)->markets[0]) == 3, "markets entries are alpha-2 + NUL");
@@ -223,7 +257,7 @@ const txf_shape *txf_shape_of(const txf *f)
         assert(f->cap == CHAIN_KEY_LEN || f->cap == CHAIN_SIG_LEN);
         return f->cap == CHAIN_SIG_LEN ? &b64 : &b32;
     }
-    assert(f->kind >= TXF_GTIN && f->kind <= TXF_RESOLVER);
+    assert(f->kind >= TXF_GTIN && f->kind <= TXF_SSCCS);
     return &shapes[f->kind];
 }
 
@@ -240,6 +274,8 @@ size_t txf_count(const chain_tx *tx, const txf *f)
         return tx->nunits;
     case TXF_SCANS:
         return tx->nscans;
+    case TXF_SSCCS:
+        return tx->nchildren;
     default:
         return 1;
     }
@@ -276,6 +312,11 @@ int txf_make(chain_tx *tx, const txf *f, size_t n)
         if ((tx->scans = calloc(n, sizeof *tx->scans)) == NULL)
             return CHAIN_ERR_NOMEM;
         tx->nscans = n;
+        return CHAIN_OK;
+    case TXF_SSCCS:
+        if ((tx->children = calloc(n, sizeof *tx->children)) == NULL)
+            return CHAIN_ERR_NOMEM;
+        tx->nchildren = n;
         return CHAIN_OK;
     case TXF_KEY:
         tx->has_key = true;
@@ -339,6 +380,8 @@ const char *txf_get_text(const chain_tx *tx, const txf *f, size_t i)
         return tx->regions[i];
     case TXF_SERIALS:
         return tx->serials[i];
+    case TXF_SSCCS:
+        return tx->children[i];
     default:
         assert(shapes[f->kind].value == TXV_TEXT && !shapes[f->kind].array);
         return (const char *)tx + f->off;
@@ -359,6 +402,9 @@ int txf_set_text(chain_tx *tx, const txf *f, size_t i, const char *s, size_t n)
     case TXF_SERIALS:
         if ((out = tx->serials[i] = malloc(n + 1)) == NULL)
             return CHAIN_ERR_NOMEM;
+        break;
+    case TXF_SSCCS:
+        out = tx->children[i];
         break;
     default:
         assert(shapes[f->kind].value == TXV_TEXT && !shapes[f->kind].array);
@@ -589,6 +635,7 @@ bool txf_present(const chain_tx *tx, const txf *f)
     case TXF_REGION:
     case TXF_ADDR:
     case TXF_RESOLVER:
+    case TXF_SSCC:
         return text_at(tx, f)[0] != '\0';
     case TXF_BYTES:
         for (size_t i = 0; i < f->cap; i++)
@@ -628,6 +675,8 @@ bool txf_present(const chain_tx *tx, const txf *f)
         return tx->role != 0;
     case TXF_SCANS:
         return tx->nscans > 0;
+    case TXF_SSCCS:
+        return tx->nchildren > 0;
     }
     return false;
 }
@@ -673,6 +722,11 @@ static int check_text(const chain_tx *tx, const txf *f, char *errmsg, size_t ele
                         "trailing '/', query or fragment",
                         f->key, CHAIN_RESOLVER_MAX);
         break;
+    case TXF_SSCC:
+        if (!gs1_sscc_valid(s, n))
+            return fail(errmsg, elen, CHAIN_ERR_BAD_SSCC,
+                        "body.%s: not an SSCC (18 digits, valid check digit)", f->key);
+        break;
     default: /* NAME, NOTE: any text without controls */
         if (!cbu_utf8_valid(s, n))
             return fail(errmsg, elen, CHAIN_ERR_INVALID,
@@ -709,7 +763,19 @@ int txf_check(const chain_tx *tx, const txf *f, char *errmsg, size_t elen)
     case TXF_REGION:
     case TXF_ADDR:
     case TXF_RESOLVER:
+    case TXF_SSCC:
         return check_text(tx, f, errmsg, elen);
+    case TXF_SSCCS:
+        if (tx->nchildren > CHAIN_UNITS_MAX)
+            return fail(errmsg, elen, CHAIN_ERR_TOO_LARGE, "body.%s: more than %d", f->key,
+                        CHAIN_UNITS_MAX);
+        if (tx->children == NULL)
+            return fail(errmsg, elen, CHAIN_ERR_MALFORMED, "body.%s: missing", f->key);
+        for (size_t i = 0; i < tx->nchildren; i++)
+            if (!gs1_sscc_valid(tx->children[i], strnlen(tx->children[i], GS1_SSCC_LEN + 1)))
+                return fail(errmsg, elen, CHAIN_ERR_BAD_SSCC,
+                            "body.%s[%zu]: not an SSCC (18 digits, valid check digit)", f->key, i);
+        return CHAIN_OK;
     case TXF_KEY:
         if (!tx_pub_valid(tx->key))
             return fail(errmsg, elen, CHAIN_ERR_INVALID, "body.%s: not a valid public key", f->key);
@@ -848,6 +914,19 @@ int tx_body_check(const chain_tx *tx, char *errmsg, size_t elen)
             return rc;
     }
     switch (tx->type) {
+    case CHAIN_TX_PICKUP:
+    case CHAIN_TX_DELIVER:
+        if (tx->nunits == 0 && tx->sscc[0] == '\0')
+            return fail(errmsg, elen, CHAIN_ERR_MALFORMED, "body.units: missing (or body.sscc)");
+        break;
+    case CHAIN_TX_PACK:
+        if (tx->nunits == 0 && tx->nchildren == 0)
+            return fail(errmsg, elen, CHAIN_ERR_MALFORMED,
+                        "body.units: missing (or body.parents): nothing to pack");
+        if (tx->nunits + tx->nchildren > CHAIN_PACK_UNITS_MAX)
+            return fail(errmsg, elen, CHAIN_ERR_TOO_LARGE,
+                        "body: more than %d units and parents to pack", CHAIN_PACK_UNITS_MAX);
+        break;
     case CHAIN_TX_SELL:
         if (tx->has_key == chain_key_nonzero(tx->claim_key))
             return fail(errmsg, elen, CHAIN_ERR_MALFORMED,

@@ -39,6 +39,8 @@ static void base(chain_tx *tx, int type)
     tx->time = 1767225600;
 }
 
+static char ssccs2[2][GS1_SSCC_LEN + 1] = {"009506000134350004", "009506000134350011"};
+
 /* A valid example of every transaction type, optional fields mostly set. */
 static void sample(chain_tx *tx, int type)
 {
@@ -66,6 +68,18 @@ static void sample(chain_tx *tx, int type)
         tx->units = units3;
         tx->nunits = 3;
         strcpy(tx->to, "seller-berlin");
+        strcpy(tx->sscc, "009506000134350004");
+        break;
+    case CHAIN_TX_PACK:
+        tx->units = units3;
+        tx->nunits = 3;
+        strcpy(tx->sscc, "309506000134350005");
+        tx->children = ssccs2;
+        tx->nchildren = 2;
+        strcpy(tx->region, "DE");
+        break;
+    case CHAIN_TX_UNPACK:
+        strcpy(tx->sscc, "309506000134350005");
         break;
     case CHAIN_TX_SELL:
         tx->units = &unit1;
