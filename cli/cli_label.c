@@ -3,8 +3,9 @@
  * (pallet, case): a QR code of {resolver}/00/{sscc}, as SVG or PNG.
  *
  * The label is drawn here by label/ (no node needed when --resolver is
- * given); without --resolver the node names the network's resolver
- * (/api/v1/status "resolver"). Exit: 0 written, 1 a failure (node, file),
+ * given); without --resolver it carries the network's resolver (the node's
+ * /api/v1/status "resolver"), else the first --node URL — the rule mint's
+ * labels follow. Exit: 0 written, 1 a failure (node, file),
  * 2 a usage error naming the argument.
  */
 #include "cli/cli.h"
@@ -14,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The network's resolver from the node; -1 with errmsg when it names none. */
+/* The network's resolver from the node, else the node's own base URL (the
+ * first of a list); -1 with errmsg when the node cannot be asked. */
 static int node_resolver(char out[CHAIN_RESOLVER_MAX + 1], const char *node, char *e, size_t el)
 {
     cli_http *h = cli_http_new(node);
@@ -30,7 +32,17 @@ static int node_resolver(char out[CHAIN_RESOLVER_MAX + 1], const char *node, cha
         snprintf(out, CHAIN_RESOLVER_MAX + 1, "%s", r);
         rc = 0;
     } else if (j) {
-        snprintf(e, el, "the node names no resolver: give --resolver URL");
+        size_t n = strcspn(node, ",");
+        while (n > 0 && node[n - 1] == '/')
+            n--;
+        if (n > 0 && n <= CHAIN_RESOLVER_MAX && chain_resolver_valid(node, n)) {
+            memcpy(out, node, n);
+            out[n] = '\0';
+            fprintf(stderr, "provena label: the network names no resolver; using %s\n", out);
+            rc = 0;
+        } else {
+            snprintf(e, el, "the network names no resolver: give --resolver URL");
+        }
     }
     json_decref(j);
     return rc;

@@ -175,6 +175,9 @@ def run(c):
         assert agg["childEPCs"] == [f"https://id.gs1.org/01/{G}/21/{s}"], agg
         assert evs[2]["provena:inside"] == f"https://id.gs1.org/00/{PALLET}", evs[2]
 
+    out = cli("history", units[1], check=0, node=c.nodes[2].http).out
+    assert f"pack " in out and f"into {CASE[0]}" in out and f"inside {PALLET}" in out, out
+
     # ---- a packed unit is not sold; unpacked, it is ------------------------------------
     refused("packed", "sell", units[0], "--buyer", keys["buyer"][1], key=sel, **N)
     refused("packed", "unpack", "--sscc", CASE[0], key=sel, **N)  # inside the pallet
@@ -195,6 +198,8 @@ def run(c):
         check=0)
     with open(out) as f:
         assert f.read().startswith("<"), out
+    r = cli("label", "--sscc", PALLET, "--out", os.path.join(d, "p.png"), check=0, **N)
+    assert f"{c.nodes[0].http}/00/{PALLET}" in r.err, r  # no resolver named: the node's URL
     st, svg = c.nodes[0].request("GET", f"/api/v1/parents/{PALLET}/label.svg", accept="*/*")
     assert st == 200 and b"<svg" in svg, st
     gs1_check("epcis", os.path.join(d, "unit0.json"))
