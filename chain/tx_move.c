@@ -12,6 +12,7 @@
  * A destroyed unit moves no more (flagged); other flags do not stop custody
  * (a recalled unit still travels back).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "chain/state_int.h"
@@ -36,7 +37,7 @@ static int pickup_unit(st_actx *a, const gs1_sgtin *id, const char *inside)
     chain_event ev;
     memset(&ev, 0, sizeof ev);
     memcpy(ev.region, a->tx->region, sizeof ev.region);
-    memcpy(ev.sscc, inside, sizeof ev.sscc);
+    snprintf(ev.sscc, sizeof ev.sscc, "%s", inside);
     return st_rule_commit(a, &u, &ev);
 }
 
@@ -82,7 +83,7 @@ static int deliver_unit(st_actx *a, const gs1_sgtin *id, const chain_participant
     memset(&ev, 0, sizeof ev);
     memcpy(ev.to, to->id, sizeof ev.to);
     memcpy(ev.region, a->tx->region, sizeof ev.region);
-    memcpy(ev.sscc, inside, sizeof ev.sscc);
+    snprintf(ev.sscc, sizeof ev.sscc, "%s", inside);
     return st_rule_commit(a, &u, &ev);
 }
 
