@@ -195,6 +195,7 @@ static const char *const tx_type_names[CHAIN_TX__COUNT] = {
     [CHAIN_TX_RESOLVER_SET] = "resolver.set",
     [CHAIN_TX_PACK] = "pack",
     [CHAIN_TX_UNPACK] = "unpack",
+    [CHAIN_TX_RP_SET] = "rp.set",
 };
 
 const char *chain_tx_type_name(int type)

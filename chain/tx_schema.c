@@ -150,6 +150,11 @@ static const txf f_policy_set[] = {
 static const txf f_resolver_set[] = {
     TEXT("url", TXF_RESOLVER, resolver, REQ),
 };
+static const txf f_rp_set[] = {
+    TEXT("rp_id", TXF_RP_ID, rp.id, REQ),
+    FIELD("origins", TXF_ORIGINS, REQ),
+    NUM("uv_required", TXF_BOOL12, rp_uv, 0),
+};
 static const txf f_scans[] = {
     NUM("dropped", TXF_U64, dropped, 0),
     FIELD("records", TXF_SCANS, REQ),
@@ -185,6 +190,7 @@ static const tx_schema schemas[CHAIN_TX__COUNT] = {
     [CHAIN_TX_RESOLVER_SET] = SCHEMA(f_resolver_set),
     [CHAIN_TX_PACK] = SCHEMA(f_pack),
     [CHAIN_TX_UNPACK] = SCHEMA(f_unpack),
+    [CHAIN_TX_RP_SET] = SCHEMA(f_rp_set),
 };
 
 const tx_schema *tx_schema_of(int type)
@@ -201,52 +207,40 @@ const tx_schema *tx_schema_of(int type)
  * txf_check() then holds a built transaction to the same bounds. */
 /* clang-format off: one row per kind reads as a table */
 static const txf_shape shapes[] = {
-    [TXF_GTIN] = {.value = TXV_TEXT},
-    [TXF_LOT] = {.value = TXV_TEXT},
-    [TXF_EXPIRY] = {.value = TXV_TEXT},
-    [TXF_NAME] = {.value = TXV_TEXT},
-    [TXF_ID] = {.value = TXV_TEXT},
-    [TXF_NOTE] = {.value = TXV_TEXT},
-    [TXF_REGION] = {.value = TXV_TEXT},
-    [TXF_ADDR] = {.value = TXV_TEXT},
-    [TXF_U32] = {.value = TXV_UINT, .max = UINT32_MAX},
-    [TXF_U64] = {.value = TXV_UINT, .max = UINT64_MAX},
-    [TXF_BOOL12] = {.value = TXV_BOOL},
-    [TXF_MARKETS] = {.value = TXV_TEXT, .array = true, .max = CHAIN_MARKETS_MAX, .size = 3},
-    [TXF_SERIALS] = {.value = TXV_TEXT,
-                     .array = true,
-                     .nonempty = true,
-                     .max = CHAIN_MINT_MAX,
-                     .size = GS1_SERIAL_MAX + 1},
-    [TXF_LABEL_SIGS] = {.value = TXV_BYTES,
-                        .array = true,
-                        .nonempty = true,
-                        .max = CHAIN_MINT_MAX,
-                        .size = CHAIN_SIG_LEN},
-    [TXF_UNITS] = {.value = TXV_UNIT, .array = true, .nonempty = true, .max = CHAIN_UNITS_MAX},
-    [TXF_UNIT] = {.value = TXV_UNIT},
-    [TXF_KEY] = {.value = TXV_BYTES, .size = CHAIN_KEY_LEN},
-    [TXF_BYTES] = {.value = TXV_BYTES}, /* .size: the field's cap (txf_shape_of) */
-    [TXF_REASON] = {.value = TXV_NAME},
-    [TXF_OUTCOME] = {.value = TXV_NAME},
-    [TXF_ROLE] = {.value = TXV_NAME},
-    [TXF_REGIONS] = {.value = TXV_TEXT,
-                     .array = true,
-                     .max = CHAIN_REGIONS_MAX,
-                     .size = CHAIN_REGION_MAX + 1},
-    [TXF_SCANS] = {.value = TXV_SCAN, .array = true, .nonempty = true, .max = CHAIN_SCANS_MAX},
-    [TXF_CERT] = {.value = TXV_VBYTES, .size = CHAIN_TLS_CERT_MAX},
-    [TXF_RESOLVER] = {.value = TXV_TEXT},
-    [TXF_SSCC] = {.value = TXV_TEXT},
-    [TXF_SSCCS] = {.value = TXV_TEXT,
-                   .array = true,
-                   .nonempty = true,
-                   .max = CHAIN_UNITS_MAX,
-                   .size = GS1_SSCC_LEN + 1},
+    [TXF_GTIN]       = {.value = TXV_TEXT},
+    [TXF_LOT]        = {.value = TXV_TEXT},
+    [TXF_EXPIRY]     = {.value = TXV_TEXT},
+    [TXF_NAME]       = {.value = TXV_TEXT},
+    [TXF_ID]         = {.value = TXV_TEXT},
+    [TXF_NOTE]       = {.value = TXV_TEXT},
+    [TXF_REGION]     = {.value = TXV_TEXT},
+    [TXF_ADDR]       = {.value = TXV_TEXT},
+    [TXF_U32]        = {.value = TXV_UINT, .max = UINT32_MAX},
+    [TXF_U64]        = {.value = TXV_UINT, .max = UINT64_MAX},
+    [TXF_BOOL12]     = {.value = TXV_BOOL},
+    [TXF_MARKETS]    = {.value = TXV_TEXT, .array = true, .max = CHAIN_MARKETS_MAX, .size = 3},
+    [TXF_SERIALS]    = {.value = TXV_TEXT, .array = true, .nonempty = true, .max = CHAIN_MINT_MAX, .size = GS1_SERIAL_MAX + 1},
+    [TXF_LABEL_SIGS] = {.value = TXV_BYTES, .array = true, .nonempty = true, .max = CHAIN_MINT_MAX, .size = CHAIN_SIG_LEN},
+    [TXF_UNITS]      = {.value = TXV_UNIT, .array = true, .nonempty = true, .max = CHAIN_UNITS_MAX},
+    [TXF_UNIT]       = {.value = TXV_UNIT},
+    [TXF_KEY]        = {.value = TXV_BYTES, .size = CHAIN_KEY_LEN},
+    [TXF_BYTES]      = {.value = TXV_BYTES}, /* .size: the field's cap (txf_shape_of) */
+    [TXF_REASON]     = {.value = TXV_NAME},
+    [TXF_OUTCOME]    = {.value = TXV_NAME},
+    [TXF_ROLE]       = {.value = TXV_NAME},
+    [TXF_REGIONS]    = {.value = TXV_TEXT, .array = true, .max = CHAIN_REGIONS_MAX, .size = CHAIN_REGION_MAX + 1},
+    [TXF_SCANS]      = {.value = TXV_SCAN, .array = true, .nonempty = true, .max = CHAIN_SCANS_MAX},
+    [TXF_CERT]       = {.value = TXV_VBYTES, .size = CHAIN_TLS_CERT_MAX},
+    [TXF_RESOLVER]   = {.value = TXV_TEXT},
+    [TXF_RP_ID]      = {.value = TXV_TEXT},
+    [TXF_ORIGINS]    = {.value = TXV_TEXT, .array = true, .nonempty = true, .max = CHAIN_ORIGINS_MAX, .size = CHAIN_ORIGIN_MAX + 1},
+    [TXF_SSCC]       = {.value = TXV_TEXT},
+    [TXF_SSCCS]      = {.value = TXV_TEXT, .array = true, .nonempty = true, .max = CHAIN_UNITS_MAX, .size = GS1_SSCC_LEN + 1},
 };
 /* clang-format on */
 _Static_assert(sizeof(((chain_tx *)0)->markets[0]) == 3, "markets entries are alpha-2 + NUL");
 _Static_assert(sizeof(((chain_tx *)0)->regions[0]) == CHAIN_REGION_MAX + 1, "regions entries");
+_Static_assert(sizeof(((chain_tx *)0)->rp.origins[0]) == CHAIN_ORIGIN_MAX + 1, "origins entries");
 
 const txf_shape *txf_shape_of(const txf *f)
 {
@@ -268,6 +262,8 @@ size_t txf_count(const chain_tx *tx, const txf *f)
         return tx->nmarkets;
     case TXF_REGIONS:
         return tx->nregions;
+    case TXF_ORIGINS:
+        return tx->rp.norigins;
     case TXF_SERIALS:
     case TXF_LABEL_SIGS:
     case TXF_UNITS:
@@ -291,6 +287,10 @@ int txf_make(chain_tx *tx, const txf *f, size_t n)
     case TXF_REGIONS:
         assert(n <= CHAIN_REGIONS_MAX);
         tx->nregions = n;
+        return CHAIN_OK;
+    case TXF_ORIGINS:
+        assert(n <= CHAIN_ORIGINS_MAX);
+        tx->rp.norigins = n;
         return CHAIN_OK;
     case TXF_SERIALS:
         if ((tx->serials = calloc(n, sizeof *tx->serials)) == NULL)
@@ -378,6 +378,8 @@ const char *txf_get_text(const chain_tx *tx, const txf *f, size_t i)
         return tx->markets[i];
     case TXF_REGIONS:
         return tx->regions[i];
+    case TXF_ORIGINS:
+        return tx->rp.origins[i];
     case TXF_SERIALS:
         return tx->serials[i];
     case TXF_SSCCS:
@@ -398,6 +400,9 @@ int txf_set_text(chain_tx *tx, const txf *f, size_t i, const char *s, size_t n)
         break;
     case TXF_REGIONS:
         out = tx->regions[i];
+        break;
+    case TXF_ORIGINS:
+        out = tx->rp.origins[i];
         break;
     case TXF_SERIALS:
         if ((out = tx->serials[i] = malloc(n + 1)) == NULL)
@@ -636,6 +641,7 @@ bool txf_present(const chain_tx *tx, const txf *f)
     case TXF_ADDR:
     case TXF_RESOLVER:
     case TXF_SSCC:
+    case TXF_RP_ID:
         return text_at(tx, f)[0] != '\0';
     case TXF_BYTES:
         for (size_t i = 0; i < f->cap; i++)
@@ -658,6 +664,8 @@ bool txf_present(const chain_tx *tx, const txf *f)
         return tx->nmarkets > 0;
     case TXF_REGIONS:
         return tx->nregions > 0;
+    case TXF_ORIGINS:
+        return tx->rp.norigins > 0;
     case TXF_SERIALS:
     case TXF_LABEL_SIGS:
     case TXF_UNITS:
@@ -727,6 +735,13 @@ static int check_text(const chain_tx *tx, const txf *f, char *errmsg, size_t ele
             return fail(errmsg, elen, CHAIN_ERR_BAD_SSCC,
                         "body.%s: not an SSCC (18 digits, valid check digit)", f->key);
         break;
+    case TXF_RP_ID:
+        if (!chain_rp_id_valid(s, n))
+            return fail(errmsg, elen, CHAIN_ERR_INVALID,
+                        "body.%s: not a lower-case host name of at most %d bytes (an IP address "
+                        "is not a valid WebAuthn rp id)",
+                        f->key, CHAIN_RP_ID_MAX);
+        break;
     default: /* NAME, NOTE: any text without controls */
         if (!cbu_utf8_valid(s, n))
             return fail(errmsg, elen, CHAIN_ERR_INVALID,
@@ -775,6 +790,25 @@ int txf_check(const chain_tx *tx, const txf *f, char *errmsg, size_t elen)
             if (!gs1_sscc_valid(tx->children[i], strnlen(tx->children[i], GS1_SSCC_LEN + 1)))
                 return fail(errmsg, elen, CHAIN_ERR_BAD_SSCC,
                             "body.%s[%zu]: not an SSCC (18 digits, valid check digit)", f->key, i);
+        return CHAIN_OK;
+    case TXF_RP_ID:
+        return check_text(tx, f, errmsg, elen);
+    case TXF_ORIGINS:
+        if (tx->rp.norigins < 1 || tx->rp.norigins > CHAIN_ORIGINS_MAX)
+            return fail(errmsg, elen, tx->rp.norigins ? CHAIN_ERR_TOO_LARGE : CHAIN_ERR_INVALID,
+                        "body.%s: 1..%d origins", f->key, CHAIN_ORIGINS_MAX);
+        for (size_t i = 0; i < tx->rp.norigins; i++) {
+            const char *o = tx->rp.origins[i];
+            if (!chain_origin_valid(o, strnlen(o, CHAIN_ORIGIN_MAX + 1)))
+                return fail(errmsg, elen, CHAIN_ERR_INVALID,
+                            "body.%s[%zu]: not an http(s) origin (scheme://host[:port], at most "
+                            "%d bytes)",
+                            f->key, i, CHAIN_ORIGIN_MAX);
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(o, tx->rp.origins[j]) == 0)
+                    return fail(errmsg, elen, CHAIN_ERR_INVALID, "body.%s[%zu]: duplicate", f->key,
+                                i);
+        }
         return CHAIN_OK;
     case TXF_KEY:
         if (!tx_pub_valid(tx->key))
@@ -972,6 +1006,28 @@ bool chain_resolver_valid(const char *s, size_t n)
     bool ok = scheme && n > scheme && n <= CHAIN_RESOLVER_MAX && s[n - 1] != '/';
     for (size_t i = 0; ok && i < n; i++)
         ok = s[i] > ' ' && s[i] < 0x7f && s[i] != '?' && s[i] != '#';
+    return ok;
+}
+
+bool chain_rp_id_valid(const char *s, size_t n)
+{
+    bool ok = n >= 1 && n <= CHAIN_RP_ID_MAX && s[0] != '.' && s[n - 1] != '.';
+    bool digits_only = true;
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = (s[i] >= 'a' && s[i] <= 'z') || digit(s[i]) || s[i] == '.' || s[i] == '-';
+        digits_only &= digit(s[i]) || s[i] == '.';
+    }
+    return ok && !digits_only;
+}
+
+bool chain_origin_valid(const char *s, size_t n)
+{
+    size_t scheme = n >= 8 && strncmp(s, "https://", 8) == 0  ? 8
+                    : n >= 7 && strncmp(s, "http://", 7) == 0 ? 7
+                                                              : 0;
+    bool ok = scheme && n > scheme && n <= CHAIN_ORIGIN_MAX;
+    for (size_t i = scheme; ok && i < n; i++)
+        ok = s[i] > ' ' && s[i] < 0x7f && s[i] != '/' && s[i] != '?' && s[i] != '#';
     return ok;
 }
 

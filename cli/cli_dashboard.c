@@ -69,13 +69,13 @@ static int login(int argc, char **argv)
     if (strchr(node, ','))
         return cli_usage_err(cmd,
                              "--node: one node (a session is valid on the node that issued it)");
-    char e[512];
+    char e[512] = "not a valid secret key";
     uint8_t sk[CHAIN_SECKEY_LEN], pub[CHAIN_KEY_LEN];
-    if (cli_key_read(sk, key_path, e, sizeof e) != 0)
-        return cli_usage_err(cmd, "--key: %s", e);
-    if (chain_key_pub(pub, sk) != CHAIN_OK) {
+    /* a key file that cannot be used is a failure (exit 1), as for every command;
+     * cli_key_read has already refused a key without a public key */
+    if (cli_key_read(sk, key_path, e, sizeof e) != 0 || chain_key_pub(pub, sk) != CHAIN_OK) {
         explicit_bzero(sk, sizeof sk);
-        return cli_usage_err(cmd, "--key %s: not a valid secret key", key_path);
+        return cli_fail(cmd, "--key: %s", e);
     }
     cli_http *h = cli_http_new(node);
     if (!h) {

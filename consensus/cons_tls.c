@@ -67,7 +67,8 @@ static char *bio_string(BIO *b)
     long n = BIO_get_mem_data(b, &mem);
     char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
     if (s) {
-        memcpy(s, mem, (size_t)n);
+        if (n > 0) /* an empty BIO (no pins to trust) has no data pointer */
+            memcpy(s, mem, (size_t)n);
         s[n] = 0;
     }
     if (n > 0)

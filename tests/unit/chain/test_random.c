@@ -70,6 +70,7 @@ static int random_tx(hc_env *e, chain_tx *tx, gs1_sgtin *u, char **serials, uint
         CHAIN_TX_UNPACK,
         CHAIN_TX_PACK,
         CHAIN_TX_PICKUP,
+        CHAIN_TX_RP_SET,
     };
     static const char *const ssccs[] = {"309506000134350005", "009506000134350004",
                                         "009506000134350011"};
@@ -220,6 +221,16 @@ static int random_tx(hc_env *e, chain_tx *tx, gs1_sgtin *u, char **serials, uint
         tx->nunits = 0;
         who = pick(4) ? HK_BRAND : HK_CARRIER;
         snprintf(tx->resolver, sizeof tx->resolver, "https://r%u.example", (unsigned)pick(9));
+        break;
+    case CHAIN_TX_RP_SET:
+        tx->units = NULL;
+        tx->nunits = 0;
+        who = pick(4) ? HK_BRAND : HK_SERVICE;
+        snprintf(tx->rp.id, sizeof tx->rp.id, "shop%u.example", (unsigned)pick(9));
+        snprintf(tx->rp.origins[0], sizeof tx->rp.origins[0], "https://shop%u.example",
+                 (unsigned)pick(9));
+        tx->rp.norigins = 1;
+        tx->rp_uv = (uint8_t)pick(3);
         break;
     }
     return who;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,20 +272,25 @@ static void test_sell_code_out_written_first_and_unknown_exit(void **st)
 
 /* ---- lifecycle and governance commands: every argument checked before signing ---------- */
 
-/* Runs `provena VERB ARGS...` with stderr caught; returns the exit code and
- * leaves what it printed in err. */
+/* Runs `provena VERB ARGS...` with stderr and stdout (help goes there)
+ * caught; returns the exit code and leaves what it printed in err. */
 static int run_caught(char *err, size_t errlen, const char *verb, int argc, char **argv)
 {
     char path[] = "/tmp/provena-err-XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
+    fflush(stdout);
     fflush(stderr);
-    int saved = dup(2);
+    int saved = dup(2), saved1 = dup(1);
     dup2(fd, 2);
+    dup2(fd, 1);
     int rc = cli_cmd_lifecycle(verb, argc, argv);
+    fflush(stdout);
     fflush(stderr);
     dup2(saved, 2);
+    dup2(saved1, 1);
     close(saved);
+    close(saved1);
     ssize_t n = pread(fd, err, errlen - 1, 0);
     err[n > 0 ? n : 0] = '\0';
     close(fd);
@@ -375,6 +381,43 @@ static const arg_case arg_cases[] = {
      {"policy", "set", "--unsold-scan-suspicious", "maybe"}},
     {CLI_USAGE, "--outside-markets: yes or no", {"policy", "set", "--outside-markets", "2"}},
     {CLI_USAGE, "unknown command 'fly'", {"fly"}},
+    /* help is asked for: usage on stdout, exit 0 */
+    {CLI_OK, "usage: provena warranty", {"warranty", "--help"}},
+    {CLI_OK, "usage: provena participant", {"participant", "-h"}},
+    {CLI_OK, "usage: provena node", {"node", "--help"}},
+    {CLI_OK, "usage: provena policy set", {"policy", "--help"}},
+    {CLI_USAGE, "usage: provena policy set", {"policy", "get"}},
+    /* transfer offers */
+    {CLI_USAGE, "--days, --code-out: only for an offer", {"transfer", "cancel", U, "--days", "3"}},
+    {CLI_USAGE, "--days: a number 1..", {"transfer", "offer", U, "--days", "0"}},
+    {CLI_USAGE, "--days: a number 1..", {"transfer", "offer", U, "--days", "31"}},
+    {CLI_USAGE, "unit 'x'", {"transfer", "offer", "x"}},
+    {CLI_USAGE, "missing argument", {"transfer", "cancel"}},
+    /* node governance: TLS pins go with tls+tcp:// addresses only */
+    {CLI_USAGE, "--tls: required (the node's new certificate)", {"node", "rotate", "--id", "2"}},
+    {CLI_USAGE,
+     "--tls: required with a tls+tcp:// address",
+     {"node", "add", "--id", "3", "--raft", "tls+tcp://h:1"}},
+    {CLI_USAGE,
+     "--tls: the --raft address is not tls+tcp://",
+     {"node", "add", "--id", "3", "--raft", "tcp://h:1", "--tls", "/nonexistent/c.pem"}},
+    {CLI_USAGE, "--tls: only for add and rotate", {"node", "remove", "--id", "2", "--tls", "x"}},
+    {CLI_USAGE, "--tls: ", {"node", "rotate", "--id", "2", "--tls", "/nonexistent/c.pem"}},
+    {CLI_USAGE, "--raft: required", {"node", "add", "--id", "3", "--raft", "LONGADDR"}},
+    {CLI_USAGE,
+     "--http: required",
+     {"node", "add", "--id", "3", "--raft", "tcp://h:1", "--http", "LONGADDR"}},
+    {CLI_USAGE, "--id: a node number", {"node", "add", "--id", "2147483648"}},
+    /* participants */
+    {CLI_USAGE,
+     "--name: required",
+     {"participant", "add", "--id", "x", "--pub", PUB, "--name", "LONGNAME"}},
+    {CLI_USAGE, "participant id: required", {"participant", "rotate", "", "--pub", PUB}},
+    /* policy values */
+    {CLI_USAGE,
+     "--unsold-scan-suspicious: yes or no",
+     {"policy", "set", "--unsold-scan-suspicious", "YES"}},
+    {CLI_USAGE, "--travel-kmh: a number", {"policy", "set", "--travel-kmh", "x"}},
 };
 
 /* Each refused argument gives its exit code (2 usage, 1 failure) and a
@@ -385,6 +428,11 @@ static void test_lifecycle_arguments_refused_naming_them(void **st)
     unsetenv("PROVENA_KEY");
     unsetenv("PROVENA_NODE");
     char longnote[CHAIN_NOTE_MAX + 2], longcode[CHAIN_CODE_MAX + 2], longid[CHAIN_ID_MAX + 2];
+    char longaddr[CHAIN_ADDR_MAX + 2], longname[CHAIN_NAME_MAX + 2];
+    memset(longaddr, 'a', sizeof longaddr - 1);
+    longaddr[sizeof longaddr - 1] = '\0';
+    memset(longname, 'm', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
     memset(longnote, 'n', sizeof longnote - 1);
     longnote[sizeof longnote - 1] = '\0';
     memset(longcode, 'c', sizeof longcode - 1);
@@ -402,6 +450,8 @@ static void test_lifecycle_arguments_refused_naming_them(void **st)
                                     : !strcmp(a, "LONGNOTE") ? longnote
                                     : !strcmp(a, "LONGCODE") ? longcode
                                     : !strcmp(a, "LONGID")   ? longid
+                                    : !strcmp(a, "LONGADDR") ? longaddr
+                                    : !strcmp(a, "LONGNAME") ? longname
                                                              : a);
         }
         char err[2048];
@@ -612,6 +662,221 @@ static void test_resolver_local_addresses_named(void **st)
                         "https://x.example");
 }
 
+/* fn(argc, argv) with stdout and stderr caught into out. */
+static int fn_caught(char *out, size_t outlen, int (*fn)(int, char **), int argc, char **argv)
+{
+    char path[] = "/tmp/provena-out-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stdout);
+    fflush(stderr);
+    int s1 = dup(1), s2 = dup(2);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    int rc = fn(argc, argv);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(s1, 1);
+    dup2(s2, 2);
+    close(s1);
+    close(s2);
+    ssize_t n = pread(fd, out, outlen - 1, 0);
+    out[n > 0 ? n : 0] = '\0';
+    close(fd);
+    unlink(path);
+    return rc;
+}
+
+#define KEY_RUN(out, ...)                                                                          \
+    ({                                                                                             \
+        char *argv_[] = {__VA_ARGS__};                                                             \
+        fn_caught(out, sizeof out, cli_cmd_key, (int)(sizeof argv_ / sizeof *argv_), argv_);       \
+    })
+
+/* A node's TLS key: created once (0600), its certificate printed as PEM and
+ * as DER hex with the key's fingerprint, never the private key; a brand key
+ * is not a TLS key and the reverse; the certificate file pins in node
+ * governance (the failure is then the unreachable node, not the file). */
+static void test_key_tls_cert_and_pins(void **st)
+{
+    (void)st;
+    char tls[160], out[8192];
+    snprintf(tls, sizeof tls, "%s/node-tls.pem", dir);
+    assert_int_equal(KEY_RUN(out, "new", "--tls", tls), CLI_OK);
+    struct stat sb;
+    assert_int_equal(stat(tls, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    assert_int_equal(KEY_RUN(out, "new", "--tls", tls), CLI_FAIL); /* never overwritten */
+    assert_int_equal(KEY_RUN(out, "cert", tls), CLI_OK);
+    assert_non_null(strstr(out, "-----BEGIN CERTIFICATE-----"));
+    assert_null(strstr(out, "PRIVATE KEY"));
+    assert_int_equal(KEY_RUN(out, "cert", tls, "--json"), CLI_OK);
+    json_t *j = json_loads(out, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(strlen(json_string_value(json_object_get(j, "tls_key"))), 64);
+    assert_true(strlen(json_string_value(json_object_get(j, "cert"))) > 64);
+    json_decref(j);
+    assert_int_equal(KEY_RUN(out, "cert", brand_key), CLI_FAIL);
+    assert_non_null(strstr(out, "no PEM certificate"));
+    assert_int_equal(KEY_RUN(out, "cert", "/nonexistent/t.pem"), CLI_FAIL);
+    assert_non_null(strstr(out, "/nonexistent/t.pem"));
+    assert_int_equal(KEY_RUN(out, "pub", tls), CLI_FAIL);
+    assert_non_null(strstr(out, tls));
+    assert_int_equal(KEY_RUN(out, "pub", "/nonexistent/k"), CLI_FAIL);
+    assert_int_equal(KEY_RUN(out, "cert"), CLI_USAGE);
+    assert_int_equal(KEY_RUN(out, "--help"), CLI_OK);
+    assert_non_null(strstr(out, "usage: provena key new"));
+    assert_int_equal(KEY_RUN(out, "-h"), CLI_OK);
+    char nk[160];
+    snprintf(nk, sizeof nk, "%s/json.key", dir);
+    assert_int_equal(KEY_RUN(out, "new", nk, "--json"), CLI_OK);
+    j = json_loads(out, 0, NULL);
+    assert_non_null(j);
+    json_decref(j);
+    char *add[] = {"add",
+                   "--id",
+                   "3",
+                   "--raft",
+                   "tls+tcp://127.0.0.1:7103",
+                   "--tls",
+                   tls,
+                   "--http",
+                   "http://127.0.0.1:8103",
+                   "--pub",
+                   PUB,
+                   "--key",
+                   brand_key,
+                   "--node",
+                   "http://127.0.0.1:1",
+                   "--timeout",
+                   "1"};
+    int rc = run_caught(out, sizeof out, "node", (int)(sizeof add / sizeof *add), add);
+    assert_true(rc == CLI_FAIL || rc == CLI_UNKNOWN);
+    assert_null(strstr(out, "--tls"));
+    char *rot[] = {"rotate", "--id", "2", "--tls", brand_key};
+    assert_int_equal(run_caught(out, sizeof out, "node", 5, rot), CLI_USAGE);
+    assert_non_null(strstr(out, "--tls: "));
+    assert_non_null(strstr(out, "no PEM certificate"));
+}
+
+#define G1 "09506000123455"
+
+/* Every mint argument refused before a key is read or a node asked, named;
+ * then what a dry run writes: labels (SVG, PNG, a sheet) and the CSV. */
+static void test_mint_arguments_refused_naming_them(void **st)
+{
+    (void)st;
+    char longmodel[CHAIN_NAME_MAX + 2];
+    memset(longmodel, 'm', sizeof longmodel - 1);
+    longmodel[sizeof longmodel - 1] = '\0';
+    const struct {
+        int rc;
+        const char *want;
+        const char *argv[20];
+    } cases[] = {
+        {CLI_USAGE, "--gtin", {"--lot", "L", "--count", "1"}},
+        {CLI_USAGE, "--lot: required", {"--gtin", G1, "--lot", "a b", "--count", "1"}},
+        {CLI_USAGE,
+         "--expiry: YYMMDD",
+         {"--gtin", G1, "--lot", "L", "--count", "1", "--expiry", "2812"}},
+        {CLI_USAGE,
+         "--expiry: YYMMDD",
+         {"--gtin", G1, "--lot", "L", "--count", "1", "--expiry", "28a231"}},
+        {CLI_USAGE,
+         "--expiry: YYMMDD",
+         {"--gtin", G1, "--lot", "L", "--count", "1", "--expiry", "281301"}},
+        {CLI_USAGE,
+         "--expiry: YYMMDD",
+         {"--gtin", G1, "--lot", "L", "--count", "1", "--expiry", "280001"}},
+        {CLI_USAGE,
+         "--expiry: YYMMDD",
+         {"--gtin", G1, "--lot", "L", "--count", "1", "--expiry", "281232"}},
+        {CLI_USAGE,
+         "--model: longer than",
+         {"--gtin", G1, "--lot", "L", "--count", "1", "--model", "LONGMODEL"}},
+        {CLI_USAGE,
+         "--count: a number 1..100000000",
+         {"--gtin", G1, "--lot", "L", "--count", "100000001"}},
+        {CLI_USAGE, "--count", {"--gtin", G1, "--lot", "L"}},
+        {CLI_USAGE,
+         "--warranty-months: a number 0..1200",
+         {"--gtin", G1, "--lot", "L", "--count", "1", "--warranty-months", "1201"}},
+        {CLI_USAGE,
+         "--markets",
+         {"--gtin", G1, "--lot", "L", "--count", "1", "--markets", "DE,,FR"}},
+        {CLI_USAGE,
+         "--batch: a number 1..10000",
+         {"--gtin", G1, "--lot", "L", "--count", "1", "--batch", "0"}},
+        {CLI_USAGE, "--key: required", {"--gtin", G1, "--lot", "L", "--count", "1"}},
+        {CLI_FAIL,
+         "--key: ",
+         {"--gtin", G1, "--lot", "L", "--count", "1", "--key", "/nonexistent/k"}},
+        {CLI_FAIL,
+         "--labels /nonexistent/a/b",
+         {"--gtin", G1, "--lot", "L", "--count", "1", "--key", "KEY", "--labels",
+          "/nonexistent/a/b"}},
+        {CLI_FAIL,
+         "--csv /nonexistent/u.csv",
+         {"--gtin", G1, "--lot", "L", "--count", "1", "--key", "KEY", "--genesis", "GEN",
+          "--dry-run", "--csv", "/nonexistent/u.csv"}},
+        {CLI_FAIL,
+         "/nonexistent/g.json",
+         {"--gtin", G1, "--lot", "L", "--count", "1", "--key", "KEY", "--genesis",
+          "/nonexistent/g.json", "--dry-run"}},
+    };
+    unsetenv("PROVENA_KEY");
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *argv[20];
+        int argc = 0;
+        for (int k = 0; cases[i].argv[k]; k++) {
+            const char *a = cases[i].argv[k];
+            argv[argc++] = (char *)(!strcmp(a, "KEY")         ? brand_key
+                                    : !strcmp(a, "GEN")       ? gen
+                                    : !strcmp(a, "LONGMODEL") ? longmodel
+                                                              : a);
+        }
+        char out[4096];
+        int rc = fn_caught(out, sizeof out, cli_cmd_mint, argc, argv);
+        if (rc != cases[i].rc || !strstr(out, cases[i].want))
+            fail_msg("case %zu: exit %d, want %d; printed \"%s\", want \"%s\"", i, rc, cases[i].rc,
+                     out, cases[i].want);
+    }
+    /* at the bounds: 1,200 warranty months, a 10,000 batch, a model of CHAIN_NAME_MAX */
+    longmodel[CHAIN_NAME_MAX] = '\0';
+    char labels[160], csv[160], out[4096];
+    snprintf(labels, sizeof labels, "%s/labels", dir);
+    snprintf(csv, sizeof csv, "%s/m.csv", dir);
+    char *ok[] = {"--gtin",    G1,           "--lot",
+                  "L7",        "--count",    "3",
+                  "--key",     brand_key,    "--genesis",
+                  gen,         "--dry-run",  "--labels",
+                  labels,      "--csv",      csv,
+                  "--markets", "DE,FR",      "--warranty-months",
+                  "1200",      "--batch",    "10000",
+                  "--model",   longmodel,    "--expiry",
+                  "281231",    "--resolver", "https://id.example"};
+    int rc = fn_caught(out, sizeof out, cli_cmd_mint, (int)(sizeof ok / sizeof *ok), ok);
+    if (rc != CLI_OK)
+        fail_msg("dry run: exit %d: %s", rc, out);
+    FILE *f = fopen(csv, "r");
+    assert_non_null(f);
+    char line[1024];
+    int n = 0, svg = 0, png = 0;
+    while (fgets(line, sizeof line, f))
+        n++;
+    fclose(f);
+    assert_int_equal(n, 4); /* header + 3 */
+    DIR *d = opendir(labels);
+    assert_non_null(d);
+    for (struct dirent *de; (de = readdir(d)) != NULL;) {
+        svg += strstr(de->d_name, ".svg") != NULL;
+        png += strstr(de->d_name, ".png") != NULL;
+    }
+    closedir(d);
+    assert_true(svg >= 3); /* one per unit, and the sheet */
+    assert_int_equal(png, 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -626,6 +891,8 @@ int main(void)
         cmocka_unit_test(test_lifecycle_arguments_refused_naming_them),
         cmocka_unit_test(test_lifecycle_limits_through_the_command),
         cmocka_unit_test(test_genesis_arguments_refused_naming_them),
+        cmocka_unit_test(test_key_tls_cert_and_pins),
+        cmocka_unit_test(test_mint_arguments_refused_naming_them),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -163,6 +163,146 @@ static void test_api_bad_config_refused_with_message(void **state)
     helper_rmtree(dir);
 }
 
+/* Each configuration error, one at a time on a good configuration: refused
+ * with its code and a message naming it, nothing started; the length bounds
+ * (a peer address of CONS_ADDR_MAX - 1 characters, a data directory whose
+ * raft path just fits) get past their check and fail only later. */
+static void test_api_config_table(void **state)
+{
+    (void)state;
+    char *dir = helper_tmpdir("apicfg");
+    fsm1 f = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    static char longdir[4200], longtls[4200];
+    enum {
+        C_ID0,
+        C_NODIR,
+        C_NOPEERS,
+        C_MANYPEERS,
+        C_APPLY,
+        C_APPLIED,
+        C_SNAP,
+        C_RESTORE,
+        C_PEER0,
+        C_EMPTYADDR,
+        C_ADDRFULL,
+        C_ADDRMAX,
+        C_DUPADDR,
+        C_DIRLONG,
+        C_DIRMAX,
+        C_TLSLONG,
+        C_TLSMISSING,
+        C_TLSFILE
+    };
+    static const struct {
+        int what, rc;
+        const char *want;
+    } cases[] = {
+        {C_ID0, CONS_ERR_INVALID, "need id > 0"},
+        {C_NODIR, CONS_ERR_INVALID, "need id > 0, data_dir"},
+        {C_NOPEERS, CONS_ERR_INVALID, "1..16 peers"},
+        {C_MANYPEERS, CONS_ERR_INVALID, "1..16 peers"},
+        {C_APPLY, CONS_ERR_INVALID, "fsm apply/applied_index"},
+        {C_APPLIED, CONS_ERR_INVALID, "fsm apply/applied_index"},
+        {C_SNAP, CONS_ERR_INVALID, "fsm apply/applied_index"},
+        {C_RESTORE, CONS_ERR_INVALID, "fsm apply/applied_index"},
+        {C_PEER0, CONS_ERR_INVALID, "peer 1: bad id or address"},
+        {C_EMPTYADDR, CONS_ERR_INVALID, "peer 0: bad id or address"},
+        {C_ADDRFULL, CONS_ERR_INVALID, "peer 0: bad id or address"},
+        {C_ADDRMAX, CONS_ERR_NET, ""},
+        {C_DUPADDR, CONS_ERR_INVALID, "listed twice"},
+        {C_DIRLONG, CONS_ERR_INVALID, "data_dir too long"},
+        {C_DIRMAX, CONS_ERR_IO, "mkdir"},
+        {C_TLSLONG, CONS_ERR_INVALID, "TLS key file name too long"},
+        {C_TLSMISSING, CONS_ERR_INVALID, "a TLS key is given, so the address must be tls+tcp://"},
+        {C_TLSFILE, CONS_ERR_INVALID, "/nonexistent/node.tls: No such file"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cons_config cfg = base_config(dir, &f, helper_free_port());
+        switch (cases[i].what) {
+        case C_ID0:
+            cfg.id = 0;
+            break;
+        case C_NODIR:
+            cfg.data_dir = NULL;
+            break;
+        case C_NOPEERS:
+            cfg.npeers = 0;
+            break;
+        case C_MANYPEERS:
+            cfg.npeers = CONS_PEERS_MAX + 1;
+            break;
+        case C_APPLY:
+            cfg.fsm.apply = NULL;
+            break;
+        case C_APPLIED:
+            cfg.fsm.applied_index = NULL;
+            break;
+        case C_SNAP:
+            cfg.fsm.snapshot = NULL;
+            break;
+        case C_RESTORE:
+            cfg.fsm.restore = NULL;
+            break;
+        case C_PEER0:
+            cfg.npeers = 2;
+            snprintf(cfg.peers[1].addr, sizeof cfg.peers[1].addr, "tcp://127.0.0.1:1");
+            break;
+        case C_EMPTYADDR:
+            cfg.peers[0].addr[0] = '\0';
+            break;
+        case C_ADDRFULL: /* no NUL in the whole field */
+            memset(cfg.peers[0].addr, 'a', CONS_ADDR_MAX);
+            break;
+        case C_ADDRMAX: /* CONS_ADDR_MAX - 1 characters and the NUL: taken, nng refuses it */
+            memset(cfg.peers[0].addr, 'a', CONS_ADDR_MAX - 1);
+            cfg.peers[0].addr[CONS_ADDR_MAX - 1] = '\0';
+            memcpy(cfg.peers[0].addr, "tcp://", 6);
+            break;
+        case C_DUPADDR:
+            cfg.npeers = 2;
+            cfg.peers[1] = cfg.peers[0];
+            cfg.peers[1].id = 2;
+            break;
+        case C_DIRLONG: /* 4090 characters: its raft path would not fit in 4096 */
+        case C_DIRMAX:  /* 4089: the longest taken; then mkdir refuses the name */
+            memset(longdir, 'd', sizeof longdir);
+            longdir[0] = '/';
+            longdir[4089 + (cases[i].what == C_DIRLONG)] = '\0';
+            cfg.data_dir = longdir;
+            break;
+        case C_TLSLONG:
+            memset(longtls, 't', sizeof longtls - 1);
+            longtls[4096] = '\0';
+            cfg.tls_file = longtls;
+            break;
+        case C_TLSMISSING:
+            cfg.tls_file = "/nonexistent/node.tls";
+            break;
+        case C_TLSFILE:
+            cfg.tls_file = "/nonexistent/node.tls";
+            memmove(cfg.peers[0].addr + 4, cfg.peers[0].addr, strlen(cfg.peers[0].addr) + 1);
+            memcpy(cfg.peers[0].addr, "tls+", 4);
+            break;
+        }
+        cons *c = NULL;
+        char err[512] = "";
+        int rc = cons_start(&c, &cfg, err, sizeof err);
+        if (rc != cases[i].rc || !strstr(err, cases[i].want))
+            fail_msg("case %zu: %d \"%s\", want %d \"%s\"", i, rc, err, cases[i].rc, cases[i].want);
+        assert_null(c);
+    }
+    /* every code has its own words */
+    for (int a = CONS_OK; a <= CONS_ERR_MALFORMED; a++) {
+        assert_string_not_equal(cons_strerror(a), "unknown error");
+        for (int b = CONS_OK; b < a; b++)
+            assert_string_not_equal(cons_strerror(a), cons_strerror(b));
+    }
+    assert_string_equal(cons_role_name(0), "follower");
+    assert_string_equal(cons_role_name(1), "candidate");
+    assert_string_equal(cons_role_name(-1), "unknown");
+    helper_rmtree(dir);
+}
+
 static void test_api_submit_refusals(void **state)
 {
     (void)state;
@@ -289,6 +429,7 @@ int main(void)
         setenv("PROVENA_CONS_QUIET", "1", 0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_api_bad_config_refused_with_message),
+        cmocka_unit_test(test_api_config_table),
         cmocka_unit_test(test_api_submit_refusals),
         cmocka_unit_test(test_api_leader_changed_after_barrier_and_garbage_survived),
         cmocka_unit_test(test_api_failing_apply_halts_node),

@@ -609,6 +609,64 @@ static void test_codec_raft_asserted_fields_refused(void **state)
     assert_int_equal(decode(&w, buf, len), RAFT_MALFORMED);
     free(buf);
 
+    /* the vote's other bounds: a log index past the ceiling; an index without a term */
+    m.request_vote.last_log_term = 8;
+    m.request_vote.last_log_index = CONS_INDEX_MAX + 1;
+    encode(&m, &buf, &len);
+    assert_int_equal(decode(&w, buf, len), RAFT_MALFORMED);
+    free(buf);
+    m.request_vote.last_log_term = 0;
+    m.request_vote.last_log_index = 4;
+    encode(&m, &buf, &len);
+    assert_int_equal(decode(&w, buf, len), RAFT_MALFORMED);
+    free(buf);
+
+    /* results and timeout-now: term 0 and terms or indexes past their
+     * ceilings refused, the same frame at the ceiling taken */
+    struct {
+        int type;
+        uint64_t term, a, b;
+        int ok;
+    } small[] = {
+        {RAFT_REQUEST_VOTE_RESULT, 4, 0, 0, 1},
+        {RAFT_REQUEST_VOTE_RESULT, CONS_TERM_MAX, 0, 0, 1},
+        {RAFT_REQUEST_VOTE_RESULT, 0, 0, 0, 0},
+        {RAFT_REQUEST_VOTE_RESULT, CONS_TERM_MAX + 1, 0, 0, 0},
+        {RAFT_APPEND_ENTRIES_RESULT, 4, 0, 7, 1},
+        {RAFT_APPEND_ENTRIES_RESULT, 4, CONS_INDEX_MAX, CONS_INDEX_MAX, 1},
+        {RAFT_APPEND_ENTRIES_RESULT, 0, 0, 7, 0},
+        {RAFT_APPEND_ENTRIES_RESULT, CONS_TERM_MAX + 1, 0, 7, 0},
+        {RAFT_APPEND_ENTRIES_RESULT, 4, CONS_INDEX_MAX + 1, 7, 0},
+        {RAFT_APPEND_ENTRIES_RESULT, 4, 0, CONS_INDEX_MAX + 1, 0},
+        {RAFT_TIMEOUT_NOW, 4, 7, 4, 1},
+        {RAFT_TIMEOUT_NOW, 0, 7, 0, 0},
+        {RAFT_TIMEOUT_NOW, CONS_TERM_MAX + 1, 7, 4, 0},
+        {RAFT_TIMEOUT_NOW, 4, 7, 5, 0}, /* last log term above its term */
+        {RAFT_TIMEOUT_NOW, 4, CONS_INDEX_MAX + 1, 4, 0},
+    };
+    for (size_t i = 0; i < sizeof small / sizeof small[0]; i++) {
+        struct raft_message s2 = {.type = small[i].type};
+        if (small[i].type == RAFT_REQUEST_VOTE_RESULT) {
+            s2.request_vote_result.term = small[i].term;
+            s2.request_vote_result.vote_granted = true;
+        } else if (small[i].type == RAFT_APPEND_ENTRIES_RESULT) {
+            s2.append_entries_result.term = small[i].term;
+            s2.append_entries_result.rejected = small[i].a;
+            s2.append_entries_result.last_log_index = small[i].b;
+        } else {
+            s2.timeout_now.term = small[i].term;
+            s2.timeout_now.last_log_index = small[i].a;
+            s2.timeout_now.last_log_term = small[i].b;
+        }
+        encode(&s2, &buf, &len);
+        int rv = decode(&w, buf, len);
+        if (rv != (small[i].ok ? 0 : RAFT_MALFORMED))
+            fail_msg("case %zu (type %d): %d", i, small[i].type, rv);
+        if (rv == 0)
+            cons_wire_release(&w);
+        free(buf);
+    }
+
     struct raft_buffer cb = conf_bytes(1, 0);
     m.type = RAFT_INSTALL_SNAPSHOT;
     memset(&m.install_snapshot, 0, sizeof m.install_snapshot);

@@ -15,6 +15,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -485,6 +487,105 @@ static void test_store_open_on_a_file_refused(void **state)
     helper_rmtree(dir);
 }
 
+/* Writes past a file-size limit fail (EFBIG, as a full or failing disk would
+ * fail them; RLIMIT_FSIZE binds root too, unlike a read-only directory). */
+static struct rlimit fsize_saved;
+static void fsize_limit(rlim_t bytes)
+{
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &fsize_saved), 0);
+    struct rlimit r = fsize_saved;
+    r.rlim_cur = bytes;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &r), 0);
+}
+static void fsize_restore(void)
+{
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &fsize_saved), 0);
+}
+
+/* A write that cannot reach the disk fails RAFT_IOERR naming the step, and
+ * changes nothing: not the cached last index, not the term, vote, log or
+ * snapshot a reload sees; once the disk takes writes again the same store
+ * goes on from where it was. */
+static void test_store_failed_write_changes_nothing(void **state)
+{
+    (void)state;
+    char *dir = store_with_entries(); /* term 2, vote 1, entries 1..3 */
+    cons_store *s = open_store(dir);
+    fsize_limit(2 * 4096); /* the two meta pages, no data page */
+    struct raft_entry e = {.term = 3, .type = RAFT_COMMAND, .buf = {"x", 1}};
+    cons_store_op ap = {.type = CONS_OP_APPEND, .append = {&e, 1}};
+    int rc = cons_store_write(s, &ap, 1);
+    const char *msg = cons_store_errmsg(s);
+    if (rc != RAFT_IOERR || !strstr(msg, "lmdb commit"))
+        fail_msg("append: %d \"%s\", want RAFT_IOERR \"lmdb commit\"", rc, msg);
+    assert_int_equal(cons_store_last_index(s), 3);
+    assert_int_equal(cons_store_set_term(s, 3), RAFT_IOERR);
+    assert_int_equal(cons_store_set_vote(s, 2), RAFT_IOERR);
+    cons_store_op tr = {.type = CONS_OP_TRUNCATE, .truncate = {2}};
+    assert_int_equal(cons_store_write(s, &tr, 1), RAFT_IOERR);
+    assert_int_equal(cons_store_last_index(s), 3);
+    struct raft_snapshot *snap = make_snap(3, 2, "state");
+    cons_store_op sn = {.type = CONS_OP_SNAPSHOT, .snapshot = {snap, 0}};
+    assert_int_equal(cons_store_write(s, &sn, 1), RAFT_IOERR);
+    assert_int_equal(cons_store_last_index(s), 3);
+    /* a store opened while nothing can be written fails at open, naming the directory */
+    char *fresh = helper_tmpdir("efbig");
+    cons_store *s2 = NULL;
+    char err[512] = "";
+    assert_int_equal(cons_store_open(&s2, fresh, err, sizeof err), RAFT_IOERR);
+    assert_null(s2);
+    assert_non_null(strstr(err, fresh));
+    fsize_restore();
+    loaded l = {0};
+    load(s, &l);
+    assert_int_equal(l.term, 2);
+    assert_int_equal(l.vote, 1);
+    assert_null(l.snap);
+    assert_int_equal(l.n, 3);
+    unload(&l);
+    /* the disk is back: the same store appends 4 */
+    assert_int_equal(cons_store_write(s, &ap, 1), 0);
+    assert_int_equal(cons_store_last_index(s), 4);
+    assert_int_equal(cons_store_write(s, &sn, 1), 0);
+    raft_configuration_close(&snap->configuration);
+    cons_store_close(s);
+    s = open_store(dir);
+    load(s, &l);
+    assert_int_equal(l.n, 0); /* the installed snapshot replaced the log */
+    assert_non_null(l.snap);
+    assert_int_equal(l.snap->index, 3);
+    assert_int_equal(l.start, 4);
+    unload(&l);
+    cons_store_close(s);
+    helper_rmtree(fresh);
+    helper_rmtree(dir);
+}
+
+/* Operations the store does not know, and a truncation at 0, are refused
+ * RAFT_INVALID and leave the batch unwritten. */
+static void test_store_invalid_ops_refused(void **state)
+{
+    (void)state;
+    char *dir = store_with_entries();
+    cons_store *s = open_store(dir);
+    struct raft_entry e = {.term = 3, .type = RAFT_COMMAND, .buf = {"y", 1}};
+    cons_store_op ops[2] = {{.type = CONS_OP_APPEND, .append = {&e, 1}},
+                            {.type = CONS_OP_TRUNCATE, .truncate = {0}}};
+    assert_int_equal(cons_store_write(s, ops, 2), RAFT_INVALID);
+    assert_non_null(strstr(cons_store_errmsg(s), "truncate at 0"));
+    ops[1].type = (int)99;
+    assert_int_equal(cons_store_write(s, ops, 2), RAFT_INVALID);
+    assert_non_null(strstr(cons_store_errmsg(s), "unknown op 99"));
+    assert_int_equal(cons_store_last_index(s), 3);
+    loaded l = {0};
+    load(s, &l);
+    assert_int_equal(l.n, 3); /* the append before the bad op was not kept */
+    unload(&l);
+    cons_store_close(s);
+    helper_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -500,6 +601,8 @@ int main(void)
         cmocka_unit_test(test_store_corrupt_log_refused),
         cmocka_unit_test(test_store_corrupt_snapshot_refused),
         cmocka_unit_test(test_store_open_on_a_file_refused),
+        cmocka_unit_test(test_store_failed_write_changes_nothing),
+        cmocka_unit_test(test_store_invalid_ops_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
