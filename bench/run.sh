@@ -6,6 +6,7 @@
 #                  (ratios next to issue 18's floors; exit 3 when one is not met)
 #   mint.sh        minting 1,000,000 labelled units through the CLI
 #   gateway.sh     Digital Link resolutions/s with wrk against 1,000,000 units
+#   pallet.py      pickup/deliver of a pallet of 10,000 units on a 3-node cluster
 # Set BENCH=name (e.g. BENCH=chain) to run one only.
 set -euo pipefail
 BUILD=${1:-build}
@@ -19,3 +20,4 @@ if want cluster; then
 fi
 if want mint; then echo "== mint"; bash "$HERE/mint.sh" "$BUILD"; fi
 if want gateway; then echo "== gateway"; bash "$HERE/gateway.sh" "$BUILD"; fi
+if want pallet; then echo "== pallet"; python3 "$HERE/pallet.py" "$BUILD"; fi

@@ -73,6 +73,8 @@ static const tx_kind kinds[CHAIN_TX__COUNT] = {
     [CHAIN_TX_TRANSFER_OFFER] = {ROLES_ANY_KEY, rule_transfer_offer, false},
     [CHAIN_TX_TRANSFER_CANCEL] = {ROLES_ANY_KEY, rule_transfer_cancel, false},
     [CHAIN_TX_RESOLVER_SET] = {R_(BRAND), rule_resolver_set, false},
+    [CHAIN_TX_PACK] = {ROLES_REGISTERED, rule_pack, false},
+    [CHAIN_TX_UNPACK] = {ROLES_REGISTERED, rule_unpack, false},
     [CHAIN_TX_RP_SET] = {R_(BRAND), rule_rp_set, false},
 };
 

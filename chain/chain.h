@@ -42,9 +42,11 @@
 #define CHAIN_CODE_MAX          64 /* one-time claim code, normalized */
 #define CHAIN_OFFER_MAX_DAYS    30 /* a transfer offer lapses within this */
 #define CHAIN_OFFER_MAX_MS      ((uint64_t)CHAIN_OFFER_MAX_DAYS * 86400000u)
-#define CHAIN_MINT_MAX          10000      /* serials per mint transaction */
-#define CHAIN_UNITS_MAX         10000      /* units per pickup/deliver/flag/unflag */
-#define CHAIN_SCANS_MAX         4096       /* scan records per scans transaction */
+#define CHAIN_MINT_MAX          10000           /* serials per mint transaction */
+#define CHAIN_UNITS_MAX         10000           /* units per pickup/deliver/flag/unflag */
+#define CHAIN_PACK_UNITS_MAX    CHAIN_UNITS_MAX /* units inside one parent, at any depth */
+#define CHAIN_PACK_DEPTH_MAX    4    /* levels of parents: a unit in a case on a pallet is 2 */
+#define CHAIN_SCANS_MAX         4096 /* scan records per scans transaction */
 #define CHAIN_TX_MAX_BYTES      (2u << 20) /* one encoded transaction */
 #define CHAIN_BLOCK_TXS_MAX     8192
 #define CHAIN_BLOCK_MAX_BYTES   (32u << 20)
@@ -106,8 +108,16 @@ enum chain_err {
                                      the network asks for) not asserted */
     CHAIN_ERR_WEBAUTHN_SIGNATURE, /* "webauthn_signature": ECDSA P-256 does not verify (a
                                      signature that is not DER included) */
-    CHAIN_ERR_DISK_FULL, /* "disk_full": a write found no space (ENOSPC, EDQUOT); nothing
-                            was written, the same write can succeed once space returns */
+    CHAIN_ERR_DISK_FULL,          /* "disk_full": a write found no space (ENOSPC, EDQUOT); nothing
+                                     was written, the same write can succeed once space returns */
+    /* Aggregation (pack/unpack, moves of a parent), each refusal its own code: */
+    CHAIN_ERR_BAD_SSCC,       /* "bad_sscc": not 18 digits with a valid check digit */
+    CHAIN_ERR_PACKED,         /* "packed": the unit or parent is inside a parent; unpack first */
+    CHAIN_ERR_PACK_CYCLE,     /* "pack_cycle": a parent would end up inside itself */
+    CHAIN_ERR_UNKNOWN_PARENT, /* "unknown_parent": no parent with this SSCC was ever packed */
+    CHAIN_ERR_EMPTY_PARENT,   /* "empty_parent": the parent holds nothing (unpack, move, nest) */
+    CHAIN_ERR_PACK_DEPTH,     /* "pack_depth": nesting deeper than CHAIN_PACK_DEPTH_MAX */
+    CHAIN_ERR_PACK_FULL,      /* "pack_full": over CHAIN_PACK_UNITS_MAX units in one parent */
     CHAIN_ERR__COUNT
 };
 
@@ -414,10 +424,12 @@ enum chain_tx_type {
     CHAIN_TX_NODE_REMOVE,
     CHAIN_TX_POLICY_SET,
     CHAIN_TX_SCANS,
-    CHAIN_TX_NODE_ROTATE, /* pins a new TLS certificate for a node */
+    CHAIN_TX_NODE_ROTATE,     /* pins a new TLS certificate for a node */
     CHAIN_TX_TRANSFER_OFFER,  /* owner: a one-time offer anyone with its code may claim */
     CHAIN_TX_TRANSFER_CANCEL, /* owner: withdraws the open offer */
     CHAIN_TX_RESOLVER_SET,    /* the network's public resolver base URL (overrides genesis's) */
+    CHAIN_TX_PACK,            /* custodian: units and/or parents into a parent (SSCC) */
+    CHAIN_TX_UNPACK,          /* custodian: empties a top-level parent */
     CHAIN_TX_RP_SET,          /* the network's WebAuthn relying party (overrides genesis's) */
     CHAIN_TX__COUNT
 };
@@ -481,8 +493,13 @@ typedef struct chain_tx {
     size_t nmarkets;
     char **serials;                       /* mint: nunits serials */
     uint8_t (*label_sigs)[CHAIN_SIG_LEN]; /* mint: one label signature per serial */
-    gs1_sgtin *units;                     /* pickup, deliver, flag, unflag: nunits; others: 1 */
+    gs1_sgtin *units;                     /* pickup, deliver, flag, unflag, pack: nunits;
+                                             others: 1 */
     size_t nunits;
+    char sscc[GS1_SSCC_LEN + 1];        /* pack, unpack: the parent; pickup, deliver: a
+                                          parent moved with all it holds ("" = none) */
+    char (*children)[GS1_SSCC_LEN + 1]; /* pack: parents packed into sscc (nesting) */
+    size_t nchildren;
     char to[CHAIN_ID_MAX + 1];  /* deliver: participant id receiving the units */
     uint8_t key[CHAIN_KEY_LEN]; /* sell: buyer key; transfer: new owner;
                                    participant.add/rotate, node.add: public key */
@@ -502,13 +519,13 @@ typedef struct chain_tx {
     int role;                          /* participant.add */
     char regions[CHAIN_REGIONS_MAX][CHAIN_REGION_MAX + 1]; /* participant.add */
     size_t nregions;
-    uint64_t node_id;                   /* node.add, node.remove, node.rotate */
-    uint8_t tls[CHAIN_TLS_CERT_MAX];    /* node.add (optional), node.rotate: the node's TLS
-                                           certificate, DER (chain_tls_cert_check) */
+    uint64_t node_id;                /* node.add, node.remove, node.rotate */
+    uint8_t tls[CHAIN_TLS_CERT_MAX]; /* node.add (optional), node.rotate: the node's TLS
+                                        certificate, DER (chain_tls_cert_check) */
     size_t tls_len;
-    char raft_addr[CHAIN_ADDR_MAX + 1]; /* node.add */
-    char http_addr[CHAIN_ADDR_MAX + 1]; /* node.add */
-    chain_policy policy;                /* policy.set */
+    char raft_addr[CHAIN_ADDR_MAX + 1];    /* node.add */
+    char http_addr[CHAIN_ADDR_MAX + 1];    /* node.add */
+    chain_policy policy;                   /* policy.set */
     char resolver[CHAIN_RESOLVER_MAX + 1]; /* resolver.set (chain_resolver_valid) */
     chain_rp rp;       /* rp.set: id and origins (require_uv unused: see rp_uv) */
     uint8_t rp_uv;     /* rp.set "uv_required": 1 true, 2 false, 0 absent (= false) */
@@ -901,6 +918,7 @@ typedef struct chain_unit {
     int state;                     /* enum chain_unit_state */
     unsigned flags;                /* enum chain_flag bits */
     char holder[CHAIN_ID_MAX + 1]; /* participant holding it, "" once sold */
+    char parent[GS1_SSCC_LEN + 1]; /* SSCC of the parent it is packed in, "" when loose */
     uint8_t owner[CHAIN_KEY_LEN];
     bool has_owner;
     bool claim_pending;          /* sold with a claim code not yet redeemed, or
@@ -935,6 +953,8 @@ typedef struct chain_event {
     int outcome;     /* warranty.resolve */
     uint32_t months; /* warranty.extend */
     char note[CHAIN_NOTE_MAX + 1];
+    char sscc[GS1_SSCC_LEN + 1]; /* pack/unpack: the parent; pickup/deliver: the parent
+                                    named by the tx the unit moved inside ("" = none) */
 } chain_event;
 
 /* Calls fn for each event of the unit in order, from seq `from`, at most `max`
@@ -998,6 +1018,32 @@ void chain_policy_effective(chain_rd *rd, chain_policy *out, const char *gtin, c
  * error; out is always a terminated string. */
 int chain_resolver_current(chain_rd *rd, char out[CHAIN_RESOLVER_MAX + 1]) CHAIN_WUR;
 
+/* ---- aggregation: parents (SSCC) and what they hold (tx_pack.c) ------------------ */
+
+/* A parent as the ledger keeps it. Known from its first pack on; an unpacked
+ * parent stays known, empty (total 0), with its last custodian. */
+typedef struct chain_parent {
+    char sscc[GS1_SSCC_LEN + 1];
+    char holder[CHAIN_ID_MAX + 1]; /* custodian: who packed it, or carried it last */
+    char parent[GS1_SSCC_LEN + 1]; /* the parent it is packed in, "" at the top */
+    uint32_t nunits;               /* units directly inside */
+    uint32_t nparents;             /* parents directly inside */
+    uint32_t total;                /* units inside at any depth, ≤ CHAIN_PACK_UNITS_MAX */
+    uint32_t depth;                /* levels: 0 empty, 1 units only, 2 cases of units … */
+    uint64_t height;               /* block of the last pack, unpack or move */
+    uint64_t time;                 /* its block time, ms */
+    uint8_t tx[CHAIN_HASH_LEN];    /* that transaction */
+} chain_parent;
+
+/* The parent with this SSCC (18 digits). CHAIN_OK, CHAIN_ERR_NOT_FOUND (never
+ * packed), or a storage error; out written only on CHAIN_OK. */
+int chain_parent_get(chain_rd *rd, chain_parent *out, const char *sscc) CHAIN_WUR;
+
+/* Calls fn for each direct child of the parent, units first (in unit key
+ * order, sscc NULL), then parents (SSCC order, unit NULL); fn returns nonzero
+ * to stop. O(children) ≤ CHAIN_PACK_UNITS_MAX. NOT_FOUND for an unknown parent. */
+typedef int (*chain_child_fn)(void *ctx, const gs1_sgtin *unit, const char *sscc);
+int chain_parent_children(chain_rd *rd, const char *sscc, chain_child_fn fn, void *ctx) CHAIN_WUR;
 /* The network's WebAuthn relying party in force: the last rp.set accepted,
  * else the genesis's (rp id "" when neither: no passkeys). CHAIN_OK or a
  * storage error; *out is always written (all zero on error). */

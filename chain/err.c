@@ -66,6 +66,13 @@ static const struct {
     [CHAIN_ERR_WEBAUTHN_SIGNATURE] = {"webauthn_signature", "passkey signature does not verify"},
 
     [CHAIN_ERR_DISK_FULL] = {"disk_full", "no space left on the data disk"},
+    [CHAIN_ERR_BAD_SSCC] = {"bad_sscc", "not an SSCC: 18 digits with a valid check digit"},
+    [CHAIN_ERR_PACKED] = {"packed", "packed inside a parent: unpack it first"},
+    [CHAIN_ERR_PACK_CYCLE] = {"pack_cycle", "a parent cannot be packed inside itself"},
+    [CHAIN_ERR_UNKNOWN_PARENT] = {"unknown_parent", "no such parent (SSCC)"},
+    [CHAIN_ERR_EMPTY_PARENT] = {"empty_parent", "the parent holds nothing"},
+    [CHAIN_ERR_PACK_DEPTH] = {"pack_depth", "parents nested too deep"},
+    [CHAIN_ERR_PACK_FULL] = {"pack_full", "too many units inside one parent"},
 };
 
 const char *chain_err_code(int err)
@@ -186,6 +193,8 @@ static const char *const tx_type_names[CHAIN_TX__COUNT] = {
     [CHAIN_TX_TRANSFER_OFFER] = "transfer.offer",
     [CHAIN_TX_TRANSFER_CANCEL] = "transfer.cancel",
     [CHAIN_TX_RESOLVER_SET] = "resolver.set",
+    [CHAIN_TX_PACK] = "pack",
+    [CHAIN_TX_UNPACK] = "unpack",
     [CHAIN_TX_RP_SET] = "rp.set",
 };
 

@@ -41,6 +41,16 @@ bool gs1_gtin_valid(const char *s, size_t n)
     return gs1_check_digit(s, n) == s[n - 1];
 }
 
+bool gs1_sscc_valid(const char *s, size_t n)
+{
+    if (n != GS1_SSCC_LEN)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return gs1_check_digit(s, n) == s[n - 1];
+}
+
 int gs1_gtin_normalize(char out[GS1_GTIN_LEN + 1], const char *s, size_t n)
 {
     if (n != 8 && n != 12 && n != 13 && n != 14)

@@ -15,6 +15,7 @@
 #define GS1_GTIN_LEN    14   /* GTIN-14, digits only */
 #define GS1_SERIAL_MAX  20   /* AI 21: up to 20 characters */
 #define GS1_LOT_MAX     20   /* AI 10: up to 20 characters */
+#define GS1_SSCC_LEN    18   /* AI 00: SSCC, digits only */
 #define GS1_DL_MAX      1024 /* longest Digital Link URL we accept */
 #define GS1_SIG_B64_MAX 128  /* base64url of a 64-byte signature is 86 chars */
 
@@ -46,6 +47,10 @@ bool gs1_gtin_valid(const char *s, size_t n);
  * only on success. */
 int gs1_gtin_normalize(char out[GS1_GTIN_LEN + 1], const char *s, size_t n)
     __attribute__((warn_unused_result));
+
+/* True when `s` (length n) is an SSCC (AI 00): eighteen digits whose last is
+ * the GS1 mod-10 check digit of the first seventeen. */
+bool gs1_sscc_valid(const char *s, size_t n);
 
 /* True when `s` (length n, 1..20) uses only the GS1 AI 82 character set that
  * AI 21 (serial) and AI 10 (lot) allow. */

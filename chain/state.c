@@ -23,8 +23,9 @@
 #include "chain/state_int.h"
 
 static const char *const db_names[DB__COUNT] = {
-    "meta",  "blocks", "txs",   "units",    "lots",     "lot_units",  "owners",       "parts",
-    "pkeys", "nonces", "nodes", "nodekeys", "policies", "scan_stats", "scan_clients", "probes",
+    "meta",     "blocks",     "txs",          "units",  "lots",    "lot_units",
+    "owners",   "parts",      "pkeys",        "nonces", "nodes",   "nodekeys",
+    "policies", "scan_stats", "scan_clients", "probes", "parents", "packed",
 };
 
 const char *st_db_name(int db)
@@ -455,9 +456,8 @@ int chain_lot_get(chain_rd *rd, chain_lot *out, const char *gtin, const char *lo
 
 /* Walks keys of dbi that start with prefix[plen], strictly after `after`
  * (a full key, or NULL), calling fn with the key suffix; stops after max (0: all). */
-typedef int (*walk_fn)(void *ctx, const uint8_t *key, size_t klen);
-static int walk_prefix(MDB_txn *t, MDB_dbi dbi, const uint8_t *prefix, size_t plen,
-                       const uint8_t *after, size_t alen, uint32_t max, walk_fn fn, void *ctx)
+int st_walk_prefix(MDB_txn *t, MDB_dbi dbi, const uint8_t *prefix, size_t plen,
+                   const uint8_t *after, size_t alen, uint32_t max, st_walk_fn fn, void *ctx)
 {
     MDB_cursor *cur;
     int mrc = mdb_cursor_open(t, dbi, &cur);
@@ -480,6 +480,24 @@ static int walk_prefix(MDB_txn *t, MDB_dbi dbi, const uint8_t *prefix, size_t pl
     }
     if (mrc != 0 && mrc != MDB_NOTFOUND)
         rc = map_mrc(mrc);
+    mdb_cursor_close(cur);
+    return rc;
+}
+
+int st_del_prefix(MDB_txn *t, MDB_dbi dbi, const uint8_t *prefix, size_t plen)
+{
+    MDB_cursor *cur;
+    int mrc = mdb_cursor_open(t, dbi, &cur);
+    if (mrc)
+        return map_mrc(mrc);
+    MDB_val k = {plen, (void *)prefix}, v;
+    mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (mrc == 0 && k.mv_size >= plen && memcmp(k.mv_data, prefix, plen) == 0) {
+        if ((mrc = mdb_cursor_del(cur, 0)))
+            break;
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+    }
+    int rc = mrc == 0 || mrc == MDB_NOTFOUND || mrc == EINVAL ? CHAIN_OK : map_mrc(mrc);
     mdb_cursor_close(cur);
     return rc;
 }
@@ -511,8 +529,8 @@ int chain_lot_units(chain_rd *rd, const char *gtin, const char *lot, const char 
     st_pad(from + ST_LOT_KEY, GS1_SERIAL_MAX, after != NULL ? after : "");
     unit_walk w = {fn, ctx, 0, ST_LOT_KEY};
     bool has_after = after != NULL && after[0] != '\0';
-    return walk_prefix(rd->txn, rd->c->dbi[DB_LOT_UNITS], prefix, sizeof prefix,
-                       has_after ? from : NULL, sizeof from, max, unit_walk_cb, &w);
+    return st_walk_prefix(rd->txn, rd->c->dbi[DB_LOT_UNITS], prefix, sizeof prefix,
+                          has_after ? from : NULL, sizeof from, max, unit_walk_cb, &w);
 }
 
 int chain_owner_units(chain_rd *rd, const uint8_t key[CHAIN_KEY_LEN], const gs1_sgtin *after,
@@ -523,8 +541,8 @@ int chain_owner_units(chain_rd *rd, const uint8_t key[CHAIN_KEY_LEN], const gs1_
     if (after != NULL)
         st_key_unit(from + CHAIN_KEY_LEN, after->gtin, after->serial);
     unit_walk w = {fn, ctx, CHAIN_KEY_LEN, CHAIN_KEY_LEN + GS1_GTIN_LEN};
-    return walk_prefix(rd->txn, rd->c->dbi[DB_OWNERS], key, CHAIN_KEY_LEN,
-                       after != NULL ? from : NULL, sizeof from, max, unit_walk_cb, &w);
+    return st_walk_prefix(rd->txn, rd->c->dbi[DB_OWNERS], key, CHAIN_KEY_LEN,
+                          after != NULL ? from : NULL, sizeof from, max, unit_walk_cb, &w);
 }
 
 int chain_tx_get(chain_rd *rd, chain_receipt *rc_out, const uint8_t **raw, size_t *raw_len,
@@ -691,4 +709,58 @@ void chain_set_verified(chain *c, chain_verified_fn known, void *ctx)
 {
     c->verified = known;
     c->verified_ctx = ctx;
+}
+
+/* ---- aggregation reads ---- */
+
+int chain_parent_get(chain_rd *rd, chain_parent *out, const char *sscc)
+{
+    if (!gs1_sscc_valid(sscc, strnlen(sscc, GS1_SSCC_LEN + 1)))
+        return CHAIN_ERR_NOT_FOUND;
+    return st_parent_get(rd->c, rd->txn, out, sscc);
+}
+
+typedef struct child_walk {
+    chain_child_fn fn;
+    void *ctx;
+} child_walk;
+
+static int child_unit_cb(void *ctx, const uint8_t *key, size_t klen)
+{
+    child_walk *w = ctx;
+    if (klen != ST_PACKED_UNIT_KEY)
+        return 0;
+    gs1_sgtin id;
+    st_key_unit_split(&id, key + GS1_SSCC_LEN + 1);
+    return w->fn(w->ctx, &id, NULL);
+}
+
+static int child_parent_cb(void *ctx, const uint8_t *key, size_t klen)
+{
+    child_walk *w = ctx;
+    if (klen != ST_PACKED_PARENT_KEY)
+        return 0;
+    char sscc[GS1_SSCC_LEN + 1];
+    memcpy(sscc, key + GS1_SSCC_LEN + 1, GS1_SSCC_LEN);
+    sscc[GS1_SSCC_LEN] = '\0';
+    return w->fn(w->ctx, NULL, sscc);
+}
+
+int chain_parent_children(chain_rd *rd, const char *sscc, chain_child_fn fn, void *ctx)
+{
+    chain_parent p;
+    int rc = chain_parent_get(rd, &p, sscc);
+    if (rc)
+        return rc;
+    uint8_t prefix[GS1_SSCC_LEN + 1];
+    memcpy(prefix, sscc, GS1_SSCC_LEN);
+    child_walk w = {fn, ctx};
+    prefix[GS1_SSCC_LEN] = 'u';
+    rc = st_walk_prefix(rd->txn, rd->c->dbi[DB_PACKED], prefix, sizeof prefix, NULL, 0, 0,
+                        child_unit_cb, &w);
+    if (rc)
+        return rc;
+    prefix[GS1_SSCC_LEN] = 'p';
+    return st_walk_prefix(rd->txn, rd->c->dbi[DB_PACKED], prefix, sizeof prefix, NULL, 0, 0,
+                          child_parent_cb, &w);
 }

@@ -40,17 +40,22 @@ enum st_db {
     DB_SCANSTATS,   /* unit key → chain_scan_stats record */
     DB_SCANCLIENTS, /* unit key || client hash (16) → empty */
     DB_PROBES,      /* gtin || be32 day → CBOR uint: probes of unknown serials */
+    DB_PARENTS,     /* sscc (18 digits) → parent record (chain_parent) */
+    DB_PACKED,      /* sscc || 'p' || child sscc → empty: a parent inside it;
+                       sscc || 'u' || unit key → empty: a unit inside it */
     DB__COUNT
 };
 
 /* Fixed key sizes: a unit is gtin (14) + serial NUL-padded to 20, so keys of
  * one gtin sort by serial and prefixes never collide. */
-#define ST_UNIT_KEY   (GS1_GTIN_LEN + GS1_SERIAL_MAX) /* 34 */
-#define ST_LOT_KEY    (GS1_GTIN_LEN + GS1_LOT_MAX)    /* 34 */
-#define ST_EVENT_KEY  (ST_UNIT_KEY + 4)               /* 38 */
-#define ST_LOTU_KEY   (ST_LOT_KEY + GS1_SERIAL_MAX)   /* 54 */
-#define ST_OWNER_KEY  (CHAIN_KEY_LEN + ST_UNIT_KEY)   /* 66 */
-#define ST_CLIENT_KEY (ST_UNIT_KEY + 16)              /* 50 */
+#define ST_UNIT_KEY          (GS1_GTIN_LEN + GS1_SERIAL_MAX)   /* 34 */
+#define ST_LOT_KEY           (GS1_GTIN_LEN + GS1_LOT_MAX)      /* 34 */
+#define ST_EVENT_KEY         (ST_UNIT_KEY + 4)                 /* 38 */
+#define ST_LOTU_KEY          (ST_LOT_KEY + GS1_SERIAL_MAX)     /* 54 */
+#define ST_OWNER_KEY         (CHAIN_KEY_LEN + ST_UNIT_KEY)     /* 66 */
+#define ST_CLIENT_KEY        (ST_UNIT_KEY + 16)                /* 50 */
+#define ST_PACKED_UNIT_KEY   (GS1_SSCC_LEN + 1 + ST_UNIT_KEY)  /* 53 */
+#define ST_PACKED_PARENT_KEY (GS1_SSCC_LEN + 1 + GS1_SSCC_LEN) /* 37 */
 _Static_assert(ST_UNIT_KEY == 34 && ST_EVENT_KEY == 38 && ST_OWNER_KEY == 66, "on-disk key layout");
 
 struct chain {
@@ -117,6 +122,16 @@ int st_put(MDB_txn *t, MDB_dbi dbi, const void *k, size_t kl, const void *v, siz
            unsigned flags) CHAIN_WUR;
 int st_del(MDB_txn *t, MDB_dbi dbi, const void *k, size_t kl) CHAIN_WUR; /* NOT_FOUND ok */
 
+/* Walks keys of dbi that start with prefix[plen], strictly after `after` (a
+ * full key, or NULL), calling fn with each whole key; stops after max (0:
+ * all) or when fn returns nonzero. CHAIN_OK or a storage error. */
+typedef int (*st_walk_fn)(void *ctx, const uint8_t *key, size_t klen);
+int st_walk_prefix(MDB_txn *t, MDB_dbi dbi, const uint8_t *prefix, size_t plen,
+                   const uint8_t *after, size_t alen, uint32_t max, st_walk_fn fn,
+                   void *ctx) CHAIN_WUR;
+/* Deletes every key of dbi that starts with prefix[plen]. */
+int st_del_prefix(MDB_txn *t, MDB_dbi dbi, const uint8_t *prefix, size_t plen) CHAIN_WUR;
+
 /* ---- records ---- */
 int st_head_get(chain *c, MDB_txn *t, st_head *h) CHAIN_WUR;
 int st_head_put(chain *c, MDB_txn *t, const st_head *h) CHAIN_WUR;
@@ -145,6 +160,10 @@ int st_node_put(chain *c, MDB_txn *t, const st_node *n) CHAIN_WUR;
 int st_event_get(chain *c, MDB_txn *t, chain_event *out, const char *gtin, const char *serial,
                  uint32_t seq) CHAIN_WUR;
 int st_event_put(chain *c, MDB_txn *t, const gs1_sgtin *id, const chain_event *ev) CHAIN_WUR;
+
+/* Parent records (DB_PARENTS); NOT_FOUND for an SSCC never packed. */
+int st_parent_get(chain *c, MDB_txn *t, chain_parent *out, const char *sscc) CHAIN_WUR;
+int st_parent_put(chain *c, MDB_txn *t, const chain_parent *p) CHAIN_WUR;
 
 int st_lot_get(chain *c, MDB_txn *t, chain_lot *out, const char *gtin, const char *lot) CHAIN_WUR;
 int st_lot_put(chain *c, MDB_txn *t, const chain_lot *l) CHAIN_WUR;
@@ -234,6 +253,17 @@ int rule_policy_set(st_actx *a);
 int rule_resolver_set(st_actx *a);
 int rule_rp_set(st_actx *a);
 int rule_scans(st_actx *a);
+int rule_pack(st_actx *a);
+int rule_unpack(st_actx *a);
+
+/* tx_pack.c, for pickup and deliver of a parent: checks the parent named by
+ * a->tx->sscc (known, not empty, not packed itself), then calls fn for every
+ * unit inside it at any depth, and sets every parent inside it (itself
+ * included) to holder. CHAIN_OK, or the first refusal (fn's or the parent's). */
+typedef int (*st_unit_move_fn)(st_actx *a, const gs1_sgtin *id, void *ctx);
+int st_parent_move(st_actx *a, const char *holder, st_unit_move_fn fn, void *ctx) CHAIN_WUR;
+/* The refusal of a step on a packed unit (CHAIN_ERR_PACKED, naming its parent). */
+int st_refuse_packed(st_actx *a, const st_unit *u);
 
 /* Local failures that abort the whole block rather than refuse one tx. */
 static inline bool st_fatal(int rc)

@@ -90,6 +90,19 @@ static void rr_init(rr *x, const MDB_val *v, size_t nkeys)
         x->rc = CHAIN_ERR_MALFORMED;
 }
 
+/* A record with optional trailing-in-order keys: nmin..nmax entries; the
+ * count read is returned (0 on error, with x->rc set). */
+static size_t rr_init_opt(rr *x, const MDB_val *v, size_t nmin, size_t nmax)
+{
+    cbu_rd_init(&x->r, v->mv_data, v->mv_size, NULL, 0);
+    x->k = (cbu_keys)CBU_KEYS_INIT;
+    size_t n = 0;
+    x->rc = cbu_get_map(&x->r, &n, 64, "record");
+    if (x->rc == CHAIN_OK && (n < nmin || n > nmax))
+        x->rc = CHAIN_ERR_MALFORMED;
+    return x->rc == CHAIN_OK ? n : 0;
+}
+
 static bool rr_key(rr *x, const char *name)
 {
     if (x->rc)
@@ -238,7 +251,9 @@ int st_unit_get(chain *c, MDB_txn *t, st_unit *out, const char *gtin, const char
     uint64_t state = 0, flags = 0;
     bool has_claim = false;
     rr x;
-    rr_init(&x, &v, 19);
+    /* 20 keys when packed: "parent" is written only then, so a loose unit's
+       record is the same bytes it was before aggregation existed. */
+    bool packed = rr_init_opt(&x, &v, 19, 20) == 20;
     rr_text(&x, "lot", u->lot, sizeof u->lot);
     rr_bytes(&x, "lsig", u->label_sig, CHAIN_SIG_LEN);
     rr_uint(&x, "oexp", &u->offer_expires);
@@ -256,10 +271,14 @@ int st_unit_get(chain *c, MDB_txn *t, st_unit *out, const char *gtin, const char
     rr_text(&x, "holder", u->holder, sizeof u->holder);
     rr_uint(&x, "minted", &u->minted_at);
     rr_u32(&x, "months", &u->warranty_months);
+    if (packed)
+        rr_text(&x, "parent", u->parent, sizeof u->parent);
     rr_text(&x, "seller", s.seller, sizeof s.seller);
     rr_bool(&x, "wactive", &u->warranty_active);
     if ((rc = rr_done(&x)))
         return rc;
+    if (packed && !gs1_sscc_valid(u->parent, strlen(u->parent)))
+        return CHAIN_ERR_STORAGE;
     u->state = (int)state;
     u->flags = (unsigned)flags;
     u->claim_pending = has_claim;
@@ -271,7 +290,8 @@ int st_unit_put(chain *c, MDB_txn *t, const st_unit *s, unsigned flags)
 {
     const chain_unit *u = &s->u;
     ww x;
-    ww_init(&x, 19);
+    bool packed = u->parent[0] != '\0';
+    ww_init(&x, packed ? 20 : 19);
     ww_text(&x, "lot", u->lot);
     ww_bytes(&x, "lsig", u->label_sig, CHAIN_SIG_LEN);
     ww_uint(&x, "oexp", u->offer_expires);
@@ -289,6 +309,8 @@ int st_unit_put(chain *c, MDB_txn *t, const st_unit *s, unsigned flags)
     ww_text(&x, "holder", u->holder);
     ww_uint(&x, "minted", u->minted_at);
     ww_uint(&x, "months", u->warranty_months);
+    if (packed)
+        ww_text(&x, "parent", u->parent);
     ww_text(&x, "seller", s->seller);
     ww_bool(&x, "wactive", u->warranty_active);
     uint8_t k[ST_UNIT_KEY];
@@ -430,13 +452,15 @@ static int event_decode(chain_event *out, const MDB_val *v)
     chain_event e;
     memset(&e, 0, sizeof e);
     rr x;
-    rr_init(&x, v, 16);
+    bool has_sscc = rr_init_opt(&x, v, 16, 17) == 17; /* "sscc" only when set */
     rr_text(&x, "to", e.to, sizeof e.to);
     rr_bytes(&x, "tx", e.tx, CHAIN_HASH_LEN);
     rr_bytes_opt(&x, "key", e.key, CHAIN_KEY_LEN, &e.has_key);
     rr_u32(&x, "seq", &e.seq);
     rr_text(&x, "note", e.note, sizeof e.note);
     rr_int(&x, "role", &e.actor_role);
+    if (has_sscc)
+        rr_text(&x, "sscc", e.sscc, sizeof e.sscc);
     rr_uint(&x, "time", &e.time);
     rr_int(&x, "type", &e.type);
     rr_bytes(&x, "actor", e.actor, CHAIN_KEY_LEN);
@@ -472,13 +496,16 @@ int st_event_get(chain *c, MDB_txn *t, chain_event *out, const char *gtin, const
 int st_event_put(chain *c, MDB_txn *t, const gs1_sgtin *id, const chain_event *e)
 {
     ww x;
-    ww_init(&x, 16);
+    bool has_sscc = e->sscc[0] != '\0';
+    ww_init(&x, has_sscc ? 17 : 16);
     ww_text(&x, "to", e->to);
     ww_bytes(&x, "tx", e->tx, CHAIN_HASH_LEN);
     ww_bytes(&x, "key", e->key, e->has_key ? CHAIN_KEY_LEN : 0);
     ww_uint(&x, "seq", e->seq);
     ww_text(&x, "note", e->note);
     ww_uint(&x, "role", (uint64_t)e->actor_role);
+    if (has_sscc)
+        ww_text(&x, "sscc", e->sscc);
     ww_uint(&x, "time", e->time);
     ww_uint(&x, "type", (uint64_t)e->type);
     ww_bytes(&x, "actor", e->actor, CHAIN_KEY_LEN);
@@ -746,6 +773,51 @@ int st_owner_del(chain *c, MDB_txn *t, const uint8_t key[CHAIN_KEY_LEN], const g
     memcpy(k, key, CHAIN_KEY_LEN);
     st_key_unit(k + CHAIN_KEY_LEN, id->gtin, id->serial);
     return st_del(t, c->dbi[DB_OWNERS], k, sizeof k);
+}
+
+/* ---- parent (aggregation) records ---- */
+
+int st_parent_get(chain *c, MDB_txn *t, chain_parent *out, const char *sscc)
+{
+    MDB_val v;
+    int rc = st_get(t, c->dbi[DB_PARENTS], sscc, GS1_SSCC_LEN, &v);
+    if (rc)
+        return rc;
+    chain_parent p;
+    memset(&p, 0, sizeof p);
+    memcpy(p.sscc, sscc, GS1_SSCC_LEN);
+    rr x;
+    rr_init(&x, &v, 9);
+    rr_bytes(&x, "tx", p.tx, CHAIN_HASH_LEN);
+    rr_uint(&x, "time", &p.time);
+    rr_u32(&x, "depth", &p.depth);
+    rr_u32(&x, "total", &p.total);
+    rr_u32(&x, "units", &p.nunits);
+    rr_uint(&x, "height", &p.height);
+    rr_text(&x, "holder", p.holder, sizeof p.holder);
+    rr_text(&x, "parent", p.parent, sizeof p.parent);
+    rr_u32(&x, "parents", &p.nparents);
+    if ((rc = rr_done(&x)))
+        return rc;
+    *out = p;
+    return CHAIN_OK;
+}
+
+int st_parent_put(chain *c, MDB_txn *t, const chain_parent *p)
+{
+    assert(gs1_sscc_valid(p->sscc, strlen(p->sscc)));
+    ww x;
+    ww_init(&x, 9);
+    ww_bytes(&x, "tx", p->tx, CHAIN_HASH_LEN);
+    ww_uint(&x, "time", p->time);
+    ww_uint(&x, "depth", p->depth);
+    ww_uint(&x, "total", p->total);
+    ww_uint(&x, "units", p->nunits);
+    ww_uint(&x, "height", p->height);
+    ww_text(&x, "holder", p->holder);
+    ww_text(&x, "parent", p->parent);
+    ww_uint(&x, "parents", p->nparents);
+    return ww_put(&x, t, c->dbi[DB_PARENTS], p->sscc, GS1_SSCC_LEN, 0);
 }
 
 /* The relying party rp.set put in force: {"id", "uv", "origins": [...]}

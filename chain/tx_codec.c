@@ -268,6 +268,7 @@ void chain_tx_free(chain_tx *tx)
     free(tx->label_sigs);
     free(tx->units);
     free(tx->scans);
+    free(tx->children);
     free(tx->auth);
     memset(tx, 0, sizeof *tx);
 }

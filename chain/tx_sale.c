@@ -55,6 +55,8 @@ int rule_sell(st_actx *a)
     int rc = st_rule_unit(a, &u, &tx->units[0]);
     if (rc)
         return rc;
+    if (u.u.parent[0] != '\0')
+        return st_refuse_packed(a, &u);
     if (u.u.flags & SALE_BLOCKING)
         return st_refuse(a, CHAIN_ERR_FLAGGED, "unit %s: %s", st_unit_str(b, &u.u.id),
                          flag_names(f, sizeof f, u.u.flags));
@@ -107,6 +109,8 @@ int rule_claim(st_actx *a)
     int rc = st_rule_unit(a, &u, &tx->units[0]);
     if (rc)
         return rc;
+    if (u.u.parent[0] != '\0')
+        return st_refuse_packed(a, &u);
     if (u.u.flags & CHAIN_FLAG_DESTROYED)
         return st_refuse(a, CHAIN_ERR_FLAGGED, "unit %s: destroyed", st_unit_str(b, &u.u.id));
     const bool offer = u.u.state == CHAIN_UNIT_OWNED;
@@ -147,6 +151,8 @@ static int owned_by_signer(st_actx *a, st_unit *u)
     int rc = st_rule_unit(a, u, &a->tx->units[0]);
     if (rc)
         return rc;
+    if (u->u.parent[0] != '\0')
+        return st_refuse_packed(a, u);
     if (u->u.state != CHAIN_UNIT_OWNED)
         return st_refuse(a, CHAIN_ERR_BAD_STATE, "unit %s: %s, needs owned",
                          st_unit_str(b, &u->u.id), chain_unit_state_name(u->u.state));
@@ -206,6 +212,8 @@ int rule_transfer(st_actx *a)
     int rc = st_rule_unit(a, &u, &tx->units[0]);
     if (rc)
         return rc;
+    if (u.u.parent[0] != '\0')
+        return st_refuse_packed(a, &u);
     if (u.u.state != CHAIN_UNIT_OWNED)
         return st_refuse(a, CHAIN_ERR_BAD_STATE, "unit %s: %s, needs owned",
                          st_unit_str(b, &u.u.id), chain_unit_state_name(u.u.state));

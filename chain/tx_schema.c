@@ -45,13 +45,28 @@ static const txf f_mint[] = {
     FIELD("label_sigs", TXF_LABEL_SIGS, REQ),
     NUM("warranty_months", TXF_U32, warranty_months, 0),
 };
+/* pickup and deliver name units, a parent (sscc), or both: tx_body_check
+ * wants at least one. */
 static const txf f_pickup[] = {
-    FIELD("units", TXF_UNITS, REQ),
+    TEXT("sscc", TXF_SSCC, sscc, 0),
+    FIELD("units", TXF_UNITS, 0),
     TEXT("region", TXF_REGION, region, 0),
 };
 static const txf f_deliver[] = {
     TEXT("to", TXF_ID, to, REQ),
-    FIELD("units", TXF_UNITS, REQ),
+    TEXT("sscc", TXF_SSCC, sscc, 0),
+    FIELD("units", TXF_UNITS, 0),
+    TEXT("region", TXF_REGION, region, 0),
+};
+/* pack: units and/or parents (nesting) into sscc; at least one child. */
+static const txf f_pack[] = {
+    TEXT("sscc", TXF_SSCC, sscc, REQ),
+    FIELD("units", TXF_UNITS, 0),
+    TEXT("region", TXF_REGION, region, 0),
+    FIELD("parents", TXF_SSCCS, 0),
+};
+static const txf f_unpack[] = {
+    TEXT("sscc", TXF_SSCC, sscc, REQ),
     TEXT("region", TXF_REGION, region, 0),
 };
 static const txf f_sell[] = {
@@ -173,6 +188,8 @@ static const tx_schema schemas[CHAIN_TX__COUNT] = {
     [CHAIN_TX_TRANSFER_OFFER] = SCHEMA(f_transfer_offer),
     [CHAIN_TX_TRANSFER_CANCEL] = SCHEMA(f_unit_only),
     [CHAIN_TX_RESOLVER_SET] = SCHEMA(f_resolver_set),
+    [CHAIN_TX_PACK] = SCHEMA(f_pack),
+    [CHAIN_TX_UNPACK] = SCHEMA(f_unpack),
     [CHAIN_TX_RP_SET] = SCHEMA(f_rp_set),
 };
 
@@ -217,6 +234,8 @@ static const txf_shape shapes[] = {
     [TXF_RESOLVER]   = {.value = TXV_TEXT},
     [TXF_RP_ID]      = {.value = TXV_TEXT},
     [TXF_ORIGINS]    = {.value = TXV_TEXT, .array = true, .nonempty = true, .max = CHAIN_ORIGINS_MAX, .size = CHAIN_ORIGIN_MAX + 1},
+    [TXF_SSCC]       = {.value = TXV_TEXT},
+    [TXF_SSCCS]      = {.value = TXV_TEXT, .array = true, .nonempty = true, .max = CHAIN_UNITS_MAX, .size = GS1_SSCC_LEN + 1},
 };
 /* clang-format on */
 _Static_assert(sizeof(((chain_tx *)0)->markets[0]) == 3, "markets entries are alpha-2 + NUL");
@@ -232,7 +251,7 @@ const txf_shape *txf_shape_of(const txf *f)
         assert(f->cap == CHAIN_KEY_LEN || f->cap == CHAIN_SIG_LEN);
         return f->cap == CHAIN_SIG_LEN ? &b64 : &b32;
     }
-    assert(f->kind >= TXF_GTIN && f->kind <= TXF_ORIGINS);
+    assert(f->kind >= TXF_GTIN && f->kind <= TXF_SSCCS);
     return &shapes[f->kind];
 }
 
@@ -251,6 +270,8 @@ size_t txf_count(const chain_tx *tx, const txf *f)
         return tx->nunits;
     case TXF_SCANS:
         return tx->nscans;
+    case TXF_SSCCS:
+        return tx->nchildren;
     default:
         return 1;
     }
@@ -291,6 +312,11 @@ int txf_make(chain_tx *tx, const txf *f, size_t n)
         if ((tx->scans = calloc(n, sizeof *tx->scans)) == NULL)
             return CHAIN_ERR_NOMEM;
         tx->nscans = n;
+        return CHAIN_OK;
+    case TXF_SSCCS:
+        if ((tx->children = calloc(n, sizeof *tx->children)) == NULL)
+            return CHAIN_ERR_NOMEM;
+        tx->nchildren = n;
         return CHAIN_OK;
     case TXF_KEY:
         tx->has_key = true;
@@ -356,6 +382,8 @@ const char *txf_get_text(const chain_tx *tx, const txf *f, size_t i)
         return tx->rp.origins[i];
     case TXF_SERIALS:
         return tx->serials[i];
+    case TXF_SSCCS:
+        return tx->children[i];
     default:
         assert(shapes[f->kind].value == TXV_TEXT && !shapes[f->kind].array);
         return (const char *)tx + f->off;
@@ -379,6 +407,9 @@ int txf_set_text(chain_tx *tx, const txf *f, size_t i, const char *s, size_t n)
     case TXF_SERIALS:
         if ((out = tx->serials[i] = malloc(n + 1)) == NULL)
             return CHAIN_ERR_NOMEM;
+        break;
+    case TXF_SSCCS:
+        out = tx->children[i];
         break;
     default:
         assert(shapes[f->kind].value == TXV_TEXT && !shapes[f->kind].array);
@@ -609,6 +640,7 @@ bool txf_present(const chain_tx *tx, const txf *f)
     case TXF_REGION:
     case TXF_ADDR:
     case TXF_RESOLVER:
+    case TXF_SSCC:
     case TXF_RP_ID:
         return text_at(tx, f)[0] != '\0';
     case TXF_BYTES:
@@ -651,6 +683,8 @@ bool txf_present(const chain_tx *tx, const txf *f)
         return tx->role != 0;
     case TXF_SCANS:
         return tx->nscans > 0;
+    case TXF_SSCCS:
+        return tx->nchildren > 0;
     }
     return false;
 }
@@ -696,6 +730,11 @@ static int check_text(const chain_tx *tx, const txf *f, char *errmsg, size_t ele
                         "trailing '/', query or fragment",
                         f->key, CHAIN_RESOLVER_MAX);
         break;
+    case TXF_SSCC:
+        if (!gs1_sscc_valid(s, n))
+            return fail(errmsg, elen, CHAIN_ERR_BAD_SSCC,
+                        "body.%s: not an SSCC (18 digits, valid check digit)", f->key);
+        break;
     case TXF_RP_ID:
         if (!chain_rp_id_valid(s, n))
             return fail(errmsg, elen, CHAIN_ERR_INVALID,
@@ -739,6 +778,19 @@ int txf_check(const chain_tx *tx, const txf *f, char *errmsg, size_t elen)
     case TXF_REGION:
     case TXF_ADDR:
     case TXF_RESOLVER:
+    case TXF_SSCC:
+        return check_text(tx, f, errmsg, elen);
+    case TXF_SSCCS:
+        if (tx->nchildren > CHAIN_UNITS_MAX)
+            return fail(errmsg, elen, CHAIN_ERR_TOO_LARGE, "body.%s: more than %d", f->key,
+                        CHAIN_UNITS_MAX);
+        if (tx->children == NULL)
+            return fail(errmsg, elen, CHAIN_ERR_MALFORMED, "body.%s: missing", f->key);
+        for (size_t i = 0; i < tx->nchildren; i++)
+            if (!gs1_sscc_valid(tx->children[i], strnlen(tx->children[i], GS1_SSCC_LEN + 1)))
+                return fail(errmsg, elen, CHAIN_ERR_BAD_SSCC,
+                            "body.%s[%zu]: not an SSCC (18 digits, valid check digit)", f->key, i);
+        return CHAIN_OK;
     case TXF_RP_ID:
         return check_text(tx, f, errmsg, elen);
     case TXF_ORIGINS:
@@ -896,6 +948,19 @@ int tx_body_check(const chain_tx *tx, char *errmsg, size_t elen)
             return rc;
     }
     switch (tx->type) {
+    case CHAIN_TX_PICKUP:
+    case CHAIN_TX_DELIVER:
+        if (tx->nunits == 0 && tx->sscc[0] == '\0')
+            return fail(errmsg, elen, CHAIN_ERR_MALFORMED, "body.units: missing (or body.sscc)");
+        break;
+    case CHAIN_TX_PACK:
+        if (tx->nunits == 0 && tx->nchildren == 0)
+            return fail(errmsg, elen, CHAIN_ERR_MALFORMED,
+                        "body.units: missing (or body.parents): nothing to pack");
+        if (tx->nunits + tx->nchildren > CHAIN_PACK_UNITS_MAX)
+            return fail(errmsg, elen, CHAIN_ERR_TOO_LARGE,
+                        "body: more than %d units and parents to pack", CHAIN_PACK_UNITS_MAX);
+        break;
     case CHAIN_TX_SELL:
         if (tx->has_key == chain_key_nonzero(tx->claim_key))
             return fail(errmsg, elen, CHAIN_ERR_MALFORMED,

@@ -62,7 +62,10 @@ enum txf_kind {
     TXF_RESOLVER,   /* char[CHAIN_RESOLVER_MAX + 1] at off: chain_resolver_valid */
     TXF_RP_ID,      /* char[CHAIN_RP_ID_MAX + 1] at off: chain_rp_id_valid */
     TXF_ORIGINS,    /* rp.origins/rp.norigins: array of 1..CHAIN_ORIGINS_MAX distinct origins
-                       (chain_origin_valid) (last kind: txf_shape_of asserts the range) */
+                       (chain_origin_valid) */
+    TXF_SSCC,       /* char[GS1_SSCC_LEN + 1] at off: an SSCC (gs1_sscc_valid) */
+    TXF_SSCCS,      /* children/nchildren: array of SSCC text (last kind: txf_shape_of
+                       asserts the range) */
 };
 
 #define TXF_REQUIRED 1u

@@ -81,6 +81,11 @@ int cli_split_list(char (*out)[CHAIN_REGION_MAX + 1], size_t max, const char *s)
 /* Parses a unit named as GTIN/SERIAL, a Digital Link URL, or an element string.
  * GTIN-8/12/13 are padded to GTIN-14. Returns 0, or -1 with errmsg. */
 int cli_unit_parse(gs1_link *out, const char *s, char *errmsg, size_t errmsg_len) CLI_WUR;
+/* Parses an SSCC named as 18 digits, an element string "(00)" + 18 digits,
+ * or a Digital Link URL ending in /00/{18 digits} (a query may follow), and
+ * checks its check digit. Returns 0 with out set, or -1 with errmsg. */
+int cli_sscc_parse(char out[GS1_SSCC_LEN + 1], const char *s, char *errmsg,
+                   size_t errmsg_len) CLI_WUR;
 /* Reads a file of units, one a line (blank lines and '#' comments skipped),
  * appending to *units (realloc'd). Returns 0 or -1 naming file:line. */
 int cli_units_read_file(gs1_sgtin **units, size_t *n, const char *path, char *errmsg,
@@ -252,6 +257,8 @@ const char *cli_resolver_local(const char *url);
  * (cli_resolver_local). */
 const char *cli_resolver_pick(char *buf, size_t buf_len, const char *given,
                               const char *network_resolver, const char *node, const char *cmd);
+/* provena label --sscc S: an SSCC's Digital Link label (cli_label.c). */
+int cli_cmd_label(int argc, char **argv);
 int cli_cmd_epcis(int argc, char **argv);     /* cli_epcis.c: epcis export */
 int cli_cmd_dashboard(int argc, char **argv); /* cli_dashboard.c: dashboard login */
 

@@ -45,6 +45,14 @@ static void event_line(json_t *ev)
     printf("  %3lld  %s  %-18s by %-16s (%s)",
            (long long)json_integer_value(json_object_get(ev, "seq")), when, jstr(ev, "type"), who,
            !role[0] || !strcmp(role, "none") ? "customer" : role);
+    if (jstr(ev, "sscc")[0]) {
+        const char *t = jstr(ev, "type");
+        printf(" %s %s",
+               !strcmp(t, "pack")     ? "into"
+               : !strcmp(t, "unpack") ? "from"
+                                      : "inside",
+               jstr(ev, "sscc"));
+    }
     if (jstr(ev, "to")[0])
         printf(" to %s", jstr(ev, "to"));
     if (jstr(ev, "region")[0])

@@ -1,7 +1,7 @@
 /*
  * cli_lifecycle.c — the verbs that move a unit through its life or change the
- * network: pickup, deliver, sell, claim, transfer, warranty, flag, unflag,
- * participant, node, policy.
+ * network: pickup, deliver, pack, unpack, sell, claim, transfer, warranty,
+ * flag, unflag, participant, node, policy.
  *
  * Each verb parses its options (plus the shared --node/--key/--genesis/--json),
  * builds one chain_tx, and hands it to lc_send, which fills chain id and nonce
@@ -112,9 +112,10 @@ static int lc_unit(lc *c, const char *s, gs1_sgtin *out)
     return CLI_OK;
 }
 
-/* Positional units plus --file into one array. */
-static int lc_units(lc *c, const char **pos, size_t np, const char *file, gs1_sgtin **out,
-                    size_t *n)
+/* Positional units plus --file into one array; none is a usage error unless
+ * none_ok (a parent named instead). */
+static int lc_units_opt(lc *c, const char **pos, size_t np, const char *file, gs1_sgtin **out,
+                        size_t *n, bool none_ok)
 {
     gs1_sgtin *u = NULL;
     size_t cnt = 0;
@@ -136,12 +137,20 @@ static int lc_units(lc *c, const char **pos, size_t np, const char *file, gs1_sg
         free(u);
         return cli_usage_err(c->cmd, "--file: %s", e);
     }
-    if (cnt == 0) {
+    if (cnt == 0 && !none_ok) {
         free(u);
         return cli_usage_err(c->cmd, "no units given (arguments or --file)");
     }
     *out = u;
     *n = cnt;
+    return CLI_OK;
+}
+
+static int lc_sscc(lc *c, const char *opt, const char *s, char out[GS1_SSCC_LEN + 1])
+{
+    char e[160];
+    if (cli_sscc_parse(out, s, e, sizeof e) != 0)
+        return cli_usage_err(c->cmd, "--%s '%s': %s", opt, s, e);
     return CLI_OK;
 }
 
@@ -203,20 +212,27 @@ static int verb_units(const char *verb, int type, int argc, char **argv)
     char cmd[64];
     snprintf(cmd, sizeof cmd, "provena %s", verb);
     lc_init(&c, cmd);
-    const char *file = NULL, *region = NULL, *to = NULL, *reason = NULL, *note = NULL;
-    cli_opt opts[10] = {LC_OPTS(c), {"file", "F", "units, one a line ('-': stdin)", &file, NULL}};
+    const char *file = NULL, *region = NULL, *to = NULL, *reason = NULL, *note = NULL,
+               *sscc_s = NULL;
+    cli_opt opts[12] = {LC_OPTS(c), {"file", "F", "units, one a line ('-': stdin)", &file, NULL}};
     size_t no = LC_NOPTS + 1;
     const char *usage = "UNITS... | --file F [--region R]", *summary = "";
-    if (type == CHAIN_TX_PICKUP || type == CHAIN_TX_DELIVER)
+    const bool moves = type == CHAIN_TX_PICKUP || type == CHAIN_TX_DELIVER;
+    if (moves) {
         opts[no++] = (cli_opt){"region", "R", "where (ISO region code)", &region, NULL};
+        opts[no++] = (cli_opt){"sscc", "S", "a parent (pallet, case): every unit inside moves",
+                               &sscc_s, NULL};
+    }
     if (type == CHAIN_TX_PICKUP) {
+        usage = "UNITS... | --file F | --sscc S [--region R]";
         summary = "A carrier takes units into transit (any number; split into transactions of "
-                  "10000).";
+                  "10000), or a parent with everything inside it (--sscc, one transaction).";
     } else if (type == CHAIN_TX_DELIVER) {
         opts[no++] =
             (cli_opt){"to", "PARTICIPANT", "receiving participant (id or name)", &to, NULL};
-        usage = "--to PARTICIPANT UNITS... | --file F [--region R]";
-        summary = "A carrier hands units over to a participant (a seller, another carrier).";
+        usage = "--to PARTICIPANT UNITS... | --file F | --sscc S [--region R]";
+        summary = "A carrier hands units, or a parent with everything inside it (--sscc), over "
+                  "to a participant (a seller, another carrier).";
     } else {
         opts[no++] =
             (cli_opt){"reason", "R", "recalled, stolen, counterfeit or destroyed", &reason, NULL};
@@ -246,16 +262,157 @@ static int verb_units(const char *verb, int type, int argc, char **argv)
         if (note)
             snprintf(tx.note, sizeof tx.note, "%s", note);
     }
+    if (sscc_s && (rc = lc_sscc(&c, "sscc", sscc_s, tx.sscc)) != CLI_OK)
+        return rc;
     gs1_sgtin *units = NULL;
     size_t n = 0;
-    if ((rc = lc_units(&c, pos, np, file, &units, &n)) != CLI_OK)
+    if ((rc = lc_units_opt(&c, pos, np, file, &units, &n, sscc_s != NULL)) != CLI_OK)
         return rc;
+    if (sscc_s && n > 0) {
+        free(units);
+        return cli_usage_err(cmd, "--sscc: name a parent or units, not both");
+    }
     if ((rc = lc_open(&c)) == CLI_OK) {
         if (to)
             resolve_participant(&c, to, tx.to);
-        rc = lc_send_units(&c, &tx, units, n, verb);
+        rc = sscc_s ? lc_send(&c, &tx, verb) : lc_send_units(&c, &tx, units, n, verb);
     }
     free(units);
+    lc_close(&c);
+    return rc;
+}
+
+/* ---- aggregation: pack and unpack ---------------------------------------------------- */
+
+/* "S1,S2,..." into a new array of SSCCs (at most CHAIN_PACK_UNITS_MAX). */
+static int lc_ssccs(lc *c, const char *list, char (**out)[GS1_SSCC_LEN + 1], size_t *n)
+{
+    size_t cap = 1;
+    for (const char *p = list; *p; p++)
+        cap += *p == ',';
+    if (cap > CHAIN_PACK_UNITS_MAX)
+        return cli_usage_err(c->cmd, "--parents: more than %d", CHAIN_PACK_UNITS_MAX);
+    char(*v)[GS1_SSCC_LEN + 1] = calloc(cap, sizeof *v);
+    char *copy = strdup(list);
+    if (!v || !copy) {
+        free(v);
+        free(copy);
+        return cli_fail(c->cmd, "out of memory");
+    }
+    size_t k = 0;
+    int rc = CLI_OK;
+    char *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t && rc == CLI_OK; t = strtok_r(NULL, ",", &save))
+        rc = lc_sscc(c, "parents", t, v[k++]);
+    free(copy);
+    if (rc == CLI_OK && k == 0)
+        rc = cli_usage_err(c->cmd, "--parents: empty");
+    if (rc != CLI_OK) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = k;
+    return CLI_OK;
+}
+
+static int verb_pack(int argc, char **argv)
+{
+    lc c;
+    lc_init(&c, "provena pack");
+    const char *sscc_s = NULL, *file = NULL, *unit = NULL, *parents = NULL, *region = NULL;
+    const cli_opt opts[] = {
+        LC_OPTS(c),
+        {"sscc", "S", "the parent: an SSCC (18 digits) or its /00/ Digital Link", &sscc_s, NULL},
+        {"units", "FILE", "units to pack, one a line ('-': stdin)", &file, NULL},
+        {"unit", "U", "one unit to pack (or give units as arguments)", &unit, NULL},
+        {"parents", "S,S", "parents (cases) to pack into it", &parents, NULL},
+        {"region", "R", "where (ISO region code)", &region, NULL},
+    };
+    const cli_spec spec = {c.cmd,
+                           "--sscc S (UNITS... | --unit U | --units FILE | --parents S,S)",
+                           "Packs units and/or parents you hold into a parent (a pallet or "
+                           "case, SSCC). A packed unit moves only with its parent, and is "
+                           "neither sold nor packed elsewhere until unpacked. At most 10000 "
+                           "units inside one parent, 4 levels of nesting.",
+                           opts,
+                           sizeof opts / sizeof *opts,
+                           0,
+                           CLI_POS_MAX};
+    const char *pos[CLI_POS_MAX];
+    size_t np;
+    int rc = cli_parse(&spec, argc, argv, pos, &np, CLI_POS_MAX);
+    if (rc != CLI_OK)
+        return rc;
+    chain_tx tx = {.type = CHAIN_TX_PACK};
+    if (!sscc_s)
+        return cli_usage_err(c.cmd, "--sscc: required");
+    if ((rc = lc_sscc(&c, "sscc", sscc_s, tx.sscc)) != CLI_OK ||
+        (rc = lc_region(&c, region, &tx)) != CLI_OK)
+        return rc;
+    const char *all[CLI_POS_MAX + 1];
+    size_t na = 0;
+    for (size_t i = 0; i < np; i++)
+        all[na++] = pos[i];
+    if (unit)
+        all[na++] = unit;
+    gs1_sgtin *units = NULL;
+    size_t n = 0;
+    char(*kids)[GS1_SSCC_LEN + 1] = NULL;
+    size_t nk = 0;
+    if ((rc = lc_units_opt(&c, all, na, file, &units, &n, parents != NULL)) != CLI_OK)
+        return rc;
+    if (parents && (rc = lc_ssccs(&c, parents, &kids, &nk)) != CLI_OK) {
+        free(units);
+        return rc;
+    }
+    if (n + nk > CHAIN_PACK_UNITS_MAX) {
+        rc = cli_usage_err(c.cmd, "%zu units and parents: more than %d in one parent", n + nk,
+                           CHAIN_PACK_UNITS_MAX);
+    } else if ((rc = lc_open(&c)) == CLI_OK) {
+        tx.units = units;
+        tx.nunits = n;
+        tx.children = kids;
+        tx.nchildren = nk;
+        rc = lc_send(&c, &tx, "pack");
+    }
+    free(units);
+    free(kids);
+    lc_close(&c);
+    return rc;
+}
+
+static int verb_unpack(int argc, char **argv)
+{
+    lc c;
+    lc_init(&c, "provena unpack");
+    const char *sscc_s = NULL, *region = NULL;
+    const cli_opt opts[] = {
+        LC_OPTS(c),
+        {"sscc", "S", "the parent to empty (its custodian, at the top of its tree)", &sscc_s, NULL},
+        {"region", "R", "where (ISO region code)", &region, NULL},
+    };
+    const cli_spec spec = {c.cmd,
+                           "--sscc S",
+                           "Empties a parent: the units and parents directly inside it are "
+                           "loose again (cases stay packed until unpacked themselves).",
+                           opts,
+                           sizeof opts / sizeof *opts,
+                           0,
+                           0};
+    const char *pos[1];
+    size_t np;
+    int rc = cli_parse(&spec, argc, argv, pos, &np, 0);
+    if (rc != CLI_OK)
+        return rc;
+    chain_tx tx = {.type = CHAIN_TX_UNPACK};
+    if (!sscc_s)
+        return cli_usage_err(c.cmd, "--sscc: required");
+    if ((rc = lc_sscc(&c, "sscc", sscc_s, tx.sscc)) != CLI_OK ||
+        (rc = lc_region(&c, region, &tx)) != CLI_OK)
+        return rc;
+    if ((rc = lc_open(&c)) == CLI_OK)
+        rc = lc_send(&c, &tx, "unpack");
     lc_close(&c);
     return rc;
 }
@@ -938,10 +1095,20 @@ static const struct {
     const char *verb;
     int (*fn)(int, char **);
 } verbs[] = {
-    {"pickup", v_pickup},  {"deliver", v_deliver},      {"sell", verb_sell},
-    {"claim", verb_claim}, {"transfer", verb_transfer}, {"warranty", verb_warranty},
-    {"flag", v_flag},      {"unflag", v_unflag},        {"participant", verb_participant},
-    {"node", verb_node},   {"policy", verb_policy},     {"resolver", verb_resolver},
+    {"pickup", v_pickup},
+    {"deliver", v_deliver},
+    {"pack", verb_pack},
+    {"unpack", verb_unpack},
+    {"sell", verb_sell},
+    {"claim", verb_claim},
+    {"transfer", verb_transfer},
+    {"warranty", verb_warranty},
+    {"flag", v_flag},
+    {"unflag", v_unflag},
+    {"participant", verb_participant},
+    {"node", verb_node},
+    {"policy", verb_policy},
+    {"resolver", verb_resolver},
 };
 
 bool cli_is_lifecycle(const char *verb)

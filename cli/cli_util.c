@@ -184,6 +184,35 @@ int cli_split_list(char (*out)[CHAIN_REGION_MAX + 1], size_t max, const char *s)
 
 /* ---- units ---------------------------------------------------------------------------- */
 
+int cli_sscc_parse(char out[GS1_SSCC_LEN + 1], const char *s, char *errmsg, size_t errmsg_len)
+{
+    size_t n = strnlen(s, GS1_DL_MAX + 1);
+    const char *d = s;
+    if (n > GS1_DL_MAX) {
+        snprintf(errmsg, errmsg_len, "longer than %d characters", GS1_DL_MAX);
+        return -1;
+    }
+    if (n > 4 && memcmp(s, "(00)", 4) == 0) {
+        d = s + 4;
+    } else if (n > GS1_SSCC_LEN) {
+        const char *q = memchr(s, '?', n);
+        size_t end = q ? (size_t)(q - s) : n;
+        if (end >= GS1_SSCC_LEN + 4 && memcmp(s + end - GS1_SSCC_LEN - 4, "/00/", 4) == 0) {
+            d = s + end - GS1_SSCC_LEN;
+            n = GS1_SSCC_LEN + (size_t)(d - s);
+        }
+    }
+    size_t dn = n - (size_t)(d - s);
+    if (!gs1_sscc_valid(d, dn)) {
+        snprintf(errmsg, errmsg_len,
+                 "not an SSCC (18 digits with a valid check digit, (00)…, or a /00/ Digital Link)");
+        return -1;
+    }
+    memcpy(out, d, GS1_SSCC_LEN);
+    out[GS1_SSCC_LEN] = '\0';
+    return 0;
+}
+
 int cli_unit_parse(gs1_link *out, const char *s, char *errmsg, size_t errmsg_len)
 {
     gs1_link l;

@@ -28,8 +28,11 @@ static void usage(FILE *f)
             "  resolver set URL            the network's public label resolver\n"
             "  dashboard login --node URL --key FILE [--out FILE]\n"
             "carriers and sellers:\n"
-            "  pickup UNITS... | --file F\n"
-            "  deliver --to PARTICIPANT UNITS... | --file F\n"
+            "  pickup UNITS... | --file F | --sscc S\n"
+            "  deliver --to PARTICIPANT UNITS... | --file F | --sscc S\n"
+            "  pack --sscc S UNITS... | --unit U | --units FILE | --parents S,S\n"
+            "  unpack --sscc S\n"
+            "  label --sscc S [--out FILE.svg|FILE.png]\n"
             "  sell UNIT --buyer PUBHEX | --claim-code\n"
             "owners and service centres:\n"
             "  claim UNIT --code C\n"
@@ -83,6 +86,8 @@ int main(int argc, char **argv)
         rc = cli_cmd_chain(sub_argc, sub_argv);
     } else if (strcmp(cmd, "tx") == 0) {
         rc = cli_cmd_tx(sub_argc, sub_argv);
+    } else if (strcmp(cmd, "label") == 0) {
+        rc = cli_cmd_label(sub_argc, sub_argv);
     } else if (strcmp(cmd, "epcis") == 0) {
         rc = cli_cmd_epcis(sub_argc, sub_argv);
     } else if (strcmp(cmd, "dashboard") == 0) {

@@ -54,11 +54,15 @@ static const step steps[] = {
     {CHAIN_TX_WARRANTY_RESOLVE, "OBSERVE", EPCIS_NS "BizStep-warranty_resolve", NULL},
     {CHAIN_TX_FLAG, "OBSERVE", EPCIS_NS "BizStep-flag", NULL}, /* disposition: reason */
     {CHAIN_TX_UNFLAG, "OBSERVE", EPCIS_NS "BizStep-unflag", NULL},
+    /* AggregationEvents: parentID the SSCC, childEPCs the unit */
+    {CHAIN_TX_PACK, "ADD", "packing", NULL},
+    {CHAIN_TX_UNPACK, "DELETE", "unpacking", NULL},
 };
 
 /* CBV words the mapping uses: the hash rules expand exactly these to URIs. */
-static const char *const cbv_bizsteps[] = {"commissioning", "shipping", "receiving",
-                                           "retail_selling", "destroying"};
+static const char *const cbv_bizsteps[] = {"commissioning",  "shipping",   "receiving",
+                                           "retail_selling", "destroying", "packing",
+                                           "unpacking"};
 static const char *const cbv_dispositions[] = {"active",      "in_transit",        "in_progress",
                                                "retail_sold", "recalled",          "stolen",
                                                "destroyed",   "non_sellable_other"};
@@ -132,6 +136,12 @@ bool epcis_bizstep_norm(char out[64], const char *s, size_t n)
 
 /* ---- building an event ------------------------------------------------------------------ */
 
+int epcis_sscc_uri(char *out, size_t out_len, const char *sscc)
+{
+    int n = snprintf(out, out_len, "%s/00/%s", EPCIS_EPC_BASE, sscc);
+    return n < 0 || (size_t)n >= out_len ? -1 : n;
+}
+
 int epcis_epc(char *out, size_t out_len, const gs1_sgtin *id)
 {
     gs1_link l;
@@ -193,14 +203,17 @@ json_t *epcis_event(const chain_event *ev, const epcis_src *src)
     if (!e)
         return NULL;
     char buf[EPCIS_EPC_MAX + 64], t[32];
-    set_s(e, "type", "ObjectEvent");
+    const bool agg = ev->type == CHAIN_TX_PACK || ev->type == CHAIN_TX_UNPACK;
+    set_s(e, "type", agg ? "AggregationEvent" : "ObjectEvent");
     epcis_time(t, ev->time);
     set_s(e, "eventTime", t);
     set_s(e, "eventTimeZoneOffset", "+00:00");
+    if (agg && epcis_sscc_uri(buf, sizeof buf, ev->sscc) > 0)
+        set_s(e, "parentID", buf);
     json_t *epcs = json_array();
     if (epcis_epc(buf, sizeof buf, src->id) > 0)
         json_array_append_new(epcs, json_string(buf));
-    json_object_set_new(e, "epcList", epcs);
+    json_object_set_new(e, agg ? "childEPCs" : "epcList", epcs);
     set_s(e, "action", st->action);
     set_s(e, "bizStep", epcis_bizstep(ev->type, ev->reason));
     if (ev->type == CHAIN_TX_FLAG)
@@ -248,6 +261,8 @@ json_t *epcis_event(const chain_event *ev, const epcis_src *src)
         json_object_set_new(e, "provena:months", json_integer(ev->months));
     if (ev->note[0])
         set_s(e, "rdfs:comment", ev->note);
+    if (!agg && ev->sscc[0] && epcis_sscc_uri(buf, sizeof buf, ev->sscc) > 0)
+        set_s(e, "provena:inside", buf); /* moved inside this parent */
     char id[EPCIS_ID_MAX];
     if (epcis_event_hash(id, e) != 0) {
         json_decref(e);
@@ -418,15 +433,15 @@ static char *custom_field(const char *key, const json_t *v)
 }
 
 static const char *const order[] = {
-    "type",    "eventTime",   "eventTimeZoneOffset", "epcList",     "action",
-    "bizStep", "disposition", "readPoint",           "bizLocation", "ilmd",
+    "type",   "eventTime", "eventTimeZoneOffset", "epcList",   "parentID",    "childEPCs",
+    "action", "bizStep",   "disposition",         "readPoint", "bizLocation", "ilmd",
 };
 /* Fields the rules know and this module never builds: refuse rather than hash wrong. */
 static const char *const unsupported[] = {
-    "certificationInfo",  "parentID",          "inputEPCList",          "childEPCs",
-    "quantityList",       "childQuantityList", "inputQuantityList",     "outputEPCList",
-    "outputQuantityList", "transformationID",  "persistentDisposition", "bizTransactionList",
-    "sourceList",         "destinationList",   "sensorElementList",
+    "certificationInfo",     "inputEPCList",       "quantityList",       "childQuantityList",
+    "inputQuantityList",     "outputEPCList",      "outputQuantityList", "transformationID",
+    "persistentDisposition", "bizTransactionList", "sourceList",         "destinationList",
+    "sensorElementList",
 };
 static const char *const ignored[] = {"recordTime", "eventID", "errorDeclaration", "@context"};
 
@@ -452,7 +467,7 @@ char *epcis_prehash(const json_t *event)
         if (strcmp(k, "type") == 0) {
             gw_buf_puts(&b, "eventType=");
             put_value(&b, v);
-        } else if (strcmp(k, "epcList") == 0) {
+        } else if (strcmp(k, "epcList") == 0 || strcmp(k, "childEPCs") == 0) {
             if (!json_is_array(v) || json_array_size(v) == 0)
                 continue; /* rule 4: an empty list is left out */
             strlist l = {0};
@@ -465,7 +480,7 @@ char *epcis_prehash(const json_t *event)
                 put_value(&e, x);
                 sl_add(&l, buf_take(&e));
             }
-            gw_buf_puts(&b, "epcList");
+            gw_buf_puts(&b, k);
             sl_flush(&l, &b);
         } else if (strcmp(k, "bizStep") == 0) {
             put_vocab(&b, k, v, CBV_BIZSTEP, cbv_bizsteps,

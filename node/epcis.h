@@ -40,6 +40,10 @@ typedef struct epcis_src {
  * not fit out_len. */
 int epcis_epc(char *out, size_t out_len, const gs1_sgtin *id);
 
+/* The canonical Digital Link URI of an SSCC (https://id.gs1.org/00/{sscc}).
+ * Returns its length, -1 if it does not fit out_len. */
+int epcis_sscc_uri(char *out, size_t out_len, const char *sscc);
+
 /* "2026-12-02T19:00:00.123Z" of unix milliseconds; out: 32 bytes. */
 void epcis_time(char out[32], uint64_t ms);
 
@@ -52,7 +56,9 @@ const char *epcis_bizstep(int type, unsigned reason);
  * events carry. false when it is none of them. out: 64 bytes. */
 bool epcis_bizstep_norm(char out[64], const char *s, size_t n);
 
-/* One ObjectEvent of a ledger event, with eventID set (a new reference, NULL
+/* One event of a ledger event, with eventID set: an ObjectEvent, or for
+ * pack/unpack an AggregationEvent (ADD/DELETE, parentID the SSCC's URI,
+ * childEPCs the unit) (a new reference, NULL
  * on OOM). ev->type must be a unit event (never scans). */
 json_t *epcis_event(const chain_event *ev, const epcis_src *src);
 

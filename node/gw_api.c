@@ -1045,6 +1045,10 @@ static void route_tx_post(gw_req *r)
 const gw_route gw_routes[] = {
     {GW_GET, "/01/*/21/*", gw_route_resolve, "resolve"},
     {GW_GET, "/01/*/10/*/21/*", gw_route_resolve, "resolve_lot"},
+    {GW_GET, "/00/*", gw_route_parent_resolve, "resolve_sscc"},
+    {GW_GET, "/api/v1/parents/*", gw_route_parent, "parent"},
+    {GW_GET, "/api/v1/parents/*/label.svg", gw_route_parent_label_svg, "parent_label_svg"},
+    {GW_GET, "/api/v1/parents/*/label.png", gw_route_parent_label_png, "parent_label_png"},
     {GW_GET, "/api/v1/units/*/*", gw_route_unit, "unit"},
     {GW_GET, "/api/v1/units/*/*/history", gw_route_history, "unit_history"},
     {GW_GET, "/api/v1/units/*/*/label.svg", gw_route_label_svg, "label_svg"},

@@ -61,6 +61,9 @@ enum gw_msg {
     GW_M_EV_UNFLAG,
     GW_M_EV_TRANSFER_OFFER,
     GW_M_EV_TRANSFER_CANCEL,
+    GW_M_EV_PACK,   /* followed by the parent's SSCC */
+    GW_M_EV_UNPACK, /* followed by the parent's SSCC */
+    GW_M_IN_PARENT, /* a move made inside a parent: "inside <SSCC>" */
     /* flags (bit order), outcomes, unit states, warranty states */
     GW_M_FLAG_RECALLED,
     GW_M_FLAG_STOLEN,

@@ -66,6 +66,7 @@ json_t *gw_json_unit(const chain_unit *u, const chain_lot *lot, uint64_t now)
             json_array_append_new(flags, json_string(chain_flag_name(bit)));
     json_object_set_new(o, "flags", flags);
     set_opt_str(o, "holder", u->holder);
+    set_opt_str(o, "parent", u->parent); /* the SSCC it is packed in */
     if (u->has_owner) {
         char fp[17];
         gw_fingerprint(fp, u->owner);
@@ -140,6 +141,7 @@ json_t *gw_json_event(const gw_event *e)
     if (ev->months)
         set_u64(o, "months", ev->months);
     set_opt_str(o, "note", ev->note);
+    set_opt_str(o, "sscc", ev->sscc); /* pack/unpack: the parent; a move: inside it */
     return o;
 }
 

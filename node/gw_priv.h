@@ -140,12 +140,17 @@ void gw_route_resolve(gw_req *r);
 void gw_route_unit(gw_req *r);
 void gw_route_history(gw_req *r);
 void gw_route_label_svg(gw_req *r);
+/* gw_parent.c: a parent (SSCC): /00/{sscc}, its API read, its labels */
+void gw_route_parent_resolve(gw_req *r);
+void gw_route_parent(gw_req *r);
+void gw_route_parent_label_svg(gw_req *r);
+void gw_route_parent_label_png(gw_req *r);
 void gw_route_label_png(gw_req *r);
 void gw_route_report(gw_req *r);
 void gw_route_tx_prepare(gw_req *r); /* gw_passkey.c: the unsigned tx a passkey signs */
 void gw_route_passkey_js(gw_req *r); /* gw_passkey.c: the page's script */
 void gw_route_qr_svg(gw_req *r);     /* gw_passkey.c: a transfer offer's QR */
-void gw_route_dashboard(gw_req *r); /* gw_dash.c: admin token */
+void gw_route_dashboard(gw_req *r);  /* gw_dash.c: admin token */
 /* The dashboard's HTML (gw_dash_page.c): the overview, a lot's and a unit's
  * drill-down, into b. Links carry no credential (the session is a cookie). */
 void gw_dash_render(gw_buf *b, const scan_dash *d);

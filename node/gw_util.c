@@ -241,6 +241,10 @@ unsigned gw_status_of_chain_err(int err)
     case CHAIN_ERR_FLAGGED:
     case CHAIN_ERR_NO_OFFER:
     case CHAIN_ERR_OFFER_EXPIRED:
+    case CHAIN_ERR_PACKED:
+    case CHAIN_ERR_EMPTY_PARENT:
+    case CHAIN_ERR_PACK_DEPTH:
+    case CHAIN_ERR_PACK_FULL:
         return 409;
     case CHAIN_ERR_BAD_SIGNATURE:
     case CHAIN_ERR_WRONG_CHAIN:
@@ -264,6 +268,9 @@ unsigned gw_status_of_chain_err(int err)
     case CHAIN_ERR_WEBAUTHN_RP:
     case CHAIN_ERR_WEBAUTHN_PRESENCE:
     case CHAIN_ERR_WEBAUTHN_SIGNATURE:
+    case CHAIN_ERR_BAD_SSCC:
+    case CHAIN_ERR_PACK_CYCLE:
+    case CHAIN_ERR_UNKNOWN_PARENT:
         return 422;
     case CHAIN_ERR_BAD_BLOCK:
         return 503; /* landed in a skipped block: retry */

@@ -66,6 +66,10 @@ static const char *event_words(int lang, int type)
         return gw_msg(lang, GW_M_EV_TRANSFER_OFFER);
     if (type == CHAIN_TX_TRANSFER_CANCEL)
         return gw_msg(lang, GW_M_EV_TRANSFER_CANCEL);
+    if (type == CHAIN_TX_PACK)
+        return gw_msg(lang, GW_M_EV_PACK);
+    if (type == CHAIN_TX_UNPACK)
+        return gw_msg(lang, GW_M_EV_UNPACK);
     return chain_tx_type_name(type);
 }
 
@@ -165,7 +169,11 @@ static void event_li(gw_buf *b, const gw_view *v, const gw_event *e)
     }
     if (ev->type == CHAIN_TX_WARRANTY_EXTEND && ev->months)
         gw_buf_printf(b, " +%u %s", ev->months, T(v, GW_M_EXTENDED_BY_MONTHS));
+    if ((ev->type == CHAIN_TX_PACK || ev->type == CHAIN_TX_UNPACK) && ev->sscc[0])
+        gw_buf_printf(b, " <a href=\"/00/%s\">%s</a>", ev->sscc, ev->sscc); /* 18 digits */
     gw_buf_puts(b, "</b>");
+    if (ev->sscc[0] && ev->type != CHAIN_TX_PACK && ev->type != CHAIN_TX_UNPACK)
+        gw_buf_printf(b, " %s <a href=\"/00/%s\">%s</a>", T(v, GW_M_IN_PARENT), ev->sscc, ev->sscc);
     if (ev->to[0]) {
         gw_buf_printf(b, " %s ", T(v, GW_M_TO));
         gw_buf_html(b, e->to_name[0] ? e->to_name : ev->to);

@@ -27,6 +27,18 @@ static void test_gtin_rejects_wrong_length_and_letters(void **state)
     assert_false(gs1_gtin_valid("", 0));
 }
 
+static void test_sscc_check_digit(void **state)
+{
+    (void)state;
+    assert_true(gs1_sscc_valid("309506000134350005", 18));
+    assert_true(gs1_sscc_valid("009506000134350004", 18));
+    assert_false(gs1_sscc_valid("309506000134350006", 18));  /* check digit */
+    assert_false(gs1_sscc_valid("30950600013435000", 17));   /* one short */
+    assert_false(gs1_sscc_valid("3095060001343500050", 19)); /* one long */
+    assert_false(gs1_sscc_valid("30950600013435000A", 18));
+    assert_false(gs1_sscc_valid("", 0));
+}
+
 static void test_gtin_normalize_pads_gtin13(void **state)
 {
     (void)state;
@@ -261,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_pct_decode_limits),
         cmocka_unit_test(test_parse_refusals_name_the_part),
         cmocka_unit_test(test_link_format_roundtrip),
+        cmocka_unit_test(test_sscc_check_digit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,8 +66,15 @@ static int random_tx(hc_env *e, chain_tx *tx, gs1_sgtin *u, char **serials, uint
         CHAIN_TX_SCANS,
         CHAIN_TX_POLICY_SET,
         CHAIN_TX_RESOLVER_SET,
+        CHAIN_TX_PACK,
+        CHAIN_TX_UNPACK,
+        CHAIN_TX_PACK,
+        CHAIN_TX_PICKUP,
         CHAIN_TX_RP_SET,
     };
+    static const char *const ssccs[] = {"309506000134350005", "009506000134350004",
+                                        "009506000134350011"};
+    static char kids[1][GS1_SSCC_LEN + 1];
     int type = types[pick(sizeof types / sizeof types[0])];
     *tx = hc_tx(type);
     int who = (int)pick(HK__COUNT);
@@ -96,11 +103,39 @@ static int random_tx(hc_env *e, chain_tx *tx, gs1_sgtin *u, char **serials, uint
     }
     case CHAIN_TX_PICKUP:
         who = pick(5) ? (pick(2) ? HK_CARRIER : HK_CARRIER2) : who;
+        if (pick(3) == 0) { /* a parent, sometimes besides the unit */
+            snprintf(tx->sscc, sizeof tx->sscc, "%s", ssccs[pick(3)]);
+            tx->nunits = pick(2);
+        }
         break;
     case CHAIN_TX_DELIVER:
         who = pick(5) ? (pick(2) ? HK_CARRIER : HK_CARRIER2) : who;
         snprintf(tx->to, sizeof tx->to, "%s", ids[pick(7)]);
+        if (pick(3) == 0) {
+            snprintf(tx->sscc, sizeof tx->sscc, "%s", ssccs[pick(3)]);
+            tx->nunits = pick(2);
+        }
         break;
+    case CHAIN_TX_PACK: {
+        static const int packers[] = {HK_BRAND, HK_CARRIER, HK_CARRIER2, HK_SELLER};
+        who = packers[pick(4)];
+        snprintf(tx->sscc, sizeof tx->sscc, "%s", ssccs[pick(3)]);
+        if (pick(3) == 0) { /* nest a parent (maybe itself, maybe a cycle) */
+            snprintf(kids[0], sizeof kids[0], "%s", ssccs[pick(3)]);
+            tx->children = kids;
+            tx->nchildren = 1;
+            tx->nunits = pick(2);
+        }
+        break;
+    }
+    case CHAIN_TX_UNPACK: {
+        static const int packers[] = {HK_BRAND, HK_CARRIER, HK_SELLER};
+        who = packers[pick(3)];
+        snprintf(tx->sscc, sizeof tx->sscc, "%s", ssccs[pick(3)]);
+        tx->units = NULL;
+        tx->nunits = 0;
+        break;
+    }
     case CHAIN_TX_SELL:
         who = pick(5) ? (pick(2) ? HK_SELLER : HK_SELLER2) : who;
         if (pick(2)) {

@@ -39,6 +39,8 @@ static void base(chain_tx *tx, int type)
     tx->time = 1767225600;
 }
 
+static char ssccs2[2][GS1_SSCC_LEN + 1] = {"009506000134350004", "009506000134350011"};
+
 /* A valid example of every transaction type, optional fields mostly set. */
 static void sample(chain_tx *tx, int type)
 {
@@ -66,6 +68,18 @@ static void sample(chain_tx *tx, int type)
         tx->units = units3;
         tx->nunits = 3;
         strcpy(tx->to, "seller-berlin");
+        strcpy(tx->sscc, "009506000134350004");
+        break;
+    case CHAIN_TX_PACK:
+        tx->units = units3;
+        tx->nunits = 3;
+        strcpy(tx->sscc, "309506000134350005");
+        tx->children = ssccs2;
+        tx->nchildren = 2;
+        strcpy(tx->region, "DE");
+        break;
+    case CHAIN_TX_UNPACK:
+        strcpy(tx->sscc, "309506000134350005");
         break;
     case CHAIN_TX_SELL:
         tx->units = &unit1;
@@ -843,6 +857,52 @@ static int pickup_n(size_t n, uint8_t **buf, size_t *len)
     return rc;
 }
 
+/* A pack of units + parents: CHAIN_PACK_UNITS_MAX children together encode,
+ * one more is too_large (and so is a parents list alone over the bound). */
+static int pack_n(size_t nunits, size_t nparents)
+{
+    chain_tx tx;
+    sample(&tx, CHAIN_TX_PACK);
+    gs1_sgtin *units = nunits ? calloc(nunits, sizeof *units) : NULL;
+    char(*kids)[GS1_SSCC_LEN + 1] = nparents ? calloc(nparents, sizeof *kids) : NULL;
+    for (size_t i = 0; i < nunits; i++) {
+        strcpy(units[i].gtin, GTIN);
+        snprintf(units[i].serial, sizeof units[i].serial, "U%06u", (unsigned)i);
+    }
+    for (size_t i = 0; i < nparents; i++)
+        strcpy(kids[i], "009506000134350004");
+    tx.units = units;
+    tx.nunits = nunits;
+    tx.children = kids;
+    tx.nchildren = nparents;
+    uint8_t *buf = NULL;
+    size_t len;
+    int rc = chain_tx_sign(&tx, sk);
+    if (rc == CHAIN_OK)
+        rc = chain_tx_encode(&buf, &len, &tx);
+    if (rc == CHAIN_OK) {
+        chain_tx back;
+        rc = chain_tx_decode(&back, buf, len, NULL, 0);
+        if (rc == CHAIN_OK) {
+            assert_int_equal(back.nunits + back.nchildren, nunits + nparents);
+            chain_tx_free(&back);
+        }
+    }
+    free(buf);
+    free(units);
+    free(kids);
+    return rc;
+}
+
+static void test_tx_pack_children_at_and_past_limit(void **state)
+{
+    (void)state;
+    assert_int_equal(pack_n(CHAIN_PACK_UNITS_MAX - 2, 2), CHAIN_OK);
+    assert_int_equal(pack_n(CHAIN_PACK_UNITS_MAX - 1, 2), CHAIN_ERR_TOO_LARGE);
+    assert_int_equal(pack_n(0, CHAIN_PACK_UNITS_MAX), CHAIN_OK);
+    assert_int_equal(pack_n(0, CHAIN_PACK_UNITS_MAX + 1), CHAIN_ERR_TOO_LARGE);
+}
+
 static void test_tx_pickup_units_max_fits_and_decodes(void **state)
 {
     (void)state;
@@ -1042,6 +1102,7 @@ int main(void)
         cmocka_unit_test(test_tx_mint_over_max_serials_too_large),
         cmocka_unit_test(test_tx_pickup_units_max_fits_and_decodes),
         cmocka_unit_test(test_tx_pickup_over_units_max_too_large),
+        cmocka_unit_test(test_tx_pack_children_at_and_past_limit),
         cmocka_unit_test(test_tx_over_max_bytes_too_large),
         cmocka_unit_test(test_tx_max_bytes_edge),
         cmocka_unit_test(test_tx_decode_leaves_output_on_failure),

@@ -73,6 +73,12 @@ static const struct {
     {"node.rotate", "{\"node_id\":4,\"tls\":\"%T\"}"},
     {"node.remove", "{\"node_id\":4}"},
     {"resolver.set", "{\"url\":\"https://id.acme.example\"}"},
+    {"pack", "{\"sscc\":\"309506000134350005\",\"units\":[\"09506000134352/A/1\"],"
+             "\"parents\":[\"009506000134350004\",\"009506000134350011\"],\"region\":\"DE\"}"},
+    {"pack", "{\"sscc\":\"309506000134350005\",\"parents\":[\"009506000134350004\"]}"},
+    {"unpack", "{\"sscc\":\"309506000134350005\"}"},
+    {"pickup", "{\"sscc\":\"309506000134350005\",\"region\":\"DE\"}"},
+    {"deliver", "{\"sscc\":\"309506000134350005\",\"to\":\"seller-berlin\"}"},
     {"rp.set", "{\"rp_id\":\"shop.acme.example\",\"origins\":[\"https://shop.acme.example\","
                "\"http://localhost:8101\"],\"uv_required\":true}"},
     {"rp.set", "{\"rp_id\":\"localhost\",\"origins\":[\"http://localhost:8101\"]}"},
@@ -199,6 +205,23 @@ static void test_tx_json_errors_name_the_field(void **state)
     expect_refused("pickup", "{\"units\":[\"09506000134352/AB\"],\"colour\":1}",
                    CHAIN_ERR_MALFORMED, "body.colour: unknown field for pickup");
     expect_refused("pickup", "{}", CHAIN_ERR_MALFORMED, "body.units: missing");
+    expect_refused("pickup", "{\"sscc\":\"309506000134350006\"}", CHAIN_ERR_BAD_SSCC,
+                   "body.sscc: not an SSCC");
+    expect_refused("pickup", "{\"sscc\":\"30950600013435000\"}", CHAIN_ERR_BAD_SSCC,
+                   "body.sscc: not an SSCC");
+    expect_refused("pickup", "{\"sscc\":\"3095060001343500050\"}", CHAIN_ERR_TOO_LARGE,
+                   "body.sscc");
+    expect_refused("pickup", "{\"sscc\":\"30950600013435000A\"}", CHAIN_ERR_BAD_SSCC,
+                   "body.sscc: not an SSCC");
+    expect_refused("pack", "{\"sscc\":\"309506000134350005\"}", CHAIN_ERR_MALFORMED,
+                   "body.units: missing (or body.parents)");
+    expect_refused("pack", "{\"units\":[\"09506000134352/AB\"]}", CHAIN_ERR_MALFORMED,
+                   "body.sscc: missing");
+    expect_refused("pack", "{\"sscc\":\"309506000134350005\",\"parents\":[\"009506000134350005\"]}",
+                   CHAIN_ERR_BAD_SSCC, "body.parents[0]: not an SSCC");
+    expect_refused("pack", "{\"sscc\":\"309506000134350005\",\"parents\":[]}", CHAIN_ERR_MALFORMED,
+                   "body.parents");
+    expect_refused("unpack", "{}", CHAIN_ERR_MALFORMED, "body.sscc: missing");
     expect_refused("pickup", "{\"units\":[\"09506000134352/AB\"],\"region\":\"Bavaria\"}",
                    CHAIN_ERR_TOO_LARGE, "body.region: longer than 6");
     expect_refused("pickup", "{\"units\":[\"09506000134352/AB\"],\"region\":\"de\"}",

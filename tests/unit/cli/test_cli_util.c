@@ -189,6 +189,36 @@ static void test_unit_bad_check_digit_refused(void **st)
     assert_int_equal(cli_unit_parse(&l, "9506000123456/AB12", e, sizeof e), -1);
 }
 
+static void test_sscc_parse_forms(void **st)
+{
+    (void)st;
+    char out[GS1_SSCC_LEN + 1], e[160] = "";
+    assert_int_equal(cli_sscc_parse(out, "309506000134350005", e, sizeof e), 0);
+    assert_string_equal(out, "309506000134350005");
+    assert_int_equal(cli_sscc_parse(out, "(00)009506000134350004", e, sizeof e), 0);
+    assert_string_equal(out, "009506000134350004");
+    assert_int_equal(cli_sscc_parse(out,
+                                    "https://id.example.com/00/309506000134350005?linkType=all", e,
+                                    sizeof e),
+                     0);
+    assert_string_equal(out, "309506000134350005");
+    assert_int_equal(
+        cli_sscc_parse(out, "https://id.example.com/00/309506000134350005", e, sizeof e), 0);
+    static const char *const bad[] = {
+        "309506000134350006",  /* check digit */
+        "30950600013435000",   /* one short */
+        "3095060001343500050", /* one long */
+        "(00)30950600013435000", "https://id.example.com/01/309506000134350005", "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        e[0] = '\0';
+        memcpy(out, "untouched", 10);
+        assert_int_equal(cli_sscc_parse(out, bad[i], e, sizeof e), -1);
+        assert_non_null(strstr(e, "not an SSCC"));
+        assert_string_equal(out, "untouched");
+    }
+}
+
 static void test_units_file(void **st)
 {
     (void)st;
@@ -511,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_serials_random_and_gs1_valid),
         cmocka_unit_test(test_claim_code_format),
         cmocka_unit_test(test_label_genuine_then_one_char_changed),
+        cmocka_unit_test(test_sscc_parse_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -190,6 +190,62 @@ static void test_epcis_event_maps_each_type(void **state)
     }
 }
 
+/* pack/unpack: AggregationEvents whose parentID is the SSCC and childEPCs the
+ * unit, hashed in GS1's canonical order (parentID, childEPCs before action). */
+static void test_epcis_pack_is_aggregation_event(void **state)
+{
+    (void)state;
+    gs1_sgtin id = {"09506000134352", "AB12"};
+    uint8_t block[CHAIN_HASH_LEN];
+    memset(block, 0x33, sizeof block);
+    static const struct {
+        int type;
+        const char *action, *bizstep;
+    } want[] = {{CHAIN_TX_PACK, "ADD", "packing"}, {CHAIN_TX_UNPACK, "DELETE", "unpacking"}};
+    for (size_t i = 0; i < 2; i++) {
+        chain_event ev = sample(want[i].type);
+        strcpy(ev.sscc, "309506000134350005");
+        epcis_src src = {&id, "L1", "", block, "DE", "carrier-dhl"};
+        json_t *e = epcis_event(&ev, &src);
+        assert_non_null(e);
+        assert_string_equal(json_string_value(json_object_get(e, "type")), "AggregationEvent");
+        assert_string_equal(json_string_value(json_object_get(e, "action")), want[i].action);
+        assert_string_equal(json_string_value(json_object_get(e, "bizStep")), want[i].bizstep);
+        assert_string_equal(json_string_value(json_object_get(e, "parentID")),
+                            "https://id.gs1.org/00/309506000134350005");
+        assert_string_equal(json_string_value(json_array_get(json_object_get(e, "childEPCs"), 0)),
+                            "https://id.gs1.org/01/09506000134352/21/AB12");
+        assert_null(json_object_get(e, "epcList"));
+        json_t *copy = json_deep_copy(e);
+        json_object_del(copy, "eventID");
+        char *pre = epcis_prehash(copy);
+        assert_non_null(pre);
+        char expect[512];
+        snprintf(expect, sizeof expect,
+                 "eventType=AggregationEventeventTime=2026-09-21T14:13:20.123Z"
+                 "eventTimeZoneOffset=+00:00parentID=https://id.gs1.org/00/309506000134350005"
+                 "childEPCsepc=https://id.gs1.org/01/09506000134352/21/AB12action=%s"
+                 "bizStep=https://ref.gs1.org/cbv/BizStep-%s",
+                 want[i].action, want[i].bizstep);
+        assert_true(strncmp(pre, expect, strlen(expect)) == 0);
+        free(pre);
+        char id2[EPCIS_ID_MAX];
+        assert_int_equal(epcis_event_hash(id2, copy), 0);
+        assert_string_equal(json_string_value(json_object_get(e, "eventID")), id2);
+        json_decref(copy);
+        json_decref(e);
+    }
+    /* a move made inside a parent names it in the extension */
+    chain_event ev = sample(CHAIN_TX_PICKUP);
+    strcpy(ev.sscc, "309506000134350005");
+    epcis_src src = {&id, "L1", "", block, "DE", "carrier-dhl"};
+    json_t *e = epcis_event(&ev, &src);
+    assert_string_equal(json_string_value(json_object_get(e, "type")), "ObjectEvent");
+    assert_string_equal(json_string_value(json_object_get(e, "provena:inside")),
+                        "https://id.gs1.org/00/309506000134350005");
+    json_decref(e);
+}
+
 static void test_epcis_ilmd_expiry_day_zero_is_month_end(void **state)
 {
     (void)state;
@@ -254,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_epcis_hash_rules_normalize),
         cmocka_unit_test(test_epcis_hash_refuses_unsupported_shapes),
         cmocka_unit_test(test_epcis_prehash_bounded),
+        cmocka_unit_test(test_epcis_pack_is_aggregation_event),
         cmocka_unit_test(test_epcis_event_maps_each_type),
         cmocka_unit_test(test_epcis_ilmd_expiry_day_zero_is_month_end),
         cmocka_unit_test(test_epcis_bizstep_query_values),

@@ -160,18 +160,21 @@ static void test_status_mapping(void **st)
     assert_int_equal(gw_status_of_chain_err(CHAIN_ERR_MALFORMED), 400);
     assert_int_equal(gw_status_of_chain_err(CHAIN_ERR_NON_CANONICAL), 400);
     assert_int_equal(gw_status_of_chain_err(CHAIN_ERR_TOO_LARGE), 413);
-    int conflict[] = {CHAIN_ERR_BAD_STATE,     CHAIN_ERR_NOT_OWNER,
-                      CHAIN_ERR_STALE_NONCE,   CHAIN_ERR_DUPLICATE_UNIT,
-                      CHAIN_ERR_DUPLICATE_TX,  CHAIN_ERR_FLAGGED,
-                      CHAIN_ERR_NOT_HOLDER,    CHAIN_ERR_DUPLICATE_PARTICIPANT,
-                      CHAIN_ERR_DUPLICATE_NODE};
+    int conflict[] = {CHAIN_ERR_BAD_STATE,      CHAIN_ERR_NOT_OWNER,
+                      CHAIN_ERR_STALE_NONCE,    CHAIN_ERR_DUPLICATE_UNIT,
+                      CHAIN_ERR_DUPLICATE_TX,   CHAIN_ERR_FLAGGED,
+                      CHAIN_ERR_NOT_HOLDER,     CHAIN_ERR_DUPLICATE_PARTICIPANT,
+                      CHAIN_ERR_DUPLICATE_NODE, CHAIN_ERR_PACKED,
+                      CHAIN_ERR_EMPTY_PARENT,   CHAIN_ERR_PACK_DEPTH,
+                      CHAIN_ERR_PACK_FULL};
     for (size_t i = 0; i < sizeof conflict / sizeof conflict[0]; i++)
         assert_int_equal(gw_status_of_chain_err(conflict[i]), 409);
     int unproc[] = {
         CHAIN_ERR_BAD_SIGNATURE,    CHAIN_ERR_WRONG_CHAIN,       CHAIN_ERR_WRONG_ROLE,
         CHAIN_ERR_UNKNOWN_SIGNER,   CHAIN_ERR_UNKNOWN_UNIT,      CHAIN_ERR_UNKNOWN_PARTICIPANT,
         CHAIN_ERR_WARRANTY_EXPIRED, CHAIN_ERR_WARRANTY_INACTIVE, CHAIN_ERR_BAD_CLAIM_CODE,
-        CHAIN_ERR_BAD_GTIN,         CHAIN_ERR_INVALID,           CHAIN_ERR_REVOKED_SIGNER};
+        CHAIN_ERR_BAD_GTIN,         CHAIN_ERR_INVALID,           CHAIN_ERR_REVOKED_SIGNER,
+        CHAIN_ERR_BAD_SSCC,         CHAIN_ERR_PACK_CYCLE,        CHAIN_ERR_UNKNOWN_PARENT};
     for (size_t i = 0; i < sizeof unproc / sizeof unproc[0]; i++)
         assert_int_equal(gw_status_of_chain_err(unproc[i]), 422);
     assert_int_equal(gw_status_of_chain_err(CHAIN_ERR_STORAGE), 500);
