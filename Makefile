@@ -2,6 +2,8 @@
 BUILD      ?= build
 BUILD_SAN  ?= build-san
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CHECK_FUZZ ?= 1
+CHECK_FUZZ_SECONDS ?= 3
 CMAKE_ARGS ?=
 
 .PHONY: all build build-san deps check check-fast coverage mutate demo bench bench-etcd clean format fuzz sim
@@ -19,7 +21,9 @@ build-san:
 	@cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DPROVENA_SANITIZE=ON $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD_SAN) -j $(JOBS)
 
-# Every test, on the normal build and again under ASan + UBSan. Each run ends with
+# Every test, on the normal build and again under ASan + UBSan, then every
+# libFuzzer target for CHECK_FUZZ_SECONDS (CHECK_FUZZ=0 leaves that out; the
+# corpora are replayed in both builds either way). Each run ends with
 # the count of skipped tests (ctest's "Skipped": a tool or binary was missing);
 # with CI=true a single skip fails the check.
 check: deps build build-san
@@ -28,6 +32,7 @@ check: deps build build-san
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  bash tests/ctest-check.sh $(BUILD_SAN) --output-on-failure -j $(JOBS)
+	@if [ "$(CHECK_FUZZ)" = 1 ]; then $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS); fi
 
 # Normal build only; for the edit-compile-test loop.
 check-fast: build
@@ -69,11 +74,14 @@ sim: build
 	  nice -n 10 $(BUILD)/tests/sim/sim_cons; fi
 
 # libFuzzer targets (clang), with the libraries they test instrumented too;
-# each runs its seed corpus once under ctest -L fuzz.
+# ctest -L fuzz fuzzes each for FUZZ_SECONDS on a scratch copy of its seeds
+# (tests/fuzz/run.sh). The normal and sanitizer builds replay every corpus as
+# unit tests (fuzz_X_replay), so a found crash stays a regression test there.
+FUZZ_SECONDS ?= 5
 fuzz: deps
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DPROVENA_FUZZ=ON >/dev/null
 	@cmake --build build-fuzz -j $(JOBS) --target fuzz_targets
-	cd build-fuzz && ctest -L fuzz --output-on-failure
+	cd build-fuzz && PROVENA_FUZZ_SECONDS=$(FUZZ_SECONDS) ctest -L fuzz --output-on-failure
 
 format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i

@@ -256,6 +256,25 @@ int chain_blocks_split(const uint8_t **blks, size_t *lens, size_t *count, size_t
     return CHAIN_OK;
 }
 
+int chain_txs_split(const uint8_t **txs, size_t *lens, size_t *count, size_t max_txs,
+                    const uint8_t *buf, size_t len, char *errmsg, size_t errmsg_len)
+{
+    if (errmsg != NULL && errmsg_len > 0)
+        errmsg[0] = '\0';
+    cbu_rd r;
+    cbu_rd_init(&r, buf, len, errmsg, errmsg_len);
+    size_t n;
+    int rc = cbu_get_array(&r, &n, max_txs, "batch");
+    for (size_t i = 0; rc == CHAIN_OK && i < n; i++)
+        rc = cbu_get_bytes(&r, &txs[i], &lens[i], CHAIN_TX_MAX_BYTES, "batch element");
+    if (rc == CHAIN_OK)
+        rc = cbu_rd_done(&r);
+    if (rc)
+        return rc;
+    *count = n;
+    return CHAIN_OK;
+}
+
 int chain_blocks_verify_back(uint8_t prev_id[CHAIN_HASH_LEN], const uint8_t *const *blks,
                              const size_t *lens, size_t n, uint64_t from,
                              const uint8_t top_id[CHAIN_HASH_LEN], char *errmsg, size_t errmsg_len)

@@ -848,6 +848,16 @@ int chain_blocks_encode(chain_rd *rd, uint64_t from, size_t max_blocks, size_t m
 int chain_blocks_split(const uint8_t **blks, size_t *lens, size_t *count, size_t max_blocks,
                        const uint8_t *buf, size_t len, char *errmsg, size_t errmsg_len) CHAIN_WUR;
 
+/* Reads a batch of encoded transactions (untrusted bytes, the body of
+ * POST /api/v1/tx as application/cbor): one definite CBOR array of at most
+ * max_txs byte strings of at most CHAIN_TX_MAX_BYTES, nothing after it, read
+ * through the bounded reader (no allocation sized by what the bytes claim).
+ * txs[i]/lens[i] point into buf; *count written on success only. Errors:
+ * CHAIN_ERR_TOO_LARGE (more than max_txs, or an element too long),
+ * CHAIN_ERR_MALFORMED / CHAIN_ERR_NON_CANONICAL, with errmsg. Pure. */
+int chain_txs_split(const uint8_t **txs, size_t *lens, size_t *count, size_t max_txs,
+                    const uint8_t *buf, size_t len, char *errmsg, size_t errmsg_len) CHAIN_WUR;
+
 /* Checks, before anything is applied, that blks[0..n-1] (untrusted, from a
  * peer) are the blocks from..from+n-1 of the one history whose block at
  * from+n-1 has the id top_id: each block peeks (its Merkle root holds), its

@@ -145,6 +145,18 @@ static int set_text(char *dst, size_t cap, const char *what, const char *s, size
     return 0;
 }
 
+/* AI 17 is six digits (YYMMDD), in a Digital Link query and an element string
+ * alike: it is copied into links and pages unescaped. */
+static bool expiry_valid(const char *v, size_t n)
+{
+    if (n != 6)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] < '0' || v[i] > '9')
+            return false;
+    return true;
+}
+
 static int parse_query(gs1_link *out, cursor *c, char *errmsg, size_t elen)
 {
     while (c->left > 0) {
@@ -163,10 +175,7 @@ static int parse_query(gs1_link *out, cursor *c, char *errmsg, size_t elen)
             if (set_text(out->lot, sizeof out->lot, "lot (10)", v, vn, errmsg, elen) != 0)
                 return -1;
         } else if (kn == 2 && memcmp(k, "17", 2) == 0) {
-            bool ok = vn == 6;
-            for (size_t i = 0; ok && i < vn; i++)
-                ok = v[i] >= '0' && v[i] <= '9';
-            if (!ok) {
+            if (!expiry_valid(v, vn)) {
                 seterr(errmsg, elen, "expiry (17): '%.*s' is not YYMMDD", (int)(vn > 20 ? 20 : vn),
                        v);
                 return -1;
@@ -286,7 +295,7 @@ static int parse_element_string(gs1_link *out, cursor *c, char *errmsg, size_t e
             if (set_text(out->lot, sizeof out->lot, "lot (10)", v, vn, errmsg, elen) != 0)
                 return -1;
         } else if (ain == 2 && memcmp(ai, "17", 2) == 0) {
-            if (vn != 6) {
+            if (!expiry_valid(v, vn)) {
                 seterr(errmsg, elen, "expiry (17): must be YYMMDD");
                 return -1;
             }

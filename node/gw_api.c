@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "genesis/genesis.h"
+#include "node/gw_parse.h"
 #include "node/node.h"
 
 /* What this build is and speaks, for an operator planning an upgrade. */
@@ -596,33 +597,10 @@ static void route_metrics(gw_req *r)
 
 /* ---- POST /api/v1/tx -------------------------------------------------------------- */
 
-typedef struct tx_item {
-    const uint8_t *p; /* into the body, or `own` */
-    size_t len;
-    uint8_t *own;
-    chain_receipt rc;
-    int res;      /* enum gw_submit_result */
-    int err;      /* a parse error before submission (CHAIN_OK: none) */
-    bool limited; /* refused by the signer's rate limit, never submitted */
-    char msg[96];
-} tx_item;
-
-typedef struct tx_batch {
-    tx_item *items;
-    size_t n;
-    bool batch;
-    unsigned wait_ms;
-    cbor_item_t *root; /* keeps CBOR batch slices alive */
-} tx_batch;
-
+/* One submission (gw_parse.h: tx_item, tx_batch). */
 static void batch_free(tx_batch *b)
 {
-    for (size_t i = 0; i < b->n; i++)
-        free(b->items[i].own);
-    free(b->items);
-    if (b->root)
-        cbor_decref(&b->root);
-    free(b);
+    gw_txs_free(b);
 }
 
 static const char *result_code(int res)
@@ -787,139 +765,15 @@ static void submit_reply(gw_req *r)
     r->work = NULL;
 }
 
-/* One JSON tx object → its canonical CBOR in it->own. */
-static void item_from_json(tx_item *it, const json_t *j)
-{
-    chain_tx tx;
-    int e = chain_tx_from_json(&tx, j, it->msg, sizeof it->msg);
-    if (e != CHAIN_OK) {
-        it->err = e;
-        return;
-    }
-    e = chain_tx_encode(&it->own, &it->len, &tx);
-    chain_tx_free(&tx);
-    if (e != CHAIN_OK) {
-        it->err = e;
-        snprintf(it->msg, sizeof it->msg, "%s", chain_strerror(e));
-        return;
-    }
-    it->p = it->own;
-}
-
-static tx_batch *batch_new(size_t n)
-{
-    tx_batch *b = calloc(1, sizeof *b);
-    if (!b)
-        return NULL;
-    b->items = calloc(n ? n : 1, sizeof *b->items);
-    if (!b->items) {
-        free(b);
-        return NULL;
-    }
-    b->n = n;
-    return b;
-}
-
-/* Parses the body into a batch, or answers and returns NULL. */
+/* Parses the body into a batch (gw_txs_parse), or answers and returns NULL. */
 static tx_batch *parse_txs(gw_req *r)
 {
-    const char *ct = gw_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
-    tx_batch *b = NULL;
-    if (r->body_len == 0) {
-        gw_reply_error(r, 400, "malformed", "empty body: send one transaction or an array");
-        return NULL;
-    }
-    if (ct && strncmp(ct, "application/cbor", 16) == 0) {
-        uint8_t major = r->body[0] >> 5;
-        if (major == 5) { /* a map: one transaction, decoded by the submit precheck */
-            if (r->body_len > CHAIN_TX_MAX_BYTES) {
-                gw_reply_error(r, 413, "too_large", "one transaction is at most %u bytes",
-                               CHAIN_TX_MAX_BYTES);
-                return NULL;
-            }
-            if (!(b = batch_new(1)))
-                goto oom;
-            b->items[0].p = r->body;
-            b->items[0].len = r->body_len;
-            return b;
-        }
-        if (major != 4) {
-            gw_reply_error(r, 400, "malformed_cbor",
-                           "expected a transaction (map) or an array of encoded transactions");
-            return NULL;
-        }
-        struct cbor_load_result res;
-        cbor_item_t *root = cbor_load(r->body, r->body_len, &res);
-        if (!root || res.read != r->body_len || !cbor_isa_array(root) ||
-            !cbor_array_is_definite(root)) {
-            if (root)
-                cbor_decref(&root);
-            gw_reply_error(r, 400, "malformed_cbor", "not one definite CBOR array");
-            return NULL;
-        }
-        size_t n = cbor_array_size(root);
-        if (n == 0 || n > GW_BATCH_MAX) {
-            cbor_decref(&root);
-            gw_reply_error(r, n ? 413 : 400, n ? "too_large" : "malformed",
-                           "a batch holds 1..%d transactions", GW_BATCH_MAX);
-            return NULL;
-        }
-        if (!(b = batch_new(n))) {
-            cbor_decref(&root);
-            goto oom;
-        }
-        b->batch = true;
-        b->root = root;
-        for (size_t i = 0; i < n; i++) {
-            cbor_item_t *e = cbor_array_handle(root)[i];
-            if (!cbor_isa_bytestring(e) || !cbor_bytestring_is_definite(e)) {
-                batch_free(b);
-                gw_reply_error(r, 400, "malformed_cbor",
-                               "batch element %zu: expected a byte string", i);
-                return NULL;
-            }
-            b->items[i].p = cbor_bytestring_handle(e);
-            b->items[i].len = cbor_bytestring_length(e);
-        }
-        return b;
-    }
-    if (ct && strncmp(ct, "application/json", 16) == 0) {
-        json_error_t je;
-        json_t *j = json_loadb((const char *)r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
-        if (!j) {
-            gw_reply_error(r, 400, "malformed_json", "line %d: %s", je.line, je.text);
-            return NULL;
-        }
-        if (json_is_object(j)) {
-            if (!(b = batch_new(1))) {
-                json_decref(j);
-                goto oom;
-            }
-            item_from_json(&b->items[0], j);
-        } else if (json_is_array(j) && json_array_size(j) > 0 &&
-                   json_array_size(j) <= GW_BATCH_MAX) {
-            if (!(b = batch_new(json_array_size(j)))) {
-                json_decref(j);
-                goto oom;
-            }
-            b->batch = true;
-            for (size_t i = 0; i < b->n; i++)
-                item_from_json(&b->items[i], json_array_get(j, i));
-        } else {
-            bool big = json_is_array(j) && json_array_size(j) > GW_BATCH_MAX;
-            json_decref(j);
-            gw_reply_error(r, big ? 413 : 400, big ? "too_large" : "malformed_json",
-                           "expected a transaction object or an array of 1..%d", GW_BATCH_MAX);
-            return NULL;
-        }
-        json_decref(j);
-        return b;
-    }
-    gw_reply_error(r, 415, "unsupported_media_type", "send application/cbor or application/json");
-    return NULL;
-oom:
-    gw_reply_error(r, 503, "nomem", "out of memory");
-    return NULL;
+    gw_perr e;
+    tx_batch *b =
+        gw_txs_parse(gw_header(r, MHD_HTTP_HEADER_CONTENT_TYPE), r->body, r->body_len, &e);
+    if (!b)
+        gw_reply_error(r, e.status, e.code, "%s", e.msg);
+    return b;
 }
 
 static void batch_free_cb(void *work)

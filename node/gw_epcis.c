@@ -19,6 +19,7 @@
  * actors' regions come from one snapshot, so a page is consistent.
  */
 #include "node/epcis.h"
+#include "node/gw_parse.h"
 #include "node/gw_priv.h"
 
 #include <microhttpd.h>
@@ -27,35 +28,11 @@
 #include <string.h>
 #include <time.h>
 
-#define EPCIS_MATCH_MAX    16 /* MATCH_epc values in one query */
-#define EPCIS_BIZSTEP_MAX  16 /* EQ_bizStep values */
-#define EPCIS_PAGE_DEFAULT 100
-#define EPCIS_PAGE_MAX     1000  /* perPage bound; also a unit document's events */
 #define EPCIS_VISIT_MAX    50000 /* events read (filtered or not) per page */
-#define EPCIS_ARG_MAX      4096  /* one decoded query value */
-#define EPCIS_TOKEN_MAX    96
 #define EPCIS_CHUNK        64 /* events / units read per ledger call */
-#define EPCIS_TIME_MAX     35 /* longest RFC 3339 time accepted (ns fraction, offset) */
 
-typedef struct q_src {
-    bool lot; /* every unit of (id.gtin, lot) */
-    gs1_sgtin id;
-    char lot_name[GS1_LOT_MAX + 1];
-} q_src;
-
-typedef struct query {
-    q_src src[EPCIS_MATCH_MAX];
-    size_t nsrc;
-    char biz[EPCIS_BIZSTEP_MAX][64];
-    size_t nbiz;
-    bool has_ge, has_lt;
-    uint64_t ge, lt; /* ms */
-    uint32_t per_page;
-    /* the cursor: next event to visit */
-    size_t i;
-    char serial[GS1_SERIAL_MAX + 1]; /* lot: the unit in progress ("" none yet) */
-    uint32_t seq;
-} query;
+typedef epcis_qsrc q_src;
+typedef epcis_query query;
 
 /* What a page reads besides events: block ids and actors' regions, cached. */
 typedef struct mapper {
@@ -314,155 +291,9 @@ static void reply_param_err(gw_req *r, const char *code, const char *fmt, const 
     gw_reply_json(r, 400, e);
 }
 
-/* Decoded query value into out (EPCIS_ARG_MAX); 0 absent, 1 present, -1 bad. */
-static int arg_decoded(gw_req *r, const char *key, char *out)
-{
-    const char *s = gw_arg(r, key);
-    if (!s)
-        return 0;
-    return chain_pct_decode(out, EPCIS_ARG_MAX, s, strlen(s)) < 0 ? -1 : 1;
-}
-
-/* "2026-12-02T19:00:00(.fff…)?(Z|±HH:MM)" → unix ms. Bounded, no libc parser
- * on untrusted text. */
-static bool parse_time(uint64_t *out, const char *s)
-{
-    size_t n = strlen(s);
-    if (n < 20 || n > EPCIS_TIME_MAX) /* 19 + '.' + 9 digits + "+hh:mm" */
-        return false;
-    int v[6];
-    static const size_t pos[6] = {0, 5, 8, 11, 14, 17}, len[6] = {4, 2, 2, 2, 2, 2};
-    static const char sep[6] = {'-', '-', 'T', ':', ':', 0};
-    for (int k = 0; k < 6; k++) {
-        v[k] = 0;
-        for (size_t i = 0; i < len[k]; i++) {
-            char c = s[pos[k] + i];
-            if (c < '0' || c > '9')
-                return false;
-            v[k] = v[k] * 10 + (c - '0');
-        }
-        if (sep[k] && s[pos[k] + len[k]] != sep[k] && !(k == 2 && s[10] == 't'))
-            return false;
-    }
-    if (v[0] < 1970 || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 ||
-        v[5] > 60)
-        return false;
-    size_t i = 19;
-    unsigned ms = 0, digits = 0;
-    if (s[i] == '.') {
-        i++;
-        while (i < n && s[i] >= '0' && s[i] <= '9') {
-            if (digits < 3)
-                ms = ms * 10 + (unsigned)(s[i] - '0');
-            digits++;
-            i++;
-        }
-        if (digits == 0 || digits > 9)
-            return false;
-        while (digits < 3) {
-            ms *= 10;
-            digits++;
-        }
-    }
-    long off = 0;
-    if (i < n && (s[i] == 'Z' || s[i] == 'z') && i + 1 == n) {
-        off = 0;
-    } else if (i + 6 == n && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
-        const char *o = s + i + 1;
-        for (int k = 0; k < 5; k++)
-            if (k != 2 && (o[k] < '0' || o[k] > '9'))
-                return false;
-        int hh = (o[0] - '0') * 10 + (o[1] - '0'), mm = (o[3] - '0') * 10 + (o[4] - '0');
-        if (hh > 14 || mm > 59)
-            return false;
-        off = (hh * 60L + mm) * 60L * (s[i] == '-' ? -1 : 1);
-    } else {
-        return false;
-    }
-    struct tm tm = {0};
-    tm.tm_year = v[0] - 1900;
-    tm.tm_mon = v[1] - 1;
-    tm.tm_mday = v[2];
-    tm.tm_hour = v[3];
-    tm.tm_min = v[4];
-    tm.tm_sec = v[5];
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1 || (long long)t - off < 0)
-        return false;
-    *out = (uint64_t)((long long)t - off) * 1000u + ms;
-    return true;
-}
-
-/* One MATCH_epc value: a unit's Digital Link URI, or a lot's (AI 01 + AI 10,
- * no serial). */
-static bool parse_epc(q_src *out, const char *s, size_t n)
-{
-    char err[128];
-    gs1_link l;
-    memset(out, 0, sizeof *out);
-    if (gs1_parse_unit(&l, s, n, err, sizeof err) == 0) {
-        out->id = l.id;
-        return true;
-    }
-    /* a lot: ".../01/{gtin}/10/{lot}" with nothing after the lot */
-    const char *p = NULL;
-    for (size_t i = 0; i + 4 <= n; i++)
-        if (memcmp(s + i, "/01/", 4) == 0) {
-            p = s + i + 4;
-            break;
-        }
-    if (!p)
-        return false;
-    size_t rest = n - (size_t)(p - s);
-    if (rest < GS1_GTIN_LEN + 5 || memcmp(p + GS1_GTIN_LEN, "/10/", 4) != 0 ||
-        !gs1_gtin_valid(p, GS1_GTIN_LEN))
-        return false;
-    const char *lot = p + GS1_GTIN_LEN + 4;
-    size_t lotn = rest - GS1_GTIN_LEN - 4;
-    char dec[GS1_LOT_MAX + 1];
-    if (memchr(lot, '/', lotn) || memchr(lot, '?', lotn) || memchr(lot, '#', lotn))
-        return false;
-    int dl = chain_pct_decode(dec, sizeof dec, lot, lotn);
-    if (dl <= 0 || !gs1_serial_valid(dec, (size_t)dl))
-        return false;
-    out->lot = true;
-    memcpy(out->id.gtin, p, GS1_GTIN_LEN);
-    out->id.gtin[GS1_GTIN_LEN] = '\0';
-    memcpy(out->lot_name, dec, (size_t)dl + 1);
-    return true;
-}
-
-/* Token: base64url of "i:seq:serial". */
 static void token_make(char out[EPCIS_TOKEN_MAX], const query *q)
 {
-    char raw[64];
-    int n = snprintf(raw, sizeof raw, "%zu:%u:%s", q->i, q->seq, q->serial);
-    chain_b64url(out, (const uint8_t *)raw, (size_t)n);
-}
-
-static bool token_parse(query *q, const char *s)
-{
-    uint8_t raw[64];
-    int n = chain_unb64url(raw, sizeof raw - 1, s, strlen(s));
-    if (n <= 0)
-        return false;
-    raw[n] = '\0';
-    const char *p = (const char *)raw;
-    const char *c1 = strchr(p, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-    uint64_t i, seq;
-    if (!c1 || !c2 || !gw_parse_u64(&i, p, (size_t)(c1 - p)) ||
-        !gw_parse_u64(&seq, c1 + 1, (size_t)(c2 - c1 - 1)) || i >= q->nsrc || seq > UINT32_MAX)
-        return false;
-    const char *ser = c2 + 1;
-    size_t sl = strlen(ser);
-    if (sl > GS1_SERIAL_MAX || (sl && !gs1_serial_valid(ser, sl)))
-        return false;
-    if (sl && !q->src[i].lot) /* only a lot's cursor names a unit */
-        return false;
-    q->i = (size_t)i;
-    q->seq = (uint32_t)seq;
-    memcpy(q->serial, ser, sl + 1);
-    return true;
+    gw_epcis_token_make(out, q);
 }
 
 /* EPCIS 2.0: a parameter the query does not know is an error, not ignored (a
@@ -489,7 +320,12 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
     return MHD_NO;
 }
 
-/* Parses the query; false after replying with the error. */
+static const char *query_arg(void *ctx, const char *key)
+{
+    return gw_arg(ctx, key);
+}
+
+/* Parses the query (gw_epcis_query_parse); false after replying with the error. */
 static bool query_parse(gw_req *r, query *q)
 {
     unknown_arg ua = {.found = false};
@@ -501,109 +337,17 @@ static bool query_parse(gw_req *r, query *q)
         reply_param_err(r, "unknown_parameter", "%s: not a parameter of this query", ua.name);
         return false;
     }
-    char *v = malloc(EPCIS_ARG_MAX);
-    if (!v) {
-        gw_reply_error(r, 503, "nomem", "out of memory");
+    gw_perr e;
+    if (gw_epcis_query_parse(q, query_arg, r, &e))
+        return true;
+    if (!e.epcis_type) {
+        gw_reply_error(r, e.status, e.code, "%s", e.msg);
         return false;
     }
-    bool ok = false;
-    memset(q, 0, sizeof *q);
-    q->per_page = EPCIS_PAGE_DEFAULT;
-    int a = arg_decoded(r, "MATCH_epc", v);
-    if (a < 0) {
-        reply_param_err(r, "bad_epc", "%s: not a valid percent-encoded value", "MATCH_epc");
-        goto out;
-    }
-    if (a == 0) {
-        json_t *e = json_pack("{s:s,s:s,s:i,s:{s:s,s:s}}", "type",
-                              "epcisException:QueryTooComplexException", "title",
-                              "MATCH_epc is required (unit or lot Digital Link URIs)", "status",
-                              413, "error", "code", "query_too_complex", "message",
-                              "MATCH_epc is required (unit or lot Digital Link URIs)");
-        gw_reply_json(r, 413, e);
-        goto out;
-    }
-    for (const char *p = v; *p;) {
-        const char *end = strchr(p, ',');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        if (q->nsrc == EPCIS_MATCH_MAX) {
-            reply_param_err(r, "too_many_values", "MATCH_epc: at most %s values", "16");
-            goto out;
-        }
-        if (!parse_epc(&q->src[q->nsrc], p, n)) {
-            reply_param_err(r, "bad_epc",
-                            "MATCH_epc: %s is not the Digital Link URI of a unit or a lot",
-                            "a value");
-            goto out;
-        }
-        q->nsrc++;
-        p += n;
-        if (*p == ',')
-            p++;
-    }
-    if (q->nsrc == 0) {
-        reply_param_err(r, "bad_epc", "%s: empty", "MATCH_epc");
-        goto out;
-    }
-    a = arg_decoded(r, "EQ_bizStep", v);
-    if (a != 0) {
-        for (const char *p = v; a > 0 && *p;) {
-            const char *end = strchr(p, ',');
-            size_t n = end ? (size_t)(end - p) : strlen(p);
-            if (q->nbiz == EPCIS_BIZSTEP_MAX) {
-                reply_param_err(r, "too_many_values", "EQ_bizStep: at most %s values", "16");
-                goto out;
-            }
-            if (!epcis_bizstep_norm(q->biz[q->nbiz], p, n)) {
-                a = -1;
-                break;
-            }
-            q->nbiz++;
-            p += n;
-            if (*p == ',')
-                p++;
-        }
-        if (a < 0 || q->nbiz == 0) {
-            reply_param_err(r, "bad_biz_step",
-                            "%s: expected CBV bizStep words or URIs, comma-separated",
-                            "EQ_bizStep");
-            goto out;
-        }
-    }
-    static const char *const tkeys[2] = {"GE_eventTime", "LT_eventTime"};
-    for (int k = 0; k < 2; k++) {
-        a = arg_decoded(r, tkeys[k], v);
-        uint64_t t;
-        if (a != 0 && (a < 0 || !parse_time(&t, v))) {
-            reply_param_err(r, "bad_time", "%s: expected an RFC 3339 date-time", tkeys[k]);
-            goto out;
-        }
-        if (a > 0 && k == 0) {
-            q->has_ge = true;
-            q->ge = t;
-        } else if (a > 0) {
-            q->has_lt = true;
-            q->lt = t;
-        }
-    }
-    a = arg_decoded(r, "perPage", v);
-    if (a != 0) {
-        uint64_t pp;
-        if (a < 0 || !gw_parse_u64(&pp, v, strlen(v)) || pp < 1 || pp > EPCIS_PAGE_MAX) {
-            reply_param_err(r, "bad_per_page", "%s: expected an integer 1..1000", "perPage");
-            goto out;
-        }
-        q->per_page = (uint32_t)pp;
-    }
-    a = arg_decoded(r, "nextPageToken", v);
-    if (a != 0 && (a < 0 || strlen(v) >= EPCIS_TOKEN_MAX || !token_parse(q, v))) {
-        reply_param_err(r, "bad_page_token", "%s: not a token this query gave", "nextPageToken");
-        goto out;
-    }
-    ok = true;
-out:
-    free(v);
-    return ok;
+    json_t *j = json_pack("{s:s,s:s,s:i,s:{s:s,s:s}}", "type", e.epcis_type, "title", e.msg,
+                          "status", (int)e.status, "error", "code", e.code, "message", e.msg);
+    gw_reply_json(r, e.status, j);
+    return false;
 }
 
 /* The query string of this request without its nextPageToken, plus the new

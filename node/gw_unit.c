@@ -14,6 +14,7 @@
  * that just wrote never sees an older state than its own receipt's.
  */
 #include "node/gw_i18n.h"
+#include "node/gw_parse.h"
 #include "node/gw_priv.h"
 #include "label/label.h"
 
@@ -503,111 +504,20 @@ void gw_route_label_png(gw_req *r)
 
 /* ---- reports -------------------------------------------------------------------- */
 
-/* Valid UTF-8 without control characters other than newline and tab: the note
- * becomes a CBOR text string in a scans transaction. */
-static bool note_ok(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
-        size_t k;
-        if (c < 0x80) {
-            if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
-                return false;
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            k = 1;
-        else if (c >= 0xe0 && c <= 0xef)
-            k = 2;
-        else if (c >= 0xf0 && c <= 0xf4)
-            k = 3;
-        else
-            return false;
-        if (i + k >= n)
-            return false;
-        for (size_t j = 1; j <= k; j++)
-            if (((unsigned char)s[i + j] & 0xc0) != 0x80)
-                return false;
-        i += k + 1;
-    }
-    return true;
-}
-
-/* Finds key in an application/x-www-form-urlencoded body and decodes it
- * ('+' is a space) into out. false when absent or undecodable. */
-static bool form_value(const uint8_t *body, size_t n, const char *key, char *out, size_t cap)
-{
-    size_t kl = strlen(key);
-    for (size_t i = 0; i < n;) {
-        size_t end = i;
-        while (end < n && body[end] != '&')
-            end++;
-        if (end - i > kl && memcmp(body + i, key, kl) == 0 && body[i + kl] == '=') {
-            char tmp[4 * CHAIN_NOTE_MAX];
-            size_t vl = end - i - kl - 1;
-            if (vl >= sizeof tmp)
-                return false;
-            for (size_t j = 0; j < vl; j++) {
-                char c = (char)body[i + kl + 1 + j];
-                tmp[j] = c == '+' ? ' ' : c;
-            }
-            return chain_pct_decode(out, cap, tmp, vl) >= 0;
-        }
-        i = end + 1;
-    }
-    return false;
-}
-
 void gw_route_report(gw_req *r)
 {
-    const char *ct = gw_header(r, "Content-Type");
-    bool form = ct && strncmp(ct, "application/x-www-form-urlencoded", 33) == 0;
-    char unit[GS1_DL_MAX + 1] = "", note[CHAIN_NOTE_MAX * 2] = "";
-    if (form) {
-        if (!form_value(r->body, r->body_len, "unit", unit, sizeof unit)) {
-            gw_reply_error(r, 400, "bad_unit", "form field unit is missing");
-            return;
-        }
-        if (!form_value(r->body, r->body_len, "note", note, sizeof note))
-            note[0] = '\0';
-    } else if (ct && strncmp(ct, "application/json", 16) == 0) {
-        json_error_t je;
-        json_t *j = json_loadb((const char *)r->body, r->body_len, 0, &je);
-        if (!j || !json_is_object(j)) {
-            json_decref(j);
-            gw_reply_error(r, 400, "malformed_json", "expected an object {\"unit\",\"note\"}");
-            return;
-        }
-        json_t *ju = json_object_get(j, "unit"), *jn = json_object_get(j, "note");
-        if (!json_is_string(ju) || json_string_length(ju) > GS1_DL_MAX ||
-            (jn && !json_is_string(jn)) || (jn && json_string_length(jn) >= sizeof note)) {
-            json_decref(j);
-            gw_reply_error(r, 422, "invalid", "unit: a string; note: a string of at most %d bytes",
-                           CHAIN_NOTE_MAX);
-            return;
-        }
-        snprintf(unit, sizeof unit, "%s", json_string_value(ju));
-        if (jn)
-            snprintf(note, sizeof note, "%s", json_string_value(jn));
-        json_decref(j);
-    } else {
-        gw_reply_error(r, 415, "unsupported_media_type",
-                       "send application/json or application/x-www-form-urlencoded");
+    gw_report rep;
+    gw_perr pe;
+    if (!gw_report_parse(&rep, gw_header(r, "Content-Type"), r->body, r->body_len, &pe)) {
+        if (pe.bad_code)
+            metrics_scan_bad_code(r->g->metrics);
+        gw_reply_error(r, pe.status, pe.code, "%s", pe.msg);
         return;
     }
+    const gs1_link link = rep.link;
+    const bool form = rep.form;
+    const char *note = rep.note;
     size_t nl = strlen(note);
-    if (nl > CHAIN_NOTE_MAX || !note_ok(note, nl)) {
-        gw_reply_error(r, 422, "invalid", "note: at most %d bytes of text", CHAIN_NOTE_MAX);
-        return;
-    }
-    gs1_link link;
-    char err[160];
-    if (gs1_parse_unit(&link, unit, strlen(unit), err, sizeof err) != 0) {
-        metrics_scan_bad_code(r->g->metrics);
-        gw_reply_error(r, 400, "bad_unit", "%s", err);
-        return;
-    }
     /* per client and unit: one report a day (a key of client hash and unit,
      * so the table holds no unit in the clear), then per client overall */
     uint8_t cu[CHAIN_HASH_LEN], km[GW_CLIENT_LEN + GS1_GTIN_LEN + GS1_SERIAL_MAX];

@@ -6,7 +6,8 @@
  *
  * Beyond "does not crash" (ASan, UBSan): a frame is either refused with
  * RAFT_MALFORMED / CONS_CODEC_OTHER_CHAIN, or decodes to a message that
- * re-encodes to exactly the input and keeps the promises cons_codec.h makes
+ * re-encodes to exactly the input (a raft message, a FORWARD or a HELLO
+ * frame, each through its own encoder) and keeps the promises cons_codec.h makes
  * (terms in bounds and non-decreasing along the entries, one shared batch,
  * every configuration entry decodable); the decoded frame is then released
  * once, as the node does with a frame it refuses. Seeds: tests/fuzz/corpus/
@@ -66,6 +67,10 @@ static void check_frame(const uint8_t *data, size_t size)
         CHECK(n == w.fwd_count);
         CHECK(cons_codec_encode_forward(&out, &out_len, CHAIN, w.from_id, w.from_addr, txs, lens,
                                         n) == 0);
+    } else if (w.kind == CONS_KIND_HELLO) {
+        CHECK(w.hello_sig_len <= CONS_HELLO_SIG_MAX);
+        CHECK(cons_codec_encode_hello(&out, &out_len, CHAIN, w.from_id, w.from_addr, w.hello_to,
+                                      w.hello_ts_ms, w.hello_sig, w.hello_sig_len) == 0);
     } else {
         if (w.kind == RAFT_APPEND_ENTRIES)
             check_append(&w.msg.append_entries);

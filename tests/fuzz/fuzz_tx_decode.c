@@ -6,7 +6,8 @@
  * decoder accepts: re-encoding gives back exactly the input (one meaning, one
  * byte string), the id computed from bytes equals the id of the decoded
  * value, and the JSON form parses back to the same encoding. The same bytes
- * are also offered to chain_block_peek, the other parser of peer data.
+ * are also offered to chain_block_peek, the other parser of peer data: the
+ * id of an accepted block is the id of its header (chain_block_header_id).
  */
 #include <jansson.h>
 #include <stdint.h>
@@ -27,7 +28,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     chain_block_header hdr;
     uint8_t bid[CHAIN_HASH_LEN];
     size_t ntxs;
-    (void)chain_block_peek(&hdr, bid, &ntxs, data, size);
+    if (chain_block_peek(&hdr, bid, &ntxs, data, size) == CHAIN_OK) {
+        uint8_t hid[CHAIN_HASH_LEN];
+        chain_block_header_id(hid, &hdr);
+        CHECK(memcmp(hid, bid, CHAIN_HASH_LEN) == 0);
+    }
 
     chain_tx tx;
     char msg[160];

@@ -234,6 +234,26 @@ static void test_parse_refusals_name_the_part(void **state)
                      gs1_gtin_valid("00000095060001", 14) ? 0 : -1);
 }
 
+/* Found by tests/fuzz/fuzz_gs1 (corpus gs1/crash-expiry-*): an element
+ * string's (17) took any six bytes, so a control character or '&' reached the
+ * link it formats unescaped. It is six digits, as in a Digital Link query. */
+static void test_element_string_expiry_digits_only(void **state)
+{
+    (void)state;
+    gs1_link l;
+    char err[160];
+    static const char bad[][48] = {"(01)09506000123455(21)S1(10)LOT1(17)2\xcc" "1231",
+                                   "(01)09506000123455(21)S1(10)LOT1(17)27123\x0b",
+                                   "(01)09506000123455(21)S1(17)27&231", "(01)09506000123455(21)S1(17)2712 1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(gs1_parse_unit(&l, bad[i], strlen(bad[i]), err, sizeof err), -1);
+        assert_string_equal(err, "expiry (17): must be YYMMDD");
+    }
+    const char *ok = "(01)09506000123455(21)S1(17)271231";
+    assert_int_equal(gs1_parse_unit(&l, ok, strlen(ok), err, sizeof err), 0);
+    assert_string_equal(l.expiry, "271231");
+}
+
 static void test_link_format_roundtrip(void **state)
 {
     (void)state;
@@ -274,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_parse_refusals_name_the_part),
         cmocka_unit_test(test_link_format_roundtrip),
         cmocka_unit_test(test_sscc_check_digit),
+        cmocka_unit_test(test_element_string_expiry_digits_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
