@@ -1,10 +1,11 @@
 # The README's commands. CMake does the building; this file only sequences it.
 BUILD      ?= build
 BUILD_SAN  ?= build-san
+BUILD_TSAN ?= build-tsan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all build build-san deps check check-fast coverage mutate demo bench clean format fuzz sim
+.PHONY: all build build-san build-tsan check-tsan deps check check-fast coverage mutate demo bench clean format fuzz sim
 
 all: build
 
@@ -19,6 +20,10 @@ build-san:
 	@cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DPROVENA_SANITIZE=ON $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD_SAN) -j $(JOBS)
 
+build-tsan:
+	@cmake -S . -B $(BUILD_TSAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROVENA_TSAN=ON $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD_TSAN) -j $(JOBS)
+
 # Every test, on the normal build and again under ASan + UBSan. Each run ends with
 # the count of skipped tests (ctest's "Skipped": a tool or binary was missing);
 # with CI=true a single skip fails the check.
@@ -28,6 +33,18 @@ check: deps build build-san
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  bash tests/ctest-check.sh $(BUILD_SAN) --output-on-failure -j $(JOBS)
+
+# Every unit and cluster test under ThreadSanitizer (build-tsan/). A report stops
+# the process (halt_on_error=1) and fails its test; cluster tests also fail on a
+# report from any node they started (tests/cluster/lib.py). tests/tsan.supp holds
+# the few races inside uninstrumented libraries' own threads, each with its reason.
+# setarch -R: TSan's shadow memory needs the fixed address layout that ASLR with
+# a high vm.mmap_rnd_bits can break ("unexpected memory mapping"); the personality
+# is inherited by every process ctest starts.
+TSAN_ENV = TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp"
+check-tsan: deps build-tsan
+	@$(TSAN_ENV) setarch $$(uname -m) -R \
+	  bash tests/ctest-check.sh $(BUILD_TSAN) --output-on-failure -j $(JOBS) -L 'unit|cluster'
 
 # Normal build only; for the edit-compile-test loop.
 check-fast: build
@@ -74,4 +91,4 @@ format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(BUILD_SAN) build-fuzz build-cov build-mutate
+	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_TSAN) build-fuzz build-cov build-mutate
