@@ -41,10 +41,12 @@ check: deps build build-san
 # setarch -R: TSan's shadow memory needs the fixed address layout that ASLR with
 # a high vm.mmap_rnd_bits can break ("unexpected memory mapping"); the personality
 # is inherited by every process ctest starts.
+# TSAN_CTEST picks tests: make check-tsan TSAN_CTEST="-R cluster_test_gateway".
+TSAN_CTEST ?= -L 'unit|cluster'
 TSAN_ENV = TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp"
 check-tsan: deps build-tsan
 	@$(TSAN_ENV) setarch $$(uname -m) -R \
-	  bash tests/ctest-check.sh $(BUILD_TSAN) --output-on-failure -j $(JOBS) -L 'unit|cluster'
+	  bash tests/ctest-check.sh $(BUILD_TSAN) --output-on-failure -j $(JOBS) $(TSAN_CTEST)
 
 # Normal build only; for the edit-compile-test loop.
 check-fast: build
