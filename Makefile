@@ -1,12 +1,13 @@
 # The README's commands. CMake does the building; this file only sequences it.
 BUILD      ?= build
 BUILD_SAN  ?= build-san
+BUILD_TSAN ?= build-tsan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CHECK_FUZZ ?= 1
 CHECK_FUZZ_SECONDS ?= 3
 CMAKE_ARGS ?=
 
-.PHONY: all build build-san deps check check-fast coverage mutate demo bench bench-etcd clean format fuzz sim
+.PHONY: all build build-san build-tsan check-tsan deps check check-fast coverage mutate demo bench bench-etcd clean format fuzz sim
 
 all: build
 
@@ -21,6 +22,10 @@ build-san:
 	@cmake -S . -B $(BUILD_SAN) -DCMAKE_BUILD_TYPE=Debug -DPROVENA_SANITIZE=ON $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD_SAN) -j $(JOBS)
 
+build-tsan:
+	@cmake -S . -B $(BUILD_TSAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROVENA_TSAN=ON $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD_TSAN) -j $(JOBS)
+
 # Every test, on the normal build and again under ASan + UBSan, then every
 # libFuzzer target for CHECK_FUZZ_SECONDS (CHECK_FUZZ=0 leaves that out; the
 # corpora are replayed in both builds either way). Each run ends with
@@ -33,6 +38,20 @@ check: deps build build-san
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  bash tests/ctest-check.sh $(BUILD_SAN) --output-on-failure -j $(JOBS)
 	@if [ "$(CHECK_FUZZ)" = 1 ]; then $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS); fi
+
+# Every unit and cluster test under ThreadSanitizer (build-tsan/). A report stops
+# the process (halt_on_error=1) and fails its test; cluster tests also fail on a
+# report from any node they started (tests/cluster/lib.py). tests/tsan.supp holds
+# the few races inside uninstrumented libraries' own threads, each with its reason.
+# setarch -R: TSan's shadow memory needs the fixed address layout that ASLR with
+# a high vm.mmap_rnd_bits can break ("unexpected memory mapping"); the personality
+# is inherited by every process ctest starts.
+# TSAN_CTEST picks tests: make check-tsan TSAN_CTEST="-R cluster_test_gateway".
+TSAN_CTEST ?= -L 'unit|cluster'
+TSAN_ENV = TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp"
+check-tsan: deps build-tsan
+	@$(TSAN_ENV) setarch $$(uname -m) -R \
+	  bash tests/ctest-check.sh $(BUILD_TSAN) --output-on-failure -j $(JOBS) $(TSAN_CTEST)
 
 # Normal build only; for the edit-compile-test loop.
 check-fast: build
@@ -87,4 +106,4 @@ format:
 	@git ls-files '*.c' '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD) $(BUILD_SAN) build-fuzz build-cov build-mutate
+	rm -rf $(BUILD) $(BUILD_SAN) $(BUILD_TSAN) build-fuzz build-cov build-mutate

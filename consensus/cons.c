@@ -237,6 +237,12 @@ static int raft_up(cons *c, char *errmsg, size_t errmsg_len)
         snprintf(errmsg, errmsg_len, "raft init: %s", raft_strerror(rv));
         return CONS_ERR_RAFT;
     }
+    /* No libraft tracer: with one set, libraft formats every trace point into
+     * one static buffer of the library (before asking whether the tracer
+     * wants it), which two rafts of one process (the unit tests) write at
+     * once; its output went nowhere unless LIBRAFT_TRACE was set. libraft
+     * checks for NULL before tracing. */
+    c->raft.tracer = NULL;
     raft_set_election_timeout(&c->raft, c->cfg.election_ms);
     raft_set_heartbeat_timeout(&c->raft, c->cfg.heartbeat_ms);
     raft_set_install_snapshot_timeout(&c->raft, c->cfg.election_ms * 10);

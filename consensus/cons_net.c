@@ -489,7 +489,6 @@ static void *closer_main(void *arg)
 {
     cons_net *n = arg;
     pthread_setname_np(pthread_self(), "cons-close");
-    nng_aio_stop(n->aio); /* cancels the receive and waits out a running recv_cb */
     nng_close(n->pull);
     nng_aio_free(n->aio);
     for (int i = 0; i < CONS_NET_PEERS_MAX; i++)
@@ -525,6 +524,12 @@ void cons_net_close(cons_net *n)
      * stuck close must not keep a node from stopping. Nothing is lost by
      * leaving it: Raft and its disk state are closed before this. */
     atomic_store(&n->stopping, true);
+    /* Here, not on the closer: once this returns, recv_cb can no longer call
+     * into consensus, whose state the caller frees next even when the closer
+     * below is abandoned (a recv_cb running past that free was a use after
+     * free, seen by ThreadSanitizer). nng_aio_stop cancels the receive and
+     * waits out a running recv_cb, which only queues a frame. */
+    nng_aio_stop(n->aio);
     if (mono_cond_init(&n->close_cv) != 0) {
         fprintf(stderr, "consensus: closing the network: no condition variable; "
                         "leaving it to the process exit\n");

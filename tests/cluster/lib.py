@@ -32,13 +32,17 @@ NODE_BIN = os.path.join(BUILD, "provena-node")
 TXTOOL = os.path.join(BUILD, "tests", "cluster", "txtool")
 
 
-def _sanitized():
-    """True when the build tree is an ASan build (slower: scale timeouts)."""
+def _cache_has(entry):
     try:
         with open(os.path.join(BUILD, "CMakeCache.txt")) as f:
-            return "PROVENA_SANITIZE:BOOL=ON" in f.read()
+            return entry in f.read()
     except OSError:
         return False
+
+
+def _sanitized():
+    """True when the build tree is an ASan or a TSan build (slower: scale timeouts)."""
+    return _cache_has("PROVENA_SANITIZE:BOOL=ON") or _cache_has("PROVENA_TSAN:BOOL=ON")
 
 
 SCALE = float(os.environ.get("PROVENA_TIME_SCALE", "3" if _sanitized() else "1"))
@@ -84,6 +88,37 @@ def _kill_all():
         _end(p, 5)
 
 
+# Under ThreadSanitizer every process this test starts (nodes, txtool, the CLI)
+# writes its reports to files of its own in _TSAN_DIR (log_path; a node's log
+# keeps only its own lines). A report fails the test even when the process went
+# on (halt_on_error=0) or was killed by the test afterwards: after every process
+# has ended, the reports are printed and the test exits 66, TSan's own status.
+_TSAN_DIR = None
+if _cache_has("PROVENA_TSAN:BOOL=ON"):
+    _TSAN_DIR = tempfile.mkdtemp(prefix="provena-tsan-")
+    os.environ["TSAN_OPTIONS"] = (os.environ.get("TSAN_OPTIONS", "")
+                                  + f" log_path={_TSAN_DIR}/report").strip()
+
+
+def _tsan_reports():
+    if _TSAN_DIR is None:
+        return
+    found = []
+    for name in sorted(os.listdir(_TSAN_DIR)):
+        with open(os.path.join(_TSAN_DIR, name), errors="replace") as f:
+            text = f.read()
+        if "ThreadSanitizer" in text:
+            found.append(f"---- {name} ----\n{text}")
+    shutil.rmtree(_TSAN_DIR, ignore_errors=True)
+    if found:
+        sys.stderr.write("ThreadSanitizer reports from this test's processes:\n"
+                         + "".join(found))
+        sys.stderr.flush()
+        os._exit(66)
+
+
+# atexit runs handlers last-registered first: the processes end, then the reports are read.
+atexit.register(_tsan_reports)
 atexit.register(_kill_all)
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
