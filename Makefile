@@ -4,7 +4,7 @@ BUILD_SAN  ?= build-san
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all build build-san deps check check-fast coverage mutate demo bench clean format fuzz sim
+.PHONY: all build build-san deps check check-fast coverage mutate demo bench bench-etcd clean format fuzz sim
 
 all: build
 
@@ -47,6 +47,11 @@ demo: deps build
 
 bench: deps build
 	@bash bench/run.sh $(BUILD)
+
+# The cluster against etcd only: bench_cluster's one table (etcd 3.4, 3 members,
+# before and after our 3 nodes; ratios next to issue 18's floors).
+bench-etcd: deps build
+	@BENCH=cluster bash bench/run.sh $(BUILD)
 
 # Deterministic simulation at scale: every fixture mode over SIM_SEEDS seeds
 # (from SIM_BASE), then the simulation of our own I/O over SIM_SEEDS_OWN seeds.

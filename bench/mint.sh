@@ -51,7 +51,7 @@ for i in 1 2 3; do
     --http "http://127.0.0.1:${PORTS[$((2*i-1))]}" --pub "$(cat "$DIR/node$i.pub")"
 done
 for i in 1 2 3; do
-  "$NODE_BIN" --genesis "$G" --id $i --data "$DIR/node$i" --key "$DIR/node$i.key" \
+  "$NODE_BIN" --genesis "$G" --id $i --data "$DIR/node$i" --key "$DIR/node$i.key" --insecure-plaintext \
     >"$DIR/node$i.log" 2>&1 &
   PIDS+=($!)
 done

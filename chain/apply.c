@@ -12,7 +12,8 @@
  *   3. per tx, in block order: duplicate id → the first receipt again;
  *      decode, chain id, signature (stateless; such refusals are not recorded
  *      under the tx id, since an unsigned or foreign tx names no signer);
- *      then, in a NESTED LMDB transaction: signer (revoked?), role from the
+ *      then, in a NESTED LMDB transaction: a passkey assertion held to the
+ *      relying party in force (state: rp.set, else genesis), signer (revoked?), role from the
  *      one table below, nonce = last + 1, the type's rule function; commit
  *      the nested txn on CHAIN_OK, abort it on a refusal (nothing changes,
  *      not even the nonce); record the receipt under the tx id;
@@ -72,6 +73,7 @@ static const tx_kind kinds[CHAIN_TX__COUNT] = {
     [CHAIN_TX_TRANSFER_OFFER] = {ROLES_ANY_KEY, rule_transfer_offer, false},
     [CHAIN_TX_TRANSFER_CANCEL] = {ROLES_ANY_KEY, rule_transfer_cancel, false},
     [CHAIN_TX_RESOLVER_SET] = {R_(BRAND), rule_resolver_set, false},
+    [CHAIN_TX_RP_SET] = {R_(BRAND), rule_rp_set, false},
 };
 
 int st_refuse(st_actx *a, int code, const char *fmt, ...)
@@ -188,8 +190,17 @@ static int apply_tx(st_actx *a)
     const chain_tx *tx = a->tx;
     const tx_kind *k = &kinds[tx->type];
     assert(k->fn != NULL);
-    int rc = resolve_signer(a);
-    if (rc)
+    int rc;
+    if (tx->auth != NULL) {
+        /* the assertion's relying-party half, against the rp in force at this
+           tx (an rp.set earlier in this block counts): every node alike */
+        chain_rp rp;
+        if ((rc = st_rp_current(a->c, a->txn, &rp)))
+            return rc;
+        if ((rc = chain_tx_check_rp(&rp, tx, a->detail, a->detail_len)))
+            return rc;
+    }
+    if ((rc = resolve_signer(a)))
         return rc;
     if (!(k->roles & (1u << a->role))) {
         if (a->role == CHAIN_ROLE_NONE)
@@ -220,14 +231,15 @@ void chain_apply_result_free(chain_apply_result *r)
     r->nreceipts = 0;
 }
 
-/* chain_tx_verify against the genesis relying party, unless this process
- * already verified these exact bytes (precheck used the same rp). */
+/* The stateless signature check (chain_tx_verify without an rp: a passkey
+ * assertion's relying-party half needs state and is apply_tx's), unless this
+ * process already verified these exact bytes at admission. */
 static int verify_tx(const chain *c, const chain_tx *tx, const uint8_t id[CHAIN_HASH_LEN],
                      const uint8_t *raw, size_t rlen, char *detail, size_t dlen)
 {
     if (c->verified != NULL && c->verified(c->verified_ctx, id, raw, rlen))
         return CHAIN_OK;
-    return chain_tx_verify(&c->g->rp, tx, id, detail, dlen);
+    return chain_tx_verify(NULL, tx, id, detail, dlen);
 }
 
 static void set_err(char *errmsg, size_t errmsg_len, const char *what, int rc)

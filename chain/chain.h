@@ -199,12 +199,19 @@ int chain_tls_cert_from_pem(uint8_t der[CHAIN_TLS_CERT_MAX], size_t *der_len, co
  *   resolver: http:// or https:// and a host, at most CHAIN_RESOLVER_MAX
  *           printable bytes, no space, '?', '#' nor trailing '/' — the
  *           network's resolver base URL (genesis "resolver", resolver.set)
+ *   rp id:  1..CHAIN_RP_ID_MAX of [a-z0-9.-], no leading or trailing '.', not
+ *           only digits and dots (WebAuthn refuses an IP address) — a host name
+ *   origin: http:// or https:// then 1.. bytes of printable ASCII without
+ *           space, '/', '?' or '#', at most CHAIN_ORIGIN_MAX in all —
+ *           scheme://host[:port], what a browser writes into clientDataJSON
  *   pub:    a BIP-340 x-only key that parses */
 bool chain_text_valid(const char *s, size_t n);
 bool chain_id_valid(const char *s, size_t n);
 bool chain_region_valid(const char *s, size_t n);
 bool chain_addr_valid(const char *s, size_t n);
 bool chain_resolver_valid(const char *s, size_t n);
+bool chain_rp_id_valid(const char *s, size_t n);
+bool chain_origin_valid(const char *s, size_t n);
 bool chain_pub_valid(const uint8_t pub[CHAIN_KEY_LEN]);
 void chain_b64url(char *out, const uint8_t *in, size_t n); /* out: 4*ceil(n/3)+1 bytes */
 int chain_unb64url(uint8_t *out, size_t out_len, const char *in, size_t n);
@@ -307,15 +314,29 @@ int chain_webauthn_adata(uint8_t rp_hash[CHAIN_HASH_LEN], uint8_t *flags, uint32
                          const uint8_t *adata, size_t len) CHAIN_WUR;
 
 /*
- * Verifies a passkey assertion for challenge (the tx id), every node alike:
- * clientData type "webauthn.get" (_TYPE), challenge = base64url(challenge)
- * (_CHALLENGE), origin one of rp->origins and not crossOrigin (_ORIGIN),
- * rpIdHash = SHA-256(rp->id) (_RP; also when rp is NULL or has no id), user
- * present and, when rp->require_uv, verified (_PRESENCE), and the DER ECDSA
- * P-256 signature over authenticatorData || SHA-256(clientDataJSON) by a->pub
- * (_SIGNATURE). Anything that does not parse is _MALFORMED. The signature
- * counter is written to *count on success (NULL: not wanted). Thread-safe.
+ * A passkey assertion is checked in two halves, each refusal with its own code.
+ *
+ * chain_webauthn_verify_sig: what needs no ledger state, so a node may do it
+ * once at admission and the block pre-pass on any thread: both parts parse
+ * (_MALFORMED), clientData type "webauthn.get" (_TYPE), challenge =
+ * base64url(challenge) (_CHALLENGE), user present (_PRESENCE), and the DER
+ * ECDSA P-256 signature over authenticatorData || SHA-256(clientDataJSON) by
+ * a->pub (_SIGNATURE; a key off the curve is _MALFORMED). The signature
+ * counter is written to *count on success (NULL: not wanted).
+ *
+ * chain_webauthn_check_rp: what depends on the network's relying party, which
+ * governance may change (rp.set), so the rules judge it against the rp in
+ * force where the tx is applied: origin one of rp->origins and not
+ * crossOrigin (_ORIGIN; also when rp is NULL), rpIdHash = SHA-256(rp->id)
+ * (_RP; also when rp has no id: no passkeys), and, when rp->require_uv, user
+ * verified (_PRESENCE). Cheap: one SHA-256 and string compares.
+ *
+ * chain_webauthn_verify: both (the signature half first). All thread-safe.
  */
+int chain_webauthn_verify_sig(const chain_passkey_auth *a, const uint8_t challenge[CHAIN_HASH_LEN],
+                              uint32_t *count, char *errmsg, size_t errmsg_len) CHAIN_WUR;
+int chain_webauthn_check_rp(const chain_rp *rp, const chain_passkey_auth *a, char *errmsg,
+                            size_t errmsg_len) CHAIN_WUR;
 int chain_webauthn_verify(const chain_rp *rp, const chain_passkey_auth *a,
                           const uint8_t challenge[CHAIN_HASH_LEN], uint32_t *count, char *errmsg,
                           size_t errmsg_len) CHAIN_WUR;
@@ -397,6 +418,7 @@ enum chain_tx_type {
     CHAIN_TX_TRANSFER_OFFER,  /* owner: a one-time offer anyone with its code may claim */
     CHAIN_TX_TRANSFER_CANCEL, /* owner: withdraws the open offer */
     CHAIN_TX_RESOLVER_SET,    /* the network's public resolver base URL (overrides genesis's) */
+    CHAIN_TX_RP_SET,          /* the network's WebAuthn relying party (overrides genesis's) */
     CHAIN_TX__COUNT
 };
 /* "mint", "pickup", ..., "warranty.activate", "participant.add", "policy.set", "scans" */
@@ -488,7 +510,9 @@ typedef struct chain_tx {
     char http_addr[CHAIN_ADDR_MAX + 1]; /* node.add */
     chain_policy policy;                /* policy.set */
     char resolver[CHAIN_RESOLVER_MAX + 1]; /* resolver.set (chain_resolver_valid) */
-    chain_scan *scans;                  /* scans: nscans records */
+    chain_rp rp;       /* rp.set: id and origins (require_uv unused: see rp_uv) */
+    uint8_t rp_uv;     /* rp.set "uv_required": 1 true, 2 false, 0 absent (= false) */
+    chain_scan *scans; /* scans: nscans records */
     size_t nscans;
     uint64_t dropped; /* scans: records counted but not listed (overload) */
 } chain_tx;
@@ -516,8 +540,11 @@ int chain_tx_sign(chain_tx *tx, const uint8_t seckey[CHAIN_SECKEY_LEN]) CHAIN_WU
 
 /* Stateless admission check of an encoded tx, as the leader does before a tx
  * can reach the log: decodes, checks the chain id and the signature (BIP-340,
- * or a passkey assertion against rp: NULL refuses every passkey tx). Fills id
- * (the tx id) on success. Thread-safe. */
+ * or a passkey assertion's signature half). With rp not NULL a passkey
+ * assertion is also held to that relying party (chain_tx_check_rp); NULL
+ * leaves that half to the caller, who judges it against ledger state (a node
+ * does so in chain_tx_standing, and the rules at apply). Fills id (the tx id)
+ * on success. Thread-safe. */
 int chain_tx_precheck(uint8_t id[CHAIN_HASH_LEN], const uint8_t chain_id[CHAIN_HASH_LEN],
                       const chain_rp *rp, const uint8_t *buf, size_t len, char *errmsg,
                       size_t errmsg_len) CHAIN_WUR;
@@ -525,9 +552,15 @@ int chain_tx_precheck(uint8_t id[CHAIN_HASH_LEN], const uint8_t chain_id[CHAIN_H
 /* The signature check alone, of a decoded tx whose id is id: a BIP-340
  * signature by tx->signer (CHAIN_ERR_BAD_SIGNATURE), or, with tx->auth, the
  * signer being that passkey (CHAIN_ERR_BAD_SIGNATURE) and its assertion
- * (chain_webauthn_verify's codes). Thread-safe. */
+ * (chain_webauthn_verify_sig's codes; with rp not NULL also
+ * chain_webauthn_check_rp's against rp). Thread-safe. */
 int chain_tx_verify(const chain_rp *rp, const chain_tx *tx, const uint8_t id[CHAIN_HASH_LEN],
                     char *errmsg, size_t errmsg_len) CHAIN_WUR;
+
+/* The relying-party half of a passkey-signed tx (chain_webauthn_check_rp):
+ * CHAIN_OK for a tx without auth. Thread-safe. */
+int chain_tx_check_rp(const chain_rp *rp, const chain_tx *tx, char *errmsg,
+                      size_t errmsg_len) CHAIN_WUR;
 
 /* JSON at the HTTP edge (jansson). to_json returns a new reference (NULL on
  * OOM): {"type","chain","signer","nonce","time","body":{...},"sig"}, binary as
@@ -667,9 +700,10 @@ void chain_close(chain *c);
 
 /* Admission: does tx's signer have standing to put tx on the log (see
  * standing.c)? Reads c's applied state in one read transaction. CHAIN_OK, or
- * the code the rules would refuse it with (unknown_signer, revoked_signer,
- * unknown_unit, bad_state, bad_claim_code, not_owner) and errmsg filled, or a
- * storage error. tx is borrowed. Thread-safe; never waits for the writer. */
+ * the code the rules would refuse it with (a passkey assertion that does not
+ * fit the relying party in force: chain_webauthn_check_rp's codes;
+ * unknown_signer, revoked_signer, unknown_unit, bad_state, bad_claim_code,
+ * not_owner) and errmsg filled, or a storage error. tx is borrowed. Thread-safe; never waits for the writer. */
 int chain_tx_standing(chain *c, const chain_tx *tx, char *errmsg, size_t errmsg_len) CHAIN_WUR;
 
 /* Transactions this process already verified (a node's admission precheck).
@@ -963,6 +997,11 @@ void chain_policy_effective(chain_rd *rd, chain_policy *out, const char *gtin, c
  * accepted, else the genesis's, else "" (none named). CHAIN_OK or a storage
  * error; out is always a terminated string. */
 int chain_resolver_current(chain_rd *rd, char out[CHAIN_RESOLVER_MAX + 1]) CHAIN_WUR;
+
+/* The network's WebAuthn relying party in force: the last rp.set accepted,
+ * else the genesis's (rp id "" when neither: no passkeys). CHAIN_OK or a
+ * storage error; *out is always written (all zero on error). */
+int chain_rp_current(chain_rd *rd, chain_rp *out) CHAIN_WUR;
 
 /* ---- scan aggregates (filled by applying scans transactions) ------------------- */
 

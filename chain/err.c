@@ -186,6 +186,7 @@ static const char *const tx_type_names[CHAIN_TX__COUNT] = {
     [CHAIN_TX_TRANSFER_OFFER] = "transfer.offer",
     [CHAIN_TX_TRANSFER_CANCEL] = "transfer.cancel",
     [CHAIN_TX_RESOLVER_SET] = "resolver.set",
+    [CHAIN_TX_RP_SET] = "rp.set",
 };
 
 const char *chain_tx_type_name(int type)

@@ -14,8 +14,12 @@
  *     open and the claim is signed by the key its code derives; transfer,
  *     transfer.offer/cancel, warranty.activate/claim, flag, unflag — the
  *     signer owns every unit named.
+ * A passkey-signed tx must also fit the relying party in force (rp.set, else
+ * the genesis's): the assertion's origin, rpIdHash and user verification.
  * It reads the applied state, which may lag the log by a few entries: a
- * customer claiming a unit sold a moment ago can be refused once and retry.
+ * customer claiming a unit sold a moment ago can be refused once and retry,
+ * or send the receipt height of the step before as min_height (the gateway
+ * then waits for this node to apply it before admission).
  * A refusal is exactly the receipt the rules would give, so a client sees the
  * same code either way, minus the ledger entry.
  */
@@ -96,6 +100,13 @@ int chain_tx_standing(chain *c, const chain_tx *tx, char *errmsg, size_t errmsg_
         return rc;
     char id[CHAIN_ID_MAX + 1];
     bool current;
+    if (tx->auth != NULL) {
+        /* a passkey assertion's relying-party half, as apply_tx judges it */
+        chain_rp rp;
+        if ((rc = st_rp_current(c, rd->txn, &rp)) ||
+            (rc = chain_tx_check_rp(&rp, tx, errmsg, errmsg_len)))
+            goto done;
+    }
     rc = st_pkey_get(c, rd->txn, tx->signer, id, &current);
     if (rc == CHAIN_OK) {
         chain_participant p;

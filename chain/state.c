@@ -661,6 +661,11 @@ int chain_resolver_current(chain_rd *rd, char out[CHAIN_RESOLVER_MAX + 1])
     return CHAIN_OK;
 }
 
+int chain_rp_current(chain_rd *rd, chain_rp *out)
+{
+    return st_rp_current(rd->c, rd->txn, out);
+}
+
 void chain_policy_effective(chain_rd *rd, chain_policy *out, const char *gtin, const char *lot)
 {
     (void)!st_policy_effective(rd->c, rd->txn, out, gtin, lot); /* void in the contract */

@@ -21,7 +21,8 @@
 /* The named databases, in snapshot order. */
 enum st_db {
     DB_META,        /* text key ("chain_id", "head", "applied", "dropped") → CBOR;
-                       "resolver" → the URL's bytes (resolver.set) */
+                       "resolver" → the URL's bytes (resolver.set);
+                       "rp" → CBOR [rp id, [origins], uv required] (rp.set) */
     DB_BLOCKS,      /* be64 height → encoded block */
     DB_TXS,         /* tx id → tx record (receipt + where its bytes sit in its block) */
     DB_UNITS,       /* unit key → unit record, and unit key || be32 seq → its event
@@ -128,6 +129,11 @@ int st_unit_put(chain *c, MDB_txn *t, const st_unit *u, unsigned flags) CHAIN_WU
 int st_part_get(chain *c, MDB_txn *t, chain_participant *out, const char *id) CHAIN_WUR;
 int st_part_put(chain *c, MDB_txn *t, const chain_participant *p) CHAIN_WUR;
 /* Key index: *current false for a key rotated away from (or its holder revoked). */
+/* The relying party in force (rp.set, else the genesis's): st_rp_current.
+ * st_rp_get/put: the stored one alone (NOT_FOUND before any rp.set). */
+int st_rp_get(chain *c, MDB_txn *t, chain_rp *out) CHAIN_WUR;
+int st_rp_put(chain *c, MDB_txn *t, const chain_rp *rp) CHAIN_WUR;
+int st_rp_current(chain *c, MDB_txn *t, chain_rp *out) CHAIN_WUR;
 int st_pkey_get(chain *c, MDB_txn *t, const uint8_t key[CHAIN_KEY_LEN], char id[CHAIN_ID_MAX + 1],
                 bool *current) CHAIN_WUR;
 int st_pkey_put(chain *c, MDB_txn *t, const uint8_t key[CHAIN_KEY_LEN], const char *id,
@@ -226,6 +232,7 @@ int rule_node_rotate(st_actx *a);
 int rule_node_remove(st_actx *a);
 int rule_policy_set(st_actx *a);
 int rule_resolver_set(st_actx *a);
+int rule_rp_set(st_actx *a);
 int rule_scans(st_actx *a);
 
 /* Local failures that abort the whole block rather than refuse one tx. */

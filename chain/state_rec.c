@@ -747,3 +747,53 @@ int st_owner_del(chain *c, MDB_txn *t, const uint8_t key[CHAIN_KEY_LEN], const g
     st_key_unit(k + CHAIN_KEY_LEN, id->gtin, id->serial);
     return st_del(t, c->dbi[DB_OWNERS], k, sizeof k);
 }
+
+/* The relying party rp.set put in force: {"id", "uv", "origins": [...]}
+ * under meta "rp". NOT_FOUND when no rp.set was ever accepted. */
+int st_rp_get(chain *c, MDB_txn *t, chain_rp *out)
+{
+    MDB_val v;
+    int rc = st_get(t, c->dbi[DB_META], "rp", 2, &v);
+    if (rc)
+        return rc;
+    chain_rp rp;
+    memset(&rp, 0, sizeof rp);
+    rr x;
+    rr_init(&x, &v, 3);
+    rr_text(&x, "id", rp.id, sizeof rp.id);
+    rr_bool(&x, "uv", &rp.require_uv);
+    if (rr_key(&x, "origins"))
+        x.rc = cbu_get_array(&x.r, &rp.norigins, CHAIN_ORIGINS_MAX, "origins");
+    for (size_t i = 0; x.rc == CHAIN_OK && i < rp.norigins; i++)
+        x.rc = cbu_get_text(&x.r, rp.origins[i], sizeof rp.origins[i], "origins");
+    if ((rc = rr_done(&x)))
+        return rc;
+    *out = rp;
+    return CHAIN_OK;
+}
+
+int st_rp_put(chain *c, MDB_txn *t, const chain_rp *rp)
+{
+    ww x;
+    ww_init(&x, 3);
+    ww_text(&x, "id", rp->id);
+    ww_bool(&x, "uv", rp->require_uv);
+    ww_key(&x, "origins");
+    assert(rp->norigins <= CHAIN_ORIGINS_MAX);
+    cbu_put_array(&x.w, rp->norigins);
+    for (size_t i = 0; i < rp->norigins; i++)
+        cbu_put_cstr(&x.w, rp->origins[i]);
+    return ww_put(&x, t, c->dbi[DB_META], "rp", 2, 0);
+}
+
+int st_rp_current(chain *c, MDB_txn *t, chain_rp *out)
+{
+    int rc = st_rp_get(c, t, out);
+    if (rc == CHAIN_ERR_NOT_FOUND) {
+        *out = c->g->rp;
+        return CHAIN_OK;
+    }
+    if (rc)
+        memset(out, 0, sizeof *out);
+    return rc;
+}

@@ -642,7 +642,17 @@ int chain_tx_verify(const chain_rp *rp, const chain_tx *tx, const uint8_t id[CHA
             snprintf(errmsg, elen, "signer is not the passkey in auth");
         return CHAIN_ERR_BAD_SIGNATURE;
     }
-    return chain_webauthn_verify(rp, tx->auth, id, NULL, errmsg, elen);
+    int rc = chain_webauthn_verify_sig(tx->auth, id, NULL, errmsg, elen);
+    if (rc == CHAIN_OK && rp != NULL)
+        rc = chain_webauthn_check_rp(rp, tx->auth, errmsg, elen);
+    return rc;
+}
+
+int chain_tx_check_rp(const chain_rp *rp, const chain_tx *tx, char *errmsg, size_t elen)
+{
+    if (tx->auth == NULL)
+        return CHAIN_OK;
+    return chain_webauthn_check_rp(rp, tx->auth, errmsg, elen);
 }
 
 int chain_tx_precheck(uint8_t id[CHAIN_HASH_LEN], const uint8_t chain_id[CHAIN_HASH_LEN],

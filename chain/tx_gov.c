@@ -275,6 +275,16 @@ int rule_resolver_set(st_actx *a)
     return st_put(a->txn, a->c->dbi[DB_META], "resolver", 8, url, strlen(url), 0);
 }
 
+/* Any brand admin, as for resolver.set: from the next transaction on (the
+ * rest of this block included), passkey assertions are held to this relying
+ * party (apply.c). The formats were checked with the body. */
+int rule_rp_set(st_actx *a)
+{
+    chain_rp rp = a->tx->rp;
+    rp.require_uv = a->tx->rp_uv == 1;
+    return st_rp_put(a->c, a->txn, &rp);
+}
+
 int rule_policy_set(st_actx *a)
 {
     const chain_tx *tx = a->tx;

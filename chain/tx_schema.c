@@ -135,6 +135,11 @@ static const txf f_policy_set[] = {
 static const txf f_resolver_set[] = {
     TEXT("url", TXF_RESOLVER, resolver, REQ),
 };
+static const txf f_rp_set[] = {
+    TEXT("rp_id", TXF_RP_ID, rp.id, REQ),
+    FIELD("origins", TXF_ORIGINS, REQ),
+    NUM("uv_required", TXF_BOOL12, rp_uv, 0),
+};
 static const txf f_scans[] = {
     NUM("dropped", TXF_U64, dropped, 0),
     FIELD("records", TXF_SCANS, REQ),
@@ -168,6 +173,7 @@ static const tx_schema schemas[CHAIN_TX__COUNT] = {
     [CHAIN_TX_TRANSFER_OFFER] = SCHEMA(f_transfer_offer),
     [CHAIN_TX_TRANSFER_CANCEL] = SCHEMA(f_unit_only),
     [CHAIN_TX_RESOLVER_SET] = SCHEMA(f_resolver_set),
+    [CHAIN_TX_RP_SET] = SCHEMA(f_rp_set),
 };
 
 const tx_schema *tx_schema_of(int type)
@@ -209,10 +215,13 @@ static const txf_shape shapes[] = {
     [TXF_SCANS]      = {.value = TXV_SCAN, .array = true, .nonempty = true, .max = CHAIN_SCANS_MAX},
     [TXF_CERT]       = {.value = TXV_VBYTES, .size = CHAIN_TLS_CERT_MAX},
     [TXF_RESOLVER]   = {.value = TXV_TEXT},
+    [TXF_RP_ID]      = {.value = TXV_TEXT},
+    [TXF_ORIGINS]    = {.value = TXV_TEXT, .array = true, .nonempty = true, .max = CHAIN_ORIGINS_MAX, .size = CHAIN_ORIGIN_MAX + 1},
 };
 /* clang-format on */
 _Static_assert(sizeof(((chain_tx *)0)->markets[0]) == 3, "markets entries are alpha-2 + NUL");
 _Static_assert(sizeof(((chain_tx *)0)->regions[0]) == CHAIN_REGION_MAX + 1, "regions entries");
+_Static_assert(sizeof(((chain_tx *)0)->rp.origins[0]) == CHAIN_ORIGIN_MAX + 1, "origins entries");
 
 const txf_shape *txf_shape_of(const txf *f)
 {
@@ -223,7 +232,7 @@ const txf_shape *txf_shape_of(const txf *f)
         assert(f->cap == CHAIN_KEY_LEN || f->cap == CHAIN_SIG_LEN);
         return f->cap == CHAIN_SIG_LEN ? &b64 : &b32;
     }
-    assert(f->kind >= TXF_GTIN && f->kind <= TXF_RESOLVER);
+    assert(f->kind >= TXF_GTIN && f->kind <= TXF_ORIGINS);
     return &shapes[f->kind];
 }
 
@@ -234,6 +243,8 @@ size_t txf_count(const chain_tx *tx, const txf *f)
         return tx->nmarkets;
     case TXF_REGIONS:
         return tx->nregions;
+    case TXF_ORIGINS:
+        return tx->rp.norigins;
     case TXF_SERIALS:
     case TXF_LABEL_SIGS:
     case TXF_UNITS:
@@ -255,6 +266,10 @@ int txf_make(chain_tx *tx, const txf *f, size_t n)
     case TXF_REGIONS:
         assert(n <= CHAIN_REGIONS_MAX);
         tx->nregions = n;
+        return CHAIN_OK;
+    case TXF_ORIGINS:
+        assert(n <= CHAIN_ORIGINS_MAX);
+        tx->rp.norigins = n;
         return CHAIN_OK;
     case TXF_SERIALS:
         if ((tx->serials = calloc(n, sizeof *tx->serials)) == NULL)
@@ -337,6 +352,8 @@ const char *txf_get_text(const chain_tx *tx, const txf *f, size_t i)
         return tx->markets[i];
     case TXF_REGIONS:
         return tx->regions[i];
+    case TXF_ORIGINS:
+        return tx->rp.origins[i];
     case TXF_SERIALS:
         return tx->serials[i];
     default:
@@ -355,6 +372,9 @@ int txf_set_text(chain_tx *tx, const txf *f, size_t i, const char *s, size_t n)
         break;
     case TXF_REGIONS:
         out = tx->regions[i];
+        break;
+    case TXF_ORIGINS:
+        out = tx->rp.origins[i];
         break;
     case TXF_SERIALS:
         if ((out = tx->serials[i] = malloc(n + 1)) == NULL)
@@ -589,6 +609,7 @@ bool txf_present(const chain_tx *tx, const txf *f)
     case TXF_REGION:
     case TXF_ADDR:
     case TXF_RESOLVER:
+    case TXF_RP_ID:
         return text_at(tx, f)[0] != '\0';
     case TXF_BYTES:
         for (size_t i = 0; i < f->cap; i++)
@@ -611,6 +632,8 @@ bool txf_present(const chain_tx *tx, const txf *f)
         return tx->nmarkets > 0;
     case TXF_REGIONS:
         return tx->nregions > 0;
+    case TXF_ORIGINS:
+        return tx->rp.norigins > 0;
     case TXF_SERIALS:
     case TXF_LABEL_SIGS:
     case TXF_UNITS:
@@ -673,6 +696,13 @@ static int check_text(const chain_tx *tx, const txf *f, char *errmsg, size_t ele
                         "trailing '/', query or fragment",
                         f->key, CHAIN_RESOLVER_MAX);
         break;
+    case TXF_RP_ID:
+        if (!chain_rp_id_valid(s, n))
+            return fail(errmsg, elen, CHAIN_ERR_INVALID,
+                        "body.%s: not a lower-case host name of at most %d bytes (an IP address "
+                        "is not a valid WebAuthn rp id)",
+                        f->key, CHAIN_RP_ID_MAX);
+        break;
     default: /* NAME, NOTE: any text without controls */
         if (!cbu_utf8_valid(s, n))
             return fail(errmsg, elen, CHAIN_ERR_INVALID,
@@ -709,7 +739,25 @@ int txf_check(const chain_tx *tx, const txf *f, char *errmsg, size_t elen)
     case TXF_REGION:
     case TXF_ADDR:
     case TXF_RESOLVER:
+    case TXF_RP_ID:
         return check_text(tx, f, errmsg, elen);
+    case TXF_ORIGINS:
+        if (tx->rp.norigins < 1 || tx->rp.norigins > CHAIN_ORIGINS_MAX)
+            return fail(errmsg, elen, tx->rp.norigins ? CHAIN_ERR_TOO_LARGE : CHAIN_ERR_INVALID,
+                        "body.%s: 1..%d origins", f->key, CHAIN_ORIGINS_MAX);
+        for (size_t i = 0; i < tx->rp.norigins; i++) {
+            const char *o = tx->rp.origins[i];
+            if (!chain_origin_valid(o, strnlen(o, CHAIN_ORIGIN_MAX + 1)))
+                return fail(errmsg, elen, CHAIN_ERR_INVALID,
+                            "body.%s[%zu]: not an http(s) origin (scheme://host[:port], at most "
+                            "%d bytes)",
+                            f->key, i, CHAIN_ORIGIN_MAX);
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(o, tx->rp.origins[j]) == 0)
+                    return fail(errmsg, elen, CHAIN_ERR_INVALID, "body.%s[%zu]: duplicate", f->key,
+                                i);
+        }
+        return CHAIN_OK;
     case TXF_KEY:
         if (!tx_pub_valid(tx->key))
             return fail(errmsg, elen, CHAIN_ERR_INVALID, "body.%s: not a valid public key", f->key);
@@ -893,6 +941,28 @@ bool chain_resolver_valid(const char *s, size_t n)
     bool ok = scheme && n > scheme && n <= CHAIN_RESOLVER_MAX && s[n - 1] != '/';
     for (size_t i = 0; ok && i < n; i++)
         ok = s[i] > ' ' && s[i] < 0x7f && s[i] != '?' && s[i] != '#';
+    return ok;
+}
+
+bool chain_rp_id_valid(const char *s, size_t n)
+{
+    bool ok = n >= 1 && n <= CHAIN_RP_ID_MAX && s[0] != '.' && s[n - 1] != '.';
+    bool digits_only = true;
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = (s[i] >= 'a' && s[i] <= 'z') || digit(s[i]) || s[i] == '.' || s[i] == '-';
+        digits_only &= digit(s[i]) || s[i] == '.';
+    }
+    return ok && !digits_only;
+}
+
+bool chain_origin_valid(const char *s, size_t n)
+{
+    size_t scheme = n >= 8 && strncmp(s, "https://", 8) == 0  ? 8
+                    : n >= 7 && strncmp(s, "http://", 7) == 0 ? 7
+                                                              : 0;
+    bool ok = scheme && n > scheme && n <= CHAIN_ORIGIN_MAX;
+    for (size_t i = scheme; ok && i < n; i++)
+        ok = s[i] > ' ' && s[i] < 0x7f && s[i] != '/' && s[i] != '?' && s[i] != '#';
     return ok;
 }
 

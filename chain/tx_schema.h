@@ -59,8 +59,10 @@ enum txf_kind {
     TXF_REGIONS,    /* regions/nregions: array of region text */
     TXF_SCANS,      /* scans/nscans: array of scan record maps */
     TXF_CERT,       /* tls/tls_len: bstr, a pinnable TLS certificate (chain_tls_cert_check) */
-    TXF_RESOLVER,   /* char[CHAIN_RESOLVER_MAX + 1] at off: chain_resolver_valid (last kind:
-                       txf_shape_of asserts the range) */
+    TXF_RESOLVER,   /* char[CHAIN_RESOLVER_MAX + 1] at off: chain_resolver_valid */
+    TXF_RP_ID,      /* char[CHAIN_RP_ID_MAX + 1] at off: chain_rp_id_valid */
+    TXF_ORIGINS,    /* rp.origins/rp.norigins: array of 1..CHAIN_ORIGINS_MAX distinct origins
+                       (chain_origin_valid) (last kind: txf_shape_of asserts the range) */
 };
 
 #define TXF_REQUIRED 1u

@@ -4,12 +4,15 @@
  * A passkey-signed transaction carries the browser's assertion: the
  * authenticator's data (rpIdHash, flags, counter), the clientDataJSON the
  * browser wrote (type, challenge, origin) and a DER ECDSA P-256 signature over
- * authenticatorData || SHA-256(clientDataJSON). chain_webauthn_verify checks,
- * in order and each with its own error code: that both parse, the type, that
- * the challenge is the tx id, the origin, the rpIdHash, the user-presence (and
- * -verification) flags, and last the signature, because it is the expensive
- * step. Curve arithmetic and DER are OpenSSL's (EVP, which also refuses a
- * non-canonical DER encoding); JSON is jansson's. Nothing here keeps state:
+ * authenticatorData || SHA-256(clientDataJSON). Two halves, each refusal with
+ * its own error code. chain_webauthn_verify_sig needs no ledger state: that
+ * both parse, the type, that the challenge is the tx id, user presence, and
+ * last the signature, because it is the expensive step; it runs at admission
+ * and in the block pre-pass on worker threads. chain_webauthn_check_rp holds
+ * the assertion to a relying party (origin, rpIdHash, user verification when
+ * asked): the rules run it at apply against the rp in force then, which
+ * governance (rp.set) may have changed since genesis. Curve arithmetic and DER are OpenSSL's (EVP,
+ * which also refuses a non-canonical DER encoding); JSON is jansson's. Nothing here keeps state:
  * the signature counter is returned for the rules to compare.
  */
 #include <jansson.h>
@@ -174,22 +177,28 @@ static int ecdsa_verify(const uint8_t pub[CHAIN_P256_PUB_LEN], const uint8_t *ms
     return r;
 }
 
-int chain_webauthn_verify(const chain_rp *rp, const chain_passkey_auth *a,
-                          const uint8_t challenge[CHAIN_HASH_LEN], uint32_t *count, char *errmsg,
-                          size_t elen)
+/* Both parts parsed, as both halves need them; their codes on failure. */
+static int parse_both(const chain_passkey_auth *a, uint8_t rp_hash[CHAIN_HASH_LEN], uint8_t *flags,
+                      uint32_t *cnt, chain_cdata *cd, char *errmsg, size_t elen)
 {
-    uint8_t rp_hash[CHAIN_HASH_LEN], flags, want[CHAIN_HASH_LEN];
-    uint32_t cnt;
-    chain_cdata cd;
     if (a->cred_len < 1 || a->cred_len > CHAIN_CRED_ID_MAX || a->sig_len < 8 ||
         a->sig_len > CHAIN_DER_SIG_MAX)
         return wfail(errmsg, elen, CHAIN_ERR_WEBAUTHN_MALFORMED,
                      "auth: credential id or signature out of bounds");
-    if (chain_webauthn_adata(rp_hash, &flags, &cnt, a->adata, a->adata_len) != CHAIN_OK)
+    if (chain_webauthn_adata(rp_hash, flags, cnt, a->adata, a->adata_len) != CHAIN_OK)
         return wfail(errmsg, elen, CHAIN_ERR_WEBAUTHN_MALFORMED,
                      "authenticatorData: %zu bytes, %d..%d", a->adata_len, CHAIN_ADATA_MIN,
                      CHAIN_ADATA_MAX);
-    int rc = chain_webauthn_cdata(&cd, a->cdata, a->cdata_len, errmsg, elen);
+    return chain_webauthn_cdata(cd, a->cdata, a->cdata_len, errmsg, elen);
+}
+
+int chain_webauthn_verify_sig(const chain_passkey_auth *a, const uint8_t challenge[CHAIN_HASH_LEN],
+                              uint32_t *count, char *errmsg, size_t elen)
+{
+    uint8_t rp_hash[CHAIN_HASH_LEN], flags;
+    uint32_t cnt;
+    chain_cdata cd;
+    int rc = parse_both(a, rp_hash, &flags, &cnt, &cd, errmsg, elen);
     if (rc)
         return rc;
     if (strcmp(cd.type, "webauthn.get") != 0)
@@ -199,24 +208,9 @@ int chain_webauthn_verify(const chain_rp *rp, const chain_passkey_auth *a,
     if (strcmp(cd.challenge, b64) != 0)
         return wfail(errmsg, elen, CHAIN_ERR_WEBAUTHN_CHALLENGE,
                      "clientDataJSON.challenge: not this transaction's id");
-    bool origin_ok = false;
-    for (size_t i = 0; rp != NULL && i < rp->norigins; i++)
-        origin_ok |= strcmp(cd.origin, rp->origins[i]) == 0;
-    if (!origin_ok || cd.cross_origin)
-        return wfail(errmsg, elen, CHAIN_ERR_WEBAUTHN_ORIGIN, "clientDataJSON.origin: %.64s%s",
-                     cd.origin, cd.cross_origin ? " (cross-origin)" : " not allowed");
-    if (rp == NULL || rp->id[0] == '\0')
-        return wfail(errmsg, elen, CHAIN_ERR_WEBAUTHN_RP, "this network accepts no passkeys");
-    sha256(want, rp->id, strlen(rp->id));
-    if (memcmp(rp_hash, want, CHAIN_HASH_LEN) != 0)
-        return wfail(errmsg, elen, CHAIN_ERR_WEBAUTHN_RP,
-                     "authenticatorData: rpIdHash is not SHA-256(\"%.64s\")", rp->id);
     if (!(flags & FLAG_UP))
         return wfail(errmsg, elen, CHAIN_ERR_WEBAUTHN_PRESENCE,
                      "authenticatorData: user not present");
-    if (rp->require_uv && !(flags & FLAG_UV))
-        return wfail(errmsg, elen, CHAIN_ERR_WEBAUTHN_PRESENCE,
-                     "authenticatorData: user not verified, and the network asks for it");
     uint8_t msg[CHAIN_ADATA_MAX + CHAIN_HASH_LEN];
     memcpy(msg, a->adata, a->adata_len);
     sha256(msg + a->adata_len, a->cdata, a->cdata_len);
@@ -229,4 +223,44 @@ int chain_webauthn_verify(const chain_rp *rp, const chain_passkey_auth *a,
     if (count != NULL)
         *count = cnt;
     return CHAIN_OK;
+}
+
+int chain_webauthn_check_rp(const chain_rp *rp, const chain_passkey_auth *a, char *errmsg,
+                            size_t elen)
+{
+    uint8_t rp_hash[CHAIN_HASH_LEN], flags, want[CHAIN_HASH_LEN];
+    uint32_t cnt;
+    chain_cdata cd;
+    int rc = parse_both(a, rp_hash, &flags, &cnt, &cd, errmsg, elen);
+    if (rc)
+        return rc;
+    bool origin_ok = false;
+    for (size_t i = 0; rp != NULL && i < rp->norigins; i++)
+        origin_ok |= strcmp(cd.origin, rp->origins[i]) == 0;
+    if (!origin_ok || cd.cross_origin)
+        return wfail(errmsg, elen, CHAIN_ERR_WEBAUTHN_ORIGIN, "clientDataJSON.origin: %.64s%s",
+                     cd.origin, cd.cross_origin ? " (cross-origin)" : " not allowed");
+    if (rp == NULL || rp->id[0] == '\0')
+        return wfail(errmsg, elen, CHAIN_ERR_WEBAUTHN_RP, "this network accepts no passkeys");
+    sha256(want, rp->id, strlen(rp->id));
+    if (memcmp(rp_hash, want, CHAIN_HASH_LEN) != 0)
+        return wfail(errmsg, elen, CHAIN_ERR_WEBAUTHN_RP,
+                     "authenticatorData: rpIdHash is not SHA-256(\"%.64s\")", rp->id);
+    if (rp->require_uv && !(flags & FLAG_UV))
+        return wfail(errmsg, elen, CHAIN_ERR_WEBAUTHN_PRESENCE,
+                     "authenticatorData: user not verified, and the network asks for it");
+    return CHAIN_OK;
+}
+
+int chain_webauthn_verify(const chain_rp *rp, const chain_passkey_auth *a,
+                          const uint8_t challenge[CHAIN_HASH_LEN], uint32_t *count, char *errmsg,
+                          size_t elen)
+{
+    uint32_t cnt;
+    int rc = chain_webauthn_verify_sig(a, challenge, &cnt, errmsg, elen);
+    if (rc == CHAIN_OK)
+        rc = chain_webauthn_check_rp(rp, a, errmsg, elen);
+    if (rc == CHAIN_OK && count != NULL)
+        *count = cnt;
+    return rc;
 }

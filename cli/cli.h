@@ -178,9 +178,11 @@ int cli_nonce_next(uint64_t *out, cli_http *h, const uint8_t pub[CHAIN_KEY_LEN],
  * through cli_submit_bytes for up to timeout_ms, and prints the receipt (or
  * its JSON). Returns CLI_OK when accepted, CLI_FAIL when refused (or the tx
  * cannot be encoded), CLI_UNKNOWN after printing "outcome unknown" and the tx
- * id when no node told the outcome in time. */
+ * id when no node told the outcome in time. min_height (0: none) is sent as
+ * ?min_height= (cli_submit_bytes); *height (when not NULL) gets the receipt's
+ * height when accepted and is left alone otherwise. */
 int cli_tx_submit(cli_http *h, chain_tx *tx, const uint8_t seckey[CHAIN_SECKEY_LEN], bool json,
-                  const char *what, uint64_t timeout_ms);
+                  const char *what, uint64_t timeout_ms, uint64_t min_height, uint64_t *height);
 
 /* ---- exactly-once submission (cli_submit.c) ------------------------------------------- */
 
@@ -202,10 +204,15 @@ int cli_submit_classify(long status, const char *body, size_t len, json_t **rece
  * REFUSED or timeout_ms has passed (then CLI_SUBMIT_UNKNOWN, with the last
  * error in errmsg). A 410 ("removed": a node that left the network and did
  * not take the tx) moves on too; when every node of the list answered 410 and
- * nothing else, REFUSED at once with that node's message in errmsg. *receipt: new reference on ACCEPTED / REFUSED-with-receipt,
- * else NULL; on REFUSED without one errmsg says why. Blocks. */
+ * nothing else, REFUSED at once with that node's message in errmsg. *receipt: new reference on
+ * ACCEPTED / REFUSED-with-receipt, else NULL; on REFUSED without one errmsg says why. min_height >
+ * 0 asks each node to admit the tx only once it has applied that block
+ * (?min_height=, the height of the receipt of the step this one follows); a
+ * node still behind answers 503 "behind", which is retried like any 503.
+ * Blocks. */
 int cli_submit_bytes(cli_http *h, json_t **receipt, char *errmsg, size_t errmsg_len,
-                     const uint8_t *tx, size_t len, uint64_t timeout_ms) CLI_WUR;
+                     const uint8_t *tx, size_t len, uint64_t timeout_ms,
+                     uint64_t min_height) CLI_WUR;
 /* Prints "WHAT: outcome unknown (tx ID)" (or its JSON) to stdout and how to
  * learn the outcome to stderr. */
 void cli_submit_unknown(const char *what, const uint8_t id[CHAIN_HASH_LEN], const char *last,

@@ -8,7 +8,11 @@
  * and submits through cli_tx_submit. The nonce is fetched from the node once
  * and then incremented locally, so a verb that splits a large set of units
  * into several transactions (pickup/deliver/flag/unflag, CHAIN_UNITS_MAX each)
- * sends them back to back. The verb table at the bottom is the dispatcher.
+ * sends them back to back. Each tx after the first names the previous
+ * receipt's height as min_height (the first: --min-height, the height a step
+ * made earlier, perhaps by someone else, was accepted at), so whichever node
+ * of the --node list admits it has applied the step before. The verb table at the bottom is the
+ * dispatcher.
  */
 #include "cli/cli.h"
 
@@ -19,9 +23,10 @@
 
 typedef struct lc {
     const char *cmd;
-    const char *node, *key, *genesis, *nonce_s, *timeout_s;
+    const char *node, *key, *genesis, *nonce_s, *timeout_s, *min_height_s;
     bool json;
     uint64_t timeout_ms;
+    uint64_t min_height; /* --min-height, then each accepted receipt's height */
     cli_http *h;
     uint8_t sk[CHAIN_SECKEY_LEN], pub[CHAIN_KEY_LEN], chain_id[CHAIN_HASH_LEN];
     uint64_t nonce;
@@ -36,10 +41,13 @@ typedef struct lc {
         {"nonce", "N", "sign with this nonce instead of the node's next one", &(c).nonce_s, NULL}, \
         {"timeout", "S", "resend the tx this long before saying 'outcome unknown' (60)",           \
          &(c).timeout_s, NULL},                                                                    \
+        {"min-height", "H",                                                                        \
+         "admit only once the node has applied block H (the receipt height of the step before)",   \
+         &(c).min_height_s, NULL},                                                                 \
     {                                                                                              \
         "json", NULL, "print receipts as JSON, one a line", NULL, &(c).json                        \
     }
-#define LC_NOPTS 6
+#define LC_NOPTS 7
 
 static void lc_init(lc *c, const char *cmd)
 {
@@ -62,6 +70,9 @@ static int lc_open(lc *c)
         return cli_usage_err(c->cmd, "--key: required (or set PROVENA_KEY)");
     if (!cli_parse_timeout(&c->timeout_ms, c->timeout_s))
         return cli_usage_err(c->cmd, "--timeout: seconds, 1..%d", CLI_SUBMIT_MAX_S);
+    if (c->min_height_s && !cli_parse_u64(&c->min_height, c->min_height_s, 0, INT64_MAX))
+        return cli_usage_err(c->cmd, "--min-height '%s': expected a block height 0..%lld",
+                             c->min_height_s, (long long)INT64_MAX);
     if (cli_key_read(c->sk, c->key, e, sizeof e) != 0)
         return cli_fail(c->cmd, "--key: %s", e);
     if (chain_key_pub(c->pub, c->sk) != CHAIN_OK)
@@ -86,7 +97,9 @@ static int lc_send(lc *c, chain_tx *tx, const char *what)
 {
     memcpy(tx->chain, c->chain_id, CHAIN_HASH_LEN);
     tx->nonce = c->nonce++;
-    return cli_tx_submit(c->h, tx, c->sk, c->json, what, c->timeout_ms);
+    /* each step is admitted by a node that has applied the step before it */
+    return cli_tx_submit(c->h, tx, c->sk, c->json, what, c->timeout_ms, c->min_height,
+                         &c->min_height);
 }
 
 static int lc_unit(lc *c, const char *s, gs1_sgtin *out)
@@ -718,11 +731,87 @@ static int yesno(const char *s, uint8_t *out)
     return 0;
 }
 
+/* provena policy rp --id HOST --origins URL[,URL...] [--uv required|preferred]:
+ * the network's WebAuthn relying party (brand; rp.set). */
+static int policy_rp(int argc, char **argv)
+{
+    lc c;
+    lc_init(&c, "provena policy rp");
+    const char *id = NULL, *origins = NULL, *uv = NULL;
+    const cli_opt opts[] = {
+        LC_OPTS(c),
+        {"id", "HOST", "rp id: the host name passkeys are bound to (not an IP address)", &id, NULL},
+        {"origins", "URL[,URL...]",
+         "1..8 exact origins (scheme://host[:port]) the customer pages are served from", &origins,
+         NULL},
+        {"uv", "required|preferred",
+         "user verification (PIN, biometrics) on every signature, or presence only (default)", &uv,
+         NULL},
+    };
+    const cli_spec spec = {c.cmd,
+                           "--id HOST --origins URL[,URL...] [--uv required|preferred]",
+                           "Sets the network's WebAuthn relying party (brand). Passkey-signed "
+                           "transactions applied after it are held to it; an assertion made for "
+                           "the previous one is refused (webauthn_rp / webauthn_origin). Every "
+                           "node must run a version that knows rp.set.",
+                           opts,
+                           sizeof opts / sizeof *opts,
+                           0,
+                           0};
+    const char *pos[1];
+    size_t np;
+    int rc = cli_parse(&spec, argc, argv, pos, &np, 1);
+    if (rc != CLI_OK)
+        return rc;
+    chain_tx tx = {.type = CHAIN_TX_RP_SET};
+    if (!id || !chain_rp_id_valid(id, strlen(id)))
+        return cli_usage_err(c.cmd,
+                             "--id: %s%s%s a lower-case host name of at most %d bytes (an IP "
+                             "address is not a valid WebAuthn rp id)",
+                             id ? "'" : "required,", id ? id : "", id ? "' is not" : "",
+                             CHAIN_RP_ID_MAX);
+    snprintf(tx.rp.id, sizeof tx.rp.id, "%s", id);
+    if (!origins)
+        return cli_usage_err(c.cmd, "--origins: required (1..%d origins, comma-separated)",
+                             CHAIN_ORIGINS_MAX);
+    for (const char *p = origins;;) {
+        size_t n = strcspn(p, ",");
+        if (tx.rp.norigins == CHAIN_ORIGINS_MAX)
+            return cli_usage_err(c.cmd, "--origins: more than %d origins", CHAIN_ORIGINS_MAX);
+        if (!chain_origin_valid(p, n))
+            return cli_usage_err(
+                c.cmd,
+                "--origins: '%.*s' is not an http(s) origin (scheme://host[:port], "
+                "at most %d bytes)",
+                (int)n, p, CHAIN_ORIGIN_MAX);
+        for (size_t i = 0; i < tx.rp.norigins; i++)
+            if (strlen(tx.rp.origins[i]) == n && memcmp(tx.rp.origins[i], p, n) == 0)
+                return cli_usage_err(c.cmd, "--origins: '%.*s' given twice", (int)n, p);
+        memcpy(tx.rp.origins[tx.rp.norigins], p, n);
+        tx.rp.origins[tx.rp.norigins++][n] = '\0';
+        if (p[n] == '\0')
+            break;
+        p += n + 1;
+    }
+    if (uv && strcmp(uv, "required") != 0 && strcmp(uv, "preferred") != 0)
+        return cli_usage_err(c.cmd, "--uv: 'required' or 'preferred', not '%s'", uv);
+    tx.rp_uv = uv && strcmp(uv, "required") == 0 ? 1 : 2;
+    if ((rc = lc_open(&c)) == CLI_OK)
+        rc = lc_send(&c, &tx, "policy rp");
+    lc_close(&c);
+    return rc;
+}
+
 static int verb_policy(int argc, char **argv)
 {
+    if (argc >= 1 && strcmp(argv[0], "rp") == 0)
+        return policy_rp(argc - 1, argv + 1);
     if (argc < 1 || strcmp(argv[0], "set") != 0) {
         bool help = argc > 0 && (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h"));
-        fprintf(help ? stdout : stderr, "usage: provena policy set [--scope GTIN[/LOT]] ...\n");
+        fprintf(help ? stdout : stderr,
+                "usage: provena policy set [--scope GTIN[/LOT]] ...\n"
+                "       provena policy rp --id HOST --origins URL[,URL...] [--uv "
+                "required|preferred]\n");
         return help ? CLI_OK : CLI_USAGE;
     }
     lc c;

@@ -65,8 +65,11 @@ int cli_submit_classify(long status, const char *body, size_t len, json_t **rece
 }
 
 int cli_submit_bytes(cli_http *h, json_t **receipt, char *errmsg, size_t errmsg_len,
-                     const uint8_t *tx, size_t len, uint64_t timeout_ms)
+                     const uint8_t *tx, size_t len, uint64_t timeout_ms, uint64_t min_height)
 {
+    char path[64] = "/api/v1/tx";
+    if (min_height > 0)
+        snprintf(path, sizeof path, "/api/v1/tx?min_height=%llu", (unsigned long long)min_height);
     uint64_t deadline = cli_now_ms() + timeout_ms;
     char e[512] = "";
     size_t removed = 0;      /* 410 answers: nodes that left the network */
@@ -75,7 +78,7 @@ int cli_submit_bytes(cli_http *h, json_t **receipt, char *errmsg, size_t errmsg_
     for (;;) {
         cli_resp r = {0};
         bool next_node = true;
-        if (cli_http_post(h, &r, "/api/v1/tx", "application/cbor", tx, len, e, sizeof e) == 0) {
+        if (cli_http_post(h, &r, path, "application/cbor", tx, len, e, sizeof e) == 0) {
             if (r.status == 410) {
                 cli_http_error_text(e, sizeof e, &r);
                 cli_resp_free(&r);

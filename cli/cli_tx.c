@@ -119,7 +119,7 @@ static int receipt_print(json_t *rc, bool json, const char *what)
 }
 
 int cli_tx_submit(cli_http *h, chain_tx *tx, const uint8_t seckey[CHAIN_SECKEY_LEN], bool json,
-                  const char *what, uint64_t timeout_ms)
+                  const char *what, uint64_t timeout_ms, uint64_t min_height, uint64_t *height)
 {
     if (tx->time == 0)
         tx->time = cli_wall_ms();
@@ -135,7 +135,7 @@ int cli_tx_submit(cli_http *h, chain_tx *tx, const uint8_t seckey[CHAIN_SECKEY_L
                         chain_strerror(rc));
     char e[512];
     json_t *receipt = NULL;
-    int res = cli_submit_bytes(h, &receipt, e, sizeof e, buf, len, timeout_ms);
+    int res = cli_submit_bytes(h, &receipt, e, sizeof e, buf, len, timeout_ms, min_height);
     free(buf);
     int out;
     if (res == CLI_SUBMIT_UNKNOWN) {
@@ -143,6 +143,9 @@ int cli_tx_submit(cli_http *h, chain_tx *tx, const uint8_t seckey[CHAIN_SECKEY_L
         out = CLI_UNKNOWN;
     } else if (receipt) {
         out = receipt_print(receipt, json, what);
+        json_t *hv = json_object_get(receipt, "height");
+        if (out == CLI_OK && height != NULL && json_is_integer(hv) && json_integer_value(hv) > 0)
+            *height = (uint64_t)json_integer_value(hv);
     } else {
         char hex[2 * CHAIN_HASH_LEN + 1];
         chain_hex(hex, id, CHAIN_HASH_LEN);

@@ -24,6 +24,7 @@ static void usage(FILE *f)
             "  participant add | revoke | rotate\n"
             "  node add | remove\n"
             "  policy set\n"
+            "  policy rp --id HOST --origins URL,...  the network's passkey relying party\n"
             "  resolver set URL            the network's public label resolver\n"
             "  dashboard login --node URL --key FILE [--out FILE]\n"
             "carriers and sellers:\n"

@@ -27,6 +27,17 @@
  * of their own (close_later): nng 1.5.2 can block for good in such a close.
  * The peer table is touched only by the consensus thread; pins and pipes by
  * both, under pin_mu.
+ *
+ * A partition leaves TCP connections that look open: what was sent into it
+ * waits for a retransmission whose interval doubles each time, so after a
+ * partition of T seconds a link may stay dead for about T more once the
+ * network heals. So a dialer is redialed (a fresh connection, peer_stale)
+ * when its peer has sent nothing for CONS_NET_SILENT_MS since the first of
+ * our frames it left unanswered (raft answers every request), and, with TLS,
+ * when the peer's own new connection says HELLO (it redialed: the way back
+ * may be as stale). A dialer made or connected less than CONS_NET_SILENT_MS
+ * ago is kept, so two nodes do not redial each other in turn; a large frame
+ * (a snapshot) extends the wait by its transfer time at CONS_NET_SLOW_BPS.
  */
 #include "consensus/cons_net.h"
 #include "consensus/cons_tls.h"
@@ -35,6 +46,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/pipeline0/pull.h>
 #include <nng/protocol/pipeline0/push.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -48,6 +60,8 @@
 #define CONS_NET_PIPES_MAX 64                   /* inbound connections at once */
 #define CONS_NET_SENDBUF   256                  /* frames buffered per peer */
 #define CONS_NET_CLOSE_MS  5000                 /* longest wait for the sockets to close */
+#define CONS_NET_SILENT_MS 2000                 /* unanswered this long: redial */
+#define CONS_NET_SLOW_BPS  1000000u             /* slowest link a large frame is given time for */
 
 typedef struct net_peer {
     uint64_t id;
@@ -56,7 +70,21 @@ typedef struct net_peer {
     uint8_t fp[32];        /* TLS: the pinned key this dialer trusts */
     atomic_bool hello_due; /* TLS: a new connection; send a HELLO first */
     bool used;
+    uint64_t born_ms;       /* mono_ms when this dialer was made */
+    atomic_uint_fast64_t connected_ms; /* its last connection (nng's pipe-event thread) */
+    uint64_t unanswered_ms; /* first frame sent since the peer was last heard (0: none) */
+    uint64_t grace_ms;      /* extra silence allowed after a large frame */
 } net_peer;
+
+/* When each peer was last heard and whether it redialed us: written on nng
+ * threads (deliver, only for frames admitted from a pinned member under TLS),
+ * read and cleared on the consensus thread. A slot is claimed for a node id
+ * once and kept; past CONS_NET_PEERS_MAX ids a link is left to TCP's own
+ * retransmission. */
+typedef struct net_heard {
+    atomic_uint_fast64_t id, ms;
+    atomic_bool redialed;
+} net_heard;
 
 /* An inbound connection: node 0 until its HELLO verifies. */
 typedef struct net_pipe {
@@ -74,6 +102,8 @@ struct cons_net {
     nng_aio *aio; /* the one receive in flight (recv_cb) */
     cons_net_cbs cbs;
     net_peer peers[CONS_NET_PEERS_MAX];
+    net_heard heard[CONS_NET_PEERS_MAX];
+    atomic_uint_fast64_t redials;
     atomic_bool stopping;
     atomic_uint_fast64_t rx, rx_malformed, rx_other_chain, tx, tx_dropped;
     atomic_uint_fast64_t other_chain_head; /* first 8 bytes of the last foreign chain id */
@@ -195,8 +225,58 @@ static void push_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
     (void)p;
     net_peer *peer = arg;
-    if (ev == NNG_PIPE_EV_ADD_POST)
+    if (ev == NNG_PIPE_EV_ADD_POST) {
+        atomic_store(&peer->connected_ms, mono_ms());
         atomic_store(&peer->hello_due, true);
+    }
+}
+
+/* The heard slot of node id, claimed when missing (any thread); NULL when
+ * every slot is taken by others (then that node is never redialed early). */
+static net_heard *heard_slot(cons_net *n, uint64_t id)
+{
+    for (int i = 0; i < CONS_NET_PEERS_MAX; i++) {
+        net_heard *h = &n->heard[i];
+        uint_fast64_t cur = atomic_load(&h->id);
+        if (cur == id)
+            return h;
+        uint_fast64_t zero = 0;
+        if (cur == 0 && (atomic_compare_exchange_strong(&h->id, &zero, id) || zero == id))
+            return h;
+    }
+    return NULL;
+}
+
+static void heard_from(cons_net *n, uint64_t id, bool redialed)
+{
+    net_heard *h = id ? heard_slot(n, id) : NULL;
+    if (!h)
+        return;
+    atomic_store(&h->ms, mono_ms());
+    if (redialed)
+        atomic_store(&h->redialed, true);
+}
+
+/* Whether the dialer p should be replaced by a fresh connection (consensus
+ * thread; see the opening comment). Clears the peer's redial hint. */
+static bool peer_stale(cons_net *n, net_peer *p, uint64_t now)
+{
+    net_heard *h = heard_slot(n, p->id);
+    if (!h)
+        return false;
+    if (p->unanswered_ms && atomic_load(&h->ms) >= p->unanswered_ms) {
+        p->unanswered_ms = 0; /* answered */
+        p->grace_ms = 0;
+    }
+    bool hinted = atomic_exchange(&h->redialed, false);
+    uint64_t fresh = atomic_load(&p->connected_ms);
+    if (fresh < p->born_ms)
+        fresh = p->born_ms;
+    if (now < fresh + CONS_NET_SILENT_MS)
+        return false; /* fresh: a hint now answers our own (re)connection */
+    if (hinted)
+        return true;
+    return p->unanswered_ms && now >= p->unanswered_ms + CONS_NET_SILENT_MS + p->grace_ms;
 }
 
 /* A HELLO on pipe p (nng thread): binds p to its sender when the signature
@@ -221,6 +301,7 @@ static void hello_check(cons_net *n, nng_pipe p, const cons_wire *w)
     pthread_mutex_unlock(&n->pin_mu);
     if (ok) {
         atomic_fetch_add(&n->hellos_ok, 1);
+        heard_from(n, w->from_id, true);
     } else {
         atomic_fetch_add(&n->hellos_refused, 1);
         atomic_fetch_add(&n->pipes_closed, 1);
@@ -286,12 +367,14 @@ static void deliver(cons_net *n, nng_msg *msg)
         cons_wire_release(w);
         free(w);
     } else if (w->kind == CONS_KIND_FORWARD) {
+        heard_from(n, w->from_id, false);
         size_t pos = 0, len;
         const uint8_t *tx;
         while (cons_codec_forward_next(w, &pos, &tx, &len))
             n->cbs.tx(n->cbs.ctx, tx, len);
         free(w);
     } else {
+        heard_from(n, w->from_id, false);
         n->cbs.raft(n->cbs.ctx, w);
     }
     nng_msg_free(msg);
@@ -588,9 +671,15 @@ static net_peer *peer_get(cons_net *n, uint64_t id, const char *addr)
         }
         if (p->id != id)
             continue;
-        if (strcmp(p->addr, addr) == 0 && (!pin || memcmp(p->fp, pin->fp, sizeof p->fp) == 0))
-            return p;
-        peer_drop(p); /* the peer moved or its key changed: redial */
+        if (strcmp(p->addr, addr) == 0 && (!pin || memcmp(p->fp, pin->fp, sizeof p->fp) == 0)) {
+            uint64_t now = mono_ms();
+            if (!peer_stale(n, p, now))
+                return p;
+            atomic_fetch_add(&n->redials, 1);
+            log_msg(LOG_LEVEL_DEBUG, "raft link to node %" PRIu64 " unanswered for %" PRIu64
+                    " ms: redialing", id, p->unanswered_ms ? now - p->unanswered_ms : 0);
+        }
+        peer_drop(p); /* moved, key changed, or silent: redial */
         free_slot = p;
         break;
     }
@@ -601,6 +690,7 @@ static net_peer *peer_get(cons_net *n, uint64_t id, const char *addr)
         return NULL;
     const cons_tls_pin *trust[1] = {pin};
     atomic_store(&p->hello_due, false);
+    atomic_store(&p->connected_ms, 0);
     nng_socket_set_int(p->sock, NNG_OPT_SENDBUF, CONS_NET_SENDBUF);
     nng_socket_set_ms(p->sock, NNG_OPT_RECONNMINT, 20);
     nng_socket_set_ms(p->sock, NNG_OPT_RECONNMAXT, 500);
@@ -621,6 +711,8 @@ static net_peer *peer_get(cons_net *n, uint64_t id, const char *addr)
         return NULL;
     }
     p->id = id;
+    p->born_ms = mono_ms();
+    p->unanswered_ms = p->grace_ms = 0;
     snprintf(p->addr, sizeof p->addr, "%s", addr);
     if (pin)
         memcpy(p->fp, pin->fp, sizeof p->fp);
@@ -677,6 +769,10 @@ int cons_net_send(cons_net *n, uint64_t id, const char *addr, uint8_t *buf, size
         atomic_fetch_add(&n->tx_dropped, 1);
         return -1;
     }
+    if (!p->unanswered_ms)
+        p->unanswered_ms = mono_ms();
+    if (len > CONS_NET_SLOW_BPS / 1000u) /* more than 1 ms at the slowest rate */
+        p->grace_ms += len / (CONS_NET_SLOW_BPS / 1000u);
     atomic_fetch_add(&n->tx, 1);
     return 0;
 }
@@ -788,6 +884,7 @@ void cons_net_stats_get(cons_net *n, cons_net_stats *out)
     out->hellos_ok = atomic_load(&n->hellos_ok);
     out->hellos_refused = atomic_load(&n->hellos_refused);
     out->pipes_closed = atomic_load(&n->pipes_closed);
+    out->redials = atomic_load(&n->redials);
     out->pin_changes = atomic_load(&n->pin_changes);
     out->key_reloads = atomic_load(&n->key_reloads);
 }

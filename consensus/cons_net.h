@@ -37,6 +37,7 @@ typedef struct cons_net_stats {
     uint64_t hellos_ok, hellos_refused;
     uint64_t pipes_closed; /* connections closed: refused HELLO, lie, key unpinned */
     uint64_t pin_changes, key_reloads;
+    uint64_t redials; /* dialers replaced because the peer went silent or redialed us */
 } cons_net_stats;
 
 /* Listen on addr and start receiving. Frames must carry `chain`

@@ -438,14 +438,8 @@ static int parse_webauthn(gctx *c, const json_t *v, chain_genesis *g)
     const json_t *id = json_object_get(v, "rp_id");
     const char *s = json_string_value(id);
     size_t n = json_is_string(id) ? json_string_length(id) : 0;
-    bool ok = s != NULL && n >= 1 && n <= CHAIN_RP_ID_MAX && s[0] != '.' && s[n - 1] != '.';
-    bool digits_only = true;
-    for (size_t i = 0; ok && i < n; i++) {
-        ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
-             s[i] == '-';
-        digits_only &= (s[i] >= '0' && s[i] <= '9') || s[i] == '.';
-    }
-    if (!ok || digits_only)
+    bool ok = s != NULL && strlen(s) == n && chain_rp_id_valid(s, n);
+    if (!ok)
         return gfail(c, "webauthn.rp_id: not a lower-case host name (an IP address is not a "
                         "valid WebAuthn rp id)");
     memcpy(g->rp.id, s, n + 1);
@@ -456,12 +450,7 @@ static int parse_webauthn(gctx *c, const json_t *v, chain_genesis *g)
         const json_t *o = json_array_get(arr, i);
         const char *os = json_string_value(o);
         size_t on = json_is_string(o) ? json_string_length(o) : 0;
-        size_t scheme = os && strncmp(os, "https://", 8) == 0  ? 8
-                        : os && strncmp(os, "http://", 7) == 0 ? 7
-                                                               : 0;
-        bool good = scheme && on > scheme && on <= CHAIN_ORIGIN_MAX;
-        for (size_t k = scheme; good && k < on; k++)
-            good = os[k] > ' ' && os[k] < 0x7f && os[k] != '/' && os[k] != '?' && os[k] != '#';
+        bool good = os != NULL && strlen(os) == on && chain_origin_valid(os, on);
         if (!good)
             return gfail(c,
                          "webauthn.origins[%zu]: not an http(s) origin (scheme://host[:port], "

@@ -497,12 +497,16 @@ static void route_status(gw_req *r)
     status_of(r->g, st);
     chain_head h = {0};
     char resolver[CHAIN_RESOLVER_MAX + 1] = "";
+    chain_rp rp;
+    memset(&rp, 0, sizeof rp);
     chain_rd *rd;
     if (chain_rd_begin(r->g->deps.chain, &rd) == CHAIN_OK) {
         if (chain_head_get(rd, &h) != CHAIN_OK)
             memset(&h, 0, sizeof h);
         if (chain_resolver_current(rd, resolver) != CHAIN_OK)
             resolver[0] = '\0';
+        if (chain_rp_current(rd, &rp) != CHAIN_OK)
+            memset(&rp, 0, sizeof rp);
         chain_rd_end(rd);
     }
     json_t *o = json_object(), *peers = json_array();
@@ -541,6 +545,16 @@ static void route_status(gw_req *r)
     hex_set(o, "chain_id", r->g->chain_id, CHAIN_HASH_LEN);
     /* the network's resolver (resolver.set, else genesis); null when none */
     json_object_set_new(o, "resolver", resolver[0] ? json_string(resolver) : json_null());
+    /* the WebAuthn relying party in force (rp.set, else genesis); null: no passkeys */
+    json_t *wa = json_null();
+    if (rp.id[0]) {
+        json_t *origins = json_array();
+        for (size_t i = 0; i < rp.norigins; i++)
+            json_array_append_new(origins, json_string(rp.origins[i]));
+        wa = json_pack("{s:s,s:o,s:s}", "rp_id", rp.id, "origins", origins, "user_verification",
+                       rp.require_uv ? "required" : "preferred");
+    }
+    json_object_set_new(o, "webauthn", wa);
     gw_status_versions(o);
     free(st);
     gw_reply_json(r, 200, o);
@@ -991,6 +1005,13 @@ static void route_tx_post(gw_req *r)
                        "operator has freed space");
         return;
     }
+    /* ?min_height=H: admission (standing) judges by this node's applied
+     * state, so a step sent right after the one before it, through another
+     * node, names that step's receipt height and waits here until this node
+     * has applied it (or 503 behind). Before any side effect: the rate limit
+     * below takes its tokens once, when the route runs again. */
+    if (!gw_min_height_gate(r))
+        return;
     tx_batch *b = parse_txs(r);
     if (!b)
         return;
@@ -1001,6 +1022,11 @@ static void route_tx_post(gw_req *r)
     }
     r->work = b;
     r->work_free = batch_free_cb;
+    if (r->wait_until_ms) {
+        /* back from the min_height wait, already on a pool worker */
+        submit_work(r);
+        return;
+    }
     if (!b->batch && b->wait_ms > 0 && b->items[0].err == CHAIN_OK && !b->items[0].limited) {
         /* one tx waiting for its receipt: no worker waits, the receipt resumes it */
         gw_suspend(r, submit_reply);

@@ -254,6 +254,37 @@ static const row msgs[] = {
          "登録と所有者の操作には JavaScript とパスキー対応ブラウザ（または provena "
          "コマンド）が必要です。",
          "认领和所有者操作需要 JavaScript 和支持通行密钥的浏览器（或 provena 命令行）。"},
+    [GW_M_PK_CREATING] = {"Creating your passkey…", "Passkey wird erstellt…",
+                          "Création de votre clé d'accès…", "Creando su llave de acceso…",
+                          "パスキーを作成しています…", "正在创建通行密钥…"},
+    [GW_M_PK_CLAIMING] = {"Claiming…", "Wird registriert…", "Revendication en cours…",
+                          "Registrando…", "登録しています…", "正在认领…"},
+    [GW_M_PK_CLAIMED] = {"Claimed: you own this product (block {h}).",
+                         "Registriert: Dieses Produkt gehört Ihnen (Block {h}).",
+                         "Revendiqué : ce produit vous appartient (bloc {h}).",
+                         "Registrado: este producto es suyo (bloque {h}).",
+                         "登録しました：この製品はあなたのものです（ブロック {h}）。",
+                         "认领成功：此商品归您所有（区块 {h}）。"},
+    [GW_M_PK_NOT_CLAIMED] = {"Not claimed: ", "Nicht registriert: ", "Non revendiqué : ",
+                             "No registrado: ", "登録できませんでした：", "认领失败："},
+    [GW_M_PK_SIGNING] = {"Signing…", "Wird signiert…", "Signature en cours…", "Firmando…",
+                         "署名しています…", "正在签名…"},
+    [GW_M_PK_OFFERED] = {"Transfer offered (block {h}). Show the code to the new owner: it works "
+                         "once, for 7 days.",
+                         "Übertragung angeboten (Block {h}). Zeigen Sie den Code dem neuen "
+                         "Eigentümer: Er gilt einmal, 7 Tage lang.",
+                         "Transfert proposé (bloc {h}). Montrez le code au nouveau propriétaire : "
+                         "il sert une fois, pendant 7 jours.",
+                         "Transferencia ofrecida (bloque {h}). Muestre el código al nuevo "
+                         "propietario: sirve una vez, durante 7 días.",
+                         "譲渡を申し出ました（ブロック {h}）。新しい所有者にコードを見せてください。"
+                         "7日間、1回だけ使えます。",
+                         "已发起转让（区块 {h}）。请向新所有者出示此代码：7 天内有效，仅可使用一次。"},
+    [GW_M_PK_DONE] = {"Done (block {h}).", "Erledigt (Block {h}).", "Fait (bloc {h}).",
+                      "Hecho (bloque {h}).", "完了しました（ブロック {h}）。", "已完成（区块 {h}）。"},
+    [GW_M_PK_REFUSED] = {"Refused: ", "Abgelehnt: ", "Refusé : ", "Rechazado: ", "拒否されました：",
+                         "被拒绝："},
+    [GW_M_PK_QR] = {"QR code: ", "QR-Code: ", "Code QR : ", "Código QR: ", "QRコード：", "二维码："},
     [GW_M_SOMETHING_WRONG] = {"Something wrong?", "Stimmt etwas nicht?", "Un problème ?",
                               "¿Algo no cuadra?", "気になる点がありますか？", "发现问题？"},
     [GW_M_WHAT_LOOKS_WRONG] = {"What looks wrong? (optional)", "Was scheint falsch? (optional)",

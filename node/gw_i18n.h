@@ -126,6 +126,16 @@ enum gw_msg {
     GW_M_OWN_WITHDRAW_BUTTON,
     GW_M_OWN_STOLEN_BUTTON,
     GW_M_OWN_NOSCRIPT,
+    /* passkey.js's status lines, handed to it in data-m-* attributes ({h}: a block) */
+    GW_M_PK_CREATING,
+    GW_M_PK_CLAIMING,
+    GW_M_PK_CLAIMED,
+    GW_M_PK_NOT_CLAIMED,
+    GW_M_PK_SIGNING,
+    GW_M_PK_OFFERED,
+    GW_M_PK_DONE,
+    GW_M_PK_REFUSED,
+    GW_M_PK_QR,
     /* error and notice pages */
     GW_M_E_BAD_CODE,
     GW_M_E_TOO_MANY,

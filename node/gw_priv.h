@@ -306,11 +306,12 @@ bool gw_defer(gw_req *r, gw_handler fn);
  * polling thread and answers through gw_reply_*. */
 void gw_suspend(gw_req *r, gw_handler finish);
 void gw_resume(gw_req *r);
-/* The ?min_height gate of a read (gw_wait.c). true: read now. false: r is
- * answered (400 bad_query, 503 behind) or deferred to a pool worker that
- * runs r's route again once this node has applied min_height (at most
- * GW_MIN_HEIGHT_WAIT_MS later). Call it before any side effect of the route;
- * the route may then run on a pool worker. */
+/* The ?min_height gate of a read or a submit (gw_wait.c). true: go on now.
+ * false: r is answered (400 bad_query, 503 behind) or deferred to a pool
+ * worker that runs r's route again once this node has applied min_height (at
+ * most GW_MIN_HEIGHT_WAIT_MS later). Call it before any side effect of the
+ * route; the route may then run on a pool worker (r->wait_until_ms != 0),
+ * where it may neither gw_defer nor gw_suspend again. */
 bool gw_min_height_gate(gw_req *r);
 /* The height this node has applied (0 when unreadable). Any thread. */
 uint64_t gw_applied_height(gw *g);
@@ -343,7 +344,8 @@ typedef struct gw_view {
     uint32_t first_seq;     /* seq of events[0] (older ones not shown) */
     uint64_t now;           /* unix seconds */
     const char *report_url; /* form action */
-    const char *rp_id;      /* the network's WebAuthn rp id ("" : no passkeys) */
+    const char *rp_id;      /* the WebAuthn rp id in force ("" : no passkeys) */
+    bool rp_uv;             /* ... and whether it requires user verification */
     int lang;               /* enum gw_lang of the words (gw_i18n.h) */
     uint64_t height;        /* the block height the view was read at ("as of block H") */
     const char *self_url;   /* this page's path and query without lang=, or NULL */

@@ -31,6 +31,7 @@ typedef struct view_buf {
     size_t nevents, cap;
     bool found, have_lot, have_stats;
     uint64_t height; /* the head of the snapshot */
+    chain_rp rp;     /* the relying party in force in the snapshot (rp.set, else genesis) */
     /* a tiny cache: a unit's history names the same few participants */
     struct {
         char id[CHAIN_ID_MAX + 1];
@@ -82,6 +83,8 @@ static int view_load(gw *g, view_buf *vb, const gs1_sgtin *id, uint32_t from, ui
     if (err != CHAIN_OK)
         goto out;
     vb->height = head.height;
+    if ((err = chain_rp_current(vb->rd, &vb->rp)) != CHAIN_OK)
+        goto out;
     err = chain_unit_get(vb->rd, &vb->unit, id->gtin, id->serial);
     if (err == CHAIN_ERR_NOT_FOUND || err == CHAIN_ERR_UNKNOWN_UNIT) {
         err = CHAIN_OK;
@@ -302,7 +305,8 @@ void gw_route_resolve(gw_req *r)
     };
     gw_view v;
     view_from(&v, &vb, &link.id, r->now_ms);
-    v.rp_id = r->g->deps.genesis ? r->g->deps.genesis->rp.id : "";
+    v.rp_id = vb.rp.id;
+    v.rp_uv = vb.rp.require_uv;
     v.lang = lang;
     verdict_eval(&v.v, &in);
 

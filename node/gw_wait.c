@@ -1,8 +1,11 @@
 /*
- * gw_wait.c — read your own writes: the ?min_height=H gate of the unit reads.
+ * gw_wait.c — read your own writes: the ?min_height=H gate of the unit reads
+ * and of POST /api/v1/tx.
  *
  * A client that wrote through one node holds the height of its receipt; a
- * read that names it must not answer from an older state, wherever it lands.
+ * read that names it must not answer from an older state, wherever it lands,
+ * and a write that names it (the next step of a chain: claim after sell) must
+ * not be judged at admission by an older state (standing: "no_offer").
  * The gate parses H (GW_MIN_HEIGHT_MAX at most, else 400 bad_query). When
  * this node has applied H already, the read runs at once. Otherwise the
  * request moves to a pool worker (gw_defer) that polls the applied height

@@ -215,7 +215,23 @@ static void own_section(gw_buf *b, const gw_view *v)
     gw_buf_html(b, v->id.serial);
     gw_buf_puts(b, "\" data-rp=\"");
     gw_buf_html(b, v->rp_id);
-    gw_buf_printf(b, "\" data-owner=\"%s\">", owner);
+    gw_buf_printf(b, "\" data-uv=\"%s\" data-owner=\"%s\"", v->rp_uv ? "required" : "preferred",
+                  owner);
+    /* the script's status lines in the page's language (data-m-<name>) */
+    static const struct {
+        const char *name;
+        int msg;
+    } lines[] = {{"creating", GW_M_PK_CREATING}, {"claiming", GW_M_PK_CLAIMING},
+                 {"claimed", GW_M_PK_CLAIMED},   {"not-claimed", GW_M_PK_NOT_CLAIMED},
+                 {"signing", GW_M_PK_SIGNING},   {"offered", GW_M_PK_OFFERED},
+                 {"done", GW_M_PK_DONE},         {"refused", GW_M_PK_REFUSED},
+                 {"qr", GW_M_PK_QR}};
+    for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
+        gw_buf_printf(b, " data-m-%s=\"", lines[i].name);
+        gw_buf_html(b, T(v, lines[i].msg));
+        gw_buf_puts(b, "\"");
+    }
+    gw_buf_puts(b, ">");
     if (u->claim_pending) {
         bool sold = u->state == CHAIN_UNIT_SOLD;
         gw_buf_printf(b, "<h2>%s</h2><form id=\"pk-claim\"><label for=\"pk-code\">%s</label>",

@@ -11,6 +11,7 @@ PKGS=(
   libmicrohttpd-dev libuv1-dev libjansson-dev libpng-dev libcmocka-dev
   libcurl4-openssl-dev libssl-dev nodejs clang clang-format curl wrk zbar-tools chromium python3 procps
   python3-cryptography librsvg2-bin lcov openssl fonts-wqy-zenhei libgeoip-dev geoip-database
+  etcd-server etcd-client
 )
 # librsvg2-bin: rsvg-convert rasterizes label SVGs for the zbarimg round trip in
 #   tests/unit/label (without it that test is reported skipped, and CI fails).
@@ -23,6 +24,11 @@ PKGS=(
 #   client address (GeoIP.dat, GeoIPv6.dat). Bookworm ships no MaxMind-format
 #   country database for libmaxminddb, so the legacy GeoIP pair is the one
 #   that works from Debian alone; an operator may point --geoip at a newer one.
+# etcd-server, etcd-client: the peer bench/bench_cluster measures the cluster
+#   against (a 3-member etcd 3.4 on 127.0.0.1, same client, same minutes); the
+#   cluster test bench_etcd_smoke starts and stops it. Installing the package
+#   enables a system etcd.service; the bench starts its own members on free ports
+#   and never uses that one.
 RAFT_PKG=libraft-dev
 RAFT_MIN=0.22
 

@@ -7,12 +7,28 @@
 (function () {
   const sec = document.getElementById("own");
   if (!sec || !window.PublicKeyCredential) return;
+  // The relying party in force (genesis, or the last rp.set) as the node
+  // read it with this page: rp id and whether user verification is required.
   const unit = sec.dataset.unit, rp = sec.dataset.rp, owner = sec.dataset.owner || "";
+  const uv = sec.dataset.uv === "required" ? "required" : "preferred";
   const out = document.getElementById("pk-out");
   const hex = (b) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, "0")).join("");
   const unhex = (h) => new Uint8Array(h.match(/../g).map((x) => parseInt(x, 16)));
   const unb64 = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
   const say = (t) => { out.textContent = t; };
+  // Status lines in the page's language: the node puts them in data-m-*
+  // ({h}: a block height); English when a node does not.
+  const EN = {
+    creating: "Creating your passkey…", claiming: "Claiming…",
+    claimed: "Claimed: you own this product (block {h}).", notClaimed: "Not claimed: ",
+    signing: "Signing…", done: "Done (block {h}).", refused: "Refused: ", qr: "QR code: ",
+    offered: "Transfer offered (block {h}). Show the code to the new owner: it works once, " +
+             "for 7 days.",
+  };
+  const msg = (k, h) => {
+    const key = "m" + k.charAt(0).toUpperCase() + k.slice(1);
+    return (sec.dataset[key] || EN[k]).replace("{h}", String(h));
+  };
   const store = () => JSON.parse(localStorage.getItem("provena-passkeys") || "[]");
   const mine = () => store().find((k) => k.id === owner);
   // Reload at least as of the block that holds our write (?min_height=H,
@@ -39,13 +55,17 @@
     if (code) req.code = code;
     const p = await post("/api/v1/tx/prepare", req);
     const a = await navigator.credentials.get({ publicKey: {
-      challenge: unb64(p.challenge), rpId: rp, userVerification: "preferred",
+      challenge: unb64(p.challenge), rpId: rp, userVerification: uv,
       allowCredentials: [{ type: "public-key", id: unhex(pk.cred) }] } });
     const tx = p.tx;
     tx.sig = "00".repeat(64);
     tx.auth = { pub: pk.pub, cred: pk.cred, adata: hex(a.response.authenticatorData),
                 cdata: hex(a.response.clientDataJSON), sig: hex(a.response.signature) };
-    return [await post("/api/v1/tx", tx), tx.signer];
+    // this page was read at ?min_height=H (after our last write): whichever
+    // node takes the next step admits it only once it has applied H too
+    const mh = new URLSearchParams(location.search).get("min_height");
+    const q = mh && /^[0-9]{1,18}$/.test(mh) ? "?min_height=" + mh : "";
+    return [await post("/api/v1/tx" + q, tx), tx.signer];
   }
 
   async function newPasskey() {
@@ -55,7 +75,7 @@
               displayName: "Owner of " + unit },
       challenge: crypto.getRandomValues(new Uint8Array(32)),
       pubKeyCredParams: [{ type: "public-key", alg: -7 }],
-      authenticatorSelection: { residentKey: "preferred", userVerification: "preferred" },
+      authenticatorSelection: { residentKey: "preferred", userVerification: uv },
       attestation: "none" } });
     if (c.response.getPublicKeyAlgorithm() !== -7) throw new Error("passkey is not ES256");
     const spki = new Uint8Array(c.response.getPublicKey());
@@ -67,17 +87,17 @@
     e.preventDefault();
     const code = document.getElementById("pk-code").value; // no name: never in a URL
     try {
-      say("Creating your passkey…");
+      say(msg("creating"));
       const pk = await newPasskey();
-      say("Claiming…");
+      say(msg("claiming"));
       const [rc, id] = await signAndSend(pk, "claim", { unit: unit }, code);
       pk.id = id;
       const all = store().filter((k) => k.id !== pk.id);
       all.push(pk);
       localStorage.setItem("provena-passkeys", JSON.stringify(all));
-      say("Claimed: you own this product (block " + rc.height + ").");
+      say(msg("claimed", rc.height));
       setTimeout(() => reloadAt(rc.height), 800);
-    } catch (err) { say("Not claimed: " + err.message); }
+    } catch (err) { say(msg("notClaimed") + err.message); }
   });
   // A transfer offer's QR opens this page with #code=...: a fragment never
   // leaves the browser; it fills the claim form.
@@ -105,7 +125,7 @@
     const svg = new DOMParser().parseFromString(await r.text(), "image/svg+xml").documentElement;
     if (svg.nodeName !== "svg") return;
     svg.setAttribute("role", "img");
-    svg.setAttribute("aria-label", "QR code: " + code);
+    svg.setAttribute("aria-label", msg("qr") + code);
     svg.setAttribute("width", "220");
     svg.setAttribute("height", "220");
     const box = document.getElementById("pk-qr");
@@ -123,7 +143,7 @@
       body.expires = Date.now() + 7 * 86400000;
     }
     try {
-      say("Signing…");
+      say(msg("signing"));
       const [rc] = await signAndSend(pk, type, body, code);
       if (code) {
         document.getElementById("pk-offer").textContent = code;
@@ -131,12 +151,11 @@
         const cancel = panel.querySelector('form[data-act="transfer.cancel"]');
         if (cancel) cancel.hidden = false;
         await showQr(code);
-        say("Transfer offered (block " + rc.height + "). Show the code to the new owner: " +
-            "it works once, for 7 days.");
+        say(msg("offered", rc.height));
       } else {
-        say("Done (block " + rc.height + ").");
+        say(msg("done", rc.height));
         setTimeout(() => reloadAt(rc.height), 800);
       }
-    } catch (err) { say("Refused: " + err.message); }
+    } catch (err) { say(msg("refused") + err.message); }
   });
 })();

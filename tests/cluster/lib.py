@@ -143,20 +143,21 @@ def wait_for(pred, timeout, what, interval=0.05):
 
 
 class Node:
-    def __init__(self, cluster, nid, raft_port, http_port, key_path, pub):
+    def __init__(self, cluster, nid, raft_port, http_port, key_path, pub, host="127.0.0.1"):
         self.cluster = cluster
         self.id = nid
+        self.host = host  # the address both listeners bind and clients reach
         if cluster.raft_tls:
             # the node's TLS key file and the certificate the ledger pins for it
             self.tls_key = os.path.join(cluster.dir, f"node{nid}.tls")
             self.cert = txtool("tls-key", self.tls_key)[0][0]
-            self.raft = f"tls+tcp://127.0.0.1:{raft_port}"
+            self.raft = f"tls+tcp://{host}:{raft_port}"
         else:
             self.tls_key = self.cert = None
-            self.raft = f"tcp://127.0.0.1:{raft_port}"
+            self.raft = f"tcp://{host}:{raft_port}"
         self.http_port = http_port
         self.tls = cluster.tls  # (cert, key) when the gateways serve HTTPS
-        self.http = f"{'https' if self.tls else 'http'}://127.0.0.1:{http_port}"
+        self.http = f"{'https' if self.tls else 'http'}://{host}:{http_port}"
         self.key = key_path
         self.pub = pub
         self.data = os.path.join(cluster.dir, f"node{nid}")
@@ -170,7 +171,7 @@ class Node:
 
     # ---- process ----------------------------------------------------------
     def start(self, extra=()):
-        args = [NODE_BIN, "--genesis", self.cluster.genesis, "--id", str(self.id),
+        args = [*self.cluster.launch(self), NODE_BIN, "--genesis", self.cluster.genesis, "--id", str(self.id),
                 "--data", self.data, "--key", self.key, "--log-level", "info",
                 *self.link_args(), *self.cluster.node_args, *extra]
         if self.tls:
@@ -188,7 +189,7 @@ class Node:
             raise AssertionError(f"node {self.id} exited with {self.proc.returncode}:\n"
                                  + self.log_tail())
         try:
-            with socket.create_connection(("127.0.0.1", self.http_port), timeout=0.5):
+            with socket.create_connection((self.host, self.http_port), timeout=0.5):
                 return True
         except OSError:
             return False
@@ -226,10 +227,10 @@ class Node:
                 timeout=None, headers=None):
         if self.tls:
             ctx = ssl.create_default_context(cafile=self.tls[0])
-            conn = http.client.HTTPSConnection("127.0.0.1", self.http_port, context=ctx,
+            conn = http.client.HTTPSConnection(self.host, self.http_port, context=ctx,
                                                timeout=timeout or scaled(20))
         else:
-            conn = http.client.HTTPConnection("127.0.0.1", self.http_port,
+            conn = http.client.HTTPConnection(self.host, self.http_port,
                                               timeout=timeout or scaled(20))
         try:
             headers = {"Accept": accept, **(headers or {})}
@@ -330,14 +331,19 @@ def head_key(head):
 
 class Cluster:
     def __init__(self, n, name="cluster", node_args=(), tls=False, raft_tls=True,
-                 genesis_extra=None):
+                 genesis_extra=None, hosts=None, launch=None):
         """tls: every gateway serves HTTPS with one self-signed certificate for
         127.0.0.1 (openssl), which is also each node's --peer-ca.
         raft_tls: node-to-node links are mutual TLS with keys pinned in genesis
         (each node gets a TLS key file); False: plain tcp:// with
         --insecure-plaintext.
         genesis_extra: top-level genesis members to add (a dict, or a function
-        of the cluster returning one)."""
+        of the cluster returning one).
+        hosts: one address per node (each node alone on its host, e.g. in its
+        own network namespace: tests/cluster/netns.py), with fixed ports;
+        default every node on 127.0.0.1 on free ports.
+        launch: a function of the Node returning the command prefix that
+        starts its process (e.g. ["ip", "netns", "exec", NS]); default none."""
         self.dir = tempfile.mkdtemp(prefix=f"provena-{name}-")
         self.raft_tls = raft_tls
         self.tls = None
@@ -352,13 +358,18 @@ class Cluster:
         self.node_args = list(node_args)
         self.brand_key = os.path.join(self.dir, "brand.key")
         self.brand_pub = txtool("key", self.brand_key)[0][0]
-        ports = free_ports(2 * (n + 1))  # one spare pair for a joining node
+        self.launch = launch or (lambda nd: [])
+        if hosts:
+            ports = [7400, 8400] * (n + 1)  # every node alone on its address
+        else:
+            ports = free_ports(2 * (n + 1))  # one spare pair for a joining node
         self.spare_ports = ports[2 * n:]
         self.nodes = []
         for i in range(n):
             key = os.path.join(self.dir, f"node{i + 1}.key")
             pub = txtool("key", key)[0][0]
-            self.nodes.append(Node(self, i + 1, ports[2 * i], ports[2 * i + 1], key, pub))
+            self.nodes.append(Node(self, i + 1, ports[2 * i], ports[2 * i + 1], key, pub,
+                                   **({"host": hosts[i]} if hosts else {})))
         self.genesis = os.path.join(self.dir, "genesis.json")
         doc = {
             "chain": f"test-{name}",

@@ -39,9 +39,11 @@ const H = require('../browser/harness.js');
 const [urlA, urlB, code, shots] = process.argv.slice(2);
 const T = 30000 * (Number(process.env.PROVENA_TIME_SCALE) || 1);
 
-async function customer(browser, name) {
-  // bypassCSP: only so axe-core can be injected; the page's own script is 'self'
-  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, bypassCSP: true });
+async function customer(browser, name, locale = 'en-US') {
+  // bypassCSP: only so axe-core can be injected; the page's own script is 'self'.
+  // locale: the browser's Accept-Language, which picks the page's language
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, bypassCSP: true,
+    locale: locale });
   const page = await ctx.newPage();
   const cdp = await ctx.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
@@ -136,8 +138,9 @@ async function main() {
     const decoded = execFileSync('zbarimg', ['-q', '--raw', qrPng], { encoding: 'utf8' }).trim();
     if (decoded !== urlA + '#code=' + offer) throw new Error('the QR says ' + decoded);
 
-    // B scans it; the link resolves here through the second node
-    const b = await customer(browser, 'B');
+    // B scans it; the link resolves here through the second node. B's browser
+    // speaks German: the page and the script's status lines are in German
+    const b = await customer(browser, 'B', 'de-DE');
     const q = new URL(decoded), viaB = new URL(urlB);
     q.protocol = viaB.protocol;
     q.host = viaB.host;
@@ -145,11 +148,26 @@ async function main() {
     if ((await b.inputValue('#pk-code')) !== offer) throw new Error('the code is not prefilled');
     await checked(b, 'b-claim');
     await b.click('#pk-claim button');
-    await status(b, 'Claimed');
-    await reloadedAt(b);
+    await status(b, 'Registriert: Dieses Produkt gehört Ihnen');
+    const hB = await reloadedAt(b);
     await b.waitForSelector('#pk-owner:not([hidden])', { timeout: T });
     const idB = await b.evaluate(() => JSON.parse(localStorage.getItem('provena-passkeys'))[0].id);
     await checked(b, 'b-owner');
+    // B files a warranty claim with a note (the warranty A activated runs on)
+    await b.fill('#pk-note', 'Reißverschluss klemmt');
+    await b.click('form[data-act="warranty.claim"] button');
+    await status(b, 'Erledigt (Block');
+    const hW = await reloadedAt(b, hB);
+    if (!(await b.textContent('main')).includes('Garantiefall gemeldet'))
+      throw new Error('the warranty claim is not in the history: ' + await b.textContent('main'));
+    // ... and reports it stolen: the verdict says so, in German
+    await b.waitForSelector('#pk-owner:not([hidden])', { timeout: T });
+    await b.click('form[data-act="flag"] button');
+    await status(b, 'Erledigt (Block');
+    await reloadedAt(b, hW);
+    if (!(await b.textContent('header')).includes('Als gestohlen gemeldet'))
+      throw new Error('the verdict does not say stolen: ' + await b.textContent('header'));
+    await checked(b, 'b-stolen');
 
     // A is no longer the owner: the owner's actions stay hidden for A
     await a.reload();

@@ -4,7 +4,10 @@ playwright-core (tests/cluster/passkey_browser.js), passkeys from the DevTools
 virtual authenticator. A seller sells with a code (CLI); customer A claims on
 node 1's page, activates the warranty, offers a transfer; customer B claims it
 on node 2's page, opening the link its QR holds (code prefilled from #code=);
-all three nodes then show B's passkey as owner. After each write the page
+all three nodes then show B's passkey as owner. B's browser asks for German
+(Accept-Language de-DE): the page and the script's status lines are German. B
+files a warranty claim with a note and reports the unit stolen from the page;
+every node then shows the claim and the STOLEN verdict. After each write the page
 reloads at the receipt's height and shows the new state without polling;
 axe-core finds 0 violations on the customer's pages at 390x844 and 1280x800. Pages are
 served on `localhost` (an IP address is not a valid rp id). Phone-size
@@ -86,9 +89,18 @@ def run(c):
     ids = json.loads(p.stdout.strip().splitlines()[-1])
     assert ids["a"] != ids["b"], ids
     assert owner_everywhere(c, u) == ids["b"]
-    assert len(ids["axe"]) == 10 and not any(ids["axe"].values()), ids["axe"]
+    # B's warranty claim and stolen report, from the page, on every node
+    for nd in c.nodes:
+        def flagged():
+            st, doc = nd.get(f"/api/v1/units/{u}")
+            unit = (doc or {}).get("unit") or {}
+            return st == 200 and "stolen" in unit.get("flags", []) and \
+                unit.get("warranty", {}).get("open_claims", 0) >= 1 and doc
+        doc = lib.wait_for(flagged, lib.scaled(30), f"stolen and a warranty claim on {nd.id}")
+        assert doc["verdict"]["status"] == "stolen", doc["verdict"]
+    assert len(ids["axe"]) == 12 and not any(ids["axe"].values()), ids["axe"]
     for f in ("a-sold.png", "a-owner.png", "a-offer.png", "a-offer-qr.png", "b-claim.png",
-              "b-owner.png", "a-after.png"):
+              "b-owner.png", "b-stolen.png", "a-after.png"):
         assert os.path.getsize(os.path.join(shots, f)) > 1000, f
     return 0
 

@@ -66,6 +66,7 @@ static int random_tx(hc_env *e, chain_tx *tx, gs1_sgtin *u, char **serials, uint
         CHAIN_TX_SCANS,
         CHAIN_TX_POLICY_SET,
         CHAIN_TX_RESOLVER_SET,
+        CHAIN_TX_RP_SET,
     };
     int type = types[pick(sizeof types / sizeof types[0])];
     *tx = hc_tx(type);
@@ -185,6 +186,16 @@ static int random_tx(hc_env *e, chain_tx *tx, gs1_sgtin *u, char **serials, uint
         tx->nunits = 0;
         who = pick(4) ? HK_BRAND : HK_CARRIER;
         snprintf(tx->resolver, sizeof tx->resolver, "https://r%u.example", (unsigned)pick(9));
+        break;
+    case CHAIN_TX_RP_SET:
+        tx->units = NULL;
+        tx->nunits = 0;
+        who = pick(4) ? HK_BRAND : HK_SERVICE;
+        snprintf(tx->rp.id, sizeof tx->rp.id, "shop%u.example", (unsigned)pick(9));
+        snprintf(tx->rp.origins[0], sizeof tx->rp.origins[0], "https://shop%u.example",
+                 (unsigned)pick(9));
+        tx->rp.norigins = 1;
+        tx->rp_uv = (uint8_t)pick(3);
         break;
     }
     return who;

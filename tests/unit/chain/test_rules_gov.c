@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+
 #include "chain/geo.h"
 #include "helper_chain.h"
 
@@ -714,6 +717,193 @@ static void test_resolver_set_size_limit_and_forms(void **state)
     resolver_is(e, url); /* nothing refused changed it */
 }
 
+static int rp_set(hc_env *e, int who, const char *id, const char *origin, uint8_t uv)
+{
+    chain_tx tx = hc_tx(CHAIN_TX_RP_SET);
+    snprintf(tx.rp.id, sizeof tx.rp.id, "%s", id);
+    snprintf(tx.rp.origins[0], sizeof tx.rp.origins[0], "%s", origin);
+    tx.rp.norigins = 1;
+    tx.rp_uv = uv;
+    return hc_apply1(e, who, &tx, NULL);
+}
+
+static chain_rp rp_now(hc_env *e)
+{
+    chain_rd *rd;
+    chain_rp rp;
+    memset(&rp, 0x5a, sizeof rp);
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_rp_current(rd, &rp), CHAIN_OK);
+    chain_rd_end(rd);
+    return rp;
+}
+
+static void test_rp_set_by_brand_replaces_genesis(void **state)
+{
+    hc_env *e = *state;
+    chain_rp rp = rp_now(e); /* none set: the genesis's */
+    assert_memory_equal(&rp, &e->g->rp, sizeof rp);
+    assert_int_equal(rp_set(e, HK_BRAND, "shop.acme.example", "https://shop.acme.example", 1),
+                     CHAIN_OK);
+    rp = rp_now(e);
+    assert_string_equal(rp.id, "shop.acme.example");
+    assert_int_equal(rp.norigins, 1);
+    assert_string_equal(rp.origins[0], "https://shop.acme.example");
+    assert_true(rp.require_uv);
+    /* absent uv_required means presence is enough */
+    assert_int_equal(rp_set(e, HK_BRAND2, "localhost", "http://localhost:8101", 0), CHAIN_OK);
+    rp = rp_now(e);
+    assert_string_equal(rp.id, "localhost");
+    assert_false(rp.require_uv);
+    /* ledger state: it survives a reopen */
+    hc_close(e);
+    hc_reopen(e);
+    rp = rp_now(e);
+    assert_string_equal(rp.origins[0], "http://localhost:8101");
+}
+
+static void test_rp_set_by_non_brand_refused(void **state)
+{
+    hc_env *e = *state;
+    static const int others[] = {HK_CARRIER, HK_SELLER, HK_SERVICE, HK_NODE};
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++)
+        assert_int_equal(rp_set(e, others[i], "evil.example", "https://evil.example", 2),
+                         CHAIN_ERR_WRONG_ROLE);
+    assert_int_equal(rp_set(e, HK_ALICE, "evil.example", "https://evil.example", 2),
+                     CHAIN_ERR_UNKNOWN_SIGNER);
+    chain_rp rp = rp_now(e);
+    assert_memory_equal(&rp, &e->g->rp, sizeof rp);
+    /* an invalid body never reaches the rules: refused when signed */
+    chain_tx tx = hc_tx(CHAIN_TX_RP_SET);
+    snprintf(tx.rp.id, sizeof tx.rp.id, "10.0.0.1"); /* an IP address is no rp id */
+    snprintf(tx.rp.origins[0], sizeof tx.rp.origins[0], "https://10.0.0.1");
+    tx.rp.norigins = 1;
+    assert_int_equal(chain_tx_sign(&tx, e->sk[HK_BRAND]), CHAIN_ERR_INVALID);
+}
+
+/* A P-256 passkey made with OpenSSL here (not the code under test's path),
+ * and an encoded warranty.activate it signs with an assertion for rp_id and
+ * origin. */
+typedef struct pk_test {
+    EVP_PKEY *key;
+    uint8_t pub[CHAIN_P256_PUB_LEN], cred[16], id[CHAIN_HASH_LEN];
+    uint64_t seq; /* makes each tx distinct (time); refused ones use no nonce: always 1 */
+} pk_test;
+
+static void pk_new(pk_test *p)
+{
+    memset(p, 0, sizeof p[0]);
+    p->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    assert_non_null(p->key);
+    size_t n = 0;
+    assert_int_equal(EVP_PKEY_get_octet_string_param(p->key, OSSL_PKEY_PARAM_PUB_KEY, p->pub,
+                                                     sizeof p->pub, &n),
+                     1);
+    assert_int_equal(n, CHAIN_P256_PUB_LEN);
+    memset(p->cred, 0xc7, sizeof p->cred);
+    chain_passkey_id(p->id, p->cred, sizeof p->cred, p->pub);
+}
+
+static void pk_tx(hc_env *e, pk_test *p, const char *rp_id, const char *origin, uint8_t **out,
+                  size_t *len)
+{
+    gs1_sgtin u = hc_unit(HC_GTIN, "PK1");
+    chain_tx tx = hc_tx(CHAIN_TX_WARRANTY_ACTIVATE);
+    tx.units = &u;
+    tx.nunits = 1;
+    memcpy(tx.chain, e->g->chain_id, CHAIN_HASH_LEN);
+    memcpy(tx.signer, p->id, CHAIN_HASH_LEN);
+    tx.nonce = 1;
+    tx.time = 1767225600000ull + ++p->seq;
+    chain_passkey_auth *a = calloc(1, sizeof *a);
+    assert_non_null(a);
+    uint8_t txid[CHAIN_HASH_LEN];
+    assert_int_equal(chain_tx_id(txid, &tx), CHAIN_OK);
+    unsigned int hl = 32;
+    assert_int_equal(EVP_Digest(rp_id, strlen(rp_id), a->adata, &hl, EVP_sha256(), NULL), 1);
+    a->adata[32] = 0x05; /* UP | UV */
+    a->adata[36] = (uint8_t)p->seq;
+    a->adata_len = 37;
+    char ch[64];
+    chain_b64url(ch, txid, CHAIN_HASH_LEN);
+    a->cdata_len = (size_t)snprintf((char *)a->cdata, sizeof a->cdata,
+                                    "{\"type\":\"webauthn.get\",\"challenge\":\"%s\","
+                                    "\"origin\":\"%s\",\"crossOrigin\":false}",
+                                    ch, origin);
+    uint8_t msg[37 + 32];
+    memcpy(msg, a->adata, 37);
+    assert_int_equal(EVP_Digest(a->cdata, a->cdata_len, msg + 37, &hl, EVP_sha256(), NULL), 1);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    a->sig_len = sizeof a->sig;
+    assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, p->key), 1);
+    assert_int_equal(EVP_DigestSign(md, a->sig, &a->sig_len, msg, sizeof msg), 1);
+    EVP_MD_CTX_free(md);
+    memcpy(a->cred, p->cred, sizeof p->cred);
+    a->cred_len = sizeof p->cred;
+    memcpy(a->pub, p->pub, sizeof p->pub);
+    tx.auth = a;
+    assert_int_equal(chain_tx_encode(out, len, &tx), CHAIN_OK);
+    free(a);
+}
+
+/* The rp half of a passkey assertion is judged against the rp in force where
+ * the tx is applied: the genesis's (none here), then each rp.set, one earlier
+ * in the same block included; the stateless precheck passes it all along,
+ * standing (admission) refuses by the applied state. */
+static void test_rp_in_force_judges_passkey_txs_at_apply(void **state)
+{
+    hc_env *e = *state;
+    hc_unit_delivered(e, "PK1");
+    pk_test p;
+    pk_new(&p);
+    uint8_t *txs[2];
+    size_t lens[2];
+    chain_apply_result res;
+    char msg[160];
+    uint8_t id[CHAIN_HASH_LEN];
+    /* the genesis names no rp: refused, the signature itself is fine */
+    pk_tx(e, &p, "localhost", "http://localhost:8101", &txs[0], &lens[0]);
+    assert_int_equal(chain_tx_precheck(id, e->g->chain_id, NULL, txs[0], lens[0], msg, sizeof msg),
+                     CHAIN_OK);
+    assert_int_equal(hc_block(e, &res, txs, lens, 1), CHAIN_OK);
+    assert_int_equal(res.receipts[0].code, CHAIN_ERR_WEBAUTHN_ORIGIN);
+    chain_apply_result_free(&res);
+    /* rp.set localhost: the same kind of assertion reaches the rules (the unit is not sold) */
+    assert_int_equal(rp_set(e, HK_BRAND, "localhost", "http://localhost:8101", 0), CHAIN_OK);
+    pk_tx(e, &p, "localhost", "http://localhost:8101", &txs[0], &lens[0]);
+    assert_int_equal(hc_block(e, &res, txs, lens, 1), CHAIN_OK);
+    assert_int_equal(res.receipts[0].code, CHAIN_ERR_BAD_STATE); /* the rules */
+    chain_apply_result_free(&res);
+    /* an rp.set and, after it in the same block, an assertion for the old rp:
+       refused by the new one */
+    chain_tx rs = hc_tx(CHAIN_TX_RP_SET);
+    snprintf(rs.rp.id, sizeof rs.rp.id, "shop.example");
+    snprintf(rs.rp.origins[0], sizeof rs.rp.origins[0], "https://shop.example");
+    rs.rp.norigins = 1;
+    hc_encode(e, HK_BRAND, &rs, &txs[0], &lens[0]);
+    pk_tx(e, &p, "localhost", "http://localhost:8101", &txs[1], &lens[1]);
+    chain_tx old;
+    assert_int_equal(chain_tx_decode(&old, txs[1], lens[1], msg, sizeof msg), CHAIN_OK);
+    assert_int_equal(chain_tx_standing(e->c, &old, msg, sizeof msg), CHAIN_ERR_NOT_OWNER);
+    assert_int_equal(hc_block(e, &res, txs, lens, 2), CHAIN_OK);
+    assert_int_equal(res.receipts[0].code, CHAIN_OK);
+    assert_int_equal(res.receipts[1].code, CHAIN_ERR_WEBAUTHN_ORIGIN);
+    chain_apply_result_free(&res);
+    /* admission now refuses it too, by the applied rp */
+    assert_int_equal(chain_tx_standing(e->c, &old, msg, sizeof msg), CHAIN_ERR_WEBAUTHN_ORIGIN);
+    chain_tx_free(&old);
+    /* the new origin with the old rp id: webauthn_rp; the new rp: the rules again */
+    pk_tx(e, &p, "localhost", "https://shop.example", &txs[0], &lens[0]);
+    assert_int_equal(hc_block(e, &res, txs, lens, 1), CHAIN_OK);
+    assert_int_equal(res.receipts[0].code, CHAIN_ERR_WEBAUTHN_RP);
+    chain_apply_result_free(&res);
+    pk_tx(e, &p, "shop.example", "https://shop.example", &txs[0], &lens[0]);
+    assert_int_equal(hc_block(e, &res, txs, lens, 1), CHAIN_OK);
+    assert_int_equal(res.receipts[0].code, CHAIN_ERR_BAD_STATE); /* the rules */
+    chain_apply_result_free(&res);
+    EVP_PKEY_free(p.key);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -737,6 +927,9 @@ int main(void)
         T(test_scans_by_removed_node_refused_revoked_signer),
         T(test_node_key_may_only_sign_scans),
         T(test_node_rotate_pins_a_fresh_key),
+        T(test_rp_set_by_brand_replaces_genesis),
+        T(test_rp_in_force_judges_passkey_txs_at_apply),
+        T(test_rp_set_by_non_brand_refused),
         T(test_resolver_set_by_any_brand_replaces_genesis),
         T(test_resolver_set_by_non_brand_refused_wrong_role),
         T(test_resolver_set_size_limit_and_forms),

@@ -165,6 +165,13 @@ static void sample(chain_tx *tx, int type)
     case CHAIN_TX_RESOLVER_SET:
         strcpy(tx->resolver, "https://id.acme.example");
         break;
+    case CHAIN_TX_RP_SET:
+        strcpy(tx->rp.id, "shop.acme.example");
+        strcpy(tx->rp.origins[0], "https://shop.acme.example");
+        strcpy(tx->rp.origins[1], "http://localhost:8101");
+        tx->rp.norigins = 2;
+        tx->rp_uv = 1;
+        break;
     case CHAIN_TX_SCANS:
         tx->scans = scans2;
         tx->nscans = 2;

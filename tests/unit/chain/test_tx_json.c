@@ -73,6 +73,9 @@ static const struct {
     {"node.rotate", "{\"node_id\":4,\"tls\":\"%T\"}"},
     {"node.remove", "{\"node_id\":4}"},
     {"resolver.set", "{\"url\":\"https://id.acme.example\"}"},
+    {"rp.set", "{\"rp_id\":\"shop.acme.example\",\"origins\":[\"https://shop.acme.example\","
+               "\"http://localhost:8101\"],\"uv_required\":true}"},
+    {"rp.set", "{\"rp_id\":\"localhost\",\"origins\":[\"http://localhost:8101\"]}"},
     {"policy.set", "{\"gtin\":\"09506000134352\",\"max_clients\":8,\"travel_kmh\":1000,"
                    "\"unsold_scan_suspicious\":true,\"outside_markets\":false}"},
     {"scans", "{\"records\":[{\"kind\":\"scan\",\"unit\":\"09506000134352/A/1\",\"time\":5,"
@@ -237,6 +240,102 @@ static void test_tx_json_errors_name_the_field(void **state)
     expect_refused("resolver.set", "{\"url\":\"\"}", CHAIN_ERR_MALFORMED, "body.url:");
     expect_refused("resolver.set", "{}", CHAIN_ERR_MALFORMED, "body.url: missing");
     expect_refused("resolver.set", "{\"url\":7}", CHAIN_ERR_MALFORMED, "body.url:");
+}
+
+/* rp.set: the genesis "webauthn" rules (chain_rp_id_valid, chain_origin_valid),
+ * 1..CHAIN_ORIGINS_MAX distinct origins of at most CHAIN_ORIGIN_MAX bytes. */
+static void test_tx_json_rp_set_refused_and_bounds(void **state)
+{
+    (void)state;
+    static const char *const bad_ids[] = {"Shop.example",  "192.168.1.10",           "1.2",
+                                          ".shop.example", "shop.example.",          "shop_example",
+                                          "shop example",  "xn--b\u00fccher.example"};
+    for (size_t i = 0; i < sizeof bad_ids / sizeof *bad_ids; i++) {
+        char body[200];
+        snprintf(body, sizeof body, "{\"rp_id\":\"%s\",\"origins\":[\"https://a.example\"]}",
+                 bad_ids[i]);
+        expect_refused("rp.set", body, CHAIN_ERR_INVALID, "body.rp_id: not a lower-case host");
+    }
+    static const char *const bad_origins[] = {
+        "https://a.example/", "https://a.example/x", "ftp://a.example",     "a.example",
+        "https://",           "https://a.example?x", "https://a.example#x", "https://a example",
+        "HTTPS://a.example",
+    };
+    for (size_t i = 0; i < sizeof bad_origins / sizeof *bad_origins; i++) {
+        char body[200];
+        snprintf(body, sizeof body, "{\"rp_id\":\"a.example\",\"origins\":[\"%s\"]}",
+                 bad_origins[i]);
+        expect_refused("rp.set", body, CHAIN_ERR_INVALID, "body.origins[0]: not an http(s) origin");
+    }
+    expect_refused(
+        "rp.set",
+        "{\"rp_id\":\"a.example\",\"origins\":[\"https://a.example\",\"https://a.example\"]}",
+        CHAIN_ERR_INVALID, "body.origins[1]: duplicate");
+    expect_refused("rp.set", "{\"rp_id\":\"a.example\",\"origins\":[]}", CHAIN_ERR_MALFORMED,
+                   "body.origins");
+    expect_refused("rp.set", "{\"rp_id\":\"a.example\"}", CHAIN_ERR_MALFORMED,
+                   "body.origins: missing");
+    expect_refused("rp.set", "{\"origins\":[\"https://a.example\"]}", CHAIN_ERR_MALFORMED,
+                   "body.rp_id: missing");
+    expect_refused(
+        "rp.set", "{\"rp_id\":\"a.example\",\"origins\":[\"https://a.example\"],\"uv_required\":1}",
+        CHAIN_ERR_MALFORMED, "body.uv_required");
+    /* CHAIN_ORIGINS_MAX origins are taken, one more is not; an origin of
+       CHAIN_ORIGIN_MAX bytes is taken, one byte more is not */
+    for (int extra = 0; extra <= 1; extra++) {
+        json_t *j = tx_json("rp.set", "{\"rp_id\":\"a.example\",\"origins\":[]}");
+        json_t *arr = json_object_get(json_object_get(j, "body"), "origins");
+        for (int i = 0; i < CHAIN_ORIGINS_MAX + extra; i++) {
+            char o[64];
+            snprintf(o, sizeof o, "https://a.example:%d", 8000 + i);
+            json_array_append_new(arr, json_string(o));
+        }
+        chain_tx tx;
+        char msg[160] = "";
+        int rc = chain_tx_from_json(&tx, j, msg, sizeof msg);
+        if (!extra) {
+            assert_int_equal(rc, CHAIN_OK);
+            assert_int_equal(tx.rp.norigins, CHAIN_ORIGINS_MAX);
+            chain_tx_free(&tx);
+        } else {
+            assert_int_not_equal(rc, CHAIN_OK);
+            assert_non_null(strstr(msg, "body.origins"));
+        }
+        json_decref(j);
+
+        char o[CHAIN_ORIGIN_MAX + 8];
+        size_t n = (size_t)CHAIN_ORIGIN_MAX + (size_t)extra;
+        memcpy(o, "https://", 8);
+        memset(o + 8, 'o', n - 8);
+        o[n] = '\0';
+        assert_true(chain_origin_valid(o, n) == !extra);
+        j = tx_json("rp.set", "{\"rp_id\":\"a.example\",\"origins\":[]}");
+        json_array_append_new(json_object_get(json_object_get(j, "body"), "origins"),
+                              json_string(o));
+        rc = chain_tx_from_json(&tx, j, msg, sizeof msg);
+        if (!extra) {
+            if (rc != CHAIN_OK)
+                fail_msg("origin of %zu bytes: %s %s", n, chain_err_code(rc), msg);
+            assert_int_equal(strlen(tx.rp.origins[0]), CHAIN_ORIGIN_MAX);
+            assert_true(tx.rp_uv == 0);
+            uint8_t *enc;
+            size_t len;
+            chain_tx back;
+            assert_int_equal(chain_tx_sign(&tx, sk), CHAIN_OK);
+            assert_int_equal(chain_tx_encode(&enc, &len, &tx), CHAIN_OK);
+            assert_int_equal(chain_tx_decode(&back, enc, len, msg, sizeof msg), CHAIN_OK);
+            assert_string_equal(back.rp.origins[0], o);
+            free(enc);
+            chain_tx_free(&back);
+            chain_tx_free(&tx);
+        } else {
+            assert_int_not_equal(rc, CHAIN_OK);
+            assert_non_null(strstr(msg, "body.origins[0]"));
+        }
+        json_decref(j);
+    }
+    /* the rp id: CHAIN_RP_ID_MAX is the text bound (test_tx_json_text_fields_...) */
+    assert_false(chain_rp_id_valid("", 0));
 }
 
 /* Every field format the schema checks, refused through the JSON path with the
@@ -562,6 +661,8 @@ static const struct {
      "\"label_sigs\":[\"%S\"]}",
      0, CHAIN_NAME_MAX, 'm'},
     {"resolver.set", "url", "{\"url\":\"https://id.@.example\"}", 19, CHAIN_RESOLVER_MAX, 'r'},
+    {"rp.set", "rp_id", "{\"rp_id\":\"@\",\"origins\":[\"https://a.example\"]}", 0, CHAIN_RP_ID_MAX,
+     'a'},
 };
 
 static json_t *padded(size_t i, size_t len)
@@ -721,6 +822,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tx_json_roundtrip_every_type),
         cmocka_unit_test(test_tx_json_units_are_gtin_slash_serial),
+        cmocka_unit_test(test_tx_json_rp_set_refused_and_bounds),
         cmocka_unit_test(test_tx_json_errors_name_the_field),
         cmocka_unit_test(test_tx_json_field_formats_refused),
         cmocka_unit_test(test_tx_json_top_level_errors),

@@ -101,6 +101,58 @@ static void test_valid_assertion_refused_for_another_network(void **state)
                      CHAIN_ERR_WEBAUTHN_CHALLENGE);
 }
 
+/* The stateless half (admission, the block pre-pass) and the relying-party
+ * half (apply, against the rp in force) split the checks between them: each
+ * vector is refused by exactly the half that owns its defect, and an
+ * assertion valid under one rp fails only the rp half under another. */
+static void test_halves_split_the_checks(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof wv_cases / sizeof *wv_cases; i++) {
+        const wv_case *c = &wv_cases[i];
+        chain_rp rp = rp_of(c->require_uv);
+        chain_passkey_auth a = auth_of(c);
+        char msg[160] = "";
+        int s = chain_webauthn_verify_sig(&a, wv_challenge, NULL, msg, sizeof msg);
+        int r = chain_webauthn_check_rp(&rp, &a, msg, sizeof msg);
+        bool rp_defect = c->code == CHAIN_ERR_WEBAUTHN_ORIGIN || c->code == CHAIN_ERR_WEBAUTHN_RP ||
+                         strcmp(c->name, "not_verified_uv_required") == 0;
+        if (c->code == CHAIN_OK || rp_defect) {
+            if (s != CHAIN_OK)
+                fail_msg("%s: signature half says %s", c->name, chain_err_code(s));
+            if (r != c->code)
+                fail_msg("%s: rp half says %s, want %s", c->name, chain_err_code(r),
+                         chain_err_code(c->code));
+        } else if (s != c->code) {
+            fail_msg("%s: signature half says %s, want %s", c->name, chain_err_code(s),
+                     chain_err_code(c->code));
+        }
+    }
+    /* the valid assertion after the network moved to another rp: signature
+       still fine, relying party refused (rpIdHash, then origin) */
+    chain_passkey_auth a = auth_of(&wv_cases[0]);
+    char msg[160];
+    chain_rp moved = rp_of(false);
+    snprintf(moved.id, sizeof moved.id, "shop.example");
+    assert_int_equal(chain_webauthn_verify_sig(&a, wv_challenge, NULL, msg, sizeof msg), CHAIN_OK);
+    assert_int_equal(chain_webauthn_check_rp(&moved, &a, msg, sizeof msg), CHAIN_ERR_WEBAUTHN_RP);
+    moved.norigins = 1; /* only https://shop.example */
+    assert_int_equal(chain_webauthn_check_rp(&moved, &a, msg, sizeof msg),
+                     CHAIN_ERR_WEBAUTHN_ORIGIN);
+    /* and one that now asks for user verification, which this one lacks */
+    chain_rp uv = rp_of(true);
+    const wv_case *pnv = NULL;
+    for (size_t i = 0; i < sizeof wv_cases / sizeof *wv_cases; i++)
+        if (strcmp(wv_cases[i].name, "present_not_verified") == 0)
+            pnv = &wv_cases[i];
+    assert_non_null(pnv);
+    a = auth_of(pnv);
+    assert_int_equal(chain_webauthn_check_rp(&uv, &a, msg, sizeof msg),
+                     CHAIN_ERR_WEBAUTHN_PRESENCE);
+    uv.require_uv = false;
+    assert_int_equal(chain_webauthn_check_rp(&uv, &a, msg, sizeof msg), CHAIN_OK);
+}
+
 static void test_passkey_id_known_answer(void **state)
 {
     (void)state;
@@ -175,6 +227,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vectors_each_refused_with_its_code),
         cmocka_unit_test(test_valid_assertion_refused_for_another_network),
+        cmocka_unit_test(test_halves_split_the_checks),
         cmocka_unit_test(test_passkey_id_known_answer),
         cmocka_unit_test(test_bounds_at_and_past),
     };
