@@ -127,11 +127,11 @@ static bool in_configuration(const cons *c, uint64_t id)
     return false;
 }
 
-static const cons_peer *peer_in(const cons_peer *list, size_t n, uint64_t id)
+static const cons_peer *wanted_find(const cons *c, uint64_t id)
 {
-    for (size_t i = 0; i < n; i++)
-        if (list[i].id == id)
-            return &list[i];
+    for (size_t i = 0; i < c->nwanted; i++)
+        if (c->wanted[i].id == id)
+            return &c->wanted[i];
     return NULL;
 }
 
@@ -151,7 +151,7 @@ static size_t pins_next(cons *c)
         c->pins_next[n++] = c->wanted[i];
     for (size_t i = 0; i < c->npinned && n < CONS_PEERS_MAX; i++) {
         const cons_peer *p = &c->pinned[i];
-        if (!peer_in(c->wanted, c->nwanted, p->id) && p->id != c->cfg.id &&
+        if (!wanted_find(c, p->id) && p->id != c->cfg.id &&
             in_configuration(c, p->id))
             c->pins_next[n++] = *p;
     }
@@ -196,14 +196,6 @@ void cons_guard_pins(cons *c, uint64_t now_ms)
                  "refuse this node until the pinned key is installed there",
                  (unsigned long long)c->cfg.id, c->tls_file);
     c->self_unpinned_logged = !pinned;
-}
-
-static const cons_peer *wanted_find(const cons *c, uint64_t id)
-{
-    for (size_t i = 0; i < c->nwanted; i++)
-        if (c->wanted[i].id == id)
-            return &c->wanted[i];
-    return NULL;
 }
 
 /* A configuration entry is explained by the ledger when every server in it is
