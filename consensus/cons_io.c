@@ -170,7 +170,7 @@ static int io_send(struct raft_io *io, struct raft_io_send *req, const struct ra
     m = cons_guard_install_term(&c->snap_seen, m, &fixed);
     if (cons_codec_encode_raft(&buf, &len, c->cfg.chain_id, c->cfg.id, c->addr, m) != 0)
         status = RAFT_NOCONNECTION; /* unencodable (too big): dropped like a lost frame */
-    else if (cons_net_send(c->net, m->server_id, m->server_address, buf, len) != 0)
+    else if (cons_net_send(c->net, m->server_id, m->server_address, m->type, buf, len) != 0)
         status = RAFT_NOCONNECTION;
     cons_compl x = {.send = req, .send_cb = cb, .status = status};
     /* raft treats a failed send as fatal, so even an OOM here is reported late */

@@ -224,7 +224,7 @@ static void forward_txs(cons *c, uint64_t leader_id, const char *leader_addr)
         if (cons_codec_encode_forward(&buf, &len, c->cfg.chain_id, c->cfg.id, c->addr, txs, lens,
                                       n) != 0)
             return;
-        cons_net_send(c->net, leader_id, leader_addr, buf, len);
+        cons_net_send(c->net, leader_id, leader_addr, CONS_KIND_FORWARD, buf, len);
         c->txs_forwarded += n;
         stage_drop(c, n);
     }
@@ -395,6 +395,7 @@ static void publish_status(cons *c)
     out->msgs_wrong_sender = ns.rx_wrong_sender;
     out->hellos_refused = ns.hellos_refused;
     out->tls_pin_changes = ns.pin_changes;
+    out->links_rebuilt = ns.links_rebuilt;
     out->msgs_dropped = ns.tx_dropped + c->inbox_dropped;
     out->queued = c->txq_n + c->nstage;
     out->stopped = c->halted || c->stop_req;

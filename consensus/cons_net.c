@@ -27,6 +27,12 @@
  * of their own (close_later): nng 1.5.2 can block for good in such a close.
  * The peer table is touched only by the consensus thread; pins and pipes by
  * both, under pin_mu.
+ *
+ * Links are watched, not trusted (peers_watch): a request left without any
+ * reply from its peer for CONS_NET_REPLY_MS gets that peer's dialer rebuilt,
+ * and a peer that replaces a connection still open here gets it rebuilt too.
+ * nng redials only connections it saw close, and nng 1.5.2 can stop seeing
+ * that at all (peers_watch says why).
  */
 #include "consensus/cons_net.h"
 #include "consensus/cons_tls.h"
@@ -48,6 +54,11 @@
 #define CONS_NET_PIPES_MAX 64                   /* inbound connections at once */
 #define CONS_NET_SENDBUF   256                  /* frames buffered per peer */
 #define CONS_NET_CLOSE_MS  5000                 /* longest wait for the sockets to close */
+/* the link watch (peers_watch) */
+#define CONS_NET_REPLY_MS     3000  /* a request unanswered this long: the dialer is rebuilt */
+#define CONS_NET_REPLY_MAX_MS 30000 /* that wait doubles up to this while the peer stays silent */
+#define CONS_NET_IDLE_MS      1000  /* an inbound connection this quiet may be closed safely */
+#define CONS_NET_WEDGED_MS    10000 /* no close finished for this long: nng is wedged */
 
 typedef struct net_peer {
     uint64_t id;
@@ -55,14 +66,23 @@ typedef struct net_peer {
     nng_socket sock;
     uint8_t fp[32];        /* TLS: the pinned key this dialer trusts */
     atomic_bool hello_due; /* TLS: a new connection; send a HELLO first */
+    atomic_uint_fast64_t connected_ms; /* its current connection's start (or the dialer's) */
     bool used;
+    uint64_t asked_ms;    /* the first request sent since the last reply (0: none waits) */
+    uint32_t patience_ms; /* how long a request may wait for a reply before the redial */
 } net_peer;
+
+/* The last reply (a vote or append result) heard from one node. */
+typedef struct net_reply {
+    uint64_t id, ms;
+} net_reply;
 
 /* An inbound connection: node 0 until its HELLO verifies. */
 typedef struct net_pipe {
     uint32_t pipe;
     uint64_t node;
     uint8_t fp[32]; /* the pin its HELLO verified against */
+    uint64_t rx_ms; /* its last frame taken (or its HELLO) */
     bool used;
 } net_pipe;
 
@@ -78,18 +98,24 @@ struct cons_net {
     atomic_uint_fast64_t rx, rx_malformed, rx_other_chain, tx, tx_dropped;
     atomic_uint_fast64_t other_chain_head; /* first 8 bytes of the last foreign chain id */
     atomic_uint_fast64_t rx_unauth, rx_wrong_sender, hellos_ok, hellos_refused, pipes_closed;
-    atomic_uint_fast64_t pin_changes, key_reloads;
+    atomic_uint_fast64_t pin_changes, key_reloads, links_rebuilt;
+    /* consensus thread: closes finished at the last look, and since when */
+    uint64_t closes_seen, closes_seen_ms;
+    bool closes_said;
     /* TLS (consensus thread, except as noted) */
     bool tls;
     char tls_file[4096];
     cons_tls_id self;
     nng_listener listener;
     bool listening;
-    /* pins and inbound pipes: pin_mu */
+    /* pins, inbound pipes and the replies heard (written by the receiving
+     * nng thread): pin_mu */
     pthread_mutex_t pin_mu;
     cons_tls_pin pins[CONS_PEERS_MAX];
     size_t npins;
     net_pipe pipes[CONS_NET_PIPES_MAX];
+    net_reply replies[CONS_NET_PEERS_MAX];
+    uint64_t renewed[CONS_NET_PEERS_MAX]; /* nodes that replaced a connection still open here */
     /* cons_net_close and its closer thread */
     pthread_mutex_t close_mu;
     pthread_cond_t close_cv;
@@ -115,6 +141,11 @@ typedef struct async_close {
     nng_listener listener;
 } async_close;
 
+/* Closes asked for and finished, process-wide (nng's reaper is one per
+ * process): a close that never finishes is how a wedged nng shows (peers_watch
+ * says so once). */
+static atomic_uint_fast64_t closes_begun, closes_done;
+
 static void *async_close_main(void *arg)
 {
     async_close *a = arg;
@@ -124,6 +155,7 @@ static void *async_close_main(void *arg)
     else
         nng_close(a->sock);
     free(a);
+    atomic_fetch_add(&closes_done, 1);
     return NULL;
 }
 
@@ -136,10 +168,12 @@ static void close_later(bool is_listener, nng_socket s, nng_listener l)
         *a = (async_close){is_listener, s, l};
         pthread_attr_init(&at);
         pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        atomic_fetch_add(&closes_begun, 1);
         bool started = pthread_create(&t, &at, async_close_main, a) == 0;
         pthread_attr_destroy(&at);
         if (started)
             return;
+        atomic_fetch_add(&closes_done, 1);
         free(a);
     }
     if (is_listener) /* no thread to spare: close here */
@@ -195,8 +229,10 @@ static void push_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
     (void)p;
     net_peer *peer = arg;
-    if (ev == NNG_PIPE_EV_ADD_POST)
+    if (ev == NNG_PIPE_EV_ADD_POST) {
+        atomic_store(&peer->connected_ms, mono_ms());
         atomic_store(&peer->hello_due, true);
+    }
 }
 
 /* A HELLO on pipe p (nng thread): binds p to its sender when the signature
@@ -206,6 +242,8 @@ static void hello_check(cons_net *n, nng_pipe p, const cons_wire *w)
     uint64_t now = wall_ms();
     uint64_t skew = now > w->hello_ts_ms ? now - w->hello_ts_ms : w->hello_ts_ms - now;
     bool ok = false;
+    uint32_t stale[CONS_NET_PIPES_MAX];
+    size_t nstale = 0;
     pthread_mutex_lock(&n->pin_mu);
     net_pipe *s = pipe_find(n, (uint32_t)nng_pipe_id(p));
     const cons_tls_pin *pin = pin_find(n, w->from_id);
@@ -216,9 +254,33 @@ static void hello_check(cons_net *n, nng_pipe p, const cons_wire *w)
                               w->hello_to, w->hello_ts_ms)) {
         s->node = w->from_id;
         memcpy(s->fp, pin->fp, sizeof s->fp);
+        s->rx_ms = mono_ms();
         ok = true;
+        /* A peer keeps one connection to this node: an older one still open
+         * here and quiet is one the peer gave up on (it stopped hearing this
+         * node, or its side went without a word): closed, and this node's own
+         * dialer to the peer is suspect too (peers_watch). One still busy is
+         * left alone: closing a connection while a frame arrives on it can
+         * wedge nng 1.5.2 (peers_watch), and the peer evidently still uses it. */
+        for (int i = 0; i < CONS_NET_PIPES_MAX; i++)
+            if (&n->pipes[i] != s && n->pipes[i].used && n->pipes[i].node == w->from_id &&
+                s->rx_ms - n->pipes[i].rx_ms >= CONS_NET_IDLE_MS) {
+                stale[nstale++] = n->pipes[i].pipe;
+                n->pipes[i].used = false;
+            }
+        for (int i = 0; nstale && i < CONS_NET_PEERS_MAX; i++)
+            if (n->renewed[i] == 0 || n->renewed[i] == w->from_id) {
+                n->renewed[i] = w->from_id;
+                break;
+            }
     }
     pthread_mutex_unlock(&n->pin_mu);
+    for (size_t i = 0; i < nstale; i++) {
+        nng_pipe old = NNG_PIPE_INITIALIZER;
+        old.id = stale[i];
+        nng_pipe_close(old);
+        atomic_fetch_add(&n->pipes_closed, 1);
+    }
     if (ok) {
         atomic_fetch_add(&n->hellos_ok, 1);
     } else {
@@ -235,6 +297,8 @@ static bool pipe_admits(cons_net *n, nng_pipe p, const cons_wire *w)
     pthread_mutex_lock(&n->pin_mu);
     net_pipe *s = pipe_find(n, (uint32_t)nng_pipe_id(p));
     uint64_t who = s ? s->node : 0;
+    if (s && who == w->from_id && who != 0)
+        s->rx_ms = mono_ms();
     pthread_mutex_unlock(&n->pin_mu);
     if (who == 0) {
         atomic_fetch_add(&n->rx_unauth, 1);
@@ -247,6 +311,36 @@ static bool pipe_admits(cons_net *n, nng_pipe p, const cons_wire *w)
         return false;
     }
     return true;
+}
+
+/* A reply from node id arrived now (nng thread): its link works both ways. */
+static void reply_note(cons_net *n, uint64_t id)
+{
+    uint64_t now = mono_ms();
+    pthread_mutex_lock(&n->pin_mu);
+    net_reply *slot = NULL, *oldest = &n->replies[0];
+    for (int i = 0; i < CONS_NET_PEERS_MAX && !slot; i++) {
+        if (n->replies[i].id == id || n->replies[i].id == 0)
+            slot = &n->replies[i];
+        else if (n->replies[i].ms < oldest->ms)
+            oldest = &n->replies[i];
+    }
+    if (!slot) /* more repliers than peers kept: the longest silent gives way */
+        slot = oldest;
+    *slot = (net_reply){id, now};
+    pthread_mutex_unlock(&n->pin_mu);
+}
+
+/* When node id last replied (0: never). Consensus thread. */
+static uint64_t reply_last(cons_net *n, uint64_t id)
+{
+    uint64_t ms = 0;
+    pthread_mutex_lock(&n->pin_mu);
+    for (int i = 0; i < CONS_NET_PEERS_MAX; i++)
+        if (n->replies[i].id == id)
+            ms = n->replies[i].ms;
+    pthread_mutex_unlock(&n->pin_mu);
+    return ms;
 }
 
 /* One received frame: decoded and handed on (a garbage frame is counted and dropped). */
@@ -292,6 +386,8 @@ static void deliver(cons_net *n, nng_msg *msg)
             n->cbs.tx(n->cbs.ctx, tx, len);
         free(w);
     } else {
+        if (w->kind == RAFT_APPEND_ENTRIES_RESULT || w->kind == RAFT_REQUEST_VOTE_RESULT)
+            reply_note(n, w->from_id);
         n->cbs.raft(n->cbs.ctx, w);
     }
     nng_msg_free(msg);
@@ -629,6 +725,9 @@ static net_peer *peer_get(cons_net *n, uint64_t id, const char *addr)
     snprintf(p->addr, sizeof p->addr, "%s", addr);
     if (pin)
         memcpy(p->fp, pin->fp, sizeof p->fp);
+    p->asked_ms = 0;
+    p->patience_ms = CONS_NET_REPLY_MS;
+    atomic_store(&p->connected_ms, mono_ms());
     p->used = true;
     return p;
 }
@@ -668,7 +767,7 @@ static void hello_send(cons_net *n, net_peer *p)
         atomic_store(&p->hello_due, true); /* try again with the next frame */
 }
 
-int cons_net_send(cons_net *n, uint64_t id, const char *addr, uint8_t *buf, size_t len)
+int cons_net_send(cons_net *n, uint64_t id, const char *addr, int kind, uint8_t *buf, size_t len)
 {
     net_peer *p = addr ? peer_get(n, id, addr) : NULL;
     if (!p) {
@@ -678,6 +777,10 @@ int cons_net_send(cons_net *n, uint64_t id, const char *addr, uint8_t *buf, size
     }
     if (n->tls && atomic_exchange(&p->hello_due, false))
         hello_send(n, p);
+    bool asks =
+        kind == RAFT_APPEND_ENTRIES || kind == RAFT_REQUEST_VOTE || kind == RAFT_INSTALL_SNAPSHOT;
+    if (asks && p->asked_ms == 0)
+        p->asked_ms = mono_ms();
     if (peer_put(n, p, buf, len) != 0) {
         atomic_fetch_add(&n->tx_dropped, 1);
         return -1;
@@ -686,8 +789,101 @@ int cons_net_send(cons_net *n, uint64_t id, const char *addr, uint8_t *buf, size
     return 0;
 }
 
+/* Rebuild the dialer of a peer that stopped replying. nng redials a
+ * connection the far end closed, but only once the closed connection has been
+ * reaped, and nng 1.5.2 can wedge its one reaper thread for good when a
+ * connection is closed here while a frame is arriving on it (a listener
+ * restart closes every inbound one): from then on no closed connection of
+ * the process is redialled, so a peer whose listener restarted never hears
+ * this node again. Nor does nng notice a connection the far end lost without
+ * closing it. A request (append, vote, snapshot) that gets no reply from the
+ * peer within patience_ms is the sign either way; a new socket needs no reaper
+ * to connect. The wait doubles while the peer stays silent (a peer that is
+ * down costs one socket per CONS_NET_REPLY_MAX_MS) and is reset by a reply. */
+static void peer_rebuild(cons_net *n, net_peer *p, uint32_t patience)
+{
+    uint64_t id = p->id;
+    char addr[CONS_ADDR_MAX];
+    snprintf(addr, sizeof addr, "%s", p->addr);
+    peer_drop(p);
+    net_peer *q = peer_get(n, id, addr);
+    if (q)
+        q->patience_ms = patience;
+    atomic_fetch_add(&n->links_rebuilt, 1);
+}
+
+/* Says once when closes are pending and none has finished for CONS_NET_WEDGED_MS: nng is
+ * wedged (see peers_watch), links are rebuilt by hand from then on and every
+ * retired socket stays open until the process ends. */
+static void closes_watch(cons_net *n, uint64_t now)
+{
+    uint64_t done = atomic_load(&closes_done), pending = atomic_load(&closes_begun) - done;
+    if (pending == 0 || done != n->closes_seen) { /* none pending, or closes still finish */
+        n->closes_seen = done;
+        n->closes_seen_ms = now;
+        return;
+    }
+    if (!n->closes_said && now - n->closes_seen_ms >= CONS_NET_WEDGED_MS) {
+        n->closes_said = true;
+        log_msg(LOG_LEVEL_WARN,
+                "consensus: %llu connection close(s) have not finished in %d s: nng is wedged "
+                "(a known fault of nng 1.5.2); links are still rebuilt when a peer goes "
+                "silent, but retired sockets stay open until the node restarts",
+                (unsigned long long)pending, CONS_NET_WEDGED_MS / 1000);
+    }
+}
+
+static void peers_watch(cons_net *n)
+{
+    uint64_t now = mono_ms();
+    closes_watch(n, now);
+    uint64_t renewed[CONS_NET_PEERS_MAX];
+    pthread_mutex_lock(&n->pin_mu);
+    memcpy(renewed, n->renewed, sizeof renewed);
+    memset(n->renewed, 0, sizeof n->renewed);
+    pthread_mutex_unlock(&n->pin_mu);
+    /* A peer that replaced its connection to this node may no longer hear
+     * this node either: its dialer is rebuilt unless it connected lately (the
+     * peer then sees this node's new connection arrive while its own is new,
+     * so the two do not keep renewing each other). */
+    for (int k = 0; k < CONS_NET_PEERS_MAX && renewed[k]; k++)
+        for (int i = 0; i < CONS_NET_PEERS_MAX; i++) {
+            net_peer *p = &n->peers[i];
+            if (!p->used || p->id != renewed[k] ||
+                now - atomic_load(&p->connected_ms) < CONS_NET_REPLY_MS)
+                continue;
+            log_msg(LOG_LEVEL_INFO,
+                    "consensus: node %llu opened a new connection while its last one was "
+                    "still open here: this node's connection to it is rebuilt too",
+                    (unsigned long long)p->id);
+            peer_rebuild(n, p, p->patience_ms);
+        }
+    for (int i = 0; i < CONS_NET_PEERS_MAX; i++) {
+        net_peer *p = &n->peers[i];
+        if (!p->used || p->asked_ms == 0)
+            continue;
+        if (reply_last(n, p->id) >= p->asked_ms) {
+            p->asked_ms = 0;
+            p->patience_ms = CONS_NET_REPLY_MS;
+            continue;
+        }
+        if (now - p->asked_ms < p->patience_ms)
+            continue;
+        uint64_t id = p->id;
+        uint32_t waited = (uint32_t)(now - p->asked_ms), patience = p->patience_ms;
+        /* the redial asks afresh, with twice the patience */
+        peer_rebuild(n, p,
+                     patience * 2 < CONS_NET_REPLY_MAX_MS ? patience * 2 : CONS_NET_REPLY_MAX_MS);
+        log_msg(patience == CONS_NET_REPLY_MS ? LOG_LEVEL_WARN : LOG_LEVEL_INFO,
+                "consensus: node %llu sent no reply for %u ms to what this node sent it: "
+                "its connection is rebuilt",
+                (unsigned long long)id, waited);
+    }
+}
+
 void cons_net_tick(cons_net *n, const cons_peer *members, size_t np)
 {
+    peers_watch(n);
     if (!n->tls)
         return;
     for (size_t i = 0; i < np; i++) {
@@ -795,4 +991,5 @@ void cons_net_stats_get(cons_net *n, cons_net_stats *out)
     out->pipes_closed = atomic_load(&n->pipes_closed);
     out->pin_changes = atomic_load(&n->pin_changes);
     out->key_reloads = atomic_load(&n->key_reloads);
+    out->links_rebuilt = atomic_load(&n->links_rebuilt);
 }

@@ -37,6 +37,7 @@ typedef struct cons_net_stats {
     uint64_t hellos_ok, hellos_refused;
     uint64_t pipes_closed; /* connections closed: refused HELLO, lie, key unpinned */
     uint64_t pin_changes, key_reloads;
+    uint64_t links_rebuilt; /* dialers rebuilt: a peer gave no reply (peers_watch) */
 } cons_net_stats;
 
 /* Listen on addr and start receiving. Frames must carry `chain`
@@ -51,13 +52,17 @@ int cons_net_open(cons_net **out, uint64_t self_id, const uint8_t *chain, const 
 /* Stop the receiver, close every socket, free. */
 void cons_net_close(cons_net *n);
 
-/* Send one encoded frame to peer (id, addr); takes ownership of buf (malloc'd).
- * Consensus thread only. Returns 0 when queued, nonzero when dropped. */
-int cons_net_send(cons_net *n, uint64_t id, const char *addr, uint8_t *buf, size_t len);
+/* Send one encoded frame of `kind` (a raft message type or CONS_KIND_*) to
+ * peer (id, addr); takes ownership of buf (malloc'd). Consensus thread only.
+ * Returns 0 when queued, nonzero when dropped. A request (append, vote,
+ * snapshot) starts the wait for the peer's reply that cons_net_tick watches. */
+int cons_net_send(cons_net *n, uint64_t id, const char *addr, int kind, uint8_t *buf, size_t len);
 
-/* TLS, consensus thread, every loop iteration: keeps a connection open to
- * every member (so a first vote or append does not wait for a handshake) and
- * sends the HELLO a new connection owes at once, not with the next frame. */
+/* Consensus thread, every loop iteration: rebuilds the dialer of a peer that
+ * has left a request without any reply for a few seconds (a dead link nng
+ * does not redial by itself). TLS: also keeps a connection open to every
+ * member (so a first vote or append does not wait for a handshake) and sends
+ * the HELLO a new connection owes at once, not with the next frame. */
 void cons_net_tick(cons_net *n, const cons_peer *members, size_t np);
 
 /* Close the dialer to id (after it left the configuration). Consensus thread. */

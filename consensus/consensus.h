@@ -183,6 +183,7 @@ typedef struct cons_status {
     uint64_t msgs_wrong_sender;    /* frames naming another node than their HELLO */
     uint64_t hellos_refused;       /* HELLOs refused (unpinned key, bad signature, ...) */
     uint64_t tls_pin_changes;      /* times the pinned keys changed (rotation, add, remove) */
+    uint64_t links_rebuilt;        /* dialers rebuilt because a peer gave no reply (cons_net.c) */
     size_t npeers;
     cons_peer_status peers[CONS_PEERS_MAX];
 } cons_status;

@@ -21,6 +21,7 @@ and link B):
   cut(K) / heal(K)    every packet to or from K vanishes (no reset, no error)
   shape(K, delay=200, loss=5, jitter=0, reorder=0)   ms and percent
   unshape(K)          a clean link again
+  stale(K)            K's TCP connections open so far vanish for good, new ones pass
 
 close() ends what the test started (safe to call twice; call it from a
 finally after the node processes have ended): it moves the process back to
@@ -143,6 +144,11 @@ class Net:
 
     def unshape(self, k):
         self._ask(f"set {k}")
+
+    def stale(self, k):
+        """Every TCP connection of node k open so far is black-holed for good
+        (no reset, no error); connections opened later pass."""
+        self._ask(f"stale {k}")
 
     def stats(self):
         return json.loads(self._ask("stats"))

@@ -14,6 +14,10 @@ order of their due time, so a plain delay keeps order.
 
 Control, one command a line on stdin, one answer line on stdout:
     set K delay=MS jitter=MS loss=PCT reorder=PCT cut=0|1   -> ok
+    stale K      -> ok: every TCP connection of port K open so far is black-holed
+                    for good (no reset, no error), new ones pass: a peer that
+                    lost its connections without closing them (a middlebox that
+                    forgot them, a host that came back with no state)
     stats                                                   -> JSON counters
 It prints "ready" once every port is up and exits when stdin closes, which
 removes its TUN devices. Nothing here is specific to Provena.
@@ -79,7 +83,8 @@ def main():
         ip(*ns, "addr", "add", f"{subnet}.{k}/24", "dev", name)
         ip(*ns, "link", "set", name, "up")
     port_of_fd = {fd: k for k, fd in fds.items()}
-    stats = {"forwarded": 0, "dropped": 0, "unroutable": 0, "queue_full": 0}
+    stats = {"forwarded": 0, "dropped": 0, "unroutable": 0, "queue_full": 0, "stale": 0}
+    flows = {"seen": set(), "dead": set()}  # TCP (addresses, ports) of each direction
     queue, seq = [], 0
     stdin = sys.stdin.fileno()
     print("ready", flush=True)
@@ -103,7 +108,7 @@ def main():
                 buf += chunk
                 while b"\n" in buf:
                     line, buf = buf.split(b"\n", 1)
-                    print(command(line.decode().split(), links, stats), flush=True)
+                    print(command(line.decode().split(), links, stats, flows), flush=True)
                 continue
             src = port_of_fd[fd]
             for _ in range(64):  # a burst, then look at the others again
@@ -117,6 +122,13 @@ def main():
                 if dst not in links or pkt[16:19] != bytes(map(int, subnet.split("."))):
                     stats["unroutable"] += 1
                     continue
+                if pkt[9] == 6:  # TCP: its flow, for `stale`
+                    ihl = (pkt[0] & 15) * 4
+                    flow = pkt[12:20] + pkt[ihl:ihl + 4]
+                    if flow in flows["dead"]:
+                        stats["stale"] += 1
+                        continue
+                    flows["seen"].add(flow)
                 a, b = links[src], links[dst]
                 if a.lost(rng) or b.lost(rng):
                     stats["dropped"] += 1
@@ -129,9 +141,18 @@ def main():
                 heapq.heappush(queue, (due, seq, dst, pkt))
 
 
-def command(words, links, stats):
+def command(words, links, stats, flows):
     if words == ["stats"]:
         return json.dumps(stats)
+    if len(words) == 2 and words[0] == "stale":
+        try:
+            k = int(words[1])
+        except ValueError as e:
+            return f"error {e}"
+        if k not in links:
+            return f"error no port {k}"
+        flows["dead"] |= {f for f in flows["seen"] if k in (f[3], f[7])}
+        return "ok"
     if len(words) >= 2 and words[0] == "set":
         try:
             link = links[int(words[1])]

@@ -98,9 +98,10 @@ void cons_net_stats_get(cons_net *n, cons_net_stats *out)
     memset(out, 0, sizeof *out);
 }
 
-int cons_net_send(cons_net *n, uint64_t id, const char *addr, uint8_t *buf, size_t len)
+int cons_net_send(cons_net *n, uint64_t id, const char *addr, int kind, uint8_t *buf, size_t len)
 {
     (void)addr;
+    (void)kind;
     unsigned from = n->node, to = (unsigned)(id - 1);
     if (id == 0 || to >= SIM_NODES_MAX || sim_faults.cut[from][to] ||
         sim_rand(100000) < sim_faults.loss_ppm / 10) {
