@@ -464,8 +464,27 @@ static void test_store_corrupt_snapshot_refused(void **state)
     memcpy(snap + 28, enc.base, enc.len);
     dir = store_with_entries();
     raw_edit(dir, "meta", "snap", 4, snap, 28 + enc.len);
-    raft_free(enc.base);
     expect_corrupt(dir, "does not meet snapshot 10");
+    /* its configuration damaged: a role byte no server has, then a count of
+     * two servers over the bytes of one (libraft's own decoder would read
+     * past the value) */
+    for (int k = 0; k < 2; k++) {
+        uint8_t bad[28 + 64];
+        memcpy(bad, snap, 28 + enc.len);
+        uint8_t *conf = bad + 28;
+        if (k == 0) {
+            /* format | count | id | "tcp://127.0.0.1:1\0" | role */
+            conf[1 + 8 + 8 + strlen("tcp://127.0.0.1:1") + 1] = 9;
+        } else {
+            conf[1] = 2;
+        }
+        dir = helper_tmpdir("corrupt");
+        s = open_store(dir);
+        cons_store_close(s);
+        raw_edit(dir, "meta", "snap", 4, bad, 28 + enc.len);
+        expect_corrupt(dir, "snapshot configuration");
+    }
+    raft_free(enc.base);
 }
 
 /* A data directory that cannot hold an environment (a file in its place) is
