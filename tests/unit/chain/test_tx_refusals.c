@@ -3,7 +3,8 @@
  * wrong shape with the specific code and the field named: one row per check
  * of tx_codec.c's readers (units, scan records, integers, booleans, texts,
  * names, certificates, counts that must agree, the passkey "auth" map) and
- * of the schema's checks after decoding.
+ * of the schema's checks after decoding; and the block decoder's shape
+ * checks (chain_block_peek).
  *
  * Rows are written as JSON and turned into CBOR in the order written (so
  * the keys of each row are given in canonical order): a string "h:<hex>" is
@@ -297,11 +298,68 @@ static void test_tx_refusals_auth(void **state)
     free(buf);
 }
 
+#define HDR(h, root)                                                                           \
+    "{\"prev\": \"z:32\", \"time\": 1, \"height\": " h ", \"proposer\": 1, \"txs_root\": " root  \
+    "}"
+
+static void test_block_shapes_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json;
+        int code;
+    } cases[] = {
+        {"{\"txs\": [], \"header\": " HDR("1", "\"z:32\"") "}", CHAIN_OK},
+        {"{\"txs\": [], \"header\": " HDR("0", "\"z:32\"") "}", CHAIN_ERR_BAD_BLOCK},
+        {"{\"txs\": [], \"header\": " HDR("1", "\"r:32\"") "}", CHAIN_ERR_BAD_BLOCK},
+        {"{\"txs\": [], \"header\": " HDR("1", "\"z:31\"") "}", CHAIN_ERR_MALFORMED},
+        {"{\"txs\": []}", CHAIN_ERR_MALFORMED},
+        {"{\"txs\": [], \"header\": " HDR("1", "\"z:32\"") ", \"padding\": 1}",
+         CHAIN_ERR_TOO_LARGE},
+        {"{\"abc\": [], \"header\": " HDR("1", "\"z:32\"") "}", CHAIN_ERR_MALFORMED},
+        {"{\"txs\": [], \"headex\": " HDR("1", "\"z:32\"") "}", CHAIN_ERR_MALFORMED},
+        {"{\"txs\": [7], \"header\": " HDR("1", "\"z:32\"") "}", CHAIN_ERR_MALFORMED},
+        {"{\"txs\": [\"r:80\"], \"header\": " HDR("1", "\"z:32\"") "}", CHAIN_ERR_MALFORMED},
+        {"{\"txs\": [], \"header\": {\"prev\": \"z:32\", \"time\": 1, \"height\": 1, "
+         "\"proposer\": 1}}",
+         CHAIN_ERR_MALFORMED},
+        {"{\"txs\": [], \"header\": {\"zzzz\": 1, \"prev\": \"z:32\", \"time\": 1, "
+         "\"height\": 1, \"proposer\": 1}}",
+         CHAIN_ERR_MALFORMED},
+        {"{\"txs\": [], \"header\": {\"prev\": \"z:32\", \"time\": \"t\", \"height\": 1, "
+         "\"proposer\": 1, \"txs_root\": \"z:32\"}}",
+         CHAIN_ERR_MALFORMED},
+        {"{\"txs\": [], \"header\": 5}", CHAIN_ERR_MALFORMED},
+        {"[1, 2]", CHAIN_ERR_MALFORMED},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len;
+        uint8_t *b = cbor_of(cases[i].json, &len);
+        chain_block_header h;
+        uint8_t id[32];
+        size_t n;
+        int rc = chain_block_peek(&h, id, &n, b, len);
+        if (rc != cases[i].code)
+            fail_msg("block %zu %s: %s, want %s", i, cases[i].json, chain_err_code(rc),
+                     chain_err_code(cases[i].code));
+        if (i == 0) { /* a byte after a good block */
+            uint8_t *t = malloc(len + 1);
+            assert_non_null(t);
+            memcpy(t, b, len);
+            t[len] = 0;
+            assert_int_equal(chain_block_peek(&h, id, &n, t, len + 1), CHAIN_ERR_MALFORMED);
+            free(t);
+        }
+        free(b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tx_refusals_table),
         cmocka_unit_test(test_tx_refusals_auth),
+        cmocka_unit_test(test_block_shapes_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
