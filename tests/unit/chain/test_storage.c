@@ -409,6 +409,11 @@ static void test_damaged_record_of_each_kind(void **st)
     memcpy(id, res.receipts[0].tx, CHAIN_HASH_LEN);
     chain_apply_result_free(&res);
     chain_receipt r;
+    const uint8_t *raw = NULL;
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    assert_int_equal(chain_tx_get(rd, NULL, &raw, NULL, id), CHAIN_OK); /* outputs optional */
+    assert_non_null(raw);
+    chain_rd_end(rd);
     raw_damage(DB_TXS, id, CHAIN_HASH_LEN, NULL, 0);
     assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
     assert_int_equal(chain_tx_get(rd, &r, NULL, NULL, id), CHAIN_ERR_STORAGE);
@@ -436,6 +441,9 @@ static void test_damaged_record_of_each_kind(void **st)
     raw_damage(DB_NODES, nk, 8, NULL, 0);
     assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
     assert_int_equal(chain_node_get(rd, 2, &ni), CHAIN_ERR_STORAGE);
+    chain_node_info all[4];
+    assert_int_equal(chain_nodes(rd, all, 4), 1); /* the damaged one left out */
+    assert_int_equal(all[0].id, 1);
     chain_rd_end(rd);
 
     chain_lot lot;
@@ -473,6 +481,15 @@ static void test_damaged_record_of_each_kind(void **st)
     raw_damage(DB_UNITS, k, ST_UNIT_KEY, wrong_key, wl);
     assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
     assert_int_equal(chain_unit_get(rd, &u, HC_GTIN, "S1"), CHAIN_ERR_STORAGE);
+    chain_rd_end(rd);
+    /* a resolver URL longer than any resolver.set can store */
+    char url[CHAIN_RESOLVER_MAX + 2];
+    memset(url, 'u', sizeof url);
+    raw_put(DB_META, "resolver", 8, url, sizeof url);
+    char cur[CHAIN_RESOLVER_MAX + 1];
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    assert_int_equal(chain_resolver_current(rd, cur), CHAIN_ERR_STORAGE);
+    assert_string_equal(cur, "");
     chain_rd_end(rd);
 }
 
