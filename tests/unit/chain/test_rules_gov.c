@@ -273,6 +273,51 @@ static int node_rotate(hc_env *e, int who, uint64_t id, const uint8_t *der, size
     return hc_apply1(e, who, &tx, NULL);
 }
 
+/* A brand adds another admin key of its own brand; another brand may not
+ * revoke or rotate it; a revoked participant's key cannot be rotated; a
+ * removed node can be neither removed again, rotated nor re-added under
+ * its id; a node's operator must be a participant that is not revoked. */
+static void test_governance_edges(void **state)
+{
+    hc_env *e = *state;
+    uint8_t sk[32], admin[32], other[32], node[32];
+    assert_int_equal(chain_key_generate(sk, admin), CHAIN_OK);
+    assert_int_equal(chain_key_generate(sk, other), CHAIN_OK);
+    assert_int_equal(chain_key_generate(sk, node), CHAIN_OK);
+    assert_int_equal(add_participant(e, HK_BRAND, "acme-ops", CHAIN_ROLE_BRAND, admin), CHAIN_OK);
+    chain_rd *rd;
+    chain_participant p;
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_participant_get(rd, &p, "acme-ops"), CHAIN_OK);
+    assert_string_equal(p.brand, "acme"); /* an admin of the signer's brand */
+    chain_rd_end(rd);
+    assert_int_equal(by_id(e, CHAIN_TX_PARTICIPANT_REVOKE, HK_BRAND2, "acme-ops", NULL),
+                     CHAIN_ERR_WRONG_ROLE);
+    assert_int_equal(by_id(e, CHAIN_TX_PARTICIPANT_ROTATE, HK_BRAND2, "acme-ops", other),
+                     CHAIN_ERR_WRONG_ROLE);
+    /* revoked: revoking again and rotating its key are refused */
+    assert_int_equal(by_id(e, CHAIN_TX_PARTICIPANT_REVOKE, HK_BRAND, "seller-b", NULL), CHAIN_OK);
+    assert_int_equal(by_id(e, CHAIN_TX_PARTICIPANT_REVOKE, HK_BRAND, "seller-b", NULL),
+                     CHAIN_ERR_BAD_STATE);
+    assert_int_equal(by_id(e, CHAIN_TX_PARTICIPANT_ROTATE, HK_BRAND, "seller-b", other),
+                     CHAIN_ERR_BAD_STATE);
+    /* a node operated by a revoked participant, or by nobody, is refused */
+    assert_int_equal(node_add(e, HK_BRAND, 5, node, "seller-b"), CHAIN_ERR_UNKNOWN_PARTICIPANT);
+    assert_int_equal(node_add(e, HK_BRAND, 5, node, "nobody"), CHAIN_ERR_UNKNOWN_PARTICIPANT);
+    /* removed node 2: gone for remove, rotate and add under its id */
+    assert_int_equal(node_remove(e, HK_BRAND, 2), CHAIN_OK);
+    assert_int_equal(node_remove(e, HK_BRAND, 2), CHAIN_ERR_UNKNOWN_NODE);
+    uint8_t der[CHAIN_TLS_CERT_MAX];
+    size_t der_len;
+    char *pem;
+    assert_int_equal(chain_tls_key_new(&pem, der, &der_len, "node 2"), CHAIN_OK);
+    free(pem);
+    assert_int_equal(node_rotate(e, HK_BRAND, 2, der, der_len), CHAIN_ERR_UNKNOWN_NODE);
+    assert_int_equal(node_add(e, HK_BRAND, 2, node, "acme"), CHAIN_ERR_DUPLICATE_NODE);
+    /* and the last live node cannot be removed */
+    assert_int_equal(node_remove(e, HK_BRAND, 1), CHAIN_ERR_BAD_STATE);
+}
+
 /* node.rotate: brand only, a live node, a key pinned for no node (node.add's
  * and its own included); the new certificate replaces the pin. */
 static void test_node_rotate_pins_a_fresh_key(void **state)
@@ -984,6 +1029,7 @@ int main(void)
         T(test_rotate_by_brand_allowed),
         T(test_node_add_remove_sets_members_changed),
         T(test_node_add_at_limit_then_refused),
+        T(test_governance_edges),
         T(test_policy_set_merges_lot_gtin_brand_genesis),
         T(test_policy_set_for_other_brands_gtin_refused_bad_gtin),
         T(test_scans_by_node_fold_into_stats),

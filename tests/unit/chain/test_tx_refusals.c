@@ -51,7 +51,7 @@ static void put_json(cbu_wr *w, const json_t *j)
             uint8_t b[2048];
             size_t n = strlen(s + 2) / 2;
             assert_true(n <= sizeof b);
-            assert_int_equal(chain_unhex(b, n, s + 2, 2 * n), CHAIN_OK);
+            assert_int_equal(chain_unhex(b, n, s + 2, 2 * n), (int)n);
             cbu_put_bytes(w, b, n);
         } else if (strncmp(s, "z:", 2) == 0 || strncmp(s, "r:", 2) == 0) {
             uint8_t b[2048];
@@ -111,6 +111,8 @@ typedef struct row {
 } row;
 
 #define G "\"09506000134352\""
+/* secp256k1's generator: a valid x-only key */
+#define GX "h:79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
 #define U "[" G ", \"A1\"]"
 #define SCAN_OK "\"kind\": \"scan\", \"time\": 5, \"unit\": " U ", \"client\": \"r:16\""
 
@@ -181,6 +183,10 @@ static const row rows[] = {
      "body.outcome: unknown value"},
     {"participant.add", "{\"id\": \"x\", \"pub\": \"r:32\", \"name\": \"X\", \"role\": \"admin\"}",
      CHAIN_ERR_INVALID, "body.role: unknown value \"admin\""},
+    {"participant.add", "{\"id\": \"x\", \"pub\": \"" GX "\", \"name\": \"X\", \"role\": \"node\"}",
+     CHAIN_ERR_INVALID, "body.role: not brand|carrier|seller|service"},
+    {"participant.add", "{\"id\": \"x\", \"pub\": \"r:32\", \"name\": \"X\", \"role\": \"none\"}",
+     CHAIN_ERR_INVALID, "body.role: unknown value \"none\""},
     /* a certificate: bytes, not empty */
     {"node.rotate", "{\"tls\": \"x\", \"node_id\": 1}", CHAIN_ERR_MALFORMED,
      "body.tls: expected bytes"},
