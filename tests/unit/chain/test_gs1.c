@@ -152,6 +152,15 @@ static void test_parse_refusals_named(void **state)
         {"(01)09506000134352x(21)A", "gtin:"},
         {"(01)09506000134352(21", "unclosed '('"},
         {"(01)09506000134352 (21)A", "gtin:"},
+        /* long values are quoted cut (20 characters, a serial 40), long AIs at 10 */
+        {"/01/09506000134352/21/A?17=123456789012345678901234",
+         "expiry (17): '12345678901234567890' is not YYMMDD"},
+        {"(01)123456789012345678901234(21)A", "'12345678901234567890' is not a GTIN"},
+        {"/01/09506000134352/21/ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOPQRSTUVWXYZ",
+         "'ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMN' is not 1-20 characters"}, /* 40 */
+        {"/01/09506000134352/21/A/123456789012345", "AI '1234567890' has no value"},
+        {"/01/09506000134352/21/A/123456789012345/x", "path AI '1234567890' is not supported"},
+        {"(01)09506000134352(21)A(123456789012345)x", "AI (1234567890) is not supported"},
     };
     gs1_link l;
     char err[160];
@@ -185,6 +194,15 @@ static void test_parse_refusals_named(void **state)
     assert_string_equal(l.region, "DE-BY");
     assert_string_equal(l.expiry, "271231");
     assert_string_equal(l.lot, "");
+    /* digits only, just past '9' too; a NUL is no serial character */
+    assert_false(gs1_gtin_valid("0950600013435:", 14));
+    assert_false(gs1_sscc_valid("30950600013435000:", 18));
+    assert_int_equal(gs1_check_digit("09506000134:52", 14), 0);
+    assert_false(gs1_serial_valid("A\0B", 3));
+    char g[GS1_GTIN_LEN + 1];
+    assert_int_equal(gs1_gtin_normalize(g, "95060002", 8), 0);
+    assert_string_equal(g, "00000095060002");
+    assert_int_equal(gs1_gtin_normalize(g, "950600013", 9), -1);
     /* no message buffer: still refused */
     assert_int_equal(gs1_parse_unit(&l, "(21)A", 5, NULL, 0), -1);
 }
