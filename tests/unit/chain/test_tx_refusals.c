@@ -360,12 +360,52 @@ static void test_block_shapes_refused(void **state)
     }
 }
 
+/* Without a message buffer (NULL, or of length 0) every entry point gives
+ * the same code and writes nothing. */
+static void test_codes_without_message_buffer(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *buf = tx_of("pickup", "{\"units\": []}", NULL, &len);
+    chain_tx tx;
+    char one[1] = {'x'};
+    assert_int_equal(chain_tx_decode(&tx, buf, len, NULL, 0), CHAIN_ERR_MALFORMED);
+    assert_int_equal(chain_tx_decode(&tx, buf, len, one, 0), CHAIN_ERR_MALFORMED);
+    assert_int_equal(one[0], 'x');
+    uint8_t id[32], chain[32];
+    memset(chain, 0x11, sizeof chain);
+    assert_int_equal(chain_tx_precheck(id, chain, NULL, buf, len, NULL, 0), CHAIN_ERR_MALFORMED);
+    free(buf);
+    /* well formed, signed for this chain (r:32 is 0x11 bytes) but not by its signer */
+    buf = tx_of("participant.revoke", "{\"id\": \"carrier-x\"}", NULL, &len);
+    assert_int_equal(chain_tx_precheck(id, chain, NULL, buf, len, NULL, 0),
+                     CHAIN_ERR_BAD_SIGNATURE);
+    assert_int_equal(chain_tx_precheck(id, chain, NULL, buf, len, one, 0),
+                     CHAIN_ERR_BAD_SIGNATURE);
+    assert_int_equal(one[0], 'x');
+    memset(chain, 0x22, sizeof chain);
+    assert_int_equal(chain_tx_precheck(id, chain, NULL, buf, len, NULL, 0), CHAIN_ERR_WRONG_CHAIN);
+    char msg[96];
+    assert_int_equal(chain_tx_precheck(id, chain, NULL, buf, len, msg, sizeof msg),
+                     CHAIN_ERR_WRONG_CHAIN);
+    assert_string_equal(msg, "chain: signed for another chain");
+    assert_int_equal(chain_tx_decode(&tx, buf, len, NULL, 0), CHAIN_OK);
+    assert_int_equal(chain_tx_id(id, &tx), CHAIN_OK);
+    assert_int_equal(chain_tx_verify(NULL, &tx, id, NULL, 0), CHAIN_ERR_BAD_SIGNATURE);
+    assert_int_equal(chain_tx_verify(NULL, &tx, id, one, 0), CHAIN_ERR_BAD_SIGNATURE);
+    assert_int_equal(one[0], 'x');
+    assert_int_equal(chain_tx_check_rp(NULL, &tx, NULL, 0), CHAIN_OK); /* no passkey: no rp */
+    chain_tx_free(&tx);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tx_refusals_table),
         cmocka_unit_test(test_tx_refusals_auth),
         cmocka_unit_test(test_block_shapes_refused),
+        cmocka_unit_test(test_codes_without_message_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
