@@ -320,6 +320,7 @@ static void apply_each_failure(hc_env *e, hc_env *twin, uint8_t **txs, size_t *l
         free(after);
     }
     assert_true(k > 0);
+    chain_apply_result_free(&want);
     free(before);
     free(blk);
     e->index++;
