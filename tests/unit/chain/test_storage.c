@@ -493,6 +493,64 @@ static void test_damaged_record_of_each_kind(void **st)
     chain_rd_end(rd);
 }
 
+/* Serving and reaching blocks: a range from 0 or of 0 blocks is refused, a
+ * range past the head is not found, a byte budget stops after the first
+ * block that does not fit (never before the first); reaching a marker that
+ * is not this head is refused and writes nothing, reaching this head's
+ * marker moves the applied index up only. */
+static void test_blocks_encode_and_marker_reach_edges(void **st)
+{
+    (void)st;
+    chain_rd *rd;
+    uint8_t *out = NULL;
+    size_t len = 0, count = 0;
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    chain_head h;
+    assert_int_equal(chain_head_get(rd, &h), CHAIN_OK);
+    assert_true(h.height >= 3);
+    assert_int_equal(chain_blocks_encode(rd, 0, 4, 1 << 20, &out, &len, &count),
+                     CHAIN_ERR_INVALID);
+    assert_int_equal(chain_blocks_encode(rd, 1, 0, 1 << 20, &out, &len, &count),
+                     CHAIN_ERR_INVALID);
+    assert_int_equal(chain_blocks_encode(rd, h.height + 1, 4, 1 << 20, &out, &len, &count),
+                     CHAIN_ERR_NOT_FOUND);
+    assert_null(out);
+    /* a budget of 1 byte: the first block is sent anyway, alone */
+    assert_int_equal(chain_blocks_encode(rd, 1, 4, 1, &out, &len, &count), CHAIN_OK);
+    assert_int_equal(count, 1);
+    free(out);
+    /* more blocks asked for than exist: those there */
+    assert_int_equal(chain_blocks_encode(rd, h.height - 1, 10, 1 << 20, &out, &len, &count),
+                     CHAIN_OK);
+    assert_int_equal(count, 2);
+    free(out);
+    chain_rd_end(rd);
+
+    uint8_t *mb;
+    size_t ml;
+    assert_int_equal(chain_marker_take(E.c, &mb, &ml), CHAIN_OK);
+    chain_marker m;
+    char msg[256];
+    assert_int_equal(chain_marker_decode(&m, mb, ml, E.g->chain_id, msg, sizeof msg), CHAIN_OK);
+    free(mb);
+    uint64_t applied = chain_applied_index(E.c);
+    chain_marker other = m;
+    other.digest[0] ^= 1;
+    assert_int_equal(chain_marker_reach(E.c, &other, msg, sizeof msg), CHAIN_ERR_BAD_BLOCK);
+    assert_non_null(strstr(msg, "is not the marker's"));
+    other = m;
+    other.height++;
+    assert_int_equal(chain_marker_reach(E.c, &other, NULL, 0), CHAIN_ERR_BAD_BLOCK);
+    assert_int_equal(chain_applied_index(E.c), applied);
+    other = m;
+    other.index = applied > 0 ? applied - 1 : 0; /* behind: nothing moves back */
+    assert_int_equal(chain_marker_reach(E.c, &other, msg, sizeof msg), CHAIN_OK);
+    assert_int_equal(chain_applied_index(E.c), applied);
+    other.index = applied + 5;
+    assert_int_equal(chain_marker_reach(E.c, &other, msg, sizeof msg), CHAIN_OK);
+    assert_int_equal(chain_applied_index(E.c), applied + 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -502,6 +560,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_apply_index_contract, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_records_are_storage_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_record_of_each_kind, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blocks_encode_and_marker_reach_edges, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
