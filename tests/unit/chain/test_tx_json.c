@@ -664,6 +664,76 @@ static void test_tx_json_value_shapes_refused(void **state)
         "{\"pub\":1,\"sig\":1,\"cred\":1,\"adata\":1}",
         "{\"pub\":\"%K\",\"sig\":\"ab\",\"cred\":\"ab\",\"adata\":\"ab\",\"cdata\":\"ab\"}",
     };
+    /* each member in turn the first one out of its bounds, the ones before it good */
+    static const struct {
+        size_t len[5]; /* hex characters of pub, sig, cred, adata, cdata */
+        const char *want;
+    } lens[] = {
+        {{129, 140, 32, 74, 80}, "auth.pub: not 65..65 bytes of hex"},   /* odd */
+        {{130, 14, 32, 74, 80}, "auth.sig: not 8..72 bytes of hex"},     /* 7 bytes */
+        {{130, 146, 32, 74, 80}, "auth.sig: not 8..72 bytes of hex"},    /* 73 bytes */
+        {{130, 140, 0, 74, 80}, "auth.cred: not 1..1023 bytes of hex"},  /* empty */
+        {{130, 140, 32, 72, 80}, "auth.adata: not 37..1024 bytes of hex"}, /* 36 bytes */
+        {{130, 140, 32, 74, 2050}, "auth.cdata: not 1..1024 bytes of hex"}, /* 1025 bytes */
+    };
+    for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
+        static const char *const names[5] = {"pub", "sig", "cred", "adata", "cdata"};
+        json_t *a = json_object();
+        for (int m = 0; m < 5; m++) {
+            char hex[2100];
+            memset(hex, '1', lens[i].len[m]);
+            hex[lens[i].len[m]] = '\0';
+            json_object_set_new(a, names[m], json_string(hex));
+        }
+        json_t *j = tx_json("participant.revoke", "{\"id\":\"x\"}");
+        json_object_set_new(j, "auth", a);
+        chain_tx tx;
+        char msg[200] = "";
+        assert_int_equal(chain_tx_from_json(&tx, j, msg, sizeof msg), CHAIN_ERR_MALFORMED);
+        if (strcmp(msg, lens[i].want) != 0)
+            fail_msg("auth lengths %zu: \"%s\", want \"%s\"", i, msg, lens[i].want);
+        json_decref(j);
+    }
+    /* a hex member of the right length with a character that is not hex */
+    {
+        json_t *a = json_object();
+        char hex[200];
+        memset(hex, '1', 130);
+        hex[129] = 'g';
+        hex[130] = '\0';
+        json_object_set_new(a, "pub", json_string(hex));
+        json_object_set_new(a, "sig", json_string("11"));
+        json_object_set_new(a, "cred", json_string("11"));
+        json_object_set_new(a, "adata", json_string("11"));
+        json_object_set_new(a, "cdata", json_string("11"));
+        json_t *j = tx_json("participant.revoke", "{\"id\":\"x\"}");
+        json_object_set_new(j, "auth", a);
+        chain_tx tx;
+        char msg[200] = "";
+        assert_int_equal(chain_tx_from_json(&tx, j, msg, sizeof msg), CHAIN_ERR_MALFORMED);
+        assert_string_equal(msg, "auth.pub: not 65..65 bytes of hex");
+        json_decref(j);
+    }
+    /* a certificate longer than any pinnable one, and a signer of the right length with no hex */
+    json_t *jt = tx_json("node.rotate", "{\"node_id\":1,\"tls\":\"00\"}");
+    char *big = malloc(2 * CHAIN_TLS_CERT_MAX + 3);
+    assert_non_null(big);
+    memset(big, 'a', 2 * CHAIN_TLS_CERT_MAX + 2);
+    big[2 * CHAIN_TLS_CERT_MAX + 2] = '\0';
+    json_object_set_new(json_object_get(jt, "body"), "tls", json_string(big));
+    free(big);
+    chain_tx t2;
+    char m2[200] = "";
+    assert_int_equal(chain_tx_from_json(&t2, jt, m2, sizeof m2), CHAIN_ERR_TOO_LARGE);
+    assert_non_null(strstr(m2, "body.tls: over"));
+    char zz[65];
+    memset(zz, 'z', 64);
+    zz[64] = '\0';
+    json_object_set_new(json_object_get(jt, "body"), "tls", json_string("00"));
+    json_object_set_new(jt, "signer", json_string(zz));
+    assert_int_equal(chain_tx_from_json(&t2, jt, m2, sizeof m2), CHAIN_ERR_MALFORMED);
+    assert_string_equal(m2, "signer: not 64 hex characters");
+    json_decref(jt);
     for (size_t i = 0; i < sizeof auths / sizeof *auths; i++) {
         json_t *j = tx_json("participant.revoke", "{\"id\":\"x\"}");
         json_t *a = json_loads(auths[i], JSON_DECODE_ANY, NULL);
