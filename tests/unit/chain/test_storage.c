@@ -551,6 +551,66 @@ static void test_blocks_encode_and_marker_reach_edges(void **st)
     assert_int_equal(chain_applied_index(E.c), applied + 5);
 }
 
+static int count_scan_unit(void *ctx, const gs1_sgtin *id, const chain_scan_stats *st)
+{
+    (void)id;
+    (void)st;
+    ++*(int *)ctx;
+    return 0;
+}
+
+static int count_probe(void *ctx, const char *gtin, uint32_t day, uint64_t n)
+{
+    (void)gtin;
+    (void)day;
+    (void)n;
+    ++*(int *)ctx;
+    return 0;
+}
+
+/* The scan aggregates' readers skip keys that are not theirs and report a
+ * damaged counter as a storage error. */
+static void test_scan_readers_skip_foreign_keys_refuse_damage(void **st)
+{
+    (void)st;
+    chain_rd *rd;
+    int n = 0;
+    raw_put(DB_SCANSTATS, "junk", 4, "x", 1);
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    assert_int_equal(chain_scan_units(rd, count_scan_unit, &n), CHAIN_OK);
+    assert_int_equal(n, 0);
+    chain_rd_end(rd);
+    /* 'R' and a length no region key has: not a region count */
+    raw_put(DB_PROBES, "Rx", 2, "\x01", 1);
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    assert_int_equal(chain_scan_regions(rd, count_probe, &n), CHAIN_OK);
+    assert_int_equal(n, 0);
+    chain_rd_end(rd);
+    /* a region counter and a probe counter that are not CBOR integers */
+    uint8_t rk[1 + CHAIN_REGION_MAX + 4] = {'R', 'D', 'E'};
+    raw_put(DB_PROBES, rk, sizeof rk, "zz", 2);
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    assert_int_equal(chain_scan_regions(rd, count_probe, &n), CHAIN_ERR_STORAGE);
+    chain_rd_end(rd);
+    uint8_t pk[GS1_GTIN_LEN + 4];
+    memcpy(pk, HC_GTIN, GS1_GTIN_LEN);
+    memset(pk + GS1_GTIN_LEN, 0, 4);
+    raw_put(DB_PROBES, pk, sizeof pk, "zz", 2);
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    assert_int_equal(chain_probes(rd, count_probe, &n), CHAIN_ERR_STORAGE);
+    chain_rd_end(rd);
+    /* a unit's aggregate damaged */
+    uint8_t uk[ST_UNIT_KEY];
+    st_key_unit(uk, HC_GTIN, "S1");
+    raw_put(DB_SCANSTATS, uk, sizeof uk, "zz", 2);
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    assert_int_equal(chain_scan_units(rd, count_scan_unit, &n), CHAIN_ERR_STORAGE);
+    chain_scan_stats ss;
+    assert_int_equal(chain_scan_stats_get(rd, &ss, HC_GTIN, "S1"), CHAIN_ERR_STORAGE);
+    chain_rd_end(rd);
+    assert_int_equal(n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -561,6 +621,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_damaged_records_are_storage_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_record_of_each_kind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocks_encode_and_marker_reach_edges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_readers_skip_foreign_keys_refuse_damage, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
