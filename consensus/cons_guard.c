@@ -118,10 +118,53 @@ static void wanted_refresh(cons *c, uint64_t now_ms, bool force)
     c->nwanted = n;
 }
 
+static bool in_configuration(const cons *c, uint64_t id)
+{
+    const struct raft_configuration *conf = &c->raft.configuration;
+    for (unsigned i = 0; i < conf->n; i++)
+        if (conf->servers[i].id == id)
+            return true;
+    return false;
+}
+
+static const cons_peer *peer_in(const cons_peer *list, size_t n, uint64_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i].id == id)
+            return &list[i];
+    return NULL;
+}
+
+/* The keys the transport trusts: the ledger's members, and a server the
+ * ledger removed for as long as it is still in the Raft configuration. The
+ * leader takes it out of the configuration only once heartbeats have carried
+ * the commit of its node.remove to it (cons_members.c rule 4); cutting its
+ * links at the moment the leader applied that block left it without the
+ * commit, so it never learned of its removal, campaigned against the rest,
+ * and its HELLOs were refused and redialled many times a second. */
+static size_t pins_next(cons *c)
+{
+    size_t n = 0;
+    if (c->nwanted == 0)
+        return 0; /* no opinion yet */
+    for (size_t i = 0; i < c->nwanted; i++)
+        c->pins_next[n++] = c->wanted[i];
+    for (size_t i = 0; i < c->npinned && n < CONS_PEERS_MAX; i++) {
+        const cons_peer *p = &c->pinned[i];
+        if (!peer_in(c->wanted, c->nwanted, p->id) && p->id != c->cfg.id &&
+            in_configuration(c, p->id))
+            c->pins_next[n++] = *p;
+    }
+    memcpy(c->pinned, c->pins_next, n * sizeof *c->pinned);
+    c->npinned = n;
+    return n;
+}
+
 /* Once a second: hand the ledger's members and their pinned TLS certificates
- * to the transport, which trusts exactly those (cons_net_pins_set), and say
- * in the log what that changed. Before any member list is known (a joining
- * node with no state yet) the configuration's first pins stay. */
+ * (and a leaving server's, pins_next) to the transport, which trusts exactly
+ * those (cons_net_pins_set), and say in the log what that changed. Before any
+ * member list is known (a joining node with no state yet) the configuration's
+ * first pins stay. */
 void cons_guard_pins(cons *c, uint64_t now_ms)
 {
     if (!c->cfg.tls_file)
@@ -132,12 +175,13 @@ void cons_guard_pins(cons *c, uint64_t now_ms)
     c->pins_ms = now_ms;
     wanted_refresh(c, now_ms, true);
     char e[256] = "";
-    int what = cons_net_pins_set(c->net, c->wanted, c->nwanted, e, sizeof e);
+    size_t np = pins_next(c);
+    int what = cons_net_pins_set(c->net, c->pinned, np, e, sizeof e);
     if (what & CONS_NET_PINS_CHANGED)
         cons_log(c,
                  "TLS: the pinned keys changed (%zu member(s)): connections of keys no longer "
                  "pinned closed%s",
-                 c->nwanted,
+                 np,
                  what & CONS_NET_LISTENER_RESTARTED ? ", listener restarted to trust the new" : "");
     if (what & CONS_NET_KEY_RELOADED)
         cons_log(c, "TLS: %s changed on disk: now using its key", c->tls_file);

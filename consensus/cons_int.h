@@ -133,6 +133,9 @@ struct cons {
     uint64_t other_chain_logged, other_chain_log_ms; /* frames of another network, logged */
     uint64_t malformed_logged, malformed_log_ms;     /* malformed frames, logged */
     uint64_t pins_ms;                                /* last cons_net_pins_set */
+    cons_peer pinned[CONS_PEERS_MAX]; /* what that was given: wanted + leaving servers */
+    size_t npinned;
+    cons_peer pins_next[CONS_PEERS_MAX]; /* scratch for the next list */
     uint64_t tls_logged[3], tls_log_ms;              /* refusals of the TLS layer, logged */
     bool self_unpinned_logged;
     /* member health (cons_members.c), kept on every node, reported by the leader */

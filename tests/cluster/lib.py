@@ -526,4 +526,9 @@ class Cluster:
 
     def dump_logs(self):
         for nd in self.nodes:
-            sys.stderr.write(f"---- node {nd.id} log ({nd.log}) ----\n{nd.log_tail(60)}\n")
+            rc = nd.proc.poll() if nd.proc else None
+            state = ("running" if nd.proc and rc is None else
+                     f"exited with {rc}" + (f" ({signal.Signals(-rc).name})" if rc and rc < 0 else "")
+                     if nd.proc else "stopped by the test")
+            sys.stderr.write(f"---- node {nd.id} log ({nd.log}), process {state} ----\n"
+                             f"{nd.log_tail(60)}\n")
