@@ -122,10 +122,10 @@ typedef enum ai_kind { AI_SSCC, AI_GTIN, AI_LOT, AI_EXPIRY, AI_SERIAL, AI_N } ai
 
 static const struct {
     const char *ai;
-    bool numeric;  /* N fixed `len` digits, else X of at most `len` characters */
+    bool numeric; /* N fixed `len` digits, else X of at most `len` characters */
     unsigned len;
 } ais[AI_N] = {
-    [AI_SSCC] = {"00", true, 18},  [AI_GTIN] = {"01", true, 14},   [AI_LOT] = {"10", false, 20},
+    [AI_SSCC] = {"00", true, 18},  [AI_GTIN] = {"01", true, 14},    [AI_LOT] = {"10", false, 20},
     [AI_EXPIRY] = {"17", true, 6}, [AI_SERIAL] = {"21", false, 20},
 };
 
@@ -216,8 +216,8 @@ static int read_other(bits *b, decoded *d, char *errmsg, size_t elen)
     char *key = d->other[d->nother].key, *val = d->other[d->nother].val;
     if (!bits_take(b, 7, &klen) || klen == 0 ||
         !take_chars(b, 3, (size_t)klen, key, GS1_DLC_VALUE_MAX + 1) || !bits_take(b, 3, &enc) ||
-        !bits_take(b, 7, &vlen) || !take_chars(b, (unsigned)enc, (size_t)vlen, val,
-                                               GS1_DLC_VALUE_MAX + 1)) {
+        !bits_take(b, 7, &vlen) ||
+        !take_chars(b, (unsigned)enc, (size_t)vlen, val, GS1_DLC_VALUE_MAX + 1)) {
         seterr(errmsg, elen,
                "a non-GS1 key=value pair is truncated, of an unknown encoding or with a NUL");
         return -1;

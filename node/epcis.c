@@ -21,6 +21,7 @@
 #include "node/epcis.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,39 @@ static void set_a(json_t *o, const char *k, const char *ascii)
     json_object_set_new_nocheck(o, k, json_string_nocheck(ascii));
 }
 
+/* The words every event repeats (event type, time zone, and per step its
+ * action, bizStep, disposition and name), made once and shared by reference:
+ * jansson counts references atomically, and nothing ever changes them. */
+#define NSTEPS (sizeof steps / sizeof steps[0])
+static struct {
+    json_t *object_event, *aggregation_event, *utc;
+    json_t *action[NSTEPS], *bizstep[NSTEPS], *disposition[NSTEPS], *name[NSTEPS];
+} shared;
+static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+
+static void shared_init(void)
+{
+    shared.object_event = json_string_nocheck("ObjectEvent");
+    shared.aggregation_event = json_string_nocheck("AggregationEvent");
+    shared.utc = json_string_nocheck("+00:00");
+    for (size_t i = 0; i < NSTEPS; i++) {
+        shared.action[i] = json_string_nocheck(steps[i].action);
+        shared.bizstep[i] = json_string_nocheck(steps[i].bizstep);
+        if (steps[i].disposition)
+            shared.disposition[i] = json_string_nocheck(steps[i].disposition);
+        shared.name[i] = json_string_nocheck(chain_tx_type_name(steps[i].type));
+    }
+}
+
+/* Sets k to the shared word w, or to a fresh string s when w could not be made. */
+static void set_w(json_t *o, const char *k, json_t *w, const char *s)
+{
+    if (w)
+        json_object_set_nocheck(o, k, w);
+    else
+        set_a(o, k, s);
+}
+
 static json_t *id_object(const char *text) /* {"id": text}, text from the ledger */
 {
     json_t *o = json_object();
@@ -214,27 +248,33 @@ json_t *epcis_event(const chain_event *ev, const epcis_src *src)
     const step *st = step_of(ev->type);
     if (!st)
         return NULL;
+    pthread_once(&shared_once, shared_init);
+    const size_t si = (size_t)(st - steps);
     json_t *e = json_object();
     if (!e)
         return NULL;
     char buf[EPCIS_EPC_MAX + 64], t[32];
     const bool agg = ev->type == CHAIN_TX_PACK || ev->type == CHAIN_TX_UNPACK;
-    set_a(e, "type", agg ? "AggregationEvent" : "ObjectEvent");
+    set_w(e, "type", agg ? shared.aggregation_event : shared.object_event,
+          agg ? "AggregationEvent" : "ObjectEvent");
     epcis_time(t, ev->time);
     set_a(e, "eventTime", t);
-    set_a(e, "eventTimeZoneOffset", "+00:00");
+    set_w(e, "eventTimeZoneOffset", shared.utc, "+00:00");
     if (agg && epcis_sscc_uri(buf, sizeof buf, ev->sscc) > 0)
         set_a(e, "parentID", buf);
     json_t *epcs = json_array();
     if (epcis_epc(buf, sizeof buf, src->id) > 0)
         json_array_append_new(epcs, json_string_nocheck(buf));
     json_object_set_new_nocheck(e, agg ? "childEPCs" : "epcList", epcs);
-    set_a(e, "action", st->action);
-    set_a(e, "bizStep", epcis_bizstep(ev->type, ev->reason));
-    if (ev->type == CHAIN_TX_FLAG)
+    set_w(e, "action", shared.action[si], st->action);
+    if (ev->type == CHAIN_TX_FLAG) { /* bizStep and disposition by the flag's reason */
+        set_a(e, "bizStep", epcis_bizstep(ev->type, ev->reason));
         set_a(e, "disposition", flag_disposition(ev->reason));
-    else if (st->disposition)
-        set_a(e, "disposition", st->disposition);
+    } else {
+        set_w(e, "bizStep", shared.bizstep[si], st->bizstep);
+        if (st->disposition)
+            set_w(e, "disposition", shared.disposition[si], st->disposition);
+    }
     if (src->region && src->region[0]) {
         snprintf(buf, sizeof buf, "urn:provena:region:%s", src->region);
         json_object_set_new_nocheck(e, "readPoint", id_object(buf));
@@ -261,7 +301,7 @@ json_t *epcis_event(const chain_event *ev, const epcis_src *src)
     json_object_set_new_nocheck(proof, "provena:height", json_integer((json_int_t)ev->height));
     json_object_set_new_nocheck(proof, "provena:index", json_integer(ev->index));
     json_object_set_new_nocheck(e, "provena:ledger", proof);
-    set_a(e, "provena:step", chain_tx_type_name(ev->type));
+    set_w(e, "provena:step", shared.name[si], chain_tx_type_name(ev->type));
     if (ev->actor_id[0])
         set_s(e, "provena:actor", ev->actor_id);
     else

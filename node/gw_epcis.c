@@ -9,11 +9,12 @@
  * now, at any depth); a query without one is refused as too complex, because
  * the ledger keeps events by unit, not in one global index. Events come per
  * value in the order given, a lot's units in serial order, a parent's in
- * (gtin, serial) order, each unit's events in ledger order; EQ_bizStep, GE_eventTime and LT_eventTime filter them. A page
- * holds at most perPage events and visits at most EPCIS_VISIT_MAX, so every
- * request's work is bounded; nextPageToken (in the body as
- * provena:nextPageToken and in a Link rel="next" header) resumes exactly where
- * the page stopped: (value index, unit, event seq).
+ * (gtin, serial) order, each unit's events in ledger order; EQ_bizStep,
+ * GE_eventTime and LT_eventTime filter them. A page holds at most perPage
+ * events and visits at most EPCIS_VISIT_MAX, so every request's work is
+ * bounded; nextPageToken (in the body as provena:nextPageToken and in a Link
+ * rel="next" header) resumes exactly where the page stopped: (value index,
+ * unit, event seq).
  *
  * One chain_rd per page: the unit records, their events, the block ids (a small
  * cache, since a lot's units share the blocks of their mint and moves) and the
@@ -35,9 +36,17 @@
 typedef epcis_qsrc q_src;
 typedef epcis_query query;
 
-/* What a page reads besides events: block ids and actors' regions, cached. */
+typedef struct ev_chunk {
+    chain_event ev[EPCIS_CHUNK];
+    size_t n;
+} ev_chunk;
+
+/* What a page reads besides events: block ids and actors' regions, cached;
+ * and one buffer for the events it reads a chunk at a time (one allocation
+ * per page, not per unit: ~32 KiB, a request that makes malloc tidy up). */
 typedef struct mapper {
     chain_rd *rd;
+    ev_chunk *chunk;
     struct {
         uint64_t height;
         uint8_t id[CHAIN_HASH_LEN];
@@ -170,10 +179,6 @@ static bool event_wanted(const query *q, const chain_event *ev)
     return false;
 }
 
-typedef struct ev_chunk {
-    chain_event ev[EPCIS_CHUNK];
-    size_t n;
-} ev_chunk;
 
 static int collect(void *ctx, const chain_event *ev)
 {
@@ -191,9 +196,7 @@ static int unit_page(mapper *m, query *q, const gs1_sgtin *id, sink *out, size_t
         return PAGE_DONE; /* an unknown EPC has no events */
     if (e != CHAIN_OK)
         return PAGE_ERR;
-    ev_chunk *c = malloc(sizeof *c);
-    if (!c)
-        return PAGE_ERR;
+    ev_chunk *c = m->chunk;
     int rc = PAGE_DONE;
     while (q->seq < u.nevents) {
         c->n = 0;
@@ -225,7 +228,6 @@ static int unit_page(mapper *m, query *q, const gs1_sgtin *id, sink *out, size_t
         }
     }
 out:
-    free(c);
     return rc;
 }
 
@@ -407,8 +409,13 @@ int gw_epcis_run_page_emit(gw *g, epcis_query *q, gw_epcis_emit_fn emit, void *c
     sink *out = &snk;
     mapper m;
     memset(&m, 0, sizeof m);
-    if (chain_rd_begin(g->deps.chain, &m.rd) != CHAIN_OK)
+    m.chunk = malloc(sizeof *m.chunk);
+    if (!m.chunk)
         return PAGE_ERR;
+    if (chain_rd_begin(g->deps.chain, &m.rd) != CHAIN_OK) {
+        free(m.chunk);
+        return PAGE_ERR;
+    }
     size_t visited = 0;
     int rc = PAGE_DONE;
     for (; q->i < q->nsrc; q->i++, q->serial[0] = q->gtin[0] = '\0', q->seq = 0) {
@@ -420,6 +427,7 @@ int gw_epcis_run_page_emit(gw *g, epcis_query *q, gw_epcis_emit_fn emit, void *c
             break;
     }
     chain_rd_end(m.rd);
+    free(m.chunk);
     return rc;
 }
 

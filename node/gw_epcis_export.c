@@ -32,7 +32,8 @@
 
 typedef enum export_state { X_HEAD, X_EVENTS, X_TAIL, X_DONE } export_state;
 
-typedef struct export {
+typedef struct export
+{
     gw *g;
     epcis_query q;
     export_state state;
@@ -40,7 +41,8 @@ typedef struct export {
     uint64_t events; /* written so far */
     gw_buf out;      /* the current piece; out.len - off bytes not yet handed out */
     size_t off;
-} export;
+}
+export;
 
 static int append_cb(const char *buf, size_t n, void *ctx)
 {
