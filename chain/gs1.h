@@ -18,9 +18,9 @@
 #define GS1_SSCC_LEN    18   /* AI 00: SSCC, digits only */
 #define GS1_DL_MAX      1024 /* longest Digital Link URL we accept */
 #define GS1_SIG_B64_MAX 128  /* base64url of a 64-byte signature is 86 chars */
-#define GS1_DLC_MAX       256 /* base64url characters of a compressed Digital Link */
-#define GS1_DLC_VALUE_MAX 127 /* a compressed non-GS1 key or value (7-bit length) */
-#define GS1_DLC_PAIRS_MAX 8   /* non-GS1 key=value pairs in one compressed link */
+#define GS1_DLC_MAX       256  /* base64url characters of a compressed Digital Link */
+#define GS1_DLC_VALUE_MAX 127  /* a compressed non-GS1 key or value (7-bit length) */
+#define GS1_DLC_PAIRS_MAX 8    /* non-GS1 key=value pairs in one compressed link */
 
 /* A serialized unit: GTIN-14 plus serial, both NUL-terminated. */
 typedef struct gs1_sgtin {

@@ -171,8 +171,8 @@ void cli_resp_free(cli_resp *r);
  * cut transfer or a sink abort, with errmsg. The one node at base; no total
  * time bound, but a transfer stalled for a minute fails. */
 typedef bool (*cli_sink_fn)(void *ctx, const char *data, size_t n);
-int cli_http_get_stream(cli_http *h, cli_resp *resp, const char *path, cli_sink_fn sink,
-                        void *ctx, char *errmsg, size_t errmsg_len) CLI_WUR;
+int cli_http_get_stream(cli_http *h, cli_resp *resp, const char *path, cli_sink_fn sink, void *ctx,
+                        char *errmsg, size_t errmsg_len) CLI_WUR;
 /* GET path and parse a JSON object from a 2xx answer; on a non-2xx answer the
  * node's {"error":{"code","message"}} goes into errmsg. New reference or NULL. */
 json_t *cli_http_get_json(cli_http *h, const char *path, char *errmsg, size_t errmsg_len);

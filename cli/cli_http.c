@@ -189,8 +189,8 @@ static size_t stream_write(char *data, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-int cli_http_get_stream(cli_http *h, cli_resp *resp, const char *path, cli_sink_fn sink,
-                        void *ctx, char *errmsg, size_t errmsg_len)
+int cli_http_get_stream(cli_http *h, cli_resp *resp, const char *path, cli_sink_fn sink, void *ctx,
+                        char *errmsg, size_t errmsg_len)
 {
     char url[1536];
     if (snprintf(url, sizeof url, "%s%s", h->base, path) >= (int)sizeof url) {

@@ -300,7 +300,7 @@ static enum MHD_Result queue(gw_req *r)
         resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, GW_STREAM_BLOCK, r->stream_fn,
                                                  r->stream_cls, r->stream_free);
         if (!resp)
-            return MHD_NO; /* on_completed frees the stream's state */
+            return MHD_NO;   /* on_completed frees the stream's state */
         r->stream_fn = NULL; /* owned by the response now */
     } else {
         resp = MHD_create_response_from_buffer(r->out_len, r->out, MHD_RESPMEM_MUST_FREE);

@@ -179,7 +179,6 @@ static bool event_wanted(const query *q, const chain_event *ev)
     return false;
 }
 
-
 static int collect(void *ctx, const chain_event *ev)
 {
     ev_chunk *c = ctx;

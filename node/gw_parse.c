@@ -452,8 +452,7 @@ static bool token_parse(epcis_query *q, const char *s)
     const char *ser = c2 + 1;
     size_t sl = strlen(ser);
     if (sl && q->src[i].parent) { /* "gtin/serial" */
-        if (sl < GS1_GTIN_LEN + 2 || ser[GS1_GTIN_LEN] != '/' ||
-            !gs1_gtin_valid(ser, GS1_GTIN_LEN))
+        if (sl < GS1_GTIN_LEN + 2 || ser[GS1_GTIN_LEN] != '/' || !gs1_gtin_valid(ser, GS1_GTIN_LEN))
             return false;
         memcpy(q->gtin, ser, GS1_GTIN_LEN);
         q->gtin[GS1_GTIN_LEN] = '\0';

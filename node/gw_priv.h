@@ -179,7 +179,7 @@ bool gw_epcis_refuse_unknown(gw_req *r, const char *const *known, size_t nknown)
 struct gw_perr;
 /* Answers a query parser's error (an EPCIS exception body when it has one). */
 void gw_epcis_reply_perr(gw_req *r, const struct gw_perr *e);
-void gw_route_lot_epcis(gw_req *r); /* gw_epcis_export.c: a lot's document, streamed */
+void gw_route_lot_epcis(gw_req *r);   /* gw_epcis_export.c: a lot's document, streamed */
 void gw_route_gs1resolver(gw_req *r); /* gw_linkset.c: the GS1 resolver's parts */
 /* gw_compressed.c: a compressed Digital Link → 307 to its uncompressed form */
 void gw_route_resolve_compressed(gw_req *r);

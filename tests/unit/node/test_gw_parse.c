@@ -169,7 +169,8 @@ static void test_epcis_query_parent_and_token(void **st)
     (void)st;
     epcis_query q;
     gw_perr e;
-    kv a = {{"MATCH_epc"}, {"https://id.gs1.org/00/309506000134350005,https://x/01/09506000123455/21/S2"}};
+    kv a = {{"MATCH_epc"},
+            {"https://id.gs1.org/00/309506000134350005,https://x/01/09506000123455/21/S2"}};
     assert_true(gw_epcis_query_parse(&q, get, &a, &e));
     assert_int_equal(q.nsrc, 2);
     assert_true(q.src[0].parent);
