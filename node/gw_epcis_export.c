@@ -6,8 +6,9 @@
  * (gw_reply_stream): each page is gw_epcis_run_page_emit's (at most
  * EPCIS_PAGE_MAX events from one read snapshot, the cursor carried to the
  * next), each event serialized into one reused buffer as soon as it is built
- * and freed, and the connection drains the buffer before the next page is
- * read. So the node holds one page
+ * (gw_json_text: the bytes json_dumps would write, without its per-container
+ * cycle check) and freed, and the connection drains the buffer before the
+ * next page is read. So the node holds one page
  * whatever the lot's size, no read snapshot stays open between pages, and
  * the client writes bytes instead of parsing pages (`provena epcis export`).
  *
@@ -39,6 +40,7 @@ typedef struct export
     export_state state;
     uint64_t now_ms;
     uint64_t events; /* written so far */
+    gw_json_text *text;
     gw_buf out;      /* the current piece; out.len - off bytes not yet handed out */
     size_t off;
 }
@@ -72,7 +74,7 @@ static int emit_event(void *ctx, json_t *ev)
     export *x = ctx;
     if (x->events++)
         gw_buf_puts(&x->out, ",\n");
-    if (json_dump_callback(ev, append_cb, &x->out, JSON_COMPACT) != 0)
+    if (!gw_json_text_write(x->text, &x->out, ev))
         x->out.failed = true;
     json_decref(ev);
     return x->out.failed ? -1 : 0;
@@ -125,6 +127,7 @@ static void export_free(void *cls)
 {
     export *x = cls;
     gw_buf_free(&x->out);
+    gw_json_text_free(x->text);
     free(x);
 }
 
@@ -168,6 +171,12 @@ void gw_route_lot_epcis(gw_req *r)
             gw_reply_error(r, 404, "unknown_lot", "no lot %s of %s", lot, gtin);
         else
             gw_reply_chain_err(r, c, "reading the ledger");
+        return;
+    }
+    x->text = gw_json_text_new();
+    if (!x->text) {
+        free(x);
+        gw_reply_error(r, 503, "nomem", "out of memory");
         return;
     }
     x->g = r->g;

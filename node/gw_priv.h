@@ -60,6 +60,18 @@ void gw_buf_printf(gw_buf *b, const char *fmt, ...) __attribute__((format(printf
 void gw_buf_html(gw_buf *b, const char *s); /* HTML-escaped text */
 void gw_buf_free(gw_buf *b);
 
+/* ---- compact JSON text of many values in a row (gw_json_text.c) -------------------- */
+/* A writer that appends a jansson value to a gw_buf as json_dumps(v,
+ * JSON_COMPACT) would, without jansson's per-container cycle check (through
+ * yajl's generator). One writer is used by one thread; it keeps its generator
+ * between values. new: NULL on OOM. write: false when v holds a real number
+ * (not written here), nests deeper than 32, or out failed (it is left with
+ * whatever was written). */
+typedef struct gw_json_text gw_json_text;
+gw_json_text *gw_json_text_new(void);
+void gw_json_text_free(gw_json_text *t);
+bool gw_json_text_write(gw_json_text *t, gw_buf *out, const json_t *v);
+
 /* ---- small pure helpers (gw_util.c) ----------------------------------------------- */
 /* Normalizes an ISO 3166-1 alpha-2 ("de" → "DE") or subdivision ("DE-BY") code
  * into out (CHAIN_REGION_MAX + 1). false when s is not one. */
