@@ -64,8 +64,8 @@ check-tsan: deps build-tsan
 # snapshot and catch-up (cluster); the gateway's thread pool, every route and
 # scan batches (gateway); leader stops under the CLI's pipelined submissions,
 # which hand leadership over (exactly_once); removing a follower and the leader
-# (membership). About 4 minutes on 2 cores (docs/TESTING.md); `make check-tsan`
-# runs every unit and cluster test.
+# (membership). About 2 minutes on 2 cores, build included (docs/TESTING.md);
+# `make check-tsan` runs every unit and cluster test.
 TSAN_SOME_UNIT ?= unit_consensus_test_cluster unit_consensus_test_api \
   unit_replica_test_submit unit_replica_test_catchup unit_scan_test_scanq \
   unit_chain_test_apply unit_node_test_gw_refusals unit_cli_test_cli_net
