@@ -237,17 +237,20 @@ int chain_blocks_encode(chain_rd *rd, uint64_t from, size_t max_blocks, size_t m
     return CHAIN_OK;
 }
 
-int chain_blocks_split(const uint8_t **blks, size_t *lens, size_t *count, size_t max_blocks,
-                       const uint8_t *buf, size_t len, char *errmsg, size_t errmsg_len)
+/* A CBOR array of at most max byte strings of at most item_max bytes each:
+ * pointers into buf, nothing copied (a range of blocks, a batch of txs). */
+static int bytes_array_split(const uint8_t **items, size_t *lens, size_t *count, size_t max,
+                             size_t item_max, const char *what, const char *item_what,
+                             const uint8_t *buf, size_t len, char *errmsg, size_t errmsg_len)
 {
     if (errmsg != NULL && errmsg_len > 0)
         errmsg[0] = '\0';
     cbu_rd r;
     cbu_rd_init(&r, buf, len, errmsg, errmsg_len);
     size_t n;
-    int rc = cbu_get_array(&r, &n, max_blocks, "blocks");
+    int rc = cbu_get_array(&r, &n, max, what);
     for (size_t i = 0; rc == CHAIN_OK && i < n; i++)
-        rc = cbu_get_bytes(&r, &blks[i], &lens[i], CHAIN_BLOCK_MAX_BYTES, "block");
+        rc = cbu_get_bytes(&r, &items[i], &lens[i], item_max, item_what);
     if (rc == CHAIN_OK)
         rc = cbu_rd_done(&r);
     if (rc)
@@ -256,23 +259,18 @@ int chain_blocks_split(const uint8_t **blks, size_t *lens, size_t *count, size_t
     return CHAIN_OK;
 }
 
+int chain_blocks_split(const uint8_t **blks, size_t *lens, size_t *count, size_t max_blocks,
+                       const uint8_t *buf, size_t len, char *errmsg, size_t errmsg_len)
+{
+    return bytes_array_split(blks, lens, count, max_blocks, CHAIN_BLOCK_MAX_BYTES, "blocks",
+                             "block", buf, len, errmsg, errmsg_len);
+}
+
 int chain_txs_split(const uint8_t **txs, size_t *lens, size_t *count, size_t max_txs,
                     const uint8_t *buf, size_t len, char *errmsg, size_t errmsg_len)
 {
-    if (errmsg != NULL && errmsg_len > 0)
-        errmsg[0] = '\0';
-    cbu_rd r;
-    cbu_rd_init(&r, buf, len, errmsg, errmsg_len);
-    size_t n;
-    int rc = cbu_get_array(&r, &n, max_txs, "batch");
-    for (size_t i = 0; rc == CHAIN_OK && i < n; i++)
-        rc = cbu_get_bytes(&r, &txs[i], &lens[i], CHAIN_TX_MAX_BYTES, "batch element");
-    if (rc == CHAIN_OK)
-        rc = cbu_rd_done(&r);
-    if (rc)
-        return rc;
-    *count = n;
-    return CHAIN_OK;
+    return bytes_array_split(txs, lens, count, max_txs, CHAIN_TX_MAX_BYTES, "batch",
+                             "batch element", buf, len, errmsg, errmsg_len);
 }
 
 int chain_blocks_verify_back(uint8_t prev_id[CHAIN_HASH_LEN], const uint8_t *const *blks,

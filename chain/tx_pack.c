@@ -247,17 +247,26 @@ static int walk_children(walk *w, const char *sscc, char kind, st_walk_fn cb)
     return rc ? rc : w->rc;
 }
 
-int rule_unpack(st_actx *a)
+/* The parent a tx names, when it can be unpacked or moved: it holds
+ * something and is not itself packed in another. */
+static int rule_parent_outer(st_actx *a, chain_parent *p)
 {
-    const chain_tx *tx = a->tx;
-    chain_parent p;
-    int rc = rule_parent(a, &p, tx->sscc);
+    int rc = rule_parent(a, p, a->tx->sscc);
     if (rc)
         return rc;
-    if (p.total == 0)
-        return st_refuse(a, CHAIN_ERR_EMPTY_PARENT, "parent %s: holds nothing", p.sscc);
-    if (p.parent[0] != '\0')
-        return st_refuse(a, CHAIN_ERR_PACKED, "parent %s: packed in %s", p.sscc, p.parent);
+    if (p->total == 0)
+        return st_refuse(a, CHAIN_ERR_EMPTY_PARENT, "parent %s: holds nothing", p->sscc);
+    if (p->parent[0] != '\0')
+        return st_refuse(a, CHAIN_ERR_PACKED, "parent %s: packed in %s", p->sscc, p->parent);
+    return CHAIN_OK;
+}
+
+int rule_unpack(st_actx *a)
+{
+    chain_parent p;
+    int rc = rule_parent_outer(a, &p);
+    if (rc)
+        return rc;
     if (strcmp(p.holder, a->signer_id) != 0)
         return st_refuse(a, CHAIN_ERR_NOT_HOLDER, "parent %s: held by %s", p.sscc, p.holder);
     walk w = {.a = a, .sscc = p.sscc};
@@ -322,13 +331,9 @@ int st_parent_move(st_actx *a, const char *holder, st_unit_move_fn fn, void *ctx
 {
     const chain_tx *tx = a->tx;
     chain_parent p;
-    int rc = rule_parent(a, &p, tx->sscc);
+    int rc = rule_parent_outer(a, &p);
     if (rc)
         return rc;
-    if (p.total == 0)
-        return st_refuse(a, CHAIN_ERR_EMPTY_PARENT, "parent %s: holds nothing", p.sscc);
-    if (p.parent[0] != '\0')
-        return st_refuse(a, CHAIN_ERR_PACKED, "parent %s: packed in %s", p.sscc, p.parent);
     if (tx->nunits + p.total > CHAIN_UNITS_MAX)
         return st_refuse(a, CHAIN_ERR_TOO_LARGE, "%zu units and %u in %s: more than %d per tx",
                          tx->nunits, p.total, p.sscc, CHAIN_UNITS_MAX);

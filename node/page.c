@@ -251,13 +251,15 @@ static void own_section(gw_buf *b, const gw_view *v)
                       "<button type=\"submit\">%s</button></form>",
                       T(v, GW_M_OWN_CLAIM_BUTTON));
     }
-    if (u->state == CHAIN_UNIT_OWNED) {
+    if (u->state == CHAIN_UNIT_OWNED && !(u->flags & CHAIN_FLAG_DESTROYED)) {
         /* Only the actions the ledger would accept now: the warranty is
          * activated once and claimed while active; an offer is withdrawn
-         * only while open (the script shows "withdraw" after making one). */
+         * only while open (the script shows "withdraw" after making one);
+         * a unit reported stolen is neither offered nor reported again. */
         uint64_t now_ms = v->now * 1000u;
         bool in_term = u->warranty_end == 0 || now_ms <= u->warranty_end;
         bool offer_open = u->claim_pending;
+        bool stolen = (u->flags & CHAIN_FLAG_STOLEN) != 0;
         gw_buf_printf(b, "<div id=\"pk-owner\" hidden><h2>%s</h2>", T(v, GW_M_OWN_OWNER_H));
         if (!u->warranty_active && in_term)
             gw_buf_printf(b,
@@ -270,16 +272,22 @@ static void own_section(gw_buf *b, const gw_view *v)
                           "<textarea id=\"pk-note\" name=\"note\" maxlength=\"256\"></textarea>"
                           "<button type=\"submit\">%s</button></form>",
                           T(v, GW_M_OWN_NOTE), T(v, GW_M_OWN_WCLAIM_BUTTON));
+        if (!stolen)
+            gw_buf_printf(b,
+                          "<form data-act=\"transfer.offer\"%s><button type=\"submit\">%s"
+                          "</button><output id=\"pk-offer\"></output>"
+                          "<div id=\"pk-qr\" hidden></div></form>",
+                          offer_open ? " hidden" : "", T(v, GW_M_OWN_OFFER_BUTTON));
         gw_buf_printf(b,
-                      "<form data-act=\"transfer.offer\"%s><button type=\"submit\">%s</button>"
-                      "<output id=\"pk-offer\"></output><div id=\"pk-qr\" hidden></div></form>"
                       "<form data-act=\"transfer.cancel\"%s><button type=\"submit\">%s"
-                      "</button></form>"
-                      "<form data-act=\"flag\"><button class=\"warn\" type=\"submit\">%s"
-                      "</button></form></div>",
-                      offer_open ? " hidden" : "", T(v, GW_M_OWN_OFFER_BUTTON),
-                      offer_open ? "" : " hidden", T(v, GW_M_OWN_WITHDRAW_BUTTON),
-                      T(v, GW_M_OWN_STOLEN_BUTTON));
+                      "</button></form>",
+                      offer_open ? "" : " hidden", T(v, GW_M_OWN_WITHDRAW_BUTTON));
+        if (!stolen)
+            gw_buf_printf(b,
+                          "<form data-act=\"flag\"><button class=\"warn\" type=\"submit\">%s"
+                          "</button></form>",
+                          T(v, GW_M_OWN_STOLEN_BUTTON));
+        gw_buf_puts(b, "</div>");
     }
     gw_buf_printf(b,
                   "<p id=\"pk-out\" role=\"status\" aria-live=\"polite\"></p>"
@@ -397,9 +405,7 @@ static void report_form(gw_buf *b, const gw_view *v)
                   T(v, GW_M_WHAT_LOOKS_WRONG), T(v, GW_M_REPORT_BUTTON));
 }
 
-/* Links to the page in the other languages: self_url (path and query
- * without lang, already HTML-safe once escaped) plus lang=xx. */
-static void lang_nav(gw_buf *b, int lang, const char *self_url)
+void gw_page_lang_nav(gw_buf *b, int lang, const char *self_url)
 {
     if (!self_url)
         return;
@@ -430,7 +436,7 @@ void gw_page_render(gw_buf *b, const gw_view *v)
     report_form(b, v);
     gw_buf_printf(b, "</main><footer><p>%s</p><p id=\"as-of\">%s %llu</p>", T(v, GW_M_FOOTER),
                   T(v, GW_M_AS_OF_BLOCK), (unsigned long long)v->height);
-    lang_nav(b, v->lang, v->self_url);
+    gw_page_lang_nav(b, v->lang, v->self_url);
     gw_buf_puts(b, "</footer></body></html>\n");
 }
 

@@ -168,6 +168,11 @@ async function main() {
     if (!(await b.textContent('header')).includes('Als gestohlen gemeldet'))
       throw new Error('the verdict does not say stolen: ' + await b.textContent('header'));
     await checked(b, 'b-stolen');
+    // what the ledger would refuse now is not offered: no second report, no transfer offer
+    await b.waitForSelector('#pk-owner:not([hidden])', { timeout: T });
+    for (const act of ['flag', 'transfer.offer'])
+      if (await b.$(`form[data-act="${act}"]`))
+        throw new Error(`a stolen unit's page still offers ${act}`);
 
     // A is no longer the owner: the owner's actions stay hidden for A
     await a.reload();

@@ -61,6 +61,9 @@ def run(c):
     # before any resolver.set: the genesis's resolver
     urls = mint_urls(c, c.nodes[1], "G1", d)
     assert urls and all(u.startswith(GENESIS_RESOLVER + "/01/") for u in urls), urls
+    # the brand's next step goes through node 1, which takes its nonce from what it
+    # has applied: let it apply the mint first (else stale_nonce, as a CLI would say)
+    c.wait_same_head(timeout=lib.scaled(30))
 
     # refused before signing: the genesis rule (exit 2 names the argument)
     long_url = "https://" + "r" * (128 - len("https://.example")) + ".example"
