@@ -502,9 +502,12 @@ class Cluster:
                     pending.discard(key)
             return not pending
 
-        wait_for(check, timeout or scaled(30),
-                 f"{len(txids)} txs on nodes {sorted(byid)} ({len(pending)} missing)",
-                 interval=0.2)
+        try:
+            wait_for(check, timeout or scaled(30), f"{len(txids)} txs on nodes {sorted(byid)}",
+                     interval=0.2)
+        except AssertionError as e:
+            missing = sorted({n for n, _ in pending})
+            raise AssertionError(f"{e}: {len(pending)} missing, on nodes {missing}") from None
 
     def wait_same_head(self, nodes=None, timeout=None):
         nodes = nodes or self.alive()
