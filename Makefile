@@ -5,9 +5,10 @@ BUILD_TSAN ?= build-tsan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CHECK_FUZZ ?= 1
 CHECK_FUZZ_SECONDS ?= 3
+CHECK_TSAN ?= 1
 CMAKE_ARGS ?=
 
-.PHONY: all build build-san build-tsan check-tsan deps check check-fast coverage mutate demo bench bench-etcd clean format fuzz sim
+.PHONY: all build build-san build-tsan check-tsan check-tsan-some deps check check-fast coverage mutate demo bench bench-etcd clean format fuzz sim
 
 all: build
 
@@ -26,9 +27,10 @@ build-tsan:
 	@cmake -S . -B $(BUILD_TSAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROVENA_TSAN=ON $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD_TSAN) -j $(JOBS)
 
-# Every test, on the normal build and again under ASan + UBSan, then every
-# libFuzzer target for CHECK_FUZZ_SECONDS (CHECK_FUZZ=0 leaves that out; the
-# corpora are replayed in both builds either way). Each run ends with
+# Every test, on the normal build and again under ASan + UBSan, then the
+# threaded tests under ThreadSanitizer (check-tsan-some; CHECK_TSAN=0 leaves it
+# out), then every libFuzzer target for CHECK_FUZZ_SECONDS (CHECK_FUZZ=0 leaves
+# that out; the corpora are replayed in both builds either way). Each run ends with
 # the count of skipped tests (ctest's "Skipped": a tool or binary was missing);
 # with CI=true a single skip fails the check.
 check: deps build build-san
@@ -37,6 +39,7 @@ check: deps build build-san
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  bash tests/ctest-check.sh $(BUILD_SAN) --output-on-failure -j $(JOBS)
+	@if [ "$(CHECK_TSAN)" = 1 ]; then $(MAKE) --no-print-directory check-tsan-some; fi
 	@if [ "$(CHECK_FUZZ)" = 1 ]; then $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS); fi
 
 # Every unit and cluster test under ThreadSanitizer (build-tsan/). A report stops
@@ -52,6 +55,30 @@ TSAN_ENV = TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(
 check-tsan: deps build-tsan
 	@$(TSAN_ENV) setarch $$(uname -m) -R \
 	  bash tests/ctest-check.sh $(BUILD_TSAN) --output-on-failure -j $(JOBS) $(TSAN_CTEST)
+
+# The bounded ThreadSanitizer pass of `make check` (CHECK_TSAN=0 leaves it out):
+# build-tsan/ with only what these tests need (the node, the CLI, txtool and
+# these unit programs), then every unit test that starts threads and the
+# cluster tests that exercise the most threads per second: elections,
+# forwarding to the leader, a leader killed under load, a node joining by
+# snapshot and catch-up (cluster); the gateway's thread pool, every route and
+# scan batches (gateway); leader stops under the CLI's pipelined submissions,
+# which hand leadership over (exactly_once); removing a follower and the leader
+# (membership). About 2 minutes on 2 cores, build included (docs/TESTING.md);
+# `make check-tsan` runs every unit and cluster test.
+TSAN_SOME_UNIT ?= unit_consensus_test_cluster unit_consensus_test_api \
+  unit_replica_test_submit unit_replica_test_catchup unit_scan_test_scanq \
+  unit_chain_test_apply unit_node_test_gw_refusals unit_cli_test_cli_net
+TSAN_SOME_CLUSTER ?= cluster_test_cluster cluster_test_gateway cluster_test_exactly_once \
+  cluster_test_membership
+empty :=
+space := $(empty) $(empty)
+TSAN_SOME_RE = ^($(subst $(space),|,$(strip $(TSAN_SOME_UNIT) $(TSAN_SOME_CLUSTER))))$$
+check-tsan-some: deps
+	@cmake -S . -B $(BUILD_TSAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROVENA_TSAN=ON $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD_TSAN) -j $(JOBS) --target provena-node provena txtool $(TSAN_SOME_UNIT)
+	@$(TSAN_ENV) setarch $$(uname -m) -R \
+	  bash tests/ctest-check.sh $(BUILD_TSAN) --output-on-failure -j $(JOBS) -R '$(TSAN_SOME_RE)'
 
 # Normal build only; for the edit-compile-test loop.
 check-fast: build

@@ -290,7 +290,9 @@ static void pre_check_one(pre_check *p, const chain *c, const uint8_t *raw, size
     p->detail[0] = '\0';
     if (id != NULL)
         memcpy(p->id, id, CHAIN_HASH_LEN);
-    p->has_id = id != NULL || tx_id_raw(p->id, raw, rlen) == CHAIN_OK;
+    int id_rc = id != NULL ? CHAIN_OK : tx_id_raw(p->id, raw, rlen);
+    p->has_id = id_rc == CHAIN_OK;
+    p->code = st_fatal(id_rc) ? id_rc : CHAIN_OK; /* a local failure: apply_one stops */
     if (!p->has_id)
         return;
     chain_tx tx;
@@ -373,7 +375,18 @@ static int apply_one(blk_ctx *b, chain_receipt *r, uint32_t i, const uint8_t *ra
     r->index = i;
     if (pre == NULL && id != NULL)
         memcpy(r->tx, id, CHAIN_HASH_LEN); /* hashed by the peek */
-    bool has_id = pre != NULL ? pre->has_id : id != NULL || tx_id_raw(r->tx, raw, rlen) == CHAIN_OK;
+    /* A local failure (memory) is this node's, not the tx's: no receipt, the
+     * block is not applied here, as on a full disk. */
+    if (pre != NULL && st_fatal(pre->code)) {
+        set_err(b->errmsg, b->errmsg_len, "tx", pre->code);
+        return pre->code;
+    }
+    int id_rc = pre != NULL || id != NULL ? CHAIN_OK : tx_id_raw(r->tx, raw, rlen);
+    if (st_fatal(id_rc)) {
+        set_err(b->errmsg, b->errmsg_len, "tx id", id_rc);
+        return id_rc;
+    }
+    bool has_id = pre != NULL ? pre->has_id : id != NULL || id_rc == CHAIN_OK;
     if (pre != NULL && has_id)
         memcpy(r->tx, pre->id, CHAIN_HASH_LEN);
     if (!has_id) {
@@ -401,6 +414,10 @@ static int apply_one(blk_ctx *b, chain_receipt *r, uint32_t i, const uint8_t *ra
         return CHAIN_OK;
     }
     r->code = chain_tx_decode(&tx, raw, rlen, r->detail, sizeof r->detail);
+    if (st_fatal(r->code)) {
+        set_err(b->errmsg, b->errmsg_len, "tx decode", r->code);
+        return r->code;
+    }
     if (r->code != CHAIN_OK)
         return CHAIN_OK;
     if (pre != NULL) {
@@ -413,6 +430,10 @@ static int apply_one(blk_ctx *b, chain_receipt *r, uint32_t i, const uint8_t *ra
     }
     if (r->code != CHAIN_OK) {
         chain_tx_free(&tx);
+        if (st_fatal(r->code)) {
+            set_err(b->errmsg, b->errmsg_len, "tx verify", r->code);
+            return r->code;
+        }
         return CHAIN_OK;
     }
 
@@ -526,6 +547,11 @@ static int apply_block(chain *c, MDB_txn *t, chain_apply_result *res, uint64_t i
     /* The caller's peek of these bytes, else our own: hashed once either way. */
     chain_block_ids own = {0};
     int peek = peeked != NULL ? CHAIN_OK : chain_block_peek_ids(&own, blk, len);
+    if (st_fatal(peek)) { /* this node's memory, not the block: skipping it would fork */
+        rc = peek;
+        set_err(errmsg, errmsg_len, "peek", rc);
+        goto fail;
+    }
     const chain_block_ids *pk = peeked != NULL ? peeked : &own;
     const chain_block_header hdr = pk->hdr;
     const uint8_t *bid = pk->id;

@@ -9,6 +9,7 @@
  * here depends on the input being NUL-terminated.
  */
 #include "chain/gs1.h"
+#include "chain/gs1_priv.h"
 
 #include "chain/chain.h"
 
@@ -356,13 +357,7 @@ static bool url_safe(unsigned char c)
            c == '.' || c == '_' || c == '~';
 }
 
-typedef struct outbuf {
-    char *p;
-    size_t cap, len;
-    bool overflow;
-} outbuf;
-
-static void ob_putc(outbuf *o, char c)
+void gs1_ob_putc(gs1_outbuf *o, char c)
 {
     if (o->len + 1 >= o->cap) {
         o->overflow = true;
@@ -372,23 +367,23 @@ static void ob_putc(outbuf *o, char c)
     o->p[o->len] = '\0';
 }
 
-static void ob_puts(outbuf *o, const char *s)
+void gs1_ob_puts(gs1_outbuf *o, const char *s)
 {
     while (*s)
-        ob_putc(o, *s++);
+        gs1_ob_putc(o, *s++);
 }
 
-static void ob_pct(outbuf *o, const char *s)
+void gs1_ob_pct(gs1_outbuf *o, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (url_safe(c)) {
-            ob_putc(o, (char)c);
+            gs1_ob_putc(o, (char)c);
         } else {
-            ob_putc(o, '%');
-            ob_putc(o, hex[c >> 4]);
-            ob_putc(o, hex[c & 15]);
+            gs1_ob_putc(o, '%');
+            gs1_ob_putc(o, hex[c >> 4]);
+            gs1_ob_putc(o, hex[c & 15]);
         }
     }
 }
@@ -397,30 +392,30 @@ int gs1_link_format(char *out, size_t out_len, const char *resolver, const gs1_l
 {
     if (out_len == 0)
         return -1;
-    outbuf o = {out, out_len, 0, false};
+    gs1_outbuf o = {out, out_len, 0, false};
     out[0] = '\0';
-    ob_puts(&o, resolver);
-    ob_puts(&o, "/01/");
-    ob_puts(&o, link->id.gtin);
-    ob_puts(&o, "/21/");
-    ob_pct(&o, link->id.serial);
+    gs1_ob_puts(&o, resolver);
+    gs1_ob_puts(&o, "/01/");
+    gs1_ob_puts(&o, link->id.gtin);
+    gs1_ob_puts(&o, "/21/");
+    gs1_ob_pct(&o, link->id.serial);
     char sep = '?';
     if (link->lot[0]) {
-        ob_putc(&o, sep);
-        ob_puts(&o, "10=");
-        ob_pct(&o, link->lot);
+        gs1_ob_putc(&o, sep);
+        gs1_ob_puts(&o, "10=");
+        gs1_ob_pct(&o, link->lot);
         sep = '&';
     }
     if (link->expiry[0]) {
-        ob_putc(&o, sep);
-        ob_puts(&o, "17=");
-        ob_puts(&o, link->expiry);
+        gs1_ob_putc(&o, sep);
+        gs1_ob_puts(&o, "17=");
+        gs1_ob_puts(&o, link->expiry);
         sep = '&';
     }
     if (link->sig[0]) {
-        ob_putc(&o, sep);
-        ob_puts(&o, "sig=");
-        ob_puts(&o, link->sig);
+        gs1_ob_putc(&o, sep);
+        gs1_ob_puts(&o, "sig=");
+        gs1_ob_puts(&o, link->sig);
     }
     return o.overflow ? -1 : (int)o.len;
 }

@@ -18,6 +18,9 @@
 #define GS1_SSCC_LEN    18   /* AI 00: SSCC, digits only */
 #define GS1_DL_MAX      1024 /* longest Digital Link URL we accept */
 #define GS1_SIG_B64_MAX 128  /* base64url of a 64-byte signature is 86 chars */
+#define GS1_DLC_MAX       256  /* base64url characters of a compressed Digital Link */
+#define GS1_DLC_VALUE_MAX 127  /* a compressed non-GS1 key or value (7-bit length) */
+#define GS1_DLC_PAIRS_MAX 8    /* non-GS1 key=value pairs in one compressed link */
 
 /* A serialized unit: GTIN-14 plus serial, both NUL-terminated. */
 typedef struct gs1_sgtin {
@@ -71,5 +74,19 @@ int gs1_parse_unit(gs1_link *out, const char *s, size_t n, char *errmsg, size_t 
  * does not fit. */
 int gs1_link_format(char *out, size_t out_len, const char *resolver, const gs1_link *link)
     __attribute__((warn_unused_result));
+
+/* Decompresses a compressed GS1 Digital Link path (GS1 Digital Link
+ * compression, as GS1's GS1DigitalLinkToolkit.js does): "/{base64url}", or
+ * "/00/{sscc}/{base64url}" and "/01/{gtin}/{base64url}" with the primary key
+ * left uncompressed. Reads AIs 00, 01, 10, 17, 21, the sequence codes made of
+ * them and non-GS1 key=value pairs (such as `sig`); any other AI, a value that
+ * fails its check digit or character set, a truncated record, two primary keys
+ * or none, or a segment over GS1_DLC_MAX characters is refused. Writes the
+ * uncompressed path and query ("/01/{gtin}[/10/{lot}][/21/{serial}][?17=…][&k=v…]"
+ * or "/00/{sscc}[?k=v…]", values percent-encoded) into out (out_len bytes,
+ * NUL-terminated) and returns its length; -1 with a reason in errmsg. Pure,
+ * reentrant; reads only path[0..n). */
+int gs1_dl_decompress(char *out, size_t out_len, const char *path, size_t n, char *errmsg,
+                      size_t errmsg_len) __attribute__((warn_unused_result));
 
 #endif

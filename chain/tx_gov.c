@@ -51,9 +51,8 @@ int rule_participant_add(st_actx *a)
         return rc;
     if (used)
         return st_refuse(a, CHAIN_ERR_DUPLICATE_PARTICIPANT, "pub: key already registered");
-    if (tx->role != CHAIN_ROLE_BRAND && tx->role != CHAIN_ROLE_CARRIER &&
-        tx->role != CHAIN_ROLE_SELLER && tx->role != CHAIN_ROLE_SERVICE)
-        return st_refuse(a, CHAIN_ERR_INVALID, "role: brand, carrier, seller or service");
+    /* tx->role is brand, carrier, seller or service: the decoder's
+     * tx_body_check refuses every other role before a tx reaches a rule. */
     memset(&p, 0, sizeof p);
     memcpy(p.id, tx->id, sizeof p.id);
     memcpy(p.name, tx->name, sizeof p.name);

@@ -164,6 +164,15 @@ int cli_http_get(cli_http *h, cli_resp *resp, const char *path, size_t max, char
 int cli_http_post(cli_http *h, cli_resp *resp, const char *path, const char *ctype,
                   const void *body, size_t len, char *errmsg, size_t errmsg_len) CLI_WUR;
 void cli_resp_free(cli_resp *r);
+/* A GET whose 2xx body is handed to sink piece by piece as it arrives (sink
+ * returns false to abort: a write failed); any other answer's body (at most
+ * 1 MiB) goes into resp for cli_http_error_text. 0 once an answer arrived
+ * whole (resp->status says which; free resp), -1 on a transport failure, a
+ * cut transfer or a sink abort, with errmsg. The one node at base; no total
+ * time bound, but a transfer stalled for a minute fails. */
+typedef bool (*cli_sink_fn)(void *ctx, const char *data, size_t n);
+int cli_http_get_stream(cli_http *h, cli_resp *resp, const char *path, cli_sink_fn sink, void *ctx,
+                        char *errmsg, size_t errmsg_len) CLI_WUR;
 /* GET path and parse a JSON object from a 2xx answer; on a non-2xx answer the
  * node's {"error":{"code","message"}} goes into errmsg. New reference or NULL. */
 json_t *cli_http_get_json(cli_http *h, const char *path, char *errmsg, size_t errmsg_len);

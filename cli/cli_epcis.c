@@ -2,12 +2,15 @@
  * cli_epcis.c — `provena epcis export`: a lot's EPCIS 2.0 events, optionally
  * within a time range, streamed from the node into one EPCISDocument file.
  *
- * The node answers /epcis/events a page at a time (at most 1000 events); the
- * command asks for the lot's Digital Link URI (…/01/{gtin}/10/{lot}) and follows
- * provena:nextPageToken until the last page, writing each page's events as it
- * arrives, so memory stays flat whatever the lot's size. The document is
- * written to FILE.tmp and renamed when complete: a reader never sees half of
- * one, and a failed export leaves no file behind.
+ * The node streams the lot's document (GET /api/v1/lots/{gtin}/{lot}/epcis,
+ * node/gw_epcis_export.c), building it a page at a time while it is read; the
+ * command writes the bytes as they arrive, so neither side's memory grows
+ * with the lot and nothing is parsed twice. The document is written to
+ * FILE.tmp and renamed when complete — the node ends a whole document with
+ * "]}}" and its last newline, and cuts the connection on a failure — so a
+ * reader never sees half of one, and a failed export leaves no file behind.
+ * The document has one event per line; the count printed is its lines
+ * between the first and the last.
  *
  * Exit: 0 written; 1 the node refused or failed; 2 a usage error (also a time
  * the node's RFC 3339 parser refuses — the node is the one parser of times).
@@ -18,10 +21,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#define EXPORT_PAGE 1000
+typedef struct sink {
+    FILE *f;
+    uint64_t bytes, lines;
+    char tail[5]; /* the last bytes written: a whole document ends "]}}\n" */
+} sink;
+
+static bool sink_write(void *ctx, const char *data, size_t n)
+{
+    sink *s = ctx;
+    if (n && fwrite(data, 1, n, s->f) != n)
+        return false;
+    s->bytes += n;
+    for (const char *p = data, *end = data + n; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+        s->lines++;
+    size_t keep = n < 4 ? n : 4, old = 4 - keep;
+    memmove(s->tail, s->tail + keep, old);
+    memcpy(s->tail + old, data + n - keep, keep);
+    s->tail[4] = '\0';
+    return true;
+}
 
 static void append_param(char **q, size_t *len, const char *key, const char *val)
 {
@@ -35,24 +56,6 @@ static void append_param(char **q, size_t *len, const char *key, const char *val
         *q = p;
     }
     curl_free(e);
-}
-
-static int write_head(FILE *f, json_t *context)
-{
-    char now[32];
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
-    char *ctx = json_dumps(context, JSON_COMPACT);
-    if (!ctx)
-        return -1;
-    int n = fprintf(f,
-                    "{\"@context\":%s,\"type\":\"EPCISDocument\",\"schemaVersion\":\"2.0\","
-                    "\"creationDate\":\"%s\",\"epcisBody\":{\"eventList\":[\n",
-                    ctx, now);
-    free(ctx);
-    return n < 0 ? -1 : 0;
 }
 
 int cli_cmd_epcis(int argc, char **argv)
@@ -70,7 +73,7 @@ int cli_cmd_epcis(int argc, char **argv)
     const cli_spec spec = {"provena epcis",
                            "export --gtin G --lot L [--from T] [--to T] --out FILE",
                            "Exports every ledger event of a lot's units as one EPCIS 2.0 "
-                           "JSON-LD document (EPCISDocument), streamed page by page.",
+                           "JSON-LD document (EPCISDocument), streamed from the node.",
                            opts,
                            sizeof opts / sizeof opts[0],
                            1,
@@ -90,131 +93,88 @@ int cli_cmd_epcis(int argc, char **argv)
     if (!out)
         return cli_usage_err(spec.cmd, "--out: required");
 
-    /* the lot's Digital Link URI, its lot percent-encoded as a path segment */
+    /* the lot's document: /api/v1/lots/{gtin}/{lot}/epcis, the lot a path segment */
     char *lot_e = curl_easy_escape(NULL, lot, 0);
-    char uri[256];
-    snprintf(uri, sizeof uri, "https://id.gs1.org/01/%s/10/%s", g14, lot_e ? lot_e : "");
-    curl_free(lot_e);
-    char *base = NULL;
-    size_t blen = 0;
-    append_param(&base, &blen, "MATCH_epc", uri);
-    char pp[16];
-    snprintf(pp, sizeof pp, "%d", EXPORT_PAGE);
-    append_param(&base, &blen, "perPage", pp);
+    char *query = NULL;
+    size_t qlen = 0;
     if (from)
-        append_param(&base, &blen, "GE_eventTime", from);
+        append_param(&query, &qlen, "GE_eventTime", from);
     if (to)
-        append_param(&base, &blen, "LT_eventTime", to);
-    if (!base)
+        append_param(&query, &qlen, "LT_eventTime", to);
+    if (!lot_e || ((from || to) && !query)) {
+        curl_free(lot_e);
+        free(query);
         return cli_fail(spec.cmd, "out of memory");
+    }
+    char path[512];
+    snprintf(path, sizeof path, "/api/v1/lots/%s/%s/epcis%s%s", g14, lot_e, query ? "?" : "",
+             query ? query : "");
+    curl_free(lot_e);
+    free(query);
 
     char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", out) >= (int)sizeof tmp) {
-        free(base);
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", out) >= (int)sizeof tmp)
         return cli_usage_err(spec.cmd, "--out: path too long");
-    }
     cli_http *h = cli_http_new(node);
-    FILE *f = fopen(tmp, "w");
-    char *token = NULL;
-    json_t *page = NULL;
-    uint64_t events = 0, pages = 0;
+    sink sk = {.f = fopen(tmp, "w")};
     rc = CLI_FAIL;
-    if (!h || !f) {
-        cli_fail(spec.cmd, "%s: %s", f ? "out of memory" : tmp, f ? "" : "cannot create");
+    if (!h || !sk.f) {
+        cli_fail(spec.cmd, "%s: %s", sk.f ? "out of memory" : tmp, sk.f ? "" : "cannot create");
         goto done;
     }
-    for (;;) {
-        char *path = NULL;
-        size_t plen = 0;
-        append_param(&path, &plen, "nextPageToken", token ? token : "");
-        char *full = malloc(blen + plen + 32);
-        if (!full || !path) {
-            free(full);
-            free(path);
-            cli_fail(spec.cmd, "out of memory");
-            goto done;
-        }
-        sprintf(full, "/epcis/events?%s%s%s", base, token ? "&" : "", token ? path : "");
-        free(path);
-        cli_resp resp = {0};
-        char e[512];
-        int hr = cli_http_get(h, &resp, full, 0, e, sizeof e);
-        free(full);
-        if (hr != 0) {
-            cli_fail(spec.cmd, "%s", e);
-            goto done;
-        }
-        if (resp.status != 200) {
-            cli_http_error_text(e, sizeof e, &resp);
-            bool usage = resp.status == 400 && strstr(e, "bad_time") != NULL;
-            cli_resp_free(&resp);
-            if (usage)
-                rc = cli_usage_err(spec.cmd, "--from/--to: %s", e);
-            else
-                cli_fail(spec.cmd, "%s", e);
-            goto done;
-        }
-        json_decref(page);
-        page = json_loadb(resp.body, resp.len, 0, NULL);
-        cli_resp_free(&resp);
-        json_t *body = json_object_get(page, "epcisBody");
-        json_t *res = json_object_get(json_object_get(body, "queryResults"), "resultsBody");
-        json_t *list = json_object_get(res, "eventList");
-        if (!json_is_array(list)) {
-            cli_fail(spec.cmd, "the node's answer is not an EPCIS query document");
-            goto done;
-        }
-        if (pages++ == 0 && write_head(f, json_object_get(page, "@context")) != 0) {
-            cli_fail(spec.cmd, "%s: write failed", tmp);
-            goto done;
-        }
-        size_t i;
-        json_t *ev;
-        json_array_foreach(list, i, ev)
-        {
-            if (events++)
-                fputs(",\n", f);
-            if (json_dumpf(ev, f, JSON_COMPACT) != 0) {
-                cli_fail(spec.cmd, "%s: write failed", tmp);
-                goto done;
-            }
-        }
-        free(token);
-        const char *t = json_string_value(json_object_get(page, "provena:nextPageToken"));
-        token = t ? strdup(t) : NULL;
-        if (!t)
+    cli_resp resp = {0};
+    char e[512];
+    /* a node that cannot be reached gives its turn to the next one of the list;
+     * one that began to answer is not retried (the file holds its bytes) */
+    int hr = -1;
+    for (size_t i = 0; hr != 0 && i < cli_http_nodes(h); i++) {
+        if (i)
+            cli_http_next(h);
+        hr = cli_http_get_stream(h, &resp, path, sink_write, &sk, e, sizeof e);
+        if (hr != 0 && sk.bytes)
             break;
-        if (!token) {
-            cli_fail(spec.cmd, "out of memory");
-            goto done;
-        }
     }
-    if (fputs("\n]}}\n", f) == EOF || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+    if (hr != 0) {
+        cli_fail(spec.cmd, "%s", e);
+        goto done;
+    }
+    if (resp.status != 200) {
+        cli_http_error_text(e, sizeof e, &resp);
+        bool usage = resp.status == 400 && strstr(e, "bad_time") != NULL;
+        cli_resp_free(&resp);
+        if (usage)
+            rc = cli_usage_err(spec.cmd, "--from/--to: %s", e);
+        else
+            cli_fail(spec.cmd, "%s", e);
+        goto done;
+    }
+    cli_resp_free(&resp);
+    if (sk.lines < 2 || strcmp(sk.tail, "]}}\n") != 0) {
+        cli_fail(spec.cmd, "the node's answer is not a whole EPCIS document");
+        goto done;
+    }
+    if (fflush(sk.f) != 0 || fsync(fileno(sk.f)) != 0) {
         cli_fail(spec.cmd, "%s: write failed", tmp);
         goto done;
     }
+    FILE *f = sk.f;
+    sk.f = NULL;
     if (fclose(f) != 0) {
-        f = NULL;
         cli_fail(spec.cmd, "%s: write failed", tmp);
         goto done;
     }
-    f = NULL;
     if (rename(tmp, out) != 0) {
         cli_fail(spec.cmd, "%s: cannot rename into place", out);
         goto done;
     }
-    fprintf(stderr, "%llu events, %llu pages → %s\n", (unsigned long long)events,
-            (unsigned long long)pages, out);
+    fprintf(stderr, "%llu events, %llu bytes → %s\n", (unsigned long long)(sk.lines - 2),
+            (unsigned long long)sk.bytes, out);
     rc = CLI_OK;
 done:
-    if (f) {
-        fclose(f);
-    }
+    if (sk.f)
+        fclose(sk.f);
     if (rc != CLI_OK)
         unlink(tmp);
-    json_decref(page);
-    free(token);
-    free(base);
     cli_http_free(h);
     return rc;
 }

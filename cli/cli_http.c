@@ -160,6 +160,84 @@ static int perform(cli_http *h, cli_resp *resp, const char *path, const char *ct
     return 0;
 }
 
+/* A streamed GET: the body of a 2xx answer goes to the sink, any other's into
+ * a bounded buffer for the error text. */
+typedef struct stream_ctx {
+    CURL *c;
+    cli_sink_fn sink;
+    void *ctx;
+    int mode; /* 0 not yet known, 1 to the sink, 2 an error body */
+    bool sink_failed;
+    httpbody err;
+} stream_ctx;
+
+static size_t stream_write(char *data, size_t size, size_t nmemb, void *ud)
+{
+    stream_ctx *s = ud;
+    size_t n = size * nmemb;
+    if (s->mode == 0) {
+        long code = 0;
+        curl_easy_getinfo(s->c, CURLINFO_RESPONSE_CODE, &code);
+        s->mode = code >= 200 && code <= 299 ? 1 : 2;
+    }
+    if (s->mode == 2)
+        return httpbody_write(data, size, nmemb, &s->err);
+    if (!s->sink(s->ctx, data, n)) {
+        s->sink_failed = true;
+        return 0;
+    }
+    return n;
+}
+
+int cli_http_get_stream(cli_http *h, cli_resp *resp, const char *path, cli_sink_fn sink, void *ctx,
+                        char *errmsg, size_t errmsg_len)
+{
+    char url[1536];
+    if (snprintf(url, sizeof url, "%s%s", h->base, path) >= (int)sizeof url) {
+        snprintf(errmsg, errmsg_len, "URL too long");
+        return -1;
+    }
+    stream_ctx s = {.c = h->curl, .sink = sink, .ctx = ctx};
+    httpbody_init(&s.err, 1u << 20);
+    CURL *c = h->curl;
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, stream_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    /* no bound on the whole transfer (a stream is as long as it is), but one
+     * that stalls under 1 byte/s for a minute is given up */
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "provena-cli/1");
+    const char *ca = getenv("PROVENA_CACERT");
+    if (ca && ca[0])
+        curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Accept: application/json");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    CURLcode rc = curl_easy_perform(c);
+    curl_slist_free_all(hdrs);
+    if (rc != CURLE_OK) {
+        if (s.sink_failed)
+            snprintf(errmsg, errmsg_len, "%s: the answer could not be stored", url);
+        else
+            snprintf(errmsg, errmsg_len, "%s: %s", url, curl_easy_strerror(rc));
+        httpbody_free(&s.err);
+        return -1;
+    }
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    resp->status = status;
+    resp->body = (char *)s.err.p;
+    resp->len = s.err.len;
+    if (!resp->body) {
+        resp->body = calloc(1, 1);
+        resp->len = 0;
+    }
+    return 0;
+}
+
 int cli_http_get(cli_http *h, cli_resp *resp, const char *path, size_t max, char *errmsg,
                  size_t errmsg_len)
 {

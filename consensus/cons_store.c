@@ -15,6 +15,7 @@
  * last_index is cached in memory and only updated after a commit succeeds.
  */
 #include "consensus/cons_store.h"
+#include "consensus/cons_codec.h"
 
 #include <lmdb.h>
 #include <errno.h>
@@ -304,10 +305,15 @@ static int snap_load(cons_store *s, MDB_txn *txn, struct raft_snapshot **out)
         goto nomem;
     snap->bufs[0].len = h.data_len;
     memcpy(snap->bufs[0].base, h.data, h.data_len);
-    struct raft_buffer cb = {(void *)h.conf, h.conf_len};
-    rv = raft_configuration_decode(&cb, &snap->configuration);
+    /* Checked like a configuration from the network: libraft's decoder trusts
+     * its buffer, and what is on disk is checked, not trusted. The decoder
+     * leaves the configuration initialised on failure, so the free below
+     * does not close it twice. */
+    rv = cons_codec_conf_decode(&snap->configuration, h.conf, h.conf_len);
     if (rv) {
         cons_store_snapshot_free(snap);
+        if (rv == RAFT_NOMEM)
+            return fail(s, RAFT_NOMEM, "snapshot configuration: out of memory");
         return fail(s, RAFT_CORRUPT, "snapshot configuration: %s", raft_strerror(rv));
     }
     *out = snap;

@@ -19,9 +19,9 @@
  * id with the reference generator GS1's epcis2.js ships.
  */
 #include "node/epcis.h"
-#include "node/gw_priv.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,16 +160,65 @@ void epcis_time(char out[32], uint64_t ms)
     snprintf(out, 32, "%s.%03uZ", s, (unsigned)(ms % 1000));
 }
 
+/* Keys here are ASCII literals; values the module builds itself (times, URIs,
+ * hex, CBV words) are ASCII too, so they skip jansson's UTF-8 scan: every
+ * served event runs through here. Text from the ledger (ids, lots, notes)
+ * goes through set_s, which checks. */
 static void set_s(json_t *o, const char *k, const char *v)
 {
-    json_object_set_new(o, k, json_string(v));
+    json_object_set_new_nocheck(o, k, json_string(v));
+}
+
+static void set_a(json_t *o, const char *k, const char *ascii)
+{
+    json_object_set_new_nocheck(o, k, json_string_nocheck(ascii));
+}
+
+/* The words every event repeats (event type, time zone, and per step its
+ * action, bizStep, disposition and name), made once and shared by reference:
+ * jansson counts references atomically, and nothing ever changes them. */
+#define NSTEPS (sizeof steps / sizeof steps[0])
+static struct {
+    json_t *object_event, *aggregation_event, *utc;
+    json_t *action[NSTEPS], *bizstep[NSTEPS], *disposition[NSTEPS], *name[NSTEPS];
+} shared;
+static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+
+static void shared_init(void)
+{
+    shared.object_event = json_string_nocheck("ObjectEvent");
+    shared.aggregation_event = json_string_nocheck("AggregationEvent");
+    shared.utc = json_string_nocheck("+00:00");
+    for (size_t i = 0; i < NSTEPS; i++) {
+        shared.action[i] = json_string_nocheck(steps[i].action);
+        shared.bizstep[i] = json_string_nocheck(steps[i].bizstep);
+        if (steps[i].disposition)
+            shared.disposition[i] = json_string_nocheck(steps[i].disposition);
+        shared.name[i] = json_string_nocheck(chain_tx_type_name(steps[i].type));
+    }
+}
+
+/* Sets k to the shared word w, or to a fresh string s when w could not be made. */
+static void set_w(json_t *o, const char *k, json_t *w, const char *s)
+{
+    if (w)
+        json_object_set_nocheck(o, k, w);
+    else
+        set_a(o, k, s);
+}
+
+static json_t *id_object(const char *text) /* {"id": text}, text from the ledger */
+{
+    json_t *o = json_object();
+    set_s(o, "id", text);
+    return o;
 }
 
 static void set_hex(json_t *o, const char *k, const uint8_t *b, size_t n)
 {
     char h[2 * CHAIN_HASH_LEN + 1];
     chain_hex(h, b, n);
-    set_s(o, k, h);
+    set_a(o, k, h);
 }
 
 /* YYMMDD → YYYY-MM-DD (GS1 AI 17: DD 00 means the month's last day). */
@@ -199,34 +248,40 @@ json_t *epcis_event(const chain_event *ev, const epcis_src *src)
     const step *st = step_of(ev->type);
     if (!st)
         return NULL;
+    pthread_once(&shared_once, shared_init);
+    const size_t si = (size_t)(st - steps);
     json_t *e = json_object();
     if (!e)
         return NULL;
     char buf[EPCIS_EPC_MAX + 64], t[32];
     const bool agg = ev->type == CHAIN_TX_PACK || ev->type == CHAIN_TX_UNPACK;
-    set_s(e, "type", agg ? "AggregationEvent" : "ObjectEvent");
+    set_w(e, "type", agg ? shared.aggregation_event : shared.object_event,
+          agg ? "AggregationEvent" : "ObjectEvent");
     epcis_time(t, ev->time);
-    set_s(e, "eventTime", t);
-    set_s(e, "eventTimeZoneOffset", "+00:00");
+    set_a(e, "eventTime", t);
+    set_w(e, "eventTimeZoneOffset", shared.utc, "+00:00");
     if (agg && epcis_sscc_uri(buf, sizeof buf, ev->sscc) > 0)
-        set_s(e, "parentID", buf);
+        set_a(e, "parentID", buf);
     json_t *epcs = json_array();
     if (epcis_epc(buf, sizeof buf, src->id) > 0)
-        json_array_append_new(epcs, json_string(buf));
-    json_object_set_new(e, agg ? "childEPCs" : "epcList", epcs);
-    set_s(e, "action", st->action);
-    set_s(e, "bizStep", epcis_bizstep(ev->type, ev->reason));
-    if (ev->type == CHAIN_TX_FLAG)
-        set_s(e, "disposition", flag_disposition(ev->reason));
-    else if (st->disposition)
-        set_s(e, "disposition", st->disposition);
+        json_array_append_new(epcs, json_string_nocheck(buf));
+    json_object_set_new_nocheck(e, agg ? "childEPCs" : "epcList", epcs);
+    set_w(e, "action", shared.action[si], st->action);
+    if (ev->type == CHAIN_TX_FLAG) { /* bizStep and disposition by the flag's reason */
+        set_a(e, "bizStep", epcis_bizstep(ev->type, ev->reason));
+        set_a(e, "disposition", flag_disposition(ev->reason));
+    } else {
+        set_w(e, "bizStep", shared.bizstep[si], st->bizstep);
+        if (st->disposition)
+            set_w(e, "disposition", shared.disposition[si], st->disposition);
+    }
     if (src->region && src->region[0]) {
         snprintf(buf, sizeof buf, "urn:provena:region:%s", src->region);
-        json_object_set_new(e, "readPoint", json_pack("{s:s}", "id", buf));
+        json_object_set_new_nocheck(e, "readPoint", id_object(buf));
     }
     if (src->location && src->location[0]) {
         snprintf(buf, sizeof buf, "urn:provena:participant:%s", src->location);
-        json_object_set_new(e, "bizLocation", json_pack("{s:s}", "id", buf));
+        json_object_set_new_nocheck(e, "bizLocation", id_object(buf));
     }
     if (ev->type == CHAIN_TX_MINT) {
         json_t *ilmd = json_object();
@@ -234,19 +289,19 @@ json_t *epcis_event(const chain_event *ev, const epcis_src *src)
         if (src->lot && src->lot[0])
             set_s(ilmd, "cbvmda:lotNumber", src->lot);
         if (src->expiry && expiry_date(d, src->expiry))
-            set_s(ilmd, "cbvmda:itemExpirationDate", d);
+            set_a(ilmd, "cbvmda:itemExpirationDate", d);
         if (json_object_size(ilmd))
-            json_object_set_new(e, "ilmd", ilmd);
+            json_object_set_new_nocheck(e, "ilmd", ilmd);
         else
             json_decref(ilmd);
     }
     json_t *proof = json_object();
     set_hex(proof, "provena:tx", ev->tx, CHAIN_HASH_LEN);
     set_hex(proof, "provena:block", src->block_id, CHAIN_HASH_LEN);
-    json_object_set_new(proof, "provena:height", json_integer((json_int_t)ev->height));
-    json_object_set_new(proof, "provena:index", json_integer(ev->index));
-    json_object_set_new(e, "provena:ledger", proof);
-    set_s(e, "provena:step", chain_tx_type_name(ev->type));
+    json_object_set_new_nocheck(proof, "provena:height", json_integer((json_int_t)ev->height));
+    json_object_set_new_nocheck(proof, "provena:index", json_integer(ev->index));
+    json_object_set_new_nocheck(e, "provena:ledger", proof);
+    set_w(e, "provena:step", shared.name[si], chain_tx_type_name(ev->type));
     if (ev->actor_id[0])
         set_s(e, "provena:actor", ev->actor_id);
     else
@@ -254,82 +309,106 @@ json_t *epcis_event(const chain_event *ev, const epcis_src *src)
     if (ev->has_key)
         set_hex(e, "provena:owner", ev->key, CHAIN_KEY_LEN);
     if (ev->type == CHAIN_TX_FLAG || ev->type == CHAIN_TX_UNFLAG)
-        set_s(e, "provena:reason", chain_flag_name(ev->reason));
+        set_a(e, "provena:reason", chain_flag_name(ev->reason));
     if (ev->type == CHAIN_TX_WARRANTY_RESOLVE)
-        set_s(e, "provena:outcome", chain_outcome_name(ev->outcome));
+        set_a(e, "provena:outcome", chain_outcome_name(ev->outcome));
     if (ev->type == CHAIN_TX_WARRANTY_EXTEND)
-        json_object_set_new(e, "provena:months", json_integer(ev->months));
+        json_object_set_new_nocheck(e, "provena:months", json_integer(ev->months));
     if (ev->note[0])
         set_s(e, "rdfs:comment", ev->note);
     if (!agg && ev->sscc[0] && epcis_sscc_uri(buf, sizeof buf, ev->sscc) > 0)
-        set_s(e, "provena:inside", buf); /* moved inside this parent */
+        set_a(e, "provena:inside", buf); /* moved inside this parent */
     char id[EPCIS_ID_MAX];
     if (epcis_event_hash(id, e) != 0) {
         json_decref(e);
         return NULL;
     }
-    set_s(e, "eventID", id);
+    set_a(e, "eventID", id);
     return e;
 }
 
 /* ---- the CBV 2.0 event hash ---------------------------------------------------------------- */
 
-/* A list of strings to be concatenated in lexical order (rule 12 of the
- * algorithm: code-unit order; the strings here are ASCII or UTF-8, for which
- * strcmp order and UTF-16 order agree except past the BMP). */
-typedef struct strlist {
-    char **s;
-    size_t n, cap;
-    bool failed;
-} strlist;
+/* The pre-hash is written without allocating: every event a page serves is
+ * hashed, so the strings go into bounded buffers on the stack (at most
+ * EPCIS_PREHASH_MAX bytes each, as the whole pre-hash) and the lists that the
+ * rules sort are spans into them. */
+#define HASH_FIELDS_MAX 64 /* members of one object, or EPCs of one list, hashed */
+#define HASH_DEPTH_MAX  4  /* levels of extension fields inside extension fields */
 
-static void sl_add(strlist *l, char *s) /* takes s */
+typedef struct pw {
+    char *p;
+    size_t len, cap;
+    bool failed;
+} pw;
+
+static void pw_put(pw *w, const char *s, size_t n)
 {
-    if (!s) {
-        l->failed = true;
+    if (w->failed || n > w->cap - w->len) {
+        w->failed = true;
         return;
     }
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 8;
-        char **p = realloc(l->s, cap * sizeof *p);
-        if (!p) {
-            free(s);
-            l->failed = true;
-            return;
-        }
-        l->s = p;
-        l->cap = cap;
-    }
-    l->s[l->n++] = s;
+    memcpy(w->p + w->len, s, n);
+    w->len += n;
 }
 
-static int cmp_str(const void *a, const void *b)
+static void pw_puts(pw *w, const char *s)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    pw_put(w, s, strlen(s));
 }
 
-/* Appends the sorted concatenation to b and frees the list. */
-static void sl_flush(strlist *l, gw_buf *b)
+/* Strings to be concatenated in lexical order (rule 12 of the algorithm:
+ * code-unit order; the strings here are ASCII or UTF-8, for which byte order
+ * and UTF-16 order agree except past the BMP): each is written into buf, then
+ * the spans are sorted. */
+typedef struct sorter {
+    pw w;
+    struct span {
+        size_t off, n;
+    } sp[HASH_FIELDS_MAX];
+    size_t n;
+    char buf[EPCIS_PREHASH_MAX];
+} sorter;
+
+static void sorter_init(sorter *s)
 {
-    if (l->failed)
-        b->failed = true;
-    qsort(l->s, l->n, sizeof *l->s, cmp_str);
-    for (size_t i = 0; i < l->n; i++) {
-        gw_buf_puts(b, l->s[i]);
-        free(l->s[i]);
-    }
-    free(l->s);
-    memset(l, 0, sizeof *l);
+    s->w = (pw){s->buf, 0, sizeof s->buf, false};
+    s->n = 0;
 }
 
-static char *buf_take(gw_buf *b)
+/* Ends the string that began at offset start. */
+static void sorter_end(sorter *s, size_t start)
 {
-    if (b->failed || !b->p) {
-        bool failed = b->failed;
-        gw_buf_free(b);
-        return failed ? NULL : strdup("");
+    if (s->n == HASH_FIELDS_MAX) {
+        s->w.failed = true;
+        return;
     }
-    return b->p;
+    s->sp[s->n].off = start;
+    s->sp[s->n].n = s->w.len - start;
+    s->n++;
+}
+
+static int span_cmp(const sorter *s, const struct span *a, const struct span *b)
+{
+    size_t n = a->n < b->n ? a->n : b->n;
+    int c = memcmp(s->buf + a->off, s->buf + b->off, n);
+    return c ? c : (a->n > b->n) - (a->n < b->n);
+}
+
+/* Appends the sorted concatenation to w. */
+static void sorter_flush(sorter *s, pw *w)
+{
+    if (s->w.failed)
+        w->failed = true;
+    for (size_t i = 1; i < s->n; i++) { /* insertion sort: a few fields */
+        struct span x = s->sp[i];
+        size_t j = i;
+        for (; j > 0 && span_cmp(s, &s->sp[j - 1], &x) > 0; j--)
+            s->sp[j] = s->sp[j - 1];
+        s->sp[j] = x;
+    }
+    for (size_t i = 0; i < s->n; i++)
+        pw_put(w, s->buf + s->sp[i].off, s->sp[i].n);
 }
 
 /* The rules' value normalization for the values built here: surrounding
@@ -337,14 +416,16 @@ static char *buf_take(gw_buf *b)
  * zeros (down to two characters) and trailing fractional zeros — as the
  * reference generator does. Dates are emitted already in the canonical
  * millisecond UTC form, EPCs already as canonical id.gs1.org URIs. */
-static void put_value(gw_buf *b, const json_t *v)
+static void put_value(pw *b, const json_t *v)
 {
     if (json_is_integer(v)) {
-        gw_buf_printf(b, "%lld", (long long)json_integer_value(v));
+        char n[24];
+        int len = snprintf(n, sizeof n, "%lld", (long long)json_integer_value(v));
+        pw_put(b, n, (size_t)len);
         return;
     }
     if (json_is_true(v) || json_is_false(v)) {
-        gw_buf_puts(b, json_is_true(v) ? "true" : "false");
+        pw_puts(b, json_is_true(v) ? "true" : "false");
         return;
     }
     const char *s = json_string_value(v);
@@ -352,7 +433,7 @@ static void put_value(gw_buf *b, const json_t *v)
         b->failed = true;
         return;
     }
-    size_t n = strlen(s);
+    size_t n = json_string_length(v);
     while (n && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) {
         s++;
         n--;
@@ -377,7 +458,7 @@ static void put_value(gw_buf *b, const json_t *v)
         if (n && s[n - 1] == '.')
             n--;
     }
-    gw_buf_put(b, s, n);
+    pw_put(b, s, n);
 }
 
 static const struct {
@@ -391,45 +472,55 @@ static const struct {
     {"provena", EPCIS_NS},
 };
 
-static char *custom_field(const char *key, const json_t *v);
+static void put_custom(pw *w, const char *key, const json_t *v, int depth);
 
 /* An element's children: each custom field, in lexical order. */
-static void put_children(gw_buf *b, const json_t *obj)
+static void put_children(pw *w, const json_t *obj, int depth)
 {
-    strlist l = {0};
+    if (depth > HASH_DEPTH_MAX) {
+        w->failed = true;
+        return;
+    }
+    sorter s;
+    sorter_init(&s);
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)obj, k, v) sl_add(&l, custom_field(k, v));
-    sl_flush(&l, b);
+    json_object_foreach((json_t *)obj, k, v)
+    {
+        size_t start = s.w.len;
+        put_custom(&s.w, k, v, depth + 1);
+        sorter_end(&s, start);
+    }
+    sorter_flush(&s, w);
 }
 
 /* One extension field: "{namespace IRI}name=value", or with children
- * "{IRI}name" + their strings; comments are left out. NULL on failure. */
-static char *custom_field(const char *key, const json_t *v)
+ * "{IRI}name" + their strings; comments are left out (an empty string). */
+static void put_custom(pw *w, const char *key, const json_t *v, int depth)
 {
-    gw_buf b = {.max = EPCIS_PREHASH_MAX};
     if (strcmp(key, "rdfs:comment") == 0)
-        return strdup("");
+        return;
     const char *colon = strchr(key, ':');
-    if (!colon)
-        return NULL; /* every extension field here is a prefixed name */
     const char *iri = NULL;
-    for (size_t i = 0; i < sizeof namespaces / sizeof namespaces[0]; i++)
+    for (size_t i = 0; colon && i < sizeof namespaces / sizeof namespaces[0]; i++)
         if (strlen(namespaces[i].prefix) == (size_t)(colon - key) &&
             memcmp(namespaces[i].prefix, key, (size_t)(colon - key)) == 0)
             iri = namespaces[i].iri;
-    if (!iri)
-        return NULL;
-    gw_buf_printf(&b, "{%s}%s", iri, colon + 1);
-    if (json_is_object(v)) {
-        put_children(&b, v);
-    } else if (json_is_array(v)) {
-        return NULL; /* no extension lists are built here */
-    } else {
-        gw_buf_puts(&b, "=");
-        put_value(&b, v);
+    if (!iri || json_is_array(v)) { /* every extension field here is a prefixed name; no
+                                       extension lists are built here */
+        w->failed = true;
+        return;
     }
-    return buf_take(&b);
+    pw_puts(w, "{");
+    pw_puts(w, iri);
+    pw_puts(w, "}");
+    pw_puts(w, colon + 1);
+    if (json_is_object(v)) {
+        put_children(w, v, depth);
+    } else {
+        pw_puts(w, "=");
+        put_value(w, v);
+    }
 }
 
 static const char *const order[] = {
@@ -445,96 +536,114 @@ static const char *const unsupported[] = {
 };
 static const char *const ignored[] = {"recordTime", "eventID", "errorDeclaration", "@context"};
 
-static void put_vocab(gw_buf *b, const char *field, const json_t *v, const char *cbv,
+static void put_vocab(pw *b, const char *field, const json_t *v, const char *cbv,
                       const char *const *words, size_t nwords)
 {
     const char *s = json_string_value(v);
-    gw_buf_printf(b, "%s=", field);
+    pw_puts(b, field);
+    pw_puts(b, "=");
     if (s && in_list(words, nwords, s))
-        gw_buf_puts(b, cbv);
+        pw_puts(b, cbv);
     put_value(b, v);
 }
 
-char *epcis_prehash(const json_t *event)
+/* The pre-hash into w (no NUL); w->failed on a shape the rules here do not
+ * cover or past w's capacity. */
+static void prehash(pw *b, const json_t *event)
 {
-    gw_buf b = {.max = EPCIS_PREHASH_MAX};
-    strlist custom = {0};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
         const char *k = order[i];
         const json_t *v = json_object_get(event, k);
         if (!v)
             continue;
         if (strcmp(k, "type") == 0) {
-            gw_buf_puts(&b, "eventType=");
-            put_value(&b, v);
+            pw_puts(b, "eventType=");
+            put_value(b, v);
         } else if (strcmp(k, "epcList") == 0 || strcmp(k, "childEPCs") == 0) {
             if (!json_is_array(v) || json_array_size(v) == 0)
                 continue; /* rule 4: an empty list is left out */
-            strlist l = {0};
+            sorter s;
+            sorter_init(&s);
             size_t j;
             json_t *x;
             json_array_foreach((json_t *)v, j, x)
             {
-                gw_buf e = {.max = EPCIS_PREHASH_MAX};
-                gw_buf_puts(&e, "epc=");
-                put_value(&e, x);
-                sl_add(&l, buf_take(&e));
+                size_t start = s.w.len;
+                pw_puts(&s.w, "epc=");
+                put_value(&s.w, x);
+                sorter_end(&s, start);
             }
-            gw_buf_puts(&b, k);
-            sl_flush(&l, &b);
+            pw_puts(b, k);
+            sorter_flush(&s, b);
         } else if (strcmp(k, "bizStep") == 0) {
-            put_vocab(&b, k, v, CBV_BIZSTEP, cbv_bizsteps,
+            put_vocab(b, k, v, CBV_BIZSTEP, cbv_bizsteps,
                       sizeof cbv_bizsteps / sizeof cbv_bizsteps[0]);
         } else if (strcmp(k, "disposition") == 0) {
-            put_vocab(&b, k, v, CBV_DISP, cbv_dispositions,
+            put_vocab(b, k, v, CBV_DISP, cbv_dispositions,
                       sizeof cbv_dispositions / sizeof cbv_dispositions[0]);
         } else if (strcmp(k, "readPoint") == 0 || strcmp(k, "bizLocation") == 0) {
             const json_t *id = json_object_get(v, "id");
             if (!id || json_object_size(v) != 1)
-                b.failed = true;
-            gw_buf_printf(&b, "%sid=", k);
+                b->failed = true;
+            pw_puts(b, k);
+            pw_puts(b, "id=");
             if (id)
-                put_value(&b, id);
+                put_value(b, id);
         } else if (strcmp(k, "ilmd") == 0) {
-            gw_buf_puts(&b, "ilmd");
-            put_children(&b, v);
+            pw_puts(b, "ilmd");
+            put_children(b, v, 1);
         } else {
-            gw_buf_printf(&b, "%s=", k);
-            put_value(&b, v);
+            pw_puts(b, k);
+            pw_puts(b, "=");
+            put_value(b, v);
         }
     }
+    sorter custom;
+    sorter_init(&custom);
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)event, k, v)
     {
+        /* a prefixed name is an extension field; only unprefixed names are the
+         * standard's own */
         bool known = false;
-        for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
-            known = known || strcmp(order[i], k) == 0;
-        for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
-            known = known || strcmp(ignored[i], k) == 0;
-        if (in_list(unsupported, sizeof unsupported / sizeof unsupported[0], k))
-            b.failed = true;
-        if (!known)
-            sl_add(&custom, custom_field(k, v));
+        if (!strchr(k, ':')) {
+            for (size_t i = 0; i < sizeof order / sizeof order[0] && !known; i++)
+                known = strcmp(order[i], k) == 0;
+            for (size_t i = 0; i < sizeof ignored / sizeof ignored[0] && !known; i++)
+                known = strcmp(ignored[i], k) == 0;
+            if (in_list(unsupported, sizeof unsupported / sizeof unsupported[0], k))
+                b->failed = true;
+        }
+        if (!known) {
+            size_t start = custom.w.len;
+            put_custom(&custom.w, k, v, 1);
+            sorter_end(&custom, start);
+        }
     }
-    sl_flush(&custom, &b);
-    gw_buf_put(&b, "", 1);
-    if (b.failed) {
-        gw_buf_free(&b);
+    sorter_flush(&custom, b);
+}
+
+char *epcis_prehash(const json_t *event)
+{
+    char buf[EPCIS_PREHASH_MAX];
+    pw b = {buf, 0, sizeof buf - 1, false}; /* the bound counts the NUL */
+    prehash(&b, event);
+    if (b.failed)
         return NULL;
-    }
-    return b.p;
+    return strndup(buf, b.len);
 }
 
 int epcis_event_hash(char out[EPCIS_ID_MAX], const json_t *event)
 {
-    char *pre = epcis_prehash(event);
-    if (!pre)
+    char buf[EPCIS_PREHASH_MAX];
+    pw b = {buf, 0, sizeof buf - 1, false};
+    prehash(&b, event);
+    if (b.failed)
         return -1;
     uint8_t md[32];
     unsigned int mdlen = 0;
-    int ok = EVP_Digest(pre, strlen(pre), md, &mdlen, EVP_sha256(), NULL);
-    free(pre);
+    int ok = EVP_Digest(buf, b.len, md, &mdlen, EVP_sha256(), NULL);
     if (!ok || mdlen != sizeof md)
         return -1;
     char hex[65];

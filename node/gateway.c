@@ -121,6 +121,23 @@ void gw_reply(gw_req *r, unsigned status, const char *type, char *buf, size_t le
     r->out_type = type;
 }
 
+void gw_reply_stream(gw_req *r, unsigned status, const char *type, gw_stream_fn fn, void *cls,
+                     void (*free_cls)(void *cls))
+{
+    assert(status != 0 && fn != NULL);
+    if (answered(r)) {
+        free_cls(cls);
+        return;
+    }
+    gw_reply(r, status, type, NULL, 0);
+    r->stream_fn = fn;
+    r->stream_cls = cls;
+    r->stream_free = free_cls;
+}
+
+_Static_assert(GW_STREAM_END == MHD_CONTENT_READER_END_OF_STREAM, "stream end");
+_Static_assert(GW_STREAM_ERROR == MHD_CONTENT_READER_END_WITH_ERROR, "stream error");
+
 void gw_reply_json(gw_req *r, unsigned status, json_t *j)
 {
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -278,11 +295,19 @@ static enum MHD_Result queue(gw_req *r)
 {
     if (!answered(r))
         gw_reply_error(r, 500, "internal", "no answer");
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(r->out_len, r->out, MHD_RESPMEM_MUST_FREE);
-    if (!resp)
-        return MHD_NO;
-    r->out = NULL; /* owned by the response now */
+    struct MHD_Response *resp;
+    if (r->stream_fn) {
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, GW_STREAM_BLOCK, r->stream_fn,
+                                                 r->stream_cls, r->stream_free);
+        if (!resp)
+            return MHD_NO;   /* on_completed frees the stream's state */
+        r->stream_fn = NULL; /* owned by the response now */
+    } else {
+        resp = MHD_create_response_from_buffer(r->out_len, r->out, MHD_RESPMEM_MUST_FREE);
+        if (!resp)
+            return MHD_NO;
+        r->out = NULL; /* owned by the response now */
+    }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->out_type);
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -454,6 +479,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     if (r->work && r->work_free) /* ended before its answer was built (client gone) */
         r->work_free(r->work);
+    if (r->stream_fn && r->stream_free) /* a stream never handed to a response */
+        r->stream_free(r->stream_cls);
     free(r->body);
     free(r->out);
     free(r->link);

@@ -908,6 +908,7 @@ const gw_route gw_routes[] = {
     {GW_GET, "/api/v1/units/*/*/label.svg", gw_route_label_svg, "label_svg"},
     {GW_GET, "/api/v1/units/*/*/label.png", gw_route_label_png, "label_png"},
     {GW_GET, "/api/v1/lots/*/*", route_lot, "lot"},
+    {GW_GET, "/api/v1/lots/*/*/epcis", gw_route_lot_epcis, "lot_epcis"},
     {GW_GET, "/api/v1/tx/*", route_tx_get, "tx_get"},
     {GW_POST, "/api/v1/tx", route_tx_post, "tx_post"},
     {GW_POST, "/api/v1/tx/prepare", gw_route_tx_prepare, "tx_prepare"},
@@ -933,5 +934,9 @@ const gw_route gw_routes[] = {
     {GW_GET, "/api/v1/units/*/*/epcis", gw_route_unit_epcis, "unit_epcis"},
     {GW_GET, "/epcis/events", gw_route_epcis_events, "epcis_events"},
     {GW_GET, "/.well-known/gs1resolver", gw_route_gs1resolver, "gs1resolver"},
+    /* compressed Digital Links: last, so every literal route above wins */
+    {GW_GET, "/01/*/*", gw_route_resolve_compressed, "resolve_compressed_gtin"},
+    {GW_GET, "/00/*/*", gw_route_resolve_compressed, "resolve_compressed_sscc"},
+    {GW_GET, "/*", gw_route_resolve_compressed, "resolve_compressed"},
 };
 const size_t gw_nroutes = sizeof gw_routes / sizeof gw_routes[0];

@@ -4,15 +4,17 @@
  * query interface (GET /epcis/events).
  *
  * A query names what it reads: MATCH_epc lists units (Digital Link URIs of any
- * resolver host) or lots (a Digital Link URI with AI 10 and no serial: every
- * unit of the lot); a query without one is refused as too complex, because the
- * ledger keeps events by unit, not in one global index. Events come per value
- * in the order given, a lot's units in serial order, each unit's events in
- * ledger order; EQ_bizStep, GE_eventTime and LT_eventTime filter them. A page
- * holds at most perPage events and visits at most EPCIS_VISIT_MAX, so every
- * request's work is bounded; nextPageToken (in the body as
- * provena:nextPageToken and in a Link rel="next" header) resumes exactly where
- * the page stopped: (value index, unit serial, event seq).
+ * resolver host), lots (a Digital Link URI with AI 10 and no serial: every
+ * unit of the lot) or parents (an SSCC's URI, /00/{sscc}: every unit it holds
+ * now, at any depth); a query without one is refused as too complex, because
+ * the ledger keeps events by unit, not in one global index. Events come per
+ * value in the order given, a lot's units in serial order, a parent's in
+ * (gtin, serial) order, each unit's events in ledger order; EQ_bizStep,
+ * GE_eventTime and LT_eventTime filter them. A page holds at most perPage
+ * events and visits at most EPCIS_VISIT_MAX, so every request's work is
+ * bounded; nextPageToken (in the body as provena:nextPageToken and in a Link
+ * rel="next" header) resumes exactly where the page stopped: (value index,
+ * unit, event seq).
  *
  * One chain_rd per page: the unit records, their events, the block ids (a small
  * cache, since a lot's units share the blocks of their mint and moves) and the
@@ -34,9 +36,17 @@
 typedef epcis_qsrc q_src;
 typedef epcis_query query;
 
-/* What a page reads besides events: block ids and actors' regions, cached. */
+typedef struct ev_chunk {
+    chain_event ev[EPCIS_CHUNK];
+    size_t n;
+} ev_chunk;
+
+/* What a page reads besides events: block ids and actors' regions, cached;
+ * and one buffer for the events it reads a chunk at a time (one allocation
+ * per page, not per unit: ~32 KiB, a request that makes malloc tidy up). */
 typedef struct mapper {
     chain_rd *rd;
+    ev_chunk *chunk;
     struct {
         uint64_t height;
         uint8_t id[CHAIN_HASH_LEN];
@@ -49,7 +59,20 @@ typedef struct mapper {
     size_t nparts, next_part;
 } mapper;
 
-enum { PAGE_DONE = 0, PAGE_FULL, PAGE_BUDGET, PAGE_ERR };
+/* Where a page's events go, one at a time (a JSON array, or a stream that
+ * serializes each and lets it go). */
+typedef struct sink {
+    size_t n; /* events taken this page */
+    gw_epcis_emit_fn emit;
+    void *ctx;
+} sink;
+
+enum {
+    PAGE_DONE = GW_EPCIS_PAGE_DONE,
+    PAGE_FULL = GW_EPCIS_PAGE_FULL,
+    PAGE_BUDGET = GW_EPCIS_PAGE_BUDGET,
+    PAGE_ERR = GW_EPCIS_PAGE_ERR
+};
 
 /* Block ids by height, shared by every request: a committed block never
  * changes, and naming one means hashing its header after checking its Merkle
@@ -156,11 +179,6 @@ static bool event_wanted(const query *q, const chain_event *ev)
     return false;
 }
 
-typedef struct ev_chunk {
-    chain_event ev[EPCIS_CHUNK];
-    size_t n;
-} ev_chunk;
-
 static int collect(void *ctx, const chain_event *ev)
 {
     ev_chunk *c = ctx;
@@ -169,7 +187,7 @@ static int collect(void *ctx, const chain_event *ev)
 }
 
 /* Appends the wanted events of one unit from q->seq on. Moves q->seq. */
-static int unit_page(mapper *m, query *q, const gs1_sgtin *id, json_t *out, size_t *visited)
+static int unit_page(mapper *m, query *q, const gs1_sgtin *id, sink *out, size_t *visited)
 {
     chain_unit u;
     int e = chain_unit_get(m->rd, &u, id->gtin, id->serial);
@@ -177,9 +195,7 @@ static int unit_page(mapper *m, query *q, const gs1_sgtin *id, json_t *out, size
         return PAGE_DONE; /* an unknown EPC has no events */
     if (e != CHAIN_OK)
         return PAGE_ERR;
-    ev_chunk *c = malloc(sizeof *c);
-    if (!c)
-        return PAGE_ERR;
+    ev_chunk *c = m->chunk;
     int rc = PAGE_DONE;
     while (q->seq < u.nevents) {
         c->n = 0;
@@ -189,7 +205,7 @@ static int unit_page(mapper *m, query *q, const gs1_sgtin *id, json_t *out, size
             break;
         }
         for (size_t k = 0; k < c->n; k++) {
-            if (json_array_size(out) >= q->per_page) {
+            if (out->n >= q->per_page) {
                 rc = PAGE_FULL;
                 goto out;
             }
@@ -203,14 +219,14 @@ static int unit_page(mapper *m, query *q, const gs1_sgtin *id, json_t *out, size
             if (!event_wanted(q, ev))
                 continue;
             json_t *j = map_event(m, &u, ev);
-            if (!j || json_array_append_new(out, j) != 0) {
+            out->n += j != NULL;
+            if (!j || out->emit(out->ctx, j) != 0) {
                 rc = PAGE_ERR;
                 goto out;
             }
         }
     }
 out:
-    free(c);
     return rc;
 }
 
@@ -226,7 +242,7 @@ static int collect_serial(void *ctx, const gs1_sgtin *id)
     return s->n == EPCIS_CHUNK;
 }
 
-static int lot_page(mapper *m, query *q, const q_src *src, json_t *out, size_t *visited)
+static int lot_page(mapper *m, query *q, const q_src *src, sink *out, size_t *visited)
 {
     gs1_sgtin id;
     memcpy(id.gtin, src->id.gtin, sizeof id.gtin);
@@ -245,7 +261,7 @@ static int lot_page(mapper *m, query *q, const q_src *src, json_t *out, size_t *
         if (sl.n == 0)
             return PAGE_DONE;
         for (size_t k = 0; k < sl.n; k++) {
-            if (json_array_size(out) >= q->per_page)
+            if (out->n >= q->per_page)
                 return PAGE_FULL; /* cursor: after q->serial, nothing of the next read */
             snprintf(q->serial, sizeof q->serial, "%s", sl.s[k]);
             q->seq = 0;
@@ -257,24 +273,160 @@ static int lot_page(mapper *m, query *q, const q_src *src, json_t *out, size_t *
     }
 }
 
-/* Fills out with one page; leaves q's cursor at the next event. PAGE_DONE when
- * every source is exhausted. */
-static int run_page(gw *g, query *q, json_t *out)
+/* What a parent holds now, at any depth: its units, sorted by (gtin, serial)
+ * so a page can resume after the unit its token names. */
+typedef struct contents {
+    gs1_sgtin *units;
+    size_t n, cap;
+    char (*todo)[GS1_SSCC_LEN + 1]; /* parents still to open */
+    size_t ntodo, cap_todo;
+    bool overflow; /* more than the parent's total: the snapshot disagrees with itself */
+} contents;
+
+static int collect_content(void *ctx, const gs1_sgtin *unit, const char *sscc)
 {
+    contents *c = ctx;
+    if (unit != NULL) {
+        if (c->n == c->cap) {
+            c->overflow = true;
+            return 1;
+        }
+        c->units[c->n++] = *unit;
+    } else {
+        if (c->ntodo == c->cap_todo) {
+            c->overflow = true;
+            return 1;
+        }
+        memcpy(c->todo[c->ntodo++], sscc, GS1_SSCC_LEN + 1);
+    }
+    return 0;
+}
+
+static int cmp_sgtin(const void *a, const void *b)
+{
+    const gs1_sgtin *x = a, *y = b;
+    int c = strcmp(x->gtin, y->gtin);
+    return c ? c : strcmp(x->serial, y->serial);
+}
+
+/* Every unit inside sscc (breadth first over nested parents, then sorted).
+ * CHAIN_OK with an empty list for an unknown parent. At most
+ * CHAIN_PACK_UNITS_MAX units and as many parents: a parent nested in another
+ * holds at least one unit. */
+static int contents_load(chain_rd *rd, contents *c, const char *sscc)
+{
+    memset(c, 0, sizeof *c);
+    chain_parent p;
+    int e = chain_parent_get(rd, &p, sscc);
+    if (e == CHAIN_ERR_NOT_FOUND || (e == CHAIN_OK && p.total == 0))
+        return CHAIN_OK;
+    if (e != CHAIN_OK)
+        return e;
+    if (p.total > CHAIN_PACK_UNITS_MAX)
+        return CHAIN_ERR_STORAGE;
+    c->cap = c->cap_todo = p.total + 1;
+    c->units = malloc(c->cap * sizeof *c->units);
+    c->todo = malloc(c->cap_todo * sizeof *c->todo);
+    if (c->units == NULL || c->todo == NULL)
+        return CHAIN_ERR_NOMEM;
+    memcpy(c->todo[c->ntodo++], sscc, GS1_SSCC_LEN + 1);
+    for (size_t i = 0; i < c->ntodo; i++) {
+        e = chain_parent_children(rd, c->todo[i], collect_content, c);
+        if (e != CHAIN_OK)
+            return e;
+        if (c->overflow)
+            return CHAIN_ERR_STORAGE;
+    }
+    qsort(c->units, c->n, sizeof *c->units, cmp_sgtin);
+    return CHAIN_OK;
+}
+
+static void contents_free(contents *c)
+{
+    free(c->units);
+    free(c->todo);
+    memset(c, 0, sizeof *c);
+}
+
+/* Like lot_page over a parent's contents; the cursor names the unit in
+ * progress by gtin and serial. A unit unpacked between two pages is skipped
+ * from then on, one packed in their place is read if it sorts after the
+ * cursor: each page is its own snapshot, and no event is read twice. */
+static int parent_page(mapper *m, query *q, const q_src *src, sink *out, size_t *visited)
+{
+    contents c;
+    int rc = PAGE_DONE;
+    if (contents_load(m->rd, &c, src->sscc) != CHAIN_OK) {
+        rc = PAGE_ERR;
+        goto out;
+    }
+    size_t k = 0;
+    if (q->serial[0]) { /* the unit the last page stopped in */
+        gs1_sgtin cur;
+        memcpy(cur.gtin, q->gtin, sizeof cur.gtin);
+        memcpy(cur.serial, q->serial, sizeof cur.serial);
+        while (k < c.n && cmp_sgtin(&c.units[k], &cur) < 0)
+            k++;
+        if (k < c.n && cmp_sgtin(&c.units[k], &cur) == 0) {
+            rc = unit_page(m, q, &c.units[k], out, visited);
+            if (rc != PAGE_DONE)
+                goto out;
+            k++;
+        }
+    }
+    for (; k < c.n; k++) {
+        if (out->n >= q->per_page) {
+            rc = PAGE_FULL; /* cursor: after the unit in q, nothing of this one read */
+            goto out;
+        }
+        memcpy(q->gtin, c.units[k].gtin, sizeof q->gtin);
+        memcpy(q->serial, c.units[k].serial, sizeof q->serial);
+        q->seq = 0;
+        rc = unit_page(m, q, &c.units[k], out, visited);
+        if (rc != PAGE_DONE)
+            goto out;
+    }
+    rc = PAGE_DONE;
+out:
+    contents_free(&c);
+    return rc;
+}
+
+static int append_to(void *ctx, json_t *ev)
+{
+    return json_array_append_new(ctx, ev);
+}
+
+int gw_epcis_run_page(gw *g, epcis_query *q, json_t *out)
+{
+    return gw_epcis_run_page_emit(g, q, append_to, out);
+}
+
+int gw_epcis_run_page_emit(gw *g, epcis_query *q, gw_epcis_emit_fn emit, void *ctx)
+{
+    sink snk = {0, emit, ctx};
+    sink *out = &snk;
     mapper m;
     memset(&m, 0, sizeof m);
-    if (chain_rd_begin(g->deps.chain, &m.rd) != CHAIN_OK)
+    m.chunk = malloc(sizeof *m.chunk);
+    if (!m.chunk)
         return PAGE_ERR;
+    if (chain_rd_begin(g->deps.chain, &m.rd) != CHAIN_OK) {
+        free(m.chunk);
+        return PAGE_ERR;
+    }
     size_t visited = 0;
     int rc = PAGE_DONE;
-    for (; q->i < q->nsrc; q->i++, q->serial[0] = '\0', q->seq = 0) {
+    for (; q->i < q->nsrc; q->i++, q->serial[0] = q->gtin[0] = '\0', q->seq = 0) {
         const q_src *src = &q->src[q->i];
-        rc = src->lot ? lot_page(&m, q, src, out, &visited)
-                      : unit_page(&m, q, &src->id, out, &visited);
+        rc = src->lot      ? lot_page(&m, q, src, out, &visited)
+             : src->parent ? parent_page(&m, q, src, out, &visited)
+                           : unit_page(&m, q, &src->id, out, &visited);
         if (rc != PAGE_DONE)
             break;
     }
     chain_rd_end(m.rd);
+    free(m.chunk);
     return rc;
 }
 
@@ -302,6 +454,8 @@ static const char *const known_params[] = {"MATCH_epc",    "EQ_bizStep", "GE_eve
                                            "LT_eventTime", "perPage",    "nextPageToken"};
 
 typedef struct unknown_arg {
+    const char *const *known;
+    size_t nknown;
     char name[64];
     bool found;
 } unknown_arg;
@@ -312,12 +466,36 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
     (void)kind;
     (void)value;
     unknown_arg *u = cls;
-    for (size_t i = 0; i < sizeof known_params / sizeof known_params[0]; i++)
-        if (strcmp(key, known_params[i]) == 0)
+    for (size_t i = 0; i < u->nknown; i++)
+        if (strcmp(key, u->known[i]) == 0)
             return MHD_YES;
     u->found = true;
     snprintf(u->name, sizeof u->name, "%s", key);
     return MHD_NO;
+}
+
+bool gw_epcis_refuse_unknown(gw_req *r, const char *const *known, size_t nknown)
+{
+    unknown_arg ua = {.known = known, .nknown = nknown, .found = false};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &ua);
+    if (!ua.found)
+        return false;
+    for (char *p = ua.name; *p; p++) /* echo printable ASCII only */
+        if (*p < ' ' || *p > '~')
+            *p = '?';
+    reply_param_err(r, "unknown_parameter", "%s: not a parameter of this query", ua.name);
+    return true;
+}
+
+void gw_epcis_reply_perr(gw_req *r, const gw_perr *e)
+{
+    if (!e->epcis_type) {
+        gw_reply_error(r, e->status, e->code, "%s", e->msg);
+        return;
+    }
+    json_t *j = json_pack("{s:s,s:s,s:i,s:{s:s,s:s}}", "type", e->epcis_type, "title", e->msg,
+                          "status", (int)e->status, "error", "code", e->code, "message", e->msg);
+    gw_reply_json(r, e->status, j);
 }
 
 static const char *query_arg(void *ctx, const char *key)
@@ -328,25 +506,12 @@ static const char *query_arg(void *ctx, const char *key)
 /* Parses the query (gw_epcis_query_parse); false after replying with the error. */
 static bool query_parse(gw_req *r, query *q)
 {
-    unknown_arg ua = {.found = false};
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &ua);
-    if (ua.found) {
-        for (char *p = ua.name; *p; p++) /* echo printable ASCII only */
-            if (*p < ' ' || *p > '~')
-                *p = '?';
-        reply_param_err(r, "unknown_parameter", "%s: not a parameter of this query", ua.name);
+    if (gw_epcis_refuse_unknown(r, known_params, sizeof known_params / sizeof known_params[0]))
         return false;
-    }
     gw_perr e;
     if (gw_epcis_query_parse(q, query_arg, r, &e))
         return true;
-    if (!e.epcis_type) {
-        gw_reply_error(r, e.status, e.code, "%s", e.msg);
-        return false;
-    }
-    json_t *j = json_pack("{s:s,s:s,s:i,s:{s:s,s:s}}", "type", e.epcis_type, "title", e.msg,
-                          "status", (int)e.status, "error", "code", e.code, "message", e.msg);
-    gw_reply_json(r, e.status, j);
+    gw_epcis_reply_perr(r, &e);
     return false;
 }
 
@@ -392,7 +557,7 @@ void gw_route_epcis_events(gw_req *r)
         gw_reply_error(r, 503, "nomem", "out of memory");
         return;
     }
-    int rc = run_page(r->g, &q, events);
+    int rc = gw_epcis_run_page(r->g, &q, events);
     if (rc == PAGE_ERR) {
         json_decref(events);
         gw_reply_error(r, 500, "storage", "reading the ledger failed");
@@ -439,7 +604,7 @@ void gw_route_unit_epcis(gw_req *r)
         return;
     }
     json_t *events = json_array();
-    int rc = events ? run_page(r->g, &q, events) : PAGE_ERR;
+    int rc = events ? gw_epcis_run_page(r->g, &q, events) : PAGE_ERR;
     if (rc == PAGE_ERR) {
         json_decref(events);
         gw_reply_error(r, 500, "storage", "reading the ledger failed");

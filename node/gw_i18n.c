@@ -274,22 +274,25 @@ static const row msgs[] = {
                              "No registrado: ", "登録できませんでした：", "认领失败："},
     [GW_M_PK_SIGNING] = {"Signing…", "Wird signiert…", "Signature en cours…", "Firmando…",
                          "署名しています…", "正在签名…"},
-    [GW_M_PK_OFFERED] = {"Transfer offered (block {h}). Show the code to the new owner: it works "
-                         "once, for 7 days.",
-                         "Übertragung angeboten (Block {h}). Zeigen Sie den Code dem neuen "
-                         "Eigentümer: Er gilt einmal, 7 Tage lang.",
-                         "Transfert proposé (bloc {h}). Montrez le code au nouveau propriétaire : "
-                         "il sert une fois, pendant 7 jours.",
-                         "Transferencia ofrecida (bloque {h}). Muestre el código al nuevo "
-                         "propietario: sirve una vez, durante 7 días.",
-                         "譲渡を申し出ました（ブロック {h}）。新しい所有者にコードを見せてください。"
-                         "7日間、1回だけ使えます。",
-                         "已发起转让（区块 {h}）。请向新所有者出示此代码：7 天内有效，仅可使用一次。"},
+    [GW_M_PK_OFFERED] =
+        {"Transfer offered (block {h}). Show the code to the new owner: it works "
+         "once, for 7 days.",
+         "Übertragung angeboten (Block {h}). Zeigen Sie den Code dem neuen "
+         "Eigentümer: Er gilt einmal, 7 Tage lang.",
+         "Transfert proposé (bloc {h}). Montrez le code au nouveau propriétaire : "
+         "il sert une fois, pendant 7 jours.",
+         "Transferencia ofrecida (bloque {h}). Muestre el código al nuevo "
+         "propietario: sirve una vez, durante 7 días.",
+         "譲渡を申し出ました（ブロック {h}）。新しい所有者にコードを見せてください。"
+         "7日間、1回だけ使えます。",
+         "已发起转让（区块 {h}）。请向新所有者出示此代码：7 天内有效，仅可使用一次。"},
     [GW_M_PK_DONE] = {"Done (block {h}).", "Erledigt (Block {h}).", "Fait (bloc {h}).",
-                      "Hecho (bloque {h}).", "完了しました（ブロック {h}）。", "已完成（区块 {h}）。"},
+                      "Hecho (bloque {h}).", "完了しました（ブロック {h}）。",
+                      "已完成（区块 {h}）。"},
     [GW_M_PK_REFUSED] = {"Refused: ", "Abgelehnt: ", "Refusé : ", "Rechazado: ", "拒否されました：",
                          "被拒绝："},
-    [GW_M_PK_QR] = {"QR code: ", "QR-Code: ", "Code QR : ", "Código QR: ", "QRコード：", "二维码："},
+    [GW_M_PK_QR] = {"QR code: ", "QR-Code: ", "Code QR : ", "Código QR: ", "QRコード：",
+                    "二维码："},
     [GW_M_SOMETHING_WRONG] = {"Something wrong?", "Stimmt etwas nicht?", "Un problème ?",
                               "¿Algo no cuadra?", "気になる点がありますか？", "发现问题？"},
     [GW_M_WHAT_LOOKS_WRONG] = {"What looks wrong? (optional)", "Was scheint falsch? (optional)",
@@ -310,6 +313,22 @@ static const row msgs[] = {
     [GW_M_AS_OF_BLOCK] = {"as of block", "Stand Block", "à jour au bloc", "según el bloque",
                           "ブロック時点:", "截至区块"},
     [GW_M_LANGUAGE] = {"Language", "Sprache", "Langue", "Idioma", "言語", "语言"},
+
+    [GW_M_P_LOGISTIC_UNIT] = {"Logistic unit", "Logistische Einheit", "Unité logistique",
+                              "Unidad logística", "物流単位", "物流单元"},
+    [GW_M_P_CUSTODIAN] = {"Custodian", "Halter", "Détenteur", "Custodio", "保管者", "保管方"},
+    [GW_M_P_PACKED_IN] = {"Packed in", "Verpackt in", "Emballé dans", "Embalado en", "梱包先",
+                          "装于"},
+    [GW_M_P_UNITS_INSIDE] = {"Units inside", "Enthaltene Einheiten", "Unités contenues",
+                             "Unidades contenidas", "含まれるユニット", "内含单品"},
+    [GW_M_P_LEVELS] = {"Levels", "Ebenen", "Niveaux", "Niveles", "階層", "层级"},
+    [GW_M_P_EMPTY] = {"Unpacked: it holds nothing.", "Ausgepackt: enthält nichts.",
+                      "Déballé : ne contient rien.", "Desembalado: no contiene nada.",
+                      "開梱済み：中身はありません。", "已拆包：其中没有任何物品。"},
+    [GW_M_P_PARENTS_INSIDE] = {"Packages inside", "Enthaltene Packstücke", "Colis contenus",
+                               "Bultos contenidos", "含まれる梱包", "内含包装"},
+    [GW_M_P_NOT_LISTED] = {"Not listed:", "Nicht aufgeführt:", "Non listées :", "No listadas:",
+                           "未表示：", "未列出："},
 
     [GW_M_E_BAD_CODE] = {"Not a valid product code", "Kein gültiger Produktcode",
                          "Code produit non valide", "Código de producto no válido",

@@ -139,6 +139,15 @@ enum gw_msg {
     GW_M_PK_DONE,
     GW_M_PK_REFUSED,
     GW_M_PK_QR,
+    /* a parent's page (/00/{sscc}) */
+    GW_M_P_LOGISTIC_UNIT,
+    GW_M_P_CUSTODIAN,
+    GW_M_P_PACKED_IN,
+    GW_M_P_UNITS_INSIDE,
+    GW_M_P_LEVELS,
+    GW_M_P_EMPTY,
+    GW_M_P_PARENTS_INSIDE,
+    GW_M_P_NOT_LISTED,
     /* error and notice pages */
     GW_M_E_BAD_CODE,
     GW_M_E_TOO_MANY,

@@ -1,6 +1,7 @@
 /*
  * gw_parent.c — routes about one parent (an SSCC, GS1 AI 00): its Digital
- * Link resolution /00/{sscc} (JSON or a small page), the API's read of it,
+ * Link resolution /00/{sscc} (JSON or a small page in the reader's language,
+ * gw_i18n.c), the API's read of it,
  * and its SSCC label (SVG, PNG).
  *
  * A read is one short chain_rd: the parent record, its direct children
@@ -10,6 +11,7 @@
  * children. Unknown or malformed SSCCs get their own error codes.
  */
 #include "label/label.h"
+#include "node/gw_i18n.h"
 #include "node/gw_priv.h"
 
 #include <stdlib.h>
@@ -114,31 +116,35 @@ static json_t *parent_json(const parent_view *pv)
     return o;
 }
 
-/* A plain page: what is inside, who holds it. Bounded by GW_PAGE_MAX: the
- * first units are listed while the budget lasts, the rest counted. */
+/* A plain page in the reader's language: what is inside, who holds it.
+ * Bounded by GW_PAGE_MAX: the first units are listed while the budget lasts,
+ * the rest counted. */
 static void parent_page(gw_req *r, const parent_view *pv)
 {
     const chain_parent *p = &pv->p;
+    int lang = gw_req_lang(r);
     gw_buf b = {.max = GW_PAGE_MAX + 4096};
     gw_buf_printf(&b,
-                  "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+                  "<!doctype html><html lang=\"%s\"><head><meta charset=\"utf-8\">"
                   "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
                   "<meta name=\"robots\" content=\"noindex\"><title>SSCC %s</title></head>"
-                  "<body><h1>SSCC %s</h1><dl><dt>Custodian</dt><dd>",
-                  p->sscc, p->sscc);
+                  "<body><p>%s</p><h1>SSCC %s</h1><dl><dt>%s</dt><dd>",
+                  gw_lang_code(lang), p->sscc, gw_msg(lang, GW_M_P_LOGISTIC_UNIT), p->sscc,
+                  gw_msg(lang, GW_M_P_CUSTODIAN));
     gw_buf_html(&b, pv->holder_name[0] ? pv->holder_name : p->holder);
     gw_buf_puts(&b, "</dd>");
     if (p->parent[0])
-        gw_buf_printf(&b, "<dt>Packed in</dt><dd><a href=\"/00/%s\">%s</a></dd>", p->parent,
-                      p->parent);
-    gw_buf_printf(&b, "<dt>Units inside</dt><dd>%u</dd><dt>Levels</dt><dd>%u</dd></dl>", p->total,
+        gw_buf_printf(&b, "<dt>%s</dt><dd><a href=\"/00/%s\">%s</a></dd>",
+                      gw_msg(lang, GW_M_P_PACKED_IN), p->parent, p->parent);
+    gw_buf_printf(&b, "<dt>%s</dt><dd>%u</dd><dt>%s</dt><dd>%u</dd></dl>",
+                  gw_msg(lang, GW_M_P_UNITS_INSIDE), p->total, gw_msg(lang, GW_M_P_LEVELS),
                   p->depth);
     if (p->total == 0)
-        gw_buf_puts(&b, "<p>Unpacked: it holds nothing.</p>");
+        gw_buf_printf(&b, "<p>%s</p>", gw_msg(lang, GW_M_P_EMPTY));
     size_t i;
     json_t *v;
     if (json_array_size(pv->parents) > 0) {
-        gw_buf_puts(&b, "<h2>Parents inside</h2><ul>");
+        gw_buf_printf(&b, "<h2>%s</h2><ul>", gw_msg(lang, GW_M_P_PARENTS_INSIDE));
         json_array_foreach(pv->parents, i, v)
         {
             if (b.len > GW_PAGE_MAX)
@@ -150,7 +156,7 @@ static void parent_page(gw_req *r, const parent_view *pv)
     }
     size_t shown = 0, n = json_array_size(pv->units);
     if (n > 0) {
-        gw_buf_puts(&b, "<h2>Units inside</h2><ul>");
+        gw_buf_printf(&b, "<h2>%s</h2><ul>", gw_msg(lang, GW_M_P_UNITS_INSIDE));
         json_array_foreach(pv->units, i, v)
         {
             if (b.len > GW_PAGE_MAX)
@@ -166,10 +172,14 @@ static void parent_page(gw_req *r, const parent_view *pv)
         }
         gw_buf_puts(&b, "</ul>");
         if (shown < n)
-            gw_buf_printf(&b, "<p>%zu more</p>", n - shown);
+            gw_buf_printf(&b, "<p>%s %zu</p>", gw_msg(lang, GW_M_P_NOT_LISTED), n - shown);
     }
-    gw_buf_printf(&b, "<p><small>as of block %llu</small></p></body></html>",
+    gw_buf_printf(&b, "<footer><p>%s %llu</p>", gw_msg(lang, GW_M_AS_OF_BLOCK),
                   (unsigned long long)pv->height);
+    char self[8 + GS1_SSCC_LEN];
+    snprintf(self, sizeof self, "/00/%s", p->sscc);
+    gw_page_lang_nav(&b, lang, self);
+    gw_buf_puts(&b, "</footer></body></html>");
     if (b.failed) {
         gw_buf_free(&b);
         gw_reply_error(r, 500, "internal", "page too large");

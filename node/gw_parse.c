@@ -371,8 +371,8 @@ bool gw_epcis_time_parse(uint64_t *out, const char *s)
     return true;
 }
 
-/* One MATCH_epc value: a unit's Digital Link URI, or a lot's (AI 01 + AI 10,
- * no serial). */
+/* One MATCH_epc value: a unit's Digital Link URI, a lot's (AI 01 + AI 10,
+ * no serial), or a parent's (AI 00, the SSCC, and nothing after it). */
 static bool parse_epc(epcis_qsrc *out, const char *s, size_t n)
 {
     char err[128];
@@ -382,6 +382,18 @@ static bool parse_epc(epcis_qsrc *out, const char *s, size_t n)
         out->id = l.id;
         return true;
     }
+    bool has_gtin = false; /* a value with AI 01 is a unit's or a lot's, never an SSCC's */
+    for (size_t i = 0; i + 4 <= n && !has_gtin; i++)
+        has_gtin = memcmp(s + i, "/01/", 4) == 0;
+    for (size_t i = 0; !has_gtin && i + 4 + GS1_SSCC_LEN <= n; i++)
+        if (memcmp(s + i, "/00/", 4) == 0) {
+            if (i + 4 + GS1_SSCC_LEN != n || !gs1_sscc_valid(s + i + 4, GS1_SSCC_LEN))
+                return false;
+            out->parent = true;
+            memcpy(out->sscc, s + i + 4, GS1_SSCC_LEN);
+            out->sscc[GS1_SSCC_LEN] = '\0';
+            return true;
+        }
     /* a lot: ".../01/{gtin}/10/{lot}" with nothing after the lot */
     const char *p = NULL;
     for (size_t i = 0; i + 4 <= n; i++)
@@ -410,11 +422,17 @@ static bool parse_epc(epcis_qsrc *out, const char *s, size_t n)
     return true;
 }
 
-/* Token: base64url of "i:seq:serial". */
+/* Token: base64url of "i:seq:serial", a parent's "i:seq:gtin/serial". */
 void gw_epcis_token_make(char out[EPCIS_TOKEN_MAX], const epcis_query *q)
 {
     char raw[64];
-    int n = snprintf(raw, sizeof raw, "%zu:%u:%s", q->i, q->seq, q->serial);
+    bool unit = q->i < q->nsrc && q->src[q->i].parent && q->serial[0];
+    int n = snprintf(raw, sizeof raw, "%zu:%u:%s%s%s", q->i, q->seq, unit ? q->gtin : "",
+                     unit ? "/" : "", q->serial);
+    /* "15:4294967295:" + gtin + "/" + serial, and its base64url */
+    _Static_assert(EPCIS_MATCH_MAX <= 100, "i is at most two digits");
+    _Static_assert(2 + 1 + 10 + 1 + GS1_GTIN_LEN + 1 + GS1_SERIAL_MAX < 63, "token fits");
+    _Static_assert((63 + 2) / 3 * 4 < EPCIS_TOKEN_MAX, "token's base64url fits");
     chain_b64url(out, (const uint8_t *)raw, (size_t)n);
 }
 
@@ -433,13 +451,69 @@ static bool token_parse(epcis_query *q, const char *s)
         return false;
     const char *ser = c2 + 1;
     size_t sl = strlen(ser);
+    if (sl && q->src[i].parent) { /* "gtin/serial" */
+        if (sl < GS1_GTIN_LEN + 2 || ser[GS1_GTIN_LEN] != '/' || !gs1_gtin_valid(ser, GS1_GTIN_LEN))
+            return false;
+        memcpy(q->gtin, ser, GS1_GTIN_LEN);
+        q->gtin[GS1_GTIN_LEN] = '\0';
+        ser += GS1_GTIN_LEN + 1;
+        sl -= GS1_GTIN_LEN + 1;
+    }
     if (sl > GS1_SERIAL_MAX || (sl && !gs1_serial_valid(ser, sl)))
         return false;
-    if (sl && !q->src[i].lot) /* only a lot's cursor names a unit */
+    if (sl && !q->src[i].lot && !q->src[i].parent) /* a unit's cursor names no unit */
         return false;
     q->i = (size_t)i;
     q->seq = (uint32_t)seq;
     memcpy(q->serial, ser, sl + 1);
+    return true;
+}
+
+/* EQ_bizStep, GE_eventTime and LT_eventTime into q; false with *e. v: a
+ * scratch of EPCIS_ARG_MAX bytes. */
+static bool parse_filters(epcis_query *q, gw_arg_fn get, void *ctx, gw_perr *e, char *v)
+{
+    int a;
+    a = arg_decoded(get, ctx, "EQ_bizStep", v);
+    if (a != 0) {
+        for (const char *p = v; a > 0 && *p;) {
+            const char *end = strchr(p, ',');
+            size_t n = end ? (size_t)(end - p) : strlen(p);
+            if (q->nbiz == EPCIS_BIZSTEP_MAX) {
+                param_err(e, "too_many_values", "EQ_bizStep: at most %s values", "16");
+                return false;
+            }
+            if (!epcis_bizstep_norm(q->biz[q->nbiz], p, n)) {
+                a = -1;
+                break;
+            }
+            q->nbiz++;
+            p += n;
+            if (*p == ',')
+                p++;
+        }
+        if (a < 0 || q->nbiz == 0) {
+            param_err(e, "bad_biz_step", "%s: expected CBV bizStep words or URIs, comma-separated",
+                      "EQ_bizStep");
+            return false;
+        }
+    }
+    static const char *const tkeys[2] = {"GE_eventTime", "LT_eventTime"};
+    for (int k = 0; k < 2; k++) {
+        a = arg_decoded(get, ctx, tkeys[k], v);
+        uint64_t t;
+        if (a != 0 && (a < 0 || !gw_epcis_time_parse(&t, v))) {
+            param_err(e, "bad_time", "%s: expected an RFC 3339 date-time", tkeys[k]);
+            return false;
+        }
+        if (a > 0 && k == 0) {
+            q->has_ge = true;
+            q->ge = t;
+        } else if (a > 0) {
+            q->has_lt = true;
+            q->lt = t;
+        }
+    }
     return true;
 }
 
@@ -459,7 +533,8 @@ bool gw_epcis_query_parse(epcis_query *q, gw_arg_fn get, void *ctx, gw_perr *e)
         goto out;
     }
     if (a == 0) {
-        perr(e, 413, "query_too_complex", "MATCH_epc is required (unit or lot Digital Link URIs)");
+        perr(e, 413, "query_too_complex",
+             "MATCH_epc is required (unit, lot or SSCC Digital Link URIs)");
         e->epcis_type = "epcisException:QueryTooComplexException";
         goto out;
     }
@@ -471,7 +546,8 @@ bool gw_epcis_query_parse(epcis_query *q, gw_arg_fn get, void *ctx, gw_perr *e)
             goto out;
         }
         if (!parse_epc(&q->src[q->nsrc], p, n)) {
-            param_err(e, "bad_epc", "MATCH_epc: %s is not the Digital Link URI of a unit or a lot",
+            param_err(e, "bad_epc",
+                      "MATCH_epc: %s is not the Digital Link URI of a unit, a lot or an SSCC",
                       "a value");
             goto out;
         }
@@ -484,46 +560,8 @@ bool gw_epcis_query_parse(epcis_query *q, gw_arg_fn get, void *ctx, gw_perr *e)
         param_err(e, "bad_epc", "%s: empty", "MATCH_epc");
         goto out;
     }
-    a = arg_decoded(get, ctx, "EQ_bizStep", v);
-    if (a != 0) {
-        for (const char *p = v; a > 0 && *p;) {
-            const char *end = strchr(p, ',');
-            size_t n = end ? (size_t)(end - p) : strlen(p);
-            if (q->nbiz == EPCIS_BIZSTEP_MAX) {
-                param_err(e, "too_many_values", "EQ_bizStep: at most %s values", "16");
-                goto out;
-            }
-            if (!epcis_bizstep_norm(q->biz[q->nbiz], p, n)) {
-                a = -1;
-                break;
-            }
-            q->nbiz++;
-            p += n;
-            if (*p == ',')
-                p++;
-        }
-        if (a < 0 || q->nbiz == 0) {
-            param_err(e, "bad_biz_step", "%s: expected CBV bizStep words or URIs, comma-separated",
-                      "EQ_bizStep");
-            goto out;
-        }
-    }
-    static const char *const tkeys[2] = {"GE_eventTime", "LT_eventTime"};
-    for (int k = 0; k < 2; k++) {
-        a = arg_decoded(get, ctx, tkeys[k], v);
-        uint64_t t;
-        if (a != 0 && (a < 0 || !gw_epcis_time_parse(&t, v))) {
-            param_err(e, "bad_time", "%s: expected an RFC 3339 date-time", tkeys[k]);
-            goto out;
-        }
-        if (a > 0 && k == 0) {
-            q->has_ge = true;
-            q->ge = t;
-        } else if (a > 0) {
-            q->has_lt = true;
-            q->lt = t;
-        }
-    }
+    if (!parse_filters(q, get, ctx, e, v))
+        goto out;
     a = arg_decoded(get, ctx, "perPage", v);
     if (a != 0) {
         uint64_t pp;
@@ -540,6 +578,29 @@ bool gw_epcis_query_parse(epcis_query *q, gw_arg_fn get, void *ctx, gw_perr *e)
     }
     ok = true;
 out:
+    free(v);
+    return ok;
+}
+
+bool gw_epcis_export_parse(epcis_query *q, const char *gtin, const char *lot, gw_arg_fn get,
+                           void *ctx, gw_perr *e)
+{
+    memset(q, 0, sizeof *q);
+    if (!gs1_gtin_valid(gtin, strlen(gtin)) || !gs1_serial_valid(lot, strlen(lot))) {
+        perr(e, 400, "bad_unit", "expected a GTIN-14 and a GS1 lot");
+        return false;
+    }
+    char *v = malloc(EPCIS_ARG_MAX);
+    if (!v) {
+        perr(e, 503, "nomem", "out of memory");
+        return false;
+    }
+    q->nsrc = 1;
+    q->src[0].lot = true;
+    memcpy(q->src[0].id.gtin, gtin, GS1_GTIN_LEN + 1);
+    snprintf(q->src[0].lot_name, sizeof q->src[0].lot_name, "%s", lot);
+    q->per_page = EPCIS_PAGE_MAX;
+    bool ok = parse_filters(q, get, ctx, e, v);
     free(v);
     return ok;
 }

@@ -80,9 +80,11 @@ bool gw_report_parse(gw_report *out, const char *ct, const uint8_t *body, size_t
 #define EPCIS_TIME_MAX     35 /* longest RFC 3339 time accepted (ns fraction, offset) */
 
 typedef struct epcis_qsrc {
-    bool lot; /* every unit of (id.gtin, lot) */
+    bool lot;    /* every unit of (id.gtin, lot) */
+    bool parent; /* every unit a parent (sscc) holds now, at any depth */
     gs1_sgtin id;
     char lot_name[GS1_LOT_MAX + 1];
+    char sscc[GS1_SSCC_LEN + 1];
 } epcis_qsrc;
 
 typedef struct epcis_query {
@@ -95,7 +97,8 @@ typedef struct epcis_query {
     uint32_t per_page;
     /* the cursor: next event to visit */
     size_t i;
-    char serial[GS1_SERIAL_MAX + 1]; /* lot: the unit in progress ("" none yet) */
+    char serial[GS1_SERIAL_MAX + 1]; /* lot, parent: the unit in progress ("" none yet) */
+    char gtin[GS1_GTIN_LEN + 1];     /* parent: that unit's GTIN */
     uint32_t seq;
 } epcis_query;
 
@@ -108,7 +111,14 @@ typedef const char *(*gw_arg_fn)(void *ctx, const char *key);
  * or 413 QueryTooComplexException without MATCH_epc; 503 out of memory). */
 bool gw_epcis_query_parse(epcis_query *q, gw_arg_fn get, void *ctx, gw_perr *e);
 
-/* nextPageToken of q's cursor (i, seq, serial) into out; gw_epcis_query_parse
+/* The query of a lot's streamed document: every unit of (gtin, lot) (both
+ * decoded; 400 bad_unit unless a GTIN-14 and a GS1 lot), EQ_bizStep,
+ * GE_eventTime and LT_eventTime as gw_epcis_query_parse reads them, pages of
+ * EPCIS_PAGE_MAX. true with *q filled; false with *e. */
+bool gw_epcis_export_parse(epcis_query *q, const char *gtin, const char *lot, gw_arg_fn get,
+                           void *ctx, gw_perr *e);
+
+/* nextPageToken of q's cursor (i, seq, serial; gtin for a parent) into out; gw_epcis_query_parse
  * of a query with the same MATCH_epc reads it back to the same cursor. */
 void gw_epcis_token_make(char out[EPCIS_TOKEN_MAX], const epcis_query *q);
 

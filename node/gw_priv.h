@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -58,6 +59,18 @@ void gw_buf_puts(gw_buf *b, const char *s);
 void gw_buf_printf(gw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void gw_buf_html(gw_buf *b, const char *s); /* HTML-escaped text */
 void gw_buf_free(gw_buf *b);
+
+/* ---- compact JSON text of many values in a row (gw_json_text.c) -------------------- */
+/* A writer that appends a jansson value to a gw_buf as json_dumps(v,
+ * JSON_COMPACT) would, without jansson's per-container cycle check (through
+ * yajl's generator). One writer is used by one thread; it keeps its generator
+ * between values. new: NULL on OOM. write: false when v holds a real number
+ * (not written here), nests deeper than 32, or out failed (it is left with
+ * whatever was written). */
+typedef struct gw_json_text gw_json_text;
+gw_json_text *gw_json_text_new(void);
+void gw_json_text_free(gw_json_text *t);
+bool gw_json_text_write(gw_json_text *t, gw_buf *out, const json_t *v);
 
 /* ---- small pure helpers (gw_util.c) ----------------------------------------------- */
 /* Normalizes an ISO 3166-1 alpha-2 ("de" → "DE") or subdivision ("DE-BY") code
@@ -160,7 +173,28 @@ void gw_route_analytics(gw_req *r);
 void gw_route_alerts(gw_req *r);
 void gw_route_unit_epcis(gw_req *r); /* gw_epcis.c: EPCIS 2.0 */
 void gw_route_epcis_events(gw_req *r);
+/* One page of q's events appended to out (a JSON array): at most q->per_page
+ * events, at most a visit budget read, all from one read snapshot; q's cursor
+ * is left at the next event. GW_EPCIS_PAGE_DONE when every source is
+ * exhausted, _FULL / _BUDGET when more may follow, _ERR on a ledger read
+ * failure. Any thread. */
+enum { GW_EPCIS_PAGE_DONE = 0, GW_EPCIS_PAGE_FULL, GW_EPCIS_PAGE_BUDGET, GW_EPCIS_PAGE_ERR };
+struct epcis_query;
+int gw_epcis_run_page(gw *g, struct epcis_query *q, json_t *out);
+/* The same, each event handed to emit as it is built (emit takes the
+ * reference; nonzero ends the page with _ERR), so a page need not be held. */
+typedef int (*gw_epcis_emit_fn)(void *ctx, json_t *ev);
+int gw_epcis_run_page_emit(gw *g, struct epcis_query *q, gw_epcis_emit_fn emit, void *ctx);
+/* true after answering 400 unknown_parameter when r's query has a name not in
+ * known (EPCIS 2.0: a misspelt filter must not silently match everything). */
+bool gw_epcis_refuse_unknown(gw_req *r, const char *const *known, size_t nknown);
+struct gw_perr;
+/* Answers a query parser's error (an EPCIS exception body when it has one). */
+void gw_epcis_reply_perr(gw_req *r, const struct gw_perr *e);
+void gw_route_lot_epcis(gw_req *r);   /* gw_epcis_export.c: a lot's document, streamed */
 void gw_route_gs1resolver(gw_req *r); /* gw_linkset.c: the GS1 resolver's parts */
+/* gw_compressed.c: a compressed Digital Link → 307 to its uncompressed form */
+void gw_route_resolve_compressed(gw_req *r);
 /* A resolution that asks for links (?linkType=…, Accept: application/linkset+json)
  * is answered here (linkset, redirect or its error) and true is returned; false
  * leaves r untouched for the page / JSON. */
@@ -252,6 +286,16 @@ struct gw {
     unsigned min_height_waiters; /* reads waiting in gw_wait.c (atomic) */
 };
 
+/* A streamed body, read a piece at a time (libmicrohttpd's content reader):
+ * writes at most max bytes at buf and returns their count (never 0), or
+ * GW_STREAM_END after the last byte, or GW_STREAM_ERROR to abort the
+ * connection (the client sees a cut transfer, never a complete-looking
+ * body). Called on the connection's polling thread, one call at a time. */
+typedef ssize_t (*gw_stream_fn)(void *cls, uint64_t pos, char *buf, size_t max);
+#define GW_STREAM_END   ((ssize_t)-1)
+#define GW_STREAM_ERROR ((ssize_t)-2)
+#define GW_STREAM_BLOCK (64u << 10) /* bytes asked of a stream at most per call */
+
 struct gw_req {
     gw *g;
     struct MHD_Connection *conn;
@@ -279,6 +323,9 @@ struct gw_req {
     char *link;                   /* Link header (malloc'd, freed with the request) or NULL */
     char *location;               /* Location header of a redirect (malloc'd) or NULL */
     char *cookie;                 /* Set-Cookie header (malloc'd) or NULL */
+    gw_stream_fn stream_fn;       /* a streamed body (gw_reply_stream), else NULL */
+    void *stream_cls;             /* its state, owned until the response takes it */
+    void (*stream_free)(void *cls);
     const char *content_language; /* Content-Language of a localized answer, or NULL */
     bool vary_lang;               /* the answer depends on Accept-Language (Vary) */
     /* ?min_height: the request waits (on a pool worker) for this node to apply it */
@@ -325,6 +372,11 @@ void gw_record_scan(gw_req *r, const chain_scan *s);
 
 /* Responses: exactly one per request. Ownership of buf/json moves to the request. */
 void gw_reply(gw_req *r, unsigned status, const char *type, char *buf, size_t len);
+/* Answers with a body fn produces (see gw_stream_fn); cls moves to the
+ * response, which calls free_cls(cls) when it is done with it (also when the
+ * answer is never sent). */
+void gw_reply_stream(gw_req *r, unsigned status, const char *type, gw_stream_fn fn, void *cls,
+                     void (*free_cls)(void *cls));
 void gw_reply_json(gw_req *r, unsigned status, json_t *j);
 void gw_reply_error(gw_req *r, unsigned status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -367,6 +419,9 @@ const char *gw_warranty_status(const chain_unit *u, uint64_t now); /* "active", 
 /* The language of r's page (?lang=, then Accept-Language; gw_i18n.h); also
  * sets r's Content-Language and Vary. */
 int gw_req_lang(gw_req *r);
+/* Links to a page in every language: self_url (path and query without lang,
+ * HTML-escaped here) plus lang=xx, the current one marked. */
+void gw_page_lang_nav(gw_buf *b, int lang, const char *self_url);
 /* HTML page of a view into b (bounded by GW_PAGE_MAX). */
 void gw_page_render(gw_buf *b, const gw_view *v);
 /* Small HTML page for an error ("This code is not a valid product link") in

@@ -405,9 +405,7 @@ static void report_form(gw_buf *b, const gw_view *v)
                   T(v, GW_M_WHAT_LOOKS_WRONG), T(v, GW_M_REPORT_BUTTON));
 }
 
-/* Links to the page in the other languages: self_url (path and query
- * without lang, already HTML-safe once escaped) plus lang=xx. */
-static void lang_nav(gw_buf *b, int lang, const char *self_url)
+void gw_page_lang_nav(gw_buf *b, int lang, const char *self_url)
 {
     if (!self_url)
         return;
@@ -438,7 +436,7 @@ void gw_page_render(gw_buf *b, const gw_view *v)
     report_form(b, v);
     gw_buf_printf(b, "</main><footer><p>%s</p><p id=\"as-of\">%s %llu</p>", T(v, GW_M_FOOTER),
                   T(v, GW_M_AS_OF_BLOCK), (unsigned long long)v->height);
-    lang_nav(b, v->lang, v->self_url);
+    gw_page_lang_nav(b, v->lang, v->self_url);
     gw_buf_puts(b, "</footer></body></html>\n");
 }
 

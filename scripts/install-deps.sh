@@ -8,11 +8,14 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config git
   libsecp256k1-dev liblmdb-dev lmdb-utils libnng-dev libcbor-dev libqrencode-dev
-  libmicrohttpd-dev libuv1-dev libjansson-dev libpng-dev libcmocka-dev
+  libmicrohttpd-dev libuv1-dev libjansson-dev libyajl-dev libpng-dev libcmocka-dev
   libcurl4-openssl-dev libssl-dev nodejs clang clang-format curl wrk zbar-tools chromium python3 procps
   python3-cryptography librsvg2-bin lcov openssl fonts-wqy-zenhei libgeoip-dev geoip-database
   etcd-server etcd-client
 )
+# libyajl-dev: yajl's JSON generator writes the events of a streamed EPCIS export
+#   (node/gw_json_text.c); jansson, which builds them, spends most of an export
+#   in its dumper's per-container cycle check.
 # librsvg2-bin: rsvg-convert rasterizes label SVGs for the zbarimg round trip in
 #   tests/unit/label (without it that test is reported skipped, and CI fails).
 # lcov: `make coverage` (branch coverage per module).

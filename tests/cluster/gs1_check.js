@@ -7,6 +7,10 @@
 //   node gs1_check.js linkset FILE...  each an RFC 9264 linkset: GS1's linkset
 //                                      schema and the RFC 9264 one (ajv)
 //   node gs1_check.js dl URI...        each a valid GS1 Digital Link (digital-link.js)
+//   node gs1_check.js compress URI...  prints each URI compressed by GS1's reference
+//                                      implementation (digital-link.js's toolkit), one
+//                                      a line; then each is decompressed back by it and
+//                                      must equal the URI
 //   node gs1_check.js selftest         the validators accept GS1's valid example and
 //                                      refuse its invalid one, and a changed event
 //                                      gets a different hash (so a check can fail)
@@ -27,7 +31,7 @@ module.paths.unshift(path.join(NPM, 'node_modules'));
 
 const Ajv = require('ajv');
 const addFormats = require('ajv-formats');
-const { DigitalLink } = require('digital-link.js');
+const { DigitalLink, Utils } = require('digital-link.js');
 const epcis2 = require(path.join(NPM, 'epcis2', 'package', 'dist', 'epcis2.node.js'));
 
 let failures = 0;
@@ -111,8 +115,16 @@ if (mode === 'epcis') args.forEach(checkEpcis);
 else if (mode === 'linkset') args.forEach(checkLinkset);
 else if (mode === 'dl') args.forEach((u) => { checked++; if (!dlValid(u)) fail(`${u} is not a valid Digital Link`); });
 else if (mode === 'selftest') selftest();
+else if (mode === 'compress') {
+  for (const u of args) {
+    checked++;
+    const c = Utils.compressWebUri(u);
+    if (Utils.decompressWebUri(c) !== u) fail(`${u}: the reference does not read back its own ${c}`);
+    console.log(c);
+  }
+}
 else {
-  console.error('usage: gs1_check.js epcis|linkset|dl|selftest ARGS...');
+  console.error('usage: gs1_check.js epcis|linkset|dl|compress|selftest ARGS...');
   process.exit(2);
 }
 if (failures) {

@@ -7,8 +7,11 @@ delivers it to a seller in one transaction each. Then, on all three nodes:
   the pallet, and is the same on every node;
 - every unit's EPCIS document is the same on every node, and one of them (with
   its AggregationEvent) passes GS1's schema, event-hash and Digital Link checks;
-- /00/{pallet} answers its contents and custodian; the SSCC label's URI is a
-  valid Digital Link;
+- /00/{pallet} answers its contents and custodian (its page in the reader's
+  language); the SSCC label's URI is a valid Digital Link;
+- /epcis/events?MATCH_epc=<SSCC URI> pages through the events of every unit the
+  pallet (or a case) holds, in (gtin, serial) order, each unit's as its own
+  document has them;
 - a packed unit's sale is refused (packed), and after unpacking it is accepted;
 - bad input is refused with its own code: a malformed SSCC (CLI exit 2, HTTP
   400 bad_sscc), an unknown one (404 unknown_parent), a pack by a party that
@@ -140,12 +143,21 @@ def run(c):
         assert sorted(cs["units"]) == sorted(units[PER_CASE:2 * PER_CASE]), cs
     st, page = c.nodes[1].request("GET", f"/00/{PALLET}", accept="text/html")
     assert st == 200 and b"Bergsport Berlin" in page and CASE[3].encode() in page, page[:300]
+    assert b"Custodian" in page and b'<html lang="en"' in page, page[:300]
+    for lang, word in (("de", "Halter"), ("fr", "Détenteur"), ("ja", "保管者")):
+        st, page = c.nodes[1].request("GET", f"/00/{PALLET}?lang={lang}", accept="text/html")
+        assert st == 200 and word.encode() in page and f'<html lang="{lang}"'.encode() in page
+        assert b"Bergsport Berlin" in page and b"Custodian" not in page, page[:400]
+    st, page = c.nodes[1].request("GET", f"/00/{PALLET}", accept="text/html",
+                                  headers={"Accept-Language": "es-ES,es;q=0.9"})
+    assert st == 200 and "Custodio".encode() in page and b'<html lang="es"' in page, page[:300]
     st, e = c.nodes[0].get("/00/123456789012345678")
     assert st == 400 and e["error"]["code"] == "bad_sscc", (st, e)
     st, e = c.nodes[0].get(f"/00/{UNKNOWN}")
     assert st == 404 and e["error"]["code"] == "unknown_parent", (st, e)
 
     # ---- every unit's history and EPCIS, the same on all three nodes -------------------
+    by_serial = {}
     for i, s in enumerate(serials):
         case = CASE[i // PER_CASE]
         hist = []
@@ -174,6 +186,35 @@ def run(c):
         assert agg["bizStep"] == "packing" and agg["parentID"] == f"https://id.gs1.org/00/{case}"
         assert agg["childEPCs"] == [f"https://id.gs1.org/01/{G}/21/{s}"], agg
         assert evs[2]["provena:inside"] == f"https://id.gs1.org/00/{PALLET}", evs[2]
+        by_serial[s] = evs
+
+    # ---- MATCH_epc of an SSCC: the events of every unit it holds ------------------------
+    q = f"/epcis/events?MATCH_epc=https%3A%2F%2Fid.gs1.org%2F00%2F{PALLET}&perPage=1000"
+    got, tok, pages = [], None, 0
+    while True:
+        st, doc = c.nodes[2].get(q + (f"&nextPageToken={tok}" if tok else ""))
+        assert st == 200, (st, doc)
+        pages += 1
+        if pages == 1:
+            with open(os.path.join(d, "pallet_query.json"), "w") as f:
+                json.dump(doc, f)
+        got += doc["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        tok = doc.get("provena:nextPageToken")
+        if not tok:
+            break
+    want = [ev for s in sorted(serials) for ev in by_serial[s]]
+    assert pages == 2 and len(got) == 4 * len(units), (pages, len(got))
+    assert [e["eventID"] for e in got] == [e["eventID"] for e in want]
+    st, doc = c.nodes[1].get(f"/epcis/events?MATCH_epc=https://id.example.com/00/{CASE[2]}"
+                             "&EQ_bizStep=packing&perPage=1000")
+    evs = doc["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    assert sorted(e["childEPCs"][0].rsplit("/", 1)[1] for e in evs) == \
+        sorted(serials[2 * PER_CASE:3 * PER_CASE]), evs[:2]
+    assert all(e["parentID"] == f"https://id.gs1.org/00/{CASE[2]}" for e in evs)
+    st, doc = c.nodes[1].get(f"/epcis/events?MATCH_epc=https://id.gs1.org/00/{UNKNOWN}")
+    assert st == 200 and doc["epcisBody"]["queryResults"]["resultsBody"]["eventList"] == []
+    st, e = c.nodes[1].get("/epcis/events?MATCH_epc=https://id.gs1.org/00/123456789012345678")
+    assert st == 400 and e["error"]["code"] == "bad_epc", (st, e)
 
     out = cli("history", units[1], check=0, node=c.nodes[2].http).out
     assert f"pack " in out and f"into {CASE[0]}" in out and f"inside {PALLET}" in out, out
@@ -202,7 +243,7 @@ def run(c):
     assert f"{c.nodes[0].http}/00/{PALLET}" in r.err, r  # no resolver named: the node's URL
     st, svg = c.nodes[0].request("GET", f"/api/v1/parents/{PALLET}/label.svg", accept="*/*")
     assert st == 200 and b"<svg" in svg, st
-    gs1_check("epcis", os.path.join(d, "unit0.json"))
+    gs1_check("epcis", os.path.join(d, "unit0.json"), os.path.join(d, "pallet_query.json"))
     gs1_check("dl", f"https://id.example.com/00/{PALLET}", f"https://id.gs1.org/00/{CASE[0]}")
     print(f"test_aggregation: {time.monotonic() - t_start:.1f} s")
 

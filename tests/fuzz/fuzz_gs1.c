@@ -10,7 +10,9 @@
  * expiry of six digits; its canonical Digital Link (gs1_link_format) parses
  * back to the same unit, lot, expiry and sig. The decoder never writes past
  * its capacity, never lets a NUL through, and decodes an input without '%'
- * to itself. Seeds: tests/fuzz/corpus/gs1.
+ * to itself. A compressed Digital Link (gs1_dl_decompress) that decodes
+ * gives a path of printable ASCII within its capacity that names one primary
+ * key. Seeds: tests/fuzz/corpus/gs1.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -68,9 +70,26 @@ static void check_pct(const char *s, size_t n)
         CHECK((size_t)len == n && memcmp(out, s, n) == 0);
 }
 
+static void check_compressed(const char *s, size_t n)
+{
+    char out[GS1_DL_MAX + 1], err[160];
+    size_t cap = 64 + n % (sizeof out - 64); /* small capacities too */
+    memset(out, 0x7e, sizeof out);
+    int len = gs1_dl_decompress(out, cap, s, n, err, sizeof err);
+    if (len < 0) {
+        CHECK(memchr(err, '\0', sizeof err) != NULL && err[0] != '\0');
+        return;
+    }
+    CHECK((size_t)len < cap && out[len] == '\0' && strlen(out) == (size_t)len);
+    for (int i = 0; i < len; i++)
+        CHECK(out[i] > ' ' && out[i] <= '~');
+    CHECK(strncmp(out, "/00/", 4) == 0 || strncmp(out, "/01/", 4) == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     check_unit((const char *)data, size);
+    check_compressed((const char *)data, size);
     check_pct((const char *)data, size);
     char norm[GS1_GTIN_LEN + 1];
     if (gs1_gtin_normalize(norm, (const char *)data, size) == 0)

@@ -231,6 +231,97 @@ static void test_signer_signs_what_verify_accepts(void **state)
     assert_null(sg);
 }
 
+/* The commitments refuse arguments longer than their fields: the all-zero
+ * hash (no signature ever matches it) or CHAIN_ERR_INVALID, never a
+ * truncated or overflowing encoding. At the bound they are ordinary. */
+static void test_commitments_at_and_past_field_bounds(void **state)
+{
+    (void)state;
+    uint8_t chain_id[32], h[32], zero[32] = {0}, owner[32], sk[32], pub[32];
+    memset(chain_id, 0xc1, sizeof chain_id);
+    memset(owner, 0x0a, sizeof owner);
+    char serial20[GS1_SERIAL_MAX + 1], serial21[GS1_SERIAL_MAX + 2], lot20[GS1_LOT_MAX + 1],
+        lot21[GS1_LOT_MAX + 2];
+    memset(serial20, 'S', GS1_SERIAL_MAX);
+    serial20[GS1_SERIAL_MAX] = '\0';
+    memset(serial21, 'S', GS1_SERIAL_MAX + 1);
+    serial21[GS1_SERIAL_MAX + 1] = '\0';
+    memset(lot20, 'L', GS1_LOT_MAX);
+    lot20[GS1_LOT_MAX] = '\0';
+    memset(lot21, 'L', GS1_LOT_MAX + 1);
+    lot21[GS1_LOT_MAX + 1] = '\0';
+    const char *g = "09506000134352";
+    chain_label_hash(h, chain_id, g, serial20, lot20, "281231");
+    assert_memory_not_equal(h, zero, 32);
+    chain_label_hash(h, chain_id, "095060001343521", serial20, lot20, "281231");
+    assert_memory_equal(h, zero, 32);
+    chain_label_hash(h, chain_id, g, serial21, lot20, "281231");
+    assert_memory_equal(h, zero, 32);
+    chain_label_hash(h, chain_id, g, serial20, lot21, "281231");
+    assert_memory_equal(h, zero, 32);
+    chain_label_hash(h, chain_id, g, serial20, lot20, "2812310");
+    assert_memory_equal(h, zero, 32);
+    chain_claim_msg(h, chain_id, g, serial20, owner);
+    assert_memory_not_equal(h, zero, 32);
+    chain_claim_msg(h, chain_id, "095060001343521", serial20, owner);
+    assert_memory_equal(h, zero, 32);
+    chain_claim_msg(h, chain_id, g, serial21, owner);
+    assert_memory_equal(h, zero, 32);
+    assert_int_equal(chain_claim_key(sk, pub, g, serial20, "ABCD-2345", 9), CHAIN_OK);
+    assert_int_equal(chain_claim_key(sk, pub, g, serial21, "ABCD-2345", 9), CHAIN_ERR_INVALID);
+    assert_int_equal(chain_claim_key(sk, pub, "095060001343521", serial20, "ABCD-2345", 9),
+                     CHAIN_ERR_INVALID);
+    assert_int_equal(chain_claim_key(sk, pub, g, serial20, "ABCU", 4), CHAIN_ERR_INVALID);
+    assert_int_equal(chain_claim_key(sk, pub, g, serial20, "--", 2), CHAIN_ERR_INVALID);
+    /* a code of CHAIN_CODE_MAX characters normalizes, one more does not; nor
+     * does one that does not fit the caller's buffer */
+    char code[CHAIN_CODE_MAX + 2], out[CHAIN_CODE_MAX + 1];
+    memset(code, 'z', sizeof code);
+    assert_int_equal(chain_code_normalize(out, sizeof out, code, CHAIN_CODE_MAX), CHAIN_CODE_MAX);
+    assert_int_equal(chain_code_normalize(out, sizeof out, code, CHAIN_CODE_MAX + 1), -1);
+    char small[4];
+    assert_int_equal(chain_code_normalize(small, sizeof small, "abc", 3), 3);
+    assert_int_equal(chain_code_normalize(small, sizeof small, "abcd", 4), -1);
+    assert_int_equal(chain_code_normalize(small, sizeof small, "a-b c", 5), 3);
+    assert_string_equal(small, "ABC");
+    assert_int_equal(chain_code_normalize(small, sizeof small, "a*", 2), -1);
+    assert_int_equal(chain_code_normalize(small, sizeof small, "", 0), -1);
+}
+
+/* Hex, percent and base64url decoding at every character-class edge. */
+static void test_decoders_character_edges(void **state)
+{
+    (void)state;
+    uint8_t b[8];
+    assert_int_equal(chain_unhex(b, sizeof b, "09afAF", 6), 3);
+    assert_int_equal(b[0], 0x09);
+    assert_int_equal(b[1], 0xaf);
+    assert_int_equal(b[2], 0xaf);
+    static const char *const bad_hex[] = {"/0", "0:", "`0", "0g", "@0", "0G"};
+    for (size_t i = 0; i < sizeof bad_hex / sizeof *bad_hex; i++)
+        assert_int_equal(chain_unhex(b, sizeof b, bad_hex[i], 2), -1);
+    assert_int_equal(chain_unhex(b, 2, "000000", 6), -1); /* longer than out */
+    assert_int_equal(chain_unhex(b, 8, "000", 3), -1);    /* odd */
+    char o[8];
+    assert_int_equal(chain_pct_decode(o, sizeof o, "a%2Fb%2fc", 9), 5);
+    assert_string_equal(o, "a/b/c");
+    assert_int_equal(chain_pct_decode(o, sizeof o, "%G0", 3), -1);
+    assert_int_equal(chain_pct_decode(o, sizeof o, "%0G", 3), -1);
+    assert_int_equal(chain_pct_decode(o, sizeof o, "ab%2", 4), -1);
+    assert_int_equal(chain_pct_decode(o, sizeof o, "%00", 3), -1);
+    assert_int_equal(chain_pct_decode(o, 4, "abc", 3), 3); /* cap holds 3 and the NUL */
+    assert_int_equal(chain_pct_decode(o, 3, "abc", 3), -1);
+    assert_int_equal(chain_pct_decode(o, 1, "", 0), 0);
+    assert_int_equal(chain_pct_decode(o, 0, "", 0), -1);
+    assert_int_equal(chain_unb64url(b, sizeof b, "AZaz09-_", 8), 6);
+    static const char *const bad_b64[] = {"AA@A", "AA[A", "AA`A", "AA{A", "AA/A", "AA:A",
+                                          "AA+A", "AA=A"};
+    for (size_t i = 0; i < sizeof bad_b64 / sizeof *bad_b64; i++)
+        assert_int_equal(chain_unb64url(b, sizeof b, bad_b64[i], 4), -1);
+    assert_int_equal(chain_unb64url(b, sizeof b, "AAAAA", 5), -1); /* 4k+1 characters */
+    assert_int_equal(chain_unb64url(b, 2, "AAAA", 4), -1);         /* 3 bytes into 2 */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +338,8 @@ int main(void)
         cmocka_unit_test(test_code_normalize_as_crockford),
         cmocka_unit_test(test_hex_roundtrip_and_refusals),
         cmocka_unit_test(test_b64url_roundtrip_and_refusals),
+        cmocka_unit_test(test_commitments_at_and_past_field_bounds),
+        cmocka_unit_test(test_decoders_character_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

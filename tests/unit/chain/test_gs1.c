@@ -126,6 +126,87 @@ static void test_parse_refuses_garbage_with_reason(void **state)
     assert_non_null(strstr(err, "longer"));
 }
 
+/* Each refusal of the Digital Link and element-string parsers names what is
+ * wrong; what is ignored (other query parameters) stays ignored. */
+static void test_parse_refusals_named(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"https://id.example/02/09506000134352/21/A", "gtin: 'https:'"},
+        {"/01/09506000134352/21", "AI '21' has no value"},
+        {"/01/09506000134352/22/X", "path AI '22' is not supported"},
+        {"/01/09506000134352/10/L1", "no /21/{serial}"},
+        {"/01/09506000134352/21/A/10/" "LOT-LONGER-THAN-TWENTY-CHARACTERS", "lot (10)"},
+        {"/01/09506000134352/21/A?17=27123x", "expiry (17): '27123x' is not YYMMDD"},
+        {"/01/09506000134352/21/A?17", "expiry (17): '' is not YYMMDD"},
+        {"/01/09506000134352/21/A?10=" "LOT-LONGER-THAN-TWENTY-CHARACTERS", "lot (10)"},
+        {"/01/09506000134352/21/A?region=ABCDEFGHIJKLMNOP", "region: longer than 15"},
+        {"(01)09506000134352(21)A(17)2712", "expiry (17): must be YYMMDD"},
+        {"(01)09506000134352(21)A(99)X", "AI (99) is not supported"},
+        {"(01)09506000134352(21)A(10)" "LOT-LONGER-THAN-TWENTY-CHARACTERS", "lot (10)"},
+        {"(01)09506000134353(21)A", "gtin:"},
+        {"(01)09506000134352(21)A B", "serial (21)"},
+        {"(21)A", "element string needs (01) and (21)"},
+        {"(01)09506000134352x(21)A", "gtin:"},
+        {"(01)09506000134352(21", "unclosed '('"},
+        {"(01)09506000134352 (21)A", "gtin:"},
+        /* long values are quoted cut (20 characters, a serial 40), long AIs at 10 */
+        {"/01/09506000134352/21/A?17=123456789012345678901234",
+         "expiry (17): '12345678901234567890' is not YYMMDD"},
+        {"(01)123456789012345678901234(21)A", "'12345678901234567890' is not a GTIN"},
+        {"/01/09506000134352/21/ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMNOPQRSTUVWXYZ",
+         "'ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJKLMN' is not 1-20 characters"}, /* 40 */
+        {"/01/09506000134352/21/A/123456789012345", "AI '1234567890' has no value"},
+        {"/01/09506000134352/21/A/123456789012345/x", "path AI '1234567890' is not supported"},
+        {"(01)09506000134352(21)A(123456789012345)x", "AI (1234567890) is not supported"},
+    };
+    gs1_link l;
+    char err[160];
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        err[0] = '\0';
+        int rc = gs1_parse_unit(&l, cases[i].in, strlen(cases[i].in), err, sizeof err);
+        if (rc != -1 || strstr(err, cases[i].want) == NULL) {
+            print_error("\"%s\": %d \"%s\", want -1 \"%s\"\n", cases[i].in, rc, err,
+                        cases[i].want);
+            bad++;
+        }
+    }
+    assert_int_equal(bad, 0);
+    /* a sig of GS1_SIG_B64_MAX characters is taken, one more is not */
+    char u[64 + GS1_SIG_B64_MAX + 2];
+    for (int extra = 0; extra < 2; extra++) {
+        int n = snprintf(u, sizeof u, "/01/09506000134352/21/A?sig=");
+        memset(u + n, 'Q', (size_t)(GS1_SIG_B64_MAX + extra));
+        u[n + GS1_SIG_B64_MAX + extra] = '\0';
+        int rc = gs1_parse_unit(&l, u, strlen(u), err, sizeof err);
+        assert_int_equal(rc, extra ? -1 : 0);
+        if (extra)
+            assert_non_null(strstr(err, "sig: longer than"));
+        else
+            assert_int_equal(strlen(l.sig), GS1_SIG_B64_MAX);
+    }
+    /* unknown parameters are ignored, a fragment ends the query, a bare key is empty */
+    const char *ok = "/01/09506000134352/21/A?x=1&region=DE-BY&foo&17=271231#10=ignored";
+    assert_int_equal(gs1_parse_unit(&l, ok, strlen(ok), err, sizeof err), 0);
+    assert_string_equal(l.region, "DE-BY");
+    assert_string_equal(l.expiry, "271231");
+    assert_string_equal(l.lot, "");
+    /* digits only, just past '9' too; a NUL is no serial character */
+    assert_false(gs1_gtin_valid("0950600013435:", 14));
+    assert_false(gs1_sscc_valid("30950600013435000:", 18));
+    assert_int_equal(gs1_check_digit("09506000134:52", 14), 0);
+    assert_false(gs1_serial_valid("A\0B", 3));
+    char g[GS1_GTIN_LEN + 1];
+    assert_int_equal(gs1_gtin_normalize(g, "95060002", 8), 0);
+    assert_string_equal(g, "00000095060002");
+    assert_int_equal(gs1_gtin_normalize(g, "950600013", 9), -1);
+    /* no message buffer: still refused */
+    assert_int_equal(gs1_parse_unit(&l, "(21)A", 5, NULL, 0), -1);
+}
+
 /* The Digital Link path: the one percent decoder refuses %00 here as in the
  * gateway (before, this parser decoded it and only the charset check
  * stopped it); an escaped '/' decodes. */
@@ -289,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_parse_digital_link),
         cmocka_unit_test(test_parse_element_string),
         cmocka_unit_test(test_parse_refuses_garbage_with_reason),
+        cmocka_unit_test(test_parse_refusals_named),
         cmocka_unit_test(test_parse_percent_escapes),
         cmocka_unit_test(test_pct_decode_limits),
         cmocka_unit_test(test_parse_refusals_name_the_part),

@@ -273,6 +273,51 @@ static int node_rotate(hc_env *e, int who, uint64_t id, const uint8_t *der, size
     return hc_apply1(e, who, &tx, NULL);
 }
 
+/* A brand adds another admin key of its own brand; another brand may not
+ * revoke or rotate it; a revoked participant's key cannot be rotated; a
+ * removed node can be neither removed again, rotated nor re-added under
+ * its id; a node's operator must be a participant that is not revoked. */
+static void test_governance_edges(void **state)
+{
+    hc_env *e = *state;
+    uint8_t sk[32], admin[32], other[32], node[32];
+    assert_int_equal(chain_key_generate(sk, admin), CHAIN_OK);
+    assert_int_equal(chain_key_generate(sk, other), CHAIN_OK);
+    assert_int_equal(chain_key_generate(sk, node), CHAIN_OK);
+    assert_int_equal(add_participant(e, HK_BRAND, "acme-ops", CHAIN_ROLE_BRAND, admin), CHAIN_OK);
+    chain_rd *rd;
+    chain_participant p;
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_participant_get(rd, &p, "acme-ops"), CHAIN_OK);
+    assert_string_equal(p.brand, "acme"); /* an admin of the signer's brand */
+    chain_rd_end(rd);
+    assert_int_equal(by_id(e, CHAIN_TX_PARTICIPANT_REVOKE, HK_BRAND2, "acme-ops", NULL),
+                     CHAIN_ERR_WRONG_ROLE);
+    assert_int_equal(by_id(e, CHAIN_TX_PARTICIPANT_ROTATE, HK_BRAND2, "acme-ops", other),
+                     CHAIN_ERR_WRONG_ROLE);
+    /* revoked: revoking again and rotating its key are refused */
+    assert_int_equal(by_id(e, CHAIN_TX_PARTICIPANT_REVOKE, HK_BRAND, "seller-b", NULL), CHAIN_OK);
+    assert_int_equal(by_id(e, CHAIN_TX_PARTICIPANT_REVOKE, HK_BRAND, "seller-b", NULL),
+                     CHAIN_ERR_BAD_STATE);
+    assert_int_equal(by_id(e, CHAIN_TX_PARTICIPANT_ROTATE, HK_BRAND, "seller-b", other),
+                     CHAIN_ERR_BAD_STATE);
+    /* a node operated by a revoked participant, or by nobody, is refused */
+    assert_int_equal(node_add(e, HK_BRAND, 5, node, "seller-b"), CHAIN_ERR_UNKNOWN_PARTICIPANT);
+    assert_int_equal(node_add(e, HK_BRAND, 5, node, "nobody"), CHAIN_ERR_UNKNOWN_PARTICIPANT);
+    /* removed node 2: gone for remove, rotate and add under its id */
+    assert_int_equal(node_remove(e, HK_BRAND, 2), CHAIN_OK);
+    assert_int_equal(node_remove(e, HK_BRAND, 2), CHAIN_ERR_UNKNOWN_NODE);
+    uint8_t der[CHAIN_TLS_CERT_MAX];
+    size_t der_len;
+    char *pem;
+    assert_int_equal(chain_tls_key_new(&pem, der, &der_len, "node 2"), CHAIN_OK);
+    free(pem);
+    assert_int_equal(node_rotate(e, HK_BRAND, 2, der, der_len), CHAIN_ERR_UNKNOWN_NODE);
+    assert_int_equal(node_add(e, HK_BRAND, 2, node, "acme"), CHAIN_ERR_DUPLICATE_NODE);
+    /* and the last live node cannot be removed */
+    assert_int_equal(node_remove(e, HK_BRAND, 1), CHAIN_ERR_BAD_STATE);
+}
+
 /* node.rotate: brand only, a live node, a key pinned for no node (node.add's
  * and its own included); the new certificate replaces the pin. */
 static void test_node_rotate_pins_a_fresh_key(void **state)
@@ -547,6 +592,73 @@ static void test_scans_count_networks_not_scans(void **state)
     assert_int_equal(st.reports, 2);
     assert_int_equal(st.outside_markets, 2);
     assert_int_equal(st.impossible_travel, 2); /* US → JP in 6 s, a second network */
+}
+
+static int stop_at_first_unit(void *ctx, const gs1_sgtin *id, const chain_scan_stats *st)
+{
+    (void)st;
+    gs1_sgtin *seen = ctx;
+    *seen = *id;
+    return 1;
+}
+
+static int stop_at_first_probe(void *ctx, const char *gtin, uint32_t day, uint64_t n)
+{
+    (void)gtin;
+    (void)day;
+    ++*(uint64_t *)ctx;
+    return n > 0; /* stop */
+}
+
+static int stop_at_first_region(void *ctx, const char *region, uint32_t day, uint64_t n)
+{
+    (void)region;
+    (void)day;
+    (void)n;
+    ++*(int *)ctx;
+    return 1;
+}
+
+/* A unit remembers its 8 most recent distinct regions, the latest first; a
+ * region seen again moves to the front. The readers stop when their callback
+ * asks them to. */
+static void test_scans_recent_regions_capped_and_readers_stop(void **state)
+{
+    hc_env *e = *state;
+    assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "L1", "R", 1), CHAIN_OK);
+    assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "L1", "Q", 1), CHAIN_OK);
+    static const char *const regions[10] = {"DE", "FR", "IT", "ES", "AT", "CH",
+                                            "NL", "BE", "PL", "FR"};
+    chain_scan sc[12];
+    for (int i = 0; i < 10; i++) /* a day apart: never too fast */
+        sc[i] = scan_of("R", CHAIN_SCAN_SCAN, 86400 * (uint64_t)(i + 1), regions[i], 1);
+    sc[10] = scan_of("Q", CHAIN_SCAN_SCAN, 50, "DE", 2);
+    sc[11] = scan_of("NOPE", CHAIN_SCAN_PROBE, 60, "DE", 3);
+    chain_tx tx = hc_tx(CHAIN_TX_SCANS);
+    tx.scans = sc;
+    tx.nscans = 12;
+    tx.dropped = 4;
+    assert_int_equal(hc_apply1(e, HK_NODE, &tx, NULL), CHAIN_OK);
+    chain_rd *rd;
+    chain_scan_stats st;
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    assert_int_equal(chain_scan_stats_get(rd, &st, HC_GTIN, "R"), CHAIN_OK);
+    assert_int_equal(st.nregions, 8);
+    static const char *const want[8] = {"FR", "PL", "BE", "NL", "CH", "AT", "ES", "IT"};
+    for (int i = 0; i < 8; i++)
+        assert_string_equal(st.regions[i], want[i]); /* DE, the oldest, dropped */
+    assert_int_equal(st.impossible_travel, 0);
+    gs1_sgtin first;
+    memset(&first, 0, sizeof first);
+    assert_int_equal(chain_scan_units(rd, stop_at_first_unit, &first), CHAIN_OK);
+    assert_string_equal(first.serial, "Q"); /* key order: Q before R; stopped there */
+    uint64_t probes = 0;
+    assert_int_equal(chain_probes(rd, stop_at_first_probe, &probes), CHAIN_OK);
+    assert_int_equal(probes, 1);
+    int regions_seen = 0;
+    assert_int_equal(chain_scan_regions(rd, stop_at_first_region, &regions_seen), CHAIN_OK);
+    assert_int_equal(regions_seen, 1);
+    chain_rd_end(rd);
 }
 
 static uint32_t travel_after(hc_env *e, const char *serial, const char *r1, const char *r2,
@@ -917,12 +1029,14 @@ int main(void)
         T(test_rotate_by_brand_allowed),
         T(test_node_add_remove_sets_members_changed),
         T(test_node_add_at_limit_then_refused),
+        T(test_governance_edges),
         T(test_policy_set_merges_lot_gtin_brand_genesis),
         T(test_policy_set_for_other_brands_gtin_refused_bad_gtin),
         T(test_scans_by_node_fold_into_stats),
         T(test_scans_impossible_travel),
         T(test_scans_count_by_region_and_day),
         T(test_scans_count_networks_not_scans),
+        T(test_scans_recent_regions_capped_and_readers_stop),
         T(test_scans_travel_kmh_edge),
         T(test_scans_by_removed_node_refused_revoked_signer),
         T(test_node_key_may_only_sign_scans),

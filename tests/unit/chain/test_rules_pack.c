@@ -458,6 +458,61 @@ static void test_pack_state_replays_equal(void **state)
     hc_teardown(&twin);
 }
 
+typedef struct kids {
+    int units, parents, stop_after; /* stop_after 0: never */
+    char last_unit[GS1_SERIAL_MAX + 1], last_parent[GS1_SSCC_LEN + 1];
+} kids;
+
+static int on_child(void *ctx, const gs1_sgtin *unit, const char *sscc)
+{
+    kids *k = ctx;
+    if (unit != NULL) {
+        assert_null(sscc);
+        k->units++;
+        snprintf(k->last_unit, sizeof k->last_unit, "%s", unit->serial);
+    } else {
+        assert_non_null(sscc);
+        k->parents++;
+        snprintf(k->last_parent, sizeof k->last_parent, "%s", sscc);
+    }
+    return k->stop_after && k->units + k->parents >= k->stop_after;
+}
+
+/* chain_parent_children lists a parent's units, then its parents; it stops
+ * when the callback asks; an unknown or invalid SSCC is not found. */
+static void test_parent_children_listed(void **state)
+{
+    hc_env *e = *state;
+    assert_int_equal(hc_mint(e, HK_BRAND, HC_GTIN, "L1", "K", 3), CHAIN_OK);
+    assert_int_equal(pack_units(e, HK_BRAND, CASE1, "K", 0, 2), CHAIN_OK);
+    assert_int_equal(pack_units(e, HK_BRAND, CASE2, "K", 2, 1), CHAIN_OK);
+    const char *both[2] = {CASE1, CASE2};
+    assert_int_equal(pack(e, HK_BRAND, PALLET, NULL, 0, both, 2, NULL), CHAIN_OK);
+    chain_rd *rd;
+    assert_int_equal(chain_rd_begin(e->c, &rd), CHAIN_OK);
+    kids k = {0};
+    assert_int_equal(chain_parent_children(rd, CASE1, on_child, &k), CHAIN_OK);
+    assert_int_equal(k.units, 2);
+    assert_int_equal(k.parents, 0);
+    assert_string_equal(k.last_unit, "K1");
+    memset(&k, 0, sizeof k);
+    assert_int_equal(chain_parent_children(rd, PALLET, on_child, &k), CHAIN_OK);
+    assert_int_equal(k.units, 0);
+    assert_int_equal(k.parents, 2);
+    assert_string_equal(k.last_parent, CASE2);
+    memset(&k, 0, sizeof k);
+    k.stop_after = 1;
+    assert_int_equal(chain_parent_children(rd, CASE1, on_child, &k), CHAIN_OK);
+    assert_int_equal(k.units, 1);
+    memset(&k, 0, sizeof k);
+    assert_int_equal(chain_parent_children(rd, CASE3, on_child, &k), CHAIN_ERR_NOT_FOUND);
+    assert_int_equal(chain_parent_children(rd, "309506000134350006", on_child, &k),
+                     CHAIN_ERR_NOT_FOUND); /* a wrong check digit */
+    assert_int_equal(chain_parent_children(rd, "3095", on_child, &k), CHAIN_ERR_NOT_FOUND);
+    assert_int_equal(k.units + k.parents, 0);
+    chain_rd_end(rd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -475,6 +530,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pack_depth_at_and_past_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pack_units_at_and_past_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pack_state_replays_equal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parent_children_listed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

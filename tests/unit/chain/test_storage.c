@@ -343,6 +343,274 @@ static void test_damaged_records_are_storage_errors(void **st)
     chain_close(c);
 }
 
+static int count_event(void *ctx, const chain_event *ev)
+{
+    (void)ev;
+    ++*(int *)ctx;
+    return 0;
+}
+
+/* The stored value of one record, with one byte appended (repl NULL) or
+ * replaced by repl[0..rlen), written back into the closed ledger. */
+static void raw_damage(int db, const void *key, size_t klen, const uint8_t *repl, size_t rlen)
+{
+    hc_close(&E);
+    char path[512];
+    snprintf(path, sizeof path, "%s/chain.mdb", E.dir);
+    MDB_env *env;
+    MDB_txn *t;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, DB__COUNT + 2), 0);
+    assert_int_equal(mdb_env_set_mapsize(env, (size_t)4 << 30), 0);
+    assert_int_equal(mdb_env_open(env, path, MDB_NOSUBDIR, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
+    assert_int_equal(mdb_dbi_open(t, st_db_name(db), 0, &dbi), 0);
+    MDB_val k = {klen, (void *)key}, v;
+    assert_int_equal(mdb_get(t, dbi, &k, &v), 0);
+    uint8_t buf[8192];
+    size_t n;
+    if (repl == NULL) { /* one byte more: the record no longer ends where it should */
+        assert_true(v.mv_size < sizeof buf);
+        memcpy(buf, v.mv_data, v.mv_size);
+        buf[v.mv_size] = 0x00;
+        n = v.mv_size + 1;
+    } else {
+        memcpy(buf, repl, rlen);
+        n = rlen;
+    }
+    MDB_val nv = {n, buf};
+    assert_int_equal(mdb_put(t, dbi, &k, &nv, 0), 0);
+    assert_int_equal(mdb_txn_commit(t), 0);
+    mdb_env_close(env);
+    hc_reopen(&E);
+}
+
+/* Every kind of stored record, damaged (a byte too many, a map of the wrong
+ * size, a key out of place, a field of the wrong length), is read back as
+ * CHAIN_ERR_STORAGE by the public reader of that record. */
+static void test_damaged_record_of_each_kind(void **st)
+{
+    (void)st;
+    chain_rd *rd;
+    uint8_t k[ST_EVENT_KEY];
+    /* a receipt, a participant, its key index, a node, a lot, an event */
+    gs1_sgtin un = hc_unit(HC_GTIN, "S1");
+    chain_tx tx = hc_tx(CHAIN_TX_FLAG);
+    tx.units = &un;
+    tx.nunits = 1;
+    tx.reason = CHAIN_FLAG_STOLEN;
+    uint8_t *t;
+    size_t tl;
+    hc_encode(&E, HK_ALICE, &tx, &t, &tl);
+    chain_apply_result res;
+    assert_int_equal(hc_block(&E, &res, &t, &tl, 1), CHAIN_OK);
+    uint8_t id[CHAIN_HASH_LEN];
+    memcpy(id, res.receipts[0].tx, CHAIN_HASH_LEN);
+    chain_apply_result_free(&res);
+    chain_receipt r;
+    const uint8_t *raw = NULL;
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    assert_int_equal(chain_tx_get(rd, NULL, &raw, NULL, id), CHAIN_OK); /* outputs optional */
+    assert_non_null(raw);
+    chain_rd_end(rd);
+    raw_damage(DB_TXS, id, CHAIN_HASH_LEN, NULL, 0);
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    assert_int_equal(chain_tx_get(rd, &r, NULL, NULL, id), CHAIN_ERR_STORAGE);
+    chain_rd_end(rd);
+
+    chain_participant p;
+    raw_damage(DB_PARTS, "seller-a", 8, NULL, 0);
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    assert_int_equal(chain_participant_get(rd, &p, "seller-a"), CHAIN_ERR_STORAGE);
+    chain_rd_end(rd);
+
+    static const uint8_t not_pair[] = {0x81, 0x61, 'x'}, wrong_kind[] = {0x82, 0x01, 0xf5};
+    raw_damage(DB_PKEYS, E.pub[HK_CARRIER], 32, not_pair, sizeof not_pair);
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    assert_int_equal(chain_participant_by_key(rd, &p, E.pub[HK_CARRIER]), CHAIN_ERR_STORAGE);
+    chain_rd_end(rd);
+    raw_damage(DB_PKEYS, E.pub[HK_CARRIER], 32, wrong_kind, sizeof wrong_kind);
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    assert_int_equal(chain_participant_by_key(rd, &p, E.pub[HK_CARRIER]), CHAIN_ERR_STORAGE);
+    chain_rd_end(rd);
+
+    chain_node_info ni;
+    uint8_t nk[8];
+    st_be64(nk, 2);
+    raw_damage(DB_NODES, nk, 8, NULL, 0);
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    assert_int_equal(chain_node_get(rd, 2, &ni), CHAIN_ERR_STORAGE);
+    chain_node_info all[4];
+    assert_int_equal(chain_nodes(rd, all, 4), 1); /* the damaged one left out */
+    assert_int_equal(all[0].id, 1);
+    chain_rd_end(rd);
+
+    chain_lot lot;
+    st_key_lot(k, HC_GTIN, "L1");
+    raw_damage(DB_LOTS, k, ST_LOT_KEY, NULL, 0);
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    assert_int_equal(chain_lot_get(rd, &lot, HC_GTIN, "L1"), CHAIN_ERR_STORAGE);
+    chain_rd_end(rd);
+
+    st_key_unit(k, HC_GTIN, "S1");
+    st_be32(k + ST_UNIT_KEY, 1);
+    raw_damage(DB_UNITS, k, ST_EVENT_KEY, NULL, 0);
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    int events = 0;
+    assert_int_equal(chain_unit_history(rd, HC_GTIN, "S1", 0, 0, count_event, &events),
+                     CHAIN_ERR_STORAGE);
+    assert_int_equal(events, 1); /* event 0 was read, event 1 is the damaged one */
+    chain_rd_end(rd);
+
+    /* the unit record itself: too few entries, too many, a byte too many */
+    static const uint8_t empty_map[] = {0xa0};
+    chain_unit u;
+    raw_damage(DB_UNITS, k, ST_UNIT_KEY, empty_map, sizeof empty_map);
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    assert_int_equal(chain_unit_get(rd, &u, HC_GTIN, "S1"), CHAIN_ERR_STORAGE);
+    chain_rd_end(rd);
+    /* a unit of 19 entries whose first key is not "lot" */
+    uint8_t wrong_key[64];
+    size_t wl = 0;
+    wrong_key[wl++] = 0xb3; /* map(19) */
+    wrong_key[wl++] = 0x63;
+    memcpy(wrong_key + wl, "lox", 3);
+    wl += 3;
+    wrong_key[wl++] = 0x60;
+    raw_damage(DB_UNITS, k, ST_UNIT_KEY, wrong_key, wl);
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    assert_int_equal(chain_unit_get(rd, &u, HC_GTIN, "S1"), CHAIN_ERR_STORAGE);
+    chain_rd_end(rd);
+    /* a resolver URL longer than any resolver.set can store */
+    char url[CHAIN_RESOLVER_MAX + 2];
+    memset(url, 'u', sizeof url);
+    raw_put(DB_META, "resolver", 8, url, sizeof url);
+    char cur[CHAIN_RESOLVER_MAX + 1];
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    assert_int_equal(chain_resolver_current(rd, cur), CHAIN_ERR_STORAGE);
+    assert_string_equal(cur, "");
+    chain_rd_end(rd);
+}
+
+/* Serving and reaching blocks: a range from 0 or of 0 blocks is refused, a
+ * range past the head is not found, a byte budget stops after the first
+ * block that does not fit (never before the first); reaching a marker that
+ * is not this head is refused and writes nothing, reaching this head's
+ * marker moves the applied index up only. */
+static void test_blocks_encode_and_marker_reach_edges(void **st)
+{
+    (void)st;
+    chain_rd *rd;
+    uint8_t *out = NULL;
+    size_t len = 0, count = 0;
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    chain_head h;
+    assert_int_equal(chain_head_get(rd, &h), CHAIN_OK);
+    assert_true(h.height >= 3);
+    assert_int_equal(chain_blocks_encode(rd, 0, 4, 1 << 20, &out, &len, &count),
+                     CHAIN_ERR_INVALID);
+    assert_int_equal(chain_blocks_encode(rd, 1, 0, 1 << 20, &out, &len, &count),
+                     CHAIN_ERR_INVALID);
+    assert_int_equal(chain_blocks_encode(rd, h.height + 1, 4, 1 << 20, &out, &len, &count),
+                     CHAIN_ERR_NOT_FOUND);
+    assert_null(out);
+    /* a budget of 1 byte: the first block is sent anyway, alone */
+    assert_int_equal(chain_blocks_encode(rd, 1, 4, 1, &out, &len, &count), CHAIN_OK);
+    assert_int_equal(count, 1);
+    free(out);
+    /* more blocks asked for than exist: those there */
+    assert_int_equal(chain_blocks_encode(rd, h.height - 1, 10, 1 << 20, &out, &len, &count),
+                     CHAIN_OK);
+    assert_int_equal(count, 2);
+    free(out);
+    chain_rd_end(rd);
+
+    uint8_t *mb;
+    size_t ml;
+    assert_int_equal(chain_marker_take(E.c, &mb, &ml), CHAIN_OK);
+    chain_marker m;
+    char msg[256];
+    assert_int_equal(chain_marker_decode(&m, mb, ml, E.g->chain_id, msg, sizeof msg), CHAIN_OK);
+    free(mb);
+    uint64_t applied = chain_applied_index(E.c);
+    chain_marker other = m;
+    other.digest[0] ^= 1;
+    assert_int_equal(chain_marker_reach(E.c, &other, msg, sizeof msg), CHAIN_ERR_BAD_BLOCK);
+    assert_non_null(strstr(msg, "is not the marker's"));
+    other = m;
+    other.height++;
+    assert_int_equal(chain_marker_reach(E.c, &other, NULL, 0), CHAIN_ERR_BAD_BLOCK);
+    assert_int_equal(chain_applied_index(E.c), applied);
+    other = m;
+    other.index = applied > 0 ? applied - 1 : 0; /* behind: nothing moves back */
+    assert_int_equal(chain_marker_reach(E.c, &other, msg, sizeof msg), CHAIN_OK);
+    assert_int_equal(chain_applied_index(E.c), applied);
+    other.index = applied + 5;
+    assert_int_equal(chain_marker_reach(E.c, &other, msg, sizeof msg), CHAIN_OK);
+    assert_int_equal(chain_applied_index(E.c), applied + 5);
+}
+
+static int count_scan_unit(void *ctx, const gs1_sgtin *id, const chain_scan_stats *st)
+{
+    (void)id;
+    (void)st;
+    ++*(int *)ctx;
+    return 0;
+}
+
+static int count_probe(void *ctx, const char *gtin, uint32_t day, uint64_t n)
+{
+    (void)gtin;
+    (void)day;
+    (void)n;
+    ++*(int *)ctx;
+    return 0;
+}
+
+/* The scan aggregates' readers skip keys that are not theirs and report a
+ * damaged counter as a storage error. */
+static void test_scan_readers_skip_foreign_keys_refuse_damage(void **st)
+{
+    (void)st;
+    chain_rd *rd;
+    int n = 0;
+    raw_put(DB_SCANSTATS, "junk", 4, "x", 1);
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    assert_int_equal(chain_scan_units(rd, count_scan_unit, &n), CHAIN_OK);
+    assert_int_equal(n, 0);
+    chain_rd_end(rd);
+    /* 'R' and a length no region key has: not a region count */
+    raw_put(DB_PROBES, "Rx", 2, "\x01", 1);
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    assert_int_equal(chain_scan_regions(rd, count_probe, &n), CHAIN_OK);
+    assert_int_equal(n, 0);
+    chain_rd_end(rd);
+    /* a region counter and a probe counter that are not CBOR integers */
+    uint8_t rk[1 + CHAIN_REGION_MAX + 4] = {'R', 'D', 'E'};
+    raw_put(DB_PROBES, rk, sizeof rk, "zz", 2);
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    assert_int_equal(chain_scan_regions(rd, count_probe, &n), CHAIN_ERR_STORAGE);
+    chain_rd_end(rd);
+    uint8_t pk[GS1_GTIN_LEN + 4];
+    memcpy(pk, HC_GTIN, GS1_GTIN_LEN);
+    memset(pk + GS1_GTIN_LEN, 0, 4);
+    raw_put(DB_PROBES, pk, sizeof pk, "zz", 2);
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    assert_int_equal(chain_probes(rd, count_probe, &n), CHAIN_ERR_STORAGE);
+    chain_rd_end(rd);
+    /* a unit's aggregate damaged */
+    uint8_t uk[ST_UNIT_KEY];
+    st_key_unit(uk, HC_GTIN, "S1");
+    raw_put(DB_SCANSTATS, uk, sizeof uk, "zz", 2);
+    assert_int_equal(chain_rd_begin(E.c, &rd), CHAIN_OK);
+    assert_int_equal(chain_scan_units(rd, count_scan_unit, &n), CHAIN_ERR_STORAGE);
+    chain_scan_stats ss;
+    assert_int_equal(chain_scan_stats_get(rd, &ss, HC_GTIN, "S1"), CHAIN_ERR_STORAGE);
+    chain_rd_end(rd);
+    assert_int_equal(n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +619,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reader_slots_exhausted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_apply_index_contract, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_records_are_storage_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_record_of_each_kind, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blocks_encode_and_marker_reach_edges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scan_readers_skip_foreign_keys_refuse_damage, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -180,6 +180,57 @@ static void test_tls_tx_field_bounds(void **state)
     explicit_bzero(sk, sizeof sk);
 }
 
+/* A v1 certificate, a key that is not EC (Ed25519), and PEM that holds no
+ * certificate, a certificate too large to pin, or an absurd length. */
+static void test_tls_version_key_type_and_pem_refused(void **state)
+{
+    (void)state;
+    char why[160];
+    uint8_t der[4 * CHAIN_TLS_CERT_MAX];
+    for (int v1 = 1; v1 >= 0; v1--) {
+        EVP_PKEY *k = v1 ? EVP_EC_gen("P-256") : EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+        assert_non_null(k);
+        X509 *x = X509_new();
+        X509_set_version(x, v1 ? X509_VERSION_1 : X509_VERSION_3);
+        ASN1_INTEGER_set(X509_get_serialNumber(x), 9);
+        X509_NAME *n = X509_get_subject_name(x);
+        X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)"t", -1, -1, 0);
+        X509_set_issuer_name(x, n);
+        ASN1_TIME_set_string_X509(X509_getm_notBefore(x), "20000101000000Z");
+        ASN1_TIME_set_string_X509(X509_getm_notAfter(x), "99991231235959Z");
+        X509_set_pubkey(x, k);
+        if (!v1) {
+            X509V3_CTX ctx;
+            X509V3_set_ctx_nodb(&ctx);
+            X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+            X509_EXTENSION *e =
+                X509V3_EXT_conf_nid(NULL, &ctx, NID_basic_constraints, "critical,CA:FALSE");
+            assert_non_null(e);
+            X509_add_ext(x, e, -1);
+            X509_EXTENSION_free(e);
+        }
+        assert_true(X509_sign(x, k, v1 ? EVP_sha256() : NULL) > 0);
+        unsigned char *d = NULL;
+        int dl = i2d_X509(x, &d);
+        assert_true(dl > 0 && (size_t)dl <= sizeof der);
+        memcpy(der, d, (size_t)dl);
+        OPENSSL_free(d);
+        assert_int_equal(chain_tls_cert_check(NULL, der, (size_t)dl, why, sizeof why),
+                         CHAIN_ERR_INVALID);
+        assert_non_null(strstr(why, v1 ? "not an X.509 v3 certificate" : "key is not EC P-256"));
+        X509_free(x);
+        EVP_PKEY_free(k);
+    }
+    size_t len = 0;
+    const char *not_pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+    assert_int_equal(chain_tls_cert_from_pem(der, &len, not_pem, strlen(not_pem)),
+                     CHAIN_ERR_INVALID);
+    assert_int_equal(chain_tls_cert_from_pem(der, &len, "", 0), CHAIN_ERR_INVALID);
+    assert_int_equal(chain_tls_cert_from_pem(der, &len, not_pem, (size_t)INT32_MAX + 1),
+                     CHAIN_ERR_TOO_LARGE);
+    assert_int_equal(len, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -190,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_tls_garbage_truncated_trailing_refused),
         cmocka_unit_test(test_tls_size_limit),
         cmocka_unit_test(test_tls_tx_field_bounds),
+        cmocka_unit_test(test_tls_version_key_type_and_pem_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

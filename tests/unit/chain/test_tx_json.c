@@ -567,6 +567,186 @@ static void test_tx_json_top_level_errors(void **state)
     json_decref(arr);
 }
 
+/* Body values of every shape but the right one, each refused with its code
+ * and the field named: one row per check of the JSON readers. */
+static void test_tx_json_value_shapes_refused(void **state)
+{
+    (void)state;
+#define UJ "\"09506000134352/AB\""
+#define SJ "\"kind\":\"scan\",\"unit\":" UJ ",\"time\":1,\"client\":\"" CLIENT "\""
+#define CLIENT "00112233445566778899aabbccddeeff"
+    static const struct {
+        const char *type, *body;
+        int code;
+        const char *want;
+    } cases[] = {
+        {"pickup", "{\"units\":\"x\"}", CHAIN_ERR_MALFORMED, "body.units: not an array"},
+        {"pickup", "{\"units\":[]}", CHAIN_ERR_MALFORMED, "body.units: empty"},
+        {"pickup", "{\"units\":[7]}", CHAIN_ERR_MALFORMED, "body.units[0]: not \"GTIN/SERIAL\""},
+        {"pickup", "{\"units\":[\"09506000134352/\"]}", CHAIN_ERR_MALFORMED,
+         "body.units[0]: not \"GTIN/SERIAL\""},
+        {"pickup", "{\"units\":[\"9506000134352/AB\"]}", CHAIN_ERR_MALFORMED,
+         "body.units[0]: not \"GTIN/SERIAL\""},
+        {"scans", "{\"records\":[7]}", CHAIN_ERR_MALFORMED, "body.records[0]: not an object"},
+        {"scans", "{\"records\":[{\"kind\":7}]}", CHAIN_ERR_INVALID,
+         "body.records[0].kind: not scan|probe|report"},
+        {"scans", "{\"records\":[{\"kind\":\"scan\"}]}", CHAIN_ERR_MALFORMED,
+         "body.records[0]: needs kind, unit, time and client"},
+        {"scans", "{\"records\":[{\"unit\":" UJ "}]}", CHAIN_ERR_MALFORMED,
+         "body.records[0]: needs kind, unit, time and client"},
+        {"scans", "{\"records\":[{" SJ ",\"verdict\":256}]}", CHAIN_ERR_INVALID,
+         "body.records[0].verdict: over 255"},
+        {"scans", "{\"records\":[{" SJ ",\"verdict\":-1}]}", CHAIN_ERR_MALFORMED,
+         "body.records[0].verdict: not a non-negative integer"},
+        {"scans", "{\"records\":[{" SJ ",\"zone\":1}]}", CHAIN_ERR_MALFORMED,
+         "body.records[0].zone: unknown field"},
+        {"scans", "{\"records\":[{" SJ ",\"note\":7}]}", CHAIN_ERR_MALFORMED,
+         "body.records[0].note: not a string"},
+        {"scans", "{\"records\":[{" SJ ",\"region\":\"DE-BAVARIA\"}]}", CHAIN_ERR_TOO_LARGE,
+         "body.records[0].region: longer than"},
+        {"scans", "{\"records\":[{\"kind\":\"scan\",\"unit\":" UJ ",\"time\":\"t\"}]}",
+         CHAIN_ERR_MALFORMED,
+         "body.records[0].time: not a non-negative integer"},
+        {"scans", "{\"records\":[{\"kind\":\"scan\",\"unit\":" UJ ",\"time\":1,\"client\":7}]}",
+         CHAIN_ERR_MALFORMED, "body.records[0].client: not 32 hex"},
+        {"policy.set", "{\"outside_markets\":1}", CHAIN_ERR_MALFORMED,
+         "body.outside_markets: not true or false"},
+        {"participant.revoke", "{\"id\":5}", CHAIN_ERR_MALFORMED, "body.id: not a string"},
+        {"flag", "{\"units\":[" UJ "],\"reason\":3}", CHAIN_ERR_MALFORMED,
+         "body.reason: not a string"},
+        {"node.rotate", "{\"node_id\":1,\"tls\":7}", CHAIN_ERR_MALFORMED, "body.tls: not hex bytes"},
+        {"node.rotate", "{\"node_id\":1,\"tls\":\"\"}", CHAIN_ERR_MALFORMED,
+         "body.tls: not hex bytes"},
+        {"node.rotate", "{\"node_id\":1,\"tls\":\"abc\"}", CHAIN_ERR_MALFORMED,
+         "body.tls: not hex bytes"},
+        {"node.rotate", "{\"node_id\":1,\"tls\":\"zz\"}", CHAIN_ERR_MALFORMED,
+         "body.tls: not hex bytes"},
+        {"claim", "{\"unit\":" UJ ",\"claim_sig\":7}", CHAIN_ERR_MALFORMED,
+         "body.claim_sig: not 128 hex characters"},
+        {"claim", "{\"unit\":" UJ ",\"claim_sig\":\"%Hzz\"}", CHAIN_ERR_MALFORMED,
+         "body.claim_sig: not 128 hex characters"},
+        {"mint", "{\"gtin\":\"09506000134352\",\"serials\":[\"A\"],\"label_sigs\":[]}",
+         CHAIN_ERR_MALFORMED, "body.label_sigs: 0 signatures for 1 serials"},
+        {"mint", "{\"gtin\":\"09506000134352\",\"label_sigs\":[\"%S\"],\"serials\":[\"A\",\"B\"]}",
+         CHAIN_ERR_MALFORMED, "body.serials: 2 serials for 1 label_sigs"},
+    };
+#undef SJ
+#undef CLIENT
+#undef UJ
+    int bad = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        json_t *j = tx_json(cases[i].type, cases[i].body);
+        chain_tx tx;
+        char msg[200] = "";
+        int rc = chain_tx_from_json(&tx, j, msg, sizeof msg);
+        if (rc == CHAIN_OK)
+            chain_tx_free(&tx);
+        if (rc != cases[i].code || strncmp(msg, cases[i].want, strlen(cases[i].want)) != 0) {
+            print_error("case %zu (%s %s): got %s \"%s\", want %s \"%s\"\n", i, cases[i].type,
+                        cases[i].body, chain_err_code(rc), msg, chain_err_code(cases[i].code),
+                        cases[i].want);
+            bad++;
+        }
+        json_decref(j);
+    }
+    assert_int_equal(bad, 0);
+    /* a text holding a NUL (JSON allows "\u0000"; a C string would be cut there) */
+    json_t *j = tx_json("participant.revoke", "{\"id\":\"x\"}");
+    json_object_set_new(json_object_get(j, "body"), "id", json_stringn("a\0b", 3));
+    chain_tx tx;
+    char msg[200] = "";
+    assert_int_equal(chain_tx_from_json(&tx, j, msg, sizeof msg), CHAIN_ERR_MALFORMED);
+    assert_string_equal(msg, "body.id: contains NUL");
+    json_decref(j);
+    /* the passkey "auth" object: each member's hex within its bounds */
+    static const char *const auths[] = {
+        "7",
+        "{\"pub\":1,\"sig\":1,\"cred\":1,\"adata\":1}",
+        "{\"pub\":\"%K\",\"sig\":\"ab\",\"cred\":\"ab\",\"adata\":\"ab\",\"cdata\":\"ab\"}",
+    };
+    /* each member in turn the first one out of its bounds, the ones before it good */
+    static const struct {
+        size_t len[5]; /* hex characters of pub, sig, cred, adata, cdata */
+        const char *want;
+    } lens[] = {
+        {{129, 140, 32, 74, 80}, "auth.pub: not 65..65 bytes of hex"},   /* odd */
+        {{130, 14, 32, 74, 80}, "auth.sig: not 8..72 bytes of hex"},     /* 7 bytes */
+        {{130, 146, 32, 74, 80}, "auth.sig: not 8..72 bytes of hex"},    /* 73 bytes */
+        {{130, 140, 0, 74, 80}, "auth.cred: not 1..1023 bytes of hex"},  /* empty */
+        {{130, 140, 32, 72, 80}, "auth.adata: not 37..1024 bytes of hex"}, /* 36 bytes */
+        {{130, 140, 32, 74, 2050}, "auth.cdata: not 1..1024 bytes of hex"}, /* 1025 bytes */
+    };
+    for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
+        static const char *const names[5] = {"pub", "sig", "cred", "adata", "cdata"};
+        json_t *a = json_object();
+        for (int m = 0; m < 5; m++) {
+            char hex[2100];
+            memset(hex, '1', lens[i].len[m]);
+            hex[lens[i].len[m]] = '\0';
+            json_object_set_new(a, names[m], json_string(hex));
+        }
+        json_t *j = tx_json("participant.revoke", "{\"id\":\"x\"}");
+        json_object_set_new(j, "auth", a);
+        chain_tx tx;
+        char msg[200] = "";
+        assert_int_equal(chain_tx_from_json(&tx, j, msg, sizeof msg), CHAIN_ERR_MALFORMED);
+        if (strcmp(msg, lens[i].want) != 0)
+            fail_msg("auth lengths %zu: \"%s\", want \"%s\"", i, msg, lens[i].want);
+        json_decref(j);
+    }
+    /* a hex member of the right length with a character that is not hex */
+    {
+        json_t *a = json_object();
+        char hex[200];
+        memset(hex, '1', 130);
+        hex[129] = 'g';
+        hex[130] = '\0';
+        json_object_set_new(a, "pub", json_string(hex));
+        json_object_set_new(a, "sig", json_string("11"));
+        json_object_set_new(a, "cred", json_string("11"));
+        json_object_set_new(a, "adata", json_string("11"));
+        json_object_set_new(a, "cdata", json_string("11"));
+        json_t *j = tx_json("participant.revoke", "{\"id\":\"x\"}");
+        json_object_set_new(j, "auth", a);
+        chain_tx tx;
+        char msg[200] = "";
+        assert_int_equal(chain_tx_from_json(&tx, j, msg, sizeof msg), CHAIN_ERR_MALFORMED);
+        assert_string_equal(msg, "auth.pub: not 65..65 bytes of hex");
+        json_decref(j);
+    }
+    /* a certificate longer than any pinnable one, and a signer of the right length with no hex */
+    json_t *jt = tx_json("node.rotate", "{\"node_id\":1,\"tls\":\"00\"}");
+    char *big = malloc(2 * CHAIN_TLS_CERT_MAX + 3);
+    assert_non_null(big);
+    memset(big, 'a', 2 * CHAIN_TLS_CERT_MAX + 2);
+    big[2 * CHAIN_TLS_CERT_MAX + 2] = '\0';
+    json_object_set_new(json_object_get(jt, "body"), "tls", json_string(big));
+    free(big);
+    chain_tx t2;
+    char m2[200] = "";
+    assert_int_equal(chain_tx_from_json(&t2, jt, m2, sizeof m2), CHAIN_ERR_TOO_LARGE);
+    assert_non_null(strstr(m2, "body.tls: over"));
+    char zz[65];
+    memset(zz, 'z', 64);
+    zz[64] = '\0';
+    json_object_set_new(json_object_get(jt, "body"), "tls", json_string("00"));
+    json_object_set_new(jt, "signer", json_string(zz));
+    assert_int_equal(chain_tx_from_json(&t2, jt, m2, sizeof m2), CHAIN_ERR_MALFORMED);
+    assert_string_equal(m2, "signer: not 64 hex characters");
+    json_decref(jt);
+    for (size_t i = 0; i < sizeof auths / sizeof *auths; i++) {
+        json_t *j = tx_json("participant.revoke", "{\"id\":\"x\"}");
+        json_t *a = json_loads(auths[i], JSON_DECODE_ANY, NULL);
+        assert_non_null(a);
+        json_object_set_new(j, "auth", a);
+        chain_tx tx;
+        char msg[200] = "";
+        assert_int_equal(chain_tx_from_json(&tx, j, msg, sizeof msg), CHAIN_ERR_MALFORMED);
+        assert_non_null(strstr(msg, "auth"));
+        json_decref(j);
+    }
+}
+
 /* Top-level members of every shape but the right one, each named. */
 static void test_tx_json_top_level_shapes_refused(void **state)
 {
@@ -849,6 +1029,7 @@ int main(void)
         cmocka_unit_test(test_tx_json_errors_name_the_field),
         cmocka_unit_test(test_tx_json_field_formats_refused),
         cmocka_unit_test(test_tx_json_top_level_errors),
+        cmocka_unit_test(test_tx_json_value_shapes_refused),
         cmocka_unit_test(test_tx_json_big_nonce_as_string),
         cmocka_unit_test(test_tx_json_top_level_shapes_refused),
         cmocka_unit_test(test_tx_json_too_many_units_too_large),

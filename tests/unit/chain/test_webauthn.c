@@ -222,6 +222,47 @@ static void test_bounds_at_and_past(void **state)
                      CHAIN_ERR_WEBAUTHN_MALFORMED);
 }
 
+/* clientDataJSON of each wrong shape, refused webauthn_malformed with the
+ * member named; crossOrigin optional but a boolean when present. */
+static void test_cdata_shapes_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json, *want;
+    } cases[] = {
+        {"{\"type\":", "not JSON"},
+        {"[1]", "not an object"},
+        {"{\"challenge\":\"x\",\"origin\":\"https://a\"}", "type: missing"},
+        {"{\"type\":7,\"challenge\":\"x\",\"origin\":\"https://a\"}", "type: missing"},
+        {"{\"type\":\"webauthn.get\",\"origin\":\"https://a\"}", "challenge: missing"},
+        {"{\"type\":\"webauthn.get\",\"challenge\":\"x\"}", "origin: missing"},
+        {"{\"type\":\"webauthn.get\",\"challenge\":\"x\",\"origin\":\"https://a\","
+         "\"crossOrigin\":\"no\"}",
+         "crossOrigin: not a boolean"},
+        {"{\"type\":\"webauthn.get\",\"type\":\"webauthn.get\",\"challenge\":\"x\","
+         "\"origin\":\"https://a\"}",
+         "not JSON"}, /* a duplicate member */
+        {"{\"type\":\"web\\u0000authn.get\",\"challenge\":\"x\",\"origin\":\"https://a\"}",
+         "not JSON"}, /* an escaped NUL: the parser refuses it */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        chain_cdata out;
+        char msg[160] = "";
+        int rc = chain_webauthn_cdata(&out, (const uint8_t *)cases[i].json,
+                                      strlen(cases[i].json), msg, sizeof msg);
+        if (rc != CHAIN_ERR_WEBAUTHN_MALFORMED || strstr(msg, cases[i].want) == NULL)
+            fail_msg("case %zu: %s \"%s\", want webauthn_malformed \"%s\"", i, chain_err_code(rc),
+                     msg, cases[i].want);
+    }
+    chain_cdata out;
+    const char *ok = "{\"type\":\"webauthn.get\",\"challenge\":\"x\",\"origin\":\"https://a\","
+                     "\"crossOrigin\":true}";
+    assert_int_equal(chain_webauthn_cdata(&out, (const uint8_t *)ok, strlen(ok), NULL, 0),
+                     CHAIN_OK);
+    assert_true(out.cross_origin);
+    assert_string_equal(out.origin, "https://a");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_halves_split_the_checks),
         cmocka_unit_test(test_passkey_id_known_answer),
         cmocka_unit_test(test_bounds_at_and_past),
+        cmocka_unit_test(test_cdata_shapes_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

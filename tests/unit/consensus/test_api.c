@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <lmdb.h>
 #include <nng/nng.h>
 #include <nng/protocol/pipeline0/push.h>
 #include <pthread.h>
@@ -423,6 +424,46 @@ static void test_api_failing_apply_halts_node(void **state)
     helper_rmtree(dir);
 }
 
+/* One raft log record damaged on disk while the node is down: the node does
+ * not start (CONS_ERR_CORRUPT, a message), rather than hand raft a log with
+ * a hole; nothing is started. */
+static void test_api_corrupt_log_refused_at_start(void **state)
+{
+    (void)state;
+    char *dir = helper_tmpdir("apicorrupt");
+    fsm1 f = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    cons *c = NULL;
+    char err[512] = "";
+    cons_config cfg = base_config(dir, &f, helper_free_port());
+    assert_int_equal(cons_start(&c, &cfg, err, sizeof err), CONS_OK);
+    wait_role(c, 2);
+    cons_stop(c);
+    c = NULL;
+    /* the store under data_dir/raft: entry 1 cut short of its header */
+    char path[512];
+    snprintf(path, sizeof path, "%s/raft", dir);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
+    assert_int_equal(mdb_env_set_mapsize(env, (size_t)16 << 30), 0);
+    assert_int_equal(mdb_env_open(env, path, MDB_NOTLS, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "log", 0, &dbi), 0);
+    uint8_t key[8] = {0, 0, 0, 0, 0, 0, 0, 1};
+    MDB_val k = {8, key}, v = {3, "abc"};
+    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    cfg = base_config(dir, &f, helper_free_port());
+    assert_int_equal(cons_start(&c, &cfg, err, sizeof err), CONS_ERR_CORRUPT);
+    assert_null(c);
+    if (strstr(err, "log record of 8/3 bytes") == NULL)
+        fail_msg("message: \"%s\"", err);
+    helper_rmtree(dir);
+}
+
 int main(void)
 {
     if (!getenv("CONS_VERBOSE"))
@@ -433,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_api_submit_refusals),
         cmocka_unit_test(test_api_leader_changed_after_barrier_and_garbage_survived),
         cmocka_unit_test(test_api_failing_apply_halts_node),
+        cmocka_unit_test(test_api_corrupt_log_refused_at_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

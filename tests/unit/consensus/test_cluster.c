@@ -36,8 +36,9 @@ typedef struct toy {
     uint8_t seen[NTX + 200];
     unsigned nseen, restores, dup;
     bool leader;
-    cons_peer *want; /* desired members (shared by the test) */
-    size_t *nwant;
+    cons_peer *want; /* desired members (shared by the test, under *want_mu: */
+    size_t *nwant;   /* the test changes them while consensus threads read them) */
+    pthread_mutex_t *want_mu;
 } toy;
 
 static uint32_t rd32(const uint8_t *p)
@@ -146,8 +147,10 @@ static int toy_build(void *ctx, const void *const *txs, const size_t *lens, size
 static size_t toy_members(void *ctx, cons_peer *out, size_t max)
 {
     toy *t = ctx;
+    pthread_mutex_lock(t->want_mu);
     size_t n = *t->nwant < max ? *t->nwant : max;
     memcpy(out, t->want, n * sizeof *out);
+    pthread_mutex_unlock(t->want_mu);
     return n;
 }
 
@@ -162,6 +165,7 @@ static void toy_leader_changed(void *ctx, bool is_leader)
 typedef struct cluster {
     char *dir;
     cons_peer peers[MAXNODES];
+    pthread_mutex_t want_mu; /* want and nwant */
     cons_peer want[MAXNODES];
     size_t nwant;
     toy toys[MAXNODES];
@@ -216,7 +220,9 @@ static void cluster_init(cluster *cl)
         cl->toys[i].hash_at = calloc(MAXIDX, sizeof(uint64_t));
         cl->toys[i].want = cl->want;
         cl->toys[i].nwant = &cl->nwant;
+        cl->toys[i].want_mu = &cl->want_mu;
     }
+    pthread_mutex_init(&cl->want_mu, NULL);
     memcpy(cl->want, cl->peers, 3 * sizeof *cl->peers);
     cl->nwant = 3;
 }
@@ -228,6 +234,7 @@ static void cluster_free(cluster *cl)
         free(cl->toys[i].hash_at);
         pthread_mutex_destroy(&cl->toys[i].mu);
     }
+    pthread_mutex_destroy(&cl->want_mu);
     helper_rmtree(cl->dir);
 }
 
@@ -468,8 +475,10 @@ static void test_cluster_join_catches_up_by_snapshot_and_becomes_voter(void **st
     assert_true(st0.last_index > 64 + 16 + 10);
 
     node_start(&cl, 3, 4, true);
+    pthread_mutex_lock(&cl.want_mu);
     cl.want[3] = cl.peers[3];
     cl.nwant = 4;
+    pthread_mutex_unlock(&cl.want_mu);
     uint64_t end = now_ms() + 20000;
     bool voter = false;
     while (!voter && now_ms() < end) {

@@ -766,6 +766,165 @@ static void test_codec_configuration_entry_checked(void **state)
     raft_configuration_close(&k);
 }
 
+/* The encoders refuse what they must not send: a message type outside
+ * raft's, an entry or a whole frame over CONS_MSG_MAX (measured before a
+ * byte is written or read), an empty or oversized forward batch, a HELLO
+ * without a signature or a receiver. Nothing is allocated on refusal. */
+static void test_codec_encoder_refusals(void **state)
+{
+    (void)state;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    struct raft_message m = {.type = (enum raft_message_type)0};
+    assert_int_equal(cons_codec_encode_raft(&buf, &len, CHAIN, 9, ADDR, &m), RAFT_INVALID);
+    m.type = (enum raft_message_type)(RAFT_TIMEOUT_NOW + 1);
+    assert_int_equal(cons_codec_encode_raft(&buf, &len, CHAIN, 9, ADDR, &m), RAFT_INVALID);
+    /* lengths only: the encoder measures and refuses before it reads */
+    struct raft_entry big = {.term = 3, .type = RAFT_COMMAND, .buf = {NULL, CONS_MSG_MAX + 1}};
+    m = (struct raft_message){.type = RAFT_APPEND_ENTRIES};
+    m.append_entries = (struct raft_append_entries){
+        .term = 3, .prev_log_index = 5, .prev_log_term = 2, .entries = &big, .n_entries = 1};
+    assert_int_equal(cons_codec_encode_raft(&buf, &len, CHAIN, 9, ADDR, &m), RAFT_TOOBIG);
+    big.buf.len = CONS_MSG_MAX; /* the entry fits, the frame around it does not */
+    assert_int_equal(cons_codec_encode_raft(&buf, &len, CHAIN, 9, ADDR, &m), RAFT_TOOBIG);
+    m = (struct raft_message){.type = RAFT_INSTALL_SNAPSHOT};
+    raft_configuration_init(&m.install_snapshot.conf);
+    assert_int_equal(raft_configuration_add(&m.install_snapshot.conf, 1, "tcp://a:1", RAFT_VOTER),
+                     0);
+    m.install_snapshot.term = 2;
+    m.install_snapshot.last_index = 3;
+    m.install_snapshot.last_term = 2;
+    m.install_snapshot.conf_index = 1;
+    m.install_snapshot.data = (struct raft_buffer){NULL, CONS_MSG_MAX};
+    assert_int_equal(cons_codec_encode_raft(&buf, &len, CHAIN, 9, ADDR, &m), RAFT_TOOBIG);
+    raft_configuration_close(&m.install_snapshot.conf);
+    assert_null(buf);
+
+    const uint8_t *txs[2] = {(const uint8_t *)"a", NULL};
+    size_t lens[2] = {1, CONS_MSG_MAX};
+    assert_int_equal(cons_codec_encode_forward(&buf, &len, CHAIN, 9, ADDR, txs, lens, 0),
+                     RAFT_INVALID);
+    assert_int_equal(cons_codec_encode_forward(&buf, &len, CHAIN, 9, ADDR, txs, lens,
+                                               CONS_FORWARD_MAX_TXS + 1),
+                     RAFT_INVALID);
+    assert_int_equal(cons_codec_encode_forward(&buf, &len, CHAIN, 9, ADDR, txs, lens, 2),
+                     RAFT_TOOBIG);
+    const uint8_t sig[CONS_HELLO_SIG_MAX + 1] = {1};
+    assert_int_equal(cons_codec_encode_hello(&buf, &len, CHAIN, 9, ADDR, 2, 5, sig, 0),
+                     RAFT_INVALID);
+    assert_int_equal(
+        cons_codec_encode_hello(&buf, &len, CHAIN, 9, ADDR, 2, 5, sig, CONS_HELLO_SIG_MAX + 1),
+        RAFT_INVALID);
+    assert_int_equal(cons_codec_encode_hello(&buf, &len, CHAIN, 9, ADDR, 0, 5, sig, 8),
+                     RAFT_INVALID);
+    assert_null(buf);
+}
+
+/* Every vote-result flag combination round-trips; a forward frame with bytes
+ * after its last tx is refused; a forward cursor never reads past a frame. */
+static void test_codec_vote_flags_and_forward_tail(void **state)
+{
+    (void)state;
+    for (int f = 0; f < 4; f++) {
+        struct raft_message m = {.type = RAFT_REQUEST_VOTE_RESULT};
+        m.request_vote_result.term = 4;
+        m.request_vote_result.vote_granted = f & 1;
+        m.request_vote_result.pre_vote = (f & 2) != 0;
+        uint8_t *buf;
+        size_t len;
+        encode(&m, &buf, &len);
+        cons_wire w;
+        decode_ok(buf, len, &w);
+        assert_int_equal(w.msg.request_vote_result.vote_granted, f & 1);
+        assert_int_equal(w.msg.request_vote_result.pre_vote, (f & 2) != 0);
+        free(buf);
+    }
+    const uint8_t *txs[1] = {(const uint8_t *)"tx"};
+    size_t lens[1] = {2};
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(cons_codec_encode_forward(&buf, &len, CHAIN, 9, ADDR, txs, lens, 1), 0);
+    uint8_t *more = malloc(len + 1);
+    assert_non_null(more);
+    memcpy(more, buf, len);
+    more[len] = 0;
+    cons_wire w;
+    assert_int_equal(decode(&w, more, len + 1), RAFT_MALFORMED);
+    free(more);
+    decode_ok(buf, len, &w);
+    /* a cursor over a frame whose length field lies is stopped, not overrun */
+    size_t pos = 0;
+    const uint8_t *tx;
+    size_t tl;
+    cons_wire lie = w;
+    uint8_t forged[8] = {0xff, 0xff, 0, 0, 't', 'x'};
+    lie.fwd = forged;
+    lie.fwd_len = 6;
+    assert_int_equal(cons_codec_forward_next(&lie, &pos, &tx, &tl), 0);
+    lie.fwd_len = 3; /* not even a length */
+    assert_int_equal(cons_codec_forward_next(&lie, &pos, &tx, &tl), 0);
+    assert_int_equal(cons_codec_forward_next(&w, &pos, &tx, &tl), 1);
+    assert_int_equal(tl, 2);
+    assert_int_equal(cons_codec_forward_next(&w, &pos, &tx, &tl), 0);
+    free(buf);
+}
+
+/* Configurations refused for their shape: a role no server has, no voter
+ * among several, padding that is not zero or too long, a length that is not
+ * a multiple of 8, an address as long as CONS_ADDR_MAX. */
+static void test_codec_configuration_shapes_refused(void **state)
+{
+    (void)state;
+    struct raft_buffer cb = conf_bytes(1, 1);
+    struct raft_configuration conf;
+    uint8_t c[256];
+    assert_true(cb.len + 16 <= sizeof c);
+    /* format | count | id(8) | "tcp://127.0.0.1:7001\0" | role | ... */
+    size_t role_at = 1 + 8 + 8 + strlen("tcp://127.0.0.1:7001") + 1;
+    memcpy(c, cb.base, cb.len);
+    c[role_at] = 7;
+    assert_int_equal(cons_codec_conf_decode(&conf, c, cb.len), RAFT_MALFORMED);
+    memcpy(c, cb.base, cb.len);
+    c[role_at] = RAFT_SPARE; /* both spares: no voter */
+    assert_int_equal(cons_codec_conf_decode(&conf, c, cb.len), RAFT_MALFORMED);
+    memcpy(c, cb.base, cb.len);
+    c[role_at] = RAFT_STANDBY; /* a standby and a spare: still no voter */
+    assert_int_equal(cons_codec_conf_decode(&conf, c, cb.len), RAFT_MALFORMED);
+    c[role_at] = RAFT_VOTER;
+    assert_int_equal(cons_codec_conf_decode(&conf, c, cb.len), 0);
+    raft_configuration_close(&conf);
+    /* 8 more zero bytes: padding longer than it needs to be */
+    memcpy(c, cb.base, cb.len);
+    memset(c + cb.len, 0, 8);
+    assert_int_equal(cons_codec_conf_decode(&conf, c, cb.len + 8), RAFT_MALFORMED);
+    /* the last padding byte not zero, and a length that is not a multiple of 8 */
+    memcpy(c, cb.base, cb.len);
+    assert_true(c[cb.len - 1] == 0);
+    c[cb.len - 1] = 1;
+    assert_int_equal(cons_codec_conf_decode(&conf, c, cb.len), RAFT_MALFORMED);
+    memcpy(c, cb.base, cb.len);
+    assert_int_equal(cons_codec_conf_decode(&conf, c, cb.len - 1), RAFT_MALFORMED);
+    assert_int_equal(conf.n, 0);
+    raft_free(cb.base);
+    /* an address of CONS_ADDR_MAX - 1 bytes is one, CONS_ADDR_MAX is not */
+    for (int extra = 0; extra < 2; extra++) {
+        char addr[CONS_ADDR_MAX + 1];
+        memset(addr, 'a', sizeof addr);
+        addr[CONS_ADDR_MAX - 1 + extra] = '\0';
+        struct raft_configuration k;
+        raft_configuration_init(&k);
+        assert_int_equal(raft_configuration_add(&k, 1, addr, RAFT_VOTER), 0);
+        struct raft_buffer kb;
+        assert_int_equal(raft_configuration_encode(&k, &kb), 0);
+        raft_configuration_close(&k);
+        int rc = cons_codec_conf_decode(&conf, kb.base, kb.len);
+        assert_int_equal(rc, extra ? RAFT_MALFORMED : 0);
+        if (rc == 0)
+            raft_configuration_close(&conf);
+        raft_free(kb.base);
+    }
+}
+
 /* Ownership, as the header states it: on success the frame holds one entries
  * array and one batch (raft frees both, so here we free them as raft does);
  * an InstallSnapshot holds conf and data; cons_wire_release frees exactly what
@@ -836,6 +995,9 @@ int main(void)
         cmocka_unit_test(test_codec_sender_address_at_limit),
         cmocka_unit_test(test_codec_raft_asserted_fields_refused),
         cmocka_unit_test(test_codec_configuration_entry_checked),
+        cmocka_unit_test(test_codec_encoder_refusals),
+        cmocka_unit_test(test_codec_vote_flags_and_forward_tail),
+        cmocka_unit_test(test_codec_configuration_shapes_refused),
         cmocka_unit_test(test_codec_ownership_under_asan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

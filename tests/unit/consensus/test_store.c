@@ -464,8 +464,27 @@ static void test_store_corrupt_snapshot_refused(void **state)
     memcpy(snap + 28, enc.base, enc.len);
     dir = store_with_entries();
     raw_edit(dir, "meta", "snap", 4, snap, 28 + enc.len);
-    raft_free(enc.base);
     expect_corrupt(dir, "does not meet snapshot 10");
+    /* its configuration damaged: a role byte no server has, then a count of
+     * two servers over the bytes of one (libraft's own decoder would read
+     * past the value) */
+    for (int k = 0; k < 2; k++) {
+        uint8_t bad[28 + 64];
+        memcpy(bad, snap, 28 + enc.len);
+        uint8_t *conf = bad + 28;
+        if (k == 0) {
+            /* format | count | id | "tcp://127.0.0.1:1\0" | role */
+            conf[1 + 8 + 8 + strlen("tcp://127.0.0.1:1") + 1] = 9;
+        } else {
+            conf[1] = 2;
+        }
+        dir = helper_tmpdir("corrupt");
+        s = open_store(dir);
+        cons_store_close(s);
+        raw_edit(dir, "meta", "snap", 4, bad, 28 + enc.len);
+        expect_corrupt(dir, "snapshot configuration");
+    }
+    raft_free(enc.base);
 }
 
 /* A data directory that cannot hold an environment (a file in its place) is
@@ -586,6 +605,107 @@ static void test_store_invalid_ops_refused(void **state)
     helper_rmtree(dir);
 }
 
+/* Edges of the write batch: an entry with no data, a truncation past the
+ * end, a snapshot whose trailing count reaches back past the log's start, a
+ * snapshot of no data; and bootstrap refused once a log exists. */
+static void test_store_write_edges(void **state)
+{
+    (void)state;
+    char *dir = helper_tmpdir("edges");
+    cons_store *s = open_store(dir);
+    struct raft_entry e[2] = {{.term = 1, .type = RAFT_BARRIER, .buf = {NULL, 0}},
+                              {.term = 1, .type = RAFT_COMMAND, .buf = {"x", 1}}};
+    cons_store_op ap = {.type = CONS_OP_APPEND, .append = {e, 2}};
+    assert_int_equal(cons_store_write(s, &ap, 1), 0);
+    assert_int_equal(cons_store_last_index(s), 2);
+    /* term 0, a log: bootstrap would overwrite it */
+    struct raft_configuration conf;
+    raft_configuration_init(&conf);
+    assert_int_equal(raft_configuration_add(&conf, 1, "tcp://127.0.0.1:1", RAFT_VOTER), 0);
+    assert_int_equal(cons_store_bootstrap(s, &conf), RAFT_CANTBOOTSTRAP);
+    raft_configuration_close(&conf);
+    /* truncating past the end deletes nothing */
+    cons_store_op tr = {.type = CONS_OP_TRUNCATE, .truncate = {10}};
+    assert_int_equal(cons_store_write(s, &tr, 1), 0);
+    assert_int_equal(cons_store_last_index(s), 2);
+    /* a snapshot at 2 keeping 5 trailing entries keeps both */
+    struct raft_snapshot *snap = make_snap(2, 1, "");
+    cons_store_op sn = {.type = CONS_OP_SNAPSHOT, .snapshot = {snap, 5}};
+    assert_int_equal(cons_store_write(s, &sn, 1), 0);
+    raft_configuration_close(&snap->configuration);
+    cons_store_close(s);
+    s = open_store(dir);
+    loaded l = {0};
+    load(s, &l);
+    assert_int_equal(l.n, 2);
+    assert_int_equal(l.e[0].type, RAFT_BARRIER);
+    assert_int_equal(l.e[0].buf.len, 0);
+    assert_non_null(l.snap);
+    assert_int_equal(l.snap->index, 2);
+    assert_int_equal(l.snap->bufs[0].len, 0);
+    assert_int_equal(l.start, 1);
+    unload(&l);
+    cons_store_close(s);
+    helper_rmtree(dir);
+}
+
+/* More damage read back as RAFT_CORRUPT: a key shorter than an index ahead
+ * of the log, an entry type below the first, a snapshot header of index 0 or
+ * claiming more configuration than it holds, and a log that starts after
+ * the entry following the snapshot. */
+static void test_store_more_corruption_refused(void **state)
+{
+    (void)state;
+    uint8_t val[16];
+    char *dir = store_with_entries();
+    raw_edit(dir, "log", "\x00", 1, "x", 1);
+    expect_corrupt(dir, "log record of 1/1 bytes");
+    dir = store_with_entries();
+    uint8_t key[8];
+    be64(key, 2);
+    le64(val, 2);
+    val[8] = 0; /* no entry type is 0 */
+    raw_edit(dir, "log", key, 8, val, 10);
+    expect_corrupt(dir, "entry 2: bad term/type");
+    /* snapshot headers: index 0; a configuration longer than the value */
+    uint8_t snap[28 + 8] = {0};
+    for (int k = 0; k < 2; k++) {
+        dir = helper_tmpdir("corrupt");
+        cons_store *s = open_store(dir);
+        cons_store_close(s);
+        memset(snap, 0, sizeof snap);
+        le64(snap, k ? 5 : 0);
+        snap[24] = k ? 9 : 8; /* conf_len: 9 > the 8 bytes there */
+        raw_edit(dir, "meta", "snap", 4, snap, sizeof snap);
+        expect_corrupt(dir, "snapshot: bad header");
+    }
+    /* log 4..5 kept behind a snapshot at 5, the snapshot then relabelled 2 */
+    dir = helper_tmpdir("corrupt");
+    cons_store *s = open_store(dir);
+    append_n(s, 1, 5, 1);
+    struct raft_snapshot *sn = make_snap(5, 1, "state@5");
+    cons_store_op op = {.type = CONS_OP_SNAPSHOT, .snapshot = {sn, 2}};
+    assert_int_equal(cons_store_write(s, &op, 1), 0);
+    raft_configuration_close(&sn->configuration);
+    struct raft_snapshot *got = NULL;
+    assert_int_equal(cons_store_snapshot_get(s, &got), 0);
+    cons_store_close(s);
+    struct raft_buffer conf;
+    assert_int_equal(raft_configuration_encode(&got->configuration, &conf), 0);
+    uint8_t raw[28 + 64 + 16];
+    assert_true(conf.len <= 64);
+    le64(raw, 2);
+    le64(raw + 8, 1);
+    le64(raw + 16, 1);
+    memset(raw + 24, 0, 4);
+    raw[24] = (uint8_t)conf.len;
+    memcpy(raw + 28, conf.base, conf.len);
+    raft_free(conf.base);
+    cons_store_snapshot_free(got);
+    raw_edit(dir, "meta", "snap", 4, raw, 28 + conf.len);
+    expect_corrupt(dir, "log [4..] does not meet snapshot 2");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -603,6 +723,8 @@ int main(void)
         cmocka_unit_test(test_store_open_on_a_file_refused),
         cmocka_unit_test(test_store_failed_write_changes_nothing),
         cmocka_unit_test(test_store_invalid_ops_refused),
+        cmocka_unit_test(test_store_write_edges),
+        cmocka_unit_test(test_store_more_corruption_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -163,6 +163,63 @@ static void test_epcis_query_parse_and_token(void **st)
     assert_string_equal(e.epcis_type, "epcisException:QueryTooComplexException");
 }
 
+/* An SSCC's URI names a parent; its cursor names a unit by gtin and serial. */
+static void test_epcis_query_parent_and_token(void **st)
+{
+    (void)st;
+    epcis_query q;
+    gw_perr e;
+    kv a = {{"MATCH_epc"},
+            {"https://id.gs1.org/00/309506000134350005,https://x/01/09506000123455/21/S2"}};
+    assert_true(gw_epcis_query_parse(&q, get, &a, &e));
+    assert_int_equal(q.nsrc, 2);
+    assert_true(q.src[0].parent);
+    assert_false(q.src[0].lot);
+    assert_string_equal(q.src[0].sscc, "309506000134350005");
+    assert_false(q.src[1].parent);
+    q.i = 0;
+    q.seq = 3;
+    strcpy(q.gtin, "09506000123455");
+    strcpy(q.serial, "A:B/C");
+    char tok[EPCIS_TOKEN_MAX];
+    gw_epcis_token_make(tok, &q);
+    kv b = {{"MATCH_epc", "nextPageToken"}, {a.v[0], tok}};
+    epcis_query back;
+    assert_true(gw_epcis_query_parse(&back, get, &b, &e));
+    assert_int_equal(back.seq, 3);
+    assert_string_equal(back.gtin, "09506000123455");
+    assert_string_equal(back.serial, "A:B/C");
+    /* the longest cursor: a 20-character serial, the 16th value */
+    memset(q.serial, 'Z', GS1_SERIAL_MAX);
+    q.serial[GS1_SERIAL_MAX] = '\0';
+    q.seq = UINT32_MAX;
+    gw_epcis_token_make(tok, &q);
+    assert_true(strlen(tok) < EPCIS_TOKEN_MAX);
+    kv c = {{"MATCH_epc", "nextPageToken"}, {a.v[0], tok}};
+    assert_true(gw_epcis_query_parse(&back, get, &c, &e));
+    assert_string_equal(back.serial, q.serial);
+    /* a unit's cursor naming a unit, a parent's with a bad GTIN: refused */
+    q.i = 1;
+    gw_epcis_token_make(tok, &q);
+    kv d = {{"MATCH_epc", "nextPageToken"}, {a.v[0], tok}};
+    assert_false(gw_epcis_query_parse(&back, get, &d, &e));
+    assert_string_equal(e.code, "bad_page_token");
+    q.i = 0;
+    strcpy(q.gtin, "09506000123456");
+    gw_epcis_token_make(tok, &q);
+    kv f = {{"MATCH_epc", "nextPageToken"}, {a.v[0], tok}};
+    assert_false(gw_epcis_query_parse(&back, get, &f, &e));
+    /* an SSCC with a wrong check digit, one with more after it, AI 01 and 00 mixed */
+    const char *bad[] = {"https://id.gs1.org/00/309506000134350006",
+                         "https://id.gs1.org/00/309506000134350005/21/x",
+                         "https://id.gs1.org/01/09506000123455/10/00/309506000134350005"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        kv g = {{"MATCH_epc"}, {bad[i]}};
+        assert_false(gw_epcis_query_parse(&back, get, &g, &e));
+        assert_string_equal(e.code, "bad_epc");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_txs_json_and_media),
         cmocka_unit_test(test_report_parse),
         cmocka_unit_test(test_epcis_query_parse_and_token),
+        cmocka_unit_test(test_epcis_query_parent_and_token),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,373 @@
+/*
+ * test_nomem.c — a failed allocation in the wire codec or the raft store is
+ * RAFT_NOMEM returned, never a crash, a leak, a half-decoded frame or a store
+ * reported corrupt.
+ *
+ * Our own malloc/calloc/realloc calls go through the wrappers below (ld
+ * --wrap, tests/CMakeLists.txt) and libraft's through raft_heap_set, so the
+ * test can make exactly the k-th allocation fail. Each operation runs with
+ * k = 0, 1, 2, ... until it completes without reaching its k-th allocation;
+ * every earlier run must have returned RAFT_NOMEM, and the run that completes
+ * the same result as an unhindered one. Under ASan a leak fails it too.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "consensus/cons_codec.h"
+#include "consensus/cons_store.h"
+#include "helper_util.h"
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+
+static long fail_at = -1, seen;
+static bool hit;
+
+static bool fail_now(void)
+{
+    if (fail_at < 0 || seen++ != fail_at)
+        return false;
+    hit = true;
+    fail_at = -1;
+    return true;
+}
+
+void *__wrap_malloc(size_t n);
+void *__wrap_malloc(size_t n)
+{
+    return fail_now() ? NULL : __real_malloc(n);
+}
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size)
+{
+    return fail_now() ? NULL : __real_calloc(n, size);
+}
+void *__wrap_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n)
+{
+    return fail_now() ? NULL : __real_realloc(p, n);
+}
+
+static void *h_malloc(void *d, size_t n)
+{
+    (void)d;
+    return fail_now() ? NULL : __real_malloc(n);
+}
+static void h_free(void *d, void *p)
+{
+    (void)d;
+    free(p);
+}
+static void *h_calloc(void *d, size_t n, size_t size)
+{
+    (void)d;
+    return fail_now() ? NULL : __real_calloc(n, size);
+}
+static void *h_realloc(void *d, void *p, size_t n)
+{
+    (void)d;
+    return fail_now() ? NULL : __real_realloc(p, n);
+}
+static void *h_aligned(void *d, size_t align, size_t n)
+{
+    (void)d;
+    return fail_now() ? NULL : aligned_alloc(align, n);
+}
+static void h_aligned_free(void *d, size_t align, void *p)
+{
+    (void)d;
+    (void)align;
+    free(p);
+}
+static struct raft_heap heap = {NULL,      h_malloc, h_free, h_calloc, h_realloc, h_aligned,
+                                h_aligned_free};
+
+static void arm(long k)
+{
+    seen = 0;
+    hit = false;
+    fail_at = k;
+}
+static bool disarm(void)
+{
+    fail_at = -1;
+    return hit;
+}
+
+#define RUNS_MAX 1000
+
+static const uint8_t CHAIN[CONS_CHAIN_ID_LEN] = {0xc4, 0x1a, 0x1d, 7, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+static const char *ADDR = "tcp://127.0.0.1:7001";
+
+static int setup(void **state)
+{
+    (void)state;
+    raft_heap_set(&heap);
+    return 0;
+}
+static int teardown(void **state)
+{
+    (void)state;
+    raft_heap_set_default();
+    return 0;
+}
+
+static void conf2(struct raft_configuration *c)
+{
+    raft_configuration_init(c);
+    assert_int_equal(raft_configuration_add(c, 1, "tcp://a:1", RAFT_VOTER), 0);
+    assert_int_equal(raft_configuration_add(c, 2, "tcp://b:2", RAFT_SPARE), 0);
+}
+
+/* An AppendEntries with a configuration entry among commands, and an
+ * InstallSnapshot: each encoded, then decoded, with each allocation failing. */
+static void test_nomem_codec(void **state)
+{
+    (void)state;
+    struct raft_configuration c;
+    conf2(&c);
+    struct raft_buffer cbuf;
+    assert_int_equal(raft_configuration_encode(&c, &cbuf), 0);
+    struct raft_entry ents[3] = {
+        {.term = 2, .type = RAFT_COMMAND, .buf = {"one", 3}},
+        {.term = 2, .type = RAFT_CHANGE, .buf = cbuf},
+        {.term = 3, .type = RAFT_COMMAND, .buf = {"three", 5}},
+    };
+    struct raft_message msgs[2] = {{.type = RAFT_APPEND_ENTRIES}, {.type = RAFT_INSTALL_SNAPSHOT}};
+    msgs[0].append_entries = (struct raft_append_entries){
+        .term = 3, .prev_log_index = 4, .prev_log_term = 2, .leader_commit = 4,
+        .entries = ents, .n_entries = 3};
+    msgs[1].install_snapshot = (struct raft_install_snapshot){
+        .term = 6, .last_index = 500, .last_term = 5, .conf_index = 400, .conf = c,
+        .data = {"state-bytes", 11}};
+    for (int m = 0; m < 2; m++) {
+        uint8_t *want;
+        size_t want_len;
+        assert_int_equal(cons_codec_encode_raft(&want, &want_len, CHAIN, 9, ADDR, &msgs[m]), 0);
+        long k;
+        for (k = 0; k < RUNS_MAX; k++) {
+            uint8_t *buf = NULL;
+            size_t len = 0;
+            arm(k);
+            int rc = cons_codec_encode_raft(&buf, &len, CHAIN, 9, ADDR, &msgs[m]);
+            if (!disarm()) {
+                assert_int_equal(rc, 0);
+                assert_int_equal(len, want_len);
+                assert_memory_equal(buf, want, len);
+                free(buf);
+                break;
+            }
+            assert_int_equal(rc, RAFT_NOMEM);
+        }
+        assert_true(k > 0);
+        for (k = 0; k < RUNS_MAX; k++) {
+            cons_wire w;
+            arm(k);
+            int rc = cons_codec_decode(&w, CHAIN, want, want_len);
+            if (!disarm()) {
+                assert_int_equal(rc, 0);
+                if (m == 0) {
+                    assert_int_equal(w.msg.append_entries.n_entries, 3);
+                    assert_memory_equal(w.msg.append_entries.entries[2].buf.base, "three", 5);
+                } else {
+                    assert_int_equal(w.msg.install_snapshot.conf.n, 2);
+                    assert_memory_equal(w.msg.install_snapshot.data.base, "state-bytes", 11);
+                }
+                cons_wire_release(&w);
+                break;
+            }
+            if (rc != RAFT_NOMEM)
+                fail_msg("message %d: decode with allocation %ld failing: %d", m, k, rc);
+        }
+        assert_true(k > 0);
+        free(want);
+    }
+    raft_free(cbuf.base);
+    raft_configuration_close(&c);
+
+    /* forward and hello frames: one allocation each, refused whole */
+    const uint8_t *txs[2] = {(const uint8_t *)"tx-a", (const uint8_t *)"tx-bb"};
+    size_t lens[2] = {4, 5};
+    uint8_t *buf = (uint8_t *)"untouched";
+    size_t len = 0;
+    arm(0);
+    assert_int_equal(cons_codec_encode_forward(&buf, &len, CHAIN, 9, ADDR, txs, lens, 2),
+                     RAFT_NOMEM);
+    assert_true(disarm());
+    assert_string_equal((char *)buf, "untouched");
+    arm(0);
+    assert_int_equal(cons_codec_encode_hello(&buf, &len, CHAIN, 9, ADDR, 2, 1000,
+                                             (const uint8_t *)"sig", 3),
+                     RAFT_NOMEM);
+    assert_true(disarm());
+    assert_string_equal((char *)buf, "untouched");
+    /* a configuration: raft's decoder allocating */
+    conf2(&c);
+    assert_int_equal(raft_configuration_encode(&c, &cbuf), 0);
+    raft_configuration_close(&c);
+    long k;
+    for (k = 0; k < RUNS_MAX; k++) {
+        arm(k);
+        int rc = cons_codec_conf_decode(&c, cbuf.base, cbuf.len);
+        if (!disarm()) {
+            assert_int_equal(rc, 0);
+            assert_int_equal(c.n, 2);
+            raft_configuration_close(&c);
+            break;
+        }
+        assert_int_equal(rc, RAFT_NOMEM);
+        assert_int_equal(c.n, 0);
+    }
+    assert_true(k > 0);
+    raft_free(cbuf.base);
+}
+
+static struct raft_snapshot *make_snap(raft_index index, raft_term term, const char *data)
+{
+    struct raft_snapshot *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    s->index = index;
+    s->term = term;
+    s->configuration_index = 1;
+    conf2(&s->configuration);
+    s->bufs = calloc(1, sizeof *s->bufs);
+    assert_non_null(s->bufs);
+    s->bufs[0] = (struct raft_buffer){(void *)data, strlen(data)};
+    s->n_bufs = 1;
+    return s;
+}
+
+static void free_made_snap(struct raft_snapshot *s)
+{
+    raft_configuration_close(&s->configuration);
+    free(s->bufs);
+    free(s);
+}
+
+/* The store: opened, written (a snapshot encodes its configuration),
+ * bootstrapped and loaded with each allocation failing; a load that cannot
+ * allocate is RAFT_NOMEM, not a store reported corrupt. */
+static void test_nomem_store(void **state)
+{
+    (void)state;
+    long k;
+    for (k = 0; k < RUNS_MAX; k++) {
+        char *dir = helper_tmpdir("nomem");
+        cons_store *s = NULL;
+        char err[256] = "";
+        arm(k);
+        int rc = cons_store_open(&s, dir, err, sizeof err);
+        bool failed = disarm();
+        if (rc == 0)
+            cons_store_close(s);
+        helper_rmtree(dir);
+        if (!failed) {
+            assert_int_equal(rc, 0);
+            break;
+        }
+        assert_int_equal(rc, RAFT_NOMEM);
+        assert_non_null(strstr(err, "out of memory"));
+    }
+    assert_true(k > 0);
+
+    char *dir = helper_tmpdir("nomem");
+    cons_store *s = NULL;
+    char err[256];
+    assert_int_equal(cons_store_open(&s, dir, err, sizeof err), 0);
+    struct raft_configuration c;
+    conf2(&c);
+    for (k = 0; k < RUNS_MAX; k++) {
+        arm(k);
+        int rc = cons_store_bootstrap(s, &c);
+        if (!disarm()) {
+            assert_int_equal(rc, 0);
+            break;
+        }
+        assert_int_equal(rc, RAFT_NOMEM);
+        assert_int_equal(cons_store_last_index(s), 0);
+    }
+    assert_true(k > 0);
+    raft_configuration_close(&c);
+    struct raft_entry e[2] = {{.term = 1, .type = RAFT_COMMAND, .buf = {"cmd2", 4}},
+                              {.term = 1, .type = RAFT_COMMAND, .buf = {"cmd3", 4}}};
+    cons_store_op ap = {.type = CONS_OP_APPEND, .append = {e, 2}};
+    assert_int_equal(cons_store_write(s, &ap, 1), 0);
+    struct raft_snapshot *snap = make_snap(2, 1, "state@2");
+    cons_store_op sn = {.type = CONS_OP_SNAPSHOT, .snapshot = {snap, 1}};
+    for (k = 0; k < RUNS_MAX; k++) {
+        arm(k);
+        int rc = cons_store_write(s, &sn, 1);
+        if (!disarm()) {
+            assert_int_equal(rc, 0);
+            break;
+        }
+        assert_int_equal(rc, RAFT_NOMEM);
+    }
+    assert_true(k > 0);
+    free_made_snap(snap);
+    /* entries 2..3 and the snapshot at 2 */
+    for (k = 0; k < RUNS_MAX; k++) {
+        raft_term term;
+        raft_id vote;
+        struct raft_snapshot *got = NULL;
+        raft_index start;
+        struct raft_entry *ents = NULL;
+        size_t n = 0;
+        arm(k);
+        int rc = cons_store_load(s, &term, &vote, &got, &start, &ents, &n);
+        if (!disarm()) {
+            assert_int_equal(rc, 0);
+            assert_non_null(got);
+            assert_int_equal(got->index, 2);
+            assert_int_equal(got->configuration.n, 2);
+            assert_int_equal(n, 2);
+            assert_int_equal(start, 2);
+            raft_free(ents[0].batch);
+            raft_free(ents);
+            cons_store_snapshot_free(got);
+            break;
+        }
+        if (rc != RAFT_NOMEM)
+            fail_msg("load with allocation %ld failing: %d \"%s\"", k, rc, cons_store_errmsg(s));
+        assert_null(got);
+        assert_int_equal(n, 0);
+    }
+    assert_true(k > 0);
+    for (k = 0; k < RUNS_MAX; k++) {
+        struct raft_snapshot *got = NULL;
+        arm(k);
+        int rc = cons_store_snapshot_get(s, &got);
+        if (!disarm()) {
+            assert_int_equal(rc, 0);
+            assert_non_null(got);
+            assert_int_equal(got->bufs[0].len, 7);
+            assert_memory_equal(got->bufs[0].base, "state@2", 7);
+            cons_store_snapshot_free(got);
+            break;
+        }
+        if (rc != RAFT_NOMEM)
+            fail_msg("snapshot get with allocation %ld failing: %d \"%s\"", k, rc,
+                     cons_store_errmsg(s));
+        assert_null(got);
+    }
+    assert_true(k > 0);
+    cons_store_close(s);
+    helper_rmtree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_nomem_codec),
+        cmocka_unit_test(test_nomem_store),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
