@@ -272,6 +272,9 @@ static void test_frame_sender_identity(void **state)
     struct raft_configuration keep = c->raft.configuration;
     raft_configuration_init(&c->raft.configuration);
     accepted(c, &w);
+    w = wire(RAFT_REQUEST_VOTE, 9, A9, 6); /* nor are votes checked against it */
+    accepted(c, &w);
+    w = wire(RAFT_APPEND_ENTRIES_RESULT, 9, A9, 5);
     c->raft.configuration = keep;
     /* no membership callback at all: nothing but the configuration counts */
     c->cfg.fsm.members = NULL;
@@ -293,8 +296,10 @@ static void test_frame_membership_overflow_ignored(void **state)
     cons_wire w = wire(RAFT_APPEND_ENTRIES_RESULT, 9, A9, 5);
     refused(c, &w, "sender is not a member");
     assert_int_equal(c->nwanted, 0);
-    members_n = 1;
-    c->wanted_ms = 0;
+    members_n = 1; /* the ledger's answer is reused for a while ... */
+    refused(c, &w, "sender is not a member");
+    assert_int_equal(c->nwanted, 0);
+    c->wanted_ms = cons_now_ms() - 1000; /* ... then read again */
     accepted(c, &w);
     assert_int_equal(c->nwanted, 1);
     node_free(c);
@@ -410,6 +415,19 @@ static void test_frame_append_contradicts_commit(void **state)
     entries(&w, 103, 5, 3, t5, NULL);
     accepted(c, &w);
     wire_release(&w);
+    /* the same record in a ring that wrapped: slot 1 of 2, used [1, 0) */
+    static struct {
+        raft_index index;
+        raft_term term;
+    } ring[2] = {{0, 0}, {110, 5}};
+    c->raft.trail.records = (void *)ring;
+    c->raft.trail.size = 2;
+    c->raft.trail.front = 1;
+    c->raft.trail.back = 0;
+    w = wire(RAFT_APPEND_ENTRIES, 2, A2, 5);
+    entries(&w, 104, 4, 0, NULL, NULL);
+    refused(c, &w, "previous entry contradicts a committed one");
+    trail_to_110(c);
     /* below the trail (compacted) and past it: the term is unknown there,
      * raft decides */
     w = wire(RAFT_APPEND_ENTRIES, 2, A2, 5);
@@ -447,6 +465,9 @@ static void test_frame_append_unexplained_configuration(void **state)
     raft_configuration_init(&demoted);
     raft_configuration_add(&demoted, 1, A1, RAFT_VOTER);
     raft_configuration_add(&demoted, 2, A2, RAFT_STANDBY);
+    struct raft_configuration dropped;
+    raft_configuration_init(&dropped);
+    raft_configuration_add(&dropped, 1, A1, RAFT_VOTER);
     const raft_term t[3] = {5, 5, 5};
 
     struct {
@@ -459,6 +480,7 @@ static void test_frame_append_unexplained_configuration(void **state)
         {&stranger, true, "server 7 at " A9 " is not a member there"},
         {&wrong_addr, true, "server 2 at " A9 " is not a member there"},
         {&demoted, true, "member 2 dropped or demoted"},
+        {&dropped, true, "member 2 dropped or demoted"},
     };
     uint64_t ids[2] = {1, 2};
     const char *addrs[2] = {A1, A2};
@@ -506,11 +528,29 @@ static void test_frame_append_unexplained_configuration(void **state)
     assert_false(guard(c, &w, line, sizeof line));
     assert_non_null(strstr(line, "(and 1 more refusals since the last line)"));
     assert_int_equal(c->guard_log_suppressed, 0);
+    /* a second after the last line, the next one is written */
+    c->guard_log_ms = cons_now_ms() - 1001;
+    uint64_t refusals = c->msgs_refused;
+    FILE *tmp = tmpfile();
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fileno(tmp), 2);
+    assert_false(cons_guard_frame(c, &w));
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(tmp);
+    size_t got = fread(line, 1, sizeof line - 1, tmp);
+    line[got] = 0;
+    fclose(tmp);
+    assert_non_null(strstr(line, "sender claims this node's id"));
+    assert_int_equal(c->msgs_refused, refusals + 1);
 
     raft_configuration_close(&good);
     raft_configuration_close(&stranger);
     raft_configuration_close(&wrong_addr);
     raft_configuration_close(&demoted);
+    raft_configuration_close(&dropped);
     node_free(c);
 }
 

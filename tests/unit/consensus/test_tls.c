@@ -17,6 +17,7 @@
 #include <nng/supplemental/tls/tls.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -148,7 +149,39 @@ static void test_key_file_change_noticed(void **st)
     assert_non_null(f);
     fputs(pem_b, f);
     fclose(f);
+    assert_int_equal(chmod(tmp, 0600), 0);
     assert_int_equal(rename(tmp, path), 0);
+    assert_true(cons_tls_id_changed(&id, path));
+    cons_tls_id_free(&id);
+    /* a replacement with the same modification time is still noticed: by
+     * its size, or, at the same size, by its inode */
+    assert_int_equal(cons_tls_id_load(&id, path, err, sizeof err), 0);
+    struct stat fs;
+    assert_int_equal(stat(path, &fs), 0);
+    struct timespec same[2] = {fs.st_atim, fs.st_mtim};
+    f = fopen(tmp, "wb");
+    assert_non_null(f);
+    fputs(pem_b, f);
+    fputs("\n", f);
+    fclose(f);
+    assert_int_equal(chmod(tmp, 0600), 0);
+    assert_int_equal(utimensat(AT_FDCWD, tmp, same, 0), 0);
+    assert_int_equal(rename(tmp, path), 0);
+    assert_true(cons_tls_id_changed(&id, path));
+    cons_tls_id_free(&id);
+    assert_int_equal(cons_tls_id_load(&id, path, err, sizeof err), 0);
+    assert_int_equal(stat(path, &fs), 0);
+    struct timespec again[2] = {fs.st_atim, fs.st_mtim};
+    f = fopen(tmp, "wb");
+    assert_non_null(f);
+    fputs(pem_b, f);
+    fputs("\n", f);
+    fclose(f);
+    assert_int_equal(chmod(tmp, 0600), 0);
+    assert_int_equal(utimensat(AT_FDCWD, tmp, again, 0), 0);
+    assert_int_equal(rename(tmp, path), 0);
+    assert_int_equal(stat(path, &fs), 0);
+    assert_int_equal((long long)fs.st_size, (long long)strlen(pem_b) + 1);
     assert_true(cons_tls_id_changed(&id, path));
     unlink(path);
     assert_false(cons_tls_id_changed(&id, path)); /* gone for a moment (mid-replace): kept */
