@@ -31,6 +31,14 @@ typedef struct fsm1 {
     bool fail_build; /* build refuses: queue never drains */
     int leader_true, leader_false;
     unsigned builds;
+    /* build's answer, when set: how many txs it used (-1: all), the block
+     * length it reports (0: 8); drop_tx: a tx build never fits (used 0) */
+    long used_override;
+    size_t len_override;
+    bool empty; /* build returns a block of 0 bytes */
+    const char *drop_tx;
+    unsigned drop_seen;
+    size_t max_n; /* most txs offered to one build */
 } fsm1;
 
 static int f_apply(void *ctx, uint64_t index, const void *data, size_t len)
@@ -73,15 +81,20 @@ static int f_build(void *ctx, const void *const *txs, const size_t *lens, size_t
     pthread_mutex_lock(&f->mu);
     bool fail = f->fail_build;
     f->builds++;
+    if (n > f->max_n)
+        f->max_n = n;
+    long used_override = f->used_override;
+    size_t len_override = f->empty ? 0 : f->len_override ? f->len_override : 8;
+    bool drop = f->drop_tx && lens[0] == strlen(f->drop_tx) &&
+                memcmp(txs[0], f->drop_tx, lens[0]) == 0;
+    f->drop_seen += drop;
     pthread_mutex_unlock(&f->mu);
     if (fail)
         return -1;
-    (void)txs;
-    (void)lens;
     *out = malloc(8);
     memset(*out, 0, 8);
-    *out_len = 8;
-    *used = n;
+    *out_len = len_override;
+    *used = drop ? 0 : used_override >= 0 ? (size_t)used_override : n;
     return 0;
 }
 static void f_leader(void *ctx, bool is_leader)
@@ -103,6 +116,7 @@ static void sleep_ms(unsigned ms)
 
 static cons_config base_config(const char *dir, fsm1 *f, int port)
 {
+    f->used_override = -1;
     cons_config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.id = 1;
@@ -350,6 +364,126 @@ static void test_api_submit_refusals(void **state)
     helper_rmtree(dir);
 }
 
+
+static cons_status status_of(cons *c)
+{
+    cons_status st;
+    cons_status_get(c, &st);
+    return st;
+}
+
+/* Waits until cond(c, f) holds (up to ~10 s on a loaded machine). */
+static bool wait_for(cons *c, fsm1 *f, bool (*cond)(cons *, fsm1 *))
+{
+    for (int i = 0; i < 1000; i++) {
+        if (cond(c, f))
+            return true;
+        sleep_ms(10);
+    }
+    return false;
+}
+static bool drained(cons *c, fsm1 *f)
+{
+    (void)f;
+    cons_status st = status_of(c);
+    return st.queued == 0 && st.blocks_proposed > 0;
+}
+static bool retried(cons *c, fsm1 *f)
+{
+    (void)c;
+    pthread_mutex_lock(&f->mu);
+    bool r = f->builds >= 3;
+    pthread_mutex_unlock(&f->mu);
+    return r;
+}
+
+/* What build() returns is checked: a block claiming more txs than offered,
+ * an empty block or one over CONS_ENTRY_MAX is refused (nothing proposed,
+ * the txs kept and offered again), and a tx that fits no block (used 0) is
+ * dropped alone, the next one still proposed. */
+static void test_api_build_results_checked(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 3; k++) {
+        char *dir = helper_tmpdir("apibuild");
+        fsm1 f = {.mu = PTHREAD_MUTEX_INITIALIZER};
+        cons_config cfg = base_config(dir, &f, helper_free_port());
+        /* explicit timings (heartbeat not below election: corrected) and
+         * block size: still a leader and blocks */
+        cfg.heartbeat_ms = 100;
+        cfg.election_ms = 100;
+        cfg.block_max_bytes = 4096;
+        cfg.block_linger_us = 1000;
+        if (k == 0)
+            f.used_override = 5; /* of 1 offered */
+        else if (k == 1)
+            f.empty = true;
+        else
+            f.len_override = (size_t)CONS_ENTRY_MAX + 1;
+        cons *c = NULL;
+        char err[256];
+        assert_int_equal(cons_start(&c, &cfg, err, sizeof err), CONS_OK);
+        wait_role(c, 2);
+        assert_int_equal(cons_submit(c, "tx", 2), CONS_OK);
+        assert_true(wait_for(c, &f, retried));
+        cons_status st = status_of(c);
+        assert_int_equal(st.blocks_proposed, 0);
+        assert_int_equal(st.queued, 1);
+        pthread_mutex_lock(&f.mu);
+        f.used_override = -1;
+        f.empty = false;
+        f.len_override = 0;
+        pthread_mutex_unlock(&f.mu);
+        assert_true(wait_for(c, &f, drained));
+        cons_stop(c);
+        helper_rmtree(dir);
+    }
+
+    /* a tx that fits no block: dropped, once, and the queue moves on */
+    char *dir = helper_tmpdir("apibuild");
+    fsm1 f = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    cons_config cfg = base_config(dir, &f, helper_free_port());
+    f.drop_tx = "huge";
+    cons *c = NULL;
+    char err[256];
+    assert_int_equal(cons_start(&c, &cfg, err, sizeof err), CONS_OK);
+    wait_role(c, 2);
+    assert_int_equal(cons_submit(c, "huge", 4), CONS_OK);
+    assert_int_equal(cons_submit(c, "tx", 2), CONS_OK);
+    assert_true(wait_for(c, &f, drained));
+    pthread_mutex_lock(&f.mu);
+    assert_int_equal(f.drop_seen, 1);
+    pthread_mutex_unlock(&f.mu);
+    cons_stop(c);
+    helper_rmtree(dir);
+}
+
+/* More than 1024 txs offered to one build (the stack arrays' size): the
+ * arrays come from the heap, and every tx still goes into blocks. */
+static void test_api_build_of_many_txs(void **state)
+{
+    (void)state;
+    char *dir = helper_tmpdir("apibuild");
+    fsm1 f = {.mu = PTHREAD_MUTEX_INITIALIZER, .fail_build = true};
+    cons_config cfg = base_config(dir, &f, helper_free_port());
+    cfg.queue_max = 1500;
+    cfg.block_max_txs = 2000;
+    cons *c = NULL;
+    char err[256];
+    assert_int_equal(cons_start(&c, &cfg, err, sizeof err), CONS_OK);
+    wait_role(c, 2);
+    for (int i = 0; i < 1500; i++)
+        assert_int_equal(cons_submit(c, "tx", 2), CONS_OK);
+    pthread_mutex_lock(&f.mu);
+    f.fail_build = false;
+    pthread_mutex_unlock(&f.mu);
+    assert_true(wait_for(c, &f, drained));
+    pthread_mutex_lock(&f.mu);
+    assert_true(f.max_n > 1024);
+    pthread_mutex_unlock(&f.mu);
+    cons_stop(c);
+    helper_rmtree(dir);
+}
 static void test_api_leader_changed_after_barrier_and_garbage_survived(void **state)
 {
     (void)state;
@@ -472,6 +606,8 @@ int main(void)
         cmocka_unit_test(test_api_bad_config_refused_with_message),
         cmocka_unit_test(test_api_config_table),
         cmocka_unit_test(test_api_submit_refusals),
+        cmocka_unit_test(test_api_build_results_checked),
+        cmocka_unit_test(test_api_build_of_many_txs),
         cmocka_unit_test(test_api_leader_changed_after_barrier_and_garbage_survived),
         cmocka_unit_test(test_api_failing_apply_halts_node),
         cmocka_unit_test(test_api_corrupt_log_refused_at_start),
