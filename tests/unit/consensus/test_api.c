@@ -3,7 +3,8 @@
  * error, every cons_submit refusal (empty, too large, no leader, queue full at
  * queue_max + 1, stopped), a garbage frame on the raft port counted and
  * survived, a failing FSM apply halting the node, leader_changed delivered
- * after the barrier.
+ * after the barrier; what build() returns checked, builds of more than 1024
+ * txs; snapshots the FSM cannot give skipped, a failed restore halting.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,6 +40,10 @@ typedef struct fsm1 {
     const char *drop_tx;
     unsigned drop_seen;
     size_t max_n; /* most txs offered to one build */
+    int snap_mode;  /* snapshot: 0 taken, 1 fails, 2 reports CONS_MSG_MAX - 4096 + 1 bytes */
+    unsigned snaps_asked, snaps_given;
+    bool fail_restore;
+    unsigned restores;
 } fsm1;
 
 static int f_apply(void *ctx, uint64_t index, const void *data, size_t len)
@@ -62,17 +67,32 @@ static uint64_t f_applied(void *ctx)
 }
 static int f_snapshot(void *ctx, void **buf, size_t *len)
 {
-    (void)ctx;
-    *buf = malloc(1);
-    *len = 1;
+    fsm1 *f = ctx;
+    pthread_mutex_lock(&f->mu);
+    int mode = f->snap_mode;
+    f->snaps_asked++;
+    f->snaps_given += mode == 0;
+    uint64_t applied = f->applied;
+    pthread_mutex_unlock(&f->mu);
+    if (mode == 1)
+        return -1;
+    *buf = malloc(8);
+    memcpy(*buf, &applied, 8);
+    *len = mode == 2 ? CONS_MSG_MAX - 4096 + 1 : 8; /* too big: never read */
     return 0;
 }
 static int f_restore(void *ctx, const void *buf, size_t len)
 {
-    (void)ctx;
-    (void)buf;
-    (void)len;
-    return 0;
+    fsm1 *f = ctx;
+    pthread_mutex_lock(&f->mu);
+    int rv = f->fail_restore ? -1 : 0;
+    if (!rv) {
+        assert_int_equal(len, 8);
+        memcpy(&f->applied, buf, 8);
+        f->restores++;
+    }
+    pthread_mutex_unlock(&f->mu);
+    return rv;
 }
 static int f_build(void *ctx, const void *const *txs, const size_t *lens, size_t n, void **out,
                    size_t *out_len, size_t *used)
@@ -458,6 +478,104 @@ static void test_api_build_results_checked(void **state)
     helper_rmtree(dir);
 }
 
+static unsigned snaps_asked(fsm1 *f)
+{
+    pthread_mutex_lock(&f->mu);
+    unsigned n = f->snaps_asked;
+    pthread_mutex_unlock(&f->mu);
+    return n;
+}
+
+/* Submits txs one block at a time until the FSM has been asked for a
+ * snapshot `more` more times (at most 400 blocks). */
+static void blocks_until_snapshots(cons *c, fsm1 *f, unsigned more)
+{
+    unsigned want = snaps_asked(f) + more;
+    for (int i = 0; i < 400 && snaps_asked(f) < want; i++) {
+        cons_status before = status_of(c);
+        assert_false(before.stopped);
+        assert_int_equal(cons_submit(c, "tx", 2), CONS_OK);
+        for (int k = 0; k < 500; k++) {
+            cons_status st = status_of(c);
+            if (st.last_applied > before.last_applied && st.queued == 0)
+                break;
+            sleep_ms(2);
+        }
+    }
+    assert_true(snaps_asked(f) >= want);
+}
+
+static bool stopped(cons *c, fsm1 *f)
+{
+    (void)f;
+    return status_of(c).stopped;
+}
+
+/* A snapshot the FSM cannot give (an error, or over CONS_MSG_MAX - 4096
+ * bytes) is not taken and the node goes on; a taken one comes back at the
+ * next start when the FSM lost its state, and a restore that fails then
+ * halts the node instead of running it on a state it does not have. */
+static void test_api_snapshot_failures(void **state)
+{
+    (void)state;
+    char *dir = helper_tmpdir("apisnap");
+    fsm1 f = {.mu = PTHREAD_MUTEX_INITIALIZER, .snap_mode = 1};
+    cons_config cfg = base_config(dir, &f, helper_free_port());
+    cfg.snapshot_threshold = 8;
+    cfg.snapshot_trailing = 2;
+    cons *c = NULL;
+    char err[256];
+    assert_int_equal(cons_start(&c, &cfg, err, sizeof err), CONS_OK);
+    wait_role(c, 2);
+    blocks_until_snapshots(c, &f, 2);
+    pthread_mutex_lock(&f.mu);
+    f.snap_mode = 2;
+    pthread_mutex_unlock(&f.mu);
+    blocks_until_snapshots(c, &f, 2);
+    pthread_mutex_lock(&f.mu);
+    assert_int_equal(f.snaps_given, 0);
+    f.snap_mode = 0;
+    pthread_mutex_unlock(&f.mu);
+    blocks_until_snapshots(c, &f, 1);
+    cons_status st = status_of(c);
+    assert_false(st.stopped);
+    uint64_t applied = st.last_applied;
+    cons_stop(c);
+    pthread_mutex_lock(&f.mu);
+    assert_true(f.snaps_given >= 1);
+    assert_int_equal(f.restores, 0);
+    pthread_mutex_unlock(&f.mu);
+
+    /* the FSM lost its state and cannot restore: halted */
+    f.applied = 0;
+    f.fail_restore = true;
+    c = NULL;
+    int rc = cons_start(&c, &cfg, err, sizeof err);
+    if (rc == CONS_OK) {
+        assert_true(wait_for(c, &f, stopped));
+        assert_int_equal(cons_submit(c, "tx", 2), CONS_ERR_STOPPED);
+        cons_stop(c);
+    }
+    assert_int_equal(f.restores, 0);
+
+    /* restored: from the snapshot, then the log after it */
+    f.applied = 0;
+    f.fail_restore = false;
+    assert_int_equal(cons_start(&c, &cfg, err, sizeof err), CONS_OK);
+    wait_role(c, 2);
+    for (int i = 0; i < 1000 && status_of(c).last_applied < applied; i++)
+        sleep_ms(10);
+    st = status_of(c);
+    assert_false(st.stopped);
+    assert_true(st.last_applied >= applied);
+    pthread_mutex_lock(&f.mu);
+    assert_int_equal(f.restores, 1);
+    assert_true(f.applied >= applied);
+    pthread_mutex_unlock(&f.mu);
+    cons_stop(c);
+    helper_rmtree(dir);
+}
+
 /* More than 1024 txs offered to one build (the stack arrays' size): the
  * arrays come from the heap, and every tx still goes into blocks. */
 static void test_api_build_of_many_txs(void **state)
@@ -608,6 +726,7 @@ int main(void)
         cmocka_unit_test(test_api_submit_refusals),
         cmocka_unit_test(test_api_build_results_checked),
         cmocka_unit_test(test_api_build_of_many_txs),
+        cmocka_unit_test(test_api_snapshot_failures),
         cmocka_unit_test(test_api_leader_changed_after_barrier_and_garbage_survived),
         cmocka_unit_test(test_api_failing_apply_halts_node),
         cmocka_unit_test(test_api_corrupt_log_refused_at_start),
