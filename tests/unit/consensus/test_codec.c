@@ -977,6 +977,196 @@ static void test_codec_ownership_under_asan(void **state)
     cons_wire_release(&w);
 }
 
+/* Field offsets after the header (HDR_ADDR + the 20 bytes of ADDR). */
+#define BODY 64
+static void put64le(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A copy of frame with the u64 at off replaced; decoded; freed. */
+static int decode_patched64(const uint8_t *frame, size_t len, size_t off, uint64_t v)
+{
+    uint8_t *b = malloc(len);
+    assert_non_null(b);
+    memcpy(b, frame, len);
+    put64le(b + off, v);
+    cons_wire w;
+    int rc = decode(&w, b, len);
+    if (rc == 0)
+        cons_wire_release(&w);
+    free(b);
+    return rc;
+}
+
+/* The field checks one at a time, each next to a frame that passes. */
+static void test_codec_field_edges(void **state)
+{
+    (void)state;
+    uint8_t *buf;
+    size_t len;
+    cons_wire w;
+    /* a NUL inside the sender's address */
+    struct raft_message tn = {.type = RAFT_TIMEOUT_NOW};
+    tn.timeout_now = (struct raft_timeout_now){.term = 3, .last_log_index = 5, .last_log_term = 2};
+    encode(&tn, &buf, &len);
+    decode_ok(buf, len, &w);
+    buf[HDR_ADDR + 3] = 0;
+    assert_int_equal(decode(&w, buf, len), RAFT_MALFORMED);
+    free(buf);
+
+    /* RequestVote and its result: flag bytes past the two flags */
+    struct raft_message rv = {.type = RAFT_REQUEST_VOTE};
+    rv.request_vote = (struct raft_request_vote){
+        .term = 3, .candidate_id = 9, .last_log_index = 5, .last_log_term = 2};
+    encode(&rv, &buf, &len);
+    assert_int_equal(len, BODY + 33);
+    assert_int_equal(buf[BODY + 32], 0);
+    buf[BODY + 32] = 3;
+    decode_ok(buf, len, &w);
+    assert_true(w.msg.request_vote.pre_vote && w.msg.request_vote.disrupt_leader);
+    buf[BODY + 32] = 4;
+    assert_int_equal(decode(&w, buf, len), RAFT_MALFORMED);
+    free(buf);
+    struct raft_message rr = {.type = RAFT_REQUEST_VOTE_RESULT};
+    rr.request_vote_result = (struct raft_request_vote_result){.term = 3, .vote_granted = true};
+    encode(&rr, &buf, &len);
+    assert_int_equal(len, BODY + 13);
+    buf[BODY + 8] = 3;
+    decode_ok(buf, len, &w);
+    assert_true(w.msg.request_vote_result.pre_vote && w.msg.request_vote_result.vote_granted);
+    buf[BODY + 8] = 4;
+    assert_int_equal(decode(&w, buf, len), RAFT_MALFORMED);
+    free(buf);
+
+    /* AppendEntries: entries of no bytes at all; a commit index past
+     * CONS_INDEX_MAX; an entry type below RAFT_COMMAND */
+    struct raft_entry e[2] = {{.term = 3, .type = RAFT_COMMAND, .buf = {NULL, 0}},
+                              {.term = 3, .type = RAFT_BARRIER, .buf = {NULL, 0}}};
+    struct raft_message ae = {.type = RAFT_APPEND_ENTRIES};
+    ae.append_entries = (struct raft_append_entries){.term = 3, .prev_log_index = 5,
+                                                     .prev_log_term = 2, .leader_commit = 5,
+                                                     .entries = e, .n_entries = 2};
+    encode(&ae, &buf, &len);
+    decode_ok(buf, len, &w);
+    assert_int_equal(w.msg.append_entries.n_entries, 2);
+    assert_int_equal(w.msg.append_entries.entries[1].buf.len, 0);
+    assert_int_equal(w.msg.append_entries.entries[1].type, RAFT_BARRIER);
+    cons_wire_release(&w);
+    assert_int_equal(decode_patched64(buf, len, BODY + 24, CONS_INDEX_MAX), 0);
+    assert_int_equal(decode_patched64(buf, len, BODY + 24, CONS_INDEX_MAX + 1), RAFT_MALFORMED);
+    assert_int_equal(decode_patched64(buf, len, BODY + 8, CONS_INDEX_MAX), 0);
+    assert_int_equal(decode_patched64(buf, len, BODY + 8, CONS_INDEX_MAX + 1), RAFT_MALFORMED);
+    assert_int_equal(buf[BODY + 36 + 8], RAFT_COMMAND); /* first entry's type */
+    buf[BODY + 36 + 8] = 0;
+    assert_int_equal(decode(&w, buf, len), RAFT_MALFORMED);
+    buf[BODY + 36 + 8] = RAFT_CHANGE + 1;
+    assert_int_equal(decode(&w, buf, len), RAFT_MALFORMED);
+    free(buf);
+
+    /* InstallSnapshot: empty data is a snapshot; conf_index 0, past the
+     * last index, and a last index past CONS_INDEX_MAX are not */
+    struct raft_configuration conf;
+    raft_configuration_init(&conf);
+    assert_int_equal(raft_configuration_add(&conf, 1, "tcp://a:1", RAFT_VOTER), 0);
+    struct raft_message is = {.type = RAFT_INSTALL_SNAPSHOT};
+    is.install_snapshot = (struct raft_install_snapshot){
+        .term = 6, .last_index = 500, .last_term = 5, .conf_index = 400, .conf = conf,
+        .data = {NULL, 0}};
+    encode(&is, &buf, &len);
+    decode_ok(buf, len, &w);
+    assert_int_equal(w.msg.install_snapshot.data.len, 0);
+    assert_non_null(w.msg.install_snapshot.data.base);
+    assert_int_equal(w.msg.install_snapshot.conf.n, 1);
+    cons_wire_release(&w);
+    assert_int_equal(decode_patched64(buf, len, BODY + 24, 500), 0);
+    assert_int_equal(decode_patched64(buf, len, BODY + 24, 501), RAFT_MALFORMED);
+    assert_int_equal(decode_patched64(buf, len, BODY + 24, 0), RAFT_MALFORMED);
+    assert_int_equal(decode_patched64(buf, len, BODY + 8, CONS_INDEX_MAX + 1), RAFT_MALFORMED);
+    assert_int_equal(decode_patched64(buf, len, BODY + 8, 0), RAFT_MALFORMED);
+    free(buf);
+    raft_configuration_close(&conf);
+
+    /* HELLO: a signature of no bytes */
+    uint8_t sig[8];
+    memset(sig, 0x5a, sizeof sig);
+    assert_int_equal(cons_codec_encode_hello(&buf, &len, CHAIN, 3, ADDR, 2, 1234, sig, 1), 0);
+    assert_int_equal(decode(&w, buf, len), 0);
+    assert_int_equal(buf[len - 2], 1);
+    buf[len - 2] = 0; /* the length byte; the one signature byte cut below */
+    assert_int_equal(decode(&w, buf, len - 1), RAFT_MALFORMED);
+    buf[len - 2] = 1;
+    put64le(buf + BODY, 0); /* to nobody */
+    assert_int_equal(decode(&w, buf, len), RAFT_MALFORMED);
+    free(buf);
+}
+
+/* Configuration bytes cut or wrong field by field: each refused, and the
+ * configuration left empty. */
+static void test_codec_configuration_fields_refused(void **state)
+{
+    (void)state;
+    struct raft_configuration conf;
+    uint8_t c[64];
+    size_t n;
+#define CONF_START(count)                                                                       \
+    do {                                                                                        \
+        memset(c, 0, sizeof c);                                                                 \
+        c[0] = 1;                                                                               \
+        put64le(c + 1, (count));                                                                \
+        n = 9;                                                                                  \
+    } while (0)
+#define CONF_SERVER(id, addr, role)                                                             \
+    do {                                                                                        \
+        put64le(c + n, (id));                                                                   \
+        n += 8;                                                                                 \
+        memcpy(c + n, addr, strlen(addr) + 1);                                                  \
+        n += strlen(addr) + 1;                                                                  \
+        c[n++] = (role);                                                                        \
+    } while (0)
+    /* the well-formed one, padded to 8 */
+    CONF_START(1);
+    CONF_SERVER(1, "tcp://a:1", RAFT_VOTER);
+    size_t padded = (n + 7) / 8 * 8;
+    assert_int_equal(cons_codec_conf_decode(&conf, c, padded), 0);
+    assert_int_equal(conf.n, 1);
+    raft_configuration_close(&conf);
+    /* the count cut short */
+    assert_int_equal(cons_codec_conf_decode(&conf, c, 5), RAFT_MALFORMED);
+    assert_int_equal(conf.n, 0);
+    /* the role byte missing: the bytes end at the address's NUL */
+    assert_int_equal(cons_codec_conf_decode(&conf, c, n - 1), RAFT_MALFORMED);
+    assert_int_equal(conf.n, 0);
+    /* the address never ends */
+    CONF_START(1);
+    put64le(c + n, 1);
+    n += 8;
+    memset(c + n, 'a', sizeof c - n);
+    assert_int_equal(cons_codec_conf_decode(&conf, c, sizeof c), RAFT_MALFORMED);
+    /* an empty address; server id 0; the same id twice */
+    CONF_START(1);
+    CONF_SERVER(1, "", RAFT_VOTER);
+    assert_int_equal(cons_codec_conf_decode(&conf, c, (n + 7) / 8 * 8), RAFT_MALFORMED);
+    CONF_START(1);
+    CONF_SERVER(0, "tcp://a:1", RAFT_VOTER);
+    assert_int_equal(cons_codec_conf_decode(&conf, c, (n + 7) / 8 * 8), RAFT_MALFORMED);
+    CONF_START(2);
+    CONF_SERVER(1, "tcp://a:1", RAFT_VOTER);
+    CONF_SERVER(1, "tcp://b:1", RAFT_VOTER);
+    assert_int_equal(cons_codec_conf_decode(&conf, c, (n + 7) / 8 * 8), RAFT_MALFORMED);
+    assert_int_equal(conf.n, 0);
+    /* no servers; more than CONS_PEERS_MAX */
+    CONF_START(0);
+    assert_int_equal(cons_codec_conf_decode(&conf, c, 16), RAFT_MALFORMED);
+    CONF_START(CONS_PEERS_MAX + 1);
+    CONF_SERVER(1, "tcp://a:1", RAFT_VOTER);
+    assert_int_equal(cons_codec_conf_decode(&conf, c, (n + 7) / 8 * 8), RAFT_MALFORMED);
+    assert_int_equal(conf.n, 0);
+#undef CONF_START
+#undef CONF_SERVER
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -999,6 +1189,8 @@ int main(void)
         cmocka_unit_test(test_codec_vote_flags_and_forward_tail),
         cmocka_unit_test(test_codec_configuration_shapes_refused),
         cmocka_unit_test(test_codec_ownership_under_asan),
+        cmocka_unit_test(test_codec_field_edges),
+        cmocka_unit_test(test_codec_configuration_fields_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
