@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
+#include <sys/resource.h>
 
 #include "consensus/consensus.h"
 #include "helper_util.h"
@@ -576,6 +578,82 @@ static void test_api_snapshot_failures(void **state)
     helper_rmtree(dir);
 }
 
+/* Writes past a file-size limit fail (EFBIG), as a full or failing disk
+ * would fail them; RLIMIT_FSIZE binds root too. */
+static struct rlimit fsize_saved;
+static void fsize_limit(rlim_t bytes)
+{
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &fsize_saved), 0);
+    struct rlimit r = fsize_saved;
+    r.rlim_cur = bytes;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &r), 0);
+}
+static void fsize_restore(void)
+{
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &fsize_saved), 0);
+}
+
+/* A running node whose disk stops taking writes halts (a block it cannot
+ * persist is never applied); restarted while the disk still refuses, it
+ * halts again at its first write; once the disk is back it
+ * starts from what it had, with every block applied before the failure. */
+static void test_api_disk_failure_halts(void **state)
+{
+    (void)state;
+    char *dir = helper_tmpdir("apidisk");
+    fsm1 f = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    cons_config cfg = base_config(dir, &f, helper_free_port());
+    cons *c = NULL;
+    char err[256];
+    assert_int_equal(cons_start(&c, &cfg, err, sizeof err), CONS_OK);
+    wait_role(c, 2);
+    assert_int_equal(cons_submit(c, "tx", 2), CONS_OK);
+    assert_true(wait_for(c, &f, drained));
+    for (int i = 0; i < 500 && status_of(c).last_applied < status_of(c).last_index; i++)
+        sleep_ms(10);
+    cons_status before = status_of(c);
+    assert_int_equal(before.last_applied, before.last_index);
+
+    fsize_limit(2 * 4096); /* the two meta pages, no data page */
+    assert_int_equal(cons_submit(c, "tx", 2), CONS_OK);
+    bool halted = wait_for(c, &f, stopped);
+    cons_status after = status_of(c);
+    assert_true(halted);
+    assert_int_equal(after.last_applied, before.last_applied);
+    assert_int_equal(f_applied(&f), before.last_applied);
+    assert_int_equal(cons_submit(c, "tx", 2), CONS_ERR_STOPPED);
+    cons_stop(c);
+
+    /* restarted on the same data, the disk still refusing */
+    c = NULL;
+    int rc = cons_start(&c, &cfg, err, sizeof err);
+    if (rc == CONS_OK) {
+        halted = wait_for(c, &f, stopped);
+        after = status_of(c);
+        cons_stop(c);
+        fsize_restore();
+        assert_true(halted);
+        assert_int_equal(f_applied(&f), before.last_applied);
+    } else {
+        fsize_restore();
+        assert_int_equal(rc, CONS_ERR_IO);
+        assert_null(c);
+    }
+
+    /* the disk is back */
+    c = NULL;
+    assert_int_equal(cons_start(&c, &cfg, err, sizeof err), CONS_OK);
+    wait_role(c, 2);
+    assert_int_equal(cons_submit(c, "tx", 2), CONS_OK);
+    for (int i = 0; i < 500 && f_applied(&f) <= before.last_applied; i++)
+        sleep_ms(10);
+    assert_true(f_applied(&f) > before.last_applied);
+    assert_false(status_of(c).stopped);
+    cons_stop(c);
+    helper_rmtree(dir);
+}
+
 /* More than 1024 txs offered to one build (the stack arrays' size): the
  * arrays come from the heap, and every tx still goes into blocks. */
 static void test_api_build_of_many_txs(void **state)
@@ -727,6 +805,7 @@ int main(void)
         cmocka_unit_test(test_api_build_results_checked),
         cmocka_unit_test(test_api_build_of_many_txs),
         cmocka_unit_test(test_api_snapshot_failures),
+        cmocka_unit_test(test_api_disk_failure_halts),
         cmocka_unit_test(test_api_leader_changed_after_barrier_and_garbage_survived),
         cmocka_unit_test(test_api_failing_apply_halts_node),
         cmocka_unit_test(test_api_corrupt_log_refused_at_start),
