@@ -543,6 +543,79 @@ static void test_cluster_restart_resumes_without_double_apply(void **state)
     cluster_free(&cl);
 }
 
+/* The leader's configuration as its status shows it: count of servers, and
+ * whether every one is a voter and none is `absent`. */
+static bool conf_is(cluster *cl, int leader, size_t n, uint64_t absent)
+{
+    cons_status st;
+    cons_status_get(cl->c[leader], &st);
+    if (st.npeers != n)
+        return false;
+    for (size_t i = 0; i < st.npeers; i++)
+        if (!st.peers[i].voter || st.peers[i].id == absent)
+            return false;
+    return true;
+}
+
+/* A membership that names nobody, or entries without an id or an address,
+ * changes nothing: the leader keeps its three voters and adds no one. Then
+ * a leader whose followers are gone still stops, within its hand-over
+ * deadline (election timeout + 1 s), though no one can take over. */
+static void test_cluster_bad_membership_ignored_and_lone_leader_stops(void **state)
+{
+    (void)state;
+    cluster cl;
+    cluster_init(&cl);
+    for (int i = 0; i < 3; i++)
+        node_start(&cl, i, 3, false);
+    int leader = wait_leader(&cl, 5000, -1);
+    assert_true(leader >= 0);
+    submit_one_by_one(&cl, 0, 20);
+    wait_all_applied(&cl, 20, 20000);
+
+    pthread_mutex_lock(&cl.want_mu);
+    cl.nwant = 0;
+    pthread_mutex_unlock(&cl.want_mu);
+    sleep_ms(700); /* the leader reads the membership every 200 ms */
+    leader = wait_leader(&cl, 5000, -1);
+    assert_true(conf_is(&cl, leader, 3, 0));
+
+    pthread_mutex_lock(&cl.want_mu);
+    memcpy(cl.want, cl.peers, 3 * sizeof *cl.peers);
+    cl.want[3] = cl.peers[3];
+    cl.want[3].id = 0; /* no id */
+    cl.nwant = 4;
+    pthread_mutex_unlock(&cl.want_mu);
+    sleep_ms(700);
+    leader = wait_leader(&cl, 5000, -1);
+    assert_true(conf_is(&cl, leader, 3, 0));
+    pthread_mutex_lock(&cl.want_mu);
+    cl.want[3] = cl.peers[3];
+    cl.want[3].addr[0] = '\0'; /* no address */
+    pthread_mutex_unlock(&cl.want_mu);
+    sleep_ms(700);
+    leader = wait_leader(&cl, 5000, -1);
+    assert_true(conf_is(&cl, leader, 3, cl.peers[3].id));
+    pthread_mutex_lock(&cl.want_mu);
+    cl.nwant = 3;
+    pthread_mutex_unlock(&cl.want_mu);
+
+    for (int i = 0; i < 3; i++) {
+        if (i == leader)
+            continue;
+        cons_stop(cl.c[i]);
+        cl.c[i] = NULL;
+    }
+    uint64_t t0 = now_ms();
+    cons_stop(cl.c[leader]);
+    cl.c[leader] = NULL;
+    uint64_t took = now_ms() - t0;
+    if (took > 500 + 1000 + 3000)
+        fail_msg("a leader with no one to hand over to took %llu ms to stop",
+                 (unsigned long long)took);
+    cluster_free(&cl);
+}
+
 int main(void)
 {
     if (!getenv("CONS_VERBOSE"))
@@ -551,6 +624,7 @@ int main(void)
         cmocka_unit_test(test_cluster_three_nodes_1000_txs_and_leader_handover),
         cmocka_unit_test(test_cluster_join_catches_up_by_snapshot_and_becomes_voter),
         cmocka_unit_test(test_cluster_restart_resumes_without_double_apply),
+        cmocka_unit_test(test_cluster_bad_membership_ignored_and_lone_leader_stops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
