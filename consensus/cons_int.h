@@ -178,6 +178,11 @@ void cons_io_setup(cons *c);
 void cons_io_flush(cons *c);
 uint64_t cons_now_ms(void);
 void cons_io_refresh_capacity(cons *c);
+/* cons_io.c: room for n more disk requests, so that raft's io->append cannot
+ * fail for want of memory inside a call that already took the entry's
+ * buffer (libraft 0.22's raft_apply frees it then; see propose_blocks).
+ * 0, or RAFT_NOMEM. */
+int cons_io_reserve(cons *c, size_t n);
 /* Fire callbacks of finished raft_apply/barrier/change/transfer requests. */
 void cons_raft_fire_completed(struct raft *r); /* statvfs of data_dir -> io.capacity */
 uint64_t cons_now_us(void);

@@ -47,16 +47,26 @@ static void io_err(struct raft_io *io, const char *what, const char *detail)
     snprintf(io->errmsg, sizeof io->errmsg, "%s: %s", what, detail);
 }
 
+int cons_io_reserve(cons *c, size_t n)
+{
+    if (c->capdisk - c->ndisk >= n)
+        return 0;
+    size_t cap = c->capdisk ? 2 * c->capdisk : 16;
+    while (cap - c->ndisk < n)
+        cap *= 2;
+    cons_disk_req *d = realloc(c->disk, cap * sizeof *d);
+    if (!d)
+        return RAFT_NOMEM;
+    c->disk = d;
+    c->capdisk = cap;
+    return 0;
+}
+
 static int disk_push(cons *c, const cons_disk_req *r)
 {
-    if (c->ndisk == c->capdisk) {
-        size_t cap = c->capdisk ? 2 * c->capdisk : 16;
-        cons_disk_req *d = realloc(c->disk, cap * sizeof *d);
-        if (!d)
-            return RAFT_NOMEM;
-        c->disk = d;
-        c->capdisk = cap;
-    }
+    int rv = cons_io_reserve(c, 1);
+    if (rv)
+        return rv;
     c->disk[c->ndisk++] = *r;
     return 0;
 }

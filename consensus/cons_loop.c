@@ -177,10 +177,14 @@ static void propose_blocks(cons *c)
             c->build_retry_us = cons_now_us() + c->cfg.block_linger_us + 1000;
             return;
         }
-        /* raft_apply needs raft_malloc'd memory; the node's block is malloc'd. */
+        /* raft_apply needs raft_malloc'd memory; the node's block is malloc'd.
+         * libraft 0.22's raft_apply, failing after it put the entry in its
+         * log (io->append failing), frees the buffer itself, while failing
+         * before (not leader, no capacity) it leaves it to us: with room for
+         * the append reserved first, its failures are only the second kind. */
         struct raft_buffer buf = {raft_malloc(out_len), out_len};
         struct raft_apply *req = calloc(1, sizeof *req);
-        if (!buf.base || !req) {
+        if (!buf.base || !req || cons_io_reserve(c, 2) != 0) {
             raft_free(buf.base);
             free(req);
             free(out);

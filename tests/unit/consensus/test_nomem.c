@@ -2,7 +2,7 @@
  * test_nomem.c — a failed allocation in the wire codec or the raft store is
  * RAFT_NOMEM returned, never a crash, a leak, a half-decoded frame or a store
  * reported corrupt; in cons_start, an error with a message and nothing left
- * behind.
+ * behind; in a running leader, a refused submit, a halt or the tx applied.
  *
  * Our own malloc/calloc/realloc calls go through the wrappers below (ld
  * --wrap, tests/CMakeLists.txt) and libraft's through raft_heap_set, so the
@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "consensus/cons_codec.h"
 #include "consensus/cons_store.h"
@@ -463,12 +464,116 @@ static void test_nomem_start(void **state)
     assert_true(failed_runs > 0);
 }
 
+static void nap_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static cons_status status_now(cons *c)
+{
+    cons_status st;
+    cons_status_get(c, &st);
+    return st;
+}
+
+/* A running leader with its k-th allocation from now failing, while one tx
+ * is submitted and proposed (once a double free: raft_apply, failing after
+ * it took the block, freed it and propose_blocks freed it again): cons_submit answers CONS_ERR_NOMEM, or the tx
+ * is applied anyway, or the node halts (raft cannot go on without the
+ * write or the request it could not allocate); it never wedges silently.
+ * A node still running applies the next tx once allocations work again. */
+static void test_nomem_running_leader(void **state)
+{
+    (void)state;
+    raft_heap_set_default();
+    long k;
+    unsigned nomem = 0, halted = 0, applied_anyway = 0;
+    for (k = 0; k < 200; k++) {
+        char *dir = helper_tmpdir("nomemrun");
+        uint64_t applied = 0;
+        cons_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.id = 1;
+        cfg.data_dir = dir;
+        cfg.npeers = 1;
+        cfg.peers[0].id = 1;
+        snprintf(cfg.peers[0].addr, sizeof cfg.peers[0].addr, "tcp://127.0.0.1:%d",
+                 helper_free_port());
+        cfg.queue_max = 8;
+        cfg.fsm = (cons_fsm){.ctx = &applied,
+                             .apply = n_apply,
+                             .applied_index = n_applied,
+                             .snapshot = n_snapshot,
+                             .restore = n_restore,
+                             .build = n_build};
+        cons *c = NULL;
+        char err[256] = "";
+        assert_int_equal(cons_start(&c, &cfg, err, sizeof err), CONS_OK);
+        cons_status st = status_now(c);
+        for (int i = 0; i < 1000 && (st.role != 2 || st.last_applied < st.last_index ||
+                                     st.last_index < 2);
+             i++) {
+            nap_ms(5);
+            st = status_now(c);
+        }
+        assert_int_equal(st.role, 2);
+        uint64_t before = st.last_applied;
+        arm(k);
+        int rc = cons_submit(c, "tx", 2);
+        bool done = false;
+        for (int i = 0; i < 400 && !done; i++) {
+            st = status_now(c);
+            done = rc != CONS_OK || st.stopped || (st.last_applied > before && st.queued == 0);
+            if (!done)
+                nap_ms(5);
+        }
+        bool failed = disarm();
+        if (!failed) {
+            assert_int_equal(rc, CONS_OK);
+            assert_true(done && !st.stopped && st.last_applied > before);
+            cons_stop(c);
+            helper_rmtree(dir);
+            break;
+        }
+        if (rc != CONS_OK) {
+            assert_int_equal(rc, CONS_ERR_NOMEM);
+            nomem++;
+        } else if (st.stopped) {
+            halted++;
+        } else if (st.last_applied > before) {
+            applied_anyway++;
+        }
+        st = status_now(c);
+        if (!st.stopped) {
+            /* allocations work again: the node takes the next tx */
+            uint64_t now_applied = st.last_applied;
+            assert_int_equal(cons_submit(c, "tx", 2), CONS_OK);
+            for (int i = 0; i < 1000; i++) {
+                st = status_now(c);
+                if (st.stopped || (st.last_applied > now_applied && st.queued == 0))
+                    break;
+                nap_ms(5);
+            }
+            if (!st.stopped && st.last_applied <= now_applied)
+                fail_msg("allocation %ld failed: the node neither halted nor applied again", k);
+        }
+        cons_stop(c);
+        helper_rmtree(dir);
+    }
+    raft_heap_set(&heap);
+    assert_true(k < 200);
+    assert_int_equal(nomem, 1); /* the first allocation is cons_submit's copy */
+    assert_true(halted + applied_anyway > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nomem_codec),
         cmocka_unit_test(test_nomem_store),
         cmocka_unit_test(test_nomem_start),
+        cmocka_unit_test(test_nomem_running_leader),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
