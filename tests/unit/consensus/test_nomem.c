@@ -20,11 +20,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "consensus/cons_codec.h"
 #include "consensus/cons_store.h"
 #include "consensus/consensus.h"
+#include "consensus/cons_tls.h"
+#include "chain/chain.h"
 #include "helper_util.h"
 
 void *__real_malloc(size_t n);
@@ -567,6 +570,77 @@ static void test_nomem_running_leader(void **state)
     assert_true(halted + applied_anyway > 0);
 }
 
+/* The TLS glue: loading the key file and building nng's TLS configuration,
+ * with each of our allocations failing in turn: -1 with "out of memory" and
+ * the identity untouched, NNG_ENOMEM and no configuration. And a configuration
+ * from an identity whose certificate text nng cannot take is refused, not
+ * half-built. */
+static void test_nomem_tls(void **state)
+{
+    (void)state;
+    char *pem = NULL;
+    uint8_t der[CHAIN_TLS_CERT_MAX];
+    size_t der_len = 0;
+    assert_int_equal(chain_tls_key_new(&pem, der, &der_len, "provena node"), CHAIN_OK);
+    char *dir = helper_tmpdir("nomemtls");
+    char path[512];
+    snprintf(path, sizeof path, "%s/node.tls", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(pem, f);
+    fclose(f);
+    assert_int_equal(chmod(path, 0600), 0);
+
+    cons_tls_id id;
+    long k;
+    for (k = 0; k < RUNS_MAX; k++) {
+        memset(&id, 0x5a, sizeof id);
+        cons_tls_id before = id;
+        char err[512] = "";
+        arm(k);
+        int rc = cons_tls_id_load(&id, path, err, sizeof err);
+        if (!disarm()) {
+            assert_int_equal(rc, 0);
+            break;
+        }
+        assert_int_equal(rc, -1);
+        assert_non_null(strstr(err, "out of memory"));
+        assert_memory_equal(&id, &before, sizeof id);
+    }
+    assert_true(k > 1); /* the file's bytes, then the key's and certificate's text */
+    assert_int_equal(id.der_len, der_len);
+    assert_memory_equal(id.der, der, der_len);
+
+    cons_tls_pin pin;
+    assert_true(cons_tls_pin_make(&pin, 2, der, der_len));
+    const cons_tls_pin *trust[1] = {&pin};
+    for (k = 0; k < RUNS_MAX; k++) {
+        nng_tls_config *cfg = (nng_tls_config *)(uintptr_t)1;
+        arm(k);
+        int rc = cons_tls_config(&cfg, NNG_TLS_MODE_SERVER, &id, trust, 1);
+        if (!disarm()) {
+            assert_int_equal(rc, 0);
+            nng_tls_config_free(cfg);
+            break;
+        }
+        assert_int_equal(rc, NNG_ENOMEM);
+        assert_true(cfg == (nng_tls_config *)(uintptr_t)1);
+    }
+    assert_true(k > 0);
+
+    cons_tls_id bad = id;
+    char not_pem[] = "not a certificate";
+    bad.cert_pem = not_pem;
+    nng_tls_config *cfg = NULL;
+    assert_int_not_equal(cons_tls_config(&cfg, NNG_TLS_MODE_CLIENT, &bad, trust, 1), 0);
+    assert_null(cfg);
+
+    cons_tls_pin_free(&pin);
+    cons_tls_id_free(&id);
+    free(pem);
+    helper_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -574,6 +648,7 @@ int main(void)
         cmocka_unit_test(test_nomem_store),
         cmocka_unit_test(test_nomem_start),
         cmocka_unit_test(test_nomem_running_leader),
+        cmocka_unit_test(test_nomem_tls),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
