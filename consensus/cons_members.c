@@ -169,7 +169,8 @@ out:
 
 /* ---- health ------------------------------------------------------------------- */
 
-static int health_slot(cons *c, uint64_t id, bool make)
+/* id's slot, else a free one (cleared), else -1. */
+static int health_slot(cons *c, uint64_t id)
 {
     int free_slot = -1;
     for (int i = 0; i < CONS_PEERS_MAX; i++) {
@@ -178,8 +179,6 @@ static int health_slot(cons *c, uint64_t id, bool make)
         if (free_slot < 0 && c->health[i].id == 0)
             free_slot = i;
     }
-    if (!make)
-        return -1;
     if (free_slot < 0) { /* full of former members: reuse one not in the configuration */
         const struct raft_configuration *conf = &c->raft.configuration;
         for (int i = 0; i < CONS_PEERS_MAX && free_slot < 0; i++) {
@@ -199,7 +198,7 @@ void cons_members_heard(cons *c, uint64_t id, uint64_t now_ms)
 {
     if (id == 0 || id == c->cfg.id)
         return;
-    int k = health_slot(c, id, true);
+    int k = health_slot(c, id);
     if (k < 0)
         return;
     c->health[k].id = id;
@@ -268,7 +267,7 @@ void cons_members_health(cons *c, cons_peer_status *peers, size_t n, uint64_t no
         raft_index match = 0;
         if (raft_match_index(&c->raft, p->id, &match) != 0)
             match = 0;
-        int k = health_slot(c, p->id, true);
+        int k = health_slot(c, p->id);
         uint64_t heard = k >= 0 ? c->health[k].heard_ms : 0;
         if (heard < c->lead_since_ms)
             heard = c->lead_since_ms; /* a new leader gives everyone one silence period */
