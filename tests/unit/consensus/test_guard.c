@@ -214,6 +214,11 @@ static void test_guard_install_takes_loaded_snapshot_term(void **state)
     assert_ptr_equal(cons_guard_install_term(&seen, &m, &tmp), &m);
     m.type = RAFT_APPEND_ENTRIES;
     assert_ptr_equal(cons_guard_install_term(&seen, &m, &tmp), &m);
+    /* a snapshot without data is not recorded */
+    cons_snap_seen before = seen;
+    struct raft_snapshot empty = {.index = 80, .term = 7, .bufs = NULL, .n_bufs = 0};
+    cons_guard_snapshot_loaded(&seen, &empty);
+    assert_memory_equal(&seen, &before, sizeof seen);
 }
 
 int main(void)
