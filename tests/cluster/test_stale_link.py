@@ -14,7 +14,7 @@ Asserted, within RECOVER_BOUND_S: txs committed after the fault reach F,
 all three show one leader and identical heads, the leader hears F again (F
 up and caught up in its status, and still so 1.5 s later: F's own dialer
 was rebuilt too, not only the leader's) and some node's log says it rebuilt
-a connection. Prints the times from the fault to F's catch-up and to the
+a connection (in its log and its status's raft_links.links_rebuilt). Prints the times from the fault to F's catch-up and to the
 leader hearing it.
 """
 
@@ -38,6 +38,7 @@ def scenario(c, net):
     acked = lib.submit_each(ld, c.mint_seq(BATCH, "SA", lot="SA"))
     c.wait_tx_everywhere(acked)
     marks = {nd.id: nd.log_text().count(REBUILT) for nd in c.nodes}
+    counted = {nd.id: nd.status()["raft_links"]["links_rebuilt"] for nd in c.nodes}
 
     net.stale(f.id)
     t0 = time.monotonic()
@@ -63,11 +64,15 @@ def scenario(c, net):
     time.sleep(scaled(1.5))
     assert f_heard(), f"node {f.id} went silent again at the leader"
     rebuilt = {nd.id: nd.log_text().count(REBUILT) - marks[nd.id] for nd in c.nodes}
+    in_status = {nd.id: nd.status()["raft_links"]["links_rebuilt"] - counted[nd.id]
+                 for nd in c.nodes}
     print(f"node {f.id}'s connections black-holed: it has the {BATCH} txs committed "
           f"after that {caught_s * 1000:.0f} ms later, the leader hears it again after "
-          f"{heard_s * 1000:.0f} ms; connections rebuilt per node: {rebuilt}")
+          f"{heard_s * 1000:.0f} ms; connections rebuilt per node: {in_status} (status), "
+          f"{rebuilt} (log lines of unanswered requests)")
     assert caught_s < scaled(RECOVER_BOUND_S), f"catch-up took {caught_s:.1f}s"
     assert sum(rebuilt.values()) > 0, "no node says it rebuilt a connection"
+    assert all(in_status[k] >= rebuilt[k] for k in rebuilt), (in_status, rebuilt)
     st = net.stats()
     print(f"switch: {st}")
     assert st["stale"] > 0, "the switch black-holed no packet: the fault never happened"
