@@ -61,8 +61,10 @@ def push(to, chain, sender_id, term, ci, t0, key=None, hello=None, hello_chain=N
         env["FRAMETOOL_HELLO_CHAIN"] = hello_chain
     addr = next(nd.raft for nd in to.cluster.nodes if nd.id == sender_id)
     args = [FRAMETOOL, "send", to.raft, chain, sender_id, addr, "append", term, ci, t0, ci]
-    return subprocess.run([str(a) for a in args],
-                          env=env, timeout=30, capture_output=True).returncode
+    p = subprocess.run([str(a) for a in args], env=env, timeout=30, capture_output=True)
+    if p.returncode not in (0, HANDSHAKE_REFUSED):  # say why, for the failure's message
+        print(f"  frametool exit {p.returncode}: {p.stderr.decode(errors='replace').strip()}")
+    return p.returncode
 
 
 def settle(c, nodes, seconds=1.5):
