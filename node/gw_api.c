@@ -539,6 +539,15 @@ static void route_status(gw_req *r)
         json_array_append_new(peers, po);
     }
     json_object_set_new(o, "peers", peers);
+    const __typeof__(st->replica.links) *l = &st->replica.links;
+    json_object_set_new(
+        o, "raft_links",
+        json_pack("{s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "tls", l->tls, "frames_malformed",
+                  json_u64(l->malformed), "frames_other_network", json_u64(l->other_chain),
+                  "frames_refused", json_u64(l->refused), "frames_unauthenticated",
+                  json_u64(l->unauthenticated), "frames_wrong_sender", json_u64(l->wrong_sender),
+                  "hellos_refused", json_u64(l->hellos_refused), "pin_changes",
+                  json_u64(l->pin_changes), "links_rebuilt", json_u64(l->rebuilt)));
     json_object_set_new(o, "disk",
                         json_pack("{s:b,s:o,s:o}", "full", st->replica.disk_full, "free_bytes",
                                   json_u64(st->replica.disk_free), "reserve_bytes",

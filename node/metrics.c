@@ -170,6 +170,39 @@ static void render_members(mbuf *b, const replica_status *rs)
     }
 }
 
+/* What the Raft port refused and how often links were rebuilt, since start:
+ * the status's raft_links. */
+static void render_links(mbuf *b, const replica_status *rs)
+{
+    const __typeof__(rs->links) *l = &rs->links;
+    const struct {
+        const char *reason;
+        uint64_t n;
+    } refused[] = {
+        {"malformed", l->malformed},     {"other_network", l->other_chain},
+        {"guard", l->refused},           {"unauthenticated", l->unauthenticated},
+        {"wrong_sender", l->wrong_sender},
+    };
+    mb_printf(b, "# HELP provena_raft_frames_refused_total Raft frames dropped, by reason.\n"
+                 "# TYPE provena_raft_frames_refused_total counter\n");
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        mb_printf(b, "provena_raft_frames_refused_total{reason=\"%s\"} %llu\n", refused[i].reason,
+                  (unsigned long long)refused[i].n);
+    mb_printf(b,
+              "# HELP provena_raft_hellos_refused_total HELLOs refused (key not pinned for the "
+              "id, bad signature, wrong receiver or clock).\n"
+              "# TYPE provena_raft_hellos_refused_total counter\n"
+              "provena_raft_hellos_refused_total %llu\n"
+              "# HELP provena_raft_pin_changes_total Times the pinned TLS keys changed.\n"
+              "# TYPE provena_raft_pin_changes_total counter\nprovena_raft_pin_changes_total %llu\n"
+              "# HELP provena_raft_links_rebuilt_total Connections to peers rebuilt because a "
+              "request got no reply.\n"
+              "# TYPE provena_raft_links_rebuilt_total counter\n"
+              "provena_raft_links_rebuilt_total %llu\n",
+              (unsigned long long)l->hellos_refused, (unsigned long long)l->pin_changes,
+              (unsigned long long)l->rebuilt);
+}
+
 int metrics_render(gw_metrics *m, char **out, size_t *out_len, const gw_status *st,
                    const chain_head *head, uint64_t lmdb_bytes)
 {
@@ -273,6 +306,7 @@ int metrics_render(gw_metrics *m, char **out, size_t *out_len, const gw_status *
                   "# TYPE provena_raft_peers gauge\nprovena_raft_peers %zu\n",
                   st->replica.npeers);
         render_members(&b, &st->replica);
+        render_links(&b, &st->replica);
         size_t revoked = 0;
         for (size_t i = 0; i < st->replica.npeers && i < CHAIN_NODES_MAX; i++)
             revoked += st->peer_ops[i].revoked;

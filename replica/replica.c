@@ -253,6 +253,15 @@ void replica_status_get(replica *r, replica_status *out)
     out->role_name = out->removed_height && st.stopped ? "removed"
                      : st.stopped                      ? "stopped"
                                                        : cons_role_name(st.role);
+    out->links.tls = st.tls;
+    out->links.malformed = st.msgs_malformed;
+    out->links.other_chain = st.msgs_other_chain;
+    out->links.refused = st.msgs_refused;
+    out->links.unauthenticated = st.msgs_unauthenticated;
+    out->links.wrong_sender = st.msgs_wrong_sender;
+    out->links.hellos_refused = st.hellos_refused;
+    out->links.pin_changes = st.tls_pin_changes;
+    out->links.rebuilt = st.links_rebuilt;
     size_t np = st.npeers < CHAIN_NODES_MAX ? st.npeers : CHAIN_NODES_MAX;
     out->npeers = np;
     for (size_t i = 0; i < np; i++) {

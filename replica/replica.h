@@ -114,6 +114,12 @@ typedef struct replica_status {
     bool disk_full;          /* free space below the reserve: writes refused */
     uint64_t disk_free;      /* bytes free on the data disk (UINT64_MAX: unknown) */
     uint64_t disk_reserve;   /* bytes kept free */
+    /* Raft links, counted since start (consensus.h cons_status) */
+    struct {
+        bool tls;
+        uint64_t malformed, other_chain, refused, unauthenticated, wrong_sender;
+        uint64_t hellos_refused, pin_changes, rebuilt;
+    } links;
     size_t npeers;
     struct {
         uint64_t id;

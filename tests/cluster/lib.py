@@ -61,6 +61,17 @@ def skip(why):
     sys.exit(SKIP)
 
 
+def submit_each(node, txs):
+    """Submits each (txid, cbor hex) to node, each answered accepted; returns the ids."""
+    acked = []
+    for txid, hexcbor in txs:
+        st, doc = node.submit_cbor(hexcbor)
+        assert st == 200 and isinstance(doc, dict) and doc.get("status") == "accepted", \
+            f"tx {txid} to node {node.id}: {st} {doc!r}"
+        acked.append(txid)
+    return acked
+
+
 def require_built():
     """Skips (exit 77) unless provena-node and txtool are built."""
     for path in (NODE_BIN, TXTOOL):
@@ -422,13 +433,13 @@ class Cluster:
             json.dump(doc, f, indent=1)
         self.nonce = 0  # last brand nonce handed out (fallback when no node answers)
 
-    def next_nonces(self, count):
-        """The brand's next nonce, as the most advanced live node sees it, reserving
-        `count` in a row. Nonces must be contiguous (a gap is refused), so this asks
-        the ledger instead of counting: transactions a test generated but never
-        submitted leave no hole."""
+    def next_nonces(self, count, nodes=None):
+        """The brand's next nonce, as the most advanced live node (of `nodes`: a
+        node cut off would not answer) sees it, reserving `count` in a row. Nonces
+        must be contiguous (a gap is refused), so this asks the ledger instead of
+        counting: transactions a test generated but never submitted leave no hole."""
         nexts = []
-        for nd in self.alive():
+        for nd in (nodes if nodes is not None else self.alive()):
             try:
                 st, doc = nd.get(f"/api/v1/nonce/{self.brand_pub}")
                 if st == 200:
@@ -449,8 +460,8 @@ class Cluster:
         return txtool("mint", self.genesis, self.brand_key, nonce, GTIN, lot, *serials,
                       json_form=json_form)[0]
 
-    def mint_seq(self, count, prefix, lot="L1"):
-        nonce = self.next_nonces(count)
+    def mint_seq(self, count, prefix, lot="L1", nodes=None):
+        nonce = self.next_nonces(count, nodes=nodes)
         return txtool("mint-seq", self.genesis, self.brand_key, nonce, count, GTIN, lot, prefix)
 
     def add_node(self):

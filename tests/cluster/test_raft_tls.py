@@ -61,8 +61,10 @@ def push(to, chain, sender_id, term, ci, t0, key=None, hello=None, hello_chain=N
         env["FRAMETOOL_HELLO_CHAIN"] = hello_chain
     addr = next(nd.raft for nd in to.cluster.nodes if nd.id == sender_id)
     args = [FRAMETOOL, "send", to.raft, chain, sender_id, addr, "append", term, ci, t0, ci]
-    return subprocess.run([str(a) for a in args],
-                          env=env, timeout=30, capture_output=True).returncode
+    p = subprocess.run([str(a) for a in args], env=env, timeout=30, capture_output=True)
+    if p.returncode not in (0, HANDSHAKE_REFUSED):  # say why, for the failure's message
+        print(f"  frametool exit {p.returncode}: {p.stderr.decode(errors='replace').strip()}")
+    return p.returncode
 
 
 def settle(c, nodes, seconds=1.5):
@@ -121,6 +123,7 @@ def scenario_hello(c, other):
     chain = chain_of(c)
     before = terms(c.nodes)
     t0, ci = before[f.id], f.status()["commit_index"]
+    counted = f.status()["raft_links"]
     lies = [
         ("no HELLO", dict(key=ld.tls_key)),
         ("a HELLO claiming the leader's id with node %d's key" % g.id,
@@ -144,6 +147,17 @@ def scenario_hello(c, other):
     wait_for(lambda: "TLS: refused" in f.log_text(), scaled(5), "node f logging the refusals")
     text = f.log_text()
     assert "HELLO(s)" in text and "before a HELLO" in text, f.log_tail()
+    # the same refusals in the status and /metrics: 3 HELLOs (the other network's
+    # HELLO is a frame of another network), the frame without one, the wrong sender
+    links = f.status()["raft_links"]
+    grew = {k: links[k] - counted[k] for k in links if k != "tls"}
+    assert links["tls"] and grew["hellos_refused"] >= 2 and grew["frames_unauthenticated"] >= 1 \
+        and grew["frames_wrong_sender"] == 1 and grew["frames_other_network"] >= 1, grew
+    st, body = f.request("GET", "/metrics")
+    metrics = body.decode() if isinstance(body, bytes) else str(body)
+    assert st == 200 and f"provena_raft_hellos_refused_total {links['hellos_refused']}" in \
+        metrics, metrics[-2000:]
+    print(f"  counted in status raft_links and /metrics: {grew}")
     # control: the same frame with the leader's key and a good HELLO is taken
     rc = push(f, chain, ld.id, t0 + 5, ci, t0, key=ld.tls_key, hello=f"{ld.id}:{f.id}")
     assert rc == 0

@@ -132,32 +132,16 @@ def reordering(c, net):
     return cl.acked
 
 
+def scenario(c, net):
+    acked = slow_follower(c, net)
+    acked += reordering(c, net)
+    key = c.wait_same_head(nodes=c.nodes, timeout=scaled(30))
+    c.wait_tx_everywhere(acked, nodes=c.nodes)
+    print(f"no divergence: head {key[0]} on all 3, {len(acked)} acknowledged txs on all 3")
+
+
 def main():
-    lib.require_built()
-    net = netns.Net(3)
-    c = None
-    try:
-        c = lib.Cluster(3, name="slowlink", hosts=net.hosts(), launch=net.launch)
-        c.start_all()
-        acked = slow_follower(c, net)
-        acked += reordering(c, net)
-        key = c.wait_same_head(nodes=c.nodes, timeout=scaled(30))
-        c.wait_tx_everywhere(acked, nodes=c.nodes)
-        print(f"no divergence: head {key[0]} on all 3, {len(acked)} acknowledged txs on all 3")
-        for nd in c.nodes:
-            nd.stop()
-        print("test_slow_link: OK")
-        return 0
-    except Exception:
-        if c:
-            c.dump_logs()
-        raise
-    finally:
-        if c:
-            c.shutdown()
-        net.close()
-        left = net.leftovers()
-        assert not left, f"namespaces left behind: {left}"
+    return netns.run("test_slow_link", "slowlink", scenario)
 
 
 if __name__ == "__main__":
