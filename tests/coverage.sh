@@ -16,8 +16,8 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 B=${1:-$SRC/build-cov}
 JOBS=${JOBS:-2}
 RC=(--rc lcov_branch_coverage=1)
-# Floors: what holds now, under the last full runs (chain 85.3, consensus 86.7,
-# node 75.9, cli 76.1 % branches), so coverage can only grow. Every module is at
+# Floors: what holds now, under the last full runs (chain 85.3, consensus 86.6,
+# node 76.0, cli 75.9 % branches), so coverage can only grow. Every module is at
 # its target of issue #20 (chain and consensus 85 %, node and cli 75 %); raise
 # these as tests add more (docs/TESTING.md).
 declare -A FLOOR=([chain]=85 [consensus]=86 [node]=75 [cli]=75)
