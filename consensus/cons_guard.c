@@ -160,15 +160,13 @@ static size_t pins_next(cons *c)
     return n;
 }
 
-/* Every loop iteration: the transport's tick (cons_net_tick: dead links
- * rebuilt, HELLOs owed). Once a second: hand the ledger's members and their pinned TLS certificates
+/* Once a second: hand the ledger's members and their pinned TLS certificates
  * (and a leaving server's, pins_next) to the transport, which trusts exactly
  * those (cons_net_pins_set), and say in the log what that changed. Before any
  * member list is known (a joining node with no state yet) the configuration's
  * first pins stay. */
 void cons_guard_pins(cons *c, uint64_t now_ms)
 {
-    cons_net_tick(c->net, c->wanted, c->nwanted);
     if (!c->cfg.tls_file)
         return;
     if (now_ms < c->pins_ms + CONS_PINS_EVERY_MS)

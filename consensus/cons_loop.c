@@ -606,8 +606,11 @@ void *cons_loop_main(void *arg)
          * sends nothing: no HELLOs to members that no longer pin its key
          * (they refuse and close, and nng 1.5.2 has crashed sending on a TLS
          * push socket in that churn). */
-        if (c->state != CONS_HALTED)
+        if (c->state != CONS_HALTED) {
+            /* the transport's tick: dead links rebuilt, HELLOs owed */
+            cons_net_tick(c->net, c->wanted, c->nwanted);
             cons_guard_pins(c, cons_now_ms());
+        }
         publish_status(c);
     }
     return NULL;
