@@ -417,6 +417,25 @@ static int n_restore(void *ctx, const void *buf, size_t len)
  * can handle. Each run that fails says so with a code and a message and
  * leaves nothing behind (ASan: no leak, no double free), and the run that
  * reaches none of them starts a node that stops cleanly. */
+/* A one-node network on a free port in dir, applying into *applied. */
+static void one_node(cons_config *cfg, char *dir, uint64_t *applied)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->id = 1;
+    cfg->data_dir = dir;
+    cfg->npeers = 1;
+    cfg->peers[0].id = 1;
+    snprintf(cfg->peers[0].addr, sizeof cfg->peers[0].addr, "tcp://127.0.0.1:%d",
+             helper_free_port());
+    cfg->queue_max = 8;
+    cfg->fsm = (cons_fsm){.ctx = applied,
+                          .apply = n_apply,
+                          .applied_index = n_applied,
+                          .snapshot = n_snapshot,
+                          .restore = n_restore,
+                          .build = n_build};
+}
+
 static void test_nomem_start(void **state)
 {
     (void)state;
@@ -427,20 +446,7 @@ static void test_nomem_start(void **state)
         char *dir = helper_tmpdir("nomemstart");
         uint64_t applied = 0;
         cons_config cfg;
-        memset(&cfg, 0, sizeof cfg);
-        cfg.id = 1;
-        cfg.data_dir = dir;
-        cfg.npeers = 1;
-        cfg.peers[0].id = 1;
-        snprintf(cfg.peers[0].addr, sizeof cfg.peers[0].addr, "tcp://127.0.0.1:%d",
-                 helper_free_port());
-        cfg.queue_max = 8;
-        cfg.fsm = (cons_fsm){.ctx = &applied,
-                             .apply = n_apply,
-                             .applied_index = n_applied,
-                             .snapshot = n_snapshot,
-                             .restore = n_restore,
-                             .build = n_build};
+        one_node(&cfg, dir, &applied);
         cons *c = NULL;
         char err[256] = "";
         arm(k);
@@ -496,20 +502,7 @@ static void test_nomem_running_leader(void **state)
         char *dir = helper_tmpdir("nomemrun");
         uint64_t applied = 0;
         cons_config cfg;
-        memset(&cfg, 0, sizeof cfg);
-        cfg.id = 1;
-        cfg.data_dir = dir;
-        cfg.npeers = 1;
-        cfg.peers[0].id = 1;
-        snprintf(cfg.peers[0].addr, sizeof cfg.peers[0].addr, "tcp://127.0.0.1:%d",
-                 helper_free_port());
-        cfg.queue_max = 8;
-        cfg.fsm = (cons_fsm){.ctx = &applied,
-                             .apply = n_apply,
-                             .applied_index = n_applied,
-                             .snapshot = n_snapshot,
-                             .restore = n_restore,
-                             .build = n_build};
+        one_node(&cfg, dir, &applied);
         cons *c = NULL;
         char err[256] = "";
         assert_int_equal(cons_start(&c, &cfg, err, sizeof err), CONS_OK);
