@@ -359,16 +359,30 @@ bool cons_guard_frame(cons *c, cons_wire *w)
         why = "term jumps too far ahead of this node's";
     bool from_leader_kind = m->type == RAFT_APPEND_ENTRIES || m->type == RAFT_INSTALL_SNAPSHOT ||
                             m->type == RAFT_TIMEOUT_NOW;
+    uint64_t now = cons_now_ms();
     if (!why && from_leader_kind && term >= cur) {
+        /* A leader this node has not heard for an election timeout may have
+         * been replaced: a voter would have stood for election by now, but a
+         * spare or standby never does, and raft keeps its old leader id for
+         * good, so without this it would refuse the new leader forever. */
+        bool quiet = c->leader_heard_id != lid ||
+                     now - c->leader_heard_ms >= (uint64_t)c->cfg.election_ms;
         if (leader && !(term > cur && raft_transferee(r) == w->from_id))
             why = "a leader's message sent to this node, which leads";
-        else if (lid != 0 && lid != w->from_id && !(term == cur && raft_voted_for(r) == w->from_id))
+        else if (lid != 0 && lid != w->from_id &&
+                 !(term == cur && raft_voted_for(r) == w->from_id) &&
+                 !(term > cur && quiet && m->type != RAFT_TIMEOUT_NOW))
             why = "a leader's message from a node that is not the leader this node follows";
     }
     if (!why && m->type == RAFT_APPEND_ENTRIES)
         why = check_append(c, w);
-    if (!why)
+    if (!why) {
+        if ((m->type == RAFT_APPEND_ENTRIES || m->type == RAFT_INSTALL_SNAPSHOT) && term >= cur) {
+            c->leader_heard_id = w->from_id;
+            c->leader_heard_ms = now;
+        }
         return true;
+    }
     c->msgs_refused++;
     guard_log(c, "refused %s from %llu (%.64s), term %llu (this node: %llu): %s",
               cons_msg_name(m->type), (unsigned long long)w->from_id, w->from_addr,

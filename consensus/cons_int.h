@@ -129,6 +129,10 @@ struct cons {
     size_t nwanted;
     uint64_t wanted_ms;
     uint64_t msgs_refused, confs_withheld;
+    /* the last leader's message (AppendEntries, InstallSnapshot) taken: from
+     * whom and when; a later term's leader is taken once it has been quiet an
+     * election timeout (cons_guard_frame) */
+    uint64_t leader_heard_id, leader_heard_ms;
     uint64_t guard_log_ms, guard_log_suppressed;
     uint64_t other_chain_logged, other_chain_log_ms; /* frames of another network, logged */
     uint64_t malformed_logged, malformed_log_ms;     /* malformed frames, logged */

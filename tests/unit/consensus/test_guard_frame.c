@@ -57,6 +57,9 @@ static struct {
     raft_term term;
 } records[1];
 
+/* Long enough that "heard just now" stays recent however slow the run. */
+#define ELECTION_MS 60000
+
 static cons *node(void)
 {
     cons *c = calloc(1, sizeof *c);
@@ -78,6 +81,9 @@ static cons *node(void)
     assert_int_equal(raft_configuration_add(&r->configuration, 2, A2, RAFT_VOTER), 0);
     assert_int_equal(raft_configuration_add(&r->configuration, 3, A3, RAFT_STANDBY), 0);
     member_set(0, NULL, NULL);
+    c->cfg.election_ms = ELECTION_MS;
+    c->leader_heard_id = 2; /* its leader was heard just now */
+    c->leader_heard_ms = cons_now_ms();
     return c;
 }
 
@@ -353,6 +359,7 @@ static void test_frame_leader_messages(void **state)
         refused(c, &w, "not the leader this node follows");
         c->raft.voted_for = 3;
         accepted(c, &w);
+        c->leader_heard_id = 2; /* raft would follow 3 now; this test keeps 2 */
         w = wire(kinds[k], 3, A3, 6); /* voted in term 5, not 6 */
         refused(c, &w, "not the leader this node follows");
         c->raft.voted_for = 0;
@@ -377,6 +384,45 @@ static void test_frame_leader_messages(void **state)
     c->raft.state = RAFT_FOLLOWER;
     c->raft.leader_state.transferee = 0;
     c->raft.leader_state.transferring = false;
+    node_free(c);
+}
+
+/* A spare or standby never stands for election, so raft keeps its old
+ * leader id for good: once that leader has been quiet an election timeout,
+ * a later term's AppendEntries or InstallSnapshot from another member is
+ * taken (the network elected a new leader), never before, never in the same
+ * term, and never a TimeoutNow. */
+static void test_frame_new_leader_after_quiet(void **state)
+{
+    (void)state;
+    cons *c = node();
+    c->raft.configuration.servers[0].role = RAFT_SPARE;
+    int kinds[2] = {RAFT_APPEND_ENTRIES, RAFT_INSTALL_SNAPSHOT};
+    for (int k = 0; k < 2; k++) {
+        c->leader_heard_id = 2;
+        c->leader_heard_ms = cons_now_ms() - (ELECTION_MS - 1000);
+        cons_wire w = wire(kinds[k], 3, A3, 6);
+        refused(c, &w, "not the leader this node follows");
+        c->leader_heard_ms = cons_now_ms() - ELECTION_MS;
+        w = wire(kinds[k], 3, A3, 5);
+        refused(c, &w, "not the leader this node follows");
+        w = wire(RAFT_TIMEOUT_NOW, 3, A3, 6);
+        refused(c, &w, "not the leader this node follows");
+        w = wire(kinds[k], 3, A3, 6);
+        accepted(c, &w);
+        /* taken: 3 is now the leader heard from, just now */
+        assert_int_equal(c->leader_heard_id, 3);
+        assert_true(cons_now_ms() - c->leader_heard_ms < 1000);
+        /* a leader id never heard from counts as quiet */
+        c->leader_heard_id = 4;
+        c->leader_heard_ms = cons_now_ms();
+        accepted(c, &w);
+    }
+    /* heard just now, by any measure: the old rule stands */
+    c->leader_heard_id = 2;
+    c->leader_heard_ms = cons_now_ms();
+    cons_wire w = wire(RAFT_APPEND_ENTRIES, 3, A3, 6);
+    refused(c, &w, "not the leader this node follows");
     node_free(c);
 }
 
@@ -575,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_frame_votes_from_voters),
         cmocka_unit_test(test_frame_term_jump),
         cmocka_unit_test(test_frame_leader_messages),
+        cmocka_unit_test(test_frame_new_leader_after_quiet),
         cmocka_unit_test(test_frame_append_contradicts_commit),
         cmocka_unit_test(test_frame_append_unexplained_configuration),
         cmocka_unit_test(test_frame_msg_names),
