@@ -21,7 +21,12 @@
  *      leader hands leadership to, at a later term. (A vote for a candidate
  *      sent by a leadership transfer leaves libraft 0.22 still naming the
  *      old leader: refusing the new one there held every handover at stop
- *      for an election timeout.)
+ *      for an election timeout.) "Follows" and "the network works" hold only
+ *      while that leader was heard (AppendEntries or InstallSnapshot taken)
+ *      within an election timeout: a spare or standby never stands for
+ *      election, so libraft keeps its old leader id after the network elected
+ *      another, and a later term's AppendEntries or InstallSnapshot from any
+ *      member is taken once the old leader has been quiet that long.
  *   4. the log: an AppendEntries that contradicts a committed entry is refused
  *      (libraft 0.22.1 answers it with RAFT_SHUTDOWN, and on that error path
  *      both recvAppendEntries and the legacy recv callback free the entries'
@@ -352,21 +357,21 @@ bool cons_guard_frame(cons *c, cons_wire *w)
     const char *laddr;
     raft_leader(r, &lid, &laddr);
     bool leader = raft_state(r) == RAFT_LEADER;
-    bool settled = leader || lid != 0; /* the network works, as this node sees it */
+    /* A leader this node has not heard for an election timeout may have been
+     * replaced: a voter would have stood for election by now, but a spare or
+     * standby never does, and raft keeps its old leader id for good; without
+     * this it would refuse the new leader (and its terms) forever. */
+    uint64_t now = cons_now_ms();
+    bool quiet = lid == 0 || c->leader_heard_id != lid ||
+                 now - c->leader_heard_ms >= (uint64_t)c->cfg.election_ms;
+    bool settled = leader || !quiet; /* the network works, as this node sees it */
 
     const char *why = check_identity(c, w, settled, lid);
     if (!why && settled && term > cur + CONS_TERM_JUMP_MAX)
         why = "term jumps too far ahead of this node's";
     bool from_leader_kind = m->type == RAFT_APPEND_ENTRIES || m->type == RAFT_INSTALL_SNAPSHOT ||
                             m->type == RAFT_TIMEOUT_NOW;
-    uint64_t now = cons_now_ms();
     if (!why && from_leader_kind && term >= cur) {
-        /* A leader this node has not heard for an election timeout may have
-         * been replaced: a voter would have stood for election by now, but a
-         * spare or standby never does, and raft keeps its old leader id for
-         * good, so without this it would refuse the new leader forever. */
-        bool quiet = c->leader_heard_id != lid ||
-                     now - c->leader_heard_ms >= (uint64_t)c->cfg.election_ms;
         if (leader && !(term > cur && raft_transferee(r) == w->from_id))
             why = "a leader's message sent to this node, which leads";
         else if (lid != 0 && lid != w->from_id &&

@@ -331,7 +331,8 @@ static void test_frame_votes_from_voters(void **state)
 }
 
 /* A term more than CONS_TERM_JUMP_MAX ahead is refused once the network
- * works (a leader known); exactly at the limit it passes. */
+ * works (a leader known and heard within an election timeout); exactly at
+ * the limit it passes. */
 static void test_frame_term_jump(void **state)
 {
     (void)state;
@@ -339,6 +340,13 @@ static void test_frame_term_jump(void **state)
     cons_wire w = wire(RAFT_REQUEST_VOTE, 2, A2, 5 + CONS_TERM_JUMP_MAX);
     accepted(c, &w);
     w = wire(RAFT_REQUEST_VOTE, 2, A2, 5 + CONS_TERM_JUMP_MAX + 1);
+    refused(c, &w, "term jumps too far ahead");
+    /* its leader quiet an election timeout: the network may have moved on */
+    c->leader_heard_ms = cons_now_ms() - (ELECTION_MS - 1000);
+    refused(c, &w, "term jumps too far ahead");
+    c->leader_heard_ms = cons_now_ms() - ELECTION_MS;
+    accepted(c, &w);
+    c->leader_heard_ms = cons_now_ms();
     refused(c, &w, "term jumps too far ahead");
     c->raft.follower_state.current_leader.id = 0;
     accepted(c, &w);
